@@ -1,0 +1,5 @@
+//! # conaktiv-exchange
+//!
+//! Ties the workspace together: host traits and their SQLite defaults, the Exchange adapters
+//! for each table, rule resolution, preview, batch scheduler and the `conaktiv-exchange` CLI.
+#![warn(missing_docs)]

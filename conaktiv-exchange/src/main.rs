@@ -1,0 +1,4 @@
+//! The `conaktiv-exchange` command line.
+fn main() {
+    println!("conaktiv-exchange");
+}

@@ -1,0 +1,4 @@
+//! The `ews-mock` server binary.
+fn main() {
+    println!("ews-mock");
+}

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# The project's test command (README, .ci/run). On a fresh Debian machine it installs what the
+# tests need, starts the real mail servers on 127.0.0.1, then runs fmt, clippy and the tests.
+#
+#   bash scripts/test.sh            # everything
+#   SKIP_MAIL_SERVERS=1 bash ...    # without Dovecot/Postfix (their tests then say they skip)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+log() { echo "[test.sh] $*" >&2; }
+t0=$SECONDS
+
+# ------------------------------------------------------------------ 1. packages
+# xmllint validates every EWS request and response against Microsoft's schema in the tests.
+need=()
+command -v xmllint >/dev/null 2>&1 || need+=(libxml2-utils)
+if [ "${#need[@]}" -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    log "installing ${need[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q >/dev/null
+    apt-get install -y -q --no-install-recommends "${need[@]}" >/dev/null
+  else
+    log "missing ${need[*]} and not root: schema tests will fail"
+  fi
+fi
+export EWS_SCHEMA_REQUIRED=1
+
+# ------------------------------------------------------------------ 2. mail servers
+export MAIL_TEST_DIR="${MAIL_TEST_DIR:-/tmp/conaktiv-mail-test-servers}"
+started_mail=0
+stop_mail() {
+  if [ "$started_mail" = 1 ]; then
+    MAIL_TEST_DIR="$MAIL_TEST_DIR" bash "$root/scripts/mail-servers/stop.sh" >/dev/null 2>&1 || true
+  fi
+}
+trap stop_mail EXIT
+if [ "${SKIP_MAIL_SERVERS:-0}" != 1 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    MAIL_TEST_RESET=1 bash "$root/scripts/mail-servers/setup-mail-servers.sh" >&2
+    started_mail=1
+    set -a; . "$MAIL_TEST_DIR/env"; set +a
+    export MAIL_SERVERS_REQUIRED=1
+  else
+    log "not root: cannot install or start the mail servers; their tests will skip"
+  fi
+fi
+log "setup took $((SECONDS - t0)) s"
+
+# ------------------------------------------------------------------ 3. checks
+log "cargo fmt --check"
+cargo fmt --all -- --check
+log "cargo clippy"
+cargo clippy --workspace --all-targets -- -D warnings
+log "cargo test"
+cargo test --workspace
+log "all checks passed in $((SECONDS - t0)) s"
