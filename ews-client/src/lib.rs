@@ -6,3 +6,5 @@
 //! Architecture invariant: this is the only crate (with `ews-mock`, which reuses its types)
 //! that knows EWS XML. It knows nothing of ConAktiv or of sync.
 #![warn(missing_docs)]
+
+pub mod xml;
