@@ -7,4 +7,5 @@
 //! that knows EWS XML. It knows nothing of ConAktiv or of sync.
 #![warn(missing_docs)]
 
+pub mod types;
 pub mod xml;

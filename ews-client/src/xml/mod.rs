@@ -133,7 +133,7 @@ pub trait WriteXml {
 /// A type that reads itself from one XML element.
 pub trait ReadXml: Sized {
     /// Reads `Self` from the element `start`, consuming everything up to its end tag.
-    fn read_xml(r: &mut XmlReader<'_>, start: &Start<'_>) -> Result<Self, XmlError>;
+    fn read_xml<'a>(r: &mut XmlReader<'a>, start: &Start<'a>) -> Result<Self, XmlError>;
 }
 
 impl<T: WriteXml + ?Sized> WriteXml for &T {
@@ -149,7 +149,7 @@ impl<T: WriteXml> WriteXml for Box<T> {
 }
 
 impl<T: ReadXml> ReadXml for Box<T> {
-    fn read_xml(r: &mut XmlReader<'_>, start: &Start<'_>) -> Result<Self, XmlError> {
+    fn read_xml<'a>(r: &mut XmlReader<'a>, start: &Start<'a>) -> Result<Self, XmlError> {
         T::read_xml(r, start).map(Box::new)
     }
 }
