@@ -7,5 +7,6 @@
 //! that knows EWS XML. It knows nothing of ConAktiv or of sync.
 #![warn(missing_docs)]
 
+pub mod schema;
 pub mod types;
 pub mod xml;
