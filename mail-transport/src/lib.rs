@@ -4,5 +4,47 @@
 //! Exchange (through `ews-client`), MIME building and parsing, "test account".
 //!
 //! Architecture invariant: knows nothing of sync rules or of the CRM's storage; the host
-//! receives mail through a sink trait.
+//! receives mail through a sink trait ([`MailSink`]) and links it through [`LinkHook`].
+//!
+//! Entry points:
+//! - [`SmtpSender`] (implements [`MailSender`]) and [`SendQueue`] (persistent, throttled);
+//! - [`ImapReceiver`] (implements [`MailReceiver`]) with a [`CheckpointStore`]
+//!   ([`SqliteCheckpoints`]);
+//! - [`DedupSink`] and [`MessageIdStore`] for Message-ID deduplication on the host side;
+//! - [`test_account`] for the structured account test;
+//! - [`OutgoingMail::build`] and [`ReceivedMail::parse`] for MIME.
 #![warn(missing_docs)]
+
+pub mod account_test;
+pub mod error;
+pub mod imap;
+pub mod mime;
+pub mod receive;
+pub mod settings;
+pub mod sink;
+pub mod smtp;
+pub mod store;
+mod tls;
+pub mod transport;
+
+pub use account_test::{
+    AccountTestOptions, AccountTestReport, FailureKind, StepStatus, TestProtocol, TestStep,
+    TestStepKind, test_account,
+};
+pub use error::MailError;
+pub use imap::{FolderInfo, StoredCopy};
+pub use mime::{
+    Attachment, BuiltMail, MailLinks, Mailbox, OutgoingMail, ParseError, ParseProblem,
+    ReceivedAttachment, ReceivedMail,
+};
+pub use receive::{ImapCheckpoint, ImapReceiver, WaitOutcome};
+pub use settings::{
+    AccountSettings, AfterReceive, AuthMechanism, Credentials, ImapSettings, Secret,
+    ServerSettings, SmtpSettings, Throttle, TlsMode, TransferEncoding,
+};
+pub use sink::{
+    DedupSink, LinkContext, LinkHook, MailSink, MessageIdStore, NoLinks, SinkError, StoreOutcome,
+};
+pub use smtp::SmtpSender;
+pub use store::{CheckpointStore, QueueRun, SendQueue, SqliteCheckpoints};
+pub use transport::{MailReceiver, MailSender, ReceiveReport, SendReceipt, SentCopy};

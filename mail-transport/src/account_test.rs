@@ -1,0 +1,510 @@
+//! "Test account": a structured, step-by-step report of what works for an account.
+
+use lettre::transport::smtp::authentication::Credentials as LCredentials;
+use lettre::transport::smtp::client::AsyncSmtpConnection;
+
+use crate::error::MailError;
+use crate::imap::{self, timed};
+use crate::mime::{Mailbox, OutgoingMail};
+use crate::settings::{
+    AccountSettings, AfterReceive, ImapSettings, ServerSettings, SmtpSettings, TlsMode,
+};
+use crate::smtp::{self, SmtpSender, smtp_err};
+use crate::transport::MailSender;
+
+/// Which server a step talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TestProtocol {
+    /// Incoming server.
+    Imap,
+    /// Outgoing server.
+    Smtp,
+}
+
+/// What a step checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TestStepKind {
+    /// DNS resolution of the host.
+    Resolve,
+    /// TCP connection and server greeting.
+    Connect,
+    /// TLS (implicit or STARTTLS) with certificate verification.
+    Tls,
+    /// Login.
+    Authenticate,
+    /// Server capabilities.
+    Capabilities,
+    /// The folders the account needs (inbox, sent, move target).
+    Folders,
+    /// A test message (only when asked).
+    SendTest,
+}
+
+/// Why a step failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FailureKind {
+    /// The host name does not resolve.
+    HostNotFound,
+    /// Connection refused: the port is closed.
+    PortClosed,
+    /// No answer in time.
+    Timeout,
+    /// The certificate was not accepted.
+    Certificate,
+    /// Another TLS failure.
+    Tls,
+    /// STARTTLS required but not offered.
+    StartTlsMissing,
+    /// Wrong user name, password or token.
+    WrongCredentials,
+    /// The configured login mechanism is not offered.
+    MechanismUnsupported,
+    /// A needed folder is missing.
+    FolderMissing,
+    /// The server rejected the test message.
+    Rejected,
+    /// Anything else (network, protocol, configuration).
+    Other,
+}
+
+impl FailureKind {
+    fn of(e: &MailError) -> Self {
+        match e {
+            MailError::Resolve { .. } => FailureKind::HostNotFound,
+            MailError::ConnectionRefused { .. } => FailureKind::PortClosed,
+            MailError::Timeout(_) => FailureKind::Timeout,
+            MailError::Certificate(_) => FailureKind::Certificate,
+            MailError::Tls(_) => FailureKind::Tls,
+            MailError::StartTlsMissing(_) => FailureKind::StartTlsMissing,
+            MailError::AuthenticationFailed(_) => FailureKind::WrongCredentials,
+            MailError::AuthMechanismUnsupported(_) => FailureKind::MechanismUnsupported,
+            MailError::FolderNotFound(_) => FailureKind::FolderMissing,
+            MailError::Rejected { .. } => FailureKind::Rejected,
+            _ => FailureKind::Other,
+        }
+    }
+}
+
+/// The result of a step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StepStatus {
+    /// Worked; the detail says what was found.
+    Ok(String),
+    /// Failed with a kind and a message for the user.
+    Failed {
+        /// Kind of failure.
+        kind: FailureKind,
+        /// Clear message (never contains the password).
+        message: String,
+    },
+    /// Not run (not configured, or an earlier step failed).
+    Skipped(String),
+}
+
+/// One step of the report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestStep {
+    /// Server.
+    pub protocol: TestProtocol,
+    /// What was checked.
+    pub kind: TestStepKind,
+    /// Outcome.
+    pub status: StepStatus,
+}
+
+/// The report of [`test_account`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccountTestReport {
+    /// Steps in order.
+    pub steps: Vec<TestStep>,
+}
+
+impl AccountTestReport {
+    /// Whether no step failed.
+    pub fn is_ok(&self) -> bool {
+        !self
+            .steps
+            .iter()
+            .any(|s| matches!(s.status, StepStatus::Failed { .. }))
+    }
+    /// The first failed step of a protocol.
+    pub fn first_failure(&self, protocol: TestProtocol) -> Option<&TestStep> {
+        self.steps
+            .iter()
+            .find(|s| s.protocol == protocol && matches!(s.status, StepStatus::Failed { .. }))
+    }
+    /// The status of a step.
+    pub fn step(&self, protocol: TestProtocol, kind: TestStepKind) -> Option<&StepStatus> {
+        self.steps
+            .iter()
+            .find(|s| s.protocol == protocol && s.kind == kind)
+            .map(|s| &s.status)
+    }
+}
+
+/// Options of [`test_account`].
+#[derive(Debug, Clone, Default)]
+pub struct AccountTestOptions {
+    /// Send a test message to this address (no message is sent when `None`).
+    pub send_test_to: Option<String>,
+}
+
+struct Steps {
+    protocol: TestProtocol,
+    steps: Vec<TestStep>,
+}
+
+impl Steps {
+    fn ok(&mut self, kind: TestStepKind, detail: impl Into<String>) {
+        self.steps.push(TestStep {
+            protocol: self.protocol,
+            kind,
+            status: StepStatus::Ok(detail.into()),
+        });
+    }
+    fn fail(&mut self, kind: TestStepKind, e: &MailError) {
+        self.steps.push(TestStep {
+            protocol: self.protocol,
+            kind,
+            status: StepStatus::Failed {
+                kind: FailureKind::of(e),
+                message: e.to_string(),
+            },
+        });
+    }
+    fn skip_rest(&mut self, kinds: &[TestStepKind], why: &str) {
+        for k in kinds {
+            self.steps.push(TestStep {
+                protocol: self.protocol,
+                kind: *k,
+                status: StepStatus::Skipped(why.to_string()),
+            });
+        }
+    }
+}
+
+fn tls_step_of(e: &MailError) -> bool {
+    matches!(
+        e,
+        MailError::Certificate(_) | MailError::Tls(_) | MailError::StartTlsMissing(_)
+    )
+}
+
+fn tls_detail(mode: TlsMode) -> &'static str {
+    match mode {
+        TlsMode::Implicit => "implicit TLS, certificate verified",
+        TlsMode::StartTls => "STARTTLS, certificate verified",
+        TlsMode::None => "no TLS configured",
+    }
+}
+
+/// Tests an account: for IMAP and SMTP each resolve, connect, TLS, authenticate,
+/// capabilities; IMAP folders; a send test only when asked. Never fails; every problem is a
+/// failed step with a clear message.
+pub async fn test_account(
+    account: &AccountSettings,
+    options: &AccountTestOptions,
+) -> AccountTestReport {
+    let mut report = AccountTestReport::default();
+    if let Some(imap) = &account.imap {
+        report
+            .steps
+            .extend(test_imap(imap, account.save_sent_copy).await);
+    }
+    if let Some(smtp) = &account.smtp {
+        report.steps.extend(test_smtp(smtp, account, options).await);
+    }
+    report
+}
+
+use TestStepKind as K;
+
+async fn resolve_connect(
+    st: &mut Steps,
+    s: &ServerSettings,
+    rest: &[TestStepKind],
+) -> Option<tokio::net::TcpStream> {
+    let addrs = match imap::resolve(s).await {
+        Ok(a) => {
+            st.ok(K::Resolve, format!("{} resolves to {:?}", s.host(), a));
+            a
+        }
+        Err(e) => {
+            st.fail(K::Resolve, &e);
+            st.skip_rest(
+                &[
+                    &[K::Connect, K::Tls, K::Authenticate, K::Capabilities],
+                    rest,
+                ]
+                .concat(),
+                "host not found",
+            );
+            return None;
+        }
+    };
+    match imap::tcp_connect(s, &addrs).await {
+        Ok(tcp) => Some(tcp),
+        Err(e) => {
+            st.fail(K::Connect, &e);
+            st.skip_rest(
+                &[&[K::Tls, K::Authenticate, K::Capabilities], rest].concat(),
+                "no connection",
+            );
+            None
+        }
+    }
+}
+
+/// Tests the IMAP side.
+pub async fn test_imap(imap_settings: &ImapSettings, needs_sent: bool) -> Vec<TestStep> {
+    let s = &imap_settings.server;
+    let mut st = Steps {
+        protocol: TestProtocol::Imap,
+        steps: Vec::new(),
+    };
+    let Some(tcp) = resolve_connect(&mut st, s, &[K::Folders]).await else {
+        return st.steps;
+    };
+    let greeted = match imap::establish(s, tcp).await {
+        Ok(g) => {
+            st.ok(K::Connect, format!("connected to {}", s.server()));
+            if g.encrypted {
+                st.ok(K::Tls, tls_detail(s.tls()));
+            } else {
+                st.steps.push(TestStep {
+                    protocol: TestProtocol::Imap,
+                    kind: K::Tls,
+                    status: StepStatus::Skipped(tls_detail(s.tls()).into()),
+                });
+            }
+            g
+        }
+        Err(e) => {
+            if tls_step_of(&e) {
+                st.ok(K::Connect, format!("connected to {}", s.server()));
+                st.fail(K::Tls, &e);
+            } else {
+                st.fail(K::Connect, &e);
+            }
+            st.skip_rest(
+                &[K::Authenticate, K::Capabilities, K::Folders],
+                "no secure connection",
+            );
+            return st.steps;
+        }
+    };
+    let mut session = match imap::login(greeted, s).await {
+        Ok(session) => {
+            st.ok(
+                K::Authenticate,
+                format!("logged in as {} ({})", s.credentials().username, s.auth()),
+            );
+            session
+        }
+        Err(e) => {
+            st.fail(K::Authenticate, &e);
+            st.skip_rest(&[K::Capabilities, K::Folders], "not logged in");
+            return st.steps;
+        }
+    };
+    match timed(s.command_timeout(), "asking for capabilities", async {
+        session
+            .capabilities()
+            .await
+            .map_err(|e| imap::imap_err(e, s))
+    })
+    .await
+    {
+        Ok(caps) => {
+            let mut names: Vec<String> = caps.iter().map(|c| format!("{c:?}")).collect();
+            names.sort();
+            let idle = if caps.has_str("IDLE") {
+                "IDLE available"
+            } else {
+                "no IDLE (polling)"
+            };
+            st.ok(K::Capabilities, format!("{idle}; {}", names.join(" ")));
+        }
+        Err(e) => st.fail(K::Capabilities, &e),
+    }
+    match imap::list_folders(&mut session, s).await {
+        Ok(folders) => {
+            let has = |name: &str| folders.iter().any(|f| f.name.eq_ignore_ascii_case(name));
+            let mut missing = Vec::new();
+            if !has(&imap_settings.inbox) {
+                missing.push(imap_settings.inbox.clone());
+            }
+            if let AfterReceive::MoveTo(target) = &imap_settings.after_receive
+                && !has(target)
+            {
+                missing.push(target.clone());
+            }
+            let sent = imap::find_sent_folder(&folders, &imap_settings.sent_folder_name);
+            if needs_sent && sent.is_none() {
+                missing.push(format!("sent folder ({})", imap_settings.sent_folder_name));
+            }
+            if missing.is_empty() {
+                st.ok(
+                    K::Folders,
+                    format!(
+                        "{} found; sent folder: {}",
+                        imap_settings.inbox,
+                        sent.unwrap_or_else(|| "none".into())
+                    ),
+                );
+            } else {
+                st.fail(K::Folders, &MailError::FolderNotFound(missing.join(", ")));
+            }
+        }
+        Err(e) => st.fail(K::Folders, &e),
+    }
+    let _ = session.logout().await;
+    st.steps
+}
+
+/// Tests the SMTP side; sends a test message only when `options.send_test_to` is set.
+pub async fn test_smtp(
+    smtp_settings: &SmtpSettings,
+    account: &AccountSettings,
+    options: &AccountTestOptions,
+) -> Vec<TestStep> {
+    let s = &smtp_settings.server;
+    let mut st = Steps {
+        protocol: TestProtocol::Smtp,
+        steps: Vec::new(),
+    };
+    let Some(tcp) = resolve_connect(&mut st, s, &[K::SendTest]).await else {
+        return st.steps;
+    };
+    // lettre opens its own connection; the probe above told whether the port is open.
+    drop(tcp);
+    let hello = smtp::hello(smtp_settings);
+    let implicit = match s.tls() {
+        TlsMode::Implicit => match smtp::tls_parameters(s) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                st.fail(K::Tls, &e);
+                return st.steps;
+            }
+        },
+        _ => None,
+    };
+    let connect = timed(
+        s.connect_timeout(),
+        &format!("connecting to {}", s.server()),
+        async {
+            AsyncSmtpConnection::connect_tokio1(
+                (s.host(), s.port()),
+                Some(s.command_timeout()),
+                &hello,
+                implicit,
+                None,
+            )
+            .await
+            .map_err(|e| smtp_err(&e, s))
+        },
+    )
+    .await;
+    let mut conn = match connect {
+        Ok(c) => {
+            st.ok(K::Connect, format!("connected to {}", s.server()));
+            c
+        }
+        Err(e) => {
+            if tls_step_of(&e) {
+                st.ok(K::Connect, format!("connected to {}", s.server()));
+                st.fail(K::Tls, &e);
+            } else {
+                st.fail(K::Connect, &e);
+            }
+            st.skip_rest(
+                &[K::Authenticate, K::Capabilities, K::SendTest],
+                "no secure connection",
+            );
+            return st.steps;
+        }
+    };
+    let tls_result: Result<(), MailError> = match s.tls() {
+        TlsMode::Implicit => Ok(()),
+        TlsMode::None => Ok(()),
+        TlsMode::StartTls => {
+            if !conn.can_starttls() {
+                Err(MailError::StartTlsMissing(s.server()))
+            } else {
+                match smtp::tls_parameters(s) {
+                    Ok(p) => {
+                        timed(s.connect_timeout(), "STARTTLS", async {
+                            conn.starttls(p, &hello).await.map_err(|e| smtp_err(&e, s))
+                        })
+                        .await
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+        }
+    };
+    match tls_result {
+        Ok(()) if s.tls() == TlsMode::None => st.steps.push(TestStep {
+            protocol: TestProtocol::Smtp,
+            kind: K::Tls,
+            status: StepStatus::Skipped(tls_detail(s.tls()).into()),
+        }),
+        Ok(()) => st.ok(K::Tls, tls_detail(s.tls())),
+        Err(e) => {
+            st.fail(K::Tls, &e);
+            st.skip_rest(
+                &[K::Authenticate, K::Capabilities, K::SendTest],
+                "no secure connection",
+            );
+            conn.abort().await;
+            return st.steps;
+        }
+    }
+    let creds = s.credentials();
+    let lcreds = LCredentials::new(creds.username.clone(), creds.secret.expose().to_string());
+    let auth = timed(s.command_timeout(), "logging in", async {
+        conn.auth(&[smtp::mechanism(s.auth())], &lcreds)
+            .await
+            .map_err(|e| smtp_err(&e, s))
+    })
+    .await;
+    match auth {
+        Ok(_) => st.ok(
+            K::Authenticate,
+            format!("logged in as {} ({})", creds.username, s.auth()),
+        ),
+        Err(e) => {
+            st.fail(K::Authenticate, &e);
+            st.ok(K::Capabilities, conn.server_info().to_string());
+            st.skip_rest(&[K::SendTest], "not logged in");
+            conn.abort().await;
+            return st.steps;
+        }
+    }
+    st.ok(K::Capabilities, conn.server_info().to_string());
+    let _ = conn.quit().await;
+    match &options.send_test_to {
+        None => st.skip_rest(&[K::SendTest], "not requested"),
+        Some(to) => {
+            let result = async {
+                let sender = SmtpSender::new(smtp_settings.clone(), None)?;
+                let mail = OutgoingMail {
+                    from: Mailbox::new(account.address.clone()),
+                    to: vec![Mailbox::new(to.clone())],
+                    subject: "ConAktiv mail account test".into(),
+                    text: Some("This message tests the mail account settings.".into()),
+                    ..OutgoingMail::default()
+                };
+                sender.send(&mail).await
+            }
+            .await;
+            match result {
+                Ok(r) => st.ok(K::SendTest, format!("accepted: {}", r.server_response)),
+                Err(e) => st.fail(K::SendTest, &e),
+            }
+        }
+    }
+    st.steps
+}

@@ -1,0 +1,168 @@
+//! Error types of mail-transport.
+
+use std::error::Error as StdError;
+
+/// Everything that can go wrong while sending or receiving mail.
+///
+/// Messages never contain passwords or tokens.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MailError {
+    /// The account settings are invalid (empty host, port 0, ...).
+    #[error("invalid mail settings: {0}")]
+    Config(String),
+    /// The host name could not be resolved.
+    #[error("cannot resolve host {host}: {message}")]
+    Resolve {
+        /// Host name.
+        host: String,
+        /// Resolver message.
+        message: String,
+    },
+    /// Nothing listens on the port (connection refused): the port is closed.
+    #[error(
+        "connection to {host}:{port} refused: the port is closed or no mail server listens there"
+    )]
+    ConnectionRefused {
+        /// Host.
+        host: String,
+        /// Port.
+        port: u16,
+    },
+    /// Another network error (reset, unreachable, dropped connection).
+    #[error("network error talking to {server}: {message}")]
+    Network {
+        /// `host:port`.
+        server: String,
+        /// Description.
+        message: String,
+    },
+    /// The operation did not finish in time.
+    #[error("timeout while {0}")]
+    Timeout(String),
+    /// The server certificate was not accepted (unknown issuer, wrong name, expired).
+    #[error("certificate problem: {0}")]
+    Certificate(String),
+    /// TLS failed for another reason than the certificate.
+    #[error("TLS error: {0}")]
+    Tls(String),
+    /// STARTTLS was required by the settings but the server does not offer it.
+    #[error("the server {0} does not offer STARTTLS, but the account requires it")]
+    StartTlsMissing(String),
+    /// The server rejected the credentials (wrong user name, password or token).
+    #[error("authentication failed (wrong user name, password or token): {0}")]
+    AuthenticationFailed(String),
+    /// The server does not offer the configured authentication mechanism.
+    #[error("the server does not offer the authentication mechanism {0}")]
+    AuthMechanismUnsupported(String),
+    /// The SMTP server rejected the message or a recipient.
+    #[error("the server rejected the message ({code}): {message}")]
+    Rejected {
+        /// SMTP reply code.
+        code: u16,
+        /// Server message.
+        message: String,
+        /// A 4xx reply: trying again later may succeed.
+        transient: bool,
+    },
+    /// An IMAP folder does not exist.
+    #[error("folder {0:?} not found on the server")]
+    FolderNotFound(String),
+    /// The server answered something unexpected.
+    #[error("protocol error: {0}")]
+    Protocol(String),
+    /// The local state database (queue, checkpoints, dedup) failed.
+    #[error("local storage error: {0}")]
+    Storage(String),
+    /// The host's sink failed to store a received message (nothing was acknowledged).
+    #[error("the host could not store a received message: {0}")]
+    Sink(#[from] crate::sink::SinkError),
+    /// A message could not be built.
+    #[error("cannot build message: {0}")]
+    Build(String),
+}
+
+impl MailError {
+    /// Whether trying again later may succeed (network trouble, timeouts, 4xx replies).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            MailError::Network { .. }
+            | MailError::Timeout(_)
+            | MailError::ConnectionRefused { .. } => true,
+            MailError::Rejected { transient, .. } => *transient,
+            MailError::Sink(e) => e.is_transient(),
+            _ => false,
+        }
+    }
+
+    /// Whether the error is a rejected login.
+    pub fn is_auth(&self) -> bool {
+        matches!(self, MailError::AuthenticationFailed(_))
+    }
+
+    /// Whether the error is a certificate verification failure.
+    pub fn is_certificate(&self) -> bool {
+        matches!(self, MailError::Certificate(_))
+    }
+}
+
+impl From<rusqlite::Error> for MailError {
+    fn from(e: rusqlite::Error) -> Self {
+        MailError::Storage(e.to_string())
+    }
+}
+
+/// Finds a rustls error or an io error in an error's source chain.
+pub(crate) fn classify_chain(
+    err: &(dyn StdError + 'static),
+    server: &str,
+    host: &str,
+    port: u16,
+) -> Option<MailError> {
+    let mut cur: Option<&(dyn StdError + 'static)> = Some(err);
+    while let Some(e) = cur {
+        if let Some(tls) = e.downcast_ref::<rustls::Error>() {
+            return Some(classify_rustls(tls));
+        }
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            if let Some(inner) = io.get_ref()
+                && let Some(tls) = inner.downcast_ref::<rustls::Error>()
+            {
+                return Some(classify_rustls(tls));
+            }
+            return Some(classify_io(io, server, host, port));
+        }
+        cur = e.source();
+    }
+    None
+}
+
+pub(crate) fn classify_rustls(e: &rustls::Error) -> MailError {
+    match e {
+        rustls::Error::InvalidCertificate(c) => MailError::Certificate(format!("{c:?}")),
+        rustls::Error::NoCertificatesPresented => {
+            MailError::Certificate("the server presented no certificate".into())
+        }
+        other => MailError::Tls(other.to_string()),
+    }
+}
+
+pub(crate) fn classify_io(io: &std::io::Error, server: &str, host: &str, port: u16) -> MailError {
+    use std::io::ErrorKind;
+    if let Some(inner) = io.get_ref()
+        && let Some(tls) = inner.downcast_ref::<rustls::Error>()
+    {
+        return classify_rustls(tls);
+    }
+    match io.kind() {
+        ErrorKind::ConnectionRefused => MailError::ConnectionRefused {
+            host: host.to_string(),
+            port,
+        },
+        ErrorKind::TimedOut => MailError::Timeout(format!("talking to {server}")),
+        _ => MailError::Network {
+            server: server.to_string(),
+            message: io.to_string(),
+        },
+    }
+}

@@ -1,0 +1,210 @@
+//! Sending over SMTP with lettre (tokio, rustls): STARTTLS, implicit TLS, AUTH PLAIN, LOGIN
+//! and XOAUTH2, timeouts; optional copy into the IMAP sent folder.
+
+use async_trait::async_trait;
+use lettre::address::Envelope;
+use lettre::transport::smtp::authentication::{Credentials as LCredentials, Mechanism};
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+use lettre::transport::smtp::extension::ClientId;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+
+use crate::error::{MailError, classify_chain};
+use crate::imap::{self, StoredCopy};
+use crate::mime::{BuiltMail, OutgoingMail};
+use crate::settings::{AuthMechanism, ImapSettings, ServerSettings, SmtpSettings, TlsMode};
+use crate::transport::{MailSender, SendReceipt};
+
+pub(crate) fn mechanism(m: AuthMechanism) -> Mechanism {
+    match m {
+        AuthMechanism::Plain => Mechanism::Plain,
+        AuthMechanism::Login => Mechanism::Login,
+        AuthMechanism::XOAuth2 => Mechanism::Xoauth2,
+    }
+}
+
+pub(crate) fn tls_parameters(s: &ServerSettings) -> Result<TlsParameters, MailError> {
+    let mut b = TlsParameters::builder(s.tls_server_name().to_string());
+    if let Some(pem) = s.extra_root_pem() {
+        let cert = Certificate::from_pem(pem)
+            .map_err(|e| MailError::Config(format!("invalid CA certificate: {e}")))?;
+        b = b.add_root_certificate(cert);
+    }
+    b.build_rustls().map_err(|e| MailError::Tls(e.to_string()))
+}
+
+pub(crate) fn hello(smtp: &SmtpSettings) -> ClientId {
+    ClientId::Domain(
+        smtp.hello_name
+            .clone()
+            .unwrap_or_else(|| "localhost".into()),
+    )
+}
+
+/// Maps a lettre error to a [`MailError`].
+pub(crate) fn smtp_err(e: &lettre::transport::smtp::Error, s: &ServerSettings) -> MailError {
+    let text = e.to_string();
+    if let Some(code) = e.status() {
+        let code = u16::from(code);
+        let message = text.clone();
+        if code == 535 || code == 534 {
+            return MailError::AuthenticationFailed(message);
+        }
+        if code == 530 && message.to_ascii_lowercase().contains("starttls") {
+            return MailError::StartTlsMissing(s.server());
+        }
+        return MailError::Rejected {
+            code,
+            message,
+            transient: (400..500).contains(&code),
+        };
+    }
+    if e.is_timeout() {
+        return MailError::Timeout(format!("talking to {}", s.server()));
+    }
+    if let Some(m) = classify_chain(e, &s.server(), s.host(), s.port()) {
+        return m;
+    }
+    let lower = text.to_ascii_lowercase();
+    if lower.contains("starttls is not supported") {
+        return MailError::StartTlsMissing(s.server());
+    }
+    if lower.contains("no compatible authentication mechanism") {
+        return MailError::AuthMechanismUnsupported(s.auth().to_string());
+    }
+    if e.is_tls() {
+        return if lower.contains("certificate") {
+            MailError::Certificate(text)
+        } else {
+            MailError::Tls(text)
+        };
+    }
+    MailError::Network {
+        server: s.server(),
+        message: text,
+    }
+}
+
+/// Sends mail over SMTP; optionally appends each sent message to the IMAP sent folder.
+pub struct SmtpSender {
+    settings: SmtpSettings,
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    sent_copy: Option<ImapSettings>,
+}
+
+impl std::fmt::Debug for SmtpSender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpSender")
+            .field("server", &self.settings.server.server())
+            .field("saves_sent_copy", &self.sent_copy.is_some())
+            .finish()
+    }
+}
+
+impl SmtpSender {
+    /// A sender for these settings. With `sent_copy`, each message is also appended to the
+    /// sent folder (SPECIAL-USE `\Sent`, else `sent_folder_name`) of that IMAP account.
+    pub fn new(settings: SmtpSettings, sent_copy: Option<ImapSettings>) -> Result<Self, MailError> {
+        let s = &settings.server;
+        let tls = match s.tls() {
+            TlsMode::Implicit => Tls::Wrapper(tls_parameters(s)?),
+            TlsMode::StartTls => Tls::Required(tls_parameters(s)?),
+            TlsMode::None => Tls::None,
+        };
+        let creds = s.credentials();
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(s.host())
+            .port(s.port())
+            .tls(tls)
+            .hello_name(hello(&settings))
+            .credentials(LCredentials::new(
+                creds.username.clone(),
+                creds.secret.expose().to_string(),
+            ))
+            .authentication(vec![mechanism(s.auth())])
+            .timeout(Some(s.command_timeout()))
+            .build();
+        Ok(SmtpSender {
+            settings,
+            transport,
+            sent_copy,
+        })
+    }
+
+    /// The SMTP settings.
+    pub fn settings(&self) -> &SmtpSettings {
+        &self.settings
+    }
+
+    async fn save_copy(&self, built: &BuiltMail) -> Result<Option<StoredCopy>, MailError> {
+        let Some(imap_settings) = &self.sent_copy else {
+            return Ok(None);
+        };
+        let s = &imap_settings.server;
+        let mut session = imap::connect(s).await?;
+        let folders = imap::list_folders(&mut session, s).await?;
+        let folder = imap::find_sent_folder(&folders, &imap_settings.sent_folder_name)
+            .ok_or_else(|| MailError::FolderNotFound(imap_settings.sent_folder_name.clone()))?;
+        let copy =
+            imap::append_message(&mut session, s, &folder, &built.bytes, &built.message_id).await?;
+        let _ = session.logout().await;
+        Ok(Some(copy))
+    }
+}
+
+#[async_trait]
+impl MailSender for SmtpSender {
+    async fn send(&self, mail: &OutgoingMail) -> Result<SendReceipt, MailError> {
+        let built = mail.build(self.settings.transfer_encoding)?;
+        self.send_built(&built).await
+    }
+
+    async fn send_built(&self, built: &BuiltMail) -> Result<SendReceipt, MailError> {
+        let s = &self.settings.server;
+        let from = built.envelope_from.parse().map_err(|e| {
+            MailError::Build(format!("invalid sender {:?}: {e}", built.envelope_from))
+        })?;
+        let to = built
+            .envelope_to
+            .iter()
+            .map(|t| {
+                t.parse()
+                    .map_err(|e| MailError::Build(format!("invalid recipient {t:?}: {e}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let envelope =
+            Envelope::new(Some(from), to).map_err(|e| MailError::Build(e.to_string()))?;
+        let response = self
+            .transport
+            .send_raw(&envelope, &built.bytes)
+            .await
+            .map_err(|e| smtp_err(&e, s))?;
+        let server_response = format!(
+            "{} {}",
+            u16::from(response.code()),
+            response.message().collect::<Vec<_>>().join(" ")
+        );
+        tracing::debug!(message_id = %built.message_id, server = %s.server(), "message accepted");
+        let stored_copy = match self.save_copy(built).await {
+            Ok(c) => c.map(|c| crate::transport::SentCopy {
+                folder: c.folder.clone(),
+                id: c.id(),
+            }),
+            Err(e) => {
+                // The message went out; losing only the copy is reported, not retried (a retry
+                // would send the message twice).
+                tracing::warn!(message_id = %built.message_id, error = %e, "sent, but the copy in the sent folder failed");
+                return Ok(SendReceipt {
+                    message_id: built.message_id.clone(),
+                    server_response,
+                    stored_copy: None,
+                    copy_error: Some(e.to_string()),
+                });
+            }
+        };
+        Ok(SendReceipt {
+            message_id: built.message_id.clone(),
+            server_response,
+            stored_copy,
+            copy_error: None,
+        })
+    }
+}
