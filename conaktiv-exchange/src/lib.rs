@@ -3,3 +3,8 @@
 //! Ties the workspace together: host traits and their SQLite defaults, the Exchange adapters
 //! for each table, rule resolution, preview, batch scheduler and the `conaktiv-exchange` CLI.
 #![warn(missing_docs)]
+
+pub mod filter;
+pub mod host;
+pub mod secrets;
+pub mod sqlite;

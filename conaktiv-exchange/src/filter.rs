@@ -1,0 +1,677 @@
+//! The embedded filter language: the expression a sync rule's `filter` holds, evaluated by
+//! the embedded CRM store ([`crate::sqlite::SqliteCrm`]). A host with its own store may
+//! evaluate the rule's filter string in its own language instead.
+//!
+//! # Language
+//!
+//! ```text
+//! filter     := <empty> | or
+//! or         := and ( "OR" and )*
+//! and        := unary ( "AND" unary )*
+//! unary      := "NOT" unary | "(" or ")" | tag | comparison
+//! tag        := "#" ( name | 'text' )          -- shorthand for  categories = 'text'
+//! comparison := field op literal
+//! field      := name ( "." name )*               -- a path into the record's fields
+//! op         := "=" | "!=" | "<>" | "<" | "<=" | ">" | ">=" | "~"   (~ : contains)
+//! literal    := 'text' (a quote inside is doubled: 'O''Brien') | number | true | false
+//! ```
+//!
+//! Keywords are case-insensitive. The empty filter (or only whitespace) matches every record.
+//!
+//! # Semantics
+//!
+//! * A field path walks the record's JSON form (`name.surname`, `emails.address`); lists are
+//!   walked element by element, so a path can reach several values. A missing field or `null`
+//!   counts as the empty text `''`, so `field != ''` means "is set".
+//! * `=`, `<`, `<=`, `>`, `>=` and `~` hold when *any* value reached by the path satisfies
+//!   them; `!=` (and `<>`) is exactly `NOT field = literal`.
+//! * Text compares case-insensitively. When both the value and the literal are numbers,
+//!   they compare as numbers; otherwise as text, so ISO dates (`start >= '2026-01-01'`)
+//!   compare chronologically. Booleans compare as `true` / `false`.
+//!
+//! ```
+//! use conaktiv_exchange::filter::Filter;
+//! use serde_json::json;
+//! let f = Filter::parse("#Vertrieb AND (company ~ 'gmbh' OR name.surname = 'Schmidt')").unwrap();
+//! let record = json!({"categories": ["vertrieb"], "company": "Muster GmbH", "name": {"surname": "Meier"}});
+//! assert!(f.matches(&record));
+//! assert!(!Filter::parse("company = ''").unwrap().matches(&record));
+//! ```
+
+use std::cmp::Ordering;
+use std::fmt;
+
+use serde_json::Value;
+
+/// A parsed filter expression.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Filter {
+    source: String,
+    expr: Option<Expr>,
+}
+
+/// A comparison operator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    /// `=`
+    Eq,
+    /// `!=` or `<>`
+    Ne,
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+    /// `~` (contains, case-insensitive)
+    Contains,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum Literal {
+    Text(String),
+    Number(f64),
+    Bool(bool),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum Expr {
+    Or(Vec<Expr>),
+    And(Vec<Expr>),
+    Not(Box<Expr>),
+    Cmp {
+        path: Vec<String>,
+        op: Op,
+        value: Literal,
+    },
+}
+
+/// Why a filter expression could not be parsed. `position` is the 0-based character offset.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FilterError {
+    /// A character that starts no token.
+    #[error("filter: unexpected character {found:?} at position {position}")]
+    UnexpectedChar {
+        /// The character.
+        found: char,
+        /// Where.
+        position: usize,
+    },
+    /// A text literal without its closing quote.
+    #[error("filter: text starting at position {position} has no closing quote")]
+    UnterminatedText {
+        /// Where the text starts.
+        position: usize,
+    },
+    /// A token where something else was expected.
+    #[error("filter: expected {expected} at position {position}, found {found:?}")]
+    Unexpected {
+        /// What the parser wanted.
+        expected: &'static str,
+        /// The token found.
+        found: String,
+        /// Where.
+        position: usize,
+    },
+    /// The expression ended early.
+    #[error("filter: expected {expected} at the end of the filter")]
+    UnexpectedEnd {
+        /// What the parser wanted.
+        expected: &'static str,
+    },
+}
+
+impl FilterError {
+    /// The character position of the problem, if it is not the end of the text.
+    pub fn position(&self) -> Option<usize> {
+        match self {
+            Self::UnexpectedChar { position, .. }
+            | Self::UnterminatedText { position }
+            | Self::Unexpected { position, .. } => Some(*position),
+            Self::UnexpectedEnd { .. } => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum Tok {
+    Name(String),
+    Text(String),
+    Number(f64),
+    Op(Op),
+    LParen,
+    RParen,
+    Hash,
+}
+
+impl fmt::Display for Tok {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Tok::Name(n) => f.write_str(n),
+            Tok::Text(t) => write!(f, "'{}'", t.replace('\'', "''")),
+            Tok::Number(n) => write!(f, "{n}"),
+            Tok::Op(op) => f.write_str(op.symbol()),
+            Tok::LParen => f.write_str("("),
+            Tok::RParen => f.write_str(")"),
+            Tok::Hash => f.write_str("#"),
+        }
+    }
+}
+
+impl Op {
+    fn symbol(self) -> &'static str {
+        match self {
+            Op::Eq => "=",
+            Op::Ne => "!=",
+            Op::Lt => "<",
+            Op::Le => "<=",
+            Op::Gt => ">",
+            Op::Ge => ">=",
+            Op::Contains => "~",
+        }
+    }
+}
+
+fn is_name_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '_' || c == '.' || c == '-'
+}
+
+fn lex(text: &str) -> Result<Vec<(usize, Tok)>, FilterError> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while let Some(&c) = chars.get(i) {
+        let start = i;
+        let next = chars.get(i + 1).copied();
+        let tok = match c {
+            c if c.is_whitespace() => {
+                i += 1;
+                continue;
+            }
+            '(' => {
+                i += 1;
+                Tok::LParen
+            }
+            ')' => {
+                i += 1;
+                Tok::RParen
+            }
+            '#' => {
+                i += 1;
+                Tok::Hash
+            }
+            '~' => {
+                i += 1;
+                Tok::Op(Op::Contains)
+            }
+            '=' => {
+                i += if next == Some('=') { 2 } else { 1 };
+                Tok::Op(Op::Eq)
+            }
+            '!' if next == Some('=') => {
+                i += 2;
+                Tok::Op(Op::Ne)
+            }
+            '<' => match next {
+                Some('=') => {
+                    i += 2;
+                    Tok::Op(Op::Le)
+                }
+                Some('>') => {
+                    i += 2;
+                    Tok::Op(Op::Ne)
+                }
+                _ => {
+                    i += 1;
+                    Tok::Op(Op::Lt)
+                }
+            },
+            '>' => {
+                if next == Some('=') {
+                    i += 2;
+                    Tok::Op(Op::Ge)
+                } else {
+                    i += 1;
+                    Tok::Op(Op::Gt)
+                }
+            }
+            '\'' => {
+                i += 1;
+                let mut s = String::new();
+                loop {
+                    match chars.get(i) {
+                        None => return Err(FilterError::UnterminatedText { position: start }),
+                        Some('\'') if chars.get(i + 1) == Some(&'\'') => {
+                            s.push('\'');
+                            i += 2;
+                        }
+                        Some('\'') => {
+                            i += 1;
+                            break;
+                        }
+                        Some(&ch) => {
+                            s.push(ch);
+                            i += 1;
+                        }
+                    }
+                }
+                Tok::Text(s)
+            }
+            c if c.is_ascii_digit() || (c == '-' && next.is_some_and(|n| n.is_ascii_digit())) => {
+                i += 1;
+                while chars
+                    .get(i)
+                    .is_some_and(|ch| ch.is_ascii_digit() || *ch == '.')
+                {
+                    i += 1;
+                }
+                let s: String = chars.get(start..i).unwrap_or_default().iter().collect();
+                match s.parse::<f64>() {
+                    Ok(n) => Tok::Number(n),
+                    Err(_) => {
+                        return Err(FilterError::Unexpected {
+                            expected: "a number",
+                            found: s,
+                            position: start,
+                        });
+                    }
+                }
+            }
+            c if is_name_char(c) => {
+                while chars.get(i).is_some_and(|ch| is_name_char(*ch)) {
+                    i += 1;
+                }
+                Tok::Name(chars.get(start..i).unwrap_or_default().iter().collect())
+            }
+            other => {
+                return Err(FilterError::UnexpectedChar {
+                    found: other,
+                    position: start,
+                });
+            }
+        };
+        out.push((start, tok));
+    }
+    Ok(out)
+}
+
+struct Parser {
+    toks: Vec<(usize, Tok)>,
+    pos: usize,
+}
+
+impl Parser {
+    fn peek(&self) -> Option<&Tok> {
+        self.toks.get(self.pos).map(|(_, t)| t)
+    }
+
+    fn keyword(&self, kw: &str) -> bool {
+        matches!(self.peek(), Some(Tok::Name(n)) if n.eq_ignore_ascii_case(kw))
+    }
+
+    fn unexpected(&self, expected: &'static str) -> FilterError {
+        match self.toks.get(self.pos) {
+            Some((position, tok)) => FilterError::Unexpected {
+                expected,
+                found: tok.to_string(),
+                position: *position,
+            },
+            None => FilterError::UnexpectedEnd { expected },
+        }
+    }
+
+    fn next(&mut self) -> Option<Tok> {
+        let t = self.toks.get(self.pos).map(|(_, t)| t.clone());
+        self.pos += 1;
+        t
+    }
+
+    fn or(&mut self) -> Result<Expr, FilterError> {
+        let mut items = vec![self.and()?];
+        while self.keyword("or") {
+            self.pos += 1;
+            items.push(self.and()?);
+        }
+        Ok(if items.len() == 1 {
+            items.remove(0)
+        } else {
+            Expr::Or(items)
+        })
+    }
+
+    fn and(&mut self) -> Result<Expr, FilterError> {
+        let mut items = vec![self.unary()?];
+        while self.keyword("and") {
+            self.pos += 1;
+            items.push(self.unary()?);
+        }
+        Ok(if items.len() == 1 {
+            items.remove(0)
+        } else {
+            Expr::And(items)
+        })
+    }
+
+    fn unary(&mut self) -> Result<Expr, FilterError> {
+        if self.keyword("not") {
+            self.pos += 1;
+            return Ok(Expr::Not(Box::new(self.unary()?)));
+        }
+        match self.peek() {
+            Some(Tok::LParen) => {
+                self.pos += 1;
+                let e = self.or()?;
+                if self.peek() != Some(&Tok::RParen) {
+                    return Err(self.unexpected("')'"));
+                }
+                self.pos += 1;
+                Ok(e)
+            }
+            Some(Tok::Hash) => {
+                self.pos += 1;
+                match self.next() {
+                    Some(Tok::Name(n) | Tok::Text(n)) => Ok(Expr::Cmp {
+                        path: vec!["categories".to_owned()],
+                        op: Op::Eq,
+                        value: Literal::Text(n),
+                    }),
+                    _ => {
+                        self.pos -= 1;
+                        Err(self.unexpected("a category after '#'"))
+                    }
+                }
+            }
+            Some(Tok::Name(n)) if !is_keyword(n) => {
+                let path: Vec<String> = n.split('.').map(str::to_owned).collect();
+                if path.iter().any(String::is_empty) {
+                    return Err(self.unexpected("a field name"));
+                }
+                self.pos += 1;
+                let op = match self.peek() {
+                    Some(Tok::Op(op)) => *op,
+                    _ => return Err(self.unexpected("a comparison operator")),
+                };
+                self.pos += 1;
+                let value = match self.peek() {
+                    Some(Tok::Text(t)) => Literal::Text(t.clone()),
+                    Some(Tok::Number(n)) => Literal::Number(*n),
+                    Some(Tok::Name(b)) if b.eq_ignore_ascii_case("true") => Literal::Bool(true),
+                    Some(Tok::Name(b)) if b.eq_ignore_ascii_case("false") => Literal::Bool(false),
+                    _ => return Err(self.unexpected("a value ('text', number, true or false)")),
+                };
+                self.pos += 1;
+                Ok(Expr::Cmp { path, op, value })
+            }
+            _ => Err(self.unexpected("a field, '#', '(' or NOT")),
+        }
+    }
+}
+
+fn is_keyword(n: &str) -> bool {
+    ["and", "or", "not"]
+        .iter()
+        .any(|k| n.eq_ignore_ascii_case(k))
+}
+
+impl Filter {
+    /// Parses a filter expression. The empty text matches everything.
+    pub fn parse(text: &str) -> Result<Filter, FilterError> {
+        let toks = lex(text)?;
+        if toks.is_empty() {
+            return Ok(Filter::all());
+        }
+        let mut p = Parser { toks, pos: 0 };
+        let expr = p.or()?;
+        if p.pos < p.toks.len() {
+            return Err(p.unexpected("AND, OR or the end of the filter"));
+        }
+        Ok(Filter {
+            source: text.to_owned(),
+            expr: Some(expr),
+        })
+    }
+
+    /// The filter that matches every record.
+    pub fn all() -> Filter {
+        Filter {
+            source: String::new(),
+            expr: None,
+        }
+    }
+
+    /// Whether this filter matches every record (it is empty).
+    pub fn is_all(&self) -> bool {
+        self.expr.is_none()
+    }
+
+    /// The text the filter was parsed from.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// Whether a record (in its JSON form) matches.
+    pub fn matches(&self, record: &Value) -> bool {
+        self.expr.as_ref().is_none_or(|e| eval(e, record))
+    }
+}
+
+impl Default for Filter {
+    fn default() -> Self {
+        Filter::all()
+    }
+}
+
+impl std::str::FromStr for Filter {
+    type Err = FilterError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Filter::parse(s)
+    }
+}
+
+fn eval(e: &Expr, record: &Value) -> bool {
+    match e {
+        Expr::Or(items) => items.iter().any(|i| eval(i, record)),
+        Expr::And(items) => items.iter().all(|i| eval(i, record)),
+        Expr::Not(inner) => !eval(inner, record),
+        Expr::Cmp { path, op, value } => {
+            let mut leaves = Vec::new();
+            collect(record, path, &mut leaves);
+            let empty = Value::String(String::new());
+            if leaves.is_empty() {
+                leaves.push(&empty);
+            }
+            match op {
+                Op::Ne => !leaves.iter().any(|l| compare(l, Op::Eq, value)),
+                _ => leaves.iter().any(|l| compare(l, *op, value)),
+            }
+        }
+    }
+}
+
+/// Collects the values a path reaches; lists are walked element by element.
+fn collect<'a>(v: &'a Value, path: &[String], out: &mut Vec<&'a Value>) {
+    match v {
+        Value::Array(items) => {
+            for item in items {
+                collect(item, path, out);
+            }
+        }
+        _ => match path.split_first() {
+            None => out.push(v),
+            Some((head, rest)) => {
+                if let Value::Object(map) = v {
+                    let found = map.get(head.as_str()).or_else(|| {
+                        map.iter()
+                            .find(|(k, _)| k.eq_ignore_ascii_case(head))
+                            .map(|(_, v)| v)
+                    });
+                    if let Some(child) = found {
+                        collect(child, rest, out);
+                    }
+                }
+            }
+        },
+    }
+}
+
+fn leaf_text(v: &Value) -> Option<String> {
+    match v {
+        Value::Null => Some(String::new()),
+        Value::String(s) => Some(s.to_lowercase()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Array(_) | Value::Object(_) => None,
+    }
+}
+
+fn literal_text(l: &Literal) -> String {
+    match l {
+        Literal::Text(t) => t.to_lowercase(),
+        Literal::Number(n) => n.to_string(),
+        Literal::Bool(b) => b.to_string(),
+    }
+}
+
+fn compare(leaf: &Value, op: Op, lit: &Literal) -> bool {
+    let Some(text) = leaf_text(leaf) else {
+        return false;
+    };
+    let lit_text = literal_text(lit);
+    if op == Op::Contains {
+        return text.contains(&lit_text);
+    }
+    let leaf_num = match leaf {
+        Value::Number(n) => n.as_f64(),
+        _ => None,
+    };
+    let lit_num = match lit {
+        Literal::Number(n) => Some(*n),
+        Literal::Text(t) => t.trim().parse::<f64>().ok(),
+        Literal::Bool(_) => None,
+    };
+    let ord = match (leaf_num, lit_num) {
+        (Some(a), Some(b)) => a.partial_cmp(&b),
+        _ => Some(text.cmp(&lit_text)),
+    };
+    let Some(ord) = ord else {
+        return false;
+    };
+    match op {
+        Op::Eq => ord == Ordering::Equal,
+        Op::Ne => ord != Ordering::Equal,
+        Op::Lt => ord == Ordering::Less,
+        Op::Le => ord != Ordering::Greater,
+        Op::Gt => ord == Ordering::Greater,
+        Op::Ge => ord != Ordering::Less,
+        Op::Contains => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn contact() -> Value {
+        json!({
+            "name": {"given_name": "Anna", "surname": "Schmidt"},
+            "company": "Muster GmbH",
+            "department": null,
+            "categories": ["Vertrieb", "VIP Kunde"],
+            "emails": [{"kind": "business", "address": "anna@kunde.example"},
+                       {"kind": "private", "address": "anna@privat.example"}],
+            "employees": 42,
+            "active": true,
+            "birthday": "1980-05-17"
+        })
+    }
+
+    #[test]
+    fn expressions_match_as_documented() {
+        let cases: &[(&str, bool)] = &[
+            ("", true),
+            ("   ", true),
+            ("company = 'Muster GmbH'", true),
+            ("company = 'muster gmbh'", true),
+            ("company == 'Muster GmbH'", true),
+            ("company = 'Other'", false),
+            ("company != ''", true),
+            ("department != ''", false),
+            ("department = ''", true),
+            ("missing = ''", true),
+            ("missing != ''", false),
+            ("name.surname = 'Schmidt'", true),
+            ("NAME.SURNAME = 'schmidt'", true),
+            ("company ~ 'gmbh'", true),
+            ("company ~ 'AG'", false),
+            ("#Vertrieb", true),
+            ("#vertrieb", true),
+            ("#'VIP Kunde'", true),
+            ("#Einkauf", false),
+            ("categories = 'VIP Kunde'", true),
+            ("categories != 'Vertrieb'", false),
+            ("categories != 'Einkauf'", true),
+            ("emails.address = 'anna@privat.example'", true),
+            ("emails.kind = 'other'", false),
+            ("employees > 40", true),
+            ("employees >= 42", true),
+            ("employees < 42", false),
+            ("employees <= '42'", true),
+            ("employees = 42", true),
+            ("employees <> 42", false),
+            ("active = true", true),
+            ("active = false", false),
+            ("birthday >= '1980-01-01' AND birthday < '1981-01-01'", true),
+            ("birthday > '1980-05-17'", false),
+            ("#Einkauf OR company ~ 'muster'", true),
+            ("#Einkauf or company ~ 'nope'", false),
+            ("#Vertrieb AND NOT #Einkauf", true),
+            ("not (#Vertrieb and #'VIP Kunde')", false),
+            ("(#Einkauf OR #Vertrieb) AND name.given_name = 'Anna'", true),
+            ("#Einkauf OR #Vertrieb AND name.given_name = 'Bert'", false),
+            ("company = 'O''Brien'", false),
+        ];
+        let record = contact();
+        for (text, expected) in cases {
+            let f = Filter::parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+            assert_eq!(f.matches(&record), *expected, "filter {text:?}");
+        }
+    }
+
+    #[test]
+    fn doubled_quote_is_a_quote() {
+        let f = Filter::parse("company = 'O''Brien & Co'").unwrap();
+        assert!(f.matches(&json!({"company": "O'Brien & Co"})));
+    }
+
+    #[test]
+    fn bad_filters_report_where() {
+        let cases: &[(&str, Option<usize>, &str)] = &[
+            ("company = 'x", Some(10), "closing quote"),
+            ("company 'x'", Some(8), "comparison operator"),
+            ("company =", None, "end of the filter"),
+            ("company = 'x' AND", None, "end of the filter"),
+            ("(company = 'x'", None, "')'"),
+            ("company = 'x' company = 'y'", Some(14), "AND, OR"),
+            ("company = x", Some(10), "a value"),
+            ("company $ 'x'", Some(8), "unexpected character"),
+            ("#", None, "category"),
+            ("AND company = 'x'", Some(0), "a field"),
+        ];
+        for (text, position, message) in cases {
+            let err = Filter::parse(text).expect_err(text);
+            assert_eq!(err.position(), *position, "{text}: {err}");
+            assert!(err.to_string().contains(message), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn empty_filter_is_all() {
+        assert!(Filter::parse(" ").unwrap().is_all());
+        assert!(!Filter::parse("#x").unwrap().is_all());
+        assert_eq!(Filter::parse("#x").unwrap().source(), "#x");
+    }
+}

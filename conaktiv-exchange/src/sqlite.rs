@@ -1,0 +1,709 @@
+//! Embedded defaults of the host traits on SQLite (bundled): [`SqliteCrm`] (every table's
+//! [`CrmStore`]), [`SqliteDirectory`] ([`UserDirectory`]) and [`SqliteLinker`]
+//! ([`MailLinker`]), all over one database file opened with [`SqliteDb::open`].
+//!
+//! # Schema
+//!
+//! The schema version is SQLite's `user_version`; [`SqliteDb::open`] migrates an older
+//! database forward and refuses a newer one ([`SchemaError::TooNew`]).
+//!
+//! * `records(tbl, id, rev, fingerprint, key, owner, modified, body)`: every CRM record, the
+//!   content as JSON in `body`, with indexed columns for the table, owner, correlation key and
+//!   modification time. The version reported to callers is `rev`; it only grows when the
+//!   fingerprint (a SHA-256 of body and key) changes.
+//! * `users`, `user_groups`, `user_mail_accounts`: the directory.
+//! * An expression index on mails' `message_id` serves the linker's thread lookup.
+//!
+//! Several processes may share the file: it runs in WAL mode with a busy timeout, and every
+//! conditional write is one transaction.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, SecondsFormat, Utc};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use sha2::{Digest, Sha256};
+
+use crate::host::{
+    CrmRecord, CrmStore, DirectoryUser, HostError, ListQuery, MailLinkQuery, MailLinkSet,
+    MailLinker, RecordMeta, Stored, UserDirectory,
+};
+
+/// The schema version this code writes.
+pub const SCHEMA_VERSION: i64 = 1;
+
+const MIGRATIONS: &[&str] = &[
+    // 0 -> 1
+    "CREATE TABLE records (
+        tbl TEXT NOT NULL,
+        id TEXT NOT NULL,
+        rev INTEGER NOT NULL,
+        fingerprint TEXT NOT NULL,
+        key TEXT,
+        owner TEXT COLLATE NOCASE,
+        modified TEXT NOT NULL,
+        body TEXT NOT NULL,
+        PRIMARY KEY (tbl, id)
+    );
+    CREATE INDEX records_owner ON records (tbl, owner);
+    CREATE INDEX records_key ON records (tbl, key);
+    CREATE INDEX records_modified ON records (tbl, modified);
+    CREATE INDEX records_message_id ON records (json_extract(body, '$.message_id'))
+        WHERE tbl = 'mails';
+    CREATE TABLE users (
+        name TEXT PRIMARY KEY COLLATE NOCASE,
+        display_name TEXT NOT NULL,
+        mailbox TEXT COLLATE NOCASE,
+        active INTEGER NOT NULL
+    );
+    CREATE TABLE user_groups (
+        user TEXT NOT NULL COLLATE NOCASE REFERENCES users (name) ON DELETE CASCADE,
+        grp TEXT NOT NULL COLLATE NOCASE,
+        PRIMARY KEY (user, grp)
+    );
+    CREATE TABLE user_mail_accounts (
+        user TEXT NOT NULL COLLATE NOCASE REFERENCES users (name) ON DELETE CASCADE,
+        account TEXT NOT NULL COLLATE NOCASE,
+        PRIMARY KEY (user, account)
+    );",
+];
+
+/// Why a database could not be opened.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SchemaError {
+    /// SQLite failed (the file cannot be opened or created, it is not a database, ...).
+    #[error("cannot open the database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The database was written by a newer version of this program.
+    #[error("the database has schema version {found}, newer than this program's {supported}")]
+    TooNew {
+        /// The database's version.
+        found: i64,
+        /// The newest version this program knows.
+        supported: i64,
+    },
+}
+
+pub(crate) fn storage(e: rusqlite::Error) -> HostError {
+    let transient = matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    );
+    HostError::Storage {
+        message: e.to_string(),
+        transient,
+    }
+}
+
+/// Opens a connection the way every embedded store wants it: WAL, busy timeout, foreign keys.
+pub(crate) fn open_connection(path: Option<&Path>) -> Result<Connection, rusqlite::Error> {
+    let conn = match path {
+        Some(p) => Connection::open(p)?,
+        None => Connection::open_in_memory()?,
+    };
+    conn.busy_timeout(Duration::from_secs(10))?;
+    if path.is_some() {
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+    }
+    conn.pragma_update(None, "foreign_keys", true)?;
+    Ok(conn)
+}
+
+fn migrate(conn: &mut Connection) -> Result<(), SchemaError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let found: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if found > SCHEMA_VERSION {
+        return Err(SchemaError::TooNew {
+            found,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate() {
+        let target = i64::try_from(i).unwrap_or(i64::MAX).saturating_add(1);
+        if target > found {
+            tx.execute_batch(sql)?;
+        }
+    }
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// One embedded database: the CRM records, the directory and the linker's data. Cheap to
+/// clone (the connection is shared).
+#[derive(Clone)]
+pub struct SqliteDb {
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl std::fmt::Debug for SqliteDb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteDb").finish_non_exhaustive()
+    }
+}
+
+impl SqliteDb {
+    /// Opens (or creates) a database file and brings its schema up to date.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, SchemaError> {
+        let mut conn = open_connection(Some(path.as_ref()))?;
+        migrate(&mut conn)?;
+        Ok(Self {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    /// A fresh in-memory database (for tests and one-off runs).
+    pub fn in_memory() -> Result<Self, SchemaError> {
+        let mut conn = open_connection(None)?;
+        migrate(&mut conn)?;
+        Ok(Self {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    /// The database's schema version.
+    pub async fn schema_version(&self) -> Result<i64, HostError> {
+        self.with(|c| {
+            c.pragma_query_value(None, "user_version", |r| r.get(0))
+                .map_err(storage)
+        })
+        .await
+    }
+
+    /// The CRM store over this database.
+    pub fn crm(&self) -> SqliteCrm {
+        SqliteCrm { db: self.clone() }
+    }
+
+    /// The user directory over this database.
+    pub fn directory(&self) -> SqliteDirectory {
+        SqliteDirectory { db: self.clone() }
+    }
+
+    /// The mail linker over this database.
+    pub fn linker(&self) -> SqliteLinker {
+        SqliteLinker { db: self.clone() }
+    }
+
+    /// Runs `f` on the connection in a blocking thread.
+    async fn with<T, F>(&self, f: F) -> Result<T, HostError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, HostError> + Send + 'static,
+    {
+        let conn = Arc::clone(&self.conn);
+        tokio::task::spawn_blocking(move || {
+            let mut guard = conn.lock().map_err(|_| HostError::Storage {
+                message: "the database connection was poisoned by a panic".into(),
+                transient: false,
+            })?;
+            f(&mut guard)
+        })
+        .await
+        .map_err(|e| HostError::Storage {
+            message: format!("database task failed: {e}"),
+            transient: false,
+        })?
+    }
+}
+
+/// The embedded CRM store: every [`CrmRecord`] table in one SQLite database.
+#[derive(Clone, Debug)]
+pub struct SqliteCrm {
+    db: SqliteDb,
+}
+
+fn now_text() -> String {
+    Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+fn fingerprint(body: &str, key: Option<&str>) -> String {
+    let mut h = Sha256::new();
+    h.update(body.as_bytes());
+    h.update([0u8]);
+    h.update(key.unwrap_or("").as_bytes());
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+struct Row {
+    id: String,
+    rev: i64,
+    fingerprint: String,
+    key: Option<String>,
+    owner: Option<String>,
+    modified: String,
+    body: Option<String>,
+}
+
+impl Row {
+    fn meta(&self) -> RecordMeta {
+        RecordMeta {
+            id: self.id.clone(),
+            version: self.rev.to_string(),
+            key: self.key.clone(),
+            modified: DateTime::parse_from_rfc3339(&self.modified)
+                .map(|d| d.with_timezone(&Utc))
+                .unwrap_or_default(),
+            owner: self.owner.clone(),
+        }
+    }
+}
+
+const ROW_COLUMNS: &str = "id, rev, fingerprint, key, owner, modified, body";
+
+fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
+    Ok(Row {
+        id: r.get(0)?,
+        rev: r.get(1)?,
+        fingerprint: r.get(2)?,
+        key: r.get(3)?,
+        owner: r.get(4)?,
+        modified: r.get(5)?,
+        body: r.get(6)?,
+    })
+}
+
+fn load(tx: &Transaction<'_>, tbl: &str, id: &str) -> Result<Option<Row>, HostError> {
+    tx.query_row(
+        &format!("SELECT {ROW_COLUMNS} FROM records WHERE tbl = ?1 AND id = ?2"),
+        params![tbl, id],
+        read_row,
+    )
+    .optional()
+    .map_err(storage)
+}
+
+fn check_version(
+    tbl: &'static str,
+    id: &str,
+    row: Option<Row>,
+    expected: &str,
+) -> Result<Row, HostError> {
+    let row = row.ok_or_else(|| HostError::NotFound {
+        table: tbl,
+        id: id.to_owned(),
+    })?;
+    if row.rev.to_string() != expected {
+        return Err(HostError::Conflict {
+            table: tbl,
+            id: id.to_owned(),
+            expected: expected.to_owned(),
+            actual: row.rev.to_string(),
+        });
+    }
+    Ok(row)
+}
+
+/// Writes new content and key unless they equal the stored ones; returns the new metadata.
+fn write_row(
+    tx: &Transaction<'_>,
+    tbl: &str,
+    row: Row,
+    body: &str,
+    key: Option<&str>,
+) -> Result<RecordMeta, HostError> {
+    let fp = fingerprint(body, key);
+    if fp == row.fingerprint {
+        return Ok(row.meta());
+    }
+    let modified = now_text();
+    let rev = row.rev.saturating_add(1);
+    tx.execute(
+        "UPDATE records SET rev = ?3, fingerprint = ?4, key = ?5, modified = ?6, body = ?7
+         WHERE tbl = ?1 AND id = ?2",
+        params![tbl, row.id, rev, fp, key, modified, body],
+    )
+    .map_err(storage)?;
+    Ok(Row {
+        rev,
+        fingerprint: fp,
+        key: key.map(str::to_owned),
+        modified,
+        ..row
+    }
+    .meta())
+}
+
+fn to_json<R: CrmRecord>(record: &R) -> Result<String, HostError> {
+    serde_json::to_string(record).map_err(|e| HostError::Storage {
+        message: format!("cannot encode a {} record: {e}", R::TABLE_NAME),
+        transient: false,
+    })
+}
+
+fn decode<R: CrmRecord>(row: Row) -> Result<Stored<R>, HostError> {
+    let meta = row.meta();
+    let body = row.body.unwrap_or_default();
+    let record = serde_json::from_str(&body).map_err(|e| HostError::Decode {
+        table: R::TABLE_NAME,
+        id: meta.id.clone(),
+        message: e.to_string(),
+    })?;
+    Ok(Stored { meta, record })
+}
+
+#[async_trait]
+impl<R: CrmRecord> CrmStore<R> for SqliteCrm {
+    async fn list(&self, query: &ListQuery) -> Result<Vec<RecordMeta>, HostError> {
+        let filter = query.filter.clone();
+        let owner = query.owner.clone();
+        let tbl = R::TABLE_NAME;
+        self.db
+            .with(move |c| {
+                let body_col = if filter.is_all() { "NULL" } else { "body" };
+                let sql = format!(
+                    "SELECT id, rev, fingerprint, key, owner, modified, {body_col} FROM records
+                     WHERE tbl = ?1 AND (?2 IS NULL OR owner = ?2) ORDER BY id"
+                );
+                let mut stmt = c.prepare(&sql).map_err(storage)?;
+                let rows = stmt
+                    .query_map(params![tbl, owner], read_row)
+                    .map_err(storage)?;
+                let mut out = Vec::new();
+                for row in rows {
+                    let row = row.map_err(storage)?;
+                    if let Some(body) = &row.body {
+                        let value: serde_json::Value =
+                            serde_json::from_str(body).map_err(|e| HostError::Decode {
+                                table: tbl,
+                                id: row.id.clone(),
+                                message: e.to_string(),
+                            })?;
+                        if !filter.matches(&value) {
+                            continue;
+                        }
+                    }
+                    out.push(row.meta());
+                }
+                Ok(out)
+            })
+            .await
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<Stored<R>>, HostError> {
+        let id = id.to_owned();
+        let row = self
+            .db
+            .with(move |c| {
+                let tx = c.transaction().map_err(storage)?;
+                load(&tx, R::TABLE_NAME, &id)
+            })
+            .await?;
+        row.map(decode::<R>).transpose()
+    }
+
+    async fn get_many(&self, ids: &[String]) -> Result<Vec<Stored<R>>, HostError> {
+        let ids = ids.to_vec();
+        let rows = self
+            .db
+            .with(move |c| {
+                let tx = c.transaction().map_err(storage)?;
+                let mut out = Vec::with_capacity(ids.len());
+                for id in &ids {
+                    if let Some(row) = load(&tx, R::TABLE_NAME, id)? {
+                        out.push(row);
+                    }
+                }
+                Ok(out)
+            })
+            .await?;
+        rows.into_iter().map(decode::<R>).collect()
+    }
+
+    async fn create(
+        &self,
+        owner: Option<&str>,
+        record: &R,
+        key: Option<&str>,
+    ) -> Result<RecordMeta, HostError> {
+        let body = to_json(record)?;
+        let owner = owner.map(str::to_owned);
+        let key = key.map(str::to_owned);
+        self.db
+            .with(move |c| {
+                let id = uuid::Uuid::new_v4().simple().to_string();
+                let fp = fingerprint(&body, key.as_deref());
+                let modified = now_text();
+                c.execute(
+                    "INSERT INTO records (tbl, id, rev, fingerprint, key, owner, modified, body)
+                     VALUES (?1, ?2, 1, ?3, ?4, ?5, ?6, ?7)",
+                    params![R::TABLE_NAME, id, fp, key, owner, modified, body],
+                )
+                .map_err(storage)?;
+                Ok(Row {
+                    id,
+                    rev: 1,
+                    fingerprint: fp,
+                    key,
+                    owner,
+                    modified,
+                    body: None,
+                }
+                .meta())
+            })
+            .await
+    }
+
+    async fn update(
+        &self,
+        id: &str,
+        expected: &str,
+        record: &R,
+        key: Option<&str>,
+    ) -> Result<RecordMeta, HostError> {
+        let body = to_json(record)?;
+        let (id, expected, key) = (id.to_owned(), expected.to_owned(), key.map(str::to_owned));
+        self.db
+            .with(move |c| {
+                let tx = c
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
+                    .map_err(storage)?;
+                let row = check_version(
+                    R::TABLE_NAME,
+                    &id,
+                    load(&tx, R::TABLE_NAME, &id)?,
+                    &expected,
+                )?;
+                let key = key.or_else(|| row.key.clone());
+                let meta = write_row(&tx, R::TABLE_NAME, row, &body, key.as_deref())?;
+                tx.commit().map_err(storage)?;
+                Ok(meta)
+            })
+            .await
+    }
+
+    async fn delete(&self, id: &str, expected: &str) -> Result<(), HostError> {
+        let (id, expected) = (id.to_owned(), expected.to_owned());
+        self.db
+            .with(move |c| {
+                let tx = c
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
+                    .map_err(storage)?;
+                check_version(
+                    R::TABLE_NAME,
+                    &id,
+                    load(&tx, R::TABLE_NAME, &id)?,
+                    &expected,
+                )?;
+                tx.execute(
+                    "DELETE FROM records WHERE tbl = ?1 AND id = ?2",
+                    params![R::TABLE_NAME, id],
+                )
+                .map_err(storage)?;
+                tx.commit().map_err(storage)
+            })
+            .await
+    }
+
+    async fn set_key(&self, id: &str, expected: &str, key: &str) -> Result<RecordMeta, HostError> {
+        let (id, expected, key) = (id.to_owned(), expected.to_owned(), key.to_owned());
+        self.db
+            .with(move |c| {
+                let tx = c
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
+                    .map_err(storage)?;
+                let mut row = check_version(
+                    R::TABLE_NAME,
+                    &id,
+                    load(&tx, R::TABLE_NAME, &id)?,
+                    &expected,
+                )?;
+                let body = row.body.take().unwrap_or_default();
+                let meta = write_row(&tx, R::TABLE_NAME, row, &body, Some(&key))?;
+                tx.commit().map_err(storage)?;
+                Ok(meta)
+            })
+            .await
+    }
+}
+
+/// The embedded user directory.
+#[derive(Clone, Debug)]
+pub struct SqliteDirectory {
+    db: SqliteDb,
+}
+
+impl SqliteDirectory {
+    /// Adds a user or replaces the one with the same name (groups and accounts included).
+    pub async fn put_user(&self, user: &DirectoryUser) -> Result<(), HostError> {
+        let user = user.clone();
+        self.db
+            .with(move |c| {
+                let tx = c
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
+                    .map_err(storage)?;
+                tx.execute("DELETE FROM users WHERE name = ?1", params![user.name])
+                    .map_err(storage)?;
+                tx.execute(
+                    "INSERT INTO users (name, display_name, mailbox, active) VALUES (?1, ?2, ?3, ?4)",
+                    params![user.name, user.display_name, user.mailbox, user.active],
+                )
+                .map_err(storage)?;
+                for g in &user.groups {
+                    tx.execute(
+                        "INSERT OR IGNORE INTO user_groups (user, grp) VALUES (?1, ?2)",
+                        params![user.name, g],
+                    )
+                    .map_err(storage)?;
+                }
+                for a in &user.mail_accounts {
+                    tx.execute(
+                        "INSERT OR IGNORE INTO user_mail_accounts (user, account) VALUES (?1, ?2)",
+                        params![user.name, a],
+                    )
+                    .map_err(storage)?;
+                }
+                tx.commit().map_err(storage)
+            })
+            .await
+    }
+
+    /// Removes a user; returns whether there was one.
+    pub async fn remove_user(&self, name: &str) -> Result<bool, HostError> {
+        let name = name.to_owned();
+        self.db
+            .with(move |c| {
+                c.execute("DELETE FROM users WHERE name = ?1", params![name])
+                    .map(|n| n > 0)
+                    .map_err(storage)
+            })
+            .await
+    }
+}
+
+#[async_trait]
+impl UserDirectory for SqliteDirectory {
+    async fn users(&self) -> Result<Vec<DirectoryUser>, HostError> {
+        self.db
+            .with(|c| {
+                let mut users: Vec<DirectoryUser> = {
+                    let mut stmt = c
+                        .prepare(
+                            "SELECT name, display_name, mailbox, active FROM users ORDER BY name",
+                        )
+                        .map_err(storage)?;
+                    stmt.query_map([], |r| {
+                        Ok(DirectoryUser {
+                            name: r.get(0)?,
+                            display_name: r.get(1)?,
+                            mailbox: r.get(2)?,
+                            active: r.get(3)?,
+                            groups: Vec::new(),
+                            mail_accounts: Vec::new(),
+                        })
+                    })
+                    .map_err(storage)?
+                    .collect::<Result<_, _>>()
+                    .map_err(storage)?
+                };
+                let mut groups = c
+                    .prepare("SELECT grp FROM user_groups WHERE user = ?1 ORDER BY grp")
+                    .map_err(storage)?;
+                let mut accounts = c
+                    .prepare(
+                        "SELECT account FROM user_mail_accounts WHERE user = ?1 ORDER BY account",
+                    )
+                    .map_err(storage)?;
+                for u in &mut users {
+                    u.groups = groups
+                        .query_map(params![u.name], |r| r.get(0))
+                        .map_err(storage)?
+                        .collect::<Result<_, _>>()
+                        .map_err(storage)?;
+                    u.mail_accounts = accounts
+                        .query_map(params![u.name], |r| r.get(0))
+                        .map_err(storage)?
+                        .collect::<Result<_, _>>()
+                        .map_err(storage)?;
+                }
+                Ok(users)
+            })
+            .await
+    }
+}
+
+/// The embedded mail linking hook, over the embedded CRM's data:
+///
+/// 1. a reply inherits the links of the stored mail (table `mails`) whose `message_id` is
+///    among its `In-Reply-To` or `References` ids (the most recent reference first);
+/// 2. otherwise the customer of the contact (table `contacts`, field `customer`) whose
+///    `emails[].address` is the sender's address, or else one of the recipients' (compared
+///    case-insensitively).
+#[derive(Clone, Debug)]
+pub struct SqliteLinker {
+    db: SqliteDb,
+}
+
+fn normalize_message_id(raw: &str) -> String {
+    raw.trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .trim()
+        .to_owned()
+}
+
+#[async_trait]
+impl MailLinker for SqliteLinker {
+    async fn link(&self, mail: &MailLinkQuery) -> Result<MailLinkSet, HostError> {
+        let mail = mail.clone();
+        self.db
+            .with(move |c| {
+                let mut thread: Vec<String> = mail.in_reply_to.clone();
+                thread.extend(mail.references.iter().rev().cloned());
+                let mut by_id = c
+                    .prepare(
+                        "SELECT json_extract(body, '$.links') FROM records
+                         WHERE tbl = 'mails' AND json_extract(body, '$.message_id') = ?1",
+                    )
+                    .map_err(storage)?;
+                for id in thread.iter().map(|i| normalize_message_id(i)) {
+                    if id.is_empty() {
+                        continue;
+                    }
+                    let links: Vec<Option<String>> = by_id
+                        .query_map(params![id], |r| r.get(0))
+                        .map_err(storage)?
+                        .collect::<Result<_, _>>()
+                        .map_err(storage)?;
+                    for text in links.into_iter().flatten() {
+                        if let Ok(set) = serde_json::from_str::<MailLinkSet>(&text)
+                            && !set.is_empty()
+                        {
+                            return Ok(set);
+                        }
+                    }
+                }
+                let mut by_address = c
+                    .prepare(
+                        "SELECT json_extract(r.body, '$.customer') FROM records r,
+                             json_each(r.body, '$.emails') e
+                         WHERE r.tbl = 'contacts'
+                           AND lower(json_extract(e.value, '$.address')) = lower(?1)
+                           AND json_extract(r.body, '$.customer') IS NOT NULL
+                         ORDER BY r.id LIMIT 1",
+                    )
+                    .map_err(storage)?;
+                for address in mail.from.iter().chain(mail.recipients.iter()) {
+                    let address = address.trim();
+                    if address.is_empty() {
+                        continue;
+                    }
+                    let customer: Option<String> = by_address
+                        .query_row(params![address], |r| r.get(0))
+                        .optional()
+                        .map_err(storage)?;
+                    if let Some(customer) = customer {
+                        return Ok(MailLinkSet {
+                            customer: Some(customer),
+                            ..MailLinkSet::default()
+                        });
+                    }
+                }
+                Ok(MailLinkSet::default())
+            })
+            .await
+    }
+}
