@@ -4,6 +4,56 @@
 //! records of the product's admin screens (EWS servers, mail accounts, sync rules, batch tasks),
 //! with validation and a TOML configuration file.
 //!
-//! Architecture invariant: this crate does no I/O beyond parsing a configuration text it is
-//! handed, and knows nothing of EWS, HTTP, SMTP/IMAP or SQL.
+//! Architecture invariant: this crate does no I/O beyond reading the one configuration file
+//! it is asked to load ([`Configuration::load`]), and knows nothing of EWS, HTTP, SMTP/IMAP or
+//! SQL. Other crates map these records to EWS items and run the sync.
+//!
+//! * CRM records: [`contact`], [`appointment`] (with [`recurrence`]), [`task`], [`mail`].
+//! * Configuration: [`config`] ([`Configuration`], servers, accounts, rules, batch tasks, the
+//!   TOML file) and [`validate`].
+//! * Building blocks: [`ids`] (identifier newtypes), [`values`] (values validated when built:
+//!   ports, intervals, e-mail addresses, https URLs, folder paths) and [`secret`].
+//!
+//! ```
+//! use conaktiv_model::Configuration;
+//! let text = r#"
+//! [[servers]]
+//! name = "Exchange Büro"
+//! url = "https://mail.agentur.example/EWS/Exchange.asmx"
+//! kind = "on_premises"
+//! admin_user = "AGENTUR\\exchange-admin"
+//! admin_password = "example-password"
+//! auth_scheme = "ntlm"
+//! "#;
+//! let config = Configuration::from_toml_str(text, "inline.toml").unwrap();
+//! assert_eq!(config.servers[0].name, "Exchange Büro");
+//! assert!(!format!("{config:?}").contains("example-password"));
+//! ```
 #![warn(missing_docs)]
+
+pub mod appointment;
+pub mod config;
+pub mod contact;
+pub mod ids;
+pub mod mail;
+pub mod recurrence;
+pub mod secret;
+pub mod task;
+pub mod validate;
+pub mod values;
+
+pub use appointment::Appointment;
+pub use config::{ConfigError, Configuration};
+pub use contact::ContactPerson;
+pub use ids::{
+    AppointmentId, ContactId, CustomerId, GroupName, InvoiceId, MailId, OfferId, ProjectId, TaskId,
+    UserName,
+};
+pub use mail::Mail;
+pub use secret::Secret;
+pub use task::Task;
+pub use validate::{FieldPath, ValidationError, ValidationErrorKind};
+pub use values::{
+    DistinguishedFolder, EmailAddress, FolderPath, HttpsUrl, IntervalMinutes, Percent, Port,
+    ValueError,
+};

@@ -1,0 +1,191 @@
+//! EWS server records (admin screen "EWS-Server").
+
+use serde::{Deserialize, Serialize};
+
+use crate::secret::Secret;
+use crate::values::{EmailAddress, HttpsUrl};
+
+/// Where the Exchange server runs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ServerKind {
+    /// Exchange Server in the customer's own network (NTLM or Basic with an admin account).
+    #[default]
+    OnPremises,
+    /// Exchange Online (Microsoft 365): OAuth only, passwords are no longer accepted for EWS.
+    ExchangeOnline,
+}
+
+/// How an on-premises server authenticates the admin account.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthScheme {
+    /// NTLM (the Exchange default).
+    #[default]
+    Ntlm,
+    /// HTTP Basic (only over https).
+    Basic,
+}
+
+/// An app registration in Microsoft Entra ID used for the OAuth client-credentials flow.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OAuthApp {
+    /// Directory (tenant) id.
+    pub tenant_id: String,
+    /// Application (client) id.
+    pub client_id: String,
+    /// Client secret.
+    pub client_secret: Secret,
+    /// Token endpoint; `None` means Microsoft's endpoint for the tenant. Tests point it at
+    /// the mock server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_url: Option<HttpsUrl>,
+    /// Scope to request; `None` means [`OAuthApp::DEFAULT_SCOPE`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+}
+
+impl OAuthApp {
+    /// The scope for EWS (and IMAP/SMTP) with application permissions.
+    pub const DEFAULT_SCOPE: &'static str = "https://outlook.office365.com/.default";
+
+    /// The token endpoint: [`OAuthApp::token_url`] or Microsoft's v2.0 endpoint for the tenant.
+    pub fn token_endpoint(&self) -> String {
+        match &self.token_url {
+            Some(url) => url.to_string(),
+            None => format!(
+                "https://login.microsoftonline.com/{}/oauth2/v2.0/token",
+                self.tenant_id
+            ),
+        }
+    }
+
+    /// The scope to request.
+    pub fn scope(&self) -> &str {
+        self.scope.as_deref().unwrap_or(Self::DEFAULT_SCOPE)
+    }
+
+    /// Whether tenant id, client id and client secret are all filled in.
+    pub fn is_complete(&self) -> bool {
+        !self.tenant_id.trim().is_empty()
+            && !self.client_id.trim().is_empty()
+            && !self.client_secret.is_empty()
+    }
+}
+
+/// An EWS server as the admin screen knows it.
+///
+/// The fields of both kinds live side by side, as in the admin screen; validation checks that
+/// the ones the [`ServerKind`] needs are filled in, and [`EwsServer::credentials`] hands out
+/// the matching set as a typed value.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EwsServer {
+    /// Unique name ("Exchange Büro").
+    pub name: String,
+    /// EWS endpoint (`https://mail.example/EWS/Exchange.asmx`).
+    pub url: HttpsUrl,
+    /// On-premises or Exchange Online.
+    pub kind: ServerKind,
+    /// On-premises: the admin account's user name (`AGENTUR\\exchange-admin`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_user: Option<String>,
+    /// On-premises: the admin account's password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_password: Option<Secret>,
+    /// On-premises: NTLM or Basic.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_scheme: Option<AuthScheme>,
+    /// Exchange Online: the mailbox the connector acts as when it does not impersonate a user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_mailbox: Option<EmailAddress>,
+    /// Exchange Online: the OAuth app.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oauth: Option<OAuthApp>,
+}
+
+/// The credentials of a complete server record, by kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ServerCredentials<'a> {
+    /// On-premises admin account.
+    OnPremises {
+        /// User name.
+        user: &'a str,
+        /// Password.
+        password: &'a Secret,
+        /// NTLM or Basic.
+        scheme: AuthScheme,
+    },
+    /// Exchange Online OAuth app.
+    ExchangeOnline {
+        /// Admin mailbox.
+        admin_mailbox: &'a EmailAddress,
+        /// App registration.
+        app: &'a OAuthApp,
+    },
+}
+
+impl EwsServer {
+    /// An on-premises server record.
+    pub fn on_premises(
+        name: impl Into<String>,
+        url: HttpsUrl,
+        admin_user: impl Into<String>,
+        admin_password: Secret,
+        auth_scheme: AuthScheme,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            url,
+            kind: ServerKind::OnPremises,
+            admin_user: Some(admin_user.into()),
+            admin_password: Some(admin_password),
+            auth_scheme: Some(auth_scheme),
+            admin_mailbox: None,
+            oauth: None,
+        }
+    }
+
+    /// An Exchange Online server record.
+    pub fn exchange_online(
+        name: impl Into<String>,
+        url: HttpsUrl,
+        admin_mailbox: EmailAddress,
+        oauth: OAuthApp,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            url,
+            kind: ServerKind::ExchangeOnline,
+            admin_user: None,
+            admin_password: None,
+            auth_scheme: None,
+            admin_mailbox: Some(admin_mailbox),
+            oauth: Some(oauth),
+        }
+    }
+
+    /// The credentials the [`ServerKind`] needs, or `None` when some are missing (validation
+    /// reports which).
+    pub fn credentials(&self) -> Option<ServerCredentials<'_>> {
+        match self.kind {
+            ServerKind::OnPremises => {
+                let user = self
+                    .admin_user
+                    .as_deref()
+                    .filter(|u| !u.trim().is_empty())?;
+                let password = self.admin_password.as_ref().filter(|p| !p.is_empty())?;
+                Some(ServerCredentials::OnPremises {
+                    user,
+                    password,
+                    scheme: self.auth_scheme?,
+                })
+            }
+            ServerKind::ExchangeOnline => Some(ServerCredentials::ExchangeOnline {
+                admin_mailbox: self.admin_mailbox.as_ref()?,
+                app: self.oauth.as_ref().filter(|a| a.is_complete())?,
+            }),
+        }
+    }
+}

@@ -1,0 +1,614 @@
+//! Validation of a whole [`Configuration`]: every problem is collected, and each error names
+//! the record (by its name, short code or description) and the field path (`rules[2].validity_name`).
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+
+use crate::config::ImapSettings;
+use crate::config::{
+    AuthMechanism, BatchTask, Configuration, EwsServer, MailAccount, MailServerKind, RunOn,
+    ServerKind, SmtpSettings, SyncRule, TlsMode, Validity,
+};
+use crate::values::is_loopback_host;
+
+/// One step of a field path.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum PathSegment {
+    /// A table key.
+    Key(String),
+    /// An array index.
+    Index(usize),
+}
+
+/// Where a field lives in the configuration file, for example `servers[0].url`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct FieldPath(Vec<PathSegment>);
+
+impl FieldPath {
+    /// The empty path (the whole document).
+    pub fn root() -> Self {
+        Self(Vec::new())
+    }
+
+    /// This path extended by a key.
+    pub fn key(&self, key: &str) -> Self {
+        let mut v = self.0.clone();
+        v.push(PathSegment::Key(key.to_owned()));
+        Self(v)
+    }
+
+    /// This path extended by an index.
+    pub fn index(&self, index: usize) -> Self {
+        let mut v = self.0.clone();
+        v.push(PathSegment::Index(index));
+        Self(v)
+    }
+
+    /// The segments, outermost first.
+    pub fn segments(&self) -> &[PathSegment] {
+        &self.0
+    }
+}
+
+impl fmt::Display for FieldPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, s) in self.0.iter().enumerate() {
+            match s {
+                PathSegment::Key(k) if i == 0 => f.write_str(k)?,
+                PathSegment::Key(k) => write!(f, ".{k}")?,
+                PathSegment::Index(n) => write!(f, "[{n}]")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What is wrong.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ValidationErrorKind {
+    /// A required field is missing or empty.
+    #[error("{0}")]
+    Missing(&'static str),
+    /// A field that must not be set in this combination.
+    #[error("{0}")]
+    NotAllowed(&'static str),
+    /// Two records share a name that must be unique.
+    #[error("duplicate {what} {value:?}; it must be unique")]
+    Duplicate {
+        /// What kind of name.
+        what: &'static str,
+        /// The name.
+        value: String,
+    },
+    /// A reference to an EWS server that does not exist.
+    #[error("names the EWS server {0:?}, which is not configured")]
+    UnknownServer(String),
+    /// The folder for new items lies outside the sync folders.
+    #[error(
+        "the folder for new items {0:?} lies outside the sync folders (it must be one of them, or below one that includes subfolders)"
+    )]
+    NewItemsFolderOutsideSyncFolders(String),
+    /// "Overwrite completely" in both directions.
+    #[error(
+        "\"overwrite completely\" is set in both directions, which is contradictory (each side would replace the other)"
+    )]
+    OverwriteBothDirections,
+    /// Two rules for the same validity target and table.
+    #[error("conflicts with rule {other:?}: both apply to {target} for the same table")]
+    ConflictingRules {
+        /// The other rule's description.
+        other: String,
+        /// The shared target, for example `user "mmueller"`.
+        target: String,
+    },
+    /// A connection without TLS to a host that is not a loopback address.
+    #[error("TLS mode \"none\" is only allowed for loopback hosts, not {0:?}")]
+    PlaintextNotLoopback(String),
+    /// A number that must be at least 1.
+    #[error("must be at least 1")]
+    Zero,
+    /// A user with more than one default sending account.
+    #[error("user {0:?} has more than one default account for sending")]
+    SeveralDefaults(String),
+}
+
+/// One validation problem: record, field and what is wrong.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{path} ({record}): {kind}")]
+pub struct ValidationError {
+    /// The record, named as a user would find it (`server "Exchange Büro"`).
+    pub record: String,
+    /// The field.
+    pub path: FieldPath,
+    /// The problem.
+    pub kind: ValidationErrorKind,
+}
+
+struct Collector(Vec<ValidationError>);
+
+impl Collector {
+    fn push(&mut self, record: &str, path: FieldPath, kind: ValidationErrorKind) {
+        self.0.push(ValidationError {
+            record: record.to_owned(),
+            path,
+            kind,
+        });
+    }
+}
+
+fn blank(s: Option<&str>) -> bool {
+    s.is_none_or(|s| s.trim().is_empty())
+}
+
+impl Configuration {
+    /// Checks every rule and returns all problems found.
+    pub fn validate(&self) -> Result<(), Vec<ValidationError>> {
+        let mut c = Collector(Vec::new());
+        let root = FieldPath::root();
+        let servers = root.key("servers");
+        for (i, s) in self.servers.iter().enumerate() {
+            check_server(&mut c, s, &servers.index(i));
+        }
+        unique(
+            &mut c,
+            self.servers.iter().map(|s| s.name.clone()),
+            &servers,
+            "name",
+            "server name",
+            |i| format!("server {:?}", self.servers[i].name),
+        );
+        let accounts = root.key("mail_accounts");
+        for (i, a) in self.mail_accounts.iter().enumerate() {
+            check_account(&mut c, self, a, &accounts.index(i));
+        }
+        unique(
+            &mut c,
+            self.mail_accounts.iter().map(|a| a.short_code.clone()),
+            &accounts,
+            "short_code",
+            "short code",
+            |i| format!("mail account {:?}", self.mail_accounts[i].short_code),
+        );
+        unique(
+            &mut c,
+            self.mail_accounts
+                .iter()
+                .map(|a| format!("{} / {}", a.user, a.email.as_str().to_lowercase())),
+            &accounts,
+            "email",
+            "user and address",
+            |i| format!("mail account {:?}", self.mail_accounts[i].short_code),
+        );
+        let mut defaults: HashSet<String> = HashSet::new();
+        for (i, a) in self.mail_accounts.iter().enumerate() {
+            if a.default_for_sending && !defaults.insert(a.user.as_str().to_lowercase()) {
+                c.push(
+                    &format!("mail account {:?}", a.short_code),
+                    accounts.index(i).key("default_for_sending"),
+                    ValidationErrorKind::SeveralDefaults(a.user.to_string()),
+                );
+            }
+        }
+        let rules = root.key("rules");
+        for (i, r) in self.rules.iter().enumerate() {
+            check_rule(&mut c, r, &rules.index(i));
+        }
+        unique(
+            &mut c,
+            self.rules.iter().map(|r| r.description.clone()),
+            &rules,
+            "description",
+            "rule description",
+            |i| format!("rule {:?}", self.rules[i].description),
+        );
+        let mut seen: HashMap<_, usize> = HashMap::new();
+        for (i, r) in self.rules.iter().enumerate() {
+            if let Some(&first) = seen.get(&(r.target(), r.table)) {
+                let other: &SyncRule = &self.rules[first];
+                c.push(
+                    &format!("rule {:?}", r.description),
+                    rules.index(i).key("validity"),
+                    ValidationErrorKind::ConflictingRules {
+                        other: other.description.clone(),
+                        target: describe_target(r),
+                    },
+                );
+            } else {
+                seen.insert((r.target(), r.table), i);
+            }
+        }
+        let batch = root.key("batch_tasks");
+        for (i, b) in self.batch_tasks.iter().enumerate() {
+            check_batch(&mut c, b, &batch.index(i));
+        }
+        unique(
+            &mut c,
+            self.batch_tasks.iter().map(BatchTask::label),
+            &batch,
+            "task",
+            "batch task",
+            |i| format!("batch task {:?}", self.batch_tasks[i].label()),
+        );
+        if c.0.is_empty() { Ok(()) } else { Err(c.0) }
+    }
+}
+
+fn describe_target(r: &SyncRule) -> String {
+    let name = r.validity_name.as_deref().unwrap_or_default();
+    match r.validity {
+        Validity::AllUsers => "all users".to_owned(),
+        Validity::User => format!("user {name:?}"),
+        Validity::Group => format!("group {name:?}"),
+    }
+}
+
+/// Reports every record whose key (case-insensitive, trimmed) repeats an earlier one's.
+fn unique(
+    c: &mut Collector,
+    keys: impl Iterator<Item = String>,
+    list: &FieldPath,
+    field: &str,
+    what: &'static str,
+    record: impl Fn(usize) -> String,
+) {
+    let mut seen = HashSet::new();
+    for (i, key) in keys.enumerate() {
+        let norm = key.trim().to_lowercase();
+        if norm.is_empty() {
+            continue; // reported as missing by the record check
+        }
+        if !seen.insert(norm) {
+            c.push(
+                &record(i),
+                list.index(i).key(field),
+                ValidationErrorKind::Duplicate { what, value: key },
+            );
+        }
+    }
+}
+
+fn check_server(c: &mut Collector, s: &EwsServer, at: &FieldPath) {
+    use ValidationErrorKind::{Missing, NotAllowed};
+    let rec = format!("server {:?}", s.name);
+    if s.name.trim().is_empty() {
+        c.push(&rec, at.key("name"), Missing("a server needs a name"));
+    }
+    match s.kind {
+        ServerKind::OnPremises => {
+            if blank(s.admin_user.as_deref()) {
+                c.push(
+                    &rec,
+                    at.key("admin_user"),
+                    Missing("an on-premises server needs its admin user name"),
+                );
+            }
+            if s.admin_password.as_ref().is_none_or(|p| p.is_empty()) {
+                c.push(
+                    &rec,
+                    at.key("admin_password"),
+                    Missing("an on-premises server needs its admin password"),
+                );
+            }
+            if s.auth_scheme.is_none() {
+                c.push(
+                    &rec,
+                    at.key("auth_scheme"),
+                    Missing("an on-premises server needs its auth scheme (ntlm or basic)"),
+                );
+            }
+        }
+        ServerKind::ExchangeOnline => {
+            if s.admin_password.is_some() {
+                c.push(
+                    &rec,
+                    at.key("admin_password"),
+                    NotAllowed(
+                        "Exchange Online no longer accepts passwords for EWS; configure the OAuth app instead",
+                    ),
+                );
+            }
+            if s.admin_mailbox.is_none() {
+                c.push(
+                    &rec,
+                    at.key("admin_mailbox"),
+                    Missing("an Exchange Online server needs its admin mailbox"),
+                );
+            }
+            match &s.oauth {
+                None => c.push(
+                    &rec,
+                    at.key("oauth"),
+                    Missing(
+                        "an Exchange Online server needs its OAuth app (tenant id, client id, client secret)",
+                    ),
+                ),
+                Some(app) => check_oauth(c, &rec, app, &at.key("oauth")),
+            }
+        }
+    }
+}
+
+fn check_oauth(c: &mut Collector, rec: &str, app: &crate::config::OAuthApp, at: &FieldPath) {
+    use ValidationErrorKind::Missing;
+    if app.tenant_id.trim().is_empty() {
+        c.push(
+            rec,
+            at.key("tenant_id"),
+            Missing("the OAuth app needs its tenant id"),
+        );
+    }
+    if app.client_id.trim().is_empty() {
+        c.push(
+            rec,
+            at.key("client_id"),
+            Missing("the OAuth app needs its client id"),
+        );
+    }
+    if app.client_secret.is_empty() {
+        c.push(
+            rec,
+            at.key("client_secret"),
+            Missing("the OAuth app needs its client secret"),
+        );
+    }
+}
+
+fn check_tls(c: &mut Collector, rec: &str, host: &str, tls: TlsMode, at: &FieldPath) {
+    if host.trim().is_empty() {
+        c.push(
+            rec,
+            at.key("host"),
+            ValidationErrorKind::Missing("a host is required"),
+        );
+    } else if tls == TlsMode::None && !is_loopback_host(host.trim()) {
+        c.push(
+            rec,
+            at.key("tls"),
+            ValidationErrorKind::PlaintextNotLoopback(host.to_owned()),
+        );
+    }
+}
+
+fn check_imap(c: &mut Collector, rec: &str, imap: &ImapSettings, at: &FieldPath) {
+    use ValidationErrorKind::{Missing, NotAllowed};
+    check_tls(c, rec, &imap.host, imap.tls, at);
+    if imap.user.trim().is_empty() {
+        c.push(rec, at.key("user"), Missing("IMAP needs a user"));
+    }
+    match (&imap.password, &imap.oauth) {
+        (None, None) => c.push(
+            rec,
+            at.key("password"),
+            Missing("IMAP needs a password or an OAuth app"),
+        ),
+        (Some(_), Some(_)) => c.push(
+            rec,
+            at.key("oauth"),
+            NotAllowed("IMAP takes a password or an OAuth app, not both"),
+        ),
+        (Some(p), None) if p.is_empty() => {
+            c.push(
+                rec,
+                at.key("password"),
+                Missing("the IMAP password is empty"),
+            );
+        }
+        (None, Some(app)) => check_oauth(c, rec, app, &at.key("oauth")),
+        _ => {}
+    }
+}
+
+fn check_smtp(c: &mut Collector, rec: &str, smtp: &SmtpSettings, at: &FieldPath) {
+    use ValidationErrorKind::{Missing, Zero};
+    check_tls(c, rec, &smtp.host, smtp.tls, at);
+    let needs_user = smtp.auth != AuthMechanism::None;
+    if needs_user && blank(smtp.user.as_deref()) {
+        c.push(
+            rec,
+            at.key("user"),
+            Missing("SMTP authentication needs a user"),
+        );
+    }
+    match smtp.auth {
+        AuthMechanism::Plain | AuthMechanism::Login
+            if smtp.password.as_ref().is_none_or(|p| p.is_empty()) =>
+        {
+            c.push(
+                rec,
+                at.key("password"),
+                Missing("SMTP authentication with plain or login needs a password"),
+            );
+        }
+        AuthMechanism::XOAuth2 => match &smtp.oauth {
+            None => c.push(
+                rec,
+                at.key("oauth"),
+                Missing("SMTP authentication with xoauth2 needs an OAuth app"),
+            ),
+            Some(app) => check_oauth(c, rec, app, &at.key("oauth")),
+        },
+        _ => {}
+    }
+    if smtp.timeout_seconds == 0 {
+        c.push(rec, at.key("timeout_seconds"), Zero);
+    }
+    if smtp.throttle.is_some_and(|t| t.after_mails == 0) {
+        c.push(rec, at.key("throttle").key("after_mails"), Zero);
+    }
+}
+
+fn check_account(c: &mut Collector, cfg: &Configuration, a: &MailAccount, at: &FieldPath) {
+    use ValidationErrorKind::{Missing, NotAllowed};
+    let rec = format!("mail account {:?}", a.short_code);
+    if a.short_code.trim().is_empty() {
+        c.push(
+            &rec,
+            at.key("short_code"),
+            Missing("a mail account needs a short code"),
+        );
+    }
+    if a.user.as_str().trim().is_empty() {
+        c.push(
+            &rec,
+            at.key("user"),
+            Missing("a mail account needs its user"),
+        );
+    }
+    if a.default_for_sending && !a.usage.sends() {
+        c.push(
+            &rec,
+            at.key("default_for_sending"),
+            NotAllowed("an account that does not send cannot be the default for sending"),
+        );
+    }
+    match a.server_kind {
+        MailServerKind::ImapSmtp => {
+            match (&a.imap, a.usage.receives()) {
+                (Some(imap), _) => check_imap(c, &rec, imap, &at.key("imap")),
+                (None, true) => c.push(
+                    &rec,
+                    at.key("imap"),
+                    Missing("an IMAP/SMTP account that receives needs IMAP settings"),
+                ),
+                (None, false) => {}
+            }
+            match (&a.smtp, a.usage.sends()) {
+                (Some(smtp), _) => check_smtp(c, &rec, smtp, &at.key("smtp")),
+                (None, true) => c.push(
+                    &rec,
+                    at.key("smtp"),
+                    Missing("an IMAP/SMTP account that sends needs SMTP settings"),
+                ),
+                (None, false) => {}
+            }
+        }
+        MailServerKind::Exchange => {
+            let Some(ex) = &a.exchange else {
+                c.push(
+                    &rec,
+                    at.key("exchange"),
+                    Missing("an Exchange account needs its Exchange settings"),
+                );
+                return;
+            };
+            let at = at.key("exchange");
+            let server = cfg.server(&ex.server);
+            if server.is_none() {
+                c.push(
+                    &rec,
+                    at.key("server"),
+                    ValidationErrorKind::UnknownServer(ex.server.clone()),
+                );
+            }
+            if !ex.use_admin_account {
+                if server.is_some_and(|s| s.kind == ServerKind::ExchangeOnline) {
+                    c.push(
+                        &rec,
+                        at.key("use_admin_account"),
+                        NotAllowed(
+                            "Exchange Online accepts no passwords for EWS; use the administrator account (OAuth app with impersonation)",
+                        ),
+                    );
+                } else {
+                    if blank(ex.user.as_deref()) {
+                        c.push(
+                            &rec,
+                            at.key("user"),
+                            Missing("own credentials need a user (or set use_admin_account)"),
+                        );
+                    }
+                    if ex.password.as_ref().is_none_or(|p| p.is_empty()) {
+                        c.push(
+                            &rec,
+                            at.key("password"),
+                            Missing("own credentials need a password (or set use_admin_account)"),
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn check_rule(c: &mut Collector, r: &SyncRule, at: &FieldPath) {
+    use ValidationErrorKind::{Missing, NotAllowed};
+    let rec = format!("rule {:?}", r.description);
+    if r.description.trim().is_empty() {
+        c.push(
+            &rec,
+            at.key("description"),
+            Missing("a rule needs a short description"),
+        );
+    }
+    match r.validity {
+        Validity::User if blank(r.validity_name.as_deref()) => c.push(
+            &rec,
+            at.key("validity_name"),
+            Missing("a rule valid for one user needs the user name"),
+        ),
+        Validity::Group if blank(r.validity_name.as_deref()) => c.push(
+            &rec,
+            at.key("validity_name"),
+            Missing("a rule valid for one group needs the group name"),
+        ),
+        Validity::AllUsers if r.validity_name.is_some() => c.push(
+            &rec,
+            at.key("validity_name"),
+            NotAllowed("a rule valid for all users takes no user or group name"),
+        ),
+        _ => {}
+    }
+    if r.sync_folders.is_empty() {
+        c.push(
+            &rec,
+            at.key("sync_folders"),
+            Missing("a rule needs at least one Exchange sync folder"),
+        );
+    }
+    if let Some(folder) = &r.new_items_folder
+        && !r.sync_folders.is_empty()
+        && !r.covers(folder)
+    {
+        c.push(
+            &rec,
+            at.key("new_items_folder"),
+            ValidationErrorKind::NewItemsFolderOutsideSyncFolders(folder.to_string()),
+        );
+    }
+    if r.to_exchange.overwrite_completely && r.to_conaktiv.overwrite_completely {
+        c.push(
+            &rec,
+            at.key("to_conaktiv").key("overwrite_completely"),
+            ValidationErrorKind::OverwriteBothDirections,
+        );
+    }
+}
+
+fn check_batch(c: &mut Collector, b: &BatchTask, at: &FieldPath) {
+    use ValidationErrorKind::Missing;
+    let rec = format!("batch task {:?}", b.label());
+    if b.group.trim().is_empty() {
+        c.push(
+            &rec,
+            at.key("group"),
+            Missing("a batch task needs its task group"),
+        );
+    }
+    if b.task.trim().is_empty() {
+        c.push(&rec, at.key("task"), Missing("a batch task needs its task"));
+    }
+    if b.run_on == RunOn::Server && blank(b.server_name.as_deref()) {
+        c.push(
+            &rec,
+            at.key("server_name"),
+            Missing("a batch task that runs on a server needs the server name"),
+        );
+    }
+    if b.run_as
+        .as_ref()
+        .is_some_and(|u| u.as_str().trim().is_empty())
+    {
+        c.push(&rec, at.key("run_as"), Missing("the run-as user is empty"));
+    }
+}
