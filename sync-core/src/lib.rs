@@ -5,4 +5,100 @@
 //!
 //! Architecture invariant: knows nothing of EWS, XML, HTTP or ConAktiv; all I/O goes through
 //! traits and time is passed in.
+//!
+//! ## Shape
+//!
+//! * [`Side`]: what the host implements twice (the CRM store, Exchange). Lists `(id,
+//!   version, key)` cheaply, optionally offers a change feed since a token, fetches
+//!   [`Record`]s (named, comparable field values) by id in batches, and writes batches of
+//!   [`WriteOp`]s with per-item [`WriteOutcome`]s and optimistic version checks.
+//! * [`StateStore`]: pairs (local id, remote id, correlation key) with the per-field base,
+//!   change-feed tokens and the intent journal. [`MemoryStore`] and [`SqliteStore`].
+//! * [`plan()`]: pure and synchronous over snapshots already fetched; returns a [`Plan`]
+//!   whose [`Counts`] are the preview. [`needed_records`] tells which contents to fetch
+//!   first (only records whose version changed, their partners and new records).
+//! * [`Engine`]: the async driver. [`Engine::prepare`] reads and plans, [`Engine::apply`]
+//!   writes the plan and reports per item; [`Engine::run`] does both.
+//!
+//! Why async traits rather than a sans-I/O request/response loop: the engine's decisions
+//! are already sans-I/O ([`plan()`] and [`plan::settle`] are pure functions over data), so
+//! the only I/O is the straight-line read, fetch, write, commit sequence of the driver.
+//! Writing that sequence as `async fn` over the [`Side`] trait keeps it short and readable,
+//! the sides' futures are `Send` so hosts can run it on a multi-threaded runtime, and tests
+//! drive it with in-memory sides on a trivial executor. The state store is synchronous: it
+//! is embedded and local, and each batch commit is one short transaction.
+//!
+//! ## Deciding (three-way, per item)
+//!
+//! * Changed on one side only: copied to the other. Changed on both: merged field by field
+//!   ([`merge`]); a field changed on one side only is taken from that side; a field changed on
+//!   both to different values goes to the [`Master`]. Equal content on both sides is not a
+//!   conflict and writes nothing (a version bump with unchanged content writes nothing).
+//! * New on one side: created on the other, carrying the pair's correlation key; the source
+//!   gets the key stored too (if it does not carry it yet) so that moves on either side
+//!   re-pair.
+//! * Gone on one side (deleted or out of scope): if that direction's `delete_missing` is on,
+//!   the other side's record is deleted; if it is off, the pair is *detached*: the remaining
+//!   record is no longer tracked and never re-created.
+//! * **Edit versus delete**: an edit beats a delete. If one side deleted a record while the
+//!   other side changed its content since the last sync, nothing is deleted: the edited
+//!   record is re-created on the deleting side (when that direction's `transfer_new` is on,
+//!   otherwise the pair is detached). This never loses an edit; the price is that a delete
+//!   racing an edit must be repeated. When `delete_missing` is off the pair is detached
+//!   whatever the other side did.
+//! * Switches per [`Direction`] ([`Switches`]): a switch that is off means that kind of write
+//!   never happens in that direction. With `overwrite_completely` the target becomes a copy
+//!   of the source instead of a merge.
+//! * The base after a run is, per field, the value both sides now agree on; a field that
+//!   still differs (because a switch suppressed the write) keeps its old base, so a suppressed
+//!   edit is never mistaken for an edit of the other side.
+//!
+//! ## Safety
+//!
+//! * Mass-delete guard: a full listing that is empty while pairs exist, or a plan deleting
+//!   more than [`Rule::max_delete_share`] of the pairs (and more than
+//!   [`Rule::min_delete_count`]), sets [`Plan::guard`]; [`Engine::apply`] then refuses with
+//!   [`SyncError::MassDelete`] and writes nothing, unless [`Rule::force`] is set.
+//! * Optimistic concurrency: every update, delete and key write carries the version the plan
+//!   saw; a record changed since planning is reported as [`WriteResult::Conflict`] and left
+//!   for the next run.
+//! * Crash safety: an [`Intent`] is journaled (committed) before each create batch, and the
+//!   created record carries the correlation key. A run that finds intents (a crash, an
+//!   unknown outcome) or an empty state (state lost) lists both sides in full and links
+//!   unpaired records carrying the same key instead of creating them again. A record whose
+//!   id changed (Exchange moves an item) is re-anchored by its key.
+//! * Idempotence: a second run with no changes writes nothing and leaves the pairs unchanged
+//!   (only the change-feed cursor may advance past the first run's own writes).
+//! * Change feed: with a token stored, a run reads only the changes, loads only the pairs
+//!   they touch and fetches only the records whose version changed: its cost is proportional
+//!   to the changes, not to the pairs. Tokens are stored only after a run in which every
+//!   write succeeded, so a failed write is seen again. A change of the rule (e.g. switching
+//!   `transfer_new` on) takes effect for old records at the next full listing (an empty
+//!   token store, see [`StateBatch::tokens`]).
+//!
+//! Requirement on sides: record ids of the two sides must not collide as strings (a record
+//! without a stored key is matched by its own id), and a side stores the key given with a
+//! create, update or key write and reports it in its listings.
 #![warn(missing_docs)]
+
+mod engine;
+mod error;
+pub mod memory;
+pub mod plan;
+mod rule;
+mod side;
+mod sqlite;
+mod store;
+mod types;
+
+pub use engine::{Engine, ItemReport, Prepared, ReadStats, Report, WriteResult};
+pub use error::{StoreError, SyncError};
+pub use plan::{
+    Change, Counts, GuardTrip, Item, Plan, SideCounts, SideListing, SideSnapshot, StateSnapshot,
+    merge, needed_records, plan,
+};
+pub use rule::{Direction, Master, Rule, Switches};
+pub use side::{ChangeSet, Listing, Side, SideError, WriteOp, WriteOutcome};
+pub use sqlite::{SCHEMA_VERSION, SqliteStore};
+pub use store::{MemoryStore, StateBatch, StateStore};
+pub use types::{Anchor, Entry, Id, Intent, Key, Pair, Record, SideId, Value, Version};

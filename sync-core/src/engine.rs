@@ -1,0 +1,414 @@
+//! The driver: reads both sides and the store, plans (pure), and applies a plan.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::plan::{self, Change, Counts, Item, Plan, SideListing, SideSnapshot, StateSnapshot};
+use crate::{
+    Id, Intent, Record, Rule, Side, SideId, StateBatch, StateStore, SyncError, WriteOp,
+    WriteOutcome,
+};
+
+/// The result of one planned write, as reported after `apply`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WriteResult {
+    /// Written.
+    Done,
+    /// Left for the next run: the record changed since planning.
+    Conflict,
+    /// Left for the next run: the record disappeared since planning.
+    NotFound,
+    /// Not written.
+    Failed(String),
+    /// May or may not have been written; the next run re-pairs by key.
+    Unknown(String),
+    /// Not attempted (its create did not succeed).
+    NotAttempted,
+}
+
+impl WriteResult {
+    fn from_outcome(o: Option<&WriteOutcome>) -> WriteResult {
+        match o {
+            Some(WriteOutcome::Done { .. }) => WriteResult::Done,
+            Some(WriteOutcome::Conflict) => WriteResult::Conflict,
+            Some(WriteOutcome::NotFound) => WriteResult::NotFound,
+            Some(WriteOutcome::Failed(e)) => WriteResult::Failed(e.clone()),
+            Some(WriteOutcome::Unknown(e)) => WriteResult::Unknown(e.clone()),
+            None => WriteResult::NotAttempted,
+        }
+    }
+}
+
+/// What happened to one planned item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemReport {
+    /// The pair's key.
+    pub key: String,
+    /// What was planned.
+    pub change: Change,
+    /// The local write's result, if one was planned.
+    pub local: Option<WriteResult>,
+    /// The remote write's result, if one was planned.
+    pub remote: Option<WriteResult>,
+}
+
+/// The report of an applied plan.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Report {
+    /// One entry per planned item, in plan order.
+    pub items: Vec<ItemReport>,
+    /// The writes that succeeded, counted like [`Plan::counts`].
+    pub counts: Counts,
+    /// Writes that did not succeed (conflict, not found, failed, unknown, not attempted).
+    pub incomplete: usize,
+}
+
+impl Report {
+    /// Whether every planned write succeeded.
+    pub fn is_complete(&self) -> bool {
+        self.incomplete == 0
+    }
+}
+
+/// Where the plan's inputs came from (for figures and tests).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReadStats {
+    /// Sides read with a full listing.
+    pub full_listings: usize,
+    /// Sides read through their change feed.
+    pub feeds: usize,
+    /// Listing or feed entries read, both sides.
+    pub entries: usize,
+    /// Pairs loaded from the store.
+    pub pairs_loaded: usize,
+    /// Records fetched, both sides.
+    pub records_fetched: usize,
+}
+
+/// A plan together with how it was read.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// The plan (the preview).
+    pub plan: Plan,
+    /// What reading cost.
+    pub stats: ReadStats,
+}
+
+/// The sync engine: a rule plus batch sizes.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    rule: Rule,
+    batch_size: usize,
+}
+
+fn side_err(side: SideId) -> impl FnOnce(crate::SideError) -> SyncError {
+    move |source| SyncError::Side { side, source }
+}
+
+impl Engine {
+    /// An engine for a rule, with batches of 100 writes.
+    pub fn new(rule: Rule) -> Result<Self, SyncError> {
+        rule.validate()?;
+        Ok(Engine {
+            rule,
+            batch_size: 100,
+        })
+    }
+
+    /// Set how many items are written (and committed to the state) per batch.
+    #[must_use]
+    pub fn with_batch_size(mut self, n: usize) -> Self {
+        self.batch_size = n.max(1);
+        self
+    }
+
+    /// The rule.
+    pub fn rule(&self) -> &Rule {
+        &self.rule
+    }
+
+    /// Read both sides and the state and plan: the preview. Nothing is written.
+    ///
+    /// A side is read through its change feed when a token is stored, no create has an
+    /// unknown outcome and the state is not empty; otherwise it is listed in full.
+    pub async fn prepare<L: Side, R: Side, S: StateStore>(
+        &self,
+        local: &mut L,
+        remote: &mut R,
+        store: &S,
+        now: u64,
+    ) -> Result<Prepared, SyncError> {
+        let intents = store.intents()?;
+        let total_pairs = store.pair_count()?;
+        let recover = !intents.is_empty() || total_pairs == 0;
+        let mut stats = ReadStats::default();
+        let lt = if recover {
+            None
+        } else {
+            store.token(SideId::Local)?
+        };
+        let rt = if recover {
+            None
+        } else {
+            store.token(SideId::Remote)?
+        };
+        let (l_listing, l_token) = read(local, SideId::Local, lt, &mut stats).await?;
+        let (r_listing, r_token) = read(remote, SideId::Remote, rt, &mut stats).await?;
+
+        let pairs = if matches!(l_listing, SideListing::Full(_))
+            || matches!(r_listing, SideListing::Full(_))
+        {
+            store.all_pairs()?
+        } else {
+            let (l, r, k) = plan::touched(&l_listing, &r_listing);
+            store.pairs_for(&l, &r, &k)?
+        };
+        stats.pairs_loaded = pairs.len();
+        let state = StateSnapshot {
+            pairs,
+            total_pairs,
+            intents,
+        };
+        let (lids, rids) = plan::needed_records(&l_listing, &r_listing, &state, &self.rule);
+        let l_records = fetch(local, SideId::Local, &lids, self.batch_size).await?;
+        let r_records = fetch(remote, SideId::Remote, &rids, self.batch_size).await?;
+        stats.records_fetched = l_records.len() + r_records.len();
+        let mut plan = plan::plan(
+            &SideSnapshot {
+                listing: l_listing,
+                records: l_records,
+            },
+            &SideSnapshot {
+                listing: r_listing,
+                records: r_records,
+            },
+            &state,
+            &self.rule,
+            now,
+        );
+        plan.tokens = vec![(SideId::Local, l_token), (SideId::Remote, r_token)];
+        tracing::debug!(counts = ?plan.counts, items = plan.items.len(), "planned sync run");
+        Ok(Prepared { plan, stats })
+    }
+
+    /// Carry out a plan: journal create intents, write in batches with version checks, and
+    /// commit the state once per batch. Refuses a plan whose mass-delete guard tripped.
+    pub async fn apply<L: Side, R: Side, S: StateStore>(
+        &self,
+        plan: &Plan,
+        local: &mut L,
+        remote: &mut R,
+        store: &mut S,
+    ) -> Result<Report, SyncError> {
+        if let Some(g) = &plan.guard {
+            return Err(SyncError::MassDelete(g.clone()));
+        }
+        let mut report = Report::default();
+        for chunk in plan.items.chunks(self.batch_size) {
+            self.apply_chunk(chunk, plan.now, local, remote, store, &mut report)
+                .await?;
+        }
+        if report.is_complete() && plan.skipped.is_empty() {
+            let batch = StateBatch {
+                tokens: plan.tokens.clone(),
+                clear_intents: plan.recovered_intents.clone(),
+                ..StateBatch::default()
+            };
+            if !batch.is_empty() {
+                store.commit(&batch)?;
+            }
+        }
+        Ok(report)
+    }
+
+    /// Prepare and apply in one go.
+    pub async fn run<L: Side, R: Side, S: StateStore>(
+        &self,
+        local: &mut L,
+        remote: &mut R,
+        store: &mut S,
+        now: u64,
+    ) -> Result<(Plan, Report), SyncError> {
+        let prepared = self.prepare(local, remote, store, now).await?;
+        let report = self.apply(&prepared.plan, local, remote, store).await?;
+        Ok((prepared.plan, report))
+    }
+
+    async fn apply_chunk<L: Side, R: Side, S: StateStore>(
+        &self,
+        chunk: &[Item],
+        now: u64,
+        local: &mut L,
+        remote: &mut R,
+        store: &mut S,
+        report: &mut Report,
+    ) -> Result<(), SyncError> {
+        // 1. Journal the creates before sending them.
+        let mut journal = StateBatch::default();
+        for item in chunk {
+            if let Change::Create { on } = item.change {
+                journal.add_intents.push(Intent {
+                    key: item.key.clone(),
+                    on,
+                    source_id: item
+                        .step(on.other())
+                        .before
+                        .as_ref()
+                        .map(|b| b.id.clone())
+                        .unwrap_or_default(),
+                    at: now,
+                });
+            }
+        }
+        if !journal.is_empty() {
+            store.commit(&journal)?;
+        }
+
+        // 2. Creates, updates and deletes; a create's source gets its key afterwards.
+        let phase2 = |item: &Item, side: SideId| matches!(item.change, Change::Create { on } if on == side.other());
+        let mut outcomes: Vec<[Option<WriteOutcome>; 2]> = vec![[None, None]; chunk.len()];
+        for side in [SideId::Local, SideId::Remote] {
+            let sel: Vec<(usize, WriteOp)> = chunk
+                .iter()
+                .enumerate()
+                .filter(|(_, it)| !phase2(it, side))
+                .filter_map(|(i, it)| it.step(side).write.clone().map(|op| (i, op)))
+                .collect();
+            let results = write(local, remote, side, &sel).await;
+            for ((i, _), o) in sel.iter().zip(results) {
+                outcomes[*i][idx(side)] = Some(o);
+            }
+        }
+        for side in [SideId::Local, SideId::Remote] {
+            let sel: Vec<(usize, WriteOp)> = chunk
+                .iter()
+                .enumerate()
+                .filter(|(i, it)| {
+                    phase2(it, side)
+                        && matches!(
+                            outcomes[*i][idx(side.other())],
+                            Some(WriteOutcome::Done { .. })
+                        )
+                })
+                .filter_map(|(i, it)| it.step(side).write.clone().map(|op| (i, op)))
+                .collect();
+            let results = write(local, remote, side, &sel).await;
+            for ((i, _), o) in sel.iter().zip(results) {
+                outcomes[*i][idx(side)] = Some(o);
+            }
+        }
+
+        // 3. One transaction for the batch's state.
+        let mut batch = StateBatch::default();
+        for (item, out) in chunk.iter().zip(&outcomes) {
+            let settled = plan::settle(item, [out[0].as_ref(), out[1].as_ref()]);
+            batch.remove.extend(settled.remove);
+            batch.upsert.extend(settled.upsert);
+            if settled.clear_intent {
+                batch.clear_intents.push(item.key.clone());
+            }
+            let mut ir = ItemReport {
+                key: item.key.clone(),
+                change: item.change,
+                local: None,
+                remote: None,
+            };
+            for side in [SideId::Local, SideId::Remote] {
+                let Some(op) = &item.step(side).write else {
+                    continue;
+                };
+                let o = out[idx(side)].as_ref();
+                let r = WriteResult::from_outcome(o);
+                if r == WriteResult::Done {
+                    report.counts.add(side, op);
+                } else {
+                    report.incomplete += 1;
+                    tracing::warn!(key = %item.key, side = side.as_str(), result = ?r, "write not done");
+                }
+                match side {
+                    SideId::Local => ir.local = Some(r),
+                    SideId::Remote => ir.remote = Some(r),
+                }
+            }
+            report.items.push(ir);
+        }
+        if !batch.is_empty() {
+            store.commit(&batch)?;
+        }
+        Ok(())
+    }
+}
+
+fn idx(side: SideId) -> usize {
+    match side {
+        SideId::Local => 0,
+        SideId::Remote => 1,
+    }
+}
+
+async fn read<S: Side>(
+    side: &mut S,
+    id: SideId,
+    token: Option<String>,
+    stats: &mut ReadStats,
+) -> Result<(SideListing, Option<String>), SyncError> {
+    if let Some(t) = token
+        && let Some(cs) = side.changes_since(&t).await.map_err(side_err(id))?
+    {
+        stats.feeds += 1;
+        stats.entries += cs.changed.len() + cs.removed.len();
+        return Ok((
+            SideListing::Delta {
+                changed: cs.changed,
+                removed: cs.removed,
+            },
+            Some(cs.token),
+        ));
+    }
+    let listing = side.list().await.map_err(side_err(id))?;
+    stats.full_listings += 1;
+    stats.entries += listing.entries.len();
+    Ok((SideListing::Full(listing.entries), listing.token))
+}
+
+async fn fetch<S: Side>(
+    side: &mut S,
+    id: SideId,
+    ids: &[Id],
+    batch: usize,
+) -> Result<HashMap<Id, Record>, SyncError> {
+    let mut out = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(batch) {
+        for (i, r) in side.fetch(chunk).await.map_err(side_err(id))? {
+            out.insert(i, r);
+        }
+    }
+    Ok(out)
+}
+
+async fn write<L: Side, R: Side>(
+    local: &mut L,
+    remote: &mut R,
+    side: SideId,
+    sel: &[(usize, WriteOp)],
+) -> Vec<WriteOutcome> {
+    if sel.is_empty() {
+        return Vec::new();
+    }
+    let ops: Vec<WriteOp> = sel.iter().map(|(_, op)| op.clone()).collect();
+    let n = ops.len();
+    let result = match side {
+        SideId::Local => local.write(ops).await,
+        SideId::Remote => remote.write(ops).await,
+    };
+    let mut outcomes = match result {
+        Ok(v) => v,
+        Err(e) => {
+            tracing::warn!(side = side.as_str(), error = %e, "write batch failed");
+            vec![WriteOutcome::Unknown(e.to_string()); n]
+        }
+    };
+    outcomes.resize(n, WriteOutcome::Unknown("no outcome reported".into()));
+    outcomes
+}

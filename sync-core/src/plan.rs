@@ -1,0 +1,1086 @@
+//! The pure planner: (local snapshot, remote snapshot, stored state, rule, now) -> [`Plan`].
+//!
+//! Nothing here does I/O or reads a clock. Planning happens in two pure steps around one
+//! fetch: [`needed_records`] says which records' contents the plan needs (only those whose
+//! version changed, plus their partners, plus new records), the host fetches them, and
+//! [`plan`] decides.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Anchor, Entry, Id, Intent, Key, Pair, Record, Rule, SideId, WriteOp, WriteOutcome};
+
+/// What a side reported for this run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SideListing {
+    /// A full listing of everything in scope; a paired record not listed is gone.
+    Full(Vec<Entry>),
+    /// A change feed: only the records mentioned changed; the others are as last synced.
+    Delta {
+        /// Created or changed records (or records that entered the scope).
+        changed: Vec<Entry>,
+        /// Deleted records (or records that left the scope).
+        removed: Vec<Id>,
+    },
+}
+
+impl SideListing {
+    fn entries(&self) -> &[Entry] {
+        match self {
+            SideListing::Full(e) => e,
+            SideListing::Delta { changed, .. } => changed,
+        }
+    }
+
+    fn is_full(&self) -> bool {
+        matches!(self, SideListing::Full(_))
+    }
+}
+
+/// A side's listing plus the record contents fetched for the plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SideSnapshot {
+    /// The listing.
+    pub listing: SideListing,
+    /// The fetched contents, by id (see [`needed_records`]).
+    pub records: HashMap<Id, Record>,
+}
+
+impl SideSnapshot {
+    /// A snapshot from a full listing and contents.
+    pub fn full(entries: Vec<Entry>, records: HashMap<Id, Record>) -> Self {
+        SideSnapshot {
+            listing: SideListing::Full(entries),
+            records,
+        }
+    }
+}
+
+/// The part of the stored state the plan looks at.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StateSnapshot {
+    /// The pairs concerned (all of them when a side is fully listed; otherwise those the
+    /// changes touch, see [`touched`]).
+    pub pairs: Vec<Pair>,
+    /// How many pairs the store holds in total (for the mass-delete guard).
+    pub total_pairs: usize,
+    /// Journaled intents whose outcome is not known.
+    pub intents: Vec<Intent>,
+}
+
+/// The ids and keys a set of listings touches; load these pairs from the store for a
+/// change-feed run.
+pub fn touched(local: &SideListing, remote: &SideListing) -> (Vec<Id>, Vec<Id>, Vec<Key>) {
+    let mut keys = Vec::new();
+    let mut ids = |l: &SideListing| {
+        let mut v: Vec<Id> = l.entries().iter().map(|e| e.id.clone()).collect();
+        keys.extend(l.entries().iter().map(|e| e.effective_key().to_owned()));
+        if let SideListing::Delta { removed, .. } = l {
+            v.extend(removed.iter().cloned());
+        }
+        v
+    };
+    let l = ids(local);
+    let r = ids(remote);
+    (l, r, keys)
+}
+
+/// What happens to one item, for the preview.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Change {
+    /// Create the record on `on` (new on the other side, or an edit that beat a delete).
+    Create {
+        /// The side the record is created on.
+        on: SideId,
+    },
+    /// Merge changes into one or both records (possibly only refreshing the stored versions).
+    Update,
+    /// Pair two existing records that carry the same key (recovery after a crash or a lost
+    /// state), merging their contents.
+    Link,
+    /// Delete the record on `on` because the other side no longer has it.
+    Delete {
+        /// The side the record is deleted on.
+        on: SideId,
+    },
+    /// Stop tracking: the record on `gone` disappeared and the delete switch is off.
+    Detach {
+        /// The side whose record disappeared.
+        gone: SideId,
+    },
+    /// Forget a pair whose records are gone.
+    Forget,
+}
+
+/// A record as it is now on one side.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Current {
+    /// Its id.
+    pub id: Id,
+    /// Its version now.
+    pub version: String,
+    /// Its content, if fetched.
+    pub record: Option<Record>,
+}
+
+/// What the plan does on one side of an item.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Step {
+    /// The record before the run (`None`: absent on this side).
+    pub before: Option<Current>,
+    /// The write, if any.
+    pub write: Option<WriteOp>,
+    /// The content after a successful write (`None` for a delete or no write).
+    pub after: Option<Record>,
+}
+
+impl Step {
+    fn keep(before: Option<Current>) -> Step {
+        Step {
+            before,
+            write: None,
+            after: None,
+        }
+    }
+}
+
+/// One planned item (a pair, or a record about to get a pair).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Item {
+    /// The pair's correlation key.
+    pub key: Key,
+    /// What happens.
+    pub change: Change,
+    /// The pair as stored before the run, if any.
+    pub pair: Option<Pair>,
+    /// The base the merge used.
+    pub base: Record,
+    /// The local side.
+    pub local: Step,
+    /// The remote side.
+    pub remote: Step,
+}
+
+impl Item {
+    /// The step on one side.
+    pub fn step(&self, side: SideId) -> &Step {
+        match side {
+            SideId::Local => &self.local,
+            SideId::Remote => &self.remote,
+        }
+    }
+
+    fn step_mut(&mut self, side: SideId) -> &mut Step {
+        match side {
+            SideId::Local => &mut self.local,
+            SideId::Remote => &mut self.remote,
+        }
+    }
+
+    /// The number of writes (0, 1 or 2).
+    pub fn writes(&self) -> usize {
+        usize::from(self.local.write.is_some()) + usize::from(self.remote.write.is_some())
+    }
+}
+
+/// Counts of writes on one side.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SideCounts {
+    /// Records created.
+    pub created: usize,
+    /// Records changed.
+    pub changed: usize,
+    /// Records deleted.
+    pub deleted: usize,
+    /// Records that only get the correlation key stored.
+    pub keyed: usize,
+}
+
+impl SideCounts {
+    /// All writes.
+    pub fn total(&self) -> usize {
+        self.created + self.changed + self.deleted + self.keyed
+    }
+}
+
+/// Counts per side: what the preview screen shows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    /// Writes on the local side (data flowing remote to local).
+    pub local: SideCounts,
+    /// Writes on the remote side (data flowing local to remote).
+    pub remote: SideCounts,
+}
+
+impl Counts {
+    /// The counts of one side.
+    pub fn side(&self, side: SideId) -> &SideCounts {
+        match side {
+            SideId::Local => &self.local,
+            SideId::Remote => &self.remote,
+        }
+    }
+
+    fn side_mut(&mut self, side: SideId) -> &mut SideCounts {
+        match side {
+            SideId::Local => &mut self.local,
+            SideId::Remote => &mut self.remote,
+        }
+    }
+
+    /// Count one write.
+    pub fn add(&mut self, side: SideId, op: &WriteOp) {
+        let c = self.side_mut(side);
+        match op {
+            WriteOp::Create { .. } => c.created += 1,
+            WriteOp::Update { .. } => c.changed += 1,
+            WriteOp::Delete { .. } => c.deleted += 1,
+            WriteOp::SetKey { .. } => c.keyed += 1,
+        }
+    }
+
+    /// All writes.
+    pub fn total(&self) -> usize {
+        self.local.total() + self.remote.total()
+    }
+}
+
+/// Why the mass-delete guard tripped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GuardTrip {
+    /// A side whose full listing was empty while pairs exist.
+    pub empty_side: Option<SideId>,
+    /// Deletes the run would make.
+    pub deletes: usize,
+    /// Pairs in the state.
+    pub pairs: usize,
+}
+
+impl fmt::Display for GuardTrip {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.empty_side {
+            Some(side) => write!(
+                f,
+                "the {} side lists nothing while {} pairs are stored",
+                side.as_str(),
+                self.pairs
+            ),
+            None => write!(
+                f,
+                "the run would delete {} records of {} pairs",
+                self.deletes, self.pairs
+            ),
+        }
+    }
+}
+
+/// The plan of a run: the preview.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    /// The items, ordered by key.
+    pub items: Vec<Item>,
+    /// Write counts per side.
+    pub counts: Counts,
+    /// Set when the mass-delete guard tripped (and the rule does not force).
+    pub guard: Option<GuardTrip>,
+    /// Records left for the next run because their contents were not available.
+    pub skipped: Vec<(SideId, Id)>,
+    /// Keys of journaled intents found (creates whose outcome was unknown); cleared after a
+    /// complete run, which listed both sides in full and so re-paired whatever was created.
+    pub recovered_intents: Vec<Key>,
+    /// Change-feed tokens to store after a fully successful run (set by the engine).
+    pub tokens: Vec<(SideId, Option<String>)>,
+    /// The time the plan was made (as passed in).
+    pub now: u64,
+}
+
+impl Plan {
+    /// Whether the plan writes nothing to either side.
+    pub fn is_noop(&self) -> bool {
+        self.counts.total() == 0
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Status<'a> {
+    /// No anchor on this side.
+    Absent,
+    /// Listed (maybe at a new id, maybe with a new version).
+    Present(&'a Entry),
+    /// Not mentioned by a change feed: as last synced.
+    Unchanged,
+    /// Gone (deleted or out of scope).
+    Gone,
+}
+
+struct SideIndex<'a> {
+    snap: &'a SideSnapshot,
+    present: HashMap<&'a str, &'a Entry>,
+    removed: HashSet<&'a str>,
+}
+
+impl<'a> SideIndex<'a> {
+    fn new(snap: &'a SideSnapshot) -> Self {
+        let entries = snap.listing.entries();
+        let mut present = HashMap::with_capacity(entries.len());
+        for e in entries {
+            present.insert(e.id.as_str(), e);
+        }
+        let removed = match &snap.listing {
+            SideListing::Delta { removed, .. } => removed.iter().map(String::as_str).collect(),
+            SideListing::Full(_) => HashSet::new(),
+        };
+        SideIndex {
+            snap,
+            present,
+            removed,
+        }
+    }
+
+    fn status(&self, anchor: Option<&Anchor>) -> Status<'a> {
+        let Some(a) = anchor else {
+            return Status::Absent;
+        };
+        if let Some(e) = self.present.get(a.id.as_str()) {
+            return Status::Present(e);
+        }
+        if self.snap.listing.is_full() || self.removed.contains(a.id.as_str()) {
+            Status::Gone
+        } else {
+            Status::Unchanged
+        }
+    }
+}
+
+struct PairState<'a> {
+    pair: &'a Pair,
+    status: [Status<'a>; 2],
+}
+
+fn idx(side: SideId) -> usize {
+    match side {
+        SideId::Local => 0,
+        SideId::Remote => 1,
+    }
+}
+
+struct Resolved<'a> {
+    pairs: Vec<PairState<'a>>,
+    /// Unpaired records on both sides carrying the same key.
+    links: Vec<(Key, &'a Entry, &'a Entry)>,
+    /// Unpaired records with the key their new pair gets.
+    new: [Vec<(Key, &'a Entry)>; 2],
+}
+
+fn resolve<'a>(sides: &[SideIndex<'a>; 2], state: &'a StateSnapshot) -> Resolved<'a> {
+    let mut anchored: [HashSet<&str>; 2] = [HashSet::new(), HashSet::new()];
+    let mut by_key: HashMap<&str, usize> = HashMap::with_capacity(state.pairs.len());
+    let mut pairs: Vec<PairState<'a>> = Vec::with_capacity(state.pairs.len());
+    for p in &state.pairs {
+        for side in [SideId::Local, SideId::Remote] {
+            if let Some(a) = p.anchor(side) {
+                anchored[idx(side)].insert(a.id.as_str());
+            }
+        }
+        by_key.insert(p.key.as_str(), pairs.len());
+        pairs.push(PairState {
+            pair: p,
+            status: [
+                sides[0].status(p.local.as_ref()),
+                sides[1].status(p.remote.as_ref()),
+            ],
+        });
+    }
+    let mut taken: HashSet<&str> = by_key.keys().copied().collect();
+
+    // Records not anchored: moved records (re-anchor by key) or unpaired ones.
+    let mut unpaired: [Vec<&'a Entry>; 2] = [Vec::new(), Vec::new()];
+    for side in [SideId::Local, SideId::Remote] {
+        let i = idx(side);
+        let mut loose: Vec<&'a Entry> = sides[i]
+            .snap
+            .listing
+            .entries()
+            .iter()
+            .filter(|e| !anchored[i].contains(e.id.as_str()))
+            .collect();
+        loose.sort_by(|a, b| a.id.cmp(&b.id));
+        for e in loose {
+            let target = by_key.get(e.effective_key()).copied();
+            match target {
+                Some(p) if matches!(pairs[p].status[i], Status::Gone | Status::Absent) => {
+                    pairs[p].status[i] = Status::Present(e);
+                }
+                _ => unpaired[i].push(e),
+            }
+        }
+    }
+
+    // Unpaired on both sides with the same key (at least one explicit): link.
+    let mut remote_by_key: BTreeMap<&str, &'a Entry> = BTreeMap::new();
+    for e in &unpaired[1] {
+        remote_by_key.entry(e.effective_key()).or_insert(e);
+    }
+    let mut links = Vec::new();
+    let mut linked_remote: HashSet<&str> = HashSet::new();
+    let mut new: [Vec<(Key, &'a Entry)>; 2] = [Vec::new(), Vec::new()];
+    let mut rest: [Vec<&'a Entry>; 2] = [Vec::new(), Vec::new()];
+    for l in &unpaired[0] {
+        let k = l.effective_key();
+        match remote_by_key.get(k) {
+            Some(r)
+                if !taken.contains(k)
+                    && (l.key.is_some() || r.key.is_some())
+                    && !linked_remote.contains(r.id.as_str()) =>
+            {
+                linked_remote.insert(r.id.as_str());
+                taken.insert(k);
+                links.push((k.to_owned(), *l, *r));
+            }
+            _ => rest[0].push(l),
+        }
+    }
+    rest[1] = unpaired[1]
+        .iter()
+        .filter(|r| !linked_remote.contains(r.id.as_str()))
+        .copied()
+        .collect();
+    for side in [SideId::Local, SideId::Remote] {
+        let i = idx(side);
+        for e in &rest[i] {
+            let mut key = e.effective_key().to_owned();
+            if taken.contains(key.as_str()) {
+                key = e.id.clone();
+            }
+            if taken.contains(key.as_str()) {
+                key = format!("{}:{}", side.as_str(), e.id);
+            }
+            new[i].push((key, *e));
+        }
+    }
+    // Keys of new pairs must not collide with each other either.
+    let mut seen: HashSet<Key> = taken.iter().map(|k| (*k).to_owned()).collect();
+    for side in [SideId::Local, SideId::Remote] {
+        for (key, e) in &mut new[idx(side)] {
+            if !seen.insert(key.clone()) {
+                *key = format!("{}:{}", side.as_str(), e.id);
+                seen.insert(key.clone());
+            }
+        }
+    }
+    Resolved { pairs, links, new }
+}
+
+/// Whether the side's record changed since the pair was last synced (by version or id).
+fn version_changed(status: Status<'_>, anchor: Option<&Anchor>) -> bool {
+    match (status, anchor) {
+        (Status::Present(e), Some(a)) => e.id != a.id || e.version != a.version,
+        (Status::Present(_), None) => true,
+        _ => false,
+    }
+}
+
+/// The id a side's record has now, if it exists.
+fn current_id<'a>(status: Status<'a>, anchor: Option<&'a Anchor>) -> Option<(&'a str, &'a str)> {
+    match (status, anchor) {
+        (Status::Present(e), _) => Some((e.id.as_str(), e.version.as_str())),
+        (Status::Unchanged, Some(a)) => Some((a.id.as_str(), a.version.as_str())),
+        _ => None,
+    }
+}
+
+/// The records whose contents [`plan`] needs, per side (local, remote).
+pub fn needed_records(
+    local: &SideListing,
+    remote: &SideListing,
+    state: &StateSnapshot,
+    rule: &Rule,
+) -> (Vec<Id>, Vec<Id>) {
+    let snaps = [
+        SideSnapshot {
+            listing: local.clone(),
+            records: HashMap::new(),
+        },
+        SideSnapshot {
+            listing: remote.clone(),
+            records: HashMap::new(),
+        },
+    ];
+    let sides = [SideIndex::new(&snaps[0]), SideIndex::new(&snaps[1])];
+    let r = resolve(&sides, state);
+    let mut out: [Vec<Id>; 2] = [Vec::new(), Vec::new()];
+    for ps in &r.pairs {
+        let p = ps.pair;
+        let changed = [
+            version_changed(ps.status[0], p.local.as_ref()),
+            version_changed(ps.status[1], p.remote.as_ref()),
+        ];
+        let attached = p.local.is_some() && p.remote.is_some();
+        if attached && (changed[0] || changed[1]) {
+            for side in [SideId::Local, SideId::Remote] {
+                let i = idx(side);
+                if let Some((id, _)) = current_id(ps.status[i], p.anchor(side)) {
+                    out[i].push(id.to_owned());
+                }
+            }
+        }
+    }
+    for (_, l, rm) in &r.links {
+        out[0].push(l.id.clone());
+        out[1].push(rm.id.clone());
+    }
+    for side in [SideId::Local, SideId::Remote] {
+        if rule.into_side(side.other()).transfer_new {
+            out[idx(side)].extend(r.new[idx(side)].iter().map(|(_, e)| e.id.clone()));
+        }
+    }
+    for v in &mut out {
+        v.sort();
+        v.dedup();
+    }
+    let [l, rm] = out;
+    (l, rm)
+}
+
+/// The per-field three-way merge. Returns the new (local, remote) contents.
+///
+/// * equal on both sides: kept;
+/// * changed on one side only (the other still equals the base): taken from that side;
+/// * changed on both to different values: the master's value;
+/// * with `overwrite_completely` in a direction, the target becomes a copy of the source.
+pub fn merge(base: &Record, local: &Record, remote: &Record, rule: &Rule) -> (Record, Record) {
+    if let Some(dir) = rule.overwriting_direction() {
+        let src = match dir.source() {
+            SideId::Local => local,
+            SideId::Remote => remote,
+        };
+        return (src.clone(), src.clone());
+    }
+    let mut out = Record::new();
+    let names: std::collections::BTreeSet<&String> = base
+        .fields
+        .keys()
+        .chain(local.fields.keys())
+        .chain(remote.fields.keys())
+        .collect();
+    for name in names {
+        let b = base.fields.get(name);
+        let l = local.fields.get(name);
+        let r = remote.fields.get(name);
+        let v = if l == r || r == b {
+            l
+        } else if l == b {
+            r
+        } else {
+            match rule.master.side() {
+                SideId::Local => l,
+                SideId::Remote => r,
+            }
+        };
+        if let Some(v) = v {
+            out.fields.insert(name.clone(), v.clone());
+        }
+    }
+    (out.clone(), out)
+}
+
+/// The base after a run: per field, the value both sides now agree on, else the old base.
+pub fn agreed_base(old: &Record, local: &Record, remote: &Record) -> Record {
+    let mut out = Record::new();
+    let names: std::collections::BTreeSet<&String> = old
+        .fields
+        .keys()
+        .chain(local.fields.keys())
+        .chain(remote.fields.keys())
+        .collect();
+    for name in names {
+        let l = local.fields.get(name);
+        let v = if l == remote.fields.get(name) {
+            l
+        } else {
+            old.fields.get(name)
+        };
+        if let Some(v) = v {
+            out.fields.insert(name.clone(), v.clone());
+        }
+    }
+    out
+}
+
+fn current(status: Status<'_>, anchor: Option<&Anchor>, snap: &SideSnapshot) -> Option<Current> {
+    current_id(status, anchor).map(|(id, version)| Current {
+        id: id.to_owned(),
+        version: version.to_owned(),
+        record: snap.records.get(id).cloned(),
+    })
+}
+
+/// Plan a run. Pure and deterministic: the same inputs give the same plan.
+pub fn plan(
+    local: &SideSnapshot,
+    remote: &SideSnapshot,
+    state: &StateSnapshot,
+    rule: &Rule,
+    now: u64,
+) -> Plan {
+    let snaps = [local, remote];
+    let sides = [SideIndex::new(local), SideIndex::new(remote)];
+    let resolved = resolve(&sides, state);
+    let mut items: Vec<Item> = Vec::new();
+    let mut skipped: Vec<(SideId, Id)> = Vec::new();
+
+    for ps in &resolved.pairs {
+        if let Some(item) = plan_pair(ps, &snaps, rule, &mut skipped) {
+            items.push(item);
+        }
+    }
+    for (key, l, r) in &resolved.links {
+        let cur = [
+            Current {
+                id: l.id.clone(),
+                version: l.version.clone(),
+                record: local.records.get(&l.id).cloned(),
+            },
+            Current {
+                id: r.id.clone(),
+                version: r.version.clone(),
+                record: remote.records.get(&r.id).cloned(),
+            },
+        ];
+        match (&cur[0].record, &cur[1].record) {
+            (Some(_), Some(_)) => {
+                let [cl, cr] = cur;
+                items.push(plan_merge(
+                    key,
+                    Change::Link,
+                    None,
+                    &Record::new(),
+                    [cl, cr],
+                    [Some(*l), Some(*r)],
+                    rule,
+                ));
+            }
+            _ => {
+                skipped.push((SideId::Local, l.id.clone()));
+                skipped.push((SideId::Remote, r.id.clone()));
+            }
+        }
+    }
+    for side in [SideId::Local, SideId::Remote] {
+        let target = side.other();
+        if !rule.into_side(target).transfer_new {
+            continue;
+        }
+        for (key, e) in &resolved.new[idx(side)] {
+            let Some(record) = snaps[idx(side)].records.get(&e.id) else {
+                skipped.push((side, e.id.clone()));
+                continue;
+            };
+            let source = Current {
+                id: e.id.clone(),
+                version: e.version.clone(),
+                record: Some(record.clone()),
+            };
+            items.push(create_item(key, None, source, Some(e), target, record));
+        }
+    }
+    items.sort_by(|a, b| a.key.cmp(&b.key));
+
+    let mut counts = Counts::default();
+    for item in &items {
+        for side in [SideId::Local, SideId::Remote] {
+            if let Some(op) = &item.step(side).write {
+                counts.add(side, op);
+            }
+        }
+    }
+    let guard = guard(&counts, state, &sides, rule);
+    Plan {
+        items,
+        counts,
+        guard,
+        skipped,
+        recovered_intents: state.intents.iter().map(|i| i.key.clone()).collect(),
+        tokens: Vec::new(),
+        now,
+    }
+}
+
+fn guard(
+    counts: &Counts,
+    state: &StateSnapshot,
+    sides: &[SideIndex<'_>; 2],
+    rule: &Rule,
+) -> Option<GuardTrip> {
+    if rule.force || state.total_pairs == 0 {
+        return None;
+    }
+    let deletes = counts.local.deleted + counts.remote.deleted;
+    let empty_side = [SideId::Local, SideId::Remote].into_iter().find(|s| {
+        let l = &sides[idx(*s)].snap.listing;
+        l.is_full() && l.entries().is_empty()
+    });
+    #[allow(clippy::cast_precision_loss)] // pair counts are far below 2^52
+    let share_exceeded = deletes > rule.min_delete_count
+        && deletes as f64 > rule.max_delete_share * state.total_pairs as f64;
+    (empty_side.is_some() || share_exceeded).then_some(GuardTrip {
+        empty_side,
+        deletes,
+        pairs: state.total_pairs,
+    })
+}
+
+/// A create of `record` on `target`, with the source's key healed afterwards if needed.
+fn create_item(
+    key: &str,
+    pair: Option<Pair>,
+    source: Current,
+    source_entry: Option<&Entry>,
+    target: SideId,
+    record: &Record,
+) -> Item {
+    let mut item = Item {
+        key: key.to_owned(),
+        change: Change::Create { on: target },
+        base: pair.as_ref().map(|p| p.base.clone()).unwrap_or_default(),
+        pair,
+        local: Step::default(),
+        remote: Step::default(),
+    };
+    // The source always gets the key stored explicitly, so that it re-pairs after a move.
+    let heal = source_entry.is_none_or(|e| e.key.as_deref() != Some(key));
+    let src_step = item.step_mut(target.other());
+    src_step.write = heal.then(|| WriteOp::SetKey {
+        id: source.id.clone(),
+        expected: source.version.clone(),
+        key: key.to_owned(),
+    });
+    src_step.before = Some(source);
+    let t = item.step_mut(target);
+    t.write = Some(WriteOp::Create {
+        record: record.clone(),
+        key: key.to_owned(),
+    });
+    t.after = Some(record.clone());
+    item
+}
+
+fn plan_pair(
+    ps: &PairState<'_>,
+    snaps: &[&SideSnapshot; 2],
+    rule: &Rule,
+    skipped: &mut Vec<(SideId, Id)>,
+) -> Option<Item> {
+    let p = ps.pair;
+    let simple = |change: Change| Item {
+        key: p.key.clone(),
+        change,
+        pair: Some(p.clone()),
+        base: p.base.clone(),
+        local: Step::keep(current(ps.status[0], p.local.as_ref(), snaps[0])),
+        remote: Step::keep(current(ps.status[1], p.remote.as_ref(), snaps[1])),
+    };
+    let gone = |s: Status<'_>| matches!(s, Status::Gone | Status::Absent);
+    match (ps.status[0], ps.status[1]) {
+        (a, b) if gone(a) && gone(b) => Some(simple(Change::Forget)),
+        (Status::Absent, other) | (other, Status::Absent) => {
+            // Detached pair: follow a move of the remaining record, nothing else.
+            let side = if matches!(ps.status[0], Status::Absent) {
+                SideId::Remote
+            } else {
+                SideId::Local
+            };
+            match other {
+                Status::Present(e) if p.anchor(side).is_some_and(|a| a.id != e.id) => {
+                    Some(simple(Change::Update))
+                }
+                _ => None,
+            }
+        }
+        (Status::Gone, _) | (_, Status::Gone) => {
+            let gone_side = if matches!(ps.status[0], Status::Gone) {
+                SideId::Local
+            } else {
+                SideId::Remote
+            };
+            let other = gone_side.other();
+            let o = idx(other);
+            let cur = current(ps.status[o], p.anchor(other), snaps[o])?;
+            let vchanged = version_changed(ps.status[o], p.anchor(other));
+            // An unknown content counts as changed: never delete what may hold an edit.
+            let edited = vchanged && cur.record.as_ref() != Some(&p.base);
+            if !rule.into_side(other).delete_missing {
+                return Some(simple(Change::Detach { gone: gone_side }));
+            }
+            if !edited {
+                let mut item = simple(Change::Delete { on: other });
+                item.step_mut(other).write = Some(WriteOp::Delete {
+                    id: cur.id.clone(),
+                    expected: cur.version.clone(),
+                });
+                return Some(item);
+            }
+            // Edit beats delete: re-create the edited record on the deleting side.
+            if !rule.into_side(gone_side).transfer_new {
+                return Some(simple(Change::Detach { gone: gone_side }));
+            }
+            let Some(record) = cur.record.clone() else {
+                skipped.push((other, cur.id));
+                return None;
+            };
+            let entry = match ps.status[o] {
+                Status::Present(e) => Some(e),
+                _ => None,
+            };
+            Some(create_item(
+                &p.key,
+                Some(p.clone()),
+                cur,
+                entry,
+                gone_side,
+                &record,
+            ))
+        }
+        (sl, sr) => {
+            let changed = [
+                version_changed(sl, p.local.as_ref()),
+                version_changed(sr, p.remote.as_ref()),
+            ];
+            let entries = [entry_of(sl), entry_of(sr)];
+            let cur = [
+                current(sl, p.local.as_ref(), snaps[0])?,
+                current(sr, p.remote.as_ref(), snaps[1])?,
+            ];
+            if !changed[0] && !changed[1] {
+                // Nothing changed; only heal a missing key on a fully listed record.
+                let mut item = simple(Change::Update);
+                let mut any = false;
+                for side in [SideId::Local, SideId::Remote] {
+                    if let Some(e) = entries[idx(side)]
+                        && e.effective_key() != p.key
+                    {
+                        any = true;
+                        item.step_mut(side).write = Some(WriteOp::SetKey {
+                            id: e.id.clone(),
+                            expected: e.version.clone(),
+                            key: p.key.clone(),
+                        });
+                    }
+                }
+                return any.then_some(item);
+            }
+            if cur[0].record.is_none() || cur[1].record.is_none() {
+                for side in [SideId::Local, SideId::Remote] {
+                    if cur[idx(side)].record.is_none() {
+                        skipped.push((side, cur[idx(side)].id.clone()));
+                    }
+                }
+                return None;
+            }
+            Some(plan_merge(
+                &p.key,
+                Change::Update,
+                Some(p.clone()),
+                &p.base,
+                cur,
+                entries,
+                rule,
+            ))
+        }
+    }
+}
+
+fn entry_of(s: Status<'_>) -> Option<&Entry> {
+    match s {
+        Status::Present(e) => Some(e),
+        _ => None,
+    }
+}
+
+/// Merge two present records (contents known) against `base`.
+fn plan_merge(
+    key: &str,
+    change: Change,
+    pair: Option<Pair>,
+    base: &Record,
+    cur: [Current; 2],
+    entries: [Option<&Entry>; 2],
+    rule: &Rule,
+) -> Item {
+    let empty = Record::new();
+    let l = cur[0].record.as_ref().unwrap_or(&empty);
+    let r = cur[1].record.as_ref().unwrap_or(&empty);
+    let (ml, mr) = merge(base, l, r, rule);
+    let merged = [ml, mr];
+    let mut steps: [Step; 2] = [Step::default(), Step::default()];
+    for side in [SideId::Local, SideId::Remote] {
+        let i = idx(side);
+        let c = &cur[i];
+        let content = c.record.as_ref().unwrap_or(&empty);
+        let step = &mut steps[i];
+        if merged[i] != *content && rule.into_side(side).transfer_changed {
+            step.write = Some(WriteOp::Update {
+                id: c.id.clone(),
+                expected: c.version.clone(),
+                record: merged[i].clone(),
+                key: key.to_owned(),
+            });
+            step.after = Some(merged[i].clone());
+        } else if entries[i].is_some_and(|e| e.effective_key() != key) {
+            step.write = Some(WriteOp::SetKey {
+                id: c.id.clone(),
+                expected: c.version.clone(),
+                key: key.to_owned(),
+            });
+            step.after = Some(content.clone());
+        }
+        step.before = Some(c.clone());
+    }
+    let [local, remote] = steps;
+    Item {
+        key: key.to_owned(),
+        change,
+        pair,
+        base: base.clone(),
+        local,
+        remote,
+    }
+}
+
+/// The state change an item's outcomes lead to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Settled {
+    /// The pair to store, if it changed.
+    pub upsert: Option<Pair>,
+    /// The pair to remove.
+    pub remove: Option<Key>,
+    /// Whether the item's create intent can be cleared (its outcome is known).
+    pub clear_intent: bool,
+    /// Whether every write of the item succeeded.
+    pub complete: bool,
+}
+
+fn done(outcome: Option<&WriteOutcome>) -> Option<(&Id, &String)> {
+    match outcome {
+        Some(WriteOutcome::Done { id, version }) => Some((id, version)),
+        _ => None,
+    }
+}
+
+/// Fold an item's write outcomes (`None`: no write or not attempted) into the state change.
+pub fn settle(item: &Item, outcomes: [Option<&WriteOutcome>; 2]) -> Settled {
+    let steps = [&item.local, &item.remote];
+    let ok = |i: usize| steps[i].write.is_none() || done(outcomes[i]).is_some();
+    let complete = ok(0) && ok(1);
+    let has_create = steps
+        .iter()
+        .any(|s| matches!(s.write, Some(WriteOp::Create { .. })));
+    let clear_intent = has_create
+        && steps.iter().zip(outcomes).all(|(s, o)| {
+            !matches!(s.write, Some(WriteOp::Create { .. }))
+                || !matches!(o, Some(WriteOutcome::Unknown(_)) | None)
+        });
+    let mut out = Settled {
+        clear_intent,
+        complete,
+        ..Settled::default()
+    };
+    match item.change {
+        Change::Forget => {
+            out.remove = Some(item.key.clone());
+            return out;
+        }
+        Change::Detach { gone } => {
+            if let Some(p) = &item.pair {
+                let mut p = p.clone();
+                *p.anchor_mut(gone) = None;
+                out.upsert = Some(p);
+            }
+            return out;
+        }
+        _ => {}
+    }
+    let mut anchors: [Option<Anchor>; 2] = [None, None];
+    let mut contents: [Option<Record>; 2] = [None, None];
+    for side in [SideId::Local, SideId::Remote] {
+        let i = idx(side);
+        let step = steps[i];
+        let old = item.pair.as_ref().and_then(|p| p.anchor(side));
+        match (&step.write, done(outcomes[i])) {
+            (Some(WriteOp::Delete { .. }), Some(_)) => {}
+            (Some(_), Some((id, version))) => {
+                anchors[i] = Some(Anchor {
+                    id: id.clone(),
+                    version: version.clone(),
+                });
+                contents[i] = step
+                    .after
+                    .clone()
+                    .or_else(|| step.before.as_ref().and_then(|b| b.record.clone()));
+            }
+            (_, _) => {
+                if let Some(b) = &step.before {
+                    let version = if complete {
+                        b.version.clone()
+                    } else {
+                        // Keep the old version so that the next run looks again.
+                        old.filter(|a| a.id == b.id)
+                            .map(|a| a.version.clone())
+                            .unwrap_or_default()
+                    };
+                    anchors[i] = Some(Anchor {
+                        id: b.id.clone(),
+                        version,
+                    });
+                    contents[i] = b.record.clone();
+                }
+            }
+        }
+    }
+    match anchors {
+        [None, None] => {
+            if item.pair.is_some() {
+                out.remove = Some(item.key.clone());
+            }
+        }
+        [Some(l), Some(r)] => {
+            let base = match (&contents[0], &contents[1]) {
+                (Some(cl), Some(cr)) => agreed_base(&item.base, cl, cr),
+                _ => item.base.clone(),
+            };
+            let pair = Pair {
+                key: item.key.clone(),
+                local: Some(l),
+                remote: Some(r),
+                base,
+            };
+            if item.pair.as_ref() != Some(&pair) {
+                out.upsert = Some(pair);
+            }
+        }
+        [l, r] => {
+            // One side missing: a detached pair following a move of its remaining record is
+            // stored; otherwise a write failed and what was stored stays.
+            let detached = item
+                .pair
+                .as_ref()
+                .is_some_and(|p| p.local.is_none() || p.remote.is_none());
+            if detached
+                && complete
+                && let Some(p) = &item.pair
+            {
+                let pair = Pair {
+                    local: l,
+                    remote: r,
+                    ..p.clone()
+                };
+                if *p != pair {
+                    out.upsert = Some(pair);
+                }
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,277 @@
+//! The SQLite state store (the embedded default).
+//!
+//! Schema version in `PRAGMA user_version`, forward-only migrations applied in one
+//! transaction on open, WAL journal for file databases, one transaction per committed batch.
+
+use std::path::Path;
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::{Anchor, Id, Intent, Key, Pair, Record, SideId, StateBatch, StateStore, StoreError};
+
+/// Migrations; index `i` brings the schema from version `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &[
+    // 1: pairs, intents, tokens
+    "CREATE TABLE pairs (
+         key TEXT PRIMARY KEY NOT NULL,
+         local_id TEXT, local_version TEXT,
+         remote_id TEXT, remote_version TEXT,
+         base TEXT NOT NULL
+     );
+     CREATE INDEX pairs_local ON pairs(local_id);
+     CREATE INDEX pairs_remote ON pairs(remote_id);
+     CREATE TABLE intents (
+         key TEXT PRIMARY KEY NOT NULL,
+         side TEXT NOT NULL,
+         source_id TEXT NOT NULL,
+         at INTEGER NOT NULL
+     );
+     CREATE TABLE tokens (side TEXT PRIMARY KEY NOT NULL, token TEXT NOT NULL);",
+];
+
+/// The newest schema version this library writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// A state store in an SQLite database.
+#[derive(Debug)]
+pub struct SqliteStore {
+    conn: Connection,
+}
+
+fn side_from(s: &str) -> Result<SideId, StoreError> {
+    match s {
+        "local" => Ok(SideId::Local),
+        "remote" => Ok(SideId::Remote),
+        other => Err(StoreError::Corrupt(format!("unknown side {other:?}"))),
+    }
+}
+
+fn anchor(id: Option<String>, version: Option<String>) -> Option<Anchor> {
+    id.map(|id| Anchor {
+        id,
+        version: version.unwrap_or_default(),
+    })
+}
+
+type PairRow = (
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    String,
+);
+
+fn pair_from(row: PairRow) -> Result<Pair, StoreError> {
+    let (key, lid, lver, rid, rver, base) = row;
+    let base: Record = serde_json::from_str(&base)
+        .map_err(|e| StoreError::Corrupt(format!("base of pair {key:?}: {e}")))?;
+    Ok(Pair {
+        key,
+        local: anchor(lid, lver),
+        remote: anchor(rid, rver),
+        base,
+    })
+}
+
+const PAIR_COLUMNS: &str = "key, local_id, local_version, remote_id, remote_version, base";
+
+impl SqliteStore {
+    /// Open (or create) a database file, enable WAL and migrate it.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        Self::init(conn)
+    }
+
+    /// An in-memory database (tests).
+    pub fn open_in_memory() -> Result<Self, StoreError> {
+        Self::init(Connection::open_in_memory()?)
+    }
+
+    fn init(mut conn: Connection) -> Result<Self, StoreError> {
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if found > SCHEMA_VERSION {
+            return Err(StoreError::SchemaTooNew {
+                found,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        let tx = conn.transaction()?;
+        for (i, sql) in MIGRATIONS
+            .iter()
+            .enumerate()
+            .skip(usize::try_from(found).unwrap_or(0))
+        {
+            tracing::info!(to = i + 1, "migrating sync state schema");
+            tx.execute_batch(sql)?;
+        }
+        tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+        tx.commit()?;
+        Ok(SqliteStore { conn })
+    }
+
+    /// The schema version of the open database.
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))?)
+    }
+
+    /// The SQLite journal mode (`wal` for file databases).
+    pub fn journal_mode(&self) -> Result<String, StoreError> {
+        Ok(self
+            .conn
+            .pragma_query_value(None, "journal_mode", |r| r.get(0))?)
+    }
+
+    fn query_pairs(&self, sql: &str, arg: Option<&str>) -> Result<Vec<Pair>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(sql)?;
+        let map = |r: &rusqlite::Row<'_>| -> rusqlite::Result<PairRow> {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
+        };
+        let rows = match arg {
+            Some(a) => stmt
+                .query_map(params![a], map)?
+                .collect::<Result<Vec<_>, _>>()?,
+            None => stmt.query_map([], map)?.collect::<Result<Vec<_>, _>>()?,
+        };
+        rows.into_iter().map(pair_from).collect()
+    }
+}
+
+impl StateStore for SqliteStore {
+    fn pair_count(&self) -> Result<usize, StoreError> {
+        let n: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM pairs", [], |r| r.get(0))?;
+        usize::try_from(n).map_err(|e| StoreError::Corrupt(e.to_string()))
+    }
+
+    fn all_pairs(&self) -> Result<Vec<Pair>, StoreError> {
+        self.query_pairs(
+            &format!("SELECT {PAIR_COLUMNS} FROM pairs ORDER BY key"),
+            None,
+        )
+    }
+
+    fn pairs_for(
+        &self,
+        local_ids: &[Id],
+        remote_ids: &[Id],
+        keys: &[Key],
+    ) -> Result<Vec<Pair>, StoreError> {
+        let mut found = std::collections::BTreeMap::new();
+        let queries = [
+            ("local_id", local_ids),
+            ("remote_id", remote_ids),
+            ("key", keys),
+        ];
+        for (column, values) in queries {
+            let sql = format!("SELECT {PAIR_COLUMNS} FROM pairs WHERE {column} = ?1");
+            for v in values {
+                for p in self.query_pairs(&sql, Some(v))? {
+                    found.insert(p.key.clone(), p);
+                }
+            }
+        }
+        Ok(found.into_values().collect())
+    }
+
+    fn intents(&self) -> Result<Vec<Intent>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT key, side, source_id, at FROM intents ORDER BY key")?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, i64>(3)?,
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        rows.into_iter()
+            .map(|(key, side, source_id, at)| {
+                Ok(Intent {
+                    key,
+                    on: side_from(&side)?,
+                    source_id,
+                    at: u64::try_from(at).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                })
+            })
+            .collect()
+    }
+
+    fn token(&self, side: SideId) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT token FROM tokens WHERE side = ?1",
+                params![side.as_str()],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    fn commit(&mut self, batch: &StateBatch) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut del = tx.prepare_cached("DELETE FROM pairs WHERE key = ?1")?;
+            for key in &batch.remove {
+                del.execute(params![key])?;
+            }
+            let mut up = tx.prepare_cached(
+                "INSERT OR REPLACE INTO pairs
+                 (key, local_id, local_version, remote_id, remote_version, base)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?;
+            for p in &batch.upsert {
+                let base = serde_json::to_string(&p.base)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                up.execute(params![
+                    p.key,
+                    p.local.as_ref().map(|a| &a.id),
+                    p.local.as_ref().map(|a| &a.version),
+                    p.remote.as_ref().map(|a| &a.id),
+                    p.remote.as_ref().map(|a| &a.version),
+                    base
+                ])?;
+            }
+            let mut add = tx.prepare_cached(
+                "INSERT OR REPLACE INTO intents (key, side, source_id, at) VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            for i in &batch.add_intents {
+                let at = i64::try_from(i.at).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                add.execute(params![i.key, i.on.as_str(), i.source_id, at])?;
+            }
+            let mut clear = tx.prepare_cached("DELETE FROM intents WHERE key = ?1")?;
+            for key in &batch.clear_intents {
+                clear.execute(params![key])?;
+            }
+            for (side, token) in &batch.tokens {
+                match token {
+                    Some(t) => tx.execute(
+                        "INSERT OR REPLACE INTO tokens (side, token) VALUES (?1, ?2)",
+                        params![side.as_str(), t],
+                    )?,
+                    None => {
+                        tx.execute("DELETE FROM tokens WHERE side = ?1", params![side.as_str()])?
+                    }
+                };
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}

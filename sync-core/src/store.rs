@@ -1,0 +1,172 @@
+//! The state store: pairs with their base versions, change-feed tokens and the intent journal.
+//!
+//! The store is synchronous: it is embedded and local (SQLite by default), its transactions
+//! are short, and keeping it synchronous lets a batch commit be a plain function call between
+//! the side's awaited writes. [`MemoryStore`] and [`crate::SqliteStore`] implement it and
+//! pass the same test suite.
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::{Id, Intent, Key, Pair, SideId, StoreError};
+
+/// One atomic change of the state (one transaction).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StateBatch {
+    /// Pairs to remove, by key (applied first).
+    pub remove: Vec<Key>,
+    /// Pairs to insert or replace (by key).
+    pub upsert: Vec<Pair>,
+    /// Intents to journal.
+    pub add_intents: Vec<Intent>,
+    /// Intents to clear, by key.
+    pub clear_intents: Vec<Key>,
+    /// Change-feed tokens to set (`None` clears).
+    pub tokens: Vec<(SideId, Option<String>)>,
+}
+
+impl StateBatch {
+    /// Whether the batch changes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.remove.is_empty()
+            && self.upsert.is_empty()
+            && self.add_intents.is_empty()
+            && self.clear_intents.is_empty()
+            && self.tokens.is_empty()
+    }
+}
+
+/// The state store seam.
+pub trait StateStore {
+    /// How many pairs are stored.
+    fn pair_count(&self) -> Result<usize, StoreError>;
+    /// Every pair, ordered by key.
+    fn all_pairs(&self) -> Result<Vec<Pair>, StoreError>;
+    /// The pairs anchored at one of `local_ids` or `remote_ids`, or keyed by one of `keys`,
+    /// ordered by key, without duplicates.
+    fn pairs_for(
+        &self,
+        local_ids: &[Id],
+        remote_ids: &[Id],
+        keys: &[Key],
+    ) -> Result<Vec<Pair>, StoreError>;
+    /// The journaled intents.
+    fn intents(&self) -> Result<Vec<Intent>, StoreError>;
+    /// The change-feed token of a side.
+    fn token(&self, side: SideId) -> Result<Option<String>, StoreError>;
+    /// Apply a batch atomically.
+    fn commit(&mut self, batch: &StateBatch) -> Result<(), StoreError>;
+}
+
+/// An in-memory state store (tests, short-lived hosts).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MemoryStore {
+    pairs: BTreeMap<Key, Pair>,
+    by_local: HashMap<Id, Key>,
+    by_remote: HashMap<Id, Key>,
+    intents: BTreeMap<Key, Intent>,
+    tokens: BTreeMap<SideId, String>,
+    commits: usize,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// How many batches were committed (each is one transaction).
+    pub fn commits(&self) -> usize {
+        self.commits
+    }
+
+    fn unindex(&mut self, key: &str) {
+        if let Some(old) = self.pairs.remove(key) {
+            if let Some(a) = old.local
+                && self.by_local.get(&a.id).is_some_and(|k| k == key)
+            {
+                self.by_local.remove(&a.id);
+            }
+            if let Some(a) = old.remote
+                && self.by_remote.get(&a.id).is_some_and(|k| k == key)
+            {
+                self.by_remote.remove(&a.id);
+            }
+        }
+    }
+}
+
+impl StateStore for MemoryStore {
+    fn pair_count(&self) -> Result<usize, StoreError> {
+        Ok(self.pairs.len())
+    }
+
+    fn all_pairs(&self) -> Result<Vec<Pair>, StoreError> {
+        Ok(self.pairs.values().cloned().collect())
+    }
+
+    fn pairs_for(
+        &self,
+        local_ids: &[Id],
+        remote_ids: &[Id],
+        keys: &[Key],
+    ) -> Result<Vec<Pair>, StoreError> {
+        let mut found: BTreeMap<&Key, &Pair> = BTreeMap::new();
+        let mut add = |k: &Key| {
+            if let Some((k, p)) = self.pairs.get_key_value(k) {
+                found.insert(k, p);
+            }
+        };
+        for id in local_ids {
+            if let Some(k) = self.by_local.get(id) {
+                add(k);
+            }
+        }
+        for id in remote_ids {
+            if let Some(k) = self.by_remote.get(id) {
+                add(k);
+            }
+        }
+        for k in keys {
+            add(k);
+        }
+        Ok(found.into_values().cloned().collect())
+    }
+
+    fn intents(&self) -> Result<Vec<Intent>, StoreError> {
+        Ok(self.intents.values().cloned().collect())
+    }
+
+    fn token(&self, side: SideId) -> Result<Option<String>, StoreError> {
+        Ok(self.tokens.get(&side).cloned())
+    }
+
+    fn commit(&mut self, batch: &StateBatch) -> Result<(), StoreError> {
+        for key in &batch.remove {
+            self.unindex(key);
+        }
+        for pair in &batch.upsert {
+            self.unindex(&pair.key);
+            if let Some(a) = &pair.local {
+                self.by_local.insert(a.id.clone(), pair.key.clone());
+            }
+            if let Some(a) = &pair.remote {
+                self.by_remote.insert(a.id.clone(), pair.key.clone());
+            }
+            self.pairs.insert(pair.key.clone(), pair.clone());
+        }
+        for intent in &batch.add_intents {
+            self.intents.insert(intent.key.clone(), intent.clone());
+        }
+        for key in &batch.clear_intents {
+            self.intents.remove(key);
+        }
+        for (side, token) in &batch.tokens {
+            match token {
+                Some(t) => self.tokens.insert(*side, t.clone()),
+                None => self.tokens.remove(side),
+            };
+        }
+        self.commits += 1;
+        Ok(())
+    }
+}

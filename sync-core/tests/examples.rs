@@ -1,0 +1,414 @@
+//! Example tests, one per switch and merge case: read them as the engine's documentation.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failed test
+
+mod common;
+
+use common::{World, rec};
+use sync_core::memory::{Applied, Fault};
+use sync_core::{Change, Master, Rule, StateStore, Switches, SyncError, WriteResult};
+
+fn rule() -> Rule {
+    Rule::default()
+}
+
+/// A world with one synced pair: local "L1" <-> remote, both {name: Ann, phone: 1}.
+fn one_pair() -> (World, String, String) {
+    let mut w = World::new();
+    let l = w.local.insert(rec(&[("name", "Ann"), ("phone", "1")]));
+    w.sync(&rule());
+    let r = w.partner_of_local(&l).expect("paired");
+    (w, l, r)
+}
+
+#[test]
+fn a_new_local_record_is_created_remotely_carrying_the_local_id_as_key() {
+    let mut w = World::new();
+    let l = w.local.insert(rec(&[("name", "Ann")]));
+    let (plan, report) = w.sync(&rule());
+    assert_eq!(plan.counts.remote.created, 1);
+    assert_eq!(
+        plan.counts.local.keyed, 1,
+        "the source carries the key explicitly"
+    );
+    assert_eq!(report.counts, plan.counts);
+    let r = w.partner_of_local(&l).unwrap();
+    assert_eq!(w.remote_record(&r), rec(&[("name", "Ann")]));
+    assert_eq!(w.remote.get(&r).unwrap().key.as_deref(), Some(l.as_str()));
+}
+
+#[test]
+fn a_new_remote_record_is_created_locally_and_the_source_gets_the_key() {
+    let mut w = World::new();
+    let r = w.remote.insert(rec(&[("name", "Bob")]));
+    let (plan, _) = w.sync(&rule());
+    assert_eq!(plan.counts.local.created, 1);
+    assert_eq!(plan.counts.remote.keyed, 1);
+    let l = w.partner_of_remote(&r).unwrap();
+    assert_eq!(w.local_record(&l), rec(&[("name", "Bob")]));
+    assert_eq!(w.local.get(&l).unwrap().key, w.remote.get(&r).unwrap().key);
+}
+
+#[test]
+fn a_change_on_one_side_is_copied_to_the_other() {
+    let (mut w, l, r) = one_pair();
+    w.remote.edit(&r, "phone", "2");
+    let (plan, _) = w.sync(&rule());
+    assert_eq!(plan.counts.local.changed, 1);
+    assert_eq!(plan.counts.remote.total(), 0);
+    assert_eq!(w.local_record(&l), rec(&[("name", "Ann"), ("phone", "2")]));
+}
+
+#[test]
+fn changes_to_different_fields_on_both_sides_are_merged() {
+    let (mut w, l, r) = one_pair();
+    w.local.edit(&l, "name", "Anna");
+    w.remote.edit(&r, "phone", "2");
+    let (plan, _) = w.sync(&rule());
+    assert_eq!(plan.counts.local.changed, 1);
+    assert_eq!(plan.counts.remote.changed, 1);
+    let merged = rec(&[("name", "Anna"), ("phone", "2")]);
+    assert_eq!(w.local_record(&l), merged);
+    assert_eq!(w.remote_record(&r), merged);
+}
+
+#[test]
+fn a_field_changed_on_both_sides_to_different_values_goes_to_the_master() {
+    for (master, expected) in [(Master::Local, "L"), (Master::Remote, "R")] {
+        let (mut w, l, r) = one_pair();
+        w.local.edit(&l, "phone", "L");
+        w.remote.edit(&r, "phone", "R");
+        w.remote.edit(&r, "name", "Annie"); // changed on one side only: taken from there
+        let rule = Rule { master, ..rule() };
+        w.sync(&rule);
+        let want = rec(&[("name", "Annie"), ("phone", expected)]);
+        assert_eq!(w.local_record(&l), want, "{master:?}");
+        assert_eq!(w.remote_record(&r), want, "{master:?}");
+    }
+}
+
+#[test]
+fn equal_changes_on_both_sides_are_not_a_conflict_and_write_nothing() {
+    let (mut w, l, r) = one_pair();
+    w.local.edit(&l, "phone", "9");
+    w.remote.edit(&r, "phone", "9");
+    let (plan, report) = w.sync(&rule());
+    assert!(plan.is_noop(), "{:?}", plan.counts);
+    assert!(
+        report
+            .items
+            .iter()
+            .all(|i| i.local.is_none() && i.remote.is_none())
+    );
+    let (again, _) = w.sync(&rule());
+    assert!(again.items.is_empty(), "the new versions were recorded");
+}
+
+#[test]
+fn a_version_bump_without_a_content_change_writes_nothing() {
+    let (mut w, l, _) = one_pair();
+    w.local.edit(&l, "phone", "1"); // same value, new version
+    let (plan, _) = w.sync(&rule());
+    assert!(plan.is_noop());
+}
+
+#[test]
+fn a_record_deleted_on_one_side_is_deleted_on_the_other() {
+    let (mut w, l, r) = one_pair();
+    w.local.remove(&l);
+    let (plan, _) = w.sync(&rule());
+    assert_eq!(plan.counts.remote.deleted, 1);
+    assert!(w.remote.get(&r).is_none());
+    assert_eq!(w.store.pair_count().unwrap(), 0);
+}
+
+#[test]
+fn with_delete_missing_off_the_pair_is_detached_and_never_recreated() {
+    let (mut w, l, r) = one_pair();
+    let keep = Rule {
+        local_to_remote: Switches {
+            delete_missing: false,
+            ..Switches::ALL
+        },
+        ..rule()
+    };
+    w.local.remove(&l);
+    let (plan, _) = w.sync(&keep);
+    assert!(plan.is_noop());
+    assert_eq!(
+        plan.items[0].change,
+        Change::Detach {
+            gone: sync_core::SideId::Local
+        }
+    );
+    assert!(w.remote.get(&r).is_some(), "kept");
+    // Later edits of the detached record are not tracked, and it is not re-created locally.
+    w.remote.edit(&r, "phone", "7");
+    let (plan, _) = w.sync(&keep);
+    assert!(plan.is_noop());
+    assert!(w.local.items().is_empty());
+}
+
+#[test]
+fn an_edit_beats_a_delete_the_edited_record_is_recreated() {
+    let (mut w, l, r) = one_pair();
+    w.local.remove(&l);
+    w.remote.edit(&r, "phone", "5");
+    let (plan, _) = w.sync(&rule());
+    assert_eq!(plan.counts.remote.deleted, 0);
+    assert_eq!(plan.counts.local.created, 1);
+    let l2 = w.partner_of_remote(&r).unwrap();
+    assert_ne!(l2, l);
+    assert_eq!(w.local_record(&l2), rec(&[("name", "Ann"), ("phone", "5")]));
+}
+
+#[test]
+fn with_transfer_new_off_new_records_stay_where_they_are() {
+    let mut w = World::new();
+    let off = Rule {
+        local_to_remote: Switches {
+            transfer_new: false,
+            ..Switches::ALL
+        },
+        ..rule()
+    };
+    w.local.insert(rec(&[("name", "Ann")]));
+    let r = w.remote.insert(rec(&[("name", "Bob")]));
+    let (plan, _) = w.sync(&off);
+    assert_eq!(plan.counts.remote.created, 0);
+    assert_eq!(plan.counts.local.created, 1);
+    assert_eq!(w.remote.in_scope(), vec![r]);
+}
+
+#[test]
+fn with_transfer_changed_off_a_change_is_not_written_and_not_mistaken_later() {
+    let (mut w, l, r) = one_pair();
+    let off = Rule {
+        local_to_remote: Switches {
+            transfer_changed: false,
+            ..Switches::ALL
+        },
+        ..rule()
+    };
+    w.local.edit(&l, "phone", "2");
+    let (plan, _) = w.sync(&off);
+    assert!(plan.is_noop());
+    assert_eq!(w.remote_record(&r), rec(&[("name", "Ann"), ("phone", "1")]));
+    // A later remote edit of another field flows back without reverting the local phone.
+    w.remote.edit(&r, "name", "Anne");
+    w.sync(&off);
+    assert_eq!(w.local_record(&l), rec(&[("name", "Anne"), ("phone", "2")]));
+    assert_eq!(
+        w.remote_record(&r),
+        rec(&[("name", "Anne"), ("phone", "1")])
+    );
+}
+
+#[test]
+fn overwrite_completely_makes_the_target_a_copy_of_the_source() {
+    let (mut w, l, r) = one_pair();
+    let mirror = Rule {
+        local_to_remote: Switches {
+            overwrite_completely: true,
+            ..Switches::ALL
+        },
+        master: Master::Remote, // ignored: the overwriting direction decides
+        ..rule()
+    };
+    w.local.edit(&l, "name", "Anna");
+    w.remote.edit(&r, "phone", "2");
+    w.remote.edit(&r, "extra", "x");
+    w.sync(&mirror);
+    let src = rec(&[("name", "Anna"), ("phone", "1")]);
+    assert_eq!(w.remote_record(&r), src);
+    assert_eq!(w.local_record(&l), src);
+}
+
+#[test]
+fn leaving_the_scope_deletes_only_when_the_delete_switch_is_on() {
+    for delete in [true, false] {
+        let (mut w, _, r) = one_pair();
+        let l = w.partner_of_remote(&r).unwrap();
+        let rule = Rule {
+            remote_to_local: Switches {
+                delete_missing: delete,
+                ..Switches::ALL
+            },
+            ..rule()
+        };
+        w.remote.set_in_scope(&r, false);
+        w.sync(&rule);
+        assert_eq!(w.local.get(&l).is_some(), !delete);
+        // Coming back into scope re-pairs (or re-creates) by key, never duplicates.
+        w.remote.set_in_scope(&r, true);
+        w.sync(&rule);
+        assert_eq!(w.local.in_scope().len(), 1, "delete={delete}");
+        assert_eq!(w.remote.in_scope().len(), 1);
+    }
+}
+
+#[test]
+fn a_moved_remote_record_is_repaired_by_key_not_deleted_and_recreated() {
+    let (mut w, l, r) = one_pair();
+    let r2 = w.remote.move_item(&r).unwrap();
+    let (plan, _) = w.sync(&rule());
+    assert!(plan.is_noop(), "{:?}", plan.counts);
+    assert_eq!(w.partner_of_local(&l), Some(r2.clone()));
+    w.local.edit(&l, "phone", "3");
+    w.sync(&rule());
+    assert_eq!(w.remote_record(&r2).get("phone"), Some(&"3".into()));
+}
+
+#[test]
+fn an_unknown_create_outcome_is_recovered_without_a_duplicate() {
+    let mut w = World::new();
+    let l = w.local.insert(rec(&[("name", "Ann")]));
+    w.remote.inject(Fault::Unknown); // the create happens but its outcome is lost
+    let (_, report) = w.sync(&rule());
+    assert!(!report.is_complete());
+    assert_eq!(
+        w.store.intents().unwrap().len(),
+        1,
+        "the intent stays journaled"
+    );
+    let (plan, report) = w.sync(&rule());
+    assert_eq!(plan.counts.remote.created, 0);
+    assert!(report.is_complete());
+    assert_eq!(w.remote.items().len(), 1);
+    assert!(w.partner_of_local(&l).is_some());
+    assert!(w.store.intents().unwrap().is_empty());
+}
+
+#[test]
+fn a_batch_error_is_recovered_on_the_next_run() {
+    let mut w = World::new();
+    w.local.insert(rec(&[("name", "Ann")]));
+    w.local.insert(rec(&[("name", "Bea")]));
+    w.remote.inject(Fault::BatchError);
+    let (_, report) = w.sync(&rule());
+    assert_eq!(
+        report.incomplete, 4,
+        "two creates failed, two key writes not attempted"
+    );
+    w.sync(&rule());
+    assert_eq!(w.remote.items().len(), 2);
+    assert_eq!(w.store.pair_count().unwrap(), 2);
+}
+
+#[test]
+fn after_the_state_is_lost_records_are_relinked_by_key_without_writes() {
+    let (mut w, l, r) = one_pair();
+    let r_new = w.remote.insert(rec(&[("name", "Bob")]));
+    w.sync(&rule());
+    w.store = sync_core::MemoryStore::new();
+    let (plan, _) = w.sync(&rule());
+    assert!(plan.is_noop(), "{:?}", plan.counts);
+    assert_eq!(w.partner_of_local(&l), Some(r));
+    assert!(w.partner_of_remote(&r_new).is_some());
+    assert_eq!(w.local.items().len(), 2);
+}
+
+#[test]
+fn the_mass_delete_guard_stops_a_run_unless_forced() {
+    let mut w = World::new();
+    let ids: Vec<String> = (0..10)
+        .map(|i| w.local.insert(rec(&[("n", &i.to_string())])))
+        .collect();
+    w.sync(&rule());
+    for id in &ids[..6] {
+        w.local.remove(id);
+    }
+    let err = w.try_sync(&rule()).unwrap_err();
+    assert!(
+        matches!(err, SyncError::MassDelete(ref g) if g.deletes == 6),
+        "{err}"
+    );
+    assert_eq!(w.remote.items().len(), 10, "nothing written");
+    let forced = Rule {
+        force: true,
+        ..rule()
+    };
+    w.sync(&forced);
+    assert_eq!(w.remote.items().len(), 4);
+}
+
+#[test]
+fn the_mass_delete_guard_trips_when_a_side_lists_nothing() {
+    // Sides without a change feed: every run lists both sides in full.
+    let mut w = World::new();
+    w.local = sync_core::memory::MemorySide::new("L", false);
+    w.remote = sync_core::memory::MemorySide::new("R", false);
+    let l = w.local.insert(rec(&[("name", "Ann")]));
+    w.sync(&rule());
+    w.local.remove(&l);
+    let plan = w.preview(&rule());
+    assert_eq!(
+        plan.guard.unwrap().empty_side,
+        Some(sync_core::SideId::Local)
+    );
+}
+
+#[test]
+fn a_record_changed_after_planning_is_left_for_the_next_run() {
+    let (mut w, l, r) = one_pair();
+    w.local.edit(&l, "phone", "2");
+    let engine = sync_core::Engine::new(rule()).unwrap();
+    let prepared =
+        futures::executor::block_on(engine.prepare(&mut w.local, &mut w.remote, &w.store, 5))
+            .unwrap();
+    w.remote.edit(&r, "name", "Remote edit after planning");
+    let report = futures::executor::block_on(engine.apply(
+        &prepared.plan,
+        &mut w.local,
+        &mut w.remote,
+        &mut w.store,
+    ))
+    .unwrap();
+    assert_eq!(report.items[0].remote, Some(WriteResult::Conflict));
+    assert_eq!(
+        w.remote_record(&r).get("name"),
+        Some(&"Remote edit after planning".into())
+    );
+    w.sync(&rule());
+    let want = rec(&[("name", "Remote edit after planning"), ("phone", "2")]);
+    assert_eq!(w.remote_record(&r), want);
+    assert_eq!(w.local_record(&l), want);
+}
+
+#[test]
+fn the_report_equals_the_preview_when_nothing_changes_in_between() {
+    let (mut w, l, r) = one_pair();
+    w.local.edit(&l, "name", "X");
+    w.remote.edit(&r, "phone", "Y");
+    w.local.insert(rec(&[("name", "new")]));
+    w.remote.insert(rec(&[("name", "new2")]));
+    let preview = w.preview(&rule());
+    let (plan, report) = w.sync(&rule());
+    assert_eq!(plan.counts, preview.counts);
+    assert_eq!(report.counts, preview.counts);
+    assert!(report.is_complete());
+}
+
+#[test]
+fn a_second_run_writes_nothing_and_a_feed_run_reads_only_changes() {
+    let mut w = World::new();
+    for i in 0..20 {
+        w.local.insert(rec(&[("n", &i.to_string())]));
+    }
+    w.sync(&rule());
+    w.sync(&rule()); // consumes the feed entries of the first run's own writes
+    let pairs = w.store.all_pairs().unwrap();
+    let before = (w.local.stats, w.remote.stats);
+    let (plan, _) = w.sync(&rule());
+    assert!(plan.items.is_empty());
+    assert_eq!(w.store.all_pairs().unwrap(), pairs);
+    assert_eq!(w.local.stats.lists, before.0.lists, "no full listing");
+    assert_eq!(w.local.stats.entries_read, before.0.entries_read);
+    assert_eq!(w.remote.stats.records_fetched, before.1.records_fetched);
+    assert!(
+        w.local
+            .applied
+            .iter()
+            .all(|a| matches!(a, Applied::Keyed(_)))
+            || w.local.applied.is_empty()
+    );
+}

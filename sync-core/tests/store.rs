@@ -1,0 +1,212 @@
+//! The state-store contract, run against `MemoryStore` and `SqliteStore` alike, plus
+//! SQLite specifics (schema version, migrations, WAL, reopening) and end-to-end runs on SQLite.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failed test
+
+mod common;
+
+use common::{World, rec};
+use sync_core::{
+    Anchor, Intent, MemoryStore, Pair, Record, Rule, SCHEMA_VERSION, SideId, SqliteStore,
+    StateBatch, StateStore, StoreError,
+};
+
+fn pair(key: &str, local: Option<&str>, remote: Option<&str>, base: Record) -> Pair {
+    let a = |id: Option<&str>| {
+        id.map(|id| Anchor {
+            id: id.into(),
+            version: format!("v-{id}"),
+        })
+    };
+    Pair {
+        key: key.into(),
+        local: a(local),
+        remote: a(remote),
+        base,
+    }
+}
+
+fn keys(pairs: &[Pair]) -> Vec<&str> {
+    pairs.iter().map(|p| p.key.as_str()).collect()
+}
+
+/// The contract every state store fulfils.
+fn contract<S: StateStore>(mut s: S) {
+    assert_eq!(s.pair_count().unwrap(), 0);
+    assert!(s.all_pairs().unwrap().is_empty());
+    assert!(s.intents().unwrap().is_empty());
+    assert_eq!(s.token(SideId::Local).unwrap(), None);
+
+    let base = Record::new()
+        .with("name", "Ann")
+        .with("n", 3)
+        .with("tags", serde_json::json!(["a", "b"]))
+        .with("none", serde_json::Value::Null);
+    s.commit(&StateBatch {
+        upsert: vec![
+            pair("k2", Some("L2"), Some("R2"), Record::new()),
+            pair("k1", Some("L1"), Some("R1"), base.clone()),
+            pair("k3", None, Some("R3"), Record::new()),
+        ],
+        add_intents: vec![Intent {
+            key: "k9".into(),
+            on: SideId::Remote,
+            source_id: "L9".into(),
+            at: 42,
+        }],
+        tokens: vec![(SideId::Remote, Some("t1".into()))],
+        ..StateBatch::default()
+    })
+    .unwrap();
+    assert_eq!(s.pair_count().unwrap(), 3);
+    let all = s.all_pairs().unwrap();
+    assert_eq!(keys(&all), ["k1", "k2", "k3"], "ordered by key");
+    assert_eq!(all[0].base, base, "the base round-trips");
+    assert_eq!(all[2].local, None, "a detached pair keeps one anchor");
+    assert_eq!(s.token(SideId::Remote).unwrap().as_deref(), Some("t1"));
+    assert_eq!(s.token(SideId::Local).unwrap(), None);
+    assert_eq!(
+        s.intents().unwrap(),
+        vec![Intent {
+            key: "k9".into(),
+            on: SideId::Remote,
+            source_id: "L9".into(),
+            at: 42
+        }]
+    );
+
+    let found = s
+        .pairs_for(
+            &["L2".into()],
+            &["R1".into(), "R3".into()],
+            &["k2".into(), "zz".into()],
+        )
+        .unwrap();
+    assert_eq!(
+        keys(&found),
+        ["k1", "k2", "k3"],
+        "by local id, remote id and key, no duplicates"
+    );
+    assert!(
+        s.pairs_for(&["R1".into()], &["L1".into()], &[])
+            .unwrap()
+            .is_empty(),
+        "sides differ"
+    );
+
+    // Replacing a pair re-indexes it: the old remote id no longer finds it.
+    s.commit(&StateBatch {
+        upsert: vec![pair("k1", Some("L1"), Some("R1b"), Record::new())],
+        remove: vec!["k2".into()],
+        clear_intents: vec!["k9".into()],
+        tokens: vec![(SideId::Remote, None), (SideId::Local, Some("t2".into()))],
+        ..StateBatch::default()
+    })
+    .unwrap();
+    assert!(s.pairs_for(&[], &["R1".into()], &[]).unwrap().is_empty());
+    assert_eq!(
+        keys(&s.pairs_for(&[], &["R1b".into()], &[]).unwrap()),
+        ["k1"]
+    );
+    assert_eq!(keys(&s.all_pairs().unwrap()), ["k1", "k3"]);
+    assert!(s.intents().unwrap().is_empty());
+    assert_eq!(s.token(SideId::Remote).unwrap(), None);
+    assert_eq!(s.token(SideId::Local).unwrap().as_deref(), Some("t2"));
+}
+
+#[test]
+fn memory_store_fulfils_the_contract() {
+    contract(MemoryStore::new());
+}
+
+#[test]
+fn sqlite_store_fulfils_the_contract() {
+    contract(SqliteStore::open_in_memory().unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    contract(SqliteStore::open(dir.path().join("state.db")).unwrap());
+}
+
+#[test]
+fn sqlite_store_uses_wal_keeps_its_state_and_records_the_schema_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    {
+        let mut s = SqliteStore::open(&path).unwrap();
+        assert_eq!(s.journal_mode().unwrap(), "wal");
+        assert_eq!(s.schema_version().unwrap(), SCHEMA_VERSION);
+        s.commit(&StateBatch {
+            upsert: vec![pair("k", Some("L"), Some("R"), rec(&[("a", "b")]))],
+            ..StateBatch::default()
+        })
+        .unwrap();
+    }
+    let s = SqliteStore::open(&path).unwrap();
+    assert_eq!(
+        s.all_pairs().unwrap(),
+        vec![pair("k", Some("L"), Some("R"), rec(&[("a", "b")]))]
+    );
+}
+
+#[test]
+fn sqlite_store_refuses_a_newer_schema_and_reports_corrupt_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    drop(SqliteStore::open(&path).unwrap());
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute(
+            "INSERT INTO pairs (key, local_id, local_version, remote_id, remote_version, base)
+             VALUES ('k', 'L', '1', 'R', '1', 'not json')",
+            [],
+        )
+        .unwrap();
+    }
+    let s = SqliteStore::open(&path).unwrap();
+    assert!(matches!(s.all_pairs(), Err(StoreError::Corrupt(_))));
+    drop(s);
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+            .unwrap();
+    }
+    let err = SqliteStore::open(&path).unwrap_err();
+    assert!(matches!(err, StoreError::SchemaTooNew { found, .. } if found == SCHEMA_VERSION + 1));
+    assert!(!err.is_transient());
+}
+
+#[test]
+fn a_version_zero_database_is_migrated() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    drop(rusqlite::Connection::open(&path).unwrap());
+    let s = SqliteStore::open(&path).unwrap();
+    assert_eq!(s.schema_version().unwrap(), SCHEMA_VERSION);
+    assert_eq!(s.pair_count().unwrap(), 0);
+}
+
+/// The same end-to-end scenario on both stores gives the same pairs.
+fn scenario<S: StateStore>(store: S) -> Vec<Pair> {
+    let mut w = World::with_store(store);
+    let rule = Rule::default();
+    let l = w.local.insert(rec(&[("name", "Ann")]));
+    let r = w.remote.insert(rec(&[("name", "Bob")]));
+    w.sync(&rule);
+    w.local.edit(&l, "name", "Anna");
+    let r2 = w.remote.move_item(&r).unwrap();
+    w.remote.edit(&r2, "phone", "1");
+    let (_, report) = w.sync(&rule);
+    assert!(report.is_complete());
+    let (plan, _) = w.sync(&rule);
+    assert!(plan.is_noop());
+    assert_eq!(w.local.items().len(), 2);
+    assert_eq!(w.remote.items().len(), 2);
+    w.store.all_pairs().unwrap()
+}
+
+#[test]
+fn sqlite_and_memory_stores_give_the_same_result() {
+    let mem = scenario(MemoryStore::new());
+    let dir = tempfile::tempdir().unwrap();
+    let sql = scenario(SqliteStore::open(dir.path().join("s.db")).unwrap());
+    assert_eq!(mem, sql);
+    assert_eq!(mem.len(), 2);
+}
