@@ -2,7 +2,7 @@
 //! (never ending, after N occurrences, by a date), and the exceptions (modified and deleted
 //! occurrences).
 
-use chrono::{DateTime, NaiveDate, Utc, Weekday};
+use chrono::{DateTime, Datelike, Days, NaiveDate, Utc, Weekday};
 use serde::{Deserialize, Serialize};
 
 /// Which week of the month a relative monthly or yearly pattern means.
@@ -251,6 +251,132 @@ impl Recurrence {
     }
 }
 
+/// Days of the month that match a relative day spec, in order.
+fn matching_days_in_month(year: i32, month: u32, day: RelativeDay) -> Vec<NaiveDate> {
+    let Some(first) = NaiveDate::from_ymd_opt(year, month, 1) else {
+        return Vec::new();
+    };
+    first
+        .iter_days()
+        .take_while(|d| d.month() == month)
+        .filter(|d| {
+            let wd = d.weekday();
+            match day {
+                RelativeDay::Weekday(w) => wd == w,
+                RelativeDay::Day => true,
+                RelativeDay::WorkDay => !matches!(wd, Weekday::Sat | Weekday::Sun),
+                RelativeDay::WeekendDay => matches!(wd, Weekday::Sat | Weekday::Sun),
+            }
+        })
+        .collect()
+}
+
+fn is_relative_match(date: NaiveDate, week: WeekOfMonth, day: RelativeDay) -> bool {
+    let days = matching_days_in_month(date.year(), date.month(), day);
+    let pick = match week {
+        WeekOfMonth::First => days.first(),
+        WeekOfMonth::Second => days.get(1),
+        WeekOfMonth::Third => days.get(2),
+        WeekOfMonth::Fourth => days.get(3),
+        WeekOfMonth::Last => days.last(),
+    };
+    pick == Some(&date)
+}
+
+/// `day_of_month`, or the month's last day when the month is shorter.
+fn is_absolute_match(date: NaiveDate, day_of_month: u32) -> bool {
+    let last = (28..=31)
+        .rev()
+        .find(|&d| NaiveDate::from_ymd_opt(date.year(), date.month(), d).is_some())
+        .unwrap_or(28);
+    date.day() == day_of_month.min(last)
+}
+
+fn months_between(from: NaiveDate, to: NaiveDate) -> i64 {
+    (i64::from(to.year()) - i64::from(from.year())) * 12 + i64::from(to.month())
+        - i64::from(from.month())
+}
+
+impl RecurrencePattern {
+    /// Whether `date` is an occurrence of a series that starts on `start` (ignoring the end).
+    pub fn matches(&self, start: NaiveDate, date: NaiveDate) -> bool {
+        if date < start {
+            return false;
+        }
+        let every = |n: i64, interval: u32| interval > 0 && n % i64::from(interval) == 0;
+        match self {
+            Self::Daily { interval } => every((date - start).num_days(), *interval),
+            Self::Weekly {
+                interval,
+                days,
+                first_day_of_week,
+            } => {
+                let week_start = |d: NaiveDate| {
+                    let back = (7 + d.weekday().num_days_from_monday()
+                        - first_day_of_week.num_days_from_monday())
+                        % 7;
+                    d - Days::new(u64::from(back))
+                };
+                let weeks = (week_start(date) - week_start(start)).num_days() / 7;
+                days.contains(&date.weekday()) && every(weeks, *interval)
+            }
+            Self::MonthlyAbsolute {
+                interval,
+                day_of_month,
+            } => {
+                every(months_between(start, date), *interval)
+                    && is_absolute_match(date, *day_of_month)
+            }
+            Self::MonthlyRelative {
+                interval,
+                week,
+                day,
+            } => {
+                every(months_between(start, date), *interval)
+                    && is_relative_match(date, *week, *day)
+            }
+            Self::YearlyAbsolute {
+                month,
+                day_of_month,
+            } => date.month() == *month && is_absolute_match(date, *day_of_month),
+            Self::YearlyRelative { month, week, day } => {
+                date.month() == *month && is_relative_match(date, *week, *day)
+            }
+        }
+    }
+}
+
+impl Recurrence {
+    /// The dates of the series' occurrences up to and including `until`, at most `limit` of
+    /// them, without the deleted occurrences. Modified occurrences are listed under their
+    /// original date. "End after N occurrences" counts deleted occurrences too, as Exchange
+    /// does.
+    pub fn occurrence_dates(&self, until: NaiveDate, limit: usize) -> Vec<NaiveDate> {
+        let last = match self.end {
+            RecurrenceEnd::ByDate(end) => end.min(until),
+            _ => until,
+        };
+        let max_count = match self.end {
+            RecurrenceEnd::AfterOccurrences(n) => usize::try_from(n).unwrap_or(usize::MAX),
+            _ => usize::MAX,
+        };
+        let mut out = Vec::new();
+        let mut counted = 0usize;
+        for date in self.start_date.iter_days() {
+            if date > last || counted >= max_count || out.len() >= limit {
+                break;
+            }
+            if self.pattern.matches(self.start_date, date) {
+                counted += 1;
+                if !self.deleted_occurrences.contains(&date) {
+                    out.push(date);
+                }
+            }
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -362,5 +488,111 @@ mod tests {
         for (recurrence, expected) in cases {
             assert_eq!(recurrence.validate().err(), expected, "{recurrence:?}");
         }
+    }
+
+    #[test]
+    fn occurrence_dates_by_pattern() {
+        let d = |y, m, day| date(y, m, day);
+        let until = d(2025, 12, 31);
+        let cases: Vec<(RecurrencePattern, NaiveDate, RecurrenceEnd, Vec<NaiveDate>)> = vec![
+            (
+                RecurrencePattern::Daily { interval: 2 },
+                d(2025, 1, 1),
+                RecurrenceEnd::AfterOccurrences(3),
+                vec![d(2025, 1, 1), d(2025, 1, 3), d(2025, 1, 5)],
+            ),
+            (
+                // every second week on Monday and Thursday; 2025-01-06 is a Monday
+                RecurrencePattern::Weekly {
+                    interval: 2,
+                    days: vec![Weekday::Mon, Weekday::Thu],
+                    first_day_of_week: Weekday::Mon,
+                },
+                d(2025, 1, 6),
+                RecurrenceEnd::ByDate(d(2025, 1, 31)),
+                vec![d(2025, 1, 6), d(2025, 1, 9), d(2025, 1, 20), d(2025, 1, 23)],
+            ),
+            (
+                // the 31st, shortened in short months
+                RecurrencePattern::MonthlyAbsolute {
+                    interval: 1,
+                    day_of_month: 31,
+                },
+                d(2025, 1, 1),
+                RecurrenceEnd::AfterOccurrences(4),
+                vec![
+                    d(2025, 1, 31),
+                    d(2025, 2, 28),
+                    d(2025, 3, 31),
+                    d(2025, 4, 30),
+                ],
+            ),
+            (
+                // the last Friday, every second month
+                RecurrencePattern::MonthlyRelative {
+                    interval: 2,
+                    week: WeekOfMonth::Last,
+                    day: RelativeDay::Weekday(Weekday::Fri),
+                },
+                d(2025, 1, 1),
+                RecurrenceEnd::AfterOccurrences(3),
+                vec![d(2025, 1, 31), d(2025, 3, 28), d(2025, 5, 30)],
+            ),
+            (
+                // the first work day of the month; 2025-03-01 is a Saturday
+                RecurrencePattern::MonthlyRelative {
+                    interval: 1,
+                    week: WeekOfMonth::First,
+                    day: RelativeDay::WorkDay,
+                },
+                d(2025, 3, 1),
+                RecurrenceEnd::AfterOccurrences(2),
+                vec![d(2025, 3, 3), d(2025, 4, 1)],
+            ),
+            (
+                RecurrencePattern::YearlyAbsolute {
+                    month: 2,
+                    day_of_month: 29,
+                },
+                d(2023, 1, 1),
+                RecurrenceEnd::AfterOccurrences(3),
+                vec![d(2023, 2, 28), d(2024, 2, 29), d(2025, 2, 28)],
+            ),
+            (
+                // the fourth Thursday in November
+                RecurrencePattern::YearlyRelative {
+                    month: 11,
+                    week: WeekOfMonth::Fourth,
+                    day: RelativeDay::Weekday(Weekday::Thu),
+                },
+                d(2024, 1, 1),
+                RecurrenceEnd::Never,
+                vec![d(2024, 11, 28), d(2025, 11, 27)],
+            ),
+        ];
+        for (pattern, start, end, expected) in cases {
+            let r = Recurrence {
+                end,
+                ..Recurrence::new(pattern, start)
+            };
+            assert_eq!(r.validate(), Ok(()), "{r:?}");
+            assert_eq!(r.occurrence_dates(until, 100), expected, "{r:?}");
+        }
+    }
+
+    #[test]
+    fn deleted_occurrences_are_skipped_but_counted() {
+        let r = Recurrence {
+            end: RecurrenceEnd::AfterOccurrences(3),
+            deleted_occurrences: vec![date(2025, 1, 2)],
+            ..Recurrence::new(RecurrencePattern::Daily { interval: 1 }, date(2025, 1, 1))
+        };
+        assert_eq!(
+            r.occurrence_dates(date(2025, 12, 31), 10),
+            vec![date(2025, 1, 1), date(2025, 1, 3)]
+        );
+        let never = Recurrence::new(RecurrencePattern::Daily { interval: 1 }, date(2025, 1, 1));
+        assert_eq!(never.occurrence_dates(date(2030, 1, 1), 5).len(), 5);
+        assert!(never.occurrence_dates(date(2024, 1, 1), 5).is_empty());
     }
 }

@@ -114,8 +114,30 @@ fn demo_loads_and_points_at_loopback() {
     for server in &config.servers {
         assert!(server.url.is_loopback(), "{}", server.url);
     }
-    let moved = config.servers[0].url.with_port(Port::new(18080).unwrap());
-    assert_eq!(moved.as_str(), "http://127.0.0.1:18080/EWS/Exchange.asmx");
+    let moved = config.with_loopback_port(Port::new(18080).unwrap());
+    for server in &moved.servers {
+        assert_eq!(
+            server.url.as_str(),
+            "http://127.0.0.1:18080/EWS/Exchange.asmx"
+        );
+    }
+    let app = moved
+        .server("Mock Exchange Online")
+        .unwrap()
+        .oauth
+        .as_ref()
+        .unwrap();
+    assert_eq!(
+        app.token_endpoint(),
+        "http://127.0.0.1:18080/oauth2/v2.0/token"
+    );
+    assert_eq!(moved.validate(), Ok(()));
+    // non-loopback URLs stay as they are
+    let example = Configuration::load(repo_file("example.toml")).unwrap();
+    assert_eq!(
+        example.with_loopback_port(Port::new(18080).unwrap()),
+        example
+    );
     let tables: Vec<SyncTable> = config.rules.iter().map(|r| r.table).collect();
     for table in SyncTable::ALL {
         assert!(tables.contains(&table), "demo has no rule for {table:?}");

@@ -138,8 +138,7 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
 
 /// The span of the deepest item along `path` (the field, or its record if the field is
 /// missing).
-fn span_of(text: &str, path: &FieldPath) -> Option<std::ops::Range<usize>> {
-    let doc = toml_edit::ImDocument::parse(text).ok()?;
+fn span_of(doc: &toml_edit::ImDocument<&str>, path: &FieldPath) -> Option<std::ops::Range<usize>> {
     let mut item = doc.as_item();
     let mut best = None;
     for seg in path.segments() {
@@ -180,15 +179,24 @@ impl Configuration {
     pub fn from_toml_str(text: &str, file_name: impl AsRef<Path>) -> Result<Self, ConfigError> {
         let file = file_name.as_ref();
         let config = Self::parse_toml_str(text, file)?;
-        config.validate().map_err(|errors| ConfigError::Invalid {
-            file: file.to_path_buf(),
-            errors: errors
-                .into_iter()
-                .map(|error| LocatedError {
-                    location: location(file, text, span_of(text, &error.path)),
-                    error,
-                })
-                .collect(),
+        config.validate().map_err(|errors| {
+            // The text parsed once already, so this parse succeeds; without it, errors
+            // still name file and field, just not the line.
+            let doc = toml_edit::ImDocument::parse(text).ok();
+            ConfigError::Invalid {
+                file: file.to_path_buf(),
+                errors: errors
+                    .into_iter()
+                    .map(|error| LocatedError {
+                        location: location(
+                            file,
+                            text,
+                            doc.as_ref().and_then(|d| span_of(d, &error.path)),
+                        ),
+                        error,
+                    })
+                    .collect(),
+            }
         })?;
         Ok(config)
     }

@@ -20,6 +20,7 @@ pub use rule::{DirectionSwitches, Master, RuleTarget, SyncFolder, SyncRule, Sync
 pub use server::{AuthScheme, EwsServer, OAuthApp, ServerCredentials, ServerKind};
 
 use crate::ids::{GroupName, UserName};
+use crate::values::{HttpsUrl, Port};
 
 /// The whole configuration: servers, mail accounts, sync rules, batch tasks.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,6 +59,36 @@ impl Configuration {
         self.mail_accounts
             .iter()
             .filter(move |a| a.user.as_str().eq_ignore_ascii_case(user.as_str()))
+    }
+
+    /// A copy in which every loopback URL (server URLs and OAuth token URLs) uses `port`.
+    /// The demo configuration names port 0; the CLI points it at the mock server this way.
+    /// URLs of other hosts are left alone.
+    pub fn with_loopback_port(&self, port: Port) -> Self {
+        fn fix(url: &mut HttpsUrl, port: Port) {
+            if url.is_loopback() {
+                *url = url.with_port(port);
+            }
+        }
+        fn fix_app(app: &mut Option<OAuthApp>, port: Port) {
+            if let Some(url) = app.as_mut().and_then(|a| a.token_url.as_mut()) {
+                fix(url, port);
+            }
+        }
+        let mut copy = self.clone();
+        for server in &mut copy.servers {
+            fix(&mut server.url, port);
+            fix_app(&mut server.oauth, port);
+        }
+        for account in &mut copy.mail_accounts {
+            if let Some(imap) = account.imap.as_mut() {
+                fix_app(&mut imap.oauth, port);
+            }
+            if let Some(smtp) = account.smtp.as_mut() {
+                fix_app(&mut smtp.oauth, port);
+            }
+        }
+        copy
     }
 
     /// The rule for `table` that applies to `user` (a member of `groups`): a rule for the user
