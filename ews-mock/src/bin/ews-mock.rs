@@ -1,4 +1,82 @@
-//! The `ews-mock` server binary.
-fn main() {
-    println!("ews-mock");
+//! The `ews-mock` server binary:
+//! `ews-mock --listen 127.0.0.1:PORT --data org.toml [--tls-cert C --tls-key K] [--state FILE]`.
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::Parser;
+use ews_mock::{MockConfig, MockServer, OrgData, TlsConfig};
+
+/// A stateful mock Exchange (EWS) server.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Args {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    listen: SocketAddr,
+    /// The organisation data file (TOML).
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// TLS certificate chain (PEM); serves HTTPS with --tls-key.
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM).
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Load the organisation from this file if it exists; save it here on shutdown.
+    #[arg(long)]
+    state: Option<PathBuf>,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
+    let args = Args::parse();
+    let data = match &args.data {
+        Some(path) => OrgData::load(path)?,
+        None => OrgData::default(),
+    };
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(c), Some(k)) => Some(TlsConfig::from_files(c, k)?),
+        _ => None,
+    };
+    let config = MockConfig {
+        listen: args.listen,
+        data,
+        tls,
+        state_file: args.state.clone(),
+    };
+    let mock = MockServer::start(config)
+        .await
+        .context("starting ews-mock")?;
+    println!("EWS URL: {}", mock.url());
+    println!("Token endpoint: {}", mock.token_url());
+    println!("Autodiscover: {}", mock.autodiscover_url());
+    println!("Admin: {}", mock.admin_url());
+    wait_for_signal().await?;
+    mock.shutdown().await.context("shutting down")?;
+    if let Some(state) = &args.state {
+        println!("state saved to {}", state.display());
+    }
+    Ok(())
+}
+
+#[cfg(unix)]
+async fn wait_for_signal() -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r?,
+        _ = term.recv() => {}
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+async fn wait_for_signal() -> anyhow::Result<()> {
+    tokio::signal::ctrl_c().await?;
+    Ok(())
 }

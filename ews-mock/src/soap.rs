@@ -1,0 +1,204 @@
+//! The SOAP envelope as the dispatcher sees it (operation, impersonation header) and the
+//! error answers that need no operation (SOAP faults, error response messages), written with
+//! `ews-client`'s XML reader and writer.
+
+use ews_client::xml::{Ns, XmlError, XmlReader, XmlWriter};
+
+/// What the dispatcher needs from a request before running it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestHead {
+    /// The operation: local name of the body's first element (`GetItem`, `GetUserSettings`).
+    pub operation: String,
+    /// The namespace of the operation element.
+    pub namespace: Ns,
+    /// The impersonated account from `ExchangeImpersonation` (SMTP address or principal name).
+    pub impersonate: Option<String>,
+    /// `RequestServerVersion/@Version`.
+    pub server_version: Option<String>,
+}
+
+/// Reads the envelope's header and the name of the operation.
+pub fn read_head(body: &[u8]) -> Result<RequestHead, XmlError> {
+    let mut r = XmlReader::new(body);
+    let root = r.root()?;
+    if !root.is(Ns::Soap, "Envelope") {
+        return Err(r.unexpected(&root, "Envelope"));
+    }
+    let mut impersonate = None;
+    let mut server_version = None;
+    let mut operation = None;
+    while let Some(part) = r.next_child(&root)? {
+        if part.is(Ns::Soap, "Header") {
+            while let Some(h) = r.next_child(&part)? {
+                if h.is(Ns::Types, "ExchangeImpersonation") {
+                    while let Some(sid) = r.next_child(&h)? {
+                        if sid.is(Ns::Types, "ConnectingSID") {
+                            while let Some(v) = r.next_child(&sid)? {
+                                let text = r.text(&v)?.trim().to_string();
+                                if !text.is_empty() {
+                                    impersonate = Some(text);
+                                }
+                            }
+                        } else {
+                            r.skip(&sid)?;
+                        }
+                    }
+                } else if h.is(Ns::Types, "RequestServerVersion") {
+                    server_version = h.attr("Version")?.map(|v| v.into_owned());
+                    r.skip(&h)?;
+                } else {
+                    r.skip(&h)?;
+                }
+            }
+        } else if part.is(Ns::Soap, "Body") {
+            if let Some(op) = r.next_child(&part)? {
+                operation = Some((op.local().to_string(), op.ns()));
+                r.skip(&op)?;
+            }
+            while let Some(other) = r.next_child(&part)? {
+                r.skip(&other)?;
+            }
+        } else {
+            r.skip(&part)?;
+        }
+    }
+    r.finish()?;
+    let (operation, namespace) = operation.ok_or_else(|| r.missing(&root, "Body operation"))?;
+    Ok(RequestHead {
+        operation,
+        namespace,
+        impersonate,
+        server_version,
+    })
+}
+
+fn envelope(body: impl FnOnce(&mut XmlWriter)) -> String {
+    let mut w = XmlWriter::with_capacity(1024);
+    w.declaration();
+    w.start_root(Ns::Soap, "Envelope").open();
+    w.start(Ns::Soap, "Header").open();
+    w.start(Ns::Types, "ServerVersionInfo")
+        .attr("MajorVersion", "15")
+        .attr("MinorVersion", "20")
+        .attr("MajorBuildNumber", "0")
+        .attr("MinorBuildNumber", "0")
+        .attr("Version", "V2018_01_08")
+        .empty();
+    w.end(Ns::Soap, "Header");
+    w.element(Ns::Soap, "Body", body);
+    w.end(Ns::Soap, "Envelope");
+    w.into_string()
+}
+
+/// A SOAP fault with an EWS response code (HTTP 500), e.g. `ErrorServerBusy`,
+/// `ErrorImpersonateUserDenied`, `ErrorSchemaValidation`.
+pub fn soap_fault(code: &str, message: &str, back_off_ms: Option<u64>) -> String {
+    envelope(|w| {
+        w.element(Ns::Soap, "Fault", |w| {
+            w.start(Ns::None, "faultcode")
+                .attr("xmlns:a", Ns::Types.uri())
+                .text(&format!("a:{code}"));
+            w.start(Ns::None, "faultstring")
+                .attr("xml:lang", "en-US")
+                .text(message);
+            w.element(Ns::None, "detail", |w| {
+                w.start(Ns::Errors, "ResponseCode")
+                    .xmlns(Ns::Errors)
+                    .text(code);
+                w.start(Ns::Errors, "Message")
+                    .xmlns(Ns::Errors)
+                    .text(message);
+                if let Some(ms) = back_off_ms {
+                    w.element(Ns::Types, "MessageXml", |w| {
+                        w.start(Ns::Types, "Value")
+                            .attr("Name", "BackOffMilliseconds")
+                            .text(&ms.to_string());
+                    });
+                }
+            });
+        });
+    })
+}
+
+/// A response to `operation` with one error response message, e.g. `ErrorServerBusy` inside
+/// an HTTP 200 `GetItemResponse`.
+pub fn error_response(
+    operation: &str,
+    code: &str,
+    message: &str,
+    back_off_ms: Option<u64>,
+) -> String {
+    let response = format!("{operation}Response");
+    let message_name = format!("{operation}ResponseMessage");
+    envelope(|w| {
+        w.element(Ns::Messages, &response, |w| {
+            w.element(Ns::Messages, "ResponseMessages", |w| {
+                w.start(Ns::Messages, &message_name)
+                    .attr("ResponseClass", "Error")
+                    .open();
+                w.text_element(Ns::Messages, "MessageText", message);
+                w.text_element(Ns::Messages, "ResponseCode", code);
+                w.text_element(Ns::Messages, "DescriptiveLinkKey", "0");
+                if let Some(ms) = back_off_ms {
+                    w.element(Ns::Messages, "MessageXml", |w| {
+                        w.start(Ns::Types, "Value")
+                            .attr("Name", "BackOffMilliseconds")
+                            .text(&ms.to_string());
+                    });
+                }
+                w.end(Ns::Messages, &message_name);
+            });
+        });
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GET_ITEM: &str = r#"<?xml version="1.0" encoding="utf-8"?>
+<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"
+  xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types"
+  xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages">
+  <soap:Header>
+    <t:RequestServerVersion Version="Exchange2016"/>
+    <t:ExchangeImpersonation><t:ConnectingSID>
+      <t:PrimarySmtpAddress>bob@contoso.test</t:PrimarySmtpAddress>
+    </t:ConnectingSID></t:ExchangeImpersonation>
+  </soap:Header>
+  <soap:Body><m:GetItem><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape></m:ItemShape>
+  <m:ItemIds><t:ItemId Id="x"/></m:ItemIds></m:GetItem></soap:Body>
+</soap:Envelope>"#;
+
+    #[test]
+    fn head_names_operation_and_impersonation() {
+        let head = read_head(GET_ITEM.as_bytes()).unwrap();
+        assert_eq!(head.operation, "GetItem");
+        assert_eq!(head.namespace, Ns::Messages);
+        assert_eq!(head.impersonate.as_deref(), Some("bob@contoso.test"));
+        assert_eq!(head.server_version.as_deref(), Some("Exchange2016"));
+    }
+
+    #[test]
+    fn malformed_envelopes_are_rejected() {
+        for bad in [
+            "",
+            "<x/>",
+            "<soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\"><soap:Body></soap:Body></soap:Envelope>",
+            "<soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\"><soap:Body><m:GetItem>",
+        ] {
+            assert!(read_head(bad.as_bytes()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn faults_carry_code_and_back_off() {
+        let f = soap_fault("ErrorServerBusy", "busy & tired", Some(250));
+        assert!(f.contains("<e:ResponseCode xmlns:e=\"http://schemas.microsoft.com/exchange/services/2006/errors\">ErrorServerBusy</e:ResponseCode>"), "{f}");
+        assert!(f.contains("busy &amp; tired"));
+        assert!(f.contains("<t:Value Name=\"BackOffMilliseconds\">250</t:Value>"));
+        let r = error_response("GetItem", "ErrorServerBusy", "busy", Some(9));
+        assert!(r.contains("<m:GetItemResponseMessage ResponseClass=\"Error\">"));
+        assert!(r.contains("<m:ResponseCode>ErrorServerBusy</m:ResponseCode>"));
+    }
+}

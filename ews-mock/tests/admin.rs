@@ -1,0 +1,321 @@
+//! Lifecycle, the admin/inspection endpoint and library API, TLS, state files and the binary.
+#![allow(clippy::unwrap_used)] // tests: a panic is a failed test
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use common::*;
+use ews_mock::{MockConfig, MockServer, OrgData, TlsConfig};
+
+#[tokio::test]
+async fn starts_on_a_free_loopback_port_and_shuts_down_cleanly() {
+    let a = start().await;
+    let b = start().await;
+    assert_ne!(a.addr().port(), b.addr().port());
+    assert!(a.addr().ip().is_loopback());
+    assert_eq!(
+        a.url(),
+        format!("http://127.0.0.1:{}/EWS/Exchange.asmx", a.addr().port())
+    );
+    assert!(a.token_url().ends_with("/oauth2/v2.0/token"));
+    let addr = a.addr();
+    a.shutdown().await.unwrap();
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "port still open"
+    );
+    b.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn inspection_over_http_and_library() {
+    let mock = start().await;
+    for _ in 0..2 {
+        post_basic(
+            &mock,
+            "alice@contoso.test",
+            "alice-pw",
+            envelope("GetFolder", None),
+        )
+        .await;
+    }
+    post_basic(
+        &mock,
+        "alice@contoso.test",
+        "alice-pw",
+        envelope("FindFolder", Some("bob@contoso.test")),
+    )
+    .await;
+    let admin = mock.admin_url();
+    let counts: serde_json::Value = client()
+        .get(format!("{admin}/counts"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(counts, serde_json::json!({"FindFolder": 1, "GetFolder": 2}));
+    assert_eq!(mock.request_counts()["GetFolder"], 2);
+    let log: serde_json::Value = client()
+        .get(format!("{admin}/log"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(log[2]["operation"], "FindFolder");
+    assert_eq!(log[2]["mailbox"], "bob@contoso.test");
+    assert_eq!(log[2]["impersonating"], "alice@contoso.test");
+    assert_eq!(log[2]["seq"], 3);
+
+    let mailboxes: Vec<String> = client()
+        .get(format!("{admin}/mailboxes"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(mailboxes, vec!["alice@contoso.test", "bob@contoso.test"]);
+    let bob: ews_mock::MailboxSnapshot = client()
+        .get(format!("{admin}/mailboxes/Bob@Contoso.test"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(bob, mock.mailbox("bob@contoso.test").unwrap());
+    let paths: Vec<&str> = bob.folders.iter().map(|f| f.path.as_str()).collect();
+    for p in [
+        "inbox",
+        "calendar",
+        "junkemail",
+        "inbox/Projects/2024",
+        "CRM Contacts",
+    ] {
+        assert!(paths.contains(&p), "{p} missing in {paths:?}");
+    }
+    assert_eq!(
+        bob.items_in("contacts").next().unwrap().content.fields["Surname"],
+        "Jones"
+    );
+    let missing = client()
+        .get(format!("{admin}/mailboxes/nobody@x"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+
+    // seeding over HTTP
+    let seeded = client()
+        .post(format!("{admin}/seed"))
+        .body("[[users]]\naddress = \"carol@contoso.test\"\npassword = \"c\"\n[[mailboxes]]\nowner = \"carol@contoso.test\"\nitems = [{ folder = \"tasks\", subject = \"Call\" }]\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(seeded.status(), 204);
+    let carol = mock.mailbox("carol@contoso.test").unwrap();
+    assert_eq!(
+        carol.items_in("tasks").next().unwrap().content.class,
+        "IPM.Task"
+    );
+    let bad = client()
+        .post(format!("{admin}/seed"))
+        .body("[[users]]\naddress = 1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    let outbox: serde_json::Value = client()
+        .get(format!("{admin}/outbox"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(outbox, serde_json::json!([]));
+
+    client()
+        .delete(format!("{admin}/log"))
+        .send()
+        .await
+        .unwrap();
+    assert!(mock.request_log().is_empty());
+    mock.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn invalid_data_files_are_rejected_with_a_clear_error() {
+    for (text, needle) in [
+        (
+            "[[users]]\naddress = \"x\"\npassword = \"p\"\n",
+            "not an SMTP address",
+        ),
+        ("[[mailboxes]]\nowner = \"ghost@x\"\n", "has no user"),
+        (
+            "[[users]]\naddress = \"a@x\"\npassword = \"p\"\n[[mailboxes]]\nowner = \"a@x\"\nitems = [{ folder = \"nowhere\" }]\n",
+            "does not exist",
+        ),
+        ("[[users]]\nadress = \"a@x\"\n", "unknown field"),
+    ] {
+        let err = match OrgData::from_toml(text) {
+            Err(e) => e,
+            Ok(data) => MockServer::start(MockConfig::new(data)).await.unwrap_err(),
+        };
+        assert!(err.to_string().contains(needle), "{text}: {err}");
+    }
+}
+
+#[tokio::test]
+async fn secrets_stay_out_of_debug_output() {
+    let data = OrgData::from_toml(ORG).unwrap();
+    let dbg = format!("{data:?}");
+    assert!(
+        !dbg.contains("alice-pw") && !dbg.contains("app-secret"),
+        "{dbg}"
+    );
+    let mock = start().await;
+    let store_dbg = mock.with_store(|s| format!("{:?}", s.users));
+    assert!(!store_dbg.contains("alice-pw"));
+    mock.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn serves_https_with_a_given_certificate() {
+    let ck =
+        rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string(), "localhost".to_string()])
+            .unwrap();
+    let mut config = MockConfig::new(OrgData::from_toml(ORG).unwrap());
+    config.tls = Some(TlsConfig {
+        cert_pem: ck.cert.pem().into_bytes(),
+        key_pem: ck.signing_key.serialize_pem().into_bytes(),
+    });
+    let mock = MockServer::start(config).await.unwrap();
+    assert!(mock.url().starts_with("https://127.0.0.1:"));
+    let trusting = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(ck.cert.pem().as_bytes()).unwrap())
+        .build()
+        .unwrap();
+    let resp = trusting
+        .post(mock.url())
+        .basic_auth("bob@contoso.test", Some("bob-pw"))
+        .body(envelope("GetFolder", None))
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(resp.status(), 401);
+    // a client that does not trust the certificate fails
+    assert!(
+        client()
+            .post(mock.url())
+            .body(envelope("GetFolder", None))
+            .send()
+            .await
+            .is_err()
+    );
+    mock.shutdown().await.unwrap();
+
+    let bad = MockConfig {
+        tls: Some(TlsConfig {
+            cert_pem: b"nope".to_vec(),
+            key_pem: b"nope".to_vec(),
+        }),
+        ..MockConfig::default()
+    };
+    assert!(matches!(
+        MockServer::start(bad).await,
+        Err(ews_mock::MockError::Tls(_))
+    ));
+}
+
+#[tokio::test]
+async fn state_file_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.json");
+    let mut config = MockConfig::new(OrgData::from_toml(ORG).unwrap());
+    config.state_file = Some(state.clone());
+    let first = MockServer::start(config.clone()).await.unwrap();
+    first
+        .seed(
+            &OrgData::from_toml("[[users]]\naddress = \"dan@contoso.test\"\npassword = \"d\"\n")
+                .unwrap(),
+        )
+        .unwrap();
+    let bob_before = first.mailbox("bob@contoso.test").unwrap();
+    first.shutdown().await.unwrap();
+    assert!(state.exists());
+
+    config.data = OrgData::default(); // the state file wins over the data
+    let second = MockServer::start(config).await.unwrap();
+    assert!(second.mailbox("dan@contoso.test").is_some());
+    assert_eq!(
+        second.mailbox("bob@contoso.test").unwrap(),
+        bob_before,
+        "ids and change keys are kept"
+    );
+    let ok = post_basic(
+        &second,
+        "dan@contoso.test",
+        "d",
+        envelope("GetFolder", None),
+    )
+    .await;
+    assert_ne!(ok.status(), 401);
+    second.shutdown().await.unwrap();
+}
+
+#[test]
+fn the_binary_prints_its_urls_and_saves_state_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("org.toml");
+    std::fs::write(&data, ORG).unwrap();
+    let state = dir.path().join("state.json");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ews-mock"))
+        .args(["--listen", "127.0.0.1:0", "--data"])
+        .arg(&data)
+        .arg("--state")
+        .arg(&state)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let ews = lines.next().unwrap().unwrap();
+    let token = lines.next().unwrap().unwrap();
+    assert!(
+        ews.starts_with("EWS URL: http://127.0.0.1:") && ews.ends_with("/EWS/Exchange.asmx"),
+        "{ews}"
+    );
+    assert!(
+        token.starts_with("Token endpoint: http://127.0.0.1:"),
+        "{token}"
+    );
+    let url = ews.trim_start_matches("EWS URL: ").to_string();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let status = rt.block_on(async {
+        client()
+            .post(&url)
+            .basic_auth("bob@contoso.test", Some("wrong"))
+            .body(envelope("GetFolder", None))
+            .send()
+            .await
+            .unwrap()
+            .status()
+    });
+    assert_eq!(status, 401);
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let exit = child.wait().unwrap();
+    assert!(exit.success(), "{exit:?}");
+    let saved: serde_json::Value = serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
+    assert!(saved["mailboxes"]["bob@contoso.test"].is_object());
+}
