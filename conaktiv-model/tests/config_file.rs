@@ -318,6 +318,17 @@ fn a_secret_of_the_wrong_type_is_not_echoed() {
 }
 
 #[test]
+fn a_secret_in_the_wrong_place_is_not_echoed() {
+    // The client secret typed straight into `oauth` instead of its table.
+    let text = "[[servers]]\nname = \"A\"\nurl = \"https://a.example/EWS/Exchange.asmx\"\nkind = \"exchange_online\"\noauth = \"FAKE-misplaced-secret\"\n";
+    let err = Configuration::from_toml_str(text, "bad.toml").unwrap_err();
+    let shown = format!("{err} {err:?}");
+    assert!(shown.contains("bad.toml:5:"), "{shown}");
+    assert!(shown.contains("servers[0].oauth"), "{shown}");
+    assert!(!shown.contains("FAKE-misplaced-secret"), "{shown}");
+}
+
+#[test]
 fn load_reports_a_missing_file_by_name() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("nope.toml");

@@ -122,6 +122,35 @@ impl ConfigError {
     }
 }
 
+/// Removes string values that serde echoes in type errors (`invalid type: string "…"`): a
+/// secret typed into the wrong field (`oauth = "the-secret"`) must not reach an error message.
+fn scrub_string_values(message: &str) -> String {
+    const MARK: &str = "string \"";
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(pos) = rest.find(MARK) {
+        out.push_str(&rest[..pos]);
+        out.push_str("string (value not shown)");
+        let after = &rest[pos + MARK.len()..];
+        // skip to the closing quote, honouring backslash escapes
+        let mut end = after.len();
+        let mut escaped = false;
+        for (i, ch) in after.char_indices() {
+            match ch {
+                '\\' if !escaped => escaped = true,
+                '"' if !escaped => {
+                    end = i + 1;
+                    break;
+                }
+                _ => escaped = false,
+            }
+        }
+        rest = &after[end.min(after.len())..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// 1-based line and column of a byte offset.
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());
@@ -209,7 +238,7 @@ impl Configuration {
         serde_path_to_error::deserialize(deserializer).map_err(|e| {
             let path = e.path().to_string();
             let inner = e.into_inner();
-            let message = inner.message().trim().to_owned();
+            let message = scrub_string_values(inner.message().trim());
             let mut field = if path == "." || path.is_empty() {
                 String::new()
             } else {
@@ -256,6 +285,18 @@ impl Configuration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn string_values_are_scrubbed() {
+        assert_eq!(
+            scrub_string_values(r#"invalid type: string "s3cr\"et", expected struct OAuthApp"#),
+            "invalid type: string (value not shown), expected struct OAuthApp"
+        );
+        assert_eq!(
+            scrub_string_values("missing field `url`"),
+            "missing field `url`"
+        );
+    }
 
     #[test]
     fn line_and_column() {

@@ -1,6 +1,6 @@
 //! Configuration records, as the product's admin screens know them: EWS servers, mail
 //! accounts, sync rules and batch tasks, together in one [`Configuration`] that lives in a
-//! TOML file (see [`file`]).
+//! TOML file (see [`mod@file`]).
 
 pub mod account;
 pub mod batch;
