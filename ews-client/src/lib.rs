@@ -7,6 +7,9 @@
 //! that knows EWS XML. It knows nothing of ConAktiv or of sync.
 #![warn(missing_docs)]
 
+pub mod envelope;
+pub mod operation;
+pub mod ops;
 pub mod schema;
 pub mod types;
 pub mod xml;

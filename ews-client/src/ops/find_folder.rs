@@ -1,0 +1,133 @@
+//! `FindFolder`: the subfolders of folders, shallow or deep, paged.
+
+use super::common::{read_folder_ids, required, write_folder_ids};
+use crate::operation::Operation;
+use crate::types::folder::Folder;
+use crate::types::ids::{BaseFolderId, string_enum};
+use crate::types::response::{ResponseContent, ResponseMessages};
+use crate::types::shape::{FolderShape, IndexedPageView, PagingInfo, Restriction};
+use crate::xml::{Ns, ReadXml, Start, WriteXml, XmlError, XmlReader, XmlWriter};
+
+string_enum! {
+    /// How deep `FindFolder` looks (`t:FolderQueryTraversalType`).
+    FolderTraversal {
+        /// Direct children only.
+        Shallow = "Shallow",
+        /// The whole subtree.
+        Deep = "Deep",
+        /// Soft-deleted folders.
+        SoftDeleted = "SoftDeleted",
+    }
+}
+
+/// `m:FindFolder`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FindFolder {
+    /// Shallow, deep or soft-deleted.
+    pub traversal: FolderTraversal,
+    /// Which properties to return.
+    pub folder_shape: FolderShape,
+    /// The page (`m:IndexedPageFolderView`); the whole result when `None`.
+    pub page: Option<IndexedPageView>,
+    /// Optional filter.
+    pub restriction: Option<Restriction>,
+    /// The folders to look under.
+    pub parent_folder_ids: Vec<BaseFolderId>,
+}
+
+impl FindFolder {
+    /// Default shape, no paging, no restriction.
+    pub fn new(traversal: FolderTraversal, parent_folder_ids: Vec<BaseFolderId>) -> Self {
+        Self {
+            traversal,
+            folder_shape: FolderShape::default(),
+            page: None,
+            restriction: None,
+            parent_folder_ids,
+        }
+    }
+}
+
+impl Operation for FindFolder {
+    const NAME: &'static str = "FindFolder";
+    type Response = ResponseMessages<FindFolderResult>;
+}
+
+impl WriteXml for FindFolder {
+    fn write_xml(&self, w: &mut XmlWriter, ns: Ns, name: &str) {
+        w.start(ns, name)
+            .attr_value("Traversal", &self.traversal)
+            .children(|w| {
+                self.folder_shape.write_xml(w, Ns::Messages, "FolderShape");
+                w.opt_write(Ns::Messages, "IndexedPageFolderView", self.page.as_ref());
+                w.opt_write(Ns::Messages, "Restriction", self.restriction.as_ref());
+                write_folder_ids(w, "ParentFolderIds", &self.parent_folder_ids);
+            });
+    }
+}
+
+impl ReadXml for FindFolder {
+    fn read_xml<'a>(r: &mut XmlReader<'a>, start: &Start<'a>) -> Result<Self, XmlError> {
+        let traversal = start.required_attr_value(r, "Traversal")?;
+        let mut shape = None;
+        let mut page = None;
+        let mut restriction = None;
+        let mut parents = None;
+        while let Some(c) = r.next_child(start)? {
+            if c.ns() != Ns::Messages {
+                r.skip(&c)?;
+                continue;
+            }
+            match c.local() {
+                "FolderShape" => shape = Some(FolderShape::read_xml(r, &c)?),
+                "IndexedPageFolderView" => page = Some(IndexedPageView::read_xml(r, &c)?),
+                "Restriction" => restriction = Some(Restriction::read_xml(r, &c)?),
+                "ParentFolderIds" => parents = Some(read_folder_ids(r, &c)?),
+                _ => r.skip(&c)?,
+            }
+        }
+        Ok(Self {
+            traversal,
+            folder_shape: required(r, start, shape, "FolderShape")?,
+            page,
+            restriction,
+            parent_folder_ids: required(r, start, parents, "ParentFolderIds")?,
+        })
+    }
+}
+
+/// The content of a `FindFolder` response message (`m:RootFolder`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FindFolderResult {
+    /// Paging: next offset, whether this is the last page, total count.
+    pub paging: PagingInfo,
+    /// The folders of this page.
+    pub folders: Vec<Folder>,
+}
+
+impl ResponseContent for FindFolderResult {
+    fn write_content(&self, w: &mut XmlWriter) {
+        self.paging
+            .write_attrs(w.start(Ns::Messages, "RootFolder"))
+            .children(|w| Folder::write_list(w, Ns::Types, "Folders", &self.folders));
+    }
+
+    fn read_child<'a>(
+        &mut self,
+        r: &mut XmlReader<'a>,
+        child: &Start<'a>,
+    ) -> Result<bool, XmlError> {
+        if !child.is(Ns::Messages, "RootFolder") {
+            return Ok(false);
+        }
+        self.paging = PagingInfo::read_attrs(r, child)?;
+        while let Some(c) = r.next_child(child)? {
+            if c.is(Ns::Types, "Folders") {
+                self.folders = Folder::read_list(r, &c)?;
+            } else {
+                r.skip(&c)?;
+            }
+        }
+        Ok(true)
+    }
+}

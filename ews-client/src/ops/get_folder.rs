@@ -1,0 +1,61 @@
+//! `GetFolder`: folders by id or distinguished name.
+
+use super::common::{FolderInfo, read_folder_ids, required, write_folder_ids};
+use crate::operation::Operation;
+use crate::types::ids::BaseFolderId;
+use crate::types::response::ResponseMessages;
+use crate::types::shape::FolderShape;
+use crate::xml::{Ns, ReadXml, Start, WriteXml, XmlError, XmlReader, XmlWriter};
+
+/// `m:GetFolder`: one response message (with one folder) per requested id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GetFolder {
+    /// Which properties to return.
+    pub folder_shape: FolderShape,
+    /// The folders.
+    pub folder_ids: Vec<BaseFolderId>,
+}
+
+impl GetFolder {
+    /// The default shape for these folders.
+    pub fn new(folder_ids: Vec<BaseFolderId>) -> Self {
+        Self {
+            folder_shape: FolderShape::default(),
+            folder_ids,
+        }
+    }
+}
+
+impl Operation for GetFolder {
+    const NAME: &'static str = "GetFolder";
+    type Response = ResponseMessages<FolderInfo>;
+}
+
+impl WriteXml for GetFolder {
+    fn write_xml(&self, w: &mut XmlWriter, ns: Ns, name: &str) {
+        w.element(ns, name, |w| {
+            self.folder_shape.write_xml(w, Ns::Messages, "FolderShape");
+            write_folder_ids(w, "FolderIds", &self.folder_ids);
+        });
+    }
+}
+
+impl ReadXml for GetFolder {
+    fn read_xml<'a>(r: &mut XmlReader<'a>, start: &Start<'a>) -> Result<Self, XmlError> {
+        let mut shape = None;
+        let mut ids = None;
+        while let Some(c) = r.next_child(start)? {
+            if c.is(Ns::Messages, "FolderShape") {
+                shape = Some(FolderShape::read_xml(r, &c)?);
+            } else if c.is(Ns::Messages, "FolderIds") {
+                ids = Some(read_folder_ids(r, &c)?);
+            } else {
+                r.skip(&c)?;
+            }
+        }
+        Ok(Self {
+            folder_shape: required(r, start, shape, "FolderShape")?,
+            folder_ids: required(r, start, ids, "FolderIds")?,
+        })
+    }
+}

@@ -1,0 +1,161 @@
+//! `SyncFolderHierarchy`: folder creations, updates and deletions since a sync state.
+
+use super::common::required;
+use crate::operation::Operation;
+use crate::types::folder::Folder;
+use crate::types::ids::{BaseFolderId, FolderId};
+use crate::types::response::{ResponseContent, ResponseMessages};
+use crate::types::shape::FolderShape;
+use crate::xml::{Ns, ReadXml, Start, WriteXml, XmlError, XmlReader, XmlWriter};
+
+/// `m:SyncFolderHierarchy`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncFolderHierarchy {
+    /// Which properties to return for created and updated folders.
+    pub folder_shape: FolderShape,
+    /// The root of the synchronized tree (the whole mailbox when `None`).
+    pub sync_folder_id: Option<BaseFolderId>,
+    /// The state returned by the previous call (`None` for a full sync).
+    pub sync_state: Option<String>,
+}
+
+impl Operation for SyncFolderHierarchy {
+    const NAME: &'static str = "SyncFolderHierarchy";
+    type Response = ResponseMessages<SyncFolderHierarchyResult>;
+}
+
+impl WriteXml for SyncFolderHierarchy {
+    fn write_xml(&self, w: &mut XmlWriter, ns: Ns, name: &str) {
+        w.element(ns, name, |w| {
+            self.folder_shape.write_xml(w, Ns::Messages, "FolderShape");
+            w.opt_write(Ns::Messages, "SyncFolderId", self.sync_folder_id.as_ref());
+            w.opt_value(Ns::Messages, "SyncState", self.sync_state.as_ref());
+        });
+    }
+}
+
+impl ReadXml for SyncFolderHierarchy {
+    fn read_xml<'a>(r: &mut XmlReader<'a>, start: &Start<'a>) -> Result<Self, XmlError> {
+        let mut shape = None;
+        let mut folder = None;
+        let mut state = None;
+        while let Some(c) = r.next_child(start)? {
+            if c.is(Ns::Messages, "FolderShape") {
+                shape = Some(FolderShape::read_xml(r, &c)?);
+            } else if c.is(Ns::Messages, "SyncFolderId") {
+                folder = Some(BaseFolderId::read_xml(r, &c)?);
+            } else if c.is(Ns::Messages, "SyncState") {
+                state = Some(r.text(&c)?.trim().to_owned());
+            } else {
+                r.skip(&c)?;
+            }
+        }
+        Ok(Self {
+            folder_shape: required(r, start, shape, "FolderShape")?,
+            sync_folder_id: folder,
+            sync_state: state.filter(|s| !s.is_empty()),
+        })
+    }
+}
+
+/// One change of a folder hierarchy sync.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FolderChange {
+    /// `t:Create`: a new folder.
+    Create(Folder),
+    /// `t:Update`: a changed folder.
+    Update(Folder),
+    /// `t:Delete`: a deleted folder.
+    Delete(FolderId),
+}
+
+/// The content of a `SyncFolderHierarchy` response message.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SyncFolderHierarchyResult {
+    /// The state to pass to the next call.
+    pub sync_state: Option<String>,
+    /// Whether all changes were returned.
+    pub includes_last_folder_in_range: Option<bool>,
+    /// The changes, in server order.
+    pub changes: Vec<FolderChange>,
+}
+
+impl ResponseContent for SyncFolderHierarchyResult {
+    fn write_content(&self, w: &mut XmlWriter) {
+        w.opt_value(Ns::Messages, "SyncState", self.sync_state.as_ref());
+        w.opt_value(
+            Ns::Messages,
+            "IncludesLastFolderInRange",
+            self.includes_last_folder_in_range.as_ref(),
+        );
+        w.element(Ns::Messages, "Changes", |w| {
+            for change in &self.changes {
+                match change {
+                    FolderChange::Create(f) => w.element(Ns::Types, "Create", |w| f.write(w)),
+                    FolderChange::Update(f) => w.element(Ns::Types, "Update", |w| f.write(w)),
+                    FolderChange::Delete(id) => w.element(Ns::Types, "Delete", |w| {
+                        id.write_xml(w, Ns::Types, "FolderId")
+                    }),
+                }
+            }
+        });
+    }
+
+    fn read_child<'a>(
+        &mut self,
+        r: &mut XmlReader<'a>,
+        child: &Start<'a>,
+    ) -> Result<bool, XmlError> {
+        if child.ns() != Ns::Messages {
+            return Ok(false);
+        }
+        match child.local() {
+            "SyncState" => self.sync_state = Some(r.text(child)?.trim().to_owned()),
+            "IncludesLastFolderInRange" => {
+                self.includes_last_folder_in_range = Some(r.value(child)?);
+            }
+            "Changes" => {
+                while let Some(c) = r.next_child(child)? {
+                    if c.ns() != Ns::Types {
+                        r.skip(&c)?;
+                        continue;
+                    }
+                    let kind = c.local().to_owned();
+                    match kind.as_str() {
+                        "Create" | "Update" => {
+                            let mut folder = None;
+                            while let Some(f) = r.next_child(&c)? {
+                                match Folder::try_read(r, &f)? {
+                                    Some(x) => folder = Some(x),
+                                    None => r.skip(&f)?,
+                                }
+                            }
+                            let folder = folder.ok_or_else(|| r.missing(&c, "Folder"))?;
+                            self.changes.push(if kind == "Create" {
+                                FolderChange::Create(folder)
+                            } else {
+                                FolderChange::Update(folder)
+                            });
+                        }
+                        "Delete" => {
+                            let mut id = None;
+                            while let Some(f) = r.next_child(&c)? {
+                                if f.is(Ns::Types, "FolderId") {
+                                    id = Some(FolderId::read_xml(r, &f)?);
+                                } else {
+                                    r.skip(&f)?;
+                                }
+                            }
+                            self.changes.push(FolderChange::Delete(
+                                id.ok_or_else(|| r.missing(&c, "FolderId"))?,
+                            ));
+                        }
+                        _ => r.skip(&c)?,
+                    }
+                }
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+}
