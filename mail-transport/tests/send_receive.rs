@@ -277,6 +277,22 @@ async fn smtp_errors_are_typed() {
         .await
         .unwrap_err();
     assert!(err.is_certificate(), "{err:?}");
+    // the same over STARTTLS
+    let s = mail_transport::ServerSettings::new(
+        &sv.host,
+        sv.submission,
+        TlsMode::StartTls,
+        AuthMechanism::Plain,
+        mail_transport::Credentials::new(addr("alice"), "alice-password"),
+    )
+    .unwrap()
+    .with_tls_server_name("localhost");
+    let err = SmtpSender::new(SmtpSettings::new(s), None)
+        .unwrap()
+        .send(&mail("alice", "bob", "x"))
+        .await
+        .unwrap_err();
+    assert!(err.is_certificate(), "{err:?}");
     // unknown recipient: permanent rejection
     let err = SmtpSender::new(sv.smtp("alice"), None)
         .unwrap()
