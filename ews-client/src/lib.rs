@@ -12,4 +12,5 @@ pub mod operation;
 pub mod ops;
 pub mod schema;
 pub mod types;
+pub mod transport;
 pub mod xml;

@@ -1,0 +1,273 @@
+//! Transport configuration: endpoint, authentication, timeouts, TLS, limits, retries.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+use super::oauth::{OAuthClientCredentials, TokenProvider};
+use super::retry::RetryPolicy;
+
+/// Default for [`TransportConfig::max_concurrency`] and
+/// [`TransportConfig::max_concurrency_per_mailbox`], as Exchange's `EWSMaxConcurrency`.
+pub const DEFAULT_MAX_CONCURRENCY: usize = 27;
+
+/// How the transport authenticates to the EWS endpoint.
+///
+/// `Debug` never shows passwords, client secrets or tokens.
+#[derive(Clone, Default)]
+#[non_exhaustive]
+pub enum Auth {
+    /// No `Authorization` header.
+    #[default]
+    None,
+    /// HTTP Basic authentication.
+    Basic {
+        /// User name, e.g. `user@contoso.com` or `CONTOSO\user`.
+        username: String,
+        /// Password.
+        password: SecretString,
+    },
+    /// NTLMv2 (the Exchange on-premises default). The handshake runs on a dedicated HTTP/1.1
+    /// connection, which is then reused for further requests (NTLM authenticates connections).
+    Ntlm {
+        /// User name without domain (or a UPN with an empty `domain`).
+        username: String,
+        /// Password.
+        password: SecretString,
+        /// NetBIOS domain, e.g. `CONTOSO`; may be empty.
+        domain: String,
+        /// Workstation name sent in the NTLM messages.
+        workstation: String,
+    },
+    /// OAuth 2.0 client credentials grant (Exchange Online, app-only access with
+    /// impersonation). Tokens are cached until shortly before expiry and refreshed once on 401.
+    OAuthClientCredentials(OAuthClientCredentials),
+    /// A bearer token from a host-supplied provider (any other OAuth flow).
+    Bearer(Arc<dyn TokenProvider>),
+}
+
+impl Auth {
+    /// Basic authentication.
+    pub fn basic(username: impl Into<String>, password: impl Into<String>) -> Self {
+        Self::Basic {
+            username: username.into(),
+            password: SecretString::from(password.into()),
+        }
+    }
+
+    /// NTLM authentication. `user` may be `DOMAIN\user` (split into domain and user name) or
+    /// a UPN / plain user name (empty domain). The workstation name defaults to `EWSCLIENT`.
+    pub fn ntlm(user: &str, password: impl Into<String>) -> Self {
+        let (domain, username) = match user.split_once('\\') {
+            Some((d, u)) => (d.to_owned(), u.to_owned()),
+            None => (String::new(), user.to_owned()),
+        };
+        Self::Ntlm {
+            username,
+            password: SecretString::from(password.into()),
+            domain,
+            workstation: "EWSCLIENT".to_owned(),
+        }
+    }
+
+    /// OAuth client credentials.
+    pub fn oauth(credentials: OAuthClientCredentials) -> Self {
+        Self::OAuthClientCredentials(credentials)
+    }
+
+    /// Bearer tokens from a host-supplied provider.
+    pub fn bearer(provider: Arc<dyn TokenProvider>) -> Self {
+        Self::Bearer(provider)
+    }
+
+    /// The scheme name used in errors and logs: `none`, `Basic`, `NTLM` or `Bearer`.
+    pub fn scheme(&self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Basic { .. } => "Basic",
+            Self::Ntlm { .. } => "NTLM",
+            Self::OAuthClientCredentials(_) | Self::Bearer(_) => "Bearer",
+        }
+    }
+}
+
+impl fmt::Debug for Auth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::None => f.write_str("None"),
+            Self::Basic { username, .. } => f
+                .debug_struct("Basic")
+                .field("username", username)
+                .field("password", &"[REDACTED]")
+                .finish(),
+            Self::Ntlm {
+                username,
+                domain,
+                workstation,
+                ..
+            } => f
+                .debug_struct("Ntlm")
+                .field("username", username)
+                .field("password", &"[REDACTED]")
+                .field("domain", domain)
+                .field("workstation", workstation)
+                .finish(),
+            Self::OAuthClientCredentials(c) => {
+                f.debug_tuple("OAuthClientCredentials").field(c).finish()
+            }
+            Self::Bearer(_) => f.write_str("Bearer(<token provider>)"),
+        }
+    }
+}
+
+/// Configuration of an [`HttpTransport`](super::HttpTransport); builder style.
+///
+/// ```
+/// use std::time::Duration;
+/// use ews_client::transport::{Auth, TransportConfig};
+/// let url = url::Url::parse("https://mail.contoso.com/EWS/Exchange.asmx").unwrap();
+/// let config = TransportConfig::new(url, Auth::ntlm("CONTOSO\\svc-crm", "secret"))
+///     .with_timeout(Duration::from_secs(60))
+///     .with_max_concurrency(10);
+/// assert!(!format!("{config:?}").contains("secret"));
+/// ```
+#[derive(Clone)]
+pub struct TransportConfig {
+    /// EWS endpoint, e.g. `https://host/EWS/Exchange.asmx`. Must be http(s) without
+    /// user info in the URL.
+    pub url: url::Url,
+    /// Authentication.
+    pub auth: Auth,
+    /// Timeout of one HTTP attempt (bounded further by each request's deadline).
+    pub timeout: Duration,
+    /// TCP (and TLS) connect timeout.
+    pub connect_timeout: Duration,
+    /// `User-Agent` header.
+    pub user_agent: String,
+    /// Skip certificate verification, only allowed when the URL host is loopback
+    /// (`localhost`, 127.0.0.0/8, ::1); [`HttpTransport::new`](super::HttpTransport::new)
+    /// rejects it for any other host.
+    pub danger_accept_invalid_certs_on_loopback: bool,
+    /// Additional trusted root certificates (PEM), e.g. a test CA.
+    pub extra_root_certificates: Vec<Vec<u8>>,
+    /// Maximum concurrent requests per anchor mailbox.
+    pub max_concurrency_per_mailbox: usize,
+    /// Maximum concurrent requests of this transport.
+    pub max_concurrency: usize,
+    /// Maximum idle pooled connections per host.
+    pub pool_max_idle_per_host: usize,
+    /// How long an idle pooled connection is kept.
+    pub pool_idle_timeout: Duration,
+    /// Retry policy for transient failures.
+    pub retry: RetryPolicy,
+}
+
+impl TransportConfig {
+    /// A configuration with defaults: 100 s timeout, 10 s connect timeout, 27 concurrent
+    /// requests per client and per mailbox, [`RetryPolicy::default`].
+    pub fn new(url: url::Url, auth: Auth) -> Self {
+        Self {
+            url,
+            auth,
+            timeout: Duration::from_secs(100),
+            connect_timeout: Duration::from_secs(10),
+            user_agent: concat!("ews-client/", env!("CARGO_PKG_VERSION")).to_owned(),
+            danger_accept_invalid_certs_on_loopback: false,
+            extra_root_certificates: Vec::new(),
+            max_concurrency_per_mailbox: DEFAULT_MAX_CONCURRENCY,
+            max_concurrency: DEFAULT_MAX_CONCURRENCY,
+            pool_max_idle_per_host: 32,
+            pool_idle_timeout: Duration::from_secs(90),
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    /// Sets the per-attempt timeout.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Sets the connect timeout.
+    pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Sets the `User-Agent`.
+    pub fn with_user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = user_agent.into();
+        self
+    }
+
+    /// Accepts invalid certificates for a loopback endpoint (tests against a local mock).
+    pub fn with_danger_accept_invalid_certs_on_loopback(mut self, accept: bool) -> Self {
+        self.danger_accept_invalid_certs_on_loopback = accept;
+        self
+    }
+
+    /// Adds a trusted root certificate (PEM).
+    pub fn with_extra_root_certificate(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.extra_root_certificates.push(pem.into());
+        self
+    }
+
+    /// Sets the per-mailbox concurrency limit.
+    pub fn with_max_concurrency_per_mailbox(mut self, limit: usize) -> Self {
+        self.max_concurrency_per_mailbox = limit;
+        self
+    }
+
+    /// Sets the per-client concurrency limit.
+    pub fn with_max_concurrency(mut self, limit: usize) -> Self {
+        self.max_concurrency = limit;
+        self
+    }
+
+    /// Sets the connection pool parameters.
+    pub fn with_pool(mut self, max_idle_per_host: usize, idle_timeout: Duration) -> Self {
+        self.pool_max_idle_per_host = max_idle_per_host;
+        self.pool_idle_timeout = idle_timeout;
+        self
+    }
+
+    /// Sets the retry policy.
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+}
+
+impl fmt::Debug for TransportConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut url = self.url.clone();
+        if url.password().is_some() {
+            let _ = url.set_password(Some("[REDACTED]"));
+        }
+        f.debug_struct("TransportConfig")
+            .field("url", &url.as_str())
+            .field("auth", &self.auth)
+            .field("timeout", &self.timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("user_agent", &self.user_agent)
+            .field(
+                "danger_accept_invalid_certs_on_loopback",
+                &self.danger_accept_invalid_certs_on_loopback,
+            )
+            .field(
+                "extra_root_certificates",
+                &self.extra_root_certificates.len(),
+            )
+            .field(
+                "max_concurrency_per_mailbox",
+                &self.max_concurrency_per_mailbox,
+            )
+            .field("max_concurrency", &self.max_concurrency)
+            .field("pool_max_idle_per_host", &self.pool_max_idle_per_host)
+            .field("pool_idle_timeout", &self.pool_idle_timeout)
+            .field("retry", &self.retry)
+            .finish()
+    }
+}

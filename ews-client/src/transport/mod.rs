@@ -1,0 +1,505 @@
+//! HTTP transport for EWS: bytes in, bytes out.
+//!
+//! This layer knows no EWS XML. [`HttpTransport::post`] sends one SOAP envelope to the
+//! configured endpoint and returns the final HTTP response (200, 500 with a SOAP fault, ...)
+//! for the protocol layer to parse. On the way it handles:
+//!
+//! * **Authentication** ([`Auth`]): Basic; NTLMv2 (handshake on a dedicated HTTP/1.1
+//!   connection through hyper's connection API, see below); OAuth 2.0 client credentials
+//!   ([`OAuthClientCredentials`], token cached, refreshed once on 401); host-supplied bearer
+//!   tokens ([`TokenProvider`]).
+//! * **Impersonation routing**: `X-AnchorMailbox` from [`SoapRequest::anchor_mailbox`] (the
+//!   `ExchangeImpersonation` SOAP header is the protocol layer's business).
+//! * **HTTP throttling**: 429 and 503 wait for `Retry-After` (seconds or HTTP date), or the
+//!   [`RetryPolicy`] back-off without it.
+//! * **Transient failures**: connection failures back off exponentially with jitter. A
+//!   request that was sent but got no answer is retried only if it is
+//!   [idempotent](SoapRequest::idempotent); otherwise [`TransportError::OutcomeUnknown`].
+//! * **Deadline**: [`SoapRequest::deadline`] bounds waiting for permits, all attempts and all
+//!   back-off sleeps; each attempt is also bounded by [`TransportConfig::timeout`].
+//! * **Concurrency**: at most [`TransportConfig::max_concurrency`] requests in flight per
+//!   transport and [`TransportConfig::max_concurrency_per_mailbox`] per anchor mailbox
+//!   (tokio semaphores; default 27 each, as Exchange's `EWSMaxConcurrency`).
+//! * **TLS**: rustls with the `ring` provider and the webpki (Mozilla) roots plus
+//!   [`TransportConfig::extra_root_certificates`]; verification can only be disabled for
+//!   loopback endpoints.
+//!
+//! Why NTLM bypasses reqwest's pool: NTLM authenticates the TCP connection, so Type 1 and
+//! Type 3 must use one connection, and reqwest gives no control over which pooled
+//! connection a request takes (a request may race a fresh connect against the return of the
+//! previous one). The NTLM path therefore opens its own connections with
+//! `hyper::client::conn::http1` (same rustls configuration), performs the handshake on one
+//! of them and keeps authenticated connections for reuse.
+//!
+//! Secrets never appear in errors, logs (`tracing`) or `Debug` output; `Authorization`
+//! header values are marked sensitive.
+
+mod config;
+mod error;
+mod limits;
+pub mod ntlm;
+mod ntlm_http;
+mod oauth;
+mod retry;
+mod tls;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, header};
+
+pub use config::{Auth, DEFAULT_MAX_CONCURRENCY, TransportConfig};
+pub use error::TransportError;
+pub use oauth::{
+    ClientCredentialsProvider, EXCHANGE_ONLINE_SCOPE, OAuthClientCredentials, TokenProvider,
+};
+pub use retry::{RetryPolicy, parse_retry_after};
+pub use secrecy::{ExposeSecret, SecretString};
+
+const CONTENT_TYPE: &str = "text/xml; charset=utf-8";
+
+/// One SOAP request for [`HttpTransport::post`].
+#[derive(Debug, Clone)]
+pub struct SoapRequest<'a> {
+    /// The complete SOAP envelope.
+    pub body: Bytes,
+    /// SOAP action, e.g.
+    /// `http://schemas.microsoft.com/exchange/services/2006/messages/GetItem`; sent quoted in
+    /// the `SOAPAction` header.
+    pub soap_action: &'a str,
+    /// Mailbox the request acts on (impersonation): sets `X-AnchorMailbox` and selects the
+    /// per-mailbox concurrency limit.
+    pub anchor_mailbox: Option<&'a str>,
+    /// `false` for operations that create, send or move something: such a request is never
+    /// repeated once it may have reached the server.
+    pub idempotent: bool,
+    /// Overall deadline for permits, all attempts and back-off.
+    pub deadline: Instant,
+}
+
+impl<'a> SoapRequest<'a> {
+    /// An idempotent request without anchor mailbox, due within `timeout` from now.
+    pub fn new(body: impl Into<Bytes>, soap_action: &'a str, timeout: Duration) -> Self {
+        Self {
+            body: body.into(),
+            soap_action,
+            anchor_mailbox: None,
+            idempotent: true,
+            deadline: Instant::now() + timeout,
+        }
+    }
+
+    /// Sets the anchor mailbox.
+    pub fn with_anchor_mailbox(mut self, mailbox: &'a str) -> Self {
+        self.anchor_mailbox = Some(mailbox);
+        self
+    }
+
+    /// Sets idempotency.
+    pub fn with_idempotent(mut self, idempotent: bool) -> Self {
+        self.idempotent = idempotent;
+        self
+    }
+
+    /// Sets the deadline.
+    pub fn with_deadline(mut self, deadline: Instant) -> Self {
+        self.deadline = deadline;
+        self
+    }
+}
+
+/// The final HTTP response of a [`post`](HttpTransport::post).
+#[derive(Debug, Clone)]
+pub struct RawResponse {
+    /// HTTP status code.
+    pub status: u16,
+    /// Response headers.
+    pub headers: HeaderMap,
+    /// Response body (normally a SOAP envelope).
+    pub body: Bytes,
+}
+
+/// Result classification of one HTTP attempt.
+pub(crate) enum AttemptError {
+    /// Nothing reached the server (connect failure, connection closed before writing):
+    /// always safe to retry.
+    NotSent(String),
+    /// The request was (possibly) sent, but no complete response arrived.
+    MaybeSent(String),
+    /// Not retryable.
+    Fatal(TransportError),
+}
+
+enum AuthState {
+    None,
+    Basic(HeaderValue),
+    Ntlm(Box<ntlm_http::NtlmConnector>),
+    Bearer(Arc<dyn TokenProvider>),
+}
+
+struct Inner {
+    url: url::Url,
+    host: String,
+    scheme: &'static str,
+    client: reqwest::Client,
+    auth: AuthState,
+    limits: limits::Limits,
+    timeout: Duration,
+    retry: RetryPolicy,
+}
+
+/// The EWS HTTP client; cheap to clone (shares connections, caches and limits).
+#[derive(Clone)]
+pub struct HttpTransport {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for HttpTransport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpTransport")
+            .field("url", &self.inner.url.as_str())
+            .field("auth", &self.inner.scheme)
+            .finish_non_exhaustive()
+    }
+}
+
+pub(crate) fn add_soap_headers(
+    headers: &mut HeaderMap,
+    req: &SoapRequest<'_>,
+) -> Result<(), AttemptError> {
+    let action = HeaderValue::from_str(&format!("\"{}\"", req.soap_action)).map_err(|_| {
+        AttemptError::Fatal(TransportError::InvalidConfig(
+            "SOAP action is not a valid header value".to_owned(),
+        ))
+    })?;
+    headers.insert("SOAPAction", action);
+    if let Some(mailbox) = req.anchor_mailbox {
+        let value = HeaderValue::from_str(mailbox.trim()).map_err(|_| {
+            AttemptError::Fatal(TransportError::InvalidConfig(
+                "anchor mailbox is not a valid header value".to_owned(),
+            ))
+        })?;
+        headers.insert("X-AnchorMailbox", value);
+    }
+    Ok(())
+}
+
+impl HttpTransport {
+    /// Builds the transport (HTTP client, TLS configuration, auth state).
+    ///
+    /// Fails with [`TransportError::InvalidConfig`] for a non-http(s) URL, user info in the
+    /// URL, zero limits or attempts, invalid extra root certificates, a loopback-only TLS
+    /// opt-out for a non-loopback host, or invalid OAuth settings.
+    pub fn new(config: TransportConfig) -> Result<Self, TransportError> {
+        let invalid = |m: &str| TransportError::InvalidConfig(m.to_owned());
+        let url = config.url.clone();
+        if url.scheme() != "https" && url.scheme() != "http" {
+            return Err(invalid("URL scheme must be http or https"));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(invalid("credentials belong in `auth`, not in the URL"));
+        }
+        let Some(host) = url.host_str().map(str::to_owned) else {
+            return Err(invalid("URL has no host"));
+        };
+        if config.max_concurrency == 0 || config.max_concurrency_per_mailbox == 0 {
+            return Err(invalid("concurrency limits must be at least 1"));
+        }
+        if config.retry.max_attempts == 0 {
+            return Err(invalid("retry.max_attempts must be at least 1"));
+        }
+        if config.timeout.is_zero() || config.connect_timeout.is_zero() {
+            return Err(invalid("timeouts must be positive"));
+        }
+        let danger = config.danger_accept_invalid_certs_on_loopback;
+        if danger && !tls::is_loopback(&url) {
+            return Err(invalid(
+                "danger_accept_invalid_certs_on_loopback is only allowed for loopback hosts",
+            ));
+        }
+        let user_agent = HeaderValue::from_str(&config.user_agent)
+            .map_err(|_| invalid("user agent is not a valid header value"))?;
+        let tls_config = tls::client_config(&config.extra_root_certificates, danger, false)?;
+        let client = reqwest::Client::builder()
+            .use_preconfigured_tls(tls_config.clone())
+            .connect_timeout(config.connect_timeout)
+            .user_agent(user_agent.clone())
+            .pool_max_idle_per_host(config.pool_max_idle_per_host)
+            .pool_idle_timeout(config.pool_idle_timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .http1_only()
+            .build()
+            .map_err(|e| TransportError::InvalidConfig(format!("HTTP client: {e}")))?;
+        let auth = match &config.auth {
+            Auth::None => AuthState::None,
+            Auth::Basic { username, password } => {
+                use base64::Engine as _;
+                if username.contains(':') {
+                    return Err(invalid("Basic user name must not contain ':'"));
+                }
+                let token = base64::engine::general_purpose::STANDARD
+                    .encode(format!("{username}:{}", password.expose_secret()));
+                let mut value = HeaderValue::from_str(&format!("Basic {token}"))
+                    .map_err(|_| invalid("Basic credentials are not encodable"))?;
+                value.set_sensitive(true);
+                AuthState::Basic(value)
+            }
+            Auth::Ntlm {
+                username,
+                password,
+                domain,
+                workstation,
+            } => {
+                let mut ntlm_tls = tls_config;
+                ntlm_tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+                AuthState::Ntlm(Box::new(ntlm_http::NtlmConnector::new(
+                    &url,
+                    ntlm::NtlmCredentials {
+                        username: username.clone(),
+                        password: password.clone(),
+                        domain: domain.clone(),
+                    },
+                    workstation.clone(),
+                    Arc::new(ntlm_tls),
+                    config.connect_timeout,
+                    user_agent,
+                    config.pool_max_idle_per_host.max(1),
+                )?))
+            }
+            Auth::OAuthClientCredentials(credentials) => AuthState::Bearer(Arc::new(
+                ClientCredentialsProvider::with_client(credentials.clone(), client.clone())?,
+            )),
+            Auth::Bearer(provider) => AuthState::Bearer(provider.clone()),
+        };
+        Ok(Self {
+            inner: Arc::new(Inner {
+                url,
+                host,
+                scheme: config.auth.scheme(),
+                client,
+                auth,
+                limits: limits::Limits::new(
+                    config.max_concurrency,
+                    config.max_concurrency_per_mailbox,
+                ),
+                timeout: config.timeout,
+                retry: config.retry,
+            }),
+        })
+    }
+
+    /// The endpoint URL.
+    pub fn url(&self) -> &url::Url {
+        &self.inner.url
+    }
+
+    /// POSTs one SOAP request and returns the final response.
+    ///
+    /// Returns `Ok` for every status except those handled here: 401 (authentication; an
+    /// error once all attempts failed), 429/503 (waited for and retried; an error when the
+    /// attempts, `retry.max_retry_after` or the deadline run out). The protocol layer parses
+    /// everything else, including HTTP 500 SOAP faults.
+    pub async fn post(&self, request: SoapRequest<'_>) -> Result<RawResponse, TransportError> {
+        let inner = &self.inner;
+        let _permits = inner
+            .limits
+            .acquire(request.anchor_mailbox, request.deadline)
+            .await?;
+        let mut attempts: u32 = 0;
+        let mut token_refreshed = false;
+        loop {
+            let now = Instant::now();
+            if now >= request.deadline {
+                return Err(TransportError::DeadlineExceeded {
+                    attempts,
+                    outcome_unknown: false,
+                });
+            }
+            attempts += 1;
+            let remaining = request.deadline - now;
+            let budget = inner.timeout.min(remaining);
+            let bounded_by_deadline = remaining <= inner.timeout;
+            let mut bearer = None;
+            if let AuthState::Bearer(provider) = &inner.auth {
+                let token = tokio::time::timeout(remaining, provider.token())
+                    .await
+                    .map_err(|_| TransportError::DeadlineExceeded {
+                        attempts: attempts - 1,
+                        outcome_unknown: false,
+                    })??;
+                bearer = Some(token);
+            }
+            tracing::debug!(
+                url = %inner.url,
+                soap_action = request.soap_action,
+                mailbox = request.anchor_mailbox,
+                attempt = attempts,
+                "EWS POST"
+            );
+            let started = Instant::now();
+            let outcome =
+                tokio::time::timeout(budget, self.attempt(&request, bearer.as_ref())).await;
+            let failure = match outcome {
+                Err(_elapsed) => {
+                    tracing::debug!(attempt = attempts, elapsed = ?started.elapsed(), "EWS attempt timed out");
+                    if bounded_by_deadline || attempts >= inner.retry.max_attempts {
+                        return Err(TransportError::DeadlineExceeded {
+                            attempts,
+                            outcome_unknown: !request.idempotent,
+                        });
+                    }
+                    if !request.idempotent {
+                        return Err(TransportError::OutcomeUnknown {
+                            message: format!("no response within {:?}", inner.timeout),
+                        });
+                    }
+                    TransportError::DeadlineExceeded {
+                        attempts,
+                        outcome_unknown: false,
+                    }
+                }
+                Ok(Err(AttemptError::Fatal(e))) => return Err(e),
+                Ok(Err(AttemptError::NotSent(message))) => {
+                    tracing::debug!(attempt = attempts, error = %message, "EWS connection failed");
+                    TransportError::Connect {
+                        host: inner.host.clone(),
+                        attempts,
+                        message,
+                    }
+                }
+                Ok(Err(AttemptError::MaybeSent(message))) => {
+                    tracing::debug!(attempt = attempts, error = %message, "EWS request failed after sending");
+                    if !request.idempotent {
+                        return Err(TransportError::OutcomeUnknown { message });
+                    }
+                    TransportError::Io { attempts, message }
+                }
+                Ok(Ok(response)) => {
+                    tracing::debug!(attempt = attempts, status = response.status, elapsed = ?started.elapsed(), "EWS response");
+                    match response.status {
+                        401 => {
+                            if let (AuthState::Bearer(provider), Some(token), false) =
+                                (&inner.auth, bearer.as_ref(), token_refreshed)
+                            {
+                                tracing::debug!("bearer token rejected; refreshing once");
+                                provider.invalidate(token).await;
+                                token_refreshed = true;
+                                attempts -= 1;
+                                continue;
+                            }
+                            return Err(TransportError::Unauthorized {
+                                scheme: inner.scheme,
+                                message: "the server rejected the credentials (HTTP 401)"
+                                    .to_owned(),
+                            });
+                        }
+                        429 | 503 => {
+                            let retry_after = response
+                                .headers
+                                .get(header::RETRY_AFTER)
+                                .and_then(|v| v.to_str().ok())
+                                .and_then(|v| parse_retry_after(v, SystemTime::now()));
+                            let throttled = TransportError::Throttled {
+                                status: response.status,
+                                retry_after,
+                                attempts,
+                            };
+                            let delay = match retry_after {
+                                Some(d) if d > inner.retry.max_retry_after => {
+                                    return Err(throttled);
+                                }
+                                Some(d) => d,
+                                None => inner.retry.delay_for_attempt(attempts),
+                            };
+                            tracing::debug!(status = response.status, ?delay, "EWS throttled");
+                            if attempts >= inner.retry.max_attempts
+                                || Instant::now() + delay >= request.deadline
+                            {
+                                return Err(throttled);
+                            }
+                            tokio::time::sleep(delay).await;
+                            continue;
+                        }
+                        _ => return Ok(response),
+                    }
+                }
+            };
+            if attempts >= inner.retry.max_attempts {
+                return Err(failure);
+            }
+            let delay = inner.retry.delay_for_attempt(attempts);
+            if Instant::now() + delay >= request.deadline {
+                return Err(failure);
+            }
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    async fn attempt(
+        &self,
+        request: &SoapRequest<'_>,
+        bearer: Option<&SecretString>,
+    ) -> Result<RawResponse, AttemptError> {
+        let inner = &self.inner;
+        let authorization = match (&inner.auth, bearer) {
+            (AuthState::Ntlm(connector), _) => return connector.post(request).await,
+            (AuthState::Basic(value), _) => Some(value.clone()),
+            (AuthState::Bearer(_), Some(token)) => {
+                let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose_secret()))
+                    .map_err(|_| {
+                        AttemptError::Fatal(TransportError::TokenProvider(
+                            "token is not a valid header value".to_owned(),
+                        ))
+                    })?;
+                value.set_sensitive(true);
+                Some(value)
+            }
+            _ => None,
+        };
+        let mut headers = HeaderMap::new();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
+        headers.insert(header::ACCEPT, HeaderValue::from_static("text/xml"));
+        add_soap_headers(&mut headers, request)?;
+        if let Some(value) = authorization {
+            headers.insert(header::AUTHORIZATION, value);
+        }
+        let response = inner
+            .client
+            .post(inner.url.clone())
+            .headers(headers)
+            .body(request.body.clone())
+            .send()
+            .await
+            .map_err(|e| self.classify(e))?;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response.bytes().await.map_err(|e| {
+            AttemptError::MaybeSent(format!(
+                "reading response: {}",
+                tls::error_chain(&e.without_url())
+            ))
+        })?;
+        Ok(RawResponse {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    fn classify(&self, error: reqwest::Error) -> AttemptError {
+        let error = error.without_url();
+        if let Some(message) = tls::find_tls_error(&error) {
+            return AttemptError::Fatal(TransportError::Tls {
+                host: self.inner.host.clone(),
+                message,
+            });
+        }
+        let message = tls::error_chain(&error);
+        if error.is_connect() {
+            AttemptError::NotSent(message)
+        } else {
+            AttemptError::MaybeSent(message)
+        }
+    }
+}
