@@ -22,6 +22,9 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use conaktiv_model::mail::MailLinks;
+use conaktiv_model::{Appointment, ContactPerson, Mail, Task};
+
 use crate::filter::{Filter, FilterError};
 
 /// A CRM record type the connector can store: serializable, with a stable table name.
@@ -31,6 +34,22 @@ pub trait CrmRecord: Serialize + DeserializeOwned + Clone + Send + Sync + 'stati
     /// The table's name (`contacts`, `appointments`, `tasks`, `mails`): a lower-case SQL
     /// identifier.
     const TABLE_NAME: &'static str;
+}
+
+impl CrmRecord for ContactPerson {
+    const TABLE_NAME: &'static str = "contacts";
+}
+
+impl CrmRecord for Appointment {
+    const TABLE_NAME: &'static str = "appointments";
+}
+
+impl CrmRecord for Task {
+    const TABLE_NAME: &'static str = "tasks";
+}
+
+impl CrmRecord for Mail {
+    const TABLE_NAME: &'static str = "mails";
 }
 
 /// What a listing, read or write tells about a stored record, without its content.
@@ -322,32 +341,9 @@ pub struct MailLinkQuery {
     pub references: Vec<String>,
 }
 
-/// The CRM records a mail is linked to.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct MailLinkSet {
-    /// The customer.
-    pub customer: Option<String>,
-    /// The project.
-    pub project: Option<String>,
-    /// The offer.
-    pub offer: Option<String>,
-    /// The invoice.
-    pub invoice: Option<String>,
-}
-
-impl MailLinkSet {
-    /// Whether no link is set.
-    pub fn is_empty(&self) -> bool {
-        self.customer.is_none()
-            && self.project.is_none()
-            && self.offer.is_none()
-            && self.invoice.is_none()
-    }
-}
-
 /// The mail linking hook: decides which customer, project, offer and invoice a mail belongs to.
 #[async_trait]
 pub trait MailLinker: Send + Sync {
     /// The links for a mail (empty if nothing matches).
-    async fn link(&self, mail: &MailLinkQuery) -> Result<MailLinkSet, HostError>;
+    async fn link(&self, mail: &MailLinkQuery) -> Result<MailLinks, HostError>;
 }

@@ -6,5 +6,6 @@
 
 pub mod filter;
 pub mod host;
+pub mod rules;
 pub mod secrets;
 pub mod sqlite;

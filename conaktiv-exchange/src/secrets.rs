@@ -100,6 +100,15 @@ impl ConfigSecrets {
         Self { values }
     }
 
+    /// The secrets of a loaded configuration.
+    pub fn from_configuration(
+        config: &conaktiv_model::Configuration,
+    ) -> Result<Self, SecretsError> {
+        let value = toml::Value::try_from(config)
+            .map_err(|_| SecretsError("the configuration cannot be written as TOML".into()))?;
+        Ok(Self::from_value(&value))
+    }
+
     /// The names of every secret (lower-cased).
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.values.keys().map(String::as_str)
@@ -163,6 +172,23 @@ password = "pw-imap"
         assert_eq!(s.names().count(), 4);
         let err = s.secret("servers.Online.admin_password").await.unwrap_err();
         assert!(matches!(err, HostError::Unknown { what: "secret", .. }));
+    }
+
+    #[tokio::test]
+    async fn the_demo_configuration_has_its_secrets() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../config/demo.toml");
+        let config = conaktiv_model::Configuration::load(path).unwrap();
+        let s = ConfigSecrets::from_configuration(&config).unwrap();
+        let pw = s
+            .secret("servers.Mock Exchange.admin_password")
+            .await
+            .unwrap();
+        assert_eq!(pw.expose(), "demo-admin-password");
+        let cs = s
+            .secret("servers.mock exchange online.oauth.client_secret")
+            .await
+            .unwrap();
+        assert_eq!(cs.expose(), "demo-client-secret");
     }
 
     #[test]

@@ -27,9 +27,11 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, 
 use sha2::{Digest, Sha256};
 
 use crate::host::{
-    CrmRecord, CrmStore, DirectoryUser, HostError, ListQuery, MailLinkQuery, MailLinkSet,
-    MailLinker, RecordMeta, Stored, UserDirectory,
+    CrmRecord, CrmStore, DirectoryUser, HostError, ListQuery, MailLinkQuery, MailLinker,
+    RecordMeta, Stored, UserDirectory,
 };
+use conaktiv_model::CustomerId;
+use conaktiv_model::mail::MailLinks;
 
 /// The schema version this code writes.
 pub const SCHEMA_VERSION: i64 = 1;
@@ -647,7 +649,7 @@ fn normalize_message_id(raw: &str) -> String {
 
 #[async_trait]
 impl MailLinker for SqliteLinker {
-    async fn link(&self, mail: &MailLinkQuery) -> Result<MailLinkSet, HostError> {
+    async fn link(&self, mail: &MailLinkQuery) -> Result<MailLinks, HostError> {
         let mail = mail.clone();
         self.db
             .with(move |c| {
@@ -669,7 +671,7 @@ impl MailLinker for SqliteLinker {
                         .collect::<Result<_, _>>()
                         .map_err(storage)?;
                     for text in links.into_iter().flatten() {
-                        if let Ok(set) = serde_json::from_str::<MailLinkSet>(&text)
+                        if let Ok(set) = serde_json::from_str::<MailLinks>(&text)
                             && !set.is_empty()
                         {
                             return Ok(set);
@@ -696,13 +698,13 @@ impl MailLinker for SqliteLinker {
                         .optional()
                         .map_err(storage)?;
                     if let Some(customer) = customer {
-                        return Ok(MailLinkSet {
-                            customer: Some(customer),
-                            ..MailLinkSet::default()
+                        return Ok(MailLinks {
+                            customer: Some(CustomerId::new(customer)),
+                            ..MailLinks::default()
                         });
                     }
                 }
-                Ok(MailLinkSet::default())
+                Ok(MailLinks::default())
             })
             .await
     }

@@ -4,10 +4,11 @@
 use std::collections::BTreeSet;
 
 use conaktiv_exchange::host::{
-    CrmRecord, CrmStore, DirectoryUser, HostError, ListQuery, MailLinkQuery, MailLinkSet,
-    MailLinker, UserDirectory,
+    CrmRecord, CrmStore, DirectoryUser, HostError, ListQuery, MailLinkQuery, MailLinker,
+    UserDirectory,
 };
 use conaktiv_exchange::sqlite::{SCHEMA_VERSION, SchemaError, SqliteDb};
+use conaktiv_model::mail::MailLinks;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -347,15 +348,15 @@ async fn linker_follows_threads_then_addresses() {
     .unwrap();
     let linker = db.linker();
 
-    let k200 = MailLinkSet {
+    let k200 = MailLinks {
         customer: Some("K-200".into()),
         project: Some("P-7".into()),
         offer: Some("A-3".into()),
         invoice: None,
     };
-    let k100 = MailLinkSet {
+    let k100 = MailLinks {
         customer: Some("K-100".into()),
-        ..MailLinkSet::default()
+        ..MailLinks::default()
     };
     let cases = [
         (
@@ -400,10 +401,57 @@ async fn linker_follows_threads_then_addresses() {
                 in_reply_to: vec!["unknown@z".into()],
                 ..MailLinkQuery::default()
             },
-            MailLinkSet::default(),
+            MailLinks::default(),
         ),
     ];
     for (what, query, expected) in cases {
         assert_eq!(linker.link(&query).await.unwrap(), expected, "{what}");
+    }
+}
+
+#[tokio::test]
+async fn model_records_round_trip_and_filter() {
+    use conaktiv_model::ContactPerson;
+    use conaktiv_model::contact::{ContactEmail, EmailKind, PersonName};
+    let (_dir, db) = db();
+    let crm = db.crm();
+    let anna = ContactPerson {
+        customer: Some("K-1".into()),
+        name: PersonName {
+            given_name: "Anna".into(),
+            surname: "Schmidt".into(),
+            ..PersonName::default()
+        },
+        company: "Muster GmbH".into(),
+        emails: vec![ContactEmail {
+            kind: EmailKind::Business,
+            address: "anna@kunde.example".into(),
+            display_name: String::new(),
+        }],
+        categories: vec!["Vertrieb".into()],
+        ..ContactPerson::default()
+    };
+    let other = ContactPerson {
+        company: "Andere AG".into(),
+        ..ContactPerson::default()
+    };
+    let a = crm.create(Some("anna"), &anna, None).await.unwrap();
+    crm.create(Some("anna"), &other, None).await.unwrap();
+    let got = CrmStore::<ContactPerson>::get(&crm, &a.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.record, anna);
+    for (filter, n) in [
+        ("#Vertrieb", 1),
+        ("name.surname = 'schmidt'", 1),
+        ("emails.kind = 'business'", 1),
+        ("customer != ''", 1),
+        ("company ~ 'e'", 2),
+    ] {
+        let listed = CrmStore::<ContactPerson>::list(&crm, &ListQuery::filtered(filter).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(listed.len(), n, "{filter}");
     }
 }
