@@ -2,6 +2,7 @@
 
 use crate::types::folder::Folder;
 use crate::types::ids::BaseFolderId;
+use crate::types::item::Item;
 use crate::types::response::ResponseContent;
 use crate::xml::{Ns, Start, XmlError, XmlReader, XmlWriter};
 
@@ -64,4 +65,40 @@ impl ResponseContent for FolderInfo {
             Ok(false)
         }
     }
+}
+
+/// The content of `GetItem`, `MoveItem`, `CreateItem` (and other item-info) response
+/// messages: `m:Items`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ItemInfo {
+    /// The items (one per requested item).
+    pub items: Vec<Item>,
+}
+
+impl ResponseContent for ItemInfo {
+    fn write_content(&self, w: &mut XmlWriter) {
+        write_items(w, Ns::Messages, "Items", &self.items);
+    }
+
+    fn read_child<'a>(
+        &mut self,
+        r: &mut XmlReader<'a>,
+        child: &Start<'a>,
+    ) -> Result<bool, XmlError> {
+        if child.is(Ns::Messages, "Items") {
+            self.items = Item::read_list(r, child)?;
+            Ok(true)
+        } else {
+            Ok(false)
+        }
+    }
+}
+
+/// Writes an items array element (`m:Items`, `t:Items`).
+pub(crate) fn write_items(w: &mut XmlWriter, ns: Ns, name: &str, items: &[Item]) {
+    w.element(ns, name, |w| {
+        for item in items {
+            item.write(w);
+        }
+    });
 }

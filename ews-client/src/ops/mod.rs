@@ -8,12 +8,26 @@
 mod common;
 
 pub mod create_folder;
+pub mod delete_item;
 pub mod find_folder;
+pub mod find_item;
 pub mod get_folder;
+pub mod get_item;
+pub mod move_item;
+pub mod resolve_names;
 pub mod sync_folder_hierarchy;
+pub mod sync_folder_items;
 
-pub use common::FolderInfo;
+pub use common::{FolderInfo, ItemInfo};
 pub use create_folder::CreateFolder;
+pub use delete_item::{
+    AffectedTaskOccurrences, DeleteItem, DisposalType, SendMeetingCancellations,
+};
 pub use find_folder::{FindFolder, FindFolderResult, FolderTraversal};
+pub use find_item::{FindItem, FindItemResult, ItemTraversal, ItemView};
 pub use get_folder::GetFolder;
+pub use get_item::GetItem;
+pub use move_item::MoveItem;
+pub use resolve_names::{Resolution, ResolutionSet, ResolveNames, ResolveNamesSearchScope};
 pub use sync_folder_hierarchy::{FolderChange, SyncFolderHierarchy, SyncFolderHierarchyResult};
+pub use sync_folder_items::{SyncFolderItems, SyncFolderItemsResult, SyncItemChange, SyncScope};
