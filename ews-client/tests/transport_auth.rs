@@ -154,7 +154,12 @@ async fn ntlm_server_without_ntlm_is_an_auth_error() {
 
 /// A connection-oriented NTLM server like IIS: the challenge is per connection, and a
 /// connection stays authenticated after a successful Type 3.
-async fn ntlm_connection_server(password: &'static str) -> (Server, Arc<AtomicUsize>) {
+/// With `forget`, a connection loses its authentication after one authenticated request
+/// (as after a server-side session reset).
+async fn ntlm_connection_server(
+    password: &'static str,
+    forget: bool,
+) -> (Server, Arc<AtomicUsize>) {
     let handshakes = Arc::new(AtomicUsize::new(0));
     let state: Arc<Mutex<std::collections::HashMap<usize, bool>>> = Arc::default();
     let hs = handshakes.clone();
@@ -163,6 +168,10 @@ async fn ntlm_connection_server(password: &'static str) -> (Server, Arc<AtomicUs
         let hs = hs.clone();
         async move {
             if state.lock().unwrap().get(&conn.id) == Some(&true) {
+                if forget {
+                    state.lock().unwrap().insert(conn.id, false);
+                    return response(401, "");
+                }
                 return response(200, "<again/>");
             }
             let Some(auth) = req.headers().get("authorization") else {
@@ -196,7 +205,7 @@ async fn ntlm_connection_server(password: &'static str) -> (Server, Arc<AtomicUs
 
 #[tokio::test]
 async fn ntlm_handshake_uses_one_connection_which_is_then_reused() {
-    let (server, handshakes) = ntlm_connection_server("pw").await;
+    let (server, handshakes) = ntlm_connection_server("pw", false).await;
     let t = HttpTransport::new(config(
         &server.url("http", "127.0.0.1"),
         Auth::ntlm("user", "pw"),
@@ -439,4 +448,21 @@ fn debug_output_hides_secrets() {
         let text = format!("{transport:?}");
         assert!(!text.contains("PW-"), "{text}");
     }
+}
+
+#[tokio::test]
+async fn ntlm_reauthenticates_when_a_reused_connection_gets_401() {
+    let (server, handshakes) = ntlm_connection_server("pw", true).await;
+    let t = HttpTransport::new(config(
+        &server.url("http", "127.0.0.1"),
+        Auth::ntlm("user", "pw"),
+    ))
+    .unwrap();
+    assert_eq!(t.post(request()).await.unwrap().body.as_ref(), b"<first/>");
+    // the kept connection answers 401: a 401 means "not processed", so even a
+    // non-idempotent request is sent again after a fresh handshake
+    let second = t.post(request().with_idempotent(false)).await.unwrap();
+    assert_eq!(second.body.as_ref(), b"<first/>");
+    assert_eq!(handshakes.load(Ordering::SeqCst), 2);
+    assert_eq!(server.connections(), 2);
 }

@@ -168,7 +168,12 @@ pub(crate) fn add_soap_headers(
     headers: &mut HeaderMap,
     req: &SoapRequest<'_>,
 ) -> Result<(), AttemptError> {
-    let action = HeaderValue::from_str(&format!("\"{}\"", req.soap_action)).map_err(|_| {
+    let quoted = if req.soap_action.starts_with('"') {
+        req.soap_action.to_owned()
+    } else {
+        format!("\"{}\"", req.soap_action)
+    };
+    let action = HeaderValue::from_str(&quoted).map_err(|_| {
         AttemptError::Fatal(TransportError::InvalidConfig(
             "SOAP action is not a valid header value".to_owned(),
         ))

@@ -443,6 +443,54 @@ mod tests {
         assert!(!format!("{creds:?}").contains("Pässwörd"));
     }
 
+    /// MS-NLMP 4.2.4 (NTLMv2 authentication) test vectors: user "User", domain "Domain",
+    /// password "Password", server challenge 0123456789abcdef, client challenge aa..aa,
+    /// time 0, target info NbDomainName "Domain" + NbComputerName "Server".
+    #[test]
+    fn ntlmv2_specification_vectors() {
+        let creds = ntlmclient::Credentials {
+            username: "User".to_owned(),
+            password: "Password".to_owned(),
+            domain: "Domain".to_owned(),
+        };
+        assert_eq!(
+            ntlmclient::ntlm_v2_password_func(&creds),
+            [
+                0x0c, 0x86, 0x8a, 0x40, 0x3b, 0xfd, 0x7a, 0x93, 0xa3, 0x00, 0x1e, 0xf2, 0x2e, 0xf0,
+                0x2e, 0x3f
+            ]
+        );
+        let server_challenge = [0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef];
+        let mut blob = vec![1u8, 1, 0, 0, 0, 0, 0, 0];
+        blob.extend_from_slice(&[0; 8]); // time
+        blob.extend_from_slice(&[0xaa; 8]); // client challenge
+        blob.extend_from_slice(&[0; 4]);
+        for entry in [
+            TargetInfoEntry::from_string(TargetInfoType::NtDomain, "Domain"),
+            TargetInfoEntry::from_string(TargetInfoType::NtServer, "Server"),
+        ] {
+            blob.extend_from_slice(&entry.to_bytes());
+        }
+        blob.extend_from_slice(&[0; 4]); // MsvAvEOL
+        blob.extend_from_slice(&[0; 4]);
+        let nt_proof = [
+            0x68, 0xcd, 0x0a, 0xb8, 0x51, 0xe5, 0x1c, 0x96, 0xaa, 0xbc, 0x92, 0x7b, 0xeb, 0xef,
+            0x6a, 0x1c,
+        ];
+        let auth = AuthenticateMessage {
+            lm_response: vec![0; 24],
+            ntlm_response: [nt_proof.as_slice(), &blob].concat(),
+            domain_name: "Domain".to_owned(),
+            user_name: "User".to_owned(),
+            workstation_name: "COMPUTER".to_owned(),
+            session_key: Vec::new(),
+            flags: Flags::NEGOTIATE_UNICODE,
+            os_version: OsVersion::default(),
+        };
+        assert!(verify_ntlmv2_response(&auth, server_challenge, "Password"));
+        assert!(!verify_ntlmv2_response(&auth, server_challenge, "password"));
+    }
+
     #[test]
     fn malformed_messages_are_errors_not_panics() {
         let type2 = challenge_message(&server_challenge([1; 8], "D"));
