@@ -7,27 +7,40 @@
 
 mod common;
 
+pub mod create_attachment;
 pub mod create_folder;
+pub mod create_item;
 pub mod delete_item;
 pub mod find_folder;
 pub mod find_item;
+pub mod get_attachment;
 pub mod get_folder;
 pub mod get_item;
 pub mod move_item;
 pub mod resolve_names;
+pub mod send_item;
 pub mod sync_folder_hierarchy;
 pub mod sync_folder_items;
+pub mod update_item;
 
 pub use common::{FolderInfo, ItemInfo};
+pub use create_attachment::{AttachmentInfo, CreateAttachment};
 pub use create_folder::CreateFolder;
+pub use create_item::{CreateItem, MessageDisposition, SendMeetingInvitations};
 pub use delete_item::{
     AffectedTaskOccurrences, DeleteItem, DisposalType, SendMeetingCancellations,
 };
 pub use find_folder::{FindFolder, FindFolderResult, FolderTraversal};
 pub use find_item::{FindItem, FindItemResult, ItemTraversal, ItemView};
+pub use get_attachment::{AttachmentShape, GetAttachment};
 pub use get_folder::GetFolder;
 pub use get_item::GetItem;
 pub use move_item::MoveItem;
 pub use resolve_names::{Resolution, ResolutionSet, ResolveNames, ResolveNamesSearchScope};
+pub use send_item::SendItem;
 pub use sync_folder_hierarchy::{FolderChange, SyncFolderHierarchy, SyncFolderHierarchyResult};
 pub use sync_folder_items::{SyncFolderItems, SyncFolderItemsResult, SyncItemChange, SyncScope};
+pub use update_item::{
+    ConflictResolution, ItemChange, ItemChangeDescription, SendMeetingInvitationsOrCancellations,
+    UpdateItem, UpdateItemResult, field_change, item_changes, set_all_fields,
+};

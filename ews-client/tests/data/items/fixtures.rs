@@ -424,7 +424,7 @@ pub fn full_message() -> Message {
         bcc_recipients: vec![mailbox("dora@example.com", "Dora")],
         is_read_receipt_requested: Some(false),
         is_delivery_receipt_requested: Some(true),
-        conversation_index: Some("AQHXYZ==".into()),
+        conversation_index: Some("AQHXYQ==".into()),
         conversation_topic: Some("Topic".into()),
         from: Some(mailbox("anna@example.com", "Anna")),
         internet_message_id: Some("<abc@example.com>".into()),

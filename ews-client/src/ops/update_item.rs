@@ -1,0 +1,658 @@
+//! `UpdateItem`: change items field by field (`SetItemField`, `AppendToItemField`,
+//! `DeleteItemField`), with conflict resolution, message disposition and meeting updates.
+//!
+//! [`item_changes`] computes the field changes between two versions of an item (what a sync
+//! engine needs), and [`field_change`] builds the change of one field of an item, for every
+//! field this crate models: plain fields (`contacts:GivenName`, `calendar:Start`, ...),
+//! indexed ones (`contacts:EmailAddress`/`EmailAddress1`, `contacts:PhoneNumber`/
+//! `MobilePhone`, `contacts:PhysicalAddress:Street`/`Business`, ...) and extended properties.
+
+use super::create_item::MessageDisposition;
+use crate::operation::Operation;
+use crate::types::base_item_id::BaseItemId;
+use crate::types::calendar::CalendarItem;
+use crate::types::contact::{
+    Contact, EmailAddressEntry, ImAddressEntry, PhoneNumberEntry, PhysicalAddressEntry,
+};
+use crate::types::ids::{BaseFolderId, string_enum};
+use crate::types::item::{Item, ItemCommon};
+use crate::types::message::Message;
+use crate::types::paths::{ExtendedFieldUri, ExtendedProperty, PropertyPath};
+use crate::types::response::{ResponseContent, ResponseMessages};
+use crate::types::task::Task;
+use crate::xml::{Ns, ReadXml, Start, WriteXml, XmlError, XmlReader, XmlWriter};
+
+string_enum! {
+    /// What to do when the item changed since its change key was read
+    /// (`t:ConflictResolutionType`).
+    ConflictResolution {
+        /// Fail with `ErrorIrresolvableConflict` if the change key is stale.
+        NeverOverwrite = "NeverOverwrite",
+        /// Overwrite unless the same properties changed.
+        AutoResolve = "AutoResolve",
+        /// Always overwrite.
+        AlwaysOverwrite = "AlwaysOverwrite",
+    }
+}
+
+string_enum! {
+    /// Whether updating a meeting sends updates or cancellations
+    /// (`t:CalendarItemUpdateOperationType`).
+    SendMeetingInvitationsOrCancellations {
+        /// Send nothing.
+        SendToNone = "SendToNone",
+        /// Send to all attendees.
+        SendOnlyToAll = "SendOnlyToAll",
+        /// Send to added or changed attendees only.
+        SendOnlyToChanged = "SendOnlyToChanged",
+        /// Send to all and keep a copy.
+        SendToAllAndSaveCopy = "SendToAllAndSaveCopy",
+        /// Send to changed attendees and keep a copy.
+        SendToChangedAndSaveCopy = "SendToChangedAndSaveCopy",
+    }
+}
+
+/// One change of one property (`t:SetItemField`, `t:AppendToItemField`,
+/// `t:DeleteItemField`). For set and append, `item` holds just that property, in an item of
+/// the same kind as the one being changed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ItemChangeDescription {
+    /// Replace the property's value.
+    Set {
+        /// The property.
+        path: PropertyPath,
+        /// An item holding only the new value.
+        item: Item,
+    },
+    /// Append to the property (recipients, attendees, body text).
+    Append {
+        /// The property.
+        path: PropertyPath,
+        /// An item holding only the values to append.
+        item: Item,
+    },
+    /// Remove the property.
+    Delete {
+        /// The property.
+        path: PropertyPath,
+    },
+}
+
+impl ItemChangeDescription {
+    /// The property the change is about.
+    pub fn path(&self) -> &PropertyPath {
+        match self {
+            ItemChangeDescription::Set { path, .. }
+            | ItemChangeDescription::Append { path, .. }
+            | ItemChangeDescription::Delete { path } => path,
+        }
+    }
+
+    /// A `DeleteItemField` for a field URI such as `contacts:Birthday`.
+    pub fn delete_field(uri: impl Into<String>) -> Self {
+        ItemChangeDescription::Delete {
+            path: PropertyPath::field(uri),
+        }
+    }
+
+    /// A `SetItemField` for an extended property on an item of the kind of `like`.
+    pub fn set_extended(like: &Item, prop: ExtendedProperty) -> Self {
+        let mut item = like.empty_like();
+        let path = PropertyPath::Extended(prop.uri.clone());
+        item.common_mut().extended_properties.push(prop);
+        ItemChangeDescription::Set { path, item }
+    }
+
+    /// A `DeleteItemField` for an extended property.
+    pub fn delete_extended(uri: ExtendedFieldUri) -> Self {
+        ItemChangeDescription::Delete {
+            path: PropertyPath::Extended(uri),
+        }
+    }
+
+    fn write(&self, w: &mut XmlWriter) {
+        let t = Ns::Types;
+        match self {
+            ItemChangeDescription::Set { path, item } => w.element(t, "SetItemField", |w| {
+                path.write(w);
+                item.write(w);
+            }),
+            ItemChangeDescription::Append { path, item } => {
+                w.element(t, "AppendToItemField", |w| {
+                    path.write(w);
+                    item.write(w);
+                })
+            }
+            ItemChangeDescription::Delete { path } => {
+                w.element(t, "DeleteItemField", |w| path.write(w))
+            }
+        }
+    }
+
+    fn try_read<'a>(r: &mut XmlReader<'a>, start: &Start<'a>) -> Result<Option<Self>, XmlError> {
+        if start.ns() != Ns::Types {
+            return Ok(None);
+        }
+        let kind = start.local().to_owned();
+        if !matches!(
+            kind.as_str(),
+            "SetItemField" | "AppendToItemField" | "DeleteItemField"
+        ) {
+            return Ok(None);
+        }
+        let mut path = None;
+        let mut item = None;
+        while let Some(c) = r.next_child(start)? {
+            if let Some(p) = PropertyPath::try_read(r, &c)? {
+                path = Some(p);
+            } else if let Some(i) = Item::try_read(r, &c)? {
+                item = Some(i);
+            } else {
+                r.skip(&c)?;
+            }
+        }
+        let path = path.ok_or_else(|| r.missing(start, "FieldURI"))?;
+        Ok(Some(match kind.as_str() {
+            "DeleteItemField" => ItemChangeDescription::Delete { path },
+            "SetItemField" => ItemChangeDescription::Set {
+                path,
+                item: item.ok_or_else(|| r.missing(start, "an item element"))?,
+            },
+            _ => ItemChangeDescription::Append {
+                path,
+                item: item.ok_or_else(|| r.missing(start, "an item element"))?,
+            },
+        }))
+    }
+}
+
+/// The changes to one item (`t:ItemChange`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemChange {
+    /// The item (with its change key for conflict detection), an occurrence or a master.
+    pub item_id: BaseItemId,
+    /// The field changes.
+    pub updates: Vec<ItemChangeDescription>,
+}
+
+impl WriteXml for ItemChange {
+    fn write_xml(&self, w: &mut XmlWriter, ns: Ns, name: &str) {
+        w.element(ns, name, |w| {
+            self.item_id.write(w);
+            w.element(Ns::Types, "Updates", |w| {
+                for u in &self.updates {
+                    u.write(w);
+                }
+            });
+        });
+    }
+}
+
+impl ReadXml for ItemChange {
+    fn read_xml<'a>(r: &mut XmlReader<'a>, start: &Start<'a>) -> Result<Self, XmlError> {
+        let mut item_id = None;
+        let mut updates = None;
+        while let Some(c) = r.next_child(start)? {
+            if let Some(id) = BaseItemId::try_read(r, &c)? {
+                item_id = Some(id);
+            } else if c.is(Ns::Types, "Updates") {
+                let mut list = Vec::new();
+                while let Some(u) = r.next_child(&c)? {
+                    match ItemChangeDescription::try_read(r, &u)? {
+                        Some(d) => list.push(d),
+                        None => r.skip(&u)?,
+                    }
+                }
+                updates = Some(list);
+            } else {
+                r.skip(&c)?;
+            }
+        }
+        Ok(Self {
+            item_id: item_id.ok_or_else(|| r.missing(start, "ItemId"))?,
+            updates: updates.ok_or_else(|| r.missing(start, "Updates"))?,
+        })
+    }
+}
+
+/// `m:UpdateItem`: one response message (with the item's new id and change key) per item
+/// change.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateItem {
+    /// What to do on a stale change key.
+    pub conflict_resolution: ConflictResolution,
+    /// For messages: save, send, or send and keep a copy after the update.
+    pub message_disposition: Option<MessageDisposition>,
+    /// For calendar items: whether to send meeting updates (required by Exchange then).
+    pub send_meeting_invitations_or_cancellations: Option<SendMeetingInvitationsOrCancellations>,
+    /// Suppress read receipts.
+    pub suppress_read_receipts: Option<bool>,
+    /// Where to save a sent copy.
+    pub saved_item_folder_id: Option<BaseFolderId>,
+    /// The changes, one per item.
+    pub item_changes: Vec<ItemChange>,
+}
+
+impl UpdateItem {
+    /// Updates items with `AutoResolve`, sending no meeting updates for calendar items and
+    /// saving messages.
+    pub fn new(item_changes: Vec<ItemChange>) -> Self {
+        Self {
+            conflict_resolution: ConflictResolution::AutoResolve,
+            message_disposition: None,
+            send_meeting_invitations_or_cancellations: None,
+            suppress_read_receipts: None,
+            saved_item_folder_id: None,
+            item_changes,
+        }
+    }
+}
+
+impl Operation for UpdateItem {
+    const NAME: &'static str = "UpdateItem";
+    type Response = ResponseMessages<UpdateItemResult>;
+}
+
+impl WriteXml for UpdateItem {
+    fn write_xml(&self, w: &mut XmlWriter, ns: Ns, name: &str) {
+        w.start(ns, name)
+            .attr_value("ConflictResolution", &self.conflict_resolution)
+            .attr_opt("MessageDisposition", self.message_disposition.as_ref())
+            .attr_opt(
+                "SendMeetingInvitationsOrCancellations",
+                self.send_meeting_invitations_or_cancellations.as_ref(),
+            )
+            .attr_opt("SuppressReadReceipts", self.suppress_read_receipts.as_ref())
+            .children(|w| {
+                w.opt_write(
+                    Ns::Messages,
+                    "SavedItemFolderId",
+                    self.saved_item_folder_id.as_ref(),
+                );
+                w.element(Ns::Messages, "ItemChanges", |w| {
+                    w.write_all(Ns::Types, "ItemChange", &self.item_changes)
+                });
+            });
+    }
+}
+
+impl ReadXml for UpdateItem {
+    fn read_xml<'a>(r: &mut XmlReader<'a>, start: &Start<'a>) -> Result<Self, XmlError> {
+        let mut out = Self {
+            conflict_resolution: start.required_attr_value(r, "ConflictResolution")?,
+            message_disposition: start.attr_value(r, "MessageDisposition")?,
+            send_meeting_invitations_or_cancellations: start
+                .attr_value(r, "SendMeetingInvitationsOrCancellations")?,
+            suppress_read_receipts: start.attr_value(r, "SuppressReadReceipts")?,
+            saved_item_folder_id: None,
+            item_changes: Vec::new(),
+        };
+        let mut saw_changes = false;
+        while let Some(c) = r.next_child(start)? {
+            if c.is(Ns::Messages, "SavedItemFolderId") {
+                out.saved_item_folder_id = Some(BaseFolderId::read_xml(r, &c)?);
+            } else if c.is(Ns::Messages, "ItemChanges") {
+                saw_changes = true;
+                out.item_changes = r.read_list(&c, Ns::Types, "ItemChange")?;
+            } else {
+                r.skip(&c)?;
+            }
+        }
+        if !saw_changes {
+            return Err(r.missing(start, "ItemChanges"));
+        }
+        Ok(out)
+    }
+}
+
+/// The content of an `UpdateItem` response message: the updated item's new id (`m:Items`)
+/// and the number of conflicts resolved (`m:ConflictResults/t:Count`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct UpdateItemResult {
+    /// The updated items (ids and change keys).
+    pub items: Vec<Item>,
+    /// The number of conflicts, when the server reported it.
+    pub conflict_results: Option<i32>,
+}
+
+impl ResponseContent for UpdateItemResult {
+    fn write_content(&self, w: &mut XmlWriter) {
+        w.element(Ns::Messages, "Items", |w| {
+            for item in &self.items {
+                item.write(w);
+            }
+        });
+        if let Some(count) = self.conflict_results {
+            w.element(Ns::Messages, "ConflictResults", |w| {
+                w.value(Ns::Types, "Count", &count)
+            });
+        }
+    }
+
+    fn read_child<'a>(
+        &mut self,
+        r: &mut XmlReader<'a>,
+        child: &Start<'a>,
+    ) -> Result<bool, XmlError> {
+        if child.is(Ns::Messages, "Items") {
+            self.items = Item::read_list(r, child)?;
+        } else if child.is(Ns::Messages, "ConflictResults") {
+            while let Some(c) = r.next_child(child)? {
+                if c.is(Ns::Types, "Count") {
+                    self.conflict_results = Some(r.value(&c)?);
+                } else {
+                    r.skip(&c)?;
+                }
+            }
+        } else {
+            return Ok(false);
+        }
+        Ok(true)
+    }
+}
+
+/// The two versions of an item given to [`item_changes`] are of different kinds.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("cannot compute changes from a {old} to a {new}")]
+pub struct ItemKindMismatch {
+    /// The old item's element name.
+    pub old: &'static str,
+    /// The new item's element name.
+    pub new: &'static str,
+}
+
+/// A field value that can be absent (`None`, an empty list).
+trait FieldValue {
+    fn is_unset(&self) -> bool;
+}
+
+impl<T> FieldValue for Option<T> {
+    fn is_unset(&self) -> bool {
+        self.is_none()
+    }
+}
+
+impl<T> FieldValue for Vec<T> {
+    fn is_unset(&self) -> bool {
+        self.is_empty()
+    }
+}
+
+/// Pushes a Set or Delete for each listed field whose value differs; `$wrap` turns a
+/// `$ty` holding only that field into the item to send.
+macro_rules! diff_fields {
+    ($out:ident, $old:expr, $new:expr, $ty:ty, $wrap:expr, [$($field:ident => $uri:literal),* $(,)?]) => {
+        $(
+            if $old.$field != $new.$field {
+                let path = PropertyPath::field($uri);
+                if FieldValue::is_unset(&$new.$field) {
+                    $out.push(ItemChangeDescription::Delete { path });
+                } else {
+                    let mut only = <$ty>::default();
+                    only.$field = $new.$field.clone();
+                    $out.push(ItemChangeDescription::Set { path, item: $wrap(only) });
+                }
+            }
+        )*
+    };
+}
+
+fn common_changes(
+    old: &ItemCommon,
+    new: &ItemCommon,
+    like: &Item,
+    out: &mut Vec<ItemChangeDescription>,
+) {
+    let wrap = |c: ItemCommon| {
+        let mut item = like.empty_like();
+        *item.common_mut() = c;
+        item
+    };
+    diff_fields!(out, old, new, ItemCommon, wrap, [
+        item_class => "item:ItemClass",
+        subject => "item:Subject",
+        sensitivity => "item:Sensitivity",
+        body => "item:Body",
+        categories => "item:Categories",
+        importance => "item:Importance",
+        in_reply_to => "item:InReplyTo",
+        reminder_due_by => "item:ReminderDueBy",
+        reminder_is_set => "item:ReminderIsSet",
+        reminder_minutes_before_start => "item:ReminderMinutesBeforeStart",
+    ]);
+    for prop in &new.extended_properties {
+        if old.extended_property(&prop.uri) != Some(prop) {
+            out.push(ItemChangeDescription::set_extended(like, prop.clone()));
+        }
+    }
+    for prop in &old.extended_properties {
+        if new.extended_property(&prop.uri).is_none() {
+            out.push(ItemChangeDescription::delete_extended(prop.uri.clone()));
+        }
+    }
+}
+
+/// Set or delete the entries of a contact dictionary (`EmailAddresses`, `PhoneNumbers`,
+/// `ImAddresses`) that differ, one `IndexedFieldURI` per key.
+fn dictionary_changes<E: Clone + PartialEq, K: Copy + PartialEq + std::fmt::Display>(
+    old: &[E],
+    new: &[E],
+    key: impl Fn(&E) -> K,
+    uri: &str,
+    put: impl Fn(&mut Contact, E),
+    out: &mut Vec<ItemChangeDescription>,
+) {
+    let mut keys: Vec<K> = new.iter().map(&key).collect();
+    for e in old {
+        if !keys.contains(&key(e)) {
+            keys.push(key(e));
+        }
+    }
+    for k in keys {
+        let o = old.iter().find(|e| key(e) == k);
+        let n = new.iter().find(|e| key(e) == k);
+        if o == n {
+            continue;
+        }
+        let path = PropertyPath::indexed(uri, k.to_string());
+        match n {
+            Some(entry) => {
+                let mut only = Contact::default();
+                put(&mut only, entry.clone());
+                out.push(ItemChangeDescription::Set {
+                    path,
+                    item: Item::Contact(only),
+                });
+            }
+            None => out.push(ItemChangeDescription::Delete { path }),
+        }
+    }
+}
+
+fn contact_changes(old: &Contact, new: &Contact, out: &mut Vec<ItemChangeDescription>) {
+    diff_fields!(out, old, new, Contact, Item::Contact, [
+        file_as => "contacts:FileAs",
+        file_as_mapping => "contacts:FileAsMapping",
+        display_name => "contacts:DisplayName",
+        given_name => "contacts:GivenName",
+        initials => "contacts:Initials",
+        middle_name => "contacts:MiddleName",
+        nickname => "contacts:Nickname",
+        company_name => "contacts:CompanyName",
+        assistant_name => "contacts:AssistantName",
+        birthday => "contacts:Birthday",
+        business_home_page => "contacts:BusinessHomePage",
+        children => "contacts:Children",
+        companies => "contacts:Companies",
+        department => "contacts:Department",
+        generation => "contacts:Generation",
+        job_title => "contacts:JobTitle",
+        manager => "contacts:Manager",
+        mileage => "contacts:Mileage",
+        office_location => "contacts:OfficeLocation",
+        postal_address_index => "contacts:PostalAddressIndex",
+        profession => "contacts:Profession",
+        spouse_name => "contacts:SpouseName",
+        surname => "contacts:Surname",
+        wedding_anniversary => "contacts:WeddingAnniversary",
+    ]);
+    dictionary_changes(
+        &old.email_addresses,
+        &new.email_addresses,
+        |e: &EmailAddressEntry| e.key,
+        "contacts:EmailAddress",
+        |c, e| c.email_addresses.push(e),
+        out,
+    );
+    dictionary_changes(
+        &old.phone_numbers,
+        &new.phone_numbers,
+        |e: &PhoneNumberEntry| e.key,
+        "contacts:PhoneNumber",
+        |c, e| c.phone_numbers.push(e),
+        out,
+    );
+    dictionary_changes(
+        &old.im_addresses,
+        &new.im_addresses,
+        |e: &ImAddressEntry| e.key,
+        "contacts:ImAddress",
+        |c, e| c.im_addresses.push(e),
+        out,
+    );
+    // Physical addresses change part by part (`contacts:PhysicalAddress:Street`, ...).
+    let mut keys: Vec<_> = new.physical_addresses.iter().map(|a| a.key).collect();
+    for a in &old.physical_addresses {
+        if !keys.contains(&a.key) {
+            keys.push(a.key);
+        }
+    }
+    for key in keys {
+        let empty = PhysicalAddressEntry::new(key);
+        let o = old.address(key).unwrap_or(&empty);
+        let n = new.address(key).unwrap_or(&empty);
+        for ((uri, old_part), (_, new_part)) in o.parts().into_iter().zip(n.parts()) {
+            if old_part == new_part {
+                continue;
+            }
+            let path = PropertyPath::indexed(uri, key.as_str());
+            match new_part {
+                Some(value) => {
+                    let mut entry = PhysicalAddressEntry::new(key);
+                    if let Some(slot) = entry.part_mut(uri) {
+                        *slot = Some(value.clone());
+                    }
+                    out.push(ItemChangeDescription::Set {
+                        path,
+                        item: Item::Contact(Contact {
+                            physical_addresses: vec![entry],
+                            ..Contact::default()
+                        }),
+                    });
+                }
+                None => out.push(ItemChangeDescription::Delete { path }),
+            }
+        }
+    }
+}
+
+fn calendar_changes(old: &CalendarItem, new: &CalendarItem, out: &mut Vec<ItemChangeDescription>) {
+    diff_fields!(out, old, new, CalendarItem, Item::CalendarItem, [
+        start => "calendar:Start",
+        end => "calendar:End",
+        is_all_day_event => "calendar:IsAllDayEvent",
+        legacy_free_busy_status => "calendar:LegacyFreeBusyStatus",
+        location => "calendar:Location",
+        when => "calendar:When",
+        is_response_requested => "calendar:IsResponseRequested",
+        required_attendees => "calendar:RequiredAttendees",
+        optional_attendees => "calendar:OptionalAttendees",
+        resources => "calendar:Resources",
+        recurrence => "calendar:Recurrence",
+        meeting_time_zone => "calendar:MeetingTimeZone",
+        start_time_zone => "calendar:StartTimeZone",
+        end_time_zone => "calendar:EndTimeZone",
+        conference_type => "calendar:ConferenceType",
+        allow_new_time_proposal => "calendar:AllowNewTimeProposal",
+        is_online_meeting => "calendar:IsOnlineMeeting",
+        meeting_workspace_url => "calendar:MeetingWorkspaceUrl",
+        net_show_url => "calendar:NetShowUrl",
+    ]);
+}
+
+fn task_changes(old: &Task, new: &Task, out: &mut Vec<ItemChangeDescription>) {
+    diff_fields!(out, old, new, Task, Item::Task, [
+        actual_work => "task:ActualWork",
+        billing_information => "task:BillingInformation",
+        companies => "task:Companies",
+        complete_date => "task:CompleteDate",
+        contacts => "task:Contacts",
+        due_date => "task:DueDate",
+        mileage => "task:Mileage",
+        percent_complete => "task:PercentComplete",
+        recurrence => "task:Recurrence",
+        start_date => "task:StartDate",
+        status => "task:Status",
+        total_work => "task:TotalWork",
+    ]);
+}
+
+fn message_changes(old: &Message, new: &Message, out: &mut Vec<ItemChangeDescription>) {
+    diff_fields!(out, old, new, Message, Item::Message, [
+        sender => "message:Sender",
+        to_recipients => "message:ToRecipients",
+        cc_recipients => "message:CcRecipients",
+        bcc_recipients => "message:BccRecipients",
+        is_read_receipt_requested => "message:IsReadReceiptRequested",
+        is_delivery_receipt_requested => "message:IsDeliveryReceiptRequested",
+        from => "message:From",
+        is_read => "message:IsRead",
+        is_response_requested => "message:IsResponseRequested",
+        references => "message:References",
+        reply_to => "message:ReplyTo",
+    ]);
+}
+
+/// The field changes that turn `old` into `new`: a `SetItemField` for every writable field
+/// whose value differs and is set in `new`, a `DeleteItemField` for every one that is unset
+/// in `new`. Read-only fields (ids, sizes, server timestamps, `CompleteName`, occurrences,
+/// attachments — use `CreateAttachment`) are ignored.
+pub fn item_changes(
+    old: &Item,
+    new: &Item,
+) -> Result<Vec<ItemChangeDescription>, ItemKindMismatch> {
+    let mut out = Vec::new();
+    match (old, new) {
+        (Item::Contact(o), Item::Contact(n)) => contact_changes(o, n, &mut out),
+        (Item::CalendarItem(o), Item::CalendarItem(n)) => calendar_changes(o, n, &mut out),
+        (Item::Task(o), Item::Task(n)) => task_changes(o, n, &mut out),
+        (Item::Message(o), Item::Message(n)) => message_changes(o, n, &mut out),
+        (Item::Generic(o), Item::Generic(n)) if o.kind == n.kind => {}
+        _ => {
+            return Err(ItemKindMismatch {
+                old: old.element_name(),
+                new: new.element_name(),
+            });
+        }
+    }
+    common_changes(old.common(), new.common(), new, &mut out);
+    Ok(out)
+}
+
+/// The change that sets the property `path` of `item` to its value in `item`
+/// (`SetItemField`), or deletes it when `item` does not have it (`DeleteItemField`). Works
+/// for every writable field [`item_changes`] knows, indexed fields and extended properties.
+pub fn field_change(item: &Item, path: &PropertyPath) -> ItemChangeDescription {
+    let all = item_changes(&item.empty_like(), item).unwrap_or_default();
+    let found = all.into_iter().find(|c| match (c.path(), path) {
+        (PropertyPath::Extended(a), PropertyPath::Extended(b)) => a.same_property(b),
+        (a, b) => a == b,
+    });
+    found.unwrap_or_else(|| ItemChangeDescription::Delete { path: path.clone() })
+}
+
+/// Every writable field that is set in `item`, as `SetItemField` changes (to overwrite an
+/// item with a complete new version).
+pub fn set_all_fields(item: &Item) -> Vec<ItemChangeDescription> {
+    item_changes(&item.empty_like(), item).unwrap_or_default()
+}
