@@ -319,25 +319,37 @@ impl async_imap::Authenticator for SaslOnce {
 pub(crate) async fn login(g: Greeted, s: &ServerSettings) -> Result<ImapSession, MailError> {
     let creds = s.credentials();
     let mech = s.auth();
-    if mech == AuthMechanism::XOAuth2 && !g.capabilities.iter().any(|c| c == "AUTH=XOAUTH2") {
-        return Err(MailError::AuthMechanismUnsupported(mech.to_string()));
-    }
-    let fut = async {
-        let result = match mech {
-            AuthMechanism::Login => g.client.login(&creds.username, creds.secret.expose()).await,
-            AuthMechanism::Plain => {
-                let msg = format!("\0{}\0{}", creds.username, creds.secret.expose()).into_bytes();
-                g.client.authenticate("PLAIN", SaslOnce(Some(msg))).await
+    // (SASL mechanism, initial response) or None for the LOGIN command
+    let sasl = match mech {
+        AuthMechanism::Login => None,
+        AuthMechanism::Plain => Some((
+            "PLAIN",
+            format!("\0{}\0{}", creds.username, creds.secret.expose()).into_bytes(),
+        )),
+        AuthMechanism::XOAuth2 => {
+            if !g.capabilities.iter().any(|c| c == "AUTH=XOAUTH2") {
+                return Err(MailError::AuthMechanismUnsupported(mech.to_string()));
             }
-            AuthMechanism::XOAuth2 => {
-                let msg = format!(
+            Some((
+                "XOAUTH2",
+                format!(
                     "user={}\x01auth=Bearer {}\x01\x01",
                     creds.username,
                     creds.secret.expose()
                 )
-                .into_bytes();
-                g.client.authenticate("XOAUTH2", SaslOnce(Some(msg))).await
-            }
+                .into_bytes(),
+            ))
+        }
+        AuthMechanism::None => {
+            return Err(MailError::AuthMechanismUnsupported(
+                "none (IMAP always needs a login)".into(),
+            ));
+        }
+    };
+    let fut = async {
+        let result = match sasl {
+            None => g.client.login(&creds.username, creds.secret.expose()).await,
+            Some((name, msg)) => g.client.authenticate(name, SaslOnce(Some(msg))).await,
         };
         result.map_err(|(e, _client)| match e {
             async_imap::error::Error::No(m) => MailError::AuthenticationFailed(m),

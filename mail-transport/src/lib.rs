@@ -19,6 +19,7 @@ pub mod account_test;
 pub mod error;
 pub mod imap;
 pub mod mime;
+pub mod model;
 pub mod receive;
 pub mod settings;
 pub mod sink;

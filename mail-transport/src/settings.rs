@@ -58,6 +58,8 @@ pub enum AuthMechanism {
     Login,
     /// SASL XOAUTH2 with an OAuth access token as the secret.
     XOAuth2,
+    /// No login (SMTP relays that trust the network; not possible for IMAP).
+    None,
 }
 
 impl fmt::Display for AuthMechanism {
@@ -66,6 +68,7 @@ impl fmt::Display for AuthMechanism {
             AuthMechanism::Plain => "PLAIN",
             AuthMechanism::Login => "LOGIN",
             AuthMechanism::XOAuth2 => "XOAUTH2",
+            AuthMechanism::None => "none",
         })
     }
 }
@@ -128,7 +131,7 @@ impl ServerSettings {
         if port == 0 {
             return Err(MailError::Config(format!("port 0 is not valid for {host}")));
         }
-        if credentials.username.trim().is_empty() {
+        if auth != AuthMechanism::None && credentials.username.trim().is_empty() {
             return Err(MailError::Config(format!("user name for {host} is empty")));
         }
         Ok(ServerSettings {
@@ -330,4 +333,47 @@ pub struct AccountSettings {
     pub imap: Option<ImapSettings>,
     /// Append each sent message to the IMAP sent folder (needs `imap`).
     pub save_sent_copy: bool,
+}
+
+impl AccountSettings {
+    /// The SMTP sender of this account; it appends to the IMAP sent folder when
+    /// `save_sent_copy` is set and IMAP settings exist.
+    pub fn smtp_sender(&self) -> Result<crate::SmtpSender, MailError> {
+        let smtp = self.smtp.clone().ok_or_else(|| {
+            MailError::Config(format!("account {} has no SMTP settings", self.account_id))
+        })?;
+        let copy = if self.save_sent_copy {
+            self.imap.clone()
+        } else {
+            None
+        };
+        crate::SmtpSender::new(smtp, copy)
+    }
+
+    /// The IMAP receiver of this account, keeping its checkpoints in `checkpoints`.
+    pub fn imap_receiver(
+        &self,
+        checkpoints: Arc<dyn crate::CheckpointStore>,
+    ) -> Result<crate::ImapReceiver, MailError> {
+        let imap = self.imap.clone().ok_or_else(|| {
+            MailError::Config(format!("account {} has no IMAP settings", self.account_id))
+        })?;
+        Ok(crate::ImapReceiver::new(
+            self.account_id.clone(),
+            imap,
+            checkpoints,
+        ))
+    }
+
+    /// The persistent send queue of this account (with its throttle) in a SQLite file.
+    pub fn send_queue(
+        &self,
+        path: impl AsRef<std::path::Path>,
+    ) -> Result<crate::SendQueue, MailError> {
+        crate::SendQueue::open(
+            path,
+            self.account_id.clone(),
+            self.smtp.as_ref().and_then(|s| s.throttle),
+        )
+    }
 }

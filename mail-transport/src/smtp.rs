@@ -14,11 +14,12 @@ use crate::mime::{BuiltMail, OutgoingMail};
 use crate::settings::{AuthMechanism, ImapSettings, ServerSettings, SmtpSettings, TlsMode};
 use crate::transport::{MailSender, SendReceipt};
 
-pub(crate) fn mechanism(m: AuthMechanism) -> Mechanism {
+pub(crate) fn mechanism(m: AuthMechanism) -> Option<Mechanism> {
     match m {
-        AuthMechanism::Plain => Mechanism::Plain,
-        AuthMechanism::Login => Mechanism::Login,
-        AuthMechanism::XOAuth2 => Mechanism::Xoauth2,
+        AuthMechanism::Plain => Some(Mechanism::Plain),
+        AuthMechanism::Login => Some(Mechanism::Login),
+        AuthMechanism::XOAuth2 => Some(Mechanism::Xoauth2),
+        AuthMechanism::None => None,
     }
 }
 
@@ -110,18 +111,21 @@ impl SmtpSender {
             TlsMode::StartTls => Tls::Required(tls_parameters(s)?),
             TlsMode::None => Tls::None,
         };
-        let creds = s.credentials();
-        let transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(s.host())
+        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(s.host())
             .port(s.port())
             .tls(tls)
             .hello_name(hello(&settings))
-            .credentials(LCredentials::new(
-                creds.username.clone(),
-                creds.secret.expose().to_string(),
-            ))
-            .authentication(vec![mechanism(s.auth())])
-            .timeout(Some(s.command_timeout()))
-            .build();
+            .timeout(Some(s.command_timeout()));
+        if let Some(mech) = mechanism(s.auth()) {
+            let creds = s.credentials();
+            builder = builder
+                .credentials(LCredentials::new(
+                    creds.username.clone(),
+                    creds.secret.expose().to_string(),
+                ))
+                .authentication(vec![mech]);
+        }
+        let transport = builder.build();
         Ok(SmtpSender {
             settings,
             transport,
