@@ -185,9 +185,14 @@ pub struct ItemData {
     /// Whether the item has been read.
     #[serde(default)]
     pub is_read: bool,
-    /// Other properties by EWS element name (`GivenName`, `Start`, ...).
+    /// Other properties by EWS element name (`GivenName`, `Start`, ...), simple values only.
     #[serde(default)]
     pub fields: BTreeMap<String, String>,
+    /// The whole item as EWS XML (`<t:Contact xmlns:t="...">...</t:Contact>`), for anything
+    /// `fields` cannot express (addresses, recurrence, attachments); `subject` and `class`
+    /// still apply when the XML lacks them.
+    #[serde(default)]
+    pub xml: Option<String>,
 }
 
 /// An OAuth 2.0 client-credentials application.

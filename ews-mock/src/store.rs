@@ -186,66 +186,89 @@ impl App {
     }
 }
 
-/// An extended (MAPI) property.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ExtendedProperty {
-    /// The property's identity as the client named it (set id/tag/name/type), canonical text.
-    pub key: String,
-    /// The property type (`String`, `Integer`, ...).
-    pub property_type: String,
-    /// Value(s).
-    pub values: Vec<String>,
-}
+pub use ews_client::types::Item as EwsItem;
 
-/// A file or item attachment.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Attachment {
-    /// Number within the item (part of the attachment id).
-    pub number: u64,
-    /// File name.
-    pub name: String,
-    /// MIME content type.
-    pub content_type: Option<String>,
-    /// Content.
-    pub content: Vec<u8>,
-    /// Whether it is inline.
-    pub is_inline: bool,
-}
-
-/// The content of an item, without identity.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ItemContent {
-    /// Item class (`IPM.Contact`, `IPM.Note`, ...).
-    pub class: String,
-    /// Subject.
-    pub subject: Option<String>,
-    /// Read flag.
-    pub is_read: bool,
-    /// Named properties by EWS element name.
-    pub fields: BTreeMap<String, String>,
-    /// Extended properties.
-    pub extended: Vec<ExtendedProperty>,
-    /// Attachments.
-    pub attachments: Vec<Attachment>,
-}
-
-/// A stored item.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Item {
+/// A stored item: an `ews-client` typed item with the store's bookkeeping.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StoredItem {
     /// Counter (part of the id).
     pub key: u64,
     /// The folder's counter.
     pub folder: u64,
     /// Version (part of the change key).
     pub version: u64,
-    /// Content.
-    pub content: ItemContent,
+    /// The item as a client sees it, without server-assigned ids.
+    #[serde(with = "crate::itemxml::serde_item")]
+    pub item: EwsItem,
     /// Created.
     pub created: DateTime<Utc>,
     /// Last modified.
     pub modified: DateTime<Utc>,
     /// Next attachment number.
     pub next_attachment: u64,
+}
+
+/// The read flag of an item (messages only).
+pub fn is_read(item: &EwsItem) -> Option<bool> {
+    match item {
+        EwsItem::Message(m) => m.is_read,
+        _ => None,
+    }
+}
+
+/// Sets the read flag of a message (other items have none).
+pub fn set_read(item: &mut EwsItem, read: Option<bool>) {
+    if let EwsItem::Message(m) = item {
+        m.is_read = read;
+    }
+}
+
+fn clear_server_fields(item: &mut EwsItem) {
+    let c = item.common_mut();
+    c.item_id = None;
+    c.parent_folder_id = None;
+}
+
+fn number_attachments(item: &mut EwsItem, next: &mut u64) {
+    for a in &mut item.common_mut().attachments {
+        let common = attachment_common_mut(a);
+        let numbered = common
+            .attachment_id
+            .as_ref()
+            .and_then(|id| id.id.strip_prefix('#'))
+            .and_then(|n| n.parse::<u64>().ok());
+        if numbered.is_none() {
+            common.attachment_id = Some(ews_client::types::AttachmentId {
+                id: format!("#{next}"),
+                root_item_id: None,
+                root_item_change_key: None,
+            });
+            *next += 1;
+        }
+    }
+}
+
+/// The common fields of an attachment, mutably.
+pub fn attachment_common_mut(
+    a: &mut ews_client::types::Attachment,
+) -> &mut ews_client::types::attachment::AttachmentCommon {
+    match a {
+        ews_client::types::Attachment::File(f) => &mut f.common,
+        ews_client::types::Attachment::Item(i) => &mut i.common,
+    }
+}
+
+/// The stored number of an attachment (its id inside the store is `#N`).
+pub fn attachment_number(a: &ews_client::types::Attachment) -> Option<u64> {
+    let common = match a {
+        ews_client::types::Attachment::File(f) => &f.common,
+        ews_client::types::Attachment::Item(i) => &i.common,
+    };
+    common
+        .attachment_id
+        .as_ref()
+        .and_then(|id| id.id.strip_prefix('#'))
+        .and_then(|n| n.parse().ok())
 }
 
 /// A folder.
@@ -351,7 +374,7 @@ pub struct Mailbox {
     /// Folders by counter.
     pub folders: BTreeMap<u64, Folder>,
     /// Items by counter.
-    pub items: HashMap<u64, Item>,
+    pub items: HashMap<u64, StoredItem>,
     /// Folder hierarchy journal.
     pub hierarchy_journal: Vec<JournalEntry>,
     /// Parents of deleted folders (so hierarchy sync can scope deletions).
@@ -572,25 +595,22 @@ impl Mailbox {
     }
 
     /// Creates an item in a folder; returns its counter.
-    pub fn create_item(&mut self, folder: u64, content: ItemContent) -> Result<u64, StoreError> {
+    pub fn create_item(&mut self, folder: u64, mut item: EwsItem) -> Result<u64, StoreError> {
         if !self.folders.contains_key(&folder) {
             return Err(StoreError::FolderNotFound);
         }
         let key = self.alloc_key();
         let now = Utc::now();
-        let next_attachment = content
-            .attachments
-            .iter()
-            .map(|a| a.number + 1)
-            .max()
-            .unwrap_or(1);
+        clear_server_fields(&mut item);
+        let mut next_attachment = 1;
+        number_attachments(&mut item, &mut next_attachment);
         self.items.insert(
             key,
-            Item {
+            StoredItem {
                 key,
                 folder,
                 version: 1,
-                content,
+                item,
                 created: now,
                 modified: now,
                 next_attachment,
@@ -604,31 +624,32 @@ impl Mailbox {
     }
 
     /// Changes an item. With `expected_version`, a stale version fails with
-    /// `IrresolvableConflict`.
+    /// `IrresolvableConflict`. A change of the read flag alone is journalled as such.
     pub fn update_item(
         &mut self,
         key: u64,
         expected_version: Option<u64>,
-        change: impl FnOnce(&mut ItemContent),
+        change: impl FnOnce(&mut EwsItem),
     ) -> Result<(), StoreError> {
-        let item = self.items.get_mut(&key).ok_or(StoreError::ItemNotFound)?;
-        if expected_version.is_some_and(|v| v != item.version) {
+        let stored = self.items.get_mut(&key).ok_or(StoreError::ItemNotFound)?;
+        if expected_version.is_some_and(|v| v != stored.version) {
             return Err(StoreError::IrresolvableConflict);
         }
-        let before_read = item.content.is_read;
-        let before = item.content.clone();
-        change(&mut item.content);
-        if item.content == before {
+        let before = stored.item.clone();
+        change(&mut stored.item);
+        clear_server_fields(&mut stored.item);
+        number_attachments(&mut stored.item, &mut stored.next_attachment);
+        if stored.item == before {
             return Ok(());
         }
         let only_read = {
-            let mut probe = item.content.clone();
-            probe.is_read = before_read;
+            let mut probe = stored.item.clone();
+            set_read(&mut probe, is_read(&before));
             probe == before
         };
-        item.version += 1;
-        item.modified = Utc::now();
-        let folder = item.folder;
+        stored.version += 1;
+        stored.modified = Utc::now();
+        let folder = stored.folder;
         let kind = if only_read {
             ChangeKind::ReadFlagChange
         } else {
@@ -642,37 +663,46 @@ impl Mailbox {
     pub fn add_attachment(
         &mut self,
         key: u64,
-        mut attachment: Attachment,
+        mut attachment: ews_client::types::Attachment,
     ) -> Result<u64, StoreError> {
-        let item = self.items.get_mut(&key).ok_or(StoreError::ItemNotFound)?;
-        let number = item.next_attachment;
-        item.next_attachment += 1;
-        attachment.number = number;
-        item.content.attachments.push(attachment);
-        item.version += 1;
-        item.modified = Utc::now();
-        let folder = item.folder;
+        let stored = self.items.get_mut(&key).ok_or(StoreError::ItemNotFound)?;
+        let number = stored.next_attachment;
+        stored.next_attachment += 1;
+        attachment_common_mut(&mut attachment).attachment_id =
+            Some(ews_client::types::AttachmentId {
+                id: format!("#{number}"),
+                root_item_id: None,
+                root_item_change_key: None,
+            });
+        stored.item.common_mut().attachments.push(attachment);
+        stored.item.common_mut().has_attachments = Some(true);
+        stored.version += 1;
+        stored.modified = Utc::now();
+        let folder = stored.folder;
         self.journal(folder, key, ChangeKind::Update);
         Ok(number)
     }
 
     /// Removes an attachment.
     pub fn delete_attachment(&mut self, key: u64, number: u64) -> Result<(), StoreError> {
-        let item = self.items.get_mut(&key).ok_or(StoreError::ItemNotFound)?;
-        let before = item.content.attachments.len();
-        item.content.attachments.retain(|a| a.number != number);
-        if item.content.attachments.len() == before {
+        let stored = self.items.get_mut(&key).ok_or(StoreError::ItemNotFound)?;
+        let list = &mut stored.item.common_mut().attachments;
+        let before = list.len();
+        list.retain(|a| attachment_number(a) != Some(number));
+        if list.len() == before {
             return Err(StoreError::AttachmentNotFound);
         }
-        item.version += 1;
-        item.modified = Utc::now();
-        let folder = item.folder;
+        let has = !list.is_empty();
+        stored.item.common_mut().has_attachments = Some(has);
+        stored.version += 1;
+        stored.modified = Utc::now();
+        let folder = stored.folder;
         self.journal(folder, key, ChangeKind::Update);
         Ok(())
     }
 
     /// Deletes an item.
-    pub fn delete_item(&mut self, key: u64) -> Result<Item, StoreError> {
+    pub fn delete_item(&mut self, key: u64) -> Result<StoredItem, StoreError> {
         let item = self.items.remove(&key).ok_or(StoreError::ItemNotFound)?;
         if let Some(f) = self.folders.get_mut(&item.folder) {
             f.items.remove(&key);
@@ -686,17 +716,17 @@ impl Mailbox {
         if !self.folders.contains_key(&dest) {
             return Err(StoreError::FolderNotFound);
         }
-        let item = self.delete_item(key)?;
+        let stored = self.delete_item(key)?;
         let new_key = self.alloc_key();
         let now = Utc::now();
         self.items.insert(
             new_key,
-            Item {
+            StoredItem {
                 key: new_key,
                 folder: dest,
-                version: item.version + 1,
+                version: stored.version + 1,
                 modified: now,
-                ..item
+                ..stored
             },
         );
         if let Some(f) = self.folders.get_mut(&dest) {
@@ -708,13 +738,13 @@ impl Mailbox {
 
     /// Copies an item into a folder; returns the copy's counter.
     pub fn copy_item(&mut self, key: u64, dest: u64) -> Result<u64, StoreError> {
-        let content = self
+        let item = self
             .items
             .get(&key)
             .ok_or(StoreError::ItemNotFound)?
-            .content
+            .item
             .clone();
-        self.create_item(dest, content)
+        self.create_item(dest, item)
     }
 
     /// Item changes of `folder` since `since` (at most `max` items).
@@ -767,7 +797,7 @@ impl Mailbox {
                 item_count: f.items.len(),
             })
             .collect();
-        let mut items: Vec<&Item> = self.items.values().collect();
+        let mut items: Vec<&StoredItem> = self.items.values().collect();
         items.sort_by_key(|i| i.key);
         let items = items
             .into_iter()
@@ -775,7 +805,9 @@ impl Mailbox {
                 id: self.item_id(i.key),
                 change_key: ids::encode_change_key(i.key, i.version),
                 folder: self.folder_path(i.folder),
-                content: i.content.clone(),
+                class: i.item.common().item_class.clone().unwrap_or_default(),
+                subject: i.item.common().subject.clone(),
+                xml: crate::itemxml::item_to_xml(&i.item),
             })
             .collect();
         MailboxSnapshot {
@@ -834,8 +866,19 @@ pub struct ItemSnapshot {
     pub change_key: String,
     /// Folder path.
     pub folder: String,
-    /// Content.
-    pub content: ItemContent,
+    /// Item class.
+    pub class: String,
+    /// Subject.
+    pub subject: Option<String>,
+    /// The whole item as EWS XML (`t:Contact`, ...).
+    pub xml: String,
+}
+
+impl ItemSnapshot {
+    /// The typed item.
+    pub fn item(&self) -> Option<EwsItem> {
+        crate::itemxml::item_from_xml(&self.xml).ok()
+    }
 }
 
 /// A message sent to addresses outside the organisation.
@@ -846,7 +889,8 @@ pub struct OutboundMail {
     /// External recipients.
     pub recipients: Vec<String>,
     /// The message.
-    pub content: ItemContent,
+    #[serde(with = "crate::itemxml::serde_item")]
+    pub message: EwsItem,
     /// When it was sent.
     pub sent_at: DateTime<Utc>,
 }
@@ -1072,6 +1116,62 @@ fn add_folder_path(mb: &mut Mailbox, f: &FolderData) -> Result<u64, MockError> {
     Ok(current)
 }
 
+fn element_for_class(class: &str) -> &'static str {
+    match class {
+        c if c.starts_with("IPM.Contact") => "Contact",
+        c if c.starts_with("IPM.Appointment") => "CalendarItem",
+        c if c.starts_with("IPM.Task") => "Task",
+        c if c.starts_with("IPM.Note") || c.starts_with("IPM.Schedule") => "Message",
+        _ => "Item",
+    }
+}
+
+/// Builds an item from a data-file entry: its `xml`, or an element for its class with the
+/// subject, read flag and fields (by EWS element name) as children.
+pub fn item_from_data(i: &ItemData, folder_class: &str) -> Result<EwsItem, MockError> {
+    let class = i
+        .class
+        .clone()
+        .unwrap_or_else(|| default_item_class(folder_class).to_string());
+    let mut item = match &i.xml {
+        Some(xml) => crate::itemxml::item_from_xml(xml)
+            .map_err(|e| MockError::InvalidData(format!("item xml: {e}")))?,
+        None => {
+            use ews_client::xml::{Ns, XmlWriter};
+            let element = element_for_class(&class);
+            let mut w = XmlWriter::new();
+            w.start_root(Ns::Types, element).open();
+            if let Some(subject) = &i.subject {
+                w.text_element(Ns::Types, "Subject", subject);
+            }
+            for (name, value) in &i.fields {
+                if !name.chars().all(|c| c.is_ascii_alphanumeric()) {
+                    return Err(MockError::InvalidData(format!("bad field name {name:?}")));
+                }
+                w.text_element(Ns::Types, name, value);
+            }
+            if element == "Message" {
+                w.text_element(
+                    Ns::Types,
+                    "IsRead",
+                    if i.is_read { "true" } else { "false" },
+                );
+            }
+            w.end(Ns::Types, element);
+            crate::itemxml::item_from_xml(&w.into_string())
+                .map_err(|e| MockError::InvalidData(format!("item fields: {e}")))?
+        }
+    };
+    let common = item.common_mut();
+    if common.item_class.is_none() {
+        common.item_class = Some(class);
+    }
+    if common.subject.is_none() {
+        common.subject.clone_from(&i.subject);
+    }
+    Ok(item)
+}
+
 fn add_item(mb: &mut Mailbox, i: &ItemData) -> Result<u64, MockError> {
     let folder = mb.folder_by_path(&i.folder).ok_or_else(|| {
         MockError::InvalidData(format!("item folder {:?} does not exist", i.folder))
@@ -1081,18 +1181,8 @@ fn add_item(mb: &mut Mailbox, i: &ItemData) -> Result<u64, MockError> {
         .get(&folder)
         .map(|f| f.class.clone())
         .unwrap_or_default();
-    let content = ItemContent {
-        class: i
-            .class
-            .clone()
-            .unwrap_or_else(|| default_item_class(&folder_class).to_string()),
-        subject: i.subject.clone(),
-        is_read: i.is_read,
-        fields: i.fields.clone(),
-        extended: Vec::new(),
-        attachments: Vec::new(),
-    };
-    mb.create_item(folder, content)
+    let item = item_from_data(i, &folder_class)?;
+    mb.create_item(folder, item)
         .map_err(|e| MockError::InvalidData(format!("item in {}: {e}", i.folder)))
 }
 
@@ -1100,12 +1190,14 @@ fn add_item(mb: &mut Mailbox, i: &ItemData) -> Result<u64, MockError> {
 mod tests {
     use super::*;
 
-    fn contact(name: &str) -> ItemContent {
-        ItemContent {
-            class: "IPM.Contact".into(),
-            subject: Some(name.into()),
-            ..ItemContent::default()
-        }
+    fn contact(name: &str) -> EwsItem {
+        let mut c = ews_client::types::Contact::default();
+        c.common.subject = Some(name.into());
+        EwsItem::Contact(c)
+    }
+
+    fn message() -> EwsItem {
+        EwsItem::Message(ews_client::types::Message::default())
     }
 
     #[test]
@@ -1129,29 +1221,40 @@ mod tests {
         assert_eq!(p0.changes.len(), 2);
         assert!(p0.includes_last);
         let s = p0.seq;
-        mb.update_item(a, None, |x| x.subject = Some("A2".into()))
+        mb.update_item(a, None, |x| x.common_mut().subject = Some("A2".into()))
             .unwrap();
-        mb.update_item(a, None, |x| x.is_read = true).unwrap();
-        mb.update_item(b, None, |x| x.is_read = true).unwrap();
+        mb.update_item(a, None, |x| x.common_mut().categories = vec!["x".into()])
+            .unwrap();
+        let m = mb.create_item(c, message()).unwrap();
+        mb.update_item(m, None, |x| set_read(x, Some(true)))
+            .unwrap();
+        mb.update_item(b, None, |x| x.common_mut().subject = Some("B2".into()))
+            .unwrap();
         let t = mb.create_item(c, contact("T")).unwrap();
         mb.delete_item(t).unwrap();
         let p1 = mb.sync_items(c, s, 100).unwrap();
+        let kinds: Vec<(u64, ChangeKind)> = p1.changes.iter().map(|c| (c.key, c.kind)).collect();
         assert_eq!(
-            p1.changes,
+            kinds,
             vec![
-                SyncChange {
-                    key: a,
-                    kind: ChangeKind::Update
-                },
-                SyncChange {
-                    key: b,
-                    kind: ChangeKind::ReadFlagChange
-                },
+                (a, ChangeKind::Update),
+                (m, ChangeKind::Create),
+                (b, ChangeKind::Update)
             ]
         );
-        let none = mb.sync_items(c, p1.seq, 100).unwrap();
+        mb.update_item(m, None, |x| set_read(x, Some(false)))
+            .unwrap();
+        let p2 = mb.sync_items(c, p1.seq, 100).unwrap();
+        assert_eq!(
+            p2.changes,
+            vec![SyncChange {
+                key: m,
+                kind: ChangeKind::ReadFlagChange
+            }]
+        );
+        let none = mb.sync_items(c, p2.seq, 100).unwrap();
         assert!(none.changes.is_empty() && none.includes_last);
-        assert_eq!(none.seq, p1.seq);
+        assert_eq!(none.seq, p2.seq);
     }
 
     #[test]
@@ -1174,7 +1277,7 @@ mod tests {
         let mut mb = Mailbox::new("a@x");
         let inbox = mb.distinguished("inbox").unwrap();
         let junk = mb.distinguished("junkemail").unwrap();
-        let k = mb.create_item(inbox, ItemContent::default()).unwrap();
+        let k = mb.create_item(inbox, message()).unwrap();
         let s_in = mb.sync_items(inbox, 0, 10).unwrap().seq;
         let s_junk = mb.sync_items(junk, 0, 10).unwrap().seq;
         let k2 = mb.move_item(k, junk).unwrap();
@@ -1200,13 +1303,13 @@ mod tests {
         let mut mb = Mailbox::new("a@x");
         let c = mb.distinguished("contacts").unwrap();
         let k = mb.create_item(c, contact("A")).unwrap();
-        mb.update_item(k, Some(1), |x| x.subject = Some("B".into()))
+        mb.update_item(k, Some(1), |x| x.common_mut().subject = Some("B".into()))
             .unwrap();
         assert_eq!(
-            mb.update_item(k, Some(1), |x| x.subject = Some("C".into())),
+            mb.update_item(k, Some(1), |x| x.common_mut().subject = Some("C".into())),
             Err(StoreError::IrresolvableConflict)
         );
-        mb.update_item(k, None, |x| x.subject = Some("C".into()))
+        mb.update_item(k, None, |x| x.common_mut().subject = Some("C".into()))
             .unwrap();
         assert_eq!(mb.items[&k].version, 3);
     }
@@ -1232,8 +1335,11 @@ mod tests {
         let snap = mb.snapshot();
         let crm: Vec<_> = snap.items_in("CRM").collect();
         assert_eq!(crm.len(), 1);
-        assert_eq!(crm[0].content.class, "IPM.Contact");
-        assert_eq!(crm[0].content.fields["GivenName"], "Bob");
+        assert_eq!(crm[0].class, "IPM.Contact");
+        let Some(EwsItem::Contact(bob)) = crm[0].item() else {
+            panic!("not a contact: {}", crm[0].xml)
+        };
+        assert_eq!(bob.given_name.as_deref(), Some("Bob"));
         let bad = OrgData::from_toml("[[mailboxes]]\nowner = \"nobody@x\"\n").unwrap();
         assert!(Store::from_data(&bad).is_err());
     }

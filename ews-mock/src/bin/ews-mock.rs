@@ -49,6 +49,8 @@ async fn main() -> anyhow::Result<()> {
         tls,
         state_file: args.state.clone(),
     };
+    // listen for signals before announcing the URLs, so a quick SIGTERM still saves the state
+    let signal = shutdown_signal()?;
     let mock = MockServer::start(config)
         .await
         .context("starting ews-mock")?;
@@ -56,7 +58,7 @@ async fn main() -> anyhow::Result<()> {
     println!("Token endpoint: {}", mock.token_url());
     println!("Autodiscover: {}", mock.autodiscover_url());
     println!("Admin: {}", mock.admin_url());
-    wait_for_signal().await?;
+    signal.await?;
     mock.shutdown().await.context("shutting down")?;
     if let Some(state) = &args.state {
         println!("state saved to {}", state.display());
@@ -65,18 +67,23 @@ async fn main() -> anyhow::Result<()> {
 }
 
 #[cfg(unix)]
-async fn wait_for_signal() -> anyhow::Result<()> {
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = anyhow::Result<()>>> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = signal(SignalKind::terminate())?;
-    tokio::select! {
-        r = tokio::signal::ctrl_c() => r?,
-        _ = term.recv() => {}
-    }
-    Ok(())
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
+        }
+        Ok(())
+    })
 }
 
 #[cfg(not(unix))]
-async fn wait_for_signal() -> anyhow::Result<()> {
-    tokio::signal::ctrl_c().await?;
-    Ok(())
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = anyhow::Result<()>>> {
+    Ok(async {
+        tokio::signal::ctrl_c().await?;
+        Ok(())
+    })
 }
