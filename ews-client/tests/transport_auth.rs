@@ -372,6 +372,24 @@ async fn oauth_rejected_client_secret_is_a_token_endpoint_error() {
     assert_eq!(count(&server, "/EWS/Exchange.asmx").await, 0);
 }
 
+#[tokio::test]
+async fn oauth_transient_token_endpoint_failure_is_retried() {
+    let (server, t) = oauth_setup(&["tok-1"], "Sup3rS3cret").await;
+    Mock::given(method("POST"))
+        .and(path("/tenant-1/oauth2/v2.0/token"))
+        .respond_with(
+            ResponseTemplate::new(503)
+                .set_body_json(serde_json::json!({"error": "temporarily_unavailable"})),
+        )
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    let r = t.post(request()).await.unwrap();
+    assert_eq!(r.body.as_ref(), b"tok-1");
+    assert_eq!(count(&server, "/tenant-1/oauth2/v2.0/token").await, 2);
+}
+
 /// A host-supplied provider: hands out "host-a", then "host-b" after invalidation.
 #[derive(Default)]
 struct HostProvider {

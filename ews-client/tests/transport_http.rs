@@ -151,9 +151,10 @@ async fn throttling_without_retry_after_backs_off_exponentially() {
             .with_max_attempts(5),
     );
     let started = Instant::now();
+    // 503 means "not processed": safe to repeat even a non-idempotent request
     let response = HttpTransport::new(cfg)
         .unwrap()
-        .post(request())
+        .post(request().with_idempotent(false))
         .await
         .unwrap();
     assert_eq!(response.status, 200);

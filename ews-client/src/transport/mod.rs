@@ -327,13 +327,26 @@ impl HttpTransport {
             let bounded_by_deadline = remaining <= inner.timeout;
             let mut bearer = None;
             if let AuthState::Bearer(provider) = &inner.auth {
-                let token = tokio::time::timeout(remaining, provider.token())
-                    .await
-                    .map_err(|_| TransportError::DeadlineExceeded {
-                        attempts: attempts - 1,
-                        outcome_unknown: false,
-                    })??;
-                bearer = Some(token);
+                match tokio::time::timeout(remaining, provider.token()).await {
+                    Err(_) => {
+                        return Err(TransportError::DeadlineExceeded {
+                            attempts: attempts - 1,
+                            outcome_unknown: false,
+                        });
+                    }
+                    Ok(Ok(token)) => bearer = Some(token),
+                    // token endpoint unreachable, 5xx or 429: back off like any transient failure
+                    Ok(Err(e)) if e.is_transient() && attempts < inner.retry.max_attempts => {
+                        let delay = inner.retry.delay_for_attempt(attempts);
+                        tracing::debug!(error = %e, ?delay, "token request failed; retrying");
+                        if Instant::now() + delay >= request.deadline {
+                            return Err(e);
+                        }
+                        tokio::time::sleep(delay).await;
+                        continue;
+                    }
+                    Ok(Err(e)) => return Err(e),
+                }
             }
             tracing::debug!(
                 url = %inner.url,
