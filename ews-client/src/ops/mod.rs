@@ -5,6 +5,7 @@
 //! and writes responses with the same definitions ([`AnyRequest`] dispatches on the
 //! operation name).
 
+mod any;
 mod common;
 
 pub mod create_attachment;
@@ -23,6 +24,7 @@ pub mod sync_folder_hierarchy;
 pub mod sync_folder_items;
 pub mod update_item;
 
+pub use any::AnyRequest;
 pub use common::{FolderInfo, ItemInfo};
 pub use create_attachment::{AttachmentInfo, CreateAttachment};
 pub use create_folder::CreateFolder;
