@@ -388,3 +388,44 @@ async fn missing_folder_is_reported() {
     assert_eq!((step, kind), (K::Folders, FailureKind::FolderMissing));
     assert!(message.contains("No-Such-Folder"), "{message}");
 }
+
+#[tokio::test]
+async fn sender_and_receiver_refuse_a_server_without_starttls() {
+    // needs no mail server
+    use mail_transport::{MailError, MailSender, Mailbox, OutgoingMail, SmtpSender};
+    let creds = Credentials::new("grace@example.test", "x");
+    let smtp_port = server_without_starttls(false).await;
+    let imap_port = server_without_starttls(true).await;
+    let smtp = SmtpSettings::new(
+        ServerSettings::new(
+            "127.0.0.1",
+            smtp_port,
+            TlsMode::StartTls,
+            AuthMechanism::Plain,
+            creds.clone(),
+        )
+        .unwrap(),
+    );
+    let err = SmtpSender::new(smtp, None)
+        .unwrap()
+        .send(&OutgoingMail {
+            from: Mailbox::new("grace@example.test"),
+            to: vec![Mailbox::new("heidi@example.test")],
+            subject: "x".into(),
+            ..OutgoingMail::default()
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, MailError::StartTlsMissing(_)), "{err:?}");
+    let imap = ServerSettings::new(
+        "127.0.0.1",
+        imap_port,
+        TlsMode::StartTls,
+        AuthMechanism::Login,
+        creds,
+    )
+    .unwrap();
+    let err = mail_transport::imap::connect(&imap).await.unwrap_err();
+    assert!(matches!(err, MailError::StartTlsMissing(_)), "{err:?}");
+    assert!(!err.is_transient());
+}
