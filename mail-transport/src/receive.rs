@@ -16,6 +16,12 @@ use crate::sink::{LinkContext, LinkHook, MailSink, StoreOutcome};
 use crate::store::CheckpointStore;
 use crate::transport::{MailReceiver, ReceiveReport};
 
+/// Extensions that change how messages are acknowledged.
+struct ServerCaps {
+    uidplus: bool,
+    mv: bool,
+}
+
 /// An IMAP checkpoint: the folder's UIDVALIDITY and the highest acknowledged UID.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ImapCheckpoint {
@@ -101,41 +107,93 @@ impl ImapReceiver {
         Ok(uids)
     }
 
-    async fn acknowledge(&self, session: &mut ImapSession, uid: u32) -> Result<(), MailError> {
+    async fn add_flag(
+        &self,
+        session: &mut ImapSession,
+        set: &str,
+        flag: &str,
+    ) -> Result<(), MailError> {
+        let s = &self.settings.server;
+        let _: Vec<_> = session
+            .uid_store(set, format!("+FLAGS.SILENT ({flag})"))
+            .await
+            .map_err(|e| imap_err(e, s))?
+            .try_collect()
+            .await
+            .map_err(|e| imap_err(e, s))?;
+        Ok(())
+    }
+
+    /// Acknowledges one message. Without UIDPLUS a deleted (or, without MOVE, a copied)
+    /// message is only flagged `\Deleted` here; [`Self::expunge_flagged`] removes it after
+    /// the chunk (the checkpoint already excludes it, so it is never offered twice).
+    async fn acknowledge(
+        &self,
+        session: &mut ImapSession,
+        uid: u32,
+        caps: &ServerCaps,
+    ) -> Result<(), MailError> {
         let s = &self.settings.server;
         let set = uid.to_string();
         match &self.settings.after_receive {
-            AfterReceive::KeepCopy => {
-                let _: Vec<_> = session
-                    .uid_store(&set, "+FLAGS.SILENT (\\Seen)")
-                    .await
-                    .map_err(|e| imap_err(e, s))?
-                    .try_collect()
-                    .await
-                    .map_err(|e| imap_err(e, s))?;
-            }
-            AfterReceive::MoveTo(folder) => {
+            AfterReceive::KeepCopy => self.add_flag(session, &set, "\\Seen").await?,
+            AfterReceive::MoveTo(folder) if caps.mv => {
                 session
                     .uid_mv(&set, folder)
                     .await
                     .map_err(|e| imap_err(e, s))?;
             }
-            AfterReceive::Delete => {
-                let _: Vec<_> = session
-                    .uid_store(&set, "+FLAGS.SILENT (\\Deleted)")
-                    .await
-                    .map_err(|e| imap_err(e, s))?
-                    .try_collect()
+            AfterReceive::MoveTo(folder) => {
+                session
+                    .uid_copy(&set, folder)
                     .await
                     .map_err(|e| imap_err(e, s))?;
-                let _: Vec<_> = session
-                    .uid_expunge(&set)
-                    .await
-                    .map_err(|e| imap_err(e, s))?
-                    .try_collect()
-                    .await
-                    .map_err(|e| imap_err(e, s))?;
+                self.add_flag(session, &set, "\\Deleted").await?;
+                if caps.uidplus {
+                    self.uid_expunge(session, &set).await?;
+                }
             }
+            AfterReceive::Delete => {
+                self.add_flag(session, &set, "\\Deleted").await?;
+                if caps.uidplus {
+                    self.uid_expunge(session, &set).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn uid_expunge(&self, session: &mut ImapSession, set: &str) -> Result<(), MailError> {
+        let s = &self.settings.server;
+        let _: Vec<_> = session
+            .uid_expunge(set)
+            .await
+            .map_err(|e| imap_err(e, s))?
+            .try_collect()
+            .await
+            .map_err(|e| imap_err(e, s))?;
+        Ok(())
+    }
+
+    async fn expunge_flagged(
+        &self,
+        session: &mut ImapSession,
+        caps: &ServerCaps,
+    ) -> Result<(), MailError> {
+        let needs = match &self.settings.after_receive {
+            AfterReceive::KeepCopy => false,
+            AfterReceive::MoveTo(_) => !caps.mv && !caps.uidplus,
+            AfterReceive::Delete => !caps.uidplus,
+        };
+        if needs {
+            let s = &self.settings.server;
+            let _: Vec<_> = session
+                .expunge()
+                .await
+                .map_err(|e| imap_err(e, s))?
+                .try_collect()
+                .await
+                .map_err(|e| imap_err(e, s))?;
         }
         Ok(())
     }
@@ -170,6 +228,16 @@ impl ImapReceiver {
             }
             None => 0,
         };
+        let caps = timed(s.command_timeout(), "asking for capabilities", async {
+            session.capabilities().await.map_err(|e| imap_err(e, s))
+        })
+        .await?;
+        let caps = ServerCaps {
+            uidplus: caps.has_str("UIDPLUS"),
+            mv: caps.has_str("MOVE"),
+        };
+        // leftovers of an interrupted run without UIDPLUS
+        self.expunge_flagged(session, &caps).await?;
         let uids = timed(
             s.command_timeout(),
             "searching new mail",
@@ -209,7 +277,7 @@ impl ImapReceiver {
                 timed(
                     s.command_timeout(),
                     "acknowledging mail",
-                    self.acknowledge(session, uid),
+                    self.acknowledge(session, uid, &caps),
                 )
                 .await?;
                 report.acknowledged += 1;
@@ -220,6 +288,7 @@ impl ImapReceiver {
                 };
                 self.checkpoints.save(&self.account, folder, &cp.encode())?;
             }
+            self.expunge_flagged(session, &caps).await?;
         }
         let cp = ImapCheckpoint {
             uid_validity,
