@@ -4,8 +4,11 @@
 //! for each table, rule resolution, preview, batch scheduler and the `conaktiv-exchange` CLI.
 #![warn(missing_docs)]
 
+pub mod clock;
 pub mod filter;
 pub mod host;
+pub mod mapping;
 pub mod rules;
+pub mod scheduler;
 pub mod secrets;
 pub mod sqlite;

@@ -190,26 +190,39 @@ impl SqliteDb {
         SqliteLinker { db: self.clone() }
     }
 
-    /// Runs `f` on the connection in a blocking thread.
     async fn with<T, F>(&self, f: F) -> Result<T, HostError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, HostError> + Send + 'static,
     {
-        let conn = Arc::clone(&self.conn);
-        tokio::task::spawn_blocking(move || {
-            let mut guard = conn.lock().map_err(|_| HostError::Storage {
+        with_conn(&self.conn, f).await
+    }
+}
+
+/// Runs `f` on a shared connection in a blocking thread.
+pub(crate) async fn with_conn<T, E, F>(conn: &Arc<Mutex<Connection>>, f: F) -> Result<T, E>
+where
+    T: Send + 'static,
+    E: From<HostError> + Send + 'static,
+    F: FnOnce(&mut Connection) -> Result<T, E> + Send + 'static,
+{
+    let conn = Arc::clone(conn);
+    tokio::task::spawn_blocking(move || {
+        let mut guard = conn.lock().map_err(|_| {
+            E::from(HostError::Storage {
                 message: "the database connection was poisoned by a panic".into(),
                 transient: false,
-            })?;
-            f(&mut guard)
-        })
-        .await
-        .map_err(|e| HostError::Storage {
+            })
+        })?;
+        f(&mut guard)
+    })
+    .await
+    .map_err(|e| {
+        E::from(HostError::Storage {
             message: format!("database task failed: {e}"),
             transient: false,
-        })?
-    }
+        })
+    })?
 }
 
 /// The embedded CRM store: every [`CrmRecord`] table in one SQLite database.

@@ -1,0 +1,852 @@
+//! The batch scheduler: runs the "Exchange Abgleich" batch task every interval for every
+//! mailbox and table in scope, through a [`JobRunner`].
+//!
+//! * Bounded concurrency across mailboxes ([`SchedulerOptions::concurrency`]).
+//! * One failing mailbox never stops the others: every item gets its own
+//!   [`MailboxReport`].
+//! * A transient failure ([`JobError::is_transient`]) is retried at a later run, after a
+//!   back-off that doubles with every consecutive failure (from
+//!   [`SchedulerOptions::backoff_base`] up to [`SchedulerOptions::backoff_max`]).
+//! * A permanent failure (bad credentials, impersonation denied, mailbox gone) is reported
+//!   once and the item is skipped until the configuration fingerprint changes
+//!   ([`SchedulerOptions::config_fingerprint`], see [`config_fingerprint`]).
+//! * No two runs of the same mailbox and table at once, even across processes: each item is
+//!   guarded by a lease row in the shared SQLite state database ([`SchedulerStore`]), taken in
+//!   an immediate transaction, renewed while the item runs and expiring after
+//!   [`SchedulerOptions::lease_ttl`] if its holder dies.
+//! * Clean shutdown between items: once the [`CancellationToken`] fires no new item starts;
+//!   running items finish.
+//! * Time comes from a [`Clock`]; the loop sleeps with tokio's timer (pausable in tests).
+//! * Structured logs with `tracing` (span `batch_item` with `mailbox` and `table`).
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use conaktiv_model::Configuration;
+use futures::StreamExt;
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use crate::clock::Clock;
+use crate::host::{HostError, UserDirectory};
+use crate::rules::{Assignment, assignments, table_name};
+use crate::sqlite::{open_connection, storage, with_conn};
+
+/// Why a job (one mailbox and table) failed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum JobError {
+    /// Worth retrying later: throttling, a timeout, a dropped connection, a busy server.
+    #[error("transient failure: {0}")]
+    Transient(String),
+    /// The service account's credentials were refused.
+    #[error("bad credentials: {0}")]
+    BadCredentials(String),
+    /// The service account may not impersonate the mailbox.
+    #[error("impersonation denied: {0}")]
+    ImpersonationDenied(String),
+    /// The mailbox does not exist (any more).
+    #[error("mailbox not found: {0}")]
+    MailboxGone(String),
+    /// The configuration does not allow the job (a rule's folder is missing, ...).
+    #[error("configuration problem: {0}")]
+    Configuration(String),
+    /// Any other failure that a retry will not fix.
+    #[error("permanent failure: {0}")]
+    Permanent(String),
+}
+
+impl JobError {
+    /// Whether a later run may succeed without a configuration change.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Transient(_))
+    }
+
+    /// Whether the job will keep failing until the configuration changes.
+    pub fn is_permanent(&self) -> bool {
+        !self.is_transient()
+    }
+}
+
+/// Counts of one direction of a run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    /// Records created.
+    pub created: u64,
+    /// Records changed.
+    pub updated: u64,
+    /// Records deleted.
+    pub deleted: u64,
+}
+
+impl Counts {
+    /// Created + updated + deleted.
+    pub fn total(&self) -> u64 {
+        self.created + self.updated + self.deleted
+    }
+}
+
+/// What one job did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct RunReport {
+    /// Writes to Exchange.
+    pub to_exchange: Counts,
+    /// Writes to ConAktiv.
+    pub to_conaktiv: Counts,
+    /// Conflicts decided by the master side.
+    pub conflicts: u64,
+    /// Item-level errors (the job went on without these items).
+    pub item_errors: Vec<String>,
+}
+
+/// Runs one job: a mailbox and a table under the rule that applies.
+#[async_trait]
+pub trait JobRunner: Send + Sync {
+    /// Synchronises `job.mailbox`'s `job.table` under rule `job.rule`.
+    async fn run(&self, job: &Assignment) -> Result<RunReport, JobError>;
+}
+
+/// Where the jobs of a run come from.
+#[async_trait]
+pub trait JobSource: Send + Sync {
+    /// The jobs of the next run.
+    async fn jobs(&self) -> Result<Vec<Assignment>, HostError>;
+}
+
+/// The jobs the configuration's rules give the directory's users ([`assignments`]); users
+/// whose rules conflict are logged and left out.
+pub struct RuleJobs<D> {
+    rules: Vec<conaktiv_model::config::SyncRule>,
+    directory: D,
+}
+
+impl<D: UserDirectory> RuleJobs<D> {
+    /// Jobs from these rules and this directory.
+    pub fn new(rules: Vec<conaktiv_model::config::SyncRule>, directory: D) -> Self {
+        Self { rules, directory }
+    }
+}
+
+#[async_trait]
+impl<D: UserDirectory> JobSource for RuleJobs<D> {
+    async fn jobs(&self) -> Result<Vec<Assignment>, HostError> {
+        let users = self.directory.users().await?;
+        let (jobs, problems) = assignments(&self.rules, &users);
+        for p in problems {
+            tracing::error!(problem = %p, "rule conflict; the user is left out of this run");
+        }
+        Ok(jobs)
+    }
+}
+
+/// A fixed list of jobs.
+#[async_trait]
+impl JobSource for Vec<Assignment> {
+    async fn jobs(&self) -> Result<Vec<Assignment>, HostError> {
+        Ok(self.clone())
+    }
+}
+
+/// A fingerprint of a configuration: changes whenever any setting changes.
+pub fn config_fingerprint(config: &Configuration) -> String {
+    let text = toml::to_string(config).unwrap_or_else(|_| format!("{config:?}"));
+    let digest = Sha256::digest(text.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Why an item was not run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum SkipReason {
+    /// Another scheduler (or an earlier run still going) holds the item's lease.
+    Leased {
+        /// The lease holder.
+        holder: String,
+    },
+    /// Waiting after transient failures.
+    BackingOff {
+        /// When the next attempt may run.
+        until: DateTime<Utc>,
+        /// Consecutive failures so far.
+        failures: u32,
+    },
+    /// Failed permanently with this configuration.
+    PermanentFailure {
+        /// The error.
+        error: String,
+    },
+    /// The scheduler is shutting down.
+    Shutdown,
+}
+
+/// How an item ended.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum ItemStatus {
+    /// The job ran.
+    Succeeded {
+        /// What it did.
+        report: RunReport,
+    },
+    /// The job failed.
+    Failed {
+        /// The error.
+        error: String,
+        /// Whether it is skipped until the configuration changes.
+        permanent: bool,
+        /// Consecutive failures, this one included.
+        failures: u32,
+        /// When a transient failure is retried.
+        retry_at: Option<DateTime<Utc>>,
+    },
+    /// The job did not run.
+    Skipped {
+        /// Why.
+        #[serde(flatten)]
+        reason: SkipReason,
+    },
+}
+
+/// The report of one mailbox and table in a run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct MailboxReport {
+    /// The user.
+    pub user: String,
+    /// The mailbox.
+    pub mailbox: String,
+    /// The table.
+    pub table: &'static str,
+    /// The rule.
+    pub rule: String,
+    /// When the item started (or was skipped).
+    pub started: DateTime<Utc>,
+    /// How long it ran, in milliseconds.
+    pub duration_ms: u64,
+    /// The outcome.
+    #[serde(flatten)]
+    pub status: ItemStatus,
+}
+
+/// The overall outcome of a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// No item failed.
+    Success,
+    /// Some items failed.
+    PartialFailure,
+    /// Every item that ran failed.
+    Failure,
+}
+
+/// The report of one batch run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct BatchReport {
+    /// When the run started.
+    pub started: DateTime<Utc>,
+    /// When it finished.
+    pub finished: DateTime<Utc>,
+    /// One report per item, in the order of the jobs.
+    pub items: Vec<MailboxReport>,
+}
+
+impl BatchReport {
+    /// Items that ran successfully.
+    pub fn succeeded(&self) -> usize {
+        self.count(|s| matches!(s, ItemStatus::Succeeded { .. }))
+    }
+
+    /// Items that failed.
+    pub fn failed(&self) -> usize {
+        self.count(|s| matches!(s, ItemStatus::Failed { .. }))
+    }
+
+    /// Items that were skipped.
+    pub fn skipped(&self) -> usize {
+        self.count(|s| matches!(s, ItemStatus::Skipped { .. }))
+    }
+
+    fn count(&self, f: impl Fn(&ItemStatus) -> bool) -> usize {
+        self.items.iter().filter(|i| f(&i.status)).count()
+    }
+
+    /// The overall outcome. Items skipped because of an earlier permanent failure count as
+    /// failures.
+    pub fn outcome(&self) -> Outcome {
+        let failed = self.failed()
+            + self.count(|s| {
+                matches!(
+                    s,
+                    ItemStatus::Skipped {
+                        reason: SkipReason::PermanentFailure { .. }
+                    }
+                )
+            });
+        if failed == 0 {
+            Outcome::Success
+        } else if self.succeeded() == 0 {
+            Outcome::Failure
+        } else {
+            Outcome::PartialFailure
+        }
+    }
+}
+
+/// Tuning of a [`Scheduler`].
+#[derive(Clone, Debug)]
+pub struct SchedulerOptions {
+    /// This scheduler's name in the lease table (unique per process).
+    pub holder: String,
+    /// How many items run at once.
+    pub concurrency: usize,
+    /// The time between runs (the batch task's interval).
+    pub interval: Duration,
+    /// How long a lease lasts without renewal; renewed every third of it while the item runs.
+    pub lease_ttl: Duration,
+    /// The back-off after the first transient failure; doubles with each further one.
+    pub backoff_base: Duration,
+    /// The longest back-off.
+    pub backoff_max: Duration,
+    /// The fingerprint of the configuration in force (see [`config_fingerprint`]).
+    pub config_fingerprint: String,
+}
+
+impl Default for SchedulerOptions {
+    fn default() -> Self {
+        Self {
+            holder: format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()),
+            concurrency: 4,
+            interval: Duration::from_secs(15 * 60),
+            lease_ttl: Duration::from_secs(10 * 60),
+            backoff_base: Duration::from_secs(15 * 60),
+            backoff_max: Duration::from_secs(24 * 60 * 60),
+            config_fingerprint: String::new(),
+        }
+    }
+}
+
+impl SchedulerOptions {
+    /// The back-off after `failures` consecutive transient failures.
+    pub fn backoff(&self, failures: u32) -> Duration {
+        let exp = failures.saturating_sub(1).min(30);
+        self.backoff_base
+            .saturating_mul(1u32 << exp)
+            .min(self.backoff_max)
+    }
+}
+
+/// The scheduler's shared state: leases and per-item failure state, in SQLite. Several
+/// schedulers (processes) may share one file.
+#[derive(Clone)]
+pub struct SchedulerStore {
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl std::fmt::Debug for SchedulerStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SchedulerStore").finish_non_exhaustive()
+    }
+}
+
+const STORE_SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS scheduler_meta (version INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS scheduler_leases (
+    mailbox TEXT NOT NULL COLLATE NOCASE,
+    tbl TEXT NOT NULL,
+    holder TEXT NOT NULL,
+    expires_ms INTEGER NOT NULL,
+    PRIMARY KEY (mailbox, tbl)
+);
+CREATE TABLE IF NOT EXISTS scheduler_items (
+    mailbox TEXT NOT NULL COLLATE NOCASE,
+    tbl TEXT NOT NULL,
+    failures INTEGER NOT NULL DEFAULT 0,
+    next_attempt_ms INTEGER,
+    last_error TEXT,
+    permanent INTEGER NOT NULL DEFAULT 0,
+    fingerprint TEXT,
+    PRIMARY KEY (mailbox, tbl)
+);";
+
+/// The scheduler store's schema version.
+const STORE_VERSION: i64 = 1;
+
+/// The failure state of one item.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ItemState {
+    /// Consecutive failures.
+    pub failures: u32,
+    /// When the next attempt may run (after a transient failure).
+    pub next_attempt: Option<DateTime<Utc>>,
+    /// The last error.
+    pub last_error: Option<String>,
+    /// Whether the last failure was permanent.
+    pub permanent: bool,
+    /// The configuration fingerprint of the permanent failure.
+    pub fingerprint: Option<String>,
+}
+
+fn ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+fn from_ms(v: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(v).unwrap_or_default()
+}
+
+fn add(t: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
+    t + chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
+}
+
+impl SchedulerStore {
+    /// Opens (or creates) the state database; may be the same file as the embedded CRM.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, crate::sqlite::SchemaError> {
+        Self::init(open_connection(Some(path.as_ref()))?)
+    }
+
+    /// An in-memory store (one process only).
+    pub fn in_memory() -> Result<Self, crate::sqlite::SchemaError> {
+        Self::init(open_connection(None)?)
+    }
+
+    fn init(mut conn: Connection) -> Result<Self, crate::sqlite::SchemaError> {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute_batch(STORE_SCHEMA)?;
+        let found: Option<i64> = tx
+            .query_row("SELECT max(version) FROM scheduler_meta", [], |r| r.get(0))
+            .optional()?
+            .flatten();
+        match found {
+            Some(v) if v > STORE_VERSION => {
+                return Err(crate::sqlite::SchemaError::TooNew {
+                    found: v,
+                    supported: STORE_VERSION,
+                });
+            }
+            Some(_) => {}
+            None => {
+                tx.execute(
+                    "INSERT INTO scheduler_meta (version) VALUES (?1)",
+                    [STORE_VERSION],
+                )?;
+            }
+        }
+        tx.commit()?;
+        Ok(Self {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    /// Takes the lease of an item for `holder` until `now + ttl`, if it is free, expired or
+    /// already `holder`'s. Returns `Err(current holder)` when someone else holds it.
+    pub async fn try_acquire(
+        &self,
+        mailbox: &str,
+        table: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        ttl: Duration,
+    ) -> Result<Result<(), String>, HostError> {
+        let (mailbox, table, holder) = (mailbox.to_owned(), table.to_owned(), holder.to_owned());
+        with_conn(&self.conn, move |c| {
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(storage)?;
+            let current: Option<(String, i64)> = tx
+                .query_row(
+                    "SELECT holder, expires_ms FROM scheduler_leases WHERE mailbox = ?1 AND tbl = ?2",
+                    params![mailbox, table],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()
+                .map_err(storage)?;
+            if let Some((other, expires)) = current
+                && other != holder
+                && expires > ms(now)
+            {
+                return Ok(Err(other));
+            }
+            tx.execute(
+                "INSERT OR REPLACE INTO scheduler_leases (mailbox, tbl, holder, expires_ms)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![mailbox, table, holder, ms(add(now, ttl))],
+            )
+            .map_err(storage)?;
+            tx.commit().map_err(storage)?;
+            Ok(Ok(()))
+        })
+        .await
+    }
+
+    /// Extends `holder`'s lease; `false` if it no longer holds it.
+    pub async fn renew(
+        &self,
+        mailbox: &str,
+        table: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        ttl: Duration,
+    ) -> Result<bool, HostError> {
+        let (mailbox, table, holder) = (mailbox.to_owned(), table.to_owned(), holder.to_owned());
+        with_conn(&self.conn, move |c| {
+            c.execute(
+                "UPDATE scheduler_leases SET expires_ms = ?4
+                 WHERE mailbox = ?1 AND tbl = ?2 AND holder = ?3",
+                params![mailbox, table, holder, ms(add(now, ttl))],
+            )
+            .map(|n| n > 0)
+            .map_err(storage)
+        })
+        .await
+    }
+
+    /// Gives `holder`'s lease back.
+    pub async fn release(&self, mailbox: &str, table: &str, holder: &str) -> Result<(), HostError> {
+        let (mailbox, table, holder) = (mailbox.to_owned(), table.to_owned(), holder.to_owned());
+        with_conn(&self.conn, move |c| {
+            c.execute(
+                "DELETE FROM scheduler_leases WHERE mailbox = ?1 AND tbl = ?2 AND holder = ?3",
+                params![mailbox, table, holder],
+            )
+            .map(|_| ())
+            .map_err(storage)
+        })
+        .await
+    }
+
+    /// The failure state of an item (default: never failed).
+    pub async fn item_state(&self, mailbox: &str, table: &str) -> Result<ItemState, HostError> {
+        let (mailbox, table) = (mailbox.to_owned(), table.to_owned());
+        with_conn(&self.conn, move |c| {
+            c.query_row(
+                "SELECT failures, next_attempt_ms, last_error, permanent, fingerprint
+                 FROM scheduler_items WHERE mailbox = ?1 AND tbl = ?2",
+                params![mailbox, table],
+                |r| {
+                    Ok(ItemState {
+                        failures: r.get(0)?,
+                        next_attempt: r.get::<_, Option<i64>>(1)?.map(from_ms),
+                        last_error: r.get(2)?,
+                        permanent: r.get(3)?,
+                        fingerprint: r.get(4)?,
+                    })
+                },
+            )
+            .optional()
+            .map(Option::unwrap_or_default)
+            .map_err(storage)
+        })
+        .await
+    }
+
+    /// Stores an item's failure state (the default state deletes the row).
+    pub async fn set_item_state(
+        &self,
+        mailbox: &str,
+        table: &str,
+        state: &ItemState,
+    ) -> Result<(), HostError> {
+        let (mailbox, table, state) = (mailbox.to_owned(), table.to_owned(), state.clone());
+        with_conn(&self.conn, move |c| {
+            if state == ItemState::default() {
+                c.execute(
+                    "DELETE FROM scheduler_items WHERE mailbox = ?1 AND tbl = ?2",
+                    params![mailbox, table],
+                )
+            } else {
+                c.execute(
+                    "INSERT OR REPLACE INTO scheduler_items
+                     (mailbox, tbl, failures, next_attempt_ms, last_error, permanent, fingerprint)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    params![
+                        mailbox,
+                        table,
+                        state.failures,
+                        state.next_attempt.map(ms),
+                        state.last_error,
+                        state.permanent,
+                        state.fingerprint
+                    ],
+                )
+            }
+            .map(|_| ())
+            .map_err(storage)
+        })
+        .await
+    }
+}
+
+/// The batch scheduler. See the module docs.
+pub struct Scheduler<R, C> {
+    runner: R,
+    clock: C,
+    store: SchedulerStore,
+    options: SchedulerOptions,
+}
+
+impl<R: JobRunner, C: Clock> Scheduler<R, C> {
+    /// A scheduler running jobs through `runner`, keeping its state in `store`.
+    pub fn new(runner: R, clock: C, store: SchedulerStore, options: SchedulerOptions) -> Self {
+        Self {
+            runner,
+            clock,
+            store,
+            options,
+        }
+    }
+
+    /// The job runner.
+    pub fn runner(&self) -> &R {
+        &self.runner
+    }
+
+    /// The options.
+    pub fn options(&self) -> &SchedulerOptions {
+        &self.options
+    }
+
+    /// Runs every job once (subject to leases, back-off and permanent failures), at most
+    /// [`SchedulerOptions::concurrency`] at a time. Never fails as a whole: every problem is
+    /// in the item's report.
+    pub async fn run_once(&self, jobs: &[Assignment], cancel: &CancellationToken) -> BatchReport {
+        let started = self.clock.now();
+        tracing::info!(jobs = jobs.len(), holder = %self.options.holder, "batch run starts");
+        // Indices, not references, go through the stream: a closure over `&Assignment`
+        // would not be general enough for `Send` futures.
+        let mut items: Vec<(usize, MailboxReport)> = futures::stream::iter(0..jobs.len())
+            .map(|i| async move {
+                match jobs.get(i) {
+                    Some(job) => Some((i, self.run_item(job, cancel).await)),
+                    None => None,
+                }
+            })
+            .buffer_unordered(self.options.concurrency.max(1))
+            .filter_map(futures::future::ready)
+            .collect()
+            .await;
+        items.sort_by_key(|(i, _)| *i);
+        let report = BatchReport {
+            started,
+            finished: self.clock.now(),
+            items: items.into_iter().map(|(_, r)| r).collect(),
+        };
+        tracing::info!(
+            succeeded = report.succeeded(),
+            failed = report.failed(),
+            skipped = report.skipped(),
+            outcome = ?report.outcome(),
+            "batch run finished"
+        );
+        report
+    }
+
+    /// Runs the batch every [`SchedulerOptions::interval`] until `cancel` fires, calling
+    /// `on_report` after each run. Returns after the run in progress when cancelled.
+    pub async fn run_loop(
+        &self,
+        source: &dyn JobSource,
+        cancel: &CancellationToken,
+        mut on_report: impl FnMut(&BatchReport) + Send,
+    ) {
+        loop {
+            if cancel.is_cancelled() {
+                break;
+            }
+            let jobs = match source.jobs().await {
+                Ok(jobs) => jobs,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot list the jobs; trying again next interval");
+                    Vec::new()
+                }
+            };
+            let report = self.run_once(&jobs, cancel).await;
+            on_report(&report);
+            tokio::select! {
+                () = cancel.cancelled() => break,
+                () = tokio::time::sleep(self.options.interval) => {}
+            }
+        }
+        tracing::info!("batch scheduler stopped");
+    }
+
+    async fn run_item(&self, job: &Assignment, cancel: &CancellationToken) -> MailboxReport {
+        let table = table_name(job.table);
+        let span = tracing::info_span!("batch_item", mailbox = %job.mailbox, table);
+        async move {
+            let started = self.clock.now();
+            let status = self.item_status(job, table, cancel).await;
+            let finished = self.clock.now();
+            let duration_ms = u64::try_from((finished - started).num_milliseconds()).unwrap_or(0);
+            match &status {
+                ItemStatus::Succeeded { report } => tracing::info!(
+                    duration_ms,
+                    to_exchange = report.to_exchange.total(),
+                    to_conaktiv = report.to_conaktiv.total(),
+                    conflicts = report.conflicts,
+                    item_errors = report.item_errors.len(),
+                    "synchronised"
+                ),
+                ItemStatus::Failed {
+                    error,
+                    permanent: true,
+                    ..
+                } => tracing::error!(duration_ms, %error, "failed permanently; skipped until the configuration changes"),
+                ItemStatus::Failed {
+                    error, retry_at, ..
+                } => tracing::warn!(duration_ms, %error, retry_at = ?retry_at, "failed; will retry"),
+                ItemStatus::Skipped { reason } => tracing::info!(reason = ?reason, "skipped"),
+            }
+            MailboxReport {
+                user: job.user.clone(),
+                mailbox: job.mailbox.clone(),
+                table,
+                rule: job.rule.clone(),
+                started,
+                duration_ms,
+                status,
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn item_status(
+        &self,
+        job: &Assignment,
+        table: &'static str,
+        cancel: &CancellationToken,
+    ) -> ItemStatus {
+        if cancel.is_cancelled() {
+            return ItemStatus::Skipped {
+                reason: SkipReason::Shutdown,
+            };
+        }
+        let store_failed = |e: HostError| ItemStatus::Failed {
+            error: format!("scheduler state: {e}"),
+            permanent: false,
+            failures: 0,
+            retry_at: None,
+        };
+        let mut state = match self.store.item_state(&job.mailbox, table).await {
+            Ok(s) => s,
+            Err(e) => return store_failed(e),
+        };
+        let now = self.clock.now();
+        if state.permanent {
+            if state.fingerprint.as_deref() == Some(self.options.config_fingerprint.as_str()) {
+                return ItemStatus::Skipped {
+                    reason: SkipReason::PermanentFailure {
+                        error: state.last_error.unwrap_or_default(),
+                    },
+                };
+            }
+            tracing::info!("the configuration changed since the permanent failure; trying again");
+            state = ItemState::default();
+        } else if let Some(until) = state.next_attempt
+            && until > now
+        {
+            return ItemStatus::Skipped {
+                reason: SkipReason::BackingOff {
+                    until,
+                    failures: state.failures,
+                },
+            };
+        }
+        let holder = self.options.holder.as_str();
+        match self
+            .store
+            .try_acquire(&job.mailbox, table, holder, now, self.options.lease_ttl)
+            .await
+        {
+            Ok(Ok(())) => {}
+            Ok(Err(other)) => {
+                return ItemStatus::Skipped {
+                    reason: SkipReason::Leased { holder: other },
+                };
+            }
+            Err(e) => return store_failed(e),
+        }
+        let result = tokio::select! {
+            r = self.runner.run(job) => r,
+            () = self.heartbeat(&job.mailbox, table) => {
+                Err(JobError::Transient("the lease heartbeat stopped".into()))
+            }
+        };
+        let status = match result {
+            Ok(report) => {
+                state = ItemState::default();
+                ItemStatus::Succeeded { report }
+            }
+            Err(e) => {
+                let failures = state.failures.saturating_add(1);
+                let now = self.clock.now();
+                if e.is_permanent() {
+                    state = ItemState {
+                        failures,
+                        next_attempt: None,
+                        last_error: Some(e.to_string()),
+                        permanent: true,
+                        fingerprint: Some(self.options.config_fingerprint.clone()),
+                    };
+                    ItemStatus::Failed {
+                        error: e.to_string(),
+                        permanent: true,
+                        failures,
+                        retry_at: None,
+                    }
+                } else {
+                    let retry_at = add(now, self.options.backoff(failures));
+                    state = ItemState {
+                        failures,
+                        next_attempt: Some(retry_at),
+                        last_error: Some(e.to_string()),
+                        permanent: false,
+                        fingerprint: None,
+                    };
+                    ItemStatus::Failed {
+                        error: e.to_string(),
+                        permanent: false,
+                        failures,
+                        retry_at: Some(retry_at),
+                    }
+                }
+            }
+        };
+        if let Err(e) = self.store.set_item_state(&job.mailbox, table, &state).await {
+            tracing::error!(error = %e, "cannot store the item's state");
+        }
+        if let Err(e) = self.store.release(&job.mailbox, table, holder).await {
+            tracing::warn!(error = %e, "cannot release the lease; it expires by itself");
+        }
+        status
+    }
+
+    /// Renews the item's lease every third of its lifetime; never completes.
+    async fn heartbeat(&self, mailbox: &str, table: &str) {
+        let period = (self.options.lease_ttl / 3).max(Duration::from_millis(10));
+        loop {
+            tokio::time::sleep(period).await;
+            match self
+                .store
+                .renew(
+                    mailbox,
+                    table,
+                    &self.options.holder,
+                    self.clock.now(),
+                    self.options.lease_ttl,
+                )
+                .await
+            {
+                Ok(true) => {}
+                Ok(false) => tracing::warn!("lost the lease of a running item"),
+                Err(e) => tracing::warn!(error = %e, "cannot renew the lease"),
+            }
+        }
+    }
+}
