@@ -429,3 +429,37 @@ async fn sender_and_receiver_refuse_a_server_without_starttls() {
     assert!(matches!(err, MailError::StartTlsMissing(_)), "{err:?}");
     assert!(!err.is_transient());
 }
+
+#[tokio::test]
+async fn a_server_that_never_answers_times_out() {
+    // needs no mail server: accepts connections and stays silent
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = l.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((sock, _)) = l.accept().await {
+            held.push(sock);
+        }
+    });
+    let creds = Credentials::new("grace@example.test", "x");
+    let short = |tls| {
+        ServerSettings::new("127.0.0.1", port, tls, AuthMechanism::Plain, creds.clone())
+            .unwrap()
+            .with_timeouts(Duration::from_millis(500), Duration::from_millis(500))
+    };
+    let acct = account(
+        Some(ImapSettings::new(short(TlsMode::None))),
+        Some(SmtpSettings::new(short(TlsMode::None))),
+    );
+    let started = std::time::Instant::now();
+    let report = test_account(&acct, &AccountTestOptions::default()).await;
+    assert!(started.elapsed() < Duration::from_secs(5));
+    for p in [TestProtocol::Imap, TestProtocol::Smtp] {
+        let (step, kind, message) = failure(&report, p);
+        assert_eq!(
+            (step, kind),
+            (K::Connect, FailureKind::Timeout),
+            "{p:?}: {message}"
+        );
+    }
+}
