@@ -7,10 +7,15 @@
 //! that knows EWS XML. It knows nothing of ConAktiv or of sync.
 #![warn(missing_docs)]
 
+pub mod client;
 pub mod envelope;
+pub mod error;
 pub mod operation;
 pub mod ops;
 pub mod schema;
 pub mod types;
 pub mod transport;
 pub mod xml;
+
+pub use client::{Client, ClientConfig};
+pub use error::Error;
