@@ -31,3 +31,19 @@ fn empty_items_round_trip_as_empty_elements() {
     assert!(xml.contains("<t:Contact></t:Contact>"), "{xml}");
     assert_eq!(read_items(&xml), items);
 }
+
+#[test]
+fn contact_title_is_written_through_its_extended_property() {
+    use ews_client::types::*;
+    let mut contact = fixtures::full_contact();
+    assert_eq!(contact.title(), Some("Dr."), "from CompleteName");
+    contact.set_title(Some("Prof."));
+    assert_eq!(contact.title(), Some("Prof."));
+    let xml = write_items(&[Item::Contact(contact.clone())]);
+    assert!(xml.contains(r#"PropertyTag="0x3A45""#), "{xml}");
+    let back = read_items(&xml);
+    assert_eq!(back[0].as_contact().unwrap().title(), Some("Prof."));
+    contact.set_title(None);
+    assert_eq!(contact.title(), Some("Dr."));
+    assert!(back[0].as_task().is_none());
+}

@@ -4,7 +4,7 @@
 use super::ids::string_enum;
 use super::item::{ItemCommon, read_strings, write_strings};
 use super::mailbox::MailboxType;
-use super::paths::{ExtendedFieldUri, MapiPropertyType};
+use super::paths::{ExtendedFieldUri, ExtendedProperty, MapiPropertyType};
 use crate::xml::{Ns, ReadXml, Start, WriteXml, XmlError, XmlReader, XmlWriter};
 use chrono::{DateTime, Utc};
 
@@ -515,6 +515,21 @@ impl Contact {
             .extended_property(&Self::title_property())
             .and_then(|p| p.as_single())
             .or_else(|| self.complete_name.as_ref()?.title.as_deref())
+    }
+
+    /// Sets the title through [`Contact::title_property`] (the only writable way), or removes
+    /// it with `None`.
+    pub fn set_title(&mut self, title: Option<&str>) {
+        let uri = Self::title_property();
+        match title {
+            Some(t) => self
+                .common
+                .set_extended_property(ExtendedProperty::string(uri, t)),
+            None => self
+                .common
+                .extended_properties
+                .retain(|p| !p.uri.same_property(&uri)),
+        }
     }
 
     /// The e-mail address in a slot.

@@ -399,6 +399,38 @@ impl Item {
         }
     }
 
+    /// The contact, if this is one.
+    pub fn as_contact(&self) -> Option<&Contact> {
+        match self {
+            Item::Contact(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// The calendar item, if this is one.
+    pub fn as_calendar_item(&self) -> Option<&CalendarItem> {
+        match self {
+            Item::CalendarItem(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// The task, if this is one.
+    pub fn as_task(&self) -> Option<&Task> {
+        match self {
+            Item::Task(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// The message, if this is one.
+    pub fn as_message(&self) -> Option<&Message> {
+        match self {
+            Item::Message(m) => Some(m),
+            _ => None,
+        }
+    }
+
     /// The item's id, if it has one.
     pub fn item_id(&self) -> Option<&ItemId> {
         self.common().item_id.as_ref()

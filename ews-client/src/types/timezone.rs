@@ -72,6 +72,13 @@ pub fn iana_to_windows(iana: &str) -> Option<&'static str> {
     table().to_windows.get(iana).copied()
 }
 
+/// Every Windows time zone id in the CLDR table, with its default IANA zone.
+pub fn windows_zones() -> impl Iterator<Item = (&'static str, &'static str)> {
+    let mut all: Vec<_> = table().to_iana.iter().map(|(w, i)| (*w, *i)).collect();
+    all.sort_unstable();
+    all.into_iter()
+}
+
 /// The `chrono-tz` zone for a Windows id, via [`windows_to_iana`].
 pub fn windows_to_tz(windows_id: &str) -> Option<chrono_tz::Tz> {
     windows_to_iana(windows_id)?.parse().ok()
