@@ -427,3 +427,87 @@ async fn sent_mail_is_received_once_with_links_through_the_public_api() {
     assert_eq!(got.in_reply_to, vec![offer_id.clone()]);
     assert_eq!(got.references, vec![offer_id]);
 }
+
+#[tokio::test]
+async fn without_idle_uidplus_and_move_the_fallbacks_work() {
+    let Some(sv) = servers() else { return };
+    let Some(basic) = sv.basic_imap("alice") else {
+        eprintln!("skipped: MAIL_TEST_BASIC_HOST not set (run scripts/test.sh)");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    // delete without UIDPLUS: flag, then EXPUNGE after the chunk
+    let folder = fresh_folder(&sv, "alice", "basic-delete").await;
+    let batch: Vec<Vec<u8>> = messages("basic-delete", 3)
+        .into_iter()
+        .map(|(_, m)| m)
+        .collect();
+    append(&sv, "alice", &folder, &batch).await;
+    let mut settings = basic.clone();
+    settings.inbox = folder.clone();
+    settings.after_receive = AfterReceive::Delete;
+    settings.fetch_chunk = 2;
+    let receiver = ImapReceiver::new("acct-basic-delete", settings, checkpoints(&dir));
+    let sink = MemorySink::default();
+    assert_eq!(
+        receiver
+            .receive(&sink, &NoLinks)
+            .await
+            .unwrap()
+            .acknowledged,
+        3
+    );
+    assert!(folder_state(&sv, "alice", &folder).await.0.is_empty());
+    // move without MOVE: copy, flag, expunge
+    let folder = fresh_folder(&sv, "alice", "basic-src").await;
+    let target = fresh_folder(&sv, "alice", "basic-dst").await;
+    let batch: Vec<Vec<u8>> = messages("basic-move", 2)
+        .into_iter()
+        .map(|(_, m)| m)
+        .collect();
+    append(&sv, "alice", &folder, &batch).await;
+    let mut settings = basic.clone();
+    settings.inbox = folder.clone();
+    settings.after_receive = AfterReceive::MoveTo(target.clone());
+    let receiver = ImapReceiver::new("acct-basic-move", settings, checkpoints(&dir));
+    assert_eq!(
+        receiver
+            .receive(&sink, &NoLinks)
+            .await
+            .unwrap()
+            .acknowledged,
+        2
+    );
+    assert!(folder_state(&sv, "alice", &folder).await.0.is_empty());
+    assert_eq!(folder_state(&sv, "alice", &target).await.0.len(), 2);
+    // waiting without IDLE polls
+    let mut settings = basic;
+    settings.inbox = target.clone();
+    let receiver = Arc::new(ImapReceiver::new(
+        "acct-basic-wait",
+        settings,
+        checkpoints(&dir),
+    ));
+    receiver
+        .receive(&MemorySink::default(), &NoLinks)
+        .await
+        .unwrap();
+    assert_eq!(
+        receiver
+            .wait_for_mail(Duration::from_millis(700))
+            .await
+            .unwrap(),
+        WaitOutcome::Timeout
+    );
+    let r = receiver.clone();
+    let waiter = tokio::spawn(async move { r.wait_for_mail(Duration::from_secs(15)).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    append(
+        &sv,
+        "alice",
+        &target,
+        &[raw_message(&format!("{}@t", unique("poll")), "poll")],
+    )
+    .await;
+    assert_eq!(waiter.await.unwrap().unwrap(), WaitOutcome::NewMail);
+}

@@ -14,6 +14,8 @@ use mail_transport::{
 #[derive(Debug, Clone)]
 pub struct Servers {
     pub host: String,
+    /// Loopback address where Dovecot advertises no IDLE, UIDPLUS or MOVE.
+    pub basic_host: Option<String>,
     pub imap: u16,
     pub imaps: u16,
     pub smtp: u16,
@@ -38,6 +40,7 @@ pub fn servers() -> Option<Servers> {
     let ca = std::env::var("MAIL_TEST_CA").unwrap();
     Some(Servers {
         host: std::env::var("MAIL_TEST_HOST").unwrap_or_else(|_| "127.0.0.1".into()),
+        basic_host: std::env::var("MAIL_TEST_BASIC_HOST").ok(),
         imap: port("MAIL_TEST_IMAP_PORT"),
         imaps: port("MAIL_TEST_IMAPS_PORT"),
         smtp: smtp.parse().unwrap(),
@@ -78,6 +81,24 @@ impl Servers {
         .with_root_ca_pem(self.ca_pem.clone())
         .unwrap()
         .with_timeouts(Duration::from_secs(10), Duration::from_secs(20))
+    }
+
+    /// IMAPS login for `user` on the address without IDLE, UIDPLUS and MOVE.
+    pub fn basic_imap(&self, user: &str) -> Option<ImapSettings> {
+        let host = self.basic_host.as_ref()?;
+        let server = ServerSettings::new(
+            host,
+            self.imaps,
+            TlsMode::Implicit,
+            AuthMechanism::Login,
+            Credentials::new(addr(user), secret(user, AuthMechanism::Login)),
+        )
+        .unwrap()
+        .with_tls_server_name("localhost")
+        .with_root_ca_pem(self.ca_pem.clone())
+        .unwrap()
+        .with_timeouts(Duration::from_secs(10), Duration::from_secs(20));
+        Some(ImapSettings::new(server))
     }
 
     /// IMAPS login for `user`.
