@@ -209,15 +209,22 @@ impl Engine {
             self.apply_chunk(chunk, plan.now, local, remote, store, &mut report)
                 .await?;
         }
-        if report.is_complete() && plan.skipped.is_empty() {
-            let batch = StateBatch {
+        let batch = if report.is_complete() && plan.skipped.is_empty() {
+            StateBatch {
                 tokens: plan.tokens.clone(),
                 clear_intents: plan.recovered_intents.clone(),
                 ..StateBatch::default()
-            };
-            if !batch.is_empty() {
-                store.commit(&batch)?;
             }
+        } else {
+            // Something is left for the next run: it lists both sides in full, so that
+            // nothing hides behind a change-feed cursor.
+            StateBatch {
+                tokens: vec![(SideId::Local, None), (SideId::Remote, None)],
+                ..StateBatch::default()
+            }
+        };
+        if !batch.is_empty() {
+            store.commit(&batch)?;
         }
         Ok(report)
     }

@@ -40,12 +40,15 @@
 //! * Gone on one side (deleted or out of scope): if that direction's `delete_missing` is on,
 //!   the other side's record is deleted; if it is off, the pair is *detached*: the remaining
 //!   record is no longer tracked and never re-created.
-//! * **Edit versus delete**: an edit beats a delete. If one side deleted a record while the
-//!   other side changed its content since the last sync, nothing is deleted: the edited
-//!   record is re-created on the deleting side (when that direction's `transfer_new` is on,
-//!   otherwise the pair is detached). This never loses an edit; the price is that a delete
-//!   racing an edit must be repeated. When `delete_missing` is off the pair is detached
-//!   whatever the other side did.
+//! * **Edit versus delete**: an edit beats a delete. If one side's record is gone while the
+//!   other side's record differs from the base (it was edited since the last agreement, or its
+//!   content could not be read), nothing is deleted and the pair is detached: the edited record
+//!   is kept where it is and no longer tracked. It is deliberately not re-created on the
+//!   deleting side, because "gone" may only mean "moved out of the scope" (another folder, a
+//!   filter), and a re-created copy would become a duplicate when the original comes back.
+//!   When it does come back, it carries the pair's key, is re-attached to the detached pair
+//!   and the two versions are merged as usual. When `delete_missing` is off the pair is
+//!   detached whatever the other side did.
 //! * Switches per [`Direction`] ([`Switches`]): a switch that is off means that kind of write
 //!   never happens in that direction. With `overwrite_completely` the target becomes a copy
 //!   of the source instead of a merge.
@@ -72,7 +75,8 @@
 //! * Change feed: with a token stored, a run reads only the changes, loads only the pairs
 //!   they touch and fetches only the records whose version changed: its cost is proportional
 //!   to the changes, not to the pairs. Tokens are stored only after a run in which every
-//!   write succeeded, so a failed write is seen again. A change of the rule (e.g. switching
+//!   write succeeded; after any other run they are cleared, so the next run lists both sides
+//!   in full and nothing left over hides behind a cursor. A change of the rule (e.g. switching
 //!   `transfer_new` on) takes effect for old records at the next full listing (an empty
 //!   token store, see [`StateBatch::tokens`]).
 //!

@@ -135,6 +135,18 @@ impl MemorySide {
         true
     }
 
+    /// Remove a field (a user clearing it). Returns false if there is no such record.
+    pub fn clear_field(&mut self, id: &str, field: &str) -> bool {
+        let version = self.bump();
+        let Some(item) = self.items.get_mut(id) else {
+            return false;
+        };
+        item.record.fields.remove(field);
+        item.version = version;
+        self.touch(id);
+        true
+    }
+
     /// Delete a record (a user deleting).
     pub fn remove(&mut self, id: &str) -> bool {
         let found = self.items.remove(id).is_some();

@@ -90,7 +90,7 @@ pub fn touched(local: &SideListing, remote: &SideListing) -> (Vec<Id>, Vec<Id>, 
 /// What happens to one item, for the preview.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Change {
-    /// Create the record on `on` (new on the other side, or an edit that beat a delete).
+    /// Create the record on `on` (it is new on the other side).
     Create {
         /// The side the record is created on.
         on: SideId,
@@ -105,7 +105,8 @@ pub enum Change {
         /// The side the record is deleted on.
         on: SideId,
     },
-    /// Stop tracking: the record on `gone` disappeared and the delete switch is off.
+    /// Stop tracking: the record on `gone` disappeared and the delete switch is off, or the
+    /// other side's record was edited (an edit beats a delete).
     Detach {
         /// The side whose record disappeared.
         gone: SideId,
@@ -517,8 +518,11 @@ pub fn needed_records(
             version_changed(ps.status[0], p.local.as_ref()),
             version_changed(ps.status[1], p.remote.as_ref()),
         ];
-        let attached = p.local.is_some() && p.remote.is_some();
-        if attached && (changed[0] || changed[1]) {
+        let attached =
+            !matches!(ps.status[0], Status::Absent) && !matches!(ps.status[1], Status::Absent);
+        let gone = |s: Status<'_>| matches!(s, Status::Gone);
+        let partner_gone = gone(ps.status[0]) || gone(ps.status[1]);
+        if attached && (changed[0] || changed[1] || partner_gone) {
             for side in [SideId::Local, SideId::Remote] {
                 let i = idx(side);
                 if let Some((id, _)) = current_id(ps.status[i], p.anchor(side)) {
@@ -786,14 +790,17 @@ fn plan_pair(
     match (ps.status[0], ps.status[1]) {
         (a, b) if gone(a) && gone(b) => Some(simple(Change::Forget)),
         (Status::Absent, other) | (other, Status::Absent) => {
-            // Detached pair: follow a move of the remaining record, nothing else.
+            // Detached pair: follow the remaining record's id and version, nothing else.
             let side = if matches!(ps.status[0], Status::Absent) {
                 SideId::Remote
             } else {
                 SideId::Local
             };
             match other {
-                Status::Present(e) if p.anchor(side).is_some_and(|a| a.id != e.id) => {
+                Status::Present(e)
+                    if p.anchor(side)
+                        .is_some_and(|a| a.id != e.id || a.version != e.version) =>
+                {
                     Some(simple(Change::Update))
                 }
                 _ => None,
@@ -808,40 +815,18 @@ fn plan_pair(
             let other = gone_side.other();
             let o = idx(other);
             let cur = current(ps.status[o], p.anchor(other), snaps[o])?;
-            let vchanged = version_changed(ps.status[o], p.anchor(other));
-            // An unknown content counts as changed: never delete what may hold an edit.
-            let edited = vchanged && cur.record.as_ref() != Some(&p.base);
-            if !rule.into_side(other).delete_missing {
+            // An unknown content counts as edited: never delete what may hold an edit.
+            let edited = cur.record.as_ref() != Some(&p.base);
+            if !rule.into_side(other).delete_missing || edited {
+                // Delete switch off, or an edit beats the delete: keep the record, detach.
                 return Some(simple(Change::Detach { gone: gone_side }));
             }
-            if !edited {
-                let mut item = simple(Change::Delete { on: other });
-                item.step_mut(other).write = Some(WriteOp::Delete {
-                    id: cur.id.clone(),
-                    expected: cur.version.clone(),
-                });
-                return Some(item);
-            }
-            // Edit beats delete: re-create the edited record on the deleting side.
-            if !rule.into_side(gone_side).transfer_new {
-                return Some(simple(Change::Detach { gone: gone_side }));
-            }
-            let Some(record) = cur.record.clone() else {
-                skipped.push((other, cur.id));
-                return None;
-            };
-            let entry = match ps.status[o] {
-                Status::Present(e) => Some(e),
-                _ => None,
-            };
-            Some(create_item(
-                &p.key,
-                Some(p.clone()),
-                cur,
-                entry,
-                gone_side,
-                &record,
-            ))
+            let mut item = simple(Change::Delete { on: other });
+            item.step_mut(other).write = Some(WriteOp::Delete {
+                id: cur.id.clone(),
+                expected: cur.version.clone(),
+            });
+            Some(item)
         }
         (sl, sr) => {
             let changed = [
@@ -996,6 +981,14 @@ pub fn settle(item: &Item, outcomes: [Option<&WriteOutcome>; 2]) -> Settled {
             if let Some(p) = &item.pair {
                 let mut p = p.clone();
                 *p.anchor_mut(gone) = None;
+                // The remaining record is known as it is now.
+                let kept = gone.other();
+                if let Some(b) = &item.step(kept).before {
+                    *p.anchor_mut(kept) = Some(Anchor {
+                        id: b.id.clone(),
+                        version: b.version.clone(),
+                    });
+                }
                 out.upsert = Some(p);
             }
             return out;

@@ -149,16 +149,27 @@ fn with_delete_missing_off_the_pair_is_detached_and_never_recreated() {
 }
 
 #[test]
-fn an_edit_beats_a_delete_the_edited_record_is_recreated() {
+fn an_edit_beats_a_delete_the_edited_record_is_kept_and_detached() {
     let (mut w, l, r) = one_pair();
-    w.local.remove(&l);
+    w.local.set_in_scope(&l, false); // gone from the sync's view (deleted or moved away)
     w.remote.edit(&r, "phone", "5");
     let (plan, _) = w.sync(&rule());
-    assert_eq!(plan.counts.remote.deleted, 0);
-    assert_eq!(plan.counts.local.created, 1);
-    let l2 = w.partner_of_remote(&r).unwrap();
-    assert_ne!(l2, l);
-    assert_eq!(w.local_record(&l2), rec(&[("name", "Ann"), ("phone", "5")]));
+    assert!(plan.is_noop(), "nothing deleted, nothing re-created");
+    assert_eq!(
+        plan.items[0].change,
+        Change::Detach {
+            gone: sync_core::SideId::Local
+        }
+    );
+    assert_eq!(w.remote_record(&r), rec(&[("name", "Ann"), ("phone", "5")]));
+    // When the local record comes back into scope, it re-attaches by key and merges.
+    w.local.set_in_scope(&l, true);
+    w.local.edit(&l, "name", "Anna");
+    w.sync(&rule());
+    let want = rec(&[("name", "Anna"), ("phone", "5")]);
+    assert_eq!(w.local_record(&l), want);
+    assert_eq!(w.remote_record(&r), want);
+    assert_eq!(w.partner_of_local(&l), Some(r));
 }
 
 #[test]

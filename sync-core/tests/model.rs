@@ -1,0 +1,494 @@
+//! Property tests: random sequences of user edits, deletes, moves, scope changes, injected
+//! write failures and state loss, with sync runs in between, on in-memory sides. After every
+//! run the invariants of the issue are checked; at the end, a clean run must converge and the
+//! next one must be a no-op.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failed test
+
+mod common;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use common::World;
+use proptest::prelude::*;
+use sync_core::memory::{Applied, Fault, MemItem, MemorySide};
+use sync_core::{
+    Master, MemoryStore, Pair, Record, Rule, SideId, SqliteStore, StateStore, Switches, SyncError,
+};
+
+const FIELDS: [&str; 3] = ["a", "b", "c"];
+const VALUES: [&str; 3] = ["x", "y", "z"];
+
+#[derive(Debug, Clone)]
+enum Op {
+    Edit {
+        local: bool,
+        idx: usize,
+        field: usize,
+        value: usize,
+    },
+    New {
+        local: bool,
+        value: usize,
+    },
+    Delete {
+        local: bool,
+        idx: usize,
+    },
+    Move {
+        idx: usize,
+    },
+    Scope {
+        local: bool,
+        idx: usize,
+    },
+    Fault {
+        local: bool,
+        kind: u8,
+    },
+    LoseState,
+    Run {
+        force: bool,
+    },
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        6 => (any::<bool>(), 0..8usize, 0..3usize, 0..3usize)
+            .prop_map(|(local, idx, field, value)| Op::Edit { local, idx, field, value }),
+        3 => (any::<bool>(), 0..3usize).prop_map(|(local, value)| Op::New { local, value }),
+        2 => (any::<bool>(), 0..8usize).prop_map(|(local, idx)| Op::Delete { local, idx }),
+        1 => (0..8usize).prop_map(|idx| Op::Move { idx }),
+        1 => (any::<bool>(), 0..8usize).prop_map(|(local, idx)| Op::Scope { local, idx }),
+        1 => (any::<bool>(), 0..3u8).prop_map(|(local, kind)| Op::Fault { local, kind }),
+        1 => Just(Op::LoseState),
+        4 => any::<bool>().prop_map(|force| Op::Run { force }),
+    ]
+}
+
+fn switches() -> impl Strategy<Value = Switches> {
+    prop_oneof![
+        3 => Just(Switches::ALL),
+        2 => (any::<bool>(), any::<bool>(), any::<bool>(), prop::bool::weighted(0.15)).prop_map(
+            |(transfer_new, transfer_changed, delete_missing, overwrite_completely)| Switches {
+                transfer_new,
+                transfer_changed,
+                delete_missing,
+                overwrite_completely,
+            }
+        ),
+    ]
+}
+
+fn rule() -> impl Strategy<Value = Rule> {
+    (switches(), switches(), any::<bool>(), 0..4usize).prop_map(|(l2r, r2l, local_master, min)| {
+        Rule {
+            local_to_remote: l2r,
+            remote_to_local: r2l,
+            master: if local_master {
+                Master::Local
+            } else {
+                Master::Remote
+            },
+            max_delete_share: 0.5,
+            min_delete_count: min,
+            force: false,
+        }
+    })
+}
+
+fn pick(side: &MemorySide, idx: usize) -> Option<String> {
+    let ids: Vec<&String> = side.items().keys().collect();
+    (!ids.is_empty()).then(|| ids[idx % ids.len()].clone())
+}
+
+fn side_mut<S: StateStore>(w: &mut World<S>, local: bool) -> &mut MemorySide {
+    if local { &mut w.local } else { &mut w.remote }
+}
+
+type Items = BTreeMap<String, MemItem>;
+
+fn scoped(side: &MemorySide) -> HashMap<&String, &MemItem> {
+    side.items().iter().filter(|(_, i)| i.in_scope).collect()
+}
+
+/// Invariants that hold after every run.
+fn check_run<S: StateStore>(
+    w: &World<S>,
+    rule: &Rule,
+    before: &[Items; 2],
+    pairs_before: &[Pair],
+    applied_before: [usize; 2],
+    tainted: bool,
+) -> Result<(), TestCaseError> {
+    for (side, ms, items_before, from) in [
+        (SideId::Local, &w.local, &before[0], applied_before[0]),
+        (SideId::Remote, &w.remote, &before[1], applied_before[1]),
+    ] {
+        let sw = rule.into_side(side);
+        for a in &ms.applied[from..] {
+            match a {
+                Applied::Created(_) => {
+                    prop_assert!(sw.transfer_new, "{side:?} create with transfer_new off")
+                }
+                Applied::Updated(_) => prop_assert!(
+                    sw.transfer_changed,
+                    "{side:?} update with transfer_changed off"
+                ),
+                Applied::Deleted(id) => {
+                    prop_assert!(sw.delete_missing, "{side:?} delete with delete_missing off");
+                    // Only an unedited record whose partner is gone is deleted.
+                    let item = items_before.get(id).expect("deleted record existed");
+                    let key = item.key.clone().unwrap_or_else(|| id.clone());
+                    let pair = pairs_before
+                        .iter()
+                        .find(|p| p.key == key || p.anchor(side).is_some_and(|a| &a.id == id));
+                    let pair = pair.expect("a deleted record had a pair");
+                    prop_assert_eq!(&item.record, &pair.base, "deleted an edited record");
+                    let other = side.other();
+                    let partner = pair.anchor(other).map(|a| a.id.clone());
+                    let other_before = if other == SideId::Local {
+                        &before[0]
+                    } else {
+                        &before[1]
+                    };
+                    let partner_in_scope = partner
+                        .and_then(|id| other_before.get(&id))
+                        .is_some_and(|i| i.in_scope);
+                    prop_assert!(
+                        !partner_in_scope,
+                        "deleted a record whose partner is in scope"
+                    );
+                }
+                Applied::Keyed(_) => {}
+            }
+        }
+        // No duplicates: a key is carried by at most one record in scope per side. (Not
+        // checkable once a record left the scope while the state was lost or its create's
+        // outcome unknown: nothing remembers it.)
+        let mut seen = HashSet::new();
+        for item in ms.items().values().filter(|i| i.in_scope && !tainted) {
+            if let Some(k) = &item.key {
+                prop_assert!(seen.insert(k.clone()), "{side:?} duplicate key {k}");
+            }
+        }
+    }
+    // Pairs are one to one.
+    let pairs = w.store.all_pairs().unwrap();
+    for side in [SideId::Local, SideId::Remote] {
+        let mut seen = HashSet::new();
+        for p in &pairs {
+            if let Some(a) = p.anchor(side) {
+                prop_assert!(
+                    seen.insert(a.id.clone()),
+                    "{side:?} id {} in two pairs",
+                    a.id
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// After a clean run: convergence within scope and state-store completeness.
+fn check_converged<S: StateStore>(w: &World<S>, rule: &Rule) -> Result<(), TestCaseError> {
+    let pairs = w.store.all_pairs().unwrap();
+    let scope = [scoped(&w.local), scoped(&w.remote)];
+    let mut anchored: [HashSet<&String>; 2] = [HashSet::new(), HashSet::new()];
+    for p in &pairs {
+        for (i, a) in [p.local.as_ref(), p.remote.as_ref()]
+            .into_iter()
+            .enumerate()
+        {
+            if let Some(a) = a {
+                prop_assert!(
+                    scope[i].contains_key(&a.id),
+                    "pair {} anchors a missing {}",
+                    p.key,
+                    a.id
+                );
+                anchored[i].insert(&a.id);
+            }
+        }
+        if let (Some(l), Some(r)) = (&p.local, &p.remote) {
+            let both =
+                rule.local_to_remote.transfer_changed && rule.remote_to_local.transfer_changed;
+            if both {
+                prop_assert_eq!(
+                    &scope[0][&l.id].record,
+                    &scope[1][&r.id].record,
+                    "pair {} differs",
+                    p.key
+                );
+            }
+        }
+    }
+    for (i, side) in [SideId::Local, SideId::Remote].into_iter().enumerate() {
+        if rule.into_side(side.other()).transfer_new {
+            for id in scope[i].keys() {
+                prop_assert!(
+                    anchored[i].contains(id),
+                    "{side:?} {id} in scope but untracked"
+                );
+            }
+        }
+    }
+    prop_assert!(
+        w.store.intents().unwrap().is_empty(),
+        "intents left after a clean run"
+    );
+    Ok(())
+}
+
+fn run_sequence<S: StateStore>(
+    mut w: World<S>,
+    fresh: impl Fn() -> S,
+    rule: Rule,
+    ops: Vec<Op>,
+) -> Result<(), TestCaseError> {
+    let mut faults = [0usize; 2];
+    let mut tainted = false;
+    let mut lost = false;
+    for op in ops {
+        match op {
+            Op::Edit {
+                local,
+                idx,
+                field,
+                value,
+            } => {
+                let s = side_mut(&mut w, local);
+                if let Some(id) = pick(s, idx) {
+                    s.edit(&id, FIELDS[field], VALUES[value]);
+                }
+            }
+            Op::New { local, value } => {
+                side_mut(&mut w, local).insert(Record::new().with("a", VALUES[value]));
+            }
+            Op::Delete { local, idx } => {
+                let s = side_mut(&mut w, local);
+                if let Some(id) = pick(s, idx) {
+                    s.remove(&id);
+                }
+            }
+            Op::Move { idx } => {
+                if let Some(id) = pick(&w.remote, idx) {
+                    w.remote.move_item(&id);
+                }
+            }
+            Op::Scope { local, idx } => {
+                // Moving a record out of scope while the engine cannot know it (the state
+                // is lost, or its create's outcome is unknown) may lead to a second copy.
+                tainted |= lost || !w.store.intents().unwrap().is_empty();
+                let s = side_mut(&mut w, local);
+                if let Some(id) = pick(s, idx) {
+                    let now = s.get(&id).is_some_and(|i| i.in_scope);
+                    s.set_in_scope(&id, !now);
+                }
+            }
+            Op::Fault { local, kind } => {
+                let f = [Fault::Fail, Fault::Unknown, Fault::BatchError][usize::from(kind)];
+                side_mut(&mut w, local).inject(f);
+                faults[usize::from(!local)] += 1;
+            }
+            Op::LoseState => {
+                let hidden = |s: &MemorySide| s.items().values().any(|i| !i.in_scope);
+                tainted |= hidden(&w.local) || hidden(&w.remote);
+                lost = true;
+                w.store = fresh();
+            }
+            Op::Run { force } => {
+                let rule = Rule {
+                    force,
+                    ..rule.clone()
+                };
+                let before = [w.local.items().clone(), w.remote.items().clone()];
+                let pairs_before = w.store.all_pairs().unwrap();
+                let applied_before = [w.local.applied.len(), w.remote.applied.len()];
+                let preview = w.preview(&rule);
+                prop_assert_eq!(
+                    applied_before,
+                    [w.local.applied.len(), w.remote.applied.len()],
+                    "preview wrote"
+                );
+                match w.try_sync(&rule) {
+                    Err(SyncError::MassDelete(_)) => {
+                        prop_assert!(preview.guard.is_some());
+                        prop_assert_eq!(
+                            applied_before,
+                            [w.local.applied.len(), w.remote.applied.len()]
+                        );
+                    }
+                    Err(e) => return Err(TestCaseError::fail(format!("run failed: {e}"))),
+                    Ok((plan, report)) => {
+                        prop_assert_eq!(
+                            &preview.items,
+                            &plan.items,
+                            "preview differs from the run's plan"
+                        );
+                        lost &= !report.is_complete();
+                        let faulted = faults != [0, 0];
+                        if !faulted {
+                            prop_assert!(report.is_complete(), "{:?}", report);
+                            prop_assert_eq!(report.counts, plan.counts);
+                            let writes = w.local.applied.len() + w.remote.applied.len()
+                                - applied_before[0]
+                                - applied_before[1];
+                            prop_assert_eq!(writes, plan.counts.total());
+                        }
+                        check_run(&w, &rule, &before, &pairs_before, applied_before, tainted)?;
+                    }
+                }
+                w.local.clear_faults();
+                w.remote.clear_faults();
+                faults = [0, 0];
+            }
+        }
+    }
+    // A clean, forced run converges; the next one writes nothing and changes no pair.
+    w.local.clear_faults();
+    w.remote.clear_faults();
+    let forced = Rule {
+        force: true,
+        ..rule.clone()
+    };
+    let before = [w.local.items().clone(), w.remote.items().clone()];
+    let pairs_before = w.store.all_pairs().unwrap();
+    let applied_before = [w.local.applied.len(), w.remote.applied.len()];
+    let (plan, report) = w.sync(&forced);
+    prop_assert!(report.is_complete());
+    prop_assert_eq!(report.counts, plan.counts);
+    check_run(&w, &forced, &before, &pairs_before, applied_before, tainted)?;
+    check_converged(&w, &forced)?;
+    let pairs = w.store.all_pairs().unwrap();
+    let applied = [w.local.applied.len(), w.remote.applied.len()];
+    let (again, _) = w.sync(&forced);
+    prop_assert!(
+        again.items.is_empty(),
+        "second run not idle: {:#?}",
+        again.items
+    );
+    prop_assert_eq!(applied, [w.local.applied.len(), w.remote.applied.len()]);
+    prop_assert_eq!(pairs, w.store.all_pairs().unwrap());
+    Ok(())
+}
+
+fn seeded<S: StateStore>(store: S, feed: bool, n: usize) -> World<S> {
+    let mut w = World::with_store(store);
+    w.local = MemorySide::new("L", feed);
+    w.remote = MemorySide::new("R", feed);
+    for i in 0..n {
+        w.local.insert(
+            Record::new()
+                .with("a", VALUES[i % 3])
+                .with("b", VALUES[(i + 1) % 3]),
+        );
+    }
+    w
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 600, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_sequences_on_the_memory_store(
+        rule in rule(),
+        feed in any::<bool>(),
+        n in 0..5usize,
+        ops in prop::collection::vec(op(), 1..24),
+    ) {
+        run_sequence(seeded(MemoryStore::new(), feed, n), MemoryStore::new, rule, ops)?;
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 150, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_sequences_on_the_sqlite_store(
+        rule in rule(),
+        feed in any::<bool>(),
+        n in 0..5usize,
+        ops in prop::collection::vec(op(), 1..24),
+    ) {
+        let fresh = || SqliteStore::open_in_memory().unwrap();
+        run_sequence(seeded(fresh(), feed, n), fresh, rule, ops)?;
+    }
+}
+
+fn field_value() -> impl Strategy<Value = Option<&'static str>> {
+    prop_oneof![
+        Just(None),
+        Just(Some("x")),
+        Just(Some("y")),
+        Just(Some("z"))
+    ]
+}
+
+fn record() -> impl Strategy<Value = [Option<&'static str>; 4]> {
+    [field_value(), field_value(), field_value(), field_value()]
+}
+
+fn to_record(v: &[Option<&str>; 4]) -> Record {
+    let mut r = Record::new();
+    for (i, f) in v.iter().enumerate() {
+        if let Some(f) = f {
+            r = r.with(&format!("f{i}"), *f);
+        }
+    }
+    r
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    /// Per field: one-sided changes are taken, conflicts go to the master, equal contents
+    /// write nothing, and a record is written exactly when its merged content differs.
+    #[test]
+    fn merges_follow_the_master_policy(
+        base in record(),
+        local in record(),
+        remote in record(),
+        local_master in any::<bool>(),
+    ) {
+        let master = if local_master { Master::Local } else { Master::Remote };
+        let rule = Rule { master, ..Rule::default() };
+        let mut w = World::new();
+        let l = w.local.insert(to_record(&base));
+        w.sync(&rule);
+        let r = w.partner_of_local(&l).unwrap();
+        // The users edit both records (fields set to None are cleared).
+        let want_local = to_record(&local);
+        let want_remote = to_record(&remote);
+        set_content(&mut w.local, &l, want_local.clone());
+        set_content(&mut w.remote, &r, want_remote.clone());
+
+        let mut oracle = [None; 4];
+        for i in 0..4 {
+            let (b, lv, rv) = (base[i], local[i], remote[i]);
+            oracle[i] = if lv == rv || rv == b { lv } else if lv == b { rv } else if local_master { lv } else { rv };
+        }
+        let expected = to_record(&oracle);
+        let applied = [w.local.applied.len(), w.remote.applied.len()];
+        let (plan, report) = w.sync(&rule);
+        prop_assert!(report.is_complete());
+        prop_assert_eq!(&w.local.get(&l).unwrap().record, &expected);
+        prop_assert_eq!(&w.remote.get(&r).unwrap().record, &expected);
+        prop_assert_eq!(plan.counts.local.changed, usize::from(want_local != expected));
+        prop_assert_eq!(plan.counts.remote.changed, usize::from(want_remote != expected));
+        prop_assert_eq!(w.local.applied.len() - applied[0], usize::from(want_local != expected));
+        prop_assert_eq!(w.remote.applied.len() - applied[1], usize::from(want_remote != expected));
+    }
+}
+
+/// Replace a record's content as a user would (delete and re-add fields).
+fn set_content(side: &mut MemorySide, id: &str, record: Record) {
+    let current = side.get(id).unwrap().record.clone();
+    for (k, _) in current.fields {
+        if !record.fields.contains_key(&k) {
+            side.clear_field(id, &k);
+        }
+    }
+    for (k, v) in record.fields {
+        side.edit(id, &k, v.as_str().unwrap());
+    }
+}
