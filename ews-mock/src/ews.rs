@@ -1,9 +1,32 @@
-//! EWS operations, dispatched by the operation element of the SOAP body.
+//! EWS operations, dispatched by the operation element of the SOAP body. Requests are read and
+//! responses written with `ews-client`'s operation types; the store does the work.
+
+use std::cmp::Ordering;
 
 use axum::http::StatusCode;
+use ews_client::envelope::{self, ServerVersionInfo, SoapFault};
+use ews_client::operation::Operation;
+use ews_client::ops::{
+    CreateFolder, DeleteItem, FindFolder, FindFolderResult, FindItem, FindItemResult, FolderChange,
+    FolderInfo, FolderTraversal, GetFolder, GetItem, ItemInfo, ItemView, MoveItem, Resolution,
+    ResolutionSet, ResolveNames, SyncFolderHierarchy, SyncFolderHierarchyResult, SyncFolderItems,
+    SyncFolderItemsResult, SyncItemChange,
+};
+use ews_client::types::base_item_id::BaseItemId;
+use ews_client::types::folder::{Folder as EwsFolder, FolderKind};
+use ews_client::types::response::{
+    MessageXml, MessageXmlValue, ResponseCode, ResponseMessage, ResponseMessages,
+};
+use ews_client::types::shape::{
+    BaseShape, CompareOp, IndexBasePoint, Operand, PagingInfo, Restriction, SortDirection,
+};
+use ews_client::types::{BaseFolderId, EmailAddress, FolderId, ItemId, PropertyPath};
+use ews_client::xml::{Ns, XmlReader};
 
+use crate::ids::{self, IdKind, SyncKind};
 use crate::server::Shared;
-use crate::soap::{self, RequestHead};
+use crate::soap::RequestHead;
+use crate::store::{ChangeKind, EwsItem, Mailbox, Store, StoreError, StoredItem};
 
 /// The mailbox a request acts on.
 #[derive(Clone, Debug)]
@@ -22,30 +45,860 @@ pub(crate) struct Reply {
     pub code: Option<String>,
 }
 
+pub(crate) fn server_version() -> ServerVersionInfo {
+    ServerVersionInfo {
+        major_version: Some(15),
+        minor_version: Some(20),
+        major_build_number: Some(0),
+        minor_build_number: Some(0),
+        version: Some("V2018_01_08".to_string()),
+    }
+}
+
+fn back_off_xml(back_off_ms: Option<u64>) -> MessageXml {
+    MessageXml(
+        back_off_ms
+            .map(|ms| {
+                vec![MessageXmlValue::named(
+                    "BackOffMilliseconds",
+                    ms.to_string(),
+                )]
+            })
+            .unwrap_or_default(),
+    )
+}
+
 impl Reply {
     /// A SOAP fault with HTTP 500.
     pub fn fault(code: &str, message: &str, back_off_ms: Option<u64>) -> Reply {
+        let mut fault = SoapFault::for_code(ResponseCode::parse(code), message);
+        fault.message_xml = back_off_xml(back_off_ms);
         Reply {
             status: StatusCode::INTERNAL_SERVER_ERROR,
-            body: soap::soap_fault(code, message, back_off_ms),
+            body: String::from_utf8_lossy(&envelope::write_fault(Some(&server_version()), &fault))
+                .into_owned(),
             code: Some(code.to_string()),
+        }
+    }
+
+    /// HTTP 200 with one error response message for `operation`.
+    pub fn error_message(
+        operation: &str,
+        code: &str,
+        message: &str,
+        back_off_ms: Option<u64>,
+    ) -> Reply {
+        let mut msg = ResponseMessage::<()>::error(ResponseCode::parse(code), message);
+        msg.status.message_xml = back_off_xml(back_off_ms);
+        let body = envelope::write_response(
+            Some(&server_version()),
+            &format!("{operation}Response"),
+            &ResponseMessages::new(vec![msg]),
+        );
+        Reply {
+            status: StatusCode::OK,
+            body: String::from_utf8_lossy(&body).into_owned(),
+            code: Some(code.to_string()),
+        }
+    }
+
+    fn ok<O: Operation>(response: &O::Response) -> Reply {
+        use ews_client::operation::OperationResponse as _;
+        let code = response
+            .statuses()
+            .first()
+            .map(|s| s.code.as_str().to_string());
+        let body = envelope::write_operation_response::<O>(Some(&server_version()), response);
+        Reply {
+            status: StatusCode::OK,
+            body: String::from_utf8_lossy(&body).into_owned(),
+            code,
         }
     }
 }
 
-/// Runs one operation.
-pub(crate) fn dispatch(
-    _shared: &Shared,
-    head: &RequestHead,
-    _target: &Target,
-    _body: &[u8],
+fn err<T: Default>(e: StoreError) -> ResponseMessage<T> {
+    ResponseMessage::error(ResponseCode::parse(e.response_code()), e.to_string())
+}
+
+fn run<O: Operation>(
+    shared: &Shared,
+    target: &Target,
+    body: &[u8],
+    handler: impl FnOnce(&Shared, &Target, O) -> O::Response,
 ) -> Reply {
-    Reply::fault(
-        "ErrorInvalidRequest",
-        &format!(
-            "The operation {} is not implemented by ews-mock.",
-            head.operation
+    match envelope::read_request::<O>(body) {
+        Ok((_, request)) => Reply::ok::<O>(&handler(shared, target, request)),
+        Err(e) => Reply::fault(
+            "ErrorSchemaValidation",
+            &format!("The request failed schema validation: {e}"),
+            None,
         ),
-        None,
+    }
+}
+
+/// Runs one operation.
+pub(crate) fn dispatch(shared: &Shared, head: &RequestHead, target: &Target, body: &[u8]) -> Reply {
+    match head.operation.as_str() {
+        "GetFolder" => run::<GetFolder>(shared, target, body, get_folder),
+        "FindFolder" => run::<FindFolder>(shared, target, body, find_folder),
+        "CreateFolder" => run::<CreateFolder>(shared, target, body, create_folder),
+        "SyncFolderHierarchy" => run::<SyncFolderHierarchy>(shared, target, body, sync_hierarchy),
+        "GetItem" => run::<GetItem>(shared, target, body, get_item),
+        "FindItem" => run::<FindItem>(shared, target, body, find_item),
+        "SyncFolderItems" => run::<SyncFolderItems>(shared, target, body, sync_items),
+        "DeleteItem" => run::<DeleteItem>(shared, target, body, delete_item),
+        "MoveItem" => run::<MoveItem>(shared, target, body, move_item),
+        "ResolveNames" => run::<ResolveNames>(shared, target, body, resolve_names),
+        other => Reply::fault(
+            "ErrorInvalidRequest",
+            &format!("The operation {other} is not implemented by ews-mock."),
+            None,
+        ),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// ids and access
+
+fn same_mailbox(a: &str, b: &str) -> bool {
+    a.eq_ignore_ascii_case(b)
+}
+
+/// Resolves a folder id to (mailbox, folder key); only the target mailbox is accessible.
+fn resolve_folder<'s>(
+    store: &'s Store,
+    target: &Target,
+    id: &BaseFolderId,
+) -> Result<(&'s Mailbox, u64), StoreError> {
+    let (address, key) = match id {
+        BaseFolderId::Distinguished(d) => (
+            d.mailbox.clone().unwrap_or_else(|| target.mailbox.clone()),
+            FolderRef::Name(d.name.as_str().to_string()),
+        ),
+        BaseFolderId::Id(FolderId { id, .. }) => {
+            let decoded =
+                ids::decode_id(IdKind::Folder, id).map_err(|_| StoreError::InvalidIdMalformed)?;
+            (decoded.mailbox, FolderRef::Key(decoded.key))
+        }
+    };
+    let mailbox = store
+        .mailbox(&address)
+        .ok_or(StoreError::NonExistentMailbox)?;
+    if !same_mailbox(&mailbox.address, &target.mailbox) {
+        return Err(StoreError::AccessDenied);
+    }
+    let folder = match key {
+        FolderRef::Name(name) => mailbox.distinguished(&name),
+        FolderRef::Key(k) => mailbox.folders.contains_key(&k).then_some(k),
+    }
+    .ok_or(StoreError::FolderNotFound)?;
+    Ok((mailbox, folder))
+}
+
+enum FolderRef {
+    Name(String),
+    Key(u64),
+}
+
+/// Resolves an item id to (mailbox address, item key, change key given).
+fn resolve_item(
+    store: &Store,
+    target: &Target,
+    id: &BaseItemId,
+) -> Result<(String, u64, Option<String>), StoreError> {
+    let (id, change_key) = match id {
+        BaseItemId::Item(ItemId { id, change_key }) => (id, change_key.clone()),
+        // occurrences are not modelled as separate items
+        BaseItemId::Occurrence { .. } | BaseItemId::RecurringMaster { .. } => {
+            return Err(StoreError::ItemNotFound);
+        }
+    };
+    let decoded = ids::decode_id(IdKind::Item, id).map_err(|_| StoreError::InvalidIdMalformed)?;
+    let mailbox = store
+        .mailbox(&decoded.mailbox)
+        .ok_or(StoreError::ItemNotFound)?;
+    if !same_mailbox(&mailbox.address, &target.mailbox) {
+        return Err(StoreError::AccessDenied);
+    }
+    if !mailbox.items.contains_key(&decoded.key) {
+        return Err(StoreError::ItemNotFound);
+    }
+    Ok((mailbox.address.clone(), decoded.key, change_key))
+}
+
+// ---------------------------------------------------------------------------------------------
+// folders
+
+fn folder_kind(class: &str) -> FolderKind {
+    match class {
+        c if c.starts_with("IPF.Appointment") => FolderKind::CalendarFolder,
+        c if c.starts_with("IPF.Contact") => FolderKind::ContactsFolder,
+        c if c.starts_with("IPF.Task") => FolderKind::TasksFolder,
+        _ => FolderKind::Folder,
+    }
+}
+
+fn folder_view(mb: &Mailbox, key: u64, shape: BaseShape) -> EwsFolder {
+    let Some(f) = mb.folders.get(&key) else {
+        return EwsFolder::default();
+    };
+    let id = FolderId {
+        id: mb.folder_id(key),
+        change_key: Some(ids::encode_change_key(key, f.version)),
+    };
+    let kind = folder_kind(&f.class);
+    let mut out = EwsFolder {
+        kind,
+        folder_id: Some(id),
+        ..EwsFolder::default()
+    };
+    if shape == BaseShape::IdOnly {
+        return out;
+    }
+    let unread = f
+        .items
+        .iter()
+        .filter_map(|k| mb.items.get(k))
+        .filter(|i| crate::store::is_read(&i.item) == Some(false))
+        .count();
+    out.display_name = Some(f.name.clone());
+    out.total_count = Some(i32::try_from(f.items.len()).unwrap_or(i32::MAX));
+    out.child_folder_count = Some(
+        i32::try_from(
+            mb.folders
+                .values()
+                .filter(|c| c.parent == Some(key))
+                .count(),
+        )
+        .unwrap_or(i32::MAX),
+    );
+    if matches!(kind, FolderKind::Folder | FolderKind::TasksFolder) {
+        out.unread_count = Some(i32::try_from(unread).unwrap_or(i32::MAX));
+    }
+    if shape == BaseShape::AllProperties {
+        out.folder_class = Some(f.class.clone());
+        out.parent_folder_id = f.parent.map(|p| FolderId {
+            id: mb.folder_id(p),
+            change_key: mb
+                .folders
+                .get(&p)
+                .map(|pf| ids::encode_change_key(p, pf.version)),
+        });
+    }
+    out
+}
+
+fn get_folder(shared: &Shared, target: &Target, req: GetFolder) -> ResponseMessages<FolderInfo> {
+    let store = shared.read();
+    let shape = req.folder_shape.base_shape;
+    ResponseMessages::new(
+        req.folder_ids
+            .iter()
+            .map(|id| match resolve_folder(&store, target, id) {
+                Ok((mb, key)) => ResponseMessage::success(FolderInfo {
+                    folders: vec![folder_view(mb, key, shape)],
+                }),
+                Err(e) => err(e),
+            })
+            .collect(),
     )
+}
+
+fn find_folder(
+    shared: &Shared,
+    target: &Target,
+    req: FindFolder,
+) -> ResponseMessages<FindFolderResult> {
+    let store = shared.read();
+    let shape = req.folder_shape.base_shape;
+    ResponseMessages::new(
+        req.parent_folder_ids
+            .iter()
+            .map(|id| match resolve_folder(&store, target, id) {
+                Ok((mb, parent)) => {
+                    let mut found = Vec::new();
+                    let mut stack = vec![parent];
+                    while let Some(p) = stack.pop() {
+                        for f in mb.folders.values().filter(|f| f.parent == Some(p)) {
+                            found.push(f.key);
+                            if req.traversal == FolderTraversal::Deep {
+                                stack.push(f.key);
+                            }
+                        }
+                    }
+                    found.sort_unstable();
+                    let total = found.len();
+                    let (offset, max) = req.page.as_ref().map_or((0, usize::MAX), |p| {
+                        (
+                            p.offset as usize,
+                            p.max_entries_returned.map_or(usize::MAX, |m| m as usize),
+                        )
+                    });
+                    let page: Vec<u64> = found.into_iter().skip(offset).take(max).collect();
+                    let end = offset + page.len();
+                    ResponseMessage::success(FindFolderResult {
+                        paging: PagingInfo {
+                            indexed_paging_offset: Some(u32::try_from(end).unwrap_or(u32::MAX)),
+                            includes_last_item_in_range: Some(end >= total),
+                            total_items_in_view: Some(u32::try_from(total).unwrap_or(u32::MAX)),
+                        },
+                        folders: page
+                            .into_iter()
+                            .map(|k| folder_view(mb, k, shape))
+                            .collect(),
+                    })
+                }
+                Err(e) => err(e),
+            })
+            .collect(),
+    )
+}
+
+fn create_folder(
+    shared: &Shared,
+    target: &Target,
+    req: CreateFolder,
+) -> ResponseMessages<FolderInfo> {
+    let mut store = shared.write();
+    let parent = match resolve_folder(&store, target, &req.parent_folder_id) {
+        Ok((mb, key)) => Ok((mb.address.clone(), key)),
+        Err(e) => Err(e),
+    };
+    ResponseMessages::new(
+        req.folders
+            .iter()
+            .map(|f| {
+                let (address, parent) = parent.clone().map_err(err::<FolderInfo>)?;
+                let mb = store
+                    .mailbox_mut(&address)
+                    .ok_or_else(|| err(StoreError::NonExistentMailbox))?;
+                let name = f.display_name.clone().unwrap_or_default();
+                if name.trim().is_empty() {
+                    return Err(ResponseMessage::error(
+                        ResponseCode::parse("ErrorInvalidFolderName"),
+                        "A folder needs a display name.",
+                    ));
+                }
+                let class = f.folder_class.clone().or_else(|| match f.kind {
+                    FolderKind::CalendarFolder => Some("IPF.Appointment".to_string()),
+                    FolderKind::ContactsFolder => Some("IPF.Contact".to_string()),
+                    FolderKind::TasksFolder => Some("IPF.Task".to_string()),
+                    _ => None,
+                });
+                let key = mb
+                    .create_folder(parent, &name, class.as_deref())
+                    .map_err(err::<FolderInfo>)?;
+                Ok(ResponseMessage::success(FolderInfo {
+                    folders: vec![folder_view(mb, key, BaseShape::IdOnly)],
+                }))
+            })
+            .map(|r| r.unwrap_or_else(|e| e))
+            .collect(),
+    )
+}
+
+fn sync_hierarchy(
+    shared: &Shared,
+    target: &Target,
+    req: SyncFolderHierarchy,
+) -> ResponseMessages<SyncFolderHierarchyResult> {
+    let store = shared.read();
+    let root_id = req.sync_folder_id.clone().unwrap_or(BaseFolderId::from(
+        ews_client::types::DistinguishedFolderName::MsgFolderRoot,
+    ));
+    let message = (|| {
+        let (mb, root) = resolve_folder(&store, target, &root_id)?;
+        let address = mb.id_address();
+        let since = match req.sync_state.as_deref().filter(|s| !s.trim().is_empty()) {
+            Some(state) => ids::decode_sync_state(
+                &store.sync_secret,
+                SyncKind::Hierarchy,
+                &address,
+                root,
+                state,
+            )
+            .map_err(|_| StoreError::InvalidSyncStateData)?,
+            None => 0,
+        };
+        let page = mb.sync_hierarchy(root, since, usize::MAX)?;
+        let shape = req.folder_shape.base_shape;
+        let changes = page
+            .changes
+            .iter()
+            .map(|c| match c.kind {
+                ChangeKind::Delete => FolderChange::Delete(FolderId {
+                    id: mb.folder_id(c.key),
+                    change_key: None,
+                }),
+                ChangeKind::Create => FolderChange::Create(folder_view(mb, c.key, shape)),
+                _ => FolderChange::Update(folder_view(mb, c.key, shape)),
+            })
+            .collect();
+        Ok(SyncFolderHierarchyResult {
+            sync_state: Some(ids::encode_sync_state(
+                &store.sync_secret,
+                SyncKind::Hierarchy,
+                &address,
+                root,
+                page.seq,
+            )),
+            includes_last_folder_in_range: Some(page.includes_last),
+            changes,
+        })
+    })();
+    ResponseMessages::new(vec![match message {
+        Ok(m) => ResponseMessage::success(m),
+        Err(e) => err(e),
+    }])
+}
+
+// ---------------------------------------------------------------------------------------------
+// items
+
+/// The item as a client sees it, for a shape.
+fn item_view(
+    mb: &Mailbox,
+    stored: &StoredItem,
+    shape: &ews_client::types::shape::ItemShape,
+) -> EwsItem {
+    let id = ItemId {
+        id: mb.item_id(stored.key),
+        change_key: Some(ids::encode_change_key(stored.key, stored.version)),
+    };
+    let extended_wanted: Vec<&ews_client::types::paths::ExtendedFieldUri> = shape
+        .additional_properties
+        .iter()
+        .filter_map(|p| match p {
+            PropertyPath::Extended(uri) => Some(uri),
+            _ => None,
+        })
+        .collect();
+    let plain_wanted = shape
+        .additional_properties
+        .iter()
+        .any(|p| !matches!(p, PropertyPath::Extended(_)));
+    let mut out = if shape.base_shape == BaseShape::IdOnly && !plain_wanted {
+        let mut empty = stored.item.empty_like();
+        if let (EwsItem::Generic(g), EwsItem::Generic(src)) = (&mut empty, &stored.item) {
+            g.kind = src.kind;
+        }
+        empty
+    } else {
+        let mut full = stored.item.clone();
+        let common = full.common_mut();
+        // attachments are listed without content (GetAttachment returns content)
+        for a in &mut common.attachments {
+            let n = crate::store::attachment_number(a).unwrap_or(0);
+            if let ews_client::types::Attachment::File(f) = a {
+                f.content = None;
+            }
+            crate::store::attachment_common_mut(a).attachment_id =
+                Some(ews_client::types::AttachmentId {
+                    id: ids::encode_id(IdKind::Attachment, &mb.id_address(), stored.key, n),
+                    root_item_id: None,
+                    root_item_change_key: None,
+                });
+        }
+        common.parent_folder_id = Some(FolderId {
+            id: mb.folder_id(stored.folder),
+            change_key: None,
+        });
+        common.date_time_created.get_or_insert(stored.created);
+        common.last_modified_time = Some(stored.modified);
+        common.has_attachments = Some(!common.attachments.is_empty());
+        full
+    };
+    let src = stored.item.common();
+    let common = out.common_mut();
+    common.item_id = Some(id);
+    common.extended_properties = src
+        .extended_properties
+        .iter()
+        .filter(|p| extended_wanted.iter().any(|w| w.same_property(&p.uri)))
+        .cloned()
+        .collect();
+    out
+}
+
+fn get_item(shared: &Shared, target: &Target, req: GetItem) -> ResponseMessages<ItemInfo> {
+    let store = shared.read();
+    ResponseMessages::new(
+        req.item_ids
+            .iter()
+            .map(|id| match resolve_item(&store, target, id) {
+                Ok((address, key, _)) => {
+                    let Some(mb) = store.mailbox(&address) else {
+                        return err(StoreError::ItemNotFound);
+                    };
+                    match mb.items.get(&key) {
+                        Some(stored) => ResponseMessage::success(ItemInfo {
+                            items: vec![item_view(mb, stored, &req.item_shape)],
+                        }),
+                        None => err(StoreError::ItemNotFound),
+                    }
+                }
+                Err(e) => err(e),
+            })
+            .collect(),
+    )
+}
+
+fn sync_items(
+    shared: &Shared,
+    target: &Target,
+    req: SyncFolderItems,
+) -> ResponseMessages<SyncFolderItemsResult> {
+    let store = shared.read();
+    let message = (|| {
+        let (mb, folder) = resolve_folder(&store, target, &req.sync_folder_id)?;
+        let address = mb.id_address();
+        let since = match req.sync_state.as_deref().filter(|s| !s.trim().is_empty()) {
+            Some(state) => {
+                ids::decode_sync_state(&store.sync_secret, SyncKind::Items, &address, folder, state)
+                    .map_err(|_| StoreError::InvalidSyncStateData)?
+            }
+            None => 0,
+        };
+        let max = usize::from(req.max_changes_returned.clamp(1, 512));
+        let page = mb.sync_items(folder, since, max)?;
+        let ignored: Vec<&str> = req.ignore.iter().map(|i| i.id.as_str()).collect();
+        let mut changes = Vec::with_capacity(page.changes.len());
+        for c in &page.changes {
+            let id = mb.item_id(c.key);
+            if ignored.contains(&id.as_str()) {
+                continue;
+            }
+            let stored = mb.items.get(&c.key);
+            changes.push(match (c.kind, stored) {
+                (ChangeKind::Delete, _) | (_, None) => SyncItemChange::Delete(ItemId {
+                    id,
+                    change_key: None,
+                }),
+                (ChangeKind::Create, Some(s)) => {
+                    SyncItemChange::Create(item_view(mb, s, &req.item_shape))
+                }
+                (ChangeKind::Update, Some(s)) => {
+                    SyncItemChange::Update(item_view(mb, s, &req.item_shape))
+                }
+                (ChangeKind::ReadFlagChange, Some(s)) => SyncItemChange::ReadFlagChange {
+                    item_id: ItemId {
+                        id,
+                        change_key: Some(ids::encode_change_key(s.key, s.version)),
+                    },
+                    is_read: crate::store::is_read(&s.item).unwrap_or(false),
+                },
+            });
+        }
+        Ok(SyncFolderItemsResult {
+            sync_state: Some(ids::encode_sync_state(
+                &store.sync_secret,
+                SyncKind::Items,
+                &address,
+                folder,
+                page.seq,
+            )),
+            includes_last_item_in_range: Some(page.includes_last),
+            changes,
+        })
+    })();
+    ResponseMessages::new(vec![match message {
+        Ok(m) => ResponseMessage::success(m),
+        Err(e) => err(e),
+    }])
+}
+
+/// The text of an item property named by a field URI (`item:Subject`, `contacts:Surname`):
+/// the text of the item element's child of that local name.
+fn field_text(item: &EwsItem, uri: &str) -> Option<String> {
+    let local = uri.rsplit(':').next()?;
+    let c = item.common();
+    match local {
+        "Subject" => return c.subject.clone(),
+        "ItemClass" => return c.item_class.clone(),
+        _ => {}
+    }
+    let xml = crate::itemxml::item_to_xml(item);
+    let mut r = XmlReader::new(xml.as_bytes());
+    let root = r.root().ok()?;
+    while let Ok(Some(child)) = r.next_child(&root) {
+        if child.ns() == Ns::Types && child.local() == local {
+            return r.text(&child).ok().map(|t| t.into_owned());
+        }
+        r.skip(&child).ok()?;
+    }
+    None
+}
+
+fn path_text(item: &StoredItem, path: &PropertyPath) -> Option<String> {
+    match path {
+        PropertyPath::Field(uri) => match uri.as_str() {
+            "item:DateTimeCreated" => Some(item.created.to_rfc3339()),
+            "item:LastModifiedTime" => Some(item.modified.to_rfc3339()),
+            _ => field_text(&item.item, uri),
+        },
+        PropertyPath::Extended(uri) => item
+            .item
+            .common()
+            .extended_property(uri)
+            .and_then(|p| p.as_single().map(str::to_string)),
+        PropertyPath::Indexed { .. } => None,
+    }
+}
+
+fn compare_values(a: &str, b: &str) -> Ordering {
+    match (a.parse::<f64>(), b.parse::<f64>()) {
+        (Ok(x), Ok(y)) => x.partial_cmp(&y).unwrap_or(Ordering::Equal),
+        _ => a.to_lowercase().cmp(&b.to_lowercase()),
+    }
+}
+
+fn matches(item: &StoredItem, r: &Restriction) -> bool {
+    match r {
+        Restriction::And(list) => list.iter().all(|x| matches(item, x)),
+        Restriction::Or(list) => list.iter().any(|x| matches(item, x)),
+        Restriction::Not(x) => !matches(item, x),
+        Restriction::Exists(p) => path_text(item, p).is_some(),
+        Restriction::Contains { path, value, .. } => {
+            path_text(item, path).is_some_and(|t| t.to_lowercase().contains(&value.to_lowercase()))
+        }
+        Restriction::Compare { op, path, operand } => {
+            let Some(left) = path_text(item, path) else {
+                return matches!(op, CompareOp::IsNotEqualTo);
+            };
+            let right = match operand {
+                Operand::Constant(c) => c.clone(),
+                Operand::Path(p) => match path_text(item, p) {
+                    Some(t) => t,
+                    None => return false,
+                },
+            };
+            let ord = compare_values(&left, &right);
+            match op {
+                CompareOp::IsEqualTo => ord == Ordering::Equal,
+                CompareOp::IsNotEqualTo => ord != Ordering::Equal,
+                CompareOp::IsGreaterThan => ord == Ordering::Greater,
+                CompareOp::IsGreaterThanOrEqualTo => ord != Ordering::Less,
+                CompareOp::IsLessThan => ord == Ordering::Less,
+                _ => ord != Ordering::Greater,
+            }
+        }
+    }
+}
+
+fn find_item(shared: &Shared, target: &Target, req: FindItem) -> ResponseMessages<FindItemResult> {
+    let store = shared.read();
+    ResponseMessages::new(
+        req.parent_folder_ids
+            .iter()
+            .map(|id| {
+                let (mb, folder) = match resolve_folder(&store, target, id) {
+                    Ok(x) => x,
+                    Err(e) => return err(e),
+                };
+                let Some(f) = mb.folders.get(&folder) else {
+                    return err(StoreError::FolderNotFound);
+                };
+                let mut found: Vec<&StoredItem> = f
+                    .items
+                    .iter()
+                    .filter_map(|k| mb.items.get(k))
+                    .filter(|i| req.restriction.as_ref().is_none_or(|r| matches(i, r)))
+                    .collect();
+                if let Some(ItemView::Calendar(view)) = &req.view {
+                    let (start, end) = (view.start_date, view.end_date);
+                    found.retain(|i| match &i.item {
+                        EwsItem::CalendarItem(c) => {
+                            c.start.is_some_and(|s| s < end) && c.end.is_some_and(|e| e > start)
+                        }
+                        _ => false,
+                    });
+                }
+                if req.sort_order.is_empty() {
+                    // Exchange's default order: newest first
+                    found.sort_by(|a, b| b.created.cmp(&a.created).then(b.key.cmp(&a.key)));
+                } else {
+                    found.sort_by(|a, b| {
+                        for o in &req.sort_order {
+                            let (x, y) = (path_text(a, &o.path), path_text(b, &o.path));
+                            let ord = match (x, y) {
+                                (Some(x), Some(y)) => compare_values(&x, &y),
+                                (x, y) => x.is_some().cmp(&y.is_some()),
+                            };
+                            let ord = if o.order == SortDirection::Descending {
+                                ord.reverse()
+                            } else {
+                                ord
+                            };
+                            if ord != Ordering::Equal {
+                                return ord;
+                            }
+                        }
+                        a.key.cmp(&b.key)
+                    });
+                }
+                let total = found.len();
+                let (offset, max) = match &req.view {
+                    Some(ItemView::Indexed(p)) => {
+                        let max = p.max_entries_returned.map_or(usize::MAX, |m| m as usize);
+                        let offset = p.offset as usize;
+                        if p.base_point == IndexBasePoint::End {
+                            (total.saturating_sub(offset + max.min(total)), max)
+                        } else {
+                            (offset, max)
+                        }
+                    }
+                    Some(ItemView::Calendar(v)) => {
+                        (0, v.max_entries_returned.map_or(usize::MAX, |m| m as usize))
+                    }
+                    None => (0, usize::MAX),
+                };
+                let page: Vec<&StoredItem> = found.into_iter().skip(offset).take(max).collect();
+                let end = offset + page.len();
+                ResponseMessage::success(FindItemResult {
+                    paging: PagingInfo {
+                        indexed_paging_offset: Some(u32::try_from(end).unwrap_or(u32::MAX)),
+                        includes_last_item_in_range: Some(end >= total),
+                        total_items_in_view: Some(u32::try_from(total).unwrap_or(u32::MAX)),
+                    },
+                    items: page
+                        .into_iter()
+                        .map(|i| item_view(mb, i, &req.item_shape))
+                        .collect(),
+                })
+            })
+            .collect(),
+    )
+}
+
+fn delete_item(shared: &Shared, target: &Target, req: DeleteItem) -> ResponseMessages<()> {
+    use ews_client::ops::DisposalType;
+    let mut store = shared.write();
+    ResponseMessages::new(
+        req.item_ids
+            .iter()
+            .map(|id| {
+                let (address, key, _) = resolve_item(&store, target, id).map_err(err::<()>)?;
+                let mb = store
+                    .mailbox_mut(&address)
+                    .ok_or_else(|| err(StoreError::ItemNotFound))?;
+                let result = match req.delete_type {
+                    DisposalType::MoveToDeletedItems => {
+                        let dest = mb
+                            .distinguished("deleteditems")
+                            .ok_or_else(|| err(StoreError::FolderNotFound))?;
+                        mb.move_item(key, dest).map(|_| ())
+                    }
+                    _ => mb.delete_item(key).map(|_| ()),
+                };
+                result.map_err(err::<()>)?;
+                Ok(ResponseMessage::success(()))
+            })
+            .map(|r: Result<_, ResponseMessage<()>>| r.unwrap_or_else(|e| e))
+            .collect(),
+    )
+}
+
+fn move_item(shared: &Shared, target: &Target, req: MoveItem) -> ResponseMessages<ItemInfo> {
+    let mut store = shared.write();
+    let dest =
+        resolve_folder(&store, target, &req.to_folder_id).map(|(mb, k)| (mb.address.clone(), k));
+    ResponseMessages::new(
+        req.item_ids
+            .iter()
+            .map(|id| {
+                let (_, dest) = dest.clone().map_err(err::<ItemInfo>)?;
+                let (address, key, _) =
+                    resolve_item(&store, target, id).map_err(err::<ItemInfo>)?;
+                let mb = store
+                    .mailbox_mut(&address)
+                    .ok_or_else(|| err(StoreError::ItemNotFound))?;
+                let new_key = mb.move_item(key, dest).map_err(err::<ItemInfo>)?;
+                let items = match (req.return_new_item_ids, mb.items.get(&new_key)) {
+                    (Some(false), _) | (_, None) => Vec::new(),
+                    (_, Some(stored)) => {
+                        let mut view = stored.item.empty_like();
+                        view.common_mut().item_id = Some(ItemId {
+                            id: mb.item_id(new_key),
+                            change_key: Some(ids::encode_change_key(new_key, stored.version)),
+                        });
+                        vec![view]
+                    }
+                };
+                Ok(ResponseMessage::success(ItemInfo { items }))
+            })
+            .map(|r: Result<_, ResponseMessage<ItemInfo>>| r.unwrap_or_else(|e| e))
+            .collect(),
+    )
+}
+
+fn resolve_names(
+    shared: &Shared,
+    _target: &Target,
+    req: ResolveNames,
+) -> ResponseMessages<ResolutionSet> {
+    let store = shared.read();
+    let needle = req
+        .unresolved_entry
+        .trim()
+        .trim_start_matches("smtp:")
+        .trim_start_matches("SMTP:")
+        .to_lowercase();
+    let mut resolutions: Vec<Resolution> = Vec::new();
+    let mut push = |name: &str, address: &str, mailbox_type: &str| {
+        resolutions.push(Resolution {
+            mailbox: EmailAddress {
+                name: Some(name.to_string()),
+                email_address: Some(address.to_string()),
+                routing_type: Some("SMTP".to_string()),
+                mailbox_type: mailbox_type.parse().ok(),
+                item_id: None,
+                original_display_name: None,
+            },
+            contact: None,
+        });
+    };
+    for u in store.users.values() {
+        let local = u.address.split('@').next().unwrap_or("").to_lowercase();
+        if u.address.to_lowercase() == needle
+            || u.display_name.to_lowercase().starts_with(&needle)
+            || local.starts_with(&needle)
+        {
+            push(&u.display_name, &u.address, "Mailbox");
+        }
+    }
+    for g in store.groups.values() {
+        if g.address.to_lowercase() == needle || g.display_name.to_lowercase().starts_with(&needle)
+        {
+            push(&g.display_name, &g.address, "PublicDL");
+        }
+    }
+    let n = u32::try_from(resolutions.len()).unwrap_or(u32::MAX);
+    let paging = PagingInfo {
+        indexed_paging_offset: Some(n),
+        includes_last_item_in_range: Some(true),
+        total_items_in_view: Some(n),
+    };
+    let message = match resolutions.len() {
+        0 => ResponseMessage::error(
+            ResponseCode::parse("ErrorNameResolutionNoResults"),
+            "No results were found.",
+        ),
+        1 => ResponseMessage::success(ResolutionSet {
+            paging,
+            resolutions,
+        }),
+        _ => {
+            let mut m = ResponseMessage::success(ResolutionSet {
+                paging,
+                resolutions,
+            });
+            m.status = ews_client::types::response::ResponseStatus::warning(
+                ResponseCode::parse("ErrorNameResolutionMultipleResults"),
+                "Multiple results were found.",
+            );
+            m
+        }
+    };
+    ResponseMessages::new(vec![message])
 }

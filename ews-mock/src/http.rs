@@ -295,16 +295,12 @@ async fn ews_endpoint(
             let reply = if *as_soap_fault {
                 Reply::fault("ErrorServerBusy", message, Some(*back_off_ms))
             } else {
-                Reply {
-                    status: StatusCode::OK,
-                    body: soap::error_response(
-                        &head.operation,
-                        "ErrorServerBusy",
-                        message,
-                        Some(*back_off_ms),
-                    ),
-                    code: Some("ErrorServerBusy".to_string()),
-                }
+                Reply::error_message(
+                    &head.operation,
+                    "ErrorServerBusy",
+                    message,
+                    Some(*back_off_ms),
+                )
             };
             return finish(entry, reply);
         }

@@ -1,8 +1,7 @@
-//! The SOAP envelope as the dispatcher sees it (operation, impersonation header) and the
-//! error answers that need no operation (SOAP faults, error response messages), written with
-//! `ews-client`'s XML reader and writer.
+//! The SOAP envelope as the dispatcher sees it before authorising and dispatching a request:
+//! the operation name and the impersonation header, read with `ews-client`'s XML reader.
 
-use ews_client::xml::{Ns, XmlError, XmlReader, XmlWriter};
+use ews_client::xml::{Ns, XmlError, XmlReader};
 
 /// What the dispatcher needs from a request before running it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -72,86 +71,6 @@ pub fn read_head(body: &[u8]) -> Result<RequestHead, XmlError> {
     })
 }
 
-fn envelope(body: impl FnOnce(&mut XmlWriter)) -> String {
-    let mut w = XmlWriter::with_capacity(1024);
-    w.declaration();
-    w.start_root(Ns::Soap, "Envelope").open();
-    w.start(Ns::Soap, "Header").open();
-    w.start(Ns::Types, "ServerVersionInfo")
-        .attr("MajorVersion", "15")
-        .attr("MinorVersion", "20")
-        .attr("MajorBuildNumber", "0")
-        .attr("MinorBuildNumber", "0")
-        .attr("Version", "V2018_01_08")
-        .empty();
-    w.end(Ns::Soap, "Header");
-    w.element(Ns::Soap, "Body", body);
-    w.end(Ns::Soap, "Envelope");
-    w.into_string()
-}
-
-/// A SOAP fault with an EWS response code (HTTP 500), e.g. `ErrorServerBusy`,
-/// `ErrorImpersonateUserDenied`, `ErrorSchemaValidation`.
-pub fn soap_fault(code: &str, message: &str, back_off_ms: Option<u64>) -> String {
-    envelope(|w| {
-        w.element(Ns::Soap, "Fault", |w| {
-            w.start(Ns::None, "faultcode")
-                .attr("xmlns:a", Ns::Types.uri())
-                .text(&format!("a:{code}"));
-            w.start(Ns::None, "faultstring")
-                .attr("xml:lang", "en-US")
-                .text(message);
-            w.element(Ns::None, "detail", |w| {
-                w.start(Ns::Errors, "ResponseCode")
-                    .xmlns(Ns::Errors)
-                    .text(code);
-                w.start(Ns::Errors, "Message")
-                    .xmlns(Ns::Errors)
-                    .text(message);
-                if let Some(ms) = back_off_ms {
-                    w.element(Ns::Types, "MessageXml", |w| {
-                        w.start(Ns::Types, "Value")
-                            .attr("Name", "BackOffMilliseconds")
-                            .text(&ms.to_string());
-                    });
-                }
-            });
-        });
-    })
-}
-
-/// A response to `operation` with one error response message, e.g. `ErrorServerBusy` inside
-/// an HTTP 200 `GetItemResponse`.
-pub fn error_response(
-    operation: &str,
-    code: &str,
-    message: &str,
-    back_off_ms: Option<u64>,
-) -> String {
-    let response = format!("{operation}Response");
-    let message_name = format!("{operation}ResponseMessage");
-    envelope(|w| {
-        w.element(Ns::Messages, &response, |w| {
-            w.element(Ns::Messages, "ResponseMessages", |w| {
-                w.start(Ns::Messages, &message_name)
-                    .attr("ResponseClass", "Error")
-                    .open();
-                w.text_element(Ns::Messages, "MessageText", message);
-                w.text_element(Ns::Messages, "ResponseCode", code);
-                w.text_element(Ns::Messages, "DescriptiveLinkKey", "0");
-                if let Some(ms) = back_off_ms {
-                    w.element(Ns::Messages, "MessageXml", |w| {
-                        w.start(Ns::Types, "Value")
-                            .attr("Name", "BackOffMilliseconds")
-                            .text(&ms.to_string());
-                    });
-                }
-                w.end(Ns::Messages, &message_name);
-            });
-        });
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -189,16 +108,5 @@ mod tests {
         ] {
             assert!(read_head(bad.as_bytes()).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn faults_carry_code_and_back_off() {
-        let f = soap_fault("ErrorServerBusy", "busy & tired", Some(250));
-        assert!(f.contains("<e:ResponseCode xmlns:e=\"http://schemas.microsoft.com/exchange/services/2006/errors\">ErrorServerBusy</e:ResponseCode>"), "{f}");
-        assert!(f.contains("busy &amp; tired"));
-        assert!(f.contains("<t:Value Name=\"BackOffMilliseconds\">250</t:Value>"));
-        let r = error_response("GetItem", "ErrorServerBusy", "busy", Some(9));
-        assert!(r.contains("<m:GetItemResponseMessage ResponseClass=\"Error\">"));
-        assert!(r.contains("<m:ResponseCode>ErrorServerBusy</m:ResponseCode>"));
     }
 }

@@ -79,6 +79,9 @@ pub enum StoreError {
     /// Distinguished folders cannot be deleted or moved.
     #[error("cannot delete a distinguished folder")]
     DeleteDistinguishedFolder,
+    /// The caller may not access that mailbox (no delegate access is modelled).
+    #[error("access denied")]
+    AccessDenied,
 }
 
 impl StoreError {
@@ -94,6 +97,7 @@ impl StoreError {
             StoreError::InvalidSyncStateData => "ErrorInvalidSyncStateData",
             StoreError::IrresolvableConflict => "ErrorIrresolvableConflict",
             StoreError::DeleteDistinguishedFolder => "ErrorDeleteDistinguishedFolder",
+            StoreError::AccessDenied => "ErrorAccessDenied",
         }
     }
 }
