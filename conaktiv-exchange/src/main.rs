@@ -1,4 +1,7 @@
-//! The `conaktiv-exchange` command line.
-fn main() {
-    println!("conaktiv-exchange");
+//! The `conaktiv-exchange` command line. See `conaktiv-exchange --help` and the exit codes in
+//! the `cli` module.
+mod cli;
+
+fn main() -> std::process::ExitCode {
+    cli::main()
 }

@@ -1,0 +1,106 @@
+//! `check`: validation, rule conflicts against the directory, what a batch run covers.
+
+use std::path::Path;
+
+use conaktiv_exchange::host::UserDirectory;
+use conaktiv_exchange::rules::{assignments, check_rules};
+use conaktiv_exchange::sqlite::SqliteDb;
+use conaktiv_model::Configuration;
+use serde_json::json;
+
+use super::{Exit, Output};
+
+/// The batch task group that runs the sync.
+pub const BATCH_GROUP: &str = "Exchange Abgleich";
+
+pub async fn run(config: &Configuration, db: Option<&Path>) -> Output {
+    let users = match db {
+        None => None,
+        Some(path) => {
+            let db = match SqliteDb::open(path) {
+                Ok(db) => db,
+                Err(e) => {
+                    return Output::error(
+                        Exit::Failure,
+                        "database",
+                        format!("{}: {e}", path.display()),
+                    );
+                }
+            };
+            match db.directory().users().await {
+                Ok(u) => Some(u),
+                Err(e) => return Output::error(Exit::Failure, "database", e.to_string()),
+            }
+        }
+    };
+    let directory = users.as_deref().unwrap_or_default();
+    // Without a directory, unknown users and empty groups say nothing.
+    let problems: Vec<_> = check_rules(&config.rules, directory)
+        .into_iter()
+        .filter(|p| users.is_some() || p.is_error())
+        .collect();
+    let errors = problems.iter().filter(|p| p.is_error()).count();
+    let (jobs, _) = assignments(&config.rules, directory);
+    let batch: Vec<_> = config
+        .batch_tasks
+        .iter()
+        .filter(|b| b.group.trim().eq_ignore_ascii_case(BATCH_GROUP))
+        .collect();
+
+    let mut text = format!(
+        "{} server(s), {} mail account(s), {} rule(s), {} batch task(s)\n",
+        config.servers.len(),
+        config.mail_accounts.len(),
+        config.rules.len(),
+        config.batch_tasks.len()
+    );
+    for p in &problems {
+        let level = if p.is_error() { "error" } else { "warning" };
+        text.push_str(&format!("{level}: {p}\n"));
+    }
+    for b in &batch {
+        text.push_str(&format!(
+            "batch task {:?}: every {} minute(s){}\n",
+            b.label(),
+            b.interval_minutes.minutes(),
+            if b.active { "" } else { " (inactive)" }
+        ));
+    }
+    match &users {
+        None => text.push_str("no --db given: rules not checked against the user directory\n"),
+        Some(u) => {
+            text.push_str(&format!(
+                "{} user(s); a batch run covers {} mailbox/table pair(s):\n",
+                u.len(),
+                jobs.len()
+            ));
+            for j in &jobs {
+                text.push_str(&format!("  {j}\n"));
+            }
+        }
+    }
+    let json = json!({
+        "ok": errors == 0,
+        "servers": config.servers.len(),
+        "mail_accounts": config.mail_accounts.len(),
+        "rules": config.rules.len(),
+        "problems": problems.iter().map(|p| json!({
+            "error": p.is_error(),
+            "message": p.to_string(),
+            "rules": p.rules(),
+        })).collect::<Vec<_>>(),
+        "batch_tasks": batch.iter().map(|b| json!({
+            "task": b.label(),
+            "interval_minutes": b.interval_minutes.minutes(),
+            "active": b.active,
+        })).collect::<Vec<_>>(),
+        "users": users.as_ref().map(Vec::len),
+        "assignments": users.as_ref().map(|_| jobs.clone()),
+    });
+    let exit = if errors > 0 {
+        Exit::Config
+    } else {
+        Exit::Success
+    };
+    Output::new(exit, json, text.trim_end().to_owned())
+}

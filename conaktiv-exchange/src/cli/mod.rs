@@ -1,0 +1,337 @@
+//! The `conaktiv-exchange` command line.
+//!
+//! Every subcommand reads the TOML configuration (`--config FILE`; default
+//! `config/demo.toml` when that file exists) and prints a human report, or with `--json` one
+//! JSON document on stdout. Logs go to stderr (`RUST_LOG` sets the level). Progress bars are
+//! drawn on stderr only when it is a terminal and `--json` is off.
+//!
+//! # Exit codes
+//!
+//! | code | meaning |
+//! |------|---------|
+//! | 0 | success |
+//! | 1 | the command ran and failed (an account test failed, every mailbox failed, an I/O error) |
+//! | 2 | partial failure (some mailboxes or items failed, the rest succeeded) |
+//! | 3 | configuration error (unreadable or invalid file, conflicting rules) |
+//! | 4 | the subcommand's machinery is not available in this build yet |
+//! | 64 | usage error (unknown option, missing argument) |
+
+mod check;
+mod mock;
+mod test_account;
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use conaktiv_model::Configuration;
+use serde_json::{Value, json};
+
+/// The process exit codes (see the module docs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// 0
+    Success,
+    /// 1
+    Failure,
+    /// 2
+    Partial,
+    /// 3
+    Config,
+    /// 4
+    Unavailable,
+    /// 64
+    Usage,
+}
+
+impl Exit {
+    fn code(self) -> u8 {
+        match self {
+            Exit::Success => 0,
+            Exit::Failure => 1,
+            Exit::Partial => 2,
+            Exit::Config => 3,
+            Exit::Unavailable => 4,
+            Exit::Usage => 64,
+        }
+    }
+}
+
+/// What a command produced: an exit code, a JSON document and a human text.
+pub struct Output {
+    exit: Exit,
+    json: Value,
+    text: String,
+}
+
+impl Output {
+    fn new(exit: Exit, json: Value, text: impl Into<String>) -> Self {
+        Self {
+            exit,
+            json,
+            text: text.into(),
+        }
+    }
+
+    fn error(exit: Exit, kind: &str, message: impl Into<String>) -> Self {
+        let message = message.into();
+        Self {
+            exit,
+            json: json!({"ok": false, "error": kind, "message": message}),
+            text: format!("error: {message}"),
+        }
+    }
+}
+
+/// ConAktiv <-> Exchange connector: preview and run the sync rules, run the batch, test
+/// accounts, run the mock Exchange server.
+#[derive(Parser, Debug)]
+#[command(name = "conaktiv-exchange", version, about)]
+struct Cli {
+    /// The TOML configuration file [default: config/demo.toml if it exists].
+    #[arg(long, global = true, env = "CONAKTIV_EXCHANGE_CONFIG")]
+    config: Option<PathBuf>,
+    /// Print one JSON document on stdout instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Start the mock Exchange with a seeded organisation and an SQLite CRM in a temporary
+    /// folder, preview, sync, and show that a second run does nothing.
+    Demo,
+    /// Show what a rule would change for a user (new, changed, deleted on each side).
+    Preview {
+        /// The rule's description.
+        #[arg(long)]
+        rule: String,
+        /// The user.
+        #[arg(long)]
+        user: String,
+        /// List the actions, not only the counts.
+        #[arg(long)]
+        actions: bool,
+    },
+    /// Run the sync now, for a rule, a user or everyone.
+    Sync {
+        /// Only this rule.
+        #[arg(long)]
+        rule: Option<String>,
+        /// Only this user.
+        #[arg(long)]
+        user: Option<String>,
+    },
+    /// Run the "Exchange Abgleich" batch task every interval (the scheduler loop).
+    Batch {
+        /// Run once and exit.
+        #[arg(long)]
+        once: bool,
+        /// The embedded database (CRM, directory, scheduler state).
+        #[arg(long)]
+        db: Option<PathBuf>,
+    },
+    /// Check the configuration: validation, rule conflicts against the directory, and what
+    /// a batch run would cover.
+    Check {
+        /// The embedded database holding the user directory.
+        #[arg(long)]
+        db: Option<PathBuf>,
+    },
+    /// Test a mail account (IMAP/SMTP) or an EWS server's connection.
+    TestAccount {
+        /// The mail account's short code.
+        #[arg(long, conflicts_with = "server")]
+        account: Option<String>,
+        /// The EWS server's name.
+        #[arg(long)]
+        server: Option<String>,
+        /// Send a test message to this address.
+        #[arg(long)]
+        send_to: Option<String>,
+    },
+    /// Run the mock Exchange (EWS) server until interrupted.
+    Mock {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen: std::net::SocketAddr,
+        /// The organisation data file (TOML, see ews-mock).
+        #[arg(long)]
+        data: Option<PathBuf>,
+    },
+}
+
+/// Where the configuration comes from: `--config`, else `config/demo.toml` if present.
+fn config_path(given: Option<&Path>) -> Option<PathBuf> {
+    match given {
+        Some(p) => Some(p.to_path_buf()),
+        None => {
+            let default = PathBuf::from("config/demo.toml");
+            default.exists().then_some(default)
+        }
+    }
+}
+
+/// Loads and validates the configuration; a failure is a configuration error (exit 3).
+fn load_config(given: Option<&Path>) -> Result<(PathBuf, Configuration), Box<Output>> {
+    let Some(path) = config_path(given) else {
+        return Err(Box::new(Output::error(
+            Exit::Config,
+            "configuration",
+            "no configuration file: pass --config FILE (config/demo.toml does not exist here)",
+        )));
+    };
+    match Configuration::load(&path) {
+        Ok(c) => Ok((path, c)),
+        Err(e) => {
+            let problems: Vec<Value> = e
+                .validation_errors()
+                .iter()
+                .map(|p| {
+                    json!({
+                        "file": p.location.file.display().to_string(),
+                        "line": p.location.line,
+                        "column": p.location.column,
+                        "message": p.error.to_string(),
+                    })
+                })
+                .collect();
+            Err(Box::new(Output::new(
+                Exit::Config,
+                json!({
+                    "ok": false,
+                    "error": "configuration",
+                    "message": e.to_string(),
+                    "line": e.line(),
+                    "field": e.field(),
+                    "problems": problems,
+                }),
+                format!("configuration error: {e}"),
+            )))
+        }
+    }
+}
+
+/// A progress bar on stderr, hidden unless stderr is a terminal and JSON output is off.
+pub fn progress(len: Option<u64>, json: bool, message: &str) -> indicatif::ProgressBar {
+    let bar = if json || !std::io::stderr().is_terminal() {
+        indicatif::ProgressBar::hidden()
+    } else {
+        match len {
+            Some(n) => indicatif::ProgressBar::new(n),
+            None => {
+                let b = indicatif::ProgressBar::new_spinner();
+                b.enable_steady_tick(std::time::Duration::from_millis(120));
+                b
+            }
+        }
+    };
+    bar.set_message(message.to_owned());
+    bar
+}
+
+fn unavailable(what: &str, config: &Path) -> Output {
+    let message = format!(
+        "`{what}` is not available in this build yet: the Exchange adapters (sync-core side over \
+         ews-client per table) are still being written. The configuration {} is valid.",
+        config.display()
+    );
+    Output::new(
+        Exit::Unavailable,
+        json!({"ok": false, "error": "unavailable", "command": what, "message": message}),
+        message,
+    )
+}
+
+async fn run(cli: Cli) -> Output {
+    let config = cli.config.as_deref();
+    match cli.command {
+        // The mock server needs no configuration.
+        Command::Mock { listen, data } if config.is_none() => {
+            mock::run(listen, data.as_deref(), cli.json).await
+        }
+        command => {
+            let (path, configuration) = match load_config(config) {
+                Ok(c) => c,
+                Err(out) => return *out,
+            };
+            match command {
+                Command::Check { db } => check::run(&configuration, db.as_deref()).await,
+                Command::TestAccount {
+                    account,
+                    server,
+                    send_to,
+                } => {
+                    test_account::run(
+                        &configuration,
+                        account.as_deref(),
+                        server.as_deref(),
+                        send_to,
+                        cli.json,
+                    )
+                    .await
+                }
+                Command::Batch { db, .. } => {
+                    // Everything but the Exchange side is real: check what the batch would
+                    // cover first, so a configuration error still exits with 3.
+                    let checked = check::run(&configuration, db.as_deref()).await;
+                    if checked.exit != Exit::Success {
+                        return checked;
+                    }
+                    unavailable("batch", &path)
+                }
+                Command::Demo => unavailable("demo", &path),
+                Command::Preview { .. } => unavailable("preview", &path),
+                Command::Sync { .. } => unavailable("sync", &path),
+                Command::Mock { listen, data } => {
+                    mock::run(listen, data.as_deref(), cli.json).await
+                }
+            }
+        }
+    }
+}
+
+/// Parses the arguments, runs the command, prints its output and returns its exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() {
+                Exit::Usage.code()
+            } else {
+                Exit::Success.code()
+            });
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let json_mode = cli.json;
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(Exit::Failure.code());
+        }
+    };
+    let out = runtime.block_on(run(cli));
+    if json_mode {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&out.json).unwrap_or_else(|_| "{}".into())
+        );
+    } else if out.exit == Exit::Success || out.exit == Exit::Partial {
+        println!("{}", out.text);
+    } else {
+        eprintln!("{}", out.text);
+    }
+    ExitCode::from(out.exit.code())
+}
