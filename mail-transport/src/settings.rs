@@ -264,7 +264,7 @@ pub struct SmtpSettings {
     pub transfer_encoding: TransferEncoding,
     /// Optional throttle (applies to the [`crate::SendQueue`]).
     pub throttle: Option<Throttle>,
-    /// Name sent in EHLO (default: `localhost`).
+    /// Name sent in EHLO (default: this machine's host name).
     pub hello_name: Option<String>,
 }
 

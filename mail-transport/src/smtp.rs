@@ -34,11 +34,11 @@ pub(crate) fn tls_parameters(s: &ServerSettings) -> Result<TlsParameters, MailEr
 }
 
 pub(crate) fn hello(smtp: &SmtpSettings) -> ClientId {
-    ClientId::Domain(
-        smtp.hello_name
-            .clone()
-            .unwrap_or_else(|| "localhost".into()),
-    )
+    match &smtp.hello_name {
+        Some(name) => ClientId::Domain(name.clone()),
+        // the machine's host name (lettre's default)
+        None => ClientId::default(),
+    }
 }
 
 /// Maps a lettre error to a [`MailError`].
