@@ -47,3 +47,88 @@ fn contact_title_is_written_through_its_extended_property() {
     assert_eq!(contact.title(), Some("Dr."));
     assert!(back[0].as_task().is_none());
 }
+
+#[test]
+fn birthday_dates_survive_any_client_time_of_day() {
+    use chrono::{NaiveDate, TimeZone, Utc};
+    use ews_client::types::Contact;
+    let day = NaiveDate::from_ymd_opt(1968, 4, 12).unwrap();
+    // As stored by Exchange, by a client at local midnight in Berlin, in Tokyo, in New York,
+    // in Auckland (UTC+12) and in Samoa (UTC-11).
+    let stored = [
+        Utc.with_ymd_and_hms(1968, 4, 12, 11, 59, 0).unwrap(),
+        Utc.with_ymd_and_hms(1968, 4, 11, 23, 0, 0).unwrap(),
+        Utc.with_ymd_and_hms(1968, 4, 11, 15, 0, 0).unwrap(),
+        Utc.with_ymd_and_hms(1968, 4, 12, 5, 0, 0).unwrap(),
+        Utc.with_ymd_and_hms(1968, 4, 11, 12, 0, 0).unwrap(),
+        Utc.with_ymd_and_hms(1968, 4, 12, 11, 0, 0).unwrap(),
+    ];
+    for at in stored {
+        let contact = Contact {
+            birthday: Some(at),
+            ..Contact::default()
+        };
+        assert_eq!(contact.birthday_date(), Some(day), "{at}");
+    }
+    let mut contact = Contact::default();
+    contact.set_birthday_date(Some(day));
+    assert_eq!(contact.birthday_date(), Some(day));
+    assert_eq!(
+        contact.birthday,
+        Some(Utc.with_ymd_and_hms(1968, 4, 12, 11, 59, 0).unwrap())
+    );
+    contact.set_birthday_date(None);
+    assert_eq!(contact.birthday, None);
+}
+
+#[test]
+fn calendar_local_times_and_all_day_dates() {
+    use chrono::{NaiveDate, TimeZone, Utc};
+    use ews_client::types::{CalendarItem, TimeZoneDefinition};
+    // An all-day event on 1-2 August 2024 in Berlin (CEST, UTC+2).
+    let item = CalendarItem {
+        start: Some(Utc.with_ymd_and_hms(2024, 7, 31, 22, 0, 0).unwrap()),
+        end: Some(Utc.with_ymd_and_hms(2024, 8, 2, 22, 0, 0).unwrap()),
+        is_all_day_event: Some(true),
+        start_time_zone: Some(TimeZoneDefinition::windows("W. Europe Standard Time")),
+        ..CalendarItem::default()
+    };
+    assert_eq!(
+        item.local_start().unwrap().to_string(),
+        "2024-08-01 00:00:00"
+    );
+    assert_eq!(
+        item.all_day_dates(),
+        Some((
+            NaiveDate::from_ymd_opt(2024, 8, 1).unwrap(),
+            NaiveDate::from_ymd_opt(2024, 8, 3).unwrap()
+        ))
+    );
+    // The legacy meeting time zone is used when there is no StartTimeZone.
+    let legacy = CalendarItem {
+        start: Some(Utc.with_ymd_and_hms(2024, 1, 10, 8, 0, 0).unwrap()),
+        meeting_time_zone: Some(fixtures::legacy_zone()),
+        ..CalendarItem::default()
+    };
+    assert_eq!(
+        legacy.local_start().unwrap().to_string(),
+        "2024-01-10 09:00:00"
+    );
+    // Not all-day, or no zone: no dates.
+    assert_eq!(
+        CalendarItem {
+            is_all_day_event: Some(false),
+            ..item.clone()
+        }
+        .all_day_dates(),
+        None
+    );
+    assert_eq!(
+        CalendarItem {
+            start_time_zone: None,
+            ..item
+        }
+        .local_start(),
+        None
+    );
+}

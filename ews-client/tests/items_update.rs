@@ -246,3 +246,26 @@ fn field_change_builds_the_change_of_any_modelled_field() {
     // fields and 2 extended properties.
     assert_eq!(set_all_fields(&contact).len(), 24 + 3 + 5 + 1 + 7 + 10 + 2);
 }
+
+#[test]
+fn update_for_item_sets_what_exchange_requires_per_kind() {
+    use ews_client::ops::{MessageDisposition, SendMeetingInvitationsOrCancellations, UpdateItem};
+    let calendar = Item::CalendarItem(CalendarItem::default());
+    let update = UpdateItem::for_item(&calendar, ItemId::new("C"), vec![]);
+    assert_eq!(
+        update.send_meeting_invitations_or_cancellations,
+        Some(SendMeetingInvitationsOrCancellations::SendToNone)
+    );
+    assert_eq!(update.message_disposition, None);
+    let message = Item::Message(Message::default());
+    let update = UpdateItem::for_item(&message, ItemId::new("M"), vec![]);
+    assert_eq!(
+        update.message_disposition,
+        Some(MessageDisposition::SaveOnly)
+    );
+    let contact = Item::Contact(Contact::default());
+    let update = UpdateItem::for_item(&contact, ItemId::new("P"), vec![]);
+    assert_eq!(update.message_disposition, None);
+    assert_eq!(update.send_meeting_invitations_or_cancellations, None);
+    assert_eq!(update.item_changes.len(), 1);
+}

@@ -248,6 +248,31 @@ impl UpdateItem {
     }
 }
 
+impl UpdateItem {
+    /// Updates one item with `AutoResolve`, setting what Exchange requires for the item's
+    /// kind (`like`): `SendMeetingInvitationsOrCancellations="SendToNone"` for calendar items
+    /// and `MessageDisposition="SaveOnly"` for messages.
+    pub fn for_item(
+        like: &Item,
+        item_id: impl Into<BaseItemId>,
+        updates: Vec<ItemChangeDescription>,
+    ) -> Self {
+        let mut update = Self::new(vec![ItemChange {
+            item_id: item_id.into(),
+            updates,
+        }]);
+        match like {
+            Item::CalendarItem(_) => {
+                update.send_meeting_invitations_or_cancellations =
+                    Some(SendMeetingInvitationsOrCancellations::SendToNone)
+            }
+            Item::Message(_) => update.message_disposition = Some(MessageDisposition::SaveOnly),
+            _ => {}
+        }
+        update
+    }
+}
+
 impl Operation for UpdateItem {
     const NAME: &'static str = "UpdateItem";
     type Response = ResponseMessages<UpdateItemResult>;

@@ -7,7 +7,7 @@ use super::mailbox::{EmailAddress, read_single_recipient, write_single_recipient
 use super::recurrence::Recurrence;
 use super::timezone::{LegacyTimeZone, TimeZoneDefinition};
 use crate::xml::{Ns, ReadXml, Start, WriteXml, XmlError, XmlReader, XmlWriter};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 
 string_enum! {
     /// Free/busy status (`t:LegacyFreeBusyType`).
@@ -257,6 +257,49 @@ pub struct CalendarItem {
     pub meeting_workspace_url: Option<String>,
     /// NetShow URL.
     pub net_show_url: Option<String>,
+}
+
+impl CalendarItem {
+    /// The start as local time in the start time zone (`StartTimeZone`, else
+    /// `MeetingTimeZone`); `None` without a start or a usable zone.
+    pub fn local_start(&self) -> Option<NaiveDateTime> {
+        let start = self.start?;
+        match (&self.start_time_zone, &self.meeting_time_zone) {
+            (Some(tz), _) => tz.to_local(start),
+            (None, Some(legacy)) => legacy_local(legacy, start),
+            (None, None) => None,
+        }
+    }
+
+    /// The end as local time in the end time zone (`EndTimeZone`, else the start's zone).
+    pub fn local_end(&self) -> Option<NaiveDateTime> {
+        let end = self.end?;
+        match (
+            self.end_time_zone
+                .as_ref()
+                .or(self.start_time_zone.as_ref()),
+            &self.meeting_time_zone,
+        ) {
+            (Some(tz), _) => tz.to_local(end),
+            (None, Some(legacy)) => legacy_local(legacy, end),
+            (None, None) => None,
+        }
+    }
+
+    /// For an all-day event, its first day and the day after its last (Exchange stores
+    /// all-day events from local midnight to local midnight). `None` if this is not an
+    /// all-day event or the local times are unknown.
+    pub fn all_day_dates(&self) -> Option<(NaiveDate, NaiveDate)> {
+        if self.is_all_day_event != Some(true) {
+            return None;
+        }
+        Some((self.local_start()?.date(), self.local_end()?.date()))
+    }
+}
+
+fn legacy_local(tz: &LegacyTimeZone, at: DateTime<Utc>) -> Option<NaiveDateTime> {
+    let offset = tz.utc_offset_at(at)?;
+    Some(at.naive_utc() + chrono::TimeDelta::seconds(i64::from(offset.local_minus_utc())))
 }
 
 fn write_attendees(w: &mut XmlWriter, name: &str, list: &[Attendee]) {

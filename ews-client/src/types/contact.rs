@@ -6,7 +6,7 @@ use super::item::{ItemCommon, read_strings, write_strings};
 use super::mailbox::MailboxType;
 use super::paths::{ExtendedFieldUri, ExtendedProperty, MapiPropertyType};
 use crate::xml::{Ns, ReadXml, Start, WriteXml, XmlError, XmlReader, XmlWriter};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 string_enum! {
     /// How a contact is filed (`t:FileAsMappingType`).
@@ -532,6 +532,24 @@ impl Contact {
         }
     }
 
+    /// The birthday as a date. Exchange stores a date-time whose time depends on the client
+    /// that set it (local midnight, 11:59, ...); rounding to the nearest UTC midnight gives
+    /// the intended day for any client offset within ±12 hours.
+    pub fn birthday_date(&self) -> Option<NaiveDate> {
+        self.birthday.map(nearest_date)
+    }
+
+    /// Sets the birthday to a date, stored at 11:59 UTC (as Exchange does) so that clients
+    /// within about ±12 hours of UTC show the same day.
+    pub fn set_birthday_date(&mut self, date: Option<NaiveDate>) {
+        self.birthday = date.map(before_noon_utc);
+    }
+
+    /// The wedding anniversary as a date (see [`Contact::birthday_date`]).
+    pub fn wedding_anniversary_date(&self) -> Option<NaiveDate> {
+        self.wedding_anniversary.map(nearest_date)
+    }
+
     /// The e-mail address in a slot.
     pub fn email(&self, key: EmailAddressKey) -> Option<&EmailAddressEntry> {
         self.email_addresses.iter().find(|e| e.key == key)
@@ -549,6 +567,14 @@ impl Contact {
     pub fn address(&self, key: PhysicalAddressKey) -> Option<&PhysicalAddressEntry> {
         self.physical_addresses.iter().find(|e| e.key == key)
     }
+}
+
+fn nearest_date(at: DateTime<Utc>) -> NaiveDate {
+    (at + chrono::TimeDelta::hours(12)).date_naive()
+}
+
+fn before_noon_utc(date: NaiveDate) -> DateTime<Utc> {
+    date.and_time(chrono::NaiveTime::MIN).and_utc() + chrono::TimeDelta::minutes(11 * 60 + 59)
 }
 
 fn write_entries<T: WriteXml>(w: &mut XmlWriter, name: &str, list: &[T]) {
