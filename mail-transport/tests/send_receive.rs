@@ -318,3 +318,36 @@ async fn smtp_errors_are_typed() {
         save_sent_copy: false,
     };
 }
+
+#[tokio::test]
+async fn a_failed_sent_copy_is_reported_but_the_mail_still_goes_out() {
+    let Some(sv) = servers() else { return };
+    let good = sv.imap("carol");
+    let bad = ImapSettings::new(
+        mail_transport::ServerSettings::new(
+            good.server.host(),
+            good.server.port(),
+            good.server.tls(),
+            good.server.auth(),
+            mail_transport::Credentials::new(addr("carol"), "wrong-password"),
+        )
+        .unwrap()
+        .with_tls_server_name("localhost")
+        .with_root_ca_pem(sv.ca_pem.clone())
+        .unwrap(),
+    );
+    let sender = SmtpSender::new(sv.smtp("carol"), Some(bad)).unwrap();
+    let receipt = sender
+        .send(&mail("carol", "bob", &unique("copy-fails")))
+        .await
+        .unwrap();
+    assert_eq!(receipt.stored_copy, None);
+    assert!(
+        receipt
+            .copy_error
+            .as_deref()
+            .unwrap()
+            .contains("authentication failed")
+    );
+    wait_for(&sv, "bob", "INBOX", &receipt.message_id).await;
+}
