@@ -132,3 +132,50 @@ fn calendar_local_times_and_all_day_dates() {
         None
     );
 }
+
+mod arbitrary_text {
+    use super::*;
+    use ews_client::types::contact::{PhysicalAddressEntry, PhysicalAddressKey};
+    use ews_client::types::*;
+    use proptest::prelude::*;
+
+    /// Text that XML 1.0 can carry unchanged: no control characters other than tab and line
+    /// feed (carriage returns are normalised away by XML parsers).
+    fn xml_text() -> impl Strategy<Value = String> {
+        proptest::string::string_regex("[^\\x00-\\x08\\x0B-\\x1F\\u{FFFE}\\u{FFFF}]{0,40}").unwrap()
+    }
+
+    proptest! {
+        #[test]
+        fn any_text_in_any_field_round_trips(
+            subject in xml_text(),
+            body in xml_text(),
+            name in xml_text(),
+            street in xml_text(),
+            category in xml_text(),
+            crm_id in xml_text(),
+        ) {
+            let mut contact = Contact {
+                given_name: Some(name.clone()),
+                physical_addresses: vec![PhysicalAddressEntry {
+                    street: Some(street),
+                    ..PhysicalAddressEntry::new(PhysicalAddressKey::Home)
+                }],
+                ..Contact::default()
+            };
+            contact.common.subject = Some(subject);
+            contact.common.body = Some(Body::html(body));
+            contact.common.categories = vec![category];
+            contact
+                .common
+                .set_extended_property(ExtendedProperty::string(crm_id_uri(), crm_id));
+            let message = Message {
+                to_recipients: vec![EmailAddress::smtp("a@example.com", Some(&name))],
+                ..Message::default()
+            };
+            let items = vec![Item::Contact(contact), Item::Message(message)];
+            let xml = write_items(&items);
+            prop_assert_eq!(read_items(&xml), items);
+        }
+    }
+}
