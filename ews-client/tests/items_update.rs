@@ -269,3 +269,158 @@ fn update_for_item_sets_what_exchange_requires_per_kind() {
     assert_eq!(update.send_meeting_invitations_or_cancellations, None);
     assert_eq!(update.item_changes.len(), 1);
 }
+
+/// `new`'s writable fields equal `expected`'s: no change would be computed between them.
+fn assert_same_writable(new: &Item, expected: &Item) {
+    let left: Vec<_> = item_changes(new, expected)
+        .unwrap()
+        .iter()
+        .map(describe)
+        .collect();
+    assert!(left.is_empty(), "still differs: {left:?}");
+}
+
+#[test]
+fn applying_the_computed_changes_reproduces_the_new_version() {
+    use ews_client::ops::apply_changes;
+    // From empty to full and back, for every kind.
+    for full in all_full_items() {
+        let mut built = full.empty_like();
+        apply_changes(&mut built, &set_all_fields(&full)).unwrap();
+        assert_same_writable(&built, &full);
+        let changes = item_changes(&full, &full.empty_like()).unwrap();
+        let mut emptied = full.clone();
+        apply_changes(&mut emptied, &changes).unwrap();
+        assert_same_writable(&emptied, &full.empty_like());
+    }
+    // A mixed edit of a contact, including address parts and dictionary entries.
+    let old = full_contact();
+    let mut new = old.clone();
+    new.surname = Some("Smith".into());
+    new.nickname = None;
+    new.email_addresses.remove(1);
+    new.phone_numbers[0].number = "+49 30 9999".into();
+    new.physical_addresses[0].city = Some("Hamburg".into());
+    new.physical_addresses.remove(2);
+    new.common.extended_properties.clear();
+    let (old, new) = (Item::Contact(old), Item::Contact(new));
+    let mut updated = old.clone();
+    apply_changes(&mut updated, &item_changes(&old, &new).unwrap()).unwrap();
+    assert_same_writable(&updated, &new);
+    let contact = updated.as_contact().unwrap();
+    assert!(
+        contact.address(PhysicalAddressKey::Other).is_none(),
+        "emptied entry removed"
+    );
+    // Read-only fields are untouched.
+    assert_eq!(updated.common().item_id, old.common().item_id);
+}
+
+#[test]
+fn append_extends_lists_and_bodies() {
+    let mut item = Item::Message(full_message());
+    let to_before = item.as_message().unwrap().to_recipients.len();
+    ItemChangeDescription::Append {
+        path: PropertyPath::field("message:ToRecipients"),
+        item: Item::Message(Message {
+            to_recipients: vec![EmailAddress::smtp("new@example.com", None)],
+            ..Message::default()
+        }),
+    }
+    .apply_to(&mut item)
+    .unwrap();
+    let m = item.as_message().unwrap();
+    assert_eq!(m.to_recipients.len(), to_before + 1);
+    assert_eq!(
+        m.to_recipients.last().unwrap().email_address.as_deref(),
+        Some("new@example.com")
+    );
+    let mut body_item = Item::Message(full_message());
+    let before = body_item.common().body.clone().unwrap().content;
+    ItemChangeDescription::Append {
+        path: PropertyPath::field("item:Body"),
+        item: Item::Message(Message {
+            common: ItemCommon {
+                body: Some(Body::html("<p>PS</p>")),
+                ..ItemCommon::default()
+            },
+            ..Message::default()
+        }),
+    }
+    .apply_to(&mut body_item)
+    .unwrap();
+    assert_eq!(
+        body_item.common().body.as_ref().unwrap().content,
+        format!("{before}<p>PS</p>")
+    );
+}
+
+#[test]
+fn invalid_changes_are_typed_errors_and_change_nothing() {
+    use ews_client::ops::{ChangeError, apply_changes};
+    use ews_client::types::response::ResponseCode;
+    let original = Item::Contact(full_contact());
+    let set_subject = |item: Item| ItemChangeDescription::Set {
+        path: PropertyPath::field("item:Subject"),
+        item,
+    };
+    let cases: Vec<(ItemChangeDescription, ResponseCode)> = vec![
+        (
+            set_subject(Item::Task(Task::default())),
+            ResponseCode::ErrorInvalidPropertySet,
+        ),
+        (
+            ItemChangeDescription::delete_field("item:Size"),
+            ResponseCode::ErrorInvalidPropertySet,
+        ),
+        (
+            ItemChangeDescription::delete_field("calendar:Start"),
+            ResponseCode::ErrorInvalidPropertySet,
+        ),
+        (
+            ItemChangeDescription::Delete {
+                path: PropertyPath::indexed("contacts:PhoneNumber", "CarPhoneX"),
+            },
+            ResponseCode::ErrorInvalidPropertySet,
+        ),
+        (
+            set_subject(Item::Contact(Contact::default())),
+            ResponseCode::ErrorIncorrectUpdatePropertyCount,
+        ),
+        (
+            ItemChangeDescription::Set {
+                path: PropertyPath::indexed("contacts:EmailAddress", "EmailAddress1"),
+                item: Item::Contact(Contact::default()),
+            },
+            ResponseCode::ErrorIncorrectUpdatePropertyCount,
+        ),
+        (
+            ItemChangeDescription::Append {
+                path: PropertyPath::field("contacts:GivenName"),
+                item: Item::Contact(Contact {
+                    given_name: Some("x".into()),
+                    ..Contact::default()
+                }),
+            },
+            ResponseCode::ErrorInvalidPropertyAppend,
+        ),
+    ];
+    for (change, code) in cases {
+        let mut item = original.clone();
+        let err: ChangeError = change.apply_to(&mut item).unwrap_err();
+        assert_eq!(err.response_code(), code, "{err}");
+        assert_eq!(item, original, "{err}: the item must be unchanged");
+    }
+    // A batch that fails half-way changes nothing.
+    let mut item = original.clone();
+    let batch = [
+        ItemChangeDescription::delete_field("contacts:GivenName"),
+        ItemChangeDescription::delete_field("item:DateTimeCreated"),
+    ];
+    let err = apply_changes(&mut item, &batch).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "the property item:DateTimeCreated cannot be changed"
+    );
+    assert_eq!(item, original);
+}

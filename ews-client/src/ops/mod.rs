@@ -43,6 +43,7 @@ pub use send_item::SendItem;
 pub use sync_folder_hierarchy::{FolderChange, SyncFolderHierarchy, SyncFolderHierarchyResult};
 pub use sync_folder_items::{SyncFolderItems, SyncFolderItemsResult, SyncItemChange, SyncScope};
 pub use update_item::{
-    ConflictResolution, ItemChange, ItemChangeDescription, SendMeetingInvitationsOrCancellations,
-    UpdateItem, UpdateItemResult, field_change, item_changes, set_all_fields,
+    ChangeError, ConflictResolution, ItemChange, ItemChangeDescription,
+    SendMeetingInvitationsOrCancellations, UpdateItem, UpdateItemResult, apply_changes,
+    field_change, item_changes, set_all_fields,
 };

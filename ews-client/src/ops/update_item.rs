@@ -12,7 +12,8 @@ use crate::operation::Operation;
 use crate::types::base_item_id::BaseItemId;
 use crate::types::calendar::CalendarItem;
 use crate::types::contact::{
-    Contact, EmailAddressEntry, ImAddressEntry, PhoneNumberEntry, PhysicalAddressEntry,
+    Contact, EmailAddressEntry, EmailAddressKey, ImAddressEntry, ImAddressKey, PhoneNumberEntry,
+    PhoneNumberKey, PhysicalAddressEntry, PhysicalAddressKey,
 };
 use crate::types::ids::{BaseFolderId, string_enum};
 use crate::types::item::{Item, ItemCommon};
@@ -386,41 +387,247 @@ pub struct ItemKindMismatch {
     pub new: &'static str,
 }
 
-/// A field value that can be absent (`None`, an empty list).
-trait FieldValue {
-    fn is_unset(&self) -> bool;
+/// Why a change could not be applied to an item ([`ItemChangeDescription::apply_to`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ChangeError {
+    /// The change's item is of another kind than the item changed (Exchange:
+    /// `ErrorIncorrectUpdatePropertyCount` or `ErrorInvalidPropertySet`).
+    #[error("a {change} change cannot be applied to a {target}")]
+    KindMismatch {
+        /// The element name of the item in the change.
+        change: &'static str,
+        /// The element name of the changed item.
+        target: &'static str,
+    },
+    /// The path names a field this crate does not model, a read-only field, or one of
+    /// another item kind (Exchange: `ErrorInvalidPropertySet`).
+    #[error("the property {0} cannot be changed")]
+    UnsupportedField(String),
+    /// A set or append whose item holds no value for the path (Exchange:
+    /// `ErrorIncorrectUpdatePropertyCount`).
+    #[error("the item of the change holds no value for {0}")]
+    MissingValue(String),
+    /// An append to a property that is not a list or a body (Exchange:
+    /// `ErrorInvalidPropertyAppend`).
+    #[error("cannot append to {0}")]
+    NotAppendable(String),
 }
 
-impl<T> FieldValue for Option<T> {
+impl ChangeError {
+    /// The EWS response code a server returns for this error.
+    pub fn response_code(&self) -> crate::types::response::ResponseCode {
+        use crate::types::response::ResponseCode;
+        match self {
+            ChangeError::KindMismatch { .. } | ChangeError::UnsupportedField(_) => {
+                ResponseCode::ErrorInvalidPropertySet
+            }
+            ChangeError::MissingValue(_) => ResponseCode::ErrorIncorrectUpdatePropertyCount,
+            ChangeError::NotAppendable(_) => ResponseCode::ErrorInvalidPropertyAppend,
+        }
+    }
+}
+
+fn describe_path(path: &PropertyPath) -> String {
+    match path {
+        PropertyPath::Field(uri) => uri.clone(),
+        PropertyPath::Indexed {
+            field_uri,
+            field_index,
+        } => format!("{field_uri}[{field_index}]"),
+        PropertyPath::Extended(ext) => format!(
+            "extended property {}",
+            ext.property_name
+                .as_deref()
+                .or(ext.property_tag.as_deref())
+                .or(ext.property_id.map(|_| "by id"))
+                .unwrap_or("?")
+        ),
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Set,
+    Append,
+    Delete,
+}
+
+/// A field value that can be absent (`None`, an empty list).
+trait FieldValue: Sized {
+    fn is_unset(&self) -> bool;
+    /// Sets, appends or deletes `self` from `src`'s value; an error for an append to a
+    /// non-list or a missing source value.
+    fn apply(&mut self, src: Option<&Self>, mode: Mode, uri: &str) -> Result<(), ChangeError>;
+}
+
+impl<T: Clone> FieldValue for Option<T> {
     fn is_unset(&self) -> bool {
         self.is_none()
     }
-}
-
-impl<T> FieldValue for Vec<T> {
-    fn is_unset(&self) -> bool {
-        self.is_empty()
+    fn apply(&mut self, src: Option<&Self>, mode: Mode, uri: &str) -> Result<(), ChangeError> {
+        match mode {
+            Mode::Delete => *self = None,
+            Mode::Append => return Err(ChangeError::NotAppendable(uri.to_owned())),
+            Mode::Set => match src {
+                Some(Some(v)) => *self = Some(v.clone()),
+                _ => return Err(ChangeError::MissingValue(uri.to_owned())),
+            },
+        }
+        Ok(())
     }
 }
 
-/// Pushes a Set or Delete for each listed field whose value differs; `$wrap` turns a
-/// `$ty` holding only that field into the item to send.
-macro_rules! diff_fields {
-    ($out:ident, $old:expr, $new:expr, $ty:ty, $wrap:expr, [$($field:ident => $uri:literal),* $(,)?]) => {
-        $(
-            if $old.$field != $new.$field {
-                let path = PropertyPath::field($uri);
-                if FieldValue::is_unset(&$new.$field) {
-                    $out.push(ItemChangeDescription::Delete { path });
-                } else {
-                    let mut only = <$ty>::default();
-                    only.$field = $new.$field.clone();
-                    $out.push(ItemChangeDescription::Set { path, item: $wrap(only) });
+impl<T: Clone> FieldValue for Vec<T> {
+    fn is_unset(&self) -> bool {
+        self.is_empty()
+    }
+    fn apply(&mut self, src: Option<&Self>, mode: Mode, uri: &str) -> Result<(), ChangeError> {
+        match (mode, src) {
+            (Mode::Delete, _) => self.clear(),
+            (Mode::Set, Some(v)) if !v.is_empty() => *self = v.clone(),
+            (Mode::Append, Some(v)) if !v.is_empty() => self.extend(v.iter().cloned()),
+            _ => return Err(ChangeError::MissingValue(uri.to_owned())),
+        }
+        Ok(())
+    }
+}
+
+/// Defines, for the listed writable fields of `$ty`, a diff function (Set or Delete per
+/// differing field; `wrap` turns a `$ty` holding only that field into the item to send) and
+/// an apply function (set, append or delete the field named by a URI; `Ok(false)` for URIs
+/// not in the list).
+macro_rules! field_table {
+    ($diff:ident, $apply:ident, $ty:ty, [$($field:ident => $uri:literal),* $(,)?]) => {
+        fn $diff(
+            old: &$ty,
+            new: &$ty,
+            wrap: &dyn Fn($ty) -> Item,
+            out: &mut Vec<ItemChangeDescription>,
+        ) {
+            $(
+                if old.$field != new.$field {
+                    let path = PropertyPath::field($uri);
+                    if FieldValue::is_unset(&new.$field) {
+                        out.push(ItemChangeDescription::Delete { path });
+                    } else {
+                        let mut only = <$ty>::default();
+                        only.$field = new.$field.clone();
+                        out.push(ItemChangeDescription::Set { path, item: wrap(only) });
+                    }
                 }
+            )*
+        }
+
+        fn $apply(
+            uri: &str,
+            dst: &mut $ty,
+            src: Option<&$ty>,
+            mode: Mode,
+        ) -> Result<bool, ChangeError> {
+            match uri {
+                $(
+                    $uri => {
+                        dst.$field.apply(src.map(|s| &s.$field), mode, uri)?;
+                        Ok(true)
+                    }
+                )*
+                _ => Ok(false),
             }
-        )*
+        }
     };
 }
+
+field_table!(common_diff, common_apply, ItemCommon, [
+    item_class => "item:ItemClass",
+    subject => "item:Subject",
+    sensitivity => "item:Sensitivity",
+    body => "item:Body",
+    categories => "item:Categories",
+    importance => "item:Importance",
+    in_reply_to => "item:InReplyTo",
+    reminder_due_by => "item:ReminderDueBy",
+    reminder_is_set => "item:ReminderIsSet",
+    reminder_minutes_before_start => "item:ReminderMinutesBeforeStart",
+]);
+
+field_table!(contact_diff, contact_apply, Contact, [
+    file_as => "contacts:FileAs",
+    file_as_mapping => "contacts:FileAsMapping",
+    display_name => "contacts:DisplayName",
+    given_name => "contacts:GivenName",
+    initials => "contacts:Initials",
+    middle_name => "contacts:MiddleName",
+    nickname => "contacts:Nickname",
+    company_name => "contacts:CompanyName",
+    assistant_name => "contacts:AssistantName",
+    birthday => "contacts:Birthday",
+    business_home_page => "contacts:BusinessHomePage",
+    children => "contacts:Children",
+    companies => "contacts:Companies",
+    department => "contacts:Department",
+    generation => "contacts:Generation",
+    job_title => "contacts:JobTitle",
+    manager => "contacts:Manager",
+    mileage => "contacts:Mileage",
+    office_location => "contacts:OfficeLocation",
+    postal_address_index => "contacts:PostalAddressIndex",
+    profession => "contacts:Profession",
+    spouse_name => "contacts:SpouseName",
+    surname => "contacts:Surname",
+    wedding_anniversary => "contacts:WeddingAnniversary",
+]);
+
+field_table!(calendar_diff, calendar_apply, CalendarItem, [
+    start => "calendar:Start",
+    end => "calendar:End",
+    is_all_day_event => "calendar:IsAllDayEvent",
+    legacy_free_busy_status => "calendar:LegacyFreeBusyStatus",
+    location => "calendar:Location",
+    when => "calendar:When",
+    is_response_requested => "calendar:IsResponseRequested",
+    required_attendees => "calendar:RequiredAttendees",
+    optional_attendees => "calendar:OptionalAttendees",
+    resources => "calendar:Resources",
+    recurrence => "calendar:Recurrence",
+    meeting_time_zone => "calendar:MeetingTimeZone",
+    start_time_zone => "calendar:StartTimeZone",
+    end_time_zone => "calendar:EndTimeZone",
+    conference_type => "calendar:ConferenceType",
+    allow_new_time_proposal => "calendar:AllowNewTimeProposal",
+    is_online_meeting => "calendar:IsOnlineMeeting",
+    meeting_workspace_url => "calendar:MeetingWorkspaceUrl",
+    net_show_url => "calendar:NetShowUrl",
+]);
+
+field_table!(task_diff, task_apply, Task, [
+    actual_work => "task:ActualWork",
+    billing_information => "task:BillingInformation",
+    companies => "task:Companies",
+    complete_date => "task:CompleteDate",
+    contacts => "task:Contacts",
+    due_date => "task:DueDate",
+    mileage => "task:Mileage",
+    percent_complete => "task:PercentComplete",
+    recurrence => "task:Recurrence",
+    start_date => "task:StartDate",
+    status => "task:Status",
+    total_work => "task:TotalWork",
+]);
+
+field_table!(message_diff, message_apply, Message, [
+    sender => "message:Sender",
+    to_recipients => "message:ToRecipients",
+    cc_recipients => "message:CcRecipients",
+    bcc_recipients => "message:BccRecipients",
+    is_read_receipt_requested => "message:IsReadReceiptRequested",
+    is_delivery_receipt_requested => "message:IsDeliveryReceiptRequested",
+    from => "message:From",
+    is_read => "message:IsRead",
+    is_response_requested => "message:IsResponseRequested",
+    references => "message:References",
+    reply_to => "message:ReplyTo",
+]);
 
 fn common_changes(
     old: &ItemCommon,
@@ -433,18 +640,7 @@ fn common_changes(
         *item.common_mut() = c;
         item
     };
-    diff_fields!(out, old, new, ItemCommon, wrap, [
-        item_class => "item:ItemClass",
-        subject => "item:Subject",
-        sensitivity => "item:Sensitivity",
-        body => "item:Body",
-        categories => "item:Categories",
-        importance => "item:Importance",
-        in_reply_to => "item:InReplyTo",
-        reminder_due_by => "item:ReminderDueBy",
-        reminder_is_set => "item:ReminderIsSet",
-        reminder_minutes_before_start => "item:ReminderMinutesBeforeStart",
-    ]);
+    common_diff(old, new, &wrap, out);
     for prop in &new.extended_properties {
         if old.extended_property(&prop.uri) != Some(prop) {
             out.push(ItemChangeDescription::set_extended(like, prop.clone()));
@@ -457,94 +653,102 @@ fn common_changes(
     }
 }
 
-/// Set or delete the entries of a contact dictionary (`EmailAddresses`, `PhoneNumbers`,
-/// `ImAddresses`) that differ, one `IndexedFieldURI` per key.
-fn dictionary_changes<E: Clone + PartialEq, K: Copy + PartialEq + std::fmt::Display>(
-    old: &[E],
-    new: &[E],
-    key: impl Fn(&E) -> K,
-    uri: &str,
-    put: impl Fn(&mut Contact, E),
-    out: &mut Vec<ItemChangeDescription>,
-) {
-    let mut keys: Vec<K> = new.iter().map(&key).collect();
-    for e in old {
-        if !keys.contains(&key(e)) {
-            keys.push(key(e));
+/// A contact dictionary (`EmailAddresses`, `PhoneNumbers`, `ImAddresses`): entries keyed by
+/// an enum, changed one `IndexedFieldURI` per key.
+struct Dictionary<E, K> {
+    uri: &'static str,
+    key: fn(&E) -> K,
+    list: fn(&Contact) -> &Vec<E>,
+    list_mut: fn(&mut Contact) -> &mut Vec<E>,
+}
+
+impl<E: Clone + PartialEq, K: Copy + PartialEq + std::fmt::Display + std::str::FromStr>
+    Dictionary<E, K>
+{
+    fn diff(&self, old: &Contact, new: &Contact, out: &mut Vec<ItemChangeDescription>) {
+        let (old, new) = ((self.list)(old), (self.list)(new));
+        let mut keys: Vec<K> = new.iter().map(self.key).collect();
+        for e in old {
+            if !keys.contains(&(self.key)(e)) {
+                keys.push((self.key)(e));
+            }
+        }
+        for k in keys {
+            let o = old.iter().find(|e| (self.key)(e) == k);
+            let n = new.iter().find(|e| (self.key)(e) == k);
+            if o == n {
+                continue;
+            }
+            let path = PropertyPath::indexed(self.uri, k.to_string());
+            match n {
+                Some(entry) => {
+                    let mut only = Contact::default();
+                    (self.list_mut)(&mut only).push(entry.clone());
+                    out.push(ItemChangeDescription::Set {
+                        path,
+                        item: Item::Contact(only),
+                    });
+                }
+                None => out.push(ItemChangeDescription::Delete { path }),
+            }
         }
     }
-    for k in keys {
-        let o = old.iter().find(|e| key(e) == k);
-        let n = new.iter().find(|e| key(e) == k);
-        if o == n {
-            continue;
+
+    /// Applies a change to the entry `index`; `Ok(false)` if `uri` is not this dictionary.
+    fn apply(
+        &self,
+        uri: &str,
+        index: &str,
+        dst: &mut Contact,
+        src: Option<&Contact>,
+        mode: Mode,
+        path: &str,
+    ) -> Result<bool, ChangeError> {
+        if uri != self.uri {
+            return Ok(false);
         }
-        let path = PropertyPath::indexed(uri, k.to_string());
-        match n {
-            Some(entry) => {
-                let mut only = Contact::default();
-                put(&mut only, entry.clone());
-                out.push(ItemChangeDescription::Set {
-                    path,
-                    item: Item::Contact(only),
-                });
-            }
-            None => out.push(ItemChangeDescription::Delete { path }),
+        let key: K = index
+            .parse()
+            .map_err(|_| ChangeError::UnsupportedField(path.to_owned()))?;
+        let list = (self.list_mut)(dst);
+        list.retain(|e| (self.key)(e) != key);
+        if mode == Mode::Delete {
+            return Ok(true);
         }
+        let entry = src
+            .and_then(|s| (self.list)(s).iter().find(|e| (self.key)(e) == key))
+            .ok_or_else(|| ChangeError::MissingValue(path.to_owned()))?;
+        list.push(entry.clone());
+        Ok(true)
     }
 }
 
+const EMAILS: Dictionary<EmailAddressEntry, EmailAddressKey> = Dictionary {
+    uri: "contacts:EmailAddress",
+    key: |e| e.key,
+    list: |c| &c.email_addresses,
+    list_mut: |c| &mut c.email_addresses,
+};
+
+const PHONES: Dictionary<PhoneNumberEntry, PhoneNumberKey> = Dictionary {
+    uri: "contacts:PhoneNumber",
+    key: |e| e.key,
+    list: |c| &c.phone_numbers,
+    list_mut: |c| &mut c.phone_numbers,
+};
+
+const IM_ADDRESSES: Dictionary<ImAddressEntry, ImAddressKey> = Dictionary {
+    uri: "contacts:ImAddress",
+    key: |e| e.key,
+    list: |c| &c.im_addresses,
+    list_mut: |c| &mut c.im_addresses,
+};
+
 fn contact_changes(old: &Contact, new: &Contact, out: &mut Vec<ItemChangeDescription>) {
-    diff_fields!(out, old, new, Contact, Item::Contact, [
-        file_as => "contacts:FileAs",
-        file_as_mapping => "contacts:FileAsMapping",
-        display_name => "contacts:DisplayName",
-        given_name => "contacts:GivenName",
-        initials => "contacts:Initials",
-        middle_name => "contacts:MiddleName",
-        nickname => "contacts:Nickname",
-        company_name => "contacts:CompanyName",
-        assistant_name => "contacts:AssistantName",
-        birthday => "contacts:Birthday",
-        business_home_page => "contacts:BusinessHomePage",
-        children => "contacts:Children",
-        companies => "contacts:Companies",
-        department => "contacts:Department",
-        generation => "contacts:Generation",
-        job_title => "contacts:JobTitle",
-        manager => "contacts:Manager",
-        mileage => "contacts:Mileage",
-        office_location => "contacts:OfficeLocation",
-        postal_address_index => "contacts:PostalAddressIndex",
-        profession => "contacts:Profession",
-        spouse_name => "contacts:SpouseName",
-        surname => "contacts:Surname",
-        wedding_anniversary => "contacts:WeddingAnniversary",
-    ]);
-    dictionary_changes(
-        &old.email_addresses,
-        &new.email_addresses,
-        |e: &EmailAddressEntry| e.key,
-        "contacts:EmailAddress",
-        |c, e| c.email_addresses.push(e),
-        out,
-    );
-    dictionary_changes(
-        &old.phone_numbers,
-        &new.phone_numbers,
-        |e: &PhoneNumberEntry| e.key,
-        "contacts:PhoneNumber",
-        |c, e| c.phone_numbers.push(e),
-        out,
-    );
-    dictionary_changes(
-        &old.im_addresses,
-        &new.im_addresses,
-        |e: &ImAddressEntry| e.key,
-        "contacts:ImAddress",
-        |c, e| c.im_addresses.push(e),
-        out,
-    );
+    contact_diff(old, new, &Item::Contact, out);
+    EMAILS.diff(old, new, out);
+    PHONES.diff(old, new, out);
+    IM_ADDRESSES.diff(old, new, out);
     // Physical addresses change part by part (`contacts:PhysicalAddress:Street`, ...).
     let mut keys: Vec<_> = new.physical_addresses.iter().map(|a| a.key).collect();
     for a in &old.physical_addresses {
@@ -581,61 +785,51 @@ fn contact_changes(old: &Contact, new: &Contact, out: &mut Vec<ItemChangeDescrip
     }
 }
 
-fn calendar_changes(old: &CalendarItem, new: &CalendarItem, out: &mut Vec<ItemChangeDescription>) {
-    diff_fields!(out, old, new, CalendarItem, Item::CalendarItem, [
-        start => "calendar:Start",
-        end => "calendar:End",
-        is_all_day_event => "calendar:IsAllDayEvent",
-        legacy_free_busy_status => "calendar:LegacyFreeBusyStatus",
-        location => "calendar:Location",
-        when => "calendar:When",
-        is_response_requested => "calendar:IsResponseRequested",
-        required_attendees => "calendar:RequiredAttendees",
-        optional_attendees => "calendar:OptionalAttendees",
-        resources => "calendar:Resources",
-        recurrence => "calendar:Recurrence",
-        meeting_time_zone => "calendar:MeetingTimeZone",
-        start_time_zone => "calendar:StartTimeZone",
-        end_time_zone => "calendar:EndTimeZone",
-        conference_type => "calendar:ConferenceType",
-        allow_new_time_proposal => "calendar:AllowNewTimeProposal",
-        is_online_meeting => "calendar:IsOnlineMeeting",
-        meeting_workspace_url => "calendar:MeetingWorkspaceUrl",
-        net_show_url => "calendar:NetShowUrl",
-    ]);
-}
-
-fn task_changes(old: &Task, new: &Task, out: &mut Vec<ItemChangeDescription>) {
-    diff_fields!(out, old, new, Task, Item::Task, [
-        actual_work => "task:ActualWork",
-        billing_information => "task:BillingInformation",
-        companies => "task:Companies",
-        complete_date => "task:CompleteDate",
-        contacts => "task:Contacts",
-        due_date => "task:DueDate",
-        mileage => "task:Mileage",
-        percent_complete => "task:PercentComplete",
-        recurrence => "task:Recurrence",
-        start_date => "task:StartDate",
-        status => "task:Status",
-        total_work => "task:TotalWork",
-    ]);
-}
-
-fn message_changes(old: &Message, new: &Message, out: &mut Vec<ItemChangeDescription>) {
-    diff_fields!(out, old, new, Message, Item::Message, [
-        sender => "message:Sender",
-        to_recipients => "message:ToRecipients",
-        cc_recipients => "message:CcRecipients",
-        bcc_recipients => "message:BccRecipients",
-        is_read_receipt_requested => "message:IsReadReceiptRequested",
-        is_delivery_receipt_requested => "message:IsDeliveryReceiptRequested",
-        from => "message:From",
-        is_read => "message:IsRead",
-        is_response_requested => "message:IsResponseRequested",
-        references => "message:References",
-        reply_to => "message:ReplyTo",
-    ]);
+/// Applies a change of one part of a physical address; `Ok(false)` for other URIs.
+fn physical_address_apply(
+    uri: &str,
+    index: &str,
+    dst: &mut Contact,
+    src: Option<&Contact>,
+    mode: Mode,
+    path: &str,
+) -> Result<bool, ChangeError> {
+    if PhysicalAddressEntry::new(PhysicalAddressKey::Home)
+        .part_mut(uri)
+        .is_none()
+    {
+        return Ok(false);
+    }
+    let key: PhysicalAddressKey = index
+        .parse()
+        .map_err(|_| ChangeError::UnsupportedField(path.to_owned()))?;
+    let value = match mode {
+        Mode::Delete => None,
+        Mode::Append => return Err(ChangeError::NotAppendable(path.to_owned())),
+        Mode::Set => {
+            let part = src
+                .and_then(|s| s.address(key))
+                .and_then(|a| a.parts().into_iter().find(|(u, _)| *u == uri))
+                .and_then(|(_, v)| v.clone())
+                .ok_or_else(|| ChangeError::MissingValue(path.to_owned()))?;
+            Some(part)
+        }
+    };
+    let position = match dst.physical_addresses.iter().position(|a| a.key == key) {
+        Some(p) => p,
+        None => {
+            dst.physical_addresses.push(PhysicalAddressEntry::new(key));
+            dst.physical_addresses.len() - 1
+        }
+    };
+    let entry = &mut dst.physical_addresses[position];
+    if let Some(slot) = entry.part_mut(uri) {
+        *slot = value;
+    }
+    if entry.parts().iter().all(|(_, v)| v.is_none()) {
+        dst.physical_addresses.remove(position);
+    }
+    Ok(true)
 }
 
 /// The field changes that turn `old` into `new`: a `SetItemField` for every writable field
@@ -649,9 +843,11 @@ pub fn item_changes(
     let mut out = Vec::new();
     match (old, new) {
         (Item::Contact(o), Item::Contact(n)) => contact_changes(o, n, &mut out),
-        (Item::CalendarItem(o), Item::CalendarItem(n)) => calendar_changes(o, n, &mut out),
-        (Item::Task(o), Item::Task(n)) => task_changes(o, n, &mut out),
-        (Item::Message(o), Item::Message(n)) => message_changes(o, n, &mut out),
+        (Item::CalendarItem(o), Item::CalendarItem(n)) => {
+            calendar_diff(o, n, &Item::CalendarItem, &mut out)
+        }
+        (Item::Task(o), Item::Task(n)) => task_diff(o, n, &Item::Task, &mut out),
+        (Item::Message(o), Item::Message(n)) => message_diff(o, n, &Item::Message, &mut out),
         (Item::Generic(o), Item::Generic(n)) if o.kind == n.kind => {}
         _ => {
             return Err(ItemKindMismatch {
@@ -680,4 +876,106 @@ pub fn field_change(item: &Item, path: &PropertyPath) -> ItemChangeDescription {
 /// item with a complete new version).
 pub fn set_all_fields(item: &Item) -> Vec<ItemChangeDescription> {
     item_changes(&item.empty_like(), item).unwrap_or_default()
+}
+
+impl ItemChangeDescription {
+    /// Applies the change to `target`, as a server does for `UpdateItem` (used by
+    /// `ews-mock`): set, append to or delete the field the path names, for every field
+    /// [`item_changes`] knows, indexed contact fields and extended properties. Appending
+    /// works on lists (recipients, attendees, categories, ...) and on the body (its text is
+    /// appended). On error `target` is unchanged.
+    pub fn apply_to(&self, target: &mut Item) -> Result<(), ChangeError> {
+        let (path, src, mode) = match self {
+            ItemChangeDescription::Set { path, item } => (path, Some(item), Mode::Set),
+            ItemChangeDescription::Append { path, item } => (path, Some(item), Mode::Append),
+            ItemChangeDescription::Delete { path } => (path, None, Mode::Delete),
+        };
+        if let Some(src) = src
+            && src.element_name() != target.element_name()
+        {
+            return Err(ChangeError::KindMismatch {
+                change: src.element_name(),
+                target: target.element_name(),
+            });
+        }
+        let described = describe_path(path);
+        let mut updated = target.clone();
+        let handled = match path {
+            PropertyPath::Extended(uri) => {
+                let common = updated.common_mut();
+                match mode {
+                    Mode::Delete => common
+                        .extended_properties
+                        .retain(|p| !p.uri.same_property(uri)),
+                    Mode::Set | Mode::Append => {
+                        let prop = src
+                            .and_then(|s| s.common().extended_property(uri))
+                            .ok_or_else(|| ChangeError::MissingValue(described.clone()))?;
+                        common.set_extended_property(prop.clone());
+                    }
+                }
+                true
+            }
+            PropertyPath::Field(uri) if uri == "item:Body" && mode == Mode::Append => {
+                let extra = src
+                    .and_then(|s| s.common().body.as_ref())
+                    .ok_or_else(|| ChangeError::MissingValue(described.clone()))?;
+                match &mut updated.common_mut().body {
+                    Some(body) => body.content.push_str(&extra.content),
+                    empty => *empty = Some(extra.clone()),
+                }
+                true
+            }
+            PropertyPath::Field(uri) => {
+                common_apply(uri, updated.common_mut(), src.map(Item::common), mode)?
+                    || match &mut updated {
+                        Item::Contact(d) => {
+                            contact_apply(uri, d, src.and_then(Item::as_contact), mode)?
+                        }
+                        Item::CalendarItem(d) => {
+                            calendar_apply(uri, d, src.and_then(Item::as_calendar_item), mode)?
+                        }
+                        Item::Task(d) => task_apply(uri, d, src.and_then(Item::as_task), mode)?,
+                        Item::Message(d) => {
+                            message_apply(uri, d, src.and_then(Item::as_message), mode)?
+                        }
+                        Item::Generic(_) => false,
+                    }
+            }
+            PropertyPath::Indexed {
+                field_uri,
+                field_index,
+            } => match &mut updated {
+                Item::Contact(d) => {
+                    let s = src.and_then(Item::as_contact);
+                    if mode == Mode::Append {
+                        return Err(ChangeError::NotAppendable(described));
+                    }
+                    EMAILS.apply(field_uri, field_index, d, s, mode, &described)?
+                        || PHONES.apply(field_uri, field_index, d, s, mode, &described)?
+                        || IM_ADDRESSES.apply(field_uri, field_index, d, s, mode, &described)?
+                        || physical_address_apply(field_uri, field_index, d, s, mode, &described)?
+                }
+                _ => false,
+            },
+        };
+        if !handled {
+            return Err(ChangeError::UnsupportedField(described));
+        }
+        *target = updated;
+        Ok(())
+    }
+}
+
+/// Applies changes in order (all or nothing): the server side of one `t:ItemChange`.
+pub fn apply_changes(
+    target: &mut Item,
+    changes: &[ItemChangeDescription],
+) -> Result<(), ChangeError> {
+    let mut updated = target.clone();
+    for change in changes {
+        change.apply_to(&mut updated)?;
+    }
+    *target = updated;
+    Ok(())
 }
