@@ -13,8 +13,8 @@ pub mod error;
 pub mod operation;
 pub mod ops;
 pub mod schema;
-pub mod types;
 pub mod transport;
+pub mod types;
 pub mod xml;
 
 pub use client::{Client, ClientConfig};

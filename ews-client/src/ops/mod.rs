@@ -8,6 +8,7 @@
 mod any;
 mod common;
 
+pub mod autodiscover;
 pub mod create_attachment;
 pub mod create_folder;
 pub mod create_item;
