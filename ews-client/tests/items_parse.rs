@@ -269,3 +269,32 @@ fn malformed_items_are_typed_errors_naming_the_element() {
         assert!(err.path().contains(path), "{fragment}: path {}", err.path());
     }
 }
+
+#[test]
+fn deeply_nested_item_attachments_are_rejected_not_a_stack_overflow() {
+    let nest = |levels: usize| {
+        let open = "<t:Message><t:Attachments><t:ItemAttachment>".repeat(levels);
+        let close = "</t:ItemAttachment></t:Attachments></t:Message>".repeat(levels);
+        format!(
+            r#"<m:Items xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages" xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types">{open}<t:Message><t:Subject>deep</t:Subject></t:Message>{close}</m:Items>"#
+        )
+    };
+    let read = |xml: &str| {
+        let mut r = XmlReader::new(xml.as_bytes());
+        let root = r.root().unwrap();
+        Item::read_list(&mut r, &root)
+    };
+    // Within the limit: read completely.
+    let items = read(&nest(5)).unwrap();
+    let mut item = &items[0];
+    for _ in 0..5 {
+        let Attachment::Item(a) = &item.common().attachments[0] else {
+            panic!()
+        };
+        item = a.item.as_deref().unwrap();
+    }
+    assert_eq!(item.common().subject.as_deref(), Some("deep"));
+    // Far beyond it: a typed error.
+    let err = read(&nest(5000)).unwrap_err();
+    assert!(err.to_string().contains("nested deeper"), "{err}");
+}

@@ -195,8 +195,24 @@ impl WriteXml for ItemAttachment {
     }
 }
 
+/// How deeply item attachments may nest (an attached message with an attached message ...).
+/// Deeper documents are rejected instead of exhausting the stack.
+pub const MAX_ITEM_ATTACHMENT_DEPTH: usize = 16;
+
 impl ReadXml for ItemAttachment {
     fn read_xml<'a>(r: &mut XmlReader<'a>, start: &Start<'a>) -> Result<Self, XmlError> {
+        let depth = r
+            .path_with(start)
+            .split('/')
+            .filter(|part| *part == "ItemAttachment")
+            .count();
+        if depth > MAX_ITEM_ATTACHMENT_DEPTH {
+            return Err(r.invalid(
+                start,
+                "",
+                format!("item attachments nested deeper than {MAX_ITEM_ATTACHMENT_DEPTH} levels"),
+            ));
+        }
         let mut out = Self::default();
         while let Some(c) = r.next_child(start)? {
             if out.common.read_field(r, &c)? {
