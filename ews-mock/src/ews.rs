@@ -7,6 +7,10 @@ use axum::http::StatusCode;
 use ews_client::envelope::{self, ServerVersionInfo, SoapFault};
 use ews_client::operation::Operation;
 use ews_client::ops::{
+    AttachmentInfo, CreateAttachment, CreateItem, GetAttachment, ItemChangeDescription,
+    MessageDisposition, SendItem, UpdateItem, UpdateItemResult,
+};
+use ews_client::ops::{
     CreateFolder, DeleteItem, FindFolder, FindFolderResult, FindItem, FindItemResult, FolderChange,
     FolderInfo, FolderTraversal, GetFolder, GetItem, ItemInfo, ItemView, MoveItem, Resolution,
     ResolutionSet, ResolveNames, SyncFolderHierarchy, SyncFolderHierarchyResult, SyncFolderItems,
@@ -150,6 +154,11 @@ pub(crate) fn dispatch(shared: &Shared, head: &RequestHead, target: &Target, bod
         "DeleteItem" => run::<DeleteItem>(shared, target, body, delete_item),
         "MoveItem" => run::<MoveItem>(shared, target, body, move_item),
         "ResolveNames" => run::<ResolveNames>(shared, target, body, resolve_names),
+        "CreateItem" => run::<CreateItem>(shared, target, body, create_item),
+        "UpdateItem" => run::<UpdateItem>(shared, target, body, update_item),
+        "SendItem" => run::<SendItem>(shared, target, body, send_item),
+        "CreateAttachment" => run::<CreateAttachment>(shared, target, body, create_attachment),
+        "GetAttachment" => run::<GetAttachment>(shared, target, body, get_attachment),
         other => Reply::fault(
             "ErrorInvalidRequest",
             &format!("The operation {other} is not implemented by ews-mock."),
@@ -901,4 +910,327 @@ fn resolve_names(
         }
     };
     ResponseMessages::new(vec![message])
+}
+
+// ---------------------------------------------------------------------------------------------
+// creating, changing and sending items
+
+fn id_only_view(mb: &Mailbox, key: u64) -> Option<EwsItem> {
+    let stored = mb.items.get(&key)?;
+    let mut view = stored.item.empty_like();
+    if let (EwsItem::Generic(g), EwsItem::Generic(src)) = (&mut view, &stored.item) {
+        g.kind = src.kind;
+    }
+    view.common_mut().item_id = Some(ItemId {
+        id: mb.item_id(key),
+        change_key: Some(ids::encode_change_key(key, stored.version)),
+    });
+    Some(view)
+}
+
+fn default_folder(item: &EwsItem) -> ews_client::types::DistinguishedFolderName {
+    use ews_client::types::DistinguishedFolderName as D;
+    match item {
+        EwsItem::Contact(_) => D::Contacts,
+        EwsItem::CalendarItem(_) => D::Calendar,
+        EwsItem::Task(_) => D::Tasks,
+        _ => D::Drafts,
+    }
+}
+
+fn create_item(shared: &Shared, target: &Target, req: CreateItem) -> ResponseMessages<ItemInfo> {
+    let mut store = shared.write();
+    let disposition = req
+        .message_disposition
+        .unwrap_or(MessageDisposition::SaveOnly);
+    ResponseMessages::new(
+        req.items
+            .iter()
+            .map(|item| {
+                let is_message = matches!(item, EwsItem::Message(_));
+                let sending = is_message && disposition != MessageDisposition::SaveOnly;
+                let folder_id = match (&req.saved_item_folder_id, sending) {
+                    (Some(f), _) => f.clone(),
+                    (None, true) => {
+                        BaseFolderId::from(ews_client::types::DistinguishedFolderName::SentItems)
+                    }
+                    (None, false) => BaseFolderId::from(default_folder(item)),
+                };
+                let mut item = item.clone();
+                if sending {
+                    store
+                        .deliver(&target.mailbox, &item)
+                        .map_err(err::<ItemInfo>)?;
+                    if let EwsItem::Message(m) = &mut item {
+                        m.is_read = Some(true);
+                        m.common.is_draft = Some(false);
+                        m.common.date_time_sent = Some(chrono::Utc::now());
+                    }
+                    if disposition == MessageDisposition::SendOnly {
+                        return Ok(ResponseMessage::success(ItemInfo { items: Vec::new() }));
+                    }
+                } else if let EwsItem::Message(m) = &mut item {
+                    m.common.is_draft.get_or_insert(true);
+                }
+                let (address, folder) = resolve_folder(&store, target, &folder_id)
+                    .map(|(mb, k)| (mb.address.clone(), k))
+                    .map_err(err::<ItemInfo>)?;
+                let mb = store
+                    .mailbox_mut(&address)
+                    .ok_or_else(|| err(StoreError::NonExistentMailbox))?;
+                let key = mb.create_item(folder, item).map_err(err::<ItemInfo>)?;
+                Ok(ResponseMessage::success(ItemInfo {
+                    items: id_only_view(mb, key).into_iter().collect(),
+                }))
+            })
+            .map(|r: Result<_, ResponseMessage<ItemInfo>>| r.unwrap_or_else(|e| e))
+            .collect(),
+    )
+}
+
+fn update_item(
+    shared: &Shared,
+    target: &Target,
+    req: UpdateItem,
+) -> ResponseMessages<UpdateItemResult> {
+    use ews_client::ops::ConflictResolution;
+    let mut store = shared.write();
+    ResponseMessages::new(
+        req.item_changes
+            .iter()
+            .map(|change| {
+                let fail = err::<UpdateItemResult>;
+                let (address, key, change_key) =
+                    resolve_item(&store, target, &change.item_id).map_err(fail)?;
+                let mb = store
+                    .mailbox_mut(&address)
+                    .ok_or_else(|| err(StoreError::ItemNotFound))?;
+                let stored = mb
+                    .items
+                    .get(&key)
+                    .ok_or_else(|| err(StoreError::ItemNotFound))?;
+                let current_ck = ids::encode_change_key(key, stored.version);
+                let expected = match (&change_key, req.conflict_resolution) {
+                    (_, ConflictResolution::AlwaysOverwrite) | (None, _) => None,
+                    (Some(ck), _) if *ck == current_ck => Some(stored.version),
+                    // a stale change key: the version can never match
+                    (Some(_), _) => Some(u64::MAX),
+                };
+                let mut item = stored.item.clone();
+                for update in &change.updates {
+                    let applied = match update {
+                        ItemChangeDescription::Set { path, item: value } => {
+                            crate::merge::set_field(&item, value, path, false)
+                        }
+                        ItemChangeDescription::Append { path, item: value } => {
+                            crate::merge::set_field(&item, value, path, true)
+                        }
+                        ItemChangeDescription::Delete { path } => {
+                            crate::merge::delete_field(&item, path)
+                        }
+                    };
+                    item = applied.map_err(|e| {
+                        ResponseMessage::error(
+                            ResponseCode::parse("ErrorInvalidPropertySet"),
+                            format!("The change cannot be applied: {e}"),
+                        )
+                    })?;
+                }
+                mb.update_item(key, expected, |i| *i = item).map_err(fail)?;
+                let send = matches!(
+                    req.message_disposition,
+                    Some(MessageDisposition::SendOnly | MessageDisposition::SendAndSaveCopy)
+                );
+                let mut items: Vec<EwsItem> = id_only_view(mb, key).into_iter().collect();
+                if send {
+                    let message = mb
+                        .items
+                        .get(&key)
+                        .map(|s| s.item.clone())
+                        .ok_or_else(|| err(StoreError::ItemNotFound))?;
+                    store.deliver(&target.mailbox, &message).map_err(fail)?;
+                    let mb = store
+                        .mailbox_mut(&address)
+                        .ok_or_else(|| err(StoreError::ItemNotFound))?;
+                    if req.message_disposition == Some(MessageDisposition::SendOnly) {
+                        mb.delete_item(key).map_err(fail)?;
+                    } else if let Some(sent) = mb.distinguished("sentitems") {
+                        let new_key = mb.move_item(key, sent).map_err(fail)?;
+                        mb.update_item(new_key, None, |i| {
+                            crate::store::set_read(i, Some(true));
+                            i.common_mut().is_draft = Some(false);
+                        })
+                        .map_err(fail)?;
+                    }
+                    items.clear();
+                }
+                Ok(ResponseMessage::success(UpdateItemResult {
+                    items,
+                    conflict_results: Some(0),
+                }))
+            })
+            .map(|r: Result<_, ResponseMessage<UpdateItemResult>>| r.unwrap_or_else(|e| e))
+            .collect(),
+    )
+}
+
+fn send_item(shared: &Shared, target: &Target, req: SendItem) -> ResponseMessages<()> {
+    let mut store = shared.write();
+    let saved_in = req
+        .saved_item_folder_id
+        .clone()
+        .unwrap_or(BaseFolderId::from(
+            ews_client::types::DistinguishedFolderName::SentItems,
+        ));
+    ResponseMessages::new(
+        req.item_ids
+            .iter()
+            .map(|id| {
+                let (address, key, _) = resolve_item(&store, target, id).map_err(err::<()>)?;
+                let message = store
+                    .mailbox(&address)
+                    .and_then(|mb| mb.items.get(&key))
+                    .map(|s| s.item.clone())
+                    .ok_or_else(|| err(StoreError::ItemNotFound))?;
+                store
+                    .deliver(&target.mailbox, &message)
+                    .map_err(err::<()>)?;
+                let dest = if req.save_item_to_folder {
+                    Some(
+                        resolve_folder(&store, target, &saved_in)
+                            .map(|(_, k)| k)
+                            .map_err(err::<()>)?,
+                    )
+                } else {
+                    None
+                };
+                let mb = store
+                    .mailbox_mut(&address)
+                    .ok_or_else(|| err(StoreError::ItemNotFound))?;
+                match dest {
+                    Some(dest) => {
+                        let new_key = mb.move_item(key, dest).map_err(err::<()>)?;
+                        mb.update_item(new_key, None, |i| {
+                            crate::store::set_read(i, Some(true));
+                            i.common_mut().is_draft = Some(false);
+                            i.common_mut().date_time_sent = Some(chrono::Utc::now());
+                        })
+                        .map_err(err::<()>)?;
+                    }
+                    None => {
+                        mb.delete_item(key).map_err(err::<()>)?;
+                    }
+                }
+                Ok(ResponseMessage::success(()))
+            })
+            .map(|r: Result<_, ResponseMessage<()>>| r.unwrap_or_else(|e| e))
+            .collect(),
+    )
+}
+
+fn attachment_view(
+    mb: &Mailbox,
+    key: u64,
+    attachment: &ews_client::types::Attachment,
+    with_content: bool,
+) -> ews_client::types::Attachment {
+    let mut a = attachment.clone();
+    let n = crate::store::attachment_number(attachment).unwrap_or(0);
+    let change_key = mb
+        .items
+        .get(&key)
+        .map(|s| ids::encode_change_key(key, s.version));
+    crate::store::attachment_common_mut(&mut a).attachment_id =
+        Some(ews_client::types::AttachmentId {
+            id: ids::encode_id(IdKind::Attachment, &mb.id_address(), key, n),
+            root_item_id: Some(mb.item_id(key)),
+            root_item_change_key: change_key,
+        });
+    if !with_content {
+        match &mut a {
+            ews_client::types::Attachment::File(f) => f.content = None,
+            ews_client::types::Attachment::Item(i) => i.item = None,
+        }
+    }
+    a
+}
+
+fn create_attachment(
+    shared: &Shared,
+    target: &Target,
+    req: CreateAttachment,
+) -> ResponseMessages<AttachmentInfo> {
+    let mut store = shared.write();
+    let parent = resolve_item(
+        &store,
+        target,
+        &BaseItemId::Item(req.parent_item_id.clone()),
+    );
+    ResponseMessages::new(
+        req.attachments
+            .iter()
+            .map(|a| {
+                let (address, key, _) = parent.clone().map_err(err::<AttachmentInfo>)?;
+                let mb = store
+                    .mailbox_mut(&address)
+                    .ok_or_else(|| err(StoreError::ItemNotFound))?;
+                let n = mb
+                    .add_attachment(key, a.clone())
+                    .map_err(err::<AttachmentInfo>)?;
+                let stored = mb
+                    .items
+                    .get(&key)
+                    .and_then(|s| {
+                        s.item
+                            .common()
+                            .attachments
+                            .iter()
+                            .find(|x| crate::store::attachment_number(x) == Some(n))
+                    })
+                    .ok_or_else(|| err(StoreError::AttachmentNotFound))?;
+                Ok(ResponseMessage::success(AttachmentInfo {
+                    attachments: vec![attachment_view(mb, key, stored, false)],
+                }))
+            })
+            .map(|r: Result<_, ResponseMessage<AttachmentInfo>>| r.unwrap_or_else(|e| e))
+            .collect(),
+    )
+}
+
+fn get_attachment(
+    shared: &Shared,
+    target: &Target,
+    req: GetAttachment,
+) -> ResponseMessages<AttachmentInfo> {
+    let store = shared.read();
+    ResponseMessages::new(
+        req.attachment_ids
+            .iter()
+            .map(|id| {
+                let decoded = ids::decode_id(IdKind::Attachment, &id.id)
+                    .map_err(|_| err::<AttachmentInfo>(StoreError::InvalidIdMalformed))?;
+                let mb = store
+                    .mailbox(&decoded.mailbox)
+                    .ok_or_else(|| err(StoreError::AttachmentNotFound))?;
+                if !same_mailbox(&mb.address, &target.mailbox) {
+                    return Err(err(StoreError::AccessDenied));
+                }
+                let a = mb
+                    .items
+                    .get(&decoded.key)
+                    .and_then(|s| {
+                        s.item
+                            .common()
+                            .attachments
+                            .iter()
+                            .find(|x| crate::store::attachment_number(x) == Some(decoded.sub))
+                    })
+                    .ok_or_else(|| err(StoreError::AttachmentNotFound))?;
+                Ok(ResponseMessage::success(AttachmentInfo {
+                    attachments: vec![attachment_view(mb, decoded.key, a, true)],
+                }))
+            })
+            .map(|r: Result<_, ResponseMessage<AttachmentInfo>>| r.unwrap_or_else(|e| e))
+            .collect(),
+    )
 }

@@ -79,6 +79,9 @@ pub enum StoreError {
     /// Distinguished folders cannot be deleted or moved.
     #[error("cannot delete a distinguished folder")]
     DeleteDistinguishedFolder,
+    /// A message to send has no (valid) recipients.
+    #[error("invalid recipients")]
+    InvalidRecipients,
     /// The caller may not access that mailbox (no delegate access is modelled).
     #[error("access denied")]
     AccessDenied,
@@ -98,6 +101,7 @@ impl StoreError {
             StoreError::IrresolvableConflict => "ErrorIrresolvableConflict",
             StoreError::DeleteDistinguishedFolder => "ErrorDeleteDistinguishedFolder",
             StoreError::AccessDenied => "ErrorAccessDenied",
+            StoreError::InvalidRecipients => "ErrorInvalidRecipients",
         }
     }
 }
@@ -1058,6 +1062,79 @@ impl Store {
         }
         for i in &m.items {
             add_item(mb, i)?;
+        }
+        Ok(())
+    }
+
+    /// Delivers a sent message: a copy into the inbox of every recipient in the organisation
+    /// (groups expanded), and one outbox entry for the recipients outside it. Fails with
+    /// `InvalidRecipients` when the message has none.
+    pub fn deliver(&mut self, sender: &str, message: &EwsItem) -> Result<(), StoreError> {
+        let EwsItem::Message(m) = message else {
+            return Err(StoreError::InvalidRecipients);
+        };
+        let mut pending: Vec<String> = m
+            .to_recipients
+            .iter()
+            .chain(&m.cc_recipients)
+            .chain(&m.bcc_recipients)
+            .filter_map(|r| r.email_address.clone())
+            .collect();
+        if pending.is_empty() {
+            return Err(StoreError::InvalidRecipients);
+        }
+        let mut internal: Vec<String> = Vec::new();
+        let mut external: Vec<String> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        while let Some(address) = pending.pop() {
+            let lower = address.trim().to_ascii_lowercase();
+            if !seen.insert(lower.clone()) {
+                continue;
+            }
+            if let Some(g) = self.groups.get(&lower) {
+                pending.extend(g.members.iter().cloned());
+            } else if self.mailboxes.contains_key(&lower) {
+                internal.push(lower);
+            } else {
+                external.push(address.trim().to_string());
+            }
+        }
+        let now = Utc::now();
+        let sender_user = self
+            .user(sender)
+            .map(|u| (u.display_name.clone(), u.address.clone()));
+        let mut copy = message.clone();
+        if let EwsItem::Message(c) = &mut copy {
+            let from = sender_user.as_ref().map(|(name, address)| {
+                ews_client::types::EmailAddress::smtp(address.clone(), Some(name))
+            });
+            if c.from.is_none() {
+                c.from.clone_from(&from);
+            }
+            if c.sender.is_none() {
+                c.sender = from;
+            }
+            c.is_read = Some(false);
+            c.bcc_recipients.clear();
+            c.common.date_time_sent = Some(now);
+            c.common.date_time_received = Some(now);
+            c.common.is_draft = Some(false);
+        }
+        for address in internal {
+            if let Some(mb) = self.mailboxes.get_mut(&address)
+                && let Some(inbox) = mb.distinguished("inbox")
+            {
+                mb.create_item(inbox, copy.clone())?;
+            }
+        }
+        if !external.is_empty() {
+            external.sort();
+            self.outbox.push(OutboundMail {
+                from: sender.to_string(),
+                recipients: external,
+                message: copy,
+                sent_at: now,
+            });
         }
         Ok(())
     }

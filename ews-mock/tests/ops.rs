@@ -4,11 +4,8 @@
 
 mod common;
 
-use std::sync::Mutex;
-
 use common::*;
-use ews_client::envelope::{self, Impersonation, RequestHeaders};
-use ews_client::operation::Operation;
+use ews_client::envelope;
 use ews_client::ops::{
     CreateFolder, DeleteItem, DisposalType, FindFolder, FindItem, FolderChange, FolderTraversal,
     GetFolder, GetItem, MoveItem, ResolveNames, SyncFolderHierarchy, SyncFolderItems,
@@ -19,70 +16,7 @@ use ews_client::types::shape::{FieldOrder, ItemShape, Restriction};
 use ews_client::types::{
     BaseFolderId, DistinguishedFolderName as D, FolderId, ItemId, PropertyPath,
 };
-use ews_mock::{MockHandle, OrgData};
-
-/// Sends typed requests as bob (or impersonating) and keeps every response for validation.
-struct Ews<'a> {
-    mock: &'a MockHandle,
-    user: &'static str,
-    password: &'static str,
-    impersonate: Option<&'static str>,
-    responses: Mutex<Vec<(String, Vec<u8>)>>,
-}
-
-impl<'a> Ews<'a> {
-    fn bob(mock: &'a MockHandle) -> Self {
-        Ews {
-            mock,
-            user: "bob@contoso.test",
-            password: "bob-pw",
-            impersonate: None,
-            responses: Mutex::new(Vec::new()),
-        }
-    }
-
-    async fn call<O: Operation>(&self, op: &O) -> O::Response {
-        let mut headers = RequestHeaders::default();
-        if let Some(who) = self.impersonate {
-            headers = headers.with_impersonation(Impersonation::PrimarySmtpAddress(who.into()));
-        }
-        let body = envelope::write_request(&headers, op);
-        let resp = client()
-            .post(self.mock.url())
-            .basic_auth(self.user, Some(self.password))
-            .header("Content-Type", "text/xml; charset=utf-8")
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), 200, "{}", O::NAME);
-        let bytes = resp.bytes().await.unwrap().to_vec();
-        let parsed = envelope::read_response::<O>(&bytes)
-            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&bytes)));
-        let n = self.responses.lock().unwrap().len();
-        self.responses
-            .lock()
-            .unwrap()
-            .push((format!("{n}-{}", O::NAME), bytes));
-        parsed.body.unwrap()
-    }
-
-    fn validate(&self) {
-        let docs = self.responses.lock().unwrap();
-        let refs: Vec<(&str, &[u8])> = docs
-            .iter()
-            .map(|(n, b)| (n.as_str(), b.as_slice()))
-            .collect();
-        ews_client::schema::validate_in_test(&refs).unwrap();
-    }
-}
-
-fn codes<T>(r: &ews_client::types::response::ResponseMessages<T>) -> Vec<String> {
-    r.messages
-        .iter()
-        .map(|m| m.status.code.as_str().to_string())
-        .collect()
-}
+use ews_mock::OrgData;
 
 fn folder(name: D) -> BaseFolderId {
     BaseFolderId::from(name)

@@ -1,6 +1,10 @@
 //! Shared helpers of the integration tests.
 #![allow(dead_code, clippy::unwrap_used)] // tests: a panic is a failed test
 
+use std::sync::Mutex;
+
+use ews_client::envelope::{self, Impersonation, RequestHeaders};
+use ews_client::operation::Operation;
 use ews_mock::{MockConfig, MockHandle, MockServer, OrgData};
 
 pub const ORG: &str = r#"
@@ -99,4 +103,77 @@ pub fn response_code(body: &str) -> Option<String> {
     let open_end = rest.find('>')? + 1;
     let close = rest[open_end..].find('<')?;
     Some(rest[open_end..open_end + close].to_string())
+}
+
+/// Sends typed requests as bob (or impersonating) and keeps every response for validation.
+pub struct Ews<'a> {
+    pub mock: &'a MockHandle,
+    pub user: &'static str,
+    pub password: &'static str,
+    pub impersonate: Option<&'static str>,
+    pub responses: Mutex<Vec<(String, Vec<u8>)>>,
+}
+
+impl<'a> Ews<'a> {
+    pub fn as_user(mock: &'a MockHandle, user: &'static str, password: &'static str) -> Self {
+        Ews {
+            mock,
+            user,
+            password,
+            impersonate: None,
+            responses: Mutex::new(Vec::new()),
+        }
+    }
+
+    pub fn bob(mock: &'a MockHandle) -> Self {
+        Ews {
+            mock,
+            user: "bob@contoso.test",
+            password: "bob-pw",
+            impersonate: None,
+            responses: Mutex::new(Vec::new()),
+        }
+    }
+
+    pub async fn call<O: Operation>(&self, op: &O) -> O::Response {
+        let mut headers = RequestHeaders::default();
+        if let Some(who) = self.impersonate {
+            headers = headers.with_impersonation(Impersonation::PrimarySmtpAddress(who.into()));
+        }
+        let body = envelope::write_request(&headers, op);
+        let resp = client()
+            .post(self.mock.url())
+            .basic_auth(self.user, Some(self.password))
+            .header("Content-Type", "text/xml; charset=utf-8")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "{}", O::NAME);
+        let bytes = resp.bytes().await.unwrap().to_vec();
+        let parsed = envelope::read_response::<O>(&bytes)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&bytes)));
+        let n = self.responses.lock().unwrap().len();
+        self.responses
+            .lock()
+            .unwrap()
+            .push((format!("{n}-{}", O::NAME), bytes));
+        parsed.body.unwrap()
+    }
+
+    pub fn validate(&self) {
+        let docs = self.responses.lock().unwrap();
+        let refs: Vec<(&str, &[u8])> = docs
+            .iter()
+            .map(|(n, b)| (n.as_str(), b.as_slice()))
+            .collect();
+        ews_client::schema::validate_in_test(&refs).unwrap();
+    }
+}
+
+pub fn codes<T>(r: &ews_client::types::response::ResponseMessages<T>) -> Vec<String> {
+    r.messages
+        .iter()
+        .map(|m| m.status.code.as_str().to_string())
+        .collect()
 }
