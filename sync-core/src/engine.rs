@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::plan::{self, Change, Counts, Item, Plan, SideListing, SideSnapshot, StateSnapshot};
+use crate::plan::{self, Change, Counts, Item, Plan, SideListing, StateSnapshot};
 use crate::{
     Id, Intent, Record, Rule, Side, SideId, StateBatch, StateStore, SyncError, WriteOp,
     WriteOutcome,
@@ -170,23 +170,12 @@ impl Engine {
             total_pairs,
             intents,
         };
-        let (lids, rids) = plan::needed_records(&l_listing, &r_listing, &state, &self.rule);
+        let planner = plan::Planner::new(&l_listing, &r_listing, &state, &self.rule);
+        let (lids, rids) = planner.needed_records();
         let l_records = fetch(local, SideId::Local, &lids, self.batch_size).await?;
         let r_records = fetch(remote, SideId::Remote, &rids, self.batch_size).await?;
         stats.records_fetched = l_records.len() + r_records.len();
-        let mut plan = plan::plan(
-            &SideSnapshot {
-                listing: l_listing,
-                records: l_records,
-            },
-            &SideSnapshot {
-                listing: r_listing,
-                records: r_records,
-            },
-            &state,
-            &self.rule,
-            now,
-        );
+        let mut plan = planner.plan(&l_records, &r_records, now);
         plan.tokens = vec![(SideId::Local, l_token), (SideId::Remote, r_token)];
         tracing::debug!(counts = ?plan.counts, items = plan.items.len(), "planned sync run");
         Ok(Prepared { plan, stats })

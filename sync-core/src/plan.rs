@@ -317,37 +317,42 @@ enum Status<'a> {
 }
 
 struct SideIndex<'a> {
-    snap: &'a SideSnapshot,
-    present: HashMap<&'a str, &'a Entry>,
+    listing: &'a SideListing,
+    /// Listed entries by id, as indexes into the listing.
+    present: HashMap<&'a str, usize>,
     removed: HashSet<&'a str>,
 }
 
 impl<'a> SideIndex<'a> {
-    fn new(snap: &'a SideSnapshot) -> Self {
-        let entries = snap.listing.entries();
+    fn new(listing: &'a SideListing) -> Self {
+        let entries = listing.entries();
         let mut present = HashMap::with_capacity(entries.len());
-        for e in entries {
-            present.insert(e.id.as_str(), e);
+        for (i, e) in entries.iter().enumerate() {
+            present.insert(e.id.as_str(), i);
         }
-        let removed = match &snap.listing {
+        let removed = match listing {
             SideListing::Delta { removed, .. } => removed.iter().map(String::as_str).collect(),
             SideListing::Full(_) => HashSet::new(),
         };
         SideIndex {
-            snap,
+            listing,
             present,
             removed,
         }
     }
 
-    fn status(&self, anchor: Option<&Anchor>) -> Status<'a> {
+    /// The status of an anchor, marking the listed entry it finds as consumed.
+    fn status(&self, anchor: Option<&Anchor>, consumed: &mut [bool]) -> Status<'a> {
         let Some(a) = anchor else {
             return Status::Absent;
         };
-        if let Some(e) = self.present.get(a.id.as_str()) {
-            return Status::Present(e);
+        if let Some(&i) = self.present.get(a.id.as_str()) {
+            if let Some(c) = consumed.get_mut(i) {
+                *c = true;
+            }
+            return Status::Present(&self.listing.entries()[i]);
         }
-        if self.snap.listing.is_full() || self.removed.contains(a.id.as_str()) {
+        if self.listing.is_full() || self.removed.contains(a.id.as_str()) {
             Status::Gone
         } else {
             Status::Unchanged
@@ -376,41 +381,48 @@ struct Resolved<'a> {
 }
 
 fn resolve<'a>(sides: &[SideIndex<'a>; 2], state: &'a StateSnapshot) -> Resolved<'a> {
-    let mut anchored: [HashSet<&str>; 2] = [HashSet::new(), HashSet::new()];
-    let mut by_key: HashMap<&str, usize> = HashMap::with_capacity(state.pairs.len());
+    let mut consumed: [Vec<bool>; 2] = [
+        vec![false; sides[0].listing.entries().len()],
+        vec![false; sides[1].listing.entries().len()],
+    ];
     let mut pairs: Vec<PairState<'a>> = Vec::with_capacity(state.pairs.len());
     for p in &state.pairs {
-        for side in [SideId::Local, SideId::Remote] {
-            if let Some(a) = p.anchor(side) {
-                anchored[idx(side)].insert(a.id.as_str());
-            }
-        }
-        by_key.insert(p.key.as_str(), pairs.len());
-        pairs.push(PairState {
-            pair: p,
-            status: [
-                sides[0].status(p.local.as_ref()),
-                sides[1].status(p.remote.as_ref()),
-            ],
-        });
+        let status = [
+            sides[0].status(p.local.as_ref(), &mut consumed[0]),
+            sides[1].status(p.remote.as_ref(), &mut consumed[1]),
+        ];
+        pairs.push(PairState { pair: p, status });
     }
-    let mut taken: HashSet<&str> = by_key.keys().copied().collect();
 
     // Records not anchored: moved records (re-anchor by key) or unpaired ones.
-    let mut unpaired: [Vec<&'a Entry>; 2] = [Vec::new(), Vec::new()];
-    for side in [SideId::Local, SideId::Remote] {
-        let i = idx(side);
-        let mut loose: Vec<&'a Entry> = sides[i]
-            .snap
+    let mut loose: [Vec<&'a Entry>; 2] = [Vec::new(), Vec::new()];
+    for i in 0..2 {
+        loose[i] = sides[i]
             .listing
             .entries()
             .iter()
-            .filter(|e| !anchored[i].contains(e.id.as_str()))
+            .zip(&consumed[i])
+            .filter(|(_, c)| !**c)
+            .map(|(e, _)| e)
             .collect();
-        loose.sort_by(|a, b| a.id.cmp(&b.id));
-        for e in loose {
-            let target = by_key.get(e.effective_key()).copied();
-            match target {
+        loose[i].sort_by(|a, b| a.id.cmp(&b.id));
+    }
+    // The key index is only needed when there are loose records (rare in steady state).
+    let by_key: HashMap<&str, usize> = if loose.iter().all(Vec::is_empty) {
+        HashMap::new()
+    } else {
+        pairs
+            .iter()
+            .enumerate()
+            .map(|(i, ps)| (ps.pair.key.as_str(), i))
+            .collect()
+    };
+    let mut taken: HashSet<&str> = HashSet::new();
+    let is_taken = |k: &str, taken: &HashSet<&str>| by_key.contains_key(k) || taken.contains(k);
+    let mut unpaired: [Vec<&'a Entry>; 2] = [Vec::new(), Vec::new()];
+    for (i, side_loose) in loose.iter().enumerate() {
+        for e in side_loose {
+            match by_key.get(e.effective_key()).copied() {
                 Some(p) if matches!(pairs[p].status[i], Status::Gone | Status::Absent) => {
                     pairs[p].status[i] = Status::Present(e);
                 }
@@ -432,7 +444,7 @@ fn resolve<'a>(sides: &[SideIndex<'a>; 2], state: &'a StateSnapshot) -> Resolved
         let k = l.effective_key();
         match remote_by_key.get(k) {
             Some(r)
-                if !taken.contains(k)
+                if !is_taken(k, &taken)
                     && (l.key.is_some() || r.key.is_some())
                     && !linked_remote.contains(r.id.as_str()) =>
             {
@@ -452,17 +464,17 @@ fn resolve<'a>(sides: &[SideIndex<'a>; 2], state: &'a StateSnapshot) -> Resolved
         let i = idx(side);
         for e in &rest[i] {
             let mut key = e.effective_key().to_owned();
-            if taken.contains(key.as_str()) {
+            if is_taken(&key, &taken) {
                 key = e.id.clone();
             }
-            if taken.contains(key.as_str()) {
+            if is_taken(&key, &taken) {
                 key = format!("{}:{}", side.as_str(), e.id);
             }
             new[i].push((key, *e));
         }
     }
     // Keys of new pairs must not collide with each other either.
-    let mut seen: HashSet<Key> = taken.iter().map(|k| (*k).to_owned()).collect();
+    let mut seen: HashSet<Key> = HashSet::new();
     for side in [SideId::Local, SideId::Remote] {
         for (key, e) in &mut new[idx(side)] {
             if !seen.insert(key.clone()) {
@@ -499,53 +511,88 @@ pub fn needed_records(
     state: &StateSnapshot,
     rule: &Rule,
 ) -> (Vec<Id>, Vec<Id>) {
-    let snaps = [
-        SideSnapshot {
-            listing: local.clone(),
-            records: HashMap::new(),
-        },
-        SideSnapshot {
-            listing: remote.clone(),
-            records: HashMap::new(),
-        },
-    ];
-    let sides = [SideIndex::new(&snaps[0]), SideIndex::new(&snaps[1])];
-    let r = resolve(&sides, state);
-    let mut out: [Vec<Id>; 2] = [Vec::new(), Vec::new()];
-    for ps in &r.pairs {
-        let p = ps.pair;
-        let changed = [
-            version_changed(ps.status[0], p.local.as_ref()),
-            version_changed(ps.status[1], p.remote.as_ref()),
-        ];
-        let attached =
-            !matches!(ps.status[0], Status::Absent) && !matches!(ps.status[1], Status::Absent);
-        let gone = |s: Status<'_>| matches!(s, Status::Gone);
-        let partner_gone = gone(ps.status[0]) || gone(ps.status[1]);
-        if attached && (changed[0] || changed[1] || partner_gone) {
-            for side in [SideId::Local, SideId::Remote] {
-                let i = idx(side);
-                if let Some((id, _)) = current_id(ps.status[i], p.anchor(side)) {
-                    out[i].push(id.to_owned());
+    Planner::new(local, remote, state, rule).needed_records()
+}
+
+/// Both planning steps over one matching of listings to pairs: build it once, ask
+/// [`Planner::needed_records`], fetch those, then [`Planner::plan`]. Pure.
+pub struct Planner<'a> {
+    sides: [SideIndex<'a>; 2],
+    state: &'a StateSnapshot,
+    rule: &'a Rule,
+    resolved: Resolved<'a>,
+}
+
+impl<'a> Planner<'a> {
+    /// Match the listings to the stored pairs.
+    pub fn new(
+        local: &'a SideListing,
+        remote: &'a SideListing,
+        state: &'a StateSnapshot,
+        rule: &'a Rule,
+    ) -> Self {
+        let sides = [SideIndex::new(local), SideIndex::new(remote)];
+        let resolved = resolve(&sides, state);
+        Planner {
+            sides,
+            state,
+            rule,
+            resolved,
+        }
+    }
+
+    /// The records whose contents [`Planner::plan`] needs, per side (local, remote): those
+    /// whose version changed, their partners, partners of gone records, and new records.
+    pub fn needed_records(&self) -> (Vec<Id>, Vec<Id>) {
+        let rule = self.rule;
+        let r = &self.resolved;
+        let mut out: [Vec<Id>; 2] = [Vec::new(), Vec::new()];
+        for ps in &r.pairs {
+            let p = ps.pair;
+            let changed = [
+                version_changed(ps.status[0], p.local.as_ref()),
+                version_changed(ps.status[1], p.remote.as_ref()),
+            ];
+            let attached =
+                !matches!(ps.status[0], Status::Absent) && !matches!(ps.status[1], Status::Absent);
+            let gone = |s: Status<'_>| matches!(s, Status::Gone);
+            let partner_gone = gone(ps.status[0]) || gone(ps.status[1]);
+            if attached && (changed[0] || changed[1] || partner_gone) {
+                for side in [SideId::Local, SideId::Remote] {
+                    let i = idx(side);
+                    if let Some((id, _)) = current_id(ps.status[i], p.anchor(side)) {
+                        out[i].push(id.to_owned());
+                    }
                 }
             }
         }
-    }
-    for (_, l, rm) in &r.links {
-        out[0].push(l.id.clone());
-        out[1].push(rm.id.clone());
-    }
-    for side in [SideId::Local, SideId::Remote] {
-        if rule.into_side(side.other()).transfer_new {
-            out[idx(side)].extend(r.new[idx(side)].iter().map(|(_, e)| e.id.clone()));
+        for (_, l, rm) in &r.links {
+            out[0].push(l.id.clone());
+            out[1].push(rm.id.clone());
         }
+        for side in [SideId::Local, SideId::Remote] {
+            if rule.into_side(side.other()).transfer_new {
+                out[idx(side)].extend(r.new[idx(side)].iter().map(|(_, e)| e.id.clone()));
+            }
+        }
+        for v in &mut out {
+            v.sort();
+            v.dedup();
+        }
+        let [l, rm] = out;
+        (l, rm)
     }
-    for v in &mut out {
-        v.sort();
-        v.dedup();
+
+    /// Plan the run from the fetched contents. Deterministic: the same inputs give the
+    /// same plan.
+    pub fn plan(
+        &self,
+        local_records: &HashMap<Id, Record>,
+        remote_records: &HashMap<Id, Record>,
+        now: u64,
+    ) -> Plan {
+        plan_resolved(self, [local_records, remote_records], now)
     }
-    let [l, rm] = out;
-    (l, rm)
 }
 
 /// The per-field three-way merge. Returns the new (local, remote) contents.
@@ -613,11 +660,15 @@ pub fn agreed_base(old: &Record, local: &Record, remote: &Record) -> Record {
     out
 }
 
-fn current(status: Status<'_>, anchor: Option<&Anchor>, snap: &SideSnapshot) -> Option<Current> {
+fn current(
+    status: Status<'_>,
+    anchor: Option<&Anchor>,
+    records: &HashMap<Id, Record>,
+) -> Option<Current> {
     current_id(status, anchor).map(|(id, version)| Current {
         id: id.to_owned(),
         version: version.to_owned(),
-        record: snap.records.get(id).cloned(),
+        record: records.get(id).cloned(),
     })
 }
 
@@ -629,9 +680,16 @@ pub fn plan(
     rule: &Rule,
     now: u64,
 ) -> Plan {
-    let snaps = [local, remote];
-    let sides = [SideIndex::new(local), SideIndex::new(remote)];
-    let resolved = resolve(&sides, state);
+    Planner::new(&local.listing, &remote.listing, state, rule).plan(
+        &local.records,
+        &remote.records,
+        now,
+    )
+}
+
+fn plan_resolved(planner: &Planner<'_>, snaps: [&HashMap<Id, Record>; 2], now: u64) -> Plan {
+    let (state, rule, resolved) = (planner.state, planner.rule, &planner.resolved);
+    let (local, remote) = (snaps[0], snaps[1]);
     let mut items: Vec<Item> = Vec::new();
     let mut skipped: Vec<(SideId, Id)> = Vec::new();
 
@@ -645,12 +703,12 @@ pub fn plan(
             Current {
                 id: l.id.clone(),
                 version: l.version.clone(),
-                record: local.records.get(&l.id).cloned(),
+                record: local.get(&l.id).cloned(),
             },
             Current {
                 id: r.id.clone(),
                 version: r.version.clone(),
-                record: remote.records.get(&r.id).cloned(),
+                record: remote.get(&r.id).cloned(),
             },
         ];
         match (&cur[0].record, &cur[1].record) {
@@ -678,7 +736,7 @@ pub fn plan(
             continue;
         }
         for (key, e) in &resolved.new[idx(side)] {
-            let Some(record) = snaps[idx(side)].records.get(&e.id) else {
+            let Some(record) = snaps[idx(side)].get(&e.id) else {
                 skipped.push((side, e.id.clone()));
                 continue;
             };
@@ -700,7 +758,7 @@ pub fn plan(
             }
         }
     }
-    let guard = guard(&counts, state, &sides, rule);
+    let guard = guard(&counts, state, &planner.sides, rule);
     Plan {
         items,
         counts,
@@ -723,7 +781,7 @@ fn guard(
     }
     let deletes = counts.local.deleted + counts.remote.deleted;
     let empty_side = [SideId::Local, SideId::Remote].into_iter().find(|s| {
-        let l = &sides[idx(*s)].snap.listing;
+        let l = sides[idx(*s)].listing;
         l.is_full() && l.entries().is_empty()
     });
     #[allow(clippy::cast_precision_loss)] // pair counts are far below 2^52
@@ -773,7 +831,7 @@ fn create_item(
 
 fn plan_pair(
     ps: &PairState<'_>,
-    snaps: &[&SideSnapshot; 2],
+    snaps: &[&HashMap<Id, Record>; 2],
     rule: &Rule,
     skipped: &mut Vec<(SideId, Id)>,
 ) -> Option<Item> {
@@ -834,11 +892,10 @@ fn plan_pair(
                 version_changed(sr, p.remote.as_ref()),
             ];
             let entries = [entry_of(sl), entry_of(sr)];
-            let cur = [
-                current(sl, p.local.as_ref(), snaps[0])?,
-                current(sr, p.remote.as_ref(), snaps[1])?,
-            ];
             if !changed[0] && !changed[1] {
+                if entries.iter().flatten().all(|e| e.effective_key() == p.key) {
+                    return None;
+                }
                 // Nothing changed; only heal a missing key on a fully listed record.
                 let mut item = simple(Change::Update);
                 let mut any = false;
@@ -856,6 +913,10 @@ fn plan_pair(
                 }
                 return any.then_some(item);
             }
+            let cur = [
+                current(sl, p.local.as_ref(), snaps[0])?,
+                current(sr, p.remote.as_ref(), snaps[1])?,
+            ];
             if cur[0].record.is_none() || cur[1].record.is_none() {
                 for side in [SideId::Local, SideId::Remote] {
                     if cur[idx(side)].record.is_none() {
