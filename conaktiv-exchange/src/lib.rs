@@ -5,7 +5,7 @@
 #![warn(missing_docs)]
 
 pub mod clock;
-pub mod crm_side
+pub mod crm_side;
 pub mod filter;
 pub mod host;
 pub mod mapping;
