@@ -7,8 +7,8 @@ use axum::http::StatusCode;
 use ews_client::envelope::{self, ServerVersionInfo, SoapFault};
 use ews_client::operation::Operation;
 use ews_client::ops::{
-    AttachmentInfo, CreateAttachment, CreateItem, GetAttachment, ItemChangeDescription,
-    MessageDisposition, SendItem, UpdateItem, UpdateItemResult,
+    AttachmentInfo, CreateAttachment, CreateItem, GetAttachment, MessageDisposition, SendItem,
+    UpdateItem, UpdateItemResult,
 };
 use ews_client::ops::{
     CreateFolder, DeleteItem, FindFolder, FindFolderResult, FindItem, FindItemResult, FolderChange,
@@ -1017,25 +1017,12 @@ fn update_item(
                     (Some(_), _) => Some(u64::MAX),
                 };
                 let mut item = stored.item.clone();
-                for update in &change.updates {
-                    let applied = match update {
-                        ItemChangeDescription::Set { path, item: value } => {
-                            crate::merge::set_field(&item, value, path, false)
-                        }
-                        ItemChangeDescription::Append { path, item: value } => {
-                            crate::merge::set_field(&item, value, path, true)
-                        }
-                        ItemChangeDescription::Delete { path } => {
-                            crate::merge::delete_field(&item, path)
-                        }
-                    };
-                    item = applied.map_err(|e| {
-                        ResponseMessage::error(
-                            ResponseCode::parse("ErrorInvalidPropertySet"),
-                            format!("The change cannot be applied: {e}"),
-                        )
-                    })?;
-                }
+                ews_client::ops::apply_changes(&mut item, &change.updates).map_err(|e| {
+                    ResponseMessage::error(
+                        e.response_code(),
+                        format!("The change cannot be applied: {e}"),
+                    )
+                })?;
                 mb.update_item(key, expected, |i| *i = item).map_err(fail)?;
                 let send = matches!(
                     req.message_disposition,

@@ -33,7 +33,6 @@ mod http;
 pub mod ids;
 pub mod itemxml;
 pub mod log;
-mod merge;
 pub mod ntlm;
 mod server;
 pub mod soap;
