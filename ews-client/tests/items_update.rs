@@ -424,3 +424,221 @@ fn invalid_changes_are_typed_errors_and_change_nothing() {
     );
     assert_eq!(item, original);
 }
+
+/// Every field URI of the modelled fields of each kind (writable and read-only).
+const COMMON_URIS: &[&str] = &[
+    "item:MimeContent",
+    "item:ItemId",
+    "item:ParentFolderId",
+    "item:ItemClass",
+    "item:Subject",
+    "item:Sensitivity",
+    "item:Body",
+    "item:Attachments",
+    "item:DateTimeReceived",
+    "item:Size",
+    "item:Categories",
+    "item:Importance",
+    "item:InReplyTo",
+    "item:IsSubmitted",
+    "item:IsDraft",
+    "item:IsFromMe",
+    "item:IsResend",
+    "item:IsUnmodified",
+    "item:InternetMessageHeaders",
+    "item:DateTimeSent",
+    "item:DateTimeCreated",
+    "item:ReminderDueBy",
+    "item:ReminderIsSet",
+    "item:ReminderNextTime",
+    "item:ReminderMinutesBeforeStart",
+    "item:DisplayCc",
+    "item:DisplayTo",
+    "item:DisplayBcc",
+    "item:HasAttachments",
+    "item:Culture",
+    "item:LastModifiedName",
+    "item:LastModifiedTime",
+    "item:IsAssociated",
+    "item:ConversationId",
+];
+
+fn kind_uris(item: &Item) -> Vec<&'static str> {
+    match item {
+        Item::Contact(_) => vec![
+            "contacts:FileAs",
+            "contacts:FileAsMapping",
+            "contacts:DisplayName",
+            "contacts:GivenName",
+            "contacts:Initials",
+            "contacts:MiddleName",
+            "contacts:Nickname",
+            "contacts:CompleteName",
+            "contacts:CompanyName",
+            "contacts:EmailAddresses",
+            "contacts:PhysicalAddresses",
+            "contacts:PhoneNumbers",
+            "contacts:AssistantName",
+            "contacts:Birthday",
+            "contacts:BusinessHomePage",
+            "contacts:Children",
+            "contacts:Companies",
+            "contacts:Department",
+            "contacts:Generation",
+            "contacts:ImAddresses",
+            "contacts:JobTitle",
+            "contacts:Manager",
+            "contacts:Mileage",
+            "contacts:OfficeLocation",
+            "contacts:PostalAddressIndex",
+            "contacts:Profession",
+            "contacts:SpouseName",
+            "contacts:Surname",
+            "contacts:WeddingAnniversary",
+            "contacts:HasPicture",
+        ],
+        Item::CalendarItem(_) => vec![
+            "calendar:UID",
+            "calendar:RecurrenceId",
+            "calendar:DateTimeStamp",
+            "calendar:Start",
+            "calendar:End",
+            "calendar:OriginalStart",
+            "calendar:IsAllDayEvent",
+            "calendar:LegacyFreeBusyStatus",
+            "calendar:Location",
+            "calendar:When",
+            "calendar:IsMeeting",
+            "calendar:IsCancelled",
+            "calendar:IsRecurring",
+            "calendar:MeetingRequestWasSent",
+            "calendar:IsResponseRequested",
+            "calendar:CalendarItemType",
+            "calendar:MyResponseType",
+            "calendar:Organizer",
+            "calendar:RequiredAttendees",
+            "calendar:OptionalAttendees",
+            "calendar:Resources",
+            "calendar:ConflictingMeetingCount",
+            "calendar:AdjacentMeetingCount",
+            "calendar:Duration",
+            "calendar:TimeZone",
+            "calendar:AppointmentReplyTime",
+            "calendar:AppointmentSequenceNumber",
+            "calendar:AppointmentState",
+            "calendar:Recurrence",
+            "calendar:FirstOccurrence",
+            "calendar:LastOccurrence",
+            "calendar:ModifiedOccurrences",
+            "calendar:DeletedOccurrences",
+            "calendar:MeetingTimeZone",
+            "calendar:StartTimeZone",
+            "calendar:EndTimeZone",
+            "calendar:ConferenceType",
+            "calendar:AllowNewTimeProposal",
+            "calendar:IsOnlineMeeting",
+            "calendar:MeetingWorkspaceUrl",
+            "calendar:NetShowUrl",
+        ],
+        Item::Task(_) => vec![
+            "task:ActualWork",
+            "task:AssignedTime",
+            "task:BillingInformation",
+            "task:ChangeCount",
+            "task:Companies",
+            "task:CompleteDate",
+            "task:Contacts",
+            "task:DelegationState",
+            "task:Delegator",
+            "task:DueDate",
+            "task:IsAssignmentEditable",
+            "task:IsComplete",
+            "task:IsRecurring",
+            "task:IsTeamTask",
+            "task:Mileage",
+            "task:Owner",
+            "task:PercentComplete",
+            "task:Recurrence",
+            "task:StartDate",
+            "task:Status",
+            "task:StatusDescription",
+            "task:TotalWork",
+        ],
+        Item::Message(_) => vec![
+            "message:Sender",
+            "message:ToRecipients",
+            "message:CcRecipients",
+            "message:BccRecipients",
+            "message:IsReadReceiptRequested",
+            "message:IsDeliveryReceiptRequested",
+            "message:ConversationIndex",
+            "message:ConversationTopic",
+            "message:From",
+            "message:InternetMessageId",
+            "message:IsRead",
+            "message:IsResponseRequested",
+            "message:References",
+            "message:ReplyTo",
+            "message:ReceivedBy",
+            "message:ReceivedRepresenting",
+        ],
+        _ => vec![],
+    }
+}
+
+#[test]
+fn projecting_onto_every_field_uri_keeps_the_whole_item() {
+    use ews_client::ops::project;
+    for full in all_full_items() {
+        let mut paths: Vec<PropertyPath> = COMMON_URIS
+            .iter()
+            .chain(kind_uris(&full).iter())
+            .map(|u| PropertyPath::field(*u))
+            .collect();
+        for prop in &full.common().extended_properties {
+            paths.push(PropertyPath::Extended(prop.uri.clone()));
+        }
+        assert_eq!(project(&full, &paths), full, "{}", full.element_name());
+    }
+}
+
+#[test]
+fn projecting_onto_some_properties() {
+    use ews_client::ops::project;
+    let full = Item::Contact(full_contact());
+    let paths = [
+        PropertyPath::field("item:Subject"),
+        PropertyPath::field("contacts:Surname"),
+        PropertyPath::field("calendar:Start"), // not a contact field: ignored
+        PropertyPath::indexed("contacts:EmailAddress", "EmailAddress2"),
+        PropertyPath::indexed("contacts:PhysicalAddress:City", "Business"),
+        PropertyPath::indexed("contacts:PhoneNumber", "Pager"), // unset: stays unset
+        PropertyPath::Extended(crm_id_uri()),
+    ];
+    let projected = project(&full, &paths);
+    let c = projected.as_contact().unwrap();
+    let source = full.as_contact().unwrap();
+    assert_eq!(c.common.item_id, source.common.item_id);
+    assert_eq!(c.common.subject, source.common.subject);
+    assert_eq!(c.surname.as_deref(), Some("Doe"));
+    assert_eq!(c.given_name, None);
+    assert_eq!(
+        c.email_addresses,
+        [EmailAddressEntry::new(
+            EmailAddressKey::EmailAddress2,
+            "jd@home.example"
+        )]
+    );
+    let business = c.address(PhysicalAddressKey::Business).unwrap();
+    assert_eq!(business.city.as_deref(), Some("Berlin"));
+    assert_eq!(business.street, None);
+    assert!(c.phone_numbers.is_empty());
+    assert_eq!(c.common.extended_properties.len(), 1);
+    assert_eq!(
+        c.common
+            .extended_property(&crm_id_uri())
+            .unwrap()
+            .as_single(),
+        Some("contact:42")
+    );
+}

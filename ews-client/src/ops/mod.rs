@@ -46,5 +46,5 @@ pub use sync_folder_items::{SyncFolderItems, SyncFolderItemsResult, SyncItemChan
 pub use update_item::{
     ChangeError, ConflictResolution, ItemChange, ItemChangeDescription,
     SendMeetingInvitationsOrCancellations, UpdateItem, UpdateItemResult, apply_changes,
-    field_change, item_changes, set_all_fields,
+    copy_field, field_change, item_changes, project, set_all_fields,
 };

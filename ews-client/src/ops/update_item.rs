@@ -493,12 +493,28 @@ impl<T: Clone> FieldValue for Vec<T> {
     }
 }
 
+/// Defines a function copying the field named by a URI from one `$ty` to another
+/// (`false` for URIs not in the list); used to project items onto requested properties.
+macro_rules! copy_table {
+    ($copy:ident, $ty:ty, [$($field:ident => $uri:literal),* $(,)?]) => {
+        fn $copy(uri: &str, dst: &mut $ty, src: &$ty) -> bool {
+            match uri {
+                $($uri => dst.$field = src.$field.clone(),)*
+                _ => return false,
+            }
+            true
+        }
+    };
+}
+
 /// Defines, for the listed writable fields of `$ty`, a diff function (Set or Delete per
 /// differing field; `wrap` turns a `$ty` holding only that field into the item to send) and
 /// an apply function (set, append or delete the field named by a URI; `Ok(false)` for URIs
 /// not in the list).
 macro_rules! field_table {
-    ($diff:ident, $apply:ident, $ty:ty, [$($field:ident => $uri:literal),* $(,)?]) => {
+    ($diff:ident, $apply:ident, $copy:ident, $ty:ty, [$($field:ident => $uri:literal),* $(,)?]) => {
+        copy_table!($copy, $ty, [$($field => $uri),*]);
+
         fn $diff(
             old: &$ty,
             new: &$ty,
@@ -538,7 +554,7 @@ macro_rules! field_table {
     };
 }
 
-field_table!(common_diff, common_apply, ItemCommon, [
+field_table!(common_diff, common_apply, common_copy, ItemCommon, [
     item_class => "item:ItemClass",
     subject => "item:Subject",
     sensitivity => "item:Sensitivity",
@@ -551,7 +567,7 @@ field_table!(common_diff, common_apply, ItemCommon, [
     reminder_minutes_before_start => "item:ReminderMinutesBeforeStart",
 ]);
 
-field_table!(contact_diff, contact_apply, Contact, [
+field_table!(contact_diff, contact_apply, contact_copy, Contact, [
     file_as => "contacts:FileAs",
     file_as_mapping => "contacts:FileAsMapping",
     display_name => "contacts:DisplayName",
@@ -578,7 +594,7 @@ field_table!(contact_diff, contact_apply, Contact, [
     wedding_anniversary => "contacts:WeddingAnniversary",
 ]);
 
-field_table!(calendar_diff, calendar_apply, CalendarItem, [
+field_table!(calendar_diff, calendar_apply, calendar_copy, CalendarItem, [
     start => "calendar:Start",
     end => "calendar:End",
     is_all_day_event => "calendar:IsAllDayEvent",
@@ -600,7 +616,7 @@ field_table!(calendar_diff, calendar_apply, CalendarItem, [
     net_show_url => "calendar:NetShowUrl",
 ]);
 
-field_table!(task_diff, task_apply, Task, [
+field_table!(task_diff, task_apply, task_copy, Task, [
     actual_work => "task:ActualWork",
     billing_information => "task:BillingInformation",
     companies => "task:Companies",
@@ -615,7 +631,7 @@ field_table!(task_diff, task_apply, Task, [
     total_work => "task:TotalWork",
 ]);
 
-field_table!(message_diff, message_apply, Message, [
+field_table!(message_diff, message_apply, message_copy, Message, [
     sender => "message:Sender",
     to_recipients => "message:ToRecipients",
     cc_recipients => "message:CcRecipients",
@@ -628,6 +644,153 @@ field_table!(message_diff, message_apply, Message, [
     references => "message:References",
     reply_to => "message:ReplyTo",
 ]);
+
+copy_table!(common_copy_read_only, ItemCommon, [
+    mime_content => "item:MimeContent",
+    item_id => "item:ItemId",
+    parent_folder_id => "item:ParentFolderId",
+    attachments => "item:Attachments",
+    date_time_received => "item:DateTimeReceived",
+    size => "item:Size",
+    is_submitted => "item:IsSubmitted",
+    is_draft => "item:IsDraft",
+    is_from_me => "item:IsFromMe",
+    is_resend => "item:IsResend",
+    is_unmodified => "item:IsUnmodified",
+    internet_message_headers => "item:InternetMessageHeaders",
+    date_time_sent => "item:DateTimeSent",
+    date_time_created => "item:DateTimeCreated",
+    reminder_next_time => "item:ReminderNextTime",
+    display_cc => "item:DisplayCc",
+    display_to => "item:DisplayTo",
+    display_bcc => "item:DisplayBcc",
+    has_attachments => "item:HasAttachments",
+    culture => "item:Culture",
+    last_modified_name => "item:LastModifiedName",
+    last_modified_time => "item:LastModifiedTime",
+    is_associated => "item:IsAssociated",
+    conversation_id => "item:ConversationId",
+]);
+
+copy_table!(contact_copy_read_only, Contact, [
+    complete_name => "contacts:CompleteName",
+    email_addresses => "contacts:EmailAddresses",
+    physical_addresses => "contacts:PhysicalAddresses",
+    phone_numbers => "contacts:PhoneNumbers",
+    im_addresses => "contacts:ImAddresses",
+    has_picture => "contacts:HasPicture",
+]);
+
+copy_table!(calendar_copy_read_only, CalendarItem, [
+    uid => "calendar:UID",
+    recurrence_id => "calendar:RecurrenceId",
+    date_time_stamp => "calendar:DateTimeStamp",
+    original_start => "calendar:OriginalStart",
+    is_meeting => "calendar:IsMeeting",
+    is_cancelled => "calendar:IsCancelled",
+    is_recurring => "calendar:IsRecurring",
+    meeting_request_was_sent => "calendar:MeetingRequestWasSent",
+    calendar_item_type => "calendar:CalendarItemType",
+    my_response_type => "calendar:MyResponseType",
+    organizer => "calendar:Organizer",
+    conflicting_meeting_count => "calendar:ConflictingMeetingCount",
+    adjacent_meeting_count => "calendar:AdjacentMeetingCount",
+    duration => "calendar:Duration",
+    time_zone => "calendar:TimeZone",
+    appointment_reply_time => "calendar:AppointmentReplyTime",
+    appointment_sequence_number => "calendar:AppointmentSequenceNumber",
+    appointment_state => "calendar:AppointmentState",
+    first_occurrence => "calendar:FirstOccurrence",
+    last_occurrence => "calendar:LastOccurrence",
+    modified_occurrences => "calendar:ModifiedOccurrences",
+    deleted_occurrences => "calendar:DeletedOccurrences",
+]);
+
+copy_table!(task_copy_read_only, Task, [
+    assigned_time => "task:AssignedTime",
+    change_count => "task:ChangeCount",
+    delegation_state => "task:DelegationState",
+    delegator => "task:Delegator",
+    is_assignment_editable => "task:IsAssignmentEditable",
+    is_complete => "task:IsComplete",
+    is_recurring => "task:IsRecurring",
+    is_team_task => "task:IsTeamTask",
+    owner => "task:Owner",
+    status_description => "task:StatusDescription",
+]);
+
+copy_table!(message_copy_read_only, Message, [
+    conversation_index => "message:ConversationIndex",
+    conversation_topic => "message:ConversationTopic",
+    internet_message_id => "message:InternetMessageId",
+    received_by => "message:ReceivedBy",
+    received_representing => "message:ReceivedRepresenting",
+]);
+
+/// Copies the property `path` (any field this crate models, writable or read-only, an
+/// indexed contact entry or address part, or an extended property) from `src` to `dst`,
+/// which must be of the same kind. Returns `false` if the path is unknown for that kind or
+/// the kinds differ; an unset source value makes the destination unset.
+pub fn copy_field(src: &Item, dst: &mut Item, path: &PropertyPath) -> bool {
+    if src.element_name() != dst.element_name() {
+        return false;
+    }
+    match path {
+        PropertyPath::Extended(uri) => {
+            let common = dst.common_mut();
+            common
+                .extended_properties
+                .retain(|p| !p.uri.same_property(uri));
+            if let Some(prop) = src.common().extended_property(uri) {
+                common.extended_properties.push(prop.clone());
+            }
+            true
+        }
+        PropertyPath::Field(uri) => {
+            let common = dst.common_mut();
+            if common_copy(uri, common, src.common())
+                || common_copy_read_only(uri, common, src.common())
+            {
+                return true;
+            }
+            match (src, dst) {
+                (Item::Contact(s), Item::Contact(d)) => {
+                    contact_copy(uri, d, s) || contact_copy_read_only(uri, d, s)
+                }
+                (Item::CalendarItem(s), Item::CalendarItem(d)) => {
+                    calendar_copy(uri, d, s) || calendar_copy_read_only(uri, d, s)
+                }
+                (Item::Task(s), Item::Task(d)) => {
+                    task_copy(uri, d, s) || task_copy_read_only(uri, d, s)
+                }
+                (Item::Message(s), Item::Message(d)) => {
+                    message_copy(uri, d, s) || message_copy_read_only(uri, d, s)
+                }
+                _ => false,
+            }
+        }
+        PropertyPath::Indexed { .. } => {
+            // A set from the source's value, or a delete when the source has none.
+            let change = field_change(src, path);
+            match change.apply_to(dst) {
+                Ok(()) => true,
+                Err(_) => false,
+            }
+        }
+    }
+}
+
+/// The item reduced to the requested properties (what a server returns for a shape with
+/// `IdOnly` plus `AdditionalProperties`): its id and each path in `paths` copied with
+/// [`copy_field`]; unknown paths are ignored.
+pub fn project(item: &Item, paths: &[PropertyPath]) -> Item {
+    let mut out = item.empty_like();
+    out.common_mut().item_id = item.common().item_id.clone();
+    for path in paths {
+        copy_field(item, &mut out, path);
+    }
+    out
+}
 
 fn common_changes(
     old: &ItemCommon,
