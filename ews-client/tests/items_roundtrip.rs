@@ -179,3 +179,77 @@ mod arbitrary_text {
         }
     }
 }
+
+#[test]
+fn setting_local_times_in_an_iana_zone() {
+    use chrono::{NaiveDate, NaiveDateTime, TimeZone, Utc};
+    use ews_client::types::CalendarItem;
+    use ews_client::types::calendar::LocalTimeError;
+    let local = |s: &str| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap();
+    let mut item = CalendarItem::default();
+    item.set_local_times(
+        local("2024-07-01 09:00"),
+        local("2024-07-01 10:30"),
+        "Europe/Berlin",
+    )
+    .unwrap();
+    assert_eq!(
+        item.start,
+        Some(Utc.with_ymd_and_hms(2024, 7, 1, 7, 0, 0).unwrap())
+    );
+    assert_eq!(
+        item.end,
+        Some(Utc.with_ymd_and_hms(2024, 7, 1, 8, 30, 0).unwrap())
+    );
+    assert_eq!(
+        item.start_time_zone.as_ref().unwrap().id.as_deref(),
+        Some("W. Europe Standard Time")
+    );
+    assert_eq!(item.local_start(), Some(local("2024-07-01 09:00")));
+    assert_eq!(item.local_end(), Some(local("2024-07-01 10:30")));
+
+    let mut all_day = CalendarItem::default();
+    let d = |m, day| NaiveDate::from_ymd_opt(2024, m, day).unwrap();
+    all_day
+        .set_all_day(d(12, 24), d(12, 26), "America/New_York")
+        .unwrap();
+    assert_eq!(all_day.is_all_day_event, Some(true));
+    assert_eq!(
+        all_day.start,
+        Some(Utc.with_ymd_and_hms(2024, 12, 24, 5, 0, 0).unwrap())
+    );
+    assert_eq!(all_day.all_day_dates(), Some((d(12, 24), d(12, 27))));
+
+    let errors = [
+        (
+            item.set_local_times(
+                local("2024-03-31 02:30"),
+                local("2024-03-31 04:00"),
+                "Europe/Berlin",
+            ),
+            "does not exist",
+        ),
+        (
+            item.set_local_times(
+                local("2024-07-01 09:00"),
+                local("2024-07-01 08:00"),
+                "Europe/Berlin",
+            ),
+            "before the start",
+        ),
+        (
+            item.set_local_times(
+                local("2024-07-01 09:00"),
+                local("2024-07-01 10:00"),
+                "Mars/Base",
+            ),
+            "unknown time zone",
+        ),
+    ];
+    for (result, text) in errors {
+        let err: LocalTimeError = result.unwrap_err();
+        assert!(err.to_string().contains(text), "{err}");
+    }
+    // Errors leave the item as it was.
+    assert_eq!(item.local_start(), Some(local("2024-07-01 09:00")));
+}

@@ -259,7 +259,94 @@ pub struct CalendarItem {
     pub net_show_url: Option<String>,
 }
 
+/// Why local times could not be set on a calendar item.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LocalTimeError {
+    /// The IANA zone name is unknown to `chrono-tz`.
+    #[error("unknown time zone {0:?}")]
+    UnknownZone(String),
+    /// The zone has no Windows time zone id in CLDR's table, so Exchange cannot be told.
+    #[error("time zone {0:?} has no Windows time zone id")]
+    NoWindowsId(String),
+    /// The local time does not exist in the zone (skipped by a daylight saving change).
+    #[error("{time} does not exist in {zone} (daylight saving gap)")]
+    NonexistentTime {
+        /// The local time.
+        time: NaiveDateTime,
+        /// The zone.
+        zone: String,
+    },
+    /// The end is before the start.
+    #[error("the end {end} is before the start {start}")]
+    EndBeforeStart {
+        /// Start (local).
+        start: NaiveDateTime,
+        /// End (local).
+        end: NaiveDateTime,
+    },
+}
+
+fn to_utc(
+    tz: chrono_tz::Tz,
+    iana: &str,
+    local: NaiveDateTime,
+) -> Result<DateTime<Utc>, LocalTimeError> {
+    use chrono::TimeZone as _;
+    // An ambiguous time (the repeated hour in autumn) takes its first occurrence.
+    tz.from_local_datetime(&local)
+        .earliest()
+        .map(|t| t.with_timezone(&Utc))
+        .ok_or_else(|| LocalTimeError::NonexistentTime {
+            time: local,
+            zone: iana.to_owned(),
+        })
+}
+
 impl CalendarItem {
+    /// Sets start and end from local times in an IANA zone: `start`/`end` in UTC and
+    /// `StartTimeZone`/`EndTimeZone` to the zone's Windows id, so that Exchange shows the
+    /// times in that zone and moves recurring occurrences with its daylight saving rules.
+    pub fn set_local_times(
+        &mut self,
+        start: NaiveDateTime,
+        end: NaiveDateTime,
+        iana: &str,
+    ) -> Result<(), LocalTimeError> {
+        if end < start {
+            return Err(LocalTimeError::EndBeforeStart { start, end });
+        }
+        let tz: chrono_tz::Tz = iana
+            .parse()
+            .map_err(|_| LocalTimeError::UnknownZone(iana.to_owned()))?;
+        let zone = TimeZoneDefinition::from_iana(iana)
+            .ok_or_else(|| LocalTimeError::NoWindowsId(iana.to_owned()))?;
+        let (start, end) = (to_utc(tz, iana, start)?, to_utc(tz, iana, end)?);
+        self.start = Some(start);
+        self.end = Some(end);
+        self.start_time_zone = Some(zone.clone());
+        self.end_time_zone = Some(zone);
+        Ok(())
+    }
+
+    /// Makes the item an all-day event from `first` to `last` (inclusive) in an IANA zone:
+    /// local midnight to local midnight after `last`.
+    pub fn set_all_day(
+        &mut self,
+        first: NaiveDate,
+        last: NaiveDate,
+        iana: &str,
+    ) -> Result<(), LocalTimeError> {
+        let start = first.and_time(chrono::NaiveTime::MIN);
+        let end = last
+            .succ_opt()
+            .unwrap_or(last)
+            .and_time(chrono::NaiveTime::MIN);
+        self.set_local_times(start, end, iana)?;
+        self.is_all_day_event = Some(true);
+        Ok(())
+    }
+
     /// The start as local time in the start time zone (`StartTimeZone`, else
     /// `MeetingTimeZone`); `None` without a start or a usable zone.
     pub fn local_start(&self) -> Option<NaiveDateTime> {
