@@ -176,7 +176,7 @@ fn bench_feed() {
         }
         let t = Instant::now();
         let prepared =
-            futures::executor::block_on(engine.prepare(&mut local, &mut remote, &store, 3))
+            futures::executor::block_on(engine.prepare(&mut local, &mut remote, &mut store, 3))
                 .unwrap();
         let stats = prepared.stats;
         let report = futures::executor::block_on(engine.apply(

@@ -132,11 +132,14 @@ impl Engine {
     ///
     /// A side is read through its change feed when a token is stored, no create has an
     /// unknown outcome and the state is not empty; otherwise it is listed in full.
+    ///
+    /// The store is taken by `&mut` only so that the future is `Send` for any `Send` store
+    /// (an SQLite connection is not `Sync`); nothing is written to it.
     pub async fn prepare<L: Side, R: Side, S: StateStore>(
         &self,
         local: &mut L,
         remote: &mut R,
-        store: &S,
+        store: &mut S,
         now: u64,
     ) -> Result<Prepared, SyncError> {
         let intents = store.intents()?;
@@ -226,7 +229,7 @@ impl Engine {
         store: &mut S,
         now: u64,
     ) -> Result<(Plan, Report), SyncError> {
-        let prepared = self.prepare(local, remote, store, now).await?;
+        let prepared = self.prepare(local, remote, &mut *store, now).await?;
         let report = self.apply(&prepared.plan, local, remote, store).await?;
         Ok((prepared.plan, report))
     }

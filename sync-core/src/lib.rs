@@ -28,6 +28,28 @@
 //! drive it with in-memory sides on a trivial executor. The state store is synchronous: it
 //! is embedded and local, and each batch commit is one short transaction.
 //!
+//! ## Example
+//!
+//! ```
+//! use sync_core::memory::MemorySide;
+//! use sync_core::{Engine, MemoryStore, Record, Rule};
+//!
+//! let mut crm = MemorySide::new("L", true);
+//! let mut exchange = MemorySide::new("R", true);
+//! let mut state = MemoryStore::new();
+//! crm.insert(Record::new().with("name", "Ann"));
+//!
+//! let engine = Engine::new(Rule::default())?;
+//! # futures::executor::block_on(async {
+//! let preview = engine.prepare(&mut crm, &mut exchange, &mut state, 1).await?;
+//! assert_eq!(preview.plan.counts.remote.created, 1); // what the preview screen shows
+//! let report = engine.apply(&preview.plan, &mut crm, &mut exchange, &mut state).await?;
+//! assert_eq!(report.counts, preview.plan.counts);
+//! # Ok::<(), sync_core::SyncError>(())
+//! # })?;
+//! # Ok::<(), sync_core::SyncError>(())
+//! ```
+//!
 //! ## Deciding (three-way, per item)
 //!
 //! * Changed on one side only: copied to the other. Changed on both: merged field by field

@@ -364,7 +364,7 @@ fn a_record_changed_after_planning_is_left_for_the_next_run() {
     w.local.edit(&l, "phone", "2");
     let engine = sync_core::Engine::new(rule()).unwrap();
     let prepared =
-        futures::executor::block_on(engine.prepare(&mut w.local, &mut w.remote, &w.store, 5))
+        futures::executor::block_on(engine.prepare(&mut w.local, &mut w.remote, &mut w.store, 5))
             .unwrap();
     w.remote.edit(&r, "name", "Remote edit after planning");
     let report = futures::executor::block_on(engine.apply(
@@ -422,4 +422,99 @@ fn a_second_run_writes_nothing_and_a_feed_run_reads_only_changes() {
             .all(|a| matches!(a, Applied::Keyed(_)))
             || w.local.applied.is_empty()
     );
+}
+
+/// A store that fails (like a crash) at its `n`th commit and works again afterwards.
+struct CrashingStore {
+    inner: sync_core::MemoryStore,
+    crash_at: usize,
+    commits: usize,
+}
+
+impl StateStore for CrashingStore {
+    fn pair_count(&self) -> Result<usize, sync_core::StoreError> {
+        self.inner.pair_count()
+    }
+    fn all_pairs(&self) -> Result<Vec<sync_core::Pair>, sync_core::StoreError> {
+        self.inner.all_pairs()
+    }
+    fn pairs_for(
+        &self,
+        l: &[String],
+        r: &[String],
+        k: &[String],
+    ) -> Result<Vec<sync_core::Pair>, sync_core::StoreError> {
+        self.inner.pairs_for(l, r, k)
+    }
+    fn intents(&self) -> Result<Vec<sync_core::Intent>, sync_core::StoreError> {
+        self.inner.intents()
+    }
+    fn token(&self, side: sync_core::SideId) -> Result<Option<String>, sync_core::StoreError> {
+        self.inner.token(side)
+    }
+    fn commit(&mut self, batch: &sync_core::StateBatch) -> Result<(), sync_core::StoreError> {
+        self.commits += 1;
+        if self.commits == self.crash_at {
+            return Err(sync_core::StoreError::Corrupt("crash".into()));
+        }
+        self.inner.commit(batch)
+    }
+}
+
+#[test]
+fn a_crash_between_the_creates_and_the_state_commit_does_not_duplicate() {
+    let mut w = World::with_store(CrashingStore {
+        inner: sync_core::MemoryStore::new(),
+        crash_at: 2, // 1: the journal of intents, 2: the batch's pairs
+        commits: 0,
+    });
+    w.local.insert(rec(&[("name", "Ann")]));
+    w.remote.insert(rec(&[("name", "Bob")]));
+    assert!(matches!(w.try_sync(&rule()), Err(SyncError::Store(_))));
+    assert_eq!(w.remote.items().len(), 2, "the creates happened");
+    assert_eq!(
+        w.store.intents().unwrap().len(),
+        2,
+        "journaled before the creates"
+    );
+    assert_eq!(w.store.pair_count().unwrap(), 0, "but not recorded");
+    let (plan, report) = w.sync(&rule());
+    assert_eq!(
+        plan.counts.local.created + plan.counts.remote.created,
+        0,
+        "{:?}",
+        plan.counts
+    );
+    assert!(report.is_complete());
+    assert_eq!(w.local.items().len(), 2);
+    assert_eq!(w.remote.items().len(), 2);
+    assert_eq!(w.store.pair_count().unwrap(), 2);
+    assert!(w.store.intents().unwrap().is_empty());
+}
+
+#[test]
+fn each_batch_is_one_state_transaction() {
+    let mut w = World::new();
+    for i in 0..5 {
+        w.local.insert(rec(&[("n", &i.to_string())]));
+    }
+    let engine = sync_core::Engine::new(rule()).unwrap().with_batch_size(2);
+    let before = w.store.commits();
+    futures::executor::block_on(engine.run(&mut w.local, &mut w.remote, &mut w.store, 7)).unwrap();
+    // 3 batches, each: the intents journal and the outcomes; then the change-feed tokens.
+    assert_eq!(w.store.commits() - before, 3 * 2 + 1);
+    assert_eq!(w.store.pair_count().unwrap(), 5);
+}
+
+#[test]
+fn the_engine_future_is_send_with_an_sqlite_store() {
+    fn assert_send<T: Send>(_: &T) {}
+    let engine = sync_core::Engine::new(rule()).unwrap();
+    let mut local = sync_core::memory::MemorySide::new("L", true);
+    let mut remote = sync_core::memory::MemorySide::new("R", true);
+    let mut store = sync_core::SqliteStore::open_in_memory().unwrap();
+    let fut = engine.run(&mut local, &mut remote, &mut store, 1);
+    assert_send(&fut);
+    let (plan, _) = futures::executor::block_on(fut).unwrap();
+    assert!(plan.items.is_empty());
 }

@@ -326,6 +326,15 @@ fn run_sequence<S: StateStore>(
                             "preview differs from the run's plan"
                         );
                         lost &= !report.is_complete();
+                        // The mass-delete guard let this run through: it must be within bounds.
+                        let deletes = plan.counts.local.deleted + plan.counts.remote.deleted;
+                        #[allow(clippy::cast_precision_loss)]
+                        let over = deletes > rule.min_delete_count
+                            && deletes as f64 > rule.max_delete_share * pairs_before.len() as f64;
+                        prop_assert!(
+                            force || pairs_before.is_empty() || !over,
+                            "guard missed {deletes} deletes"
+                        );
                         let faulted = faults != [0, 0];
                         if !faulted {
                             prop_assert!(report.is_complete(), "{:?}", report);

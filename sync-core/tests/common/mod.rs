@@ -54,7 +54,7 @@ impl<S: StateStore> World<S> {
         futures::executor::block_on(engine.prepare(
             &mut self.local,
             &mut self.remote,
-            &self.store,
+            &mut self.store,
             self.now,
         ))
         .expect("prepare")
