@@ -159,6 +159,7 @@ pub(crate) fn dispatch(shared: &Shared, head: &RequestHead, target: &Target, bod
         "SendItem" => run::<SendItem>(shared, target, body, send_item),
         "CreateAttachment" => run::<CreateAttachment>(shared, target, body, create_attachment),
         "GetAttachment" => run::<GetAttachment>(shared, target, body, get_attachment),
+        "GetUserSettingsRequestMessage" => autodiscover(shared, body),
         other => Reply::fault(
             "ErrorInvalidRequest",
             &format!("The operation {other} is not implemented by ews-mock."),
@@ -483,17 +484,7 @@ fn item_view(
             _ => None,
         })
         .collect();
-    let plain_wanted = shape
-        .additional_properties
-        .iter()
-        .any(|p| !matches!(p, PropertyPath::Extended(_)));
-    let mut out = if shape.base_shape == BaseShape::IdOnly && !plain_wanted {
-        let mut empty = stored.item.empty_like();
-        if let (EwsItem::Generic(g), EwsItem::Generic(src)) = (&mut empty, &stored.item) {
-            g.kind = src.kind;
-        }
-        empty
-    } else {
+    let mut out = {
         let mut full = stored.item.clone();
         let common = full.common_mut();
         // attachments are listed without content (GetAttachment returns content)
@@ -516,6 +507,11 @@ fn item_view(
         common.date_time_created.get_or_insert(stored.created);
         common.last_modified_time = Some(stored.modified);
         common.has_attachments = Some(!common.attachments.is_empty());
+        common.item_id = Some(id.clone());
+        if shape.base_shape == BaseShape::IdOnly {
+            // IdOnly plus AdditionalProperties: the id and exactly the requested properties
+            return ews_client::ops::project(&full, &shape.additional_properties);
+        }
         full
     };
     let src = stored.item.common();
@@ -1220,4 +1216,67 @@ fn get_attachment(
             .map(|r: Result<_, ResponseMessage<AttachmentInfo>>| r.unwrap_or_else(|e| e))
             .collect(),
     )
+}
+
+// ---------------------------------------------------------------------------------------------
+// SOAP Autodiscover
+
+fn autodiscover(shared: &Shared, body: &[u8]) -> Reply {
+    use ews_client::ops::autodiscover::{
+        self as ad, EXTERNAL_EWS_URL, GetUserSettingsResponse, INTERNAL_EWS_URL, UserResponse,
+    };
+    let req = match ad::read_request(body) {
+        Ok(r) => r,
+        Err(e) => {
+            return Reply::fault(
+                "ErrorSchemaValidation",
+                &format!("The request failed schema validation: {e}"),
+                None,
+            );
+        }
+    };
+    let store = shared.read();
+    let ews_url = format!("{}/EWS/Exchange.asmx", shared.base_url);
+    let users = req
+        .mailboxes
+        .iter()
+        .map(|address| match store.user(address) {
+            Some(user) => UserResponse {
+                error_code: "NoError".to_string(),
+                error_message: Some("No error.".to_string()),
+                redirect_target: None,
+                settings: req
+                    .settings
+                    .iter()
+                    .filter_map(|name| {
+                        let value = match name.as_str() {
+                            n if n == EXTERNAL_EWS_URL || n == INTERNAL_EWS_URL => ews_url.clone(),
+                            "UserDisplayName" => user.display_name.clone(),
+                            "AutoDiscoverSMTPAddress" => user.address.clone(),
+                            "CasVersion" | "EwsSupportedSchemas" => "Exchange2016".to_string(),
+                            _ => return None,
+                        };
+                        Some((name.clone(), value))
+                    })
+                    .collect(),
+            },
+            None => UserResponse {
+                error_code: "InvalidUser".to_string(),
+                error_message: Some(format!("Invalid user: '{address}'")),
+                redirect_target: None,
+                settings: Vec::new(),
+            },
+        })
+        .collect::<Vec<_>>();
+    let code = users.first().map(|u| u.error_code.clone());
+    let response = GetUserSettingsResponse {
+        error_code: "NoError".to_string(),
+        error_message: None,
+        users,
+    };
+    Reply {
+        status: StatusCode::OK,
+        body: String::from_utf8_lossy(&ad::write_response(&response)).into_owned(),
+        code,
+    }
 }

@@ -270,3 +270,78 @@ async fn attachments_are_created_listed_and_fetched() {
     ews.validate();
     mock.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn shapes_return_requested_and_extended_properties() {
+    use ews_client::types::paths::{ExtendedFieldUri, ExtendedProperty, MapiPropertyType};
+    let mock = start().await;
+    let ews = Ews::bob(&mock);
+    let crm_id = ExtendedFieldUri::named(
+        "c11ff724-aa03-4555-9952-8fa248a11c3e",
+        "CrmId",
+        MapiPropertyType::String,
+    );
+    let mut c = contact("Ida", "Berg");
+    c.common_mut()
+        .extended_properties
+        .push(ExtendedProperty::string(crm_id.clone(), "CRM-42"));
+    let created = ews.call(&CreateItem::save(vec![c], None)).await;
+    let id = created.messages[0].content.items[0]
+        .item_id()
+        .unwrap()
+        .clone();
+
+    let shape = ItemShape::id_only().with_additional([
+        PropertyPath::field("item:Subject"),
+        PropertyPath::Extended(crm_id.clone()),
+    ]);
+    let got = ews.call(&GetItem::new(shape, vec![id.clone()])).await;
+    let Item::Contact(c) = &got.messages[0].content.items[0] else {
+        panic!()
+    };
+    assert_eq!(c.common.subject.as_deref(), Some("Ida Berg"));
+    assert_eq!(c.surname, None, "IdOnly returns only what was asked for");
+    assert_eq!(
+        c.common
+            .extended_property(&crm_id)
+            .and_then(|p| p.as_single()),
+        Some("CRM-42")
+    );
+
+    // AllProperties without the extended property in the shape does not return it
+    let all = ews
+        .call(&GetItem::new(ItemShape::all_properties(), vec![id.clone()]))
+        .await;
+    let Item::Contact(c) = &all.messages[0].content.items[0] else {
+        panic!()
+    };
+    assert_eq!(c.surname.as_deref(), Some("Berg"));
+    assert!(c.common.extended_properties.is_empty());
+    ews.validate();
+    mock.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn autodiscover_answers_for_the_organisations_users() {
+    use ews_client::ops::autodiscover::{self as ad, EXTERNAL_EWS_URL, GetUserSettings};
+    let mock = start().await;
+    let mut req = GetUserSettings::ews_urls("alice@contoso.test");
+    req.mailboxes.push("nobody@contoso.test".into());
+    let resp = client()
+        .post(mock.autodiscover_url())
+        .basic_auth("bob@contoso.test", Some("bob-pw"))
+        .header("Content-Type", "text/xml; charset=utf-8")
+        .body(ad::write_request(&req, &mock.autodiscover_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let parsed = ad::read_response(&resp.bytes().await.unwrap()).unwrap();
+    assert_eq!(parsed.users[0].error_code, "NoError");
+    assert_eq!(
+        parsed.users[0].setting(EXTERNAL_EWS_URL),
+        Some(mock.url().as_str())
+    );
+    assert_eq!(parsed.users[1].error_code, "InvalidUser");
+    mock.shutdown().await.unwrap();
+}
