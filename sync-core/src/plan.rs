@@ -745,7 +745,7 @@ fn plan_resolved(planner: &Planner<'_>, snaps: [&HashMap<Id, Record>; 2], now: u
                 version: e.version.clone(),
                 record: Some(record.clone()),
             };
-            items.push(create_item(key, None, source, Some(e), target, record));
+            items.push(create_item(key, source, e, target, record));
         }
     }
     items.sort_by(|a, b| a.key.cmp(&b.key));
@@ -797,22 +797,21 @@ fn guard(
 /// A create of `record` on `target`, with the source's key healed afterwards if needed.
 fn create_item(
     key: &str,
-    pair: Option<Pair>,
     source: Current,
-    source_entry: Option<&Entry>,
+    source_entry: &Entry,
     target: SideId,
     record: &Record,
 ) -> Item {
     let mut item = Item {
         key: key.to_owned(),
         change: Change::Create { on: target },
-        base: pair.as_ref().map(|p| p.base.clone()).unwrap_or_default(),
-        pair,
+        base: Record::new(),
+        pair: None,
         local: Step::default(),
         remote: Step::default(),
     };
     // The source always gets the key stored explicitly, so that it re-pairs after a move.
-    let heal = source_entry.is_none_or(|e| e.key.as_deref() != Some(key));
+    let heal = source_entry.key.as_deref() != Some(key);
     let src_step = item.step_mut(target.other());
     src_step.write = heal.then(|| WriteOp::SetKey {
         id: source.id.clone(),

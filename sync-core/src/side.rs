@@ -111,7 +111,14 @@ impl SideError {
 ///
 /// Contract: a side stores the correlation key given to [`WriteOp::Create`],
 /// [`WriteOp::Update`] and [`WriteOp::SetKey`] on the record and reports it in
-/// [`Entry::key`]; a record keeps its key when its id changes (a move).
+/// [`Entry::key`]; a record keeps its key when its id changes (a move). Every write checks
+/// the expected version first and answers [`WriteOutcome::Conflict`] if it moved on.
+///
+/// Key writes ([`WriteOp::SetKey`]) change no content and are not governed by the rule's
+/// switches; the source of a create gets one so that it re-pairs after a move. A side whose
+/// ids never change and serve as the key (a CRM whose record id is the key) may acknowledge
+/// them without storing anything: a record whose own id equals its pair's key is never asked
+/// again.
 pub trait Side {
     /// List every record in scope, cheaply (id, version, key).
     fn list(&mut self) -> impl Future<Output = Result<Listing, SideError>> + Send;
