@@ -6,6 +6,36 @@
 //! field this crate models: plain fields (`contacts:GivenName`, `calendar:Start`, ...),
 //! indexed ones (`contacts:EmailAddress`/`EmailAddress1`, `contacts:PhoneNumber`/
 //! `MobilePhone`, `contacts:PhysicalAddress:Street`/`Business`, ...) and extended properties.
+//!
+//! The server side (`ews-mock`) applies changes with [`ItemChangeDescription::apply_to`] /
+//! [`apply_changes`] and answers shapes with [`project`].
+//!
+//! ```
+//! use ews_client::ops::{UpdateItem, item_changes};
+//! use ews_client::types::{
+//!     Contact, ExtendedFieldUri, ExtendedProperty, Item, ItemId, MapiPropertyType,
+//! };
+//!
+//! let crm_id = ExtendedFieldUri::named(
+//!     "c11ff724-aa03-4555-9952-8fa248a11c3e",
+//!     "ConAktivId",
+//!     MapiPropertyType::String,
+//! );
+//! let old = Contact { given_name: Some("Jane".into()), ..Contact::default() };
+//! let mut new = old.clone();
+//! new.given_name = Some("Janet".into());
+//! new.common.set_extended_property(ExtendedProperty::string(crm_id, "contact:42"));
+//! let (old, new) = (Item::Contact(old), Item::Contact(new));
+//!
+//! let changes = item_changes(&old, &new).unwrap();
+//! assert_eq!(changes.len(), 2); // SetItemField contacts:GivenName, SetItemField extended
+//! let request = UpdateItem::for_item(&new, ItemId::with_change_key("AAMk=", "CQAA"), changes);
+//!
+//! // What the server does with it:
+//! let mut stored = old.clone();
+//! ews_client::ops::apply_changes(&mut stored, &request.item_changes[0].updates).unwrap();
+//! assert_eq!(stored, new);
+//! ```
 
 use super::create_item::MessageDisposition;
 use crate::operation::Operation;
