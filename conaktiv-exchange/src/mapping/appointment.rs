@@ -15,7 +15,7 @@
 //! * The organizer is set by Exchange (the mailbox owner) and is not mapped; attendees are
 //!   one sorted list with their roles and responses.
 
-use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 use conaktiv_model::Appointment;
 use conaktiv_model::appointment::{
@@ -244,20 +244,20 @@ fn ews_attendees(x: &CalendarItem) -> Option<Value> {
     sort_attendees(out)
 }
 
-/// The all-day date range: the first day and the day after the last (an end that is not at
-/// local midnight is rounded up; at least one day).
+/// The all-day date range: the first day and the day after the last, each the nearest
+/// date of its local time (a midnight that does not exist because of a DST change at
+/// midnight is 01:00), at least one day.
 fn all_day_dates(
-    start_local: NaiveDate,
-    end_local_naive: chrono::NaiveDateTime,
+    start_local: chrono::NaiveDateTime,
+    end_local: chrono::NaiveDateTime,
 ) -> (NaiveDate, NaiveDate) {
-    let mut end = end_local_naive.date();
-    if end_local_naive.time() != NaiveTime::MIN {
-        end += Duration::days(1);
+    let nearest = |t: chrono::NaiveDateTime| (t + Duration::hours(12)).date();
+    let start = nearest(start_local);
+    let mut end = nearest(end_local);
+    if end <= start {
+        end = start + Duration::days(1);
     }
-    if end <= start_local {
-        end = start_local + Duration::days(1);
-    }
-    (start_local, end)
+    (start, end)
 }
 
 /// Projects a CRM appointment onto a [`Record`].
@@ -277,7 +277,7 @@ pub fn crm_to_record(a: &Appointment) -> Record {
         let stz = crm_tz(&a.start_time_zone, &start_zone);
         let etz = crm_tz(end_zone_name, &end_zone);
         let (s, e) = all_day_dates(
-            canon::local_date(a.start, stz),
+            a.start.with_timezone(&stz).naive_local(),
             a.end.with_timezone(&etz).naive_local(),
         );
         put(&mut r, fields::START, Some(canon::date(s)));
@@ -571,7 +571,7 @@ pub fn ews_to_record_with_warnings(
     let all_day = x.is_all_day_event.unwrap_or(false);
     if let (Some(s), Some(e)) = (x.start, x.end) {
         if all_day {
-            let (s, e) = all_day_dates(sz.local(s).date(), ez.local(e));
+            let (s, e) = all_day_dates(sz.local(s), ez.local(e));
             put(&mut r, fields::START, Some(canon::date(s)));
             put(&mut r, fields::END, Some(canon::date(e)));
         } else {
@@ -911,8 +911,11 @@ pub fn record_to_update_changes(old: &Record, new: &Record) -> Vec<FieldChange> 
                 _ => "",
             };
             match project(&full, uri) {
-                Some(item) => FieldChange::set(path, item),
-                None => FieldChange::delete(path),
+                Some(item) => FieldChange::Set {
+                    path,
+                    item: item.into(),
+                },
+                None => FieldChange::Delete { path },
             }
         })
         .collect()

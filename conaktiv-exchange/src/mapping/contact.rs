@@ -348,11 +348,7 @@ pub fn ews_to_record(x: &Contact) -> Record {
         fields::DISPLAY_NAME,
         opt_line(x.display_name.as_ref()),
     );
-    put(
-        &mut r,
-        fields::BIRTHDAY,
-        x.birthday.map(|b| canon::date(canon::date_from_ews(b))),
-    );
+    put(&mut r, fields::BIRTHDAY, x.birthday_date().map(canon::date));
     put(
         &mut r,
         fields::NOTES,
@@ -415,10 +411,7 @@ pub fn record_to_ews(r: &Record) -> Contact {
     x.department = get_string(r, fields::DEPARTMENT);
     x.job_title = get_string(r, fields::JOB_TITLE);
     x.display_name = get_string(r, fields::DISPLAY_NAME);
-    x.birthday = r
-        .get(fields::BIRTHDAY)
-        .and_then(canon::parse_date)
-        .map(canon::date_to_ews);
+    x.set_birthday_date(r.get(fields::BIRTHDAY).and_then(canon::parse_date));
     x.common.body = get_string(r, fields::NOTES).map(Body::text);
     x.common.categories = canon::string_list(r.get(fields::CATEGORIES));
     for (_, key, slot) in EMAIL_SLOTS {
@@ -551,8 +544,11 @@ pub fn record_to_update_changes(old: &Record, new: &Record) -> Vec<FieldChange> 
     changed_paths(old, new, field_path)
         .into_iter()
         .map(|path| match project(&full, &path) {
-            Some(item) => FieldChange::set(path, item),
-            None => FieldChange::delete(path),
+            Some(item) => FieldChange::Set {
+                path,
+                item: item.into(),
+            },
+            None => FieldChange::Delete { path },
         })
         .collect()
 }

@@ -58,7 +58,10 @@ pub fn set_record_id(item: &mut Item, id: &str) {
 pub fn record_id_change(like: &Item, id: &str) -> FieldChange {
     let mut item = like.empty_like();
     set_record_id(&mut item, id);
-    FieldChange::set(record_id_path(), item)
+    FieldChange::Set {
+        path: record_id_path(),
+        item,
+    }
 }
 
 #[cfg(test)]
@@ -87,12 +90,7 @@ mod tests {
         });
         assert_eq!(record_id_of(&other), Some("K-3"));
         let change = record_id_change(&item, "K-4");
-        assert_eq!(change.path, record_id_path());
-        assert!(
-            change
-                .item
-                .as_ref()
-                .is_some_and(|i| record_id(i) == Some("K-4"))
-        );
+        assert_eq!(change.path(), &record_id_path());
+        assert!(matches!(&change, FieldChange::Set { item, .. } if record_id(item) == Some("K-4")));
     }
 }

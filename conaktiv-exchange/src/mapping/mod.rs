@@ -8,7 +8,8 @@
 //!   customer link stay as they are, and a field whose canonical value is unchanged keeps its
 //!   CRM spelling).
 //! * `ews_to_record` / `record_to_ews`: the same for the EWS item.
-//! * `record_to_update_changes(old, new)`: the `UpdateItem` field changes ([`FieldChange`])
+//! * `record_to_update_changes(old, new)`: the `UpdateItem` field changes ([`FieldChange`],
+//!   ews-client's `ItemChangeDescription`)
 //!   that turn the Exchange item of `old` into that of `new`.
 //! * `fields`: the canonical field names of the [`Record`] (documented constants).
 //!
@@ -37,46 +38,12 @@ pub mod mail;
 pub mod recurrence;
 pub mod task;
 
-use ews_client::types::{Item, PropertyPath};
 pub use sync_core::Record;
 
-/// One field change for an `UpdateItem` request: `SetItemField` when `item` is present
-/// (an item of the right kind holding only the new value of `path`), `DeleteItemField` when
-/// it is absent.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FieldChange {
-    /// The property: a field URI (`contacts:GivenName`), an indexed field URI
-    /// (`contacts:EmailAddress` / `EmailAddress1`, `contacts:PhysicalAddress:City` /
-    /// `Business`) or an extended property.
-    pub path: PropertyPath,
-    /// For `SetItemField`: an item holding only the new value; `None` for `DeleteItemField`.
-    pub item: Option<Item>,
-}
-
-impl FieldChange {
-    /// A `SetItemField` change.
-    pub fn set(path: PropertyPath, item: impl Into<Item>) -> Self {
-        Self {
-            path,
-            item: Some(item.into()),
-        }
-    }
-
-    /// A `DeleteItemField` change.
-    pub fn delete(path: PropertyPath) -> Self {
-        Self { path, item: None }
-    }
-
-    /// Whether this is a `SetItemField` change.
-    pub fn is_set(&self) -> bool {
-        self.item.is_some()
-    }
-
-    /// Whether this is a `DeleteItemField` change.
-    pub fn is_delete(&self) -> bool {
-        self.item.is_none()
-    }
-}
+/// One field change of an `UpdateItem` request: `SetItemField` (an item of the right kind
+/// holding only the new value) or `DeleteItemField`. The `record_to_update_changes`
+/// functions of the table modules produce them.
+pub use ews_client::ops::ItemChangeDescription as FieldChange;
 
 /// Something a conversion could not map exactly; the conversion still produced a result
 /// (documented fallback), and the adapter should log the warning.

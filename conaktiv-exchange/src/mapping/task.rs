@@ -310,8 +310,11 @@ pub fn record_to_update_changes(old: &Record, new: &Record) -> Vec<FieldChange> 
                 _ => "",
             };
             match project(&full, uri) {
-                Some(item) => FieldChange::set(path, item),
-                None => FieldChange::delete(path),
+                Some(item) => FieldChange::Set {
+                    path,
+                    item: item.into(),
+                },
+                None => FieldChange::Delete { path },
             }
         })
         .collect()
