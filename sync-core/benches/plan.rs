@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use sync_core::memory::MemorySide;
 use sync_core::{
-    Anchor, Engine, Entry, MemoryStore, Pair, Planner, Record, Rule, SideListing, StateSnapshot,
-    StateStore,
+    Anchor, Engine, Entry, MemoryStore, Pair, Planner, Record, Rule, SideListing, SqliteStore,
+    StateBatch, StateSnapshot, StateStore,
 };
 
 struct Counting;
@@ -203,6 +203,54 @@ fn bench_feed() {
     assert_eq!(store.pair_count().unwrap(), PAIRS);
 }
 
+fn bench_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = SqliteStore::open(dir.path().join("state.db")).unwrap();
+    let t = Instant::now();
+    for chunk in (0..PAIRS).collect::<Vec<_>>().chunks(500) {
+        let upsert = chunk
+            .iter()
+            .map(|&i| Pair {
+                key: format!("L{i}"),
+                local: Some(Anchor {
+                    id: format!("L{i}"),
+                    version: "1".into(),
+                }),
+                remote: Some(Anchor {
+                    id: format!("R{i}"),
+                    version: "1".into(),
+                }),
+                base: base(i),
+            })
+            .collect();
+        store
+            .commit(&StateBatch {
+                upsert,
+                ..StateBatch::default()
+            })
+            .unwrap();
+    }
+    println!(
+        "sqlite store: {PAIRS} pairs written in batches of 500 (one transaction each) in {:.0} ms",
+        ms(t.elapsed())
+    );
+    let t = Instant::now();
+    let all = store.all_pairs().unwrap();
+    println!(
+        "sqlite store: all_pairs (a full-listing run) {} pairs in {:.0} ms",
+        all.len(),
+        ms(t.elapsed())
+    );
+    let ids: Vec<String> = (0..10).map(|i| format!("L{}", i * 997)).collect();
+    let t = Instant::now();
+    let some = store.pairs_for(&ids, &[], &[]).unwrap();
+    println!(
+        "sqlite store: pairs_for 10 ids (a change-feed run) {} pairs in {:.2} ms",
+        some.len(),
+        ms(t.elapsed())
+    );
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; `cargo test --all-targets` does not: skip the long run.
     if !std::env::args().any(|a| a == "--bench") {
@@ -211,4 +259,5 @@ fn main() {
     }
     bench_plan();
     bench_feed();
+    bench_sqlite();
 }

@@ -104,6 +104,32 @@ fn equal_changes_on_both_sides_are_not_a_conflict_and_write_nothing() {
 }
 
 #[test]
+fn a_field_cleared_on_one_side_is_cleared_on_the_other() {
+    let (mut w, l, r) = one_pair();
+    w.remote.clear_field(&r, "phone");
+    w.local.edit(&l, "name", "Anna");
+    w.sync(&rule());
+    assert_eq!(w.local_record(&l), rec(&[("name", "Anna")]));
+    assert_eq!(w.remote_record(&r), rec(&[("name", "Anna")]));
+}
+
+#[test]
+fn a_field_cleared_on_one_side_and_changed_on_the_other_goes_to_the_master() {
+    for (master, phone) in [(Master::Local, Some("2")), (Master::Remote, None)] {
+        let (mut w, l, r) = one_pair();
+        w.local.edit(&l, "phone", "2");
+        w.remote.clear_field(&r, "phone");
+        w.sync(&Rule { master, ..rule() });
+        let want = match phone {
+            Some(p) => rec(&[("name", "Ann"), ("phone", p)]),
+            None => rec(&[("name", "Ann")]),
+        };
+        assert_eq!(w.local_record(&l), want, "{master:?}");
+        assert_eq!(w.remote_record(&r), want, "{master:?}");
+    }
+}
+
+#[test]
 fn a_version_bump_without_a_content_change_writes_nothing() {
     let (mut w, l, _) = one_pair();
     w.local.edit(&l, "phone", "1"); // same value, new version
