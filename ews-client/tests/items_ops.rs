@@ -84,7 +84,14 @@ fn ranges() -> Vec<RecurrenceRange> {
 fn create_requests() -> Vec<(String, CreateItem)> {
     let mut out = Vec::new();
     for (i, item) in all_full_items().into_iter().enumerate() {
-        out.push((format!("full item {i}"), CreateItem::save(vec![item], None)));
+        out.push((
+            format!("full item {i}"),
+            CreateItem::save(vec![item.clone()], None),
+        ));
+        out.push((
+            format!("creatable item {i}"),
+            CreateItem::save(vec![creatable(&item)], None),
+        ));
     }
     for pattern in calendar_patterns() {
         for range in ranges() {
@@ -503,4 +510,25 @@ fn requests_missing_required_parts_are_errors_with_paths() {
         .unwrap_err();
         assert!(err.to_string().contains(expected), "{err}");
     }
+}
+
+#[test]
+fn creatable_drops_read_only_fields_and_keeps_the_rest() {
+    for full in all_full_items() {
+        let created = creatable(&full);
+        let common = created.common();
+        assert_eq!(common.item_id, None);
+        assert_eq!(common.parent_folder_id, None);
+        assert_eq!(common.size, None);
+        assert_eq!(common.date_time_created, None);
+        assert_eq!(common.mime_content, full.common().mime_content);
+        assert_eq!(common.attachments.len(), full.common().attachments.len());
+        for a in &common.attachments {
+            assert_eq!(a.common().attachment_id, None);
+        }
+        // Every writable field survives.
+        assert_eq!(set_all_fields(&created), set_all_fields(&full));
+    }
+    let contact = creatable(&Item::Contact(full_contact()));
+    assert_eq!(contact.as_contact().unwrap().complete_name, None);
 }

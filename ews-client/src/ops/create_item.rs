@@ -2,7 +2,9 @@
 //! keep a copy; send meeting invitations.
 
 use super::common::ItemInfo;
+use super::update_item::{apply_changes, set_all_fields};
 use crate::operation::Operation;
+use crate::types::attachment::Attachment;
 use crate::types::ids::{BaseFolderId, string_enum};
 use crate::types::item::Item;
 use crate::types::response::ResponseMessages;
@@ -135,4 +137,38 @@ impl ReadXml for CreateItem {
         }
         Ok(out)
     }
+}
+
+/// A copy of `item` holding only what `CreateItem` accepts: the writable fields, extended
+/// properties, MIME content and attachments (without ids, sizes and timestamps). Ids,
+/// folder, sizes, server timestamps and other read-only fields are dropped. Use it to
+/// create an item from one read from a server (e.g. to copy it to another mailbox).
+pub fn creatable(item: &Item) -> Item {
+    let mut out = item.empty_like();
+    // Every change of set_all_fields applies to an empty item of the same kind.
+    if apply_changes(&mut out, &set_all_fields(item)).is_err() {
+        out = item.empty_like();
+    }
+    let common = out.common_mut();
+    common.mime_content = item.common().mime_content.clone();
+    common.attachments = item
+        .common()
+        .attachments
+        .iter()
+        .map(|a| {
+            let mut a = a.clone();
+            let c = match &mut a {
+                Attachment::File(f) => &mut f.common,
+                Attachment::Item(i) => &mut i.common,
+            };
+            c.attachment_id = None;
+            c.size = None;
+            c.last_modified_time = None;
+            if let Attachment::Item(i) = &mut a {
+                i.item = i.item.as_deref().map(|inner| Box::new(creatable(inner)));
+            }
+            a
+        })
+        .collect();
+    out
 }

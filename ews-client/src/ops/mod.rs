@@ -29,7 +29,7 @@ pub use any::AnyRequest;
 pub use common::{FolderInfo, ItemInfo};
 pub use create_attachment::{AttachmentInfo, CreateAttachment};
 pub use create_folder::CreateFolder;
-pub use create_item::{CreateItem, MessageDisposition, SendMeetingInvitations};
+pub use create_item::{CreateItem, MessageDisposition, SendMeetingInvitations, creatable};
 pub use delete_item::{
     AffectedTaskOccurrences, DeleteItem, DisposalType, SendMeetingCancellations,
 };
