@@ -570,3 +570,80 @@ async fn convenience_methods_return_single_results() {
         .unwrap_err();
     assert!(err.is_not_found(), "{err}");
 }
+
+#[tokio::test]
+async fn find_folders_pages_deep_traversal() {
+    let page = |offset: u32, last: bool, names: &[&str]| {
+        ResponseMessages::new(vec![ResponseMessage::success(FindFolderResult {
+            paging: PagingInfo {
+                indexed_paging_offset: Some(offset),
+                includes_last_item_in_range: Some(last),
+                total_items_in_view: Some(3),
+            },
+            folders: names
+                .iter()
+                .map(|n| Folder::new(FolderKind::Folder, *n))
+                .collect(),
+        })])
+    };
+    let h = Harness::new(vec![
+        ok::<FindFolder>(&page(2, false, &["A", "B"])),
+        ok::<FindFolder>(&page(3, true, &["C"])),
+    ])
+    .await;
+    let client = Client::new(h.config().with_page_size(2)).unwrap();
+    let op = FindFolder::new(
+        FolderTraversal::Deep,
+        vec![DistinguishedFolderName::MsgFolderRoot.into()],
+    );
+    let folders: Vec<Folder> = client.find_folders(op).try_collect().await.unwrap();
+    let names: Vec<_> = folders
+        .iter()
+        .map(|f| f.display_name.clone().unwrap())
+        .collect();
+    assert_eq!(names, ["A", "B", "C"]);
+    let requests = h.requests();
+    assert!(requests[0].contains("Traversal=\"Deep\""));
+    assert!(requests[1].contains("<m:IndexedPageFolderView MaxEntriesReturned=\"2\" Offset=\"2\""));
+}
+
+#[tokio::test]
+async fn a_create_whose_answer_is_lost_is_outcome_unknown_and_not_repeated() {
+    let slow = ResponseTemplate::new(200).set_delay(Duration::from_secs(3));
+    let h = Harness::new(vec![slow]).await;
+    let url = url::Url::parse(&format!("{}/EWS/Exchange.asmx", h.server.uri())).unwrap();
+    let config = ClientConfig::new(
+        TransportConfig::new(url, Auth::basic("svc", "pw"))
+            .with_timeout(Duration::from_millis(300))
+            .with_retry(
+                RetryPolicy::default()
+                    .with_delays(Duration::from_millis(10), Duration::from_millis(50))
+                    .with_max_attempts(3),
+            ),
+    )
+    .with_call_timeout(Duration::from_secs(20));
+    let client = Client::new(config).unwrap();
+    let create = CreateFolder {
+        parent_folder_id: DistinguishedFolderName::MsgFolderRoot.into(),
+        folders: vec![Folder::new(FolderKind::ContactsFolder, "CRM")],
+    };
+    let err = client.execute(&create).await.unwrap_err();
+    assert!(err.is_outcome_unknown(), "{err}");
+    assert_eq!(h.requests().len(), 1, "a create is never repeated blindly");
+
+    // A read is repeated by the transport's retry policy instead.
+    let err = client.execute(&get_inbox()).await.unwrap_err();
+    assert!(!err.is_outcome_unknown(), "{err}");
+    assert!(h.requests().len() > 2, "{} requests", h.requests().len());
+}
+
+#[tokio::test]
+async fn client_debug_output_has_no_secret() {
+    let h = Harness::new(vec![]).await;
+    let client = h.client().for_mailbox("anna@contoso.com");
+    let text = format!("{client:?}");
+    assert!(text.contains("anna@contoso.com"));
+    assert!(!text.contains("pw\""), "{text}");
+    assert!(Client::new(h.config().with_batch_size(0)).is_err());
+    assert!(Client::new(h.config().with_page_size(1001)).is_err());
+}
