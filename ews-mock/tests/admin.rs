@@ -318,3 +318,32 @@ fn the_binary_prints_its_urls_and_saves_state_on_sigterm() {
     let saved: serde_json::Value = serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
     assert!(saved["mailboxes"]["bob@contoso.test"].is_object());
 }
+
+#[tokio::test]
+async fn the_example_data_file_starts_a_working_server() {
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/org.example.toml")).unwrap();
+    let mock = start_with(&text).await;
+    let anna = mock.mailbox("anna@contoso.test").unwrap();
+    assert_eq!(anna.items_in("CRM Contacts").count(), 1);
+    assert!(
+        anna.items_in("CRM Contacts")
+            .next()
+            .unwrap()
+            .xml
+            .contains("dieter@example.org")
+    );
+    assert_eq!(
+        anna.items_in("calendar").next().unwrap().class,
+        "IPM.Appointment"
+    );
+    let resp = post_basic(
+        &mock,
+        "CONTOSO\\anna",
+        "anna-pw",
+        envelope("GetFolder", None),
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    mock.shutdown().await.unwrap();
+}
