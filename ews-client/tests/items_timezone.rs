@@ -43,6 +43,16 @@ fn windows_ids_map_to_iana_and_back() {
         iana_to_windows("America/Toronto"),
         Some("Eastern Standard Time")
     );
+    // Current IANA names of zones CLDR lists under their older names.
+    for (iana, windows) in [
+        ("Asia/Kolkata", "India Standard Time"),
+        ("Europe/Kyiv", "FLE Standard Time"),
+        ("Asia/Kathmandu", "Nepal Standard Time"),
+        ("America/Indiana/Indianapolis", "US Eastern Standard Time"),
+    ] {
+        assert_eq!(iana_to_windows(iana), Some(windows), "{iana}");
+        assert!(iana.parse::<chrono_tz::Tz>().is_ok(), "{iana}");
+    }
     for utc in ["UTC", "Etc/UTC", "GMT", "Etc/GMT"] {
         assert_eq!(iana_to_windows(utc), Some("UTC"), "{utc}");
     }

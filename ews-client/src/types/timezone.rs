@@ -69,8 +69,36 @@ pub fn iana_to_windows(iana: &str) -> Option<&'static str> {
         | "Zulu" | "GMT" | "Etc/GMT" | "Etc/GMT0" | "Etc/Greenwich" => return Some("UTC"),
         _ => {}
     }
-    table().to_windows.get(iana).copied()
+    let table = table();
+    table.to_windows.get(iana).copied().or_else(|| {
+        let old_name = RENAMED.iter().find(|(new, _)| *new == iana)?.1;
+        table.to_windows.get(old_name).copied()
+    })
 }
+
+/// Current IANA names whose CLDR table entry still uses the older name (CLDR keeps the
+/// first name a zone had; IANA renamed them since).
+const RENAMED: &[(&str, &str)] = &[
+    ("Asia/Kolkata", "Asia/Calcutta"),
+    ("Asia/Kathmandu", "Asia/Katmandu"),
+    ("Asia/Yangon", "Asia/Rangoon"),
+    ("Asia/Ho_Chi_Minh", "Asia/Saigon"),
+    ("Europe/Kyiv", "Europe/Kiev"),
+    ("America/Nuuk", "America/Godthab"),
+    ("Africa/Asmara", "Africa/Asmera"),
+    ("Atlantic/Faroe", "Atlantic/Faeroe"),
+    ("Pacific/Chuuk", "Pacific/Truk"),
+    ("Pacific/Pohnpei", "Pacific/Ponape"),
+    ("Pacific/Kanton", "Pacific/Enderbury"),
+    ("America/Atikokan", "America/Coral_Harbour"),
+    ("America/Indiana/Indianapolis", "America/Indianapolis"),
+    ("America/Kentucky/Louisville", "America/Louisville"),
+    ("America/Argentina/Buenos_Aires", "America/Buenos_Aires"),
+    ("America/Argentina/Catamarca", "America/Catamarca"),
+    ("America/Argentina/Cordoba", "America/Cordoba"),
+    ("America/Argentina/Jujuy", "America/Jujuy"),
+    ("America/Argentina/Mendoza", "America/Mendoza"),
+];
 
 /// Every Windows time zone id in the CLDR table, with its default IANA zone.
 pub fn windows_zones() -> impl Iterator<Item = (&'static str, &'static str)> {
