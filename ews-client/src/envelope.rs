@@ -314,6 +314,20 @@ impl SoapFault {
         }
     }
 
+    /// The `ErrorServerBusy` fault Exchange sends with HTTP 500 when it throttles a caller,
+    /// asking it to wait `back_off`.
+    pub fn server_busy(back_off: Duration) -> Self {
+        let mut fault = Self::for_code(
+            ResponseCode::ErrorServerBusy,
+            "The server cannot service this request right now. Try again later.",
+        );
+        fault.message_xml = MessageXml(vec![crate::types::response::MessageXmlValue::named(
+            "BackOffMilliseconds",
+            back_off.as_millis().to_string(),
+        )]);
+        fault
+    }
+
     /// The EWS response code: `detail/ResponseCode`, else the local part of `faultcode`
     /// when it names an EWS error (`a:ErrorServerBusy`).
     pub fn code(&self) -> Option<ResponseCode> {

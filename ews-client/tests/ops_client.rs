@@ -93,15 +93,8 @@ fn ok<O: Operation>(resp: &O::Response) -> ResponseTemplate {
 }
 
 fn busy_fault(back_off_ms: u64) -> ResponseTemplate {
-    let mut fault = SoapFault::for_code(
-        ResponseCode::ErrorServerBusy,
-        "The server cannot service this request right now. Try again later.",
-    );
+    let mut fault = SoapFault::server_busy(Duration::from_millis(back_off_ms));
     fault.fault_code = "a:ErrorServerBusy".into();
-    fault.message_xml = MessageXml(vec![MessageXmlValue::named(
-        "BackOffMilliseconds",
-        back_off_ms.to_string(),
-    )]);
     ResponseTemplate::new(500).set_body_bytes(write_fault(None, &fault))
 }
 

@@ -128,3 +128,19 @@ impl ReadXml for DeleteItem {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::ids::ItemId;
+
+    #[test]
+    fn deleting_is_idempotent_unless_it_sends_cancellations() {
+        let mut op = DeleteItem::new(DisposalType::HardDelete, [ItemId::new("A")]);
+        assert!(op.idempotent());
+        op.send_meeting_cancellations = Some(SendMeetingCancellations::SendOnlyToAll);
+        assert!(!op.idempotent());
+        op.send_meeting_cancellations = None;
+        assert!(op.idempotent());
+    }
+}

@@ -114,3 +114,34 @@ impl BaseItemId {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_round_trips() {
+        let ids = vec![
+            BaseItemId::Item(ItemId::with_change_key("A", "CK")),
+            BaseItemId::Occurrence {
+                recurring_master_id: "M".into(),
+                change_key: None,
+                instance_index: 2,
+            },
+            BaseItemId::RecurringMaster {
+                occurrence_id: "O".into(),
+                change_key: Some("CK2".into()),
+            },
+        ];
+        let mut w = XmlWriter::new();
+        w.start_root(Ns::Messages, "ItemIds").open();
+        for id in &ids {
+            id.write(&mut w);
+        }
+        w.end(Ns::Messages, "ItemIds");
+        let bytes = w.into_bytes();
+        let mut r = XmlReader::new(&bytes);
+        let root = r.root().unwrap();
+        assert_eq!(BaseItemId::read_list(&mut r, &root).unwrap(), ids);
+    }
+}

@@ -831,6 +831,20 @@ impl ResponseStatus {
         }
     }
 
+    /// An `ErrorServerBusy` error asking the caller to wait `back_off`
+    /// (`MessageXml/Value[@Name="BackOffMilliseconds"]`), as sent inside an HTTP 200 answer.
+    pub fn server_busy(back_off: Duration) -> Self {
+        let mut status = Self::error(
+            ResponseCode::ErrorServerBusy,
+            "The server cannot service this request right now. Try again later.",
+        );
+        status.message_xml = MessageXml(vec![MessageXmlValue::named(
+            "BackOffMilliseconds",
+            back_off.as_millis().to_string(),
+        )]);
+        status
+    }
+
     /// Whether the class is `Error`.
     pub fn is_error(&self) -> bool {
         self.class == ResponseClass::Error
@@ -1123,6 +1137,9 @@ mod tests {
         assert_eq!(status.effective_code(), ResponseCode::ErrorServerBusy);
         assert_eq!(status.back_off(), Some(Duration::from_millis(1500)));
         assert_eq!(ResponseStatus::success().back_off(), None);
+        let busy = ResponseStatus::server_busy(Duration::from_secs(2));
+        assert_eq!(busy.back_off(), Some(Duration::from_secs(2)));
+        assert!(busy.is_error() && busy.code.is_throttled());
     }
 
     #[test]
