@@ -45,6 +45,6 @@ pub use sync_folder_hierarchy::{FolderChange, SyncFolderHierarchy, SyncFolderHie
 pub use sync_folder_items::{SyncFolderItems, SyncFolderItemsResult, SyncItemChange, SyncScope};
 pub use update_item::{
     ChangeError, ConflictResolution, ItemChange, ItemChangeDescription,
-    SendMeetingInvitationsOrCancellations, UpdateItem, UpdateItemResult, apply_changes,
-    copy_field, field_change, item_changes, project, set_all_fields,
+    SendMeetingInvitationsOrCancellations, UpdateItem, UpdateItemResult, apply_changes, copy_field,
+    field_change, item_changes, project, set_all_fields,
 };
