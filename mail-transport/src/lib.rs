@@ -11,12 +11,16 @@
 //! - [`ImapReceiver`] (implements [`MailReceiver`]) with a [`CheckpointStore`]
 //!   ([`SqliteCheckpoints`]);
 //! - [`DedupSink`] and [`MessageIdStore`] for Message-ID deduplication on the host side;
+//! - [`exchange::ExchangeSender`] and [`exchange::ExchangeReceiver`] (the same traits over
+//!   `ews-client`);
+//! - [`model`] for conversions from and to `conaktiv-model`;
 //! - [`test_account`] for the structured account test;
 //! - [`OutgoingMail::build`] and [`ReceivedMail::parse`] for MIME.
 #![warn(missing_docs)]
 
 pub mod account_test;
 pub mod error;
+pub mod exchange;
 pub mod imap;
 pub mod mime;
 pub mod model;

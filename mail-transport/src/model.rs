@@ -240,3 +240,58 @@ impl From<&mm::Mail> for OutgoingMail {
         }
     }
 }
+
+fn exchange_part(account: &m::MailAccount) -> Result<&m::ExchangeAccount, MailError> {
+    if account.server_kind != m::MailServerKind::Exchange {
+        return Err(MailError::Config(format!(
+            "mail account {} is an IMAP/SMTP account, not Exchange",
+            account.short_code
+        )));
+    }
+    account.exchange.as_ref().ok_or_else(|| {
+        MailError::Config(format!(
+            "mail account {} has no Exchange settings",
+            account.short_code
+        ))
+    })
+}
+
+/// The Exchange sender of an Exchange mail account. `client` is authenticated as the
+/// server's administrator account when the account says `use_admin_account` (the sender then
+/// impersonates the account's address), else with the account's own credentials. Sent mail is
+/// kept in Sent Items.
+pub fn exchange_sender(
+    account: &m::MailAccount,
+    client: ews_client::client::Client,
+) -> Result<crate::exchange::ExchangeSender, MailError> {
+    let ex = exchange_part(account)?;
+    Ok(crate::exchange::ExchangeSender::new(
+        client,
+        account.email.as_str(),
+        ex.use_admin_account,
+        true,
+    ))
+}
+
+/// The Exchange receiver of an Exchange mail account (see [`exchange_sender`] for `client`);
+/// the account's "keep a copy on the server" decides between keeping and deleting.
+pub fn exchange_receiver(
+    account: &m::MailAccount,
+    client: ews_client::client::Client,
+    checkpoints: std::sync::Arc<dyn crate::CheckpointStore>,
+) -> Result<crate::exchange::ExchangeReceiver, MailError> {
+    let ex = exchange_part(account)?;
+    let after = if account.receiving.keep_copy_on_server {
+        AfterReceive::KeepCopy
+    } else {
+        AfterReceive::Delete
+    };
+    Ok(crate::exchange::ExchangeReceiver::new(
+        client,
+        account.email.as_str(),
+        ex.use_admin_account,
+        account.short_code.clone(),
+        checkpoints,
+        after,
+    ))
+}
