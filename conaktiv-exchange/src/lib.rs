@@ -8,6 +8,7 @@ pub mod clock;
 pub mod crm_side;
 pub mod filter;
 pub mod host;
+pub mod mail_store;
 pub mod mapping;
 pub mod rules;
 pub mod scheduler;

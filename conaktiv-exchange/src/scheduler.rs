@@ -99,10 +99,53 @@ pub struct RunReport {
     pub to_exchange: Counts,
     /// Writes to ConAktiv.
     pub to_conaktiv: Counts,
-    /// Conflicts decided by the master side.
+    /// Writes left for the next run because the record changed meanwhile.
     pub conflicts: u64,
     /// Item-level errors (the job went on without these items).
     pub item_errors: Vec<String>,
+}
+
+impl From<&sync_core::SideCounts> for Counts {
+    fn from(c: &sync_core::SideCounts) -> Self {
+        let n = |v: usize| u64::try_from(v).unwrap_or(u64::MAX);
+        Counts {
+            created: n(c.created),
+            updated: n(c.changed),
+            deleted: n(c.deleted),
+        }
+    }
+}
+
+impl From<&sync_core::Report> for RunReport {
+    /// The run report of an applied sync plan, with the CRM as the engine's local side and
+    /// Exchange as its remote side. `conflicts` counts writes left for the next run because
+    /// the record changed since planning; `item_errors` lists failed and unknown writes.
+    fn from(r: &sync_core::Report) -> Self {
+        use sync_core::WriteResult;
+        let mut conflicts = 0;
+        let mut item_errors = Vec::new();
+        for item in &r.items {
+            for (side, result) in [("ConAktiv", &item.local), ("Exchange", &item.remote)] {
+                match result {
+                    Some(WriteResult::Conflict) => conflicts += 1,
+                    Some(WriteResult::Failed(m)) => {
+                        item_errors.push(format!("{side} write of {} failed: {m}", item.key));
+                    }
+                    Some(WriteResult::Unknown(m)) => item_errors.push(format!(
+                        "{side} write of {} has an unknown outcome: {m}",
+                        item.key
+                    )),
+                    _ => {}
+                }
+            }
+        }
+        RunReport {
+            to_exchange: (&r.counts.remote).into(),
+            to_conaktiv: (&r.counts.local).into(),
+            conflicts,
+            item_errors,
+        }
+    }
 }
 
 /// Runs one job: a mailbox and a table under the rule that applies.

@@ -5,6 +5,7 @@
 
 use conaktiv_exchange::crm_side::{CrmSide, JsonProjection, Projection};
 use conaktiv_exchange::host::{CrmRecord, CrmStore, ListQuery};
+use conaktiv_exchange::scheduler::RunReport;
 use conaktiv_exchange::sqlite::{SqliteCrm, SqliteDb};
 use serde::{Deserialize, Serialize};
 use sync_core::{Engine, MemoryStore, Record, Rule, Side, WriteOp, WriteOutcome};
@@ -83,6 +84,11 @@ async fn two_crms_sync_both_ways_through_the_engine_and_settle() {
         .unwrap();
     assert!(report.is_complete(), "{report:?}");
     assert_eq!(plan.counts.remote.created, 2);
+    let run = RunReport::from(&report);
+    assert_eq!(run.to_exchange.created, 2);
+    assert_eq!(run.to_conaktiv.total(), 0);
+    assert_eq!(run.conflicts, 0);
+    assert!(run.item_errors.is_empty());
     let names: Vec<String> = all(&b).await.into_iter().map(|c| c.name).collect();
     assert_eq!(names, ["Anna", "Bert"]);
 
@@ -127,6 +133,7 @@ async fn two_crms_sync_both_ways_through_the_engine_and_settle() {
         .unwrap();
     assert!(report.is_complete());
     assert_eq!(plan.counts.local.changed, 1);
+    assert_eq!(RunReport::from(&report).to_conaktiv.updated, 1);
     let bert_a = all(&a)
         .await
         .into_iter()
