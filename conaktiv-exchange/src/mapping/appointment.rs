@@ -678,11 +678,37 @@ fn ews_zone_def(
     }
 }
 
-/// Builds the EWS calendar item holding a [`Record`]'s mapped fields (for `CreateItem`).
-/// `ModifiedOccurrences` and `DeletedOccurrences` are filled for comparison only: Exchange
-/// treats them as read-only, the adapter applies them with [`occurrence_changes`].
+/// Builds the EWS calendar item holding a [`Record`]'s writable mapped fields (for
+/// `CreateItem`). A series' deleted and modified occurrences are not in it (read-only in
+/// EWS): after creating the master, apply them with [`occurrence_changes`] from a record
+/// without exceptions. [`record_to_ews_as_stored`] gives the item as Exchange then holds it.
 pub fn record_to_ews(r: &Record) -> CalendarItem {
     record_to_ews_with_warnings(r).0
+}
+
+/// The master calendar item as Exchange holds it once the record's occurrence exceptions
+/// are applied: [`record_to_ews`] plus `DeletedOccurrences` (the original starts) and
+/// `ModifiedOccurrences` (without item ids). For comparisons and tests, not for requests.
+pub fn record_to_ews_as_stored(r: &Record) -> CalendarItem {
+    let mut x = record_to_ews(r);
+    if r.get(fields::RECURRENCE).is_some() {
+        let stz = canon::tz(get_str(r, fields::START_TZ).unwrap_or("UTC"));
+        let series_start = x.start.unwrap_or_default();
+        x.deleted_occurrences = recurrence::value_to_deleted(r.get(fields::DELETED_OCCURRENCES))
+            .into_iter()
+            .map(|d| occurrence_start(d, series_start, stz))
+            .collect();
+        x.modified_occurrences = recurrence::value_to_modified(r.get(fields::MODIFIED_OCCURRENCES))
+            .into_iter()
+            .map(|m| OccurrenceInfo {
+                item_id: Default::default(),
+                start: m.start,
+                end: m.end,
+                original_start: m.original_start,
+            })
+            .collect();
+    }
+    x
 }
 
 /// [`record_to_ews`] with the warnings about fallbacks (IANA zones without a Windows id).
@@ -744,20 +770,6 @@ pub fn record_to_ews_with_warnings(r: &Record) -> (CalendarItem, Vec<MappingWarn
                     .to_owned(),
             });
         }
-        let series_start = x.start.unwrap_or_default();
-        x.deleted_occurrences = recurrence::value_to_deleted(r.get(fields::DELETED_OCCURRENCES))
-            .into_iter()
-            .map(|d| occurrence_start(d, series_start, stz))
-            .collect();
-        x.modified_occurrences = recurrence::value_to_modified(r.get(fields::MODIFIED_OCCURRENCES))
-            .into_iter()
-            .map(|m| OccurrenceInfo {
-                item_id: Default::default(),
-                start: m.start,
-                end: m.end,
-                original_start: m.original_start,
-            })
-            .collect();
     }
     (x, warnings)
 }
