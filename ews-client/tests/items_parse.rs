@@ -298,3 +298,78 @@ fn deeply_nested_item_attachments_are_rejected_not_a_stack_overflow() {
     let err = read(&nest(5000)).unwrap_err();
     assert!(err.to_string().contains("nested deeper"), "{err}");
 }
+
+/// The document after the marker `<!--{name}-->` in `responses.xml`.
+fn response_doc(name: &str) -> String {
+    let all = include_str!("data/items/responses.xml");
+    let marker = format!("<!--{name}-->");
+    let start = all.find(&marker).unwrap() + marker.len();
+    let rest = &all[start..];
+    let end = rest.find("<!--").unwrap_or(rest.len());
+    rest[..end].trim().to_owned()
+}
+
+#[test]
+fn exchange_responses_of_the_item_operations() {
+    use ews_client::ops::{CreateItem, GetAttachment, SendItem, UpdateItem};
+    use ews_client::types::response::ResponseCode;
+
+    let created = read_response::<CreateItem>(response_doc("CreateItem").as_bytes())
+        .unwrap()
+        .body
+        .unwrap()
+        .into_results();
+    let first = created[0].as_ref().unwrap();
+    assert_eq!(
+        first.items[0].item_id(),
+        Some(&ItemId::with_change_key("AAMkNew1=", "EQAAABYAAAA1"))
+    );
+    assert_eq!(
+        created[1].as_ref().unwrap_err().code(),
+        ResponseCode::ErrorFolderNotFound
+    );
+
+    let updated = read_response::<UpdateItem>(response_doc("UpdateItem").as_bytes())
+        .unwrap()
+        .body
+        .unwrap()
+        .into_results();
+    let ok = updated[0].as_ref().unwrap();
+    assert_eq!(ok.conflict_results, Some(1));
+    assert_eq!(ok.items[0].item_id().unwrap().id, "AAMkCal=");
+    let err = updated[1].as_ref().unwrap_err();
+    assert_eq!(err.code(), ResponseCode::ErrorIrresolvableConflict);
+    assert!(err.to_string().contains("change key"), "{err}");
+
+    let attachment = read_response::<GetAttachment>(response_doc("GetAttachment").as_bytes())
+        .unwrap()
+        .body
+        .unwrap()
+        .into_single()
+        .unwrap();
+    let [Attachment::File(file)] = attachment.attachments.as_slice() else {
+        panic!("{attachment:?}")
+    };
+    assert_eq!(file.content.as_deref(), Some(&b"Hello, World!"[..]));
+    assert_eq!(file.common.content_id.as_deref(), Some("hello@example"));
+
+    // The samples are valid EWS.
+    let docs: Vec<(String, String)> = ["CreateItem", "UpdateItem", "GetAttachment", "SendItem"]
+        .iter()
+        .map(|n| (n.to_string(), response_doc(n)))
+        .collect();
+    let refs: Vec<(&str, &[u8])> = docs
+        .iter()
+        .map(|(n, d)| (n.as_str(), d.as_bytes()))
+        .collect();
+    if let Err(e) = ews_client::schema::validate_in_test(&refs) {
+        panic!("{e}");
+    }
+
+    read_response::<SendItem>(response_doc("SendItem").as_bytes())
+        .unwrap()
+        .body
+        .unwrap()
+        .into_single()
+        .unwrap();
+}
