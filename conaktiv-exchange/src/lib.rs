@@ -6,6 +6,7 @@
 
 pub mod clock;
 pub mod crm_side;
+pub mod exchange;
 pub mod filter;
 pub mod host;
 pub mod mail_store;
