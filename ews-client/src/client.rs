@@ -64,8 +64,8 @@ use crate::operation::{Operation, OperationResponse};
 use crate::ops::find_item::MAX_PAGE_SIZE;
 use crate::ops::{
     CreateFolder, DeleteItem, DisposalType, FindFolder, FindItem, FindItemResult, GetFolder,
-    GetItem, ItemView, MoveItem, ResolutionSet, ResolveNames, SyncFolderItems,
-    SyncFolderItemsResult,
+    GetItem, ItemView, MoveItem, ResolutionSet, ResolveNames, SyncFolderHierarchy,
+    SyncFolderHierarchyResult, SyncFolderItems, SyncFolderItemsResult,
 };
 use crate::transport::{HttpTransport, RawResponse, SoapRequest, TransportConfig};
 use crate::types::base_item_id::BaseItemId;
@@ -290,8 +290,10 @@ impl Client {
     /// `ErrorServerBusy` (SOAP fault, or in every response message; for idempotent
     /// operations in any response message) waits `BackOffMilliseconds` and repeats the call
     /// until [`ClientConfig::call_timeout`]; then [`Error::Throttled`]. Other SOAP faults are
-    /// [`Error::Fault`]; per-item errors stay in the response.
+    /// [`Error::Fault`]; per-item errors stay in the response. A request that the schema
+    /// would reject ([`Operation::validate`]) is [`Error::InvalidRequest`] and not sent.
     pub async fn execute<O: Operation>(&self, op: &O) -> Result<O::Response, Error> {
+        op.validate().map_err(Error::InvalidRequest)?;
         let deadline = Instant::now() + self.shared.call_timeout;
         let body = Bytes::from(write_request(&self.request_headers(), op));
         let action = O::soap_action();
@@ -588,7 +590,38 @@ impl Client {
                     return Ok::<_, Error>(None);
                 };
                 let batch = client.execute_single(&op).await?;
-                let next = if batch.has_more() && batch.sync_state.is_some() {
+                let next = if batch.has_more()
+                    && batch.sync_state.is_some()
+                    && batch.sync_state != op.sync_state
+                {
+                    op.sync_state = batch.sync_state.clone();
+                    Some(op)
+                } else {
+                    None
+                };
+                Ok(Some((batch, next)))
+            }
+        }))
+    }
+
+    /// The change batches of a `SyncFolderHierarchy`, until `IncludesLastFolderInRange`; each
+    /// carries the sync state to store after applying it.
+    pub fn sync_folder_hierarchy(
+        &self,
+        op: SyncFolderHierarchy,
+    ) -> ResultStream<'static, SyncFolderHierarchyResult> {
+        let client = self.clone();
+        Box::pin(stream::try_unfold(Some(op), move |state| {
+            let client = client.clone();
+            async move {
+                let Some(mut op) = state else {
+                    return Ok::<_, Error>(None);
+                };
+                let batch = client.execute_single(&op).await?;
+                let next = if batch.includes_last_folder_in_range == Some(false)
+                    && batch.sync_state.is_some()
+                    && batch.sync_state != op.sync_state
+                {
                     op.sync_state = batch.sync_state.clone();
                     Some(op)
                 } else {

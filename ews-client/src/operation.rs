@@ -33,6 +33,12 @@ pub trait Operation: WriteXml + ReadXml + Send + Sync {
         true
     }
 
+    /// Checks what the schema would reject before anything is sent (empty id lists, values
+    /// out of range); the client turns an error into [`crate::Error::InvalidRequest`].
+    fn validate(&self) -> Result<(), String> {
+        Ok(())
+    }
+
     /// The local name of the response body element (`GetItemResponse`).
     fn response_name() -> String {
         format!("{}Response", Self::NAME)

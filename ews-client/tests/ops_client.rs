@@ -640,3 +640,55 @@ async fn client_debug_output_has_no_secret() {
     assert!(Client::new(h.config().with_batch_size(0)).is_err());
     assert!(Client::new(h.config().with_page_size(1001)).is_err());
 }
+
+#[tokio::test]
+async fn invalid_requests_are_rejected_before_sending() {
+    let h = Harness::new(vec![]).await;
+    let client = h.client();
+    let mut sync = SyncFolderItems::new(
+        DistinguishedFolderName::Contacts.into(),
+        ItemShape::id_only(),
+        None,
+        512,
+    );
+    sync.max_changes_returned = 513;
+    let err = client.execute(&sync).await.unwrap_err();
+    assert!(
+        matches!(err, Error::InvalidRequest(ref m) if m.contains("513")),
+        "{err}"
+    );
+    let err = client.execute(&GetFolder::new(vec![])).await.unwrap_err();
+    assert!(matches!(err, Error::InvalidRequest(_)), "{err}");
+    let err = client.execute(&ResolveNames::new("  ")).await.unwrap_err();
+    assert!(matches!(err, Error::InvalidRequest(_)), "{err}");
+    assert!(h.requests().is_empty());
+}
+
+#[tokio::test]
+async fn sync_folder_hierarchy_loops_with_the_returned_state() {
+    let batch = |state: &str, last: bool| {
+        ResponseMessages::new(vec![ResponseMessage::success(SyncFolderHierarchyResult {
+            sync_state: Some(state.into()),
+            includes_last_folder_in_range: Some(last),
+            changes: vec![FolderChange::Create(Folder::new(FolderKind::Folder, state))],
+        })])
+    };
+    let h = Harness::new(vec![
+        ok::<SyncFolderHierarchy>(&batch("H1", false)),
+        ok::<SyncFolderHierarchy>(&batch("H2", true)),
+    ])
+    .await;
+    let op = SyncFolderHierarchy {
+        folder_shape: ews_client::types::shape::FolderShape::default(),
+        sync_folder_id: None,
+        sync_state: None,
+    };
+    let batches: Vec<_> = h
+        .client()
+        .sync_folder_hierarchy(op)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(batches.len(), 2);
+    assert!(h.requests()[1].contains("<m:SyncState>H1</m:SyncState>"));
+}

@@ -20,6 +20,13 @@ impl Operation for CreateFolder {
     const NAME: &'static str = "CreateFolder";
     type Response = ResponseMessages<FolderInfo>;
 
+    fn validate(&self) -> Result<(), String> {
+        if self.folders.is_empty() {
+            return Err("CreateFolder: at least one folder is required".to_owned());
+        }
+        Ok(())
+    }
+
     /// Creating twice creates two folders (or fails with `ErrorFolderExists`).
     fn idempotent(&self) -> bool {
         false

@@ -79,6 +79,13 @@ impl Operation for DeleteItem {
     const NAME: &'static str = "DeleteItem";
     type Response = ResponseMessages<()>;
 
+    fn validate(&self) -> Result<(), String> {
+        if self.item_ids.is_empty() {
+            return Err("DeleteItem: at least one id is required".to_owned());
+        }
+        Ok(())
+    }
+
     /// Deleting twice is harmless unless it sends meeting cancellations.
     fn idempotent(&self) -> bool {
         matches!(

@@ -51,6 +51,13 @@ impl FindFolder {
 impl Operation for FindFolder {
     const NAME: &'static str = "FindFolder";
     type Response = ResponseMessages<FindFolderResult>;
+
+    fn validate(&self) -> Result<(), String> {
+        if self.parent_folder_ids.is_empty() {
+            return Err("FindFolder: at least one id is required".to_owned());
+        }
+        Ok(())
+    }
 }
 
 impl WriteXml for FindFolder {

@@ -81,6 +81,18 @@ impl FindItem {
 impl Operation for FindItem {
     const NAME: &'static str = "FindItem";
     type Response = ResponseMessages<FindItemResult>;
+
+    fn validate(&self) -> Result<(), String> {
+        if self.parent_folder_ids.is_empty() {
+            return Err("FindItem: at least one parent folder is required".to_owned());
+        }
+        if let Some(ItemView::Indexed(page)) = &self.view
+            && page.max_entries_returned == Some(0)
+        {
+            return Err("FindItem: MaxEntriesReturned must be at least 1".to_owned());
+        }
+        Ok(())
+    }
 }
 
 impl WriteXml for FindItem {

@@ -29,6 +29,13 @@ impl GetFolder {
 impl Operation for GetFolder {
     const NAME: &'static str = "GetFolder";
     type Response = ResponseMessages<FolderInfo>;
+
+    fn validate(&self) -> Result<(), String> {
+        if self.folder_ids.is_empty() {
+            return Err("GetFolder: at least one id is required".to_owned());
+        }
+        Ok(())
+    }
 }
 
 impl WriteXml for GetFolder {

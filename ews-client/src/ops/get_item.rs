@@ -32,6 +32,13 @@ impl GetItem {
 impl Operation for GetItem {
     const NAME: &'static str = "GetItem";
     type Response = ResponseMessages<ItemInfo>;
+
+    fn validate(&self) -> Result<(), String> {
+        if self.item_ids.is_empty() {
+            return Err("GetItem: at least one id is required".to_owned());
+        }
+        Ok(())
+    }
 }
 
 impl WriteXml for GetItem {

@@ -23,6 +23,13 @@ impl Operation for MoveItem {
     const NAME: &'static str = "MoveItem";
     type Response = ResponseMessages<ItemInfo>;
 
+    fn validate(&self) -> Result<(), String> {
+        if self.item_ids.is_empty() {
+            return Err("MoveItem: at least one id is required".to_owned());
+        }
+        Ok(())
+    }
+
     /// A move changes the item's id; repeating it blindly loses track of the item.
     fn idempotent(&self) -> bool {
         false

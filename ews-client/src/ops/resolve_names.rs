@@ -54,6 +54,13 @@ impl ResolveNames {
 impl Operation for ResolveNames {
     const NAME: &'static str = "ResolveNames";
     type Response = ResponseMessages<ResolutionSet>;
+
+    fn validate(&self) -> Result<(), String> {
+        if self.unresolved_entry.trim().is_empty() {
+            return Err("ResolveNames: the entry to resolve is empty".to_owned());
+        }
+        Ok(())
+    }
 }
 
 impl WriteXml for ResolveNames {

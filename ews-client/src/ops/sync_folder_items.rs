@@ -63,6 +63,16 @@ impl SyncFolderItems {
 impl Operation for SyncFolderItems {
     const NAME: &'static str = "SyncFolderItems";
     type Response = ResponseMessages<SyncFolderItemsResult>;
+
+    fn validate(&self) -> Result<(), String> {
+        if !(MIN_CHANGES..=MAX_CHANGES).contains(&self.max_changes_returned) {
+            return Err(format!(
+                "SyncFolderItems: MaxChangesReturned must be {MIN_CHANGES} to {MAX_CHANGES}, not {}",
+                self.max_changes_returned
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl WriteXml for SyncFolderItems {
