@@ -35,6 +35,7 @@ enum Op {
         idx: usize,
     },
     Move {
+        local: bool,
         idx: usize,
     },
     Scope {
@@ -57,7 +58,7 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(local, idx, field, value)| Op::Edit { local, idx, field, value }),
         3 => (any::<bool>(), 0..3usize).prop_map(|(local, value)| Op::New { local, value }),
         2 => (any::<bool>(), 0..8usize).prop_map(|(local, idx)| Op::Delete { local, idx }),
-        1 => (0..8usize).prop_map(|idx| Op::Move { idx }),
+        1 => (any::<bool>(), 0..8usize).prop_map(|(local, idx)| Op::Move { local, idx }),
         1 => (any::<bool>(), 0..8usize).prop_map(|(local, idx)| Op::Scope { local, idx }),
         1 => (any::<bool>(), 0..3u8).prop_map(|(local, kind)| Op::Fault { local, kind }),
         1 => Just(Op::LoseState),
@@ -270,9 +271,10 @@ fn run_sequence<S: StateStore>(
                     s.remove(&id);
                 }
             }
-            Op::Move { idx } => {
-                if let Some(id) = pick(&w.remote, idx) {
-                    w.remote.move_item(&id);
+            Op::Move { local, idx } => {
+                let s = side_mut(&mut w, local);
+                if let Some(id) = pick(s, idx) {
+                    s.move_item(&id);
                 }
             }
             Op::Scope { local, idx } => {
@@ -345,6 +347,10 @@ fn run_sequence<S: StateStore>(
                             prop_assert_eq!(writes, plan.counts.total());
                         }
                         check_run(&w, &rule, &before, &pairs_before, applied_before, tainted)?;
+                        if !faulted {
+                            // A clean run converges at once.
+                            check_converged(&w, &rule)?;
+                        }
                     }
                 }
                 w.local.clear_faults();
