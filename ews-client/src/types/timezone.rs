@@ -779,8 +779,9 @@ pub struct LegacyTimeZone {
 }
 
 impl LegacyTimeZone {
-    /// The offset from UTC at an instant, from the IANA zone when the name is a known Windows
-    /// id, else computed from the definition. `None` without a base offset.
+    /// The offset from UTC at an instant: computed from the definition (base offset and
+    /// changes) when there is one, else from the IANA zone of a known Windows id in
+    /// `time_zone_name`; `None` when neither is available.
     pub fn utc_offset_at(&self, at: DateTime<Utc>) -> Option<FixedOffset> {
         if let Some(tz) = self.time_zone_name.as_deref().and_then(windows_to_tz)
             && self.base_offset.is_none()
