@@ -5,6 +5,7 @@
 #![warn(missing_docs)]
 
 pub mod clock;
+pub mod config_directory;
 pub mod crm_side;
 pub mod exchange;
 pub mod filter;

@@ -374,7 +374,24 @@ impl Default for SchedulerOptions {
     }
 }
 
+/// The batch task group that runs the sync.
+pub const BATCH_GROUP: &str = "Exchange Abgleich";
+
 impl SchedulerOptions {
+    /// The options for a batch task of `config`: its interval and the configuration's
+    /// fingerprint, with the defaults for everything else. `None` if the task is not an
+    /// active task of the [`BATCH_GROUP`] group.
+    pub fn for_batch_task(
+        task: &conaktiv_model::config::BatchTask,
+        config: &Configuration,
+    ) -> Option<Self> {
+        (task.active && task.group.trim().eq_ignore_ascii_case(BATCH_GROUP)).then(|| Self {
+            interval: task.interval_minutes.as_duration(),
+            config_fingerprint: config_fingerprint(config),
+            ..Self::default()
+        })
+    }
+
     /// The back-off after `failures` consecutive transient failures.
     pub fn backoff(&self, failures: u32) -> Duration {
         let exp = failures.saturating_sub(1).min(30);

@@ -638,3 +638,23 @@ async fn rule_jobs_come_from_the_rules_and_the_directory() {
         .collect();
     assert_eq!(got, expected);
 }
+
+#[test]
+fn options_follow_the_batch_task() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../config/example.toml");
+    let config = Configuration::load(path).unwrap();
+    let minutes: Vec<Option<u64>> = config
+        .batch_tasks
+        .iter()
+        .map(|t| SchedulerOptions::for_batch_task(t, &config).map(|o| o.interval.as_secs() / 60))
+        .collect();
+    assert_eq!(minutes[..2], [Some(15), Some(5)]);
+    let mut inactive = config.batch_tasks[0].clone();
+    inactive.active = false;
+    assert!(SchedulerOptions::for_batch_task(&inactive, &config).is_none());
+    let mut other = config.batch_tasks[0].clone();
+    other.group = "Reports".into();
+    assert!(SchedulerOptions::for_batch_task(&other, &config).is_none());
+    let o = SchedulerOptions::for_batch_task(&config.batch_tasks[0], &config).unwrap();
+    assert_eq!(o.config_fingerprint, config_fingerprint(&config));
+}

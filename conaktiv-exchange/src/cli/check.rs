@@ -2,20 +2,20 @@
 
 use std::path::Path;
 
+use conaktiv_exchange::config_directory::ConfigDirectory;
 use conaktiv_exchange::host::UserDirectory;
 use conaktiv_exchange::rules::{assignments, check_rules};
+use conaktiv_exchange::scheduler::BATCH_GROUP;
 use conaktiv_exchange::sqlite::SqliteDb;
 use conaktiv_model::Configuration;
 use serde_json::json;
 
 use super::{Exit, Output};
 
-/// The batch task group that runs the sync.
-pub const BATCH_GROUP: &str = "Exchange Abgleich";
-
 pub async fn run(config: &Configuration, db: Option<&Path>) -> Output {
+    let from_config = db.is_none();
     let users = match db {
-        None => None,
+        None => ConfigDirectory::new(config).users().await.ok(),
         Some(path) => {
             let db = match SqliteDb::open(path) {
                 Ok(db) => db,
@@ -34,10 +34,11 @@ pub async fn run(config: &Configuration, db: Option<&Path>) -> Output {
         }
     };
     let directory = users.as_deref().unwrap_or_default();
-    // Without a directory, unknown users and empty groups say nothing.
+    // The configuration knows no groups: without a real directory, unknown users and empty
+    // groups say nothing.
     let problems: Vec<_> = check_rules(&config.rules, directory)
         .into_iter()
-        .filter(|p| users.is_some() || p.is_error())
+        .filter(|p| !from_config || p.is_error())
         .collect();
     let errors = problems.iter().filter(|p| p.is_error()).count();
     let (jobs, _) = assignments(&config.rules, directory);
@@ -67,11 +68,16 @@ pub async fn run(config: &Configuration, db: Option<&Path>) -> Output {
         ));
     }
     match &users {
-        None => text.push_str("no --db given: rules not checked against the user directory\n"),
+        None => text.push_str("no user directory\n"),
         Some(u) => {
             text.push_str(&format!(
-                "{} user(s); a batch run covers {} mailbox/table pair(s):\n",
+                "{} user(s) ({}); a batch run covers {} mailbox/table pair(s):\n",
                 u.len(),
+                if from_config {
+                    "from the mail accounts; pass --db for the directory"
+                } else {
+                    "from the directory"
+                },
                 jobs.len()
             ));
             for j in &jobs {
@@ -95,6 +101,7 @@ pub async fn run(config: &Configuration, db: Option<&Path>) -> Output {
             "active": b.active,
         })).collect::<Vec<_>>(),
         "users": users.as_ref().map(Vec::len),
+        "directory": if from_config { "configuration" } else { "database" },
         "assignments": users.as_ref().map(|_| jobs.clone()),
     });
     let exit = if errors > 0 {
