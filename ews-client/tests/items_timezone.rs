@@ -182,6 +182,22 @@ fn legacy_custom_zone_computes_offsets() {
         |t| zone.utc_offset_at(t).map(|o| o.local_minus_utc()),
         "Europe/Berlin",
     );
+    // A known name without a definition: the IANA rules.
+    let named = ews_client::types::timezone::LegacyTimeZone {
+        time_zone_name: Some("Eastern Standard Time".into()),
+        ..Default::default()
+    };
+    let summer = Utc.with_ymd_and_hms(2024, 7, 1, 12, 0, 0).unwrap();
+    assert_eq!(
+        named.utc_offset_at(summer).unwrap().local_minus_utc(),
+        -4 * 3600
+    );
+    // An unknown name without a definition: unknown.
+    let unknown = ews_client::types::timezone::LegacyTimeZone {
+        time_zone_name: Some("Somewhere".into()),
+        ..Default::default()
+    };
+    assert_eq!(unknown.utc_offset_at(summer), None);
     // Without changes: a fixed offset.
     let fixed = ews_client::types::timezone::LegacyTimeZone {
         time_zone_name: Some("Customized Time Zone".into()),
