@@ -947,8 +947,14 @@ mod tests {
     #[test]
     fn every_renamed_zone_resolves_through_its_old_name() {
         for (new, old) in RENAMED {
-            assert!(table().to_windows.contains_key(old), "{old} not in CLDR table");
-            assert!(new.parse::<chrono_tz::Tz>().is_ok(), "{new} unknown to chrono-tz");
+            assert!(
+                table().to_windows.contains_key(old),
+                "{old} not in CLDR table"
+            );
+            assert!(
+                new.parse::<chrono_tz::Tz>().is_ok(),
+                "{new} unknown to chrono-tz"
+            );
             assert_eq!(iana_to_windows(new), iana_to_windows(old));
         }
     }
