@@ -321,14 +321,20 @@ struct SideIndex<'a> {
     /// Listed entries by id, as indexes into the listing.
     present: HashMap<&'a str, usize>,
     removed: HashSet<&'a str>,
+    /// Indexes of repeated ids (bad input): ignored, the first entry counts.
+    repeated: Vec<usize>,
 }
 
 impl<'a> SideIndex<'a> {
     fn new(listing: &'a SideListing) -> Self {
         let entries = listing.entries();
         let mut present = HashMap::with_capacity(entries.len());
+        let mut repeated = Vec::new();
         for (i, e) in entries.iter().enumerate() {
-            present.insert(e.id.as_str(), i);
+            if let Some(first) = present.insert(e.id.as_str(), i) {
+                present.insert(e.id.as_str(), first);
+                repeated.push(i);
+            }
         }
         let removed = match listing {
             SideListing::Delta { removed, .. } => removed.iter().map(String::as_str).collect(),
@@ -338,6 +344,7 @@ impl<'a> SideIndex<'a> {
             listing,
             present,
             removed,
+            repeated,
         }
     }
 
@@ -385,6 +392,13 @@ fn resolve<'a>(sides: &[SideIndex<'a>; 2], state: &'a StateSnapshot) -> Resolved
         vec![false; sides[0].listing.entries().len()],
         vec![false; sides[1].listing.entries().len()],
     ];
+    for (i, side) in sides.iter().enumerate() {
+        for &r in &side.repeated {
+            if let Some(c) = consumed[i].get_mut(r) {
+                *c = true;
+            }
+        }
+    }
     let mut pairs: Vec<PairState<'a>> = Vec::with_capacity(state.pairs.len());
     for p in &state.pairs {
         let status = [
