@@ -3,6 +3,8 @@
 
 use std::cmp::Ordering;
 
+use chrono::{DateTime, Utc};
+
 use axum::http::StatusCode;
 use ews_client::envelope::{self, ServerVersionInfo, SoapFault};
 use ews_client::operation::Operation;
@@ -211,30 +213,143 @@ enum FolderRef {
     Key(u64),
 }
 
-/// Resolves an item id to (mailbox address, item key, change key given).
-fn resolve_item(
+/// A resolved item id: mailbox, item key, the change key given, and the occurrence index
+/// when the id names one occurrence of a recurring series.
+#[derive(Clone, Debug)]
+struct ItemRef {
+    address: String,
+    key: u64,
+    change_key: Option<String>,
+    occurrence: Option<u32>,
+}
+
+fn resolve_item_ref(
     store: &Store,
     target: &Target,
     id: &BaseItemId,
-) -> Result<(String, u64, Option<String>), StoreError> {
-    let (id, change_key) = match id {
-        BaseItemId::Item(ItemId { id, change_key }) => (id, change_key.clone()),
-        // occurrences are not modelled as separate items
-        BaseItemId::Occurrence { .. } | BaseItemId::RecurringMaster { .. } => {
-            return Err(StoreError::ItemNotFound);
-        }
+) -> Result<ItemRef, StoreError> {
+    let malformed = |_| StoreError::InvalidIdMalformed;
+    let (decoded, change_key, occurrence) = match id {
+        BaseItemId::Item(ItemId { id, change_key }) => match ids::decode_id(IdKind::Item, id) {
+            Ok(d) => (d, change_key.clone(), None),
+            Err(_) => {
+                let d = ids::decode_id(IdKind::Occurrence, id).map_err(malformed)?;
+                let index = u32::try_from(d.sub).map_err(|_| StoreError::InvalidIdMalformed)?;
+                (d, change_key.clone(), Some(index))
+            }
+        },
+        BaseItemId::Occurrence {
+            recurring_master_id,
+            change_key,
+            instance_index,
+        } => (
+            ids::decode_id(IdKind::Item, recurring_master_id).map_err(malformed)?,
+            change_key.clone(),
+            Some(*instance_index),
+        ),
+        BaseItemId::RecurringMaster {
+            occurrence_id,
+            change_key,
+        } => (
+            ids::decode_id(IdKind::Occurrence, occurrence_id).map_err(malformed)?,
+            change_key.clone(),
+            None,
+        ),
     };
-    let decoded = ids::decode_id(IdKind::Item, id).map_err(|_| StoreError::InvalidIdMalformed)?;
     let mailbox = store
         .mailbox(&decoded.mailbox)
         .ok_or(StoreError::ItemNotFound)?;
     if !same_mailbox(&mailbox.address, &target.mailbox) {
         return Err(StoreError::AccessDenied);
     }
-    if !mailbox.items.contains_key(&decoded.key) {
+    let stored = mailbox
+        .items
+        .get(&decoded.key)
+        .ok_or(StoreError::ItemNotFound)?;
+    if let Some(index) = occurrence {
+        let EwsItem::CalendarItem(master) = &stored.item else {
+            return Err(StoreError::ItemNotFound);
+        };
+        let original = crate::recur::nth_original_start(master, index)
+            .ok_or(StoreError::OccurrenceOutOfRange)?;
+        if master.deleted_occurrences.contains(&original) {
+            return Err(StoreError::OccurrenceDeleted);
+        }
+    }
+    Ok(ItemRef {
+        address: mailbox.address.clone(),
+        key: decoded.key,
+        change_key,
+        occurrence,
+    })
+}
+
+/// Resolves an id of a whole item (not an occurrence) to (mailbox address, item key, change
+/// key given).
+fn resolve_item(
+    store: &Store,
+    target: &Target,
+    id: &BaseItemId,
+) -> Result<(String, u64, Option<String>), StoreError> {
+    let r = resolve_item_ref(store, target, id)?;
+    if r.occurrence.is_some() {
         return Err(StoreError::ItemNotFound);
     }
-    Ok((mailbox.address.clone(), decoded.key, change_key))
+    Ok((r.address, r.key, r.change_key))
+}
+
+/// One occurrence of a recurring master as a client sees it.
+fn occurrence_view(
+    mb: &Mailbox,
+    stored: &StoredItem,
+    index: u32,
+    shape: &ews_client::types::shape::ItemShape,
+) -> Option<EwsItem> {
+    let EwsItem::CalendarItem(master) = &stored.item else {
+        return None;
+    };
+    let original = crate::recur::nth_original_start(master, index)?;
+    let duration = master.end? - master.start?;
+    let modified = master
+        .modified_occurrences
+        .iter()
+        .find(|m| m.original_start == original);
+    let mut full_shape = shape.clone();
+    full_shape.base_shape = BaseShape::AllProperties;
+    let mut view = item_view(mb, stored, &full_shape);
+    if let EwsItem::CalendarItem(c) = &mut view {
+        c.common.item_id = Some(ItemId {
+            id: ids::encode_id(
+                IdKind::Occurrence,
+                &mb.id_address(),
+                stored.key,
+                u64::from(index),
+            ),
+            change_key: Some(ids::encode_change_key(stored.key, stored.version)),
+        });
+        c.start = Some(modified.map_or(original, |m| m.start));
+        c.end = Some(modified.map_or(original + duration, |m| m.end));
+        c.original_start = Some(original);
+        c.recurrence_id = Some(original);
+        c.calendar_item_type = Some(if modified.is_some() {
+            ews_client::types::calendar::CalendarItemType::Exception
+        } else {
+            ews_client::types::calendar::CalendarItemType::Occurrence
+        });
+        c.is_recurring = Some(true);
+        c.recurrence = None;
+        c.first_occurrence = None;
+        c.last_occurrence = None;
+        c.modified_occurrences.clear();
+        c.deleted_occurrences.clear();
+    }
+    if shape.base_shape == BaseShape::IdOnly {
+        return Some(ews_client::ops::project(
+            &view,
+            &shape.additional_properties,
+        ));
+    }
+    Some(view)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -531,20 +646,23 @@ fn get_item(shared: &Shared, target: &Target, req: GetItem) -> ResponseMessages<
     ResponseMessages::new(
         req.item_ids
             .iter()
-            .map(|id| match resolve_item(&store, target, id) {
-                Ok((address, key, _)) => {
-                    let Some(mb) = store.mailbox(&address) else {
-                        return err(StoreError::ItemNotFound);
-                    };
-                    match mb.items.get(&key) {
-                        Some(stored) => ResponseMessage::success(ItemInfo {
-                            items: vec![item_view(mb, stored, &req.item_shape)],
-                        }),
-                        None => err(StoreError::ItemNotFound),
-                    }
-                }
-                Err(e) => err(e),
+            .map(|id| {
+                let r = resolve_item_ref(&store, target, id).map_err(err::<ItemInfo>)?;
+                let mb = store
+                    .mailbox(&r.address)
+                    .ok_or_else(|| err(StoreError::ItemNotFound))?;
+                let stored = mb
+                    .items
+                    .get(&r.key)
+                    .ok_or_else(|| err(StoreError::ItemNotFound))?;
+                let item = match r.occurrence {
+                    Some(index) => occurrence_view(mb, stored, index, &req.item_shape)
+                        .ok_or_else(|| err(StoreError::OccurrenceOutOfRange))?,
+                    None => item_view(mb, stored, &req.item_shape),
+                };
+                Ok(ResponseMessage::success(ItemInfo { items: vec![item] }))
             })
+            .map(|r: Result<_, ResponseMessage<ItemInfo>>| r.unwrap_or_else(|e| e))
             .collect(),
     )
 }
@@ -711,12 +829,44 @@ fn find_item(shared: &Shared, target: &Target, req: FindItem) -> ResponseMessage
                     .filter(|i| req.restriction.as_ref().is_none_or(|r| matches(i, r)))
                     .collect();
                 if let Some(ItemView::Calendar(view)) = &req.view {
+                    // CalendarView: single items and expanded occurrences overlapping the
+                    // window, by start time
                     let (start, end) = (view.start_date, view.end_date);
-                    found.retain(|i| match &i.item {
-                        EwsItem::CalendarItem(c) => {
-                            c.start.is_some_and(|s| s < end) && c.end.is_some_and(|e| e > start)
+                    let mut entries: Vec<(DateTime<Utc>, EwsItem)> = Vec::new();
+                    for stored in &found {
+                        let EwsItem::CalendarItem(c) = &stored.item else {
+                            continue;
+                        };
+                        if c.recurrence.is_some() {
+                            for occ in crate::recur::occurrences(c, Some(start), end) {
+                                if let Some(v) =
+                                    occurrence_view(mb, stored, occ.index, &req.item_shape)
+                                {
+                                    entries.push((occ.start, v));
+                                }
+                            }
+                        } else if c.start.is_some_and(|s| s < end)
+                            && c.end.is_some_and(|e| e > start)
+                        {
+                            entries.push((
+                                c.start.unwrap_or(start),
+                                item_view(mb, stored, &req.item_shape),
+                            ));
                         }
-                        _ => false,
+                    }
+                    entries.sort_by_key(|(s, _)| *s);
+                    let total = entries.len();
+                    let max = view.max_entries_returned.map_or(usize::MAX, |m| m as usize);
+                    let items: Vec<EwsItem> =
+                        entries.into_iter().take(max).map(|(_, v)| v).collect();
+                    let n = items.len();
+                    return ResponseMessage::success(FindItemResult {
+                        paging: PagingInfo {
+                            indexed_paging_offset: None,
+                            includes_last_item_in_range: Some(n >= total),
+                            total_items_in_view: Some(u32::try_from(total).unwrap_or(u32::MAX)),
+                        },
+                        items,
                     });
                 }
                 if req.sort_order.is_empty() {
@@ -783,10 +933,30 @@ fn delete_item(shared: &Shared, target: &Target, req: DeleteItem) -> ResponseMes
         req.item_ids
             .iter()
             .map(|id| {
-                let (address, key, _) = resolve_item(&store, target, id).map_err(err::<()>)?;
+                let r = resolve_item_ref(&store, target, id).map_err(err::<()>)?;
+                let (address, key) = (r.address, r.key);
                 let mb = store
                     .mailbox_mut(&address)
                     .ok_or_else(|| err(StoreError::ItemNotFound))?;
+                if let Some(index) = r.occurrence {
+                    // deleting one occurrence records it in the master
+                    let original = match mb.items.get(&key).map(|s| &s.item) {
+                        Some(EwsItem::CalendarItem(c)) => {
+                            crate::recur::nth_original_start(c, index)
+                        }
+                        _ => None,
+                    }
+                    .ok_or_else(|| err(StoreError::OccurrenceOutOfRange))?;
+                    mb.update_item(key, None, |i| {
+                        if let EwsItem::CalendarItem(c) = i {
+                            c.modified_occurrences
+                                .retain(|m| m.original_start != original);
+                            c.deleted_occurrences.push(original);
+                        }
+                    })
+                    .map_err(err::<()>)?;
+                    return Ok(ResponseMessage::success(()));
+                }
                 let result = match req.delete_type {
                     DisposalType::MoveToDeletedItems => {
                         let dest = mb
@@ -996,11 +1166,21 @@ fn update_item(
             .iter()
             .map(|change| {
                 let fail = err::<UpdateItemResult>;
-                let (address, key, change_key) =
-                    resolve_item(&store, target, &change.item_id).map_err(fail)?;
+                let r = resolve_item_ref(&store, target, &change.item_id).map_err(fail)?;
+                let (address, key, change_key) = (r.address, r.key, r.change_key);
                 let mb = store
                     .mailbox_mut(&address)
                     .ok_or_else(|| err(StoreError::ItemNotFound))?;
+                if let Some(index) = r.occurrence {
+                    return update_occurrence(
+                        mb,
+                        key,
+                        index,
+                        change,
+                        change_key,
+                        req.conflict_resolution,
+                    );
+                }
                 let stored = mb
                     .items
                     .get(&key)
@@ -1279,4 +1459,67 @@ fn autodiscover(shared: &Shared, body: &[u8]) -> Reply {
         body: String::from_utf8_lossy(&ad::write_response(&response)).into_owned(),
         code,
     }
+}
+
+/// Updates one occurrence of a series: the changes are applied to the occurrence as a client
+/// sees it, and its (possibly moved) times are recorded as a modified occurrence of the master.
+fn update_occurrence(
+    mb: &mut Mailbox,
+    key: u64,
+    index: u32,
+    change: &ews_client::ops::ItemChange,
+    change_key: Option<String>,
+    conflict: ews_client::ops::ConflictResolution,
+) -> Result<ResponseMessage<UpdateItemResult>, ResponseMessage<UpdateItemResult>> {
+    let fail = err::<UpdateItemResult>;
+    let stored = mb
+        .items
+        .get(&key)
+        .ok_or_else(|| fail(StoreError::ItemNotFound))?;
+    let current_ck = ids::encode_change_key(key, stored.version);
+    let expected = match (&change_key, conflict) {
+        (_, ews_client::ops::ConflictResolution::AlwaysOverwrite) | (None, _) => None,
+        (Some(ck), _) if *ck == current_ck => Some(stored.version),
+        (Some(_), _) => Some(u64::MAX),
+    };
+    let shape = ews_client::types::shape::ItemShape::all_properties();
+    let mut view = occurrence_view(mb, stored, index, &shape)
+        .ok_or_else(|| fail(StoreError::OccurrenceOutOfRange))?;
+    ews_client::ops::apply_changes(&mut view, &change.updates).map_err(|e| {
+        ResponseMessage::error(
+            e.response_code(),
+            format!("The change cannot be applied: {e}"),
+        )
+    })?;
+    let EwsItem::CalendarItem(occ) = &view else {
+        return Err(fail(StoreError::ItemNotFound));
+    };
+    let (Some(original), Some(start), Some(end)) = (occ.original_start, occ.start, occ.end) else {
+        return Err(fail(StoreError::OccurrenceOutOfRange));
+    };
+    let occ_id = ids::encode_id(IdKind::Occurrence, &mb.id_address(), key, u64::from(index));
+    mb.update_item(key, expected, |i| {
+        if let EwsItem::CalendarItem(c) = i {
+            c.modified_occurrences
+                .retain(|m| m.original_start != original);
+            c.modified_occurrences
+                .push(ews_client::types::calendar::OccurrenceInfo {
+                    item_id: ItemId::new(occ_id.clone()),
+                    start,
+                    end,
+                    original_start: original,
+                });
+        }
+    })
+    .map_err(fail)?;
+    let version = mb.items.get(&key).map_or(0, |s| s.version);
+    let mut result = view.empty_like();
+    result.common_mut().item_id = Some(ItemId {
+        id: occ_id,
+        change_key: Some(ids::encode_change_key(key, version)),
+    });
+    Ok(ResponseMessage::success(UpdateItemResult {
+        items: vec![result],
+        conflict_results: Some(0),
+    }))
 }

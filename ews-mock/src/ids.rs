@@ -21,6 +21,8 @@ pub enum IdKind {
     Folder,
     /// An attachment (of the item with the given counter).
     Attachment,
+    /// An occurrence of a recurring series (the master's counter; `sub` is the 1-based index).
+    Occurrence,
 }
 
 impl IdKind {
@@ -29,6 +31,7 @@ impl IdKind {
             IdKind::Item => b'I',
             IdKind::Folder => b'F',
             IdKind::Attachment => b'A',
+            IdKind::Occurrence => b'O',
         }
     }
 }

@@ -34,6 +34,7 @@ pub mod ids;
 pub mod itemxml;
 pub mod log;
 pub mod ntlm;
+pub mod recur;
 mod server;
 pub mod soap;
 pub mod store;

@@ -79,6 +79,12 @@ pub enum StoreError {
     /// Distinguished folders cannot be deleted or moved.
     #[error("cannot delete a distinguished folder")]
     DeleteDistinguishedFolder,
+    /// The occurrence index is outside the series.
+    #[error("occurrence index out of the recurrence range")]
+    OccurrenceOutOfRange,
+    /// The occurrence was deleted from its series.
+    #[error("occurrence deleted from the recurrence")]
+    OccurrenceDeleted,
     /// A message to send has no (valid) recipients.
     #[error("invalid recipients")]
     InvalidRecipients,
@@ -102,6 +108,10 @@ impl StoreError {
             StoreError::DeleteDistinguishedFolder => "ErrorDeleteDistinguishedFolder",
             StoreError::AccessDenied => "ErrorAccessDenied",
             StoreError::InvalidRecipients => "ErrorInvalidRecipients",
+            StoreError::OccurrenceOutOfRange => {
+                "ErrorCalendarOccurrenceIndexIsOutOfRecurrenceRange"
+            }
+            StoreError::OccurrenceDeleted => "ErrorCalendarOccurrenceIsDeletedFromRecurrence",
         }
     }
 }
