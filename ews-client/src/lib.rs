@@ -5,6 +5,12 @@
 //!
 //! Architecture invariant: this is the only crate (with `ews-mock`, which reuses its types)
 //! that knows EWS XML. It knows nothing of ConAktiv or of sync.
+//!
+//! Start with [`Client`] (see the [`client`] module for an example that impersonates a
+//! mailbox): build it from a [`ClientConfig`], call [`Client::for_mailbox`] per mailbox and
+//! [`Client::execute`] any request of [`ops`], or use the paging and sync streams. Servers
+//! (`ews-mock`) use [`envelope`] and [`ops::AnyRequest`] to read requests and write responses,
+//! and [`schema::validate`] to check them against Microsoft's schema.
 #![warn(missing_docs)]
 
 pub mod client;
