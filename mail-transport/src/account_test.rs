@@ -19,6 +19,8 @@ pub enum TestProtocol {
     Imap,
     /// Outgoing server.
     Smtp,
+    /// Exchange (EWS) for both.
+    Exchange,
 }
 
 /// What a step checks.
@@ -519,4 +521,58 @@ pub async fn test_smtp(
         }
     }
     st.steps
+}
+
+/// Tests an Exchange account through a client (already impersonating the mailbox when the
+/// account uses the administrator account): authenticate and reach the mailbox (GetFolder
+/// inbox), the folders it needs (inbox, Sent Items), and a send test only when asked.
+pub async fn test_exchange(
+    client: &ews_client::client::Client,
+    address: &str,
+    options: &AccountTestOptions,
+) -> AccountTestReport {
+    use ews_client::types::DistinguishedFolderName as D;
+    let mut st = Steps {
+        protocol: TestProtocol::Exchange,
+        steps: Vec::new(),
+    };
+    match client.get_folder(D::Inbox.into()).await {
+        Ok(_) => st.ok(K::Authenticate, format!("reached the mailbox {address}")),
+        Err(e) => {
+            let e = crate::exchange::ews_err(e);
+            let kind = if matches!(e, MailError::Network { .. } | MailError::Timeout(_)) {
+                K::Connect
+            } else if tls_step_of(&e) {
+                K::Tls
+            } else {
+                K::Authenticate
+            };
+            st.fail(kind, &e);
+            st.skip_rest(&[K::Folders, K::SendTest], "mailbox not reached");
+            return AccountTestReport { steps: st.steps };
+        }
+    }
+    match client.get_folder(D::SentItems.into()).await {
+        Ok(_) => st.ok(K::Folders, "Inbox and Sent Items found"),
+        Err(e) => st.fail(K::Folders, &crate::exchange::ews_err(e)),
+    }
+    match &options.send_test_to {
+        None => st.skip_rest(&[K::SendTest], "not requested"),
+        Some(to) => {
+            let sender =
+                crate::exchange::ExchangeSender::new(client.clone(), address, false, false);
+            let mail = OutgoingMail {
+                from: Mailbox::new(address),
+                to: vec![Mailbox::new(to.clone())],
+                subject: "ConAktiv mail account test".into(),
+                text: Some("This message tests the mail account settings.".into()),
+                ..OutgoingMail::default()
+            };
+            match sender.send(&mail).await {
+                Ok(r) => st.ok(K::SendTest, format!("accepted: {}", r.server_response)),
+                Err(e) => st.fail(K::SendTest, &e),
+            }
+        }
+    }
+    AccountTestReport { steps: st.steps }
 }

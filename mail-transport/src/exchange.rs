@@ -28,6 +28,24 @@ use crate::transport::{MailReceiver, MailSender, ReceiveReport, SendReceipt, Sen
 
 /// Maps an ews-client error.
 pub(crate) fn ews_err(e: ews_client::Error) -> MailError {
+    use ews_client::transport::TransportError as T;
+    match &e {
+        ews_client::Error::Transport(T::Tls { message, .. }) => {
+            let lower = message.to_ascii_lowercase();
+            return if lower.contains("certificate") || lower.contains("issuer") {
+                MailError::Certificate(message.clone())
+            } else {
+                MailError::Tls(message.clone())
+            };
+        }
+        ews_client::Error::Transport(T::Connect { host, message, .. }) => {
+            return MailError::Network {
+                server: host.clone(),
+                message: message.clone(),
+            };
+        }
+        _ => {}
+    }
     if e.is_auth() {
         return MailError::AuthenticationFailed(e.to_string());
     }

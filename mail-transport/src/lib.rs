@@ -34,7 +34,7 @@ pub mod transport;
 
 pub use account_test::{
     AccountTestOptions, AccountTestReport, FailureKind, StepStatus, TestProtocol, TestStep,
-    TestStepKind, test_account,
+    TestStepKind, test_account, test_exchange,
 };
 pub use error::MailError;
 pub use imap::{FolderInfo, StoredCopy};

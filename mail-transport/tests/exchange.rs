@@ -433,3 +433,74 @@ async fn an_exchange_mail_account_record_uses_the_admin_account_when_it_says_so(
     assert!(mail_transport::model::exchange_sender(&imap, client(&mock, "a", "b")).is_err());
     mock.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn exchange_account_test_reports_each_step() {
+    use mail_transport::{
+        AccountTestOptions, FailureKind, StepStatus, TestProtocol as P, TestStepKind as K,
+        test_exchange,
+    };
+    let mock = mock().await;
+    let admin = client(&mock, "admin@contoso.test", "admin-pw").for_mailbox("anna@contoso.test");
+    let report = test_exchange(&admin, "anna@contoso.test", &AccountTestOptions::default()).await;
+    assert!(report.is_ok(), "{report:#?}");
+    assert!(matches!(
+        report.step(P::Exchange, K::Folders),
+        Some(StepStatus::Ok(_))
+    ));
+    assert!(matches!(
+        report.step(P::Exchange, K::SendTest),
+        Some(StepStatus::Skipped(_))
+    ));
+    let options = AccountTestOptions {
+        send_test_to: Some("ben@contoso.test".into()),
+    };
+    let report = test_exchange(&admin, "anna@contoso.test", &options).await;
+    assert!(
+        matches!(
+            report.step(P::Exchange, K::SendTest),
+            Some(StepStatus::Ok(_))
+        ),
+        "{report:#?}"
+    );
+    assert_eq!(
+        mock.mailbox("ben@contoso.test")
+            .unwrap()
+            .items_in("inbox")
+            .count(),
+        1
+    );
+
+    let wrong = client(&mock, "anna@contoso.test", "nope");
+    let report = test_exchange(&wrong, "anna@contoso.test", &AccountTestOptions::default()).await;
+    let step = report.first_failure(P::Exchange).unwrap();
+    assert_eq!(step.kind, K::Authenticate);
+    assert!(
+        matches!(
+            &step.status,
+            StepStatus::Failed {
+                kind: FailureKind::WrongCredentials,
+                ..
+            }
+        ),
+        "{report:#?}"
+    );
+    assert!(!format!("{report:?}").contains("nope"));
+    let url = mock.url();
+    mock.shutdown().await.unwrap();
+    // the server is gone: a connection failure
+    let gone = Client::new(ClientConfig::new(
+        TransportConfig::new(
+            url::Url::parse(&url).unwrap(),
+            Auth::basic("anna@contoso.test", "anna-pw"),
+        )
+        .with_timeout(Duration::from_secs(2)),
+    ))
+    .unwrap();
+    let report = test_exchange(&gone, "anna@contoso.test", &AccountTestOptions::default()).await;
+    assert_eq!(
+        report.first_failure(P::Exchange).unwrap().kind,
+        K::Connect,
+        "{report:#?}"
+    );
+}
