@@ -36,7 +36,7 @@ mod writer;
 pub use error::XmlError;
 pub use reader::{Start, XmlReader};
 pub use value::XmlValue;
-pub use writer::{StartTag, XmlWriter};
+pub use writer::{StartTag, XmlWriter, is_xml_char, xml_safe};
 
 /// SOAP 1.1 envelope namespace.
 pub const NS_SOAP: &str = "http://schemas.xmlsoap.org/soap/envelope/";

@@ -151,3 +151,22 @@ fn date_times_accept_offsets_and_write_utc() {
     }
     assert!(DateTime::<Utc>::from_xml_value("tomorrow").is_err());
 }
+
+#[test]
+fn forbidden_characters_are_dropped_and_carriage_returns_survive() {
+    let mut w = XmlWriter::new();
+    w.start_root(Ns::Types, "Root").open();
+    w.text_element(Ns::Types, "Notes", "a\u{b}b\r\nc\u{fffe}");
+    w.start(Ns::Types, "X").attr("v", "1\u{0}2\r").empty();
+    w.end(Ns::Types, "Root");
+    let xml = w.into_string();
+    assert!(!xml.contains('\u{b}') && !xml.contains('\u{0}'), "{xml:?}");
+    let mut r = XmlReader::new(xml.as_bytes());
+    let root = r.root().unwrap();
+    let notes = r.next_child(&root).unwrap().unwrap();
+    assert_eq!(r.text(&notes).unwrap(), "ab\r\nc");
+    let x = r.next_child(&root).unwrap().unwrap();
+    assert_eq!(x.attr("v").unwrap().unwrap(), "12\r");
+    assert_eq!(xml_safe("ok\tfine\n"), "ok\tfine\n");
+    assert_eq!(xml_safe("bad\u{1}"), "bad");
+}

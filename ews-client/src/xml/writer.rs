@@ -1,5 +1,5 @@
 use super::{Ns, WriteXml, XmlValue};
-use quick_xml::escape::escape;
+use std::borrow::Cow;
 
 /// Writes an XML document into memory with the fixed prefixes of [`Ns::prefix`].
 ///
@@ -112,7 +112,7 @@ impl XmlWriter {
 
     /// Writes escaped character data inside the current element.
     pub fn text(&mut self, text: &str) {
-        self.buf.push_str(&escape(text));
+        self.buf.push_str(&escape(&xml_safe(text)));
     }
 
     /// Appends an already serialized, well-formed fragment verbatim.
@@ -154,7 +154,7 @@ impl<'w, 'n> StartTag<'w, 'n> {
         buf.push(' ');
         buf.push_str(name);
         buf.push_str("=\"");
-        buf.push_str(&escape(value));
+        buf.push_str(&escape(&xml_safe(value)));
         buf.push('"');
         self
     }
@@ -184,7 +184,7 @@ impl<'w, 'n> StartTag<'w, 'n> {
         }
         buf.push_str(name);
         buf.push_str("=\"");
-        buf.push_str(&escape(value));
+        buf.push_str(&escape(&xml_safe(value)));
         buf.push('"');
         self
     }
@@ -217,7 +217,7 @@ impl<'w, 'n> StartTag<'w, 'n> {
     /// Writes escaped text content and the end tag.
     pub fn text(self, text: &str) {
         self.w.buf.push('>');
-        self.w.buf.push_str(&escape(text));
+        self.w.buf.push_str(&escape(&xml_safe(text)));
         self.w.end(self.ns, self.name);
     }
 
@@ -227,5 +227,33 @@ impl<'w, 'n> StartTag<'w, 'n> {
         self.w.buf.push('>');
         body(self.w);
         self.w.end(ns, name);
+    }
+}
+
+/// Whether XML 1.0 allows the character in a document (`Char` production).
+pub fn is_xml_char(c: char) -> bool {
+    matches!(c, '\u{9}' | '\u{A}' | '\u{D}' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
+/// Text as it survives an XML round trip: characters XML 1.0 forbids (control characters
+/// such as a vertical tab pasted into a note, U+FFFE, U+FFFF) are dropped, because no
+/// conforming peer accepts them, even escaped. Use it to compare values with what a peer will
+/// read back.
+pub fn xml_safe(text: &str) -> Cow<'_, str> {
+    if text.chars().all(is_xml_char) {
+        Cow::Borrowed(text)
+    } else {
+        Cow::Owned(text.chars().filter(|c| is_xml_char(*c)).collect())
+    }
+}
+
+/// Escapes a carriage return as `&#13;` (after quick-xml's escaping), since XML parsers
+/// normalize a literal CR LF to LF and the CR would be lost.
+fn escape(text: &str) -> Cow<'_, str> {
+    let escaped = quick_xml::escape::escape(text);
+    if escaped.contains('\r') {
+        Cow::Owned(escaped.replace('\r', "&#13;"))
+    } else {
+        escaped
     }
 }
