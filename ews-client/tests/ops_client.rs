@@ -692,3 +692,32 @@ async fn sync_folder_hierarchy_loops_with_the_returned_state() {
     assert_eq!(batches.len(), 2);
     assert!(h.requests()[1].contains("<m:SyncState>H1</m:SyncState>"));
 }
+
+#[tokio::test]
+async fn every_kind_of_throttling_answer_is_waited_out_in_one_call() {
+    let success = ResponseMessages::new(vec![ResponseMessage::success(inbox_folder())]);
+    let h = Harness::new(vec![
+        ResponseTemplate::new(429).insert_header("Retry-After", "1"),
+        busy_fault(200),
+        ok::<GetFolder>(&ResponseMessages::new(vec![busy_message::<FolderInfo>(
+            100,
+        )])),
+        ResponseTemplate::new(503).insert_header("Retry-After", "1"),
+        ok::<GetFolder>(&success),
+    ])
+    .await;
+    let url = url::Url::parse(&format!("{}/EWS/Exchange.asmx", h.server.uri())).unwrap();
+    let client = Client::new(
+        ClientConfig::new(TransportConfig::new(url, Auth::None))
+            .with_call_timeout(Duration::from_secs(20)),
+    )
+    .unwrap();
+    let started = Instant::now();
+    let resp = client.execute(&get_inbox()).await.unwrap();
+    let waited = started.elapsed();
+    assert_eq!(resp, success);
+    assert_eq!(h.requests().len(), 5);
+    // Retry-After 1 s twice, BackOffMilliseconds 200 + 100.
+    assert!(waited >= Duration::from_millis(2300), "waited {waited:?}");
+    assert!(waited < Duration::from_secs(10), "waited {waited:?}");
+}
