@@ -185,7 +185,9 @@ impl Engine {
     }
 
     /// Carry out a plan: journal create intents, write in batches with version checks, and
-    /// commit the state once per batch. Refuses a plan whose mass-delete guard tripped.
+    /// commit the state once per batch. Refuses a plan whose mass-delete guard tripped
+    /// ([`Plan::guard`]); a host that showed the preview and got the user's consent may clear
+    /// that field (or plan again with [`Rule::force`]) to proceed.
     pub async fn apply<L: Side, R: Side, S: StateStore>(
         &self,
         plan: &Plan,
