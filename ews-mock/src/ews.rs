@@ -364,7 +364,9 @@ fn folder_kind(class: &str) -> FolderKind {
     }
 }
 
-fn folder_view(mb: &Mailbox, key: u64, shape: BaseShape) -> EwsFolder {
+fn folder_view(mb: &Mailbox, key: u64, shape: &ews_client::types::shape::FolderShape) -> EwsFolder {
+    let additional = &shape.additional_properties;
+    let shape = shape.base_shape;
     let Some(f) = mb.folders.get(&key) else {
         return EwsFolder::default();
     };
@@ -378,9 +380,53 @@ fn folder_view(mb: &Mailbox, key: u64, shape: BaseShape) -> EwsFolder {
         folder_id: Some(id),
         ..EwsFolder::default()
     };
+    let full = folder_view_all(mb, key, f, kind, out.clone());
+    let wanted = |uri: &str| {
+        additional
+            .iter()
+            .any(|p| matches!(p, PropertyPath::Field(u) if u == uri))
+    };
     if shape == BaseShape::IdOnly {
+        // IdOnly plus AdditionalProperties: exactly the requested folder properties
+        if wanted("folder:DisplayName") {
+            out.display_name = full.display_name;
+        }
+        if wanted("folder:TotalCount") {
+            out.total_count = full.total_count;
+        }
+        if wanted("folder:ChildFolderCount") {
+            out.child_folder_count = full.child_folder_count;
+        }
+        if wanted("folder:UnreadCount") {
+            out.unread_count = full.unread_count;
+        }
+        if wanted("folder:FolderClass") {
+            out.folder_class = full.folder_class;
+        }
+        if wanted("folder:ParentFolderId") {
+            out.parent_folder_id = full.parent_folder_id;
+        }
         return out;
     }
+    let mut out = full;
+    if shape == BaseShape::Default {
+        if !wanted("folder:FolderClass") {
+            out.folder_class = None;
+        }
+        if !wanted("folder:ParentFolderId") {
+            out.parent_folder_id = None;
+        }
+    }
+    out
+}
+
+fn folder_view_all(
+    mb: &Mailbox,
+    key: u64,
+    f: &crate::store::Folder,
+    kind: FolderKind,
+    mut out: EwsFolder,
+) -> EwsFolder {
     let unread = f
         .items
         .iter()
@@ -401,7 +447,7 @@ fn folder_view(mb: &Mailbox, key: u64, shape: BaseShape) -> EwsFolder {
     if matches!(kind, FolderKind::Folder | FolderKind::TasksFolder) {
         out.unread_count = Some(i32::try_from(unread).unwrap_or(i32::MAX));
     }
-    if shape == BaseShape::AllProperties {
+    {
         out.folder_class = Some(f.class.clone());
         out.parent_folder_id = f.parent.map(|p| FolderId {
             id: mb.folder_id(p),
@@ -416,7 +462,7 @@ fn folder_view(mb: &Mailbox, key: u64, shape: BaseShape) -> EwsFolder {
 
 fn get_folder(shared: &Shared, target: &Target, req: GetFolder) -> ResponseMessages<FolderInfo> {
     let store = shared.read();
-    let shape = req.folder_shape.base_shape;
+    let shape = &req.folder_shape;
     ResponseMessages::new(
         req.folder_ids
             .iter()
@@ -436,7 +482,7 @@ fn find_folder(
     req: FindFolder,
 ) -> ResponseMessages<FindFolderResult> {
     let store = shared.read();
-    let shape = req.folder_shape.base_shape;
+    let shape = &req.folder_shape;
     ResponseMessages::new(
         req.parent_folder_ids
             .iter()
@@ -515,7 +561,11 @@ fn create_folder(
                     .create_folder(parent, &name, class.as_deref())
                     .map_err(err::<FolderInfo>)?;
                 Ok(ResponseMessage::success(FolderInfo {
-                    folders: vec![folder_view(mb, key, BaseShape::IdOnly)],
+                    folders: vec![folder_view(
+                        mb,
+                        key,
+                        &ews_client::types::shape::FolderShape::new(BaseShape::IdOnly),
+                    )],
                 }))
             })
             .map(|r| r.unwrap_or_else(|e| e))
@@ -547,7 +597,7 @@ fn sync_hierarchy(
             None => 0,
         };
         let page = mb.sync_hierarchy(root, since, usize::MAX)?;
-        let shape = req.folder_shape.base_shape;
+        let shape = &req.folder_shape;
         let changes = page
             .changes
             .iter()

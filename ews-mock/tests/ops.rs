@@ -67,6 +67,22 @@ async fn folders_get_find_create_and_sync_hierarchy() {
         inbox_id
     );
 
+    // IdOnly plus additional properties returns exactly those
+    let mut id_only = GetFolder::new(vec![folder(D::Inbox)]);
+    id_only.folder_shape =
+        ews_client::types::shape::FolderShape::new(ews_client::types::shape::BaseShape::IdOnly)
+            .with_additional([PropertyPath::field("folder:DisplayName")]);
+    let f = ews
+        .call(&id_only)
+        .await
+        .messages
+        .remove(0)
+        .content
+        .folders
+        .remove(0);
+    assert_eq!(f.display_name.as_deref(), Some("Inbox"));
+    assert_eq!(f.total_count, None);
+
     let shallow = ews
         .call(&FindFolder::new(
             FolderTraversal::Shallow,
