@@ -504,3 +504,60 @@ async fn exchange_account_test_reports_each_step() {
         "{report:#?}"
     );
 }
+
+#[tokio::test]
+async fn the_send_queue_works_with_the_exchange_backend() {
+    use mail_transport::{SendQueue, Throttle, TransferEncoding};
+    let mock = mock().await;
+    let sender = ExchangeSender::new(
+        client(&mock, "anna@contoso.test", "anna-pw"),
+        "anna@contoso.test",
+        false,
+        true,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let queue = SendQueue::open(
+        dir.path().join("q.sqlite"),
+        "anna-ews",
+        Some(Throttle::new(1, Duration::from_secs(60)).unwrap()),
+    )
+    .unwrap();
+    for s in ["q1", "q2"] {
+        let mut m = mail(s);
+        m.bcc = vec![Mailbox::new("admin@contoso.test")];
+        queue
+            .enqueue(&m.build(TransferEncoding::Auto).unwrap())
+            .unwrap();
+    }
+    let t0 = chrono::Utc::now();
+    let run = queue.run_at(&sender, t0).await.unwrap();
+    assert_eq!((run.sent.len(), run.remaining), (1, 1));
+    let run = queue
+        .run_at(&sender, t0 + chrono::Duration::minutes(1))
+        .await
+        .unwrap();
+    assert_eq!((run.sent.len(), run.remaining), (1, 0));
+    assert_eq!(
+        mock.mailbox("ben@contoso.test")
+            .unwrap()
+            .items_in("inbox")
+            .count(),
+        2
+    );
+    // Bcc from the envelope reached the admin but is not visible to ben
+    assert_eq!(
+        mock.mailbox("admin@contoso.test")
+            .unwrap()
+            .items_in("inbox")
+            .count(),
+        2
+    );
+    let ben = mock.mailbox("ben@contoso.test").unwrap();
+    for item in ben.items_in("inbox") {
+        let Some(Item::Message(m)) = item.item() else {
+            panic!()
+        };
+        assert!(m.bcc_recipients.is_empty());
+    }
+    mock.shutdown().await.unwrap();
+}
