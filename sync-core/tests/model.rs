@@ -12,7 +12,8 @@ use common::World;
 use proptest::prelude::*;
 use sync_core::memory::{Applied, Fault, MemItem, MemorySide};
 use sync_core::{
-    Master, MemoryStore, Pair, Record, Rule, SideId, SqliteStore, StateStore, Switches, SyncError,
+    Engine, Master, MemoryStore, Pair, Record, Rule, SideId, SqliteStore, StateStore, Switches,
+    SyncError,
 };
 
 const FIELDS: [&str; 3] = ["a", "b", "c"];
@@ -47,6 +48,12 @@ enum Op {
         kind: u8,
     },
     LoseState,
+    /// Plan, let a user edit a record, then apply the stale plan.
+    Race {
+        local: bool,
+        idx: usize,
+        value: usize,
+    },
     Run {
         force: bool,
     },
@@ -63,6 +70,8 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (any::<bool>(), 0..3u8).prop_map(|(local, kind)| Op::Fault { local, kind }),
         1 => Just(Op::LoseState),
         4 => any::<bool>().prop_map(|force| Op::Run { force }),
+        1 => (any::<bool>(), 0..8usize, 0..3usize)
+            .prop_map(|(local, idx, value)| Op::Race { local, idx, value }),
     ]
 }
 
@@ -292,6 +301,39 @@ fn run_sequence<S: StateStore>(
                 let f = [Fault::Fail, Fault::Unknown, Fault::BatchError][usize::from(kind)];
                 side_mut(&mut w, local).inject(f);
                 faults[usize::from(!local)] += 1;
+            }
+            Op::Race { local, idx, value } => {
+                let rule = Rule {
+                    force: true,
+                    ..rule.clone()
+                };
+                let engine = Engine::new(rule.clone()).unwrap();
+                let prepared = futures::executor::block_on(engine.prepare(
+                    &mut w.local,
+                    &mut w.remote,
+                    &mut w.store,
+                    0,
+                ))
+                .unwrap();
+                let s = side_mut(&mut w, local);
+                let Some(id) = pick(s, idx) else { continue };
+                let v = format!("race {value}");
+                s.edit(&id, "a", &v);
+                futures::executor::block_on(engine.apply(
+                    &prepared.plan,
+                    &mut w.local,
+                    &mut w.remote,
+                    &mut w.store,
+                ))
+                .unwrap();
+                // The edit made after planning was not overwritten blindly, nor deleted.
+                let s = side_mut(&mut w, local);
+                let item = s.get(&id);
+                prop_assert!(item.is_some(), "raced record deleted");
+                prop_assert_eq!(item.unwrap().record.get("a"), Some(&v.as_str().into()));
+                w.local.clear_faults();
+                w.remote.clear_faults();
+                faults = [0, 0];
             }
             Op::LoseState => {
                 let hidden = |s: &MemorySide| s.items().values().any(|i| !i.in_scope);
