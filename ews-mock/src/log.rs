@@ -1,6 +1,6 @@
 //! The request log and counts by operation.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
@@ -29,10 +29,14 @@ pub struct LogEntry {
     pub faults: Vec<String>,
 }
 
+/// Entries kept at most; older ones are dropped (counts keep counting), so a long benchmark
+/// does not grow the mock's memory without bound.
+pub const MAX_LOG_ENTRIES: usize = 100_000;
+
 /// The log.
 #[derive(Default)]
 pub struct RequestLog {
-    inner: Mutex<(u64, Vec<LogEntry>, BTreeMap<String, u64>)>,
+    inner: Mutex<(u64, VecDeque<LogEntry>, BTreeMap<String, u64>)>,
 }
 
 impl RequestLog {
@@ -44,16 +48,16 @@ impl RequestLog {
         if let Some(op) = &entry.operation {
             *inner.2.entry(op.clone()).or_insert(0) += 1;
         }
-        inner.1.push(entry);
+        if inner.1.len() >= MAX_LOG_ENTRIES {
+            inner.1.pop_front();
+        }
+        inner.1.push_back(entry);
     }
 
-    /// All entries.
+    /// The entries kept (the last [`MAX_LOG_ENTRIES`]).
     pub fn entries(&self) -> Vec<LogEntry> {
-        self.inner
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .1
-            .clone()
+        let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        inner.1.iter().cloned().collect()
     }
 
     /// Request counts by operation.

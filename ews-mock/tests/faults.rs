@@ -247,3 +247,36 @@ async fn concurrency_limits_per_account() {
     );
     mock.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_request_dropped_after_processing_has_taken_effect() {
+    use ews_client::envelope::{self, RequestHeaders};
+    use ews_client::ops::CreateItem;
+    use ews_client::types::{Contact, Item};
+    let mock = start().await;
+    mock.add_fault(
+        FaultRule::always(Fault::DropAfterProcessing)
+            .for_operation("CreateItem")
+            .times(1),
+    );
+    let mut c = Contact::default();
+    c.common.subject = Some("Persisted".into());
+    let body = envelope::write_request(
+        &RequestHeaders::default(),
+        &CreateItem::save(vec![Item::Contact(c)], None),
+    );
+    let err = client()
+        .post(mock.url())
+        .basic_auth("bob@contoso.test", Some("bob-pw"))
+        .body(body)
+        .send()
+        .await
+        .expect_err("the connection drops");
+    assert!(!err.is_status());
+    let bob = mock.mailbox("bob@contoso.test").unwrap();
+    assert!(
+        bob.items_in("contacts")
+            .any(|i| i.subject.as_deref() == Some("Persisted"))
+    );
+    mock.shutdown().await.unwrap();
+}

@@ -345,3 +345,54 @@ async fn autodiscover_answers_for_the_organisations_users() {
     assert_eq!(parsed.users[1].error_code, "InvalidUser");
     mock.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn read_flag_changes_sync_as_such() {
+    let mock = start().await;
+    let bob = Ews::bob(&mock);
+    bob.call(&CreateItem::send(
+        message("Ping", &["alice@contoso.test"]),
+        false,
+        None,
+    ))
+    .await;
+    let alice = Ews::as_user(&mock, "alice@contoso.test", "alice-pw");
+    let inbox = BaseFolderId::from(D::Inbox);
+    let first = alice
+        .call(&SyncFolderItems::new(
+            inbox.clone(),
+            ItemShape::id_only(),
+            None,
+            10,
+        ))
+        .await;
+    let first = first.messages[0].content.clone();
+    let SyncItemChange::Create(created) = &first.changes[0] else {
+        panic!("{:?}", first.changes)
+    };
+    let id = created.item_id().unwrap().clone();
+    let mut read = Message::default();
+    read.is_read = Some(true);
+    let read = Item::Message(read);
+    let update = UpdateItem::for_item(
+        &read,
+        id.clone(),
+        vec![field_change(&read, &PropertyPath::field("message:IsRead"))],
+    );
+    assert_eq!(codes(&alice.call(&update).await), ["NoError"]);
+    let next = alice
+        .call(&SyncFolderItems::new(
+            inbox,
+            ItemShape::id_only(),
+            first.sync_state,
+            10,
+        ))
+        .await;
+    let changes = &next.messages[0].content.changes;
+    assert!(
+        matches!(&changes[..], [SyncItemChange::ReadFlagChange { item_id, is_read: true }] if item_id.id == id.id),
+        "{changes:?}"
+    );
+    alice.validate();
+    mock.shutdown().await.unwrap();
+}
