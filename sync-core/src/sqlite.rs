@@ -127,24 +127,20 @@ impl SqliteStore {
             .pragma_query_value(None, "journal_mode", |r| r.get(0))?)
     }
 
-    fn query_pairs(&self, sql: &str, arg: Option<&str>) -> Result<Vec<Pair>, StoreError> {
+    fn query_pairs(&self, sql: &str, args: &[&str]) -> Result<Vec<Pair>, StoreError> {
         let mut stmt = self.conn.prepare_cached(sql)?;
-        let map = |r: &rusqlite::Row<'_>| -> rusqlite::Result<PairRow> {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-            ))
-        };
-        let rows = match arg {
-            Some(a) => stmt
-                .query_map(params![a], map)?
-                .collect::<Result<Vec<_>, _>>()?,
-            None => stmt.query_map([], map)?.collect::<Result<Vec<_>, _>>()?,
-        };
+        let rows = stmt
+            .query_map(rusqlite::params_from_iter(args.iter()), |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            })?
+            .collect::<Result<Vec<PairRow>, _>>()?;
         rows.into_iter().map(pair_from).collect()
     }
 }
@@ -160,7 +156,7 @@ impl StateStore for SqliteStore {
     fn all_pairs(&self) -> Result<Vec<Pair>, StoreError> {
         self.query_pairs(
             &format!("SELECT {PAIR_COLUMNS} FROM pairs ORDER BY key"),
-            None,
+            &[],
         )
     }
 
@@ -170,6 +166,8 @@ impl StateStore for SqliteStore {
         remote_ids: &[Id],
         keys: &[Key],
     ) -> Result<Vec<Pair>, StoreError> {
+        // One query per column and chunk of ids (SQLite allows at least 999 parameters).
+        const CHUNK: usize = 500;
         let mut found = std::collections::BTreeMap::new();
         let queries = [
             ("local_id", local_ids),
@@ -177,9 +175,11 @@ impl StateStore for SqliteStore {
             ("key", keys),
         ];
         for (column, values) in queries {
-            let sql = format!("SELECT {PAIR_COLUMNS} FROM pairs WHERE {column} = ?1");
-            for v in values {
-                for p in self.query_pairs(&sql, Some(v))? {
+            for chunk in values.chunks(CHUNK) {
+                let marks = vec!["?"; chunk.len()].join(",");
+                let sql = format!("SELECT {PAIR_COLUMNS} FROM pairs WHERE {column} IN ({marks})");
+                let args: Vec<&str> = chunk.iter().map(String::as_str).collect();
+                for p in self.query_pairs(&sql, &args)? {
                     found.insert(p.key.clone(), p);
                 }
             }

@@ -453,7 +453,7 @@ fn seeded<S: StateStore>(store: S, feed: bool, n: usize) -> World<S> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
 
     #[test]
     fn random_sequences_on_the_memory_store(
@@ -467,7 +467,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 250, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
 
     #[test]
     fn random_sequences_on_the_sqlite_store(
@@ -505,7 +505,7 @@ fn to_record(v: &[Option<&str>; 4]) -> Record {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 500, ..ProptestConfig::default() })]
 
     /// Per field: one-sided changes are taken, conflicts go to the master, equal contents
     /// write nothing, and a record is written exactly when its merged content differs.

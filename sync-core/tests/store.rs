@@ -113,14 +113,39 @@ fn contract<S: StateStore>(mut s: S) {
     assert_eq!(s.token(SideId::Local).unwrap().as_deref(), Some("t2"));
 }
 
+/// Lookups of more ids than one SQL statement takes.
+fn many_ids<S: StateStore>(mut s: S) {
+    let upsert = (0..1200)
+        .map(|i| {
+            pair(
+                &format!("k{i}"),
+                Some(&format!("L{i}")),
+                Some(&format!("R{i}")),
+                Record::new(),
+            )
+        })
+        .collect();
+    s.commit(&StateBatch {
+        upsert,
+        ..StateBatch::default()
+    })
+    .unwrap();
+    let ids: Vec<String> = (0..1100).map(|i| format!("L{i}")).collect();
+    let keys: Vec<String> = (1000..1200).map(|i| format!("k{i}")).collect();
+    assert_eq!(s.pairs_for(&ids, &[], &keys).unwrap().len(), 1200);
+    assert_eq!(s.pair_count().unwrap(), 1200);
+}
+
 #[test]
 fn memory_store_fulfils_the_contract() {
     contract(MemoryStore::new());
+    many_ids(MemoryStore::new());
 }
 
 #[test]
 fn sqlite_store_fulfils_the_contract() {
     contract(SqliteStore::open_in_memory().unwrap());
+    many_ids(SqliteStore::open_in_memory().unwrap());
     let dir = tempfile::tempdir().unwrap();
     contract(SqliteStore::open(dir.path().join("state.db")).unwrap());
 }
