@@ -371,9 +371,10 @@ async fn read_flag_changes_sync_as_such() {
         panic!("{:?}", first.changes)
     };
     let id = created.item_id().unwrap().clone();
-    let mut read = Message::default();
-    read.is_read = Some(true);
-    let read = Item::Message(read);
+    let read = Item::Message(Message {
+        is_read: Some(true),
+        ..Message::default()
+    });
     let update = UpdateItem::for_item(
         &read,
         id.clone(),
