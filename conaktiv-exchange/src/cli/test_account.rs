@@ -15,6 +15,7 @@ fn protocol(p: TestProtocol) -> &'static str {
     match p {
         TestProtocol::Imap => "imap",
         TestProtocol::Smtp => "smtp",
+        TestProtocol::Exchange => "exchange",
     }
 }
 
