@@ -70,8 +70,8 @@ pub enum Credentials {
     Basic(String, String),
     /// A bearer token.
     Bearer(String),
-    /// An NTLM message (from `NTLM` or `Negotiate`).
-    Ntlm(Vec<u8>),
+    /// An NTLM message and the scheme it came in (`NTLM` or `Negotiate`).
+    Ntlm(Vec<u8>, &'static str),
 }
 
 impl std::fmt::Debug for Credentials {
@@ -79,7 +79,7 @@ impl std::fmt::Debug for Credentials {
         match self {
             Credentials::Basic(u, _) => write!(f, "Basic({u}, <redacted>)"),
             Credentials::Bearer(_) => write!(f, "Bearer(<redacted>)"),
-            Credentials::Ntlm(m) => write!(f, "Ntlm({} bytes)", m.len()),
+            Credentials::Ntlm(m, scheme) => write!(f, "Ntlm({scheme}, {} bytes)", m.len()),
         }
     }
 }
@@ -97,9 +97,14 @@ pub fn parse_authorization(value: &str) -> Option<Credentials> {
         Some(Credentials::Bearer(rest.to_string()))
     } else if scheme.eq_ignore_ascii_case("NTLM") || scheme.eq_ignore_ascii_case("Negotiate") {
         let decoded = STANDARD.decode(rest).ok()?;
+        let scheme = if scheme.eq_ignore_ascii_case("NTLM") {
+            "NTLM"
+        } else {
+            "Negotiate"
+        };
         decoded
             .starts_with(b"NTLMSSP\0")
-            .then_some(Credentials::Ntlm(decoded))
+            .then_some(Credentials::Ntlm(decoded, scheme))
     } else {
         None
     }

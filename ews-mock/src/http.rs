@@ -59,16 +59,16 @@ enum AuthFailure {
     Denied,
     /// An expired or unknown bearer token.
     InvalidToken,
-    /// NTLM negotiate: answer with this challenge.
-    Challenge(Vec<u8>),
+    /// NTLM negotiate: answer with this challenge, in the client's scheme.
+    Challenge(Vec<u8>, &'static str),
 }
 
 fn unauthorized(failure: AuthFailure) -> Response {
     let mut resp = StatusCode::UNAUTHORIZED.into_response();
     let h = resp.headers_mut();
     match failure {
-        AuthFailure::Challenge(msg) => {
-            if let Ok(v) = HeaderValue::from_str(&format!("NTLM {}", STANDARD.encode(msg))) {
+        AuthFailure::Challenge(msg, scheme) => {
+            if let Ok(v) = HeaderValue::from_str(&format!("{scheme} {}", STANDARD.encode(msg))) {
                 h.append(header::WWW_AUTHENTICATE, v);
             }
         }
@@ -120,7 +120,7 @@ fn authenticate(
             .check(&token)
             .map(Principal::App)
             .ok_or(AuthFailure::InvalidToken),
-        Some(Some(Credentials::Ntlm(msg))) => {
+        Some(Some(Credentials::Ntlm(msg, scheme))) => {
             let mut state = conn.ntlm.lock().unwrap_or_else(|p| p.into_inner());
             match ntlm::message_type(&msg) {
                 Ok(1) => {
@@ -133,9 +133,10 @@ fn authenticate(
                     // FILETIME: 100 ns ticks since 1601-01-01
                     let filetime = (now.timestamp() + 11_644_473_600).max(0) as u64 * 10_000_000
                         + u64::from(now.timestamp_subsec_nanos() / 100);
-                    Err(AuthFailure::Challenge(ntlm::challenge_message(
-                        challenge, &domain, filetime,
-                    )))
+                    Err(AuthFailure::Challenge(
+                        ntlm::challenge_message(challenge, &domain, filetime),
+                        scheme,
+                    ))
                 }
                 Ok(3) => {
                     let challenge = state.challenge.take().ok_or(AuthFailure::Denied)?;

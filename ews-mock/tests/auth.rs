@@ -390,6 +390,22 @@ async fn ntlm_authenticates_a_kept_alive_connection() {
     )
     .await;
     assert_eq!(status, 401);
+    // NTLM inside the Negotiate scheme is answered in that scheme
+    let mut c5 = connect(&mock).await;
+    let negotiate_scheme = negotiate().replacen("NTLM ", "Negotiate ", 1);
+    let (status, h, _) = send(&mut c5, Some(negotiate_scheme), envelope("GetFolder", None)).await;
+    assert_eq!(status, 401);
+    let ch = h["www-authenticate"].to_str().unwrap().to_string();
+    assert!(ch.starts_with("Negotiate "), "{ch}");
+    let answer = authenticate(
+        &ch.replacen("Negotiate ", "NTLM ", 1),
+        "bob",
+        "bob-pw",
+        "CONTOSO",
+    )
+    .replacen("NTLM ", "Negotiate ", 1);
+    let (status, _, _) = send(&mut c5, Some(answer), envelope("GetFolder", None)).await;
+    assert_ne!(status, 401);
     // an AUTHENTICATE without a challenge on this connection is refused
     let mut c4 = connect(&mock).await;
     let (status, _, _) = send(
