@@ -105,6 +105,17 @@
 //! Requirement on sides: record ids of the two sides must not collide as strings (a record
 //! without a stored key is matched by its own id), and a side stores the key given with a
 //! create, update or key write and reports it in its listings.
+//!
+//! ## Known limits (what the engine cannot know)
+//!
+//! * A pair whose records are gone on both sides is forgotten. If both had only left the
+//!   scope and come back one after the other, the first is created anew on the other side
+//!   and the second then gets a fresh key: no duplicate key, but a duplicate content.
+//! * The same holds for a record that leaves the scope while the state is lost or while its
+//!   create's outcome is unknown: nothing remembers it. (The property tests exclude exactly
+//!   these sequences from the no-duplicate check.)
+//! * After a state loss, deletes made since the last run are not known: the surviving copy
+//!   is re-created rather than deleted (nothing is lost).
 #![warn(missing_docs)]
 
 mod engine;
