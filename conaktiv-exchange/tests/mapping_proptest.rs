@@ -5,19 +5,20 @@
 //! same Record; and a second pass gives the same Record again.
 
 use chrono::{DateTime, Duration, NaiveDate, Utc, Weekday};
-use conaktiv_exchange::mapping::{appointment, canon, contact, task};
+use conaktiv_exchange::mapping::{appointment, canon, contact, mail, task};
 use conaktiv_model::appointment::{
     Attendee, AttendeeRole, BusyStatus, Participant, ResponseStatus, Sensitivity,
 };
 use conaktiv_model::contact::{
     AddressKind, ContactEmail, EmailKind, PersonName, PhoneKind, PhoneNumber, PostalAddress,
 };
+use conaktiv_model::mail::{Attachment, Direction, Mailbox};
 use conaktiv_model::recurrence::{
     ModifiedOccurrence, Recurrence, RecurrenceEnd, RecurrencePattern, RelativeDay, WeekOfMonth,
 };
 use conaktiv_model::task::{Importance, TaskStatus};
-use conaktiv_model::{Appointment, ContactPerson, Percent, Task};
-use ews_client::types::{CalendarItem, Contact, Task as EwsTask};
+use conaktiv_model::{Appointment, ContactPerson, Mail, Percent, Task};
+use ews_client::types::{CalendarItem, Contact, Message, Task as EwsTask};
 use ews_client::xml::{Ns, ReadXml, WriteXml, XmlReader, XmlWriter};
 use proptest::prelude::*;
 
@@ -449,8 +450,91 @@ fn task_strategy() -> impl Strategy<Value = Task> {
         )
 }
 
+fn mailbox() -> impl Strategy<Value = Mailbox> {
+    ("[A-Za-zäö ]{0,10}", "[a-z]{1,6}@[a-z]{1,6}\\.example")
+        .prop_map(|(name, address)| Mailbox::new(name.trim(), address))
+}
+
+fn mail_strategy() -> impl Strategy<Value = Mail> {
+    (
+        (
+            "[a-z0-9.]{1,12}@[a-z]{1,6}\\.example",
+            prop::option::of(mailbox()),
+        ),
+        (
+            prop::collection::vec(mailbox(), 0..3),
+            prop::collection::vec(mailbox(), 0..3),
+            prop::collection::vec(mailbox(), 0..2),
+            prop::collection::vec(mailbox(), 0..2),
+        ),
+        "[ a-zA-Z0-9äöü.,:!?-]{0,30}",
+        prop::option::of(instant().prop_map(canon::whole_seconds)),
+        (
+            prop::option::of("[a-zA-Z0-9 .,\n]{0,40}"),
+            prop::option::of("<p>[a-zA-Z0-9 .,]{0,30}</p>"),
+        ),
+        prop::collection::vec(
+            (
+                "[a-zA-Z0-9_-]{1,10}\\.(pdf|txt|png)",
+                prop_oneof![
+                    Just("application/pdf"),
+                    Just("text/plain"),
+                    Just("image/png")
+                ],
+                prop::collection::vec(any::<u8>(), 0..64),
+            ),
+            0..3,
+        ),
+        prop_oneof![Just(Direction::Incoming), Just(Direction::Outgoing)],
+    )
+        .prop_map(
+            |(
+                (message_id, from),
+                (to, cc, bcc, reply_to),
+                subject,
+                date,
+                (text, html),
+                atts,
+                direction,
+            )| {
+                // Exchange keeps one body: the HTML one when both exist.
+                let text_body = if html.is_some() { None } else { text };
+                Mail {
+                    id: Some("M-1".into()),
+                    message_id,
+                    from,
+                    to,
+                    cc,
+                    bcc,
+                    reply_to,
+                    subject,
+                    date,
+                    text_body,
+                    html_body: html,
+                    attachments: atts
+                        .into_iter()
+                        .map(|(name, content_type, bytes)| Attachment {
+                            name,
+                            content_type: content_type.to_owned(),
+                            bytes,
+                        })
+                        .collect(),
+                    raw_headers: Vec::new(),
+                    direction,
+                    links: Default::default(),
+                }
+            },
+        )
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(96))]
+
+    #[test]
+    fn mails_round_trip_through_messages(m in mail_strategy()) {
+        let message: Message = through_xml(&mail::mail_to_message(&m), "Message");
+        prop_assert_eq!(mail::message_to_mail(&message, m.direction), m);
+    }
 
     #[test]
     fn contacts_round_trip_without_drift(c in contact_person()) {
