@@ -25,6 +25,19 @@ pub fn multiline(s: &str) -> Option<String> {
     (!out.is_empty()).then(|| out.to_owned())
 }
 
+/// The display name of an e-mail address ([`line`]); the name Exchange generates when it
+/// has none (`Anna Schmidt (anna@kunde.example)`) counts as no name, on both sides.
+pub fn email_name(name: &str, address: &str) -> Option<String> {
+    let n = line(name)?;
+    let Some(a) = line(address) else {
+        return Some(n);
+    };
+    let generated = n
+        .to_lowercase()
+        .ends_with(&format!("({})", a.to_lowercase()));
+    (!generated).then_some(n)
+}
+
 /// An instant as canonical text: UTC, RFC 3339, whole seconds (`2025-03-10T08:00:00Z`).
 pub fn instant(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Secs, true)
@@ -249,6 +262,9 @@ mod tests {
     fn texts() {
         assert_eq!(line("  Anna \t Maria  ").as_deref(), Some("Anna Maria"));
         assert_eq!(line(" \n "), None);
+        assert_eq!(email_name("Anna (A@b.example)", "a@b.example"), None);
+        assert_eq!(email_name(" Anna ", "a@b.example").as_deref(), Some("Anna"));
+        assert_eq!(email_name("", "a@b.example"), None);
         assert_eq!(
             multiline("\r\n  Zeile 1  \r\nZeile 2\r\n\r\n").as_deref(),
             Some("Zeile 1\nZeile 2")

@@ -203,7 +203,7 @@ pub fn crm_to_record(c: &ContactPerson) -> Record {
                 put(
                     &mut r,
                     &email_name_field(slot),
-                    canon::line(&e.display_name),
+                    canon::email_name(&e.display_name, &e.address),
                 );
             }
         }
@@ -251,7 +251,9 @@ pub fn record_onto_crm(r: &Record, c: &mut ContactPerson) {
             (Some(i), Some(a)) => {
                 let e = &mut c.emails[i];
                 canon::apply_line(&mut e.address, Some(a));
-                canon::apply_line(&mut e.display_name, name);
+                if canon::email_name(&e.display_name, &e.address).as_deref() != name {
+                    e.display_name = name.unwrap_or_default().to_owned();
+                }
             }
             (Some(i), None) => {
                 // An entry that is already empty stays (it maps to nothing either way).
@@ -364,7 +366,11 @@ pub fn ews_to_record(x: &Contact) -> Record {
             && let Some(a) = canon::line(&e.address)
         {
             put(&mut r, &email_field(slot), Some(a));
-            put(&mut r, &email_name_field(slot), opt_line(e.name.as_ref()));
+            put(
+                &mut r,
+                &email_name_field(slot),
+                canon::email_name(e.name.as_deref().unwrap_or(""), &e.address),
+            );
         }
     }
     for (_, key, slot) in PHONE_SLOTS {
