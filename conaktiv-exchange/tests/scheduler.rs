@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
-use conaktiv_exchange::clock::{ManualClock, TokioClock};
+use conaktiv_exchange::clock::{Clock, ManualClock, TokioClock};
 use conaktiv_exchange::host::DirectoryUser;
 use conaktiv_exchange::rules::Assignment;
 use conaktiv_exchange::scheduler::{
@@ -202,7 +202,7 @@ async fn concurrency_is_bounded() {
     assert_eq!(max, 3);
 }
 
-fn s_runner_max<C: conaktiv_exchange::clock::Clock>(s: &Scheduler<Scripted, C>) -> usize {
+fn s_runner_max<C: Clock>(s: &Scheduler<Scripted, C>) -> usize {
     // The runner is inside the scheduler; the max is read through a shared counter.
     s.runner().max_concurrent.load(Ordering::SeqCst)
 }
@@ -657,4 +657,57 @@ fn options_follow_the_batch_task() {
     assert!(SchedulerOptions::for_batch_task(&other, &config).is_none());
     let o = SchedulerOptions::for_batch_task(&config.batch_tasks[0], &config).unwrap();
     assert_eq!(o.config_fingerprint, config_fingerprint(&config));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_long_item_keeps_its_lease_alive() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.sqlite");
+    let clock = TokioClock::starting_at(t0());
+    let s = Arc::new(Scheduler::new(
+        Scripted {
+            delay: Duration::from_secs(150),
+            ..Scripted::default()
+        },
+        clock,
+        SchedulerStore::open(&path).unwrap(),
+        SchedulerOptions {
+            lease_ttl: Duration::from_secs(60),
+            ..options("long-runner")
+        },
+    ));
+    let run = {
+        let s = Arc::clone(&s);
+        tokio::spawn(async move { s.run_once(&jobs(1), &CancellationToken::new()).await })
+    };
+    let other = SchedulerStore::open(&path).unwrap();
+    let mailbox = job(0).mailbox;
+    // Well past the lease's first expiry: still held, because it was renewed.
+    tokio::time::sleep(Duration::from_secs(100)).await;
+    let taken = other
+        .try_acquire(
+            &mailbox,
+            "contacts",
+            "intruder",
+            clock.now(),
+            Duration::from_secs(60),
+        )
+        .await
+        .unwrap();
+    assert_eq!(taken, Err("long-runner".to_owned()));
+    let report = run.await.unwrap();
+    assert_eq!(report.succeeded(), 1);
+    assert_eq!(report.items[0].duration_ms, 150_000);
+    // Released at the end.
+    let taken = other
+        .try_acquire(
+            &mailbox,
+            "contacts",
+            "intruder",
+            clock.now(),
+            Duration::from_secs(60),
+        )
+        .await
+        .unwrap();
+    assert_eq!(taken, Ok(()));
 }
