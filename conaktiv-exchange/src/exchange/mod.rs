@@ -44,9 +44,12 @@
 //! * **Impersonation**: every call goes through a [`Client::for_mailbox`] handle, so one
 //!   client serves many mailboxes.
 //!
-//! Limits (documented, not hidden): the exceptions of a recurring series are not read
-//! (`ews_to_record` of the series master only), and read-flag changes are not reported as
-//! changes.
+//! Calendar series are read with their modified occurrences (one more `GetItem` for a
+//! series that has any), so exceptions reach the record.
+//!
+//! Limits (documented, not hidden): exceptions are not written (an update changes the series
+//! master's fields; `appointment::occurrence_changes` is not applied yet), and read-flag
+//! changes are not reported as changes.
 //!
 //! Invariants: this module knows EWS only through `ews-client`'s typed operations and the
 //! field mapping; it knows nothing of the CRM store or of the state store.
@@ -403,6 +406,34 @@ impl ExchangeSide {
         Ok(())
     }
 
+    /// The modified occurrences of a calendar series (empty for other items). An exception
+    /// that cannot be read is left out (logged): the series is still synced.
+    async fn load_exceptions(
+        &self,
+        item: &Item,
+        shape: &ItemShape,
+    ) -> Result<Vec<Item>, SideError> {
+        let Item::CalendarItem(c) = item else {
+            return Ok(Vec::new());
+        };
+        if c.modified_occurrences.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<Id> = c
+            .modified_occurrences
+            .iter()
+            .map(|o| o.item_id.id.clone())
+            .collect();
+        let mut out = Vec::new();
+        for r in self.get_items(shape.clone(), &ids).await? {
+            match r {
+                Ok(x) => out.push(x),
+                Err(e) => tracing::warn!(error = %e, "exception of a series not readable"),
+            }
+        }
+        Ok(out)
+    }
+
     /// The current record of items at the versions the plan saw.
     async fn current(&mut self, wanted: &[(Id, Version)]) -> Result<Vec<Current>, SideError> {
         let missing: Vec<Id> = wanted
@@ -733,7 +764,8 @@ impl Side for ExchangeSide {
                     }
                 };
                 self.load_attachments(&mut item).await?;
-                let Some(record) = self.config.table.to_record(&item) else {
+                let exceptions = self.load_exceptions(&item, &shape).await?;
+                let Some(record) = self.config.table.to_record(&item, &exceptions) else {
                     continue;
                 };
                 let version = item

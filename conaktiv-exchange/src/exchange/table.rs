@@ -91,11 +91,23 @@ impl ExchangeTable {
         ItemShape::all_properties().with_additional(extra)
     }
 
-    /// The record of an item, or `None` for an item of another kind.
-    pub fn to_record(self, item: &Item) -> Option<Record> {
+    /// The record of an item, or `None` for an item of another kind. `exceptions` are the
+    /// modified occurrences of a calendar series (read with `GetItem`), ignored otherwise.
+    pub fn to_record(self, item: &Item, exceptions: &[Item]) -> Option<Record> {
         Some(match (self, item) {
             (Self::Contacts, Item::Contact(c)) => mapping::contact::ews_to_record(c),
-            (Self::Appointments, Item::CalendarItem(c)) => mapping::appointment::ews_to_record(c),
+            (Self::Appointments, Item::CalendarItem(c)) => {
+                let exceptions: Vec<CalendarItem> = exceptions
+                    .iter()
+                    .filter_map(|e| e.as_calendar_item().cloned())
+                    .collect();
+                let (record, warnings) =
+                    mapping::appointment::ews_to_record_with_warnings(c, &exceptions);
+                for w in warnings {
+                    tracing::warn!(item = ?c.common.item_id, "{w}");
+                }
+                record
+            }
             (Self::Tasks, Item::Task(t)) => mapping::task::ews_to_record(t),
             (Self::Mail { direction }, Item::Message(m)) => {
                 mail_to_record(&mapping::mail::message_to_mail(m, direction))
