@@ -212,3 +212,64 @@ async fn tasks_survive_create_get_and_update() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_crm_mail_written_to_a_folder_reads_back_as_the_same_mail() {
+    use conaktiv_exchange::mapping::mail;
+    use conaktiv_model::Mail;
+    use conaktiv_model::mail::{Attachment, Direction, Mailbox};
+    use ews_client::ops::GetAttachment;
+
+    let (_mock, client) = start().await;
+    let original = Mail {
+        id: Some("M-1".into()),
+        message_id: "out.7@agentur.example".into(),
+        from: Some(Mailbox::new("Max Muster", "max@agentur.example")),
+        to: vec![Mailbox::new("Anna Schmidt", "a.schmidt@kunde.example")],
+        cc: vec![Mailbox::new("", "vertrieb@agentur.example")],
+        subject: "Ihr Angebot".into(),
+        date: Some("2025-03-11T14:15:16Z".parse().unwrap()),
+        text_body: Some("Guten Tag,\nanbei das Angebot.".into()),
+        attachments: vec![Attachment {
+            name: "Angebot.pdf".into(),
+            content_type: "application/pdf".into(),
+            bytes: b"%PDF-1.7 \x00\x01".to_vec(),
+        }],
+        direction: Direction::Outgoing,
+        ..Mail::default()
+    };
+    let created = client
+        .execute_single(&CreateItem::save(
+            vec![Item::Message(mail::mail_to_message(&original))],
+            Some(BaseFolderId::from(D::SentItems)),
+        ))
+        .await
+        .unwrap();
+    let id = created.items[0].item_id().unwrap().clone();
+    let shape = ItemShape::all_properties().with_additional(mail::additional_properties());
+    let got = client
+        .execute_single(&GetItem::new(shape, [id]))
+        .await
+        .unwrap();
+    let Some(Item::Message(mut back)) = got.items.into_iter().next() else {
+        panic!()
+    };
+    // Attachments come without content in GetItem: fetch them as the adapter does.
+    let missing = mail::attachments_to_fetch(&back);
+    if !missing.is_empty() {
+        let fetched = client.execute(&GetAttachment::new(missing)).await.unwrap();
+        back.common.attachments = fetched
+            .messages
+            .into_iter()
+            .filter_map(|m| m.content.attachments.into_iter().next())
+            .collect();
+    }
+    let mail = mail::message_to_mail(&back, Direction::Outgoing);
+    assert_eq!(
+        Mail {
+            raw_headers: Vec::new(),
+            ..mail
+        },
+        original
+    );
+}

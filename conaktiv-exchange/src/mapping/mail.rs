@@ -27,7 +27,7 @@ use ews_client::types::attachment::AttachmentId;
 use ews_client::types::body::InternetHeader;
 use ews_client::types::{
     Attachment as EwsAttachment, Body, BodyType, EmailAddress, ExtendedFieldUri, ExtendedProperty,
-    FileAttachment, MapiPropertyType, Message,
+    FileAttachment, MapiPropertyType, Message, PropertyPath,
 };
 
 use super::key;
@@ -45,6 +45,18 @@ pub fn delivery_time_uri() -> ExtendedFieldUri {
 /// `PidTagMessageFlags`.
 pub fn message_flags_uri() -> ExtendedFieldUri {
     ExtendedFieldUri::tagged("0x0E07", MapiPropertyType::Integer)
+}
+
+/// The extended properties to request with messages (`AdditionalProperties` of the item
+/// shape, besides `AllProperties`): the correlation key and the send and delivery times, so
+/// that [`message_to_mail`] finds the date also where the server does not derive
+/// `DateTimeSent` from them.
+pub fn additional_properties() -> Vec<PropertyPath> {
+    vec![
+        key::record_id_path(),
+        PropertyPath::Extended(client_submit_time_uri()),
+        PropertyPath::Extended(delivery_time_uri()),
+    ]
 }
 
 fn mailbox(a: &EmailAddress) -> Option<Mailbox> {
