@@ -15,4 +15,5 @@ pub mod mapping;
 pub mod rules;
 pub mod scheduler;
 pub mod secrets;
+pub mod service;
 pub mod sqlite;

@@ -1,0 +1,49 @@
+//! The service account's EWS client for a configured server.
+
+use conaktiv_model::config::{AuthScheme, EwsServer, ServerCredentials};
+use ews_client::transport::{Auth, OAuthClientCredentials, TransportConfig};
+use ews_client::{Client, ClientConfig};
+
+use super::ServiceError;
+
+/// The client of a server's service account: on-premises the admin account (NTLM or Basic)
+/// that holds ApplicationImpersonation, Exchange Online the OAuth app (client credentials).
+/// Every sync call then impersonates the mailbox ([`Client::for_mailbox`]).
+///
+/// Plain `http` is accepted only for loopback hosts (the mock server); certificates are
+/// always verified.
+pub fn client_for_server(server: &EwsServer) -> Result<Client, ServiceError> {
+    let credentials = server.credentials().ok_or_else(|| {
+        ServiceError::Configuration(format!(
+            "EWS server {:?} lacks credentials for its kind",
+            server.name
+        ))
+    })?;
+    let auth = match credentials {
+        ServerCredentials::OnPremises {
+            user,
+            password,
+            scheme,
+        } => match scheme {
+            AuthScheme::Ntlm => Auth::ntlm(user, password.expose()),
+            _ => Auth::basic(user, password.expose()),
+        },
+        ServerCredentials::ExchangeOnline { app, .. } => {
+            let mut creds = OAuthClientCredentials::new(
+                app.tenant_id.clone(),
+                app.client_id.clone(),
+                app.client_secret.expose(),
+            );
+            if let Some(url) = &app.token_url {
+                creds = creds.with_token_url(url.as_url().clone());
+            }
+            if let Some(scope) = &app.scope {
+                creds = creds.with_scope(scope.clone());
+            }
+            Auth::oauth(creds)
+        }
+    };
+    let transport = TransportConfig::new(server.url.as_url().clone(), auth);
+    Client::new(ClientConfig::new(transport))
+        .map_err(|e| ServiceError::Configuration(format!("EWS server {:?}: {e}", server.name)))
+}

@@ -1,0 +1,707 @@
+//! Orchestration: preview and run a rule for one mailbox, everyone, or a batch job; the job
+//! runner the scheduler calls; and the self-contained [`demo`] (ews-mock + SQLite CRM).
+//!
+//! [`Connector`] holds what a run needs: the configuration, the service account's EWS client
+//! ([`client_for_server`]: on-premises the admin account with ApplicationImpersonation,
+//! Exchange Online the OAuth app), the host's CRM stores ([`CrmStores`]), the user directory
+//! and a folder for the sync state (one SQLite state database per mailbox and table).
+//!
+//! * [`Connector::preview`] / [`Connector::preview_rule`]: sync-core's plan for one rule and
+//!   user (the counts of the preview screen: new, changed, deleted records for Exchange and
+//!   for ConAktiv, plus the list of actions on request). Nothing is written, so a changed rule
+//!   is previewed by simply calling `preview_rule` again with it.
+//! * [`Connector::run`]: runs the sync now for a rule, a user or everyone, one report per
+//!   mailbox and table ([`RunSummary`]).
+//! * [`JobRunner`] for the batch [`crate::scheduler::Scheduler`]: one mailbox and table, with
+//!   errors classified into [`JobError`] (bad credentials, impersonation denied and a missing
+//!   mailbox are permanent; throttling and dropped connections transient).
+//!
+//! The CRM is the engine's local side and Exchange its remote side.
+//!
+//! Invariants: this module wires the other modules together and holds no sync logic of its
+//! own (decisions are sync-core's, EWS is the Exchange side's, the mapping is the mapping's).
+
+mod client;
+pub mod demo;
+mod projection;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use conaktiv_model::config::{SyncRule, SyncTable};
+use conaktiv_model::{Appointment, Configuration, ContactPerson, Mail, Task};
+use ews_client::Client;
+use serde::Serialize;
+use sync_core::{Change, Counts, Engine, SideId, SqliteStore, SyncError};
+
+use crate::crm_side::{CrmSide, Projection};
+use crate::exchange::{ExchangeSide, MailProjection};
+use crate::host::{
+    CrmRecord, CrmStore, DirectoryUser, HostError, ListQuery, RecordMeta, Stored, UserDirectory,
+};
+use crate::rules::{Assignment, assignments, resolve, table_name};
+use crate::scheduler::{JobError, JobRunner, RunReport};
+
+pub use client::client_for_server;
+pub use demo::{DemoResult, demo};
+pub use projection::{AppointmentProjection, ContactProjection, TaskProjection};
+
+/// An error of the orchestration layer (not of one mailbox's job: those are [`JobError`]s).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServiceError {
+    /// The configuration does not allow the request (unknown rule or user, no server).
+    #[error("configuration: {0}")]
+    Configuration(String),
+    /// The host (directory, CRM) failed.
+    #[error(transparent)]
+    Host(#[from] HostError),
+    /// A job failed.
+    #[error(transparent)]
+    Job(#[from] JobError),
+    /// The demo's mock server or temporary files failed.
+    #[error("demo: {0}")]
+    Demo(String),
+}
+
+impl ServiceError {
+    /// Whether a later retry may succeed.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            ServiceError::Host(e) => e.is_transient(),
+            ServiceError::Job(e) => e.is_transient(),
+            _ => false,
+        }
+    }
+}
+
+/// The host's CRM stores, one per table.
+#[derive(Clone)]
+pub struct CrmStores {
+    /// Contact persons.
+    pub contacts: Arc<dyn CrmStore<ContactPerson>>,
+    /// Appointments.
+    pub appointments: Arc<dyn CrmStore<Appointment>>,
+    /// Tasks.
+    pub tasks: Arc<dyn CrmStore<Task>>,
+    /// Mails.
+    pub mails: Arc<dyn CrmStore<Mail>>,
+}
+
+impl CrmStores {
+    /// The same store for every table (e.g. [`crate::sqlite::SqliteCrm`]).
+    pub fn all<S>(store: S) -> Self
+    where
+        S: CrmStore<ContactPerson>
+            + CrmStore<Appointment>
+            + CrmStore<Task>
+            + CrmStore<Mail>
+            + Clone
+            + 'static,
+    {
+        Self {
+            contacts: Arc::new(store.clone()),
+            appointments: Arc::new(store.clone()),
+            tasks: Arc::new(store.clone()),
+            mails: Arc::new(store),
+        }
+    }
+}
+
+impl std::fmt::Debug for CrmStores {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CrmStores")
+    }
+}
+
+/// A shared store as a [`CrmStore`] value (what [`CrmSide`] takes).
+struct Shared<R>(Arc<dyn CrmStore<R>>);
+
+#[async_trait]
+impl<R: CrmRecord> CrmStore<R> for Shared<R> {
+    async fn list(&self, query: &ListQuery) -> Result<Vec<RecordMeta>, HostError> {
+        self.0.list(query).await
+    }
+    async fn get(&self, id: &str) -> Result<Option<Stored<R>>, HostError> {
+        self.0.get(id).await
+    }
+    async fn get_many(&self, ids: &[String]) -> Result<Vec<Stored<R>>, HostError> {
+        self.0.get_many(ids).await
+    }
+    async fn create(
+        &self,
+        owner: Option<&str>,
+        record: &R,
+        key: Option<&str>,
+    ) -> Result<RecordMeta, HostError> {
+        self.0.create(owner, record, key).await
+    }
+    async fn update(
+        &self,
+        id: &str,
+        expected: &str,
+        record: &R,
+        key: Option<&str>,
+    ) -> Result<RecordMeta, HostError> {
+        self.0.update(id, expected, record, key).await
+    }
+    async fn delete(&self, id: &str, expected: &str) -> Result<(), HostError> {
+        self.0.delete(id, expected).await
+    }
+    async fn set_key(&self, id: &str, expected: &str, key: &str) -> Result<RecordMeta, HostError> {
+        self.0.set_key(id, expected, key).await
+    }
+}
+
+/// New, changed and deleted records on one side (a column of the preview screen).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct PreviewCounts {
+    /// Records created.
+    pub new: usize,
+    /// Records changed (including records that only get the correlation key stored).
+    pub changed: usize,
+    /// Records deleted.
+    pub deleted: usize,
+}
+
+impl From<&sync_core::SideCounts> for PreviewCounts {
+    fn from(c: &sync_core::SideCounts) -> Self {
+        Self {
+            new: c.created,
+            changed: c.changed + c.keyed,
+            deleted: c.deleted,
+        }
+    }
+}
+
+/// One planned action of a preview.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PreviewAction {
+    /// The pair's correlation key.
+    pub key: String,
+    /// `create`, `update`, `link`, `delete`, `detach` or `forget`.
+    pub action: &'static str,
+    /// `exchange` or `conaktiv` for creates, deletes and detaches (for a detach: the side
+    /// whose record disappeared).
+    pub on: Option<&'static str>,
+    /// The record's `subject`/`display_name`/`surname` field, when the plan has it.
+    pub title: Option<String>,
+}
+
+/// The preview of one rule for one user.
+#[derive(Clone, Debug, Serialize)]
+pub struct Preview {
+    /// The user.
+    pub user: String,
+    /// The mailbox.
+    pub mailbox: String,
+    /// The table.
+    pub table: &'static str,
+    /// The rule's description.
+    pub rule: String,
+    /// Writes to Exchange.
+    pub exchange: PreviewCounts,
+    /// Writes to ConAktiv.
+    pub conaktiv: PreviewCounts,
+    /// sync-core's counts (local = ConAktiv, remote = Exchange); a run's report has the same.
+    pub counts: Counts,
+    /// Set when the mass-delete guard would stop the run.
+    pub guard: Option<String>,
+    /// The actions, when asked for.
+    pub actions: Vec<PreviewAction>,
+}
+
+/// What one job did.
+#[derive(Clone, Debug, Serialize)]
+pub struct JobReport {
+    /// The run report (counts per direction, conflicts, item errors).
+    pub report: RunReport,
+    /// sync-core's counts of the writes that succeeded.
+    pub counts: Counts,
+    /// Whether every planned write succeeded.
+    pub complete: bool,
+}
+
+/// The result of one mailbox and table in [`Connector::run`].
+#[derive(Clone, Debug, Serialize)]
+pub struct MailboxRun {
+    /// Which job.
+    #[serde(flatten)]
+    pub job: Assignment,
+    /// What it did, or why it failed.
+    #[serde(serialize_with = "ser_result")]
+    pub result: Result<JobReport, JobError>,
+}
+
+fn ser_result<S: serde::Serializer>(
+    r: &Result<JobReport, JobError>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut m = s.serialize_map(None)?;
+    match r {
+        Ok(report) => {
+            m.serialize_entry("status", "ok")?;
+            m.serialize_entry("report", report)?;
+        }
+        Err(e) => {
+            m.serialize_entry("status", "failed")?;
+            m.serialize_entry("error", &e.to_string())?;
+            m.serialize_entry("permanent", &e.is_permanent())?;
+        }
+    }
+    m.end()
+}
+
+/// The per-mailbox reports of [`Connector::run`].
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct RunSummary {
+    /// One per mailbox and table, ordered by user and table.
+    pub items: Vec<MailboxRun>,
+    /// Users left out because their rules conflict.
+    pub problems: Vec<String>,
+}
+
+impl RunSummary {
+    /// Jobs that succeeded.
+    pub fn succeeded(&self) -> usize {
+        self.items.iter().filter(|i| i.result.is_ok()).count()
+    }
+
+    /// Jobs that failed.
+    pub fn failed(&self) -> usize {
+        self.items.len() - self.succeeded()
+    }
+
+    /// Writes that succeeded, summed over every job.
+    pub fn total_writes(&self) -> usize {
+        self.items
+            .iter()
+            .filter_map(|i| i.result.as_ref().ok())
+            .map(|r| r.counts.total())
+            .sum()
+    }
+}
+
+/// Runs sync rules for mailboxes. See the module docs.
+pub struct Connector {
+    config: Configuration,
+    client: Client,
+    crm: CrmStores,
+    directory: Arc<dyn UserDirectory>,
+    state_dir: PathBuf,
+    batch_size: usize,
+}
+
+impl std::fmt::Debug for Connector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connector")
+            .field("state_dir", &self.state_dir)
+            .field("rules", &self.config.rules.len())
+            .finish_non_exhaustive()
+    }
+}
+
+enum Mode {
+    Preview { actions: bool },
+    Run,
+}
+
+enum Done {
+    Preview(Box<Preview>),
+    Run(JobReport),
+}
+
+impl Connector {
+    /// A connector over a client (the service account's, see [`client_for_server`]), the
+    /// host's stores and directory, and a folder for the sync state (created if missing).
+    pub fn new(
+        config: Configuration,
+        client: Client,
+        crm: CrmStores,
+        directory: Arc<dyn UserDirectory>,
+        state_dir: impl Into<PathBuf>,
+    ) -> Self {
+        Self {
+            config,
+            client,
+            crm,
+            directory,
+            state_dir: state_dir.into(),
+            batch_size: crate::exchange::BATCH,
+        }
+    }
+
+    /// A connector using the configuration's first EWS server (or the named one).
+    pub fn from_config(
+        config: Configuration,
+        server: Option<&str>,
+        crm: CrmStores,
+        directory: Arc<dyn UserDirectory>,
+        state_dir: impl Into<PathBuf>,
+    ) -> Result<Self, ServiceError> {
+        let record = match server {
+            Some(name) => config.server(name),
+            None => config.servers.first(),
+        }
+        .ok_or_else(|| ServiceError::Configuration("no EWS server configured".into()))?;
+        let client = client_for_server(record)?;
+        Ok(Self::new(config, client, crm, directory, state_dir))
+    }
+
+    /// Sets how many items are written per batch (default 100).
+    #[must_use]
+    pub fn with_batch_size(mut self, n: usize) -> Self {
+        self.batch_size = n.max(1);
+        self
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Configuration {
+        &self.config
+    }
+
+    /// The folder holding the sync state.
+    pub fn state_dir(&self) -> &Path {
+        &self.state_dir
+    }
+
+    /// The state database of a mailbox and table.
+    pub fn state_path(&self, mailbox: &str, table: SyncTable) -> PathBuf {
+        let safe: String = mailbox
+            .to_ascii_lowercase()
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect();
+        self.state_dir
+            .join(format!("{safe}.{}.sqlite", table_name(table)))
+    }
+
+    fn rule(&self, description: &str) -> Result<&SyncRule, ServiceError> {
+        self.config
+            .rules
+            .iter()
+            .find(|r| r.description.eq_ignore_ascii_case(description))
+            .ok_or_else(|| ServiceError::Configuration(format!("no rule {description:?}")))
+    }
+
+    async fn user(&self, name: &str) -> Result<DirectoryUser, ServiceError> {
+        self.directory
+            .user(name)
+            .await?
+            .ok_or_else(|| ServiceError::Configuration(format!("no user {name:?}")))
+    }
+
+    /// The preview of a configured rule for a user.
+    pub async fn preview(
+        &self,
+        rule: &str,
+        user: &str,
+        actions: bool,
+    ) -> Result<Preview, ServiceError> {
+        let rule = self.rule(rule)?.clone();
+        let user = self.user(user).await?;
+        self.preview_rule(&rule, &user, actions).await
+    }
+
+    /// The preview of any rule (e.g. one being edited) for a user. Nothing is written.
+    pub async fn preview_rule(
+        &self,
+        rule: &SyncRule,
+        user: &DirectoryUser,
+        actions: bool,
+    ) -> Result<Preview, ServiceError> {
+        let mailbox = mailbox_of(user)?;
+        match self
+            .table(rule, &user.name, &mailbox, Mode::Preview { actions })
+            .await?
+        {
+            Done::Preview(p) => Ok(*p),
+            Done::Run(_) => Err(ServiceError::Demo(
+                "internal: run instead of preview".into(),
+            )),
+        }
+    }
+
+    /// Runs one job: a mailbox and table under a configured rule.
+    pub async fn run_job(&self, job: &Assignment) -> Result<JobReport, JobError> {
+        let rule = self
+            .rule(&job.rule)
+            .map_err(|e| JobError::Configuration(e.to_string()))?
+            .clone();
+        match self.table(&rule, &job.user, &job.mailbox, Mode::Run).await {
+            Ok(Done::Run(r)) => Ok(r),
+            Ok(Done::Preview(_)) => Err(JobError::Permanent("internal: preview".into())),
+            Err(ServiceError::Job(e)) => Err(e),
+            Err(e) => Err(if e.is_transient() {
+                JobError::Transient(e.to_string())
+            } else {
+                JobError::Permanent(e.to_string())
+            }),
+        }
+    }
+
+    /// The jobs for a rule and/or a user (everyone when both are `None`), and the rule
+    /// problems that left users out.
+    pub async fn jobs(
+        &self,
+        rule: Option<&str>,
+        user: Option<&str>,
+    ) -> Result<(Vec<Assignment>, Vec<String>), ServiceError> {
+        if let Some(r) = rule {
+            self.rule(r)?;
+        }
+        let users = match user {
+            Some(name) => vec![self.user(name).await?],
+            None => self.directory.users().await?,
+        };
+        let (jobs, problems) = assignments(&self.config.rules, &users);
+        let jobs = jobs
+            .into_iter()
+            .filter(|j| rule.is_none_or(|r| j.rule.eq_ignore_ascii_case(r)))
+            .collect();
+        Ok((jobs, problems.iter().map(ToString::to_string).collect()))
+    }
+
+    /// Runs the sync now for a rule and/or a user (everyone when both are `None`): one report
+    /// per mailbox and table; a failing mailbox does not stop the others.
+    pub async fn run(
+        &self,
+        rule: Option<&str>,
+        user: Option<&str>,
+    ) -> Result<RunSummary, ServiceError> {
+        let (jobs, problems) = self.jobs(rule, user).await?;
+        if let (Some(r), Some(u)) = (rule, user)
+            && jobs.is_empty()
+        {
+            let who = self.user(u).await?;
+            let table = self.rule(r)?.table;
+            let applies = resolve(&self.config.rules, table, &who).ok().flatten();
+            return Err(ServiceError::Configuration(format!(
+                "rule {r:?} does not apply to user {u:?} (the rule in effect is {:?})",
+                applies.map(|a| a.description.as_str())
+            )));
+        }
+        let mut items = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            let result = self.run_job(&job).await;
+            items.push(MailboxRun { job, result });
+        }
+        Ok(RunSummary { items, problems })
+    }
+
+    async fn table(
+        &self,
+        rule: &SyncRule,
+        user: &str,
+        mailbox: &str,
+        mode: Mode,
+    ) -> Result<Done, ServiceError> {
+        let query = ListQuery::filtered(&rule.filter)
+            .map_err(|e| ServiceError::Configuration(format!("rule {:?}: {e}", rule.description)))?
+            .owned_by(user);
+        match rule.table {
+            SyncTable::Contacts => {
+                let side =
+                    CrmSide::new(Shared(self.crm.contacts.clone()), ContactProjection, query);
+                self.sync(side, rule, user, mailbox, mode).await
+            }
+            SyncTable::Appointments => {
+                let side = CrmSide::new(
+                    Shared(self.crm.appointments.clone()),
+                    AppointmentProjection,
+                    query,
+                );
+                self.sync(side, rule, user, mailbox, mode).await
+            }
+            SyncTable::Tasks => {
+                let side = CrmSide::new(Shared(self.crm.tasks.clone()), TaskProjection, query);
+                self.sync(side, rule, user, mailbox, mode).await
+            }
+            SyncTable::Email => {
+                let side = CrmSide::new(
+                    Shared(self.crm.mails.clone()),
+                    MailProjection::default(),
+                    query,
+                );
+                self.sync(side, rule, user, mailbox, mode).await
+            }
+        }
+    }
+
+    async fn sync<R, P>(
+        &self,
+        mut crm: CrmSide<R, Shared<R>, P>,
+        rule: &SyncRule,
+        user: &str,
+        mailbox: &str,
+        mode: Mode,
+    ) -> Result<Done, ServiceError>
+    where
+        R: CrmRecord,
+        P: Projection<R>,
+    {
+        let mut exchange = ExchangeSide::for_rule(&self.client, mailbox, rule)
+            .map_err(|e| JobError::Configuration(format!("rule {:?}: {e}", rule.description)))?;
+        let engine = Engine::new(engine_rule(rule))
+            .map_err(|e| JobError::Configuration(e.to_string()))?
+            .with_batch_size(self.batch_size);
+        std::fs::create_dir_all(&self.state_dir).map_err(|e| {
+            JobError::Permanent(format!(
+                "cannot create the state folder {}: {e}",
+                self.state_dir.display()
+            ))
+        })?;
+        let path = self.state_path(mailbox, rule.table);
+        let mut state = SqliteStore::open(&path).map_err(|e| {
+            let e = SyncError::Store(e);
+            classify(&e)
+        })?;
+        let now = u64::try_from(chrono::Utc::now().timestamp()).unwrap_or_default();
+        let prepared = engine
+            .prepare(&mut crm, &mut exchange, &mut state, now)
+            .await
+            .map_err(|e| classify(&e))?;
+        match mode {
+            Mode::Preview { actions } => {
+                let plan = &prepared.plan;
+                let actions = if actions {
+                    plan.items.iter().filter_map(action).collect()
+                } else {
+                    Vec::new()
+                };
+                Ok(Done::Preview(Box::new(Preview {
+                    user: user.to_owned(),
+                    mailbox: mailbox.to_owned(),
+                    table: table_name(rule.table),
+                    rule: rule.description.clone(),
+                    exchange: (&plan.counts.remote).into(),
+                    conaktiv: (&plan.counts.local).into(),
+                    counts: plan.counts,
+                    guard: plan.guard.as_ref().map(|g| format!("{g:?}")),
+                    actions,
+                })))
+            }
+            Mode::Run => {
+                let report = engine
+                    .apply(&prepared.plan, &mut crm, &mut exchange, &mut state)
+                    .await
+                    .map_err(|e| classify(&e))?;
+                tracing::info!(
+                    mailbox,
+                    table = table_name(rule.table),
+                    incomplete = report.incomplete,
+                    "sync run done"
+                );
+                Ok(Done::Run(JobReport {
+                    report: RunReport::from(&report),
+                    counts: report.counts,
+                    complete: report.is_complete(),
+                }))
+            }
+        }
+    }
+}
+
+fn mailbox_of(user: &DirectoryUser) -> Result<String, ServiceError> {
+    user.mailbox
+        .clone()
+        .filter(|m| !m.trim().is_empty())
+        .ok_or_else(|| ServiceError::Configuration(format!("user {:?} has no mailbox", user.name)))
+}
+
+fn side_name(side: SideId) -> &'static str {
+    match side {
+        SideId::Local => "conaktiv",
+        SideId::Remote => "exchange",
+    }
+}
+
+fn action(item: &sync_core::Item) -> Option<PreviewAction> {
+    let (action, on) = match item.change {
+        Change::Create { on } => ("create", Some(side_name(on))),
+        Change::Update => ("update", None),
+        Change::Link => ("link", None),
+        Change::Delete { on } => ("delete", Some(side_name(on))),
+        Change::Detach { gone } => ("detach", Some(side_name(gone))),
+        Change::Forget => ("forget", None),
+    };
+    let records = [
+        item.local.after.as_ref(),
+        item.remote.after.as_ref(),
+        Some(&item.base),
+    ];
+    let title = records.into_iter().flatten().find_map(|r| {
+        ["subject", "display_name", "surname", "given_name"]
+            .iter()
+            .find_map(|f| r.get(f).and_then(|v| v.as_str()).map(str::to_owned))
+    });
+    Some(PreviewAction {
+        key: item.key.clone(),
+        action,
+        on,
+        title,
+    })
+}
+
+/// sync-core's rule of a configured sync rule (ConAktiv = local, Exchange = remote).
+pub fn engine_rule(rule: &SyncRule) -> sync_core::Rule {
+    let switches = |d: conaktiv_model::config::DirectionSwitches| sync_core::Switches {
+        transfer_new: d.transfer_new,
+        transfer_changed: d.transfer_changed,
+        delete_missing: d.delete_missing,
+        overwrite_completely: d.overwrite_completely,
+    };
+    sync_core::Rule {
+        local_to_remote: switches(rule.to_exchange),
+        remote_to_local: switches(rule.to_conaktiv),
+        master: match rule.master {
+            conaktiv_model::config::Master::ConAktiv => sync_core::Master::Local,
+            conaktiv_model::config::Master::Exchange => sync_core::Master::Remote,
+        },
+        ..sync_core::Rule::default()
+    }
+}
+
+/// Classifies a failed run: bad credentials, impersonation denied and a missing mailbox are
+/// permanent; throttling, timeouts and dropped connections transient.
+pub fn classify(e: &SyncError) -> JobError {
+    let message = e.to_string();
+    let lower = message.to_ascii_lowercase();
+    let any = |words: &[&str]| words.iter().any(|w| lower.contains(w));
+    if any(&[
+        "errorimpersonateuserdenied",
+        "errorimpersonationdenied",
+        "errorimpersonationfailed",
+        "impersonation denied",
+    ]) {
+        JobError::ImpersonationDenied(message)
+    } else if any(&[
+        "errornonexistentmailbox",
+        "mailbox not found",
+        "no such mailbox",
+    ]) {
+        JobError::MailboxGone(message)
+    } else if any(&[
+        "401",
+        "unauthorized",
+        "authentication failed",
+        "erroraccessdenied",
+    ]) {
+        JobError::BadCredentials(message)
+    } else if any(&["not found in the mailbox"]) || matches!(e, SyncError::InvalidRule(_)) {
+        JobError::Configuration(message)
+    } else if e.is_transient() {
+        JobError::Transient(message)
+    } else {
+        JobError::Permanent(message)
+    }
+}
+
+#[async_trait]
+impl JobRunner for Connector {
+    async fn run(&self, job: &Assignment) -> Result<RunReport, JobError> {
+        self.run_job(job).await.map(|r| r.report)
+    }
+}

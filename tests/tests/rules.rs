@@ -1,0 +1,238 @@
+//! Rule features end to end: master conflicts, subfolders and the new-items folder, the
+//! filter, each delete and overwrite switch.
+#![allow(clippy::unwrap_used)] // tests: a panic is a failed test
+
+use conaktiv_e2e::{Env, org};
+use conaktiv_exchange::mapping::contact::fields;
+use serde_json::json;
+
+fn rule(master: &str, extra: &str, to_exchange: &str, to_conaktiv: &str) -> String {
+    format!(
+        r#"
+[[rules]]
+description = "Kontakte"
+table = "contacts"
+master = "{master}"
+sync_folders = [{{ path = "/Contacts", include_subfolders = true }}]
+{extra}
+to_exchange = {{ {to_exchange} }}
+to_conaktiv = {{ {to_conaktiv} }}
+"#
+    )
+}
+
+const ALL: &str = "transfer_new = true, transfer_changed = true, delete_missing = true";
+
+async fn synced(rules: &str) -> Env {
+    let env = Env::start(&org(&[("bob", "")]), &["bob"], rules).await;
+    env.add_contact("bob", "Clara", "Kunde").await;
+    let run = env.connector.run(None, None).await.unwrap();
+    assert_eq!(run.failed(), 0);
+    assert_eq!(env.subjects("bob", "contacts"), ["Clara Kunde"]);
+    env
+}
+
+async fn run_ok(env: &Env) -> conaktiv_exchange::service::RunSummary {
+    let run = env.connector.run(None, None).await.unwrap();
+    assert_eq!(run.failed(), 0, "{run:?}");
+    for item in &run.items {
+        assert!(item.result.as_ref().unwrap().complete, "{run:?}");
+    }
+    run
+}
+
+async fn exchange_field(env: &Env, given: &str, field: &str) -> Option<serde_json::Value> {
+    env.exchange_contacts("bob")
+        .await
+        .into_iter()
+        .find(|(_, r)| r.get(fields::GIVEN_NAME) == Some(&json!(given)))
+        .and_then(|(_, r)| r.get(field).cloned())
+}
+
+#[tokio::test]
+async fn a_field_changed_on_both_sides_goes_to_the_master() {
+    for (master, winner) in [("conaktiv", "CRM AG"), ("exchange", "Exchange AG")] {
+        let env = synced(&rule(master, "", ALL, ALL)).await;
+        env.edit_crm_contact("bob", "Clara", |c| {
+            c.company = "CRM AG".into();
+            c.job_title = "Einkauf".into();
+        })
+        .await;
+        env.edit_exchange_contact("bob", "Clara", fields::COMPANY, "Exchange AG")
+            .await;
+        env.edit_exchange_contact("bob", "Clara", fields::DEPARTMENT, "Vertrieb")
+            .await;
+        run_ok(&env).await;
+        let crm = env.crm_contact_record("bob", "Clara").await;
+        assert_eq!(crm.company, winner, "master {master}");
+        // Fields changed on one side only are merged.
+        assert_eq!(crm.department, "Vertrieb");
+        assert_eq!(crm.job_title, "Einkauf");
+        assert_eq!(
+            exchange_field(&env, "Clara", fields::COMPANY).await,
+            Some(json!(winner))
+        );
+        assert_eq!(run_ok(&env).await.total_writes(), 0);
+    }
+}
+
+#[tokio::test]
+async fn overwrite_completely_makes_the_target_a_copy_of_the_source() {
+    let env = synced(&rule(
+        "conaktiv",
+        "",
+        "transfer_new = true, transfer_changed = true, overwrite_completely = true",
+        "transfer_new = true, transfer_changed = true",
+    ))
+    .await;
+    env.edit_crm_contact("bob", "Clara", |c| c.job_title = "Einkauf".into())
+        .await;
+    env.edit_exchange_contact("bob", "Clara", fields::DEPARTMENT, "Vertrieb")
+        .await;
+    run_ok(&env).await;
+    assert_eq!(
+        exchange_field(&env, "Clara", fields::JOB_TITLE).await,
+        Some(json!("Einkauf"))
+    );
+    assert_eq!(
+        exchange_field(&env, "Clara", fields::DEPARTMENT).await,
+        None,
+        "not merged"
+    );
+    assert_eq!(env.crm_contact_record("bob", "Clara").await.department, "");
+}
+
+#[tokio::test]
+async fn delete_switches_delete_or_detach() {
+    // to Exchange deletes, to ConAktiv does not.
+    let env = synced(&rule(
+        "conaktiv",
+        "",
+        ALL,
+        "transfer_new = true, transfer_changed = true",
+    ))
+    .await;
+    env.add_contact("bob", "Dora", "Kundin").await;
+    run_ok(&env).await;
+    assert_eq!(
+        env.subjects("bob", "contacts"),
+        ["Clara Kunde", "Dora Kundin"]
+    );
+
+    env.delete_crm_contact("bob", "Clara").await;
+    let preview = env
+        .connector
+        .preview("Kontakte", "bob", false)
+        .await
+        .unwrap();
+    assert_eq!(preview.exchange.deleted, 1);
+    run_ok(&env).await;
+    assert_eq!(env.subjects("bob", "contacts"), ["Dora Kundin"]);
+
+    env.delete_exchange_contact("bob", "Dora").await;
+    let preview = env
+        .connector
+        .preview("Kontakte", "bob", false)
+        .await
+        .unwrap();
+    assert_eq!(preview.conaktiv.deleted, 0);
+    run_ok(&env).await;
+    assert_eq!(
+        env.contacts("bob").await,
+        ["Dora Kundin"],
+        "detached, kept in the CRM"
+    );
+    // Not re-created in Exchange either.
+    run_ok(&env).await;
+    assert!(env.subjects("bob", "contacts").is_empty());
+}
+
+#[tokio::test]
+async fn transfer_switches_off_write_nothing_in_that_direction() {
+    let env = Env::start(
+        &org(&[("bob", r#"items = [{ folder = "contacts", subject = "Erika Muster", fields = { GivenName = "Erika", Surname = "Muster" } }]"#)]),
+        &["bob"],
+        &rule("conaktiv", "", "transfer_new = false", ALL),
+    )
+    .await;
+    env.add_contact("bob", "Clara", "Kunde").await;
+    let preview = env
+        .connector
+        .preview("Kontakte", "bob", false)
+        .await
+        .unwrap();
+    assert_eq!((preview.exchange.new, preview.conaktiv.new), (0, 1));
+    run_ok(&env).await;
+    assert_eq!(env.subjects("bob", "contacts"), ["Erika Muster"]);
+    assert_eq!(env.contacts("bob").await, ["Clara Kunde", "Erika Muster"]);
+}
+
+#[tokio::test]
+async fn the_filter_selects_crm_records() {
+    let env = Env::start(
+        &org(&[("bob", "")]),
+        &["bob"],
+        &rule("conaktiv", "filter = \"company ~ 'gmbh'\"", ALL, ""),
+    )
+    .await;
+    env.add_contact("bob", "Clara", "Kunde").await;
+    for given in ["Gustav", "Hans"] {
+        env.add_contact("bob", given, "GmbH-Kontakt").await;
+        env.edit_crm_contact("bob", given, |c| c.company = "Muster GmbH".into())
+            .await;
+    }
+    run_ok(&env).await;
+    assert_eq!(
+        env.subjects("bob", "contacts"),
+        ["Gustav GmbH-Kontakt", "Hans GmbH-Kontakt"]
+    );
+    // Leaving the filter counts as missing: deleted in Exchange (delete_missing is on).
+    env.edit_crm_contact("bob", "Gustav", |c| c.company = "Muster AG".into())
+        .await;
+    run_ok(&env).await;
+    assert_eq!(env.subjects("bob", "contacts"), ["Hans GmbH-Kontakt"]);
+    assert_eq!(
+        env.contacts("bob").await.len(),
+        3,
+        "the CRM keeps every record"
+    );
+}
+
+#[tokio::test]
+async fn subfolders_are_synced_and_new_items_go_to_the_new_items_folder() {
+    let env = Env::start(
+        &org(&[(
+            "bob",
+            r#"folders = [{ path = "contacts/Kunden" }, { path = "contacts/Kunden/Nord" }]
+items = [
+  { folder = "contacts/Kunden/Nord", subject = "Nora North", fields = { GivenName = "Nora", Surname = "North" } },
+  { folder = "contacts", subject = "Otto Outside", fields = { GivenName = "Otto", Surname = "Outside" } },
+]"#,
+        )]),
+        &["bob"],
+        r#"
+[[rules]]
+description = "Kunden"
+table = "contacts"
+master = "conaktiv"
+sync_folders = [{ path = "/Contacts/Kunden", include_subfolders = true }]
+new_items_folder = "/Contacts/Kunden/Nord"
+to_exchange = { transfer_new = true, transfer_changed = true }
+to_conaktiv = { transfer_new = true, transfer_changed = true }
+"#,
+    )
+    .await;
+    env.add_contact("bob", "Clara", "Kunde").await;
+    run_ok(&env).await;
+    assert_eq!(
+        env.contacts("bob").await,
+        ["Clara Kunde", "Nora North"],
+        "not Otto"
+    );
+    assert_eq!(
+        env.subjects("bob", "contacts/Kunden/Nord"),
+        ["Clara Kunde", "Nora North"]
+    );
+    assert!(env.subjects("bob", "contacts/Kunden").is_empty());
+    assert_eq!(run_ok(&env).await.total_writes(), 0);
+}
