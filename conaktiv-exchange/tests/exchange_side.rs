@@ -195,6 +195,23 @@ async fn crud(table: ExchangeTable, folder_path: &str, record: Record, edit: (&s
         .await
         .unwrap();
     let (_, v3) = done(&out[0]);
+    // The feed since the first listing: only this item, as it is now.
+    let feed = side
+        .changes_since(before.token.as_deref().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (feed.changed.clone(), feed.removed.clone()),
+        (
+            vec![Entry {
+                id: id.clone(),
+                version: v3.clone(),
+                key: Some("K-2".into()),
+            }],
+            vec![]
+        )
+    );
     let listed = side.list().await.unwrap();
     let entry = listed.entries.iter().find(|e| e.id == id).unwrap();
     assert_eq!(entry.key.as_deref(), Some("K-2"));
@@ -209,6 +226,9 @@ async fn crud(table: ExchangeTable, folder_path: &str, record: Record, edit: (&s
         .await
         .unwrap();
     done(&out[0]);
+    let feed2 = side.changes_since(&feed.token).await.unwrap().unwrap();
+    assert!(feed2.changed.is_empty(), "{feed2:?}");
+    assert_eq!(feed2.removed, vec![id.clone()]);
     let listed = side.list().await.unwrap();
     assert_eq!(listed.entries.len(), before.entries.len());
     assert_eq!(
@@ -662,4 +682,100 @@ async fn engine_runs_move_repairing_and_no_change_cost() {
             .any(|p| p.remote.as_ref().is_some_and(|a| a.id == new_id)),
         "{pairs:?}"
     );
+}
+
+/// For every table: a CRM record synced to Exchange, and an Exchange item synced to the CRM,
+/// read back equal, so a second run plans nothing (no ping-pong) and a third costs one
+/// SyncFolderItems and no item read.
+#[tokio::test]
+async fn engine_runs_are_stable_for_every_table() {
+    let cases: Vec<(ExchangeTable, &str, Record)> = vec![
+        (
+            ExchangeTable::Contacts,
+            "/Contacts/Andere",
+            Record::new()
+                .with(contact::fields::GIVEN_NAME, "Dora")
+                .with(contact::fields::SURNAME, "Diaz")
+                .with("email.1", "dora@diaz.test"),
+        ),
+        (
+            ExchangeTable::Appointments,
+            "/Calendar/Termine",
+            Record::new()
+                .with(appointment::fields::SUBJECT, "Kickoff")
+                .with(appointment::fields::START, "2025-03-10T08:00:00Z")
+                .with(appointment::fields::END, "2025-03-10T09:00:00Z")
+                .with(appointment::fields::START_TZ, "Europe/Berlin")
+                .with(appointment::fields::END_TZ, "Europe/Berlin"),
+        ),
+        (
+            ExchangeTable::Tasks,
+            "/Tasks/Projekt",
+            Record::new()
+                .with(task::fields::SUBJECT, "Angebot schreiben")
+                .with(task::fields::DUE_DATE, "2025-04-01"),
+        ),
+        (
+            ExchangeTable::Mail {
+                direction: Direction::Outgoing,
+            },
+            "/Inbox/Projekte",
+            Record::new()
+                .with("message_id", "m-1@contoso.test")
+                .with("subject", "Angebot")
+                .with("to", json!([{"name": "", "address": "kunde@kunde.test"}]))
+                .with("text_body", "Hallo"),
+        ),
+    ];
+    for (table, folder_path, record) in cases {
+        let (mock, client) = start().await;
+        let mut exchange =
+            ExchangeSide::new(&client, BOB, config(table, &[(folder_path, false)])).unwrap();
+        let mut crm = MemorySide::new("crm-", false);
+        crm.insert(record.clone());
+        let mut store = MemoryStore::new();
+        let engine = Engine::new(Rule::default()).unwrap();
+        let (_, report) = engine
+            .run(&mut crm, &mut exchange, &mut store, 1)
+            .await
+            .unwrap();
+        assert!(report.is_complete(), "{table:?}: {report:?}");
+        assert_eq!(report.counts.remote.created, 1, "{table:?}");
+        // Plus an item created in Exchange by the user: copied to the CRM.
+        let user_item = exchange
+            .write(vec![WriteOp::Create {
+                record: record.clone(),
+                key: String::new(),
+            }])
+            .await
+            .unwrap();
+        done(&user_item[0]);
+        let (plan, report) = engine
+            .run(&mut crm, &mut exchange, &mut store, 2)
+            .await
+            .unwrap();
+        assert!(report.is_complete(), "{table:?}: {report:?}");
+        assert_eq!(plan.counts.local.created, 1, "{table:?}: {:?}", plan.items);
+        let (plan, _) = engine
+            .run(&mut crm, &mut exchange, &mut store, 3)
+            .await
+            .unwrap();
+        assert!(plan.items.is_empty(), "{table:?}: {:?}", plan.items);
+        mock.clear_log();
+        let (plan, _) = engine
+            .run(&mut crm, &mut exchange, &mut store, 4)
+            .await
+            .unwrap();
+        assert!(plan.items.is_empty(), "{table:?}: {:?}", plan.items);
+        let counts = mock.request_counts();
+        assert_eq!(
+            counts,
+            [("SyncFolderItems".to_string(), 1)].into_iter().collect(),
+            "{table:?}"
+        );
+        // The CRM holds two equal copies of the record.
+        for id in crm.in_scope() {
+            assert_subset(&record, &crm.get(&id).unwrap().record);
+        }
+    }
 }
