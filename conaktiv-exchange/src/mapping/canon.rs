@@ -8,15 +8,18 @@ use ews_client::types::{Body, BodyType};
 use serde_json::Value;
 use sync_core::Record;
 
-/// A single-line text: trimmed, runs of whitespace collapsed to one space; `None` when empty.
+/// A single-line text: trimmed, runs of whitespace collapsed to one space, characters XML
+/// cannot carry dropped (they never reach Exchange); `None` when empty.
 pub fn line(s: &str) -> Option<String> {
+    let s = ews_client::xml::xml_safe(s);
     let out = s.split_whitespace().collect::<Vec<_>>().join(" ");
     (!out.is_empty()).then_some(out)
 }
 
-/// A multi-line text: `\r\n` and `\r` become `\n`, trailing whitespace of each line and
+/// A multi-line text: characters XML cannot carry dropped, `\r\n` and `\r` become `\n`, trailing whitespace of each line and
 /// surrounding blank lines are removed; `None` when empty.
 pub fn multiline(s: &str) -> Option<String> {
+    let s = ews_client::xml::xml_safe(s);
     let unified = s.replace("\r\n", "\n").replace('\r', "\n");
     let lines: Vec<&str> = unified.lines().map(str::trim_end).collect();
     let out = lines.join("\n");
@@ -262,6 +265,9 @@ mod tests {
     fn texts() {
         assert_eq!(line("  Anna \t Maria  ").as_deref(), Some("Anna Maria"));
         assert_eq!(line(" \n "), None);
+        // characters XML 1.0 forbids never reach Exchange, so they are not content
+        assert_eq!(line("Anna\u{b}Maria").as_deref(), Some("AnnaMaria"));
+        assert_eq!(multiline("Zeile\u{0} 1").as_deref(), Some("Zeile 1"));
         assert_eq!(email_name("Anna (A@b.example)", "a@b.example"), None);
         assert_eq!(email_name(" Anna ", "a@b.example").as_deref(), Some("Anna"));
         assert_eq!(email_name("", "a@b.example"), None);
