@@ -232,27 +232,61 @@ async fn mail_is_filed_with_its_attachments() {
             "attachments",
             json!([{"name": "angebot.txt", "content_type": "text/plain", "bytes": [72, 105]}]),
         );
+    let second = record
+        .clone()
+        .with("message_id", "angebot-8@contoso.test")
+        .with("subject", "Angebot 8")
+        .with(
+            "attachments",
+            json!([
+                {"name": "a.pdf", "content_type": "application/pdf", "bytes": [1, 2, 3]},
+                {"name": "b.txt", "content_type": "text/plain", "bytes": [65]}
+            ]),
+        );
     let out = side
-        .write(vec![WriteOp::Create {
-            record: record.clone(),
-            key: "M-7".into(),
-        }])
+        .write(vec![
+            WriteOp::Create {
+                record: record.clone(),
+                key: "M-7".into(),
+            },
+            WriteOp::Create {
+                record: second.clone(),
+                key: "M-8".into(),
+            },
+        ])
         .await
         .unwrap();
-    let WriteOutcome::Done { id, .. } = &out[0] else {
-        panic!("{out:?}");
-    };
+    let ids: Vec<String> = out
+        .iter()
+        .map(|o| match o {
+            WriteOutcome::Done { id, .. } => id.clone(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
     assert_eq!(
         mock.mailbox(BOB)
             .unwrap()
             .items_in("inbox/Projekte")
             .count(),
-        1
+        2
     );
-    let fetched = side.fetch(std::slice::from_ref(id)).await.unwrap();
+    mock.clear_log();
+    let fetched = side.fetch(&ids).await.unwrap();
     assert_eq!(fetched[0].1, record, "the filed mail reads back the same");
+    assert_eq!(fetched[1].1, second);
     let counts = mock.request_counts();
-    assert_eq!(counts.get("GetAttachment"), Some(&1), "{counts:?}");
+    assert_eq!(counts.get("GetItem"), Some(&1), "{counts:?}");
+    assert_eq!(
+        counts.get("GetAttachment"),
+        Some(&1),
+        "one per batch: {counts:?}"
+    );
     let listed = side.list().await.unwrap();
-    assert_eq!(listed.entries[0].key.as_deref(), Some("M-7"));
+    let mut keys: Vec<_> = listed
+        .entries
+        .iter()
+        .filter_map(|e| e.key.clone())
+        .collect();
+    keys.sort();
+    assert_eq!(keys, vec!["M-7", "M-8"]);
 }

@@ -369,38 +369,47 @@ impl ExchangeSide {
             .map_err(ews_err)
     }
 
-    /// Fills in the content of attachments listed without it.
-    async fn load_attachments(&self, item: &mut Item) -> Result<(), SideError> {
-        let Item::Message(m) = item else {
-            return Ok(());
-        };
-        let wanted = crate::mapping::mail::attachments_to_fetch(m);
+    /// Fills in the content of the attachments listed without it, for a batch of items
+    /// (one `GetAttachment` per batch). An attachment that cannot be read is left without
+    /// content (logged); the mapping then files the mail without it.
+    async fn load_attachments(&self, items: &mut [Item]) -> Result<(), SideError> {
+        let wanted: Vec<_> = items
+            .iter()
+            .filter_map(Item::as_message)
+            .flat_map(crate::mapping::mail::attachments_to_fetch)
+            .collect();
         if wanted.is_empty() {
             return Ok(());
         }
-        let response = self
-            .client
-            .execute(&GetAttachment::new(wanted))
-            .await
-            .map_err(ews_err)?;
-        let mut loaded: Vec<Attachment> = Vec::new();
-        for r in response.into_results() {
-            match r {
-                Ok(info) => loaded.extend(info.attachments),
-                Err(e) => tracing::warn!(error = %e, "attachment not readable; filed without it"),
+        let mut loaded: HashMap<String, Attachment> = HashMap::new();
+        for chunk in wanted.chunks(BATCH) {
+            let response = self
+                .client
+                .execute(&GetAttachment::new(chunk.to_vec()))
+                .await
+                .map_err(ews_err)?;
+            for (asked, r) in chunk.iter().zip(response.into_results()) {
+                match r {
+                    Ok(info) => {
+                        if let Some(a) = info.attachments.into_iter().next() {
+                            loaded.insert(asked.id.clone(), a);
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "attachment not readable; filed without it")
+                    }
+                }
             }
         }
-        for a in &mut m.common.attachments {
-            let Some(id) = a.common().attachment_id.clone() else {
+        for item in items.iter_mut() {
+            let Item::Message(m) = item else {
                 continue;
             };
-            if let Some(full) = loaded.iter().find(|l| {
-                l.common()
-                    .attachment_id
-                    .as_ref()
-                    .is_some_and(|x| x.id == id.id)
-            }) {
-                *a = full.clone();
+            for a in &mut m.common.attachments {
+                let id = a.common().attachment_id.as_ref().map(|x| x.id.clone());
+                if let Some(full) = id.and_then(|id| loaded.remove(&id)) {
+                    *a = full;
+                }
             }
         }
         Ok(())
@@ -747,12 +756,12 @@ impl Side for ExchangeSide {
         let mut out = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(BATCH) {
             let results = self.get_items(shape.clone(), chunk).await?;
+            let mut items = Vec::with_capacity(chunk.len());
             for (id, r) in chunk.iter().zip(results) {
-                let mut item = match r {
-                    Ok(item) => item,
+                match r {
+                    Ok(item) => items.push((id.clone(), item)),
                     Err(e) if e.code().is_not_found() => {
                         self.cache.remove(id);
-                        continue;
                     }
                     Err(e) => {
                         let msg = format!("reading item {id}: {e}");
@@ -762,8 +771,11 @@ impl Side for ExchangeSide {
                             SideError::Permanent(msg)
                         });
                     }
-                };
-                self.load_attachments(&mut item).await?;
+                }
+            }
+            let (ids, mut items): (Vec<Id>, Vec<Item>) = items.into_iter().unzip();
+            self.load_attachments(&mut items).await?;
+            for (id, item) in ids.into_iter().zip(items) {
                 let exceptions = self.load_exceptions(&item, &shape).await?;
                 let Some(record) = self.config.table.to_record(&item, &exceptions) else {
                     continue;
@@ -773,7 +785,7 @@ impl Side for ExchangeSide {
                     .and_then(|x| x.change_key.clone())
                     .unwrap_or_default();
                 self.cache.insert(id.clone(), (version, record.clone()));
-                out.push((id.clone(), record));
+                out.push((id, record));
             }
         }
         Ok(out)
