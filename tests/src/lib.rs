@@ -125,6 +125,23 @@ impl Env {
         .expect("connector")
     }
 
+    /// Replaces the connector's CRM stores (e.g. with a failing wrapper), keeping the rules.
+    pub fn set_stores(&mut self, rules: &str, stores: CrmStores) {
+        self.connector = Connector::from_config(
+            config(&self.mock.url(), rules),
+            None,
+            stores,
+            Arc::new(self.db.directory()),
+            self.dir.path().join("state"),
+        )
+        .expect("connector");
+    }
+
+    /// Another connector over the same mock, CRM and state, with `rules`.
+    pub fn connector_for(&self, rules: &str) -> Connector {
+        Self::make_connector(&self.mock, &self.db, &self.dir, rules)
+    }
+
     /// Replaces the rules (same CRM, state and mock).
     pub fn set_rules(&mut self, rules: &str) {
         self.connector = Self::make_connector(&self.mock, &self.db, &self.dir, rules);

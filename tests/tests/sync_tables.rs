@@ -68,3 +68,117 @@ async fn contacts_both_directions_preview_equals_result_and_second_run_is_a_noop
     assert_eq!(second.total_writes(), 0);
     assert_eq!(second.failed(), 0);
 }
+
+const OTHER_RULES: &str = r#"
+[[rules]]
+description = "Termine"
+table = "appointments"
+master = "exchange"
+sync_folders = [{ path = "/Calendar" }]
+to_exchange = { transfer_new = true, transfer_changed = true }
+to_conaktiv = { transfer_new = true, transfer_changed = true }
+
+[[rules]]
+description = "Aufgaben"
+table = "tasks"
+master = "conaktiv"
+sync_folders = [{ path = "/Tasks" }]
+to_exchange = { transfer_new = true, transfer_changed = true }
+to_conaktiv = { transfer_new = true, transfer_changed = true }
+
+[[rules]]
+description = "E-Mail"
+table = "email"
+master = "exchange"
+sync_folders = [{ path = "/Inbox" }]
+to_exchange = { transfer_new = true }
+to_conaktiv = { transfer_new = true }
+"#;
+
+#[tokio::test]
+async fn appointments_tasks_and_mail_both_directions() {
+    use chrono::{TimeZone, Utc};
+    use conaktiv_exchange::host::{CrmStore, ListQuery};
+    use conaktiv_model::mail::Mailbox;
+    use conaktiv_model::{Appointment, Mail, Task};
+
+    let env = Env::start(
+        &org(&[(
+            "bob",
+            r#"items = [
+  { folder = "calendar", subject = "Kundentermin", fields = { Start = "2026-12-01T09:00:00Z", End = "2026-12-01T10:00:00Z", Location = "Berlin" } },
+  { folder = "tasks", subject = "Angebot nachfassen" },
+  { folder = "inbox", subject = "Anfrage", fields = { Body = "Bitte um ein Angebot." } },
+]"#,
+        )]),
+        &["bob"],
+        OTHER_RULES,
+    )
+    .await;
+    let crm = env.crm();
+    let appointment = Appointment {
+        subject: "Messe".into(),
+        start: Utc.with_ymd_and_hms(2026, 12, 2, 8, 0, 0).unwrap(),
+        end: Utc.with_ymd_and_hms(2026, 12, 2, 17, 0, 0).unwrap(),
+        start_time_zone: "Europe/Berlin".into(),
+        end_time_zone: "Europe/Berlin".into(),
+        ..Appointment::default()
+    };
+    CrmStore::<Appointment>::create(&crm, Some("bob"), &appointment, None)
+        .await
+        .unwrap();
+    let task = Task {
+        subject: "Rückruf".into(),
+        ..Task::default()
+    };
+    CrmStore::<Task>::create(&crm, Some("bob"), &task, None)
+        .await
+        .unwrap();
+    let mail = Mail {
+        message_id: "crm-1@conaktiv.example".into(),
+        from: Some(Mailbox::new("Kunde", "kunde@example.org")),
+        to: vec![Mailbox::new("Bob", "bob@contoso.test")],
+        subject: "Abgelegt".into(),
+        text_body: Some("Aus dem CRM.".into()),
+        date: Some(Utc.with_ymd_and_hms(2026, 11, 1, 8, 0, 0).unwrap()),
+        ..Mail::default()
+    };
+    CrmStore::<Mail>::create(&crm, Some("bob"), &mail, None)
+        .await
+        .unwrap();
+
+    let mut previews = Vec::new();
+    for rule in ["Termine", "Aufgaben", "E-Mail"] {
+        previews.push(env.connector.preview(rule, "bob", false).await.unwrap());
+    }
+    for p in &previews {
+        assert_eq!((p.exchange.new, p.conaktiv.new), (1, 1), "{p:?}");
+    }
+    let run = env.connector.run(None, Some("bob")).await.unwrap();
+    assert_eq!(run.items.len(), 3);
+    for item in &run.items {
+        let r = item.result.as_ref().unwrap();
+        assert!(r.complete, "{item:?}");
+        let p = previews.iter().find(|p| p.rule == item.job.rule).unwrap();
+        assert_eq!(r.counts, p.counts, "the preview equals the result");
+    }
+    assert_eq!(env.subjects("bob", "calendar"), ["Kundentermin", "Messe"]);
+    assert_eq!(
+        env.subjects("bob", "tasks"),
+        ["Angebot nachfassen", "Rückruf"]
+    );
+    assert_eq!(env.subjects("bob", "inbox"), ["Abgelegt", "Anfrage"]);
+    let owned = ListQuery::all().owned_by("bob");
+    assert_eq!(
+        CrmStore::<Appointment>::list(&crm, &owned)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(CrmStore::<Task>::list(&crm, &owned).await.unwrap().len(), 2);
+    assert_eq!(CrmStore::<Mail>::list(&crm, &owned).await.unwrap().len(), 2);
+
+    let second = env.connector.run(None, None).await.unwrap();
+    assert_eq!(second.total_writes(), 0, "{second:?}");
+}

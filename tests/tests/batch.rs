@@ -1,0 +1,117 @@
+//! The batch scheduler over the connector's job runner: 50 mailboxes, one broken (reported,
+//! the others succeed).
+#![allow(clippy::unwrap_used)] // tests: a panic is a failed test
+
+use conaktiv_e2e::{Env, mailbox, org};
+use conaktiv_exchange::clock::SystemClock;
+use conaktiv_exchange::scheduler::{
+    ItemStatus, Outcome, Scheduler, SchedulerOptions, SchedulerStore,
+};
+use tokio_util::sync::CancellationToken;
+
+const RULE: &str = r#"
+[[rules]]
+description = "Kontakte"
+table = "contacts"
+master = "conaktiv"
+sync_folders = [{ path = "/Contacts" }]
+to_exchange = { transfer_new = true, transfer_changed = true }
+to_conaktiv = { transfer_new = true, transfer_changed = true }
+"#;
+
+const ITEMS: &str = r#"items = [
+  { folder = "contacts", subject = "Erika Muster", fields = { GivenName = "Erika", Surname = "Muster" } },
+  { folder = "contacts", subject = "Max Beispiel", fields = { GivenName = "Max", Surname = "Beispiel" } },
+]"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_mailboxes_with_one_broken() {
+    let users: Vec<String> = (0..50).map(|i| format!("u{i:02}")).collect();
+    let broken = "u13";
+    let in_exchange: Vec<(&str, &str)> = users
+        .iter()
+        .filter(|u| *u != broken)
+        .map(|u| (u.as_str(), ITEMS))
+        .collect();
+    let names: Vec<&str> = users.iter().map(String::as_str).collect();
+    let env = Env::start(&org(&in_exchange), &names, RULE).await;
+    for u in &users {
+        env.add_contact(u, "Clara", "Kunde").await;
+    }
+    let (jobs, problems) = env.connector.jobs(None, None).await.unwrap();
+    assert!(problems.is_empty());
+    assert_eq!(jobs.len(), 50);
+
+    let scheduler = Scheduler::new(
+        env.connector_for(RULE),
+        SystemClock,
+        SchedulerStore::in_memory().unwrap(),
+        SchedulerOptions {
+            concurrency: 4,
+            ..SchedulerOptions::default()
+        },
+    );
+    let report = scheduler.run_once(&jobs, &CancellationToken::new()).await;
+    assert_eq!(report.items.len(), 50);
+    assert_eq!(report.succeeded(), 49, "{report:#?}");
+    assert_eq!(report.failed(), 1);
+    assert_eq!(report.outcome(), Outcome::PartialFailure);
+    let failed = report
+        .items
+        .iter()
+        .find(|i| matches!(i.status, ItemStatus::Failed { .. }))
+        .unwrap();
+    assert_eq!(failed.mailbox, mailbox(broken));
+    match &failed.status {
+        ItemStatus::Failed {
+            permanent, error, ..
+        } => {
+            assert!(*permanent, "a missing mailbox is permanent: {error}");
+            assert!(error.contains("not found"), "{error}");
+        }
+        other => panic!("{other:?}"),
+    }
+    for u in users.iter().filter(|u| *u != broken) {
+        assert_eq!(
+            env.subjects(u, "contacts"),
+            ["Clara Kunde", "Erika Muster", "Max Beispiel"]
+        );
+        assert_eq!(env.contacts(u).await.len(), 3);
+    }
+}
+
+#[tokio::test]
+async fn bad_credentials_and_denied_impersonation_are_permanent_job_errors() {
+    use conaktiv_exchange::scheduler::JobError;
+    use conaktiv_exchange::service::{Connector, CrmStores};
+    use ews_client::transport::{Auth, TransportConfig};
+    use ews_client::{Client, ClientConfig};
+    use std::sync::Arc;
+
+    // The service account lacks ApplicationImpersonation.
+    let denied_org = org(&[("bob", ITEMS)]).replace("roles = [\"ApplicationImpersonation\"]", "");
+    let env = Env::start(&denied_org, &["bob"], RULE).await;
+    let run = env.connector.run(None, None).await.unwrap();
+    let err = run.items[0].result.as_ref().unwrap_err();
+    assert!(matches!(err, JobError::ImpersonationDenied(_)), "{err:?}");
+    assert!(err.is_permanent());
+
+    // A wrong password.
+    let env = Env::start(&org(&[("bob", ITEMS)]), &["bob"], RULE).await;
+    let client = Client::new(ClientConfig::new(TransportConfig::new(
+        url::Url::parse(&env.mock.url()).unwrap(),
+        Auth::basic(conaktiv_e2e::SVC, "wrong"),
+    )))
+    .unwrap();
+    let connector = Connector::new(
+        conaktiv_e2e::config(&env.mock.url(), RULE),
+        client,
+        CrmStores::all(env.crm()),
+        Arc::new(env.db.directory()),
+        env.dir.path().join("state"),
+    );
+    let run = connector.run(None, None).await.unwrap();
+    let err = run.items[0].result.as_ref().unwrap_err();
+    assert!(matches!(err, JobError::BadCredentials(_)), "{err:?}");
+    assert!(err.is_permanent());
+}
