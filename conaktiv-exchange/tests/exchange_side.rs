@@ -779,3 +779,72 @@ async fn engine_runs_are_stable_for_every_table() {
         }
     }
 }
+
+/// An item moved out of the synced folders leaves the scope (reported removed); moved back
+/// in, it comes back with a new id and its key.
+#[tokio::test]
+async fn items_moved_out_of_the_folders_leave_the_scope() {
+    let (mock, client) = start().await;
+    let mut side = contacts_side(&client, &[("/Contacts/Kunden", false)]);
+    let listed = side.list().await.unwrap();
+    let carol = listed.entries[0].id.clone();
+    let out = side
+        .write(vec![WriteOp::SetKey {
+            id: carol.clone(),
+            expected: listed.entries[0].version.clone(),
+            key: "K-C".into(),
+        }])
+        .await
+        .unwrap();
+    done(&out[0]);
+    let token = side.list().await.unwrap().token.unwrap();
+    let bob = client.for_mailbox(BOB);
+    let contacts_root = bob
+        .get_folder(ews_client::types::DistinguishedFolderName::Contacts.into())
+        .await
+        .unwrap()
+        .folder_id
+        .unwrap();
+    let moved = bob
+        .move_items(
+            contacts_root.into(),
+            vec![ItemId::new(carol.clone()).into()],
+        )
+        .await
+        .unwrap();
+    let outside_id = moved[0]
+        .as_ref()
+        .unwrap()
+        .as_ref()
+        .unwrap()
+        .item_id()
+        .unwrap()
+        .id
+        .clone();
+    let feed = side.changes_since(&token).await.unwrap().unwrap();
+    assert!(feed.changed.is_empty(), "{feed:?}");
+    assert_eq!(feed.removed, vec![carol]);
+
+    let kunden = side.resolved().unwrap().folders[0].id.clone();
+    let back = bob
+        .move_items(
+            FolderId::new(kunden).into(),
+            vec![ItemId::new(outside_id).into()],
+        )
+        .await
+        .unwrap();
+    let back_id = back[0]
+        .as_ref()
+        .unwrap()
+        .as_ref()
+        .unwrap()
+        .item_id()
+        .unwrap()
+        .id
+        .clone();
+    let feed = side.changes_since(&feed.token).await.unwrap().unwrap();
+    assert_eq!(feed.changed.len(), 1);
+    assert_eq!(feed.changed[0].id, back_id);
+    assert_eq!(feed.changed[0].key.as_deref(), Some("K-C"));
+    let _ = mock;
+}
