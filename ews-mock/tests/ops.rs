@@ -23,6 +23,36 @@ fn folder(name: D) -> BaseFolderId {
 }
 
 #[tokio::test]
+async fn unmodelled_distinguished_folders_are_not_found_per_id() {
+    let mock = start().await;
+    let ews = Ews::bob(&mock);
+    let get = ews
+        .call(&GetFolder::new(vec![
+            folder(D::Inbox),
+            folder(D::AllCategorizedItems),
+            folder(D::RecoverableItemsRoot),
+            folder(D::Contacts),
+            folder(D::AllContacts),
+        ]))
+        .await;
+    assert_eq!(
+        codes(&get),
+        [
+            "NoError",
+            "ErrorFolderNotFound",
+            "ErrorFolderNotFound",
+            "NoError",
+            "ErrorFolderNotFound"
+        ]
+    );
+    assert_eq!(
+        get.messages[3].content.folders[0].display_name.as_deref(),
+        Some("Contacts")
+    );
+    ews.validate();
+}
+
+#[tokio::test]
 async fn folders_get_find_create_and_sync_hierarchy() {
     let mock = start().await;
     let ews = Ews::bob(&mock);

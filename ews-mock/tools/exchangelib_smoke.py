@@ -1,15 +1,16 @@
 """Smoke test of ews-mock with a third-party EWS client (Python's exchangelib).
 
     cargo run -p ews-mock -- --listen 127.0.0.1:18443 --data ews-mock/org.example.toml &
-    pip install exchangelib
-    python3 ews-mock/tools/exchangelib_smoke.py [NTLM|BASIC]
+    python3 -m pip install exchangelib
+    EWS_URL=http://127.0.0.1:18443/EWS/Exchange.asmx python3 ews-mock/tools/exchangelib_smoke.py [NTLM|BASIC]
 
-Checked with exchangelib 5.6: NTLM and Basic, inbox, FindItem, CreateItem/UpdateItem/GetItem
-of a contact, sending mail, SyncFolderItems, CalendarView, ResolveNames, DeleteItem. Walking
-the folder tree does not work yet: exchangelib asks for distinguished folders that
-ews-client's DistinguishedFolderName does not know (e.g. allcategorizeditems), so the request
-is rejected with ErrorSchemaValidation instead of a per-folder ErrorFolderNotFound.
+Run automatically by `cargo test -p ews-mock --test exchangelib`. Checked with exchangelib 5.6:
+NTLM and Basic, walking the whole folder tree (exchangelib asks for every distinguished folder
+it knows; those the mock does not model answer ErrorFolderNotFound), inbox, FindItem,
+CreateItem/UpdateItem/GetItem of a contact, sending mail, SyncFolderItems, CalendarView,
+ResolveNames, DeleteItem.
 """
+import os
 import sys
 
 from exchangelib import (BASIC, DELEGATE, NTLM, UTC, Account, Configuration, Contact,
@@ -17,15 +18,20 @@ from exchangelib import (BASIC, DELEGATE, NTLM, UTC, Account, Configuration, Con
 from exchangelib.version import EXCHANGE_2016, Version
 
 auth = sys.argv[1] if len(sys.argv) > 1 else "NTLM"
+url = os.environ.get("EWS_URL", "http://127.0.0.1:18443/EWS/Exchange.asmx")
 user = "CONTOSO\\anna" if auth == "NTLM" else "anna@contoso.test"
 config = Configuration(
-    service_endpoint="http://127.0.0.1:18443/EWS/Exchange.asmx",
+    service_endpoint=url,
     credentials=Credentials(user, "anna-pw"),
     auth_type=NTLM if auth == "NTLM" else BASIC,
     version=Version(EXCHANGE_2016),
 )
 acc = Account("anna@contoso.test", config=config, autodiscover=False, access_type=DELEGATE)
 assert acc.inbox.name == "Inbox"
+# Walking the folder tree: exchangelib asks for every distinguished folder it knows
+names = {f.name for f in acc.root.walk()}
+assert {"Inbox", "Contacts", "Calendar", "Top of Information Store"} <= names, names
+assert acc.msg_folder_root.absolute.endswith("Top of Information Store")
 assert "Carla Diaz" in [c.display_name or c.subject for c in acc.contacts.all()]
 c = Contact(folder=acc.contacts, display_name="Zoe Zed", given_name="Zoe", surname="Zed")
 c.save()

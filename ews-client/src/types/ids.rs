@@ -136,34 +136,197 @@ macro_rules! string_enum {
 pub(crate) use string_enum;
 
 string_enum! {
-    /// The well-known folders of a mailbox (`t:DistinguishedFolderId/@Id`).
+    /// The well-known folders of a mailbox (`t:DistinguishedFolderId/@Id`): every value of the
+    /// schema's `t:DistinguishedFolderIdNameType` (in schema order), then the further names
+    /// Exchange Online (15.20) accepts, which clients such as exchangelib ask for.
     DistinguishedFolderName {
-        /// The root of the mailbox's folder tree that users see.
-        MsgFolderRoot = "msgfolderroot",
-        /// The very root of the mailbox.
-        Root = "root",
-        /// Inbox.
-        Inbox = "inbox",
-        /// Sent Items.
-        SentItems = "sentitems",
-        /// Drafts.
-        Drafts = "drafts",
-        /// Deleted Items.
-        DeletedItems = "deleteditems",
-        /// Outbox.
-        Outbox = "outbox",
-        /// Contacts.
-        Contacts = "contacts",
-        /// Calendar.
+        /// Calendar (`calendar`).
         Calendar = "calendar",
-        /// Tasks.
-        Tasks = "tasks",
-        /// Notes.
-        Notes = "notes",
-        /// Journal.
+        /// Contacts (`contacts`).
+        Contacts = "contacts",
+        /// Deleted Items (`deleteditems`).
+        DeletedItems = "deleteditems",
+        /// Drafts (`drafts`).
+        Drafts = "drafts",
+        /// Inbox (`inbox`).
+        Inbox = "inbox",
+        /// Journal (`journal`).
         Journal = "journal",
-        /// Junk E-mail.
+        /// Notes (`notes`).
+        Notes = "notes",
+        /// Outbox (`outbox`).
+        Outbox = "outbox",
+        /// Sent Items (`sentitems`).
+        SentItems = "sentitems",
+        /// Tasks (`tasks`).
+        Tasks = "tasks",
+        /// Top of Information Store (`msgfolderroot`).
+        MsgFolderRoot = "msgfolderroot",
+        /// Public Folders (`publicfoldersroot`).
+        PublicFoldersRoot = "publicfoldersroot",
+        /// Root (`root`).
+        Root = "root",
+        /// Junk Email (`junkemail`).
         JunkEmail = "junkemail",
+        /// Finder (`searchfolders`).
+        SearchFolders = "searchfolders",
+        /// Voice Mail (`voicemail`).
+        VoiceMail = "voicemail",
+        /// Recoverable Items (`recoverableitemsroot`).
+        RecoverableItemsRoot = "recoverableitemsroot",
+        /// Deletions (`recoverableitemsdeletions`).
+        RecoverableItemsDeletions = "recoverableitemsdeletions",
+        /// Versions (`recoverableitemsversions`).
+        RecoverableItemsVersions = "recoverableitemsversions",
+        /// Purges (`recoverableitemspurges`).
+        RecoverableItemsPurges = "recoverableitemspurges",
+        /// DiscoveryHolds (`recoverableitemsdiscoveryholds`).
+        RecoverableItemsDiscoveryHolds = "recoverableitemsdiscoveryholds",
+        /// Archive Root (`archiveroot`).
+        ArchiveRoot = "archiveroot",
+        /// Archive Top of Information Store (`archivemsgfolderroot`).
+        ArchiveMsgFolderRoot = "archivemsgfolderroot",
+        /// Archive Deleted Items (`archivedeleteditems`).
+        ArchiveDeletedItems = "archivedeleteditems",
+        /// Archive Inbox (`archiveinbox`).
+        ArchiveInbox = "archiveinbox",
+        /// Archive Recoverable Items (`archiverecoverableitemsroot`).
+        ArchiveRecoverableItemsRoot = "archiverecoverableitemsroot",
+        /// Archive Deletions (`archiverecoverableitemsdeletions`).
+        ArchiveRecoverableItemsDeletions = "archiverecoverableitemsdeletions",
+        /// Archive Versions (`archiverecoverableitemsversions`).
+        ArchiveRecoverableItemsVersions = "archiverecoverableitemsversions",
+        /// Archive Purges (`archiverecoverableitemspurges`).
+        ArchiveRecoverableItemsPurges = "archiverecoverableitemspurges",
+        /// Archive DiscoveryHolds (`archiverecoverableitemsdiscoveryholds`).
+        ArchiveRecoverableItemsDiscoveryHolds = "archiverecoverableitemsdiscoveryholds",
+        /// Sync Issues (`syncissues`).
+        SyncIssues = "syncissues",
+        /// Conflicts (`conflicts`).
+        Conflicts = "conflicts",
+        /// Local Failures (`localfailures`).
+        LocalFailures = "localfailures",
+        /// Server Failures (`serverfailures`).
+        ServerFailures = "serverfailures",
+        /// Recipient Cache (`recipientcache`).
+        RecipientCache = "recipientcache",
+        /// Quick Contacts (`quickcontacts`).
+        QuickContacts = "quickcontacts",
+        /// Conversation History (`conversationhistory`).
+        ConversationHistory = "conversationhistory",
+        /// AdminAuditLogs (`adminauditlogs`).
+        AdminAuditLogs = "adminauditlogs",
+        /// To-Do Search (`todosearch`).
+        ToDoSearch = "todosearch",
+        /// My Contacts (`mycontacts`).
+        MyContacts = "mycontacts",
+        /// Directory (`directory`).
+        Directory = "directory",
+        /// IM Contact List (`imcontactlist`).
+        ImContactList = "imcontactlist",
+        /// PeopleConnect (`peopleconnect`).
+        PeopleConnect = "peopleconnect",
+        /// Favorites (`favorites`).
+        Favorites = "favorites",
+        /// Me Contact (`mecontact`).
+        MeContact = "mecontact",
+        /// PersonMetadata (`personmetadata`).
+        PersonMetadata = "personmetadata",
+        /// TeamSpaceActivity (`teamspaceactivity`).
+        TeamSpaceActivity = "teamspaceactivity",
+        /// TeamSpaceMessaging (`teamspacemessaging`).
+        TeamSpaceMessaging = "teamspacemessaging",
+        /// TeamSpaceWorkItems (`teamspaceworkitems`).
+        TeamSpaceWorkItems = "teamspaceworkitems",
+        /// Scheduled (`scheduled`).
+        Scheduled = "scheduled",
+        /// OrionNotes (`orionnotes`).
+        OrionNotes = "orionnotes",
+        /// TagItems (`tagitems`).
+        TagItems = "tagitems",
+        /// AllTaggedItems (`alltaggeditems`).
+        AllTaggedItems = "alltaggeditems",
+        /// AllCategorizedItems (`allcategorizeditems`).
+        AllCategorizedItems = "allcategorizeditems",
+        /// ExternalContacts (`externalcontacts`).
+        ExternalContacts = "externalcontacts",
+        /// TeamChat (`teamchat`).
+        TeamChat = "teamchat",
+        /// TeamChatHistory (`teamchathistory`).
+        TeamChatHistory = "teamchathistory",
+        /// Yammer Root (`yammerdata`).
+        YammerData = "yammerdata",
+        /// Yammer Root (`yammerroot`).
+        YammerRoot = "yammerroot",
+        /// Inbound (`yammerinbound`).
+        YammerInbound = "yammerinbound",
+        /// Outbound (`yammeroutbound`).
+        YammerOutbound = "yammeroutbound",
+        /// Feeds (`yammerfeeds`).
+        YammerFeeds = "yammerfeeds",
+        /// KaizalaData (`kaizaladata`).
+        KaizalaData = "kaizaladata",
+        /// MessageIngestion (`messageingestion`).
+        MessageIngestion = "messageingestion",
+        /// OneDriveRoot (`onedriveroot`).
+        OneDriveRoot = "onedriveroot",
+        /// OneDriveRecycleBin (`onedriverecylebin`).
+        OneDriveRecycleBin = "onedriverecylebin",
+        /// OneDriveSystem (`onedrivesystem`).
+        OneDriveSystem = "onedrivesystem",
+        /// OneDriveVolume (`onedrivevolume`).
+        OneDriveVolume = "onedrivevolume",
+        /// Important (`important`).
+        Important = "important",
+        /// Starred (`starred`).
+        Starred = "starred",
+        /// Archive (`archive`).
+        Archive = "archive",
+        // Exchange Online (15.20) names beyond the vendored 2018 schema, which clients such as
+        // exchangelib send to a 15.20 server; requests naming them do not validate against
+        // `ews-client/schema`.
+        /// AllContacts (`allcontacts`; Exchange Online only, not in the vendored schema).
+        AllContacts = "allcontacts",
+        /// AllItems (`allitems`; Exchange Online only, not in the vendored schema).
+        AllItems = "allitems",
+        /// AllPersonMetadata (`allpersonmetadata`; Exchange Online only, not in the vendored schema).
+        AllPersonMetadata = "allpersonmetadata",
+        /// Companies (`companycontacts`; Exchange Online only, not in the vendored schema).
+        CompanyContacts = "companycontacts",
+        /// DlpPolicyEvaluation (`dlppolicyevaluation`; Exchange Online only, not in the vendored schema).
+        DlpPolicyEvaluation = "dlppolicyevaluation",
+        /// From Favorite Senders (`fromfavoritesenders`; Exchange Online only, not in the vendored schema).
+        FromFavoriteSenders = "fromfavoritesenders",
+        /// Inference (`inference`; Exchange Online only, not in the vendored schema).
+        Inference = "inference",
+        /// OneNotePagePreviews (`onenotepagepreviews`; Exchange Online only, not in the vendored schema).
+        OneNotePagePreviews = "onenotepagepreviews",
+        /// PeopleCentricConversation Buddies (`peoplecentricconversationbuddies`; Exchange Online only, not in the vendored schema).
+        PeopleCentricConversationBuddies = "peoplecentricconversationbuddies",
+        /// QedcDefaultRetention (`qedcdefaultretention`; Exchange Online only, not in the vendored schema).
+        QedcDefaultRetention = "qedcdefaultretention",
+        /// QedcLongRetention (`qedclongretention`; Exchange Online only, not in the vendored schema).
+        QedcLongRetention = "qedclongretention",
+        /// QedcMediumRetention (`qedcmediumretention`; Exchange Online only, not in the vendored schema).
+        QedcMediumRetention = "qedcmediumretention",
+        /// QedcShortRetention (`qedcshortretention`; Exchange Online only, not in the vendored schema).
+        QedcShortRetention = "qedcshortretention",
+        /// QuarantinedEmail (`quarantinedemail`; Exchange Online only, not in the vendored schema).
+        QuarantinedEmail = "quarantinedemail",
+        /// QuarantinedEmailDefaultCategory (`quarantinedemaildefaultcategory`; Exchange Online only, not in the vendored schema).
+        QuarantinedEmailDefaultCategory = "quarantinedemaildefaultcategory",
+        /// SubstrateHolds (`recoverableitemssubstrateholds`; Exchange Online only, not in the vendored schema).
+        RecoverableItemsSubstrateHolds = "recoverableitemssubstrateholds",
+        /// RelevantContacts (`relevantcontacts`; Exchange Online only, not in the vendored schema).
+        RelevantContacts = "relevantcontacts",
+        /// SharePointNotifications (`sharepointnotifications`; Exchange Online only, not in the vendored schema).
+        SharePointNotifications = "sharepointnotifications",
+        /// ShortNotes (`shortnotes`; Exchange Online only, not in the vendored schema).
+        ShortNotes = "shortnotes",
+        /// TemporarySaves (`temporarysaves`; Exchange Online only, not in the vendored schema).
+        TemporarySaves = "temporarysaves",
+        /// UserCuratedContacts (`usercuratedcontacts`; Exchange Online only, not in the vendored schema).
+        UserCuratedContacts = "usercuratedcontacts",
     }
 }
 
@@ -171,19 +334,98 @@ impl DistinguishedFolderName {
     /// The display name Exchange gives the folder in an English mailbox.
     pub fn display_name(self) -> &'static str {
         match self {
-            Self::MsgFolderRoot => "Top of Information Store",
-            Self::Root => "Root",
-            Self::Inbox => "Inbox",
-            Self::SentItems => "Sent Items",
-            Self::Drafts => "Drafts",
-            Self::DeletedItems => "Deleted Items",
-            Self::Outbox => "Outbox",
-            Self::Contacts => "Contacts",
             Self::Calendar => "Calendar",
-            Self::Tasks => "Tasks",
-            Self::Notes => "Notes",
+            Self::Contacts => "Contacts",
+            Self::DeletedItems => "Deleted Items",
+            Self::Drafts => "Drafts",
+            Self::Inbox => "Inbox",
             Self::Journal => "Journal",
+            Self::Notes => "Notes",
+            Self::Outbox => "Outbox",
+            Self::SentItems => "Sent Items",
+            Self::Tasks => "Tasks",
+            Self::MsgFolderRoot => "Top of Information Store",
+            Self::PublicFoldersRoot => "Public Folders",
+            Self::Root => "Root",
             Self::JunkEmail => "Junk Email",
+            Self::SearchFolders => "Finder",
+            Self::VoiceMail => "Voice Mail",
+            Self::RecoverableItemsRoot => "Recoverable Items",
+            Self::RecoverableItemsDeletions => "Deletions",
+            Self::RecoverableItemsVersions => "Versions",
+            Self::RecoverableItemsPurges => "Purges",
+            Self::RecoverableItemsDiscoveryHolds => "DiscoveryHolds",
+            Self::ArchiveRoot => "Archive Root",
+            Self::ArchiveMsgFolderRoot => "Archive Top of Information Store",
+            Self::ArchiveDeletedItems => "Archive Deleted Items",
+            Self::ArchiveInbox => "Archive Inbox",
+            Self::ArchiveRecoverableItemsRoot => "Archive Recoverable Items",
+            Self::ArchiveRecoverableItemsDeletions => "Archive Deletions",
+            Self::ArchiveRecoverableItemsVersions => "Archive Versions",
+            Self::ArchiveRecoverableItemsPurges => "Archive Purges",
+            Self::ArchiveRecoverableItemsDiscoveryHolds => "Archive DiscoveryHolds",
+            Self::SyncIssues => "Sync Issues",
+            Self::Conflicts => "Conflicts",
+            Self::LocalFailures => "Local Failures",
+            Self::ServerFailures => "Server Failures",
+            Self::RecipientCache => "Recipient Cache",
+            Self::QuickContacts => "Quick Contacts",
+            Self::ConversationHistory => "Conversation History",
+            Self::AdminAuditLogs => "AdminAuditLogs",
+            Self::ToDoSearch => "To-Do Search",
+            Self::MyContacts => "My Contacts",
+            Self::Directory => "Directory",
+            Self::ImContactList => "IM Contact List",
+            Self::PeopleConnect => "PeopleConnect",
+            Self::Favorites => "Favorites",
+            Self::MeContact => "Me Contact",
+            Self::PersonMetadata => "PersonMetadata",
+            Self::TeamSpaceActivity => "TeamSpaceActivity",
+            Self::TeamSpaceMessaging => "TeamSpaceMessaging",
+            Self::TeamSpaceWorkItems => "TeamSpaceWorkItems",
+            Self::Scheduled => "Scheduled",
+            Self::OrionNotes => "OrionNotes",
+            Self::TagItems => "TagItems",
+            Self::AllTaggedItems => "AllTaggedItems",
+            Self::AllCategorizedItems => "AllCategorizedItems",
+            Self::ExternalContacts => "ExternalContacts",
+            Self::TeamChat => "TeamChat",
+            Self::TeamChatHistory => "TeamChatHistory",
+            Self::YammerData => "Yammer Root",
+            Self::YammerRoot => "Yammer Root",
+            Self::YammerInbound => "Inbound",
+            Self::YammerOutbound => "Outbound",
+            Self::YammerFeeds => "Feeds",
+            Self::KaizalaData => "KaizalaData",
+            Self::MessageIngestion => "MessageIngestion",
+            Self::OneDriveRoot => "OneDriveRoot",
+            Self::OneDriveRecycleBin => "OneDriveRecycleBin",
+            Self::OneDriveSystem => "OneDriveSystem",
+            Self::OneDriveVolume => "OneDriveVolume",
+            Self::Important => "Important",
+            Self::Starred => "Starred",
+            Self::Archive => "Archive",
+            Self::AllContacts => "AllContacts",
+            Self::AllItems => "AllItems",
+            Self::AllPersonMetadata => "AllPersonMetadata",
+            Self::CompanyContacts => "Companies",
+            Self::DlpPolicyEvaluation => "DlpPolicyEvaluation",
+            Self::FromFavoriteSenders => "From Favorite Senders",
+            Self::Inference => "Inference",
+            Self::OneNotePagePreviews => "OneNotePagePreviews",
+            Self::PeopleCentricConversationBuddies => "PeopleCentricConversation Buddies",
+            Self::QedcDefaultRetention => "QedcDefaultRetention",
+            Self::QedcLongRetention => "QedcLongRetention",
+            Self::QedcMediumRetention => "QedcMediumRetention",
+            Self::QedcShortRetention => "QedcShortRetention",
+            Self::QuarantinedEmail => "QuarantinedEmail",
+            Self::QuarantinedEmailDefaultCategory => "QuarantinedEmailDefaultCategory",
+            Self::RecoverableItemsSubstrateHolds => "SubstrateHolds",
+            Self::RelevantContacts => "RelevantContacts",
+            Self::SharePointNotifications => "SharePointNotifications",
+            Self::ShortNotes => "ShortNotes",
+            Self::TemporarySaves => "TemporarySaves",
+            Self::UserCuratedContacts => "UserCuratedContacts",
         }
     }
 }
@@ -341,6 +583,31 @@ mod tests {
             "SavedItemFolderId",
         );
         round_trip(&BaseFolderId::from(FolderId::new("F2")), "ParentFolderId");
+    }
+
+    #[test]
+    fn distinguished_names_are_the_schema_values_then_exchange_online_ones() {
+        let xsd = include_str!("../../schema/types.xsd");
+        let start = xsd.find("name=\"DistinguishedFolderIdNameType\"").unwrap();
+        let end = start + xsd[start..].find("</xs:simpleType>").unwrap();
+        let schema: Vec<&str> = xsd[start..end]
+            .split("value=\"")
+            .skip(1)
+            .map(|s| &s[..s.find('"').unwrap()])
+            .collect();
+        assert!(schema.contains(&"allcategorizeditems"), "{schema:?}");
+        let ours: Vec<&str> = DistinguishedFolderName::ALL
+            .iter()
+            .map(|n| n.as_str())
+            .collect();
+        assert_eq!(&ours[..schema.len()], &schema[..]);
+        // the Exchange Online extras exchangelib asks a 15.20 server for
+        for extra in ["allcontacts", "allitems", "usercuratedcontacts"] {
+            assert!(ours[schema.len()..].contains(&extra), "{extra}");
+        }
+        for name in DistinguishedFolderName::ALL {
+            assert!(!name.display_name().is_empty(), "{name}");
+        }
     }
 
     #[test]
