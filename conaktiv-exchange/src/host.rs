@@ -285,6 +285,21 @@ pub trait UserDirectory: Send + Sync {
     }
 }
 
+#[async_trait]
+impl<T: UserDirectory + ?Sized> UserDirectory for std::sync::Arc<T> {
+    async fn users(&self) -> Result<Vec<DirectoryUser>, HostError> {
+        (**self).users().await
+    }
+
+    async fn user(&self, name: &str) -> Result<Option<DirectoryUser>, HostError> {
+        (**self).user(name).await
+    }
+
+    async fn members(&self, group: &str) -> Result<Vec<DirectoryUser>, HostError> {
+        (**self).members(group).await
+    }
+}
+
 /// A secret value: printed as `[redacted]` in Debug and Display.
 #[derive(Clone, PartialEq, Eq)]
 pub struct SecretValue(String);

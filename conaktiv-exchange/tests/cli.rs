@@ -182,40 +182,38 @@ fn rule_conflicts_in_the_directory_exit_with_3_and_name_the_rules() {
 }
 
 #[test]
-fn commands_without_their_machinery_say_so_with_exit_4() {
+fn the_demo_previews_syncs_and_converges() {
+    let config = demo_config();
+    let r = run(&["--config", config.to_str().unwrap(), "demo"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("preview:"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("the second run changed nothing"),
+        "{}",
+        r.stdout
+    );
+    let j = run(&["--config", config.to_str().unwrap(), "--json", "demo"]).json();
+    assert!(!j["previews"].as_array().unwrap().is_empty());
+    assert_eq!(j["first_run"]["items"][0]["result"]["status"], "ok");
+}
+
+#[test]
+fn unknown_servers_and_accounts_are_configuration_errors() {
     let config = demo_config();
     let config = config.to_str().unwrap();
-    for cmd in [
-        "demo",
-        "preview --rule Kontakte --user demo",
-        "sync",
-        "sync --user demo",
-        "batch --once",
-        "test-account --server Mock Exchange",
-        "test-account --account DEMO",
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("crm.sqlite").display().to_string();
+    for args in [
+        vec!["test-account", "--server", "Nope"],
+        vec!["test-account", "--account", "NOPE"],
+        vec!["sync", "--server", "Nope", "--db", &db],
+        vec!["preview", "--rule", "Nope", "--user", "demo", "--db", &db],
     ] {
-        let mut args = vec!["--config", config];
-        let parts: Vec<&str> = if let Some(rest) = cmd.strip_prefix("test-account --server ") {
-            vec!["test-account", "--server", rest]
-        } else {
-            cmd.split(' ').collect()
-        };
-        args.extend(parts);
-        let r = run(&args);
-        assert_eq!(r.code, 4, "{cmd}: {}{}", r.stdout, r.stderr);
-        assert!(
-            r.stderr.contains("not in this build yet") || r.stderr.contains("not available"),
-            "{cmd}: {}",
-            r.stderr
-        );
-        assert!(
-            r.stdout.is_empty(),
-            "{cmd}: nothing on stdout: {}",
-            r.stdout
-        );
-        args.push("--json");
-        let j = run(&args).json();
-        assert_eq!(j["error"], "unavailable", "{cmd}");
+        let mut all = vec!["--config", config, "--json"];
+        all.extend(args.iter().copied());
+        let r = run(&all);
+        assert_eq!(r.code, 3, "{args:?}: {}{}", r.stdout, r.stderr);
+        assert_eq!(r.json()["error"], "configuration", "{args:?}");
     }
 }
 

@@ -18,6 +18,12 @@ pub async fn run(listen: SocketAddr, data: Option<&Path>, json_mode: bool) -> Ou
     };
     let mut config = MockConfig::new(org);
     config.listen = listen;
+    // Listen for signals before announcing the URLs, so that an immediate SIGTERM stops
+    // the server cleanly.
+    let signal = match shutdown_signal() {
+        Ok(s) => s,
+        Err(e) => return Output::error(Exit::Failure, "mock", format!("signal handling: {e}")),
+    };
     let mock = match MockServer::start(config).await {
         Ok(m) => m,
         Err(e) => return Output::error(Exit::Failure, "mock", format!("cannot start: {e}")),
@@ -38,9 +44,7 @@ pub async fn run(listen: SocketAddr, data: Option<&Path>, json_mode: bool) -> Ou
         println!("Admin: {}", mock.admin_url());
         println!("Press Ctrl-C to stop.");
     }
-    if let Err(e) = shutdown_signal().await {
-        return Output::error(Exit::Failure, "mock", format!("signal handling: {e}"));
-    }
+    signal.await;
     if let Err(e) = mock.shutdown().await {
         return Output::error(Exit::Failure, "mock", format!("shutdown: {e}"));
     }
@@ -51,18 +55,24 @@ pub async fn run(listen: SocketAddr, data: Option<&Path>, json_mode: bool) -> Ou
     )
 }
 
-async fn shutdown_signal() -> std::io::Result<()> {
+/// A future that completes on Ctrl-C or SIGTERM; the handlers are installed at once.
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
         let mut term = signal(SignalKind::terminate())?;
-        tokio::select! {
-            r = tokio::signal::ctrl_c() => r,
-            _ = term.recv() => Ok(()),
-        }
+        let mut int = signal(SignalKind::interrupt())?;
+        Ok(async move {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        })
     }
     #[cfg(not(unix))]
     {
-        tokio::signal::ctrl_c().await
+        Ok(async move {
+            let _ = tokio::signal::ctrl_c().await;
+        })
     }
 }

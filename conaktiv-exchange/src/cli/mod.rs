@@ -13,11 +13,11 @@
 //! | 1 | the command ran and failed (an account test failed, every mailbox failed, an I/O error) |
 //! | 2 | partial failure (some mailboxes or items failed, the rest succeeded) |
 //! | 3 | configuration error (unreadable or invalid file, conflicting rules) |
-//! | 4 | the subcommand's machinery is not available in this build yet |
 //! | 64 | usage error (unknown option, missing argument) |
 
 mod check;
 mod mock;
+mod run;
 mod test_account;
 
 use std::io::IsTerminal;
@@ -39,8 +39,6 @@ pub enum Exit {
     Partial,
     /// 3
     Config,
-    /// 4
-    Unavailable,
     /// 64
     Usage,
 }
@@ -52,7 +50,6 @@ impl Exit {
             Exit::Failure => 1,
             Exit::Partial => 2,
             Exit::Config => 3,
-            Exit::Unavailable => 4,
             Exit::Usage => 64,
         }
     }
@@ -104,7 +101,8 @@ enum Command {
     /// Start the mock Exchange with a seeded organisation and an SQLite CRM in a temporary
     /// folder, preview, sync, and show that a second run does nothing.
     Demo,
-    /// Show what a rule would change for a user (new, changed, deleted on each side).
+    /// Show what a rule would change for a user (new, changed, deleted on each side);
+    /// nothing is written.
     Preview {
         /// The rule's description.
         #[arg(long)]
@@ -115,6 +113,8 @@ enum Command {
         /// List the actions, not only the counts.
         #[arg(long)]
         actions: bool,
+        #[command(flatten)]
+        host: run::HostArgs,
     },
     /// Run the sync now, for a rule, a user or everyone.
     Sync {
@@ -124,15 +124,17 @@ enum Command {
         /// Only this user.
         #[arg(long)]
         user: Option<String>,
+        #[command(flatten)]
+        host: run::HostArgs,
     },
-    /// Run the "Exchange Abgleich" batch task every interval (the scheduler loop).
+    /// Run the "Exchange Abgleich" batch task every interval (the scheduler loop) until
+    /// Ctrl-C or SIGTERM.
     Batch {
-        /// Run once and exit.
+        /// Run once and exit (exit code from the run's outcome).
         #[arg(long)]
         once: bool,
-        /// The embedded database (CRM, directory, scheduler state).
-        #[arg(long)]
-        db: Option<PathBuf>,
+        #[command(flatten)]
+        host: run::HostArgs,
     },
     /// Check the configuration: validation, rule conflicts against the directory, and what
     /// a batch run would cover.
@@ -233,19 +235,6 @@ pub fn progress(len: Option<u64>, json: bool, message: &str) -> indicatif::Progr
     bar
 }
 
-fn unavailable(what: &str, config: &Path) -> Output {
-    let message = format!(
-        "`{what}` is not available in this build yet: the Exchange adapters (sync-core side over \
-         ews-client per table) are still being written. The configuration {} is valid.",
-        config.display()
-    );
-    Output::new(
-        Exit::Unavailable,
-        json!({"ok": false, "error": "unavailable", "command": what, "message": message}),
-        message,
-    )
-}
-
 async fn run(cli: Cli) -> Output {
     let config = cli.config.as_deref();
     match cli.command {
@@ -274,18 +263,34 @@ async fn run(cli: Cli) -> Output {
                     )
                     .await
                 }
-                Command::Batch { db, .. } => {
-                    // Everything but the Exchange side is real: check what the batch would
-                    // cover first, so a configuration error still exits with 3.
-                    let checked = check::run(&configuration, db.as_deref()).await;
+                Command::Batch { once, host } => {
+                    // Rule conflicts are configuration errors (exit 3) before anything runs.
+                    let checked = check::run(&configuration, Some(&host.db)).await;
                     if checked.exit != Exit::Success {
                         return checked;
                     }
-                    unavailable("batch", &path)
+                    run::batch(&configuration, &host, once, cli.json).await
                 }
-                Command::Demo => unavailable("demo", &path),
-                Command::Preview { .. } => unavailable("preview", &path),
-                Command::Sync { .. } => unavailable("sync", &path),
+                Command::Demo => {
+                    tracing::debug!(config = %path.display(), "demo");
+                    run::demo(&configuration, cli.json).await
+                }
+                Command::Preview {
+                    rule,
+                    user,
+                    actions,
+                    host,
+                } => run::preview(&configuration, &host, &rule, &user, actions, cli.json).await,
+                Command::Sync { rule, user, host } => {
+                    run::sync(
+                        &configuration,
+                        &host,
+                        rule.as_deref(),
+                        user.as_deref(),
+                        cli.json,
+                    )
+                    .await
+                }
                 Command::Mock { listen, data } => {
                     mock::run(listen, data.as_deref(), cli.json).await
                 }

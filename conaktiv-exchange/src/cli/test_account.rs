@@ -1,11 +1,20 @@
-//! `test-account`: the connection test of a mail account (IMAP/SMTP, through
-//! mail-transport). EWS servers and Exchange mail accounts need the Exchange side, which is
-//! not in this build yet.
+//! `test-account`: the connection test of a mail account (IMAP/SMTP or Exchange) or of an
+//! EWS server's service account, through mail-transport's account test.
+//!
+//! * `--account CODE`: IMAP/SMTP accounts test resolve, connect, TLS, login, capabilities,
+//!   folders; Exchange accounts reach the mailbox (through the server's service account with
+//!   impersonation, or the account's own on-premises credentials) and its folders.
+//! * `--server NAME`: the service account reaches its admin mailbox (Exchange Online: the
+//!   configured `admin_mailbox`, impersonated).
 
+use conaktiv_exchange::service::client_for_server;
 use conaktiv_model::Configuration;
-use conaktiv_model::config::MailServerKind;
+use conaktiv_model::config::{AuthScheme, MailAccount, MailServerKind};
+use ews_client::transport::{Auth, TransportConfig};
+use ews_client::{Client, ClientConfig};
 use mail_transport::account_test::{
-    AccountTestOptions, FailureKind, StepStatus, TestProtocol, TestStepKind, test_account,
+    AccountTestOptions, AccountTestReport, FailureKind, StepStatus, TestProtocol, TestStepKind,
+    test_account, test_exchange,
 };
 use serde_json::json;
 
@@ -34,19 +43,29 @@ pub async fn run(
     send_to: Option<String>,
     json_mode: bool,
 ) -> Output {
+    let options = AccountTestOptions {
+        send_test_to: send_to,
+    };
     if let Some(name) = server {
-        if config.server(name).is_none() {
+        let Some(record) = config.server(name) else {
             return Output::error(
                 Exit::Config,
                 "configuration",
                 format!("no EWS server named {name:?} in the configuration"),
             );
-        }
-        return Output::error(
-            Exit::Unavailable,
-            "unavailable",
-            "testing an EWS server needs the Exchange side, which is not in this build yet",
-        );
+        };
+        let client = match client_for_server(record) {
+            Ok(c) => c,
+            Err(e) => return Output::error(Exit::Config, "configuration", e.to_string()),
+        };
+        let (client, label) = match &record.admin_mailbox {
+            Some(mailbox) => (client.for_mailbox(mailbox.as_str()), mailbox.to_string()),
+            None => (client, record.name.clone()),
+        };
+        let bar = progress(None, json_mode, &format!("testing EWS server {name}"));
+        let report = test_exchange(&client, &label, &options).await;
+        bar.finish_and_clear();
+        return report_output(&format!("EWS server {}", record.name), &label, &report);
     }
     let Some(code) = account else {
         return Output::error(
@@ -63,12 +82,17 @@ pub async fn run(
         );
     };
     if record.server_kind == MailServerKind::Exchange {
-        return Output::error(
-            Exit::Unavailable,
-            "unavailable",
-            format!(
-                "mail account {code:?} sends through Exchange; testing it needs the Exchange side, which is not in this build yet"
-            ),
+        let client = match exchange_client(config, record) {
+            Ok(c) => c,
+            Err(message) => return Output::error(Exit::Config, "configuration", message),
+        };
+        let bar = progress(None, json_mode, &format!("testing mail account {code}"));
+        let report = test_exchange(&client, record.email.as_str(), &options).await;
+        bar.finish_and_clear();
+        return report_output(
+            &format!("mail account {code}"),
+            record.email.as_str(),
+            &report,
         );
     }
     let settings = match mail_transport::model::account_settings(record, None) {
@@ -76,16 +100,48 @@ pub async fn run(
         Err(e) => return Output::error(Exit::Config, "configuration", e.to_string()),
     };
     let bar = progress(None, json_mode, &format!("testing mail account {code}"));
-    let report = test_account(
-        &settings,
-        &AccountTestOptions {
-            send_test_to: send_to,
-        },
-    )
-    .await;
+    let report = test_account(&settings, &options).await;
     bar.finish_and_clear();
+    report_output(
+        &format!("mail account {code}"),
+        record.email.as_str(),
+        &report,
+    )
+}
 
-    let mut text = format!("mail account {code} ({}):\n", record.email);
+/// The client an Exchange mail account is tested with: the server's service account
+/// impersonating the address, or the account's own on-premises credentials.
+fn exchange_client(config: &Configuration, account: &MailAccount) -> Result<Client, String> {
+    let code = &account.short_code;
+    let ex = account
+        .exchange
+        .as_ref()
+        .ok_or_else(|| format!("mail account {code:?} has no Exchange settings"))?;
+    let server = config.server(&ex.server).ok_or_else(|| {
+        format!(
+            "mail account {code:?} names no known EWS server ({:?})",
+            ex.server
+        )
+    })?;
+    if ex.use_admin_account {
+        let client = client_for_server(server).map_err(|e| e.to_string())?;
+        return Ok(client.for_mailbox(account.email.as_str()));
+    }
+    let (Some(user), Some(password)) = (&ex.user, &ex.password) else {
+        return Err(format!(
+            "mail account {code:?} uses its own credentials but has no user or password"
+        ));
+    };
+    let auth = match server.auth_scheme {
+        Some(AuthScheme::Ntlm) => Auth::ntlm(user, password.expose()),
+        _ => Auth::basic(user.clone(), password.expose()),
+    };
+    let transport = TransportConfig::new(server.url.as_url().clone(), auth);
+    Client::new(ClientConfig::new(transport)).map_err(|e| format!("mail account {code:?}: {e}"))
+}
+
+fn report_output(title: &str, address: &str, report: &AccountTestReport) -> Output {
+    let mut text = format!("{title} ({address}):\n");
     let mut steps = Vec::new();
     for s in &report.steps {
         let (status, detail, kind) = match &s.status {
@@ -96,7 +152,7 @@ pub async fn run(
             StepStatus::Skipped(why) => ("skipped", why.clone(), None),
         };
         text.push_str(&format!(
-            "  {:<4} {:<12} {:<7} {}\n",
+            "  {:<8} {:<12} {:<7} {}\n",
             protocol(s.protocol),
             step(s.kind),
             status,
@@ -113,7 +169,7 @@ pub async fn run(
     let ok = report.is_ok();
     Output::new(
         if ok { Exit::Success } else { Exit::Failure },
-        json!({"ok": ok, "account": code, "steps": steps}),
+        json!({"ok": ok, "tested": title, "address": address, "steps": steps}),
         text.trim_end().to_owned(),
     )
 }

@@ -1,0 +1,387 @@
+//! `demo`, `preview`, `sync` and `batch`: the commands that talk to Exchange, through the
+//! service layer's [`Connector`] over the embedded SQLite CRM and directory.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use conaktiv_exchange::clock::SystemClock;
+use conaktiv_exchange::config_directory::ConfigDirectory;
+use conaktiv_exchange::host::UserDirectory;
+use conaktiv_exchange::rules::table_name;
+use conaktiv_exchange::scheduler::{
+    BatchReport, ItemStatus, JobSource, Outcome, RuleJobs, Scheduler, SchedulerOptions,
+    SchedulerStore,
+};
+use conaktiv_exchange::service::{self, Connector, CrmStores, Preview, RunSummary, ServiceError};
+use conaktiv_exchange::sqlite::SqliteDb;
+use conaktiv_model::Configuration;
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+
+use super::{Exit, Output, progress};
+
+/// Where the embedded CRM, directory and sync state live.
+#[derive(clap::Args, Debug, Clone)]
+pub struct HostArgs {
+    /// The embedded database (CRM records and user directory).
+    #[arg(long, default_value = "conaktiv.sqlite")]
+    pub db: PathBuf,
+    /// The folder for the sync state [default: the database's name + `.state`].
+    #[arg(long)]
+    pub state_dir: Option<PathBuf>,
+    /// The EWS server (by name) [default: the configuration's first].
+    #[arg(long)]
+    pub server: Option<String>,
+}
+
+struct Host {
+    connector: Connector,
+    directory: Arc<dyn UserDirectory>,
+    state_dir: PathBuf,
+}
+
+fn service_error(e: &ServiceError) -> Output {
+    let exit = match e {
+        ServiceError::Configuration(_) => Exit::Config,
+        _ => Exit::Failure,
+    };
+    let kind = if exit == Exit::Config {
+        "configuration"
+    } else {
+        "service"
+    };
+    Output::error(exit, kind, e.to_string())
+}
+
+/// The embedded database's directory if it has users, else the users of the configuration's
+/// mail accounts.
+async fn directory(
+    db: &SqliteDb,
+    config: &Configuration,
+) -> Result<Arc<dyn UserDirectory>, Output> {
+    let sqlite = db.directory();
+    let users = sqlite
+        .users()
+        .await
+        .map_err(|e| Output::error(Exit::Failure, "database", e.to_string()))?;
+    Ok(if users.is_empty() {
+        Arc::new(ConfigDirectory::new(config))
+    } else {
+        Arc::new(sqlite)
+    })
+}
+
+async fn host(config: &Configuration, args: &HostArgs) -> Result<Host, Output> {
+    let db = SqliteDb::open(&args.db).map_err(|e| {
+        Output::error(
+            Exit::Failure,
+            "database",
+            format!("{}: {e}", args.db.display()),
+        )
+    })?;
+    let directory = directory(&db, config).await?;
+    let state_dir = args.state_dir.clone().unwrap_or_else(|| {
+        let mut name = args.db.as_os_str().to_owned();
+        name.push(".state");
+        PathBuf::from(name)
+    });
+    std::fs::create_dir_all(&state_dir).map_err(|e| {
+        Output::error(
+            Exit::Failure,
+            "state",
+            format!("{}: {e}", state_dir.display()),
+        )
+    })?;
+    let connector = Connector::from_config(
+        config.clone(),
+        args.server.as_deref(),
+        CrmStores::all(db.crm()),
+        Arc::clone(&directory),
+        &state_dir,
+    )
+    .map_err(|e| service_error(&e))?;
+    Ok(Host {
+        connector,
+        directory,
+        state_dir,
+    })
+}
+
+/// `demo`: the service's self-contained demo (ews-mock in-process, SQLite CRM in a temporary
+/// folder).
+pub async fn demo(config: &Configuration, json_mode: bool) -> Output {
+    let bar = progress(None, json_mode, "demo: mock Exchange, preview, two runs");
+    let result = service::demo(config).await;
+    bar.finish_and_clear();
+    match result {
+        Ok(r) => {
+            let exit = if r.ok() {
+                Exit::Success
+            } else if r.first_run.succeeded() > 0 {
+                Exit::Partial
+            } else {
+                Exit::Failure
+            };
+            let json = serde_json::to_value(&r).unwrap_or_default();
+            Output::new(exit, json, r.text())
+        }
+        Err(e) => service_error(&e),
+    }
+}
+
+fn preview_text(p: &Preview) -> String {
+    let mut out = format!(
+        "rule {:?} for {} <{}> ({})\n  Exchange: {} new, {} changed, {} deleted\n  ConAktiv: {} new, {} changed, {} deleted",
+        p.rule,
+        p.user,
+        p.mailbox,
+        p.table,
+        p.exchange.new,
+        p.exchange.changed,
+        p.exchange.deleted,
+        p.conaktiv.new,
+        p.conaktiv.changed,
+        p.conaktiv.deleted
+    );
+    if let Some(guard) = &p.guard {
+        let _ = write!(out, "\n  the mass-delete guard would stop the run: {guard}");
+    }
+    for a in &p.actions {
+        let _ = write!(
+            out,
+            "\n  {:<7} {:<9} {}",
+            a.action,
+            a.on.unwrap_or(""),
+            a.title.as_deref().unwrap_or(&a.key)
+        );
+    }
+    out
+}
+
+/// `preview`: the plan of one rule for one user; nothing is written.
+pub async fn preview(
+    config: &Configuration,
+    args: &HostArgs,
+    rule: &str,
+    user: &str,
+    actions: bool,
+    json_mode: bool,
+) -> Output {
+    let host = match host(config, args).await {
+        Ok(h) => h,
+        Err(out) => return out,
+    };
+    let bar = progress(None, json_mode, &format!("preview of {rule:?} for {user}"));
+    let result = host.connector.preview(rule, user, actions).await;
+    bar.finish_and_clear();
+    match result {
+        Ok(p) => Output::new(
+            Exit::Success,
+            serde_json::to_value(&p).unwrap_or_default(),
+            preview_text(&p),
+        ),
+        Err(e) => service_error(&e),
+    }
+}
+
+fn summary_text(s: &RunSummary) -> String {
+    let mut out = String::new();
+    for item in &s.items {
+        let table = table_name(item.job.table);
+        let _ = match &item.result {
+            Ok(r) => writeln!(
+                out,
+                "{:<28} {:<12} to Exchange {} (new {}, changed {}, deleted {}), to ConAktiv {} (new {}, changed {}, deleted {}){}",
+                item.job.mailbox,
+                table,
+                r.report.to_exchange.total(),
+                r.report.to_exchange.created,
+                r.report.to_exchange.updated,
+                r.report.to_exchange.deleted,
+                r.report.to_conaktiv.total(),
+                r.report.to_conaktiv.created,
+                r.report.to_conaktiv.updated,
+                r.report.to_conaktiv.deleted,
+                if r.complete { "" } else { " (incomplete)" }
+            ),
+            Err(e) => writeln!(out, "{:<28} {:<12} FAILED: {e}", item.job.mailbox, table),
+        };
+    }
+    for p in &s.problems {
+        let _ = writeln!(out, "left out: {p}");
+    }
+    let _ = write!(
+        out,
+        "{} job(s) ok, {} failed, {} write(s)",
+        s.succeeded(),
+        s.failed(),
+        s.total_writes()
+    );
+    out
+}
+
+/// The exit code of a run: all ok 0; nothing ok 1 (3 if only rule conflicts); else 2.
+fn run_exit(succeeded: usize, failed: usize, problems: usize) -> Exit {
+    match (succeeded, failed + problems) {
+        (_, 0) => Exit::Success,
+        (0, _) if failed == 0 => Exit::Config,
+        (0, _) => Exit::Failure,
+        _ => Exit::Partial,
+    }
+}
+
+/// `sync`: run now, for a rule and/or a user, or everyone.
+pub async fn sync(
+    config: &Configuration,
+    args: &HostArgs,
+    rule: Option<&str>,
+    user: Option<&str>,
+    json_mode: bool,
+) -> Output {
+    let host = match host(config, args).await {
+        Ok(h) => h,
+        Err(out) => return out,
+    };
+    let bar = progress(None, json_mode, "synchronising");
+    let result = host.connector.run(rule, user).await;
+    bar.finish_and_clear();
+    match result {
+        Ok(s) => Output::new(
+            run_exit(s.succeeded(), s.failed(), s.problems.len()),
+            serde_json::to_value(&s).unwrap_or_default(),
+            summary_text(&s),
+        ),
+        Err(e) => service_error(&e),
+    }
+}
+
+fn batch_text(r: &BatchReport) -> String {
+    let mut out = format!(
+        "batch run {}: {} ok, {} failed, {} skipped",
+        r.started.format("%Y-%m-%d %H:%M:%S"),
+        r.succeeded(),
+        r.failed(),
+        r.skipped()
+    );
+    for i in &r.items {
+        let status = match &i.status {
+            ItemStatus::Succeeded { report } => format!(
+                "ok: to Exchange {}, to ConAktiv {}",
+                report.to_exchange.total(),
+                report.to_conaktiv.total()
+            ),
+            ItemStatus::Failed {
+                error, permanent, ..
+            } => format!(
+                "FAILED{}: {error}",
+                if *permanent { " (permanent)" } else { "" }
+            ),
+            ItemStatus::Skipped { reason } => format!("skipped: {reason:?}"),
+        };
+        let _ = write!(out, "\n  {:<28} {:<12} {status}", i.mailbox, i.table);
+    }
+    out
+}
+
+fn batch_exit(r: &BatchReport) -> Exit {
+    match r.outcome() {
+        Outcome::Success => Exit::Success,
+        Outcome::PartialFailure => Exit::Partial,
+        Outcome::Failure => Exit::Failure,
+    }
+}
+
+/// `batch`: the scheduler over the configuration's active "Exchange Abgleich" batch task.
+pub async fn batch(config: &Configuration, args: &HostArgs, once: bool, json_mode: bool) -> Output {
+    let Some(options) = config
+        .batch_tasks
+        .iter()
+        .find_map(|t| SchedulerOptions::for_batch_task(t, config))
+    else {
+        return Output::error(
+            Exit::Config,
+            "configuration",
+            "no active batch task of the group \"Exchange Abgleich\" in the configuration",
+        );
+    };
+    let host = match host(config, args).await {
+        Ok(h) => h,
+        Err(out) => return out,
+    };
+    let store = match SchedulerStore::open(host.state_dir.join("scheduler.sqlite")) {
+        Ok(s) => s,
+        Err(e) => return Output::error(Exit::Failure, "state", e.to_string()),
+    };
+    let source = RuleJobs::new(config.rules.clone(), Arc::clone(&host.directory));
+    let scheduler = Scheduler::new(host.connector, SystemClock, store, options);
+    let cancel = CancellationToken::new();
+    if once {
+        let jobs = match source.jobs().await {
+            Ok(j) => j,
+            Err(e) => return Output::error(Exit::Failure, "directory", e.to_string()),
+        };
+        let bar = progress(
+            None,
+            json_mode,
+            &format!("batch run of {} job(s)", jobs.len()),
+        );
+        let report = scheduler.run_once(&jobs, &cancel).await;
+        bar.finish_and_clear();
+        return Output::new(
+            batch_exit(&report),
+            serde_json::to_value(&report).unwrap_or_default(),
+            batch_text(&report),
+        );
+    }
+    let signal = cancel.clone();
+    tokio::spawn(async move {
+        wait_for_shutdown().await;
+        tracing::info!("shutdown requested; finishing the running items");
+        signal.cancel();
+    });
+    if !json_mode {
+        println!(
+            "batch every {} minute(s); Ctrl-C stops after the running items",
+            scheduler.options().interval.as_secs() / 60
+        );
+    }
+    let mut runs = 0usize;
+    scheduler
+        .run_loop(&source, &cancel, |report| {
+            runs += 1;
+            if json_mode {
+                println!("{}", serde_json::to_string(report).unwrap_or_default());
+            } else {
+                println!("{}", batch_text(report));
+            }
+        })
+        .await;
+    Output::new(
+        Exit::Success,
+        json!({"ok": true, "runs": runs, "stopped": true}),
+        format!("batch stopped after {runs} run(s)"),
+    )
+}
+
+async fn wait_for_shutdown() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
