@@ -7,6 +7,7 @@ use std::path::Path;
 use conaktiv_exchange::service::demo::demo_org;
 use ews_mock::{MockConfig, MockServer, OrgData};
 use serde_json::Value;
+use tokio::io::AsyncBufReadExt;
 
 const BIN: &str = env!("CARGO_BIN_EXE_conaktiv-exchange");
 
@@ -127,6 +128,50 @@ async fn preview_sync_batch_and_account_tests_against_the_mock() {
         .map(|i| i["status"].as_str().unwrap())
         .collect();
     assert_eq!(statuses, ["succeeded"; 4]);
+
+    // The batch loop: a first run at once, then a clean stop on SIGTERM.
+    let v = with(&["batch"]);
+    let mut child = tokio::process::Command::new(BIN)
+        .args(strs(&v))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let first_run: Value =
+        serde_json::from_str(&lines.next_line().await.unwrap().unwrap()).unwrap();
+    assert_eq!(
+        first_run["items"].as_array().unwrap().len(),
+        4,
+        "{first_run}"
+    );
+    let pid = child.id().unwrap().to_string();
+    let killed = tokio::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .await
+        .unwrap();
+    assert!(killed.success());
+    let mut rest = String::new();
+    while let Some(line) = lines.next_line().await.unwrap() {
+        rest.push_str(&line);
+    }
+    let status = child.wait().await.unwrap();
+    assert_eq!(status.code(), Some(0), "{rest}");
+    let stopped: Value = serde_json::from_str(&rest).unwrap();
+    assert_eq!(stopped["runs"], 1);
+
+    // The service account itself.
+    let t = run(&[
+        "--config",
+        &config,
+        "--json",
+        "test-account",
+        "--server",
+        "Mock Exchange",
+    ])
+    .await;
+    assert_eq!(t.code, 0, "{}{}", t.stdout, t.stderr);
 
     // The demo user's Exchange mail account, through the service account.
     let t = run(&[
