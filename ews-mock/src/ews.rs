@@ -18,6 +18,7 @@ use ews_client::ops::{
     ResolutionSet, ResolveNames, SyncFolderHierarchy, SyncFolderHierarchyResult, SyncFolderItems,
     SyncFolderItemsResult, SyncItemChange,
 };
+use ews_client::ops::{DeleteFolder, DisposalType, FolderChangeDescription, UpdateFolder};
 use ews_client::types::base_item_id::BaseItemId;
 use ews_client::types::folder::{Folder as EwsFolder, FolderKind};
 use ews_client::types::response::{
@@ -149,6 +150,8 @@ pub(crate) fn dispatch(shared: &Shared, head: &RequestHead, target: &Target, bod
         "GetFolder" => run::<GetFolder>(shared, target, body, get_folder),
         "FindFolder" => run::<FindFolder>(shared, target, body, find_folder),
         "CreateFolder" => run::<CreateFolder>(shared, target, body, create_folder),
+        "UpdateFolder" => run::<UpdateFolder>(shared, target, body, update_folder),
+        "DeleteFolder" => run::<DeleteFolder>(shared, target, body, delete_folder),
         "SyncFolderHierarchy" => run::<SyncFolderHierarchy>(shared, target, body, sync_hierarchy),
         "GetItem" => run::<GetItem>(shared, target, body, get_item),
         "FindItem" => run::<FindItem>(shared, target, body, find_item),
@@ -547,7 +550,7 @@ fn create_folder(
                 let name = f.display_name.clone().unwrap_or_default();
                 if name.trim().is_empty() {
                     return Err(ResponseMessage::error(
-                        ResponseCode::parse("ErrorInvalidFolderName"),
+                        ResponseCode::parse("ErrorInvalidValueForProperty"),
                         "A folder needs a display name.",
                     ));
                 }
@@ -569,6 +572,95 @@ fn create_folder(
                 }))
             })
             .map(|r| r.unwrap_or_else(|e| e))
+            .collect(),
+    )
+}
+
+fn update_folder(
+    shared: &Shared,
+    target: &Target,
+    req: UpdateFolder,
+) -> ResponseMessages<FolderInfo> {
+    let mut store = shared.write();
+    ResponseMessages::new(
+        req.folder_changes
+            .iter()
+            .map(|change| {
+                let (address, key) = resolve_folder(&store, target, &change.folder_id)
+                    .map(|(mb, key)| (mb.address.clone(), key))
+                    .map_err(err::<FolderInfo>)?;
+                let mut name = None;
+                let mut class = None;
+                for update in &change.updates {
+                    match (update, update.path()) {
+                        (FolderChangeDescription::Set { folder, .. }, PropertyPath::Field(uri))
+                            if uri == "folder:DisplayName" =>
+                        {
+                            let n = folder.display_name.clone().unwrap_or_default();
+                            if n.trim().is_empty() {
+                                return Err(ResponseMessage::error(
+                                    ResponseCode::parse("ErrorInvalidValueForProperty"),
+                                    "A folder needs a display name.",
+                                ));
+                            }
+                            name = Some(n);
+                        }
+                        (FolderChangeDescription::Set { folder, .. }, PropertyPath::Field(uri))
+                            if uri == "folder:FolderClass" =>
+                        {
+                            class = folder.folder_class.clone();
+                        }
+                        _ => {
+                            return Err(ResponseMessage::error(
+                                ResponseCode::parse("ErrorInvalidPropertyForOperation"),
+                                "ews-mock updates only folder:DisplayName and folder:FolderClass.",
+                            ));
+                        }
+                    }
+                }
+                let mb = store
+                    .mailbox_mut(&address)
+                    .ok_or_else(|| err(StoreError::NonExistentMailbox))?;
+                mb.update_folder(key, name.as_deref(), class.as_deref())
+                    .map_err(err::<FolderInfo>)?;
+                Ok(ResponseMessage::success(FolderInfo {
+                    folders: vec![folder_view(
+                        mb,
+                        key,
+                        &ews_client::types::shape::FolderShape::new(BaseShape::IdOnly),
+                    )],
+                }))
+            })
+            .map(|r| r.unwrap_or_else(|e| e))
+            .collect(),
+    )
+}
+
+fn delete_folder(shared: &Shared, target: &Target, req: DeleteFolder) -> ResponseMessages<()> {
+    let mut store = shared.write();
+    ResponseMessages::new(
+        req.folder_ids
+            .iter()
+            .map(|id| {
+                let (address, key) = resolve_folder(&store, target, id)
+                    .map(|(mb, key)| (mb.address.clone(), key))?;
+                let mb = store
+                    .mailbox_mut(&address)
+                    .ok_or(StoreError::NonExistentMailbox)?;
+                match req.delete_type {
+                    DisposalType::MoveToDeletedItems => {
+                        let bin = mb
+                            .distinguished("deleteditems")
+                            .ok_or(StoreError::FolderNotFound)?;
+                        mb.move_folder(key, bin)
+                    }
+                    _ => mb.delete_folder(key),
+                }
+            })
+            .map(|r| match r {
+                Ok(()) => ResponseMessage::success(()),
+                Err(e) => err(e),
+            })
             .collect(),
     )
 }

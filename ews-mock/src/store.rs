@@ -573,6 +573,70 @@ impl Mailbox {
         Ok(key)
     }
 
+    /// Renames a folder and/or sets its folder class; the folder's version goes up and the
+    /// hierarchy journal records an update. Distinguished folders keep their name.
+    pub fn update_folder(
+        &mut self,
+        key: u64,
+        name: Option<&str>,
+        class: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let folder = self.folders.get(&key).ok_or(StoreError::FolderNotFound)?;
+        if let Some(name) = name {
+            if folder.distinguished.is_some() && name != folder.name {
+                return Err(StoreError::DeleteDistinguishedFolder);
+            }
+            if let Some(parent) = folder.parent
+                && self.child_named(parent, name).is_some_and(|k| k != key)
+            {
+                return Err(StoreError::FolderExists);
+            }
+        }
+        if let Some(f) = self.folders.get_mut(&key) {
+            if let Some(name) = name {
+                f.name = name.to_string();
+            }
+            if let Some(class) = class {
+                f.class = class.to_string();
+            }
+            f.version += 1;
+        }
+        let seq = self.alloc_seq();
+        self.hierarchy_journal.push(JournalEntry {
+            seq,
+            key,
+            kind: ChangeKind::Update,
+        });
+        Ok(())
+    }
+
+    /// Moves a user folder (with its subtree) under `dest`, as `DeleteFolder` with
+    /// `MoveToDeletedItems` does; the hierarchy journal records an update.
+    pub fn move_folder(&mut self, key: u64, dest: u64) -> Result<(), StoreError> {
+        let folder = self.folders.get(&key).ok_or(StoreError::FolderNotFound)?;
+        if folder.distinguished.is_some() {
+            return Err(StoreError::DeleteDistinguishedFolder);
+        }
+        if !self.folders.contains_key(&dest) || dest == key || self.is_under(dest, key) {
+            return Err(StoreError::FolderNotFound);
+        }
+        let name = folder.name.clone();
+        if self.child_named(dest, &name).is_some_and(|k| k != key) {
+            return Err(StoreError::FolderExists);
+        }
+        if let Some(f) = self.folders.get_mut(&key) {
+            f.parent = Some(dest);
+            f.version += 1;
+        }
+        let seq = self.alloc_seq();
+        self.hierarchy_journal.push(JournalEntry {
+            seq,
+            key,
+            kind: ChangeKind::Update,
+        });
+        Ok(())
+    }
+
     /// Deletes a user folder with its subfolders and items.
     pub fn delete_folder(&mut self, key: u64) -> Result<(), StoreError> {
         let folder = self.folders.get(&key).ok_or(StoreError::FolderNotFound)?;

@@ -1,5 +1,5 @@
 //! A real third-party EWS client against the mock: Python's exchangelib runs
-//! `tools/exchangelib_smoke.py` (folder tree walk, contacts, mail, sync, calendar view, name
+//! `tools/exchangelib_smoke.py` (folder tree walk, creating, renaming and deleting a folder, contacts, mail, sync, calendar view, name
 //! resolution, delete) with NTLM and with Basic authentication against an in-process mock
 //! seeded with `org.example.toml`.
 //!

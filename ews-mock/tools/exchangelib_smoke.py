@@ -6,7 +6,8 @@
 
 Run automatically by `cargo test -p ews-mock --test exchangelib`. Checked with exchangelib 5.6:
 NTLM and Basic, walking the whole folder tree (exchangelib asks for every distinguished folder
-it knows; those the mock does not model answer ErrorFolderNotFound), inbox, FindItem,
+it knows; those the mock does not model answer ErrorFolderNotFound), CreateFolder/
+UpdateFolder/DeleteFolder, inbox, FindItem,
 CreateItem/UpdateItem/GetItem of a contact, sending mail, SyncFolderItems, CalendarView,
 ResolveNames, DeleteItem.
 """
@@ -32,6 +33,16 @@ assert acc.inbox.name == "Inbox"
 names = {f.name for f in acc.root.walk()}
 assert {"Inbox", "Contacts", "Calendar", "Top of Information Store"} <= names, names
 assert acc.msg_folder_root.absolute.endswith("Top of Information Store")
+# CreateFolder, UpdateFolder (rename), DeleteFolder
+from exchangelib.folders import Messages  # noqa: E402
+f = Messages(parent=acc.inbox, name="Smoke Folder")
+f.save()
+f.name = "Smoke Folder Renamed"
+f.save(update_fields=["name"])
+f.refresh()
+assert f.name == "Smoke Folder Renamed", f.name
+f.delete()
+assert "Smoke Folder Renamed" not in [c.name for c in acc.inbox.children]
 assert "Carla Diaz" in [c.display_name or c.subject for c in acc.contacts.all()]
 c = Contact(folder=acc.contacts, display_name="Zoe Zed", given_name="Zoe", surname="Zed")
 c.save()

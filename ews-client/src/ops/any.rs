@@ -2,9 +2,9 @@
 //! read a request envelope and dispatch on the operation.
 
 use super::{
-    CreateAttachment, CreateFolder, CreateItem, DeleteItem, FindFolder, FindItem, GetAttachment,
-    GetFolder, GetItem, MoveItem, ResolveNames, SendItem, SyncFolderHierarchy, SyncFolderItems,
-    UpdateItem,
+    CreateAttachment, CreateFolder, CreateItem, DeleteFolder, DeleteItem, FindFolder, FindItem,
+    GetAttachment, GetFolder, GetItem, MoveItem, ResolveNames, SendItem, SyncFolderHierarchy,
+    SyncFolderItems, UpdateFolder, UpdateItem,
 };
 use crate::envelope::{RequestHeaders, read_request_with, write_request_body};
 use crate::operation::Operation;
@@ -83,6 +83,8 @@ any_request!(
     GetFolder,
     FindFolder,
     CreateFolder,
+    UpdateFolder,
+    DeleteFolder,
     SyncFolderHierarchy,
     SyncFolderItems,
     FindItem,

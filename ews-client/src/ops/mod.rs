@@ -12,6 +12,7 @@ pub mod autodiscover;
 pub mod create_attachment;
 pub mod create_folder;
 pub mod create_item;
+pub mod delete_folder;
 pub mod delete_item;
 pub mod find_folder;
 pub mod find_item;
@@ -23,6 +24,7 @@ pub mod resolve_names;
 pub mod send_item;
 pub mod sync_folder_hierarchy;
 pub mod sync_folder_items;
+pub mod update_folder;
 pub mod update_item;
 
 pub use any::AnyRequest;
@@ -30,6 +32,7 @@ pub use common::{FolderInfo, ItemInfo};
 pub use create_attachment::{AttachmentInfo, CreateAttachment};
 pub use create_folder::CreateFolder;
 pub use create_item::{CreateItem, MessageDisposition, SendMeetingInvitations, creatable};
+pub use delete_folder::DeleteFolder;
 pub use delete_item::{
     AffectedTaskOccurrences, DeleteItem, DisposalType, SendMeetingCancellations,
 };
@@ -43,6 +46,7 @@ pub use resolve_names::{Resolution, ResolutionSet, ResolveNames, ResolveNamesSea
 pub use send_item::SendItem;
 pub use sync_folder_hierarchy::{FolderChange, SyncFolderHierarchy, SyncFolderHierarchyResult};
 pub use sync_folder_items::{SyncFolderItems, SyncFolderItemsResult, SyncItemChange, SyncScope};
+pub use update_folder::{FolderChangeDescription, UpdateFolder};
 pub use update_item::{
     ChangeError, ConflictResolution, ItemChange, ItemChangeDescription,
     SendMeetingInvitationsOrCancellations, UpdateItem, UpdateItemResult, apply_changes, copy_field,
