@@ -319,7 +319,15 @@ fn occurrence_view(
         .find(|m| m.original_start == original);
     let mut full_shape = shape.clone();
     full_shape.base_shape = BaseShape::AllProperties;
-    let mut view = item_view(mb, stored, &full_shape);
+    // a modified occurrence has its own fields; the others are the master's
+    let mut view = match stored
+        .exceptions
+        .iter()
+        .find(|e| e.original_start == original)
+    {
+        Some(e) if modified.is_some() => e.item.clone(),
+        _ => item_view(mb, stored, &full_shape),
+    };
     if let EwsItem::CalendarItem(c) = &mut view {
         c.common.item_id = Some(ItemId {
             id: ids::encode_id(
@@ -1097,6 +1105,9 @@ fn delete_item(shared: &Shared, target: &Target, req: DeleteItem) -> ResponseMes
                         }
                     })
                     .map_err(err::<()>)?;
+                    if let Some(s) = mb.items.get_mut(&key) {
+                        s.exceptions.retain(|e| e.original_start != original);
+                    }
                     return Ok(ResponseMessage::success(()));
                 }
                 let result = match req.delete_type {
@@ -1654,7 +1665,17 @@ fn update_occurrence(
         }
     })
     .map_err(fail)?;
-    let version = mb.items.get(&key).map_or(0, |s| s.version);
+    let version = match mb.items.get_mut(&key) {
+        Some(s) => {
+            s.exceptions.retain(|e| e.original_start != original);
+            s.exceptions.push(crate::store::OccurrenceException {
+                original_start: original,
+                item: view.clone(),
+            });
+            s.version
+        }
+        None => 0,
+    };
     let mut result = view.empty_like();
     result.common_mut().item_id = Some(ItemId {
         id: occ_id,

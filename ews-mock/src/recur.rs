@@ -1,8 +1,10 @@
 //! Expansion of recurring calendar items into occurrences (CalendarView), with deleted and
-//! modified occurrences. Times are taken in UTC: an occurrence starts at the master's start
-//! time of day on each date of the pattern.
+//! modified occurrences. The pattern runs in the series' time zone (`StartTimeZone`, else the
+//! legacy `MeetingTimeZone`, else UTC): an occurrence starts at the master's local start time
+//! of day on each local date of the pattern, so a weekly 09:00 Europe/Berlin meeting stays at
+//! 09:00 local across daylight saving changes.
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use ews_client::types::CalendarItem;
 use ews_client::types::recurrence::{
     DayOfWeek, DayOfWeekIndex, RecurrencePattern, RecurrenceRange,
@@ -138,6 +140,42 @@ fn pattern_matches(pattern: &RecurrencePattern, first: NaiveDate, date: NaiveDat
     }
 }
 
+/// The offset from UTC of the series' time zone at an instant (`None`: UTC).
+fn zone_offset(master: &CalendarItem, at: DateTime<Utc>) -> Option<FixedOffset> {
+    master
+        .start_time_zone
+        .as_ref()
+        .and_then(|z| z.utc_offset_at(at))
+        .or_else(|| {
+            master
+                .meeting_time_zone
+                .as_ref()
+                .and_then(|z| z.utc_offset_at(at))
+        })
+}
+
+fn offset_secs(master: &CalendarItem, at: DateTime<Utc>) -> i64 {
+    zone_offset(master, at).map_or(0, |o| i64::from(o.local_minus_utc()))
+}
+
+/// An instant as local time in the series' time zone.
+pub fn to_local(master: &CalendarItem, at: DateTime<Utc>) -> NaiveDateTime {
+    at.naive_utc() + Duration::seconds(offset_secs(master, at))
+}
+
+/// A local time of the series' time zone as an instant (a local time in a spring-forward gap
+/// comes out one hour later, as in Outlook; in the repeated hour the later instant).
+pub fn from_local(master: &CalendarItem, local: NaiveDateTime) -> DateTime<Utc> {
+    let naive = local.and_utc();
+    let guess = naive - Duration::seconds(offset_secs(master, naive));
+    naive - Duration::seconds(offset_secs(master, guess))
+}
+
+/// The local time of day the series starts at.
+fn local_start_time(master: &CalendarItem, start: DateTime<Utc>) -> NaiveTime {
+    to_local(master, start).time()
+}
+
 /// The occurrences of a recurring master that overlap `[from, to)`; all of them up to `to`
 /// when `from` is `None`. Deleted occurrences are left out; modified ones carry their times.
 pub fn occurrences(
@@ -150,7 +188,7 @@ pub fn occurrences(
         return Vec::new();
     };
     let duration = end - start;
-    let time = start.time();
+    let time = local_start_time(master, start);
     let (first, last, count) = match &recurrence.range {
         RecurrenceRange::NoEnd { start_date } => (*start_date, None, None),
         RecurrenceRange::EndDate {
@@ -175,7 +213,7 @@ pub fn occurrences(
         if last.is_some_and(|l| date > l) || count.is_some_and(|c| index >= c) {
             break;
         }
-        let original_start = date.and_time(time).and_utc();
+        let original_start = from_local(master, date.and_time(time));
         if original_start >= to {
             break;
         }
@@ -234,7 +272,10 @@ pub fn nth_original_start(master: &CalendarItem, index: u32) -> Option<DateTime<
                 return None;
             }
             if n == index {
-                return Some(date.and_time(start.time()).and_utc());
+                return Some(from_local(
+                    master,
+                    date.and_time(local_start_time(master, start)),
+                ));
             }
         }
     }
@@ -301,6 +342,66 @@ mod tests {
         assert_eq!(got, [(3, "12 13".into(), true), (4, "14 09".into(), false)]);
         assert_eq!(nth_original_start(&m, 2), Some(t("2026-01-07T09:00:00Z")));
         assert_eq!(nth_original_start(&m, 7), None);
+    }
+
+    #[test]
+    fn series_recur_at_local_time_across_daylight_saving() {
+        use ews_client::types::timezone::TimeZoneDefinition;
+        // Mondays 09:00 Europe/Berlin: 08:00Z in winter, 07:00Z in summer (DST starts 29 March)
+        let mut m = CalendarItem {
+            start: Some(t("2026-03-16T08:00:00Z")),
+            end: Some(t("2026-03-16T09:00:00Z")),
+            start_time_zone: Some(TimeZoneDefinition::windows("W. Europe Standard Time")),
+            recurrence: Some(Recurrence {
+                pattern: RecurrencePattern::Weekly {
+                    interval: 1,
+                    days_of_week: vec![DayOfWeek::Monday],
+                    first_day_of_week: None,
+                },
+                range: RecurrenceRange::Numbered {
+                    start_date: NaiveDate::from_ymd_opt(2026, 3, 16).unwrap(),
+                    number_of_occurrences: 4,
+                },
+            }),
+            ..CalendarItem::default()
+        };
+        let got: Vec<(String, String)> = occurrences(&m, None, t("2027-01-01T00:00:00Z"))
+            .iter()
+            .map(|o| {
+                (
+                    o.start.format("%m-%d %H:%M").to_string(),
+                    o.end.format("%H:%M").to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("03-16 08:00".to_string(), "09:00".to_string()),
+                ("03-23 08:00".to_string(), "09:00".to_string()),
+                ("03-30 07:00".to_string(), "08:00".to_string()),
+                ("04-06 07:00".to_string(), "08:00".to_string()),
+            ]
+        );
+        assert_eq!(nth_original_start(&m, 3), Some(t("2026-03-30T07:00:00Z")));
+        // a local date differs from the UTC date: Mondays 00:30 Berlin are Sundays 23:30Z
+        m.start = Some(t("2026-03-15T23:30:00Z"));
+        m.end = Some(t("2026-03-16T00:30:00Z"));
+        let first = occurrences(&m, None, t("2027-01-01T00:00:00Z"));
+        assert_eq!(first[0].start, t("2026-03-15T23:30:00Z"));
+        assert_eq!(first[2].start, t("2026-03-29T22:30:00Z"));
+        // without a time zone the series runs in UTC
+        m.start_time_zone = None;
+        m.start = Some(t("2026-03-16T08:00:00Z"));
+        m.end = Some(t("2026-03-16T09:00:00Z"));
+        assert_eq!(nth_original_start(&m, 3), Some(t("2026-03-30T08:00:00Z")));
+        // a local time in the spring-forward gap (02:30 on 29 March) keeps the winter offset
+        let gap = NaiveDate::from_ymd_opt(2026, 3, 29)
+            .unwrap()
+            .and_hms_opt(2, 30, 0)
+            .unwrap();
+        m.start_time_zone = Some(TimeZoneDefinition::windows("W. Europe Standard Time"));
+        assert_eq!(from_local(&m, gap), t("2026-03-29T01:30:00Z"));
     }
 
     #[test]

@@ -224,6 +224,20 @@ pub struct StoredItem {
     pub modified: DateTime<Utc>,
     /// Next attachment number.
     pub next_attachment: u64,
+    /// The modified occurrences of a recurring series, each with all of its own fields.
+    #[serde(default)]
+    pub exceptions: Vec<OccurrenceException>,
+}
+
+/// A modified occurrence of a recurring series (an exception) as a client sees it: its own
+/// subject, location, body and times, kept apart from the master's.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OccurrenceException {
+    /// The start the pattern gives the occurrence (identifies it in the series).
+    pub original_start: DateTime<Utc>,
+    /// The occurrence with its changes.
+    #[serde(with = "crate::itemxml::serde_item")]
+    pub item: EwsItem,
 }
 
 /// The read flag of an item (messages only).
@@ -696,6 +710,7 @@ impl Mailbox {
                 created: now,
                 modified: now,
                 next_attachment,
+                exceptions: Vec::new(),
             },
         );
         if let Some(f) = self.folders.get_mut(&folder) {

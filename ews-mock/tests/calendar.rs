@@ -202,3 +202,241 @@ async fn calendar_view_expands_series_with_deleted_and_modified_occurrences() {
     ews.validate();
     mock.shutdown().await.unwrap();
 }
+
+fn view_between(from: &str, to: &str) -> FindItem {
+    let mut find = view_request();
+    find.view = Some(ItemView::Calendar(CalendarView {
+        max_entries_returned: None,
+        start_date: t(from),
+        end_date: t(to),
+    }));
+    find
+}
+
+fn calendar(item: &Item) -> &CalendarItem {
+    match item {
+        Item::CalendarItem(c) => c,
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn series_in_a_time_zone_and_occurrences_with_their_own_fields() {
+    use ews_client::types::Body;
+    use ews_client::types::timezone::TimeZoneDefinition;
+    let mock = start().await;
+    let ews = Ews::bob(&mock);
+    // Mondays 09:00 Europe/Berlin; daylight saving starts on 29 March 2026
+    let mut series = CalendarItem {
+        start: Some(t("2026-03-16T08:00:00Z")),
+        end: Some(t("2026-03-16T09:00:00Z")),
+        start_time_zone: Some(TimeZoneDefinition::windows("W. Europe Standard Time")),
+        end_time_zone: Some(TimeZoneDefinition::windows("W. Europe Standard Time")),
+        location: Some("Raum 1".into()),
+        recurrence: Some(Recurrence {
+            pattern: RecurrencePattern::Weekly {
+                interval: 1,
+                days_of_week: vec![DayOfWeek::Monday],
+                first_day_of_week: None,
+            },
+            range: RecurrenceRange::Numbered {
+                start_date: NaiveDate::from_ymd_opt(2026, 3, 16).unwrap(),
+                number_of_occurrences: 4,
+            },
+        }),
+        ..CalendarItem::default()
+    };
+    series.common.subject = Some("Jour fixe".into());
+    series.common.body = Some(Body::text("Agenda"));
+    let created = ews
+        .call(&CreateItem::save(vec![Item::CalendarItem(series)], None))
+        .await;
+    assert_eq!(codes(&created), ["NoError"]);
+    let master_id = created.messages[0].content.items[0]
+        .item_id()
+        .unwrap()
+        .clone();
+    let window = || view_between("2026-03-01T00:00:00Z", "2026-05-01T00:00:00Z");
+    let view = ews.call(&window()).await.messages.remove(0).content;
+    use CalendarItemType::{Exception, Occurrence};
+    assert_eq!(
+        starts(&view.items),
+        [
+            ("03-16 08:00".into(), Some(Occurrence)),
+            ("03-23 08:00".into(), Some(Occurrence)),
+            ("03-30 07:00".into(), Some(Occurrence)),
+            ("04-06 07:00".into(), Some(Occurrence)),
+        ],
+        "09:00 local before and after the change to summer time"
+    );
+
+    // change the second occurrence (by master id and index): subject, location, body, time
+    let by_index = |i: u32| BaseItemId::Occurrence {
+        recurring_master_id: master_id.id.clone(),
+        change_key: None,
+        instance_index: i,
+    };
+    let mut changed = view.items[1].clone();
+    if let Item::CalendarItem(c) = &mut changed {
+        c.common.subject = Some("Jour fixe (verschoben)".into());
+        c.common.body = Some(Body::text("Nur Budget"));
+        c.location = Some("Raum 2".into());
+        c.start = Some(t("2026-03-23T13:00:00Z"));
+        c.end = Some(t("2026-03-23T14:00:00Z"));
+    }
+    let paths = [
+        "item:Subject",
+        "item:Body",
+        "calendar:Location",
+        "calendar:Start",
+        "calendar:End",
+    ];
+    let update = UpdateItem::for_item(
+        &changed,
+        by_index(2),
+        paths
+            .iter()
+            .map(|p| field_change(&changed, &PropertyPath::field(*p)))
+            .collect(),
+    );
+    assert_eq!(codes(&ews.call(&update).await), ["NoError"]);
+    // a second change to the exception keeps the first one's fields
+    let mut again = changed.clone();
+    if let Item::CalendarItem(c) = &mut again {
+        c.location = Some("Raum 3".into());
+    }
+    let update = UpdateItem::for_item(
+        &again,
+        by_index(2),
+        vec![field_change(
+            &again,
+            &PropertyPath::field("calendar:Location"),
+        )],
+    );
+    assert_eq!(codes(&ews.call(&update).await), ["NoError"]);
+
+    let got = ews
+        .call(&GetItem::new(
+            ItemShape::all_properties(),
+            vec![by_index(2), by_index(3)],
+        ))
+        .await;
+    assert_eq!(codes(&got), ["NoError", "NoError"]);
+    let second = calendar(&got.messages[0].content.items[0]);
+    assert_eq!(second.calendar_item_type, Some(Exception));
+    assert_eq!(
+        second.common.subject.as_deref(),
+        Some("Jour fixe (verschoben)")
+    );
+    assert_eq!(second.location.as_deref(), Some("Raum 3"));
+    assert_eq!(
+        second.common.body.as_ref().map(|b| b.content.as_str()),
+        Some("Nur Budget")
+    );
+    assert_eq!(second.start, Some(t("2026-03-23T13:00:00Z")));
+    assert_eq!(second.original_start, Some(t("2026-03-23T08:00:00Z")));
+    let third = calendar(&got.messages[1].content.items[0]);
+    assert_eq!(third.common.subject.as_deref(), Some("Jour fixe"));
+    assert_eq!(third.location.as_deref(), Some("Raum 1"));
+    assert_eq!(third.start, Some(t("2026-03-30T07:00:00Z")));
+
+    // the calendar view shows the exception with its fields
+    let view = ews.call(&window()).await.messages.remove(0).content;
+    let subjects: Vec<_> = view
+        .items
+        .iter()
+        .map(|i| calendar(i).common.subject.clone().unwrap())
+        .collect();
+    assert_eq!(
+        subjects,
+        [
+            "Jour fixe",
+            "Jour fixe (verschoben)",
+            "Jour fixe",
+            "Jour fixe"
+        ]
+    );
+    assert_eq!(
+        starts(&view.items)[1],
+        ("03-23 13:00".into(), Some(Exception))
+    );
+
+    // RecurringMasterItemId names the series of an occurrence; the master is unchanged and
+    // lists the modified occurrence
+    let occurrence_id = view.items[2].item_id().unwrap().clone();
+    let master = ews
+        .call(&GetItem::new(
+            ItemShape::all_properties(),
+            vec![BaseItemId::RecurringMaster {
+                occurrence_id: occurrence_id.id.clone(),
+                change_key: None,
+            }],
+        ))
+        .await;
+    assert_eq!(codes(&master), ["NoError"]);
+    let m = calendar(&master.messages[0].content.items[0]);
+    assert_eq!(m.common.item_id.as_ref().unwrap().id, master_id.id);
+    assert_eq!(m.common.subject.as_deref(), Some("Jour fixe"));
+    assert_eq!(m.location.as_deref(), Some("Raum 1"));
+    assert_eq!(m.modified_occurrences.len(), 1);
+    assert_eq!(
+        m.modified_occurrences[0].original_start,
+        t("2026-03-23T08:00:00Z")
+    );
+    assert_eq!(m.modified_occurrences[0].start, t("2026-03-23T13:00:00Z"));
+
+    // deleting the exception moves it to DeletedOccurrences
+    let deleted = ews
+        .call(&DeleteItem::new(
+            DisposalType::HardDelete,
+            vec![by_index(2)],
+        ))
+        .await;
+    assert_eq!(codes(&deleted), ["NoError"]);
+    let master = ews
+        .call(&GetItem::new(
+            ItemShape::all_properties(),
+            vec![master_id.clone()],
+        ))
+        .await;
+    let m = calendar(&master.messages[0].content.items[0]);
+    assert!(m.modified_occurrences.is_empty());
+    assert_eq!(m.deleted_occurrences, [t("2026-03-23T08:00:00Z")]);
+    let view = ews.call(&window()).await.messages.remove(0).content;
+    assert_eq!(view.items.len(), 3);
+
+    // UpdateItem on RecurringMasterItemId changes the series; DeleteItem on it deletes it
+    let mut renamed = Item::CalendarItem(m.clone());
+    if let Item::CalendarItem(c) = &mut renamed {
+        c.common.subject = Some("Jour fixe neu".into());
+    }
+    let update = UpdateItem::for_item(
+        &renamed,
+        BaseItemId::RecurringMaster {
+            occurrence_id: occurrence_id.id.clone(),
+            change_key: None,
+        },
+        vec![field_change(&renamed, &PropertyPath::field("item:Subject"))],
+    );
+    assert_eq!(codes(&ews.call(&update).await), ["NoError"]);
+    let view = ews.call(&window()).await.messages.remove(0).content;
+    assert!(
+        view.items
+            .iter()
+            .all(|i| calendar(i).common.subject.as_deref() == Some("Jour fixe neu"))
+    );
+    let deleted = ews
+        .call(&DeleteItem::new(
+            DisposalType::HardDelete,
+            vec![BaseItemId::RecurringMaster {
+                occurrence_id: occurrence_id.id,
+                change_key: None,
+            }],
+        ))
+        .await;
+    assert_eq!(codes(&deleted), ["NoError"]);
+    let view = ews.call(&window()).await.messages.remove(0).content;
+    assert!(view.items.is_empty());
+    ews.validate();
+    mock.shutdown().await.unwrap();
+}
