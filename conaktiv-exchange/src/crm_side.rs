@@ -6,7 +6,7 @@
 //!
 //! | [`WriteOp`] | store call | outcome on a stale version / missing record |
 //! |---|---|---|
-//! | `Create { record, key }` | `create(owner, apply(None, record), key)` | - |
+//! | `Create { record, key }` | `create(owner, defaults(apply(None, record)), key or pinned key)` | - |
 //! | `Update { id, expected, record, key }` | `update(id, expected, apply(current, record), key)` | `Conflict` / `NotFound` |
 //! | `Delete { id, expected }` | `delete(id, expected)` | `Conflict` / `NotFound` |
 //! | `SetKey { id, expected, key }` | `set_key(id, expected, key)` | `Conflict` / `NotFound` |
@@ -18,12 +18,75 @@
 //! with simple records and for tests).
 //!
 //! The CRM side has no change feed: a listing of the embedded store is one local query.
+//!
+//! # Records created from Exchange stay in the rule's scope
+//!
+//! A record the sync creates in the CRM (it is new on Exchange) must not drop out of the
+//! listing on the next run: it would look deleted to the engine, and with the rule's
+//! "ConAktiv -> Exchange: delete what the source no longer has" switch on, its Exchange
+//! original would be deleted. So:
+//!
+//! | step | what happens |
+//! |---|---|
+//! | create | the filter's [`Defaults`](crate::filter::Defaults) are set on the new record (`#Exchange AND kategorie = 'Kunde'` adds the category `Exchange` and sets `kategorie` to `Kunde`) |
+//! | check | the record (after the defaults) is checked with [`Filter::matches`] |
+//! | matches | it is stored with the pair's key and listed by the filter like any record |
+//! | does not match (`OR`, `NOT`, `!=`, `<`, ... or a field the record type lacks) | it is still created (the Exchange item is never lost), but its stored key carries [`PINNED_KEY_PREFIX`]: a *pinned* record. A warning is logged, and [`scope_warning`] reports such filters for the configuration check |
+//! | list | the filter's records, plus every pinned record of the owner (an extra unfiltered listing, only when the filter is not empty); keys are reported to the engine without the prefix |
+//! | update of a pinned record | the pin is dropped once the updated record matches the filter; from then on it is an ordinary record |
+//!
+//! A record that matched the filter and that the *user* moves out of it (removes the
+//! category, changes `kategorie`) is not pinned: it leaves the scope, and the rule's delete
+//! switch decides what happens on Exchange, as for any record. A pinned record stays in the
+//! scope until it is deleted or an update makes it match. The pin lives in the key column
+//! of the store, so it works for every [`CrmStore`], the embedded SQLite one and a host's;
+//! a host that evaluates the filter in its own language must agree with the embedded
+//! language on the terms [`Filter::defaults`] sets.
 
+use std::collections::{BTreeMap, HashSet};
 use std::marker::PhantomData;
 
 use sync_core::{Entry, Id, Listing, Record, Side, SideError, WriteOp, WriteOutcome};
 
+use crate::filter::{Defaults, Filter};
 use crate::host::{CrmRecord, CrmStore, HostError, ListQuery, RecordMeta};
+
+/// The prefix of the stored correlation key of a *pinned* record: one the sync created
+/// from Exchange that does not match the rule's filter (see the module docs). [`CrmSide`]
+/// reports the key without it.
+pub const PINNED_KEY_PREFIX: &str = "conaktiv-pinned:";
+
+fn is_pinned(key: Option<&str>) -> bool {
+    key.is_some_and(|k| k.starts_with(PINNED_KEY_PREFIX))
+}
+
+fn unpinned(key: Option<String>) -> Option<String> {
+    key.map(|k| match k.strip_prefix(PINNED_KEY_PREFIX) {
+        Some(rest) => rest.to_owned(),
+        None => k,
+    })
+}
+
+fn pinned_key(key: &str) -> String {
+    format!("{PINNED_KEY_PREFIX}{key}")
+}
+
+/// The warning for a rule filter whose terms cannot all be set on records created from
+/// Exchange, or `None` if they can (or the filter is empty or invalid: the parse error is
+/// reported elsewhere). Such records are created and kept in the rule's scope as *pinned*
+/// records (see the module docs), so the warning is about the CRM's view of them, not
+/// about data loss.
+pub fn scope_warning(filter: &str) -> Option<String> {
+    let defaults = Filter::parse(filter).ok()?.defaults();
+    if defaults.is_complete() {
+        return None;
+    }
+    Some(format!(
+        "filter {filter:?}: records created from Exchange cannot be made to match {}; \
+         they are created anyway and kept in this rule's scope as records created by the sync",
+        defaults.unsatisfiable().join(", ")
+    ))
+}
 
 /// How a CRM record type projects onto sync-core's [`Record`] and back.
 pub trait Projection<R>: Send + Sync {
@@ -76,6 +139,9 @@ pub struct CrmSide<R, S, P> {
     projection: P,
     query: ListQuery,
     owner: Option<String>,
+    defaults: Defaults,
+    /// Ids of pinned records seen by the last listing or created since.
+    pinned: HashSet<Id>,
     _record: PhantomData<fn() -> R>,
 }
 
@@ -85,16 +151,36 @@ where
     S: CrmStore<R>,
     P: Projection<R>,
 {
-    /// The side of the records `query` selects. New records are created for `query.owner`.
+    /// The side of the records `query` selects. New records are created for `query.owner`
+    /// with the filter's defaults set (see the module docs).
     pub fn new(store: S, projection: P, query: ListQuery) -> Self {
         let owner = query.owner.clone();
+        let defaults = query.filter.defaults();
+        if let Some(warning) = scope_warning(query.filter.source()) {
+            tracing::warn!(table = R::TABLE_NAME, "{warning}");
+        }
         Self {
             store,
             projection,
             query,
             owner,
+            defaults,
+            pinned: HashSet::new(),
             _record: PhantomData,
         }
+    }
+
+    /// The record with the filter's defaults set, and whether it matches the filter.
+    fn with_defaults(&self, record: R) -> (R, bool) {
+        let Ok(mut value) = serde_json::to_value(&record) else {
+            return (record, false);
+        };
+        self.defaults.apply(&mut value);
+        let record = serde_json::from_value::<R>(value).unwrap_or(record);
+        // Check what is stored: the record type may drop fields it does not have.
+        let matches =
+            serde_json::to_value(&record).is_ok_and(|stored| self.query.filter.matches(&stored));
+        (record, matches)
     }
 
     /// The store.
@@ -115,7 +201,7 @@ fn entry(meta: RecordMeta) -> Entry {
     Entry {
         id: meta.id,
         version: meta.version,
-        key: meta.key,
+        key: unpinned(meta.key),
     }
 }
 
@@ -144,14 +230,31 @@ where
     S: CrmStore<R>,
     P: Projection<R>,
 {
-    async fn write_one(&self, op: WriteOp) -> WriteOutcome {
+    async fn write_one(&mut self, op: WriteOp) -> WriteOutcome {
         match op {
             WriteOp::Create { record, key } => match self.projection.apply(None, &record) {
-                Ok(r) => outcome(
-                    self.store
+                Ok(r) => {
+                    let (r, matches) = self.with_defaults(r);
+                    let key = if matches {
+                        key
+                    } else {
+                        tracing::warn!(
+                            table = R::TABLE_NAME,
+                            filter = self.query.filter.source(),
+                            "a record created from Exchange does not match the rule's filter; \
+                             it is kept in the rule's scope as created by the sync"
+                        );
+                        pinned_key(&key)
+                    };
+                    let result = self
+                        .store
                         .create(self.owner.as_deref(), &r, Some(&key))
-                        .await,
-                ),
+                        .await;
+                    if let (Ok(meta), false) = (&result, matches) {
+                        self.pinned.insert(meta.id.clone());
+                    }
+                    outcome(result)
+                }
                 Err(e) => WriteOutcome::Failed(e),
             },
             WriteOp::Update {
@@ -169,7 +272,18 @@ where
                     return WriteOutcome::Conflict;
                 }
                 match self.projection.apply(Some(&current.record), &record) {
-                    Ok(r) => outcome(self.store.update(&id, &expected, &r, Some(&key)).await),
+                    Ok(r) => {
+                        // A pinned record keeps its pin until it matches the filter.
+                        let pinned = is_pinned(current.meta.key.as_deref())
+                            && !serde_json::to_value(&r)
+                                .is_ok_and(|v| self.query.filter.matches(&v));
+                        let key = if pinned { pinned_key(&key) } else { key };
+                        let result = self.store.update(&id, &expected, &r, Some(&key)).await;
+                        if !pinned {
+                            self.pinned.remove(&id);
+                        }
+                        outcome(result)
+                    }
                     Err(e) => WriteOutcome::Failed(e),
                 }
             }
@@ -181,6 +295,11 @@ where
                 Err(e) => failed(e),
             },
             WriteOp::SetKey { id, expected, key } => {
+                let key = if self.pinned.contains(&id) {
+                    pinned_key(&key)
+                } else {
+                    key
+                };
                 outcome(self.store.set_key(&id, &expected, &key).await)
             }
         }
@@ -195,8 +314,27 @@ where
 {
     async fn list(&mut self) -> Result<Listing, SideError> {
         let metas = self.store.list(&self.query).await.map_err(side_error)?;
+        let mut entries: BTreeMap<Id, RecordMeta> =
+            metas.into_iter().map(|m| (m.id.clone(), m)).collect();
+        if !self.query.filter.is_all() {
+            // Pinned records: created by the sync outside the filter, kept in scope.
+            let everything = ListQuery {
+                filter: Filter::all(),
+                owner: self.query.owner.clone(),
+            };
+            for meta in self.store.list(&everything).await.map_err(side_error)? {
+                if is_pinned(meta.key.as_deref()) {
+                    entries.entry(meta.id.clone()).or_insert(meta);
+                }
+            }
+        }
+        self.pinned = entries
+            .values()
+            .filter(|m| is_pinned(m.key.as_deref()))
+            .map(|m| m.id.clone())
+            .collect();
         Ok(Listing {
-            entries: metas.into_iter().map(entry).collect(),
+            entries: entries.into_values().map(entry).collect(),
             token: None,
         })
     }

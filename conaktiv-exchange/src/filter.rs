@@ -458,6 +458,196 @@ impl Filter {
     }
 }
 
+/// The field values that make a new record match a filter: what [`Filter::defaults`] finds.
+///
+/// Only the top-level conjunction is used: each `field = literal` term, each `#Tag`
+/// (`categories = 'Tag'`) and each `field ~ literal` term gives a value to set (a list field
+/// gets the value added, a scalar field is set; a `~` term sets an empty scalar only).
+/// Every other term (`OR`, `NOT`, `!=`, `<`, `>`, ...) cannot be satisfied automatically and
+/// is listed in [`Defaults::unsatisfiable`]. A term whose path walks through a list of
+/// objects (`emails.address = '...'`) or whose field has a non-empty value a `~` term does not
+/// match is skipped by [`Defaults::apply`]. A new record may still match such terms by its
+/// own content, and the record type may drop a field it does not have, which is why callers
+/// check the result with [`Filter::matches`].
+///
+/// ```
+/// use conaktiv_exchange::filter::Filter;
+/// use serde_json::json;
+/// let f = Filter::parse("#Exchange AND kategorie = 'Kunde'").unwrap();
+/// let d = f.defaults();
+/// assert!(d.is_complete());
+/// let mut record = json!({"name": "Anna", "categories": ["VIP"]});
+/// d.apply(&mut record);
+/// assert_eq!(record, json!({"name": "Anna", "categories": ["VIP", "Exchange"], "kategorie": "Kunde"}));
+/// assert!(f.matches(&record));
+/// ```
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Defaults {
+    assignments: Vec<Assignment>,
+    unsatisfiable: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+struct Assignment {
+    path: Vec<String>,
+    value: Value,
+    /// `~`: only an empty scalar is set; a list gets the value added.
+    contains: bool,
+    /// `#Tag`: a missing field becomes a list.
+    list: bool,
+}
+
+impl Defaults {
+    /// Whether every term of the filter can be satisfied by [`Defaults::apply`] (the empty
+    /// filter included).
+    pub fn is_complete(&self) -> bool {
+        self.unsatisfiable.is_empty()
+    }
+
+    /// The terms that cannot be satisfied automatically, as filter text.
+    pub fn unsatisfiable(&self) -> &[String] {
+        &self.unsatisfiable
+    }
+
+    /// The fields this sets, as `path = value` texts (for reports).
+    pub fn describe(&self) -> Vec<String> {
+        self.assignments
+            .iter()
+            .map(|a| {
+                format!(
+                    "{} {} {}",
+                    a.path.join("."),
+                    if a.contains { "~" } else { "=" },
+                    a.value
+                )
+            })
+            .collect()
+    }
+
+    /// Sets the values on a record's JSON form. Fields that already satisfy a term are left
+    /// as they are; a term whose path cannot be set (it walks through a list or a non-object)
+    /// is skipped.
+    pub fn apply(&self, record: &mut Value) {
+        for a in &self.assignments {
+            assign(record, &a.path, a);
+        }
+    }
+}
+
+fn literal_value(l: &Literal) -> Value {
+    match l {
+        Literal::Text(t) => Value::String(t.clone()),
+        #[allow(clippy::cast_possible_truncation)]
+        Literal::Number(n) if n.fract() == 0.0 && n.abs() < 9.0e15 => Value::from(*n as i64),
+        Literal::Number(n) => serde_json::Number::from_f64(*n).map_or(Value::Null, Value::Number),
+        Literal::Bool(b) => Value::Bool(*b),
+    }
+}
+
+fn assign(v: &mut Value, path: &[String], a: &Assignment) {
+    let Some((head, rest)) = path.split_first() else {
+        return;
+    };
+    let Value::Object(map) = v else {
+        return;
+    };
+    let name = map
+        .keys()
+        .find(|k| k.eq_ignore_ascii_case(head))
+        .cloned()
+        .unwrap_or_else(|| head.clone());
+    if !rest.is_empty() {
+        let child = map
+            .entry(name)
+            .or_insert_with(|| Value::Object(serde_json::Map::new()));
+        if child.is_null() {
+            *child = Value::Object(serde_json::Map::new());
+        }
+        assign(child, rest, a);
+        return;
+    }
+    let lit = Literal::Text(leaf_text(&a.value).unwrap_or_default());
+    let op = if a.contains { Op::Contains } else { Op::Eq };
+    let slot = map.entry(name).or_insert(Value::Null);
+    match slot {
+        Value::Array(items) => {
+            if items.iter().any(|i| i.is_object() || i.is_array()) {
+                return;
+            }
+            if !items.iter().any(|i| compare(i, op, &lit)) {
+                items.push(a.value.clone());
+            }
+        }
+        Value::Object(_) => {}
+        Value::Null if a.list => *slot = Value::Array(vec![a.value.clone()]),
+        other => {
+            if compare(other, op, &lit) {
+                return;
+            }
+            let empty = leaf_text(other).is_some_and(|t| t.is_empty());
+            if !a.contains || empty {
+                *other = a.value.clone();
+            }
+        }
+    }
+}
+
+fn render(e: &Expr) -> String {
+    match e {
+        Expr::Or(items) => format!(
+            "({})",
+            items.iter().map(render).collect::<Vec<_>>().join(" OR ")
+        ),
+        Expr::And(items) => format!(
+            "({})",
+            items.iter().map(render).collect::<Vec<_>>().join(" AND ")
+        ),
+        Expr::Not(inner) => format!("NOT {}", render(inner)),
+        Expr::Cmp { path, op, value } => {
+            let lit = match value {
+                Literal::Text(t) => Tok::Text(t.clone()).to_string(),
+                Literal::Number(n) => n.to_string(),
+                Literal::Bool(b) => b.to_string(),
+            };
+            format!("{} {} {lit}", path.join("."), op.symbol())
+        }
+    }
+}
+
+fn collect_defaults(e: &Expr, out: &mut Defaults) {
+    match e {
+        Expr::And(items) => {
+            for i in items {
+                collect_defaults(i, out);
+            }
+        }
+        Expr::Cmp {
+            path,
+            op: op @ (Op::Eq | Op::Contains),
+            value,
+        } => out.assignments.push(Assignment {
+            path: path.clone(),
+            value: literal_value(value),
+            contains: *op == Op::Contains,
+            list: *op == Op::Eq
+                && path.len() == 1
+                && path.first().is_some_and(|p| p == "categories"),
+        }),
+        other => out.unsatisfiable.push(render(other)),
+    }
+}
+
+impl Filter {
+    /// The field values that make a new record match this filter (see [`Defaults`]).
+    pub fn defaults(&self) -> Defaults {
+        let mut out = Defaults::default();
+        if let Some(e) = &self.expr {
+            collect_defaults(e, &mut out);
+        }
+        out
+    }
+}
+
 impl Default for Filter {
     fn default() -> Self {
         Filter::all()
@@ -666,6 +856,101 @@ mod tests {
             assert_eq!(err.position(), *position, "{text}: {err}");
             assert!(err.to_string().contains(message), "{text}: {err}");
         }
+    }
+
+    #[test]
+    fn defaults_make_new_records_match() {
+        // (filter, record before, record after, complete)
+        let cases: &[(&str, Value, Value, bool)] = &[
+            ("", json!({"a": 1}), json!({"a": 1}), true),
+            (
+                "#Exchange AND kategorie = 'Kunde'",
+                json!({"categories": [], "kategorie": null}),
+                json!({"categories": ["Exchange"], "kategorie": "Kunde"}),
+                true,
+            ),
+            (
+                "#exchange",
+                json!({"categories": ["Exchange"]}),
+                json!({"categories": ["Exchange"]}),
+                true,
+            ),
+            (
+                "#'VIP Kunde'",
+                json!({}),
+                json!({"categories": ["VIP Kunde"]}),
+                true,
+            ),
+            (
+                "name.surname = 'Meier' AND employees = 42 AND active = true",
+                json!({"name": {"surname": "X"}}),
+                json!({"name": {"surname": "Meier"}, "employees": 42, "active": true}),
+                true,
+            ),
+            (
+                "company ~ 'GmbH'",
+                json!({"company": ""}),
+                json!({"company": "GmbH"}),
+                true,
+            ),
+            (
+                "tags ~ 'x'",
+                json!({"tags": ["a"]}),
+                json!({"tags": ["a", "x"]}),
+                true,
+            ),
+            // A non-empty scalar is not overwritten by a contains term: no match, checked later.
+            (
+                "company ~ 'GmbH'",
+                json!({"company": "Beta AG"}),
+                json!({"company": "Beta AG"}),
+                true,
+            ),
+            // Paths through a list of objects cannot be set.
+            (
+                "emails.address = 'a@b.example'",
+                json!({"emails": [{"address": "x@y.example"}]}),
+                json!({"emails": [{"address": "x@y.example"}]}),
+                true,
+            ),
+            (
+                "kategorie != 'Kunde'",
+                json!({"kategorie": "Kunde"}),
+                json!({"kategorie": "Kunde"}),
+                false,
+            ),
+            ("#A OR #B", json!({}), json!({}), false),
+            (
+                "#A AND NOT #B",
+                json!({}),
+                json!({"categories": ["A"]}),
+                false,
+            ),
+            (
+                "start >= '2026-01-01' AND #A",
+                json!({}),
+                json!({"categories": ["A"]}),
+                false,
+            ),
+        ];
+        for (text, before, after, complete) in cases {
+            let f = Filter::parse(text).unwrap();
+            let d = f.defaults();
+            let mut record = before.clone();
+            d.apply(&mut record);
+            assert_eq!(&record, after, "filter {text:?}");
+            assert_eq!(
+                d.is_complete(),
+                *complete,
+                "filter {text:?}: {:?}",
+                d.unsatisfiable()
+            );
+        }
+        let d = Filter::parse("#A AND (x = 1 OR y = 2) AND z != 'q'")
+            .unwrap()
+            .defaults();
+        assert_eq!(d.unsatisfiable(), ["(x = 1 OR y = 2)", "z != 'q'"]);
+        assert_eq!(d.describe(), ["categories = \"A\""]);
     }
 
     #[test]

@@ -199,6 +199,10 @@ impl HostError {
 ///   [`HostError::NotFound`]) and change nothing.
 /// * The correlation key given to `create`, `update` and `set_key` is stored with the record
 ///   and reported by `list` and `get`; `update` with `key: None` keeps the stored key.
+///   Keys are opaque text to the store: the connector's CRM side marks records it created
+///   outside the rule's filter with a key prefix
+///   ([`PINNED_KEY_PREFIX`](crate::crm_side::PINNED_KEY_PREFIX)) and keeps them in the
+///   rule's scope, so a store must return keys exactly as given (see [`crate::crm_side`]).
 #[async_trait]
 pub trait CrmStore<R: CrmRecord>: Send + Sync {
     /// The records the query selects, without content, ordered by id.
