@@ -1352,7 +1352,24 @@ fn update_item(
                         format!("The change cannot be applied: {e}"),
                     )
                 })?;
+                // a new recurrence pattern (or series time) drops the series' exceptions
+                let reshaped = match (&stored.item, &mut item) {
+                    (EwsItem::CalendarItem(old), EwsItem::CalendarItem(new))
+                        if old.recurrence.is_some()
+                            && (old.recurrence != new.recurrence
+                                || old.start != new.start
+                                || old.start_time_zone != new.start_time_zone) =>
+                    {
+                        new.modified_occurrences.clear();
+                        new.deleted_occurrences.clear();
+                        true
+                    }
+                    _ => false,
+                };
                 mb.update_item(key, expected, |i| *i = item).map_err(fail)?;
+                if reshaped && let Some(s) = mb.items.get_mut(&key) {
+                    s.exceptions.clear();
+                }
                 let send = matches!(
                     req.message_disposition,
                     Some(MessageDisposition::SendOnly | MessageDisposition::SendAndSaveCopy)

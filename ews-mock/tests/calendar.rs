@@ -420,11 +420,35 @@ async fn series_in_a_time_zone_and_occurrences_with_their_own_fields() {
     );
     assert_eq!(codes(&ews.call(&update).await), ["NoError"]);
     let view = ews.call(&window()).await.messages.remove(0).content;
+    assert_eq!(view.items.len(), 3);
     assert!(
         view.items
             .iter()
             .all(|i| calendar(i).common.subject.as_deref() == Some("Jour fixe neu"))
     );
+    // a new pattern drops the exceptions: all four occurrences are back
+    let mut longer = renamed.clone();
+    if let Item::CalendarItem(c) = &mut longer {
+        c.recurrence.as_mut().unwrap().range = RecurrenceRange::Numbered {
+            start_date: NaiveDate::from_ymd_opt(2026, 3, 16).unwrap(),
+            number_of_occurrences: 5,
+        };
+    }
+    let update = UpdateItem::for_item(
+        &longer,
+        ews_client::types::ItemId::new(master_id.id.clone()),
+        vec![field_change(
+            &longer,
+            &PropertyPath::field("calendar:Recurrence"),
+        )],
+    );
+    assert_eq!(codes(&ews.call(&update).await), ["NoError"]);
+    let view = ews.call(&window()).await.messages.remove(0).content;
+    assert_eq!(
+        starts(&view.items).last().unwrap(),
+        &("04-13 07:00".to_string(), Some(Occurrence))
+    );
+    assert_eq!(view.items.len(), 5);
     let deleted = ews
         .call(&DeleteItem::new(
             DisposalType::HardDelete,

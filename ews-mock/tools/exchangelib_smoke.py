@@ -7,15 +7,19 @@
 Run automatically by `cargo test -p ews-mock --test exchangelib`. Checked with exchangelib 5.6:
 NTLM and Basic, walking the whole folder tree (exchangelib asks for every distinguished folder
 it knows; those the mock does not model answer ErrorFolderNotFound), CreateFolder/
-UpdateFolder/DeleteFolder, inbox, FindItem,
+UpdateFolder/DeleteFolder, a weekly Europe/Berlin series across the change to summer time
+with a changed and a deleted occurrence, inbox, FindItem,
 CreateItem/UpdateItem/GetItem of a contact, sending mail, SyncFolderItems, CalendarView,
 ResolveNames, DeleteItem.
 """
 import os
 import sys
+from datetime import timedelta
 
-from exchangelib import (BASIC, DELEGATE, NTLM, UTC, Account, Configuration, Contact,
-                         Credentials, EWSDateTime, Mailbox, Message)
+from exchangelib import (BASIC, DELEGATE, NTLM, UTC, Account, CalendarItem, Configuration,
+                         Contact, Credentials, EWSDateTime, EWSTimeZone, Mailbox, Message)
+from exchangelib.fields import MONDAY
+from exchangelib.recurrence import Recurrence, WeeklyPattern
 from exchangelib.version import EXCHANGE_2016, Version
 
 auth = sys.argv[1] if len(sys.argv) > 1 else "NTLM"
@@ -60,5 +64,37 @@ view = acc.calendar.view(start=EWSDateTime(2026, 12, 1, tzinfo=UTC),
                          end=EWSDateTime(2026, 12, 31, tzinfo=UTC))
 assert [i.subject for i in view] == ["Review"]
 assert acc.protocol.resolve_names(["ben"])[0].email_address == "ben@contoso.test"
+# A weekly series at 09:00 Europe/Berlin stays at 09:00 local across the change to summer
+# time (28 March 2027); an occurrence changed by exchangelib keeps its own fields.
+berlin = EWSTimeZone("Europe/Berlin")
+first = EWSDateTime(2027, 3, 15, 9, 0, tzinfo=berlin)
+series = CalendarItem(folder=acc.calendar, subject="Weekly", location="Room 1", start=first,
+                      end=first + timedelta(hours=1),
+                      recurrence=Recurrence(pattern=WeeklyPattern(interval=1, weekdays=[MONDAY]),
+                                            start=first.date(), number=4))
+series.save()
+window = dict(start=EWSDateTime(2027, 3, 1, tzinfo=berlin), end=EWSDateTime(2027, 5, 1, tzinfo=berlin))
+occ = list(acc.calendar.view(**window))
+local = [o.start.astimezone(berlin).strftime("%m-%d %H:%M") for o in occ]
+assert local == ["03-15 09:00", "03-22 09:00", "03-29 09:00", "04-05 09:00"], local
+second = occ[1]
+second.subject = "Moved"
+second.location = "Room 2"
+second.save(update_fields=["subject", "location"])
+second.refresh()
+assert (second.subject, second.location, second.type) == ("Moved", "Room 2", "Exception")
+master = acc.calendar.get(id=series.id)
+assert master.subject == "Weekly" and len(master.modified_occurrences) == 1
+third = series.occurrence(index=3)
+third.refresh()
+assert (third.subject, third.location) == ("Weekly", "Room 1")
+by_occurrence = second.recurring_master()  # RecurringMasterItemId
+by_occurrence.refresh()
+assert by_occurrence.id == series.id and by_occurrence.subject == "Weekly"
+second.delete()
+master = acc.calendar.get(id=series.id)
+assert len(master.deleted_occurrences) == 1 and not master.modified_occurrences
+assert [o.subject for o in acc.calendar.view(**window)] == ["Weekly"] * 3
+series.delete()
 c.delete()
 print("exchangelib smoke test passed")
