@@ -26,6 +26,13 @@ if [ "${#need[@]}" -gt 0 ]; then
 fi
 export EWS_SCHEMA_REQUIRED=1
 
+# A real third-party EWS client (Python's exchangelib) is run against ews-mock in the tests.
+if ! python3 -c "import exchangelib" >/dev/null 2>&1; then
+  log "installing exchangelib (PyPI)"
+  python3 -m pip install --quiet --disable-pip-version-check 'exchangelib==5.6.0' >&2
+fi
+export EWS_CLIENTS_REQUIRED=1
+
 # ------------------------------------------------------------------ 2. mail servers
 export MAIL_TEST_DIR="${MAIL_TEST_DIR:-/tmp/conaktiv-mail-test-servers}"
 started_mail=0
