@@ -369,13 +369,7 @@ impl Connector {
 
     /// The state database of a mailbox and table.
     pub fn state_path(&self, mailbox: &str, table: SyncTable) -> PathBuf {
-        let safe: String = mailbox
-            .to_ascii_lowercase()
-            .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-            .collect();
-        self.state_dir
-            .join(format!("{safe}.{}.sqlite", table_name(table)))
+        state_file(&self.state_dir, mailbox, table)
     }
 
     fn rule(&self, description: &str) -> Result<&SyncRule, ServiceError> {
@@ -604,6 +598,16 @@ impl Connector {
     }
 }
 
+/// `DIR/<mailbox with non-alphanumerics as _>.<table>.sqlite`.
+fn state_file(dir: &Path, mailbox: &str, table: SyncTable) -> PathBuf {
+    let safe: String = mailbox
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    dir.join(format!("{safe}.{}.sqlite", table_name(table)))
+}
+
 fn mailbox_of(user: &DirectoryUser) -> Result<String, ServiceError> {
     user.mailbox
         .clone()
@@ -632,17 +636,31 @@ fn action(item: &sync_core::Item) -> Option<PreviewAction> {
         item.remote.after.as_ref(),
         Some(&item.base),
     ];
-    let title = records.into_iter().flatten().find_map(|r| {
-        ["subject", "display_name", "surname", "given_name"]
-            .iter()
-            .find_map(|f| r.get(f).and_then(|v| v.as_str()).map(str::to_owned))
-    });
+    let title = records.into_iter().flatten().find_map(title_of);
     Some(PreviewAction {
         key: item.key.clone(),
         action,
         on,
         title,
     })
+}
+
+/// A record's title for the preview list: subject, display name, or given name and surname.
+fn title_of(r: &sync_core::Record) -> Option<String> {
+    let text = |f: &str| {
+        r.get(f)
+            .and_then(|v| v.as_str())
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+    };
+    if let Some(t) = text("subject").or_else(|| text("display_name")) {
+        return Some(t.to_owned());
+    }
+    let name: Vec<&str> = ["given_name", "surname"]
+        .into_iter()
+        .filter_map(text)
+        .collect();
+    (!name.is_empty()).then(|| name.join(" "))
 }
 
 /// sync-core's rule of a configured sync rule (ConAktiv = local, Exchange = remote).
@@ -703,5 +721,117 @@ pub fn classify(e: &SyncError) -> JobError {
 impl JobRunner for Connector {
     async fn run(&self, job: &Assignment) -> Result<RunReport, JobError> {
         self.run_job(job).await.map(|r| r.report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sync_core::SideError;
+
+    fn side(e: SideError) -> SyncError {
+        SyncError::Side {
+            side: SideId::Remote,
+            source: e,
+        }
+    }
+
+    #[test]
+    fn failures_are_classified() {
+        let cases: [(SyncError, &str); 7] = [
+            (
+                side(SideError::Permanent(
+                    "EWS error ErrorImpersonateUserDenied".into(),
+                )),
+                "impersonation",
+            ),
+            (
+                side(SideError::Permanent(
+                    "EWS error ErrorNonExistentMailbox".into(),
+                )),
+                "gone",
+            ),
+            (
+                side(SideError::Permanent("unexpected HTTP status 401".into())),
+                "credentials",
+            ),
+            (
+                side(SideError::Permanent(
+                    "folder /Contacts not found in the mailbox".into(),
+                )),
+                "configuration",
+            ),
+            (
+                side(SideError::Transient(
+                    "throttled by Exchange (ErrorServerBusy)".into(),
+                )),
+                "transient",
+            ),
+            (
+                side(SideError::Permanent("schema violation".into())),
+                "permanent",
+            ),
+            (SyncError::InvalidRule("bad share".into()), "configuration"),
+        ];
+        for (error, want) in cases {
+            let got = match classify(&error) {
+                JobError::ImpersonationDenied(_) => "impersonation",
+                JobError::MailboxGone(_) => "gone",
+                JobError::BadCredentials(_) => "credentials",
+                JobError::Configuration(_) => "configuration",
+                JobError::Transient(_) => "transient",
+                _ => "permanent",
+            };
+            assert_eq!(got, want, "{error}");
+        }
+    }
+
+    #[test]
+    fn configured_switches_and_master_reach_the_engine() {
+        let mut rule = SyncRule::new(
+            "r",
+            SyncTable::Contacts,
+            conaktiv_model::config::Master::Exchange,
+            vec![],
+        );
+        rule.to_exchange.delete_missing = true;
+        rule.to_conaktiv.overwrite_completely = true;
+        rule.to_conaktiv.transfer_new = false;
+        let e = engine_rule(&rule);
+        assert_eq!(e.master, sync_core::Master::Remote);
+        assert!(e.local_to_remote.delete_missing && e.local_to_remote.transfer_new);
+        assert!(e.remote_to_local.overwrite_completely && !e.remote_to_local.transfer_new);
+    }
+
+    #[test]
+    fn titles_prefer_subject_then_names() {
+        use sync_core::Record;
+        assert_eq!(
+            title_of(&Record::new().with("subject", "Termin")).as_deref(),
+            Some("Termin")
+        );
+        assert_eq!(
+            title_of(
+                &Record::new()
+                    .with("given_name", "Erika")
+                    .with("surname", "Muster")
+            )
+            .as_deref(),
+            Some("Erika Muster")
+        );
+        assert_eq!(title_of(&Record::new()), None);
+    }
+
+    #[test]
+    fn state_files_are_per_mailbox_and_table() {
+        let path = |m: &str, t| state_file(Path::new("/state"), m, t);
+        assert_ne!(
+            path("a@x.test", SyncTable::Contacts),
+            path("a@x.test", SyncTable::Tasks)
+        );
+        assert_eq!(
+            path("A@X.test", SyncTable::Tasks),
+            PathBuf::from("/state/a_x_test.tasks.sqlite")
+        );
     }
 }
