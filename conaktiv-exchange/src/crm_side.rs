@@ -35,6 +35,9 @@
 //! | list | the filter's records, plus every pinned record of the owner (an extra unfiltered listing, only when the filter is not empty); keys are reported to the engine without the prefix |
 //! | update of a pinned record | the pin is dropped once the updated record matches the filter; from then on it is an ordinary record |
 //!
+//! The defaults are CRM-side values: the engine's base for the new pair is the record it
+//! wrote, so they reach Exchange only with the record's next change in the CRM.
+//!
 //! A record that matched the filter and that the *user* moves out of it (removes the
 //! category, changes `kategorie`) is not pinned: it leaves the scope, and the rule's delete
 //! switch decides what happens on Exchange, as for any record. A pinned record stays in the

@@ -286,3 +286,182 @@ fn the_configuration_check_warns_about_unsatisfiable_filters() {
         }
     }
 }
+
+/// The model's contacts through the service's projection: the defaults land in the
+/// `ContactPerson`, and the runs settle with nothing deleted.
+#[tokio::test]
+async fn model_contacts_get_the_defaults_and_the_runs_settle() {
+    use conaktiv_exchange::mapping::contact::crm_to_record;
+    use conaktiv_exchange::service::ContactProjection;
+    use conaktiv_model::ContactPerson;
+
+    let filter = "#Exchange AND department = 'Vertrieb'";
+    let db = SqliteDb::in_memory().unwrap();
+    let mut exchange = MemorySide::new("ews-", false);
+    let mut person = ContactPerson::default();
+    person.name.given_name = "Anna".into();
+    person.name.surname = "Schmidt".into();
+    person.company = "Muster GmbH".into();
+    let item = exchange.insert(crm_to_record(&person));
+    let engine = Engine::new(rule(true)).unwrap();
+    let mut state = MemoryStore::new();
+    let mut writes = Vec::new();
+    for now in 1..=3 {
+        let mut crm = CrmSide::new(
+            db.crm(),
+            ContactProjection,
+            ListQuery::filtered(filter).unwrap().owned_by("anna"),
+        );
+        let (plan, report) = engine
+            .run(&mut crm, &mut exchange, &mut state, now)
+            .await
+            .unwrap();
+        assert!(report.is_complete(), "{report:?}");
+        assert_eq!(plan.counts.remote.deleted + plan.counts.local.deleted, 0);
+        writes.push(plan.counts.remote.total() + plan.counts.local.total());
+        assert!(exchange.get(&item).is_some());
+    }
+    // Run 1 creates (and keys the source), the later runs have nothing left to do.
+    assert!(writes[0] >= 1, "{writes:?}");
+    assert_eq!(writes[2], 0, "{writes:?}");
+    let crm = db.crm();
+    let metas = CrmStore::<ContactPerson>::list(&crm, &ListQuery::filtered(filter).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(metas.len(), 1);
+    let stored = CrmStore::<ContactPerson>::get(&crm, &metas[0].id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.record.department, "Vertrieb");
+    assert_eq!(stored.record.categories, ["Exchange"]);
+    assert_eq!(stored.record.company, "Muster GmbH");
+    // The defaults are CRM-side: the pair's base is what the engine wrote, so the values
+    // reach Exchange only with the record's next change in the CRM.
+    assert_eq!(writes[1], 0, "{writes:?}");
+    let on_exchange = &exchange.get(&item).unwrap().record;
+    assert_eq!(on_exchange.get("categories"), None, "{on_exchange:?}");
+}
+
+const ORG: &str = r#"
+[[users]]
+address = "svc-crm@contoso.test"
+display_name = "CRM service"
+password = "svc-pw"
+roles = ["ApplicationImpersonation"]
+
+[[users]]
+address = "bob@contoso.test"
+password = "bob-pw"
+
+[[mailboxes]]
+owner = "bob@contoso.test"
+folders = [{ path = "contacts/Kunden" }]
+items = [
+  { folder = "contacts/Kunden", subject = "Carol Jones", fields = { GivenName = "Carol", Surname = "Jones" } },
+  { folder = "contacts/Kunden", subject = "Nora North", fields = { GivenName = "Nora", Surname = "North" } },
+]
+"#;
+
+/// Against ews-mock over HTTP: Exchange contacts synced into a filtered CRM are never deleted
+/// on Exchange by later runs, whether the filter's values can be set or not; a contact the
+/// user takes out of the filter in the CRM is deleted on Exchange (the switch is on).
+#[tokio::test]
+async fn exchange_contacts_survive_later_runs_against_ews_mock() {
+    use conaktiv_exchange::exchange::{ExchangeSide, ExchangeSideConfig, ExchangeTable};
+    use conaktiv_exchange::service::ContactProjection;
+    use conaktiv_model::ContactPerson;
+    use conaktiv_model::config::SyncFolder;
+    use conaktiv_model::values::FolderPath;
+    use ews_client::transport::{Auth, TransportConfig};
+    use ews_client::{Client, ClientConfig};
+    use ews_mock::{MockConfig, MockServer, OrgData};
+
+    const BOB: &str = "bob@contoso.test";
+    for (filter, satisfiable) in [("#Exchange", true), ("#A OR #B", false)] {
+        let mock = MockServer::start(MockConfig::new(OrgData::from_toml(ORG).unwrap()))
+            .await
+            .unwrap();
+        let client = Client::new(ClientConfig::new(TransportConfig::new(
+            url::Url::parse(&mock.url()).unwrap(),
+            Auth::basic("svc-crm@contoso.test", "svc-pw"),
+        )))
+        .unwrap();
+        let folders = vec![SyncFolder::new(
+            FolderPath::new("/Contacts/Kunden").unwrap(),
+            false,
+        )];
+        let mut exchange = ExchangeSide::new(
+            &client,
+            BOB,
+            ExchangeSideConfig::new(ExchangeTable::Contacts, folders),
+        )
+        .unwrap();
+        let db = SqliteDb::in_memory().unwrap();
+        let engine = Engine::new(Rule::default()).unwrap();
+        let mut state = MemoryStore::new();
+        let crm_side = || {
+            CrmSide::new(
+                db.crm(),
+                ContactProjection,
+                ListQuery::filtered(filter).unwrap().owned_by("bob"),
+            )
+        };
+        let on_exchange = || {
+            mock.mailbox(BOB)
+                .unwrap()
+                .items_in("contacts/Kunden")
+                .count()
+        };
+        for now in 1..=3 {
+            let (plan, report) = engine
+                .run(&mut crm_side(), &mut exchange, &mut state, now)
+                .await
+                .unwrap();
+            assert!(report.is_complete(), "{filter}: {report:?}");
+            assert_eq!(plan.counts.remote.deleted, 0, "{filter} run {now}");
+            assert_eq!(plan.counts.local.deleted, 0, "{filter} run {now}");
+            assert_eq!(on_exchange(), 2, "{filter} run {now}");
+        }
+        let crm = db.crm();
+        let metas = CrmStore::<ContactPerson>::list(&crm, &ListQuery::all())
+            .await
+            .unwrap();
+        assert_eq!(metas.len(), 2, "{filter}");
+        let pinned = metas
+            .iter()
+            .filter(|m| m.key.as_deref().unwrap().starts_with(PINNED_KEY_PREFIX))
+            .count();
+        assert_eq!(pinned, if satisfiable { 0 } else { 2 }, "{filter}");
+
+        if satisfiable {
+            // The user removes the category of one contact in the CRM.
+            let carol = CrmStore::<ContactPerson>::get_many(
+                &crm,
+                &metas.iter().map(|m| m.id.clone()).collect::<Vec<_>>(),
+            )
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|s| s.record.name.given_name == "Carol")
+            .unwrap();
+            let mut edited = carol.record.clone();
+            edited.categories.clear();
+            CrmStore::<ContactPerson>::update(
+                &crm,
+                &carol.meta.id,
+                &carol.meta.version,
+                &edited,
+                None,
+            )
+            .await
+            .unwrap();
+            let (plan, _) = engine
+                .run(&mut crm_side(), &mut exchange, &mut state, 4)
+                .await
+                .unwrap();
+            assert_eq!(plan.counts.remote.deleted, 1, "{filter}");
+            assert_eq!(on_exchange(), 1, "{filter}");
+        }
+    }
+}
