@@ -90,13 +90,26 @@ pub enum RuleProblem {
         /// The group name.
         group: String,
     },
+    /// Records the sync creates in the CRM from Exchange cannot be made to match the rule's
+    /// filter (a warning: they are kept in scope as pinned records, see
+    /// [`crate::crm_side`]), so the filter does not fully describe what the rule syncs.
+    #[error("rule {rule:?}: {warning}")]
+    FilterOutsideScope {
+        /// The rule.
+        rule: String,
+        /// Why the filter cannot be satisfied automatically.
+        warning: String,
+    },
 }
 
 impl RuleProblem {
     /// Whether the problem makes the rule set unusable (as opposed to a warning about a rule
     /// that does nothing).
     pub fn is_error(&self) -> bool {
-        !matches!(self, Self::UnknownUser { .. } | Self::EmptyGroup { .. })
+        !matches!(
+            self,
+            Self::UnknownUser { .. } | Self::EmptyGroup { .. } | Self::FilterOutsideScope { .. }
+        )
     }
 
     /// The descriptions of the rules involved.
@@ -107,7 +120,8 @@ impl RuleProblem {
             Self::AmbiguousGroups { rules, .. } => rules.iter().map(String::as_str).collect(),
             Self::InvalidFilter { rule, .. }
             | Self::UnknownUser { rule, .. }
-            | Self::EmptyGroup { rule, .. } => vec![rule],
+            | Self::EmptyGroup { rule, .. }
+            | Self::FilterOutsideScope { rule, .. } => vec![rule],
         }
     }
 }
@@ -192,11 +206,19 @@ pub fn resolve<'a>(
 pub fn check_rules(rules: &[SyncRule], users: &[DirectoryUser]) -> Vec<RuleProblem> {
     let mut problems = Vec::new();
     for (i, r) in rules.iter().enumerate() {
-        if let Err(error) = Filter::parse(&r.filter) {
-            problems.push(RuleProblem::InvalidFilter {
+        match Filter::parse(&r.filter) {
+            Err(error) => problems.push(RuleProblem::InvalidFilter {
                 rule: r.description.clone(),
                 error,
-            });
+            }),
+            Ok(_) => {
+                if let Some(warning) = crate::crm_side::scope_warning(&r.filter) {
+                    problems.push(RuleProblem::FilterOutsideScope {
+                        rule: r.description.clone(),
+                        warning,
+                    });
+                }
+            }
         }
         if let Some(other) = rules
             .get(..i)

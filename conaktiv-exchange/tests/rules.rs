@@ -208,6 +208,35 @@ fn an_invalid_filter_names_its_rule() {
 }
 
 #[test]
+fn a_filter_that_created_records_cannot_match_is_a_warning_naming_its_rule() {
+    // (filter, warned?)
+    let cases = [
+        ("#Exchange AND company = 'Kunde'", false),
+        ("", false),
+        ("company != 'Kunde'", true),
+        ("#A OR #B", true),
+    ];
+    for (filter, warned) in cases {
+        let text = format!(
+            "{}filter = \"{filter}\"\n",
+            rule("Gefiltert", "contacts", "all_users", "/Contacts")
+        );
+        let problems = check_rules(&rules(&text), &directory());
+        if warned {
+            assert_eq!(problems.len(), 1, "{filter}: {problems:?}");
+            assert!(
+                !problems[0].is_error(),
+                "{filter}: a warning, nothing is lost"
+            );
+            assert_eq!(problems[0].rules(), ["Gefiltert"]);
+            assert!(problems[0].to_string().contains("cannot be made to match"));
+        } else {
+            assert!(problems.is_empty(), "{filter}: {problems:?}");
+        }
+    }
+}
+
+#[test]
 fn assignments_cover_active_users_with_mailboxes_and_skip_ambiguous_ones() {
     let set = rules(
         &[
