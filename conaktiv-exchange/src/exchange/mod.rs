@@ -47,15 +47,24 @@
 //! Calendar series are read with their modified occurrences (one more `GetItem` for a
 //! series that has any), so exceptions reach the record.
 //!
-//! Limits (documented, not hidden): exceptions are not written (an update changes the series
-//! master's fields; `appointment::occurrence_changes` is not applied yet), and read-flag
-//! changes are not reported as changes.
+//! Series exceptions are written after the master ([`occurrences`]): `DeleteItem` on the
+//! `OccurrenceItemId` of each newly deleted occurrence, `UpdateItem` on it (start, end,
+//! subject, location, body) for each new or changed modified occurrence, then an `IdOnly`
+//! `GetItem` for the master's final change key (the version reported). A failing exception
+//! write is not dropped: a created series is reported [`WriteOutcome::Unknown`] (the next
+//! run lists in full and re-pairs it by its key), an updated one [`WriteOutcome::Failed`]
+//! (the pair keeps its base, so the next run writes the exceptions again).
+//!
+//! Limits (documented, not hidden): restoring a deleted occurrence or reverting a modified
+//! one has no EWS operation (nothing is written), and read-flag changes are not reported as
+//! changes.
 //!
 //! Invariants: this module knows EWS only through `ews-client`'s typed operations and the
 //! field mapping; it knows nothing of the CRM store or of the state store.
 
 pub mod folders;
 pub mod mail;
+pub mod occurrences;
 mod table;
 pub mod token;
 
@@ -514,6 +523,53 @@ impl ExchangeSide {
                 }
             }
         }
+        if self.config.table == ExchangeTable::Appointments {
+            for (i, record, _) in ops {
+                let changes = occurrences::exception_changes(None, record);
+                self.finish_series(*i, record, &changes, true, out).await;
+            }
+        }
+    }
+
+    /// Applies a series' exception writes after its master was written (outcome `out[i]`
+    /// `Done`) and reports the master's final change key. When an exception write fails the
+    /// item is not reported in sync: a created series is reported `Unknown` (the next run
+    /// lists in full and re-pairs it by its key), an updated one `Failed` (its base stays,
+    /// so the next run finds the difference and writes the exceptions again).
+    async fn finish_series(
+        &mut self,
+        i: usize,
+        record: &Record,
+        changes: &[crate::mapping::appointment::OccurrenceChange],
+        created: bool,
+        out: &mut [Option<WriteOutcome>],
+    ) {
+        if changes.is_empty() {
+            return;
+        }
+        let Some(Some(WriteOutcome::Done { id, .. })) = out.get(i) else {
+            return;
+        };
+        let id = id.clone();
+        let outcome = match self.apply_occurrences(&id, record, changes).await {
+            Ok(version) => WriteOutcome::Done {
+                id: id.clone(),
+                version,
+            },
+            Err((reason, transient)) => {
+                tracing::warn!(item = %id, transient, "{reason}");
+                let msg = format!("series {id} written but not its exceptions: {reason}");
+                if created {
+                    WriteOutcome::Unknown(msg)
+                } else {
+                    WriteOutcome::Failed(msg)
+                }
+            }
+        };
+        self.cache.remove(&id);
+        if let Some(slot) = out.get_mut(i) {
+            *slot = Some(outcome);
+        }
     }
 
     /// `UpdateItem` with per-item change lists and expected change keys.
@@ -835,20 +891,32 @@ impl Side for ExchangeSide {
                 }
             };
             let mut changes = Vec::new();
+            let mut series = Vec::new();
             for ((i, id, expected, record, k), cur) in updates.into_iter().zip(current) {
                 match cur {
-                    Current::At(old) => changes.push((
-                        i,
-                        ItemChange {
-                            item_id: ItemId::with_change_key(id, expected).into(),
-                            updates: table.update_changes(&old, &record, &k),
-                        },
-                    )),
+                    Current::At(old) => {
+                        if table == ExchangeTable::Appointments {
+                            let x = occurrences::exception_changes(Some(&old), &record);
+                            if !x.is_empty() {
+                                series.push((i, record.clone(), x));
+                            }
+                        }
+                        changes.push((
+                            i,
+                            ItemChange {
+                                item_id: ItemId::with_change_key(id, expected).into(),
+                                updates: table.update_changes(&old, &record, &k),
+                            },
+                        ))
+                    }
                     Current::Changed => out[i] = Some(WriteOutcome::Conflict),
                     Current::Gone => out[i] = Some(WriteOutcome::NotFound),
                 }
             }
             self.update(changes, &mut out).await;
+            for (i, record, x) in series {
+                self.finish_series(i, &record, &x, false, &mut out).await;
+            }
         }
         if !key_changes.is_empty() {
             self.update(key_changes, &mut out).await;
