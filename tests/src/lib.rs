@@ -261,7 +261,10 @@ impl Env {
         let (id, _) = self.exchange_contact(user, given).await;
         self.client()
             .for_mailbox(mailbox(user))
-            .delete_items(DisposalType::HardDelete, vec![ItemId::new(id).into()])
+            .delete_items(
+                DisposalType::MoveToDeletedItems,
+                vec![ItemId::new(id).into()],
+            )
             .await
             .expect("delete");
     }

@@ -115,3 +115,50 @@ async fn bad_credentials_and_denied_impersonation_are_permanent_job_errors() {
     assert!(matches!(err, JobError::BadCredentials(_)), "{err:?}");
     assert!(err.is_permanent());
 }
+
+#[tokio::test]
+async fn exchange_online_runs_through_the_oauth_app() {
+    use conaktiv_exchange::service::{Connector, CrmStores};
+    use conaktiv_model::Configuration;
+    use std::sync::Arc;
+
+    let org_toml = format!(
+        "{}\n[[apps]]\nclient_id = \"app-1\"\nclient_secret = \"app-secret\"\ntenant = \"contoso\"\nroles = [\"full_access_as_app\"]\n",
+        org(&[("bob", ITEMS)])
+    );
+    let env = Env::start(&org_toml, &["bob"], RULE).await;
+    let text = format!(
+        r#"
+[[servers]]
+name = "Online"
+url = "{}"
+kind = "exchange_online"
+admin_mailbox = "svc@contoso.test"
+
+[servers.oauth]
+tenant_id = "contoso"
+client_id = "app-1"
+client_secret = "app-secret"
+token_url = "{}"
+{RULE}"#,
+        env.mock.url(),
+        env.mock.token_url()
+    );
+    let config = Configuration::from_toml_str(&text, "online.toml").unwrap();
+    let connector = Connector::from_config(
+        config,
+        Some("Online"),
+        CrmStores::all(env.crm()),
+        Arc::new(env.db.directory()),
+        env.dir.path().join("state"),
+    )
+    .unwrap();
+    let run = connector.run(None, None).await.unwrap();
+    assert_eq!(run.failed(), 0, "{run:?}");
+    assert_eq!(env.contacts("bob").await, ["Erika Muster", "Max Beispiel"]);
+    assert!(
+        env.mock.request_counts().contains_key("SyncFolderItems"),
+        "{:?}",
+        env.mock.request_counts()
+    );
+}

@@ -236,3 +236,26 @@ to_conaktiv = { transfer_new = true, transfer_changed = true }
     assert!(env.subjects("bob", "contacts/Kunden").is_empty());
     assert_eq!(run_ok(&env).await.total_writes(), 0);
 }
+
+#[tokio::test]
+async fn overwrite_completely_towards_the_crm() {
+    let env = synced(&rule(
+        "exchange",
+        "",
+        "transfer_new = true, transfer_changed = true",
+        "transfer_new = true, transfer_changed = true, overwrite_completely = true",
+    ))
+    .await;
+    env.edit_crm_contact("bob", "Clara", |c| c.job_title = "Einkauf".into())
+        .await;
+    env.edit_exchange_contact("bob", "Clara", fields::DEPARTMENT, "Vertrieb")
+        .await;
+    run_ok(&env).await;
+    let crm = env.crm_contact_record("bob", "Clara").await;
+    assert_eq!(crm.department, "Vertrieb");
+    assert_eq!(
+        crm.job_title, "",
+        "not merged: the CRM is a copy of Exchange"
+    );
+    assert_eq!(exchange_field(&env, "Clara", fields::JOB_TITLE).await, None);
+}
