@@ -21,9 +21,9 @@ use ews_client::types::calendar::CalendarItemType;
 use ews_client::types::shape::{CalendarView, ItemShape};
 use ews_client::types::{BaseFolderId, CalendarItem, FolderId, Item, PropertyPath};
 use ews_client::{Client, ClientConfig};
-use ews_mock::{MockConfig, MockHandle, MockServer, OrgData};
+use ews_mock::{Fault, FaultRule, MockConfig, MockHandle, MockServer, OrgData};
 use sync_core::memory::MemorySide;
-use sync_core::{Engine, MemoryStore, Record, Rule, Side, WriteOp, WriteOutcome};
+use sync_core::{Engine, MemoryStore, Record, Rule, Side, WriteOp, WriteOutcome, WriteResult};
 
 const BOB: &str = "bob@contoso.test";
 
@@ -365,4 +365,211 @@ fn instance_indexes_follow_the_pattern() {
     for (start, expected) in cases {
         assert_eq!(instance_index(&record, t(start)), expected, "{start}");
     }
+}
+
+/// A series whose third occurrence only moved (no texts of its own), second deleted.
+fn moved_only() -> Appointment {
+    let mut a = series();
+    if let Some(r) = a.recurrence.as_mut() {
+        r.modified_occurrences[0].subject = None;
+    }
+    a
+}
+
+/// One engine run that must complete; its plan's (remote changed, local changed) counts.
+async fn run(
+    engine: &Engine,
+    crm: &mut MemorySide,
+    exchange: &mut ExchangeSide,
+    store: &mut MemoryStore,
+    n: u64,
+) -> (usize, usize) {
+    let (plan, report) = engine.run(crm, exchange, store, n).await.unwrap();
+    assert!(report.is_complete(), "run {n}: {report:?}");
+    (plan.counts.remote.changed, plan.counts.local.changed)
+}
+
+/// The CRM record of an edited appointment, keeping the stored key.
+fn edited_record(crm: &MemorySide, id: &str, a: &Appointment) -> Record {
+    let mut r = appointment::crm_to_record(a);
+    if let Some(k) = crm.get(id).unwrap().record.get("id") {
+        r.fields.insert("id".into(), k.clone());
+    }
+    r
+}
+
+#[tokio::test]
+async fn renaming_or_reshaping_a_series_writes_its_exceptions_again() {
+    let (mock, client) = start().await;
+    let mut exchange = side(&client);
+    let folder = exchange.new_items_folder_id().await.unwrap();
+    let mut crm = MemorySide::new("crm-", false);
+    let mut a = moved_only();
+    crm.insert(appointment::crm_to_record(&a));
+    let mut store = MemoryStore::new();
+    let engine = Engine::new(Rule::default()).unwrap();
+    run(&engine, &mut crm, &mut exchange, &mut store, 1).await;
+    let (id, _) = crm_record(&crm);
+    use CalendarItemType::{Exception, Occurrence};
+
+    // Renamed in the CRM: the moved occurrence (no subject of its own) follows.
+    a.subject = "Jour fixe neu".into();
+    let r = edited_record(&crm, &id, &a);
+    crm_edit(&mut crm, &id, r).await;
+    assert_eq!(
+        run(&engine, &mut crm, &mut exchange, &mut store, 2).await,
+        (1, 0)
+    );
+    assert_eq!(
+        view(&client, &folder).await[..2],
+        [
+            row("03-16 08:00", Occurrence, "Jour fixe neu"),
+            row("03-30 12:00", Exception, "Jour fixe neu"),
+        ]
+    );
+    assert_eq!(
+        run(&engine, &mut crm, &mut exchange, &mut store, 3).await,
+        (0, 0)
+    );
+
+    // Eight occurrences instead of six: Exchange drops the exceptions, they are written again.
+    if let Some(r) = a.recurrence.as_mut() {
+        r.end = RecurrenceEnd::AfterOccurrences(8);
+    }
+    let r = edited_record(&crm, &id, &a);
+    crm_edit(&mut crm, &id, r).await;
+    assert_eq!(
+        run(&engine, &mut crm, &mut exchange, &mut store, 4).await,
+        (1, 0)
+    );
+    let v = view(&client, &folder).await;
+    assert_eq!(v.len(), 6, "{v:?}"); // eight up to 4 May, minus the deleted one, until May
+    assert_eq!(v[1], row("03-30 12:00", Exception, "Jour fixe neu"));
+    assert!(!v.iter().any(|r| r.0 == "03-23 08:00"), "{v:?}");
+    assert_eq!(
+        run(&engine, &mut crm, &mut exchange, &mut store, 5).await,
+        (0, 0)
+    );
+    let (_, now) = crm_record(&crm);
+    let mut crm_now = now.clone();
+    crm_now.fields.remove("id");
+    assert_eq!(crm_now, appointment::crm_to_record(&a));
+    mock.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_failed_exception_write_is_retried_by_the_next_run() {
+    let (mock, client) = start().await;
+    let mut exchange = side(&client);
+    let folder = exchange.new_items_folder_id().await.unwrap();
+    let mut crm = MemorySide::new("crm-", false);
+    let mut a = series();
+    crm.insert(appointment::crm_to_record(&a));
+    let mut store = MemoryStore::new();
+    let engine = Engine::new(Rule::default()).unwrap();
+    run(&engine, &mut crm, &mut exchange, &mut store, 1).await;
+    let (id, _) = crm_record(&crm);
+
+    // The CRM deletes 13 April; Exchange drops the connection on every DeleteItem.
+    if let Some(r) = a.recurrence.as_mut() {
+        r.deleted_occurrences.push(d("2026-04-13"));
+    }
+    let r = edited_record(&crm, &id, &a);
+    crm_edit(&mut crm, &id, r).await;
+    mock.add_fault(
+        FaultRule::always(Fault::DropBeforeProcessing)
+            .for_operation("DeleteItem")
+            .times(20),
+    );
+    let (_, report) = engine
+        .run(&mut crm, &mut exchange, &mut store, 2)
+        .await
+        .unwrap();
+    assert!(!report.is_complete(), "{report:?}");
+    let remote: Vec<_> = report
+        .items
+        .iter()
+        .filter_map(|i| i.remote.clone())
+        .collect();
+    assert!(
+        matches!(&remote[..], [WriteResult::Failed(m)] if m.contains("exceptions")),
+        "{remote:?}"
+    );
+    assert!(
+        view(&client, &folder)
+            .await
+            .iter()
+            .any(|r| r.0 == "04-13 07:00")
+    );
+
+    // Exchange is back: the next run writes the deletion, the one after nothing.
+    mock.clear_faults();
+    let (remote, local) = run(&engine, &mut crm, &mut exchange, &mut store, 3).await;
+    assert_eq!(local, 0);
+    assert_eq!(remote, 1);
+    assert!(
+        !view(&client, &folder)
+            .await
+            .iter()
+            .any(|r| r.0 == "04-13 07:00")
+    );
+    assert_eq!(
+        run(&engine, &mut crm, &mut exchange, &mut store, 4).await,
+        (0, 0)
+    );
+    let (_, now) = crm_record(&crm);
+    assert_eq!(
+        now.get(fields::DELETED_OCCURRENCES),
+        appointment::crm_to_record(&a).get(fields::DELETED_OCCURRENCES)
+    );
+    mock.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_created_series_whose_exceptions_failed_is_repaired_by_the_next_run() {
+    let (mock, client) = start().await;
+    let mut exchange = side(&client);
+    let folder = exchange.new_items_folder_id().await.unwrap();
+    let mut crm = MemorySide::new("crm-", false);
+    crm.insert(appointment::crm_to_record(&series()));
+    let mut store = MemoryStore::new();
+    let engine = Engine::new(Rule::default()).unwrap();
+    mock.add_fault(
+        FaultRule::always(Fault::DropBeforeProcessing)
+            .for_operation("DeleteItem")
+            .times(20),
+    );
+    let (_, report) = engine
+        .run(&mut crm, &mut exchange, &mut store, 1)
+        .await
+        .unwrap();
+    let remote: Vec<_> = report
+        .items
+        .iter()
+        .filter_map(|i| i.remote.clone())
+        .collect();
+    assert!(
+        matches!(&remote[..], [WriteResult::Unknown(m)] if m.contains("exceptions")),
+        "{remote:?}"
+    );
+    mock.clear_faults();
+    // The next run re-pairs the series by its key (no second copy) and writes the exceptions.
+    let (plan, report) = engine
+        .run(&mut crm, &mut exchange, &mut store, 2)
+        .await
+        .unwrap();
+    assert!(report.is_complete(), "{report:?}");
+    assert_eq!(plan.counts.remote.created, 0);
+    let v = view(&client, &folder).await;
+    assert_eq!(v.len(), 5, "{v:?}");
+    assert!(!v.iter().any(|r| r.0 == "03-23 08:00"), "{v:?}");
+    assert_eq!(
+        run(&engine, &mut crm, &mut exchange, &mut store, 3).await,
+        (0, 0)
+    );
+    let (_, now) = crm_record(&crm);
+    let mut crm_now = now.clone();
+    crm_now.fields.remove("id");
+    assert_eq!(crm_now, appointment::crm_to_record(&series()));
+    mock.shutdown().await.unwrap();
 }

@@ -74,15 +74,18 @@ pub fn without_exceptions(record: &Record) -> Record {
 }
 
 /// The occurrence writes that follow writing the master of `new` over that of `old`
-/// (`None` for a create). A changed recurrence drops all exceptions in Exchange, so all of
-/// `new`'s are written again; changed series texts (subject, location, body) re-write the
-/// modified occurrences (an exception keeps its own texts in Exchange).
+/// (`None` for a create). A changed recurrence, series start or start zone drops all
+/// exceptions in Exchange, so all of `new`'s are written again; changed series texts
+/// (subject, location, body) re-write the modified occurrences (an exception keeps its own
+/// texts in Exchange).
 pub fn exception_changes(old: Option<&Record>, new: &Record) -> Vec<OccurrenceChange> {
     if new.get(fields::RECURRENCE).is_none() {
         return Vec::new();
     }
+    // What Exchange re-shapes a series on (dropping its exceptions).
+    let shape = [fields::RECURRENCE, fields::START, fields::START_TZ];
     let base = match old {
-        Some(old) if old.get(fields::RECURRENCE) == new.get(fields::RECURRENCE) => {
+        Some(old) if shape.iter().all(|f| old.get(f) == new.get(f)) => {
             let mut base = old.clone();
             let texts = [fields::SUBJECT, fields::LOCATION, fields::BODY];
             if texts.iter().any(|f| old.get(f) != new.get(f)) {
