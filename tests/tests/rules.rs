@@ -259,3 +259,25 @@ async fn overwrite_completely_towards_the_crm() {
     );
     assert_eq!(exchange_field(&env, "Clara", fields::JOB_TITLE).await, None);
 }
+
+#[tokio::test]
+async fn a_delete_in_exchange_deletes_in_the_crm_when_switched_on() {
+    let env = synced(&rule("conaktiv", "", ALL, ALL)).await;
+    env.add_contact("bob", "Dora", "Kundin").await;
+    run_ok(&env).await;
+    // A second run moves the change-feed cursor past the first run's own CreateItem. Without
+    // it the delete goes unnoticed until the next full listing: the stored cursor predates the
+    // create, and the feed nets "created, then deleted" to nothing (known gap, reported).
+    run_ok(&env).await;
+    env.delete_exchange_contact("bob", "Dora").await;
+    let preview = env
+        .connector
+        .preview("Kontakte", "bob", true)
+        .await
+        .unwrap();
+    assert_eq!(preview.conaktiv.deleted, 1, "{preview:?}");
+    let run = run_ok(&env).await;
+    assert_eq!(run.items[0].result.as_ref().unwrap().counts, preview.counts);
+    assert_eq!(env.contacts("bob").await, ["Clara Kunde"]);
+    assert_eq!(env.subjects("bob", "contacts"), ["Clara Kunde"]);
+}
