@@ -1,6 +1,6 @@
 //! The driver: reads both sides and the store, plans (pure), and applies a plan.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -188,6 +188,15 @@ impl Engine {
     /// commit the state once per batch. Refuses a plan whose mass-delete guard tripped
     /// ([`Plan::guard`]); a host that showed the preview and got the user's consent may clear
     /// that field (or plan again with [`Rule::force`]) to proceed.
+    ///
+    /// After a complete run, the change-feed token stored for a side is: the run's start
+    /// token if nothing was written there (no extra call); otherwise the token of one more
+    /// [`Side::changes_since`] from the start token if that reports nothing but this run's
+    /// own successful writes (same id and resulting version; removals only of ids it deleted),
+    /// and no token at all if it reports anything else, fails or has expired, so that the
+    /// next run lists that side in full. A feed that coalesces changes (a record created by
+    /// this run and deleted before the next shows up as nothing) thus cannot hide a change
+    /// behind the cursor. After an incomplete run no token is stored.
     pub async fn apply<L: Side, R: Side, S: StateStore>(
         &self,
         plan: &Plan,
@@ -198,14 +207,28 @@ impl Engine {
         if let Some(g) = &plan.guard {
             return Err(SyncError::MassDelete(g.clone()));
         }
-        let mut report = Report::default();
+        let mut done = Done::default();
         for chunk in plan.items.chunks(self.batch_size) {
-            self.apply_chunk(chunk, plan.now, local, remote, store, &mut report)
+            self.apply_chunk(chunk, plan.now, local, remote, store, &mut done)
                 .await?;
         }
+        let Done { report, own } = done;
         let batch = if report.is_complete() && plan.skipped.is_empty() {
+            let mut tokens = Vec::with_capacity(plan.tokens.len());
+            for (side, start) in &plan.tokens {
+                let token = match (start, own[idx(*side)].is_empty()) {
+                    (None, _) => None,
+                    // Nothing written here: the start token still covers everything.
+                    (Some(t), true) => Some(t.clone()),
+                    (Some(t), false) => match side {
+                        SideId::Local => past_own_writes(local, *side, t, &own[0]).await,
+                        SideId::Remote => past_own_writes(remote, *side, t, &own[1]).await,
+                    },
+                };
+                tokens.push((*side, token));
+            }
             StateBatch {
-                tokens: plan.tokens.clone(),
+                tokens,
                 clear_intents: plan.recovered_intents.clone(),
                 ..StateBatch::default()
             }
@@ -243,8 +266,9 @@ impl Engine {
         local: &mut L,
         remote: &mut R,
         store: &mut S,
-        report: &mut Report,
+        done: &mut Done,
     ) -> Result<(), SyncError> {
+        let Done { report, own } = done;
         // 1. Journal the creates before sending them.
         let mut journal = StateBatch::default();
         for item in chunk {
@@ -321,6 +345,9 @@ impl Engine {
                 };
                 let o = out[idx(side)].as_ref();
                 let r = WriteResult::from_outcome(o);
+                if let Some(WriteOutcome::Done { id, version }) = o {
+                    own[idx(side)].record(op, id, version);
+                }
                 if r == WriteResult::Done {
                     report.counts.add(side, op);
                 } else {
@@ -338,6 +365,88 @@ impl Engine {
             store.commit(&batch)?;
         }
         Ok(())
+    }
+}
+
+/// What `apply` has done so far: the report and the successful writes per side.
+#[derive(Debug, Default)]
+struct Done {
+    report: Report,
+    own: [OwnWrites; 2],
+}
+
+/// The successful writes of one run on one side: what the side's change feed may report
+/// back without anything else having happened there.
+#[derive(Debug, Default)]
+struct OwnWrites {
+    /// Record id after the write -> its resulting version.
+    written: HashMap<Id, crate::Version>,
+    /// Ids that left the side through this run's writes (deletes; the old id of a write
+    /// that reported a different id).
+    removed: HashSet<Id>,
+}
+
+impl OwnWrites {
+    fn record(&mut self, op: &WriteOp, id: &Id, version: &crate::Version) {
+        let target = match op {
+            WriteOp::Create { .. } => None,
+            WriteOp::Update { id, .. }
+            | WriteOp::Delete { id, .. }
+            | WriteOp::SetKey { id, .. } => Some(id),
+        };
+        if let WriteOp::Delete { id: target, .. } = op {
+            for gone in [target, id] {
+                self.written.remove(gone);
+                self.removed.insert(gone.clone());
+            }
+            return;
+        }
+        if let Some(old) = target.filter(|old| *old != id) {
+            self.written.remove(old);
+            self.removed.insert(old.clone());
+        }
+        self.written.insert(id.clone(), version.clone());
+    }
+
+    fn is_empty(&self) -> bool {
+        self.written.is_empty() && self.removed.is_empty()
+    }
+
+    /// Whether a change set holds nothing but these writes.
+    fn covers(&self, cs: &crate::ChangeSet) -> bool {
+        cs.changed
+            .iter()
+            .all(|e| self.written.get(&e.id) == Some(&e.version))
+            && cs.removed.iter().all(|id| self.removed.contains(id))
+    }
+}
+
+/// The token to store for a side this run wrote to: asks the feed once more from the run's
+/// start token; if it reports only this run's own writes, the new token (the cursor moves
+/// past them), otherwise none (the next run lists the side in full, so that a change that
+/// a coalescing feed nets out against our own writes cannot hide behind the cursor).
+async fn past_own_writes<S: Side>(
+    side: &mut S,
+    id: SideId,
+    start: &str,
+    own: &OwnWrites,
+) -> Option<String> {
+    match side.changes_since(start).await {
+        Ok(Some(cs)) if own.covers(&cs) => Some(cs.token),
+        Ok(Some(cs)) => {
+            tracing::debug!(
+                side = id.as_str(),
+                changed = cs.changed.len(),
+                removed = cs.removed.len(),
+                "feed shows changes besides this run's writes; next run lists in full"
+            );
+            None
+        }
+        Ok(None) => None,
+        Err(e) => {
+            tracing::warn!(side = id.as_str(), error = %e, "re-reading the feed after writing failed; next run lists in full");
+            None
+        }
     }
 }
 

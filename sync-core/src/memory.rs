@@ -68,6 +68,9 @@ pub struct MemorySide {
     next_version: u64,
     log: Vec<Id>,
     feed: bool,
+    coalescing: bool,
+    /// Log position at which each id came into existence (create, insert, move target).
+    born: BTreeMap<Id, usize>,
     faults: VecDeque<Fault>,
     /// Call counters.
     pub stats: SideStats,
@@ -85,10 +88,25 @@ impl MemorySide {
             next_version: 1,
             log: Vec::new(),
             feed,
+            coalescing: false,
+            born: BTreeMap::new(),
             faults: VecDeque::new(),
             stats: SideStats::default(),
             applied: Vec::new(),
         }
+    }
+
+    /// Builder: make the change feed coalesce like Exchange's (SyncFolderItems): a record
+    /// created after the token and gone (deleted or out of scope) by now is not reported at
+    /// all, and a created-then-updated record is reported once, with its current version.
+    #[must_use]
+    pub fn coalescing(mut self, on: bool) -> Self {
+        self.coalescing = on;
+        self
+    }
+
+    fn born_now(&mut self, id: &str) {
+        self.born.insert(id.to_owned(), self.log.len());
     }
 
     fn bump(&mut self) -> u64 {
@@ -119,6 +137,7 @@ impl MemorySide {
                 in_scope: true,
             },
         );
+        self.born_now(&id);
         self.touch(&id);
         id
     }
@@ -163,6 +182,7 @@ impl MemorySide {
         item.version = self.bump();
         self.items.insert(new.clone(), item);
         self.touch(id);
+        self.born_now(&new);
         self.touch(&new);
         Some(new)
     }
@@ -242,6 +262,7 @@ impl MemorySide {
                         in_scope: true,
                     },
                 );
+                self.born_now(&id);
                 self.touch(&id);
                 self.applied.push(Applied::Created(id.clone()));
                 WriteOutcome::Done {
@@ -335,6 +356,8 @@ impl Side for MemorySide {
         for id in ids {
             match self.items.get(id).filter(|i| i.in_scope) {
                 Some(i) => cs.changed.push(Self::entry(id, i)),
+                // Created after the token and gone again: nets out to nothing.
+                None if self.coalescing && self.born.get(id).is_some_and(|b| *b >= from) => {}
                 None => cs.removed.push(id.clone()),
             }
         }

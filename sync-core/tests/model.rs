@@ -438,10 +438,11 @@ fn run_sequence<S: StateStore>(
     Ok(())
 }
 
-fn seeded<S: StateStore>(store: S, feed: bool, n: usize) -> World<S> {
+/// `coalesce`: the feeds net out create+delete like Exchange's.
+fn seeded<S: StateStore>(store: S, feed: bool, coalesce: bool, n: usize) -> World<S> {
     let mut w = World::with_store(store);
-    w.local = MemorySide::new("L", feed);
-    w.remote = MemorySide::new("R", feed);
+    w.local = MemorySide::new("L", feed).coalescing(coalesce);
+    w.remote = MemorySide::new("R", feed).coalescing(coalesce);
     for i in 0..n {
         w.local.insert(
             Record::new()
@@ -459,10 +460,12 @@ proptest! {
     fn random_sequences_on_the_memory_store(
         rule in rule(),
         feed in any::<bool>(),
+        coalesce in any::<bool>(),
         n in 0..5usize,
         ops in prop::collection::vec(op(), 1..24),
     ) {
-        run_sequence(feed, seeded(MemoryStore::new(), feed, n), MemoryStore::new, rule, ops)?;
+        let w = seeded(MemoryStore::new(), feed, coalesce, n);
+        run_sequence(feed, w, MemoryStore::new, rule, ops)?;
     }
 }
 
@@ -477,7 +480,7 @@ proptest! {
         ops in prop::collection::vec(op(), 1..24),
     ) {
         let fresh = || SqliteStore::open_in_memory().unwrap();
-        run_sequence(feed, seeded(fresh(), feed, n), fresh, rule, ops)?;
+        run_sequence(feed, seeded(fresh(), feed, false, n), fresh, rule, ops)?;
     }
 }
 
