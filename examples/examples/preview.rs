@@ -3,15 +3,7 @@
 //! `cargo run -p conaktiv-examples --example preview` (runs against an in-process mock).
 
 fn show(title: &str, p: &conaktiv_exchange::service::Preview) {
-    println!(
-        "{title}: Exchange {} new / {} changed / {} deleted; ConAktiv {} new / {} changed / {} deleted",
-        p.exchange.new,
-        p.exchange.changed,
-        p.exchange.deleted,
-        p.conaktiv.new,
-        p.conaktiv.changed,
-        p.conaktiv.deleted
-    );
+    println!("{title}: Exchange {}; ConAktiv {}", p.exchange, p.conaktiv);
     for a in &p.actions {
         println!(
             "  {} {} {}",

@@ -132,17 +132,8 @@ pub async fn demo(config: &Configuration, json_mode: bool) -> Output {
 
 fn preview_text(p: &Preview) -> String {
     let mut out = format!(
-        "rule {:?} for {} <{}> ({})\n  Exchange: {} new, {} changed, {} deleted\n  ConAktiv: {} new, {} changed, {} deleted",
-        p.rule,
-        p.user,
-        p.mailbox,
-        p.table,
-        p.exchange.new,
-        p.exchange.changed,
-        p.exchange.deleted,
-        p.conaktiv.new,
-        p.conaktiv.changed,
-        p.conaktiv.deleted
+        "rule {:?} for {} <{}> ({})\n  Exchange: {}\n  ConAktiv: {}",
+        p.rule, p.user, p.mailbox, p.table, p.exchange, p.conaktiv
     );
     if let Some(guard) = &p.guard {
         let _ = write!(out, "\n  the mass-delete guard would stop the run: {guard}");

@@ -93,16 +93,8 @@ impl DemoResult {
         for p in &self.previews {
             let _ = writeln!(
                 out,
-                "  {:<22} {:<12} rule {:<10} Exchange: {} new, {} changed, {} deleted; ConAktiv: {} new, {} changed, {} deleted",
-                p.mailbox,
-                p.table,
-                p.rule,
-                p.exchange.new,
-                p.exchange.changed,
-                p.exchange.deleted,
-                p.conaktiv.new,
-                p.conaktiv.changed,
-                p.conaktiv.deleted
+                "  {:<22} {:<12} rule {:<10} Exchange: {}; ConAktiv: {}",
+                p.mailbox, p.table, p.rule, p.exchange, p.conaktiv
             );
         }
         for (title, run) in [

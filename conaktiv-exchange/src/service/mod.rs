@@ -159,19 +159,38 @@ impl<R: CrmRecord> CrmStore<R> for Shared<R> {
 pub struct PreviewCounts {
     /// Records created.
     pub new: usize,
-    /// Records changed (including records that only get the correlation key stored).
+    /// Records whose content changes.
     pub changed: usize,
     /// Records deleted.
     pub deleted: usize,
+    /// Records whose content stays as it is and that only get linked to their partner: the
+    /// ConAktiv record id stored on the Exchange item, or the pairing key on the CRM record.
+    pub linked: usize,
 }
 
 impl From<&sync_core::SideCounts> for PreviewCounts {
     fn from(c: &sync_core::SideCounts) -> Self {
         Self {
             new: c.created,
-            changed: c.changed + c.keyed,
+            changed: c.changed,
             deleted: c.deleted,
+            linked: c.keyed,
         }
+    }
+}
+
+/// `1 new, 2 changed, 0 deleted`, with `, 3 linked` when records only get linked.
+impl std::fmt::Display for PreviewCounts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} new, {} changed, {} deleted",
+            self.new, self.changed, self.deleted
+        )?;
+        if self.linked > 0 {
+            write!(f, ", {} linked", self.linked)?;
+        }
+        Ok(())
     }
 }
 
