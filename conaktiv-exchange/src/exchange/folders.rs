@@ -15,6 +15,7 @@ use conaktiv_model::config::SyncFolder;
 use conaktiv_model::values::{DistinguishedFolder, FolderPath};
 use ews_client::Client;
 use ews_client::ops::{FindFolder, FolderChange, FolderTraversal, SyncFolderHierarchy};
+use ews_client::types::response::ResponseCode;
 use ews_client::types::shape::{BaseShape, FolderShape};
 use ews_client::types::{BaseFolderId, DistinguishedFolderName, FolderId};
 use futures::TryStreamExt;
@@ -80,6 +81,19 @@ pub fn covers(root: &FolderPath, include_subfolders: bool, folder: &FolderPath) 
     r == f || (include_subfolders && f.len() > r.len() && f[..r.len()] == r[..])
 }
 
+/// A failed folder lookup: a missing folder is [`ExchangeError::FolderNotFound`] (the
+/// rule names a path the mailbox lacks); a missing mailbox (`ErrorNonExistentMailbox`, which
+/// EWS also counts as "not found") stays the EWS error, whose text names the code, so that a
+/// host tells "mailbox gone" from a configuration error.
+fn folder_error(e: ews_client::Error, not_found: impl FnOnce() -> ExchangeError) -> ExchangeError {
+    let mailbox_gone = e.response_code() == Some(ResponseCode::ErrorNonExistentMailbox);
+    if e.is_not_found() && !mailbox_gone {
+        not_found()
+    } else {
+        ExchangeError::Ews(e)
+    }
+}
+
 /// The folder id of a path in the client's mailbox.
 pub async fn resolve_path(client: &Client, path: &FolderPath) -> Result<String, ExchangeError> {
     let (root, rest) = start_of(path);
@@ -88,13 +102,10 @@ pub async fn resolve_path(client: &Client, path: &FolderPath) -> Result<String, 
     };
     let mut current: BaseFolderId = root.into();
     if rest.is_empty() {
-        let folder = client.get_folder(current).await.map_err(|e| {
-            if e.is_not_found() {
-                not_found()
-            } else {
-                ExchangeError::Ews(e)
-            }
-        })?;
+        let folder = client
+            .get_folder(current)
+            .await
+            .map_err(|e| folder_error(e, not_found))?;
         return folder.folder_id.map(|f| f.id).ok_or_else(not_found);
     }
     let mut id = String::new();
@@ -103,13 +114,7 @@ pub async fn resolve_path(client: &Client, path: &FolderPath) -> Result<String, 
             .find_folders(FindFolder::new(FolderTraversal::Shallow, vec![current]))
             .try_collect()
             .await
-            .map_err(|e| {
-                if e.is_not_found() {
-                    not_found()
-                } else {
-                    ExchangeError::Ews(e)
-                }
-            })?;
+            .map_err(|e| folder_error(e, not_found))?;
         let wanted = segment.to_lowercase();
         id = children
             .into_iter()
@@ -240,6 +245,103 @@ mod tests {
                 "{root} {subs} {folder}"
             );
         }
+    }
+
+    #[test]
+    fn a_missing_mailbox_is_not_a_missing_folder() {
+        use ews_client::envelope::SoapFault;
+        use ews_client::types::response::{ResponseError, ResponseStatus};
+        let response = |code: ResponseCode| {
+            ews_client::Error::Response(ResponseError(ResponseStatus::error(code, "x")))
+        };
+        let fault = |code: ResponseCode| ews_client::Error::from(SoapFault::for_code(code, "x"));
+        let cases = [
+            (response(ResponseCode::ErrorFolderNotFound), "folder"),
+            (response(ResponseCode::ErrorItemNotFound), "folder"),
+            (response(ResponseCode::ErrorNonExistentMailbox), "ews"),
+            (fault(ResponseCode::ErrorNonExistentMailbox), "ews"),
+            (response(ResponseCode::ErrorAccessDenied), "ews"),
+        ];
+        for (e, want) in cases {
+            let text = e.to_string();
+            let got = match folder_error(e, || ExchangeError::FolderNotFound {
+                path: "/Contacts".into(),
+            }) {
+                ExchangeError::FolderNotFound { .. } => "folder",
+                ExchangeError::Ews(_) => "ews",
+                other => panic!("{other}"),
+            };
+            assert_eq!(got, want, "{text}");
+        }
+    }
+
+    /// Impersonating an address without a mailbox: the error is "mailbox gone" for the
+    /// service, not a configuration error (a missing folder).
+    #[tokio::test]
+    async fn resolving_in_a_mailbox_that_does_not_exist_reports_mailbox_gone() {
+        use crate::scheduler::JobError;
+        use ews_client::envelope::Impersonation;
+        use ews_client::transport::{Auth, TransportConfig};
+        use ews_client::{Client, ClientConfig};
+        use ews_mock::{MockConfig, MockServer, OrgData};
+        use sync_core::{SideError, SideId, SyncError};
+
+        const ORG: &str = r#"
+[[users]]
+address = "svc-crm@contoso.test"
+password = "svc-pw"
+roles = ["ApplicationImpersonation"]
+
+[[users]]
+address = "bob@contoso.test"
+password = "bob-pw"
+
+[[mailboxes]]
+owner = "bob@contoso.test"
+folders = [{ path = "contacts/Kunden" }]
+"#;
+        let mock = MockServer::start(MockConfig::new(OrgData::from_toml(ORG).expect("org")))
+            .await
+            .expect("mock");
+        let url = url::Url::parse(&mock.url()).expect("url");
+        let service = Client::new(ClientConfig::new(TransportConfig::new(
+            url,
+            Auth::basic("svc-crm@contoso.test", "svc-pw"),
+        )))
+        .expect("client");
+        let as_user =
+            |who: &str| service.impersonating(Impersonation::PrimarySmtpAddress(who.to_owned()));
+        let classify = |e: ExchangeError| {
+            crate::service::classify(&SyncError::Side {
+                side: SideId::Remote,
+                source: SideError::from(e),
+            })
+        };
+        let bob = as_user("bob@contoso.test");
+        let gone = as_user("gone@contoso.test");
+        let p = |s: &str| FolderPath::new(s).expect("path");
+
+        // Bob's folders resolve; a path Bob lacks is a configuration error.
+        assert!(resolve_path(&bob, &p("/Kontakte/Kunden")).await.is_ok());
+        let e = resolve_path(&bob, &p("/Kontakte/Fehlt"))
+            .await
+            .expect_err("no folder");
+        assert!(matches!(e, ExchangeError::FolderNotFound { .. }), "{e}");
+        assert!(matches!(classify(e), JobError::Configuration(_)));
+
+        // No mailbox: neither the distinguished-folder lookup nor the walk down the path
+        // says "folder not found".
+        for path in ["/Kontakte", "/Kontakte/Kunden", "/Projekte"] {
+            let e = resolve_path(&gone, &p(path)).await.expect_err("no mailbox");
+            assert!(
+                !matches!(e, ExchangeError::FolderNotFound { .. }),
+                "{path}: {e}"
+            );
+            assert!(!e.is_transient(), "{path}: {e}");
+            let job = classify(e);
+            assert!(matches!(job, JobError::MailboxGone(_)), "{path}: {job:?}");
+        }
+        mock.shutdown().await.expect("shutdown");
     }
 
     #[test]
