@@ -773,9 +773,23 @@ fn item_view(
         common.last_modified_time = Some(stored.modified);
         common.has_attachments = Some(!common.attachments.is_empty());
         common.item_id = Some(id.clone());
+        let mime = common.mime_content.take();
+        let wants_mime = shape.include_mime_content == Some(true)
+            || shape
+                .additional_properties
+                .iter()
+                .any(|p| matches!(p, PropertyPath::Field(f) if f == "item:MimeContent"));
         if shape.base_shape == BaseShape::IdOnly {
             // IdOnly plus AdditionalProperties: the id and exactly the requested properties
-            return ews_client::ops::project(&full, &shape.additional_properties);
+            let mut view = ews_client::ops::project(&full, &shape.additional_properties);
+            if wants_mime {
+                view.common_mut().mime_content = mime;
+            }
+            return view;
+        }
+        // the MIME content only when the shape asks for it (IncludeMimeContent)
+        if wants_mime {
+            full.common_mut().mime_content = mime;
         }
         full
     };
@@ -1276,6 +1290,7 @@ fn create_item(shared: &Shared, target: &Target, req: CreateItem) -> ResponseMes
                     (None, false) => BaseFolderId::from(default_folder(item)),
                 };
                 let mut item = item.clone();
+                crate::mime::promote(&mut item);
                 if sending {
                     store
                         .deliver(&target.mailbox, &item)

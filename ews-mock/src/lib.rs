@@ -33,6 +33,7 @@ mod http;
 pub mod ids;
 pub mod itemxml;
 pub mod log;
+mod mime;
 pub mod ntlm;
 pub mod recur;
 mod server;
