@@ -773,12 +773,18 @@ fn item_view(
         common.last_modified_time = Some(stored.modified);
         common.has_attachments = Some(!common.attachments.is_empty());
         common.item_id = Some(id.clone());
-        let mime = common.mime_content.take();
+        let stored_mime = common.mime_content.take();
         let wants_mime = shape.include_mime_content == Some(true)
             || shape
                 .additional_properties
                 .iter()
                 .any(|p| matches!(p, PropertyPath::Field(f) if f == "item:MimeContent"));
+        // a message stored without MIME answers MIME built from its properties
+        let mime = match (&full, wants_mime) {
+            (_, false) => None,
+            (EwsItem::Message(m), true) => stored_mime.or_else(|| crate::mime::render(m)),
+            (_, true) => stored_mime,
+        };
         if shape.base_shape == BaseShape::IdOnly {
             // IdOnly plus AdditionalProperties: the id and exactly the requested properties
             let mut view = ews_client::ops::project(&full, &shape.additional_properties);

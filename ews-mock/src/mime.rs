@@ -2,11 +2,17 @@
 //! headers and body of the MIME source become the item's properties (Subject, From, Sender,
 //! To/Cc/Bcc, Reply-To, Message-ID, In-Reply-To, References, Date, Importance, body), unless
 //! the request sets them itself; `PR_MESSAGE_FLAGS` (`0x0E07`) sets the read and draft state.
-//! The stored MIME is answered only when a shape asks for it (`IncludeMimeContent`).
+//! The stored MIME is answered only when a shape asks for it (`IncludeMimeContent`); a message
+//! stored without MIME answers MIME built from its properties, as Exchange converts any message.
 
 use chrono::{DateTime, Utc};
 use ews_client::types::item::Importance;
-use ews_client::types::{Body, EmailAddress, ExtendedFieldUri, ExtendedValue, MapiPropertyType};
+use ews_client::types::{
+    Body, BodyType, EmailAddress, ExtendedFieldUri, ExtendedValue, MapiPropertyType, Message,
+    MimeContent,
+};
+use mail_builder::MessageBuilder;
+use mail_builder::headers::address::Address as BuilderAddress;
 use mail_parser::{Address, HeaderValue, MessageParser, PartType};
 
 use crate::store::EwsItem;
@@ -126,10 +132,101 @@ pub(crate) fn promote(item: &mut EwsItem) {
     }
 }
 
+fn builder_address(a: &EmailAddress) -> Option<BuilderAddress<'static>> {
+    a.email_address
+        .clone()
+        .map(|e| BuilderAddress::new_address(a.name.clone(), e))
+}
+
+fn builder_list(list: &[EmailAddress]) -> BuilderAddress<'static> {
+    BuilderAddress::new_list(list.iter().filter_map(builder_address).collect())
+}
+
+/// The MIME source of a message stored without one, built from its properties (headers from
+/// Subject, From, To, Cc, Reply-To, Message-ID, In-Reply-To, References, DateTimeSent; the
+/// body as text/plain or text/html).
+pub(crate) fn render(m: &Message) -> Option<MimeContent> {
+    let c = &m.common;
+    let mut b = MessageBuilder::new().subject(c.subject.clone().unwrap_or_default());
+    if let Some(from) = m
+        .from
+        .as_ref()
+        .or(m.sender.as_ref())
+        .and_then(builder_address)
+    {
+        b = b.from(from);
+    }
+    if !m.to_recipients.is_empty() {
+        b = b.to(builder_list(&m.to_recipients));
+    }
+    if !m.cc_recipients.is_empty() {
+        b = b.cc(builder_list(&m.cc_recipients));
+    }
+    if !m.reply_to.is_empty() {
+        b = b.reply_to(builder_list(&m.reply_to));
+    }
+    let unbracket = |id: &str| {
+        id.trim()
+            .trim_start_matches('<')
+            .trim_end_matches('>')
+            .to_owned()
+    };
+    if let Some(id) = &m.internet_message_id {
+        b = b.message_id(unbracket(id));
+    }
+    if let Some(id) = &c.in_reply_to {
+        b = b.in_reply_to(unbracket(id));
+    }
+    if let Some(refs) = &m.references {
+        b = b.references(refs.split_whitespace().map(unbracket).collect::<Vec<_>>());
+    }
+    if let Some(date) = c
+        .date_time_sent
+        .or(c.date_time_received)
+        .or(c.date_time_created)
+    {
+        b = b.date(date.timestamp());
+    }
+    b = match &c.body {
+        Some(body) if body.body_type == BodyType::Html => b.html_body(body.content.clone()),
+        Some(body) => b.text_body(body.content.clone()),
+        None => b.text_body(String::new()),
+    };
+    b.write_to_vec().ok().map(|content| MimeContent {
+        character_set: Some("UTF-8".to_owned()),
+        content,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ews_client::types::{ExtendedProperty, Message, MimeContent};
+    use ews_client::types::ExtendedProperty;
+
+    #[test]
+    fn a_message_without_mime_renders_mime_that_parses_back() {
+        let mut m = Message::default();
+        m.common.subject = Some("Grüße aus Köln".to_owned());
+        m.common.body = Some(Body::html("<p>Hallo</p>"));
+        m.from = Some(EmailAddress::smtp("ben@contoso.test", Some("Ben Kraus")));
+        m.to_recipients = vec![EmailAddress::smtp("anna@contoso.test", None)];
+        m.internet_message_id = Some("<w1@contoso.test>".to_owned());
+        let mime = render(&m).unwrap();
+        let mut back = Message::default();
+        back.common.mime_content = Some(mime);
+        let mut item = EwsItem::Message(back);
+        promote(&mut item);
+        let EwsItem::Message(back) = item else {
+            panic!("message")
+        };
+        assert_eq!(back.common.subject, m.common.subject);
+        assert_eq!(back.from, m.from);
+        assert_eq!(back.to_recipients, m.to_recipients);
+        assert_eq!(back.internet_message_id, m.internet_message_id);
+        let body = back.common.body.unwrap();
+        assert_eq!(body.body_type, BodyType::Html);
+        assert!(body.content.contains("<p>Hallo</p>"), "{body:?}");
+    }
 
     const MIME: &str = "From: Ben Kraus <ben@contoso.test>\r\n\
         To: Anna Berg <anna@contoso.test>, carla@example.org\r\n\

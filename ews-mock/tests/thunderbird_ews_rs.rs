@@ -249,6 +249,36 @@ async fn thunderbird_ews_rs_drives_folders_and_a_mime_message_through_the_mock()
         .remove(0);
     assert!(first.includes_last_item_in_range);
     assert_eq!(first.changes.inner.len(), 1, "{first:?}");
+    let welcome_id = match first.changes.inner.as_slice() {
+        [sync_folder_items::Change::Create { item }] => {
+            item.inner_message().item_id.clone().unwrap()
+        }
+        other => panic!("one Create expected: {other:?}"),
+    };
+
+    // The seeded message was stored without MIME; Thunderbird reads messages as MIME, and
+    // Exchange converts any message: the MIME answered is built from its properties.
+    let welcome = client
+        .call(GetItem {
+            item_shape: ItemShape {
+                base_shape: BaseShape::IdOnly,
+                include_mime_content: Some(true),
+                additional_properties: None,
+            },
+            item_ids: vec![BaseItemId::ItemId {
+                id: welcome_id.id.clone(),
+                change_key: None,
+            }],
+        })
+        .await
+        .remove(0);
+    let mime = welcome.items.inner[0]
+        .inner_message()
+        .mime_content
+        .as_ref()
+        .expect("MIME content of a message stored without MIME");
+    let mime = String::from_utf8(BASE64.decode(mime.content.trim()).unwrap()).unwrap();
+    assert!(mime.contains("Subject: Welcome"), "{mime}");
 
     // 4. Store a message from its MIME source, the way Thunderbird copies a message into a
     //    folder: SaveOnly, MIME content in base64, PR_MESSAGE_FLAGS = MSGFLAG_READ.
@@ -365,6 +395,24 @@ async fn thunderbird_ews_rs_drives_folders_and_a_mime_message_through_the_mock()
         "{mime}"
     );
     let change_key = message.item_id.as_ref().unwrap().change_key.clone();
+
+    // Without IncludeMimeContent there is no MIME content, as in Exchange.
+    let plain = client
+        .call(GetItem {
+            item_shape: ItemShape {
+                base_shape: BaseShape::AllProperties,
+                ..Default::default()
+            },
+            item_ids: vec![BaseItemId::ItemId {
+                id: new_id.id.clone(),
+                change_key: None,
+            }],
+        })
+        .await
+        .remove(0);
+    let plain = plain.items.inner[0].inner_message();
+    assert!(plain.mime_content.is_none());
+    assert_eq!(plain.subject.as_deref(), Some("Quarterly figures"));
     assert!(change_key.is_some());
 
     // 7. Mark it read: Thunderbird's UpdateItem with SetItemField message:IsRead.
