@@ -420,7 +420,9 @@ impl ExchangeReceiver {
                 })
                 .collect();
             let base: Vec<BaseItemId> = ids.iter().cloned().map(BaseItemId::from).collect();
-            let mut items = self.client.get_items(ItemShape::all_properties(), base);
+            let mut items = self
+                .client
+                .get_items(ItemShape::all_properties().with_mime_content(), base);
             let mut i = 0;
             while let Some(result) = items.try_next().await? {
                 let Some(id) = ids.get(i) else { break };
