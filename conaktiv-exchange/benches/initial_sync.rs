@@ -171,12 +171,12 @@ to_conaktiv = {{ transfer_new = true, transfer_changed = true }}
     .with_batch_size(BATCH);
 
     for (phase, items) in [
-        ("initial sync (CRM -> Exchange)", N),
         (
-            "second run (change feed holds the first run's own writes)",
-            0,
+            "initial sync (CRM -> Exchange; the feed is read once more past the run's own writes)",
+            N,
         ),
-        ("no-change run", 0),
+        ("second run (no changes)", 0),
+        ("third run (no changes)", 0),
     ] {
         mock.clear_log();
         let base = CURRENT.load(Ordering::Relaxed);
