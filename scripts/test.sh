@@ -14,6 +14,9 @@ t0=$SECONDS
 # xmllint validates every EWS request and response against Microsoft's schema in the tests.
 need=()
 command -v xmllint >/dev/null 2>&1 || need+=(libxml2-utils)
+# node runs the EWS Managed API's JavaScript port (ews-javascript-api) against the mock.
+command -v node >/dev/null 2>&1 || need+=(nodejs)
+command -v npm >/dev/null 2>&1 || need+=(npm)
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     log "installing ${need[*]}"
@@ -21,7 +24,7 @@ if [ "${#need[@]}" -gt 0 ]; then
     apt-get update -q >/dev/null
     apt-get install -y -q --no-install-recommends "${need[@]}" >/dev/null
   else
-    log "missing ${need[*]} and not root: schema tests will fail"
+    log "missing ${need[*]} and not root: the tests that need them will fail"
   fi
 fi
 export EWS_SCHEMA_REQUIRED=1
@@ -30,6 +33,10 @@ export EWS_SCHEMA_REQUIRED=1
 if ! python3 -c "import exchangelib" >/dev/null 2>&1; then
   log "installing exchangelib (PyPI)"
   python3 -m pip install --quiet --disable-pip-version-check 'exchangelib==5.6.0' >&2
+fi
+if [ ! -d ews-mock/tools/ews-js/node_modules ]; then
+  log "installing ews-javascript-api (npm, from the committed lockfile)"
+  npm ci --prefix ews-mock/tools/ews-js --no-audit --no-fund --loglevel=error >&2
 fi
 export EWS_CLIENTS_REQUIRED=1
 
