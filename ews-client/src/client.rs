@@ -161,9 +161,8 @@ impl ClientConfig {
 
 struct Shared {
     transport: HttpTransport,
-    server_version: ExchangeVersion,
-    time_zone: Option<String>,
-    mailbox_culture: Option<String>,
+    /// The headers every call sends; each handle adds its impersonation.
+    headers: RequestHeaders,
     call_timeout: Duration,
     default_back_off: Duration,
     batch_size: usize,
@@ -224,9 +223,12 @@ impl Client {
         Ok(Self {
             shared: Arc::new(Shared {
                 transport,
-                server_version,
-                time_zone,
-                mailbox_culture,
+                headers: RequestHeaders {
+                    server_version,
+                    impersonation: None,
+                    time_zone,
+                    mailbox_culture,
+                },
                 call_timeout,
                 default_back_off,
                 batch_size,
@@ -278,10 +280,8 @@ impl Client {
     /// The SOAP headers this handle sends.
     pub fn request_headers(&self) -> RequestHeaders {
         RequestHeaders {
-            server_version: self.shared.server_version,
             impersonation: self.impersonation.clone(),
-            time_zone: self.shared.time_zone.clone(),
-            mailbox_culture: self.shared.mailbox_culture.clone(),
+            ..self.shared.headers.clone()
         }
     }
 
