@@ -375,6 +375,28 @@ fn folder_kind(class: &str) -> FolderKind {
     }
 }
 
+/// A folder's display name as CreateFolder and UpdateFolder accept it: not empty.
+fn folder_name(name: Option<&str>) -> Result<String, ResponseMessage<FolderInfo>> {
+    match name {
+        Some(n) if !n.trim().is_empty() => Ok(n.to_owned()),
+        _ => Err(ResponseMessage::error(
+            ResponseCode::parse("ErrorInvalidValueForProperty"),
+            "A folder needs a display name.",
+        )),
+    }
+}
+
+/// The answer of CreateFolder and UpdateFolder: the folder's id and change key.
+fn id_only_folder_info(mb: &Mailbox, key: u64) -> ResponseMessage<FolderInfo> {
+    ResponseMessage::success(FolderInfo {
+        folders: vec![folder_view(
+            mb,
+            key,
+            &ews_client::types::shape::FolderShape::new(BaseShape::IdOnly),
+        )],
+    })
+}
+
 fn folder_view(mb: &Mailbox, key: u64, shape: &ews_client::types::shape::FolderShape) -> EwsFolder {
     let additional = &shape.additional_properties;
     let shape = shape.base_shape;
@@ -555,13 +577,7 @@ fn create_folder(
                 let mb = store
                     .mailbox_mut(&address)
                     .ok_or_else(|| err(StoreError::NonExistentMailbox))?;
-                let name = f.display_name.clone().unwrap_or_default();
-                if name.trim().is_empty() {
-                    return Err(ResponseMessage::error(
-                        ResponseCode::parse("ErrorInvalidValueForProperty"),
-                        "A folder needs a display name.",
-                    ));
-                }
+                let name = folder_name(f.display_name.as_deref())?;
                 let class = f.folder_class.clone().or_else(|| match f.kind {
                     FolderKind::CalendarFolder => Some("IPF.Appointment".to_string()),
                     FolderKind::ContactsFolder => Some("IPF.Contact".to_string()),
@@ -571,13 +587,7 @@ fn create_folder(
                 let key = mb
                     .create_folder(parent, &name, class.as_deref())
                     .map_err(err::<FolderInfo>)?;
-                Ok(ResponseMessage::success(FolderInfo {
-                    folders: vec![folder_view(
-                        mb,
-                        key,
-                        &ews_client::types::shape::FolderShape::new(BaseShape::IdOnly),
-                    )],
-                }))
+                Ok(id_only_folder_info(mb, key))
             })
             .map(|r| r.unwrap_or_else(|e| e))
             .collect(),
@@ -604,14 +614,7 @@ fn update_folder(
                         (FolderChangeDescription::Set { folder, .. }, PropertyPath::Field(uri))
                             if uri == "folder:DisplayName" =>
                         {
-                            let n = folder.display_name.clone().unwrap_or_default();
-                            if n.trim().is_empty() {
-                                return Err(ResponseMessage::error(
-                                    ResponseCode::parse("ErrorInvalidValueForProperty"),
-                                    "A folder needs a display name.",
-                                ));
-                            }
-                            name = Some(n);
+                            name = Some(folder_name(folder.display_name.as_deref())?);
                         }
                         (FolderChangeDescription::Set { folder, .. }, PropertyPath::Field(uri))
                             if uri == "folder:FolderClass" =>
@@ -631,13 +634,7 @@ fn update_folder(
                     .ok_or_else(|| err(StoreError::NonExistentMailbox))?;
                 mb.update_folder(key, name.as_deref(), class.as_deref())
                     .map_err(err::<FolderInfo>)?;
-                Ok(ResponseMessage::success(FolderInfo {
-                    folders: vec![folder_view(
-                        mb,
-                        key,
-                        &ews_client::types::shape::FolderShape::new(BaseShape::IdOnly),
-                    )],
-                }))
+                Ok(id_only_folder_info(mb, key))
             })
             .map(|r| r.unwrap_or_else(|e| e))
             .collect(),
