@@ -135,7 +135,7 @@ pub use plan::{
     StateSnapshot, merge, needed_records, plan,
 };
 pub use rule::{Direction, Master, Rule, Switches};
-pub use side::{ChangeSet, Listing, Side, SideError, WriteOp, WriteOutcome};
+pub use side::{ChangeSet, Listing, Side, SideError, SideErrorKind, WriteOp, WriteOutcome};
 pub use sqlite::{SCHEMA_VERSION, SqliteStore};
 pub use store::{MemoryStore, StateBatch, StateStore};
 pub use types::{Anchor, Entry, Id, Intent, Key, Pair, Record, SideId, Value, Version};

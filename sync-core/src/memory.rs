@@ -384,7 +384,7 @@ impl Side for MemorySide {
         self.stats.write_calls += 1;
         if self.faults.front() == Some(&Fault::BatchError) {
             self.faults.pop_front();
-            return Err(SideError::Transient("injected batch error".into()));
+            return Err(SideError::transient("injected batch error"));
         }
         let mut out = Vec::with_capacity(ops.len());
         for op in ops {
