@@ -147,6 +147,8 @@ pub struct CrmSide<R, S, P> {
     defaults: Defaults,
     /// Ids of pinned records seen by the last listing or created since.
     pinned: HashSet<Id>,
+    /// Records that could not be read (undecodable), with why: left out of the run.
+    unreadable: Vec<String>,
     _record: PhantomData<fn() -> R>,
 }
 
@@ -171,6 +173,7 @@ where
             owner,
             defaults,
             pinned: HashSet::new(),
+            unreadable: Vec::new(),
             _record: PhantomData,
         }
     }
@@ -191,6 +194,12 @@ where
     /// The store.
     pub fn store(&self) -> &S {
         &self.store
+    }
+
+    /// The records that could not be read in this run, one sentence each: they were left
+    /// out (nothing was written for them) and the rest of the job ran.
+    pub fn unreadable(&self) -> &[String] {
+        &self.unreadable
     }
 }
 
@@ -355,7 +364,27 @@ where
     }
 
     async fn fetch(&mut self, ids: &[Id]) -> Result<Vec<(Id, Record)>, SideError> {
-        let stored = self.store.get_many(ids).await.map_err(side_error)?;
+        let stored = match self.store.get_many(ids).await {
+            Ok(stored) => stored,
+            // One record that cannot be decoded must not fail the job: read them one by
+            // one and leave out (and report) the ones that cannot be read.
+            Err(HostError::Decode { .. }) => {
+                let mut stored = Vec::with_capacity(ids.len());
+                for id in ids {
+                    match self.store.get(id).await {
+                        Ok(Some(s)) => stored.push(s),
+                        Ok(None) => {}
+                        Err(e @ HostError::Decode { .. }) => {
+                            tracing::warn!(table = R::TABLE_NAME, %id, error = %e, "record skipped");
+                            self.unreadable.push(format!("{e}; it was skipped"));
+                        }
+                        Err(e) => return Err(side_error(e)),
+                    }
+                }
+                stored
+            }
+            Err(e) => return Err(side_error(e)),
+        };
         Ok(stored
             .into_iter()
             .map(|s| (s.meta.id, self.projection.to_record(&s.record)))

@@ -295,6 +295,9 @@ pub struct ExchangeSide {
     new_items_id: Option<String>,
     /// Records fetched in this run: id to (change key, record).
     cache: HashMap<Id, (Version, Record)>,
+    /// Items that could not be read into records (an appointment without `Start` or `End`),
+    /// with why: left out of the run.
+    unreadable: Vec<String>,
 }
 
 impl ExchangeSide {
@@ -311,6 +314,7 @@ impl ExchangeSide {
             resolved: None,
             new_items_id: None,
             cache: HashMap::new(),
+            unreadable: Vec::new(),
         })
     }
 
@@ -321,6 +325,12 @@ impl ExchangeSide {
         rule: &SyncRule,
     ) -> Result<Self, ExchangeError> {
         Self::new(client, mailbox, ExchangeSideConfig::for_rule(rule)?)
+    }
+
+    /// The items that could not be read in this run (an appointment without `Start` or
+    /// `End`), one sentence each: they were left out and the rest of the job ran.
+    pub fn unreadable(&self) -> &[String] {
+        &self.unreadable
     }
 
     /// The configuration.
@@ -871,6 +881,18 @@ impl Side for ExchangeSide {
             let (ids, mut items): (Vec<Id>, Vec<Item>) = items.into_iter().unzip();
             self.load_attachments(&mut items).await?;
             for (id, item) in ids.into_iter().zip(items) {
+                if let Item::CalendarItem(c) = &item
+                    && (c.start.is_none() || c.end.is_none())
+                {
+                    let missing = if c.start.is_none() { "Start" } else { "End" };
+                    tracing::warn!(item = %id, "an appointment without {missing} was skipped");
+                    self.unreadable.push(format!(
+                        "Exchange appointment {} ({}) has no {missing}; it was skipped",
+                        id,
+                        c.common.subject.as_deref().unwrap_or("no subject")
+                    ));
+                    continue;
+                }
                 let exceptions = self.load_exceptions(&item, &shape).await?;
                 let Some(record) = self.config.table.to_record(&item, &exceptions) else {
                     continue;

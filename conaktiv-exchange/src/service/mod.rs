@@ -41,7 +41,7 @@ use crate::host::{
     CrmRecord, CrmStore, DirectoryUser, HostError, ListQuery, RecordMeta, Stored, UserDirectory,
 };
 use crate::rules::{Assignment, assignments, resolve, table_name};
-use crate::scheduler::{JobError, JobErrorKind, JobRunner, RunReport};
+use crate::scheduler::{JobError, JobErrorKind, JobRunner, Leased, RunReport, SchedulerStore};
 
 pub use client::client_for_server;
 pub use demo::{DemoResult, demo};
@@ -238,7 +238,8 @@ pub struct JobReport {
     pub report: RunReport,
     /// sync-core's counts of the writes that succeeded.
     pub counts: Counts,
-    /// Whether every planned write succeeded.
+    /// Whether no write failed and none has an unknown outcome (writes left for the next run
+    /// because of a concurrent change do not count).
     pub complete: bool,
 }
 
@@ -264,9 +265,14 @@ fn ser_result<S: serde::Serializer>(
             m.serialize_entry("status", "ok")?;
             m.serialize_entry("report", report)?;
         }
+        Err(e) if e.is_busy() => {
+            m.serialize_entry("status", "busy")?;
+            m.serialize_entry("message", e.message())?;
+        }
         Err(e) => {
             m.serialize_entry("status", "failed")?;
             m.serialize_entry("error", &e.to_string())?;
+            m.serialize_entry("kind", &e.kind())?;
             m.serialize_entry("permanent", &e.is_permanent())?;
         }
     }
@@ -288,9 +294,28 @@ impl RunSummary {
         self.items.iter().filter(|i| i.result.is_ok()).count()
     }
 
-    /// Jobs that failed.
+    /// Jobs that failed (a busy job did not fail: it did not run).
     pub fn failed(&self) -> usize {
-        self.items.len() - self.succeeded()
+        self.items
+            .iter()
+            .filter(|i| i.result.as_ref().is_err_and(|e| !e.is_busy()))
+            .count()
+    }
+
+    /// Jobs that did not run because another run held their lease.
+    pub fn busy(&self) -> usize {
+        self.items
+            .iter()
+            .filter(|i| i.result.as_ref().is_err_and(JobError::is_busy))
+            .count()
+    }
+
+    /// Jobs that ran but had failed or unknown writes.
+    pub fn incomplete(&self) -> usize {
+        self.items
+            .iter()
+            .filter(|i| i.result.as_ref().is_ok_and(|r| !r.complete))
+            .count()
     }
 
     /// Writes that succeeded, summed over every job.
@@ -311,7 +336,13 @@ pub struct Connector {
     directory: Arc<dyn UserDirectory>,
     state_dir: PathBuf,
     batch_size: usize,
+    leases: std::sync::OnceLock<SchedulerStore>,
+    holder: String,
+    lease_wait: std::time::Duration,
 }
+
+/// How long a lease taken by [`Connector::run`] lasts without renewal (renewed every third).
+const RUN_LEASE_TTL: std::time::Duration = std::time::Duration::from_secs(60);
 
 impl std::fmt::Debug for Connector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -349,7 +380,46 @@ impl Connector {
             directory,
             state_dir: state_dir.into(),
             batch_size: crate::exchange::BATCH,
+            leases: std::sync::OnceLock::new(),
+            holder: crate::scheduler::process_holder(),
+            lease_wait: std::time::Duration::ZERO,
         }
+    }
+
+    /// Uses this lease store instead of `scheduler.sqlite` in the state folder (the batch
+    /// scheduler's store, so both take the same leases).
+    #[must_use]
+    pub fn with_lease_store(self, store: SchedulerStore) -> Self {
+        let _ = self.leases.set(store);
+        self
+    }
+
+    /// How long [`Connector::run`] and [`Connector::run_job`] wait for a mailbox and table
+    /// that another run holds before reporting it busy (default: not at all).
+    #[must_use]
+    pub fn with_lease_wait(mut self, wait: std::time::Duration) -> Self {
+        self.lease_wait = wait;
+        self
+    }
+
+    /// The lease store: the one given, or `scheduler.sqlite` in the state folder (the file
+    /// the CLI's batch uses).
+    fn leases(&self) -> Result<&SchedulerStore, JobError> {
+        if let Some(store) = self.leases.get() {
+            return Ok(store);
+        }
+        crate::sqlite::create_private_dir(&self.state_dir).map_err(|e| {
+            JobError::new(
+                JobErrorKind::Other,
+                format!(
+                    "cannot create the state folder {}: {e}",
+                    self.state_dir.display()
+                ),
+            )
+        })?;
+        let store = SchedulerStore::open(self.state_dir.join("scheduler.sqlite"))
+            .map_err(|e| JobError::from_source(JobErrorKind::Other, e))?;
+        Ok(self.leases.get_or_init(|| store))
     }
 
     /// A connector using the configuration's first EWS server (or the named one).
@@ -437,8 +507,41 @@ impl Connector {
         }
     }
 
-    /// Runs one job: a mailbox and table under a configured rule.
+    /// Runs one job: a mailbox and table under a configured rule, holding the job's lease
+    /// (the one the batch scheduler takes): if another run holds it, the result is a
+    /// [`JobErrorKind::Busy`] error and nothing was done.
     pub async fn run_job(&self, job: &Assignment) -> Result<JobReport, JobError> {
+        let leases = self.leases()?;
+        match leases
+            .run_leased(
+                &crate::clock::SystemClock,
+                &job.mailbox,
+                table_name(job.table),
+                &self.holder,
+                RUN_LEASE_TTL,
+                self.lease_wait,
+                self.run_job_unleased(job),
+            )
+            .await
+        {
+            Ok(Leased::Ran(result)) => result,
+            Ok(Leased::Busy { holder }) => Err(JobError::new(
+                JobErrorKind::Busy,
+                format!("another run ({holder}) is working on this mailbox and table"),
+            )),
+            Err(e) => Err(JobError::from_source(
+                if e.is_transient() {
+                    JobErrorKind::Transient
+                } else {
+                    JobErrorKind::Other
+                },
+                e,
+            )),
+        }
+    }
+
+    /// Runs one job without taking its lease: for a caller that holds it (the scheduler).
+    async fn run_job_unleased(&self, job: &Assignment) -> Result<JobReport, JobError> {
         let rule = self
             .rule(&job.rule)
             .map_err(|e| JobError::configuration(e.to_string()))?
@@ -566,7 +669,7 @@ impl Connector {
         let engine = Engine::new(engine_rule(rule))
             .map_err(|e| JobError::configuration(e.to_string()))?
             .with_batch_size(self.batch_size);
-        std::fs::create_dir_all(&self.state_dir).map_err(|e| {
+        crate::sqlite::create_private_dir(&self.state_dir).map_err(|e| {
             JobError::new(
                 JobErrorKind::Other,
                 format!(
@@ -616,10 +719,13 @@ impl Connector {
                     incomplete = report.incomplete,
                     "sync run done"
                 );
+                let mut run = RunReport::from(&report);
+                run.add_unreadable(crm.unreadable());
+                run.add_unreadable(exchange.unreadable());
                 Ok(Done::Run(JobReport {
-                    report: RunReport::from(&report),
+                    complete: run.is_complete(),
+                    report: run,
                     counts: report.counts,
-                    complete: report.is_complete(),
                 }))
             }
         }
@@ -729,8 +835,9 @@ pub fn classify(e: &SyncError) -> JobError {
 
 #[async_trait]
 impl JobRunner for Connector {
+    /// The scheduler holds the job's lease while it calls this.
     async fn run(&self, job: &Assignment) -> Result<RunReport, JobError> {
-        self.run_job(job).await.map(|r| r.report)
+        self.run_job_unleased(job).await.map(|r| r.report)
     }
 }
 
