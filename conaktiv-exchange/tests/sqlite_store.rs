@@ -455,3 +455,38 @@ async fn model_records_round_trip_and_filter() {
         assert_eq!(listed.len(), n, "{filter}");
     }
 }
+
+/// The embedded CRM database, its WAL files, the scheduler's lease database and the folders
+/// the connector creates for them are readable by the owner only.
+#[cfg(unix)]
+#[tokio::test]
+async fn databases_and_their_folders_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let nested = dir.path().join("data/crm");
+    let path = nested.join("crm.sqlite");
+    let db = SqliteDb::open(&path).unwrap();
+    db.directory()
+        .put_user(&conaktiv_exchange::host::DirectoryUser {
+            name: "anna".into(),
+            display_name: "Anna".into(),
+            mailbox: Some("anna@example.test".into()),
+            groups: vec![],
+            mail_accounts: vec![],
+            active: true,
+        })
+        .await
+        .unwrap();
+    let leases =
+        conaktiv_exchange::scheduler::SchedulerStore::open(nested.join("scheduler.sqlite"))
+            .unwrap();
+    drop(leases);
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&dir.path().join("data")), 0o700);
+    assert_eq!(mode(&nested), 0o700);
+    for entry in std::fs::read_dir(&nested).unwrap() {
+        let p = entry.unwrap().path();
+        assert_eq!(mode(&p), 0o600, "{}", p.display());
+    }
+    assert!(nested.join("crm.sqlite-wal").exists());
+}

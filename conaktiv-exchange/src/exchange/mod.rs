@@ -542,12 +542,20 @@ impl ExchangeSide {
                 Err(e) => out[*i] = Some(WriteOutcome::Failed(e)),
             }
         }
-        for chunk in items.chunks(BATCH) {
+        // A request refused as a whole before anything was written (HTTP 413: one item
+        // is too large) is split in halves until the offending item fails alone.
+        let mut pending: Vec<&[(usize, Item)]> = items.chunks(BATCH).rev().collect();
+        while let Some(chunk) = pending.pop() {
             let op = CreateItem::save(
                 chunk.iter().map(|(_, it)| it.clone()).collect(),
                 Some(FolderId::new(folder.clone()).into()),
             );
             match self.client.execute(&op).await {
+                Err(e) if chunk.len() > 1 && ews_error_kind(&e) == SideErrorKind::Rejected => {
+                    let (first, second) = chunk.split_at(chunk.len() / 2);
+                    pending.push(second);
+                    pending.push(first);
+                }
                 Ok(response) => {
                     let results = response.into_results();
                     for (n, (i, _)) in chunk.iter().enumerate() {
@@ -631,7 +639,9 @@ impl ExchangeSide {
         changes: Vec<(usize, ItemChange)>,
         out: &mut [Option<WriteOutcome>],
     ) {
-        for chunk in changes.chunks(BATCH) {
+        // Split like creates when the request is refused as a whole (HTTP 413).
+        let mut pending: Vec<&[(usize, ItemChange)]> = changes.chunks(BATCH).rev().collect();
+        while let Some(chunk) = pending.pop() {
             let mut op = UpdateItem::new(chunk.iter().map(|(_, c)| c.clone()).collect());
             op.conflict_resolution = ConflictResolution::AutoResolve;
             match self.config.table {
@@ -645,6 +655,11 @@ impl ExchangeSide {
                 _ => {}
             }
             match self.client.execute(&op).await {
+                Err(e) if chunk.len() > 1 && ews_error_kind(&e) == SideErrorKind::Rejected => {
+                    let (first, second) = chunk.split_at(chunk.len() / 2);
+                    pending.push(second);
+                    pending.push(first);
+                }
                 Ok(response) => {
                     let results = response.into_results();
                     for (n, (i, change)) in chunk.iter().enumerate() {
