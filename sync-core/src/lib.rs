@@ -136,6 +136,6 @@ pub use plan::{
 };
 pub use rule::{Direction, Master, Rule, Switches};
 pub use side::{ChangeSet, Listing, Side, SideError, SideErrorKind, WriteOp, WriteOutcome};
-pub use sqlite::{SCHEMA_VERSION, SqliteStore};
+pub use sqlite::{BUSY_TIMEOUT, SCHEMA_VERSION, SqliteStore};
 pub use store::{MemoryStore, StateBatch, StateStore};
 pub use types::{Anchor, Entry, Id, Intent, Key, Pair, Record, SideId, Value, Version};

@@ -2,10 +2,18 @@
 //!
 //! Schema version in `PRAGMA user_version`, forward-only migrations applied in one
 //! transaction on open, WAL journal for file databases, one transaction per committed batch.
+//!
+//! Opening is safe from several processes or threads at once: every connection waits up to
+//! [`BUSY_TIMEOUT`] for a lock, and the schema version is read, and the migrations applied,
+//! inside one `BEGIN IMMEDIATE` transaction, so only one opener migrates and the others see
+//! its result. A database file the store creates is created with mode 0600 (SQLite gives its
+//! `-wal` and `-shm` files the database file's mode), and a missing parent directory with
+//! mode 0700.
 
 use std::path::Path;
+use std::time::Duration;
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use crate::{Anchor, Id, Intent, Key, Pair, Record, SideId, StateBatch, StateStore, StoreError};
 
@@ -28,6 +36,9 @@ const MIGRATIONS: &[&str] = &[
      );
      CREATE TABLE tokens (side TEXT PRIMARY KEY NOT NULL, token TEXT NOT NULL);",
 ];
+
+/// How long a connection waits for another connection's lock before it fails with "busy".
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The newest schema version this library writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -77,10 +88,30 @@ fn pair_from(row: PairRow) -> Result<Pair, StoreError> {
 const PAIR_COLUMNS: &str = "key, local_id, local_version, remote_id, remote_version, base";
 
 impl SqliteStore {
-    /// Open (or create) a database file, enable WAL and migrate it.
+    /// Open (or create) a database file, enable WAL (with `synchronous=NORMAL`) and migrate
+    /// it. A new file is created with mode 0600 and a missing parent directory with mode 0700
+    /// (on Unix). Safe to call from several processes at once on the same new file.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let path = path.as_ref();
+        create_private(path)?;
         let conn = Connection::open(path)?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        // Switching a new database to WAL takes an exclusive lock; the busy handler is not
+        // consulted for every path of that switch, so a concurrent opener retries briefly.
+        let mut waited = Duration::ZERO;
+        loop {
+            match conn
+                .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get::<_, String>(0))
+            {
+                Ok(_) => break,
+                Err(e) if is_busy(&e) && waited < BUSY_TIMEOUT => {
+                    let pause = Duration::from_millis(10);
+                    std::thread::sleep(pause);
+                    waited += pause;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         Self::init(conn)
     }
@@ -91,15 +122,21 @@ impl SqliteStore {
     }
 
     fn init(mut conn: Connection) -> Result<Self, StoreError> {
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        // The version is read inside the write transaction: a concurrent opener waits here
+        // and then sees the migrated schema instead of migrating it a second time.
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let found: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
         if found > SCHEMA_VERSION {
             return Err(StoreError::SchemaTooNew {
                 found,
                 supported: SCHEMA_VERSION,
             });
         }
-        let tx = conn.transaction()?;
+        if found == SCHEMA_VERSION {
+            tx.commit()?;
+            return Ok(SqliteStore { conn });
+        }
         for (i, sql) in MIGRATIONS
             .iter()
             .enumerate()
@@ -145,11 +182,41 @@ impl SqliteStore {
     }
 }
 
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e,
+        rusqlite::Error::SqliteFailure(f, _)
+            if matches!(f.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
+/// Creates the database file (mode 0600) and its missing parent directories (mode 0700) if
+/// they do not exist yet; an existing file keeps its mode.
+fn create_private(path: &Path) -> Result<(), StoreError> {
+    let io = |e: std::io::Error| StoreError::Io(e);
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+        && !dir.exists()
+    {
+        let mut b = std::fs::DirBuilder::new();
+        b.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+        b.create(dir).map_err(io)?;
+    }
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+    o.open(path).map_err(io)?;
+    Ok(())
+}
+
 impl StateStore for SqliteStore {
     fn pair_count(&self) -> Result<usize, StoreError> {
         let n: i64 = self
             .conn
-            .query_row("SELECT count(*) FROM pairs", [], |r| r.get(0))?;
+            .prepare_cached("SELECT count(*) FROM pairs")?
+            .query_row([], |r| r.get(0))?;
         usize::try_from(n).map_err(|e| StoreError::Corrupt(e.to_string()))
     }
 
@@ -216,11 +283,8 @@ impl StateStore for SqliteStore {
     fn token(&self, side: SideId) -> Result<Option<String>, StoreError> {
         Ok(self
             .conn
-            .query_row(
-                "SELECT token FROM tokens WHERE side = ?1",
-                params![side.as_str()],
-                |r| r.get(0),
-            )
+            .prepare_cached("SELECT token FROM tokens WHERE side = ?1")?
+            .query_row(params![side.as_str()], |r| r.get(0))
             .optional()?)
     }
 
@@ -261,13 +325,14 @@ impl StateStore for SqliteStore {
             }
             for (side, token) in &batch.tokens {
                 match token {
-                    Some(t) => tx.execute(
-                        "INSERT OR REPLACE INTO tokens (side, token) VALUES (?1, ?2)",
-                        params![side.as_str(), t],
-                    )?,
-                    None => {
-                        tx.execute("DELETE FROM tokens WHERE side = ?1", params![side.as_str()])?
-                    }
+                    Some(t) => tx
+                        .prepare_cached(
+                            "INSERT OR REPLACE INTO tokens (side, token) VALUES (?1, ?2)",
+                        )?
+                        .execute(params![side.as_str(), t])?,
+                    None => tx
+                        .prepare_cached("DELETE FROM tokens WHERE side = ?1")?
+                        .execute(params![side.as_str()])?,
                 };
             }
         }
