@@ -62,12 +62,29 @@ pub struct Report {
     pub counts: Counts,
     /// Writes that did not succeed (conflict, not found, failed, unknown, not attempted).
     pub incomplete: usize,
+    /// Of `incomplete`: writes the side refused ([`WriteResult::Failed`]).
+    pub failed: usize,
+    /// Of `incomplete`: writes whose outcome is unknown ([`WriteResult::Unknown`]); the next
+    /// run re-pairs them by key.
+    pub unknown: usize,
+    /// Of `incomplete`: writes left for the next run because the record changed or
+    /// disappeared since planning ([`WriteResult::Conflict`], [`WriteResult::NotFound`]).
+    pub conflicts: usize,
+    /// The pairs this run detached, with the reason (their state was committed).
+    pub detached: Vec<crate::Detached>,
 }
 
 impl Report {
     /// Whether every planned write succeeded.
     pub fn is_complete(&self) -> bool {
         self.incomplete == 0
+    }
+
+    /// Whether a write failed or its outcome stayed unknown: what a host reports as a
+    /// failed run (conflicts and detaches are not failures: the next run or an admin
+    /// handles them).
+    pub fn has_failures(&self) -> bool {
+        self.failed > 0 || self.unknown > 0
     }
 }
 
@@ -348,9 +365,14 @@ impl Engine {
                 if let Some(WriteOutcome::Done { id, version }) = o {
                     own[idx(side)].record(op, id, version);
                 }
-                if r == WriteResult::Done {
-                    report.counts.add(side, op);
-                } else {
+                match &r {
+                    WriteResult::Done => report.counts.add(side, op),
+                    WriteResult::Failed(_) => report.failed += 1,
+                    WriteResult::Unknown(_) => report.unknown += 1,
+                    WriteResult::Conflict | WriteResult::NotFound => report.conflicts += 1,
+                    WriteResult::NotAttempted => {}
+                }
+                if r != WriteResult::Done {
                     report.incomplete += 1;
                     tracing::warn!(key = %item.key, side = side.as_str(), result = ?r, "write not done");
                 }
@@ -358,6 +380,10 @@ impl Engine {
                     SideId::Local => ir.local = Some(r),
                     SideId::Remote => ir.remote = Some(r),
                 }
+            }
+            if let Some(d) = item.detached(now) {
+                tracing::info!(key = %d.key, gone = d.gone.as_str(), kept = %d.kept_id, reason = %d.reason, "pair detached");
+                report.detached.push(d);
             }
             report.items.push(ir);
         }

@@ -131,8 +131,8 @@ mod types;
 pub use engine::{Engine, ItemReport, Prepared, ReadStats, Report, WriteResult};
 pub use error::{StoreError, SyncError};
 pub use plan::{
-    Change, Counts, GuardTrip, Item, Plan, Planner, SideCounts, SideListing, SideSnapshot,
-    StateSnapshot, merge, needed_records, plan,
+    Change, Counts, DetachReason, Detached, GuardTrip, Item, Plan, Planner, SideCounts,
+    SideListing, SideSnapshot, StateSnapshot, merge, needed_records, plan,
 };
 pub use rule::{Direction, Master, Rule, Switches};
 pub use side::{ChangeSet, Listing, Side, SideError, SideErrorKind, WriteOp, WriteOutcome};

@@ -115,6 +115,61 @@ pub enum Change {
     Forget,
 }
 
+/// Why a pair was detached (see [`Change::Detach`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum DetachReason {
+    /// The record disappeared on one side and the delete switch into the other side is off.
+    DeleteSwitchOff,
+    /// The record disappeared on one side while the other side's record was edited since
+    /// the last agreement: an edit beats a delete.
+    EditBeatsDelete,
+    /// The record disappeared on one side and the other side's content could not be read,
+    /// so it counts as edited (never delete what may hold an edit).
+    ContentUnknown,
+}
+
+impl DetachReason {
+    /// A short name for reports ("delete switch off", ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DetachReason::DeleteSwitchOff => "delete switch off",
+            DetachReason::EditBeatsDelete => "edit beats delete",
+            DetachReason::ContentUnknown => "content unknown",
+        }
+    }
+}
+
+impl fmt::Display for DetachReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A detached pair: its record on `gone` disappeared, its record on the other side is kept
+/// but no longer tracked (and never re-created on `gone`, unless re-attached).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Detached {
+    /// The pair's correlation key.
+    pub key: Key,
+    /// The side whose record disappeared.
+    pub gone: SideId,
+    /// The id of the record that is kept, on the other side.
+    pub kept_id: Id,
+    /// Why the pair was detached.
+    pub reason: DetachReason,
+    /// When (the `now` of the run that detached it).
+    pub at: u64,
+}
+
+impl Detached {
+    /// The side whose record is kept.
+    pub fn kept(&self) -> SideId {
+        self.gone.other()
+    }
+}
+
 /// A record as it is now on one side.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Current {
@@ -162,9 +217,26 @@ pub struct Item {
     pub local: Step,
     /// The remote side.
     pub remote: Step,
+    /// For a [`Change::Detach`]: why.
+    pub detach_reason: Option<DetachReason>,
 }
 
 impl Item {
+    /// For a [`Change::Detach`]: the detached pair, as reported (made at `now`).
+    pub fn detached(&self, now: u64) -> Option<Detached> {
+        let (Change::Detach { gone }, Some(reason)) = (self.change, self.detach_reason) else {
+            return None;
+        };
+        let kept = self.step(gone.other()).before.as_ref()?;
+        Some(Detached {
+            key: self.key.clone(),
+            gone,
+            kept_id: kept.id.clone(),
+            reason,
+            at: now,
+        })
+    }
+
     /// The step on one side.
     pub fn step(&self, side: SideId) -> &Step {
         match side {
@@ -301,6 +373,14 @@ impl Plan {
     /// Whether the plan writes nothing to either side.
     pub fn is_noop(&self) -> bool {
         self.counts.total() == 0
+    }
+
+    /// The pairs this plan detaches, with the reason (for the preview).
+    pub fn detached(&self) -> Vec<Detached> {
+        self.items
+            .iter()
+            .filter_map(|i| i.detached(self.now))
+            .collect()
     }
 }
 
@@ -823,6 +903,7 @@ fn create_item(
         pair: None,
         local: Step::default(),
         remote: Step::default(),
+        detach_reason: None,
     };
     // The source always gets the key stored explicitly, so that it re-pairs after a move.
     let heal = source_entry.key.as_deref() != Some(key);
@@ -856,6 +937,7 @@ fn plan_pair(
         base: p.base.clone(),
         local: Step::keep(current(ps.status[0], p.local.as_ref(), snaps[0])),
         remote: Step::keep(current(ps.status[1], p.remote.as_ref(), snaps[1])),
+        detach_reason: None,
     };
     let gone = |s: Status<'_>| matches!(s, Status::Gone | Status::Absent);
     match (ps.status[0], ps.status[1]) {
@@ -890,7 +972,16 @@ fn plan_pair(
             let edited = cur.record.as_ref() != Some(&p.base);
             if !rule.into_side(other).delete_missing || edited {
                 // Delete switch off, or an edit beats the delete: keep the record, detach.
-                return Some(simple(Change::Detach { gone: gone_side }));
+                let reason = if !rule.into_side(other).delete_missing {
+                    DetachReason::DeleteSwitchOff
+                } else if cur.record.is_none() {
+                    DetachReason::ContentUnknown
+                } else {
+                    DetachReason::EditBeatsDelete
+                };
+                let mut item = simple(Change::Detach { gone: gone_side });
+                item.detach_reason = Some(reason);
+                return Some(item);
             }
             let mut item = simple(Change::Delete { on: other });
             item.step_mut(other).write = Some(WriteOp::Delete {
@@ -1005,6 +1096,7 @@ fn plan_merge(
         base: base.clone(),
         local,
         remote,
+        detach_reason: None,
     }
 }
 
