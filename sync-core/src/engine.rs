@@ -533,18 +533,54 @@ async fn write<L: Side, R: Side>(
         return Vec::new();
     }
     let ops: Vec<WriteOp> = sel.iter().map(|(_, op)| op.clone()).collect();
+    match side {
+        SideId::Local => write_split(local, side, ops).await,
+        SideId::Remote => write_split(remote, side, ops).await,
+    }
+}
+
+/// Writes a batch. A batch the side refuses as a whole before writing anything
+/// ([`crate::SideError::is_rejected`], e.g. too large) is split in halves, recursively, so
+/// that every other op is written and only an op refused on its own fails. Any other error
+/// of a whole batch leaves its ops' outcomes unknown.
+async fn write_split<S: Side>(side: &mut S, id: SideId, ops: Vec<WriteOp>) -> Vec<WriteOutcome> {
     let n = ops.len();
-    let result = match side {
-        SideId::Local => local.write(ops).await,
-        SideId::Remote => remote.write(ops).await,
-    };
-    let mut outcomes = match result {
-        Ok(v) => v,
-        Err(e) => {
-            tracing::warn!(side = side.as_str(), error = %e, "write batch failed");
-            vec![WriteOutcome::Unknown(e.to_string()); n]
+    let mut out: Vec<Option<WriteOutcome>> = vec![None; n];
+    // Ranges still to write, the next one last (so ops are written in order).
+    let mut todo: Vec<(usize, usize)> = vec![(0, n)];
+    while let Some((start, end)) = todo.pop() {
+        let Some(part) = ops.get(start..end) else {
+            continue;
+        };
+        match side.write(part.to_vec()).await {
+            Ok(mut v) => {
+                v.resize(
+                    end - start,
+                    WriteOutcome::Unknown("no outcome reported".into()),
+                );
+                for (slot, o) in out[start..end].iter_mut().zip(v) {
+                    *slot = Some(o);
+                }
+            }
+            Err(e) if e.is_rejected() && end - start > 1 => {
+                tracing::info!(side = id.as_str(), ops = end - start, error = %e, "write batch rejected; splitting it");
+                let mid = start + (end - start) / 2;
+                todo.push((mid, end));
+                todo.push((start, mid));
+            }
+            Err(e) if e.is_rejected() => {
+                tracing::warn!(side = id.as_str(), error = %e, "write rejected");
+                out[start] = Some(WriteOutcome::Failed(e.to_string()));
+            }
+            Err(e) => {
+                tracing::warn!(side = id.as_str(), error = %e, "write batch failed");
+                for slot in &mut out[start..end] {
+                    *slot = Some(WriteOutcome::Unknown(e.to_string()));
+                }
+            }
         }
-    };
-    outcomes.resize(n, WriteOutcome::Unknown("no outcome reported".into()));
-    outcomes
+    }
+    out.into_iter()
+        .map(|o| o.unwrap_or_else(|| WriteOutcome::Unknown("not written".into())))
+        .collect()
 }

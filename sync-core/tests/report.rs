@@ -125,3 +125,61 @@ fn detached_pairs_are_reported_with_their_reason_in_the_preview_and_the_run() {
     let (_, report) = w.sync(&keep_local);
     assert!(report.detached.is_empty());
 }
+
+/// A record too large for the server (HTTP 413) fails alone: the batch it is in is split so
+/// that every other record of the batch is written.
+#[test]
+fn a_batch_refused_for_one_oversized_record_is_split_and_only_that_record_fails() {
+    let mut w = World::new();
+    w.remote = sync_core::memory::MemorySide::new("R", true).reject_records_over(1_000);
+    let mut ids = Vec::new();
+    for i in 0..10 {
+        ids.push(w.local.insert(rec(&[("name", &format!("n{i}"))])));
+    }
+    let huge = "x".repeat(5_000);
+    let big = w.local.insert(rec(&[("name", "big"), ("note", &huge)]));
+    for i in 10..20 {
+        ids.push(w.local.insert(rec(&[("name", &format!("n{i}"))])));
+    }
+    let (plan, report) = w.sync(&Rule::default());
+    assert_eq!(plan.counts.remote.created, 21);
+    assert_eq!(report.counts.remote.created, 20, "{report:?}");
+    assert_eq!(report.failed, 1, "{report:?}");
+    assert_eq!(report.unknown, 0);
+    let failed: Vec<_> = report
+        .items
+        .iter()
+        .filter(|i| matches!(i.remote, Some(WriteResult::Failed(_))))
+        .collect();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].key, big);
+    assert_eq!(w.remote.items().len(), 20);
+    for id in &ids {
+        assert!(w.partner_of_local(id).is_some(), "{id} written");
+    }
+    // Halving finds the one record in a logarithmic number of calls, not one per record.
+    assert!(w.remote.stats.write_calls <= 12, "{:?}", w.remote.stats);
+    // The next run tries the oversized record again, alone, and writes nothing else.
+    let (plan, report) = w.sync(&Rule::default());
+    assert_eq!(plan.counts.remote.created, 1);
+    assert_eq!(report.failed, 1);
+    assert_eq!(w.remote.items().len(), 20);
+}
+
+/// An update that is too large fails alone too, and keeps the pair for the next run.
+#[test]
+fn an_oversized_update_fails_alone() {
+    let mut w = World::new();
+    w.remote = sync_core::memory::MemorySide::new("R", true).reject_records_over(1_000);
+    let a = w.local.insert(rec(&[("name", "Ann")]));
+    let b = w.local.insert(rec(&[("name", "Bea")]));
+    w.sync(&Rule::default());
+    w.local.edit(&a, "note", &"y".repeat(5_000));
+    w.local.edit(&b, "name", "Beatrice");
+    let (_, report) = w.sync(&Rule::default());
+    assert_eq!(report.failed, 1);
+    assert_eq!(report.counts.remote.changed, 1);
+    let rb = w.partner_of_local(&b).unwrap();
+    assert_eq!(w.remote_record(&rb), rec(&[("name", "Beatrice")]));
+    assert!(w.partner_of_local(&a).is_some(), "still paired");
+}
