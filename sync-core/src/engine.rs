@@ -72,6 +72,8 @@ pub struct Report {
     pub conflicts: usize,
     /// The pairs this run detached, with the reason (their state was committed).
     pub detached: Vec<crate::Detached>,
+    /// Detached pairs this run re-attached (see [`Engine::with_reattach`]).
+    pub reattached: usize,
 }
 
 impl Report {
@@ -117,6 +119,7 @@ pub struct Prepared {
 pub struct Engine {
     rule: Rule,
     batch_size: usize,
+    reattach: bool,
 }
 
 fn side_err(side: SideId) -> impl FnOnce(crate::SideError) -> SyncError {
@@ -130,7 +133,20 @@ impl Engine {
         Ok(Engine {
             rule,
             batch_size: 100,
+            reattach: false,
         })
+    }
+
+    /// Re-attach detached pairs (off by default): the kept record of every detached pair is
+    /// created again on the side that lost it, carrying the pair's key, and the pair is
+    /// tracked again; so records a side lost (an Exchange mailbox restored from a backup, a
+    /// delete with the delete switch off) come back. Governed by the rule's `transfer_new`
+    /// switch into that side, like any create. A run with re-attach on lists both sides in
+    /// full.
+    #[must_use]
+    pub fn with_reattach(mut self, on: bool) -> Self {
+        self.reattach = on;
+        self
     }
 
     /// Set how many items are written (and committed to the state) per batch.
@@ -161,7 +177,7 @@ impl Engine {
     ) -> Result<Prepared, SyncError> {
         let intents = store.intents()?;
         let total_pairs = store.pair_count()?;
-        let recover = !intents.is_empty() || total_pairs == 0;
+        let recover = !intents.is_empty() || total_pairs == 0 || self.reattach;
         let mut stats = ReadStats::default();
         let lt = if recover {
             None
@@ -190,7 +206,8 @@ impl Engine {
             total_pairs,
             intents,
         };
-        let planner = plan::Planner::new(&l_listing, &r_listing, &state, &self.rule);
+        let planner = plan::Planner::new(&l_listing, &r_listing, &state, &self.rule)
+            .with_reattach(self.reattach);
         let (lids, rids) = planner.needed_records();
         let l_records = fetch(local, SideId::Local, &lids, self.batch_size).await?;
         let r_records = fetch(remote, SideId::Remote, &rids, self.batch_size).await?;
@@ -365,6 +382,12 @@ impl Engine {
                 if let Some(WriteOutcome::Done { id, version }) = o {
                     own[idx(side)].record(op, id, version);
                 }
+                if r == WriteResult::Done
+                    && item.is_reattach()
+                    && matches!(op, WriteOp::Create { .. })
+                {
+                    report.reattached += 1;
+                }
                 match &r {
                     WriteResult::Done => report.counts.add(side, op),
                     WriteResult::Failed(_) => report.failed += 1,
@@ -382,6 +405,7 @@ impl Engine {
                 }
             }
             if let Some(d) = item.detached(now) {
+                batch.detach.push(d.clone());
                 tracing::info!(key = %d.key, gone = d.gone.as_str(), kept = %d.kept_id, reason = %d.reason, "pair detached");
                 report.detached.push(d);
             }

@@ -128,6 +128,9 @@ pub enum DetachReason {
     /// The record disappeared on one side and the other side's content could not be read,
     /// so it counts as edited (never delete what may hold an edit).
     ContentUnknown,
+    /// Detached before the store recorded reasons (a state from an older version), or by
+    /// a store that does not record them.
+    Unrecorded,
 }
 
 impl DetachReason {
@@ -137,7 +140,28 @@ impl DetachReason {
             DetachReason::DeleteSwitchOff => "delete switch off",
             DetachReason::EditBeatsDelete => "edit beats delete",
             DetachReason::ContentUnknown => "content unknown",
+            DetachReason::Unrecorded => "reason not recorded",
         }
+    }
+
+    /// The stable name stored in the SQLite store.
+    pub(crate) fn code(self) -> &'static str {
+        match self {
+            DetachReason::DeleteSwitchOff => "delete_switch_off",
+            DetachReason::EditBeatsDelete => "edit_beats_delete",
+            DetachReason::ContentUnknown => "content_unknown",
+            DetachReason::Unrecorded => "unrecorded",
+        }
+    }
+
+    pub(crate) fn from_code(s: &str) -> Option<Self> {
+        Some(match s {
+            "delete_switch_off" => DetachReason::DeleteSwitchOff,
+            "edit_beats_delete" => DetachReason::EditBeatsDelete,
+            "content_unknown" => DetachReason::ContentUnknown,
+            "unrecorded" => DetachReason::Unrecorded,
+            _ => return None,
+        })
     }
 }
 
@@ -222,6 +246,12 @@ pub struct Item {
 }
 
 impl Item {
+    /// Whether this item re-attaches a detached pair: a [`Change::Create`] of the kept
+    /// record on the side that lost it, for a stored pair.
+    pub fn is_reattach(&self) -> bool {
+        matches!(self.change, Change::Create { .. }) && self.pair.is_some()
+    }
+
     /// For a [`Change::Detach`]: the detached pair, as reported (made at `now`).
     pub fn detached(&self, now: u64) -> Option<Detached> {
         let (Change::Detach { gone }, Some(reason)) = (self.change, self.detach_reason) else {
@@ -615,6 +645,7 @@ pub struct Planner<'a> {
     state: &'a StateSnapshot,
     rule: &'a Rule,
     resolved: Resolved<'a>,
+    reattach: bool,
 }
 
 impl<'a> Planner<'a> {
@@ -632,7 +663,29 @@ impl<'a> Planner<'a> {
             state,
             rule,
             resolved,
+            reattach: false,
         }
+    }
+
+    /// Re-attach detached pairs: plan a create of each detached pair's kept record on the
+    /// side that lost it (where that side's `transfer_new` switch is on). Off by default.
+    #[must_use]
+    pub fn with_reattach(mut self, on: bool) -> Self {
+        self.reattach = on;
+        self
+    }
+
+    /// The side a detached pair would be re-attached on, if this planner re-attaches it.
+    fn reattach_on(&self, ps: &PairState<'_>) -> Option<SideId> {
+        if !self.reattach {
+            return None;
+        }
+        let gone = match ps.status {
+            [Status::Absent, s] if !matches!(s, Status::Absent | Status::Gone) => SideId::Local,
+            [s, Status::Absent] if !matches!(s, Status::Absent | Status::Gone) => SideId::Remote,
+            _ => return None,
+        };
+        self.rule.into_side(gone).transfer_new.then_some(gone)
     }
 
     /// The records whose contents [`Planner::plan`] needs, per side (local, remote): those
@@ -657,6 +710,14 @@ impl<'a> Planner<'a> {
                     if let Some((id, _)) = current_id(ps.status[i], p.anchor(side)) {
                         out[i].push(id.to_owned());
                     }
+                }
+            }
+        }
+        for ps in &r.pairs {
+            if let Some(gone) = self.reattach_on(ps) {
+                let kept = gone.other();
+                if let Some((id, _)) = current_id(ps.status[idx(kept)], ps.pair.anchor(kept)) {
+                    out[idx(kept)].push(id.to_owned());
                 }
             }
         }
@@ -788,6 +849,23 @@ fn plan_resolved(planner: &Planner<'_>, snaps: [&HashMap<Id, Record>; 2], now: u
     let mut skipped: Vec<(SideId, Id)> = Vec::new();
 
     for ps in &resolved.pairs {
+        if let Some(gone) = planner.reattach_on(ps) {
+            let kept = gone.other();
+            let k = idx(kept);
+            let Some(cur) = current(ps.status[k], ps.pair.anchor(kept), snaps[k]) else {
+                continue;
+            };
+            let Some(record) = cur.record.clone() else {
+                skipped.push((kept, cur.id.clone()));
+                continue;
+            };
+            let key_now = entry_of(ps.status[k]).map(|e| e.effective_key().to_owned());
+            let mut item = create_item(&ps.pair.key, cur, key_now.as_deref(), gone, &record);
+            item.pair = Some(ps.pair.clone());
+            item.base = ps.pair.base.clone();
+            items.push(item);
+            continue;
+        }
         if let Some(item) = plan_pair(ps, &snaps, rule, &mut skipped) {
             items.push(item);
         }
@@ -839,7 +917,7 @@ fn plan_resolved(planner: &Planner<'_>, snaps: [&HashMap<Id, Record>; 2], now: u
                 version: e.version.clone(),
                 record: Some(record.clone()),
             };
-            items.push(create_item(key, source, e, target, record));
+            items.push(create_item(key, source, e.key.as_deref(), target, record));
         }
     }
     items.sort_by(|a, b| a.key.cmp(&b.key));
@@ -874,9 +952,11 @@ fn guard(
         return None;
     }
     let deletes = counts.local.deleted + counts.remote.deleted;
+    // A side listing nothing trips the guard if a pair still has a record there (pairs
+    // detached from that side do not count: their record there is already gone).
     let empty_side = [SideId::Local, SideId::Remote].into_iter().find(|s| {
         let l = sides[idx(*s)].listing;
-        l.is_full() && l.entries().is_empty()
+        l.is_full() && l.entries().is_empty() && state.pairs.iter().any(|p| p.anchor(*s).is_some())
     });
     #[allow(clippy::cast_precision_loss)] // pair counts are far below 2^52
     let share_exceeded = deletes > rule.min_delete_count
@@ -889,10 +969,11 @@ fn guard(
 }
 
 /// A create of `record` on `target`, with the source's key healed afterwards if needed.
+/// `source_key`: the key the source carries now (`None`: none stored).
 fn create_item(
     key: &str,
     source: Current,
-    source_entry: &Entry,
+    source_key: Option<&str>,
     target: SideId,
     record: &Record,
 ) -> Item {
@@ -906,7 +987,7 @@ fn create_item(
         detach_reason: None,
     };
     // The source always gets the key stored explicitly, so that it re-pairs after a move.
-    let heal = source_entry.key.as_deref() != Some(key);
+    let heal = source_key != Some(key);
     let src_step = item.step_mut(target.other());
     src_step.write = heal.then(|| WriteOp::SetKey {
         id: source.id.clone(),

@@ -15,7 +15,11 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use crate::{Anchor, Id, Intent, Key, Pair, Record, SideId, StateBatch, StateStore, StoreError};
+use crate::store::detached_of;
+use crate::{
+    Anchor, DetachReason, Detached, Id, Intent, Key, Pair, Record, SideId, StateBatch, StateStore,
+    StoreError,
+};
 
 /// Migrations; index `i` brings the schema from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -35,6 +39,16 @@ const MIGRATIONS: &[&str] = &[
          at INTEGER NOT NULL
      );
      CREATE TABLE tokens (side TEXT PRIMARY KEY NOT NULL, token TEXT NOT NULL);",
+    // 2: why and when pairs were detached (pairs with one anchor); those detached before
+    // are recorded as 'unrecorded'
+    "CREATE TABLE detached (
+         key TEXT PRIMARY KEY NOT NULL,
+         reason TEXT NOT NULL,
+         at INTEGER NOT NULL
+     );
+     INSERT INTO detached (key, reason, at)
+         SELECT key, 'unrecorded', 0 FROM pairs
+         WHERE (local_id IS NULL) <> (remote_id IS NULL);",
 ];
 
 /// How long a connection waits for another connection's lock before it fails with "busy".
@@ -288,12 +302,51 @@ impl StateStore for SqliteStore {
             .optional()?)
     }
 
+    fn detached(&self) -> Result<Vec<Detached>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {PAIR_COLUMNS}, d.reason, d.at FROM pairs
+             LEFT JOIN detached d USING (key)
+             WHERE (local_id IS NULL) <> (remote_id IS NULL) ORDER BY key"
+        ))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    (
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                    ),
+                    r.get::<_, Option<String>>(6)?,
+                    r.get::<_, Option<i64>>(7)?,
+                ))
+            })?
+            .collect::<Result<Vec<(PairRow, Option<String>, Option<i64>)>, _>>()?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (row, reason, at) in rows {
+            let pair = pair_from(row)?;
+            let reason = match reason {
+                None => DetachReason::Unrecorded,
+                Some(r) => DetachReason::from_code(&r)
+                    .ok_or_else(|| StoreError::Corrupt(format!("unknown detach reason {r:?}")))?,
+            };
+            let at =
+                u64::try_from(at.unwrap_or(0)).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            out.extend(detached_of(&pair, reason, at));
+        }
+        Ok(out)
+    }
+
     fn commit(&mut self, batch: &StateBatch) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
         {
             let mut del = tx.prepare_cached("DELETE FROM pairs WHERE key = ?1")?;
+            let mut undetach = tx.prepare_cached("DELETE FROM detached WHERE key = ?1")?;
             for key in &batch.remove {
                 del.execute(params![key])?;
+                undetach.execute(params![key])?;
             }
             let mut up = tx.prepare_cached(
                 "INSERT OR REPLACE INTO pairs
@@ -311,6 +364,17 @@ impl StateStore for SqliteStore {
                     p.remote.as_ref().map(|a| &a.version),
                     base
                 ])?;
+                if p.local.is_some() == p.remote.is_some() {
+                    undetach.execute(params![p.key])?;
+                }
+            }
+            let mut detach = tx.prepare_cached(
+                "INSERT OR REPLACE INTO detached (key, reason, at)
+                 SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM pairs WHERE key = ?1)",
+            )?;
+            for d in &batch.detach {
+                let at = i64::try_from(d.at).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                detach.execute(params![d.key, d.reason.code(), at])?;
             }
             let mut add = tx.prepare_cached(
                 "INSERT OR REPLACE INTO intents (key, side, source_id, at) VALUES (?1, ?2, ?3, ?4)",
