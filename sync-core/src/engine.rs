@@ -324,14 +324,18 @@ impl Engine {
             store.commit(&journal)?;
         }
 
-        // 2. Creates, updates and deletes; a create's source gets its key afterwards.
-        let phase2 = |item: &Item, side: SideId| matches!(item.change, Change::Create { on } if on == side.other());
+        // 2. Updates, deletes and key writes first, among them the key write on each create's
+        //    source, so that a source carries its key before its copy exists: whatever
+        //    point a crash hits, a record on both sides carries the key on both. Then the
+        //    creates whose source carries its key.
+        let is_create_on =
+            |item: &Item, side: SideId| matches!(item.change, Change::Create { on } if on == side);
         let mut outcomes: Vec<[Option<WriteOutcome>; 2]> = vec![[None, None]; chunk.len()];
         for side in [SideId::Local, SideId::Remote] {
             let sel: Vec<(usize, WriteOp)> = chunk
                 .iter()
                 .enumerate()
-                .filter(|(_, it)| !phase2(it, side))
+                .filter(|(_, it)| !is_create_on(it, side))
                 .filter_map(|(i, it)| it.step(side).write.clone().map(|op| (i, op)))
                 .collect();
             let results = write(local, remote, side, &sel).await;
@@ -344,11 +348,12 @@ impl Engine {
                 .iter()
                 .enumerate()
                 .filter(|(i, it)| {
-                    phase2(it, side)
-                        && matches!(
-                            outcomes[*i][idx(side.other())],
-                            Some(WriteOutcome::Done { .. })
-                        )
+                    is_create_on(it, side)
+                        && (it.step(side.other()).write.is_none()
+                            || matches!(
+                                outcomes[*i][idx(side.other())],
+                                Some(WriteOutcome::Done { .. })
+                            ))
                 })
                 .filter_map(|(i, it)| it.step(side).write.clone().map(|op| (i, op)))
                 .collect();

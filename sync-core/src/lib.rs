@@ -57,8 +57,10 @@
 //!   both to different values goes to the [`Master`]. Equal content on both sides is not a
 //!   conflict and writes nothing (a version bump with unchanged content writes nothing).
 //! * New on one side: created on the other, carrying the pair's correlation key; the source
-//!   gets the key stored too (if it does not carry it yet) so that moves on either side
-//!   re-pair.
+//!   gets the key stored first (if it does not carry it yet), so that moves on either side
+//!   re-pair and a crash between the two writes leaves no unkeyed copy. A paired record
+//!   that does not report the key (a key write that failed, a state from an older version)
+//!   gets it at the next run that lists it.
 //! * Gone on one side (deleted or out of scope): if that direction's `delete_missing` is on,
 //!   the other side's record is deleted; if it is off, the pair is *detached*: the remaining
 //!   record is no longer tracked and never re-created.
@@ -87,8 +89,9 @@
 //! * Optimistic concurrency: every update, delete and key write carries the version the plan
 //!   saw; a record changed since planning is reported as [`WriteResult::Conflict`] and left
 //!   for the next run.
-//! * Crash safety: an [`Intent`] is journaled (committed) before each create batch, and the
-//!   created record carries the correlation key. A run that finds intents (a crash, an
+//! * Crash safety: an [`Intent`] is journaled (committed) before each create batch, the
+//!   create's source carries the key before the create is sent, and the created record
+//!   carries it too. A run that finds intents (a crash, an
 //!   unknown outcome) or an empty state (state lost) lists both sides in full and links
 //!   unpaired records carrying the same key instead of creating them again. A record whose
 //!   id changed (Exchange moves an item) is re-anchored by its key.

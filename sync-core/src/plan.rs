@@ -859,7 +859,7 @@ fn plan_resolved(planner: &Planner<'_>, snaps: [&HashMap<Id, Record>; 2], now: u
                 skipped.push((kept, cur.id.clone()));
                 continue;
             };
-            let key_now = entry_of(ps.status[k]).map(|e| e.effective_key().to_owned());
+            let key_now = entry_of(ps.status[k]).and_then(|e| e.key.clone());
             let mut item = create_item(&ps.pair.key, cur, key_now.as_deref(), gone, &record);
             item.pair = Some(ps.pair.clone());
             item.base = ps.pair.base.clone();
@@ -1078,7 +1078,7 @@ fn plan_pair(
             ];
             let entries = [entry_of(sl), entry_of(sr)];
             if !changed[0] && !changed[1] {
-                if entries.iter().flatten().all(|e| e.effective_key() == p.key) {
+                if entries.iter().flatten().all(|e| carries(e, &p.key)) {
                     return None;
                 }
                 // Nothing changed; only heal a missing key on a fully listed record.
@@ -1086,7 +1086,7 @@ fn plan_pair(
                 let mut any = false;
                 for side in [SideId::Local, SideId::Remote] {
                     if let Some(e) = entries[idx(side)]
-                        && e.effective_key() != p.key
+                        && !carries(e, &p.key)
                     {
                         any = true;
                         item.step_mut(side).write = Some(WriteOp::SetKey {
@@ -1121,6 +1121,13 @@ fn plan_pair(
             ))
         }
     }
+}
+
+/// Whether a listed record carries the pair's key explicitly. A record matched only by its
+/// own id (no key stored) gets the key written: if its id changes (a move), the key is what
+/// finds it again. (A side that cannot store keys reports its id as the key.)
+fn carries(e: &Entry, key: &str) -> bool {
+    e.key.as_deref() == Some(key)
 }
 
 fn entry_of(s: Status<'_>) -> Option<&Entry> {
@@ -1159,7 +1166,7 @@ fn plan_merge(
                 key: key.to_owned(),
             });
             step.after = Some(merged[i].clone());
-        } else if entries[i].is_some_and(|e| e.effective_key() != key) {
+        } else if entries[i].is_some_and(|e| !carries(e, key)) {
             step.write = Some(WriteOp::SetKey {
                 id: c.id.clone(),
                 expected: c.version.clone(),
