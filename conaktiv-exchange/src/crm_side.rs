@@ -49,7 +49,9 @@
 use std::collections::{BTreeMap, HashSet};
 use std::marker::PhantomData;
 
-use sync_core::{Entry, Id, Listing, Record, Side, SideError, WriteOp, WriteOutcome};
+use sync_core::{
+    Entry, Id, Listing, Record, Side, SideError, SideErrorKind, WriteOp, WriteOutcome,
+};
 
 use crate::filter::{Defaults, Filter};
 use crate::host::{CrmRecord, CrmStore, HostError, ListQuery, RecordMeta};
@@ -193,11 +195,14 @@ where
 }
 
 fn side_error(e: HostError) -> SideError {
-    if e.is_transient() {
-        SideError::Transient(e.to_string())
+    let kind = if e.is_transient() {
+        SideErrorKind::Transient
+    } else if matches!(e, HostError::Filter(_)) {
+        SideErrorKind::Configuration
     } else {
-        SideError::Permanent(e.to_string())
-    }
+        SideErrorKind::Other
+    };
+    SideError::from_source(kind, e)
 }
 
 fn entry(meta: RecordMeta) -> Entry {

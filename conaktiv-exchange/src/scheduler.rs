@@ -38,41 +38,162 @@ use crate::host::{HostError, UserDirectory};
 use crate::rules::{Assignment, assignments, table_name};
 use crate::sqlite::{open_connection, storage, with_conn};
 
-/// Why a job (one mailbox and table) failed.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+/// What kind of failure a [`JobError`] is; the scheduler decides on it (never on text).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
 #[non_exhaustive]
-pub enum JobError {
-    /// Worth retrying later: throttling, a timeout, a dropped connection, a busy server.
-    #[error("transient failure: {0}")]
-    Transient(String),
+pub enum JobErrorKind {
+    /// Worth retrying later: throttling, a timeout, a dropped connection, a busy server, a
+    /// malformed or truncated answer.
+    Transient,
     /// The service account's credentials were refused.
-    #[error("bad credentials: {0}")]
-    BadCredentials(String),
-    /// The service account may not impersonate the mailbox.
-    #[error("impersonation denied: {0}")]
-    ImpersonationDenied(String),
+    BadCredentials,
+    /// The service account may not impersonate (or otherwise access) the mailbox.
+    ImpersonationDenied,
     /// The mailbox does not exist (any more).
-    #[error("mailbox not found: {0}")]
-    MailboxGone(String),
-    /// The configuration does not allow the job (a rule's folder is missing, ...).
-    #[error("configuration problem: {0}")]
-    Configuration(String),
-    /// Any other failure that a retry will not fix.
-    #[error("permanent failure: {0}")]
-    Permanent(String),
+    MailboxGone,
+    /// The configuration does not allow the job (a rule's folder is missing, an invalid
+    /// rule or filter, an untrusted certificate).
+    Configuration,
+    /// The mass-delete guard stopped the run; nothing was written.
+    MassDelete,
+    /// Any other failure; retried at a later run like a transient one.
+    Other,
+}
+
+impl JobErrorKind {
+    /// Whether the job will keep failing until the configuration changes: only refused
+    /// credentials, refused impersonation, a missing mailbox and a configuration error.
+    pub fn is_permanent(self) -> bool {
+        matches!(
+            self,
+            Self::BadCredentials
+                | Self::ImpersonationDenied
+                | Self::MailboxGone
+                | Self::Configuration
+        )
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Self::Transient => "transient failure",
+            Self::BadCredentials => "bad credentials",
+            Self::ImpersonationDenied => "impersonation denied",
+            Self::MailboxGone => "mailbox not found",
+            Self::Configuration => "configuration problem",
+            Self::MassDelete => "stopped by the mass-delete guard",
+            Self::Other => "failed",
+        }
+    }
+}
+
+impl From<sync_core::SideErrorKind> for JobErrorKind {
+    fn from(kind: sync_core::SideErrorKind) -> Self {
+        use sync_core::SideErrorKind as S;
+        match kind {
+            S::Authentication => Self::BadCredentials,
+            S::Authorization => Self::ImpersonationDenied,
+            S::MailboxGone => Self::MailboxGone,
+            S::Configuration => Self::Configuration,
+            S::Transient | S::Rejected => Self::Transient,
+            _ => Self::Other,
+        }
+    }
+}
+
+/// Why a job (one mailbox and table) failed: a [`JobErrorKind`], a message for people and
+/// the source error (kept for `std::error::Error::source`).
+#[derive(Clone)]
+pub struct JobError {
+    kind: JobErrorKind,
+    message: String,
+    source: Option<Arc<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
 impl JobError {
+    /// An error of a kind with a message for people.
+    pub fn new(kind: JobErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// An error of a kind caused by `source` (its text becomes the message).
+    pub fn from_source(
+        kind: JobErrorKind,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            kind,
+            message: source.to_string(),
+            source: Some(Arc::new(source)),
+        }
+    }
+
+    /// A transient failure.
+    pub fn transient(message: impl Into<String>) -> Self {
+        Self::new(JobErrorKind::Transient, message)
+    }
+
+    /// A configuration problem.
+    pub fn configuration(message: impl Into<String>) -> Self {
+        Self::new(JobErrorKind::Configuration, message)
+    }
+
+    /// The kind.
+    pub fn kind(&self) -> JobErrorKind {
+        self.kind
+    }
+
+    /// The message, without the kind.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
     /// Whether a later run may succeed without a configuration change.
     pub fn is_transient(&self) -> bool {
-        matches!(self, Self::Transient(_))
+        !self.is_permanent()
     }
 
     /// Whether the job will keep failing until the configuration changes.
     pub fn is_permanent(&self) -> bool {
-        !self.is_transient()
+        self.kind.is_permanent()
     }
 }
+
+impl std::fmt::Display for JobError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.kind.describe(), self.message)
+    }
+}
+
+impl std::fmt::Debug for JobError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JobError")
+            .field("kind", &self.kind)
+            .field("message", &self.message)
+            .field("source", &self.source.as_ref().map(|s| s.to_string()))
+            .finish()
+    }
+}
+
+impl std::error::Error for JobError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|s| s as &(dyn std::error::Error + 'static))
+    }
+}
+
+impl PartialEq for JobError {
+    fn eq(&self, other: &Self) -> bool {
+        self.kind == other.kind && self.message == other.message
+    }
+}
+
+impl Eq for JobError {}
 
 /// Counts of one direction of a run.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -835,7 +956,7 @@ impl<R: JobRunner, C: Clock> Scheduler<R, C> {
         let result = tokio::select! {
             r = self.runner.run(job) => r,
             () = self.heartbeat(&job.mailbox, table) => {
-                Err(JobError::Transient("the lease heartbeat stopped".into()))
+                Err(JobError::transient("the lease heartbeat stopped"))
             }
         };
         let status = match result {

@@ -79,12 +79,13 @@ use ews_client::ops::{
     SyncFolderItems, SyncItemChange, UpdateItem,
 };
 use ews_client::types::base_item_id::BaseItemId;
-use ews_client::types::response::ResponseError;
+use ews_client::types::response::{ResponseCode, ResponseError};
 use ews_client::types::shape::{BaseShape, FolderShape, ItemShape};
 use ews_client::types::{Attachment, FolderId, Item, ItemId};
 use futures::TryStreamExt;
 use sync_core::{
-    ChangeSet, Entry, Id, Listing, Record, Side, SideError, Version, WriteOp, WriteOutcome,
+    ChangeSet, Entry, Id, Listing, Record, Side, SideError, SideErrorKind, Version, WriteOp,
+    WriteOutcome,
 };
 
 use crate::mapping::key;
@@ -124,22 +125,64 @@ pub enum ExchangeError {
 }
 
 impl ExchangeError {
+    /// What kind of failure this is, decided on the error's type (never on its text).
+    pub fn kind(&self) -> SideErrorKind {
+        match self {
+            ExchangeError::NoFolders
+            | ExchangeError::NewItemsOutside { .. }
+            | ExchangeError::FolderNotFound { .. } => SideErrorKind::Configuration,
+            ExchangeError::Ews(e) => ews_error_kind(e),
+        }
+    }
+
     /// Whether a later retry may succeed.
     pub fn is_transient(&self) -> bool {
-        match self {
-            ExchangeError::Ews(e) => e.is_transient(),
-            _ => false,
+        !self.kind().is_permanent()
+    }
+}
+
+/// The [`SideErrorKind`] of an EWS failure, decided on the error's type and response code.
+///
+/// Only refused credentials, refused impersonation or access, a missing mailbox and a
+/// configuration that cannot work (an untrusted certificate, an invalid client setup, a
+/// wrong endpoint) are permanent; throttling, timeouts, dropped connections, 5xx answers
+/// and malformed or truncated answers are transient. A request refused as too large
+/// (HTTP 413) is [`SideErrorKind::Rejected`]: nothing was written.
+pub fn ews_error_kind(e: &ews_client::Error) -> SideErrorKind {
+    use ews_client::Error as E;
+    use ews_client::transport::TransportError as T;
+    if let Some(code) = e.response_code() {
+        if code == ResponseCode::ErrorNonExistentMailbox {
+            return SideErrorKind::MailboxGone;
         }
+        if code.is_auth() {
+            return SideErrorKind::Authorization;
+        }
+        if code.is_transient() {
+            return SideErrorKind::Transient;
+        }
+    }
+    match e {
+        E::Transport(t) if t.is_auth() => SideErrorKind::Authentication,
+        E::Transport(T::InvalidConfig(_) | T::Tls { .. }) => SideErrorKind::Configuration,
+        E::Transport(_) => SideErrorKind::Transient,
+        E::HttpStatus { status: 401, .. } => SideErrorKind::Authentication,
+        E::HttpStatus { status: 403, .. } => SideErrorKind::Authorization,
+        E::HttpStatus { status: 404, .. } => SideErrorKind::Configuration,
+        E::HttpStatus { status: 413, .. } => SideErrorKind::Rejected,
+        E::HttpStatus { status, .. } if *status >= 500 || *status == 429 || *status == 408 => {
+            SideErrorKind::Transient
+        }
+        E::Parse(_) | E::Throttled { .. } => SideErrorKind::Transient,
+        E::Config(_) => SideErrorKind::Configuration,
+        _ if e.is_transient() => SideErrorKind::Transient,
+        _ => SideErrorKind::Other,
     }
 }
 
 impl From<ExchangeError> for SideError {
     fn from(e: ExchangeError) -> Self {
-        if e.is_transient() {
-            SideError::Transient(e.to_string())
-        } else {
-            SideError::Permanent(e.to_string())
-        }
+        SideError::from_source(e.kind(), e)
     }
 }
 
@@ -712,7 +755,7 @@ impl Side for ExchangeSide {
         let mut entries: BTreeMap<Id, Entry> = BTreeMap::new();
         for folder in &resolved.folders {
             let Some((changes, state)) = self.sync_folder(&folder.id, None).await? else {
-                return Err(SideError::Transient(format!(
+                return Err(SideError::transient(format!(
                     "folder {} vanished while listing",
                     folder.path
                 )));
@@ -820,12 +863,8 @@ impl Side for ExchangeSide {
                         self.cache.remove(id);
                     }
                     Err(e) => {
-                        let msg = format!("reading item {id}: {e}");
-                        return Err(if e.code().is_transient() {
-                            SideError::Transient(msg)
-                        } else {
-                            SideError::Permanent(msg)
-                        });
+                        let kind = ews_error_kind(&ews_client::Error::Response(e.clone()));
+                        return Err(SideError::new(kind, format!("reading item {id}: {e}")));
                     }
                 }
             }

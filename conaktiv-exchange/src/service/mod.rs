@@ -41,7 +41,7 @@ use crate::host::{
     CrmRecord, CrmStore, DirectoryUser, HostError, ListQuery, RecordMeta, Stored, UserDirectory,
 };
 use crate::rules::{Assignment, assignments, resolve, table_name};
-use crate::scheduler::{JobError, JobRunner, RunReport};
+use crate::scheduler::{JobError, JobErrorKind, JobRunner, RunReport};
 
 pub use client::client_for_server;
 pub use demo::{DemoResult, demo};
@@ -441,17 +441,23 @@ impl Connector {
     pub async fn run_job(&self, job: &Assignment) -> Result<JobReport, JobError> {
         let rule = self
             .rule(&job.rule)
-            .map_err(|e| JobError::Configuration(e.to_string()))?
+            .map_err(|e| JobError::configuration(e.to_string()))?
             .clone();
         match self.table(&rule, &job.user, &job.mailbox, Mode::Run).await {
             Ok(Done::Run(r)) => Ok(r),
-            Ok(Done::Preview(_)) => Err(JobError::Permanent("internal: preview".into())),
+            Ok(Done::Preview(_)) => Err(JobError::new(JobErrorKind::Other, "internal: preview")),
             Err(ServiceError::Job(e)) => Err(e),
-            Err(e) => Err(if e.is_transient() {
-                JobError::Transient(e.to_string())
-            } else {
-                JobError::Permanent(e.to_string())
-            }),
+            Err(e @ ServiceError::Configuration(_)) => {
+                Err(JobError::from_source(JobErrorKind::Configuration, e))
+            }
+            Err(e) => {
+                let kind = if e.is_transient() {
+                    JobErrorKind::Transient
+                } else {
+                    JobErrorKind::Other
+                };
+                Err(JobError::from_source(kind, e))
+            }
         }
     }
 
@@ -556,15 +562,18 @@ impl Connector {
         P: Projection<R>,
     {
         let mut exchange = ExchangeSide::for_rule(&self.client, mailbox, rule)
-            .map_err(|e| JobError::Configuration(format!("rule {:?}: {e}", rule.description)))?;
+            .map_err(|e| JobError::configuration(format!("rule {:?}: {e}", rule.description)))?;
         let engine = Engine::new(engine_rule(rule))
-            .map_err(|e| JobError::Configuration(e.to_string()))?
+            .map_err(|e| JobError::configuration(e.to_string()))?
             .with_batch_size(self.batch_size);
         std::fs::create_dir_all(&self.state_dir).map_err(|e| {
-            JobError::Permanent(format!(
-                "cannot create the state folder {}: {e}",
-                self.state_dir.display()
-            ))
+            JobError::new(
+                JobErrorKind::Other,
+                format!(
+                    "cannot create the state folder {}: {e}",
+                    self.state_dir.display()
+                ),
+            )
         })?;
         let path = self.state_path(mailbox, rule.table);
         let mut state = SqliteStore::open(&path).map_err(|e| {
@@ -701,39 +710,21 @@ pub fn engine_rule(rule: &SyncRule) -> sync_core::Rule {
     }
 }
 
-/// Classifies a failed run: bad credentials, impersonation denied and a missing mailbox are
-/// permanent; throttling, timeouts and dropped connections transient.
+/// Classifies a failed run by the error's kind (never its text): refused credentials,
+/// refused impersonation, a missing mailbox and a configuration error are permanent;
+/// everything else is retried at a later run.
 pub fn classify(e: &SyncError) -> JobError {
-    let message = e.to_string();
-    let lower = message.to_ascii_lowercase();
-    let any = |words: &[&str]| words.iter().any(|w| lower.contains(w));
-    if any(&[
-        "errorimpersonateuserdenied",
-        "errorimpersonationdenied",
-        "errorimpersonationfailed",
-        "impersonation denied",
-    ]) {
-        JobError::ImpersonationDenied(message)
-    } else if any(&[
-        "errornonexistentmailbox",
-        "mailbox not found",
-        "no such mailbox",
-    ]) {
-        JobError::MailboxGone(message)
-    } else if any(&[
-        "401",
-        "unauthorized",
-        "authentication failed",
-        "erroraccessdenied",
-    ]) {
-        JobError::BadCredentials(message)
-    } else if any(&["not found in the mailbox"]) || matches!(e, SyncError::InvalidRule(_)) {
-        JobError::Configuration(message)
-    } else if e.is_transient() {
-        JobError::Transient(message)
-    } else {
-        JobError::Permanent(message)
-    }
+    use crate::scheduler::JobErrorKind;
+    let kind = match e {
+        SyncError::Side { source, .. } => JobErrorKind::from(source.kind()),
+        SyncError::Store(s) if s.is_transient() => JobErrorKind::Transient,
+        SyncError::Store(_) => JobErrorKind::Other,
+        SyncError::MassDelete(_) => JobErrorKind::MassDelete,
+        SyncError::InvalidRule(_) => JobErrorKind::Configuration,
+        _ if e.is_transient() => JobErrorKind::Transient,
+        _ => JobErrorKind::Other,
+    };
+    JobError::new(kind, e.to_string())
 }
 
 #[async_trait]
@@ -748,61 +739,117 @@ mod tests {
     use super::*;
     use sync_core::SideError;
 
-    fn side(e: SideError) -> SyncError {
-        SyncError::Side {
+    /// The job error of an EWS failure, through the Exchange side's error mapping.
+    fn job_of(e: ews_client::Error) -> JobError {
+        side(SideError::from(crate::exchange::ExchangeError::Ews(e)))
+    }
+
+    fn side_job(e: SideError) -> JobError {
+        classify(&SyncError::Side {
             side: SideId::Remote,
             source: e,
-        }
+        })
+    }
+
+    fn side(e: SideError) -> JobError {
+        side_job(e)
     }
 
     #[test]
-    fn failures_are_classified() {
-        let cases: [(SyncError, &str); 7] = [
+    fn failures_are_classified_by_kind_not_text() {
+        use crate::scheduler::JobErrorKind as K;
+        use ews_client::envelope::SoapFault;
+        use ews_client::transport::TransportError;
+        use ews_client::types::response::ResponseCode;
+        use ews_client::xml::XmlError;
+        use std::time::Duration;
+        let cases: Vec<(ews_client::Error, K)> = vec![
             (
-                side(SideError::Permanent(
-                    "EWS error ErrorImpersonateUserDenied".into(),
-                )),
-                "impersonation",
+                SoapFault::for_code(ResponseCode::ErrorImpersonateUserDenied, "no").into(),
+                K::ImpersonationDenied,
             ),
             (
-                side(SideError::Permanent(
-                    "EWS error ErrorNonExistentMailbox".into(),
-                )),
-                "gone",
+                SoapFault::for_code(ResponseCode::ErrorNonExistentMailbox, "gone").into(),
+                K::MailboxGone,
             ),
             (
-                side(SideError::Permanent("unexpected HTTP status 401".into())),
-                "credentials",
+                TransportError::Unauthorized {
+                    scheme: "NTLM",
+                    message: "refused".into(),
+                }
+                .into(),
+                K::BadCredentials,
+            ),
+            // A 503 whose Retry-After is 401 seconds is throttling, not bad credentials.
+            (
+                TransportError::Throttled {
+                    status: 503,
+                    retry_after: Some(Duration::from_secs(401)),
+                    attempts: 5,
+                }
+                .into(),
+                K::Transient,
             ),
             (
-                side(SideError::Permanent(
-                    "folder /Contacts not found in the mailbox".into(),
-                )),
-                "configuration",
+                ews_client::Error::HttpStatus {
+                    status: 502,
+                    body: "401 unauthorized upstream".into(),
+                },
+                K::Transient,
+            ),
+            // A garbled or truncated answer is transient.
+            (
+                XmlError::UnexpectedEof {
+                    path: "Envelope/Body".into(),
+                }
+                .into(),
+                K::Transient,
             ),
             (
-                side(SideError::Transient(
-                    "throttled by Exchange (ErrorServerBusy)".into(),
-                )),
-                "transient",
+                XmlError::Syntax {
+                    path: "Envelope".into(),
+                    position: 3,
+                    message: "ErrorAccessDenied 401 Unauthorized".into(),
+                }
+                .into(),
+                K::Transient,
             ),
             (
-                side(SideError::Permanent("schema violation".into())),
-                "permanent",
+                SoapFault::for_code(ResponseCode::ErrorServerBusy, "busy").into(),
+                K::Transient,
             ),
-            (SyncError::InvalidRule("bad share".into()), "configuration"),
+            (
+                TransportError::Tls {
+                    host: "ex.test".into(),
+                    message: "UnknownIssuer".into(),
+                }
+                .into(),
+                K::Configuration,
+            ),
+            (
+                SoapFault::for_code(ResponseCode::ErrorSchemaValidation, "schema").into(),
+                K::Other,
+            ),
         ];
         for (error, want) in cases {
-            let got = match classify(&error) {
-                JobError::ImpersonationDenied(_) => "impersonation",
-                JobError::MailboxGone(_) => "gone",
-                JobError::BadCredentials(_) => "credentials",
-                JobError::Configuration(_) => "configuration",
-                JobError::Transient(_) => "transient",
-                _ => "permanent",
-            };
-            assert_eq!(got, want, "{error}");
+            let text = error.to_string();
+            let job = job_of(error);
+            assert_eq!(job.kind(), want, "{text}");
+            assert_eq!(job.is_permanent(), want.is_permanent(), "{text}");
         }
+        // An HTTP 413 rejects the request before anything is written: transient for the job.
+        let rejected = job_of(ews_client::Error::HttpStatus {
+            status: 413,
+            body: String::new(),
+        });
+        assert_eq!(rejected.kind(), K::Transient);
+        assert_eq!(
+            classify(&SyncError::InvalidRule("bad share".into())).kind(),
+            K::Configuration
+        );
+        // Text alone decides nothing.
+        let text_only = side(SideError::transient("ErrorImpersonateUserDenied 401"));
+        assert_eq!(text_only.kind(), K::Transient);
     }
 
     #[test]
