@@ -57,8 +57,10 @@
 //!   both to different values goes to the [`Master`]. Equal content on both sides is not a
 //!   conflict and writes nothing (a version bump with unchanged content writes nothing).
 //! * New on one side: created on the other, carrying the pair's correlation key; the source
-//!   gets the key stored too (if it does not carry it yet) so that moves on either side
-//!   re-pair.
+//!   gets the key stored first (if it does not carry it yet), so that moves on either side
+//!   re-pair and a crash between the two writes leaves no unkeyed copy. A paired record
+//!   that does not report the key (a key write that failed, a state from an older version)
+//!   gets it at the next run that lists it.
 //! * Gone on one side (deleted or out of scope): if that direction's `delete_missing` is on,
 //!   the other side's record is deleted; if it is off, the pair is *detached*: the remaining
 //!   record is no longer tracked and never re-created.
@@ -87,8 +89,9 @@
 //! * Optimistic concurrency: every update, delete and key write carries the version the plan
 //!   saw; a record changed since planning is reported as [`WriteResult::Conflict`] and left
 //!   for the next run.
-//! * Crash safety: an [`Intent`] is journaled (committed) before each create batch, and the
-//!   created record carries the correlation key. A run that finds intents (a crash, an
+//! * Crash safety: an [`Intent`] is journaled (committed) before each create batch, the
+//!   create's source carries the key before the create is sent, and the created record
+//!   carries it too. A run that finds intents (a crash, an
 //!   unknown outcome) or an empty state (state lost) lists both sides in full and links
 //!   unpaired records carrying the same key instead of creating them again. A record whose
 //!   id changed (Exchange moves an item) is re-anchored by its key.
@@ -131,11 +134,11 @@ mod types;
 pub use engine::{Engine, ItemReport, Prepared, ReadStats, Report, WriteResult};
 pub use error::{StoreError, SyncError};
 pub use plan::{
-    Change, Counts, GuardTrip, Item, Plan, Planner, SideCounts, SideListing, SideSnapshot,
-    StateSnapshot, merge, needed_records, plan,
+    Change, Counts, DetachReason, Detached, GuardTrip, Item, Plan, Planner, SideCounts,
+    SideListing, SideSnapshot, StateSnapshot, merge, needed_records, plan,
 };
 pub use rule::{Direction, Master, Rule, Switches};
 pub use side::{ChangeSet, Listing, Side, SideError, SideErrorKind, WriteOp, WriteOutcome};
-pub use sqlite::{SCHEMA_VERSION, SqliteStore};
+pub use sqlite::{BUSY_TIMEOUT, SCHEMA_VERSION, SqliteStore};
 pub use store::{MemoryStore, StateBatch, StateStore};
 pub use types::{Anchor, Entry, Id, Intent, Key, Pair, Record, SideId, Value, Version};

@@ -115,6 +115,85 @@ pub enum Change {
     Forget,
 }
 
+/// Why a pair was detached (see [`Change::Detach`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum DetachReason {
+    /// The record disappeared on one side and the delete switch into the other side is off.
+    DeleteSwitchOff,
+    /// The record disappeared on one side while the other side's record was edited since
+    /// the last agreement: an edit beats a delete.
+    EditBeatsDelete,
+    /// The record disappeared on one side and the other side's content could not be read,
+    /// so it counts as edited (never delete what may hold an edit).
+    ContentUnknown,
+    /// Detached before the store recorded reasons (a state from an older version), or by
+    /// a store that does not record them.
+    Unrecorded,
+}
+
+impl DetachReason {
+    /// A short name for reports ("delete switch off", ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DetachReason::DeleteSwitchOff => "delete switch off",
+            DetachReason::EditBeatsDelete => "edit beats delete",
+            DetachReason::ContentUnknown => "content unknown",
+            DetachReason::Unrecorded => "reason not recorded",
+        }
+    }
+
+    /// The stable name stored in the SQLite store.
+    pub(crate) fn code(self) -> &'static str {
+        match self {
+            DetachReason::DeleteSwitchOff => "delete_switch_off",
+            DetachReason::EditBeatsDelete => "edit_beats_delete",
+            DetachReason::ContentUnknown => "content_unknown",
+            DetachReason::Unrecorded => "unrecorded",
+        }
+    }
+
+    pub(crate) fn from_code(s: &str) -> Option<Self> {
+        Some(match s {
+            "delete_switch_off" => DetachReason::DeleteSwitchOff,
+            "edit_beats_delete" => DetachReason::EditBeatsDelete,
+            "content_unknown" => DetachReason::ContentUnknown,
+            "unrecorded" => DetachReason::Unrecorded,
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for DetachReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A detached pair: its record on `gone` disappeared, its record on the other side is kept
+/// but no longer tracked (and never re-created on `gone`, unless re-attached).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Detached {
+    /// The pair's correlation key.
+    pub key: Key,
+    /// The side whose record disappeared.
+    pub gone: SideId,
+    /// The id of the record that is kept, on the other side.
+    pub kept_id: Id,
+    /// Why the pair was detached.
+    pub reason: DetachReason,
+    /// When (the `now` of the run that detached it).
+    pub at: u64,
+}
+
+impl Detached {
+    /// The side whose record is kept.
+    pub fn kept(&self) -> SideId {
+        self.gone.other()
+    }
+}
+
 /// A record as it is now on one side.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Current {
@@ -162,9 +241,32 @@ pub struct Item {
     pub local: Step,
     /// The remote side.
     pub remote: Step,
+    /// For a [`Change::Detach`]: why.
+    pub detach_reason: Option<DetachReason>,
 }
 
 impl Item {
+    /// Whether this item re-attaches a detached pair: a [`Change::Create`] of the kept
+    /// record on the side that lost it, for a stored pair.
+    pub fn is_reattach(&self) -> bool {
+        matches!(self.change, Change::Create { .. }) && self.pair.is_some()
+    }
+
+    /// For a [`Change::Detach`]: the detached pair, as reported (made at `now`).
+    pub fn detached(&self, now: u64) -> Option<Detached> {
+        let (Change::Detach { gone }, Some(reason)) = (self.change, self.detach_reason) else {
+            return None;
+        };
+        let kept = self.step(gone.other()).before.as_ref()?;
+        Some(Detached {
+            key: self.key.clone(),
+            gone,
+            kept_id: kept.id.clone(),
+            reason,
+            at: now,
+        })
+    }
+
     /// The step on one side.
     pub fn step(&self, side: SideId) -> &Step {
         match side {
@@ -301,6 +403,14 @@ impl Plan {
     /// Whether the plan writes nothing to either side.
     pub fn is_noop(&self) -> bool {
         self.counts.total() == 0
+    }
+
+    /// The pairs this plan detaches, with the reason (for the preview).
+    pub fn detached(&self) -> Vec<Detached> {
+        self.items
+            .iter()
+            .filter_map(|i| i.detached(self.now))
+            .collect()
     }
 }
 
@@ -535,6 +645,7 @@ pub struct Planner<'a> {
     state: &'a StateSnapshot,
     rule: &'a Rule,
     resolved: Resolved<'a>,
+    reattach: bool,
 }
 
 impl<'a> Planner<'a> {
@@ -552,7 +663,29 @@ impl<'a> Planner<'a> {
             state,
             rule,
             resolved,
+            reattach: false,
         }
+    }
+
+    /// Re-attach detached pairs: plan a create of each detached pair's kept record on the
+    /// side that lost it (where that side's `transfer_new` switch is on). Off by default.
+    #[must_use]
+    pub fn with_reattach(mut self, on: bool) -> Self {
+        self.reattach = on;
+        self
+    }
+
+    /// The side a detached pair would be re-attached on, if this planner re-attaches it.
+    fn reattach_on(&self, ps: &PairState<'_>) -> Option<SideId> {
+        if !self.reattach {
+            return None;
+        }
+        let gone = match ps.status {
+            [Status::Absent, s] if !matches!(s, Status::Absent | Status::Gone) => SideId::Local,
+            [s, Status::Absent] if !matches!(s, Status::Absent | Status::Gone) => SideId::Remote,
+            _ => return None,
+        };
+        self.rule.into_side(gone).transfer_new.then_some(gone)
     }
 
     /// The records whose contents [`Planner::plan`] needs, per side (local, remote): those
@@ -577,6 +710,14 @@ impl<'a> Planner<'a> {
                     if let Some((id, _)) = current_id(ps.status[i], p.anchor(side)) {
                         out[i].push(id.to_owned());
                     }
+                }
+            }
+        }
+        for ps in &r.pairs {
+            if let Some(gone) = self.reattach_on(ps) {
+                let kept = gone.other();
+                if let Some((id, _)) = current_id(ps.status[idx(kept)], ps.pair.anchor(kept)) {
+                    out[idx(kept)].push(id.to_owned());
                 }
             }
         }
@@ -708,6 +849,23 @@ fn plan_resolved(planner: &Planner<'_>, snaps: [&HashMap<Id, Record>; 2], now: u
     let mut skipped: Vec<(SideId, Id)> = Vec::new();
 
     for ps in &resolved.pairs {
+        if let Some(gone) = planner.reattach_on(ps) {
+            let kept = gone.other();
+            let k = idx(kept);
+            let Some(cur) = current(ps.status[k], ps.pair.anchor(kept), snaps[k]) else {
+                continue;
+            };
+            let Some(record) = cur.record.clone() else {
+                skipped.push((kept, cur.id.clone()));
+                continue;
+            };
+            let key_now = entry_of(ps.status[k]).and_then(|e| e.key.clone());
+            let mut item = create_item(&ps.pair.key, cur, key_now.as_deref(), gone, &record);
+            item.pair = Some(ps.pair.clone());
+            item.base = ps.pair.base.clone();
+            items.push(item);
+            continue;
+        }
         if let Some(item) = plan_pair(ps, &snaps, rule, &mut skipped) {
             items.push(item);
         }
@@ -759,7 +917,7 @@ fn plan_resolved(planner: &Planner<'_>, snaps: [&HashMap<Id, Record>; 2], now: u
                 version: e.version.clone(),
                 record: Some(record.clone()),
             };
-            items.push(create_item(key, source, e, target, record));
+            items.push(create_item(key, source, e.key.as_deref(), target, record));
         }
     }
     items.sort_by(|a, b| a.key.cmp(&b.key));
@@ -794,9 +952,11 @@ fn guard(
         return None;
     }
     let deletes = counts.local.deleted + counts.remote.deleted;
+    // A side listing nothing trips the guard if a pair still has a record there (pairs
+    // detached from that side do not count: their record there is already gone).
     let empty_side = [SideId::Local, SideId::Remote].into_iter().find(|s| {
         let l = sides[idx(*s)].listing;
-        l.is_full() && l.entries().is_empty()
+        l.is_full() && l.entries().is_empty() && state.pairs.iter().any(|p| p.anchor(*s).is_some())
     });
     #[allow(clippy::cast_precision_loss)] // pair counts are far below 2^52
     let share_exceeded = deletes > rule.min_delete_count
@@ -809,10 +969,11 @@ fn guard(
 }
 
 /// A create of `record` on `target`, with the source's key healed afterwards if needed.
+/// `source_key`: the key the source carries now (`None`: none stored).
 fn create_item(
     key: &str,
     source: Current,
-    source_entry: &Entry,
+    source_key: Option<&str>,
     target: SideId,
     record: &Record,
 ) -> Item {
@@ -823,9 +984,10 @@ fn create_item(
         pair: None,
         local: Step::default(),
         remote: Step::default(),
+        detach_reason: None,
     };
     // The source always gets the key stored explicitly, so that it re-pairs after a move.
-    let heal = source_entry.key.as_deref() != Some(key);
+    let heal = source_key != Some(key);
     let src_step = item.step_mut(target.other());
     src_step.write = heal.then(|| WriteOp::SetKey {
         id: source.id.clone(),
@@ -856,6 +1018,7 @@ fn plan_pair(
         base: p.base.clone(),
         local: Step::keep(current(ps.status[0], p.local.as_ref(), snaps[0])),
         remote: Step::keep(current(ps.status[1], p.remote.as_ref(), snaps[1])),
+        detach_reason: None,
     };
     let gone = |s: Status<'_>| matches!(s, Status::Gone | Status::Absent);
     match (ps.status[0], ps.status[1]) {
@@ -890,7 +1053,16 @@ fn plan_pair(
             let edited = cur.record.as_ref() != Some(&p.base);
             if !rule.into_side(other).delete_missing || edited {
                 // Delete switch off, or an edit beats the delete: keep the record, detach.
-                return Some(simple(Change::Detach { gone: gone_side }));
+                let reason = if !rule.into_side(other).delete_missing {
+                    DetachReason::DeleteSwitchOff
+                } else if cur.record.is_none() {
+                    DetachReason::ContentUnknown
+                } else {
+                    DetachReason::EditBeatsDelete
+                };
+                let mut item = simple(Change::Detach { gone: gone_side });
+                item.detach_reason = Some(reason);
+                return Some(item);
             }
             let mut item = simple(Change::Delete { on: other });
             item.step_mut(other).write = Some(WriteOp::Delete {
@@ -906,7 +1078,7 @@ fn plan_pair(
             ];
             let entries = [entry_of(sl), entry_of(sr)];
             if !changed[0] && !changed[1] {
-                if entries.iter().flatten().all(|e| e.effective_key() == p.key) {
+                if entries.iter().flatten().all(|e| carries(e, &p.key)) {
                     return None;
                 }
                 // Nothing changed; only heal a missing key on a fully listed record.
@@ -914,7 +1086,7 @@ fn plan_pair(
                 let mut any = false;
                 for side in [SideId::Local, SideId::Remote] {
                     if let Some(e) = entries[idx(side)]
-                        && e.effective_key() != p.key
+                        && !carries(e, &p.key)
                     {
                         any = true;
                         item.step_mut(side).write = Some(WriteOp::SetKey {
@@ -949,6 +1121,13 @@ fn plan_pair(
             ))
         }
     }
+}
+
+/// Whether a listed record carries the pair's key explicitly. A record matched only by its
+/// own id (no key stored) gets the key written: if its id changes (a move), the key is what
+/// finds it again. (A side that cannot store keys reports its id as the key.)
+fn carries(e: &Entry, key: &str) -> bool {
+    e.key.as_deref() == Some(key)
 }
 
 fn entry_of(s: Status<'_>) -> Option<&Entry> {
@@ -987,7 +1166,7 @@ fn plan_merge(
                 key: key.to_owned(),
             });
             step.after = Some(merged[i].clone());
-        } else if entries[i].is_some_and(|e| e.effective_key() != key) {
+        } else if entries[i].is_some_and(|e| !carries(e, key)) {
             step.write = Some(WriteOp::SetKey {
                 id: c.id.clone(),
                 expected: c.version.clone(),
@@ -1005,6 +1184,7 @@ fn plan_merge(
         base: base.clone(),
         local,
         remote,
+        detach_reason: None,
     }
 }
 

@@ -273,10 +273,11 @@ impl Eq for SideError {}
 /// the expected version first and answers [`WriteOutcome::Conflict`] if it moved on.
 ///
 /// Key writes ([`WriteOp::SetKey`]) change no content and are not governed by the rule's
-/// switches; the source of a create gets one so that it re-pairs after a move. A side whose
-/// ids never change and serve as the key (a CRM whose record id is the key) may acknowledge
-/// them without storing anything: a record whose own id equals its pair's key is never asked
-/// again.
+/// switches; the source of a create gets one (before its copy is created) so that it
+/// re-pairs after a move. A record is asked for its key until it reports it in
+/// [`Entry::key`]; a side whose ids never change and serve as the key (a CRM whose record id
+/// is the key) and that cannot store keys reports its record id as the key and may
+/// acknowledge key writes without storing anything.
 pub trait Side {
     /// List every record in scope, cheaply (id, version, key).
     fn list(&mut self) -> impl Future<Output = Result<Listing, SideError>> + Send;
