@@ -242,6 +242,9 @@ pub struct RunReport {
     /// Records that could not be read (an undecodable CRM record, an Exchange appointment
     /// without an end) and were left out of the run.
     pub unreadable: u64,
+    /// Detached pairs this run re-attached (`sync --reattach`): their kept record was
+    /// written back to the side that had lost it.
+    pub reattached: u64,
     /// Item-level errors, one sentence per failed or unknown write or unreadable record.
     pub item_errors: Vec<String>,
     /// The detached pairs, with the reason.
@@ -296,26 +299,39 @@ impl From<&sync_core::Report> for RunReport {
     /// The run report of an applied sync plan, with the CRM as the engine's local side and
     /// Exchange as its remote side.
     fn from(r: &sync_core::Report) -> Self {
-        use sync_core::{Change, WriteResult};
+        use sync_core::WriteResult;
         let mut out = RunReport {
             to_exchange: (&r.counts.remote).into(),
             to_conaktiv: (&r.counts.local).into(),
             ..RunReport::default()
         };
+        for d in &r.detached {
+            out.detached += 1;
+            let why = match d.reason {
+                sync_core::DetachReason::DeleteSwitchOff => {
+                    "deleting it there is switched off for this direction".to_owned()
+                }
+                sync_core::DetachReason::EditBeatsDelete => {
+                    "it was changed since the last run, and a change beats a delete".to_owned()
+                }
+                sync_core::DetachReason::ContentUnknown => {
+                    "its content could not be read, so it may hold a change".to_owned()
+                }
+                other => other.as_str().to_owned(),
+            };
+            out.detached_items.push(DetachedItem {
+                key: d.key.clone(),
+                gone_from: side_label(d.gone),
+                reason: format!(
+                    "the record disappeared from {}; its partner {} in {} was kept because {why}. `sync --reattach` writes it back",
+                    side_label(d.gone),
+                    d.kept_id,
+                    side_label(d.kept()),
+                ),
+            });
+        }
+        out.reattached = u64::try_from(r.reattached).unwrap_or(u64::MAX);
         for item in &r.items {
-            if let Change::Detach { gone } = item.change {
-                out.detached += 1;
-                out.detached_items.push(DetachedItem {
-                    key: item.key.clone(),
-                    gone_from: side_label(gone),
-                    reason: format!(
-                        "the record disappeared from {} and its partner in {} was kept \
-                         (deleting it is switched off, or it was changed since the last run)",
-                        side_label(gone),
-                        side_label(gone.other())
-                    ),
-                });
-            }
             for (side, result) in [("ConAktiv", &item.local), ("Exchange", &item.remote)] {
                 match result {
                     Some(WriteResult::Conflict) => out.conflicts += 1,

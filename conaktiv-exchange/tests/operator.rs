@@ -186,7 +186,9 @@ impl World {
                         }
                         Table::Appointments => {
                             let start: chrono::DateTime<chrono::Utc> =
-                                format!("2026-12-{:02}T08:00:00Z", 1 + n % 28).parse().unwrap();
+                                format!("2026-12-{:02}T08:00:00Z", 1 + n % 28)
+                                    .parse()
+                                    .unwrap();
                             let a = Appointment {
                                 subject: name.clone(),
                                 start,
@@ -327,9 +329,16 @@ impl World {
                 for (side, records) in [("ConAktiv", &crm), ("Exchange", &exchange)] {
                     let unique: BTreeSet<&String> = records.iter().map(|(t, _)| t).collect();
                     let duplicates = records.len() - unique.len();
-                    let lost: Vec<_> = want.iter().filter(|t| !unique.contains(t)).take(5).collect();
-                    let extra: Vec<_> =
-                        unique.iter().filter(|t| !want.contains(**t)).take(5).collect();
+                    let lost: Vec<_> = want
+                        .iter()
+                        .filter(|t| !unique.contains(t))
+                        .take(5)
+                        .collect();
+                    let extra: Vec<_> = unique
+                        .iter()
+                        .filter(|t| !want.contains(**t))
+                        .take(5)
+                        .collect();
                     let unkeyed = records.iter().filter(|(_, k)| k.is_none()).count();
                     assert_eq!(
                         (duplicates, lost.len(), extra.len(), unkeyed),
@@ -430,12 +439,14 @@ async fn two_syncs_at_once_never_duplicate() {
     let world = World::start(SMALL).await;
     let a = world.spawn(&["sync"]);
     let b = world.spawn(&["sync"]);
-    let (ca, ja) = tokio::task::spawn_blocking(move || wait_with_timeout(a, Duration::from_secs(300)))
-        .await
-        .unwrap();
-    let (cb, jb) = tokio::task::spawn_blocking(move || wait_with_timeout(b, Duration::from_secs(300)))
-        .await
-        .unwrap();
+    let (ca, ja) =
+        tokio::task::spawn_blocking(move || wait_with_timeout(a, Duration::from_secs(300)))
+            .await
+            .unwrap();
+    let (cb, jb) =
+        tokio::task::spawn_blocking(move || wait_with_timeout(b, Duration::from_secs(300)))
+            .await
+            .unwrap();
     for (code, json) in [(ca, &ja), (cb, &jb)] {
         assert!(code == 0 || code == 4, "exit {code}: {json}");
         let s = statuses(json);
@@ -503,13 +514,20 @@ async fn kill_9_at_ten_points_then_rerun_converges() {
     if std::env::var("CRASH_MEASURE").is_ok() {
         let t = Instant::now();
         let (code, json) = world.run(&["sync"]);
-        eprintln!("full sync: {:?}, exit {code}, {} writes", t.elapsed(), writes(&json));
+        eprintln!(
+            "full sync: {:?}, exit {code}, {} writes",
+            t.elapsed(),
+            writes(&json)
+        );
     }
     let mut kills = 0;
     let mut attempts = 0;
     while kills < 10 {
         attempts += 1;
-        assert!(attempts <= 20, "only {kills} runs were still working when killed");
+        assert!(
+            attempts <= 20,
+            "only {kills} runs were still working when killed"
+        );
         let mut child = world.spawn(&["sync"]);
         // The kill lands anywhere from start-up (listing, reading) to well into the writes.
         let delay = Duration::from_millis(100 + rng.next() % 600);
@@ -520,11 +538,106 @@ async fn kill_9_at_ten_points_then_rerun_converges() {
             eprintln!("killed after {delay:?}");
         } else {
             let (code, json) = finished(child.wait_with_output().unwrap());
-            eprintln!("a run finished before its kill point ({delay:?}): exit {code}, {} writes", writes(&json));
+            eprintln!(
+                "a run finished before its kill point ({delay:?}): exit {code}, {} writes",
+                writes(&json)
+            );
         }
     }
     let (code, json) = world.run(&["sync"]);
     assert_eq!(code, 0, "the run after the crashes: {json}");
-    world.assert_converged("after ten kill -9 and a rerun").await;
+    world
+        .assert_converged("after ten kill -9 and a rerun")
+        .await;
     world.assert_quiet_run("the third run");
+}
+
+/// A mailbox restored from an old backup lost the contacts the connector had written: the
+/// next run reports each of them as detached, with the reason (it neither deletes the CRM
+/// records nor silently forgets them), and `sync --reattach` writes them back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restored_mailbox_reports_detached_records_and_reattach_writes_them_back() {
+    use ews_client::ops::DisposalType;
+    use ews_client::types::ItemId;
+    let world = World::start(SMALL).await;
+    let (code, json) = world.run(&["sync"]);
+    assert_eq!(code, 0, "{json}");
+    world.assert_converged("after the first sync").await;
+
+    // The restore: every contact that came from the CRM is gone from anna's mailbox.
+    let (kind, path, field) = Table::Contacts.exchange();
+    let mut side = ExchangeSide::new(
+        &world.client(),
+        "anna@contoso.test",
+        ExchangeSideConfig::new(
+            kind,
+            vec![SyncFolder::new(FolderPath::new(path).unwrap(), false)],
+        ),
+    )
+    .unwrap();
+    let ids: Vec<String> = side
+        .list()
+        .await
+        .unwrap()
+        .entries
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    let lost: Vec<ItemId> = side
+        .fetch(&ids)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|(_, r)| {
+            r.get(field)
+                .and_then(|v| v.as_str())
+                .is_some_and(|t| t.starts_with("CRM-"))
+        })
+        .map(|(id, _)| ItemId::new(id))
+        .collect();
+    assert_eq!(lost.len(), SMALL.crm[0]);
+    world
+        .client()
+        .for_mailbox("anna@contoso.test")
+        .delete_items(
+            DisposalType::HardDelete,
+            lost.into_iter().map(Into::into).collect(),
+        )
+        .await
+        .unwrap();
+
+    let (code, json) = world.run(&["sync"]);
+    assert_eq!(code, 0, "{json}");
+    let contacts = json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["user"] == "anna" && i["table"] == "contacts")
+        .unwrap();
+    let report = &contacts["result"]["report"]["report"];
+    assert_eq!(report["detached"], SMALL.crm[0] as u64, "{report}");
+    let reason = report["detached_items"][0]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("disappeared from Exchange") && reason.contains("--reattach"),
+        "{reason}"
+    );
+    // Nothing was deleted in the CRM.
+    assert_eq!(
+        world.crm_side("anna", Table::Contacts).await.len(),
+        SMALL.crm[0] + SMALL.exchange[0]
+    );
+    let (code, json) = world.run(&["sync", "--reattach"]);
+    assert_eq!(code, 0, "{json}");
+    let contacts = json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["user"] == "anna" && i["table"] == "contacts")
+        .unwrap();
+    assert_eq!(
+        contacts["result"]["report"]["report"]["reattached"],
+        SMALL.crm[0] as u64
+    );
+    world.assert_converged("after sync --reattach").await;
+    world.assert_quiet_run("after sync --reattach");
 }

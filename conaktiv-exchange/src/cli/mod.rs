@@ -132,6 +132,11 @@ enum Command {
         /// batch) is working on, then report it busy (exit code 4 when nothing failed).
         #[arg(long, value_name = "SECONDS", default_value_t = 0)]
         wait: u64,
+        /// Write records back that the other side lost: pairs detached earlier (a mailbox
+        /// restored from a backup, a delete while deleting was switched off) are re-created
+        /// on the side that lost them, under the same key.
+        #[arg(long)]
+        reattach: bool,
         #[command(flatten)]
         host: run::HostArgs,
     },
@@ -298,14 +303,19 @@ async fn run(cli: Cli) -> Output {
                     rule,
                     user,
                     wait,
+                    reattach,
                     host,
                 } => {
+                    let options = run::SyncOptions {
+                        wait: std::time::Duration::from_secs(wait),
+                        reattach,
+                    };
                     run::sync(
                         &configuration,
                         &host,
                         rule.as_deref(),
                         user.as_deref(),
-                        std::time::Duration::from_secs(wait),
+                        options,
                         cli.json,
                     )
                     .await

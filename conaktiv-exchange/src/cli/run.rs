@@ -199,6 +199,7 @@ fn summary_text(s: &RunSummary) -> String {
                     (rr.unknown, "unknown outcome"),
                     (rr.unreadable, "unreadable"),
                     (rr.detached, "detached"),
+                    (rr.reattached, "re-attached"),
                     (rr.conflicts, "left for the next run"),
                 ] {
                     if n > 0 {
@@ -266,22 +267,35 @@ fn run_exit(s: &RunSummary) -> Exit {
     }
 }
 
+/// How `sync` runs.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SyncOptions {
+    /// How long to wait for a mailbox and table that another run holds before reporting it
+    /// busy.
+    pub wait: std::time::Duration,
+    /// Write detached records back to the side that lost them.
+    pub reattach: bool,
+}
+
 /// `sync`: run now, for a rule and/or a user, or everyone. A mailbox and table that another
-/// run (a second `sync`, the batch) is working on is waited for up to `wait`, then reported
-/// busy.
+/// run (a second `sync`, the batch) is working on is waited for up to `options.wait`, then
+/// reported busy.
 pub async fn sync(
     config: &Configuration,
     args: &HostArgs,
     rule: Option<&str>,
     user: Option<&str>,
-    wait: std::time::Duration,
+    options: SyncOptions,
     json_mode: bool,
 ) -> Output {
     let host = match host(config, args).await {
         Ok(h) => h,
         Err(out) => return out,
     };
-    let connector = host.connector.with_lease_wait(wait);
+    let connector = host
+        .connector
+        .with_lease_wait(options.wait)
+        .with_reattach(options.reattach);
     let bar = progress(None, json_mode, "synchronising");
     let result = connector.run(rule, user).await;
     bar.finish_and_clear();

@@ -339,6 +339,7 @@ pub struct Connector {
     leases: std::sync::OnceLock<SchedulerStore>,
     holder: String,
     lease_wait: std::time::Duration,
+    reattach: bool,
 }
 
 /// How long a lease taken by [`Connector::run`] lasts without renewal (renewed every third).
@@ -360,7 +361,7 @@ enum Mode {
 
 enum Done {
     Preview(Box<Preview>),
-    Run(JobReport),
+    Run(Box<JobReport>),
 }
 
 impl Connector {
@@ -383,7 +384,18 @@ impl Connector {
             leases: std::sync::OnceLock::new(),
             holder: crate::scheduler::process_holder(),
             lease_wait: std::time::Duration::ZERO,
+            reattach: false,
         }
+    }
+
+    /// Re-attaches detached pairs in the runs and previews of this connector: a record kept
+    /// on one side after its partner disappeared (a mailbox restored from a backup, a
+    /// delete with the delete switch off) is written back to the side that lost it, under
+    /// the same key (sync-core's [`Engine::with_reattach`]). Off by default.
+    #[must_use]
+    pub fn with_reattach(mut self, on: bool) -> Self {
+        self.reattach = on;
+        self
     }
 
     /// Uses this lease store instead of `scheduler.sqlite` in the state folder (the batch
@@ -547,7 +559,7 @@ impl Connector {
             .map_err(|e| JobError::configuration(e.to_string()))?
             .clone();
         match self.table(&rule, &job.user, &job.mailbox, Mode::Run).await {
-            Ok(Done::Run(r)) => Ok(r),
+            Ok(Done::Run(r)) => Ok(*r),
             Ok(Done::Preview(_)) => Err(JobError::new(JobErrorKind::Other, "internal: preview")),
             Err(ServiceError::Job(e)) => Err(e),
             Err(e @ ServiceError::Configuration(_)) => {
@@ -668,7 +680,8 @@ impl Connector {
             .map_err(|e| JobError::configuration(format!("rule {:?}: {e}", rule.description)))?;
         let engine = Engine::new(engine_rule(rule))
             .map_err(|e| JobError::configuration(e.to_string()))?
-            .with_batch_size(self.batch_size);
+            .with_batch_size(self.batch_size)
+            .with_reattach(self.reattach);
         crate::sqlite::create_private_dir(&self.state_dir).map_err(|e| {
             JobError::new(
                 JobErrorKind::Other,
@@ -722,11 +735,11 @@ impl Connector {
                 let mut run = RunReport::from(&report);
                 run.add_unreadable(crm.unreadable());
                 run.add_unreadable(exchange.unreadable());
-                Ok(Done::Run(JobReport {
+                Ok(Done::Run(Box::new(JobReport {
                     complete: run.is_complete(),
                     report: run,
                     counts: report.counts,
-                }))
+                })))
             }
         }
     }
