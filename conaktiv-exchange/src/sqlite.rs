@@ -130,6 +130,9 @@ pub fn create_private_file(path: &Path) -> std::io::Result<()> {
     options.open(path).map(drop)
 }
 
+/// How long a connection waits for another's lock.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
 pub(crate) fn open_connection(path: Option<&Path>) -> Result<Connection, rusqlite::Error> {
     let conn = match path {
         Some(p) => {
@@ -141,9 +144,30 @@ pub(crate) fn open_connection(path: Option<&Path>) -> Result<Connection, rusqlit
         }
         None => Connection::open_in_memory()?,
     };
-    conn.busy_timeout(Duration::from_secs(10))?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
     if path.is_some() {
-        conn.pragma_update(None, "journal_mode", "WAL")?;
+        // Switching a new database to WAL takes an exclusive lock and SQLite's busy handler
+        // is not consulted on every path of that switch: a concurrent opener retries.
+        let mut waited = Duration::ZERO;
+        loop {
+            match conn
+                .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get::<_, String>(0))
+            {
+                Ok(_) => break,
+                Err(rusqlite::Error::SqliteFailure(e, _))
+                    if matches!(
+                        e.code,
+                        rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                    ) && waited < BUSY_TIMEOUT =>
+                {
+                    std::thread::sleep(Duration::from_millis(10));
+                    waited += Duration::from_millis(10);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        // Durable at every checkpoint, one fsync per transaction commit at most.
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
     }
     conn.pragma_update(None, "foreign_keys", true)?;
     Ok(conn)

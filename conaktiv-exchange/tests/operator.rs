@@ -138,11 +138,15 @@ interval_minutes = 5
 
 impl World {
     async fn start(sizes: Sizes) -> World {
-        let mock = MockServer::start(MockConfig::new(
-            OrgData::from_toml(&org_toml(sizes)).unwrap(),
-        ))
-        .await
-        .unwrap();
+        Self::start_with(sizes, "").await
+    }
+
+    /// With more organisation TOML (e.g. `[[faults]]`).
+    async fn start_with(sizes: Sizes, extra_org: &str) -> World {
+        let org = format!("{}\n{extra_org}", org_toml(sizes));
+        let mock = MockServer::start(MockConfig::new(OrgData::from_toml(&org).unwrap()))
+            .await
+            .unwrap();
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("config.toml");
         std::fs::write(
@@ -640,4 +644,38 @@ async fn a_restored_mailbox_reports_detached_records_and_reattach_writes_them_ba
     );
     world.assert_converged("after sync --reattach").await;
     world.assert_quiet_run("after sync --reattach");
+}
+
+/// A `CreateItem` whose answer is lost (the connection drops after Exchange processed it):
+/// the run reports the unknown outcomes and exits 2; the next run re-pairs the created items
+/// by their key instead of creating them again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lost_answers_are_reported_unknown_with_exit_2_and_never_duplicate() {
+    let faults = r#"
+[[faults]]
+operation = "CreateItem"
+mailbox = "anna@contoso.test"
+times = 1
+fault = { kind = "drop_after_processing" }
+"#;
+    let world = World::start_with(SMALL, faults).await;
+    let (code, json) = world.run(&["sync"]);
+    assert_eq!(code, 2, "{json}");
+    let unknown: u64 = json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            i["result"]["report"]["report"]["unknown"]
+                .as_u64()
+                .unwrap_or(0)
+        })
+        .sum();
+    assert!(unknown > 0, "{json}");
+    let (code, json) = world.run(&["sync"]);
+    assert_eq!(code, 0, "{json}");
+    world
+        .assert_converged("after a lost CreateItem answer")
+        .await;
+    world.assert_quiet_run("after a lost CreateItem answer");
 }
