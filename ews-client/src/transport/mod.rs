@@ -51,11 +51,14 @@ use http::{HeaderMap, HeaderValue, header};
 
 pub use config::{Auth, DEFAULT_MAX_CONCURRENCY, TransportConfig};
 pub use error::TransportError;
+pub use limits::{Limits, Permits};
 pub use oauth::{
-    ClientCredentialsProvider, EXCHANGE_ONLINE_SCOPE, OAuthClientCredentials, TokenProvider,
+    ClientAssertion, ClientCredentialsProvider, EXCHANGE_ONLINE_SCOPE, OAuthClientCredentials,
+    TokenProvider,
 };
 pub use retry::{RetryPolicy, parse_retry_after};
 pub use secrecy::{ExposeSecret, SecretString};
+pub use tls::{client_config as tls_client_config, error_chain, is_loopback};
 
 const CONTENT_TYPE: &str = "text/xml; charset=utf-8";
 
