@@ -1,5 +1,6 @@
 //! App-only authentication against a wiremock token endpoint: client secret and certificate
 //! (signed JWT client assertion), token cache, refresh on 401, no secret in any output.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests: a panic is a failed test
 
 use std::time::Duration;
 

@@ -1,5 +1,6 @@
 //! Per-mailbox limits against a small in-test axum server that counts requests in flight:
 //! at most 4 concurrent requests per mailbox, and the request budget per window.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests: a panic is a failed test
 
 mod common;
 

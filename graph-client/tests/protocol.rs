@@ -1,5 +1,6 @@
 //! Exact request/response sequences against wiremock: headers, paging, delta, conflicts,
 //! throttling, retries, outcome unknown, batch, uploads, MIME.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests: a panic is a failed test
 
 mod common;
 
