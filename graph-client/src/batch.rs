@@ -204,6 +204,7 @@ impl Client {
         let mut request = Request::new(Method::POST, url);
         request.mailbox = Some(mailbox.to_owned());
         request.idempotent = all_reads;
+        request.cost = requests.len();
         request.body = Body::Json(Bytes::from(body));
         let answer: BatchAnswer = self.execute(request).await?.json("$batch response")?;
         let mut by_id: HashMap<String, BatchResponse> = HashMap::new();

@@ -219,6 +219,11 @@ pub(crate) struct Request {
     pub headers: Vec<(&'static str, String)>,
     /// `false` for upload-session URLs, which must not get the bearer token.
     pub authorize: bool,
+    /// Requests this counts as against the mailbox's budget (a `$batch` counts each inner
+    /// request).
+    pub cost: usize,
+    /// `Prefer: outlook.timezone` for this request (else the client's).
+    pub timezone: Option<String>,
 }
 
 impl Request {
@@ -233,6 +238,8 @@ impl Request {
             if_match: None,
             headers: Vec::new(),
             authorize: true,
+            cost: 1,
+            timezone: None,
         }
     }
 }
@@ -349,6 +356,7 @@ impl Client {
         Mailbox {
             client: self.clone(),
             user: user.into(),
+            timezone: None,
         }
     }
 
@@ -401,8 +409,14 @@ impl Client {
         Ok(url)
     }
 
-    async fn take_budget(&self, mailbox: &str, deadline: Instant) -> Result<(), Error> {
+    async fn take_budget(
+        &self,
+        mailbox: &str,
+        cost: usize,
+        deadline: Instant,
+    ) -> Result<(), Error> {
         let config = &self.inner.config;
+        let cost = cost.clamp(1, config.budget_requests);
         loop {
             let wait_until = {
                 let mut map = self
@@ -422,11 +436,13 @@ impl Client {
                 {
                     queue.pop_front();
                 }
-                if queue.len() < config.budget_requests {
-                    queue.push_back(now);
+                if queue.len() + cost <= config.budget_requests {
+                    queue.extend(std::iter::repeat_n(now, cost));
                     return Ok(());
                 }
-                match queue.front() {
+                // The slot frees when the entry `cost` places before the limit expires.
+                let index = (queue.len() + cost).saturating_sub(config.budget_requests + 1);
+                match queue.get(index) {
                     Some(first) => *first + config.budget_window,
                     None => now,
                 }
@@ -483,7 +499,8 @@ impl Client {
             } else {
                 None
             };
-            self.take_budget(&mailbox_key, deadline).await?;
+            self.take_budget(&mailbox_key, request.cost, deadline)
+                .await?;
             attempts += 1;
             let remaining = deadline.saturating_duration_since(Instant::now());
             let budget = config.timeout.min(remaining);
@@ -603,7 +620,7 @@ impl Client {
             value.set_sensitive(true);
             headers.insert(header::AUTHORIZATION, value);
             headers.append("Prefer", HeaderValue::from_static("IdType=\"ImmutableId\""));
-            if let Some(zone) = &config.timezone {
+            if let Some(zone) = request.timezone.as_ref().or(config.timezone.as_ref()) {
                 let value = HeaderValue::from_str(&format!("outlook.timezone=\"{zone}\""))
                     .map_err(|_| fatal("time zone is not a valid header value"))?;
                 headers.append("Prefer", value);
@@ -712,12 +729,20 @@ fn encode_query(value: &str) -> String {
 pub struct Mailbox {
     pub(crate) client: Client,
     pub(crate) user: String,
+    pub(crate) timezone: Option<String>,
 }
 
 impl Mailbox {
     /// The user id, principal name or address this handle acts on.
     pub fn user(&self) -> &str {
         &self.user
+    }
+
+    /// Asks for times in `zone` (`Prefer: outlook.timezone`) on this handle's requests,
+    /// e.g. the mailbox owner's zone, instead of the client's.
+    pub fn with_timezone(mut self, zone: impl Into<String>) -> Self {
+        self.timezone = Some(zone.into());
+        self
     }
 
     /// The client.
@@ -738,6 +763,7 @@ impl Mailbox {
     pub(crate) fn request(&self, method: Method, url: url::Url) -> Request {
         let mut request = Request::new(method, url);
         request.mailbox = Some(self.user.clone());
+        request.timezone = self.timezone.clone();
         request
     }
 

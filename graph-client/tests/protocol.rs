@@ -837,3 +837,67 @@ async fn an_oversized_response_is_refused() {
         "not downloaded again"
     );
 }
+
+#[tokio::test]
+async fn a_mailbox_can_ask_for_its_own_time_zone() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"value": []})))
+        .mount(&server)
+        .await;
+    let tokens = std::sync::Arc::new(common::CountingTokens::default());
+    let client =
+        graph_client::Client::new(common::config(&server.uri(), tokens).with_timezone("UTC"))
+            .unwrap();
+    client
+        .mailbox("anna@contoso.com")
+        .calendars()
+        .await
+        .unwrap();
+    client
+        .mailbox("bob@contoso.com")
+        .with_timezone("Pacific Standard Time")
+        .calendars()
+        .await
+        .unwrap();
+    let requests = server.received_requests().await.unwrap();
+    assert!(prefer_values(&requests[0]).contains(&"outlook.timezone=\"UTC\"".to_owned()));
+    let second = prefer_values(&requests[1]);
+    assert!(
+        second.contains(&"outlook.timezone=\"Pacific Standard Time\"".to_owned()),
+        "{second:?}"
+    );
+    assert!(
+        !second.contains(&"outlook.timezone=\"UTC\"".to_owned()),
+        "{second:?}"
+    );
+}
+
+#[tokio::test]
+async fn each_request_of_a_batch_counts_against_the_mailbox_budget() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1.0/$batch"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"responses": [
+            {"id": "1", "status": 200}, {"id": "2", "status": 200}, {"id": "3", "status": 200}]})),
+        )
+        .mount(&server)
+        .await;
+    let tokens = std::sync::Arc::new(common::CountingTokens::default());
+    let client = graph_client::Client::new(
+        common::config(&server.uri(), tokens)
+            .with_budget(4, Duration::from_secs(600))
+            .with_timeouts(Duration::from_secs(1), Duration::from_secs(1)),
+    )
+    .unwrap();
+    let three = || {
+        (1..=3)
+            .map(|i| BatchRequest::get(i.to_string(), "/me"))
+            .collect::<Vec<_>>()
+    };
+    client.batch("anna@contoso.com", three()).await.unwrap();
+    let err = client.batch("anna@contoso.com", three()).await.unwrap_err();
+    assert!(matches!(err, Error::BudgetExhausted { .. }), "{err}");
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+}
