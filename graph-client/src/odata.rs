@@ -298,3 +298,65 @@ impl Mailbox {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::contacts::Contact;
+
+    #[test]
+    fn delta_pages_round_trip_for_servers() {
+        let page = Page {
+            value: vec![
+                Change::Upsert(Contact {
+                    id: Some("c1".into()),
+                    given_name: Some("Ada".into()),
+                    ..Default::default()
+                }),
+                Change::Removed {
+                    id: "c2".into(),
+                    reason: Some("deleted".into()),
+                },
+            ],
+            next_link: None,
+            delta_link: Some("https://graph/delta?$deltatoken=1".into()),
+        };
+        let json = serde_json::to_value(&page).expect("serialize");
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "value": [
+                    {"id": "c1", "givenName": "Ada"},
+                    {"id": "c2", "@removed": {"reason": "deleted"}}
+                ],
+                "@odata.deltaLink": "https://graph/delta?$deltatoken=1"
+            })
+        );
+        let back: Page<Change<Contact>> = serde_json::from_value(json).expect("deserialize");
+        assert_eq!(back.value, page.value);
+        let bad: Result<Change<Contact>, _> =
+            serde_json::from_value(serde_json::json!({"@removed": {}}));
+        assert!(bad.is_err(), "a removal without id is refused");
+    }
+
+    #[test]
+    fn list_options_become_odata_query_options() {
+        let q = ListOptions::default()
+            .select(&["id", "subject"])
+            .filter("isRead eq false")
+            .top(50)
+            .order_by("receivedDateTime desc")
+            .expand("attachments")
+            .query();
+        assert_eq!(
+            q,
+            vec![
+                ("$select", "id,subject".to_owned()),
+                ("$filter", "isRead eq false".to_owned()),
+                ("$top", "50".to_owned()),
+                ("$orderby", "receivedDateTime desc".to_owned()),
+                ("$expand", "attachments".to_owned()),
+            ]
+        );
+    }
+}

@@ -162,6 +162,34 @@ impl Mailbox {
         .await
     }
 
+    /// Renames a list.
+    pub async fn update_todo_list(&self, id: &str, name: &str) -> Result<TodoTaskList, Error> {
+        let body = TodoTaskList {
+            display_name: Some(name.to_owned()),
+            ..Default::default()
+        };
+        self.send_json(
+            Method::PATCH,
+            &["todo", "lists", id],
+            &body,
+            WriteOptions::default(),
+            "task list",
+        )
+        .await
+    }
+
+    /// Deletes a list with its tasks.
+    pub async fn delete_todo_list(&self, id: &str) -> Result<(), Error> {
+        self.send_raw::<()>(
+            Method::DELETE,
+            &["todo", "lists", id],
+            None,
+            WriteOptions::default(),
+        )
+        .await
+        .map(|_| ())
+    }
+
     /// One delta round over the lists.
     pub async fn todo_lists_delta(
         &self,

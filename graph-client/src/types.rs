@@ -218,3 +218,28 @@ graph_struct! {
         "range" => range: RecurrenceRange,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_and_unknown_enum_values() {
+        let body = ItemBody::text("hi");
+        assert_eq!(
+            serde_json::to_string(&body).expect("json"),
+            r#"{"contentType":"text","content":"hi"}"#
+        );
+        let b: Base64 = serde_json::from_str(r#""aGVsbG8=""#).expect("base64");
+        assert_eq!(b.0, b"hello");
+        assert_eq!(serde_json::to_string(&b).expect("json"), r#""aGVsbG8=""#);
+        assert!(serde_json::from_str::<Base64>(r#""not base64!""#).is_err());
+        let later: Importance = serde_json::from_str(r#""critical""#).expect("tolerated");
+        assert_eq!(later, Importance::UnknownValue);
+        assert!(serde_json::to_string(&Importance::UnknownValue).is_err());
+        assert_eq!(
+            ItemBody::default(),
+            serde_json::from_str("{}").expect("empty")
+        );
+    }
+}

@@ -901,3 +901,64 @@ async fn each_request_of_a_batch_counts_against_the_mailbox_budget() {
     assert!(matches!(err, Error::BudgetExhausted { .. }), "{err}");
     assert_eq!(server.received_requests().await.unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn a_slow_server_ends_the_call_at_its_deadline() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(5)))
+        .mount(&server)
+        .await;
+    let tokens = std::sync::Arc::new(common::CountingTokens::default());
+    let client = graph_client::Client::new(
+        common::config(&server.uri(), tokens)
+            .with_timeouts(Duration::from_millis(200), Duration::from_millis(700)),
+    )
+    .unwrap();
+    let started = Instant::now();
+    let err = client
+        .mailbox("anna@contoso.com")
+        .calendars()
+        .await
+        .unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(err.is_transient() && !err.outcome_unknown(), "{err}");
+    assert!(matches!(
+        err,
+        Error::Transport(ews_client::transport::TransportError::DeadlineExceeded { .. })
+    ));
+}
+
+#[test]
+fn invalid_configurations_are_refused() {
+    let tokens = std::sync::Arc::new(common::CountingTokens::default());
+    let base = |u: &str| {
+        graph_client::ClientConfig::new(tokens.clone()).with_base_url(url::Url::parse(u).unwrap())
+    };
+    assert!(graph_client::Client::new(base("ftp://graph.example/v1.0/")).is_err());
+    assert!(graph_client::Client::new(base("https://user:pw@graph.example/v1.0/")).is_err());
+    assert!(
+        graph_client::Client::new(
+            base("https://graph.example/v1.0/").with_danger_accept_invalid_certs_on_loopback(true)
+        )
+        .is_err()
+    );
+    assert!(
+        graph_client::Client::new(
+            base("https://127.0.0.1:9/v1.0/").with_danger_accept_invalid_certs_on_loopback(true)
+        )
+        .is_ok()
+    );
+    assert!(
+        graph_client::Client::new(
+            base("https://graph.example/v1.0/").with_max_concurrency_per_mailbox(0)
+        )
+        .is_err()
+    );
+    let config = base("https://graph.example/v1.0");
+    assert_eq!(config.base_url.as_str(), "https://graph.example/v1.0/");
+}

@@ -296,3 +296,85 @@ async fn folder_trees_and_folder_delta() {
     assert!(round.delta_link.ends_with("$deltatoken=f"));
     assert_eq!(mailbox.mail_child_folders("mf1").await.unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn events_are_updated_and_deleted_with_etags_and_read_through_the_calendar_view() {
+    let server = MockServer::start().await;
+    Mock::given(method("PATCH"))
+        .and(path(format!("{MB}/events/e1")))
+        .and(header("if-match", "W/\"DwAAABYAAAA\""))
+        .and(body_json(json!({"subject": "Moved", "isAllDay": false})))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"id": "e1", "subject": "Moved",
+            "@odata.etag": "W/\"DwAAABYAAAB\""})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(path(format!("{MB}/events/e1")))
+        .and(header("if-match", "W/\"DwAAABYAAAB\""))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("{MB}/calendarView")))
+        .and(query_param("endDateTime", "2027-01-01T00:00:00Z"))
+        .and(query_param("$select", "subject,start,end,type,seriesMasterId"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"value": [
+            {"id": "o1", "type": "occurrence", "seriesMasterId": "s1",
+             "start": {"dateTime": "2026-12-07T09:00:00.0000000", "timeZone": "W. Europe Standard Time"}}]})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("PATCH"))
+        .and(path(format!("{MB}/todo/lists/l1")))
+        .and(body_json(json!({"displayName": "CRM"})))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"id": "l1", "displayName": "CRM"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(path(format!("{MB}/todo/lists/l1")))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (client, _) = common::client(&server.uri());
+    let mailbox = client.mailbox("anna@contoso.com");
+    let patch = Event {
+        subject: Some("Moved".into()),
+        is_all_day: Some(false),
+        ..Default::default()
+    };
+    let updated = mailbox
+        .update_event("e1", &patch, Some("W/\"DwAAABYAAAA\""))
+        .await
+        .unwrap();
+    mailbox
+        .delete_event("e1", updated.etag.as_deref())
+        .await
+        .unwrap();
+    let view = mailbox
+        .calendar_view(
+            None,
+            window(),
+            &ListOptions::default().select(&["subject", "start", "end", "type", "seriesMasterId"]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(view[0].series_master_id.as_deref(), Some("s1"));
+    assert_eq!(
+        mailbox
+            .update_todo_list("l1", "CRM")
+            .await
+            .unwrap()
+            .display_name
+            .as_deref(),
+        Some("CRM")
+    );
+    mailbox.delete_todo_list("l1").await.unwrap();
+}
