@@ -99,12 +99,7 @@ impl BatchResponse {
                     .map_err(|e| Error::decode("batch response body", e)),
             };
         }
-        let retry_after = self
-            .headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case("retry-after"))
-            .and_then(|(_, v)| v.trim().parse::<u64>().ok())
-            .map(std::time::Duration::from_secs);
+        let retry_after = header_seconds(&self.headers);
         let body = self
             .body
             .map(|b| serde_json::to_vec(&b).unwrap_or_default())
@@ -168,7 +163,13 @@ fn validate(requests: &[BatchRequest]) -> Result<(), Error> {
 impl Client {
     /// Sends up to [`MAX_BATCH`] requests as one `$batch` on behalf of `mailbox` (whose
     /// limits it counts against) and returns one response per request, in request order.
-    /// The batch is repeated after a failure only if every request in it is a GET.
+    ///
+    /// Graph applies its per-mailbox limits to each inner request, so some may answer 429
+    /// (or 503): those were not run, nor were the requests that failed with 424 because
+    /// they depend on them. They are sent again in a smaller batch after the longest
+    /// `Retry-After` (at least the configured floor), up to `retry.max_attempts` rounds;
+    /// what is still throttled then is returned as it came. The HTTP call itself is
+    /// repeated after a transport failure only if every request in it is a GET.
     pub async fn batch(
         &self,
         mailbox: &str,
@@ -193,11 +194,81 @@ impl Client {
                 r.headers.insert("Prefer".to_owned(), prefer.clone());
             }
         }
+        let config = self.config();
+        let deadline = std::time::Instant::now() + config.call_timeout;
+        let mut done: HashMap<String, BatchResponse> = HashMap::new();
+        let mut pending: Vec<BatchRequest> = requests.clone();
+        let mut round = 0u32;
+        loop {
+            round += 1;
+            let answers = self.batch_once(mailbox, &pending).await?;
+            let mut retry_ids: HashSet<String> = HashSet::new();
+            let mut wait = config.retry_after_floor;
+            for (request, response) in pending.iter().zip(&answers) {
+                let throttled = matches!(response.status, 429 | 503);
+                let blocked = response.status == 424
+                    && request.depends_on.iter().any(|d| retry_ids.contains(d));
+                if throttled {
+                    if let Some(after) = header_seconds(&response.headers) {
+                        wait = wait.max(after);
+                    }
+                }
+                if throttled || blocked {
+                    retry_ids.insert(request.id.clone());
+                }
+            }
+            let may_retry = !retry_ids.is_empty()
+                && round < config.retry.max_attempts
+                && wait <= config.retry.max_retry_after
+                && std::time::Instant::now() + wait < deadline;
+            for (request, response) in pending.iter().zip(answers) {
+                if !may_retry || !retry_ids.contains(&request.id) {
+                    done.insert(request.id.clone(), response);
+                }
+            }
+            if !may_retry {
+                break;
+            }
+            tracing::debug!(
+                retrying = retry_ids.len(),
+                ?wait,
+                "$batch requests throttled"
+            );
+            tokio::time::sleep(wait).await;
+            pending = pending
+                .into_iter()
+                .filter(|r| retry_ids.contains(&r.id))
+                .map(|mut r| {
+                    // Dependencies that already succeeded are not in the new batch.
+                    r.depends_on.retain(|d| retry_ids.contains(d));
+                    r
+                })
+                .collect();
+        }
+        requests
+            .iter()
+            .map(|r| {
+                done.remove(&r.id).ok_or_else(|| {
+                    Error::protocol(format!(
+                        "$batch answer has no response for request {}",
+                        r.id
+                    ))
+                })
+            })
+            .collect()
+    }
+
+    /// One `$batch` HTTP call; the responses in the order of `requests`.
+    async fn batch_once(
+        &self,
+        mailbox: &str,
+        requests: &[BatchRequest],
+    ) -> Result<Vec<BatchResponse>, Error> {
         let all_reads = requests
             .iter()
             .all(|r| r.method.eq_ignore_ascii_case("GET"));
         let body = serde_json::to_vec(&BatchBody {
-            requests: requests.clone(),
+            requests: requests.to_vec(),
         })
         .map_err(|e| Error::InvalidArgument(format!("cannot serialize batch: {e}")))?;
         let url = self.url(&["$batch"], &[])?;
@@ -232,4 +303,12 @@ impl Client {
             })
             .collect()
     }
+}
+
+fn header_seconds(headers: &BTreeMap<String, String>) -> Option<std::time::Duration> {
+    headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("retry-after"))
+        .and_then(|(_, v)| v.trim().parse::<u64>().ok())
+        .map(std::time::Duration::from_secs)
 }

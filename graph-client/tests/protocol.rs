@@ -962,3 +962,56 @@ fn invalid_configurations_are_refused() {
     let config = base("https://graph.example/v1.0");
     assert_eq!(config.base_url.as_str(), "https://graph.example/v1.0/");
 }
+
+#[tokio::test]
+async fn throttled_batch_requests_and_their_dependents_are_sent_again() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1.0/$batch"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"responses": [
+            {"id": "1", "status": 200, "body": {"id": "a"}},
+            {"id": "2", "status": 429, "headers": {"Retry-After": "0"},
+             "body": {"error": {"code": "ApplicationThrottled", "message": "too many"}}},
+            {"id": "3", "status": 424, "body": {"error": {"code": "FailedDependency", "message": "2"}}},
+        ]})))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v1.0/$batch"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"responses": [
+                {"id": "3", "status": 204},
+                {"id": "2", "status": 200, "body": {"id": "b"}},
+            ]})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (client, _) = common::client(&server.uri());
+    let requests = vec![
+        BatchRequest::get("1", "/users/anna@contoso.com/contacts/a").depends_on(&[]),
+        BatchRequest::get("2", "/users/anna@contoso.com/contacts/b").depends_on(&["1"]),
+        BatchRequest::new("3", "DELETE", "/users/anna@contoso.com/contacts/c", None)
+            .depends_on(&["2"]),
+    ];
+    let responses = client.batch("anna@contoso.com", requests).await.unwrap();
+    let statuses: Vec<u16> = responses.iter().map(|r| r.status).collect();
+    assert_eq!(statuses, [200, 200, 204]);
+    let second: serde_json::Value = server.received_requests().await.unwrap()[1]
+        .body_json()
+        .unwrap();
+    let ids: Vec<&str> = second["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["2", "3"]);
+    assert!(
+        second["requests"][0].get("dependsOn").is_none(),
+        "1 already ran: {second}"
+    );
+    assert_eq!(second["requests"][1]["dependsOn"], json!(["2"]));
+}
