@@ -208,10 +208,8 @@ impl Client {
                 let throttled = matches!(response.status, 429 | 503);
                 let blocked = response.status == 424
                     && request.depends_on.iter().any(|d| retry_ids.contains(d));
-                if throttled {
-                    if let Some(after) = header_seconds(&response.headers) {
-                        wait = wait.max(after);
-                    }
+                if throttled && let Some(after) = header_seconds(&response.headers) {
+                    wait = wait.max(after);
                 }
                 if throttled || blocked {
                     retry_ids.insert(request.id.clone());
