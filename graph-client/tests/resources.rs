@@ -378,3 +378,208 @@ async fn events_are_updated_and_deleted_with_etags_and_read_through_the_calendar
     );
     mailbox.delete_todo_list("l1").await.unwrap();
 }
+
+/// Mounts `METHOD path` answering `status` with `body`, expected once.
+async fn once(server: &MockServer, verb: &str, p: &str, status: u16, body: serde_json::Value) {
+    Mock::given(method(verb))
+        .and(path(p))
+        .respond_with(ResponseTemplate::new(status).set_body_json(body))
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
+#[tokio::test]
+async fn the_remaining_operations_use_their_documented_paths() {
+    use graph_client::contacts::Contact;
+    use graph_client::mail::Message;
+
+    let server = MockServer::start().await;
+    let s = &server;
+    let list = json!({"value": [{"id": "x"}]});
+    let one = json!({"id": "x"});
+    once(s, "GET", &format!("{MB}/contactFolders"), 200, list.clone()).await;
+    once(
+        s,
+        "POST",
+        &format!("{MB}/contactFolders/cf1/childFolders"),
+        201,
+        one.clone(),
+    )
+    .await;
+    once(s, "POST", &format!("{MB}/mailFolders"), 201, one.clone()).await;
+    once(s, "GET", &format!("{MB}/contacts/c1"), 200, one.clone()).await;
+    once(s, "DELETE", &format!("{MB}/contacts/c1"), 204, json!(null)).await;
+    once(
+        s,
+        "POST",
+        &format!("{MB}/contactFolders/cf1/contacts"),
+        201,
+        one.clone(),
+    )
+    .await;
+    once(
+        s,
+        "GET",
+        &format!("{MB}/mailFolders/inbox/messages"),
+        200,
+        list.clone(),
+    )
+    .await;
+    once(s, "GET", &format!("{MB}/messages/m1"), 200, one.clone()).await;
+    once(s, "PATCH", &format!("{MB}/messages/m1"), 200, one.clone()).await;
+    once(
+        s,
+        "GET",
+        &format!("{MB}/messages/m1/attachments"),
+        200,
+        json!({"value": [
+        {"@odata.type": "#microsoft.graph.fileAttachment", "id": "a1", "name": "a.txt",
+         "contentBytes": "aGk=", "size": 2}]}),
+    )
+    .await;
+    once(
+        s,
+        "POST",
+        &format!("{MB}/mailFolders/drafts/messages"),
+        201,
+        one.clone(),
+    )
+    .await;
+    once(s, "GET", &format!("{MB}/events"), 200, list.clone()).await;
+    once(s, "GET", &format!("{MB}/todo/lists"), 200, list.clone()).await;
+    once(s, "POST", &format!("{MB}/todo/lists"), 201, one.clone()).await;
+    once(
+        s,
+        "GET",
+        &format!("{MB}/todo/lists/delta"),
+        200,
+        json!({"value": [],
+        "@odata.deltaLink": format!("{}{MB}/todo/lists/delta?$deltatoken=t", s.uri())}),
+    )
+    .await;
+    once(
+        s,
+        "GET",
+        &format!("{MB}/todo/lists/l1/tasks"),
+        200,
+        list.clone(),
+    )
+    .await;
+    once(
+        s,
+        "DELETE",
+        &format!("{MB}/todo/lists/l1/tasks/t1"),
+        204,
+        json!(null),
+    )
+    .await;
+    once(
+        s,
+        "GET",
+        &format!("{MB}/todo/lists/l1/tasks/t1/linkedResources"),
+        200,
+        list.clone(),
+    )
+    .await;
+    once(
+        s,
+        "POST",
+        &format!("{MB}/todo/lists/l1/tasks/t1/linkedResources"),
+        201,
+        one.clone(),
+    )
+    .await;
+    once(
+        s,
+        "GET",
+        &format!("{MB}/todo/lists/l1/tasks/t1/extensions/de.conaktiv.sync"),
+        200,
+        json!({"id": "de.conaktiv.sync", "recordId": "T-1"}),
+    )
+    .await;
+    once(
+        s,
+        "PATCH",
+        &format!("{MB}/todo/lists/l1/tasks/t1/extensions/de.conaktiv.sync"),
+        204,
+        json!(null),
+    )
+    .await;
+    once(
+        s,
+        "DELETE",
+        &format!("{MB}/todo/lists/l1/tasks/t1/extensions/de.conaktiv.sync"),
+        204,
+        json!(null),
+    )
+    .await;
+    Mock::given(method("POST"))
+        .and(path(format!("{MB}/messages")))
+        .and(header("content-type", "text/plain"))
+        .and(wiremock::matchers::body_string("U3ViamVjdDogeA0KDQp5"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": "mime-draft"})))
+        .expect(1)
+        .mount(s)
+        .await;
+
+    let (client, _) = common::client(&server.uri());
+    let m = client.mailbox("anna@contoso.com");
+    let none = ListOptions::default();
+    assert_eq!(m.contact_folders().await.unwrap().len(), 1);
+    m.create_contact_folder(Some("cf1"), "Customers")
+        .await
+        .unwrap();
+    m.create_mail_folder(None, "Projects").await.unwrap();
+    m.contact("c1", &none).await.unwrap();
+    m.delete_contact("c1", None).await.unwrap();
+    m.create_contact(Some("cf1"), &Contact::default())
+        .await
+        .unwrap();
+    assert_eq!(m.messages("inbox", &none).await.unwrap().len(), 1);
+    m.message("m1", &none).await.unwrap();
+    m.update_message(
+        "m1",
+        &Message {
+            is_read: Some(true),
+            ..Default::default()
+        },
+        None,
+    )
+    .await
+    .unwrap();
+    let attachments = m.attachments("m1").await.unwrap();
+    assert_eq!(attachments[0].content_bytes.as_ref().unwrap().0, b"hi");
+    m.create_draft(Some("drafts"), &Message::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        m.create_draft_mime(b"Subject: x\r\n\r\ny")
+            .await
+            .unwrap()
+            .id
+            .as_deref(),
+        Some("mime-draft")
+    );
+    assert_eq!(m.events(None, &none).await.unwrap().len(), 1);
+    assert_eq!(m.todo_lists().await.unwrap().len(), 1);
+    m.create_todo_list("CRM").await.unwrap();
+    m.todo_lists_delta(DeltaStart::Initial).await.unwrap();
+    assert_eq!(m.tasks("l1", &none).await.unwrap().len(), 1);
+    m.delete_task("l1", "t1", None).await.unwrap();
+    assert_eq!(m.linked_resources("l1", "t1").await.unwrap().len(), 1);
+    m.create_linked_resource("l1", "t1", &LinkedResource::default())
+        .await
+        .unwrap();
+    let ext = m
+        .task_extension("l1", "t1", "de.conaktiv.sync")
+        .await
+        .unwrap();
+    assert_eq!(ext.data["recordId"], "T-1");
+    m.update_task_extension("l1", "t1", "de.conaktiv.sync", &ext)
+        .await
+        .unwrap();
+    m.delete_task_extension("l1", "t1", "de.conaktiv.sync")
+        .await
+        .unwrap();
+}
