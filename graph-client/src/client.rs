@@ -537,7 +537,10 @@ impl Client {
                         .get(header::RETRY_AFTER)
                         .and_then(|v| v.to_str().ok())
                         .and_then(|v| parse_retry_after(v, SystemTime::now()));
-                    let api = ApiError::from_body(response.status, &response.body, retry_after);
+                    let mut api = ApiError::from_body(response.status, &response.body, retry_after);
+                    if let Some(token) = &token {
+                        api = api.scrub(token.expose_secret());
+                    }
                     match response.status {
                         401 => {
                             if let (Some(token), false) = (token.as_ref(), refreshed) {

@@ -105,6 +105,26 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// Replaces every occurrence of `secret` (e.g. the bearer token a server echoed) in the
+    /// server's text.
+    pub(crate) fn scrub(mut self, secret: &str) -> Self {
+        if secret.len() >= 8 {
+            for text in [&mut self.code, &mut self.message] {
+                if text.contains(secret) {
+                    *text = text.replace(secret, "[REDACTED]");
+                }
+            }
+            if let Some(rid) = &mut self.request_id
+                && rid.contains(secret)
+            {
+                *rid = rid.replace(secret, "[REDACTED]");
+            }
+        }
+        self
+    }
+}
+
 fn is_reset_code(code: &str) -> bool {
     [
         "syncStateNotFound",

@@ -1015,3 +1015,23 @@ async fn throttled_batch_requests_and_their_dependents_are_sent_again() {
     );
     assert_eq!(second["requests"][1]["dependsOn"], json!(["2"]));
 }
+
+#[tokio::test]
+async fn a_token_echoed_by_the_server_is_scrubbed_from_errors() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({
+            "error": {"code": "BadRequest", "message": "bad header: Authorization: Bearer token-1-abcdefgh"}})))
+        .mount(&server)
+        .await;
+    let tokens = std::sync::Arc::new(common::LongTokens);
+    let client = graph_client::Client::new(common::config_with(&server.uri(), tokens)).unwrap();
+    let err = client
+        .mailbox("anna@contoso.com")
+        .calendars()
+        .await
+        .unwrap_err();
+    let shown = format!("{err} {err:?}");
+    assert!(!shown.contains("token-1-abcdefgh"), "{shown}");
+    assert!(shown.contains("[REDACTED]"), "{shown}");
+}

@@ -28,8 +28,25 @@ impl TokenProvider for CountingTokens {
     }
 }
 
+/// Always `token-1-abcdefgh`.
+pub struct LongTokens;
+
+#[async_trait::async_trait]
+impl TokenProvider for LongTokens {
+    async fn token(&self) -> Result<SecretString, TransportError> {
+        Ok(SecretString::from("token-1-abcdefgh".to_owned()))
+    }
+
+    async fn invalidate(&self, _rejected: &SecretString) {}
+}
+
 /// A config for a test server at `uri`: fast retries, 10 ms Retry-After floor.
 pub fn config(uri: &str, tokens: Arc<CountingTokens>) -> ClientConfig {
+    config_with(uri, tokens)
+}
+
+/// [`config`] with any token provider.
+pub fn config_with(uri: &str, tokens: Arc<dyn TokenProvider>) -> ClientConfig {
     ClientConfig::new(tokens)
         .with_base_url(url::Url::parse(&format!("{uri}/v1.0/")).unwrap())
         .with_retry(
