@@ -139,10 +139,10 @@ struct CachedToken {
 /// Concurrent callers share one token request.
 pub struct ClientCredentialsProvider {
     credentials: OAuthClientCredentials,
+    assertion: Option<std::sync::Arc<dyn ClientAssertion>>,
     endpoint: url::Url,
     http: reqwest::Client,
     cache: tokio::sync::Mutex<Option<CachedToken>>,
-    assertion: Option<std::sync::Arc<dyn ClientAssertion>>,
 }
 
 impl fmt::Debug for ClientCredentialsProvider {
@@ -173,6 +173,18 @@ impl ClientCredentialsProvider {
         Self::with_client(credentials, http)
     }
 
+    /// A provider authenticating with a signed client assertion (certificate credential)
+    /// instead of `credentials.client_secret`, which is then not sent.
+    pub fn with_assertion(
+        credentials: OAuthClientCredentials,
+        http: reqwest::Client,
+        assertion: std::sync::Arc<dyn ClientAssertion>,
+    ) -> Result<Self, TransportError> {
+        let mut provider = Self::with_client(credentials, http)?;
+        provider.assertion = Some(assertion);
+        Ok(provider)
+    }
+
     /// A provider sending token requests through `http`.
     pub fn with_client(
         credentials: OAuthClientCredentials,
@@ -186,23 +198,11 @@ impl ClientCredentialsProvider {
         }
         Ok(Self {
             credentials,
+            assertion: None,
             endpoint,
             http,
             cache: tokio::sync::Mutex::new(None),
-            assertion: None,
         })
-    }
-
-    /// A provider authenticating with a signed client assertion (certificate credential)
-    /// instead of `credentials.client_secret`, which is then not sent.
-    pub fn with_assertion(
-        credentials: OAuthClientCredentials,
-        http: reqwest::Client,
-        assertion: std::sync::Arc<dyn ClientAssertion>,
-    ) -> Result<Self, TransportError> {
-        let mut provider = Self::with_client(credentials, http)?;
-        provider.assertion = Some(assertion);
-        Ok(provider)
     }
 
     async fn fetch(&self) -> Result<CachedToken, TransportError> {
