@@ -58,9 +58,11 @@ pub use oauth::{
 };
 pub use retry::{RetryPolicy, parse_retry_after};
 pub use secrecy::{ExposeSecret, SecretString};
-pub use tls::{client_config as tls_client_config, error_chain, is_loopback};
 
 const CONTENT_TYPE: &str = "text/xml; charset=utf-8";
+
+// The rustls configuration and error helpers, shared with graph-client.
+pub use tls::{client_config as tls_client_config, error_chain, is_loopback};
 
 /// One SOAP request for [`HttpTransport::post`].
 #[derive(Debug, Clone)]
