@@ -51,13 +51,18 @@ use http::{HeaderMap, HeaderValue, header};
 
 pub use config::{Auth, DEFAULT_MAX_CONCURRENCY, TransportConfig};
 pub use error::TransportError;
+pub use limits::{Limits, Permits};
 pub use oauth::{
-    ClientCredentialsProvider, EXCHANGE_ONLINE_SCOPE, OAuthClientCredentials, TokenProvider,
+    ClientAssertion, ClientCredentialsProvider, EXCHANGE_ONLINE_SCOPE, OAuthClientCredentials,
+    TokenProvider,
 };
 pub use retry::{RetryPolicy, parse_retry_after};
 pub use secrecy::{ExposeSecret, SecretString};
 
 const CONTENT_TYPE: &str = "text/xml; charset=utf-8";
+
+// The rustls configuration and error helpers, shared with graph-client.
+pub use tls::{client_config as tls_client_config, error_chain, is_loopback};
 
 /// One SOAP request for [`HttpTransport::post`].
 #[derive(Debug, Clone)]
