@@ -38,6 +38,9 @@ pub struct OrgData {
     /// Faults injected from the start.
     #[serde(default)]
     pub faults: Vec<FaultRule>,
+    /// The Graph front's settings (`[graph]`): app certificates, roles, mailbox scopes.
+    #[serde(default)]
+    pub graph: crate::graph::GraphData,
 }
 
 impl fmt::Debug for OrgData {

@@ -47,6 +47,8 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/admin/limits", post(admin_limits))
         .route("/admin/seed", post(admin_seed))
         .route("/admin/tokens/expire", post(admin_expire_tokens))
+        // the Graph front (src/graph/)
+        .merge(crate::graph::routes())
         .layer(DefaultBodyLimit::max(64 * 1024 * 1024))
         .with_state(shared)
 }
@@ -400,6 +402,10 @@ fn issue_token(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Response {
+    // the Graph scope and certificate assertions (src/graph/token.rs)
+    if let Some(resp) = crate::graph::token::intercept(shared, tenant, headers, body) {
+        return resp;
+    }
     let form: HashMap<String, String> = match serde_urlencoded_pairs(body) {
         Some(f) => f,
         None => return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "malformed form"),

@@ -29,6 +29,7 @@ pub mod config;
 pub mod error;
 mod ews;
 pub mod faults;
+pub mod graph;
 mod http;
 pub mod ids;
 pub mod itemxml;
@@ -45,6 +46,7 @@ pub use config::{
 };
 pub use error::MockError;
 pub use faults::{Fault, FaultRule, FaultStatus};
+pub use graph::{GraphAppData, GraphData};
 pub use log::LogEntry;
 pub use server::{MockHandle, MockServer};
 pub use store::{EwsItem, ItemSnapshot, MailboxSnapshot, OutboundMail, Store};

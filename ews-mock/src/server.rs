@@ -30,6 +30,8 @@ pub(crate) struct Shared {
     pub limits: Limits,
     pub log: RequestLog,
     pub base_url: String,
+    /// The Graph front's state (`crate::graph`).
+    pub graph: crate::graph::GraphState,
 }
 
 impl Shared {
@@ -89,6 +91,7 @@ impl MockServer {
             limits: Limits::new(settings.max_concurrency, settings.max_concurrent_sync_calls),
             log: RequestLog::default(),
             base_url: format!("{scheme}://{addr}"),
+            graph: crate::graph::GraphState::new(&config.data.graph),
         });
         let router = crate::http::router(shared.clone());
         let (tx, rx) = watch::channel(false);

@@ -1,0 +1,736 @@
+//! Contact folders and contacts: CRUD, `If-Match`, `$select`/`$top`/`$filter`/`$expand`,
+//! delta per folder with `@removed`, paging by `@odata.nextLink`, expired delta tokens (410).
+
+use axum::http::{Method, StatusCode};
+use ews_client::types::Item as EwsItem;
+use ews_client::types::contact::{
+    EmailAddressEntry, EmailAddressKey, ImAddressEntry, ImAddressKey, PhoneNumberEntry,
+    PhoneNumberKey, PhysicalAddressEntry, PhysicalAddressKey,
+};
+use ews_client::types::{Body, BodyType};
+use graph_client::contacts::{Contact, ContactFolder};
+use graph_client::odata::{Change, Page};
+use graph_client::types::{EmailAddress, PhysicalAddress};
+
+use super::ids::{self as gids, DeltaTokenError};
+use super::{Reply, Request, extended, parse_body};
+use crate::ids::{IdKind, encode_change_key};
+use crate::store::{ChangeKind, Mailbox, StoreError, StoredItem};
+
+type EwsContact = ews_client::types::Contact;
+
+fn store_error(e: StoreError) -> Reply {
+    match e {
+        StoreError::ItemNotFound | StoreError::FolderNotFound => Reply::not_found("item"),
+        StoreError::IrresolvableConflict => Reply::error(
+            StatusCode::PRECONDITION_FAILED,
+            "ErrorIrresolvableConflict",
+            "The send or update operation could not be performed because the change key passed in the request does not match the current change key for the item.",
+        ),
+        StoreError::FolderExists => Reply::error(
+            StatusCode::CONFLICT,
+            "ErrorFolderExists",
+            "A folder with the specified name already exists.",
+        ),
+        other => Reply::error(
+            StatusCode::BAD_REQUEST,
+            other.response_code(),
+            &other.to_string(),
+        ),
+    }
+}
+
+pub(crate) fn dispatch(req: &Request<'_>, path: &[&str]) -> Reply {
+    let m = &req.method;
+    match path {
+        ["contactFolders"] if m == Method::GET => list_folders(req, None),
+        ["contactFolders"] if m == Method::POST => create_folder(req, None),
+        ["contactFolders", id] if m == Method::GET => get_folder(req, id),
+        ["contactFolders", id, "childFolders"] if m == Method::GET => list_folders(req, Some(id)),
+        ["contactFolders", id, "childFolders"] if m == Method::POST => create_folder(req, Some(id)),
+        ["contactFolders", id, "contacts"] if m == Method::GET => list(req, Some(id)),
+        ["contactFolders", id, "contacts"] if m == Method::POST => create(req, Some(id)),
+        ["contactFolders", id, "contacts", "delta"] if m == Method::GET => delta(req, Some(id)),
+        ["contacts", "delta"] if m == Method::GET => delta(req, None),
+        ["contactFolders", _, "contacts", id] | ["contacts", id] => match m.as_str() {
+            "GET" => get(req, id),
+            "PATCH" => update(req, id),
+            "DELETE" => delete(req, id),
+            _ => method_not_allowed(),
+        },
+        ["contacts"] if m == Method::GET => list(req, None),
+        ["contacts"] if m == Method::POST => create(req, None),
+        _ => Reply::error(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            "Resource not found for the segment.",
+        ),
+    }
+}
+
+fn method_not_allowed() -> Reply {
+    Reply::error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "BadRequest",
+        "The method is not allowed here.",
+    )
+}
+
+/// The folder key of a Graph contact folder id (`None`: the default Contacts folder).
+fn folder_key(mb: &Mailbox, id: Option<&str>) -> Option<u64> {
+    match id {
+        None => mb.distinguished("contacts"),
+        Some(id) if id.eq_ignore_ascii_case("contacts") => mb.distinguished("contacts"),
+        Some(id) => {
+            let key = gids::decode(IdKind::Folder, &mb.address, id)?;
+            mb.folders
+                .get(&key)
+                .filter(|f| f.class.starts_with("IPF.Contact"))
+                .map(|f| f.key)
+        }
+    }
+}
+
+fn folder_json(mb: &Mailbox, key: u64) -> Option<ContactFolder> {
+    let f = mb.folders.get(&key)?;
+    Some(ContactFolder {
+        id: Some(gids::encode(IdKind::Folder, &mb.address, key)),
+        display_name: Some(f.name.clone()),
+        parent_folder_id: f
+            .parent
+            .map(|p| gids::encode(IdKind::Folder, &mb.address, p)),
+        single_value_extended_properties: None,
+    })
+}
+
+fn list_folders(req: &Request<'_>, parent: Option<&str>) -> Reply {
+    let store = req.shared.read();
+    let Some(mb) = store.mailbox(&req.mailbox) else {
+        return Reply::not_found("mailbox");
+    };
+    let Some(parent) = folder_key(mb, parent) else {
+        return Reply::not_found("folder");
+    };
+    let value: Vec<ContactFolder> = mb
+        .folders
+        .values()
+        .filter(|f| f.parent == Some(parent) && f.class.starts_with("IPF.Contact"))
+        .filter_map(|f| folder_json(mb, f.key))
+        .collect();
+    Reply::json(
+        StatusCode::OK,
+        &Page {
+            value,
+            next_link: None,
+            delta_link: None,
+        },
+    )
+}
+
+fn get_folder(req: &Request<'_>, id: &str) -> Reply {
+    let store = req.shared.read();
+    let Some(mb) = store.mailbox(&req.mailbox) else {
+        return Reply::not_found("mailbox");
+    };
+    match folder_key(mb, Some(id)).and_then(|k| folder_json(mb, k)) {
+        Some(f) => Reply::json(StatusCode::OK, &f),
+        None => Reply::not_found("folder"),
+    }
+}
+
+fn create_folder(req: &Request<'_>, parent: Option<&str>) -> Reply {
+    let body: ContactFolder = match parse_body(req) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let Some(name) = body.display_name.filter(|n| !n.trim().is_empty()) else {
+        return Reply::bad_request("displayName is required.");
+    };
+    let mut store = req.shared.write();
+    let Some(mb) = store.mailbox_mut(&req.mailbox) else {
+        return Reply::not_found("mailbox");
+    };
+    let Some(parent) = folder_key(mb, parent) else {
+        return Reply::not_found("folder");
+    };
+    match mb.create_folder(parent, &name, Some("IPF.Contact")) {
+        Ok(key) => match folder_json(mb, key) {
+            Some(f) => Reply::json(StatusCode::CREATED, &f),
+            None => Reply::not_found("folder"),
+        },
+        Err(e) => store_error(e),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// EWS contact <-> Graph contact
+
+fn phones(c: &EwsContact, keys: &[PhoneNumberKey]) -> Option<Vec<String>> {
+    let v: Vec<String> = keys
+        .iter()
+        .filter_map(|k| c.phone_numbers.iter().find(|p| p.key == *k))
+        .map(|p| p.number.clone())
+        .collect();
+    Some(v)
+}
+
+fn address(c: &EwsContact, key: PhysicalAddressKey) -> Option<PhysicalAddress> {
+    c.physical_addresses
+        .iter()
+        .find(|a| a.key == key)
+        .map(|a| PhysicalAddress {
+            street: a.street.clone(),
+            city: a.city.clone(),
+            state: a.state.clone(),
+            country_or_region: a.country_or_region.clone(),
+            postal_code: a.postal_code.clone(),
+        })
+}
+
+/// The Graph view of a stored contact; `None` if the item is no contact.
+pub(crate) fn to_graph(
+    mb: &Mailbox,
+    stored: &StoredItem,
+    expand: Option<&[ews_client::types::paths::ExtendedFieldUri]>,
+) -> Option<Contact> {
+    let EwsItem::Contact(c) = &stored.item else {
+        return None;
+    };
+    let change_key = encode_change_key(stored.key, stored.version);
+    Some(Contact {
+        etag: Some(gids::etag(&change_key)),
+        id: Some(gids::encode(IdKind::Item, &mb.address, stored.key)),
+        change_key: Some(change_key),
+        categories: Some(c.common.categories.clone()),
+        created_date_time: Some(stored.created),
+        last_modified_date_time: Some(stored.modified),
+        parent_folder_id: Some(gids::encode(IdKind::Folder, &mb.address, stored.folder)),
+        display_name: c.display_name.clone().or_else(|| c.common.subject.clone()),
+        given_name: c.given_name.clone(),
+        middle_name: c.middle_name.clone(),
+        surname: c.surname.clone(),
+        title: c.complete_name.as_ref().and_then(|n| n.title.clone()),
+        initials: c.initials.clone(),
+        nick_name: c.nickname.clone(),
+        file_as: c.file_as.clone(),
+        company_name: c.company_name.clone(),
+        department: c.department.clone(),
+        job_title: c.job_title.clone(),
+        office_location: c.office_location.clone(),
+        profession: c.profession.clone(),
+        manager: c.manager.clone(),
+        assistant_name: c.assistant_name.clone(),
+        email_addresses: Some(
+            [
+                EmailAddressKey::EmailAddress1,
+                EmailAddressKey::EmailAddress2,
+                EmailAddressKey::EmailAddress3,
+            ]
+            .iter()
+            .filter_map(|k| c.email_addresses.iter().find(|e| e.key == *k))
+            .map(|e| EmailAddress {
+                name: e.name.clone(),
+                address: Some(e.address.clone()),
+            })
+            .collect(),
+        ),
+        business_phones: phones(
+            c,
+            &[
+                PhoneNumberKey::BusinessPhone,
+                PhoneNumberKey::BusinessPhone2,
+            ],
+        ),
+        home_phones: phones(c, &[PhoneNumberKey::HomePhone, PhoneNumberKey::HomePhone2]),
+        mobile_phone: c
+            .phone_numbers
+            .iter()
+            .find(|p| p.key == PhoneNumberKey::MobilePhone)
+            .map(|p| p.number.clone()),
+        im_addresses: Some(c.im_addresses.iter().map(|a| a.address.clone()).collect()),
+        business_home_page: c.business_home_page.clone(),
+        business_address: address(c, PhysicalAddressKey::Business),
+        home_address: address(c, PhysicalAddressKey::Home),
+        other_address: address(c, PhysicalAddressKey::Other),
+        birthday: c.birthday,
+        personal_notes: c.common.body.as_ref().map(|b| b.content.clone()),
+        spouse_name: c.spouse_name.clone(),
+        single_value_extended_properties: expand
+            .map(|w| extended::read(&c.common.extended_properties, w))
+            .filter(|v| !v.is_empty()),
+    })
+}
+
+fn set_phones(c: &mut EwsContact, keys: &[PhoneNumberKey], numbers: &[String]) {
+    c.phone_numbers.retain(|p| !keys.contains(&p.key));
+    for (k, n) in keys.iter().zip(numbers) {
+        c.phone_numbers.push(PhoneNumberEntry::new(*k, n.clone()));
+    }
+}
+
+fn set_address(c: &mut EwsContact, key: PhysicalAddressKey, a: &PhysicalAddress) {
+    c.physical_addresses.retain(|p| p.key != key);
+    let entry = PhysicalAddressEntry {
+        street: a.street.clone(),
+        city: a.city.clone(),
+        state: a.state.clone(),
+        country_or_region: a.country_or_region.clone(),
+        postal_code: a.postal_code.clone(),
+        ..PhysicalAddressEntry::new(key)
+    };
+    if entry != PhysicalAddressEntry::new(key) {
+        c.physical_addresses.push(entry);
+    }
+}
+
+/// Applies the properties present in a Graph contact (create body or patch) to an EWS one.
+pub(crate) fn apply(g: &Contact, c: &mut EwsContact) -> Result<(), String> {
+    macro_rules! copy {
+        ($($from:ident => $to:ident),* $(,)?) => {
+            $( if let Some(v) = &g.$from { c.$to = Some(v.clone()); } )*
+        };
+    }
+    copy!(
+        given_name => given_name,
+        middle_name => middle_name,
+        surname => surname,
+        initials => initials,
+        nick_name => nickname,
+        file_as => file_as,
+        company_name => company_name,
+        department => department,
+        job_title => job_title,
+        office_location => office_location,
+        profession => profession,
+        manager => manager,
+        assistant_name => assistant_name,
+        business_home_page => business_home_page,
+        spouse_name => spouse_name,
+    );
+    if let Some(name) = &g.display_name {
+        c.display_name = Some(name.clone());
+        c.common.subject = Some(name.clone());
+    }
+    if let Some(b) = g.birthday {
+        c.birthday = Some(b);
+    }
+    if let Some(cats) = &g.categories {
+        c.common.categories = cats.clone();
+    }
+    if let Some(list) = &g.email_addresses {
+        if list.len() > 3 {
+            return Err("A contact has at most 3 email addresses.".to_string());
+        }
+        c.email_addresses = list
+            .iter()
+            .zip([
+                EmailAddressKey::EmailAddress1,
+                EmailAddressKey::EmailAddress2,
+                EmailAddressKey::EmailAddress3,
+            ])
+            .filter_map(|(e, k)| {
+                let mut entry = EmailAddressEntry::new(k, e.address.clone()?);
+                entry.name = e.name.clone();
+                Some(entry)
+            })
+            .collect();
+    }
+    if let Some(p) = &g.business_phones {
+        set_phones(
+            c,
+            &[
+                PhoneNumberKey::BusinessPhone,
+                PhoneNumberKey::BusinessPhone2,
+            ],
+            p,
+        );
+    }
+    if let Some(p) = &g.home_phones {
+        set_phones(
+            c,
+            &[PhoneNumberKey::HomePhone, PhoneNumberKey::HomePhone2],
+            p,
+        );
+    }
+    if let Some(m) = &g.mobile_phone {
+        set_phones(c, &[PhoneNumberKey::MobilePhone], std::slice::from_ref(m));
+    }
+    if let Some(im) = &g.im_addresses {
+        c.im_addresses = im
+            .iter()
+            .zip([
+                ImAddressKey::ImAddress1,
+                ImAddressKey::ImAddress2,
+                ImAddressKey::ImAddress3,
+            ])
+            .map(|(a, key)| ImAddressEntry {
+                key,
+                address: a.clone(),
+            })
+            .collect();
+    }
+    for (a, key) in [
+        (&g.business_address, PhysicalAddressKey::Business),
+        (&g.home_address, PhysicalAddressKey::Home),
+        (&g.other_address, PhysicalAddressKey::Other),
+    ] {
+        if let Some(a) = a {
+            set_address(c, key, a);
+        }
+    }
+    if let Some(notes) = &g.personal_notes {
+        c.common.body = Some(Body {
+            body_type: BodyType::Text,
+            content: notes.clone(),
+            is_truncated: None,
+        });
+    }
+    if let Some(props) = &g.single_value_extended_properties {
+        extended::write(&mut c.common.extended_properties, props)?;
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// $select
+
+/// The contact as JSON with only the `$select`ed properties (and `id`, `@odata.etag`).
+fn select_json(contact: &Contact, select: Option<&str>) -> serde_json::Value {
+    let mut value = serde_json::to_value(contact).unwrap_or_default();
+    if let (Some(select), Some(obj)) = (select, value.as_object_mut()) {
+        let keep: Vec<&str> = select.split(',').map(str::trim).collect();
+        obj.retain(|k, _| {
+            k == "id"
+                || k == "@odata.etag"
+                || k == "singleValueExtendedProperties"
+                || keep.iter().any(|s| s.eq_ignore_ascii_case(k))
+        });
+    }
+    value
+}
+
+fn expand_of(
+    req: &Request<'_>,
+) -> Result<Option<Vec<ews_client::types::paths::ExtendedFieldUri>>, Reply> {
+    extended::parse_expand(req.param("$expand")).map_err(|e| Reply::bad_request(&e))
+}
+
+// ---------------------------------------------------------------------------------------------
+// contacts
+
+fn contact_key(mb: &Mailbox, id: &str) -> Option<u64> {
+    let key = gids::decode(IdKind::Item, &mb.address, id)?;
+    mb.items
+        .get(&key)
+        .filter(|s| matches!(s.item, EwsItem::Contact(_)))
+        .map(|s| s.key)
+}
+
+fn list(req: &Request<'_>, folder: Option<&str>) -> Reply {
+    let expand = match expand_of(req) {
+        Ok(e) => e,
+        Err(r) => return r,
+    };
+    enum Filter {
+        Extended(ews_client::types::paths::ExtendedFieldUri, String),
+        Field(String, String),
+    }
+    let filter = match req.param("$filter") {
+        None => None,
+        Some(f) => match extended::parse_filter(f) {
+            Ok(Some((uri, value))) => Some(Filter::Extended(uri, value)),
+            Ok(None) => {
+                // `property eq 'value'` on a string property
+                let parsed = f.split_once(" eq ").and_then(|(p, v)| {
+                    let v = v.trim().strip_prefix('\'')?.strip_suffix('\'')?;
+                    Some((p.trim().to_string(), v.replace("''", "'")))
+                });
+                match parsed {
+                    Some((p, v)) => Some(Filter::Field(p, v)),
+                    None => return Reply::bad_request(&format!("unsupported $filter '{f}'")),
+                }
+            }
+            Err(e) => return Reply::bad_request(&e),
+        },
+    };
+    let store = req.shared.read();
+    let Some(mb) = store.mailbox(&req.mailbox) else {
+        return Reply::not_found("mailbox");
+    };
+    let Some(fkey) = folder_key(mb, folder) else {
+        return Reply::not_found("folder");
+    };
+    let Some(f) = mb.folders.get(&fkey) else {
+        return Reply::not_found("folder");
+    };
+    let mut matching: Vec<Contact> = Vec::new();
+    for key in &f.items {
+        let Some(stored) = mb.items.get(key) else {
+            continue;
+        };
+        if let (Some(Filter::Extended(uri, value)), EwsItem::Contact(c)) = (&filter, &stored.item)
+            && !extended::matches(&c.common.extended_properties, uri, value)
+        {
+            continue;
+        }
+        let Some(contact) = to_graph(mb, stored, expand.as_deref()) else {
+            continue;
+        };
+        if let Some(Filter::Field(p, v)) = &filter {
+            let json = serde_json::to_value(&contact).unwrap_or_default();
+            if json.get(p).and_then(|x| x.as_str()) != Some(v.as_str()) {
+                continue;
+            }
+        }
+        matching.push(contact);
+    }
+    let top = req.page_size(10);
+    let skip: usize = req.param("$skip").and_then(|s| s.parse().ok()).unwrap_or(0);
+    let page: Vec<serde_json::Value> = matching
+        .iter()
+        .skip(skip)
+        .take(top)
+        .map(|c| select_json(c, req.param("$select")))
+        .collect();
+    let next_link = (skip + top < matching.len()).then(|| {
+        let mut q: Vec<(&str, String)> = req
+            .query
+            .iter()
+            .filter(|(k, _)| k != "$skip" && k != "$top")
+            .map(|(k, v)| (k.as_str(), v.clone()))
+            .collect();
+        q.push(("$top", top.to_string()));
+        q.push(("$skip", (skip + top).to_string()));
+        let q: Vec<(&str, &str)> = q.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let segs: Vec<&str> = req.path.iter().map(String::as_str).collect();
+        req.link(&segs, &q)
+    });
+    Reply::json(
+        StatusCode::OK,
+        &Page {
+            value: page,
+            next_link,
+            delta_link: None,
+        },
+    )
+}
+
+fn get(req: &Request<'_>, id: &str) -> Reply {
+    let expand = match expand_of(req) {
+        Ok(e) => e,
+        Err(r) => return r,
+    };
+    let store = req.shared.read();
+    let Some(mb) = store.mailbox(&req.mailbox) else {
+        return Reply::not_found("mailbox");
+    };
+    let contact = contact_key(mb, id)
+        .and_then(|k| mb.items.get(&k))
+        .and_then(|s| to_graph(mb, s, expand.as_deref()));
+    match contact {
+        Some(c) => Reply::json(StatusCode::OK, &select_json(&c, req.param("$select"))),
+        None => Reply::not_found("contact"),
+    }
+}
+
+/// The extended properties a write body names, to return them in the answer as Graph does.
+fn written_props(body: &Contact) -> Vec<ews_client::types::paths::ExtendedFieldUri> {
+    body.single_value_extended_properties
+        .iter()
+        .flatten()
+        .filter_map(|p| p.id.as_deref().and_then(extended::parse_id))
+        .collect()
+}
+
+fn create(req: &Request<'_>, folder: Option<&str>) -> Reply {
+    let body: Contact = match parse_body(req) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let mut contact = EwsContact::default();
+    contact.common.item_class = Some("IPM.Contact".to_string());
+    if let Err(e) = apply(&body, &mut contact) {
+        return Reply::bad_request(&e);
+    }
+    let mut store = req.shared.write();
+    let Some(mb) = store.mailbox_mut(&req.mailbox) else {
+        return Reply::not_found("mailbox");
+    };
+    let Some(fkey) = folder_key(mb, folder) else {
+        return Reply::not_found("folder");
+    };
+    match mb.create_item(fkey, EwsItem::Contact(contact)) {
+        Ok(key) => {
+            let wanted = written_props(&body);
+            match mb
+                .items
+                .get(&key)
+                .and_then(|s| to_graph(mb, s, Some(&wanted)))
+            {
+                Some(c) => Reply::json(StatusCode::CREATED, &c),
+                None => Reply::not_found("contact"),
+            }
+        }
+        Err(e) => store_error(e),
+    }
+}
+
+/// The stored version whose change key `if_match` is; a stale one gives 412.
+fn check_if_match(stored: &StoredItem, if_match: Option<String>) -> Result<Option<u64>, Reply> {
+    match if_match {
+        None => Ok(None),
+        Some(ck) if ck == encode_change_key(stored.key, stored.version) => Ok(Some(stored.version)),
+        Some(_) => Err(store_error(StoreError::IrresolvableConflict)),
+    }
+}
+
+fn update(req: &Request<'_>, id: &str) -> Reply {
+    let body: Contact = match parse_body(req) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let mut store = req.shared.write();
+    let Some(mb) = store.mailbox_mut(&req.mailbox) else {
+        return Reply::not_found("mailbox");
+    };
+    let Some(key) = contact_key(mb, id) else {
+        return Reply::not_found("contact");
+    };
+    let Some(stored) = mb.items.get(&key) else {
+        return Reply::not_found("contact");
+    };
+    let expected = match check_if_match(stored, req.if_match()) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let mut err = None;
+    let result = mb.update_item(key, expected, |item| {
+        if let EwsItem::Contact(c) = item
+            && let Err(e) = apply(&body, c)
+        {
+            err = Some(e);
+        }
+    });
+    if let Some(e) = err {
+        return Reply::bad_request(&e);
+    }
+    if let Err(e) = result {
+        return store_error(e);
+    }
+    let wanted = written_props(&body);
+    match mb
+        .items
+        .get(&key)
+        .and_then(|s| to_graph(mb, s, Some(&wanted)))
+    {
+        Some(c) => Reply::json(StatusCode::OK, &c),
+        None => Reply::not_found("contact"),
+    }
+}
+
+fn delete(req: &Request<'_>, id: &str) -> Reply {
+    let mut store = req.shared.write();
+    let Some(mb) = store.mailbox_mut(&req.mailbox) else {
+        return Reply::not_found("mailbox");
+    };
+    let Some(key) = contact_key(mb, id) else {
+        return Reply::not_found("contact");
+    };
+    if let Some(stored) = mb.items.get(&key)
+        && let Err(r) = check_if_match(stored, req.if_match())
+    {
+        return r;
+    }
+    match mb.delete_item(key) {
+        Ok(_) => Reply::empty(StatusCode::NO_CONTENT),
+        Err(e) => store_error(e),
+    }
+}
+
+/// `contacts/delta` of a folder: `$deltatoken` (a finished round) or `$skiptoken` (the next
+/// page) carry the journal position.
+fn delta(req: &Request<'_>, folder: Option<&str>) -> Reply {
+    let store = req.shared.read();
+    let Some(mb) = store.mailbox(&req.mailbox) else {
+        return Reply::not_found("mailbox");
+    };
+    let Some(fkey) = folder_key(mb, folder) else {
+        return Reply::not_found("folder");
+    };
+    let epoch = req
+        .shared
+        .graph
+        .delta_epoch
+        .load(std::sync::atomic::Ordering::SeqCst);
+    let secret = &store.sync_secret;
+    let token = req.param("$deltatoken").or_else(|| req.param("$skiptoken"));
+    let since = match token {
+        None => 0,
+        Some(t) => match gids::decode_delta_token(secret, epoch, &mb.address, fkey, t) {
+            Ok(seq) => seq,
+            Err(DeltaTokenError::Expired) => {
+                return Reply::error(
+                    StatusCode::GONE,
+                    "syncStateNotFound",
+                    "The sync state generation is not found. Resync from the start.",
+                );
+            }
+            Err(DeltaTokenError::Invalid) => {
+                return Reply::error(
+                    StatusCode::BAD_REQUEST,
+                    "syncStateInvalid",
+                    "The sync state is invalid.",
+                );
+            }
+        },
+    };
+    let size = req.page_size(100);
+    let page = match mb.sync_items(fkey, since, size) {
+        Ok(p) => p,
+        Err(e) => return store_error(e),
+    };
+    let select = req.param("$select");
+    let mut value: Vec<serde_json::Value> = Vec::new();
+    for change in &page.changes {
+        let id = gids::encode(IdKind::Item, &mb.address, change.key);
+        let entry = match change.kind {
+            ChangeKind::Delete => Change::<Contact>::Removed {
+                id,
+                reason: Some("deleted".to_string()),
+            },
+            _ => match mb
+                .items
+                .get(&change.key)
+                .and_then(|s| to_graph(mb, s, None))
+            {
+                Some(c) => Change::Upsert(c),
+                None => continue,
+            },
+        };
+        value.push(match &entry {
+            Change::Upsert(c) => select_json(c, select),
+            removed => serde_json::to_value(removed).unwrap_or_default(),
+        });
+    }
+    let next = gids::delta_token(secret, epoch, &mb.address, fkey, page.seq);
+    let segs: Vec<&str> = req.path.iter().map(String::as_str).collect();
+    let mut q: Vec<(&str, &str)> = Vec::new();
+    if let Some(s) = select {
+        q.push(("$select", s));
+    }
+    let (next_link, delta_link) = if page.includes_last {
+        q.push(("$deltatoken", &next));
+        (None, Some(req.link(&segs, &q)))
+    } else {
+        q.push(("$skiptoken", &next));
+        (Some(req.link(&segs, &q)), None)
+    };
+    Reply::json(
+        StatusCode::OK,
+        &Page {
+            value,
+            next_link,
+            delta_link,
+        },
+    )
+}

@@ -1,0 +1,586 @@
+//! The Microsoft Graph v1.0 front: the same mailbox store as the EWS front, seen through
+//! Graph's JSON (graph-client's serde types; no JSON plumbing of its own beyond error bodies).
+//!
+//! - `token`: the Graph scope of the OAuth 2.0 token endpoint (client secret or a certificate
+//!   client assertion verified against the app's configured certificate);
+//! - `ids`: immutable ids, change keys and etags, delta tokens;
+//! - `users`, `contacts`, `extended` (single-value extended properties), `translate`;
+//! - this module: the `/v1.0/...` route (bearer token of the Graph audience, the app's roles
+//!   and mailbox scope as RBAC for Applications gives them, the 4-requests-per-mailbox limit,
+//!   the seeded faults of the EWS front, the request log) and Graph's error shape.
+
+pub(crate) mod contacts;
+pub(crate) mod extended;
+pub(crate) mod ids;
+pub(crate) mod token;
+pub(crate) mod translate;
+pub(crate) mod users;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Extension, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, post};
+use serde::{Deserialize, Serialize};
+
+use crate::auth::{Credentials, TokenStore, parse_authorization};
+use crate::faults::{Fault, Limits};
+use crate::log::LogEntry;
+use crate::server::{ConnInfo, Shared};
+
+/// Graph settings of the organisation (`[graph]` in the data file).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct GraphData {
+    /// Graph settings per application (by client id). An app of `[[apps]]` without an entry
+    /// here has every Graph permission on every mailbox (tenant-wide consent).
+    pub apps: Vec<GraphAppData>,
+    /// Concurrent requests per app and mailbox (Exchange Online: 4).
+    pub max_concurrency_per_mailbox: Option<u32>,
+    /// `Retry-After` (seconds) of a 429 for the concurrency limit (default 1).
+    pub retry_after_secs: Option<u64>,
+}
+
+/// Graph settings of one application.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct GraphAppData {
+    /// The client id (as in `[[apps]]`).
+    pub client_id: String,
+    /// The app's certificate (PEM): client assertions signed by its key are accepted.
+    pub certificate: Option<String>,
+    /// Application permissions (`Contacts.ReadWrite`, `User.Read.All`, ...); empty: all.
+    pub roles: Vec<String>,
+    /// The mailboxes the app may act on (an RBAC for Applications management scope); absent:
+    /// all mailboxes.
+    pub mailboxes: Option<Vec<String>>,
+}
+
+/// Graph state beside the store: tokens of the Graph audience, the concurrency limit, the
+/// delta epoch (delta tokens of an older epoch are expired).
+pub(crate) struct GraphState {
+    pub tokens: TokenStore,
+    pub limits: Limits,
+    pub apps: HashMap<String, GraphAppData>,
+    pub delta_epoch: AtomicU64,
+    pub retry_after_secs: u64,
+}
+
+impl GraphState {
+    pub fn new(data: &GraphData) -> Self {
+        let max = data.max_concurrency_per_mailbox.unwrap_or(4).max(1);
+        GraphState {
+            tokens: TokenStore::default(),
+            limits: Limits::new(max, max),
+            apps: data
+                .apps
+                .iter()
+                .map(|a| (a.client_id.to_ascii_lowercase(), a.clone()))
+                .collect(),
+            delta_epoch: AtomicU64::new(1),
+            retry_after_secs: data.retry_after_secs.unwrap_or(1),
+        }
+    }
+
+    /// Whether `app` holds one of `roles` (an app without Graph settings holds all).
+    fn has_role(&self, app: &str, roles: &[&str]) -> bool {
+        match self.apps.get(&app.to_ascii_lowercase()) {
+            Some(a) if !a.roles.is_empty() => a
+                .roles
+                .iter()
+                .any(|r| roles.iter().any(|want| r.eq_ignore_ascii_case(want))),
+            _ => true,
+        }
+    }
+
+    /// Whether `app` may act on `mailbox` (its management scope).
+    fn in_scope(&self, app: &str, mailbox: &str) -> bool {
+        match self
+            .apps
+            .get(&app.to_ascii_lowercase())
+            .and_then(|a| a.mailboxes.as_ref())
+        {
+            Some(list) => list.iter().any(|m| m.eq_ignore_ascii_case(mailbox)),
+            None => true,
+        }
+    }
+}
+
+/// The routes of the Graph front (merged into the mock's router).
+pub(crate) fn routes() -> Router<Arc<Shared>> {
+    Router::new()
+        .route("/v1.0/{*path}", any(endpoint))
+        .route("/admin/graph/expire-delta-tokens", post(admin_expire_delta))
+}
+
+async fn admin_expire_delta(State(shared): State<Arc<Shared>>) -> StatusCode {
+    shared.graph.delta_epoch.fetch_add(1, Ordering::SeqCst);
+    StatusCode::NO_CONTENT
+}
+
+/// A Graph answer before it becomes an HTTP response.
+pub(crate) struct Reply {
+    pub status: StatusCode,
+    pub body: Vec<u8>,
+    pub content_type: &'static str,
+    pub headers: Vec<(header::HeaderName, String)>,
+    /// The error code, for the log.
+    pub code: Option<String>,
+}
+
+impl Reply {
+    pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Reply {
+        match serde_json::to_vec(value) {
+            Ok(body) => Reply {
+                status,
+                body,
+                content_type: "application/json; odata.metadata=minimal",
+                headers: Vec::new(),
+                code: None,
+            },
+            Err(e) => Reply::error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "generalException",
+                &format!("serialising the answer: {e}"),
+            ),
+        }
+    }
+
+    pub fn empty(status: StatusCode) -> Reply {
+        Reply {
+            status,
+            body: Vec::new(),
+            content_type: "text/plain",
+            headers: Vec::new(),
+            code: None,
+        }
+    }
+
+    /// Graph's error body: `{"error": {"code", "message", "innerError": {...}}}`.
+    pub fn error(status: StatusCode, code: &str, message: &str) -> Reply {
+        let now = chrono::Utc::now();
+        let body = serde_json::json!({
+            "error": {
+                "code": code,
+                "message": message,
+                "innerError": {
+                    "date": now.format("%Y-%m-%dT%H:%M:%S").to_string(),
+                    "request-id": uuid_like(now.timestamp_nanos_opt().unwrap_or_default() as u64),
+                }
+            }
+        });
+        Reply {
+            status,
+            body: serde_json::to_vec(&body).unwrap_or_default(),
+            content_type: "application/json",
+            headers: Vec::new(),
+            code: Some(code.to_string()),
+        }
+    }
+
+    pub fn not_found(what: &str) -> Reply {
+        Reply::error(
+            StatusCode::NOT_FOUND,
+            "ErrorItemNotFound",
+            &format!("The specified object was not found in the store. ({what})"),
+        )
+    }
+
+    pub fn bad_request(message: &str) -> Reply {
+        Reply::error(StatusCode::BAD_REQUEST, "BadRequest", message)
+    }
+
+    pub fn access_denied() -> Reply {
+        Reply::error(
+            StatusCode::FORBIDDEN,
+            "ErrorAccessDenied",
+            "Access is denied. Check credentials and try again.",
+        )
+    }
+
+    pub fn with_header(mut self, name: header::HeaderName, value: String) -> Reply {
+        self.headers.push((name, value));
+        self
+    }
+
+    fn into_response(self) -> Response {
+        let mut resp = (self.status, self.body).into_response();
+        if let Ok(v) = HeaderValue::from_str(self.content_type) {
+            resp.headers_mut().insert(header::CONTENT_TYPE, v);
+        }
+        for (name, value) in self.headers {
+            if let Ok(v) = HeaderValue::from_str(&value) {
+                resp.headers_mut().insert(name, v);
+            }
+        }
+        resp
+    }
+}
+
+/// A GUID-shaped string derived from `n`.
+pub(crate) fn uuid_like(n: u64) -> String {
+    use sha2::Digest as _;
+    let h = sha2::Sha256::digest(n.to_le_bytes());
+    let hex: String = h.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
+}
+
+/// One Graph request, parsed: the mailbox, the path below `/users/{id}`, the query.
+pub(crate) struct Request<'a> {
+    pub shared: &'a Shared,
+    pub method: Method,
+    /// The mailbox address (lower case).
+    pub mailbox: String,
+    /// Path segments below `/users/{id}` (percent-decoded).
+    pub path: Vec<String>,
+    /// Query parameters (decoded).
+    pub query: Vec<(String, String)>,
+    pub headers: &'a HeaderMap,
+    pub body: &'a [u8],
+    /// `http://host:port/v1.0`.
+    pub service_root: String,
+}
+
+impl Request<'_> {
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The page size from `Prefer: odata.maxpagesize=N` or `$top`.
+    pub fn page_size(&self, default: usize) -> usize {
+        let prefer = self
+            .headers
+            .get_all("prefer")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .find_map(|p| {
+                p.trim()
+                    .strip_prefix("odata.maxpagesize=")
+                    .and_then(|n| n.trim().parse::<usize>().ok())
+            });
+        prefer
+            .or_else(|| self.param("$top").and_then(|t| t.parse().ok()))
+            .unwrap_or(default)
+            .clamp(1, 1000)
+    }
+
+    /// The `If-Match` value without `W/` and quotes.
+    pub fn if_match(&self) -> Option<String> {
+        let v = self.headers.get(header::IF_MATCH)?.to_str().ok()?.trim();
+        if v == "*" {
+            return None;
+        }
+        let v = v.strip_prefix("W/").unwrap_or(v);
+        Some(v.trim_matches('"').to_string())
+    }
+
+    /// The URL of `segments` below this mailbox with a query.
+    pub fn link(&self, segments: &[&str], query: &[(&str, &str)]) -> String {
+        let mut url = format!(
+            "{}/users/{}",
+            self.service_root,
+            percent_encoding::utf8_percent_encode(&self.mailbox, SEGMENT)
+        );
+        for s in segments {
+            url.push('/');
+            url.extend(percent_encoding::utf8_percent_encode(s, SEGMENT));
+        }
+        let mut ser = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in query {
+            ser.append_pair(k, v);
+        }
+        let q = ser.finish();
+        if !q.is_empty() {
+            url.push('?');
+            url.push_str(&q);
+        }
+        url
+    }
+}
+
+const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'@')
+    .remove(b'~');
+
+fn decode_segment(s: &str) -> String {
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// The permissions an operation needs (any one of them).
+fn required_roles(family: &str, method: &Method) -> &'static [&'static str] {
+    let write = method != Method::GET;
+    match (family, write) {
+        ("contacts" | "contactFolders", false) => &["Contacts.Read", "Contacts.ReadWrite"],
+        ("contacts" | "contactFolders", true) => &["Contacts.ReadWrite"],
+        (_, _) => &["User.Read.All", "User.ReadBasic.All", "User.ReadWrite.All"],
+    }
+}
+
+/// The operation name used for the log, the counts and fault rules: `Graph GET contacts`.
+fn operation_name(method: &Method, path: &[String]) -> String {
+    let mut shape: Vec<&str> = Vec::new();
+    for (i, s) in path.iter().enumerate() {
+        // keep the names, drop the ids (every other segment after a collection name)
+        let is_name = matches!(
+            s.as_str(),
+            "contacts"
+                | "contactFolders"
+                | "childFolders"
+                | "delta"
+                | "translateExchangeIds"
+                | "singleValueExtendedProperties"
+        );
+        if is_name || i == 0 {
+            shape.push(s.as_str());
+        }
+    }
+    if shape.is_empty() {
+        format!("Graph {method} user")
+    } else {
+        format!("Graph {method} {}", shape.join("/"))
+    }
+}
+
+async fn endpoint(
+    State(shared): State<Arc<Shared>>,
+    Extension(conn): Extension<Arc<ConnInfo>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let mut entry = LogEntry {
+        seq: 0,
+        time: chrono::Utc::now(),
+        operation: None,
+        caller: None,
+        mailbox: None,
+        impersonating: None,
+        status: 0,
+        response_code: None,
+        faults: Vec::new(),
+    };
+    let finish = |mut entry: LogEntry, reply: Reply| {
+        entry.status = reply.status.as_u16();
+        entry.response_code = reply.code.clone();
+        shared.log.push(entry);
+        reply.into_response()
+    };
+    let segments: Vec<String> = uri
+        .path()
+        .trim_start_matches("/v1.0/")
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(decode_segment)
+        .collect();
+    let query: Vec<(String, String)> = uri
+        .query()
+        .map(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .into_owned()
+                .collect()
+        })
+        .unwrap_or_default();
+    entry.operation = Some(operation_name(
+        &method,
+        segments.get(2..).unwrap_or_default(),
+    ));
+
+    // the bearer token must be one issued for Graph
+    let app = match headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(parse_authorization)
+    {
+        Some(Credentials::Bearer(token)) => shared.graph.tokens.check(&token),
+        _ => None,
+    };
+    let Some(app) = app else {
+        let reply = Reply::error(
+            StatusCode::UNAUTHORIZED,
+            "InvalidAuthenticationToken",
+            "Access token is empty, expired or not valid for this audience.",
+        )
+        .with_header(
+            header::WWW_AUTHENTICATE,
+            "Bearer error=\"invalid_token\"".to_string(),
+        );
+        return finish(entry, reply);
+    };
+    entry.caller = Some(app.clone());
+
+    let (user, rest) = match segments.split_first() {
+        Some((first, rest)) if first == "users" && !rest.is_empty() => (&rest[0], &rest[1..]),
+        _ => {
+            let reply = Reply::error(
+                StatusCode::BAD_REQUEST,
+                "BadRequest",
+                "Resource not found for the segment.",
+            );
+            return finish(entry, reply);
+        }
+    };
+    let mailbox = match users::resolve(&shared, user) {
+        Some(m) => m,
+        None => {
+            let reply = if rest.is_empty() {
+                Reply::error(
+                    StatusCode::NOT_FOUND,
+                    "Request_ResourceNotFound",
+                    &format!(
+                        "Resource '{user}' does not exist or one of its queried reference-property objects are not present."
+                    ),
+                )
+            } else {
+                Reply::error(
+                    StatusCode::NOT_FOUND,
+                    "ErrorInvalidUser",
+                    &format!("The requested user '{user}' is invalid."),
+                )
+            };
+            return finish(entry, reply);
+        }
+    };
+    entry.mailbox = Some(mailbox.clone());
+    let family = rest.first().map(String::as_str).unwrap_or("user");
+    if !shared.graph.has_role(&app, required_roles(family, &method)) {
+        return finish(entry, Reply::access_denied());
+    }
+    // RBAC for Applications: a scope limits mailbox data, not the directory
+    if !rest.is_empty() && !shared.graph.in_scope(&app, &mailbox) {
+        return finish(entry, Reply::access_denied());
+    }
+
+    let Some(_guard) = shared
+        .graph
+        .limits
+        .acquire(&format!("{app}|{mailbox}"), false)
+    else {
+        let secs = shared.graph.retry_after_secs;
+        let reply = Reply::error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "ApplicationThrottled",
+            "Application is over its MailboxConcurrency limit.",
+        )
+        .with_header(header::RETRY_AFTER, secs.to_string());
+        return finish(entry, reply);
+    };
+
+    let faults = shared
+        .faults
+        .pick(entry.operation.as_deref(), Some(&mailbox));
+    entry.faults = faults.iter().map(|f| f.name().to_string()).collect();
+    let mut terminal = None;
+    for fault in faults {
+        match fault {
+            Fault::Latency { ms } => tokio::time::sleep(Duration::from_millis(ms)).await,
+            other if terminal.is_none() => terminal = Some(other),
+            _ => {}
+        }
+    }
+    match &terminal {
+        Some(Fault::ServerBusy { back_off_ms, .. }) => {
+            let secs = back_off_ms.div_ceil(1000).max(1);
+            let reply = Reply::error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "TooManyRequests",
+                "Too many requests.",
+            )
+            .with_header(header::RETRY_AFTER, secs.to_string());
+            return finish(entry, reply);
+        }
+        Some(Fault::Http503 { retry_after_secs }) => {
+            let reply = Reply::error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "ServiceUnavailable",
+                "The service is temporarily unavailable.",
+            )
+            .with_header(header::RETRY_AFTER, retry_after_secs.to_string());
+            return finish(entry, reply);
+        }
+        Some(Fault::DropBeforeProcessing) => {
+            shared.log.push(entry);
+            conn.kill.notify_one();
+            return std::future::pending().await;
+        }
+        _ => {}
+    }
+
+    let request = Request {
+        shared: &shared,
+        method: method.clone(),
+        mailbox,
+        path: rest.to_vec(),
+        query,
+        headers: &headers,
+        body: &body,
+        service_root: format!("{}/v1.0", shared.base_url),
+    };
+    let reply = dispatch(&request);
+    match terminal {
+        Some(Fault::DropAfterProcessing) => {
+            entry.status = reply.status.as_u16();
+            entry.response_code = reply.code;
+            shared.log.push(entry);
+            conn.kill.notify_one();
+            std::future::pending().await
+        }
+        Some(Fault::Malformed | Fault::Truncated) => {
+            let mut reply = reply;
+            let half = reply.body.len() / 2;
+            reply.body.truncate(half);
+            reply.body.extend_from_slice(b"<<");
+            finish(entry, reply)
+        }
+        _ => finish(entry, reply),
+    }
+}
+
+fn dispatch(req: &Request<'_>) -> Reply {
+    let path: Vec<&str> = req.path.iter().map(String::as_str).collect();
+    match path.first().copied() {
+        None => users::get(req),
+        Some("contacts" | "contactFolders") => contacts::dispatch(req, &path),
+        Some("translateExchangeIds") if req.method == Method::POST && path.len() == 1 => {
+            translate::translate(req)
+        }
+        Some(_) => Reply::error(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            "Resource not found for the segment.",
+        ),
+    }
+}
+
+/// Parses a JSON request body into a graph-client type.
+pub(crate) fn parse_body<T: serde::de::DeserializeOwned>(req: &Request<'_>) -> Result<T, Reply> {
+    serde_json::from_slice(req.body).map_err(|e| {
+        Reply::error(
+            StatusCode::BAD_REQUEST,
+            "RequestBodyRead",
+            &format!("The request body could not be read: {e}"),
+        )
+    })
+}
