@@ -820,3 +820,75 @@ async fn a_graph_contact_is_read_changed_and_deleted_through_ews() {
     );
     mock.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn json_batch_runs_in_order_with_failed_dependencies_as_424() {
+    use graph_client::batch::BatchRequest;
+    let mock = start().await;
+    let client = sync_app(&mock);
+    let body = serde_json::to_value(new_contact("Jo", "Batch", "b-1")).unwrap();
+    let missing = "/users/bob@contoso.test/contacts/AAAA";
+    let answers = client
+        .batch(
+            "bob@contoso.test",
+            vec![
+                BatchRequest::new("1", "POST", "/users/bob@contoso.test/contacts", Some(body)),
+                BatchRequest::get("2", "/users/bob@contoso.test/contacts?$top=5")
+                    .depends_on(&["1"]),
+                BatchRequest::get("3", missing),
+                BatchRequest::get("4", "/users/bob@contoso.test/contacts").depends_on(&["3"]),
+            ],
+        )
+        .await
+        .unwrap();
+    let statuses: Vec<(String, u16)> = answers.iter().map(|a| (a.id.clone(), a.status)).collect();
+    assert_eq!(
+        statuses,
+        [
+            ("1".into(), 201),
+            ("2".into(), 200),
+            ("3".into(), 404),
+            ("4".into(), 424)
+        ]
+    );
+    let created: Contact = answers[0].clone().into_result().unwrap().unwrap();
+    assert_eq!(created.surname.as_deref(), Some("Batch"));
+    let err = answers[3].clone().into_result::<Contact>().unwrap_err();
+    assert!(
+        matches!(err, graph_client::Error::FailedDependency(_)),
+        "{err}"
+    );
+    // each inner request is logged as its own operation
+    let counts = mock.request_counts();
+    assert_eq!(counts["Graph POST $batch"], 1);
+    assert_eq!(counts["Graph POST contacts"], 1);
+    assert_eq!(counts["Graph GET contacts"], 2, "the 424 one never ran");
+
+    // more than 20 requests are refused by the client before sending; the mock refuses too
+    let http = reqwest::Client::new();
+    let token = {
+        let v: serde_json::Value = http
+            .post(mock.token_url())
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body("grant_type=client_credentials&client_id=sync-app&client_secret=app-secret&scope=https%3A%2F%2Fgraph.microsoft.com%2F.default")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        v["access_token"].as_str().unwrap().to_string()
+    };
+    let requests: Vec<BatchRequest> = (0..21)
+        .map(|i| BatchRequest::get(i.to_string(), "/users/bob@contoso.test"))
+        .collect();
+    let r = http
+        .post(format!("{}/v1.0/$batch", mock.base_url()))
+        .bearer_auth(token)
+        .json(&graph_client::batch::BatchBody { requests })
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    mock.shutdown().await.unwrap();
+}

@@ -363,15 +363,8 @@ fn operation_name(method: &Method, path: &[String]) -> String {
     }
 }
 
-async fn endpoint(
-    State(shared): State<Arc<Shared>>,
-    Extension(conn): Extension<Arc<ConnInfo>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let mut entry = LogEntry {
+fn new_entry() -> LogEntry {
+    LogEntry {
         seq: 0,
         time: chrono::Utc::now(),
         operation: None,
@@ -381,32 +374,56 @@ async fn endpoint(
         status: 0,
         response_code: None,
         faults: Vec::new(),
-    };
-    let finish = |mut entry: LogEntry, reply: Reply| {
-        entry.status = reply.status.as_u16();
-        entry.response_code = reply.code.clone();
-        shared.log.push(entry);
-        reply.into_response()
-    };
-    let segments: Vec<String> = uri
-        .path()
-        .trim_start_matches("/v1.0/")
+    }
+}
+
+/// What became of one request (top level or inside a `$batch`).
+enum Outcome {
+    /// An answer.
+    Reply(Reply),
+    /// Drop the connection before processing.
+    DropBefore,
+    /// Processed; drop the connection instead of answering.
+    DropAfter(Reply),
+    /// Processed; answer with a broken body.
+    Mangled(Reply),
+}
+
+fn split_path(path: &str) -> Vec<String> {
+    path.trim_start_matches("/v1.0")
         .split('/')
         .filter(|s| !s.is_empty())
         .map(decode_segment)
-        .collect();
-    let query: Vec<(String, String)> = uri
-        .query()
+        .collect()
+}
+
+fn split_query(query: Option<&str>) -> Vec<(String, String)> {
+    query
         .map(|q| {
             url::form_urlencoded::parse(q.as_bytes())
                 .into_owned()
                 .collect()
         })
-        .unwrap_or_default();
-    entry.operation = Some(operation_name(
-        &method,
-        segments.get(2..).unwrap_or_default(),
-    ));
+        .unwrap_or_default()
+}
+
+async fn endpoint(
+    State(shared): State<Arc<Shared>>,
+    Extension(conn): Extension<Arc<ConnInfo>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let mut entry = new_entry();
+    let segments = split_path(uri.path());
+    let query = split_query(uri.query());
+    let is_batch = segments.len() == 1 && segments[0] == "$batch";
+    entry.operation = Some(if is_batch {
+        format!("Graph {method} $batch")
+    } else {
+        operation_name(&method, segments.get(2..).unwrap_or_default())
+    });
 
     // the bearer token must be one issued for Graph
     let app = match headers
@@ -427,50 +444,95 @@ async fn endpoint(
             header::WWW_AUTHENTICATE,
             "Bearer error=\"invalid_token\"".to_string(),
         );
-        return finish(entry, reply);
+        return finish(&shared, entry, reply);
     };
     entry.caller = Some(app.clone());
+    if is_batch && method == Method::POST {
+        let reply = batch(&shared, &app, &body).await;
+        return finish(&shared, entry, reply);
+    }
+    match run(
+        &shared, &app, method, segments, query, &headers, &body, &mut entry,
+    )
+    .await
+    {
+        Outcome::Reply(reply) => finish(&shared, entry, reply),
+        Outcome::DropBefore => {
+            shared.log.push(entry);
+            conn.kill.notify_one();
+            std::future::pending().await
+        }
+        Outcome::DropAfter(reply) => {
+            entry.status = reply.status.as_u16();
+            entry.response_code = reply.code;
+            shared.log.push(entry);
+            conn.kill.notify_one();
+            std::future::pending().await
+        }
+        Outcome::Mangled(mut reply) => {
+            let half = reply.body.len() / 2;
+            reply.body.truncate(half);
+            reply.body.extend_from_slice(b"<<");
+            finish(&shared, entry, reply)
+        }
+    }
+}
 
+fn finish(shared: &Shared, mut entry: LogEntry, reply: Reply) -> Response {
+    entry.status = reply.status.as_u16();
+    entry.response_code = reply.code.clone();
+    shared.log.push(entry);
+    reply.into_response()
+}
+
+/// One request of an authenticated app: the mailbox, its roles and scope, the concurrency
+/// limit, the seeded faults, the resource.
+#[allow(clippy::too_many_arguments)]
+async fn run(
+    shared: &Arc<Shared>,
+    app: &str,
+    method: Method,
+    segments: Vec<String>,
+    query: Vec<(String, String)>,
+    headers: &HeaderMap,
+    body: &[u8],
+    entry: &mut LogEntry,
+) -> Outcome {
     let (user, rest) = match segments.split_first() {
         Some((first, rest)) if first == "users" && !rest.is_empty() => (&rest[0], &rest[1..]),
         _ => {
-            let reply = Reply::error(
+            return Outcome::Reply(Reply::error(
                 StatusCode::BAD_REQUEST,
                 "BadRequest",
                 "Resource not found for the segment.",
-            );
-            return finish(entry, reply);
+            ));
         }
     };
-    let mailbox = match users::resolve(&shared, user) {
-        Some(m) => m,
-        None => {
-            let reply = if rest.is_empty() {
-                Reply::error(
-                    StatusCode::NOT_FOUND,
-                    "Request_ResourceNotFound",
-                    &format!(
-                        "Resource '{user}' does not exist or one of its queried reference-property objects are not present."
-                    ),
-                )
-            } else {
-                Reply::error(
-                    StatusCode::NOT_FOUND,
-                    "ErrorInvalidUser",
-                    &format!("The requested user '{user}' is invalid."),
-                )
-            };
-            return finish(entry, reply);
-        }
+    let Some(mailbox) = users::resolve(shared, user) else {
+        return Outcome::Reply(if rest.is_empty() {
+            Reply::error(
+                StatusCode::NOT_FOUND,
+                "Request_ResourceNotFound",
+                &format!(
+                    "Resource '{user}' does not exist or one of its queried reference-property objects are not present."
+                ),
+            )
+        } else {
+            Reply::error(
+                StatusCode::NOT_FOUND,
+                "ErrorInvalidUser",
+                &format!("The requested user '{user}' is invalid."),
+            )
+        });
     };
     entry.mailbox = Some(mailbox.clone());
     let family = rest.first().map(String::as_str).unwrap_or("user");
-    if !shared.graph.has_role(&app, required_roles(family, &method)) {
-        return finish(entry, Reply::access_denied());
+    if !shared.graph.has_role(app, required_roles(family, &method)) {
+        return Outcome::Reply(Reply::access_denied());
     }
     // RBAC for Applications: a scope limits mailbox data, not the directory
-    if !rest.is_empty() && !shared.graph.in_scope(&app, &mailbox) {
-        return finish(entry, Reply::access_denied());
+    if !rest.is_empty() && !shared.graph.in_scope(app, &mailbox) {
+        return Outcome::Reply(Reply::access_denied());
     }
 
     let Some(_guard) = shared
@@ -479,13 +541,14 @@ async fn endpoint(
         .acquire(&format!("{app}|{mailbox}"), false)
     else {
         let secs = shared.graph.retry_after_secs;
-        let reply = Reply::error(
-            StatusCode::TOO_MANY_REQUESTS,
-            "ApplicationThrottled",
-            "Application is over its MailboxConcurrency limit.",
-        )
-        .with_header(header::RETRY_AFTER, secs.to_string());
-        return finish(entry, reply);
+        return Outcome::Reply(
+            Reply::error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "ApplicationThrottled",
+                "Application is over its MailboxConcurrency limit.",
+            )
+            .with_header(header::RETRY_AFTER, secs.to_string()),
+        );
     };
 
     let faults = shared
@@ -503,59 +566,143 @@ async fn endpoint(
     match &terminal {
         Some(Fault::ServerBusy { back_off_ms, .. }) => {
             let secs = back_off_ms.div_ceil(1000).max(1);
-            let reply = Reply::error(
-                StatusCode::TOO_MANY_REQUESTS,
-                "TooManyRequests",
-                "Too many requests.",
-            )
-            .with_header(header::RETRY_AFTER, secs.to_string());
-            return finish(entry, reply);
+            return Outcome::Reply(
+                Reply::error(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "TooManyRequests",
+                    "Too many requests.",
+                )
+                .with_header(header::RETRY_AFTER, secs.to_string()),
+            );
         }
         Some(Fault::Http503 { retry_after_secs }) => {
-            let reply = Reply::error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "ServiceUnavailable",
-                "The service is temporarily unavailable.",
-            )
-            .with_header(header::RETRY_AFTER, retry_after_secs.to_string());
-            return finish(entry, reply);
+            return Outcome::Reply(
+                Reply::error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "ServiceUnavailable",
+                    "The service is temporarily unavailable.",
+                )
+                .with_header(header::RETRY_AFTER, retry_after_secs.to_string()),
+            );
         }
-        Some(Fault::DropBeforeProcessing) => {
-            shared.log.push(entry);
-            conn.kill.notify_one();
-            return std::future::pending().await;
-        }
+        Some(Fault::DropBeforeProcessing) => return Outcome::DropBefore,
         _ => {}
     }
 
     let request = Request {
-        shared: &shared,
-        method: method.clone(),
+        shared,
+        method,
         mailbox,
         path: rest.to_vec(),
         query,
-        headers: &headers,
-        body: &body,
+        headers,
+        body,
         service_root: format!("{}/v1.0", shared.base_url),
     };
     let reply = dispatch(&request);
     match terminal {
-        Some(Fault::DropAfterProcessing) => {
-            entry.status = reply.status.as_u16();
-            entry.response_code = reply.code;
-            shared.log.push(entry);
-            conn.kill.notify_one();
-            std::future::pending().await
-        }
-        Some(Fault::Malformed | Fault::Truncated) => {
-            let mut reply = reply;
-            let half = reply.body.len() / 2;
-            reply.body.truncate(half);
-            reply.body.extend_from_slice(b"<<");
-            finish(entry, reply)
-        }
-        _ => finish(entry, reply),
+        Some(Fault::DropAfterProcessing) => Outcome::DropAfter(reply),
+        Some(Fault::Malformed | Fault::Truncated) => Outcome::Mangled(reply),
+        _ => Outcome::Reply(reply),
     }
+}
+
+/// JSON `$batch`: at most 20 requests, run in order; one whose `dependsOn` request failed
+/// answers 424. Each inner request is logged and limited like a request of its own.
+async fn batch(shared: &Arc<Shared>, app: &str, body: &[u8]) -> Reply {
+    use graph_client::batch::{BatchAnswer, BatchBody, BatchResponse, MAX_BATCH};
+    let batch: BatchBody = match serde_json::from_slice(body) {
+        Ok(b) => b,
+        Err(e) => return Reply::bad_request(&format!("Invalid batch payload: {e}")),
+    };
+    if batch.requests.is_empty() || batch.requests.len() > MAX_BATCH {
+        return Reply::bad_request(&format!(
+            "Number of batch requests must be between 1 and {MAX_BATCH}."
+        ));
+    }
+    let mut statuses: HashMap<String, u16> = HashMap::new();
+    let mut responses = Vec::with_capacity(batch.requests.len());
+    for r in &batch.requests {
+        if statuses.contains_key(&r.id) {
+            return Reply::bad_request(&format!("Duplicate batch request id '{}'.", r.id));
+        }
+        let failed_dependency = r.depends_on.iter().any(|d| match statuses.get(d) {
+            Some(status) => !(200..300).contains(status),
+            None => true,
+        });
+        let reply = if failed_dependency {
+            Reply::error(
+                StatusCode::FAILED_DEPENDENCY,
+                "FailedDependency",
+                "The request could not be executed because a request it depends on failed.",
+            )
+        } else {
+            let (path, query) = r.url.split_once('?').unwrap_or((&r.url, ""));
+            let method =
+                Method::from_bytes(r.method.to_ascii_uppercase().as_bytes()).unwrap_or(Method::GET);
+            let segments = split_path(path);
+            let mut headers = HeaderMap::new();
+            for (k, v) in &r.headers {
+                if let (Ok(name), Ok(value)) = (
+                    header::HeaderName::from_bytes(k.as_bytes()),
+                    HeaderValue::from_str(v),
+                ) {
+                    headers.append(name, value);
+                }
+            }
+            let inner_body = r
+                .body
+                .as_ref()
+                .map(|b| serde_json::to_vec(b).unwrap_or_default())
+                .unwrap_or_default();
+            let mut entry = new_entry();
+            entry.caller = Some(app.to_string());
+            entry.operation = Some(operation_name(
+                &method,
+                segments.get(2..).unwrap_or_default(),
+            ));
+            let outcome = run(
+                shared,
+                app,
+                method,
+                segments,
+                split_query(Some(query)),
+                &headers,
+                &inner_body,
+                &mut entry,
+            )
+            .await;
+            // connection faults have no meaning inside a batch: the answer stands
+            let reply = match outcome {
+                Outcome::Reply(r) | Outcome::DropAfter(r) | Outcome::Mangled(r) => r,
+                Outcome::DropBefore => Reply::error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "ServiceUnavailable",
+                    "The service is temporarily unavailable.",
+                )
+                .with_header(header::RETRY_AFTER, "1".to_string()),
+            };
+            entry.status = reply.status.as_u16();
+            entry.response_code = reply.code.clone();
+            shared.log.push(entry);
+            reply
+        };
+        statuses.insert(r.id.clone(), reply.status.as_u16());
+        let mut headers = std::collections::BTreeMap::new();
+        if !reply.body.is_empty() {
+            headers.insert("Content-Type".to_string(), reply.content_type.to_string());
+        }
+        for (name, value) in &reply.headers {
+            headers.insert(name.as_str().to_string(), value.clone());
+        }
+        responses.push(BatchResponse {
+            id: r.id.clone(),
+            status: reply.status.as_u16(),
+            headers,
+            body: serde_json::from_slice(&reply.body).ok(),
+        });
+    }
+    Reply::json(StatusCode::OK, &BatchAnswer { responses })
 }
 
 fn dispatch(req: &Request<'_>) -> Reply {
