@@ -238,6 +238,12 @@ async fn ews_endpoint(
         }
     };
     entry.caller = Some(principal.account().to_string());
+    // Exchange Online's EWSAllowedAppIDs / EWS switched off (src/graph/exo.rs)
+    if let Some(refused) = crate::graph::exo::ews_gate(&shared, &principal) {
+        entry.status = 403;
+        shared.log.push(entry);
+        return refused;
+    }
     let finish = |mut entry: LogEntry, reply: Reply| {
         entry.status = reply.status.as_u16();
         entry.response_code = reply.code;

@@ -46,6 +46,7 @@ pub use config::{
 };
 pub use error::MockError;
 pub use faults::{Fault, FaultRule, FaultStatus};
+pub use graph::exo::EwsSwitches;
 pub use graph::{GraphAppData, GraphData};
 pub use log::LogEntry;
 pub use server::{MockHandle, MockServer};

@@ -892,3 +892,101 @@ async fn json_batch_runs_in_order_with_failed_dependencies_as_424() {
     assert_eq!(r.status(), 400);
     mock.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn ews_allowed_app_ids_and_ews_switched_off() {
+    let data = org().replace(
+        "[graph]\n",
+        "[graph]\news_allowed_app_ids = [\"sync-app\"]\n",
+    );
+    let mock = common::start_with(&data).await;
+    let http = reqwest::Client::new();
+    let ews_token = |client_id: &'static str, secret: &'static str| {
+        let http = http.clone();
+        let url = mock.token_url();
+        async move {
+            let v: serde_json::Value = http
+                .post(url)
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .body(format!("grant_type=client_credentials&client_id={client_id}&client_secret={secret}&scope=https%3A%2F%2Foutlook.office365.com%2F.default"))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            v["access_token"].as_str().unwrap().to_string()
+        }
+    };
+    let get_folder = |token: String| {
+        let http = http.clone();
+        let url = mock.url();
+        async move {
+            http.post(url)
+                .bearer_auth(token)
+                .header("Content-Type", "text/xml; charset=utf-8")
+                .body(common::envelope("GetFolder", Some("bob@contoso.test")))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    // listed app: EWS answers; an app not on the list and a password user: 403
+    assert_eq!(
+        get_folder(ews_token("sync-app", "app-secret").await).await,
+        200
+    );
+    assert_eq!(
+        get_folder(ews_token("weak-app", "weak-secret").await).await,
+        403
+    );
+    let user = http
+        .post(mock.url())
+        .basic_auth("bob@contoso.test", Some("bob-pw"))
+        .header("Content-Type", "text/xml; charset=utf-8")
+        .body(common::envelope("GetFolder", None))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(user.status(), 403);
+    // Graph is not affected
+    assert!(
+        graph(&mock, "weak-app", "weak-secret")
+            .resolve_user("bob@contoso.test")
+            .await
+            .unwrap()
+            .is_some()
+    );
+
+    // EWS switched off for the organisation (1 April 2027): every caller gets 403
+    let r = http
+        .post(format!("{}/graph/ews", mock.admin_url()))
+        .json(&serde_json::json!({ "ews_enabled": false }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    assert_eq!(
+        get_folder(ews_token("sync-app", "app-secret").await).await,
+        403
+    );
+    assert!(
+        mock.request_log()
+            .iter()
+            .filter(|e| e.status == 403)
+            .count()
+            >= 3
+    );
+    // and back on without a list
+    http.post(format!("{}/graph/ews", mock.admin_url()))
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        get_folder(ews_token("sync-app", "app-secret").await).await,
+        200
+    );
+    mock.shutdown().await.unwrap();
+}

@@ -10,6 +10,7 @@
 //!   the seeded faults of the EWS front, the request log) and Graph's error shape.
 
 pub(crate) mod contacts;
+pub mod exo;
 pub(crate) mod extended;
 pub(crate) mod ids;
 pub(crate) mod token;
@@ -45,6 +46,10 @@ pub struct GraphData {
     pub max_concurrency_per_mailbox: Option<u32>,
     /// `Retry-After` (seconds) of a 429 for the concurrency limit (default 1).
     pub retry_after_secs: Option<u64>,
+    /// Exchange Online's `EwsEnabled`: `false` switches the EWS front off (absent: on).
+    pub ews_enabled: Option<bool>,
+    /// Exchange Online's `EWSAllowedAppIDs`: when set, only these apps may use EWS.
+    pub ews_allowed_app_ids: Option<Vec<String>>,
 }
 
 /// Graph settings of one application.
@@ -70,6 +75,8 @@ pub(crate) struct GraphState {
     pub apps: HashMap<String, GraphAppData>,
     pub delta_epoch: AtomicU64,
     pub retry_after_secs: u64,
+    /// The EWS switches (changed at run time through `/admin/graph/ews`).
+    pub ews: std::sync::Mutex<exo::EwsSwitches>,
 }
 
 impl GraphState {
@@ -85,6 +92,10 @@ impl GraphState {
                 .collect(),
             delta_epoch: AtomicU64::new(1),
             retry_after_secs: data.retry_after_secs.unwrap_or(1),
+            ews: std::sync::Mutex::new(exo::EwsSwitches {
+                ews_enabled: data.ews_enabled,
+                ews_allowed_app_ids: data.ews_allowed_app_ids.clone(),
+            }),
         }
     }
 
@@ -117,6 +128,10 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
     Router::new()
         .route("/v1.0/{*path}", any(endpoint))
         .route("/admin/graph/expire-delta-tokens", post(admin_expire_delta))
+        .route(
+            "/admin/graph/ews",
+            axum::routing::get(exo::admin_get).post(exo::admin_set),
+        )
 }
 
 async fn admin_expire_delta(State(shared): State<Arc<Shared>>) -> StatusCode {
