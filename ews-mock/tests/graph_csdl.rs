@@ -318,6 +318,9 @@ async fn the_graph_fronts_answers_match_the_published_metadata() {
     csdl.check_page(&list, "contact", "contacts", &mut errors);
     let folders = call(reqwest::Method::GET, format!("{root}/contactFolders"), None).await;
     csdl.check_page(&folders, "contactFolder", "contactFolders", &mut errors);
+    let mail_folders = call(reqwest::Method::GET, format!("{root}/mailFolders"), None).await;
+    assert!(!mail_folders["value"].as_array().unwrap().is_empty());
+    csdl.check_page(&mail_folders, "mailFolder", "mailFolders", &mut errors);
 
     // a delta round with an @removed entry
     let delta = call(reqwest::Method::GET, format!("{root}/contacts/delta"), None).await;

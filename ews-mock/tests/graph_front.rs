@@ -990,3 +990,60 @@ async fn ews_allowed_app_ids_and_ews_switched_off() {
     );
     mock.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn mail_folders_by_id_and_well_known_name() {
+    let mock = start().await;
+    let client = sync_app(&mock);
+    let bob = client.mailbox("bob@contoso.test");
+    let top = bob.mail_folders().await.unwrap();
+    let names: Vec<&str> = top
+        .iter()
+        .filter_map(|f| f.display_name.as_deref())
+        .collect();
+    assert!(
+        names.contains(&"Inbox") && names.contains(&"Sent Items"),
+        "{names:?}"
+    );
+    assert!(
+        !names.contains(&"Contacts"),
+        "contact folders are no mail folders"
+    );
+    let inbox = bob.mail_folder("inbox").await.unwrap();
+    assert_eq!(inbox.display_name.as_deref(), Some("Inbox"));
+    assert_eq!(inbox.child_folder_count, Some(1), "Projects");
+    let by_id = bob.mail_folder(inbox.id.as_deref().unwrap()).await.unwrap();
+    assert_eq!(by_id.id, inbox.id);
+    let created = bob
+        .create_mail_folder(inbox.id.as_deref(), "Rechnungen")
+        .await
+        .unwrap();
+    let children = bob.mail_child_folders("inbox").await.unwrap();
+    assert!(children.iter().any(|f| f.id == created.id));
+    assert_eq!(created.parent_folder_id, inbox.id);
+    let err = bob
+        .create_mail_folder(Some("inbox"), "Rechnungen")
+        .await
+        .unwrap_err();
+    assert_eq!(err.api().unwrap().status, 409);
+    // the same folder through EWS, its id translated
+    let ews_id = bob
+        .translate_exchange_ids(
+            &[created.id.as_deref().unwrap()],
+            ExchangeIdFormat::RestImmutableEntryId,
+            ExchangeIdFormat::EwsId,
+        )
+        .await
+        .unwrap()[0]
+        .target_id
+        .clone()
+        .unwrap();
+    let snapshot = mock.mailbox("bob@contoso.test").unwrap();
+    let folder = snapshot
+        .folders
+        .iter()
+        .find(|f| f.path == "inbox/Rechnungen")
+        .unwrap();
+    assert_eq!(folder.id, ews_id);
+    mock.shutdown().await.unwrap();
+}

@@ -13,6 +13,7 @@ pub(crate) mod contacts;
 pub mod exo;
 pub(crate) mod extended;
 pub(crate) mod ids;
+pub(crate) mod mail;
 pub(crate) mod token;
 pub(crate) mod translate;
 pub(crate) mod users;
@@ -349,6 +350,8 @@ fn required_roles(family: &str, method: &Method) -> &'static [&'static str] {
     match (family, write) {
         ("contacts" | "contactFolders", false) => &["Contacts.Read", "Contacts.ReadWrite"],
         ("contacts" | "contactFolders", true) => &["Contacts.ReadWrite"],
+        ("mailFolders", false) => &["Mail.Read", "Mail.ReadWrite"],
+        ("mailFolders", true) => &["Mail.ReadWrite"],
         (_, _) => &["User.Read.All", "User.ReadBasic.All", "User.ReadWrite.All"],
     }
 }
@@ -363,6 +366,7 @@ fn operation_name(method: &Method, path: &[String]) -> String {
             "contacts"
                 | "contactFolders"
                 | "childFolders"
+                | "mailFolders"
                 | "delta"
                 | "translateExchangeIds"
                 | "singleValueExtendedProperties"
@@ -725,6 +729,7 @@ fn dispatch(req: &Request<'_>) -> Reply {
     match path.first().copied() {
         None => users::get(req),
         Some("contacts" | "contactFolders") => contacts::dispatch(req, &path),
+        Some("mailFolders") => mail::dispatch(req, &path),
         Some("translateExchangeIds") if req.method == Method::POST && path.len() == 1 => {
             translate::translate(req)
         }
