@@ -1047,3 +1047,54 @@ async fn mail_folders_by_id_and_well_known_name() {
     assert_eq!(folder.id, ews_id);
     mock.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn mail_folder_delta_reports_new_and_deleted_folders() {
+    use ews_client::ops::DeleteFolder;
+    let mock = start().await;
+    let ews = Ews::bob(&mock);
+    let client = sync_app(&mock);
+    let bob = client.mailbox("bob@contoso.test");
+    let first = bob.mail_folders_delta(DeltaStart::Initial).await.unwrap();
+    let names: Vec<String> = first
+        .changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::Upsert(f) => f.display_name.clone(),
+            Change::Removed { .. } => None,
+        })
+        .collect();
+    assert!(names.iter().any(|n| n == "Inbox") && names.iter().any(|n| n == "2024"));
+    assert!(!names.iter().any(|n| n == "Contacts" || n == "CRM Contacts"));
+    let created = bob.create_mail_folder(Some("inbox"), "Neu").await.unwrap();
+    let round = bob
+        .mail_folders_delta(DeltaStart::Link(&first.delta_link))
+        .await
+        .unwrap();
+    assert!(matches!(&round.changes[..], [Change::Upsert(f)] if f.id == created.id));
+    // deleted through EWS
+    let ews_id = bob
+        .translate_exchange_ids(
+            &[created.id.as_deref().unwrap()],
+            ExchangeIdFormat::RestImmutableEntryId,
+            ExchangeIdFormat::EwsId,
+        )
+        .await
+        .unwrap()[0]
+        .target_id
+        .clone()
+        .unwrap();
+    ews.call(&DeleteFolder::new(
+        DisposalType::HardDelete,
+        vec![BaseFolderId::from(ews_client::types::FolderId::new(ews_id))],
+    ))
+    .await;
+    let last = bob
+        .mail_folders_delta(DeltaStart::Link(&round.delta_link))
+        .await
+        .unwrap();
+    assert!(
+        matches!(&last.changes[..], [Change::Removed { id, .. }] if Some(id) == created.id.as_ref())
+    );
+    mock.shutdown().await.unwrap();
+}

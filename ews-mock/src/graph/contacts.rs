@@ -666,7 +666,14 @@ fn delta(req: &Request<'_>, folder: Option<&str>) -> Reply {
     let token = req.param("$deltatoken").or_else(|| req.param("$skiptoken"));
     let since = match token {
         None => 0,
-        Some(t) => match gids::decode_delta_token(secret, epoch, &mb.address, fkey, t) {
+        Some(t) => match gids::decode_delta_token(
+            secret,
+            gids::SyncKind::Items,
+            epoch,
+            &mb.address,
+            fkey,
+            t,
+        ) {
             Ok(seq) => seq,
             Err(DeltaTokenError::Expired) => {
                 return Reply::error(
@@ -712,7 +719,14 @@ fn delta(req: &Request<'_>, folder: Option<&str>) -> Reply {
             removed => serde_json::to_value(removed).unwrap_or_default(),
         });
     }
-    let next = gids::delta_token(secret, epoch, &mb.address, fkey, page.seq);
+    let next = gids::delta_token(
+        secret,
+        gids::SyncKind::Items,
+        epoch,
+        &mb.address,
+        fkey,
+        page.seq,
+    );
     let segs: Vec<&str> = req.path.iter().map(String::as_str).collect();
     let mut q: Vec<(&str, &str)> = Vec::new();
     if let Some(s) = select {

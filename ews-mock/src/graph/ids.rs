@@ -4,7 +4,8 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use crate::ids::{IdKind, SyncKind, decode_sync_state, encode_sync_state};
+pub(crate) use crate::ids::SyncKind;
+use crate::ids::{IdKind, decode_sync_state, encode_sync_state};
 
 const MAGIC: &[u8; 3] = b"GM1";
 
@@ -48,12 +49,13 @@ pub(crate) fn etag(change_key: &str) -> String {
 /// state of the folder's journal.
 pub(crate) fn delta_token(
     secret: &[u8],
+    kind: SyncKind,
     epoch: u64,
     mailbox: &str,
     folder: u64,
     seq: u64,
 ) -> String {
-    let state = encode_sync_state(secret, SyncKind::Items, mailbox, folder, seq);
+    let state = encode_sync_state(secret, kind, mailbox, folder, seq);
     format!("{epoch}.{}", state.replace('+', "-").replace('/', "_"))
 }
 
@@ -68,6 +70,7 @@ pub(crate) enum DeltaTokenError {
 /// The journal position of a delta token.
 pub(crate) fn decode_delta_token(
     secret: &[u8],
+    kind: SyncKind,
     epoch: u64,
     mailbox: &str,
     folder: u64,
@@ -76,7 +79,7 @@ pub(crate) fn decode_delta_token(
     let (e, state) = token.split_once('.').ok_or(DeltaTokenError::Invalid)?;
     let e: u64 = e.parse().map_err(|_| DeltaTokenError::Invalid)?;
     let state = state.replace('-', "+").replace('_', "/");
-    let seq = decode_sync_state(secret, SyncKind::Items, mailbox, folder, &state)
+    let seq = decode_sync_state(secret, kind, mailbox, folder, &state)
         .map_err(|_| DeltaTokenError::Invalid)?;
     if e != epoch {
         return Err(DeltaTokenError::Expired);
@@ -99,14 +102,21 @@ mod tests {
 
     #[test]
     fn delta_tokens_expire_with_their_epoch() {
-        let t = delta_token(b"s", 1, "a@x", 3, 42);
-        assert!(matches!(decode_delta_token(b"s", 1, "a@x", 3, &t), Ok(42)));
+        let t = delta_token(b"s", SyncKind::Items, 1, "a@x", 3, 42);
         assert!(matches!(
-            decode_delta_token(b"s", 2, "a@x", 3, &t),
+            decode_delta_token(b"s", SyncKind::Items, 1, "a@x", 3, &t),
+            Ok(42)
+        ));
+        assert!(matches!(
+            decode_delta_token(b"s", SyncKind::Items, 2, "a@x", 3, &t),
             Err(DeltaTokenError::Expired)
         ));
         assert!(matches!(
-            decode_delta_token(b"s", 1, "a@x", 4, &t),
+            decode_delta_token(b"s", SyncKind::Items, 1, "a@x", 4, &t),
+            Err(DeltaTokenError::Invalid)
+        ));
+        assert!(matches!(
+            decode_delta_token(b"s", SyncKind::Hierarchy, 1, "a@x", 3, &t),
             Err(DeltaTokenError::Invalid)
         ));
     }

@@ -1,14 +1,14 @@
 //! Mail folders: list (top level below the message folder root), get by id or well-known name,
-//! child folders, create. Messages are not on the Graph front yet.
+//! child folders, create, delta of the hierarchy. Messages are not on the Graph front yet.
 
 use axum::http::{Method, StatusCode};
 use graph_client::mail::MailFolder;
 use graph_client::odata::Page;
 
-use super::ids as gids;
+use super::ids::{self as gids, DeltaTokenError};
 use super::{Reply, Request, parse_body};
 use crate::ids::IdKind;
-use crate::store::{Mailbox, StoreError};
+use crate::store::{ChangeKind, Mailbox, StoreError};
 
 /// Well-known folder names Graph and EWS share.
 const WELL_KNOWN: &[&str] = &[
@@ -26,6 +26,7 @@ pub(crate) fn dispatch(req: &Request<'_>, path: &[&str]) -> Reply {
     match path {
         ["mailFolders"] if m == Method::GET => list(req, None),
         ["mailFolders"] if m == Method::POST => create(req, None),
+        ["mailFolders", "delta"] if m == Method::GET => delta(req),
         ["mailFolders", id] if m == Method::GET => get(req, id),
         ["mailFolders", id, "childFolders"] if m == Method::GET => list(req, Some(id)),
         ["mailFolders", id, "childFolders"] if m == Method::POST => create(req, Some(id)),
@@ -147,4 +148,76 @@ fn create(req: &Request<'_>, parent: Option<&str>) -> Reply {
         ),
         Err(e) => Reply::error(StatusCode::BAD_REQUEST, e.response_code(), &e.to_string()),
     }
+}
+
+/// `mailFolders/delta`: the mail folders below the root changed since the token (every mail
+/// folder on an initial round), `@removed` for deleted ones.
+fn delta(req: &Request<'_>) -> Reply {
+    use graph_client::odata::Change;
+    let store = req.shared.read();
+    let Some(mb) = store.mailbox(&req.mailbox) else {
+        return Reply::not_found("mailbox");
+    };
+    let Some(root) = mb.distinguished("msgfolderroot") else {
+        return Reply::not_found("folder");
+    };
+    let epoch = req
+        .shared
+        .graph
+        .delta_epoch
+        .load(std::sync::atomic::Ordering::SeqCst);
+    let secret = &store.sync_secret;
+    let kind = gids::SyncKind::Hierarchy;
+    let since = match req.param("$deltatoken").or_else(|| req.param("$skiptoken")) {
+        None => None,
+        Some(t) => match gids::decode_delta_token(secret, kind, epoch, &mb.address, root, t) {
+            Ok(seq) => Some(seq),
+            Err(DeltaTokenError::Expired) => {
+                return Reply::error(
+                    StatusCode::GONE,
+                    "syncStateNotFound",
+                    "The sync state generation is not found. Resync from the start.",
+                );
+            }
+            Err(DeltaTokenError::Invalid) => {
+                return Reply::error(
+                    StatusCode::BAD_REQUEST,
+                    "syncStateInvalid",
+                    "The sync state is invalid.",
+                );
+            }
+        },
+    };
+    let page = match mb.sync_hierarchy(root, since.unwrap_or(0), usize::MAX) {
+        Ok(p) => p,
+        Err(_) => return Reply::not_found("folder"),
+    };
+    let mut value: Vec<Change<MailFolder>> = Vec::new();
+    for change in &page.changes {
+        if change.kind == ChangeKind::Delete {
+            if since.is_some() {
+                value.push(Change::Removed {
+                    id: gids::encode(IdKind::Folder, &mb.address, change.key),
+                    reason: Some("deleted".to_string()),
+                });
+            }
+            continue;
+        }
+        let mail = mb
+            .folders
+            .get(&change.key)
+            .is_some_and(|f| is_mail(&f.class));
+        if let Some(f) = folder_json(mb, change.key).filter(|_| mail) {
+            value.push(Change::Upsert(f));
+        }
+    }
+    let next = gids::delta_token(secret, kind, epoch, &mb.address, root, page.seq);
+    Reply::json(
+        StatusCode::OK,
+        &Page {
+            value,
+            next_link: None,
+            delta_link: Some(req.link(&["mailFolders", "delta"], &[("$deltatoken", &next)])),
+        },
+    )
 }
