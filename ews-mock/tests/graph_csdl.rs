@@ -321,6 +321,23 @@ async fn the_graph_fronts_answers_match_the_published_metadata() {
     let mail_folders = call(reqwest::Method::GET, format!("{root}/mailFolders"), None).await;
     assert!(!mail_folders["value"].as_array().unwrap().is_empty());
     csdl.check_page(&mail_folders, "mailFolder", "mailFolders", &mut errors);
+    let draft = call(
+        reqwest::Method::POST,
+        format!("{root}/messages"),
+        Some(
+            json!({ "subject": "Hi", "body": { "contentType": "html", "content": "<p>x</p>" },
+                     "toRecipients": [{ "emailAddress": { "address": "a@example.org" } }] }),
+        ),
+    )
+    .await;
+    csdl.check_object(&draft, "message", "message (create)", &mut errors);
+    let drafts = call(
+        reqwest::Method::GET,
+        format!("{root}/mailFolders/drafts/messages"),
+        None,
+    )
+    .await;
+    csdl.check_page(&drafts, "message", "messages", &mut errors);
 
     // a delta round with an @removed entry
     let delta = call(reqwest::Method::GET, format!("{root}/contacts/delta"), None).await;

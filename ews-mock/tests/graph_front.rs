@@ -1098,3 +1098,111 @@ async fn mail_folder_delta_reports_new_and_deleted_folders() {
     );
     mock.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn messages_drafts_updates_delta_and_the_ews_view() {
+    use graph_client::mail::Message;
+    use graph_client::types::{ItemBody, Recipient};
+    let mock = start().await;
+    let ews = Ews::bob(&mock);
+    let client = sync_app(&mock);
+    let bob = client.mailbox("bob@contoso.test");
+    let first = bob
+        .messages_delta("drafts", DeltaStart::Initial, &[], None)
+        .await
+        .unwrap();
+    assert!(first.changes.is_empty());
+    let draft = bob
+        .create_draft(
+            None,
+            &Message {
+                subject: Some("Angebot".into()),
+                body: Some(ItemBody::text("Sehr geehrte Damen und Herren")),
+                to_recipients: Some(vec![Recipient::address("kunde@example.org")]),
+                single_value_extended_properties: Some(vec![record_id().value("m-1")]),
+                ..Message::default()
+            },
+        )
+        .await
+        .unwrap();
+    let id = draft.id.clone().unwrap();
+    assert_eq!(draft.is_draft, Some(true));
+    let listed = bob
+        .messages(
+            "drafts",
+            &ListOptions::default().filter(extended::filter_eq(&record_id(), "m-1")),
+        )
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(
+        listed[0].to_recipients.as_ref().unwrap()[0]
+            .email_address
+            .as_ref()
+            .unwrap()
+            .address
+            .as_deref(),
+        Some("kunde@example.org")
+    );
+    // update with the etag; the stale etag is a conflict
+    let patch = Message {
+        subject: Some("Angebot 2".into()),
+        ..Message::default()
+    };
+    let updated = bob
+        .update_message(&id, &patch, draft.etag.as_deref())
+        .await
+        .unwrap();
+    assert!(
+        bob.update_message(&id, &patch, draft.etag.as_deref())
+            .await
+            .unwrap_err()
+            .is_conflict()
+    );
+    // EWS sees the same message, same change key
+    let ews_id = bob
+        .translate_exchange_ids(
+            &[&id],
+            ExchangeIdFormat::RestImmutableEntryId,
+            ExchangeIdFormat::EwsId,
+        )
+        .await
+        .unwrap()[0]
+        .target_id
+        .clone()
+        .unwrap();
+    let got = ews
+        .call(&GetItem::new(
+            ItemShape::all_properties(),
+            vec![ItemId::new(ews_id.clone())],
+        ))
+        .await;
+    let item = &got.messages[0].content.items[0];
+    assert_eq!(item.common().subject.as_deref(), Some("Angebot 2"));
+    assert_eq!(item.item_id().unwrap().change_key, updated.change_key);
+    // delta: the new draft; after an EWS delete, @removed
+    let round = bob
+        .messages_delta("drafts", DeltaStart::Link(&first.delta_link), &[], None)
+        .await
+        .unwrap();
+    assert!(
+        matches!(&round.changes[..], [Change::Upsert(m)] if m.id.as_deref() == Some(id.as_str()))
+    );
+    ews.call(&DeleteItem::new(
+        DisposalType::HardDelete,
+        vec![ItemId::new(ews_id)],
+    ))
+    .await;
+    let last = bob
+        .messages_delta("drafts", DeltaStart::Link(&round.delta_link), &[], None)
+        .await
+        .unwrap();
+    assert!(matches!(&last.changes[..], [Change::Removed { id: r, .. }] if r == &id));
+    assert!(
+        bob.message(&id, &ListOptions::default())
+            .await
+            .unwrap_err()
+            .is_not_found()
+    );
+    mock.shutdown().await.unwrap();
+}

@@ -14,6 +14,7 @@ pub mod exo;
 pub(crate) mod extended;
 pub(crate) mod ids;
 pub(crate) mod mail;
+pub(crate) mod messages;
 pub(crate) mod token;
 pub(crate) mod translate;
 pub(crate) mod users;
@@ -350,8 +351,8 @@ fn required_roles(family: &str, method: &Method) -> &'static [&'static str] {
     match (family, write) {
         ("contacts" | "contactFolders", false) => &["Contacts.Read", "Contacts.ReadWrite"],
         ("contacts" | "contactFolders", true) => &["Contacts.ReadWrite"],
-        ("mailFolders", false) => &["Mail.Read", "Mail.ReadWrite"],
-        ("mailFolders", true) => &["Mail.ReadWrite"],
+        ("mailFolders" | "messages", false) => &["Mail.Read", "Mail.ReadWrite"],
+        ("mailFolders" | "messages", true) => &["Mail.ReadWrite"],
         (_, _) => &["User.Read.All", "User.ReadBasic.All", "User.ReadWrite.All"],
     }
 }
@@ -367,6 +368,7 @@ fn operation_name(method: &Method, path: &[String]) -> String {
                 | "contactFolders"
                 | "childFolders"
                 | "mailFolders"
+                | "messages"
                 | "delta"
                 | "translateExchangeIds"
                 | "singleValueExtendedProperties"
@@ -729,7 +731,11 @@ fn dispatch(req: &Request<'_>) -> Reply {
     match path.first().copied() {
         None => users::get(req),
         Some("contacts" | "contactFolders") => contacts::dispatch(req, &path),
+        Some("mailFolders") if path.get(2).is_some_and(|s| *s == "messages") => {
+            messages::dispatch(req, &path)
+        }
         Some("mailFolders") => mail::dispatch(req, &path),
+        Some("messages") => messages::dispatch(req, &path),
         Some("translateExchangeIds") if req.method == Method::POST && path.len() == 1 => {
             translate::translate(req)
         }

@@ -1,0 +1,446 @@
+//! Messages: list per folder, get, create a draft, update (`If-Match`, 412), delete, delta per
+//! folder with `@removed`. Not yet: move, send, `$value`, attachments.
+
+use axum::http::{Method, StatusCode};
+use ews_client::types::Item as EwsItem;
+use ews_client::types::{Body, BodyType};
+use graph_client::mail::Message;
+use graph_client::odata::{Change, Page};
+use graph_client::types::{BodyType as GraphBodyType, EmailAddress, ItemBody, Recipient};
+
+use super::ids::{self as gids, DeltaTokenError};
+use super::{Reply, Request, extended, parse_body};
+use crate::ids::{IdKind, encode_change_key};
+use crate::store::{ChangeKind, Mailbox, StoreError, StoredItem};
+
+type EwsMessage = ews_client::types::Message;
+type EwsAddress = ews_client::types::EmailAddress;
+
+const WELL_KNOWN: &[&str] = &[
+    "inbox",
+    "sentitems",
+    "drafts",
+    "deleteditems",
+    "outbox",
+    "junkemail",
+];
+
+pub(crate) fn dispatch(req: &Request<'_>, path: &[&str]) -> Reply {
+    let m = &req.method;
+    match path {
+        ["mailFolders", f, "messages"] if m == Method::GET => list(req, f),
+        ["mailFolders", f, "messages"] if m == Method::POST => create(req, Some(f)),
+        ["mailFolders", f, "messages", "delta"] if m == Method::GET => delta(req, f),
+        ["messages"] if m == Method::POST => create(req, None),
+        ["messages", id] | ["mailFolders", _, "messages", id] => match m.as_str() {
+            "GET" => get(req, id),
+            "PATCH" => update(req, id),
+            "DELETE" => delete(req, id),
+            _ => Reply::error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "BadRequest",
+                "The method is not allowed here.",
+            ),
+        },
+        _ => Reply::error(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            "Resource not found for the segment.",
+        ),
+    }
+}
+
+fn folder_key(mb: &Mailbox, id: &str) -> Option<u64> {
+    if WELL_KNOWN.iter().any(|w| w.eq_ignore_ascii_case(id)) {
+        return mb.distinguished(&id.to_ascii_lowercase());
+    }
+    let key = gids::decode(IdKind::Folder, &mb.address, id)?;
+    mb.folders
+        .get(&key)
+        .filter(|f| f.class.starts_with("IPF.Note"))
+        .map(|f| f.key)
+}
+
+fn message_key(mb: &Mailbox, id: &str) -> Option<u64> {
+    let key = gids::decode(IdKind::Item, &mb.address, id)?;
+    mb.items
+        .get(&key)
+        .filter(|s| matches!(s.item, EwsItem::Message(_)))
+        .map(|s| s.key)
+}
+
+fn recipient(a: &EwsAddress) -> Recipient {
+    Recipient {
+        email_address: Some(EmailAddress {
+            name: a.name.clone(),
+            address: a.email_address.clone(),
+        }),
+    }
+}
+
+fn ews_address(r: &Recipient) -> EwsAddress {
+    let e = r.email_address.clone().unwrap_or_default();
+    EwsAddress {
+        name: e.name,
+        email_address: e.address,
+        ..EwsAddress::default()
+    }
+}
+
+/// The Graph view of a stored message; `None` if the item is no message.
+pub(crate) fn to_graph(
+    mb: &Mailbox,
+    stored: &StoredItem,
+    expand: Option<&[ews_client::types::paths::ExtendedFieldUri]>,
+) -> Option<Message> {
+    let EwsItem::Message(m) = &stored.item else {
+        return None;
+    };
+    let c = &m.common;
+    let change_key = encode_change_key(stored.key, stored.version);
+    let body = c.body.as_ref().map(|b| ItemBody {
+        content_type: Some(match b.body_type {
+            BodyType::Html => GraphBodyType::Html,
+            _ => GraphBodyType::Text,
+        }),
+        content: Some(b.content.clone()),
+    });
+    Some(Message {
+        etag: Some(gids::etag(&change_key)),
+        id: Some(gids::encode(IdKind::Item, &mb.address, stored.key)),
+        change_key: Some(change_key),
+        categories: Some(c.categories.clone()),
+        created_date_time: Some(stored.created),
+        last_modified_date_time: Some(stored.modified),
+        received_date_time: c.date_time_received.or(Some(stored.created)),
+        sent_date_time: c.date_time_sent,
+        subject: c.subject.clone(),
+        body_preview: c
+            .body
+            .as_ref()
+            .map(|b| b.content.chars().take(255).collect()),
+        body,
+        from: m.from.as_ref().map(recipient),
+        sender: m.sender.as_ref().map(recipient),
+        to_recipients: Some(m.to_recipients.iter().map(recipient).collect()),
+        cc_recipients: Some(m.cc_recipients.iter().map(recipient).collect()),
+        bcc_recipients: Some(m.bcc_recipients.iter().map(recipient).collect()),
+        reply_to: Some(m.reply_to.iter().map(recipient).collect()),
+        internet_message_id: m.internet_message_id.clone(),
+        conversation_id: None,
+        parent_folder_id: Some(gids::encode(IdKind::Folder, &mb.address, stored.folder)),
+        is_read: Some(m.is_read.unwrap_or(false)),
+        is_draft: Some(c.is_draft.unwrap_or(false)),
+        importance: None,
+        has_attachments: Some(!c.attachments.is_empty()),
+        flag: None,
+        single_value_extended_properties: expand
+            .map(|w| extended::read(&c.extended_properties, w))
+            .filter(|v| !v.is_empty()),
+    })
+}
+
+fn apply(g: &Message, m: &mut EwsMessage) -> Result<(), String> {
+    if let Some(s) = &g.subject {
+        m.common.subject = Some(s.clone());
+    }
+    if let Some(b) = &g.body {
+        m.common.body = Some(Body {
+            body_type: match b.content_type {
+                Some(GraphBodyType::Html) => BodyType::Html,
+                _ => BodyType::Text,
+            },
+            content: b.content.clone().unwrap_or_default(),
+            is_truncated: None,
+        });
+    }
+    if let Some(r) = &g.to_recipients {
+        m.to_recipients = r.iter().map(ews_address).collect();
+    }
+    if let Some(r) = &g.cc_recipients {
+        m.cc_recipients = r.iter().map(ews_address).collect();
+    }
+    if let Some(r) = &g.bcc_recipients {
+        m.bcc_recipients = r.iter().map(ews_address).collect();
+    }
+    if let Some(r) = &g.reply_to {
+        m.reply_to = r.iter().map(ews_address).collect();
+    }
+    if let Some(read) = g.is_read {
+        m.is_read = Some(read);
+    }
+    if let Some(c) = &g.categories {
+        m.common.categories = c.clone();
+    }
+    if let Some(props) = &g.single_value_extended_properties {
+        extended::write(&mut m.common.extended_properties, props)?;
+    }
+    Ok(())
+}
+
+fn written_props(body: &Message) -> Vec<ews_client::types::paths::ExtendedFieldUri> {
+    body.single_value_extended_properties
+        .iter()
+        .flatten()
+        .filter_map(|p| p.id.as_deref().and_then(extended::parse_id))
+        .collect()
+}
+
+fn store_error(e: StoreError) -> Reply {
+    match e {
+        StoreError::IrresolvableConflict => Reply::error(
+            StatusCode::PRECONDITION_FAILED,
+            "ErrorIrresolvableConflict",
+            "The change key passed in the request does not match the current change key for the item.",
+        ),
+        StoreError::ItemNotFound | StoreError::FolderNotFound => Reply::not_found("message"),
+        other => Reply::error(
+            StatusCode::BAD_REQUEST,
+            other.response_code(),
+            &other.to_string(),
+        ),
+    }
+}
+
+fn list(req: &Request<'_>, folder: &str) -> Reply {
+    let expand = match extended::parse_expand(req.param("$expand")) {
+        Ok(e) => e,
+        Err(e) => return Reply::bad_request(&e),
+    };
+    let filter = match req.param("$filter").map(extended::parse_filter) {
+        None => None,
+        Some(Ok(Some(f))) => Some(f),
+        Some(Ok(None)) => return Reply::bad_request("unsupported $filter"),
+        Some(Err(e)) => return Reply::bad_request(&e),
+    };
+    let store = req.shared.read();
+    let Some(mb) = store.mailbox(&req.mailbox) else {
+        return Reply::not_found("mailbox");
+    };
+    let Some(f) = folder_key(mb, folder).and_then(|k| mb.folders.get(&k)) else {
+        return Reply::not_found("folder");
+    };
+    let matching: Vec<Message> = f
+        .items
+        .iter()
+        .filter_map(|k| mb.items.get(k))
+        .filter(|s| match (&filter, &s.item) {
+            (Some((uri, value)), item) => {
+                extended::matches(&item.common().extended_properties, uri, value)
+            }
+            _ => true,
+        })
+        .filter_map(|s| to_graph(mb, s, expand.as_deref()))
+        .collect();
+    let top = req.page_size(10);
+    let skip: usize = req.param("$skip").and_then(|s| s.parse().ok()).unwrap_or(0);
+    let value: Vec<Message> = matching.iter().skip(skip).take(top).cloned().collect();
+    let next_link = (skip + top < matching.len()).then(|| {
+        let mut q: Vec<(&str, String)> = req
+            .query
+            .iter()
+            .filter(|(k, _)| k != "$skip" && k != "$top")
+            .map(|(k, v)| (k.as_str(), v.clone()))
+            .collect();
+        q.push(("$top", top.to_string()));
+        q.push(("$skip", (skip + top).to_string()));
+        let q: Vec<(&str, &str)> = q.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let segs: Vec<&str> = req.path.iter().map(String::as_str).collect();
+        req.link(&segs, &q)
+    });
+    Reply::json(
+        StatusCode::OK,
+        &Page {
+            value,
+            next_link,
+            delta_link: None,
+        },
+    )
+}
+
+fn get(req: &Request<'_>, id: &str) -> Reply {
+    let expand = match extended::parse_expand(req.param("$expand")) {
+        Ok(e) => e,
+        Err(e) => return Reply::bad_request(&e),
+    };
+    let store = req.shared.read();
+    let Some(mb) = store.mailbox(&req.mailbox) else {
+        return Reply::not_found("mailbox");
+    };
+    match message_key(mb, id)
+        .and_then(|k| mb.items.get(&k))
+        .and_then(|s| to_graph(mb, s, expand.as_deref()))
+    {
+        Some(m) => Reply::json(StatusCode::OK, &m),
+        None => Reply::not_found("message"),
+    }
+}
+
+fn create(req: &Request<'_>, folder: Option<&str>) -> Reply {
+    let body: Message = match parse_body(req) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let mut message = EwsMessage::default();
+    message.common.item_class = Some("IPM.Note".to_string());
+    message.common.is_draft = Some(true);
+    message.is_read = Some(true);
+    if let Err(e) = apply(&body, &mut message) {
+        return Reply::bad_request(&e);
+    }
+    let mut store = req.shared.write();
+    let Some(mb) = store.mailbox_mut(&req.mailbox) else {
+        return Reply::not_found("mailbox");
+    };
+    let Some(fkey) = folder_key(mb, folder.unwrap_or("drafts")) else {
+        return Reply::not_found("folder");
+    };
+    match mb.create_item(fkey, EwsItem::Message(message)) {
+        Ok(key) => {
+            let wanted = written_props(&body);
+            match mb
+                .items
+                .get(&key)
+                .and_then(|s| to_graph(mb, s, Some(&wanted)))
+            {
+                Some(m) => Reply::json(StatusCode::CREATED, &m),
+                None => Reply::not_found("message"),
+            }
+        }
+        Err(e) => store_error(e),
+    }
+}
+
+fn update(req: &Request<'_>, id: &str) -> Reply {
+    let body: Message = match parse_body(req) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let mut store = req.shared.write();
+    let Some(mb) = store.mailbox_mut(&req.mailbox) else {
+        return Reply::not_found("mailbox");
+    };
+    let Some(stored) = message_key(mb, id).and_then(|k| mb.items.get(&k)) else {
+        return Reply::not_found("message");
+    };
+    let key = stored.key;
+    let expected = match req.if_match() {
+        None => None,
+        Some(ck) if ck == encode_change_key(stored.key, stored.version) => Some(stored.version),
+        Some(_) => return store_error(StoreError::IrresolvableConflict),
+    };
+    let mut err = None;
+    let result = mb.update_item(key, expected, |item| {
+        if let EwsItem::Message(m) = item
+            && let Err(e) = apply(&body, m)
+        {
+            err = Some(e);
+        }
+    });
+    if let Some(e) = err {
+        return Reply::bad_request(&e);
+    }
+    if let Err(e) = result {
+        return store_error(e);
+    }
+    let wanted = written_props(&body);
+    match mb
+        .items
+        .get(&key)
+        .and_then(|s| to_graph(mb, s, Some(&wanted)))
+    {
+        Some(m) => Reply::json(StatusCode::OK, &m),
+        None => Reply::not_found("message"),
+    }
+}
+
+fn delete(req: &Request<'_>, id: &str) -> Reply {
+    let mut store = req.shared.write();
+    let Some(mb) = store.mailbox_mut(&req.mailbox) else {
+        return Reply::not_found("mailbox");
+    };
+    let Some(stored) = message_key(mb, id).and_then(|k| mb.items.get(&k)) else {
+        return Reply::not_found("message");
+    };
+    let key = stored.key;
+    if let Some(ck) = req.if_match()
+        && ck != encode_change_key(stored.key, stored.version)
+    {
+        return store_error(StoreError::IrresolvableConflict);
+    }
+    match mb.delete_item(key) {
+        Ok(_) => Reply::empty(StatusCode::NO_CONTENT),
+        Err(e) => store_error(e),
+    }
+}
+
+fn delta(req: &Request<'_>, folder: &str) -> Reply {
+    let store = req.shared.read();
+    let Some(mb) = store.mailbox(&req.mailbox) else {
+        return Reply::not_found("mailbox");
+    };
+    let Some(fkey) = folder_key(mb, folder) else {
+        return Reply::not_found("folder");
+    };
+    let epoch = req
+        .shared
+        .graph
+        .delta_epoch
+        .load(std::sync::atomic::Ordering::SeqCst);
+    let secret = &store.sync_secret;
+    let kind = gids::SyncKind::Items;
+    let since = match req.param("$deltatoken").or_else(|| req.param("$skiptoken")) {
+        None => 0,
+        Some(t) => match gids::decode_delta_token(secret, kind, epoch, &mb.address, fkey, t) {
+            Ok(seq) => seq,
+            Err(DeltaTokenError::Expired) => {
+                return Reply::error(
+                    StatusCode::GONE,
+                    "syncStateNotFound",
+                    "The sync state generation is not found. Resync from the start.",
+                );
+            }
+            Err(DeltaTokenError::Invalid) => {
+                return Reply::error(
+                    StatusCode::BAD_REQUEST,
+                    "syncStateInvalid",
+                    "The sync state is invalid.",
+                );
+            }
+        },
+    };
+    let page = match mb.sync_items(fkey, since, req.page_size(100)) {
+        Ok(p) => p,
+        Err(e) => return store_error(e),
+    };
+    let mut value: Vec<Change<Message>> = Vec::new();
+    for change in &page.changes {
+        if change.kind == ChangeKind::Delete {
+            value.push(Change::Removed {
+                id: gids::encode(IdKind::Item, &mb.address, change.key),
+                reason: Some("deleted".to_string()),
+            });
+        } else if let Some(m) = mb
+            .items
+            .get(&change.key)
+            .and_then(|s| to_graph(mb, s, None))
+        {
+            value.push(Change::Upsert(m));
+        }
+    }
+    let next = gids::delta_token(secret, kind, epoch, &mb.address, fkey, page.seq);
+    let segs: Vec<&str> = req.path.iter().map(String::as_str).collect();
+    let (next_link, delta_link) = if page.includes_last {
+        (None, Some(req.link(&segs, &[("$deltatoken", &next)])))
+    } else {
+        (Some(req.link(&segs, &[("$skiptoken", &next)])), None)
+    };
+    Reply::json(
+        StatusCode::OK,
+        &Page {
+            value,
+            next_link,
+            delta_link,
+        },
+    )
+}
