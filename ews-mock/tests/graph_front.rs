@@ -1206,3 +1206,88 @@ async fn messages_drafts_updates_delta_and_the_ews_view() {
     );
     mock.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_moved_message_keeps_its_immutable_id() {
+    use graph_client::mail::Message;
+    let mock = start().await;
+    let client = sync_app(&mock);
+    let bob = client.mailbox("bob@contoso.test");
+    let inbox_delta = bob
+        .messages_delta("inbox", DeltaStart::Initial, &[], None)
+        .await
+        .unwrap();
+    let draft = bob
+        .create_draft(
+            None,
+            &Message {
+                subject: Some("Umzug".into()),
+                ..Message::default()
+            },
+        )
+        .await
+        .unwrap();
+    let id = draft.id.clone().unwrap();
+    let moved = bob.move_message(&id, "inbox").await.unwrap();
+    assert_eq!(moved.id.as_deref(), Some(id.as_str()), "immutable id");
+    assert_ne!(moved.parent_folder_id, draft.parent_folder_id);
+    let read = bob.message(&id, &ListOptions::default()).await.unwrap();
+    assert_eq!(read.subject.as_deref(), Some("Umzug"));
+    assert_eq!(read.parent_folder_id, moved.parent_folder_id);
+    // EWS gives a moved item a new id; translation leads to it
+    let ews_id = bob
+        .translate_exchange_ids(
+            &[&id],
+            ExchangeIdFormat::RestImmutableEntryId,
+            ExchangeIdFormat::EwsId,
+        )
+        .await
+        .unwrap()[0]
+        .target_id
+        .clone()
+        .unwrap();
+    let snapshot = mock.mailbox("bob@contoso.test").unwrap();
+    let in_inbox: Vec<_> = snapshot.items_in("inbox").collect();
+    assert_eq!(in_inbox.len(), 1);
+    assert_eq!(in_inbox[0].id, ews_id);
+    let back = bob
+        .translate_exchange_ids(
+            &[&ews_id],
+            ExchangeIdFormat::EwsId,
+            ExchangeIdFormat::RestImmutableEntryId,
+        )
+        .await
+        .unwrap();
+    assert_eq!(back[0].target_id.as_deref(), Some(id.as_str()));
+    // the inbox's delta shows it under the same id; drafts' delta removes it
+    let round = bob
+        .messages_delta(
+            "inbox",
+            DeltaStart::Link(&inbox_delta.delta_link),
+            &[],
+            None,
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(&round.changes[..], [Change::Upsert(m)] if m.id.as_deref() == Some(id.as_str()))
+    );
+    bob.update_message(
+        &id,
+        &Message {
+            is_read: Some(false),
+            ..Message::default()
+        },
+        moved.etag.as_deref(),
+    )
+    .await
+    .unwrap();
+    bob.delete_message(&id, None).await.unwrap();
+    assert!(
+        bob.message(&id, &ListOptions::default())
+            .await
+            .unwrap_err()
+            .is_not_found()
+    );
+    mock.shutdown().await.unwrap();
+}

@@ -189,6 +189,7 @@ fn address(c: &EwsContact, key: PhysicalAddressKey) -> Option<PhysicalAddress> {
 
 /// The Graph view of a stored contact; `None` if the item is no contact.
 pub(crate) fn to_graph(
+    graph: &super::GraphState,
     mb: &Mailbox,
     stored: &StoredItem,
     expand: Option<&[ews_client::types::paths::ExtendedFieldUri]>,
@@ -199,7 +200,7 @@ pub(crate) fn to_graph(
     let change_key = encode_change_key(stored.key, stored.version);
     Some(Contact {
         etag: Some(gids::etag(&change_key)),
-        id: Some(gids::encode(IdKind::Item, &mb.address, stored.key)),
+        id: Some(graph.item_id(&mb.address, stored.key)),
         change_key: Some(change_key),
         categories: Some(c.common.categories.clone()),
         created_date_time: Some(stored.created),
@@ -418,8 +419,8 @@ fn expand_of(
 // ---------------------------------------------------------------------------------------------
 // contacts
 
-fn contact_key(mb: &Mailbox, id: &str) -> Option<u64> {
-    let key = gids::decode(IdKind::Item, &mb.address, id)?;
+fn contact_key(graph: &super::GraphState, mb: &Mailbox, id: &str) -> Option<u64> {
+    let key = graph.item_key(&mb.address, id)?;
     mb.items
         .get(&key)
         .filter(|s| matches!(s.item, EwsItem::Contact(_)))
@@ -473,7 +474,7 @@ fn list(req: &Request<'_>, folder: Option<&str>) -> Reply {
         {
             continue;
         }
-        let Some(contact) = to_graph(mb, stored, expand.as_deref()) else {
+        let Some(contact) = to_graph(&req.shared.graph, mb, stored, expand.as_deref()) else {
             continue;
         };
         if let Some(Filter::Field(p, v)) = &filter {
@@ -524,9 +525,9 @@ fn get(req: &Request<'_>, id: &str) -> Reply {
     let Some(mb) = store.mailbox(&req.mailbox) else {
         return Reply::not_found("mailbox");
     };
-    let contact = contact_key(mb, id)
+    let contact = contact_key(&req.shared.graph, mb, id)
         .and_then(|k| mb.items.get(&k))
-        .and_then(|s| to_graph(mb, s, expand.as_deref()));
+        .and_then(|s| to_graph(&req.shared.graph, mb, s, expand.as_deref()));
     match contact {
         Some(c) => Reply::json(StatusCode::OK, &select_json(&c, req.param("$select"))),
         None => Reply::not_found("contact"),
@@ -565,7 +566,7 @@ fn create(req: &Request<'_>, folder: Option<&str>) -> Reply {
             match mb
                 .items
                 .get(&key)
-                .and_then(|s| to_graph(mb, s, Some(&wanted)))
+                .and_then(|s| to_graph(&req.shared.graph, mb, s, Some(&wanted)))
             {
                 Some(c) => Reply::json(StatusCode::CREATED, &c),
                 None => Reply::not_found("contact"),
@@ -593,7 +594,7 @@ fn update(req: &Request<'_>, id: &str) -> Reply {
     let Some(mb) = store.mailbox_mut(&req.mailbox) else {
         return Reply::not_found("mailbox");
     };
-    let Some(key) = contact_key(mb, id) else {
+    let Some(key) = contact_key(&req.shared.graph, mb, id) else {
         return Reply::not_found("contact");
     };
     let Some(stored) = mb.items.get(&key) else {
@@ -621,7 +622,7 @@ fn update(req: &Request<'_>, id: &str) -> Reply {
     match mb
         .items
         .get(&key)
-        .and_then(|s| to_graph(mb, s, Some(&wanted)))
+        .and_then(|s| to_graph(&req.shared.graph, mb, s, Some(&wanted)))
     {
         Some(c) => Reply::json(StatusCode::OK, &c),
         None => Reply::not_found("contact"),
@@ -633,7 +634,7 @@ fn delete(req: &Request<'_>, id: &str) -> Reply {
     let Some(mb) = store.mailbox_mut(&req.mailbox) else {
         return Reply::not_found("mailbox");
     };
-    let Some(key) = contact_key(mb, id) else {
+    let Some(key) = contact_key(&req.shared.graph, mb, id) else {
         return Reply::not_found("contact");
     };
     if let Some(stored) = mb.items.get(&key)
@@ -699,7 +700,7 @@ fn delta(req: &Request<'_>, folder: Option<&str>) -> Reply {
     let select = req.param("$select");
     let mut value: Vec<serde_json::Value> = Vec::new();
     for change in &page.changes {
-        let id = gids::encode(IdKind::Item, &mb.address, change.key);
+        let id = req.shared.graph.item_id(&mb.address, change.key);
         let entry = match change.kind {
             ChangeKind::Delete => Change::<Contact>::Removed {
                 id,
@@ -708,7 +709,7 @@ fn delta(req: &Request<'_>, folder: Option<&str>) -> Reply {
             _ => match mb
                 .items
                 .get(&change.key)
-                .and_then(|s| to_graph(mb, s, None))
+                .and_then(|s| to_graph(&req.shared.graph, mb, s, None))
             {
                 Some(c) => Change::Upsert(c),
                 None => continue,

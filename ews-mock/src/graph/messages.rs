@@ -1,5 +1,6 @@
 //! Messages: list per folder, get, create a draft, update (`If-Match`, 412), delete, delta per
-//! folder with `@removed`. Not yet: move, send, `$value`, attachments.
+//! folder with `@removed`, move (the id stays: immutable ids). Not yet: send, `$value`,
+//! attachments.
 
 use axum::http::{Method, StatusCode};
 use ews_client::types::Item as EwsItem;
@@ -32,6 +33,7 @@ pub(crate) fn dispatch(req: &Request<'_>, path: &[&str]) -> Reply {
         ["mailFolders", f, "messages"] if m == Method::POST => create(req, Some(f)),
         ["mailFolders", f, "messages", "delta"] if m == Method::GET => delta(req, f),
         ["messages"] if m == Method::POST => create(req, None),
+        ["messages", id, "move"] if m == Method::POST => move_to(req, id),
         ["messages", id] | ["mailFolders", _, "messages", id] => match m.as_str() {
             "GET" => get(req, id),
             "PATCH" => update(req, id),
@@ -61,8 +63,8 @@ fn folder_key(mb: &Mailbox, id: &str) -> Option<u64> {
         .map(|f| f.key)
 }
 
-fn message_key(mb: &Mailbox, id: &str) -> Option<u64> {
-    let key = gids::decode(IdKind::Item, &mb.address, id)?;
+fn message_key(graph: &super::GraphState, mb: &Mailbox, id: &str) -> Option<u64> {
+    let key = graph.item_key(&mb.address, id)?;
     mb.items
         .get(&key)
         .filter(|s| matches!(s.item, EwsItem::Message(_)))
@@ -89,6 +91,7 @@ fn ews_address(r: &Recipient) -> EwsAddress {
 
 /// The Graph view of a stored message; `None` if the item is no message.
 pub(crate) fn to_graph(
+    graph: &super::GraphState,
     mb: &Mailbox,
     stored: &StoredItem,
     expand: Option<&[ews_client::types::paths::ExtendedFieldUri]>,
@@ -107,7 +110,7 @@ pub(crate) fn to_graph(
     });
     Some(Message {
         etag: Some(gids::etag(&change_key)),
-        id: Some(gids::encode(IdKind::Item, &mb.address, stored.key)),
+        id: Some(graph.item_id(&mb.address, stored.key)),
         change_key: Some(change_key),
         categories: Some(c.categories.clone()),
         created_date_time: Some(stored.created),
@@ -230,7 +233,7 @@ fn list(req: &Request<'_>, folder: &str) -> Reply {
             }
             _ => true,
         })
-        .filter_map(|s| to_graph(mb, s, expand.as_deref()))
+        .filter_map(|s| to_graph(&req.shared.graph, mb, s, expand.as_deref()))
         .collect();
     let top = req.page_size(10);
     let skip: usize = req.param("$skip").and_then(|s| s.parse().ok()).unwrap_or(0);
@@ -267,9 +270,9 @@ fn get(req: &Request<'_>, id: &str) -> Reply {
     let Some(mb) = store.mailbox(&req.mailbox) else {
         return Reply::not_found("mailbox");
     };
-    match message_key(mb, id)
+    match message_key(&req.shared.graph, mb, id)
         .and_then(|k| mb.items.get(&k))
-        .and_then(|s| to_graph(mb, s, expand.as_deref()))
+        .and_then(|s| to_graph(&req.shared.graph, mb, s, expand.as_deref()))
     {
         Some(m) => Reply::json(StatusCode::OK, &m),
         None => Reply::not_found("message"),
@@ -301,7 +304,7 @@ fn create(req: &Request<'_>, folder: Option<&str>) -> Reply {
             match mb
                 .items
                 .get(&key)
-                .and_then(|s| to_graph(mb, s, Some(&wanted)))
+                .and_then(|s| to_graph(&req.shared.graph, mb, s, Some(&wanted)))
             {
                 Some(m) => Reply::json(StatusCode::CREATED, &m),
                 None => Reply::not_found("message"),
@@ -320,7 +323,7 @@ fn update(req: &Request<'_>, id: &str) -> Reply {
     let Some(mb) = store.mailbox_mut(&req.mailbox) else {
         return Reply::not_found("mailbox");
     };
-    let Some(stored) = message_key(mb, id).and_then(|k| mb.items.get(&k)) else {
+    let Some(stored) = message_key(&req.shared.graph, mb, id).and_then(|k| mb.items.get(&k)) else {
         return Reply::not_found("message");
     };
     let key = stored.key;
@@ -347,7 +350,7 @@ fn update(req: &Request<'_>, id: &str) -> Reply {
     match mb
         .items
         .get(&key)
-        .and_then(|s| to_graph(mb, s, Some(&wanted)))
+        .and_then(|s| to_graph(&req.shared.graph, mb, s, Some(&wanted)))
     {
         Some(m) => Reply::json(StatusCode::OK, &m),
         None => Reply::not_found("message"),
@@ -359,7 +362,7 @@ fn delete(req: &Request<'_>, id: &str) -> Reply {
     let Some(mb) = store.mailbox_mut(&req.mailbox) else {
         return Reply::not_found("mailbox");
     };
-    let Some(stored) = message_key(mb, id).and_then(|k| mb.items.get(&k)) else {
+    let Some(stored) = message_key(&req.shared.graph, mb, id).and_then(|k| mb.items.get(&k)) else {
         return Reply::not_found("message");
     };
     let key = stored.key;
@@ -417,13 +420,13 @@ fn delta(req: &Request<'_>, folder: &str) -> Reply {
     for change in &page.changes {
         if change.kind == ChangeKind::Delete {
             value.push(Change::Removed {
-                id: gids::encode(IdKind::Item, &mb.address, change.key),
+                id: req.shared.graph.item_id(&mb.address, change.key),
                 reason: Some("deleted".to_string()),
             });
         } else if let Some(m) = mb
             .items
             .get(&change.key)
-            .and_then(|s| to_graph(mb, s, None))
+            .and_then(|s| to_graph(&req.shared.graph, mb, s, None))
         {
             value.push(Change::Upsert(m));
         }
@@ -443,4 +446,46 @@ fn delta(req: &Request<'_>, folder: &str) -> Reply {
             delta_link,
         },
     )
+}
+
+/// `POST /messages/{id}/move`: into a folder by id or well-known name; the immutable id stays.
+fn move_to(req: &Request<'_>, id: &str) -> Reply {
+    let body: graph_client::mail::MoveTo = match parse_body(req) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let mut store = req.shared.write();
+    let Some(mb) = store.mailbox_mut(&req.mailbox) else {
+        return Reply::not_found("mailbox");
+    };
+    let Some(key) = message_key(&req.shared.graph, mb, id) else {
+        return Reply::not_found("message");
+    };
+    let Some(dest) = folder_key(mb, &body.destination_id) else {
+        return Reply::not_found("destination folder");
+    };
+    if mb.items.get(&key).is_some_and(|s| s.folder == dest) {
+        return match mb
+            .items
+            .get(&key)
+            .and_then(|s| to_graph(&req.shared.graph, mb, s, None))
+        {
+            Some(m) => Reply::json(StatusCode::CREATED, &m),
+            None => Reply::not_found("message"),
+        };
+    }
+    match mb.move_item(key, dest) {
+        Ok(new_key) => {
+            req.shared.graph.record_move(&mb.address, key, new_key);
+            match mb
+                .items
+                .get(&new_key)
+                .and_then(|s| to_graph(&req.shared.graph, mb, s, None))
+            {
+                Some(m) => Reply::json(StatusCode::CREATED, &m),
+                None => Reply::not_found("message"),
+            }
+        }
+        Err(e) => store_error(e),
+    }
 }

@@ -77,6 +77,9 @@ pub(crate) struct GraphState {
     pub apps: HashMap<String, GraphAppData>,
     pub delta_epoch: AtomicU64,
     pub retry_after_secs: u64,
+    /// Items moved through Graph: (mailbox, current key) -> immutable key and back, so that
+    /// an item's Graph id stays the same across moves (`Prefer: IdType="ImmutableId"`).
+    pub moved: std::sync::Mutex<Moved>,
     /// The EWS switches (changed at run time through `/admin/graph/ews`).
     pub ews: std::sync::Mutex<exo::EwsSwitches>,
 }
@@ -94,11 +97,48 @@ impl GraphState {
                 .collect(),
             delta_epoch: AtomicU64::new(1),
             retry_after_secs: data.retry_after_secs.unwrap_or(1),
+            moved: std::sync::Mutex::new(Moved::default()),
             ews: std::sync::Mutex::new(exo::EwsSwitches {
                 ews_enabled: data.ews_enabled,
                 ews_allowed_app_ids: data.ews_allowed_app_ids.clone(),
             }),
         }
+    }
+
+    /// The Graph (immutable) id of the item with store key `key`.
+    pub fn item_id(&self, mailbox: &str, key: u64) -> String {
+        let moved = self.moved.lock().unwrap_or_else(|p| p.into_inner());
+        let immutable = moved
+            .to_immutable
+            .get(&(mailbox.to_ascii_lowercase(), key))
+            .copied()
+            .unwrap_or(key);
+        ids::encode(crate::ids::IdKind::Item, mailbox, immutable)
+    }
+
+    /// The current store key of a Graph item id.
+    pub fn item_key(&self, mailbox: &str, id: &str) -> Option<u64> {
+        let immutable = ids::decode(crate::ids::IdKind::Item, mailbox, id)?;
+        let moved = self.moved.lock().unwrap_or_else(|p| p.into_inner());
+        Some(
+            moved
+                .to_current
+                .get(&(mailbox.to_ascii_lowercase(), immutable))
+                .copied()
+                .unwrap_or(immutable),
+        )
+    }
+
+    /// Records that the item `old` is now `new` (moved), keeping its immutable id.
+    pub fn record_move(&self, mailbox: &str, old: u64, new: u64) {
+        let mailbox = mailbox.to_ascii_lowercase();
+        let mut moved = self.moved.lock().unwrap_or_else(|p| p.into_inner());
+        let immutable = moved
+            .to_immutable
+            .remove(&(mailbox.clone(), old))
+            .unwrap_or(old);
+        moved.to_immutable.insert((mailbox.clone(), new), immutable);
+        moved.to_current.insert((mailbox, immutable), new);
     }
 
     /// Whether `app` holds one of `roles` (an app without Graph settings holds all).
@@ -123,6 +163,13 @@ impl GraphState {
             None => true,
         }
     }
+}
+
+/// Keys of items moved through Graph.
+#[derive(Default)]
+pub(crate) struct Moved {
+    to_immutable: HashMap<(String, u64), u64>,
+    to_current: HashMap<(String, u64), u64>,
 }
 
 /// The routes of the Graph front (merged into the mock's router).
@@ -370,6 +417,7 @@ fn operation_name(method: &Method, path: &[String]) -> String {
                 | "mailFolders"
                 | "messages"
                 | "delta"
+                | "move"
                 | "translateExchangeIds"
                 | "singleValueExtendedProperties"
         );

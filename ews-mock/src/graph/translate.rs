@@ -18,13 +18,20 @@ fn is_rest(f: ExchangeIdFormat) -> bool {
 }
 
 /// The (kind, key) an id of `format` names in `mailbox`.
-fn decode(format: ExchangeIdFormat, mailbox: &str, id: &str) -> Option<(IdKind, u64)> {
+fn decode(
+    graph: &super::GraphState,
+    format: ExchangeIdFormat,
+    mailbox: &str,
+    id: &str,
+) -> Option<(IdKind, u64)> {
     [IdKind::Item, IdKind::Folder].into_iter().find_map(|kind| {
         if format == ExchangeIdFormat::EwsId {
             decode_id(kind, id)
                 .ok()
                 .filter(|d| d.mailbox.eq_ignore_ascii_case(mailbox))
                 .map(|d| (kind, d.key))
+        } else if is_rest(format) && kind == IdKind::Item {
+            graph.item_key(mailbox, id).map(|k| (kind, k))
         } else if is_rest(format) {
             gids::decode(kind, mailbox, id).map(|k| (kind, k))
         } else {
@@ -55,13 +62,17 @@ pub(crate) fn translate(req: &Request<'_>) -> Reply {
         .input_ids
         .iter()
         .map(|id| {
-            let target = decode(body.source_id_type, &mb.address, id).map(|(kind, key)| {
-                if body.target_id_type == ExchangeIdFormat::EwsId {
-                    encode_id(kind, &mb.id_address(), key, 0)
-                } else {
-                    gids::encode(kind, &mb.address, key)
-                }
-            });
+            let target = decode(&req.shared.graph, body.source_id_type, &mb.address, id).map(
+                |(kind, key)| {
+                    if body.target_id_type == ExchangeIdFormat::EwsId {
+                        encode_id(kind, &mb.id_address(), key, 0)
+                    } else if kind == IdKind::Item {
+                        req.shared.graph.item_id(&mb.address, key)
+                    } else {
+                        gids::encode(kind, &mb.address, key)
+                    }
+                },
+            );
             match target {
                 Some(t) => ConvertIdResult {
                     source_id: Some(id.clone()),
