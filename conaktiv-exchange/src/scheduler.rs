@@ -84,7 +84,7 @@ impl JobErrorKind {
             Self::ImpersonationDenied => "impersonation denied",
             Self::MailboxGone => "mailbox not found",
             Self::Configuration => "configuration problem",
-            Self::MassDelete => "stopped by the mass-delete guard",
+            Self::MassDelete => "stopped by the mass-delete guard, nothing was written",
             Self::Busy => "busy",
             Self::Other => "failed",
         }

@@ -679,3 +679,80 @@ fault = { kind = "drop_after_processing" }
         .await;
     world.assert_quiet_run("after a lost CreateItem answer");
 }
+
+/// Most Exchange contacts disappear while deleting into ConAktiv is switched on: the guard
+/// stops the run and says so in words with the numbers (preview too), the next plain `sync`
+/// still refuses, and `sync --accept-mass-delete RULE` makes the deletes once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mass_delete_is_explained_and_can_be_accepted_once() {
+    use ews_client::ops::DisposalType;
+    use ews_client::types::ItemId;
+    let world = World::start(SMALL).await;
+    // Deleting what Exchange lost is switched on for contacts.
+    let text = std::fs::read_to_string(&world.config).unwrap().replacen(
+        "to_conaktiv = { transfer_new = true, transfer_changed = true }",
+        "to_conaktiv = { transfer_new = true, transfer_changed = true, delete_missing = true }",
+        1,
+    );
+    std::fs::write(&world.config, text).unwrap();
+    let (code, json) = world.run(&["sync"]);
+    assert_eq!(code, 0, "{json}");
+
+    let (kind, path, _) = Table::Contacts.exchange();
+    let mut side = ExchangeSide::new(
+        &world.client(),
+        "anna@contoso.test",
+        ExchangeSideConfig::new(kind, vec![SyncFolder::new(FolderPath::new(path).unwrap(), false)]),
+    )
+    .unwrap();
+    let ids: Vec<ItemId> = side
+        .list()
+        .await
+        .unwrap()
+        .entries
+        .into_iter()
+        .skip(10)
+        .map(|e| ItemId::new(e.id))
+        .collect();
+    let deleted = ids.len();
+    world
+        .client()
+        .for_mailbox("anna@contoso.test")
+        .delete_items(DisposalType::HardDelete, ids.into_iter().map(Into::into).collect())
+        .await
+        .unwrap();
+
+    let out = world
+        .command(&["preview", "--rule", "Kontakte", "--user", "anna", "--actions"])
+        .output()
+        .unwrap();
+    let (code, preview) = finished(out);
+    assert_eq!(code, 0, "{preview}");
+    let guard = preview["guard"].as_str().unwrap();
+    assert!(
+        guard.contains(&format!("would delete {deleted} of")) && guard.contains("--accept-mass-delete \"Kontakte\""),
+        "{guard}\n{}", serde_json::to_string_pretty(&preview).unwrap()
+    );
+    assert!(!guard.contains("GuardTrip") && !guard.contains("None"), "{guard}");
+
+    for _ in 0..2 {
+        let (code, json) = world.run(&["sync", "--user", "anna", "--rule", "Kontakte"]);
+        assert_eq!(code, 1, "{json}");
+        let error = json["items"][0]["result"]["error"].as_str().unwrap();
+        assert!(error.contains("mass-delete guard") && error.contains("nothing was written"), "{error}");
+        assert_eq!(json["items"][0]["result"]["kind"], "mass_delete");
+    }
+    assert_eq!(
+        world.crm_side("anna", Table::Contacts).await.len(),
+        SMALL.crm[0] + SMALL.exchange[0]
+    );
+    let (code, json) = world.run(&["sync", "--accept-mass-delete", "Kontakte"]);
+    assert_eq!(code, 0, "{json}");
+    assert_eq!(
+        world.crm_side("anna", Table::Contacts).await.len(),
+        SMALL.crm[0] + SMALL.exchange[0] - deleted
+    );
+    world.assert_quiet_run("after the accepted mass delete");
+    let (code, json) = world.run(&["sync", "--accept-mass-delete", "Nope"]);
+    assert_eq!(code, 3, "{json}");
+}

@@ -137,6 +137,11 @@ enum Command {
         /// on the side that lost them, under the same key.
         #[arg(long)]
         reattach: bool,
+        /// Accept once that the mass-delete guard of this rule would stop the run (after
+        /// checking its numbers in `preview` or the last report): the deletes are made in
+        /// this run only. Repeatable.
+        #[arg(long, value_name = "RULE")]
+        accept_mass_delete: Vec<String>,
         #[command(flatten)]
         host: run::HostArgs,
     },
@@ -304,11 +309,25 @@ async fn run(cli: Cli) -> Output {
                     user,
                     wait,
                     reattach,
+                    accept_mass_delete,
                     host,
                 } => {
+                    if let Some(unknown) = accept_mass_delete.iter().find(|r| {
+                        !configuration
+                            .rules
+                            .iter()
+                            .any(|c| c.description.eq_ignore_ascii_case(r))
+                    }) {
+                        return Output::error(
+                            Exit::Config,
+                            "configuration",
+                            format!("--accept-mass-delete: there is no rule {unknown:?}"),
+                        );
+                    }
                     let options = run::SyncOptions {
                         wait: std::time::Duration::from_secs(wait),
                         reattach,
+                        accept_mass_delete,
                     };
                     run::sync(
                         &configuration,

@@ -136,7 +136,7 @@ fn preview_text(p: &Preview) -> String {
         p.rule, p.user, p.mailbox, p.table, p.exchange, p.conaktiv
     );
     if let Some(guard) = &p.guard {
-        let _ = write!(out, "\n  the mass-delete guard would stop the run: {guard}");
+        let _ = write!(out, "\n  the mass-delete guard would stop this run: {guard}");
     }
     for a in &p.actions {
         let _ = write!(
@@ -268,13 +268,15 @@ fn run_exit(s: &RunSummary) -> Exit {
 }
 
 /// How `sync` runs.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct SyncOptions {
     /// How long to wait for a mailbox and table that another run holds before reporting it
     /// busy.
     pub wait: std::time::Duration,
     /// Write detached records back to the side that lost them.
     pub reattach: bool,
+    /// Rules whose mass-delete guard is accepted for this run.
+    pub accept_mass_delete: Vec<String>,
 }
 
 /// `sync`: run now, for a rule and/or a user, or everyone. A mailbox and table that another
@@ -292,10 +294,13 @@ pub async fn sync(
         Ok(h) => h,
         Err(out) => return out,
     };
-    let connector = host
+    let mut connector = host
         .connector
         .with_lease_wait(options.wait)
         .with_reattach(options.reattach);
+    for rule in options.accept_mass_delete {
+        connector = connector.with_accepted_mass_delete(rule);
+    }
     let bar = progress(None, json_mode, "synchronising");
     let result = connector.run(rule, user).await;
     bar.finish_and_clear();

@@ -340,6 +340,7 @@ pub struct Connector {
     holder: String,
     lease_wait: std::time::Duration,
     reattach: bool,
+    accepted_mass_delete: Vec<String>,
 }
 
 /// How long a lease taken by [`Connector::run`] lasts without renewal (renewed every third).
@@ -385,7 +386,23 @@ impl Connector {
             holder: crate::scheduler::process_holder(),
             lease_wait: std::time::Duration::ZERO,
             reattach: false,
+            accepted_mass_delete: Vec::new(),
         }
+    }
+
+    /// Accepts, for the runs of this connector only, that the mass-delete guard of `rule`
+    /// (by description) would stop them: the admin has seen the numbers and wants the deletes
+    /// made. The next connector (the next `sync`, the next batch) guards again.
+    #[must_use]
+    pub fn with_accepted_mass_delete(mut self, rule: impl Into<String>) -> Self {
+        self.accepted_mass_delete.push(rule.into());
+        self
+    }
+
+    fn mass_delete_accepted(&self, rule: &SyncRule) -> bool {
+        self.accepted_mass_delete
+            .iter()
+            .any(|r| r.eq_ignore_ascii_case(&rule.description))
     }
 
     /// Re-attaches detached pairs in the runs and previews of this connector: a record kept
@@ -678,7 +695,9 @@ impl Connector {
     {
         let mut exchange = ExchangeSide::for_rule(&self.client, mailbox, rule)
             .map_err(|e| JobError::configuration(format!("rule {:?}: {e}", rule.description)))?;
-        let engine = Engine::new(engine_rule(rule))
+        let mut core_rule = engine_rule(rule);
+        core_rule.force = self.mass_delete_accepted(rule);
+        let engine = Engine::new(core_rule.clone())
             .map_err(|e| JobError::configuration(e.to_string()))?
             .with_batch_size(self.batch_size)
             .with_reattach(self.reattach);
@@ -717,7 +736,10 @@ impl Connector {
                     exchange: (&plan.counts.remote).into(),
                     conaktiv: (&plan.counts.local).into(),
                     counts: plan.counts,
-                    guard: plan.guard.as_ref().map(|g| format!("{g:?}")),
+                    guard: plan
+                        .guard
+                        .as_ref()
+                        .map(|g| guard_sentence(g, &core_rule, rule)),
                     actions,
                 })))
             }
@@ -725,7 +747,13 @@ impl Connector {
                 let report = engine
                     .apply(&prepared.plan, &mut crm, &mut exchange, &mut state)
                     .await
-                    .map_err(|e| classify(&e))?;
+                    .map_err(|e| match &e {
+                        SyncError::MassDelete(g) => JobError::new(
+                            JobErrorKind::MassDelete,
+                            guard_sentence(g, &core_rule, rule),
+                        ),
+                        _ => classify(&e),
+                    })?;
                 tracing::info!(
                     mailbox,
                     table = table_name(rule.table),
@@ -742,6 +770,42 @@ impl Connector {
                 })))
             }
         }
+    }
+}
+
+/// The mass-delete guard's trip in words, with the numbers and what the admin can do.
+pub fn guard_sentence(
+    g: &sync_core::GuardTrip,
+    core: &sync_core::Rule,
+    rule: &SyncRule,
+) -> String {
+    let why = match g.empty_side {
+        Some(side) => format!(
+            "{} lists no records at all while {} records are synchronised (an emptied or \
+             unreachable folder?)",
+            side_label(side),
+            g.pairs
+        ),
+        None => format!(
+            "the run would delete {} of {} synchronised records, more than {:.0} % and more \
+             than {}",
+            g.deletes,
+            g.pairs,
+            core.max_delete_share * 100.0,
+            core.min_delete_count
+        ),
+    };
+    format!(
+        "{why}; if the deletes are intended, accept them once with \
+         `sync --accept-mass-delete {:?}`",
+        rule.description
+    )
+}
+
+fn side_label(side: SideId) -> &'static str {
+    match side {
+        SideId::Local => "ConAktiv",
+        SideId::Remote => "Exchange",
     }
 }
 
