@@ -189,10 +189,10 @@ impl Engine {
         } else {
             store.token(SideId::Remote)?
         };
-        let (l_listing, l_token) = read(local, SideId::Local, lt, &mut stats).await?;
-        let (r_listing, r_token) = read(remote, SideId::Remote, rt, &mut stats).await?;
+        let (mut l_listing, mut l_token) = read(local, SideId::Local, lt, &mut stats).await?;
+        let (mut r_listing, mut r_token) = read(remote, SideId::Remote, rt, &mut stats).await?;
 
-        let pairs = if matches!(l_listing, SideListing::Full(_))
+        let mut pairs = if matches!(l_listing, SideListing::Full(_))
             || matches!(r_listing, SideListing::Full(_))
         {
             store.all_pairs()?
@@ -200,6 +200,22 @@ impl Engine {
             let (l, r, k) = plan::touched(&l_listing, &r_listing);
             store.pairs_for(&l, &r, &k)?
         };
+        // A feed reporting a record that carries a key but belongs to no pair (a record
+        // that comes back after its pair was forgotten, or that the state never knew): its
+        // partner may exist on the other side without being in that side's feed. List both
+        // sides in full so that it is linked rather than copied a second time.
+        if stray_keyed(&l_listing, &pairs, SideId::Local)
+            || stray_keyed(&r_listing, &pairs, SideId::Remote)
+        {
+            tracing::debug!("a changed record carries a key no pair knows; listing in full");
+            if matches!(l_listing, SideListing::Delta { .. }) {
+                (l_listing, l_token) = read(local, SideId::Local, None, &mut stats).await?;
+            }
+            if matches!(r_listing, SideListing::Delta { .. }) {
+                (r_listing, r_token) = read(remote, SideId::Remote, None, &mut stats).await?;
+            }
+            pairs = store.all_pairs()?;
+        }
         stats.pairs_loaded = pairs.len();
         let state = StateSnapshot {
             pairs,
@@ -503,6 +519,27 @@ async fn past_own_writes<S: Side>(
             None
         }
     }
+}
+
+/// Whether a feed listing reports a record carrying a key that no loaded pair has, and whose
+/// id no loaded pair anchors.
+fn stray_keyed(listing: &SideListing, pairs: &[crate::Pair], side: SideId) -> bool {
+    let SideListing::Delta { changed, .. } = listing else {
+        return false;
+    };
+    if changed.iter().all(|e| e.key.is_none()) {
+        return false;
+    }
+    let keys: HashSet<&str> = pairs.iter().map(|p| p.key.as_str()).collect();
+    let ids: HashSet<&str> = pairs
+        .iter()
+        .filter_map(|p| p.anchor(side).map(|a| a.id.as_str()))
+        .collect();
+    changed.iter().any(|e| {
+        e.key
+            .as_deref()
+            .is_some_and(|k| !keys.contains(k) && !ids.contains(e.id.as_str()))
+    })
 }
 
 fn idx(side: SideId) -> usize {
