@@ -136,7 +136,10 @@ fn preview_text(p: &Preview) -> String {
         p.rule, p.user, p.mailbox, p.table, p.exchange, p.conaktiv
     );
     if let Some(guard) = &p.guard {
-        let _ = write!(out, "\n  the mass-delete guard would stop this run: {guard}");
+        let _ = write!(
+            out,
+            "\n  the mass-delete guard would stop this run: {guard}"
+        );
     }
     for a in &p.actions {
         let _ = write!(

@@ -774,11 +774,7 @@ impl Connector {
 }
 
 /// The mass-delete guard's trip in words, with the numbers and what the admin can do.
-pub fn guard_sentence(
-    g: &sync_core::GuardTrip,
-    core: &sync_core::Rule,
-    rule: &SyncRule,
-) -> String {
+pub fn guard_sentence(g: &sync_core::GuardTrip, core: &sync_core::Rule, rule: &SyncRule) -> String {
     let why = match g.empty_side {
         Some(side) => format!(
             "{} lists no records at all while {} records are synchronised (an emptied or \
