@@ -771,3 +771,31 @@ async fn a_mass_delete_is_explained_and_can_be_accepted_once() {
     let (code, json) = world.run(&["sync", "--accept-mass-delete", "Nope"]);
     assert_eq!(code, 3, "{json}");
 }
+
+/// Not on a terminal, `sync` prints one plain progress line per finished mailbox and table
+/// (no bar, no colour codes), and its summary adds up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_reports_progress_in_plain_lines_off_a_terminal() {
+    let world = World::start(SMALL).await;
+    let out = Command::new(BIN)
+        .arg("--config")
+        .arg(&world.config)
+        .args(["sync", "--db"])
+        .arg(&world.db)
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let total = USERS.len() * TABLES.len();
+    for n in 1..=total {
+        assert!(stderr.contains(&format!("[{n}/{total}] ")), "{stderr}");
+    }
+    assert!(
+        !stderr.contains('\u{1b}') && !stdout.contains('\u{1b}'),
+        "colour codes: {stderr}"
+    );
+    assert!(stdout.contains(&format!("{total} job(s) ok")), "{stdout}");
+}

@@ -2,6 +2,7 @@
 //! service layer's [`Connector`] over the embedded SQLite CRM and directory.
 
 use std::fmt::Write as _;
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -305,7 +306,33 @@ pub async fn sync(
         connector = connector.with_accepted_mass_delete(rule);
     }
     let bar = progress(None, json_mode, "synchronising");
-    let result = connector.run(rule, user).await;
+    let plain = !json_mode && !std::io::stderr().is_terminal();
+    let on_progress = |p: &service::Progress<'_>| {
+        bar.set_length(p.total as u64);
+        bar.set_position(p.done as u64);
+        bar.set_message(format!("{} write(s)", p.writes));
+        if plain {
+            let job = &p.finished.job;
+            let status = match &p.finished.result {
+                Ok(r) if r.complete => format!("ok, {} write(s)", r.counts.total()),
+                Ok(r) => format!(
+                    "done with problems, {} write(s), {} failed",
+                    r.counts.total(),
+                    r.report.failed + r.report.unknown + r.report.unreadable
+                ),
+                Err(e) if e.is_busy() => "busy".to_owned(),
+                Err(e) => format!("FAILED: {e}"),
+            };
+            eprintln!(
+                "[{}/{}] {} {}: {status}",
+                p.done,
+                p.total,
+                job.mailbox,
+                table_name(job.table)
+            );
+        }
+    };
+    let result = connector.run_observed(rule, user, &on_progress).await;
     bar.finish_and_clear();
     match result {
         Ok(s) => Output::new(
