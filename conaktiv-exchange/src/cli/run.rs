@@ -380,7 +380,7 @@ fn batch_text(r: &BatchReport) -> String {
                 "FAILED{}: {error}",
                 if *permanent { " (permanent)" } else { "" }
             ),
-            ItemStatus::Skipped { reason } => format!("skipped: {reason:?}"),
+            ItemStatus::Skipped { reason } => format!("skipped: {reason}"),
         };
         let _ = write!(out, "\n  {:<28} {:<12} {status}", i.mailbox, i.table);
     }
