@@ -799,3 +799,38 @@ async fn sync_reports_progress_in_plain_lines_off_a_terminal() {
     );
     assert!(stdout.contains(&format!("{total} job(s) ok")), "{stdout}");
 }
+
+/// `preview --rule R` shows the rule for every user in its scope (the rule screen's view);
+/// plain `preview` shows every rule for everyone; nothing is written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn preview_of_a_rule_covers_every_user_in_scope() {
+    let world = World::start(SMALL).await;
+    let out = world
+        .command(&["preview", "--rule", "Kontakte"])
+        .output()
+        .unwrap();
+    let (code, json) = finished(out);
+    assert_eq!(code, 0, "{json}");
+    let previews = json["previews"].as_array().unwrap();
+    assert_eq!(previews.len(), USERS.len(), "{json}");
+    for p in previews {
+        assert_eq!(p["exchange"]["new"], SMALL.crm[0] as u64, "{p}");
+        assert_eq!(p["conaktiv"]["new"], SMALL.exchange[0] as u64, "{p}");
+    }
+    let (code, json) = finished(world.command(&["preview"]).output().unwrap());
+    assert_eq!(code, 0, "{json}");
+    assert_eq!(
+        json["previews"].as_array().unwrap().len(),
+        USERS.len() * TABLES.len()
+    );
+    // Nothing was written: the first sync still creates everything.
+    let (code, json) = world.run(&["sync"]);
+    assert_eq!(code, 0, "{json}");
+    assert_eq!(
+        writes(&json) as usize,
+        USERS.len()
+            * (0..3)
+                .map(|t| 2 * (SMALL.crm[t] + SMALL.exchange[t]))
+                .sum::<usize>()
+    );
+}

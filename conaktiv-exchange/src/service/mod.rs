@@ -559,6 +559,35 @@ impl Connector {
         }
     }
 
+    /// The previews of every job in scope (as the rule screen shows it): for a rule and/or a
+    /// user, everyone when both are `None`, at most [`Connector::with_concurrency`] mailboxes
+    /// at once, in the jobs' order. A job whose preview fails carries its error.
+    pub async fn preview_all(
+        &self,
+        rule: Option<&str>,
+        user: Option<&str>,
+        actions: bool,
+    ) -> Result<Vec<(Assignment, Result<Preview, ServiceError>)>, ServiceError> {
+        use futures::StreamExt;
+        let (jobs, _) = self.jobs(rule, user).await?;
+        let mut out: Vec<(usize, (Assignment, Result<Preview, ServiceError>))> =
+            futures::stream::iter(jobs.into_iter().enumerate())
+                .map(|(i, job)| async move {
+                    let result = async {
+                        let rule = self.rule(&job.rule)?.clone();
+                        let user = self.user(&job.user).await?;
+                        self.preview_rule(&rule, &user, actions).await
+                    }
+                    .await;
+                    (i, (job, result))
+                })
+                .buffer_unordered(self.concurrency.max(1))
+                .collect()
+                .await;
+        out.sort_by_key(|(i, _)| *i);
+        Ok(out.into_iter().map(|(_, r)| r).collect())
+    }
+
     /// Runs one job: a mailbox and table under a configured rule, holding the job's lease
     /// (the one the batch scheduler takes): if another run holds it, the result is a
     /// [`JobErrorKind::Busy`] error and nothing was done.
