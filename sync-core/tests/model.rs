@@ -52,6 +52,18 @@ enum Op {
         kind: u8,
     },
     LoseState,
+    /// A run stopped (the process killed) after `steps` side writes and state commits,
+    /// in batches of two.
+    Crash {
+        steps: usize,
+    },
+    /// Two runs at once on the same sides and store: A plans, B plans and applies, a user
+    /// edits a record (if `edit`), then A applies its stale plan.
+    Concurrent {
+        local: bool,
+        idx: usize,
+        edit: bool,
+    },
     /// Plan, let a user edit a record, then apply the stale plan.
     Race {
         local: bool,
@@ -74,6 +86,9 @@ fn op() -> impl Strategy<Value = Op> {
         1 => any::<bool>().prop_map(|local| Op::ReturnAll { local }),
         1 => (any::<bool>(), 0..3u8).prop_map(|(local, kind)| Op::Fault { local, kind }),
         1 => Just(Op::LoseState),
+        2 => (0..12usize).prop_map(|steps| Op::Crash { steps }),
+        2 => (any::<bool>(), 0..8usize, any::<bool>())
+            .prop_map(|(local, idx, edit)| Op::Concurrent { local, idx, edit }),
         4 => any::<bool>().prop_map(|force| Op::Run { force }),
         1 => (any::<bool>(), 0..8usize, 0..3usize)
             .prop_map(|(local, idx, value)| Op::Race { local, idx, value }),
@@ -204,8 +219,9 @@ fn check_run<S: StateStore>(
         // left the scope and came back: both records one after the other, or one while the
         // state was lost or its create's outcome unknown. (In the last two cases the engine
         // made a copy while the original was away, and removes it when the original comes
-        // back; a rule that forbids deletes or updates on that side forbids that too, and a
-        // second state loss before that forgets which record is the copy.)
+        // back; a rule that forbids deletes or updates on that side forbids that too, a
+        // second state loss before that forgets which record is the copy, and a failed write
+        // leaves it for the next run.)
         let exempt = tainted && (lost_twice || !(sw.delete_missing && sw.transfer_changed));
         let mut seen = HashSet::new();
         for item in ms.items().values().filter(|i| i.in_scope && !exempt) {
@@ -348,6 +364,94 @@ fn run_sequence<S: StateStore>(
                 side_mut(&mut w, local).inject(f);
                 faults[usize::from(!local)] += 1;
             }
+            Op::Crash { steps } => {
+                let before = [w.local.items().clone(), w.remote.items().clone()];
+                let pairs_before = w.store.all_pairs().unwrap();
+                let applied_before = [w.local.applied.len(), w.remote.applied.len()];
+                common::run_until_crash(&mut w, &rule, steps, 2);
+                // What the stopped run wrote keeps to the switches; duplicates are judged
+                // after runs that end (a run stopped early has not removed any yet).
+                check_run(
+                    &w,
+                    &rule,
+                    &before,
+                    &pairs_before,
+                    applied_before,
+                    (true, true),
+                )?;
+                w.local.clear_faults();
+                w.remote.clear_faults();
+                faults = [0, 0];
+            }
+            Op::Concurrent { local, idx, edit } => {
+                w.local.clear_faults();
+                w.remote.clear_faults();
+                let rule = Rule {
+                    force: true,
+                    ..rule.clone()
+                };
+                let before = [w.local.items().clone(), w.remote.items().clone()];
+                let pairs_before = w.store.all_pairs().unwrap();
+                let applied_before = [w.local.applied.len(), w.remote.applied.len()];
+                let engine = Engine::new(rule.clone()).unwrap();
+                let run = |w: &mut World<S>| {
+                    futures::executor::block_on(engine.prepare(
+                        &mut w.local,
+                        &mut w.remote,
+                        &mut w.store,
+                        0,
+                    ))
+                    .unwrap()
+                    .plan
+                };
+                let plan_a = run(&mut w);
+                let plan_b = run(&mut w);
+                futures::executor::block_on(engine.apply(
+                    &plan_b,
+                    &mut w.local,
+                    &mut w.remote,
+                    &mut w.store,
+                ))
+                .unwrap();
+                let edited = if edit {
+                    let s = side_mut(&mut w, local);
+                    pick(s, idx).filter(|id| s.edit(id, "c", "concurrent"))
+                } else {
+                    None
+                };
+                let applied_b = [w.local.applied.len(), w.remote.applied.len()];
+                futures::executor::block_on(engine.apply(
+                    &plan_a,
+                    &mut w.local,
+                    &mut w.remote,
+                    &mut w.store,
+                ))
+                .unwrap();
+                // A's plan was B's plan: everything it would write is done or outdated, so
+                // its stale plan writes nothing (no second create, no lost update).
+                prop_assert_eq!(
+                    applied_b,
+                    [w.local.applied.len(), w.remote.applied.len()],
+                    "the stale plan wrote"
+                );
+                if let Some(id) = edited {
+                    let s = side_mut(&mut w, local);
+                    let item = s.get(&id);
+                    prop_assert!(item.is_some(), "concurrently edited record deleted");
+                    prop_assert_eq!(item.unwrap().record.get("c"), Some(&"concurrent".into()));
+                }
+                check_run(
+                    &w,
+                    &rule,
+                    &before,
+                    &pairs_before,
+                    applied_before,
+                    (tainted, lost_twice),
+                )?;
+                w.local.clear_faults();
+                w.remote.clear_faults();
+                faults = [0, 0];
+            }
             Op::Race { local, idx, value } => {
                 let rule = Rule {
                     force: true,
@@ -454,7 +558,7 @@ fn run_sequence<S: StateStore>(
                             &before,
                             &pairs_before,
                             applied_before,
-                            (tainted, lost_twice),
+                            (tainted, lost_twice || faulted),
                         )?;
                         if !faulted {
                             // A clean run converges at once.
