@@ -1,7 +1,10 @@
-//! Property tests: random sequences of user edits, deletes, moves, scope changes, injected
-//! write failures and state loss, with sync runs in between, on in-memory sides. After every
-//! run the invariants of the issue are checked; at the end, a clean run must converge and the
-//! next one must be a no-op.
+//! Property tests: random sequences of user edits, deletes, moves, scope changes (and
+//! returns), injected write failures, state loss, runs stopped half-way (a crash after some
+//! write batches, before the state commit), two runs at once (one applying a plan made
+//! before the other's writes), re-attach runs and stale plans, with sync runs in between,
+//! on in-memory sides and both stores. After every run the invariants of the issue are
+//! checked (switches, no deletion of edited records, no duplicate key on a side, pairs one
+//! to one); at the end, a clean run must converge and the next one must be a no-op.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failed test
 
 mod common;
@@ -64,6 +67,8 @@ enum Op {
         idx: usize,
         edit: bool,
     },
+    /// A run with re-attach on (an admin writing detached records back).
+    Reattach,
     /// Plan, let a user edit a record, then apply the stale plan.
     Race {
         local: bool,
@@ -86,6 +91,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => any::<bool>().prop_map(|local| Op::ReturnAll { local }),
         1 => (any::<bool>(), 0..3u8).prop_map(|(local, kind)| Op::Fault { local, kind }),
         1 => Just(Op::LoseState),
+        1 => Just(Op::Reattach),
         2 => (0..12usize).prop_map(|steps| Op::Crash { steps }),
         2 => (any::<bool>(), 0..8usize, any::<bool>())
             .prop_map(|(local, idx, edit)| Op::Concurrent { local, idx, edit }),
@@ -379,6 +385,50 @@ fn run_sequence<S: StateStore>(
                     applied_before,
                     (true, true),
                 )?;
+                w.local.clear_faults();
+                w.remote.clear_faults();
+                faults = [0, 0];
+            }
+            Op::Reattach => {
+                let rule = Rule {
+                    force: true,
+                    ..rule.clone()
+                };
+                let before = [w.local.items().clone(), w.remote.items().clone()];
+                let pairs_before = w.store.all_pairs().unwrap();
+                let applied_before = [w.local.applied.len(), w.remote.applied.len()];
+                let engine = Engine::new(rule.clone()).unwrap().with_reattach(true);
+                let (_, report) = futures::executor::block_on(engine.run(
+                    &mut w.local,
+                    &mut w.remote,
+                    &mut w.store,
+                    0,
+                ))
+                .unwrap();
+                let faulted = faults != [0, 0];
+                check_run(
+                    &w,
+                    &rule,
+                    &before,
+                    &pairs_before,
+                    applied_before,
+                    (tainted, lost_twice || faulted),
+                )?;
+                if !faulted {
+                    prop_assert!(report.is_complete(), "{:?}", report);
+                    // Every pair detached before this run whose lost side accepts creates
+                    // is attached again.
+                    let now_detached: HashSet<String> =
+                        report.detached.iter().map(|d| d.key.clone()).collect();
+                    for d in w.store.detached().unwrap() {
+                        prop_assert!(
+                            !rule.into_side(d.gone).transfer_new || now_detached.contains(&d.key),
+                            "{:?} still detached",
+                            d
+                        );
+                    }
+                    check_converged(&w, &rule)?;
+                }
                 w.local.clear_faults();
                 w.remote.clear_faults();
                 faults = [0, 0];
