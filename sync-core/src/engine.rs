@@ -145,7 +145,9 @@ impl Engine {
     /// tracked again; so records a side lost (an Exchange mailbox restored from a backup, a
     /// delete with the delete switch off) come back. Governed by the rule's `transfer_new`
     /// switch into that side, like any create. A run with re-attach on lists both sides in
-    /// full.
+    /// full. If the lost record had only left the scope (another folder, a filter) and comes
+    /// back later, it replaces the re-attached copy (the copy is deleted, its edits merged)
+    /// where the rule allows deletes on that side; otherwise both stay.
     #[must_use]
     pub fn with_reattach(mut self, on: bool) -> Self {
         self.reattach = on;

@@ -390,6 +390,10 @@ fn run_sequence<S: StateStore>(
                 faults = [0, 0];
             }
             Op::Reattach => {
+                // Re-attaching a record whose partner only left the scope makes a copy, which
+                // the returning original replaces (where the switches allow a delete).
+                let hidden = |s: &MemorySide| s.items().values().any(|i| !i.in_scope);
+                tainted |= hidden(&w.local) || hidden(&w.remote);
                 let rule = Rule {
                     force: true,
                     ..rule.clone()
