@@ -643,7 +643,7 @@ async fn echo_server(extra: &'static str) -> transport_common::Server {
         let n = n.clone();
         async move {
             let echo = format!("{} {extra}", echo_of(&req));
-            if n.fetch_add(1, Ordering::SeqCst) % 2 == 0 {
+            if n.fetch_add(1, Ordering::SeqCst).is_multiple_of(2) {
                 http_response(500, "text/html", echo.into_bytes())
             } else {
                 http_response(500, "text/xml; charset=utf-8", fault_with(&echo))

@@ -374,6 +374,12 @@ pub(crate) fn find_tls_error(err: &(dyn std::error::Error + 'static)) -> Option<
             e = inner;
         }
         if let Some(tls) = e.downcast_ref::<rustls::Error>() {
+            if let rustls::Error::InvalidCertificate(CertificateError::Other(OtherError(other))) =
+                tls
+                && let Some(refused) = other.downcast_ref::<Refused>()
+            {
+                return Some(format!("invalid server certificate: {refused}"));
+            }
             return Some(tls.to_string());
         }
         current = e.source();
