@@ -60,6 +60,11 @@ impl CertificateFingerprint {
         Self(Sha256::digest(der).into())
     }
 
+    /// A fingerprint from its 32 bytes.
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
     /// The 32 bytes.
     pub fn as_bytes(&self) -> &[u8; 32] {
         &self.0
