@@ -504,6 +504,9 @@ impl Client {
             },
             Ok(mut response) => {
                 for status in response.statuses_mut() {
+                    if let ResponseCode::Other(code) = &mut status.code {
+                        *code = self.shared.transport.scrubber().scrub_to(code, 100);
+                    }
                     if let Some(text) = status.message_text.as_mut() {
                         *text = self.clean(text);
                     }
@@ -541,6 +544,9 @@ impl Client {
         fault.fault_code = self.clean(&fault.fault_code);
         fault.fault_string = self.clean(&fault.fault_string);
         fault.message = fault.message.map(|m| self.clean(&m));
+        if let Some(ResponseCode::Other(code)) = &mut fault.response_code {
+            *code = self.shared.transport.scrubber().scrub_to(code, 100);
+        }
         for value in &mut fault.message_xml.0 {
             value.value = self.clean(&value.value);
         }

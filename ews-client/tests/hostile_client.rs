@@ -844,6 +844,19 @@ async fn huge_and_binary_server_text_is_cut_and_cleaned() {
                 .flat_map(u16::to_le_bytes)
                 .collect::<Vec<u8>>(),
         ),
+        // an unknown response code of a megabyte
+        ResponseTemplate::new(500).set_body_bytes(write_fault(
+            None,
+            &SoapFault {
+                fault_code: "s:Client".into(),
+                fault_string: "x".into(),
+                response_code: Some(ResponseCode::Other(format!(
+                    "ErrorPassword=hunter2{}",
+                    "Z".repeat(1024 * 1024)
+                ))),
+                ..SoapFault::default()
+            },
+        )),
     ])
     .await;
     let client = h.client();

@@ -218,9 +218,7 @@ fn redact_patterns(text: &str) -> String {
         while let Some(pos) = lower[from..].find(key) {
             let start = from + pos;
             from = start + key.len();
-            if !word_start(start) {
-                continue;
-            }
+            // no word-start check: `userPassword=`, `ErrorPassword=` are secrets too
             // name=value | "name": "value" | name: value
             let rest = &text[from..];
             let after_quote = rest.strip_prefix('"').unwrap_or(rest);
@@ -348,6 +346,7 @@ mod tests {
             ),
             ("{\"access_token\": \"opaque-123\", \"x\":1}", "opaque-123"),
             ("password: hunter2 was wrong", "hunter2"),
+            ("ErrorPassword=hunter3", "hunter3"),
         ];
         for (text, secret) in cases {
             let out = sanitize_server_text(text, MAX_SERVER_TEXT);
