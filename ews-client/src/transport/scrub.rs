@@ -54,7 +54,19 @@ struct Secrets {
 }
 
 /// Removes the secrets a client holds (and anything that looks like a credential) from
-/// server-supplied text; see the [module documentation](self). Cheap to clone (shared).
+/// server-supplied text. Cheap to clone (shared).
+///
+/// A server, proxy or token endpoint may echo the request back (an error page showing the
+/// `Authorization` header, a token endpoint repeating the form with the client secret), so
+/// text taken from a response goes through [`scrub`](Self::scrub) before it is put into an
+/// error:
+///
+/// 1. every secret added here is replaced by `[REDACTED]`: passwords (as sent, and in the
+///    base64 `user:password` form of Basic), client secrets (also form- and JSON-encoded),
+///    bearer tokens obtained at run time;
+/// 2. then [`sanitize_server_text`]: credentials after an authorization scheme and the
+///    values of secret-looking parameters are replaced, control characters become spaces,
+///    the text is cut to [`MAX_SERVER_TEXT`] bytes.
 ///
 /// ```
 /// use ews_client::transport::Scrubber;
@@ -269,9 +281,11 @@ fn redact_patterns(text: &str) -> String {
 }
 
 /// Makes server-supplied text fit for an error message without knowing any secret:
-/// credential-looking values are replaced (see the [module documentation](self)), control
-/// characters (NUL, escape sequences, line breaks) become spaces, runs of whitespace are
-/// collapsed and the text is cut to `max_bytes` bytes on a character boundary (with `…`).
+/// whatever follows an authorization scheme (`Basic`, `Bearer`, `NTLM`, `Negotiate`,
+/// `Digest`) and the values of secret-looking parameters (`password=`, `client_secret=`,
+/// `"access_token": "..."`) are replaced by `[REDACTED]`, control characters (NUL, escape
+/// sequences, line breaks) become spaces, runs of whitespace are collapsed and the text is
+/// cut to `max_bytes` bytes on a character boundary (with `…`).
 pub fn sanitize_server_text(text: &str, max_bytes: usize) -> String {
     let rough = cut(text, rough_limit(max_bytes));
     sanitize(rough, max_bytes, rough.len() < text.len())

@@ -71,7 +71,14 @@ fn transcode(
 }
 
 /// The document as UTF-8 (borrowed when it already is), given the HTTP `charset`
-/// parameter if any; see the [module documentation](self).
+/// parameter if any.
+///
+/// quick-xml parses ASCII-compatible bytes only (its own `encoding` feature cannot parse
+/// UTF-16), so other encodings are transcoded with `encoding_rs` first, and the XML
+/// declaration is dropped. The encoding is taken, in this order (RFC 7303), from a byte
+/// order mark, the `charset`, the UTF-16 shape of `<?xml`, and the declaration's
+/// `encoding`; without any of them the document is UTF-8. An unknown label or bytes
+/// invalid in the encoding are [`XmlError::Encoding`], never a garbled document.
 ///
 /// ```
 /// use ews_client::xml::to_utf8;
