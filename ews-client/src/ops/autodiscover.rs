@@ -393,19 +393,21 @@ pub async fn get_user_settings(
     let raw = transport
         .post(SoapRequest::new(body, GET_USER_SETTINGS_ACTION, timeout))
         .await?;
+    let clean = |t: &str| transport.scrubber().scrub(t);
     if raw.status != 200 {
-        if let Some(fault) = crate::envelope::read_fault(&raw.body) {
+        if let Some(mut fault) = crate::envelope::read_fault(&raw.body) {
+            fault.fault_code = clean(&fault.fault_code);
+            fault.fault_string = clean(&fault.fault_string);
+            fault.message = fault.message.map(|m| clean(&m));
             return Err(Error::from(fault));
         }
         return Err(Error::HttpStatus {
             status: raw.status,
-            body: String::from_utf8_lossy(&raw.body)
-                .chars()
-                .take(200)
-                .collect(),
+            body: clean(String::from_utf8_lossy(&raw.body).trim()),
+            cause: None,
         });
     }
-    Ok(read_response(&raw.body)?)
+    read_response(&raw.body).map_err(|e| Error::Parse(e.cleaned(clean)))
 }
 
 /// Finds the EWS URL for `email`.

@@ -307,6 +307,10 @@ impl UpdateItem {
 impl Operation for UpdateItem {
     const NAME: &'static str = "UpdateItem";
     type Response = ResponseMessages<UpdateItemResult>;
+
+    fn expected_responses(&self) -> Option<usize> {
+        Some(self.item_changes.len())
+    }
 }
 
 impl WriteXml for UpdateItem {
