@@ -139,3 +139,35 @@ fn a_record_whose_create_outcome_is_unknown_leaves_and_returns_without_a_duplica
     let (again, _) = w.sync(&Rule::default());
     assert!(again.items.is_empty(), "{:#?}", again.items);
 }
+
+/// Tombstones do not water down the mass-delete guard: it relates deletes to the pairs that
+/// still have records.
+#[test]
+fn tombstones_do_not_count_for_the_mass_delete_guard() {
+    let mut w = World::new();
+    let mut ids = Vec::new();
+    for i in 0..6 {
+        ids.push(w.local.insert(rec(&[("n", &i.to_string())])));
+    }
+    w.sync(&Rule::default());
+    // Four pairs become tombstones (both records out of scope).
+    for l in &ids[..4] {
+        let r = w.partner_of_local(l).unwrap();
+        w.local.set_in_scope(l, false);
+        w.remote.set_in_scope(&r, false);
+    }
+    w.sync(&Rule {
+        force: true,
+        ..Rule::default()
+    });
+    assert_eq!(w.store.all_pairs().unwrap().len(), 6);
+    assert_eq!(w.store.pair_count().unwrap(), 2);
+    // Deleting both remaining records is all of the live pairs: the guard trips.
+    w.local.remove(&ids[4]);
+    w.local.remove(&ids[5]);
+    let plan = w.preview(&Rule {
+        min_delete_count: 1,
+        ..Rule::default()
+    });
+    assert!(plan.guard.is_some(), "{:?}", plan.counts);
+}
