@@ -344,6 +344,9 @@ pub struct Connector {
     concurrency: usize,
 }
 
+/// A job and its preview (or why the preview failed), from [`Connector::preview_all`].
+pub type JobPreview = (Assignment, Result<Preview, ServiceError>);
+
 /// Where a run stands, after each finished mailbox and table.
 #[derive(Debug)]
 pub struct Progress<'a> {
@@ -567,23 +570,22 @@ impl Connector {
         rule: Option<&str>,
         user: Option<&str>,
         actions: bool,
-    ) -> Result<Vec<(Assignment, Result<Preview, ServiceError>)>, ServiceError> {
+    ) -> Result<Vec<JobPreview>, ServiceError> {
         use futures::StreamExt;
         let (jobs, _) = self.jobs(rule, user).await?;
-        let mut out: Vec<(usize, (Assignment, Result<Preview, ServiceError>))> =
-            futures::stream::iter(jobs.into_iter().enumerate())
-                .map(|(i, job)| async move {
-                    let result = async {
-                        let rule = self.rule(&job.rule)?.clone();
-                        let user = self.user(&job.user).await?;
-                        self.preview_rule(&rule, &user, actions).await
-                    }
-                    .await;
-                    (i, (job, result))
-                })
-                .buffer_unordered(self.concurrency.max(1))
-                .collect()
+        let mut out: Vec<(usize, JobPreview)> = futures::stream::iter(jobs.into_iter().enumerate())
+            .map(|(i, job)| async move {
+                let result = async {
+                    let rule = self.rule(&job.rule)?.clone();
+                    let user = self.user(&job.user).await?;
+                    self.preview_rule(&rule, &user, actions).await
+                }
                 .await;
+                (i, (job, result))
+            })
+            .buffer_unordered(self.concurrency.max(1))
+            .collect()
+            .await;
         out.sort_by_key(|(i, _)| *i);
         Ok(out.into_iter().map(|(_, r)| r).collect())
     }
