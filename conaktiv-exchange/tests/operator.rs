@@ -136,7 +136,99 @@ run_on = "client"
 interval_minutes = 5
 "#;
 
+/// Creates one CRM record of a table for `user`.
+async fn add_crm_record(
+    crm: &conaktiv_exchange::sqlite::SqliteCrm,
+    user: &str,
+    table: Table,
+    name: &str,
+    n: usize,
+) {
+    let name = name.to_owned();
+    match table {
+        Table::Contacts => {
+            let mut c = ContactPerson::default();
+            c.name.given_name = "Crm".into();
+            c.name.surname = name;
+            CrmStore::<ContactPerson>::create(crm, Some(user), &c, None)
+                .await
+                .unwrap();
+        }
+        Table::Appointments => {
+            let start: chrono::DateTime<chrono::Utc> =
+                format!("2026-12-{:02}T08:00:00Z", 1 + n % 28)
+                    .parse()
+                    .unwrap();
+            let a = Appointment {
+                subject: name,
+                start,
+                end: start + chrono::Duration::hours(1),
+                start_time_zone: "Europe/Berlin".into(),
+                end_time_zone: "Europe/Berlin".into(),
+                ..Appointment::default()
+            };
+            CrmStore::<Appointment>::create(crm, Some(user), &a, None)
+                .await
+                .unwrap();
+        }
+        Table::Tasks => {
+            let task = Task {
+                subject: name,
+                ..Task::default()
+            };
+            CrmStore::<Task>::create(crm, Some(user), &task, None)
+                .await
+                .unwrap();
+        }
+    }
+}
+
 impl World {
+    /// More work while the harness runs: `n` new CRM records per table and `n` new Exchange
+    /// contacts per user, named by `round`.
+    async fn add_work(&mut self, round: usize, n: usize) {
+        use ews_client::ops::CreateItem;
+        use ews_client::types::contact::Contact;
+        use ews_client::types::{DistinguishedFolderName, Item};
+        let db = SqliteDb::open(&self.db).unwrap();
+        let crm = db.crm();
+        for user in USERS {
+            for table in TABLES {
+                for i in 0..n {
+                    let name = format!("CRM{round}-{user}-{}-{i:05}", table.short());
+                    add_crm_record(&crm, user, table, &name, i).await;
+                    self.expected
+                        .get_mut(&(user.to_owned(), table))
+                        .unwrap()
+                        .insert(name);
+                }
+            }
+            let items: Vec<Item> = (0..n)
+                .map(|i| {
+                    let mut c = Contact::default();
+                    c.given_name = Some("Ex".into());
+                    c.surname = Some(format!("EX{round}-{user}-C-{i:05}"));
+                    Item::from(c)
+                })
+                .collect();
+            self.client()
+                .for_mailbox(format!("{user}@contoso.test"))
+                .execute(&CreateItem::save(
+                    items,
+                    Some(DistinguishedFolderName::Contacts.into()),
+                ))
+                .await
+                .unwrap();
+            let expected = self
+                .expected
+                .get_mut(&(user.to_owned(), Table::Contacts))
+                .unwrap();
+            for i in 0..n {
+                expected.insert(format!("EX{round}-{user}-C-{i:05}"));
+            }
+        }
+    }
+
     async fn start(sizes: Sizes) -> World {
         Self::start_with(sizes, "").await
     }
@@ -179,42 +271,7 @@ impl World {
                 }
                 for n in 0..sizes.crm[t] {
                     let name = title(user, "CRM", *table, n);
-                    match table {
-                        Table::Contacts => {
-                            let mut c = ContactPerson::default();
-                            c.name.given_name = "Crm".into();
-                            c.name.surname = name.clone();
-                            CrmStore::<ContactPerson>::create(&crm, Some(user), &c, None)
-                                .await
-                                .unwrap();
-                        }
-                        Table::Appointments => {
-                            let start: chrono::DateTime<chrono::Utc> =
-                                format!("2026-12-{:02}T08:00:00Z", 1 + n % 28)
-                                    .parse()
-                                    .unwrap();
-                            let a = Appointment {
-                                subject: name.clone(),
-                                start,
-                                end: start + chrono::Duration::hours(1),
-                                start_time_zone: "Europe/Berlin".into(),
-                                end_time_zone: "Europe/Berlin".into(),
-                                ..Appointment::default()
-                            };
-                            CrmStore::<Appointment>::create(&crm, Some(user), &a, None)
-                                .await
-                                .unwrap();
-                        }
-                        Table::Tasks => {
-                            let task = Task {
-                                subject: name.clone(),
-                                ..Task::default()
-                            };
-                            CrmStore::<Task>::create(&crm, Some(user), &task, None)
-                                .await
-                                .unwrap();
-                        }
-                    }
+                    add_crm_record(&crm, user, *table, &name, n).await;
                     titles.insert(name);
                 }
                 expected.insert((user.to_owned(), *table), titles);
@@ -508,7 +565,7 @@ async fn kill_9_at_ten_points_then_rerun_converges() {
         crm: [800, 250, 250],
         exchange: [300, 100, 100],
     };
-    let world = World::start(sizes).await;
+    let mut world = World::start(sizes).await;
     let seed = std::env::var("CRASH_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -525,27 +582,23 @@ async fn kill_9_at_ten_points_then_rerun_converges() {
         );
     }
     let mut kills = 0;
-    let mut attempts = 0;
+    let mut round = 0;
     while kills < 10 {
-        attempts += 1;
-        assert!(
-            attempts <= 20,
-            "only {kills} runs were still working when killed"
-        );
         let mut child = world.spawn(&["sync"]);
         // The kill lands anywhere from start-up (listing, reading) to well into the writes.
-        let delay = Duration::from_millis(100 + rng.next() % 600);
+        let delay = Duration::from_millis(50 + rng.next() % 500);
         std::thread::sleep(delay);
         if child.try_wait().unwrap().is_none() {
             kills += 1;
             kill9(&mut child);
             eprintln!("killed after {delay:?}");
         } else {
+            // That run finished everything: give the next ones new work on both sides.
             let (code, json) = finished(child.wait_with_output().unwrap());
-            eprintln!(
-                "a run finished before its kill point ({delay:?}): exit {code}, {} writes",
-                writes(&json)
-            );
+            assert!(code == 0 || code == 2, "exit {code}: {json}");
+            round += 1;
+            assert!(round <= 10, "the runs finish before they can be killed");
+            world.add_work(round, 150).await;
         }
     }
     let (code, json) = world.run(&["sync"]);
