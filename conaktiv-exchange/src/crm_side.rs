@@ -49,7 +49,9 @@
 use std::collections::{BTreeMap, HashSet};
 use std::marker::PhantomData;
 
-use sync_core::{Entry, Id, Listing, Record, Side, SideError, WriteOp, WriteOutcome};
+use sync_core::{
+    Entry, Id, Listing, Record, Side, SideError, SideErrorKind, WriteOp, WriteOutcome,
+};
 
 use crate::filter::{Defaults, Filter};
 use crate::host::{CrmRecord, CrmStore, HostError, ListQuery, RecordMeta};
@@ -145,6 +147,8 @@ pub struct CrmSide<R, S, P> {
     defaults: Defaults,
     /// Ids of pinned records seen by the last listing or created since.
     pinned: HashSet<Id>,
+    /// Records that could not be read (undecodable), with why: left out of the run.
+    unreadable: Vec<String>,
     _record: PhantomData<fn() -> R>,
 }
 
@@ -169,6 +173,7 @@ where
             owner,
             defaults,
             pinned: HashSet::new(),
+            unreadable: Vec::new(),
             _record: PhantomData,
         }
     }
@@ -190,14 +195,23 @@ where
     pub fn store(&self) -> &S {
         &self.store
     }
+
+    /// The records that could not be read in this run, one sentence each: they were left
+    /// out (nothing was written for them) and the rest of the job ran.
+    pub fn unreadable(&self) -> &[String] {
+        &self.unreadable
+    }
 }
 
 fn side_error(e: HostError) -> SideError {
-    if e.is_transient() {
-        SideError::Transient(e.to_string())
+    let kind = if e.is_transient() {
+        SideErrorKind::Transient
+    } else if matches!(e, HostError::Filter(_)) {
+        SideErrorKind::Configuration
     } else {
-        SideError::Permanent(e.to_string())
-    }
+        SideErrorKind::Other
+    };
+    SideError::from_source(kind, e)
 }
 
 fn entry(meta: RecordMeta) -> Entry {
@@ -350,7 +364,27 @@ where
     }
 
     async fn fetch(&mut self, ids: &[Id]) -> Result<Vec<(Id, Record)>, SideError> {
-        let stored = self.store.get_many(ids).await.map_err(side_error)?;
+        let stored = match self.store.get_many(ids).await {
+            Ok(stored) => stored,
+            // One record that cannot be decoded must not fail the job: read them one by
+            // one and leave out (and report) the ones that cannot be read.
+            Err(HostError::Decode { .. }) => {
+                let mut stored = Vec::with_capacity(ids.len());
+                for id in ids {
+                    match self.store.get(id).await {
+                        Ok(Some(s)) => stored.push(s),
+                        Ok(None) => {}
+                        Err(e @ HostError::Decode { .. }) => {
+                            tracing::warn!(table = R::TABLE_NAME, %id, error = %e, "record skipped");
+                            self.unreadable.push(format!("{e}; it was skipped"));
+                        }
+                        Err(e) => return Err(side_error(e)),
+                    }
+                }
+                stored
+            }
+            Err(e) => return Err(side_error(e)),
+        };
         Ok(stored
             .into_iter()
             .map(|s| (s.meta.id, self.projection.to_record(&s.record)))

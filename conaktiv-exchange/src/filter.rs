@@ -17,6 +17,9 @@
 //! ```
 //!
 //! Keywords are case-insensitive. The empty filter (or only whitespace) matches every record.
+//! A filter has at most [`MAX_LENGTH`] characters and nests parentheses and NOTs at most
+//! [`MAX_DEPTH`] levels deep; longer or deeper filters are configuration errors
+//! ([`FilterError::TooLong`], [`FilterError::TooDeep`]), never a crash.
 //!
 //! # Semantics
 //!
@@ -122,7 +125,30 @@ pub enum FilterError {
         /// What the parser wanted.
         expected: &'static str,
     },
+    /// Parentheses and NOTs nest deeper than [`MAX_DEPTH`].
+    #[error(
+        "filter: parentheses and NOTs nest deeper than {limit} levels at position {position}; simplify the filter"
+    )]
+    TooDeep {
+        /// The limit.
+        limit: usize,
+        /// Where the limit was passed.
+        position: usize,
+    },
+    /// The filter is longer than [`MAX_LENGTH`] characters.
+    #[error("filter: {length} characters is longer than the limit of {limit}; simplify the filter")]
+    TooLong {
+        /// The filter's length in characters.
+        length: usize,
+        /// The limit.
+        limit: usize,
+    },
 }
+
+/// How deep parentheses and NOTs may nest in a filter.
+pub const MAX_DEPTH: usize = 64;
+/// How many characters a filter may have.
+pub const MAX_LENGTH: usize = 16 * 1024;
 
 impl FilterError {
     /// The character position of the problem, if it is not the end of the text.
@@ -130,8 +156,9 @@ impl FilterError {
         match self {
             Self::UnexpectedChar { position, .. }
             | Self::UnterminatedText { position }
-            | Self::Unexpected { position, .. } => Some(*position),
-            Self::UnexpectedEnd { .. } => None,
+            | Self::Unexpected { position, .. }
+            | Self::TooDeep { position, .. } => Some(*position),
+            Self::UnexpectedEnd { .. } | Self::TooLong { .. } => None,
         }
     }
 }
@@ -301,6 +328,9 @@ fn lex(text: &str) -> Result<Vec<(usize, Tok)>, FilterError> {
 struct Parser {
     toks: Vec<(usize, Tok)>,
     pos: usize,
+    /// Open parentheses and NOTs around the current position (bounded by [`MAX_DEPTH`], so
+    /// neither parsing nor evaluating can overflow the stack).
+    depth: usize,
 }
 
 impl Parser {
@@ -355,15 +385,33 @@ impl Parser {
         })
     }
 
+    /// Enters one nesting level (a parenthesis or a NOT), refusing to pass [`MAX_DEPTH`].
+    fn enter(&mut self) -> Result<(), FilterError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            let position = self.toks.get(self.pos).map_or(0, |(p, _)| *p);
+            return Err(FilterError::TooDeep {
+                limit: MAX_DEPTH,
+                position,
+            });
+        }
+        Ok(())
+    }
+
     fn unary(&mut self) -> Result<Expr, FilterError> {
         if self.keyword("not") {
+            self.enter()?;
             self.pos += 1;
-            return Ok(Expr::Not(Box::new(self.unary()?)));
+            let inner = self.unary()?;
+            self.depth -= 1;
+            return Ok(Expr::Not(Box::new(inner)));
         }
         match self.peek() {
             Some(Tok::LParen) => {
+                self.enter()?;
                 self.pos += 1;
                 let e = self.or()?;
+                self.depth -= 1;
                 if self.peek() != Some(&Tok::RParen) {
                     return Err(self.unexpected("')'"));
                 }
@@ -419,11 +467,22 @@ fn is_keyword(n: &str) -> bool {
 impl Filter {
     /// Parses a filter expression. The empty text matches everything.
     pub fn parse(text: &str) -> Result<Filter, FilterError> {
+        let length = text.chars().count();
+        if length > MAX_LENGTH {
+            return Err(FilterError::TooLong {
+                length,
+                limit: MAX_LENGTH,
+            });
+        }
         let toks = lex(text)?;
         if toks.is_empty() {
             return Ok(Filter::all());
         }
-        let mut p = Parser { toks, pos: 0 };
+        let mut p = Parser {
+            toks,
+            pos: 0,
+            depth: 0,
+        };
         let expr = p.or()?;
         if p.pos < p.toks.len() {
             return Err(p.unexpected("AND, OR or the end of the filter"));
@@ -777,6 +836,32 @@ mod tests {
             "active": true,
             "birthday": "1980-05-17"
         })
+    }
+
+    #[test]
+    fn nesting_and_length_are_bounded() {
+        let nested = |n: usize| format!("{}a = 1{}", "(".repeat(n), ")".repeat(n));
+        assert!(Filter::parse(&nested(MAX_DEPTH)).is_ok());
+        assert!(matches!(
+            Filter::parse(&nested(MAX_DEPTH + 1)),
+            Err(FilterError::TooDeep {
+                limit: MAX_DEPTH,
+                ..
+            })
+        ));
+        let nots = |n: usize| format!("{}a = 1", "NOT ".repeat(n));
+        assert!(Filter::parse(&nots(MAX_DEPTH)).is_ok());
+        assert!(matches!(
+            Filter::parse(&nots(3000)),
+            Err(FilterError::TooDeep { .. })
+        ));
+        // Depth counts nesting, not the number of groups side by side.
+        let wide = vec!["(a = 1)"; 1000].join(" OR ");
+        assert!(Filter::parse(&wide).is_ok());
+        assert!(matches!(
+            Filter::parse(&"a = 1 OR ".repeat(4000)),
+            Err(FilterError::TooLong { .. })
+        ));
     }
 
     #[test]

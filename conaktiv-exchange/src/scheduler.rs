@@ -38,41 +38,171 @@ use crate::host::{HostError, UserDirectory};
 use crate::rules::{Assignment, assignments, table_name};
 use crate::sqlite::{open_connection, storage, with_conn};
 
-/// Why a job (one mailbox and table) failed.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+/// What kind of failure a [`JobError`] is; the scheduler decides on it (never on text).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
 #[non_exhaustive]
-pub enum JobError {
-    /// Worth retrying later: throttling, a timeout, a dropped connection, a busy server.
-    #[error("transient failure: {0}")]
-    Transient(String),
+pub enum JobErrorKind {
+    /// Worth retrying later: throttling, a timeout, a dropped connection, a busy server, a
+    /// malformed or truncated answer.
+    Transient,
     /// The service account's credentials were refused.
-    #[error("bad credentials: {0}")]
-    BadCredentials(String),
-    /// The service account may not impersonate the mailbox.
-    #[error("impersonation denied: {0}")]
-    ImpersonationDenied(String),
+    BadCredentials,
+    /// The service account may not impersonate (or otherwise access) the mailbox.
+    ImpersonationDenied,
     /// The mailbox does not exist (any more).
-    #[error("mailbox not found: {0}")]
-    MailboxGone(String),
-    /// The configuration does not allow the job (a rule's folder is missing, ...).
-    #[error("configuration problem: {0}")]
-    Configuration(String),
-    /// Any other failure that a retry will not fix.
-    #[error("permanent failure: {0}")]
-    Permanent(String),
+    MailboxGone,
+    /// The configuration does not allow the job (a rule's folder is missing, an invalid
+    /// rule or filter, an untrusted certificate).
+    Configuration,
+    /// The mass-delete guard stopped the run; nothing was written.
+    MassDelete,
+    /// Another run (another process, the batch) holds the mailbox and table's lease; this
+    /// run did nothing. Not a failure.
+    Busy,
+    /// Any other failure; retried at a later run like a transient one.
+    Other,
+}
+
+impl JobErrorKind {
+    /// Whether the job will keep failing until the configuration changes: only refused
+    /// credentials, refused impersonation, a missing mailbox and a configuration error.
+    pub fn is_permanent(self) -> bool {
+        matches!(
+            self,
+            Self::BadCredentials
+                | Self::ImpersonationDenied
+                | Self::MailboxGone
+                | Self::Configuration
+        )
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Self::Transient => "transient failure",
+            Self::BadCredentials => "bad credentials",
+            Self::ImpersonationDenied => "impersonation denied",
+            Self::MailboxGone => "mailbox not found",
+            Self::Configuration => "configuration problem",
+            Self::MassDelete => "stopped by the mass-delete guard, nothing was written",
+            Self::Busy => "busy",
+            Self::Other => "failed",
+        }
+    }
+}
+
+impl From<sync_core::SideErrorKind> for JobErrorKind {
+    fn from(kind: sync_core::SideErrorKind) -> Self {
+        use sync_core::SideErrorKind as S;
+        match kind {
+            S::Authentication => Self::BadCredentials,
+            S::Authorization => Self::ImpersonationDenied,
+            S::MailboxGone => Self::MailboxGone,
+            S::Configuration => Self::Configuration,
+            S::Transient | S::Rejected => Self::Transient,
+            _ => Self::Other,
+        }
+    }
+}
+
+/// Why a job (one mailbox and table) failed: a [`JobErrorKind`], a message for people and
+/// the source error (kept for `std::error::Error::source`).
+#[derive(Clone)]
+pub struct JobError {
+    kind: JobErrorKind,
+    message: String,
+    source: Option<Arc<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
 impl JobError {
+    /// An error of a kind with a message for people.
+    pub fn new(kind: JobErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// An error of a kind caused by `source` (its text becomes the message).
+    pub fn from_source(
+        kind: JobErrorKind,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            kind,
+            message: source.to_string(),
+            source: Some(Arc::new(source)),
+        }
+    }
+
+    /// A transient failure.
+    pub fn transient(message: impl Into<String>) -> Self {
+        Self::new(JobErrorKind::Transient, message)
+    }
+
+    /// A configuration problem.
+    pub fn configuration(message: impl Into<String>) -> Self {
+        Self::new(JobErrorKind::Configuration, message)
+    }
+
+    /// The kind.
+    pub fn kind(&self) -> JobErrorKind {
+        self.kind
+    }
+
+    /// The message, without the kind.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
     /// Whether a later run may succeed without a configuration change.
     pub fn is_transient(&self) -> bool {
-        matches!(self, Self::Transient(_))
+        !self.is_permanent()
     }
 
     /// Whether the job will keep failing until the configuration changes.
     pub fn is_permanent(&self) -> bool {
-        !self.is_transient()
+        self.kind.is_permanent()
+    }
+
+    /// Whether the job did not run because another run holds its lease (not a failure).
+    pub fn is_busy(&self) -> bool {
+        self.kind == JobErrorKind::Busy
     }
 }
+
+impl std::fmt::Display for JobError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.kind.describe(), self.message)
+    }
+}
+
+impl std::fmt::Debug for JobError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JobError")
+            .field("kind", &self.kind)
+            .field("message", &self.message)
+            .field("source", &self.source.as_ref().map(|s| s.to_string()))
+            .finish()
+    }
+}
+
+impl std::error::Error for JobError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|s| s as &(dyn std::error::Error + 'static))
+    }
+}
+
+impl PartialEq for JobError {
+    fn eq(&self, other: &Self) -> bool {
+        self.kind == other.kind && self.message == other.message
+    }
+}
+
+impl Eq for JobError {}
 
 /// Counts of one direction of a run.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -101,8 +231,57 @@ pub struct RunReport {
     pub to_conaktiv: Counts,
     /// Writes left for the next run because the record changed meanwhile.
     pub conflicts: u64,
-    /// Item-level errors (the job went on without these items).
+    /// Writes that failed (the job went on without these items; the next run tries again).
+    pub failed: u64,
+    /// Writes whose outcome is unknown (a timeout after sending); the next run re-pairs them
+    /// by their correlation key.
+    pub unknown: u64,
+    /// Pairs no longer synchronised because one record disappeared while the other was kept
+    /// (see [`RunReport::detached_items`]).
+    pub detached: u64,
+    /// Records that could not be read (an undecodable CRM record, an Exchange appointment
+    /// without an end) and were left out of the run.
+    pub unreadable: u64,
+    /// Detached pairs this run re-attached (`sync --reattach`): their kept record was
+    /// written back to the side that had lost it.
+    pub reattached: u64,
+    /// Item-level errors, one sentence per failed or unknown write or unreadable record.
     pub item_errors: Vec<String>,
+    /// The detached pairs, with the reason.
+    pub detached_items: Vec<DetachedItem>,
+}
+
+/// A pair the run stopped synchronising: one side's record disappeared and the other side's
+/// record was kept (the delete switch is off, or it was edited: an edit beats a delete).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DetachedItem {
+    /// The pair's correlation key.
+    pub key: String,
+    /// Where the record disappeared: `Exchange` or `ConAktiv`.
+    pub gone_from: &'static str,
+    /// Why the remaining record was kept, in words.
+    pub reason: String,
+}
+
+impl RunReport {
+    /// Whether every write succeeded or was only left for the next run by a concurrent
+    /// change (no failed and no unknown writes, no unreadable records).
+    pub fn is_complete(&self) -> bool {
+        self.failed == 0 && self.unknown == 0 && self.unreadable == 0
+    }
+
+    /// Adds records that could not be read (one sentence each) to the report.
+    pub fn add_unreadable(&mut self, problems: &[String]) {
+        self.unreadable += u64::try_from(problems.len()).unwrap_or(u64::MAX);
+        self.item_errors.extend(problems.iter().cloned());
+    }
+}
+
+fn side_label(side: sync_core::SideId) -> &'static str {
+    match side {
+        sync_core::SideId::Local => "ConAktiv",
+        sync_core::SideId::Remote => "Exchange",
+    }
 }
 
 impl From<&sync_core::SideCounts> for Counts {
@@ -118,33 +297,61 @@ impl From<&sync_core::SideCounts> for Counts {
 
 impl From<&sync_core::Report> for RunReport {
     /// The run report of an applied sync plan, with the CRM as the engine's local side and
-    /// Exchange as its remote side. `conflicts` counts writes left for the next run because
-    /// the record changed since planning; `item_errors` lists failed and unknown writes.
+    /// Exchange as its remote side.
     fn from(r: &sync_core::Report) -> Self {
         use sync_core::WriteResult;
-        let mut conflicts = 0;
-        let mut item_errors = Vec::new();
+        let mut out = RunReport {
+            to_exchange: (&r.counts.remote).into(),
+            to_conaktiv: (&r.counts.local).into(),
+            ..RunReport::default()
+        };
+        for d in &r.detached {
+            out.detached += 1;
+            let why = match d.reason {
+                sync_core::DetachReason::DeleteSwitchOff => {
+                    "deleting it there is switched off for this direction".to_owned()
+                }
+                sync_core::DetachReason::EditBeatsDelete => {
+                    "it was changed since the last run, and a change beats a delete".to_owned()
+                }
+                sync_core::DetachReason::ContentUnknown => {
+                    "its content could not be read, so it may hold a change".to_owned()
+                }
+                other => other.as_str().to_owned(),
+            };
+            out.detached_items.push(DetachedItem {
+                key: d.key.clone(),
+                gone_from: side_label(d.gone),
+                reason: format!(
+                    "the record disappeared from {}; its partner {} in {} was kept because {why}. `sync --reattach` writes it back",
+                    side_label(d.gone),
+                    d.kept_id,
+                    side_label(d.kept()),
+                ),
+            });
+        }
+        out.reattached = u64::try_from(r.reattached).unwrap_or(u64::MAX);
         for item in &r.items {
             for (side, result) in [("ConAktiv", &item.local), ("Exchange", &item.remote)] {
                 match result {
-                    Some(WriteResult::Conflict) => conflicts += 1,
+                    Some(WriteResult::Conflict) => out.conflicts += 1,
                     Some(WriteResult::Failed(m)) => {
-                        item_errors.push(format!("{side} write of {} failed: {m}", item.key));
+                        out.failed += 1;
+                        out.item_errors
+                            .push(format!("{side} write of {} failed: {m}", item.key));
                     }
-                    Some(WriteResult::Unknown(m)) => item_errors.push(format!(
-                        "{side} write of {} has an unknown outcome: {m}",
-                        item.key
-                    )),
+                    Some(WriteResult::Unknown(m)) => {
+                        out.unknown += 1;
+                        out.item_errors.push(format!(
+                            "{side} write of {} has an unknown outcome: {m}",
+                            item.key
+                        ));
+                    }
                     _ => {}
                 }
             }
         }
-        RunReport {
-            to_exchange: (&r.counts.remote).into(),
-            to_conaktiv: (&r.counts.local).into(),
-            conflicts,
-            item_errors,
-        }
+        out
     }
 }
 
@@ -319,10 +526,16 @@ impl BatchReport {
         self.items.iter().filter(|i| f(&i.status)).count()
     }
 
+    /// Items that ran but had failed or unknown writes.
+    pub fn incomplete(&self) -> usize {
+        self.count(|s| matches!(s, ItemStatus::Succeeded { report } if !report.is_complete()))
+    }
+
     /// The overall outcome. Items skipped because of an earlier permanent failure count as
-    /// failures.
+    /// failures; items that ran with failed or unknown writes make a partial failure.
     pub fn outcome(&self) -> Outcome {
         let failed = self.failed()
+            + self.incomplete()
             + self.count(|s| {
                 matches!(
                     s,
@@ -363,7 +576,7 @@ pub struct SchedulerOptions {
 impl Default for SchedulerOptions {
     fn default() -> Self {
         Self {
-            holder: format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()),
+            holder: process_holder(),
             concurrency: 4,
             interval: Duration::from_secs(15 * 60),
             lease_ttl: Duration::from_secs(10 * 60),
@@ -372,6 +585,64 @@ impl Default for SchedulerOptions {
             config_fingerprint: String::new(),
         }
     }
+}
+
+/// A lease holder name for this process: `host/pid/start/random`. Unique per process; on
+/// the same host, [`holder_is_dead`] recognises a holder whose process has ended (a
+/// `kill -9`), so its leases are taken over at once instead of after their expiry.
+pub fn process_holder() -> String {
+    let pid = std::process::id();
+    format!(
+        "{}/{pid}/{}/{}",
+        host_name(),
+        process_start(pid).unwrap_or_default(),
+        uuid::Uuid::new_v4().simple()
+    )
+}
+
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .map(|h| h.trim().to_owned())
+        .ok()
+        .filter(|h| !h.is_empty() && !h.contains('/'))
+        .unwrap_or_else(|| "localhost".to_owned())
+}
+
+/// The start time of a process (field 22 of `/proc/PID/stat`), to tell a reused pid apart.
+fn process_start(pid: u32) -> Option<String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) is in parentheses and may contain spaces.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(19).map(str::to_owned)
+}
+
+/// Whether a lease holder named by [`process_holder`] is a process of this host that no
+/// longer runs. Holders of other hosts, or of another naming, are never taken as dead.
+pub fn holder_is_dead(holder: &str) -> bool {
+    let mut parts = holder.split('/');
+    let (Some(host), Some(pid), Some(start)) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    let Ok(pid) = pid.parse::<u32>() else {
+        return false;
+    };
+    if host != host_name() || start.is_empty() || !Path::new("/proc/self/stat").exists() {
+        return false;
+    }
+    process_start(pid).as_deref() != Some(start)
+}
+
+/// The outcome of [`SchedulerStore::run_leased`].
+#[derive(Debug)]
+pub enum Leased<T> {
+    /// The work ran while the lease was held.
+    Ran(T),
+    /// Another holder has the lease; the work did not run.
+    Busy {
+        /// The holder.
+        holder: String,
+    },
 }
 
 /// The batch task group that runs the sync.
@@ -530,7 +801,15 @@ impl SchedulerStore {
                 && other != holder
                 && expires > ms(now)
             {
-                return Ok(Err(other));
+                if !holder_is_dead(&other) {
+                    return Ok(Err(other));
+                }
+                tracing::warn!(
+                    mailbox,
+                    table,
+                    holder = %other,
+                    "taking over the lease of a process that no longer runs"
+                );
             }
             tx.execute(
                 "INSERT OR REPLACE INTO scheduler_leases (mailbox, tbl, holder, expires_ms)
@@ -542,6 +821,65 @@ impl SchedulerStore {
             Ok(Ok(()))
         })
         .await
+    }
+
+    /// Runs `work` while holding the lease of a mailbox and table for `holder`: takes the
+    /// lease (waiting up to `wait` for another holder to finish, polling every second),
+    /// renews it every third of `ttl` while the work runs, and gives it back afterwards.
+    /// This is the one lease every writing path takes (the scheduler, `Connector::run`, the
+    /// CLI's `sync`), so no two runs ever write the same mailbox and table at once.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn run_leased<T>(
+        &self,
+        clock: &dyn Clock,
+        mailbox: &str,
+        table: &str,
+        holder: &str,
+        ttl: Duration,
+        wait: Duration,
+        work: impl std::future::Future<Output = T>,
+    ) -> Result<Leased<T>, HostError> {
+        let give_up = add(clock.now(), wait);
+        loop {
+            match self
+                .try_acquire(mailbox, table, holder, clock.now(), ttl)
+                .await?
+            {
+                Ok(()) => break,
+                Err(other) if clock.now() >= give_up => {
+                    return Ok(Leased::Busy { holder: other });
+                }
+                Err(_) => tokio::time::sleep(Duration::from_secs(1)).await,
+            }
+        }
+        let result = tokio::select! {
+            r = work => r,
+            never = self.renew_forever(clock, mailbox, table, holder, ttl) => match never {},
+        };
+        if let Err(e) = self.release(mailbox, table, holder).await {
+            tracing::warn!(error = %e, "cannot release the lease; it expires by itself");
+        }
+        Ok(Leased::Ran(result))
+    }
+
+    /// Renews a lease every third of `ttl`; never returns.
+    async fn renew_forever(
+        &self,
+        clock: &dyn Clock,
+        mailbox: &str,
+        table: &str,
+        holder: &str,
+        ttl: Duration,
+    ) -> std::convert::Infallible {
+        let period = (ttl / 3).max(Duration::from_millis(10));
+        loop {
+            tokio::time::sleep(period).await;
+            match self.renew(mailbox, table, holder, clock.now(), ttl).await {
+                Ok(true) => {}
+                Ok(false) => tracing::warn!(mailbox, table, "lost the lease of a running job"),
+                Err(e) => tracing::warn!(error = %e, "cannot renew the lease"),
+            }
+        }
     }
 
     /// Extends `holder`'s lease; `false` if it no longer holds it.
@@ -834,9 +1172,13 @@ impl<R: JobRunner, C: Clock> Scheduler<R, C> {
         }
         let result = tokio::select! {
             r = self.runner.run(job) => r,
-            () = self.heartbeat(&job.mailbox, table) => {
-                Err(JobError::Transient("the lease heartbeat stopped".into()))
-            }
+            never = self.store.renew_forever(
+                &self.clock,
+                &job.mailbox,
+                table,
+                holder,
+                self.options.lease_ttl,
+            ) => match never {},
         };
         let status = match result {
             Ok(report) => {
@@ -885,28 +1227,5 @@ impl<R: JobRunner, C: Clock> Scheduler<R, C> {
             tracing::warn!(error = %e, "cannot release the lease; it expires by itself");
         }
         status
-    }
-
-    /// Renews the item's lease every third of its lifetime; never completes.
-    async fn heartbeat(&self, mailbox: &str, table: &str) {
-        let period = (self.options.lease_ttl / 3).max(Duration::from_millis(10));
-        loop {
-            tokio::time::sleep(period).await;
-            match self
-                .store
-                .renew(
-                    mailbox,
-                    table,
-                    &self.options.holder,
-                    self.clock.now(),
-                    self.options.lease_ttl,
-                )
-                .await
-            {
-                Ok(true) => {}
-                Ok(false) => tracing::warn!("lost the lease of a running item"),
-                Err(e) => tracing::warn!(error = %e, "cannot renew the lease"),
-            }
-        }
     }
 }

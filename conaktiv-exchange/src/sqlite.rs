@@ -101,17 +101,83 @@ pub(crate) fn storage(e: rusqlite::Error) -> HostError {
 }
 
 /// Opens a connection the way every embedded store wants it: WAL, busy timeout, foreign keys.
+/// Creates a folder (and its parents) readable by the owner only (0700 on Unix), for
+/// databases holding CRM data, sync state or secrets. An existing folder is left as it is.
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    if dir.as_os_str().is_empty() || dir.is_dir() {
+        return Ok(());
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
+}
+
+/// Creates a database file readable by the owner only (0600 on Unix) if it does not exist
+/// yet; SQLite gives its `-wal` and `-shm` files the database file's permissions.
+pub fn create_private_file(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path).map(drop)
+}
+
+/// How long a connection waits for another's lock.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
 pub(crate) fn open_connection(path: Option<&Path>) -> Result<Connection, rusqlite::Error> {
     let conn = match path {
-        Some(p) => Connection::open(p)?,
+        Some(p) => {
+            if let Some(dir) = p.parent() {
+                create_private_dir(dir).map_err(|e| io_error(p, e))?;
+            }
+            create_private_file(p).map_err(|e| io_error(p, e))?;
+            Connection::open(p)?
+        }
         None => Connection::open_in_memory()?,
     };
-    conn.busy_timeout(Duration::from_secs(10))?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
     if path.is_some() {
-        conn.pragma_update(None, "journal_mode", "WAL")?;
+        // Switching a new database to WAL takes an exclusive lock and SQLite's busy handler
+        // is not consulted on every path of that switch: a concurrent opener retries.
+        let mut waited = Duration::ZERO;
+        loop {
+            match conn
+                .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get::<_, String>(0))
+            {
+                Ok(_) => break,
+                Err(rusqlite::Error::SqliteFailure(e, _))
+                    if matches!(
+                        e.code,
+                        rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                    ) && waited < BUSY_TIMEOUT =>
+                {
+                    std::thread::sleep(Duration::from_millis(10));
+                    waited += Duration::from_millis(10);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        // Durable at every checkpoint, one fsync per transaction commit at most.
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
     }
     conn.pragma_update(None, "foreign_keys", true)?;
     Ok(conn)
+}
+
+fn io_error(path: &Path, e: std::io::Error) -> rusqlite::Error {
+    rusqlite::Error::SqliteFailure(
+        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN),
+        Some(format!("{}: {e}", path.display())),
+    )
 }
 
 fn migrate(conn: &mut Connection) -> Result<(), SchemaError> {
@@ -381,14 +447,18 @@ impl<R: CrmRecord> CrmStore<R> for SqliteCrm {
                 for row in rows {
                     let row = row.map_err(storage)?;
                     if let Some(body) = &row.body {
-                        let value: serde_json::Value =
-                            serde_json::from_str(body).map_err(|e| HostError::Decode {
-                                table: tbl,
-                                id: row.id.clone(),
-                                message: e.to_string(),
-                            })?;
-                        if !filter.matches(&value) {
-                            continue;
+                        match serde_json::from_str::<serde_json::Value>(body) {
+                            Ok(value) if !filter.matches(&value) => continue,
+                            Ok(_) => {}
+                            // Listed anyway (its filter cannot be evaluated): a record that
+                            // vanished from the listing would look deleted. Reading it fails
+                            // later and is reported there.
+                            Err(e) => tracing::warn!(
+                                table = tbl,
+                                id = %row.id,
+                                error = %e,
+                                "a record cannot be decoded"
+                            ),
                         }
                     }
                     out.push(row.meta());

@@ -331,3 +331,56 @@ fn url_host_port(url: &str) -> String {
     let rest = url.split("://").nth(1).unwrap();
     rest.split('/').next().unwrap().to_owned()
 }
+
+/// A filter nested 4,000 parentheses deep, or with 8,000 NOTs, is a configuration error
+/// (exit 3) from every command, not a stack overflow.
+#[test]
+fn absurdly_deep_filters_are_configuration_errors_in_every_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("crm.sqlite").display().to_string();
+    let deep_parens = format!("{}surname = 'x'{}", "(".repeat(4000), ")".repeat(4000));
+    let many_nots = format!("{}surname = 'x'", "NOT ".repeat(8000));
+    let huge = format!("surname = '{}'", "x".repeat(20_000));
+    for filter in [deep_parens, many_nots, huge] {
+        let config = write(
+            dir.path(),
+            "deep.toml",
+            &format!(
+                r#"
+[[servers]]
+name = "Exchange"
+url = "http://127.0.0.1:9/EWS/Exchange.asmx"
+kind = "on_premises"
+admin_user = "admin"
+admin_password = "pw"
+auth_scheme = "basic"
+
+[[rules]]
+description = "Kontakte"
+table = "contacts"
+master = "conaktiv"
+sync_folders = [{{ path = "/Contacts" }}]
+filter = "{filter}"
+"#
+            ),
+        );
+        for args in [
+            vec!["check"],
+            vec!["sync", "--db", &db],
+            vec![
+                "preview", "--rule", "Kontakte", "--user", "anna", "--db", &db,
+            ],
+            vec!["batch", "--once", "--db", &db],
+        ] {
+            let mut all = vec!["--config", config.as_str(), "--json"];
+            all.extend(args.iter().copied());
+            let r = run(&all);
+            assert_eq!(r.code, 3, "{args:?}: {} {}", r.stdout, r.stderr);
+            let text = format!("{}{}", r.stdout, r.stderr);
+            assert!(
+                text.contains("filter") && (text.contains("nest") || text.contains("limit")),
+                "{args:?}: {text}"
+            );
+        }
+    }
+}

@@ -301,3 +301,60 @@ async fn fields_outside_the_projection_are_left_alone() {
     assert_eq!(back.customer.as_deref(), Some("K-1"));
     assert_eq!(back.company, "Muster");
 }
+
+/// One CRM record whose stored body cannot be decoded is reported and skipped; the other
+/// records of the job are synchronised, with or without a filter.
+#[tokio::test]
+async fn an_undecodable_record_is_skipped_and_reported_and_the_rest_syncs() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.sqlite");
+    let a = SqliteDb::open(&path).unwrap();
+    let b = SqliteDb::in_memory().unwrap();
+    let crm_a = a.crm();
+    let mut broken_id = String::new();
+    for c in [
+        contact("Anna", "Muster GmbH", &["Vertrieb"]),
+        contact("Bert", "Beta AG", &["Vertrieb"]),
+        contact("Carl", "Gamma KG", &["Vertrieb"]),
+    ] {
+        let meta = crm_a.create(None, &c, None).await.unwrap();
+        if c.name == "Bert" {
+            broken_id = meta.id;
+        }
+    }
+    // Corrupt Bert's stored body behind the store's back.
+    let raw = rusqlite::Connection::open(&path).unwrap();
+    raw.execute(
+        "UPDATE records SET body = '{not json' WHERE id = ?1",
+        [&broken_id],
+    )
+    .unwrap();
+    drop(raw);
+
+    for filter in ["#Vertrieb", ""] {
+        let b = if filter.is_empty() {
+            SqliteDb::in_memory().unwrap()
+        } else {
+            b.clone()
+        };
+        let engine = Engine::new(Rule::default()).unwrap();
+        let mut state = MemoryStore::new();
+        let mut from = side(&a, filter);
+        let (_, report) = engine
+            .run(&mut from, &mut side(&b, ""), &mut state, 1)
+            .await
+            .unwrap();
+        let mut run = RunReport::from(&report);
+        run.add_unreadable(from.unreadable());
+        assert_eq!(run.to_exchange.created, 2, "filter {filter:?}: {run:?}");
+        assert_eq!(run.unreadable, 1, "{run:?}");
+        assert!(!run.is_complete());
+        assert!(
+            run.item_errors[0].contains(&broken_id) && run.item_errors[0].contains("skipped"),
+            "{:?}",
+            run.item_errors
+        );
+        let names: Vec<String> = all(&b).await.into_iter().map(|c| c.name).collect();
+        assert_eq!(names, ["Anna", "Carl"]);
+    }
+}

@@ -848,3 +848,86 @@ async fn items_moved_out_of_the_folders_leave_the_scope() {
     assert_eq!(feed.changed[0].key.as_deref(), Some("K-C"));
     let _ = mock;
 }
+
+/// A contact whose note is larger than the server accepts (HTTP 413 for the whole
+/// `CreateItem`) fails alone: the batch is split and every other create is written.
+#[tokio::test]
+async fn an_oversized_item_fails_alone_and_the_rest_of_its_batch_is_written() {
+    let (mock, client) = start().await;
+    let mut side = contacts_side(&client, &[("/Kontakte/Kunden", false)]);
+    let huge = "x".repeat(65 * 1024 * 1024);
+    let mut ops = Vec::new();
+    for n in 0..7 {
+        let mut record = Record::new().with(contact::fields::SURNAME, format!("Person {n}"));
+        if n == 3 {
+            record = record.with(contact::fields::NOTES, huge.as_str());
+        }
+        ops.push(WriteOp::Create {
+            record,
+            key: format!("key-{n}"),
+        });
+    }
+    let out = side.write(ops).await.unwrap();
+    assert_eq!(out.len(), 7);
+    for (n, o) in out.iter().enumerate() {
+        if n == 3 {
+            assert!(matches!(o, WriteOutcome::Failed(_)), "{n}: {o:?}");
+        } else {
+            done(o);
+        }
+    }
+    let stored = mock
+        .mailbox(BOB)
+        .unwrap()
+        .items_in("contacts/Kunden")
+        .count();
+    assert_eq!(stored, 1 + 6);
+}
+
+/// An appointment that arrives without `End` is reported and left out, never imported as
+/// 1970-01-01; the other appointments are read.
+#[tokio::test]
+async fn an_appointment_without_end_is_skipped_and_reported() {
+    use ews_client::ops::CreateItem;
+    use ews_client::types::Item;
+    use ews_client::types::calendar::CalendarItem;
+    let (_mock, client) = start().await;
+    let mut side = ExchangeSide::new(
+        &client,
+        BOB,
+        config(ExchangeTable::Appointments, &[("/Calendar/Termine", false)]),
+    )
+    .unwrap();
+    assert!(side.list().await.unwrap().entries.is_empty());
+    let folder = side.resolved().unwrap().folders[0].id.clone();
+    let mut good = CalendarItem::default();
+    good.common.subject = Some("Gut".into());
+    good.start = Some("2026-12-01T09:00:00Z".parse().unwrap());
+    good.end = Some("2026-12-01T10:00:00Z".parse().unwrap());
+    let mut bad = CalendarItem::default();
+    bad.common.subject = Some("Ohne Ende".into());
+    bad.start = Some("2026-12-02T09:00:00Z".parse().unwrap());
+    client
+        .for_mailbox(BOB)
+        .execute(&CreateItem::save(
+            vec![Item::from(good), Item::from(bad)],
+            Some(FolderId::new(folder).into()),
+        ))
+        .await
+        .unwrap();
+    let listing = side.list().await.unwrap();
+    assert_eq!(listing.entries.len(), 2);
+    let ids: Vec<String> = listing.entries.iter().map(|e| e.id.clone()).collect();
+    let fetched = side.fetch(&ids).await.unwrap();
+    assert_eq!(fetched.len(), 1, "{fetched:?}");
+    assert_eq!(
+        fetched[0].1.get(appointment::fields::SUBJECT),
+        Some(&json!("Gut"))
+    );
+    assert_eq!(side.unreadable().len(), 1);
+    assert!(
+        side.unreadable()[0].contains("Ohne Ende") && side.unreadable()[0].contains("no End"),
+        "{:?}",
+        side.unreadable()
+    );
+}

@@ -13,8 +13,9 @@ use conaktiv_exchange::clock::{Clock, ManualClock, TokioClock};
 use conaktiv_exchange::host::DirectoryUser;
 use conaktiv_exchange::rules::Assignment;
 use conaktiv_exchange::scheduler::{
-    BatchReport, Counts, ItemStatus, JobError, JobRunner, JobSource, Outcome, RuleJobs, RunReport,
-    Scheduler, SchedulerOptions, SchedulerStore, SkipReason, config_fingerprint,
+    BatchReport, Counts, ItemStatus, JobError, JobErrorKind, JobRunner, JobSource, Outcome,
+    RuleJobs, RunReport, Scheduler, SchedulerOptions, SchedulerStore, SkipReason,
+    config_fingerprint,
 };
 use conaktiv_exchange::sqlite::SqliteDb;
 use conaktiv_model::Configuration;
@@ -139,11 +140,11 @@ async fn one_broken_mailbox_among_fifty_does_not_stop_the_others() {
     let runner = Scripted::default();
     runner.push(
         "user17@agentur.example",
-        Err(JobError::BadCredentials("401".into())),
+        Err(JobError::new(JobErrorKind::BadCredentials, "401")),
     );
     runner.push(
         "user30@agentur.example",
-        Err(JobError::Transient("ErrorServerBusy".into())),
+        Err(JobError::transient("ErrorServerBusy")),
     );
     let s = Scheduler::new(
         runner,
@@ -214,7 +215,7 @@ async fn transient_failures_back_off_then_recover() {
     for _ in 0..4 {
         runner.push(
             "user00@agentur.example",
-            Err(JobError::Transient("timeout".into())),
+            Err(JobError::transient("timeout")),
         );
     }
     let s = Scheduler::new(
@@ -272,9 +273,12 @@ async fn permanent_failures_are_skipped_until_the_configuration_changes() {
     let path = dir.path().join("state.sqlite");
     let cancel = CancellationToken::new();
     let cases = [
-        JobError::BadCredentials("401".into()),
-        JobError::ImpersonationDenied("ErrorImpersonateUserDenied".into()),
-        JobError::MailboxGone("ErrorNonExistentMailbox".into()),
+        JobError::new(JobErrorKind::BadCredentials, "401"),
+        JobError::new(
+            JobErrorKind::ImpersonationDenied,
+            "ErrorImpersonateUserDenied",
+        ),
+        JobError::new(JobErrorKind::MailboxGone, "ErrorNonExistentMailbox"),
     ];
     for (n, error) in cases.into_iter().enumerate() {
         let mailbox = job(n).mailbox;
@@ -575,12 +579,14 @@ async fn the_loop_runs_every_interval_until_cancelled() {
 #[test]
 fn job_errors_tell_transient_from_permanent() {
     let cases = [
-        (JobError::Transient("x".into()), true),
-        (JobError::BadCredentials("x".into()), false),
-        (JobError::ImpersonationDenied("x".into()), false),
-        (JobError::MailboxGone("x".into()), false),
-        (JobError::Configuration("x".into()), false),
-        (JobError::Permanent("x".into()), false),
+        (JobError::transient("x"), true),
+        (JobError::new(JobErrorKind::BadCredentials, "x"), false),
+        (JobError::new(JobErrorKind::ImpersonationDenied, "x"), false),
+        (JobError::new(JobErrorKind::MailboxGone, "x"), false),
+        (JobError::new(JobErrorKind::Configuration, "x"), false),
+        // Only the four kinds above are permanent: anything else is retried later.
+        (JobError::new(JobErrorKind::Other, "x"), true),
+        (JobError::new(JobErrorKind::MassDelete, "x"), true),
     ];
     for (e, transient) in cases {
         assert_eq!(e.is_transient(), transient, "{e}");

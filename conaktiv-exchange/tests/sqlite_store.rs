@@ -260,10 +260,13 @@ async fn a_corrupt_record_is_a_decode_error() {
         .await
         .unwrap_err();
     assert!(matches!(err, HostError::Decode { .. }), "{err}");
-    let err = CrmStore::<Contact>::list(&db.crm(), &ListQuery::filtered("n = 1").unwrap())
+    // A filtered listing keeps it (its filter cannot be evaluated): a record missing from the
+    // listing would look deleted to the sync. Reading it is what fails, and is reported.
+    let listed = CrmStore::<Contact>::list(&db.crm(), &ListQuery::filtered("n = 1").unwrap())
         .await
-        .unwrap_err();
-    assert!(matches!(err, HostError::Decode { .. }), "{err}");
+        .unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].id, m.id);
 }
 
 fn user(name: &str, mailbox: &str, groups: &[&str]) -> DirectoryUser {
@@ -453,5 +456,78 @@ async fn model_records_round_trip_and_filter() {
             .await
             .unwrap();
         assert_eq!(listed.len(), n, "{filter}");
+    }
+}
+
+/// The embedded CRM database, its WAL files, the scheduler's lease database and the folders
+/// the connector creates for them are readable by the owner only.
+#[cfg(unix)]
+#[tokio::test]
+async fn databases_and_their_folders_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let nested = dir.path().join("data/crm");
+    let path = nested.join("crm.sqlite");
+    let db = SqliteDb::open(&path).unwrap();
+    db.directory()
+        .put_user(&conaktiv_exchange::host::DirectoryUser {
+            name: "anna".into(),
+            display_name: "Anna".into(),
+            mailbox: Some("anna@example.test".into()),
+            groups: vec![],
+            mail_accounts: vec![],
+            active: true,
+        })
+        .await
+        .unwrap();
+    let leases =
+        conaktiv_exchange::scheduler::SchedulerStore::open(nested.join("scheduler.sqlite"))
+            .unwrap();
+    drop(leases);
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&dir.path().join("data")), 0o700);
+    assert_eq!(mode(&nested), 0o700);
+    for entry in std::fs::read_dir(&nested).unwrap() {
+        let p = entry.unwrap().path();
+        assert_eq!(mode(&p), 0o600, "{}", p.display());
+    }
+    assert!(nested.join("crm.sqlite-wal").exists());
+}
+
+/// Eight openers of one new database at the same moment (as several processes starting
+/// together): every one opens it, and the schema is created once.
+#[test]
+fn a_new_database_opened_by_many_at_once_opens_for_all() {
+    for _ in 0..5 {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("crm.sqlite");
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(8));
+        let handles: Vec<_> = (0..8)
+            .map(|_| {
+                let (path, barrier) = (path.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    SqliteDb::open(&path).map(drop).map_err(|e| e.to_string())
+                })
+            })
+            .collect();
+        for h in handles {
+            assert_eq!(h.join().unwrap(), Ok(()));
+        }
+        let scheduler = std::sync::Arc::new(std::sync::Barrier::new(8));
+        let handles: Vec<_> = (0..8)
+            .map(|_| {
+                let (path, barrier) = (dir.path().join("scheduler.sqlite"), scheduler.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    conaktiv_exchange::scheduler::SchedulerStore::open(&path)
+                        .map(drop)
+                        .map_err(|e| e.to_string())
+                })
+            })
+            .collect();
+        for h in handles {
+            assert_eq!(h.join().unwrap(), Ok(()));
+        }
     }
 }

@@ -62,12 +62,31 @@ pub struct Report {
     pub counts: Counts,
     /// Writes that did not succeed (conflict, not found, failed, unknown, not attempted).
     pub incomplete: usize,
+    /// Of `incomplete`: writes the side refused ([`WriteResult::Failed`]).
+    pub failed: usize,
+    /// Of `incomplete`: writes whose outcome is unknown ([`WriteResult::Unknown`]); the next
+    /// run re-pairs them by key.
+    pub unknown: usize,
+    /// Of `incomplete`: writes left for the next run because the record changed or
+    /// disappeared since planning ([`WriteResult::Conflict`], [`WriteResult::NotFound`]).
+    pub conflicts: usize,
+    /// The pairs this run detached, with the reason (their state was committed).
+    pub detached: Vec<crate::Detached>,
+    /// Detached pairs this run re-attached (see [`Engine::with_reattach`]).
+    pub reattached: usize,
 }
 
 impl Report {
     /// Whether every planned write succeeded.
     pub fn is_complete(&self) -> bool {
         self.incomplete == 0
+    }
+
+    /// Whether a write failed or its outcome stayed unknown: what a host reports as a
+    /// failed run (conflicts and detaches are not failures: the next run or an admin
+    /// handles them).
+    pub fn has_failures(&self) -> bool {
+        self.failed > 0 || self.unknown > 0
     }
 }
 
@@ -100,6 +119,7 @@ pub struct Prepared {
 pub struct Engine {
     rule: Rule,
     batch_size: usize,
+    reattach: bool,
 }
 
 fn side_err(side: SideId) -> impl FnOnce(crate::SideError) -> SyncError {
@@ -113,7 +133,20 @@ impl Engine {
         Ok(Engine {
             rule,
             batch_size: 100,
+            reattach: false,
         })
+    }
+
+    /// Re-attach detached pairs (off by default): the kept record of every detached pair is
+    /// created again on the side that lost it, carrying the pair's key, and the pair is
+    /// tracked again; so records a side lost (an Exchange mailbox restored from a backup, a
+    /// delete with the delete switch off) come back. Governed by the rule's `transfer_new`
+    /// switch into that side, like any create. A run with re-attach on lists both sides in
+    /// full.
+    #[must_use]
+    pub fn with_reattach(mut self, on: bool) -> Self {
+        self.reattach = on;
+        self
     }
 
     /// Set how many items are written (and committed to the state) per batch.
@@ -144,7 +177,7 @@ impl Engine {
     ) -> Result<Prepared, SyncError> {
         let intents = store.intents()?;
         let total_pairs = store.pair_count()?;
-        let recover = !intents.is_empty() || total_pairs == 0;
+        let recover = !intents.is_empty() || total_pairs == 0 || self.reattach;
         let mut stats = ReadStats::default();
         let lt = if recover {
             None
@@ -156,10 +189,10 @@ impl Engine {
         } else {
             store.token(SideId::Remote)?
         };
-        let (l_listing, l_token) = read(local, SideId::Local, lt, &mut stats).await?;
-        let (r_listing, r_token) = read(remote, SideId::Remote, rt, &mut stats).await?;
+        let (mut l_listing, mut l_token) = read(local, SideId::Local, lt, &mut stats).await?;
+        let (mut r_listing, mut r_token) = read(remote, SideId::Remote, rt, &mut stats).await?;
 
-        let pairs = if matches!(l_listing, SideListing::Full(_))
+        let mut pairs = if matches!(l_listing, SideListing::Full(_))
             || matches!(r_listing, SideListing::Full(_))
         {
             store.all_pairs()?
@@ -167,13 +200,30 @@ impl Engine {
             let (l, r, k) = plan::touched(&l_listing, &r_listing);
             store.pairs_for(&l, &r, &k)?
         };
+        // A feed reporting a record that carries a key but belongs to no pair (a record
+        // that comes back after its pair was forgotten, or that the state never knew): its
+        // partner may exist on the other side without being in that side's feed. List both
+        // sides in full so that it is linked rather than copied a second time.
+        if stray_keyed(&l_listing, &pairs, SideId::Local)
+            || stray_keyed(&r_listing, &pairs, SideId::Remote)
+        {
+            tracing::debug!("a changed record carries a key no pair knows; listing in full");
+            if matches!(l_listing, SideListing::Delta { .. }) {
+                (l_listing, l_token) = read(local, SideId::Local, None, &mut stats).await?;
+            }
+            if matches!(r_listing, SideListing::Delta { .. }) {
+                (r_listing, r_token) = read(remote, SideId::Remote, None, &mut stats).await?;
+            }
+            pairs = store.all_pairs()?;
+        }
         stats.pairs_loaded = pairs.len();
         let state = StateSnapshot {
             pairs,
             total_pairs,
             intents,
         };
-        let planner = plan::Planner::new(&l_listing, &r_listing, &state, &self.rule);
+        let planner = plan::Planner::new(&l_listing, &r_listing, &state, &self.rule)
+            .with_reattach(self.reattach);
         let (lids, rids) = planner.needed_records();
         let l_records = fetch(local, SideId::Local, &lids, self.batch_size).await?;
         let r_records = fetch(remote, SideId::Remote, &rids, self.batch_size).await?;
@@ -290,14 +340,18 @@ impl Engine {
             store.commit(&journal)?;
         }
 
-        // 2. Creates, updates and deletes; a create's source gets its key afterwards.
-        let phase2 = |item: &Item, side: SideId| matches!(item.change, Change::Create { on } if on == side.other());
+        // 2. Updates, deletes and key writes first, among them the key write on each create's
+        //    source, so that a source carries its key before its copy exists: whatever
+        //    point a crash hits, a record on both sides carries the key on both. Then the
+        //    creates whose source carries its key.
+        let is_create_on =
+            |item: &Item, side: SideId| matches!(item.change, Change::Create { on } if on == side);
         let mut outcomes: Vec<[Option<WriteOutcome>; 2]> = vec![[None, None]; chunk.len()];
         for side in [SideId::Local, SideId::Remote] {
             let sel: Vec<(usize, WriteOp)> = chunk
                 .iter()
                 .enumerate()
-                .filter(|(_, it)| !phase2(it, side))
+                .filter(|(_, it)| !is_create_on(it, side))
                 .filter_map(|(i, it)| it.step(side).write.clone().map(|op| (i, op)))
                 .collect();
             let results = write(local, remote, side, &sel).await;
@@ -310,11 +364,12 @@ impl Engine {
                 .iter()
                 .enumerate()
                 .filter(|(i, it)| {
-                    phase2(it, side)
-                        && matches!(
-                            outcomes[*i][idx(side.other())],
-                            Some(WriteOutcome::Done { .. })
-                        )
+                    is_create_on(it, side)
+                        && (it.step(side.other()).write.is_none()
+                            || matches!(
+                                outcomes[*i][idx(side.other())],
+                                Some(WriteOutcome::Done { .. })
+                            ))
                 })
                 .filter_map(|(i, it)| it.step(side).write.clone().map(|op| (i, op)))
                 .collect();
@@ -348,9 +403,20 @@ impl Engine {
                 if let Some(WriteOutcome::Done { id, version }) = o {
                     own[idx(side)].record(op, id, version);
                 }
-                if r == WriteResult::Done {
-                    report.counts.add(side, op);
-                } else {
+                if r == WriteResult::Done
+                    && item.is_reattach()
+                    && matches!(op, WriteOp::Create { .. })
+                {
+                    report.reattached += 1;
+                }
+                match &r {
+                    WriteResult::Done => report.counts.add(side, op),
+                    WriteResult::Failed(_) => report.failed += 1,
+                    WriteResult::Unknown(_) => report.unknown += 1,
+                    WriteResult::Conflict | WriteResult::NotFound => report.conflicts += 1,
+                    WriteResult::NotAttempted => {}
+                }
+                if r != WriteResult::Done {
                     report.incomplete += 1;
                     tracing::warn!(key = %item.key, side = side.as_str(), result = ?r, "write not done");
                 }
@@ -358,6 +424,11 @@ impl Engine {
                     SideId::Local => ir.local = Some(r),
                     SideId::Remote => ir.remote = Some(r),
                 }
+            }
+            if let Some(d) = item.detached(now) {
+                batch.detach.push(d.clone());
+                tracing::info!(key = %d.key, gone = d.gone.as_str(), kept = %d.kept_id, reason = %d.reason, "pair detached");
+                report.detached.push(d);
             }
             report.items.push(ir);
         }
@@ -450,6 +521,27 @@ async fn past_own_writes<S: Side>(
     }
 }
 
+/// Whether a feed listing reports a record carrying a key that no loaded pair has, and whose
+/// id no loaded pair anchors.
+fn stray_keyed(listing: &SideListing, pairs: &[crate::Pair], side: SideId) -> bool {
+    let SideListing::Delta { changed, .. } = listing else {
+        return false;
+    };
+    if changed.iter().all(|e| e.key.is_none()) {
+        return false;
+    }
+    let keys: HashSet<&str> = pairs.iter().map(|p| p.key.as_str()).collect();
+    let ids: HashSet<&str> = pairs
+        .iter()
+        .filter_map(|p| p.anchor(side).map(|a| a.id.as_str()))
+        .collect();
+    changed.iter().any(|e| {
+        e.key
+            .as_deref()
+            .is_some_and(|k| !keys.contains(k) && !ids.contains(e.id.as_str()))
+    })
+}
+
 fn idx(side: SideId) -> usize {
     match side {
         SideId::Local => 0,
@@ -507,18 +599,54 @@ async fn write<L: Side, R: Side>(
         return Vec::new();
     }
     let ops: Vec<WriteOp> = sel.iter().map(|(_, op)| op.clone()).collect();
+    match side {
+        SideId::Local => write_split(local, side, ops).await,
+        SideId::Remote => write_split(remote, side, ops).await,
+    }
+}
+
+/// Writes a batch. A batch the side refuses as a whole before writing anything
+/// ([`crate::SideError::is_rejected`], e.g. too large) is split in halves, recursively, so
+/// that every other op is written and only an op refused on its own fails. Any other error
+/// of a whole batch leaves its ops' outcomes unknown.
+async fn write_split<S: Side>(side: &mut S, id: SideId, ops: Vec<WriteOp>) -> Vec<WriteOutcome> {
     let n = ops.len();
-    let result = match side {
-        SideId::Local => local.write(ops).await,
-        SideId::Remote => remote.write(ops).await,
-    };
-    let mut outcomes = match result {
-        Ok(v) => v,
-        Err(e) => {
-            tracing::warn!(side = side.as_str(), error = %e, "write batch failed");
-            vec![WriteOutcome::Unknown(e.to_string()); n]
+    let mut out: Vec<Option<WriteOutcome>> = vec![None; n];
+    // Ranges still to write, the next one last (so ops are written in order).
+    let mut todo: Vec<(usize, usize)> = vec![(0, n)];
+    while let Some((start, end)) = todo.pop() {
+        let Some(part) = ops.get(start..end) else {
+            continue;
+        };
+        match side.write(part.to_vec()).await {
+            Ok(mut v) => {
+                v.resize(
+                    end - start,
+                    WriteOutcome::Unknown("no outcome reported".into()),
+                );
+                for (slot, o) in out[start..end].iter_mut().zip(v) {
+                    *slot = Some(o);
+                }
+            }
+            Err(e) if e.is_rejected() && end - start > 1 => {
+                tracing::info!(side = id.as_str(), ops = end - start, error = %e, "write batch rejected; splitting it");
+                let mid = start + (end - start) / 2;
+                todo.push((mid, end));
+                todo.push((start, mid));
+            }
+            Err(e) if e.is_rejected() => {
+                tracing::warn!(side = id.as_str(), error = %e, "write rejected");
+                out[start] = Some(WriteOutcome::Failed(e.to_string()));
+            }
+            Err(e) => {
+                tracing::warn!(side = id.as_str(), error = %e, "write batch failed");
+                for slot in &mut out[start..end] {
+                    *slot = Some(WriteOutcome::Unknown(e.to_string()));
+                }
+            }
         }
-    };
-    outcomes.resize(n, WriteOutcome::Unknown("no outcome reported".into()));
-    outcomes
+    }
+    out.into_iter()
+        .map(|o| o.unwrap_or_else(|| WriteOutcome::Unknown("not written".into())))
+        .collect()
 }

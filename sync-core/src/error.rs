@@ -9,6 +9,9 @@ pub enum StoreError {
     /// The SQLite database failed.
     #[error("state database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// The database file or its directory could not be created.
+    #[error("state file error: {0}")]
+    Io(#[source] std::io::Error),
     /// A stored value could not be decoded.
     #[error("corrupt state: {0}")]
     Corrupt(String),
@@ -29,6 +32,10 @@ impl StoreError {
             StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => matches!(
                 e.code,
                 rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+            ),
+            StoreError::Io(e) => matches!(
+                e.kind(),
+                std::io::ErrorKind::Interrupted | std::io::ErrorKind::WouldBlock
             ),
             _ => false,
         }

@@ -3,7 +3,10 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-use crate::{ChangeSet, Entry, Id, Key, Listing, Record, Side, SideError, WriteOp, WriteOutcome};
+use crate::{
+    ChangeSet, Entry, Id, Key, Listing, Record, Side, SideError, SideErrorKind, WriteOp,
+    WriteOutcome,
+};
 
 /// A record held by a [`MemorySide`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,6 +75,8 @@ pub struct MemorySide {
     /// Log position at which each id came into existence (create, insert, move target).
     born: BTreeMap<Id, usize>,
     faults: VecDeque<Fault>,
+    /// Refuse (as [`SideErrorKind::Rejected`]) any batch holding a record larger than this.
+    max_record_bytes: Option<usize>,
     /// Call counters.
     pub stats: SideStats,
     /// Every applied write, in order.
@@ -91,6 +96,7 @@ impl MemorySide {
             coalescing: false,
             born: BTreeMap::new(),
             faults: VecDeque::new(),
+            max_record_bytes: None,
             stats: SideStats::default(),
             applied: Vec::new(),
         }
@@ -103,6 +109,27 @@ impl MemorySide {
     pub fn coalescing(mut self, on: bool) -> Self {
         self.coalescing = on;
         self
+    }
+
+    /// Builder: refuse any write batch that holds a record whose JSON is larger than `bytes`,
+    /// as a whole and before writing anything, with a [`SideErrorKind::Rejected`] error (like
+    /// a server answering HTTP 413 to a request that is too large).
+    #[must_use]
+    pub fn reject_records_over(mut self, bytes: usize) -> Self {
+        self.max_record_bytes = Some(bytes);
+        self
+    }
+
+    fn oversized(&self, ops: &[WriteOp]) -> bool {
+        let Some(max) = self.max_record_bytes else {
+            return false;
+        };
+        ops.iter().any(|op| match op {
+            WriteOp::Create { record, .. } | WriteOp::Update { record, .. } => {
+                serde_json::to_string(record).map_or(0, |s| s.len()) > max
+            }
+            WriteOp::Delete { .. } | WriteOp::SetKey { .. } => false,
+        })
     }
 
     fn born_now(&mut self, id: &str) {
@@ -384,7 +411,13 @@ impl Side for MemorySide {
         self.stats.write_calls += 1;
         if self.faults.front() == Some(&Fault::BatchError) {
             self.faults.pop_front();
-            return Err(SideError::Transient("injected batch error".into()));
+            return Err(SideError::transient("injected batch error"));
+        }
+        if self.oversized(&ops) {
+            return Err(SideError::new(
+                SideErrorKind::Rejected,
+                "request too large (a record exceeds the size limit)",
+            ));
         }
         let mut out = Vec::with_capacity(ops.len());
         for op in ops {

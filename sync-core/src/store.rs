@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::{Id, Intent, Key, Pair, SideId, StoreError};
+use crate::{DetachReason, Detached, Id, Intent, Key, Pair, SideId, StoreError};
 
 /// One atomic change of the state (one transaction).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -22,6 +22,10 @@ pub struct StateBatch {
     pub clear_intents: Vec<Key>,
     /// Change-feed tokens to set (`None` clears).
     pub tokens: Vec<(SideId, Option<String>)>,
+    /// Detaches to record (applied after `upsert`; the pair itself is stored by `upsert`
+    /// with one anchor). A detach record is dropped when its pair is removed or stored
+    /// again with both anchors (re-attached).
+    pub detach: Vec<Detached>,
 }
 
 impl StateBatch {
@@ -32,6 +36,7 @@ impl StateBatch {
             && self.add_intents.is_empty()
             && self.clear_intents.is_empty()
             && self.tokens.is_empty()
+            && self.detach.is_empty()
     }
 }
 
@@ -55,6 +60,33 @@ pub trait StateStore {
     fn token(&self, side: SideId) -> Result<Option<String>, StoreError>;
     /// Apply a batch atomically.
     fn commit(&mut self, batch: &StateBatch) -> Result<(), StoreError>;
+
+    /// The detached pairs (pairs with one anchor), ordered by key, with the reason and time
+    /// of their detach as recorded. The default implementation (for stores that do not
+    /// record detaches) reports every pair with one anchor as [`DetachReason::Unrecorded`].
+    fn detached(&self) -> Result<Vec<Detached>, StoreError> {
+        Ok(self
+            .all_pairs()?
+            .iter()
+            .filter_map(|p| detached_of(p, DetachReason::Unrecorded, 0))
+            .collect())
+    }
+}
+
+/// The detach of a pair with one anchor.
+pub(crate) fn detached_of(p: &Pair, reason: DetachReason, at: u64) -> Option<Detached> {
+    let (gone, kept) = match (&p.local, &p.remote) {
+        (Some(a), None) => (SideId::Remote, a),
+        (None, Some(a)) => (SideId::Local, a),
+        _ => return None,
+    };
+    Some(Detached {
+        key: p.key.clone(),
+        gone,
+        kept_id: kept.id.clone(),
+        reason,
+        at,
+    })
 }
 
 /// An in-memory state store (tests, short-lived hosts).
@@ -65,6 +97,8 @@ pub struct MemoryStore {
     by_remote: HashMap<Id, Key>,
     intents: BTreeMap<Key, Intent>,
     tokens: BTreeMap<SideId, String>,
+    /// Recorded detaches: key -> (reason, at).
+    detaches: BTreeMap<Key, (DetachReason, u64)>,
     commits: usize,
 }
 
@@ -143,9 +177,13 @@ impl StateStore for MemoryStore {
     fn commit(&mut self, batch: &StateBatch) -> Result<(), StoreError> {
         for key in &batch.remove {
             self.unindex(key);
+            self.detaches.remove(key);
         }
         for pair in &batch.upsert {
             self.unindex(&pair.key);
+            if pair.local.is_some() == pair.remote.is_some() {
+                self.detaches.remove(&pair.key);
+            }
             if let Some(a) = &pair.local {
                 self.by_local.insert(a.id.clone(), pair.key.clone());
             }
@@ -153,6 +191,11 @@ impl StateStore for MemoryStore {
                 self.by_remote.insert(a.id.clone(), pair.key.clone());
             }
             self.pairs.insert(pair.key.clone(), pair.clone());
+        }
+        for d in &batch.detach {
+            if self.pairs.contains_key(&d.key) {
+                self.detaches.insert(d.key.clone(), (d.reason, d.at));
+            }
         }
         for intent in &batch.add_intents {
             self.intents.insert(intent.key.clone(), intent.clone());
@@ -168,5 +211,20 @@ impl StateStore for MemoryStore {
         }
         self.commits += 1;
         Ok(())
+    }
+
+    fn detached(&self) -> Result<Vec<Detached>, StoreError> {
+        Ok(self
+            .pairs
+            .values()
+            .filter_map(|p| {
+                let (reason, at) = self
+                    .detaches
+                    .get(&p.key)
+                    .copied()
+                    .unwrap_or((DetachReason::Unrecorded, 0));
+                detached_of(p, reason, at)
+            })
+            .collect())
     }
 }

@@ -191,7 +191,7 @@ impl Side for FlakyFeed {
             return if self.expired {
                 Ok(None)
             } else {
-                Err(SideError::Transient("feed down".into()))
+                Err(SideError::transient("feed down"))
             };
         }
         self.ok -= 1;

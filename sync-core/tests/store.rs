@@ -235,3 +235,125 @@ fn sqlite_and_memory_stores_give_the_same_result() {
     assert_eq!(mem, sql);
     assert_eq!(mem.len(), 2);
 }
+
+/// Several threads (each with its own connection, as separate processes have) open the same
+/// new database at the same moment: every one succeeds, the schema is created once, and each
+/// can commit at once.
+#[test]
+fn many_threads_open_a_new_database_at_once() {
+    for round in 0..5 {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        let n = 8;
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(n));
+        let handles: Vec<_> = (0..n)
+            .map(|i| {
+                let (path, barrier) = (path.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    let mut s = SqliteStore::open(&path)
+                        .unwrap_or_else(|e| panic!("round {round} opener {i}: {e}"));
+                    s.commit(&StateBatch {
+                        upsert: vec![pair(&format!("k{i}"), Some("L"), None, Record::new())],
+                        ..StateBatch::default()
+                    })
+                    .unwrap_or_else(|e| panic!("round {round} committer {i}: {e}"));
+                    s.schema_version().unwrap()
+                })
+            })
+            .collect();
+        for h in handles {
+            assert_eq!(h.join().unwrap(), SCHEMA_VERSION);
+        }
+        let s = SqliteStore::open(&path).unwrap();
+        assert_eq!(s.pair_count().unwrap(), n);
+        assert_eq!(s.journal_mode().unwrap(), "wal");
+    }
+}
+
+const CHILD_DB: &str = "SYNC_CORE_TEST_OPEN_DB";
+const CHILD_START: &str = "SYNC_CORE_TEST_START";
+
+fn millis_now() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis()
+}
+
+/// Run by `several_processes_open_a_new_database_at_once` in child processes (this test
+/// binary started again); does nothing when run on its own.
+#[test]
+fn child_process_opens_the_database() {
+    let Ok(path) = std::env::var(CHILD_DB) else {
+        return;
+    };
+    let start: u128 = std::env::var(CHILD_START).unwrap().parse().unwrap();
+    // Start together: wait for the agreed moment.
+    while millis_now() < start {
+        std::hint::spin_loop();
+    }
+    let mut s = SqliteStore::open(&path).unwrap();
+    let me = std::process::id().to_string();
+    s.commit(&StateBatch {
+        upsert: vec![pair(&me, Some(&me), None, Record::new())],
+        ..StateBatch::default()
+    })
+    .unwrap();
+}
+
+#[test]
+fn several_processes_open_a_new_database_at_once() {
+    let exe = std::env::current_exe().unwrap();
+    let n = 6;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    let start = millis_now() + 500;
+    let spawned: Vec<_> = (0..n)
+        .map(|_| {
+            std::process::Command::new(&exe)
+                .args(["--exact", "child_process_opens_the_database", "--nocapture"])
+                .env(CHILD_DB, &path)
+                .env(CHILD_START, start.to_string())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for c in spawned {
+        let out = c.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "a child failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let s = SqliteStore::open(&path).unwrap();
+    assert_eq!(s.pair_count().unwrap(), n);
+    assert_eq!(s.schema_version().unwrap(), SCHEMA_VERSION);
+}
+
+#[cfg(unix)]
+#[test]
+fn state_files_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let sub = dir.path().join("new").join("state");
+    let path = sub.join("state.db");
+    let mut s = SqliteStore::open(&path).unwrap();
+    s.commit(&StateBatch {
+        upsert: vec![pair("k", Some("L"), Some("R"), Record::new())],
+        ..StateBatch::default()
+    })
+    .unwrap();
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&sub), 0o700, "created directory");
+    assert_eq!(mode(&dir.path().join("new")), 0o700, "created directory");
+    for name in ["state.db", "state.db-wal", "state.db-shm"] {
+        let f = sub.join(name);
+        assert!(f.exists(), "{name} exists while the store is open");
+        assert_eq!(mode(&f), 0o600, "{name}");
+    }
+}

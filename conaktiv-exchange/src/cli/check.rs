@@ -12,6 +12,22 @@ use serde_json::json;
 
 use super::{Exit, Output};
 
+/// The first rule whose filter cannot be parsed, as a configuration error (exit 3): checked
+/// before `sync` and `preview` run anything.
+pub fn invalid_filter(config: &Configuration) -> Option<Output> {
+    config.rules.iter().find_map(|r| {
+        conaktiv_exchange::filter::Filter::parse(&r.filter)
+            .err()
+            .map(|e| {
+                Output::error(
+                    Exit::Config,
+                    "configuration",
+                    format!("rule {:?}: {e}", r.description),
+                )
+            })
+    })
+}
+
 pub async fn run(config: &Configuration, db: Option<&Path>) -> Output {
     let from_config = db.is_none();
     let users = match db {

@@ -13,6 +13,7 @@
 //! | 1 | the command ran and failed (an account test failed, every mailbox failed, an I/O error) |
 //! | 2 | partial failure (some mailboxes or items failed, the rest succeeded) |
 //! | 3 | configuration error (unreadable or invalid file, conflicting rules) |
+//! | 4 | busy: nothing failed, but some mailboxes were not synchronised because another run (a second `sync`, the batch) was working on them |
 //! | 64 | usage error (unknown option, missing argument) |
 
 mod check;
@@ -39,6 +40,8 @@ pub enum Exit {
     Partial,
     /// 3
     Config,
+    /// 4
+    Busy,
     /// 64
     Usage,
 }
@@ -50,6 +53,7 @@ impl Exit {
             Exit::Failure => 1,
             Exit::Partial => 2,
             Exit::Config => 3,
+            Exit::Busy => 4,
             Exit::Usage => 64,
         }
     }
@@ -124,6 +128,20 @@ enum Command {
         /// Only this user.
         #[arg(long)]
         user: Option<String>,
+        /// Wait up to this many seconds for a mailbox that another run (a second `sync`, the
+        /// batch) is working on, then report it busy (exit code 4 when nothing failed).
+        #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+        wait: u64,
+        /// Write records back that the other side lost: pairs detached earlier (a mailbox
+        /// restored from a backup, a delete while deleting was switched off) are re-created
+        /// on the side that lost them, under the same key.
+        #[arg(long)]
+        reattach: bool,
+        /// Accept once that the mass-delete guard of this rule would stop the run (after
+        /// checking its numbers in `preview` or the last report): the deletes are made in
+        /// this run only. Repeatable.
+        #[arg(long, value_name = "RULE")]
+        accept_mass_delete: Vec<String>,
         #[command(flatten)]
         host: run::HostArgs,
     },
@@ -247,6 +265,11 @@ async fn run(cli: Cli) -> Output {
                 Ok(c) => c,
                 Err(out) => return *out,
             };
+            if matches!(command, Command::Preview { .. } | Command::Sync { .. })
+                && let Some(out) = check::invalid_filter(&configuration)
+            {
+                return out;
+            }
             match command {
                 Command::Check { db } => check::run(&configuration, db.as_deref()).await,
                 Command::TestAccount {
@@ -281,12 +304,37 @@ async fn run(cli: Cli) -> Output {
                     actions,
                     host,
                 } => run::preview(&configuration, &host, &rule, &user, actions, cli.json).await,
-                Command::Sync { rule, user, host } => {
+                Command::Sync {
+                    rule,
+                    user,
+                    wait,
+                    reattach,
+                    accept_mass_delete,
+                    host,
+                } => {
+                    if let Some(unknown) = accept_mass_delete.iter().find(|r| {
+                        !configuration
+                            .rules
+                            .iter()
+                            .any(|c| c.description.eq_ignore_ascii_case(r))
+                    }) {
+                        return Output::error(
+                            Exit::Config,
+                            "configuration",
+                            format!("--accept-mass-delete: there is no rule {unknown:?}"),
+                        );
+                    }
+                    let options = run::SyncOptions {
+                        wait: std::time::Duration::from_secs(wait),
+                        reattach,
+                        accept_mass_delete,
+                    };
                     run::sync(
                         &configuration,
                         &host,
                         rule.as_deref(),
                         user.as_deref(),
+                        options,
                         cli.json,
                     )
                     .await

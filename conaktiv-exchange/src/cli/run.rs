@@ -86,7 +86,7 @@ async fn host(config: &Configuration, args: &HostArgs) -> Result<Host, Output> {
         name.push(".state");
         PathBuf::from(name)
     });
-    std::fs::create_dir_all(&state_dir).map_err(|e| {
+    conaktiv_exchange::sqlite::create_private_dir(&state_dir).map_err(|e| {
         Output::error(
             Exit::Failure,
             "state",
@@ -136,7 +136,7 @@ fn preview_text(p: &Preview) -> String {
         p.rule, p.user, p.mailbox, p.table, p.exchange, p.conaktiv
     );
     if let Some(guard) = &p.guard {
-        let _ = write!(out, "\n  the mass-delete guard would stop the run: {guard}");
+        let _ = write!(out, "\n  the mass-delete guard would stop this run: {guard}");
     }
     for a in &p.actions {
         let _ = write!(
@@ -176,45 +176,90 @@ pub async fn preview(
     }
 }
 
+/// The items' problems of a job report: failed and unknown writes, detached pairs.
+fn report_details(out: &mut String, r: &conaktiv_exchange::scheduler::RunReport) {
+    for e in &r.item_errors {
+        let _ = writeln!(out, "    {e}");
+    }
+    for d in &r.detached_items {
+        let _ = writeln!(out, "    detached {}: {}", d.key, d.reason);
+    }
+}
+
 fn summary_text(s: &RunSummary) -> String {
     let mut out = String::new();
     for item in &s.items {
         let table = table_name(item.job.table);
-        let _ = match &item.result {
-            Ok(r) => writeln!(
-                out,
-                "{:<28} {:<12} to Exchange {} (new {}, changed {}, deleted {}), to ConAktiv {} (new {}, changed {}, deleted {}){}",
-                item.job.mailbox,
-                table,
-                r.report.to_exchange.total(),
-                r.report.to_exchange.created,
-                r.report.to_exchange.updated,
-                r.report.to_exchange.deleted,
-                r.report.to_conaktiv.total(),
-                r.report.to_conaktiv.created,
-                r.report.to_conaktiv.updated,
-                r.report.to_conaktiv.deleted,
-                if r.complete { "" } else { " (incomplete)" }
-            ),
-            Err(e) => writeln!(out, "{:<28} {:<12} FAILED: {e}", item.job.mailbox, table),
-        };
+        match &item.result {
+            Ok(r) => {
+                let rr = &r.report;
+                let mut problems = String::new();
+                for (n, what) in [
+                    (rr.failed, "failed"),
+                    (rr.unknown, "unknown outcome"),
+                    (rr.unreadable, "unreadable"),
+                    (rr.detached, "detached"),
+                    (rr.reattached, "re-attached"),
+                    (rr.conflicts, "left for the next run"),
+                ] {
+                    if n > 0 {
+                        let _ = write!(problems, ", {n} {what}");
+                    }
+                }
+                let _ = writeln!(
+                    out,
+                    "{:<28} {:<12} to Exchange {} (new {}, changed {}, deleted {}), to ConAktiv {} (new {}, changed {}, deleted {}){problems}",
+                    item.job.mailbox,
+                    table,
+                    rr.to_exchange.total(),
+                    rr.to_exchange.created,
+                    rr.to_exchange.updated,
+                    rr.to_exchange.deleted,
+                    rr.to_conaktiv.total(),
+                    rr.to_conaktiv.created,
+                    rr.to_conaktiv.updated,
+                    rr.to_conaktiv.deleted,
+                );
+                report_details(&mut out, rr);
+            }
+            Err(e) if e.is_busy() => {
+                let _ = writeln!(
+                    out,
+                    "{:<28} {:<12} BUSY: {}",
+                    item.job.mailbox,
+                    table,
+                    e.message()
+                );
+            }
+            Err(e) => {
+                let _ = writeln!(out, "{:<28} {:<12} FAILED: {e}", item.job.mailbox, table);
+            }
+        }
     }
     for p in &s.problems {
         let _ = writeln!(out, "left out: {p}");
     }
     let _ = write!(
         out,
-        "{} job(s) ok, {} failed, {} write(s)",
-        s.succeeded(),
+        "{} job(s) ok, {} with failed items, {} failed, {} busy, {} write(s)",
+        s.succeeded() - s.incomplete(),
+        s.incomplete(),
         s.failed(),
+        s.busy(),
         s.total_writes()
     );
     out
 }
 
-/// The exit code of a run: all ok 0; nothing ok 1 (3 if only rule conflicts); else 2.
-fn run_exit(succeeded: usize, failed: usize, problems: usize) -> Exit {
+/// The exit code of a run: all ok 0; nothing ok 1 (3 if only rule conflicts); some jobs
+/// failed, or some items failed or have an unknown outcome: 2; nothing failed but some jobs
+/// were busy (another run holds them): 4.
+fn run_exit(s: &RunSummary) -> Exit {
+    let (succeeded, failed, problems) = (s.succeeded(), s.failed(), s.problems.len());
     match (succeeded, failed + problems) {
+        (0, 0) if s.busy() > 0 => Exit::Busy,
+        (_, 0) if s.incomplete() > 0 => Exit::Partial,
+        (_, 0) if s.busy() > 0 => Exit::Busy,
         (_, 0) => Exit::Success,
         (0, _) if failed == 0 => Exit::Config,
         (0, _) => Exit::Failure,
@@ -222,24 +267,46 @@ fn run_exit(succeeded: usize, failed: usize, problems: usize) -> Exit {
     }
 }
 
-/// `sync`: run now, for a rule and/or a user, or everyone.
+/// How `sync` runs.
+#[derive(Clone, Debug, Default)]
+pub struct SyncOptions {
+    /// How long to wait for a mailbox and table that another run holds before reporting it
+    /// busy.
+    pub wait: std::time::Duration,
+    /// Write detached records back to the side that lost them.
+    pub reattach: bool,
+    /// Rules whose mass-delete guard is accepted for this run.
+    pub accept_mass_delete: Vec<String>,
+}
+
+/// `sync`: run now, for a rule and/or a user, or everyone. A mailbox and table that another
+/// run (a second `sync`, the batch) is working on is waited for up to `options.wait`, then
+/// reported busy.
 pub async fn sync(
     config: &Configuration,
     args: &HostArgs,
     rule: Option<&str>,
     user: Option<&str>,
+    options: SyncOptions,
     json_mode: bool,
 ) -> Output {
     let host = match host(config, args).await {
         Ok(h) => h,
         Err(out) => return out,
     };
+    let mut connector = host
+        .connector
+        .with_lease_wait(options.wait)
+        .with_reattach(options.reattach);
+    for rule in options.accept_mass_delete {
+        connector = connector.with_accepted_mass_delete(rule);
+    }
     let bar = progress(None, json_mode, "synchronising");
-    let result = host.connector.run(rule, user).await;
+    let result = connector.run(rule, user).await;
     bar.finish_and_clear();
     match result {
         Ok(s) => Output::new(
-            run_exit(s.succeeded(), s.failed(), s.problems.len()),
+            run_exit(&s),
             serde_json::to_value(&s).unwrap_or_default(),
             summary_text(&s),
         ),
@@ -258,9 +325,24 @@ fn batch_text(r: &BatchReport) -> String {
     for i in &r.items {
         let status = match &i.status {
             ItemStatus::Succeeded { report } => format!(
-                "ok: to Exchange {}, to ConAktiv {}",
+                "ok: to Exchange {}, to ConAktiv {}{}{}{}",
                 report.to_exchange.total(),
-                report.to_conaktiv.total()
+                report.to_conaktiv.total(),
+                if report.failed > 0 {
+                    format!(", {} failed", report.failed)
+                } else {
+                    String::new()
+                },
+                if report.unknown > 0 {
+                    format!(", {} unknown outcome", report.unknown)
+                } else {
+                    String::new()
+                },
+                if report.detached > 0 {
+                    format!(", {} detached", report.detached)
+                } else {
+                    String::new()
+                },
             ),
             ItemStatus::Failed {
                 error, permanent, ..

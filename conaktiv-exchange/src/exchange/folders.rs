@@ -279,7 +279,7 @@ mod tests {
     /// service, not a configuration error (a missing folder).
     #[tokio::test]
     async fn resolving_in_a_mailbox_that_does_not_exist_reports_mailbox_gone() {
-        use crate::scheduler::JobError;
+        use crate::scheduler::JobErrorKind;
         use ews_client::envelope::Impersonation;
         use ews_client::transport::{Auth, TransportConfig};
         use ews_client::{Client, ClientConfig};
@@ -327,7 +327,7 @@ folders = [{ path = "contacts/Kunden" }]
             .await
             .expect_err("no folder");
         assert!(matches!(e, ExchangeError::FolderNotFound { .. }), "{e}");
-        assert!(matches!(classify(e), JobError::Configuration(_)));
+        assert_eq!(classify(e).kind(), JobErrorKind::Configuration);
 
         // No mailbox: neither the distinguished-folder lookup nor the walk down the path
         // says "folder not found".
@@ -339,7 +339,7 @@ folders = [{ path = "contacts/Kunden" }]
             );
             assert!(!e.is_transient(), "{path}: {e}");
             let job = classify(e);
-            assert!(matches!(job, JobError::MailboxGone(_)), "{path}: {job:?}");
+            assert_eq!(job.kind(), JobErrorKind::MailboxGone, "{path}: {job:?}");
         }
         mock.shutdown().await.expect("shutdown");
     }

@@ -79,12 +79,13 @@ use ews_client::ops::{
     SyncFolderItems, SyncItemChange, UpdateItem,
 };
 use ews_client::types::base_item_id::BaseItemId;
-use ews_client::types::response::ResponseError;
+use ews_client::types::response::{ResponseCode, ResponseError};
 use ews_client::types::shape::{BaseShape, FolderShape, ItemShape};
 use ews_client::types::{Attachment, FolderId, Item, ItemId};
 use futures::TryStreamExt;
 use sync_core::{
-    ChangeSet, Entry, Id, Listing, Record, Side, SideError, Version, WriteOp, WriteOutcome,
+    ChangeSet, Entry, Id, Listing, Record, Side, SideError, SideErrorKind, Version, WriteOp,
+    WriteOutcome,
 };
 
 use crate::mapping::key;
@@ -124,22 +125,64 @@ pub enum ExchangeError {
 }
 
 impl ExchangeError {
+    /// What kind of failure this is, decided on the error's type (never on its text).
+    pub fn kind(&self) -> SideErrorKind {
+        match self {
+            ExchangeError::NoFolders
+            | ExchangeError::NewItemsOutside { .. }
+            | ExchangeError::FolderNotFound { .. } => SideErrorKind::Configuration,
+            ExchangeError::Ews(e) => ews_error_kind(e),
+        }
+    }
+
     /// Whether a later retry may succeed.
     pub fn is_transient(&self) -> bool {
-        match self {
-            ExchangeError::Ews(e) => e.is_transient(),
-            _ => false,
+        !self.kind().is_permanent()
+    }
+}
+
+/// The [`SideErrorKind`] of an EWS failure, decided on the error's type and response code.
+///
+/// Only refused credentials, refused impersonation or access, a missing mailbox and a
+/// configuration that cannot work (an untrusted certificate, an invalid client setup, a
+/// wrong endpoint) are permanent; throttling, timeouts, dropped connections, 5xx answers
+/// and malformed or truncated answers are transient. A request refused as too large
+/// (HTTP 413) is [`SideErrorKind::Rejected`]: nothing was written.
+pub fn ews_error_kind(e: &ews_client::Error) -> SideErrorKind {
+    use ews_client::Error as E;
+    use ews_client::transport::TransportError as T;
+    if let Some(code) = e.response_code() {
+        if code == ResponseCode::ErrorNonExistentMailbox {
+            return SideErrorKind::MailboxGone;
         }
+        if code.is_auth() {
+            return SideErrorKind::Authorization;
+        }
+        if code.is_transient() {
+            return SideErrorKind::Transient;
+        }
+    }
+    match e {
+        E::Transport(t) if t.is_auth() => SideErrorKind::Authentication,
+        E::Transport(T::InvalidConfig(_) | T::Tls { .. }) => SideErrorKind::Configuration,
+        E::Transport(_) => SideErrorKind::Transient,
+        E::HttpStatus { status: 401, .. } => SideErrorKind::Authentication,
+        E::HttpStatus { status: 403, .. } => SideErrorKind::Authorization,
+        E::HttpStatus { status: 404, .. } => SideErrorKind::Configuration,
+        E::HttpStatus { status: 413, .. } => SideErrorKind::Rejected,
+        E::HttpStatus { status, .. } if *status >= 500 || *status == 429 || *status == 408 => {
+            SideErrorKind::Transient
+        }
+        E::Parse(_) | E::Throttled { .. } => SideErrorKind::Transient,
+        E::Config(_) => SideErrorKind::Configuration,
+        _ if e.is_transient() => SideErrorKind::Transient,
+        _ => SideErrorKind::Other,
     }
 }
 
 impl From<ExchangeError> for SideError {
     fn from(e: ExchangeError) -> Self {
-        if e.is_transient() {
-            SideError::Transient(e.to_string())
-        } else {
-            SideError::Permanent(e.to_string())
-        }
+        SideError::from_source(e.kind(), e)
     }
 }
 
@@ -252,6 +295,9 @@ pub struct ExchangeSide {
     new_items_id: Option<String>,
     /// Records fetched in this run: id to (change key, record).
     cache: HashMap<Id, (Version, Record)>,
+    /// Items that could not be read into records (an appointment without `Start` or `End`),
+    /// with why: left out of the run.
+    unreadable: Vec<String>,
 }
 
 impl ExchangeSide {
@@ -268,6 +314,7 @@ impl ExchangeSide {
             resolved: None,
             new_items_id: None,
             cache: HashMap::new(),
+            unreadable: Vec::new(),
         })
     }
 
@@ -278,6 +325,12 @@ impl ExchangeSide {
         rule: &SyncRule,
     ) -> Result<Self, ExchangeError> {
         Self::new(client, mailbox, ExchangeSideConfig::for_rule(rule)?)
+    }
+
+    /// The items that could not be read in this run (an appointment without `Start` or
+    /// `End`), one sentence each: they were left out and the rest of the job ran.
+    pub fn unreadable(&self) -> &[String] {
+        &self.unreadable
     }
 
     /// The configuration.
@@ -489,12 +542,20 @@ impl ExchangeSide {
                 Err(e) => out[*i] = Some(WriteOutcome::Failed(e)),
             }
         }
-        for chunk in items.chunks(BATCH) {
+        // A request refused as a whole before anything was written (HTTP 413: one item
+        // is too large) is split in halves until the offending item fails alone.
+        let mut pending: Vec<&[(usize, Item)]> = items.chunks(BATCH).rev().collect();
+        while let Some(chunk) = pending.pop() {
             let op = CreateItem::save(
                 chunk.iter().map(|(_, it)| it.clone()).collect(),
                 Some(FolderId::new(folder.clone()).into()),
             );
             match self.client.execute(&op).await {
+                Err(e) if chunk.len() > 1 && ews_error_kind(&e) == SideErrorKind::Rejected => {
+                    let (first, second) = chunk.split_at(chunk.len() / 2);
+                    pending.push(second);
+                    pending.push(first);
+                }
                 Ok(response) => {
                     let results = response.into_results();
                     for (n, (i, _)) in chunk.iter().enumerate() {
@@ -578,7 +639,9 @@ impl ExchangeSide {
         changes: Vec<(usize, ItemChange)>,
         out: &mut [Option<WriteOutcome>],
     ) {
-        for chunk in changes.chunks(BATCH) {
+        // Split like creates when the request is refused as a whole (HTTP 413).
+        let mut pending: Vec<&[(usize, ItemChange)]> = changes.chunks(BATCH).rev().collect();
+        while let Some(chunk) = pending.pop() {
             let mut op = UpdateItem::new(chunk.iter().map(|(_, c)| c.clone()).collect());
             op.conflict_resolution = ConflictResolution::AutoResolve;
             match self.config.table {
@@ -592,6 +655,11 @@ impl ExchangeSide {
                 _ => {}
             }
             match self.client.execute(&op).await {
+                Err(e) if chunk.len() > 1 && ews_error_kind(&e) == SideErrorKind::Rejected => {
+                    let (first, second) = chunk.split_at(chunk.len() / 2);
+                    pending.push(second);
+                    pending.push(first);
+                }
                 Ok(response) => {
                     let results = response.into_results();
                     for (n, (i, change)) in chunk.iter().enumerate() {
@@ -712,7 +780,7 @@ impl Side for ExchangeSide {
         let mut entries: BTreeMap<Id, Entry> = BTreeMap::new();
         for folder in &resolved.folders {
             let Some((changes, state)) = self.sync_folder(&folder.id, None).await? else {
-                return Err(SideError::Transient(format!(
+                return Err(SideError::transient(format!(
                     "folder {} vanished while listing",
                     folder.path
                 )));
@@ -820,18 +888,26 @@ impl Side for ExchangeSide {
                         self.cache.remove(id);
                     }
                     Err(e) => {
-                        let msg = format!("reading item {id}: {e}");
-                        return Err(if e.code().is_transient() {
-                            SideError::Transient(msg)
-                        } else {
-                            SideError::Permanent(msg)
-                        });
+                        let kind = ews_error_kind(&ews_client::Error::Response(e.clone()));
+                        return Err(SideError::new(kind, format!("reading item {id}: {e}")));
                     }
                 }
             }
             let (ids, mut items): (Vec<Id>, Vec<Item>) = items.into_iter().unzip();
             self.load_attachments(&mut items).await?;
             for (id, item) in ids.into_iter().zip(items) {
+                if let Item::CalendarItem(c) = &item
+                    && (c.start.is_none() || c.end.is_none())
+                {
+                    let missing = if c.start.is_none() { "Start" } else { "End" };
+                    tracing::warn!(item = %id, "an appointment without {missing} was skipped");
+                    self.unreadable.push(format!(
+                        "Exchange appointment {} ({}) has no {missing}; it was skipped",
+                        id,
+                        c.common.subject.as_deref().unwrap_or("no subject")
+                    ));
+                    continue;
+                }
                 let exceptions = self.load_exceptions(&item, &shape).await?;
                 let Some(record) = self.config.table.to_record(&item, &exceptions) else {
                     continue;

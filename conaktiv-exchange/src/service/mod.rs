@@ -41,7 +41,7 @@ use crate::host::{
     CrmRecord, CrmStore, DirectoryUser, HostError, ListQuery, RecordMeta, Stored, UserDirectory,
 };
 use crate::rules::{Assignment, assignments, resolve, table_name};
-use crate::scheduler::{JobError, JobRunner, RunReport};
+use crate::scheduler::{JobError, JobErrorKind, JobRunner, Leased, RunReport, SchedulerStore};
 
 pub use client::client_for_server;
 pub use demo::{DemoResult, demo};
@@ -238,7 +238,8 @@ pub struct JobReport {
     pub report: RunReport,
     /// sync-core's counts of the writes that succeeded.
     pub counts: Counts,
-    /// Whether every planned write succeeded.
+    /// Whether no write failed and none has an unknown outcome (writes left for the next run
+    /// because of a concurrent change do not count).
     pub complete: bool,
 }
 
@@ -264,9 +265,14 @@ fn ser_result<S: serde::Serializer>(
             m.serialize_entry("status", "ok")?;
             m.serialize_entry("report", report)?;
         }
+        Err(e) if e.is_busy() => {
+            m.serialize_entry("status", "busy")?;
+            m.serialize_entry("message", e.message())?;
+        }
         Err(e) => {
             m.serialize_entry("status", "failed")?;
             m.serialize_entry("error", &e.to_string())?;
+            m.serialize_entry("kind", &e.kind())?;
             m.serialize_entry("permanent", &e.is_permanent())?;
         }
     }
@@ -288,9 +294,28 @@ impl RunSummary {
         self.items.iter().filter(|i| i.result.is_ok()).count()
     }
 
-    /// Jobs that failed.
+    /// Jobs that failed (a busy job did not fail: it did not run).
     pub fn failed(&self) -> usize {
-        self.items.len() - self.succeeded()
+        self.items
+            .iter()
+            .filter(|i| i.result.as_ref().is_err_and(|e| !e.is_busy()))
+            .count()
+    }
+
+    /// Jobs that did not run because another run held their lease.
+    pub fn busy(&self) -> usize {
+        self.items
+            .iter()
+            .filter(|i| i.result.as_ref().is_err_and(JobError::is_busy))
+            .count()
+    }
+
+    /// Jobs that ran but had failed or unknown writes.
+    pub fn incomplete(&self) -> usize {
+        self.items
+            .iter()
+            .filter(|i| i.result.as_ref().is_ok_and(|r| !r.complete))
+            .count()
     }
 
     /// Writes that succeeded, summed over every job.
@@ -311,7 +336,15 @@ pub struct Connector {
     directory: Arc<dyn UserDirectory>,
     state_dir: PathBuf,
     batch_size: usize,
+    leases: std::sync::OnceLock<SchedulerStore>,
+    holder: String,
+    lease_wait: std::time::Duration,
+    reattach: bool,
+    accepted_mass_delete: Vec<String>,
 }
+
+/// How long a lease taken by [`Connector::run`] lasts without renewal (renewed every third).
+const RUN_LEASE_TTL: std::time::Duration = std::time::Duration::from_secs(60);
 
 impl std::fmt::Debug for Connector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -329,7 +362,7 @@ enum Mode {
 
 enum Done {
     Preview(Box<Preview>),
-    Run(JobReport),
+    Run(Box<JobReport>),
 }
 
 impl Connector {
@@ -349,7 +382,73 @@ impl Connector {
             directory,
             state_dir: state_dir.into(),
             batch_size: crate::exchange::BATCH,
+            leases: std::sync::OnceLock::new(),
+            holder: crate::scheduler::process_holder(),
+            lease_wait: std::time::Duration::ZERO,
+            reattach: false,
+            accepted_mass_delete: Vec::new(),
         }
+    }
+
+    /// Accepts, for the runs of this connector only, that the mass-delete guard of `rule`
+    /// (by description) would stop them: the admin has seen the numbers and wants the deletes
+    /// made. The next connector (the next `sync`, the next batch) guards again.
+    #[must_use]
+    pub fn with_accepted_mass_delete(mut self, rule: impl Into<String>) -> Self {
+        self.accepted_mass_delete.push(rule.into());
+        self
+    }
+
+    fn mass_delete_accepted(&self, rule: &SyncRule) -> bool {
+        self.accepted_mass_delete
+            .iter()
+            .any(|r| r.eq_ignore_ascii_case(&rule.description))
+    }
+
+    /// Re-attaches detached pairs in the runs and previews of this connector: a record kept
+    /// on one side after its partner disappeared (a mailbox restored from a backup, a
+    /// delete with the delete switch off) is written back to the side that lost it, under
+    /// the same key (sync-core's [`Engine::with_reattach`]). Off by default.
+    #[must_use]
+    pub fn with_reattach(mut self, on: bool) -> Self {
+        self.reattach = on;
+        self
+    }
+
+    /// Uses this lease store instead of `scheduler.sqlite` in the state folder (the batch
+    /// scheduler's store, so both take the same leases).
+    #[must_use]
+    pub fn with_lease_store(self, store: SchedulerStore) -> Self {
+        let _ = self.leases.set(store);
+        self
+    }
+
+    /// How long [`Connector::run`] and [`Connector::run_job`] wait for a mailbox and table
+    /// that another run holds before reporting it busy (default: not at all).
+    #[must_use]
+    pub fn with_lease_wait(mut self, wait: std::time::Duration) -> Self {
+        self.lease_wait = wait;
+        self
+    }
+
+    /// The lease store: the one given, or `scheduler.sqlite` in the state folder (the file
+    /// the CLI's batch uses).
+    fn leases(&self) -> Result<&SchedulerStore, JobError> {
+        if let Some(store) = self.leases.get() {
+            return Ok(store);
+        }
+        crate::sqlite::create_private_dir(&self.state_dir).map_err(|e| {
+            JobError::new(
+                JobErrorKind::Other,
+                format!(
+                    "cannot create the state folder {}: {e}",
+                    self.state_dir.display()
+                ),
+            )
+        })?;
+        let store = SchedulerStore::open(self.state_dir.join("scheduler.sqlite"))
+            .map_err(|e| JobError::from_source(JobErrorKind::Other, e))?;
+        Ok(self.leases.get_or_init(|| store))
     }
 
     /// A connector using the configuration's first EWS server (or the named one).
@@ -437,21 +536,60 @@ impl Connector {
         }
     }
 
-    /// Runs one job: a mailbox and table under a configured rule.
+    /// Runs one job: a mailbox and table under a configured rule, holding the job's lease
+    /// (the one the batch scheduler takes): if another run holds it, the result is a
+    /// [`JobErrorKind::Busy`] error and nothing was done.
     pub async fn run_job(&self, job: &Assignment) -> Result<JobReport, JobError> {
+        let leases = self.leases()?;
+        match leases
+            .run_leased(
+                &crate::clock::SystemClock,
+                &job.mailbox,
+                table_name(job.table),
+                &self.holder,
+                RUN_LEASE_TTL,
+                self.lease_wait,
+                self.run_job_unleased(job),
+            )
+            .await
+        {
+            Ok(Leased::Ran(result)) => result,
+            Ok(Leased::Busy { holder }) => Err(JobError::new(
+                JobErrorKind::Busy,
+                format!("another run ({holder}) is working on this mailbox and table"),
+            )),
+            Err(e) => Err(JobError::from_source(
+                if e.is_transient() {
+                    JobErrorKind::Transient
+                } else {
+                    JobErrorKind::Other
+                },
+                e,
+            )),
+        }
+    }
+
+    /// Runs one job without taking its lease: for a caller that holds it (the scheduler).
+    async fn run_job_unleased(&self, job: &Assignment) -> Result<JobReport, JobError> {
         let rule = self
             .rule(&job.rule)
-            .map_err(|e| JobError::Configuration(e.to_string()))?
+            .map_err(|e| JobError::configuration(e.to_string()))?
             .clone();
         match self.table(&rule, &job.user, &job.mailbox, Mode::Run).await {
-            Ok(Done::Run(r)) => Ok(r),
-            Ok(Done::Preview(_)) => Err(JobError::Permanent("internal: preview".into())),
+            Ok(Done::Run(r)) => Ok(*r),
+            Ok(Done::Preview(_)) => Err(JobError::new(JobErrorKind::Other, "internal: preview")),
             Err(ServiceError::Job(e)) => Err(e),
-            Err(e) => Err(if e.is_transient() {
-                JobError::Transient(e.to_string())
-            } else {
-                JobError::Permanent(e.to_string())
-            }),
+            Err(e @ ServiceError::Configuration(_)) => {
+                Err(JobError::from_source(JobErrorKind::Configuration, e))
+            }
+            Err(e) => {
+                let kind = if e.is_transient() {
+                    JobErrorKind::Transient
+                } else {
+                    JobErrorKind::Other
+                };
+                Err(JobError::from_source(kind, e))
+            }
         }
     }
 
@@ -556,15 +694,21 @@ impl Connector {
         P: Projection<R>,
     {
         let mut exchange = ExchangeSide::for_rule(&self.client, mailbox, rule)
-            .map_err(|e| JobError::Configuration(format!("rule {:?}: {e}", rule.description)))?;
-        let engine = Engine::new(engine_rule(rule))
-            .map_err(|e| JobError::Configuration(e.to_string()))?
-            .with_batch_size(self.batch_size);
-        std::fs::create_dir_all(&self.state_dir).map_err(|e| {
-            JobError::Permanent(format!(
-                "cannot create the state folder {}: {e}",
-                self.state_dir.display()
-            ))
+            .map_err(|e| JobError::configuration(format!("rule {:?}: {e}", rule.description)))?;
+        let mut core_rule = engine_rule(rule);
+        core_rule.force = self.mass_delete_accepted(rule);
+        let engine = Engine::new(core_rule.clone())
+            .map_err(|e| JobError::configuration(e.to_string()))?
+            .with_batch_size(self.batch_size)
+            .with_reattach(self.reattach);
+        crate::sqlite::create_private_dir(&self.state_dir).map_err(|e| {
+            JobError::new(
+                JobErrorKind::Other,
+                format!(
+                    "cannot create the state folder {}: {e}",
+                    self.state_dir.display()
+                ),
+            )
         })?;
         let path = self.state_path(mailbox, rule.table);
         let mut state = SqliteStore::open(&path).map_err(|e| {
@@ -592,7 +736,10 @@ impl Connector {
                     exchange: (&plan.counts.remote).into(),
                     conaktiv: (&plan.counts.local).into(),
                     counts: plan.counts,
-                    guard: plan.guard.as_ref().map(|g| format!("{g:?}")),
+                    guard: plan
+                        .guard
+                        .as_ref()
+                        .map(|g| guard_sentence(g, &core_rule, rule)),
                     actions,
                 })))
             }
@@ -600,20 +747,65 @@ impl Connector {
                 let report = engine
                     .apply(&prepared.plan, &mut crm, &mut exchange, &mut state)
                     .await
-                    .map_err(|e| classify(&e))?;
+                    .map_err(|e| match &e {
+                        SyncError::MassDelete(g) => JobError::new(
+                            JobErrorKind::MassDelete,
+                            guard_sentence(g, &core_rule, rule),
+                        ),
+                        _ => classify(&e),
+                    })?;
                 tracing::info!(
                     mailbox,
                     table = table_name(rule.table),
                     incomplete = report.incomplete,
                     "sync run done"
                 );
-                Ok(Done::Run(JobReport {
-                    report: RunReport::from(&report),
+                let mut run = RunReport::from(&report);
+                run.add_unreadable(crm.unreadable());
+                run.add_unreadable(exchange.unreadable());
+                Ok(Done::Run(Box::new(JobReport {
+                    complete: run.is_complete(),
+                    report: run,
                     counts: report.counts,
-                    complete: report.is_complete(),
-                }))
+                })))
             }
         }
+    }
+}
+
+/// The mass-delete guard's trip in words, with the numbers and what the admin can do.
+pub fn guard_sentence(
+    g: &sync_core::GuardTrip,
+    core: &sync_core::Rule,
+    rule: &SyncRule,
+) -> String {
+    let why = match g.empty_side {
+        Some(side) => format!(
+            "{} lists no records at all while {} records are synchronised (an emptied or \
+             unreachable folder?)",
+            side_label(side),
+            g.pairs
+        ),
+        None => format!(
+            "the run would delete {} of {} synchronised records, more than {:.0} % and more \
+             than {}",
+            g.deletes,
+            g.pairs,
+            core.max_delete_share * 100.0,
+            core.min_delete_count
+        ),
+    };
+    format!(
+        "{why}; if the deletes are intended, accept them once with \
+         `sync --accept-mass-delete {:?}`",
+        rule.description
+    )
+}
+
+fn side_label(side: SideId) -> &'static str {
+    match side {
+        SideId::Local => "ConAktiv",
+        SideId::Remote => "Exchange",
     }
 }
 
@@ -701,45 +893,28 @@ pub fn engine_rule(rule: &SyncRule) -> sync_core::Rule {
     }
 }
 
-/// Classifies a failed run: bad credentials, impersonation denied and a missing mailbox are
-/// permanent; throttling, timeouts and dropped connections transient.
+/// Classifies a failed run by the error's kind (never its text): refused credentials,
+/// refused impersonation, a missing mailbox and a configuration error are permanent;
+/// everything else is retried at a later run.
 pub fn classify(e: &SyncError) -> JobError {
-    let message = e.to_string();
-    let lower = message.to_ascii_lowercase();
-    let any = |words: &[&str]| words.iter().any(|w| lower.contains(w));
-    if any(&[
-        "errorimpersonateuserdenied",
-        "errorimpersonationdenied",
-        "errorimpersonationfailed",
-        "impersonation denied",
-    ]) {
-        JobError::ImpersonationDenied(message)
-    } else if any(&[
-        "errornonexistentmailbox",
-        "mailbox not found",
-        "no such mailbox",
-    ]) {
-        JobError::MailboxGone(message)
-    } else if any(&[
-        "401",
-        "unauthorized",
-        "authentication failed",
-        "erroraccessdenied",
-    ]) {
-        JobError::BadCredentials(message)
-    } else if any(&["not found in the mailbox"]) || matches!(e, SyncError::InvalidRule(_)) {
-        JobError::Configuration(message)
-    } else if e.is_transient() {
-        JobError::Transient(message)
-    } else {
-        JobError::Permanent(message)
-    }
+    use crate::scheduler::JobErrorKind;
+    let kind = match e {
+        SyncError::Side { source, .. } => JobErrorKind::from(source.kind()),
+        SyncError::Store(s) if s.is_transient() => JobErrorKind::Transient,
+        SyncError::Store(_) => JobErrorKind::Other,
+        SyncError::MassDelete(_) => JobErrorKind::MassDelete,
+        SyncError::InvalidRule(_) => JobErrorKind::Configuration,
+        _ if e.is_transient() => JobErrorKind::Transient,
+        _ => JobErrorKind::Other,
+    };
+    JobError::new(kind, e.to_string())
 }
 
 #[async_trait]
 impl JobRunner for Connector {
+    /// The scheduler holds the job's lease while it calls this.
     async fn run(&self, job: &Assignment) -> Result<RunReport, JobError> {
-        self.run_job(job).await.map(|r| r.report)
+        self.run_job_unleased(job).await.map(|r| r.report)
     }
 }
 
@@ -748,61 +923,117 @@ mod tests {
     use super::*;
     use sync_core::SideError;
 
-    fn side(e: SideError) -> SyncError {
-        SyncError::Side {
+    /// The job error of an EWS failure, through the Exchange side's error mapping.
+    fn job_of(e: ews_client::Error) -> JobError {
+        side(SideError::from(crate::exchange::ExchangeError::Ews(e)))
+    }
+
+    fn side_job(e: SideError) -> JobError {
+        classify(&SyncError::Side {
             side: SideId::Remote,
             source: e,
-        }
+        })
+    }
+
+    fn side(e: SideError) -> JobError {
+        side_job(e)
     }
 
     #[test]
-    fn failures_are_classified() {
-        let cases: [(SyncError, &str); 7] = [
+    fn failures_are_classified_by_kind_not_text() {
+        use crate::scheduler::JobErrorKind as K;
+        use ews_client::envelope::SoapFault;
+        use ews_client::transport::TransportError;
+        use ews_client::types::response::ResponseCode;
+        use ews_client::xml::XmlError;
+        use std::time::Duration;
+        let cases: Vec<(ews_client::Error, K)> = vec![
             (
-                side(SideError::Permanent(
-                    "EWS error ErrorImpersonateUserDenied".into(),
-                )),
-                "impersonation",
+                SoapFault::for_code(ResponseCode::ErrorImpersonateUserDenied, "no").into(),
+                K::ImpersonationDenied,
             ),
             (
-                side(SideError::Permanent(
-                    "EWS error ErrorNonExistentMailbox".into(),
-                )),
-                "gone",
+                SoapFault::for_code(ResponseCode::ErrorNonExistentMailbox, "gone").into(),
+                K::MailboxGone,
             ),
             (
-                side(SideError::Permanent("unexpected HTTP status 401".into())),
-                "credentials",
+                TransportError::Unauthorized {
+                    scheme: "NTLM",
+                    message: "refused".into(),
+                }
+                .into(),
+                K::BadCredentials,
+            ),
+            // A 503 whose Retry-After is 401 seconds is throttling, not bad credentials.
+            (
+                TransportError::Throttled {
+                    status: 503,
+                    retry_after: Some(Duration::from_secs(401)),
+                    attempts: 5,
+                }
+                .into(),
+                K::Transient,
             ),
             (
-                side(SideError::Permanent(
-                    "folder /Contacts not found in the mailbox".into(),
-                )),
-                "configuration",
+                ews_client::Error::HttpStatus {
+                    status: 502,
+                    body: "401 unauthorized upstream".into(),
+                },
+                K::Transient,
+            ),
+            // A garbled or truncated answer is transient.
+            (
+                XmlError::UnexpectedEof {
+                    path: "Envelope/Body".into(),
+                }
+                .into(),
+                K::Transient,
             ),
             (
-                side(SideError::Transient(
-                    "throttled by Exchange (ErrorServerBusy)".into(),
-                )),
-                "transient",
+                XmlError::Syntax {
+                    path: "Envelope".into(),
+                    position: 3,
+                    message: "ErrorAccessDenied 401 Unauthorized".into(),
+                }
+                .into(),
+                K::Transient,
             ),
             (
-                side(SideError::Permanent("schema violation".into())),
-                "permanent",
+                SoapFault::for_code(ResponseCode::ErrorServerBusy, "busy").into(),
+                K::Transient,
             ),
-            (SyncError::InvalidRule("bad share".into()), "configuration"),
+            (
+                TransportError::Tls {
+                    host: "ex.test".into(),
+                    message: "UnknownIssuer".into(),
+                }
+                .into(),
+                K::Configuration,
+            ),
+            (
+                SoapFault::for_code(ResponseCode::ErrorSchemaValidation, "schema").into(),
+                K::Other,
+            ),
         ];
         for (error, want) in cases {
-            let got = match classify(&error) {
-                JobError::ImpersonationDenied(_) => "impersonation",
-                JobError::MailboxGone(_) => "gone",
-                JobError::BadCredentials(_) => "credentials",
-                JobError::Configuration(_) => "configuration",
-                JobError::Transient(_) => "transient",
-                _ => "permanent",
-            };
-            assert_eq!(got, want, "{error}");
+            let text = error.to_string();
+            let job = job_of(error);
+            assert_eq!(job.kind(), want, "{text}");
+            assert_eq!(job.is_permanent(), want.is_permanent(), "{text}");
         }
+        // An HTTP 413 rejects the request before anything is written: transient for the job.
+        let rejected = job_of(ews_client::Error::HttpStatus {
+            status: 413,
+            body: String::new(),
+        });
+        assert_eq!(rejected.kind(), K::Transient);
+        assert_eq!(
+            classify(&SyncError::InvalidRule("bad share".into())).kind(),
+            K::Configuration
+        );
+        // Text alone decides nothing.
+        let text_only = side(SideError::transient("ErrorImpersonateUserDenied 401"));
+        assert_eq!(text_only.kind(), K::Transient);
     }
 
     #[test]

@@ -11,20 +11,22 @@ use super::TransportError;
 /// Prune unused per-mailbox semaphores when the map grows beyond this.
 const PRUNE_THRESHOLD: usize = 1024;
 
-pub(crate) struct Limits {
+/// Concurrency limits of one client: a semaphore for the client and one per mailbox.
+pub struct Limits {
     global: Arc<Semaphore>,
     per_mailbox: usize,
     mailboxes: Mutex<HashMap<String, Arc<Semaphore>>>,
 }
 
 /// Permits held for the duration of one `post`.
-pub(crate) struct Permits {
+pub struct Permits {
     _mailbox: Option<OwnedSemaphorePermit>,
     _global: OwnedSemaphorePermit,
 }
 
 impl Limits {
-    pub(crate) fn new(global: usize, per_mailbox: usize) -> Self {
+    /// At most `global` requests in flight, and at most `per_mailbox` per mailbox.
+    pub fn new(global: usize, per_mailbox: usize) -> Self {
         Self {
             global: Arc::new(Semaphore::new(global)),
             per_mailbox,
@@ -47,7 +49,7 @@ impl Limits {
     }
 
     /// Waits for a mailbox permit (if any) and then a client permit, until `deadline`.
-    pub(crate) async fn acquire(
+    pub async fn acquire(
         &self,
         mailbox: Option<&str>,
         deadline: Instant,

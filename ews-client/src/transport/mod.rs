@@ -36,7 +36,7 @@
 //! # Reusable pieces
 //!
 //! Besides [`HttpTransport`], these format-free items serve any HTTP client of the workspace
-//! (the Graph client uses them too): [`collect_limited`] (bounded body reading),
+//! (graph-client among them): [`collect_limited`] (bounded body reading),
 //! [`Scrubber`] and [`sanitize_server_text`] (server text fit for errors),
 //! [`RetryPolicy::server_wait`] (floor, growth and jitter for server-requested waits),
 //! [`StreamGuard`] (page, item and time bounds of paging streams, repeat detection),
@@ -86,8 +86,10 @@ pub use body::{
 };
 pub use config::{Auth, DEFAULT_MAX_CONCURRENCY, TransportConfig};
 pub use error::TransportError;
+pub use limits::{Limits, Permits};
 pub use oauth::{
-    ClientCredentialsProvider, EXCHANGE_ONLINE_SCOPE, OAuthClientCredentials, TokenProvider,
+    ClientAssertion, ClientCredentialsProvider, EXCHANGE_ONLINE_SCOPE, OAuthClientCredentials,
+    TokenProvider,
 };
 pub use retry::{RetryPolicy, parse_retry_after};
 pub use scrub::{MAX_SERVER_TEXT, REDACTED, Scrubber, sanitize_server_text};
@@ -96,6 +98,9 @@ pub use stream::{StreamBoundError, StreamGuard, StreamLimits};
 pub use tls::CertificateFingerprint;
 
 const CONTENT_TYPE: &str = "text/xml; charset=utf-8";
+
+// The rustls configuration and error helpers, shared with graph-client.
+pub use tls::{client_config as tls_client_config, error_chain, is_loopback};
 
 /// One SOAP request for [`HttpTransport::post`].
 #[derive(Debug, Clone)]

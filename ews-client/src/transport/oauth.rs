@@ -32,6 +32,21 @@ pub trait TokenProvider: Send + Sync {
     async fn invalidate(&self, rejected: &SecretString);
 }
 
+/// Signs the client assertion of a certificate credential (RFC 7523 `client_assertion`, a
+/// JWT signed with the application's private key) for one token request.
+///
+/// With [`ClientCredentialsProvider::with_assertion`] the provider sends
+/// `client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer` and the
+/// signed assertion instead of `client_secret`; caching and the refresh on 401 are the same.
+pub trait ClientAssertion: Send + Sync {
+    /// A freshly signed assertion for `client_id` with audience `token_endpoint`.
+    fn assertion(
+        &self,
+        token_endpoint: &url::Url,
+        client_id: &str,
+    ) -> Result<SecretString, TransportError>;
+}
+
 /// Settings of the OAuth 2.0 client credentials grant (Microsoft identity platform).
 #[derive(Clone)]
 pub struct OAuthClientCredentials {
@@ -128,6 +143,7 @@ struct CachedToken {
 /// Concurrent callers share one token request.
 pub struct ClientCredentialsProvider {
     credentials: OAuthClientCredentials,
+    assertion: Option<std::sync::Arc<dyn ClientAssertion>>,
     endpoint: url::Url,
     http: reqwest::Client,
     cache: tokio::sync::Mutex<Option<CachedToken>>,
@@ -162,6 +178,18 @@ impl ClientCredentialsProvider {
         Self::with_client(credentials, http)
     }
 
+    /// A provider authenticating with a signed client assertion (certificate credential)
+    /// instead of `credentials.client_secret`, which is then not sent.
+    pub fn with_assertion(
+        credentials: OAuthClientCredentials,
+        http: reqwest::Client,
+        assertion: std::sync::Arc<dyn ClientAssertion>,
+    ) -> Result<Self, TransportError> {
+        let mut provider = Self::with_client(credentials, http)?;
+        provider.assertion = Some(assertion);
+        Ok(provider)
+    }
+
     /// A provider sending token requests through `http`.
     pub fn with_client(
         credentials: OAuthClientCredentials,
@@ -177,6 +205,7 @@ impl ClientCredentialsProvider {
         scrubber.add_secret(credentials.client_secret.expose_secret());
         Ok(Self {
             credentials,
+            assertion: None,
             endpoint,
             http,
             cache: tokio::sync::Mutex::new(None),
@@ -198,15 +227,31 @@ impl ClientCredentialsProvider {
     }
 
     async fn fetch(&self) -> Result<CachedToken, TransportError> {
-        let form = url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("grant_type", "client_credentials")
-            .append_pair("client_id", &self.credentials.client_id)
-            .append_pair(
-                "client_secret",
-                self.credentials.client_secret.expose_secret(),
-            )
-            .append_pair("scope", &self.credentials.scope)
-            .finish();
+        let form = {
+            let mut form = url::form_urlencoded::Serializer::new(String::new());
+            form.append_pair("grant_type", "client_credentials")
+                .append_pair("client_id", &self.credentials.client_id);
+            match &self.assertion {
+                Some(signer) => {
+                    let assertion =
+                        signer.assertion(&self.endpoint, &self.credentials.client_id)?;
+                    // an echoing token endpoint must not put it into an error either
+                    self.scrubber.add_token(assertion.expose_secret());
+                    form.append_pair(
+                        "client_assertion_type",
+                        "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                    )
+                    .append_pair("client_assertion", assertion.expose_secret());
+                }
+                None => {
+                    form.append_pair(
+                        "client_secret",
+                        self.credentials.client_secret.expose_secret(),
+                    );
+                }
+            }
+            form.append_pair("scope", &self.credentials.scope).finish()
+        };
         tracing::debug!(endpoint = %self.endpoint, client_id = %self.credentials.client_id, "fetching OAuth token");
         let started = Instant::now();
         let response = self

@@ -114,7 +114,7 @@ impl FromStr for CertificateFingerprint {
 }
 
 /// `true` if the URL's host is `localhost` or a loopback IP address.
-pub(crate) fn is_loopback(url: &url::Url) -> bool {
+pub fn is_loopback(url: &url::Url) -> bool {
     match url.host() {
         Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
@@ -127,7 +127,7 @@ pub(crate) fn is_loopback(url: &url::Url) -> bool {
 /// PEM roots; certificate verification disabled only if `accept_invalid_on_loopback` (the
 /// caller checked that the endpoint is a loopback address). The provider is always `ring`,
 /// chosen explicitly so that the process-wide default provider does not matter.
-pub(crate) fn client_config(
+pub fn client_config(
     extra_roots_pem: &[Vec<u8>],
     accept_invalid_on_loopback: bool,
     alpn_http11: bool,
@@ -393,7 +393,7 @@ pub(crate) fn find_tls_error(err: &(dyn std::error::Error + 'static)) -> Option<
 }
 
 /// Joins an error and its sources into one line.
-pub(crate) fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
     let mut out = err.to_string();
     let mut current = err.source();
     while let Some(e) = current {

@@ -1,0 +1,834 @@
+//! [`Client`]: configuration, the request pipeline and the per-mailbox handle.
+//!
+//! Every request goes through one pipeline: the mailbox's request budget (10,000 requests per
+//! 10 minutes by default, counted per HTTP attempt), the concurrency limits (4 per mailbox,
+//! ews-client's [`Limits`]), a bearer token from the [`TokenProvider`] (one refresh on 401),
+//! the `Prefer` headers (`IdType="ImmutableId"`, `outlook.timezone`), and the retry rules:
+//! 429/503 wait for `Retry-After` (at least [`ClientConfig::retry_after_floor`], at most
+//! `retry.max_retry_after`, plus jitter) or back off exponentially with jitter; connection
+//! failures back off; a write that may have reached the server is never repeated but fails
+//! with [`Error::outcome_unknown`]. Everything is bounded by the call's deadline.
+
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use bytes::Bytes;
+use ews_client::transport::{
+    ExposeSecret, Limits, RetryPolicy, SecretString, TokenProvider, TransportError, error_chain,
+    is_loopback, parse_retry_after, tls_client_config,
+};
+use http::{HeaderMap, HeaderValue, Method, header};
+use rand::Rng;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::{ApiError, Error};
+
+/// The scope of an app-only token for Microsoft Graph.
+pub const GRAPH_SCOPE: &str = "https://graph.microsoft.com/.default";
+
+/// Microsoft Graph v1.0 (worldwide cloud).
+pub const GRAPH_V1: &str = "https://graph.microsoft.com/v1.0/";
+
+/// Graph's concurrency limit per app and mailbox.
+pub const DEFAULT_MAX_CONCURRENCY_PER_MAILBOX: usize = 4;
+
+/// Configuration of a [`Client`]; builder style.
+#[derive(Clone)]
+pub struct ClientConfig {
+    /// The service root, e.g. `https://graph.microsoft.com/v1.0/` or a mock's.
+    pub base_url: url::Url,
+    /// Where bearer tokens come from (see [`crate::auth`]).
+    pub tokens: Arc<dyn TokenProvider>,
+    /// Windows or IANA zone for `Prefer: outlook.timezone` (event times come back in it).
+    pub timezone: Option<String>,
+    /// Timeout of one HTTP attempt.
+    pub timeout: Duration,
+    /// TCP and TLS connect timeout.
+    pub connect_timeout: Duration,
+    /// Deadline of one call (budget, permits, every attempt and wait).
+    pub call_timeout: Duration,
+    /// Retries of transient failures; `max_retry_after` caps a server's `Retry-After`.
+    pub retry: RetryPolicy,
+    /// Shortest wait after a 429/503, whatever `Retry-After` says.
+    pub retry_after_floor: Duration,
+    /// Requests in flight per client.
+    pub max_concurrency: usize,
+    /// Requests in flight per mailbox.
+    pub max_concurrency_per_mailbox: usize,
+    /// Requests per mailbox per [`budget_window`](Self::budget_window).
+    pub budget_requests: usize,
+    /// The window of the request budget.
+    pub budget_window: Duration,
+    /// Largest response body accepted (MIME downloads included).
+    pub max_response_bytes: usize,
+    /// Most pages one listing or delta round may follow.
+    pub max_pages: usize,
+    /// Skip certificate checks; only for loopback base URLs.
+    pub danger_accept_invalid_certs_on_loopback: bool,
+    /// Additional trusted roots (PEM).
+    pub extra_root_certificates: Vec<Vec<u8>>,
+    /// `User-Agent`.
+    pub user_agent: String,
+}
+
+impl fmt::Debug for ClientConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientConfig")
+            .field("base_url", &self.base_url.as_str())
+            .field("tokens", &"<token provider>")
+            .field("timezone", &self.timezone)
+            .field("timeout", &self.timeout)
+            .field("call_timeout", &self.call_timeout)
+            .field("retry", &self.retry)
+            .field(
+                "max_concurrency_per_mailbox",
+                &self.max_concurrency_per_mailbox,
+            )
+            .field("budget_requests", &self.budget_requests)
+            .field("budget_window", &self.budget_window)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientConfig {
+    /// Graph v1.0 with Graph's limits: 4 concurrent requests and 10,000 requests per
+    /// 10 minutes per mailbox, 100 s per attempt, 5 minutes per call.
+    pub fn new(tokens: Arc<dyn TokenProvider>) -> Self {
+        Self {
+            base_url: url::Url::parse(GRAPH_V1).unwrap_or_else(|_| unreachable_url()),
+            tokens,
+            timezone: None,
+            timeout: Duration::from_secs(100),
+            connect_timeout: Duration::from_secs(10),
+            call_timeout: Duration::from_secs(300),
+            retry: RetryPolicy::default(),
+            retry_after_floor: Duration::from_secs(1),
+            max_concurrency: 64,
+            max_concurrency_per_mailbox: DEFAULT_MAX_CONCURRENCY_PER_MAILBOX,
+            budget_requests: 10_000,
+            budget_window: Duration::from_secs(600),
+            max_response_bytes: 64 << 20,
+            max_pages: 10_000,
+            danger_accept_invalid_certs_on_loopback: false,
+            extra_root_certificates: Vec::new(),
+            user_agent: concat!("graph-client/", env!("CARGO_PKG_VERSION")).to_owned(),
+        }
+    }
+
+    /// Another service root (national cloud, mock server). A missing trailing `/` is added.
+    pub fn with_base_url(mut self, mut base_url: url::Url) -> Self {
+        if !base_url.path().ends_with('/') {
+            let path = format!("{}/", base_url.path());
+            base_url.set_path(&path);
+        }
+        self.base_url = base_url;
+        self
+    }
+
+    /// Sets `Prefer: outlook.timezone`.
+    pub fn with_timezone(mut self, zone: impl Into<String>) -> Self {
+        self.timezone = Some(zone.into());
+        self
+    }
+
+    /// Sets the retry policy.
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Sets the shortest wait after 429/503.
+    pub fn with_retry_after_floor(mut self, floor: Duration) -> Self {
+        self.retry_after_floor = floor;
+        self
+    }
+
+    /// Sets the per-attempt and per-call timeouts.
+    pub fn with_timeouts(mut self, attempt: Duration, call: Duration) -> Self {
+        self.timeout = attempt;
+        self.call_timeout = call;
+        self
+    }
+
+    /// Sets the per-mailbox concurrency limit.
+    pub fn with_max_concurrency_per_mailbox(mut self, limit: usize) -> Self {
+        self.max_concurrency_per_mailbox = limit;
+        self
+    }
+
+    /// Sets the per-mailbox request budget.
+    pub fn with_budget(mut self, requests: usize, window: Duration) -> Self {
+        self.budget_requests = requests;
+        self.budget_window = window;
+        self
+    }
+
+    /// Sets the largest accepted response body.
+    pub fn with_max_response_bytes(mut self, bytes: usize) -> Self {
+        self.max_response_bytes = bytes;
+        self
+    }
+
+    /// Sets the most pages a listing follows.
+    pub fn with_max_pages(mut self, pages: usize) -> Self {
+        self.max_pages = pages;
+        self
+    }
+
+    /// Accepts any certificate of a loopback server (tests against a local mock).
+    pub fn with_danger_accept_invalid_certs_on_loopback(mut self, accept: bool) -> Self {
+        self.danger_accept_invalid_certs_on_loopback = accept;
+        self
+    }
+
+    /// Trusts another root certificate (PEM).
+    pub fn with_extra_root_certificate(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.extra_root_certificates.push(pem.into());
+        self
+    }
+}
+
+fn unreachable_url() -> url::Url {
+    // GRAPH_V1 is a constant valid URL; url::Url::parse cannot fail on it.
+    panic!("GRAPH_V1 is a valid URL")
+}
+
+/// A request body.
+#[derive(Debug, Clone)]
+pub(crate) enum Body {
+    None,
+    Json(Bytes),
+    /// MIME content, base64 encoded, sent as `text/plain` (Graph's MIME upload).
+    MimeBase64(Bytes),
+    /// Raw bytes with a content type (upload-session chunks).
+    Raw(Bytes, &'static str),
+}
+
+/// One request of the pipeline.
+#[derive(Debug, Clone)]
+pub(crate) struct Request {
+    pub method: Method,
+    pub url: url::Url,
+    pub body: Body,
+    pub mailbox: Option<String>,
+    pub idempotent: bool,
+    pub if_match: Option<String>,
+    pub headers: Vec<(&'static str, String)>,
+    /// `false` for upload-session URLs, which must not get the bearer token.
+    pub authorize: bool,
+    /// Requests this counts as against the mailbox's budget (a `$batch` counts each inner
+    /// request).
+    pub cost: usize,
+    /// `Prefer: outlook.timezone` for this request (else the client's).
+    pub timezone: Option<String>,
+}
+
+impl Request {
+    pub(crate) fn new(method: Method, url: url::Url) -> Self {
+        let idempotent = method != Method::POST;
+        Self {
+            method,
+            url,
+            body: Body::None,
+            mailbox: None,
+            idempotent,
+            if_match: None,
+            headers: Vec::new(),
+            authorize: true,
+            cost: 1,
+            timezone: None,
+        }
+    }
+}
+
+/// A successful response.
+#[derive(Debug, Clone)]
+pub(crate) struct Response {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Response {
+    pub(crate) fn json<T: DeserializeOwned>(&self, what: &str) -> Result<T, Error> {
+        serde_json::from_slice(&self.body).map_err(|e| Error::decode(what, e))
+    }
+}
+
+enum AttemptError {
+    NotSent(String),
+    MaybeSent(String),
+    Fatal(Error),
+}
+
+struct Inner {
+    config: ClientConfig,
+    http: reqwest::Client,
+    limits: Limits,
+    budget: Mutex<HashMap<String, VecDeque<Instant>>>,
+    host: String,
+}
+
+/// A Microsoft Graph client; cheap to clone (shares connections, token cache and limits).
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), graph_client::Error> {
+/// use graph_client::{Client, ClientConfig, auth};
+/// let tokens = auth::client_secret("contoso.onmicrosoft.com", "app-id", "secret")?;
+/// let client = Client::new(ClientConfig::new(tokens).with_timezone("W. Europe Standard Time"))?;
+/// let mailbox = client.mailbox("anna@contoso.com");
+/// let folders = mailbox.mail_folders().await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// Builds the client. Fails for a non-http(s) base URL, credentials in it, zero limits,
+    /// or a TLS opt-out for a non-loopback host.
+    pub fn new(config: ClientConfig) -> Result<Self, Error> {
+        let invalid = |m: &str| Error::InvalidArgument(m.to_owned());
+        let url = &config.base_url;
+        if url.scheme() != "https" && url.scheme() != "http" {
+            return Err(invalid("base URL scheme must be http or https"));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(invalid("the base URL must not contain credentials"));
+        }
+        let Some(host) = url.host_str().map(str::to_owned) else {
+            return Err(invalid("base URL has no host"));
+        };
+        if config.max_concurrency == 0
+            || config.max_concurrency_per_mailbox == 0
+            || config.budget_requests == 0
+            || config.retry.max_attempts == 0
+            || config.max_pages == 0
+        {
+            return Err(invalid("limits and attempts must be at least 1"));
+        }
+        let danger = config.danger_accept_invalid_certs_on_loopback;
+        if danger && !is_loopback(url) {
+            return Err(invalid(
+                "danger_accept_invalid_certs_on_loopback is only allowed for loopback hosts",
+            ));
+        }
+        let tls = tls_client_config(&config.extra_root_certificates, danger, false)?;
+        let http = reqwest::Client::builder()
+            .use_preconfigured_tls(tls)
+            .connect_timeout(config.connect_timeout)
+            .user_agent(config.user_agent.clone())
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| invalid(&format!("HTTP client: {e}")))?;
+        let limits = Limits::new(config.max_concurrency, config.max_concurrency_per_mailbox);
+        Ok(Self {
+            inner: Arc::new(Inner {
+                config,
+                http,
+                limits,
+                budget: Mutex::new(HashMap::new()),
+                host,
+            }),
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ClientConfig {
+        &self.inner.config
+    }
+
+    /// A handle for one mailbox (`/users/{user}`): a user id, a user principal name or an
+    /// SMTP address.
+    pub fn mailbox(&self, user: impl Into<String>) -> Mailbox {
+        Mailbox {
+            client: self.clone(),
+            user: user.into(),
+            timezone: None,
+        }
+    }
+
+    /// The URL of `segments` (each percent-encoded as one path segment) below the base URL,
+    /// with an OData query (`$filter`, `$select`, ...; spaces as `%20`).
+    pub(crate) fn url(
+        &self,
+        segments: &[&str],
+        query: &[(&str, String)],
+    ) -> Result<url::Url, Error> {
+        let mut url = self.inner.config.base_url.clone();
+        {
+            let mut path = url
+                .path_segments_mut()
+                .map_err(|()| Error::InvalidArgument("base URL cannot have a path".to_owned()))?;
+            path.pop_if_empty();
+            for segment in segments {
+                if segment.is_empty() {
+                    return Err(Error::InvalidArgument(
+                        "empty id in a request path".to_owned(),
+                    ));
+                }
+                path.push(segment);
+            }
+        }
+        if !query.is_empty() {
+            let encoded: Vec<String> = query
+                .iter()
+                .map(|(k, v)| format!("{}={}", encode_query(k), encode_query(v)))
+                .collect();
+            url.set_query(Some(&encoded.join("&")));
+        }
+        Ok(url)
+    }
+
+    /// Checks that a link the server sent (`@odata.nextLink`, `@odata.deltaLink`) points at
+    /// the same service, so the bearer token never goes elsewhere.
+    pub(crate) fn link(&self, link: &str) -> Result<url::Url, Error> {
+        let url = url::Url::parse(link)
+            .map_err(|e| Error::protocol(format!("server sent an invalid link: {e}")))?;
+        let base = &self.inner.config.base_url;
+        if url.scheme() != base.scheme()
+            || url.host_str() != base.host_str()
+            || url.port_or_known_default() != base.port_or_known_default()
+        {
+            return Err(Error::protocol(
+                "server sent a link to another host; not following it",
+            ));
+        }
+        Ok(url)
+    }
+
+    async fn take_budget(
+        &self,
+        mailbox: &str,
+        cost: usize,
+        deadline: Instant,
+    ) -> Result<(), Error> {
+        let config = &self.inner.config;
+        let cost = cost.clamp(1, config.budget_requests);
+        loop {
+            let wait_until = {
+                let mut map = self
+                    .inner
+                    .budget
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                if map.len() > 1024 {
+                    let window = config.budget_window;
+                    map.retain(|_, q| q.back().is_some_and(|t| t.elapsed() < window));
+                }
+                let queue = map.entry(mailbox.to_lowercase()).or_default();
+                let now = Instant::now();
+                while queue
+                    .front()
+                    .is_some_and(|t| now.duration_since(*t) >= config.budget_window)
+                {
+                    queue.pop_front();
+                }
+                if queue.len() + cost <= config.budget_requests {
+                    queue.extend(std::iter::repeat_n(now, cost));
+                    return Ok(());
+                }
+                // The slot frees when the entry `cost` places before the limit expires.
+                let index = (queue.len() + cost).saturating_sub(config.budget_requests + 1);
+                match queue.get(index) {
+                    Some(first) => *first + config.budget_window,
+                    None => now,
+                }
+            };
+            if wait_until > deadline {
+                return Err(Error::BudgetExhausted {
+                    retry_after: wait_until.saturating_duration_since(Instant::now()),
+                });
+            }
+            tracing::debug!(mailbox, "request budget used up; waiting");
+            tokio::time::sleep_until(tokio::time::Instant::from_std(wait_until)).await;
+        }
+    }
+
+    /// Runs one request through the pipeline; returns 2xx responses, errors otherwise.
+    pub(crate) async fn execute(&self, request: Request) -> Result<Response, Error> {
+        let inner = &self.inner;
+        let config = &inner.config;
+        let deadline = Instant::now() + config.call_timeout;
+        let mailbox_key = request.mailbox.clone().unwrap_or_default();
+        let _permits = inner
+            .limits
+            .acquire(request.mailbox.as_deref(), deadline)
+            .await?;
+        let mut attempts: u32 = 0;
+        let mut refreshed = false;
+        let deadline_error = |attempts: u32, sent: bool| {
+            Error::Transport(TransportError::DeadlineExceeded {
+                attempts,
+                outcome_unknown: sent && !request.idempotent,
+            })
+        };
+        loop {
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(deadline_error(attempts, false));
+            }
+            let remaining = deadline - now;
+            let token = if request.authorize {
+                match tokio::time::timeout(remaining, config.tokens.token()).await {
+                    Err(_) => return Err(deadline_error(attempts, false)),
+                    Ok(Ok(token)) => Some(token),
+                    Ok(Err(e)) if e.is_transient() && attempts + 1 < config.retry.max_attempts => {
+                        attempts += 1;
+                        let delay = config.retry.delay_for_attempt(attempts);
+                        if Instant::now() + delay >= deadline {
+                            return Err(e.into());
+                        }
+                        tokio::time::sleep(delay).await;
+                        continue;
+                    }
+                    Ok(Err(e)) => return Err(e.into()),
+                }
+            } else {
+                None
+            };
+            self.take_budget(&mailbox_key, request.cost, deadline)
+                .await?;
+            attempts += 1;
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            let budget = config.timeout.min(remaining);
+            tracing::debug!(method = %request.method, path = request.url.path(), attempt = attempts, "Graph request");
+            let outcome =
+                tokio::time::timeout(budget, self.attempt(&request, token.as_ref())).await;
+            let failure = match outcome {
+                Err(_) => {
+                    if !request.idempotent {
+                        return Err(TransportError::OutcomeUnknown {
+                            message: format!("no response within {budget:?}"),
+                        }
+                        .into());
+                    }
+                    deadline_error(attempts, true)
+                }
+                Ok(Err(AttemptError::Fatal(e))) => return Err(e),
+                Ok(Err(AttemptError::NotSent(message))) => TransportError::Connect {
+                    host: inner.host.clone(),
+                    attempts,
+                    message,
+                }
+                .into(),
+                Ok(Err(AttemptError::MaybeSent(message))) => {
+                    if !request.idempotent {
+                        return Err(TransportError::OutcomeUnknown { message }.into());
+                    }
+                    TransportError::Io { attempts, message }.into()
+                }
+                Ok(Ok(response)) if (200..300).contains(&response.status) => return Ok(response),
+                Ok(Ok(response)) => {
+                    let retry_after = response
+                        .headers
+                        .get(header::RETRY_AFTER)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| parse_retry_after(v, SystemTime::now()));
+                    let mut api = ApiError::from_body(response.status, &response.body, retry_after);
+                    if let Some(token) = &token {
+                        api = api.scrub(token.expose_secret());
+                    }
+                    match response.status {
+                        401 => {
+                            if let (Some(token), false) = (token.as_ref(), refreshed) {
+                                tracing::debug!("bearer token rejected; refreshing once");
+                                config.tokens.invalidate(token).await;
+                                refreshed = true;
+                                continue;
+                            }
+                            return Err(TransportError::Unauthorized {
+                                scheme: "Bearer",
+                                message: format!("Graph rejected the token: {api}"),
+                            }
+                            .into());
+                        }
+                        429 | 503 => {
+                            let throttled = Error::Transport(TransportError::Throttled {
+                                status: response.status,
+                                retry_after,
+                                attempts,
+                            });
+                            let delay = match retry_after {
+                                Some(d) if d > config.retry.max_retry_after => {
+                                    return Err(throttled);
+                                }
+                                Some(d) => jittered(d.max(config.retry_after_floor)),
+                                None => config
+                                    .retry
+                                    .delay_for_attempt(attempts)
+                                    .max(config.retry_after_floor),
+                            };
+                            tracing::debug!(status = response.status, ?delay, "Graph throttled");
+                            if attempts >= config.retry.max_attempts
+                                || Instant::now() + delay >= deadline
+                            {
+                                return Err(throttled);
+                            }
+                            tokio::time::sleep(delay).await;
+                            continue;
+                        }
+                        500 | 502 | 504 if !request.idempotent => {
+                            return Err(TransportError::OutcomeUnknown {
+                                message: format!(
+                                    "the server failed after receiving the request: {api}"
+                                ),
+                            }
+                            .into());
+                        }
+                        500 | 502 | 504 => Error::Api(api),
+                        _ => return Err(Error::from_api(api)),
+                    }
+                }
+            };
+            if attempts >= config.retry.max_attempts {
+                return Err(failure);
+            }
+            let delay = config.retry.delay_for_attempt(attempts);
+            if Instant::now() + delay >= deadline {
+                return Err(failure);
+            }
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    async fn attempt(
+        &self,
+        request: &Request,
+        token: Option<&SecretString>,
+    ) -> Result<Response, AttemptError> {
+        let config = &self.inner.config;
+        let fatal = |m: &str| AttemptError::Fatal(Error::InvalidArgument(m.to_owned()));
+        let mut headers = HeaderMap::new();
+        if let Some(token) = token {
+            let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose_secret()))
+                .map_err(|_| {
+                    AttemptError::Fatal(
+                        TransportError::TokenProvider("token is not a valid header value".into())
+                            .into(),
+                    )
+                })?;
+            value.set_sensitive(true);
+            headers.insert(header::AUTHORIZATION, value);
+            headers.append("Prefer", HeaderValue::from_static("IdType=\"ImmutableId\""));
+            if let Some(zone) = request.timezone.as_ref().or(config.timezone.as_ref()) {
+                let value = HeaderValue::from_str(&format!("outlook.timezone=\"{zone}\""))
+                    .map_err(|_| fatal("time zone is not a valid header value"))?;
+                headers.append("Prefer", value);
+            }
+        }
+        headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+        if let Some(etag) = &request.if_match {
+            headers.insert(
+                header::IF_MATCH,
+                HeaderValue::from_str(etag)
+                    .map_err(|_| fatal("etag is not a valid header value"))?,
+            );
+        }
+        for (name, value) in &request.headers {
+            headers.append(
+                *name,
+                HeaderValue::from_str(value).map_err(|_| fatal("invalid header value"))?,
+            );
+        }
+        let mut builder = self
+            .inner
+            .http
+            .request(request.method.clone(), request.url.clone());
+        match &request.body {
+            Body::None => {
+                if request.method == Method::POST {
+                    headers.insert(header::CONTENT_LENGTH, HeaderValue::from_static("0"));
+                }
+            }
+            Body::Json(bytes) => {
+                headers.insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                );
+                builder = builder.body(bytes.clone());
+            }
+            Body::MimeBase64(bytes) => {
+                headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+                builder = builder.body(bytes.clone());
+            }
+            Body::Raw(bytes, content_type) => {
+                headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+                builder = builder.body(bytes.clone());
+            }
+        }
+        let mut response = builder.headers(headers).send().await.map_err(|e| {
+            let e = e.without_url();
+            let message = error_chain(&e);
+            if e.is_connect() {
+                AttemptError::NotSent(message)
+            } else {
+                AttemptError::MaybeSent(message)
+            }
+        })?;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let limit = config.max_response_bytes;
+        let too_big = || {
+            AttemptError::Fatal(Error::protocol(format!(
+                "response body larger than the limit of {limit} bytes"
+            )))
+        };
+        if response.content_length().is_some_and(|l| l > limit as u64) {
+            return Err(too_big());
+        }
+        let mut body = Vec::new();
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    if body.len() + chunk.len() > limit {
+                        return Err(too_big());
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    return Err(AttemptError::MaybeSent(format!(
+                        "reading response: {}",
+                        error_chain(&e.without_url())
+                    )));
+                }
+            }
+        }
+        Ok(Response {
+            status,
+            headers,
+            body: Bytes::from(body),
+        })
+    }
+}
+
+fn jittered(delay: Duration) -> Duration {
+    // Up to 10 % more than asked, so that many clients do not come back at once.
+    let extra: f64 = rand::rng().random_range(0.0..=0.1);
+    delay + delay.mul_f64(extra)
+}
+
+fn encode_query(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
+}
+
+/// One mailbox (`/users/{user}`) of a [`Client`]; the resource modules add its operations.
+#[derive(Debug, Clone)]
+pub struct Mailbox {
+    pub(crate) client: Client,
+    pub(crate) user: String,
+    pub(crate) timezone: Option<String>,
+}
+
+impl Mailbox {
+    /// The user id, principal name or address this handle acts on.
+    pub fn user(&self) -> &str {
+        &self.user
+    }
+
+    /// Asks for times in `zone` (`Prefer: outlook.timezone`) on this handle's requests,
+    /// e.g. the mailbox owner's zone, instead of the client's.
+    pub fn with_timezone(mut self, zone: impl Into<String>) -> Self {
+        self.timezone = Some(zone.into());
+        self
+    }
+
+    /// The client.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub(crate) fn url(
+        &self,
+        segments: &[&str],
+        query: &[(&str, String)],
+    ) -> Result<url::Url, Error> {
+        let mut all = vec!["users", self.user.as_str()];
+        all.extend_from_slice(segments);
+        self.client.url(&all, query)
+    }
+
+    pub(crate) fn request(&self, method: Method, url: url::Url) -> Request {
+        let mut request = Request::new(method, url);
+        request.mailbox = Some(self.user.clone());
+        request.timezone = self.timezone.clone();
+        request
+    }
+
+    pub(crate) async fn get<T: DeserializeOwned>(
+        &self,
+        segments: &[&str],
+        query: &[(&str, String)],
+        what: &str,
+    ) -> Result<T, Error> {
+        let url = self.url(segments, query)?;
+        self.client
+            .execute(self.request(Method::GET, url))
+            .await?
+            .json(what)
+    }
+
+    pub(crate) async fn send_json<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        segments: &[&str],
+        body: &B,
+        options: WriteOptions,
+        what: &str,
+    ) -> Result<T, Error> {
+        let response = self.send_raw(method, segments, Some(body), options).await?;
+        response.json(what)
+    }
+
+    pub(crate) async fn send_raw<B: Serialize + ?Sized>(
+        &self,
+        method: Method,
+        segments: &[&str],
+        body: Option<&B>,
+        options: WriteOptions,
+    ) -> Result<Response, Error> {
+        let url = self.url(segments, &[])?;
+        let mut request = self.request(method, url);
+        if let Some(body) = body {
+            let bytes = serde_json::to_vec(body)
+                .map_err(|e| Error::InvalidArgument(format!("cannot serialize body: {e}")))?;
+            request.body = Body::Json(Bytes::from(bytes));
+        }
+        request.if_match = options.if_match;
+        if let Some(idempotent) = options.idempotent {
+            request.idempotent = idempotent;
+        }
+        self.client.execute(request).await
+    }
+}
+
+/// Options of a write.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct WriteOptions {
+    pub if_match: Option<String>,
+    pub idempotent: Option<bool>,
+}
+
+impl WriteOptions {
+    pub(crate) fn if_match(etag: Option<&str>) -> Self {
+        Self {
+            if_match: etag.map(str::to_owned),
+            idempotent: None,
+        }
+    }
+}

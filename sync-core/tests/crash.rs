@@ -1,0 +1,279 @@
+//! Crash convergence: a run stopped at any point (before any side write or state commit)
+//! followed by a normal run leaves every record that exists on both sides carrying its
+//! correlation key on both sides, without a duplicate; a later move re-pairs without a
+//! delete and create.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failed test
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use common::{World, rec};
+use futures::FutureExt;
+use sync_core::memory::MemorySide;
+use sync_core::{
+    ChangeSet, Engine, Id, Intent, Listing, MemoryStore, Pair, Record, Rule, Side, SideError,
+    SideId, SqliteStore, StateBatch, StateStore, StoreError, WriteOp, WriteOutcome,
+};
+
+/// How many more side writes and state commits may happen before the crash.
+#[derive(Clone)]
+struct Budget(Arc<AtomicUsize>);
+
+impl Budget {
+    fn new(steps: usize) -> Self {
+        Budget(Arc::new(AtomicUsize::new(steps)))
+    }
+
+    fn take(&self) -> bool {
+        self.0
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+    }
+}
+
+/// A side that stops for ever (the process died) when the budget is spent.
+struct Crashy<'a> {
+    inner: &'a mut MemorySide,
+    budget: Budget,
+}
+
+impl Side for Crashy<'_> {
+    async fn list(&mut self) -> Result<Listing, SideError> {
+        self.inner.list().await
+    }
+    async fn changes_since(&mut self, token: &str) -> Result<Option<ChangeSet>, SideError> {
+        self.inner.changes_since(token).await
+    }
+    async fn fetch(&mut self, ids: &[Id]) -> Result<Vec<(Id, Record)>, SideError> {
+        self.inner.fetch(ids).await
+    }
+    async fn write(&mut self, ops: Vec<WriteOp>) -> Result<Vec<WriteOutcome>, SideError> {
+        if !self.budget.take() {
+            std::future::pending::<()>().await;
+        }
+        self.inner.write(ops).await
+    }
+}
+
+/// A store whose commit fails (the process died before it) when the budget is spent.
+struct CrashyStore<'a, S> {
+    inner: &'a mut S,
+    budget: Budget,
+}
+
+impl<S: StateStore> StateStore for CrashyStore<'_, S> {
+    fn pair_count(&self) -> Result<usize, StoreError> {
+        self.inner.pair_count()
+    }
+    fn all_pairs(&self) -> Result<Vec<Pair>, StoreError> {
+        self.inner.all_pairs()
+    }
+    fn pairs_for(&self, l: &[Id], r: &[Id], k: &[String]) -> Result<Vec<Pair>, StoreError> {
+        self.inner.pairs_for(l, r, k)
+    }
+    fn intents(&self) -> Result<Vec<Intent>, StoreError> {
+        self.inner.intents()
+    }
+    fn token(&self, side: SideId) -> Result<Option<String>, StoreError> {
+        self.inner.token(side)
+    }
+    fn commit(&mut self, batch: &StateBatch) -> Result<(), StoreError> {
+        if !self.budget.take() {
+            return Err(StoreError::Corrupt("crashed before this commit".into()));
+        }
+        self.inner.commit(batch)
+    }
+}
+
+/// Runs the engine until `steps` side writes and state commits have happened; returns
+/// whether the run completed without reaching the crash point.
+fn run_until_crash<S: StateStore>(w: &mut World<S>, rule: &Rule, steps: usize) -> bool {
+    w.now += 1;
+    let budget = Budget::new(steps);
+    let engine = Engine::new(rule.clone()).unwrap().with_batch_size(2);
+    let mut local = Crashy {
+        inner: &mut w.local,
+        budget: budget.clone(),
+    };
+    let mut remote = Crashy {
+        inner: &mut w.remote,
+        budget: budget.clone(),
+    };
+    let mut store = CrashyStore {
+        inner: &mut w.store,
+        budget,
+    };
+    matches!(
+        engine
+            .run(&mut local, &mut remote, &mut store, w.now)
+            .now_or_never(),
+        Some(Ok(_))
+    )
+}
+
+/// Two synced pairs (one edited on each side since), plus three new records on each side.
+fn world<S: StateStore>(store: S) -> World<S> {
+    let mut w = World::with_store(store);
+    let a = w.local.insert(rec(&[("name", "Ann")]));
+    let b = w.remote.insert(rec(&[("name", "Bob")]));
+    w.sync(&Rule::default());
+    w.local.edit(&a, "phone", "1");
+    w.remote.edit(&b, "phone", "2");
+    for i in 0..3 {
+        w.local.insert(rec(&[("name", &format!("local {i}"))]));
+        w.remote.insert(rec(&[("name", &format!("remote {i}"))]));
+    }
+    w
+}
+
+/// Every record on both sides carries a key, each key once per side, on both sides, and the
+/// pairs anchor exactly these records.
+fn assert_keyed_on_both_sides<S: StateStore>(w: &World<S>, n: usize, at: &str) {
+    let keys = |side: &MemorySide| -> BTreeMap<String, Id> {
+        let mut m = BTreeMap::new();
+        for (id, item) in side.items() {
+            let k = item
+                .key
+                .clone()
+                .unwrap_or_else(|| panic!("{at}: {id} carries no key"));
+            assert!(
+                m.insert(k.clone(), id.clone()).is_none(),
+                "{at}: duplicate key {k}"
+            );
+        }
+        m
+    };
+    let (l, r) = (keys(&w.local), keys(&w.remote));
+    assert_eq!(l.len(), n, "{at}: local count");
+    assert_eq!(r.len(), n, "{at}: remote count");
+    assert_eq!(
+        l.keys().collect::<BTreeSet<_>>(),
+        r.keys().collect::<BTreeSet<_>>(),
+        "{at}: same keys on both sides"
+    );
+    let pairs = w.store.all_pairs().unwrap();
+    assert_eq!(pairs.len(), n, "{at}: pairs");
+    for p in pairs {
+        assert_eq!(
+            p.local.map(|a| a.id).as_ref(),
+            l.get(&p.key),
+            "{at}: {}",
+            p.key
+        );
+        assert_eq!(
+            p.remote.map(|a| a.id).as_ref(),
+            r.get(&p.key),
+            "{at}: {}",
+            p.key
+        );
+    }
+}
+
+fn every_crash_point_converges<S: StateStore>(fresh: impl Fn() -> S) {
+    let rule = Rule::default();
+    let mut points = 0;
+    for steps in 0.. {
+        let mut w = world(fresh());
+        if run_until_crash(&mut w, &rule, steps) {
+            break;
+        }
+        points += 1;
+        let at = format!("crash before step {steps}");
+        let (_, report) = w.sync(&rule);
+        assert!(report.is_complete(), "{at}: {report:?}");
+        assert_keyed_on_both_sides(&w, 8, &at);
+        let (again, _) = w.sync(&rule);
+        assert!(
+            again.items.is_empty(),
+            "{at}: third run writes: {:#?}",
+            again.items
+        );
+        // Moving every remote record (new ids) re-pairs them: no delete, no create.
+        let local_ids: Vec<Id> = w.local.items().keys().cloned().collect();
+        for id in w.remote.items().keys().cloned().collect::<Vec<_>>() {
+            w.remote.move_item(&id);
+        }
+        let (plan, _) = w.sync(&rule);
+        let c = plan.counts;
+        assert_eq!(
+            c.local.created + c.local.deleted + c.remote.created + c.remote.deleted,
+            0,
+            "{at}: a move deleted or created: {c:?}"
+        );
+        assert_eq!(
+            w.local.items().keys().cloned().collect::<Vec<_>>(),
+            local_ids
+        );
+        assert_keyed_on_both_sides(&w, 8, &format!("{at}, after the moves"));
+    }
+    // Batches of two: at least the journal, key writes, creates and commits of 3 batches.
+    assert!(points >= 10, "only {points} crash points");
+}
+
+#[test]
+fn a_crash_at_any_point_converges_with_keys_on_both_sides_on_the_memory_store() {
+    every_crash_point_converges(MemoryStore::new);
+}
+
+#[test]
+fn a_crash_at_any_point_converges_with_keys_on_both_sides_on_the_sqlite_store() {
+    every_crash_point_converges(|| SqliteStore::open_in_memory().unwrap());
+}
+
+/// The state an earlier version left after a crash between the create of the CRM copy and
+/// the key write on its Exchange source (or a failed key write): the copy carries the key,
+/// the source does not, and no pair is stored. The next run links them and stores the key
+/// on the source too, so a later move of the source re-pairs instead of deleting the CRM
+/// record and creating a new one.
+#[test]
+fn an_unkeyed_source_is_keyed_when_linked_and_then_survives_a_move() {
+    let mut w = World::new();
+    let x = w.remote.insert(rec(&[("name", "Ann"), ("project", "P1")]));
+    let l = w.local.insert(rec(&[("name", "Ann"), ("project", "P1")]));
+    let version = w.local.get(&l).unwrap().version.to_string();
+    let out = futures::executor::block_on(w.local.write(vec![WriteOp::SetKey {
+        id: l.clone(),
+        expected: version,
+        key: x.clone(),
+    }]))
+    .unwrap();
+    assert!(matches!(out[0], WriteOutcome::Done { .. }));
+
+    let (plan, _) = w.sync(&Rule::default());
+    assert_eq!(
+        plan.counts.remote.keyed, 1,
+        "the source gets its key: {plan:#?}"
+    );
+    assert_eq!(w.remote.get(&x).unwrap().key.as_deref(), Some(x.as_str()));
+
+    let moved = w.remote.move_item(&x).unwrap();
+    let (plan, _) = w.sync(&Rule::default());
+    assert_eq!(plan.counts.local.deleted, 0);
+    assert_eq!(plan.counts.local.created, 0);
+    assert_eq!(w.partner_of_remote(&moved), Some(l.clone()));
+    assert_eq!(w.local.items().len(), 1);
+    assert_eq!(w.local_record(&l).get("project"), Some(&"P1".into()));
+}
+
+/// A pair stored with a source that never got its key (its key write failed) is healed by
+/// the next run even though neither record changed.
+#[test]
+fn a_failed_key_write_on_the_source_is_healed_by_the_next_run() {
+    let mut w = World::new();
+    let x = w.remote.insert(rec(&[("name", "Ann")]));
+    w.remote.inject(sync_core::memory::Fault::Fail); // the key write on the source fails
+    let (_, report) = w.sync(&Rule::default());
+    assert_eq!(report.failed, 1);
+    assert!(w.remote.get(&x).unwrap().key.is_none());
+    let (_, report) = w.sync(&Rule::default());
+    assert!(report.is_complete());
+    assert_eq!(w.remote.get(&x).unwrap().key.as_deref(), Some(x.as_str()));
+    assert_eq!(w.local.items().len(), 1);
+    let moved = w.remote.move_item(&x).unwrap();
+    let (plan, _) = w.sync(&Rule::default());
+    assert_eq!(plan.counts.total(), 0, "{plan:#?}");
+    assert!(w.partner_of_remote(&moved).is_some());
+}
