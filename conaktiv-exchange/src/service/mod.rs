@@ -978,6 +978,7 @@ mod tests {
                 ews_client::Error::HttpStatus {
                     status: 502,
                     body: "401 unauthorized upstream".into(),
+                    cause: None,
                 },
                 K::Transient,
             ),
@@ -1025,6 +1026,7 @@ mod tests {
         let rejected = job_of(ews_client::Error::HttpStatus {
             status: 413,
             body: String::new(),
+            cause: None,
         });
         assert_eq!(rejected.kind(), K::Transient);
         assert_eq!(
