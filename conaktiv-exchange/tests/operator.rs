@@ -702,7 +702,10 @@ async fn a_mass_delete_is_explained_and_can_be_accepted_once() {
     let mut side = ExchangeSide::new(
         &world.client(),
         "anna@contoso.test",
-        ExchangeSideConfig::new(kind, vec![SyncFolder::new(FolderPath::new(path).unwrap(), false)]),
+        ExchangeSideConfig::new(
+            kind,
+            vec![SyncFolder::new(FolderPath::new(path).unwrap(), false)],
+        ),
     )
     .unwrap();
     let ids: Vec<ItemId> = side
@@ -718,28 +721,40 @@ async fn a_mass_delete_is_explained_and_can_be_accepted_once() {
     world
         .client()
         .for_mailbox("anna@contoso.test")
-        .delete_items(DisposalType::HardDelete, ids.into_iter().map(Into::into).collect())
+        .delete_items(
+            DisposalType::HardDelete,
+            ids.into_iter().map(Into::into).collect(),
+        )
         .await
         .unwrap();
 
     let out = world
-        .command(&["preview", "--rule", "Kontakte", "--user", "anna", "--actions"])
+        .command(&["preview", "--rule", "Kontakte", "--user", "anna"])
         .output()
         .unwrap();
     let (code, preview) = finished(out);
     assert_eq!(code, 0, "{preview}");
     let guard = preview["guard"].as_str().unwrap();
+    let planned = preview["conaktiv"]["deleted"].as_u64().unwrap() as usize;
+    assert!(planned > 100 && planned <= deleted, "{preview}");
     assert!(
-        guard.contains(&format!("would delete {deleted} of")) && guard.contains("--accept-mass-delete \"Kontakte\""),
-        "{guard}\n{}", serde_json::to_string_pretty(&preview).unwrap()
+        guard.contains(&format!("would delete {planned} of"))
+            && guard.contains("--accept-mass-delete \"Kontakte\""),
+        "{guard}"
     );
-    assert!(!guard.contains("GuardTrip") && !guard.contains("None"), "{guard}");
+    assert!(
+        !guard.contains("GuardTrip") && !guard.contains("None"),
+        "{guard}"
+    );
 
     for _ in 0..2 {
         let (code, json) = world.run(&["sync", "--user", "anna", "--rule", "Kontakte"]);
         assert_eq!(code, 1, "{json}");
         let error = json["items"][0]["result"]["error"].as_str().unwrap();
-        assert!(error.contains("mass-delete guard") && error.contains("nothing was written"), "{error}");
+        assert!(
+            error.contains("mass-delete guard") && error.contains("nothing was written"),
+            "{error}"
+        );
         assert_eq!(json["items"][0]["result"]["kind"], "mass_delete");
     }
     assert_eq!(
@@ -750,9 +765,72 @@ async fn a_mass_delete_is_explained_and_can_be_accepted_once() {
     assert_eq!(code, 0, "{json}");
     assert_eq!(
         world.crm_side("anna", Table::Contacts).await.len(),
-        SMALL.crm[0] + SMALL.exchange[0] - deleted
+        SMALL.crm[0] + SMALL.exchange[0] - planned
     );
     world.assert_quiet_run("after the accepted mass delete");
     let (code, json) = world.run(&["sync", "--accept-mass-delete", "Nope"]);
     assert_eq!(code, 3, "{json}");
+}
+
+/// Not on a terminal, `sync` prints one plain progress line per finished mailbox and table
+/// (no bar, no colour codes), and its summary adds up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_reports_progress_in_plain_lines_off_a_terminal() {
+    let world = World::start(SMALL).await;
+    let out = Command::new(BIN)
+        .arg("--config")
+        .arg(&world.config)
+        .args(["sync", "--db"])
+        .arg(&world.db)
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let total = USERS.len() * TABLES.len();
+    for n in 1..=total {
+        assert!(stderr.contains(&format!("[{n}/{total}] ")), "{stderr}");
+    }
+    assert!(
+        !stderr.contains('\u{1b}') && !stdout.contains('\u{1b}'),
+        "colour codes: {stderr}"
+    );
+    assert!(stdout.contains(&format!("{total} job(s) ok")), "{stdout}");
+}
+
+/// `preview --rule R` shows the rule for every user in its scope (the rule screen's view);
+/// plain `preview` shows every rule for everyone; nothing is written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn preview_of_a_rule_covers_every_user_in_scope() {
+    let world = World::start(SMALL).await;
+    let out = world
+        .command(&["preview", "--rule", "Kontakte"])
+        .output()
+        .unwrap();
+    let (code, json) = finished(out);
+    assert_eq!(code, 0, "{json}");
+    let previews = json["previews"].as_array().unwrap();
+    assert_eq!(previews.len(), USERS.len(), "{json}");
+    for p in previews {
+        assert_eq!(p["exchange"]["new"], SMALL.crm[0] as u64, "{p}");
+        assert_eq!(p["conaktiv"]["new"], SMALL.exchange[0] as u64, "{p}");
+    }
+    let (code, json) = finished(world.command(&["preview"]).output().unwrap());
+    assert_eq!(code, 0, "{json}");
+    assert_eq!(
+        json["previews"].as_array().unwrap().len(),
+        USERS.len() * TABLES.len()
+    );
+    // Nothing was written: the first sync still creates everything.
+    let (code, json) = world.run(&["sync"]);
+    assert_eq!(code, 0, "{json}");
+    assert_eq!(
+        writes(&json) as usize,
+        USERS.len()
+            * (0..3)
+                .map(|t| 2 * (SMALL.crm[t] + SMALL.exchange[t]))
+                .sum::<usize>()
+    );
 }

@@ -97,6 +97,10 @@
 //!   unknown outcome) or an empty state (state lost) lists both sides in full and links
 //!   unpaired records carrying the same key instead of creating them again. A record whose
 //!   id changed (Exchange moves an item) is re-anchored by its key.
+//! * Overlapping runs: before writing a batch, [`Engine::apply`] re-reads the batch's pairs
+//!   and the intent journal; an item another run changed since planning is left out
+//!   ([`Report::stale`]). Update, delete and key writes also carry versions, so a record
+//!   changed by the other run is a conflict, not a lost update.
 //! * Idempotence: a second run with no changes writes nothing and leaves the pairs unchanged
 //!   (only the change-feed cursor may advance past the first run's own writes).
 //! * Change feed: with a token stored, a run reads only the changes, loads only the pairs

@@ -1,7 +1,10 @@
-//! Property tests: random sequences of user edits, deletes, moves, scope changes, injected
-//! write failures and state loss, with sync runs in between, on in-memory sides. After every
-//! run the invariants of the issue are checked; at the end, a clean run must converge and the
-//! next one must be a no-op.
+//! Property tests: random sequences of user edits, deletes, moves, scope changes (and
+//! returns), injected write failures, state loss, runs stopped half-way (a crash after some
+//! write batches, before the state commit), two runs at once (one applying a plan made
+//! before the other's writes), re-attach runs and stale plans, with sync runs in between,
+//! on in-memory sides and both stores. After every run the invariants of the issue are
+//! checked (switches, no deletion of edited records, no duplicate key on a side, pairs one
+//! to one); at the end, a clean run must converge and the next one must be a no-op.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failed test
 
 mod common;
@@ -52,6 +55,20 @@ enum Op {
         kind: u8,
     },
     LoseState,
+    /// A run stopped (the process killed) after `steps` side writes and state commits,
+    /// in batches of two.
+    Crash {
+        steps: usize,
+    },
+    /// Two runs at once on the same sides and store: A plans, B plans and applies, a user
+    /// edits a record (if `edit`), then A applies its stale plan.
+    Concurrent {
+        local: bool,
+        idx: usize,
+        edit: bool,
+    },
+    /// A run with re-attach on (an admin writing detached records back).
+    Reattach,
     /// Plan, let a user edit a record, then apply the stale plan.
     Race {
         local: bool,
@@ -74,6 +91,10 @@ fn op() -> impl Strategy<Value = Op> {
         1 => any::<bool>().prop_map(|local| Op::ReturnAll { local }),
         1 => (any::<bool>(), 0..3u8).prop_map(|(local, kind)| Op::Fault { local, kind }),
         1 => Just(Op::LoseState),
+        1 => Just(Op::Reattach),
+        2 => (0..12usize).prop_map(|steps| Op::Crash { steps }),
+        2 => (any::<bool>(), 0..8usize, any::<bool>())
+            .prop_map(|(local, idx, edit)| Op::Concurrent { local, idx, edit }),
         4 => any::<bool>().prop_map(|force| Op::Run { force }),
         1 => (any::<bool>(), 0..8usize, 0..3usize)
             .prop_map(|(local, idx, value)| Op::Race { local, idx, value }),
@@ -204,8 +225,9 @@ fn check_run<S: StateStore>(
         // left the scope and came back: both records one after the other, or one while the
         // state was lost or its create's outcome unknown. (In the last two cases the engine
         // made a copy while the original was away, and removes it when the original comes
-        // back; a rule that forbids deletes or updates on that side forbids that too, and a
-        // second state loss before that forgets which record is the copy.)
+        // back; a rule that forbids deletes or updates on that side forbids that too, a
+        // second state loss before that forgets which record is the copy, and a failed write
+        // leaves it for the next run.)
         let exempt = tainted && (lost_twice || !(sw.delete_missing && sw.transfer_changed));
         let mut seen = HashSet::new();
         for item in ms.items().values().filter(|i| i.in_scope && !exempt) {
@@ -348,6 +370,142 @@ fn run_sequence<S: StateStore>(
                 side_mut(&mut w, local).inject(f);
                 faults[usize::from(!local)] += 1;
             }
+            Op::Crash { steps } => {
+                let before = [w.local.items().clone(), w.remote.items().clone()];
+                let pairs_before = w.store.all_pairs().unwrap();
+                let applied_before = [w.local.applied.len(), w.remote.applied.len()];
+                common::run_until_crash(&mut w, &rule, steps, 2);
+                // What the stopped run wrote keeps to the switches; duplicates are judged
+                // after runs that end (a run stopped early has not removed any yet).
+                check_run(
+                    &w,
+                    &rule,
+                    &before,
+                    &pairs_before,
+                    applied_before,
+                    (true, true),
+                )?;
+                w.local.clear_faults();
+                w.remote.clear_faults();
+                faults = [0, 0];
+            }
+            Op::Reattach => {
+                // Re-attaching a record whose partner only left the scope makes a copy, which
+                // the returning original replaces (where the switches allow a delete).
+                let hidden = |s: &MemorySide| s.items().values().any(|i| !i.in_scope);
+                tainted |= hidden(&w.local) || hidden(&w.remote);
+                let rule = Rule {
+                    force: true,
+                    ..rule.clone()
+                };
+                let before = [w.local.items().clone(), w.remote.items().clone()];
+                let pairs_before = w.store.all_pairs().unwrap();
+                let applied_before = [w.local.applied.len(), w.remote.applied.len()];
+                let engine = Engine::new(rule.clone()).unwrap().with_reattach(true);
+                let (_, report) = futures::executor::block_on(engine.run(
+                    &mut w.local,
+                    &mut w.remote,
+                    &mut w.store,
+                    0,
+                ))
+                .unwrap();
+                let faulted = faults != [0, 0];
+                check_run(
+                    &w,
+                    &rule,
+                    &before,
+                    &pairs_before,
+                    applied_before,
+                    (tainted, lost_twice || faulted),
+                )?;
+                if !faulted {
+                    prop_assert!(report.is_complete(), "{:?}", report);
+                    // Every pair detached before this run whose lost side accepts creates
+                    // is attached again.
+                    let now_detached: HashSet<String> =
+                        report.detached.iter().map(|d| d.key.clone()).collect();
+                    for d in w.store.detached().unwrap() {
+                        prop_assert!(
+                            !rule.into_side(d.gone).transfer_new || now_detached.contains(&d.key),
+                            "{:?} still detached",
+                            d
+                        );
+                    }
+                    check_converged(&w, &rule)?;
+                }
+                w.local.clear_faults();
+                w.remote.clear_faults();
+                faults = [0, 0];
+            }
+            Op::Concurrent { local, idx, edit } => {
+                w.local.clear_faults();
+                w.remote.clear_faults();
+                let rule = Rule {
+                    force: true,
+                    ..rule.clone()
+                };
+                let before = [w.local.items().clone(), w.remote.items().clone()];
+                let pairs_before = w.store.all_pairs().unwrap();
+                let applied_before = [w.local.applied.len(), w.remote.applied.len()];
+                let engine = Engine::new(rule.clone()).unwrap();
+                let run = |w: &mut World<S>| {
+                    futures::executor::block_on(engine.prepare(
+                        &mut w.local,
+                        &mut w.remote,
+                        &mut w.store,
+                        0,
+                    ))
+                    .unwrap()
+                    .plan
+                };
+                let plan_a = run(&mut w);
+                let plan_b = run(&mut w);
+                futures::executor::block_on(engine.apply(
+                    &plan_b,
+                    &mut w.local,
+                    &mut w.remote,
+                    &mut w.store,
+                ))
+                .unwrap();
+                let edited = if edit {
+                    let s = side_mut(&mut w, local);
+                    pick(s, idx).filter(|id| s.edit(id, "c", "concurrent"))
+                } else {
+                    None
+                };
+                let applied_b = [w.local.applied.len(), w.remote.applied.len()];
+                futures::executor::block_on(engine.apply(
+                    &plan_a,
+                    &mut w.local,
+                    &mut w.remote,
+                    &mut w.store,
+                ))
+                .unwrap();
+                // A's plan was B's plan: everything it would write is done or outdated, so
+                // its stale plan writes nothing (no second create, no lost update).
+                prop_assert_eq!(
+                    applied_b,
+                    [w.local.applied.len(), w.remote.applied.len()],
+                    "the stale plan wrote"
+                );
+                if let Some(id) = edited {
+                    let s = side_mut(&mut w, local);
+                    let item = s.get(&id);
+                    prop_assert!(item.is_some(), "concurrently edited record deleted");
+                    prop_assert_eq!(item.unwrap().record.get("c"), Some(&"concurrent".into()));
+                }
+                check_run(
+                    &w,
+                    &rule,
+                    &before,
+                    &pairs_before,
+                    applied_before,
+                    (tainted, lost_twice),
+                )?;
+                w.local.clear_faults();
+                w.remote.clear_faults();
+                faults = [0, 0];
+            }
             Op::Race { local, idx, value } => {
                 let rule = Rule {
                     force: true,
@@ -454,7 +612,7 @@ fn run_sequence<S: StateStore>(
                             &before,
                             &pairs_before,
                             applied_before,
-                            (tainted, lost_twice),
+                            (tainted, lost_twice || faulted),
                         )?;
                         if !faulted {
                             // A clean run converges at once.

@@ -108,12 +108,12 @@ enum Command {
     /// Show what a rule would change for a user (new, changed, deleted on each side);
     /// nothing is written.
     Preview {
-        /// The rule's description.
+        /// Only this rule (by description) [default: every rule].
         #[arg(long)]
-        rule: String,
-        /// The user.
+        rule: Option<String>,
+        /// Only this user [default: every user in the rules' scope].
         #[arg(long)]
-        user: String,
+        user: Option<String>,
         /// List the actions, not only the counts.
         #[arg(long)]
         actions: bool,
@@ -303,7 +303,17 @@ async fn run(cli: Cli) -> Output {
                     user,
                     actions,
                     host,
-                } => run::preview(&configuration, &host, &rule, &user, actions, cli.json).await,
+                } => {
+                    run::preview(
+                        &configuration,
+                        &host,
+                        rule.as_deref(),
+                        user.as_deref(),
+                        actions,
+                        cli.json,
+                    )
+                    .await
+                }
                 Command::Sync {
                     rule,
                     user,
@@ -366,6 +376,7 @@ pub fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     let json_mode = cli.json;
     let runtime = match tokio::runtime::Runtime::new() {

@@ -341,6 +341,20 @@ pub struct Connector {
     lease_wait: std::time::Duration,
     reattach: bool,
     accepted_mass_delete: Vec<String>,
+    concurrency: usize,
+}
+
+/// Where a run stands, after each finished mailbox and table.
+#[derive(Debug)]
+pub struct Progress<'a> {
+    /// Jobs finished so far.
+    pub done: usize,
+    /// Jobs in the run.
+    pub total: usize,
+    /// Writes made so far, summed over the finished jobs.
+    pub writes: usize,
+    /// The job that just finished.
+    pub finished: &'a MailboxRun,
 }
 
 /// How long a lease taken by [`Connector::run`] lasts without renewal (renewed every third).
@@ -387,7 +401,16 @@ impl Connector {
             lease_wait: std::time::Duration::ZERO,
             reattach: false,
             accepted_mass_delete: Vec::new(),
+            concurrency: 4,
         }
+    }
+
+    /// How many mailboxes and tables [`Connector::run`] works on at once (default 4; the
+    /// batch scheduler has its own setting).
+    #[must_use]
+    pub fn with_concurrency(mut self, n: usize) -> Self {
+        self.concurrency = n.max(1);
+        self
     }
 
     /// Accepts, for the runs of this connector only, that the mass-delete guard of `rule`
@@ -536,6 +559,35 @@ impl Connector {
         }
     }
 
+    /// The previews of every job in scope (as the rule screen shows it): for a rule and/or a
+    /// user, everyone when both are `None`, at most [`Connector::with_concurrency`] mailboxes
+    /// at once, in the jobs' order. A job whose preview fails carries its error.
+    pub async fn preview_all(
+        &self,
+        rule: Option<&str>,
+        user: Option<&str>,
+        actions: bool,
+    ) -> Result<Vec<(Assignment, Result<Preview, ServiceError>)>, ServiceError> {
+        use futures::StreamExt;
+        let (jobs, _) = self.jobs(rule, user).await?;
+        let mut out: Vec<(usize, (Assignment, Result<Preview, ServiceError>))> =
+            futures::stream::iter(jobs.into_iter().enumerate())
+                .map(|(i, job)| async move {
+                    let result = async {
+                        let rule = self.rule(&job.rule)?.clone();
+                        let user = self.user(&job.user).await?;
+                        self.preview_rule(&rule, &user, actions).await
+                    }
+                    .await;
+                    (i, (job, result))
+                })
+                .buffer_unordered(self.concurrency.max(1))
+                .collect()
+                .await;
+        out.sort_by_key(|(i, _)| *i);
+        Ok(out.into_iter().map(|(_, r)| r).collect())
+    }
+
     /// Runs one job: a mailbox and table under a configured rule, holding the job's lease
     /// (the one the batch scheduler takes): if another run holds it, the result is a
     /// [`JobErrorKind::Busy`] error and nothing was done.
@@ -622,6 +674,16 @@ impl Connector {
         rule: Option<&str>,
         user: Option<&str>,
     ) -> Result<RunSummary, ServiceError> {
+        self.run_observed(rule, user, &|_: &Progress<'_>| {}).await
+    }
+
+    /// [`Connector::run`] reporting each finished job to `on_progress` as it ends.
+    pub async fn run_observed(
+        &self,
+        rule: Option<&str>,
+        user: Option<&str>,
+        on_progress: &(dyn Fn(&Progress<'_>) + Sync),
+    ) -> Result<RunSummary, ServiceError> {
         let (jobs, problems) = self.jobs(rule, user).await?;
         if let (Some(r), Some(u)) = (rule, user)
             && jobs.is_empty()
@@ -634,12 +696,46 @@ impl Connector {
                 applies.map(|a| a.description.as_str())
             )));
         }
-        let mut items = Vec::with_capacity(jobs.len());
-        for job in jobs {
-            let result = self.run_job(&job).await;
-            items.push(MailboxRun { job, result });
-        }
+        let items = self.run_jobs(jobs, on_progress).await;
         Ok(RunSummary { items, problems })
+    }
+
+    /// Runs jobs, at most [`Connector::with_concurrency`] at once (independent mailboxes
+    /// in parallel), in the jobs' order in the result.
+    async fn run_jobs(
+        &self,
+        jobs: Vec<Assignment>,
+        on_progress: &(dyn Fn(&Progress<'_>) + Sync),
+    ) -> Vec<MailboxRun> {
+        use futures::StreamExt;
+        let total = jobs.len();
+        let done = std::sync::atomic::AtomicUsize::new(0);
+        let writes = std::sync::atomic::AtomicUsize::new(0);
+        let mut items: Vec<(usize, MailboxRun)> =
+            futures::stream::iter(jobs.into_iter().enumerate())
+                .map(|(i, job)| {
+                    let (done, writes) = (&done, &writes);
+                    async move {
+                        let result = self.run_job(&job).await;
+                        let run = MailboxRun { job, result };
+                        let n = done.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+                        let written = run.result.as_ref().map_or(0, |r| r.counts.total());
+                        let w = writes.fetch_add(written, std::sync::atomic::Ordering::SeqCst)
+                            + written;
+                        on_progress(&Progress {
+                            done: n,
+                            total,
+                            writes: w,
+                            finished: &run,
+                        });
+                        (i, run)
+                    }
+                })
+                .buffer_unordered(self.concurrency.max(1))
+                .collect()
+                .await;
+        items.sort_by_key(|(i, _)| *i);
+        items.into_iter().map(|(_, r)| r).collect()
     }
 
     async fn table(
@@ -774,11 +870,7 @@ impl Connector {
 }
 
 /// The mass-delete guard's trip in words, with the numbers and what the admin can do.
-pub fn guard_sentence(
-    g: &sync_core::GuardTrip,
-    core: &sync_core::Rule,
-    rule: &SyncRule,
-) -> String {
+pub fn guard_sentence(g: &sync_core::GuardTrip, core: &sync_core::Rule, rule: &SyncRule) -> String {
     let why = match g.empty_side {
         Some(side) => format!(
             "{} lists no records at all while {} records are synchronised (an emptied or \
