@@ -213,6 +213,47 @@ async fn every_batch_operation_checks_the_number_of_results() {
     };
     assert_counts_checked(UpdateItem::new(vec![change("x"), change("y")]), 2).await;
     assert_counts_checked(FindItem::new(folder.clone(), ItemShape::id_only(), 10), 1).await;
+    assert_counts_checked(
+        FindFolder::new(
+            FolderTraversal::Shallow,
+            vec![folder.clone(), folder.clone()],
+        ),
+        2,
+    )
+    .await;
+    let file = |n: &str| {
+        ews_client::types::attachment::Attachment::File(
+            ews_client::types::attachment::FileAttachment::new(n, "text/plain", b"x".to_vec()),
+        )
+    };
+    assert_counts_checked(
+        CreateAttachment {
+            parent_item_id: ItemId::new("parent"),
+            attachments: vec![file("a.txt"), file("b.txt"), file("c.txt")],
+        },
+        3,
+    )
+    .await;
+    let rename = |id: &str| ews_client::ops::update_folder::FolderChange {
+        folder_id: FolderId::new(id).into(),
+        updates: vec![FolderChangeDescription::Set {
+            path: ews_client::types::paths::PropertyPath::field("folder:DisplayName"),
+            folder: Folder::new(FolderKind::Folder, "renamed"),
+        }],
+    };
+    assert_counts_checked(
+        UpdateFolder {
+            folder_changes: vec![rename("f1"), rename("f2")],
+        },
+        2,
+    )
+    .await;
+    assert_counts_checked(ResolveNames::new("anna"), 1).await;
+    assert_counts_checked(
+        SyncFolderItems::new(folder.clone(), ItemShape::id_only(), None, 10),
+        1,
+    )
+    .await;
 }
 
 #[tokio::test]

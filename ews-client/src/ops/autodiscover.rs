@@ -407,7 +407,16 @@ pub async fn get_user_settings(
             cause: None,
         });
     }
-    read_response(&raw.body).map_err(|e| Error::Parse(e.cleaned(clean)))
+    let response = read_response(&raw.body).map_err(|e| Error::Parse(e.cleaned(clean)))?;
+    // one user response per requested mailbox, in request order
+    if response.error_code == "NoError" && response.users.len() != request.mailboxes.len() {
+        return Err(Error::ResultCount {
+            operation: "GetUserSettings",
+            expected: request.mailboxes.len(),
+            received: response.users.len(),
+        });
+    }
+    Ok(response)
 }
 
 /// Finds the EWS URL for `email`.
@@ -453,7 +462,7 @@ pub async fn discover_ews_url(
         let Some(user) = resp.users.into_iter().next() else {
             last_error = Error::InvalidRequest(format!(
                 "autodiscover at {url} answered {} without a user response",
-                resp.error_code
+                crate::transport::sanitize_server_text(&resp.error_code, 100)
             ));
             continue;
         };

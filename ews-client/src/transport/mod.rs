@@ -36,7 +36,7 @@
 //! # Reusable pieces
 //!
 //! Besides [`HttpTransport`], these format-free items serve any HTTP client of the workspace
-//! (the Graph client uses them too): [`collect_limited`] (bounded body reading),
+//! (graph-client among them): [`collect_limited`] (bounded body reading),
 //! [`Scrubber`] and [`sanitize_server_text`] (server text fit for errors),
 //! [`RetryPolicy::server_wait`] (floor, growth and jitter for server-requested waits),
 //! [`StreamGuard`] (page, item and time bounds of paging streams, repeat detection),

@@ -235,6 +235,8 @@ impl ClientCredentialsProvider {
                 Some(signer) => {
                     let assertion =
                         signer.assertion(&self.endpoint, &self.credentials.client_id)?;
+                    // an echoing token endpoint must not put it into an error either
+                    self.scrubber.add_token(assertion.expose_secret());
                     form.append_pair(
                         "client_assertion_type",
                         "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",

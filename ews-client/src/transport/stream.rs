@@ -19,7 +19,8 @@ pub struct StreamLimits {
     pub max_pages: u64,
     /// The most items one stream yields (default 50 million).
     pub max_items: u64,
-    /// The longest one stream may run, from its first request (default 12 h).
+    /// The longest one stream may run, from its creation (default 12 h); checked after
+    /// every page.
     pub max_duration: Duration,
 }
 
