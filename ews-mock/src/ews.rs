@@ -30,7 +30,7 @@ use ews_client::types::shape::{
 use ews_client::types::{BaseFolderId, EmailAddress, FolderId, ItemId, PropertyPath};
 use ews_client::xml::{Ns, XmlReader};
 
-use crate::ids::{self, IdKind, SyncKind};
+use crate::ids::{self, IdKind, SyncKind, SyncPosition};
 use crate::server::Shared;
 use crate::soap::RequestHead;
 use crate::store::{ChangeKind, EwsItem, Mailbox, Store, StoreError, StoredItem};
@@ -843,14 +843,31 @@ fn sync_items(
     let message = (|| {
         let (mb, folder) = resolve_folder(&store, target, &req.sync_folder_id)?;
         let address = mb.id_address();
-        let since = match req.sync_state.as_deref().filter(|s| !s.trim().is_empty()) {
-            Some(state) => {
-                ids::decode_sync_state(&store.sync_secret, SyncKind::Items, &address, folder, state)
-                    .map_err(|_| StoreError::InvalidSyncStateData)?
-            }
-            None => 0,
+        let position = match req.sync_state.as_deref().filter(|s| !s.trim().is_empty()) {
+            Some(state) => ids::decode_sync_position(
+                &store.sync_secret,
+                SyncKind::Items,
+                &address,
+                folder,
+                state,
+            )
+            .map_err(|_| StoreError::InvalidSyncStateData)?,
+            // a first synchronisation lists the items that exist now, not the history
+            None => SyncPosition::Initial {
+                seq: mb.head_seq(),
+                last_key: mb.last_key(),
+                after_key: 0,
+            },
         };
         let max = usize::from(req.max_changes_returned.clamp(1, 512));
+        let since = match position {
+            SyncPosition::Journal(since) => since,
+            SyncPosition::Initial {
+                seq,
+                last_key,
+                after_key,
+            } => return initial_sync_page(&store, mb, folder, &req, seq, last_key, after_key, max),
+        };
         let page = mb.sync_items(folder, since, max)?;
         let ignored: Vec<&str> = req.ignore.iter().map(|i| i.id.as_str()).collect();
         let mut changes = Vec::with_capacity(page.changes.len());
@@ -896,6 +913,62 @@ fn sync_items(
         Ok(m) => ResponseMessage::success(m),
         Err(e) => err(e),
     }])
+}
+
+/// A page of a first synchronisation: the folder's items that existed when it started, by
+/// counter, as `Create` changes; after the last one the state continues from the journal
+/// position of the start (so later changes are reported, and nothing from before).
+#[allow(clippy::too_many_arguments)]
+fn initial_sync_page(
+    store: &Store,
+    mb: &Mailbox,
+    folder: u64,
+    req: &SyncFolderItems,
+    seq: u64,
+    last_key: u64,
+    after_key: u64,
+    max: usize,
+) -> Result<SyncFolderItemsResult, StoreError> {
+    let address = mb.id_address();
+    let mut keys = mb.live_items(folder, after_key, last_key, max + 1)?;
+    let more = keys.len() > max;
+    keys.truncate(max);
+    let ignored: Vec<&str> = req.ignore.iter().map(|i| i.id.as_str()).collect();
+    let changes = keys
+        .iter()
+        .filter_map(|k| mb.items.get(k))
+        .filter(|s| !ignored.contains(&mb.item_id(s.key).as_str()))
+        .map(|s| SyncItemChange::Create(item_view(mb, s, &req.item_shape)))
+        .collect();
+    let (position, includes_last) = match keys.last() {
+        Some(&last) if more => (
+            SyncPosition::Initial {
+                seq,
+                last_key,
+                after_key: last,
+            },
+            false,
+        ),
+        _ => {
+            let journal_done = mb
+                .folders
+                .get(&folder)
+                .and_then(|f| f.journal.last())
+                .is_none_or(|e| e.seq <= seq);
+            (SyncPosition::Journal(seq), journal_done)
+        }
+    };
+    Ok(SyncFolderItemsResult {
+        sync_state: Some(ids::encode_sync_position(
+            &store.sync_secret,
+            SyncKind::Items,
+            &address,
+            folder,
+            position,
+        )),
+        includes_last_item_in_range: Some(includes_last),
+        changes,
+    })
 }
 
 /// The text of an item property named by a field URI (`item:Subject`, `contacts:Surname`):

@@ -853,6 +853,40 @@ impl Mailbox {
         Ok(sync_page(&f.journal, since, max))
     }
 
+    /// The mailbox's journal position: every change so far has a sequence number up to it.
+    pub fn head_seq(&self) -> u64 {
+        self.next_seq.saturating_sub(1)
+    }
+
+    /// The highest item or folder counter allocated so far (a new or moved item always gets a
+    /// higher one).
+    pub fn last_key(&self) -> u64 {
+        self.next_key.saturating_sub(1)
+    }
+
+    /// The live items of `folder` with counters in `after + 1 ..= up_to`, by counter, at most
+    /// `max` (the listing of a first synchronisation). Cost: proportional to `max`.
+    pub fn live_items(
+        &self,
+        folder: u64,
+        after: u64,
+        up_to: u64,
+        max: usize,
+    ) -> Result<Vec<u64>, StoreError> {
+        let f = self
+            .folders
+            .get(&folder)
+            .ok_or(StoreError::FolderNotFound)?;
+        if after >= up_to {
+            return Ok(Vec::new());
+        }
+        Ok(f.items
+            .range(after + 1..=up_to)
+            .take(max)
+            .copied()
+            .collect())
+    }
+
     /// Folder changes below `root` since `since` (at most `max` folders).
     pub fn sync_hierarchy(
         &self,
