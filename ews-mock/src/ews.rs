@@ -1,8 +1,6 @@
 //! EWS operations, dispatched by the operation element of the SOAP body. Requests are read and
 //! responses written with `ews-client`'s operation types; the store does the work.
 
-use std::cmp::Ordering;
-
 use chrono::{DateTime, Utc};
 
 use axum::http::StatusCode;
@@ -24,13 +22,11 @@ use ews_client::types::folder::{Folder as EwsFolder, FolderKind};
 use ews_client::types::response::{
     MessageXml, MessageXmlValue, ResponseCode, ResponseMessage, ResponseMessages,
 };
-use ews_client::types::shape::{
-    BaseShape, CompareOp, IndexBasePoint, Operand, PagingInfo, Restriction, SortDirection,
-};
+use ews_client::types::shape::{BaseShape, IndexBasePoint, PagingInfo};
 use ews_client::types::{BaseFolderId, EmailAddress, FolderId, ItemId, PropertyPath};
-use ews_client::xml::{Ns, XmlReader};
 
 use crate::ids::{self, IdKind, SyncKind, SyncPosition};
+use crate::props;
 use crate::server::Shared;
 use crate::soap::RequestHead;
 use crate::store::{ChangeKind, EwsItem, Mailbox, Store, StoreError, StoredItem};
@@ -439,6 +435,7 @@ fn folder_view(mb: &Mailbox, key: u64, shape: &ews_client::types::shape::FolderS
         if wanted("folder:ParentFolderId") {
             out.parent_folder_id = full.parent_folder_id;
         }
+        out.extended_properties = folder_extended(mb, key, additional);
         return out;
     }
     let mut out = full;
@@ -450,7 +447,27 @@ fn folder_view(mb: &Mailbox, key: u64, shape: &ews_client::types::shape::FolderS
             out.parent_folder_id = None;
         }
     }
+    out.extended_properties = folder_extended(mb, key, additional);
     out
+}
+
+/// The extended properties (standard and computed tags) a folder shape asks for.
+fn folder_extended(
+    mb: &Mailbox,
+    key: u64,
+    additional: &[PropertyPath],
+) -> Vec<ews_client::types::paths::ExtendedProperty> {
+    let wanted: Vec<&ews_client::types::paths::ExtendedFieldUri> = additional
+        .iter()
+        .filter_map(|p| match p {
+            PropertyPath::Extended(uri) => Some(uri),
+            _ => None,
+        })
+        .collect();
+    if wanted.is_empty() {
+        return Vec::new();
+    }
+    props::folder_extended(mb, key, &wanted)
 }
 
 fn folder_view_all(
@@ -532,6 +549,9 @@ fn find_folder(
                         }
                     }
                     found.sort_unstable();
+                    if let Some(r) = &req.restriction {
+                        found.retain(|&k| props::matches(r, &|p| props::folder_value(mb, k, p)));
+                    }
                     let total = found.len();
                     let (offset, max) = req.page.as_ref().map_or((0, usize::MAX), |p| {
                         (
@@ -770,6 +790,13 @@ fn item_view(
         common.last_modified_time = Some(stored.modified);
         common.has_attachments = Some(!common.attachments.is_empty());
         common.item_id = Some(id.clone());
+        if shape
+            .additional_properties
+            .iter()
+            .any(|p| matches!(p, PropertyPath::Field(f) if f == "item:Size"))
+        {
+            common.size = Some(i32::try_from(props::item_size(stored)).unwrap_or(i32::MAX));
+        }
         let stored_mime = common.mime_content.take();
         let wants_mime = shape.include_mime_content == Some(true)
             || shape
@@ -788,6 +815,11 @@ fn item_view(
             if wants_mime {
                 view.common_mut().mime_content = mime;
             }
+            view.common_mut().extended_properties = if extended_wanted.is_empty() {
+                Vec::new()
+            } else {
+                props::item_extended(mb, stored, &extended_wanted)
+            };
             return view;
         }
         // the MIME content only when the shape asks for it (IncludeMimeContent)
@@ -796,15 +828,13 @@ fn item_view(
         }
         full
     };
-    let src = stored.item.common();
     let common = out.common_mut();
     common.item_id = Some(id);
-    common.extended_properties = src
-        .extended_properties
-        .iter()
-        .filter(|p| extended_wanted.iter().any(|w| w.same_property(&p.uri)))
-        .cloned()
-        .collect();
+    common.extended_properties = if extended_wanted.is_empty() {
+        Vec::new()
+    } else {
+        crate::props::item_extended(mb, stored, &extended_wanted)
+    };
     out
 }
 
@@ -971,84 +1001,6 @@ fn initial_sync_page(
     })
 }
 
-/// The text of an item property named by a field URI (`item:Subject`, `contacts:Surname`):
-/// the text of the item element's child of that local name.
-fn field_text(item: &EwsItem, uri: &str) -> Option<String> {
-    let local = uri.rsplit(':').next()?;
-    let c = item.common();
-    match local {
-        "Subject" => return c.subject.clone(),
-        "ItemClass" => return c.item_class.clone(),
-        _ => {}
-    }
-    let xml = crate::itemxml::item_to_xml(item);
-    let mut r = XmlReader::new(xml.as_bytes());
-    let root = r.root().ok()?;
-    while let Ok(Some(child)) = r.next_child(&root) {
-        if child.ns() == Ns::Types && child.local() == local {
-            return r.text(&child).ok().map(|t| t.into_owned());
-        }
-        r.skip(&child).ok()?;
-    }
-    None
-}
-
-fn path_text(item: &StoredItem, path: &PropertyPath) -> Option<String> {
-    match path {
-        PropertyPath::Field(uri) => match uri.as_str() {
-            "item:DateTimeCreated" => Some(item.created.to_rfc3339()),
-            "item:LastModifiedTime" => Some(item.modified.to_rfc3339()),
-            _ => field_text(&item.item, uri),
-        },
-        PropertyPath::Extended(uri) => item
-            .item
-            .common()
-            .extended_property(uri)
-            .and_then(|p| p.as_single().map(str::to_string)),
-        PropertyPath::Indexed { .. } => None,
-    }
-}
-
-fn compare_values(a: &str, b: &str) -> Ordering {
-    match (a.parse::<f64>(), b.parse::<f64>()) {
-        (Ok(x), Ok(y)) => x.partial_cmp(&y).unwrap_or(Ordering::Equal),
-        _ => a.to_lowercase().cmp(&b.to_lowercase()),
-    }
-}
-
-fn matches(item: &StoredItem, r: &Restriction) -> bool {
-    match r {
-        Restriction::And(list) => list.iter().all(|x| matches(item, x)),
-        Restriction::Or(list) => list.iter().any(|x| matches(item, x)),
-        Restriction::Not(x) => !matches(item, x),
-        Restriction::Exists(p) => path_text(item, p).is_some(),
-        Restriction::Contains { path, value, .. } => {
-            path_text(item, path).is_some_and(|t| t.to_lowercase().contains(&value.to_lowercase()))
-        }
-        Restriction::Compare { op, path, operand } => {
-            let Some(left) = path_text(item, path) else {
-                return matches!(op, CompareOp::IsNotEqualTo);
-            };
-            let right = match operand {
-                Operand::Constant(c) => c.clone(),
-                Operand::Path(p) => match path_text(item, p) {
-                    Some(t) => t,
-                    None => return false,
-                },
-            };
-            let ord = compare_values(&left, &right);
-            match op {
-                CompareOp::IsEqualTo => ord == Ordering::Equal,
-                CompareOp::IsNotEqualTo => ord != Ordering::Equal,
-                CompareOp::IsGreaterThan => ord == Ordering::Greater,
-                CompareOp::IsGreaterThanOrEqualTo => ord != Ordering::Less,
-                CompareOp::IsLessThan => ord == Ordering::Less,
-                _ => ord != Ordering::Greater,
-            }
-        }
-    }
-}
-
 fn find_item(shared: &Shared, target: &Target, req: FindItem) -> ResponseMessages<FindItemResult> {
     let store = shared.read();
     ResponseMessages::new(
@@ -1066,7 +1018,11 @@ fn find_item(shared: &Shared, target: &Target, req: FindItem) -> ResponseMessage
                     .items
                     .iter()
                     .filter_map(|k| mb.items.get(k))
-                    .filter(|i| req.restriction.as_ref().is_none_or(|r| matches(i, r)))
+                    .filter(|i| {
+                        req.restriction
+                            .as_ref()
+                            .is_none_or(|r| props::matches(r, &|p| props::item_value(mb, i, p)))
+                    })
                     .collect();
                 if let Some(ItemView::Calendar(view)) = &req.view {
                     // CalendarView: single items and expanded occurrences overlapping the
@@ -1114,22 +1070,8 @@ fn find_item(shared: &Shared, target: &Target, req: FindItem) -> ResponseMessage
                     found.sort_by(|a, b| b.created.cmp(&a.created).then(b.key.cmp(&a.key)));
                 } else {
                     found.sort_by(|a, b| {
-                        for o in &req.sort_order {
-                            let (x, y) = (path_text(a, &o.path), path_text(b, &o.path));
-                            let ord = match (x, y) {
-                                (Some(x), Some(y)) => compare_values(&x, &y),
-                                (x, y) => x.is_some().cmp(&y.is_some()),
-                            };
-                            let ord = if o.order == SortDirection::Descending {
-                                ord.reverse()
-                            } else {
-                                ord
-                            };
-                            if ord != Ordering::Equal {
-                                return ord;
-                            }
-                        }
-                        a.key.cmp(&b.key)
+                        props::sort_cmp(&req.sort_order, a, b, &|i, p| props::item_value(mb, i, p))
+                            .then(a.key.cmp(&b.key))
                     });
                 }
                 let total = found.len();

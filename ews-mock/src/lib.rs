@@ -35,6 +35,7 @@ pub mod itemxml;
 pub mod log;
 mod mime;
 pub mod ntlm;
+pub mod props;
 pub mod recur;
 mod server;
 pub mod soap;

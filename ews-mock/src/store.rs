@@ -322,6 +322,9 @@ pub struct Folder {
     pub items: BTreeSet<u64>,
     /// Item change journal, ordered by sequence number.
     pub journal: Vec<JournalEntry>,
+    /// When the folder's content last changed (`PR_LOCAL_COMMIT_TIME_MAX`).
+    #[serde(default)]
+    pub changed: Option<DateTime<Utc>>,
 }
 
 /// The net change of one item since a sync state.
@@ -439,6 +442,7 @@ impl Mailbox {
                     version: 1,
                     items: BTreeSet::new(),
                     journal: Vec::new(),
+                    changed: Some(Utc::now()),
                 },
             );
             if parent.is_some() {
@@ -576,6 +580,7 @@ impl Mailbox {
                 version: 1,
                 items: BTreeSet::new(),
                 journal: Vec::new(),
+                changed: Some(Utc::now()),
             },
         );
         let seq = self.alloc_seq();
@@ -687,6 +692,7 @@ impl Mailbox {
         let seq = self.alloc_seq();
         if let Some(f) = self.folders.get_mut(&folder) {
             f.journal.push(JournalEntry { seq, key, kind });
+            f.changed = Some(Utc::now());
         }
     }
 

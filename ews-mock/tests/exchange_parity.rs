@@ -7,9 +7,37 @@
 mod common;
 
 use common::*;
-use ews_client::ops::{CreateItem, DeleteItem, DisposalType, SyncFolderItems, SyncItemChange};
-use ews_client::types::shape::ItemShape;
-use ews_client::types::{BaseFolderId, Contact, DistinguishedFolderName as D, Item, ItemId};
+use ews_client::ops::{
+    CreateFolder, CreateItem, DeleteItem, DisposalType, FindFolder, FindItem, FolderTraversal,
+    GetFolder, GetItem, MoveItem, SyncFolderItems, SyncItemChange, UpdateItem, field_change,
+};
+use ews_client::types::folder::{Folder, FolderKind};
+use ews_client::types::paths::{ExtendedFieldUri, MapiPropertyType};
+use ews_client::types::shape::BaseShape;
+use ews_client::types::shape::{CompareOp, FieldOrder, FolderShape, ItemShape, Restriction};
+use ews_client::types::{
+    BaseFolderId, Body, Contact, DistinguishedFolderName as D, FolderId, Item, ItemId, Message,
+    PropertyPath,
+};
+
+fn tag(t: &str, ty: MapiPropertyType) -> PropertyPath {
+    PropertyPath::Extended(ExtendedFieldUri::tagged(t, ty))
+}
+
+fn ext_value(item: &Item, t: &str) -> Option<String> {
+    item.common()
+        .extended_properties
+        .iter()
+        .find(|p| p.uri.property_tag.as_deref() == Some(t))
+        .and_then(|p| p.as_single().map(str::to_string))
+}
+
+fn folder_ext(f: &Folder, t: &str) -> Option<String> {
+    f.extended_properties
+        .iter()
+        .find(|p| p.uri.property_tag.as_deref() == Some(t))
+        .and_then(|p| p.as_single().map(str::to_string))
+}
 
 fn folder(name: D) -> BaseFolderId {
     BaseFolderId::from(name)
@@ -168,5 +196,321 @@ async fn first_sync_lists_exactly_the_live_items() {
         "rest of listing + new + during"
     );
     assert!(rest_created.contains(&during[0].id));
+    ews.validate();
+}
+
+async fn create_folders(ews: &Ews<'_>, parent: D, names: &[&str]) -> Vec<FolderId> {
+    let r = ews
+        .call(&CreateFolder {
+            parent_folder_id: folder(parent),
+            folders: names
+                .iter()
+                .map(|n| Folder::new(FolderKind::Folder, *n))
+                .collect(),
+        })
+        .await;
+    assert!(codes(&r).iter().all(|c| c == "NoError"), "{:?}", codes(&r));
+    r.messages
+        .iter()
+        .map(|m| m.content.folders[0].folder_id.clone().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn find_folder_applies_restrictions_by_field_and_by_tag() {
+    let mock = start().await;
+    let ews = Ews::bob(&mock);
+    let made = create_folders(&ews, D::Inbox, &["tempfolder", "other"]).await;
+    let find = |r: Restriction| {
+        let mut f = FindFolder::new(FolderTraversal::Deep, vec![folder(D::MsgFolderRoot)]);
+        f.restriction = Some(r);
+        f
+    };
+    for path in [
+        PropertyPath::field("folder:DisplayName"),
+        tag("0x3001", MapiPropertyType::String),
+    ] {
+        let r = ews
+            .call(&find(Restriction::equals(path.clone(), "tempfolder")))
+            .await;
+        let found = &r.messages[0].content;
+        assert_eq!(found.folders.len(), 1, "{path:?}: {found:?}");
+        assert_eq!(found.folders[0].folder_id.as_ref().unwrap().id, made[0].id);
+        assert_eq!(found.paging.total_items_in_view, Some(1));
+    }
+    // nothing matches: no folder (never the parent)
+    let none = ews
+        .call(&find(Restriction::equals(
+            PropertyPath::field("folder:DisplayName"),
+            "missing",
+        )))
+        .await;
+    assert!(none.messages[0].content.folders.is_empty());
+    // the same evaluation as FindItem: Not, And, Contains, numeric comparisons on counts
+    let r = ews
+        .call(&find(Restriction::And(vec![
+            Restriction::contains(PropertyPath::field("folder:FolderClass"), "IPF.Contact"),
+            Restriction::Not(Box::new(Restriction::compare(
+                CompareOp::IsLessThan,
+                tag("0x3602", MapiPropertyType::Integer),
+                "1",
+            ))),
+        ])))
+        .await;
+    let names: Vec<_> = r.messages[0]
+        .content
+        .folders
+        .iter()
+        .map(|f| f.folder_id.clone().unwrap().id)
+        .collect();
+    let contacts = mock
+        .mailbox("bob@contoso.test")
+        .unwrap()
+        .folders
+        .iter()
+        .filter(|f| f.class == "IPF.Contact" && f.item_count >= 1)
+        .map(|f| f.id.clone())
+        .collect::<Vec<_>>();
+    assert_eq!(
+        names.len(),
+        2,
+        "Contacts and CRM Contacts hold an item each"
+    );
+    assert!(names.iter().all(|n| contacts.contains(n)));
+    ews.validate();
+}
+
+#[tokio::test]
+async fn find_item_restricts_and_sorts_by_tag_as_by_field() {
+    let mock = start().await;
+    let ews = Ews::bob(&mock);
+    create(
+        &ews,
+        vec![
+            contact("Zoe", "Alpha"),
+            contact("Adam", "Zulu"),
+            contact("Mia", "Mid"),
+        ],
+        D::Contacts,
+    )
+    .await;
+    let subject = tag("0x0037", MapiPropertyType::String);
+    let mut find = FindItem::new(
+        folder(D::Contacts),
+        ItemShape::id_only().with_additional([subject.clone()]),
+        50,
+    );
+    find.restriction = Some(Restriction::equals(subject.clone(), "Mia Mid"));
+    let r = ews.call(&find).await;
+    let items = &r.messages[0].content.items;
+    assert_eq!(items.len(), 1);
+    assert_eq!(ext_value(&items[0], "0x0037").as_deref(), Some("Mia Mid"));
+
+    // sort by PR_SUBJECT descending equals sort by item:Subject descending
+    find.restriction = None;
+    find.sort_order = vec![FieldOrder::descending(subject.clone())];
+    let by_tag: Vec<_> = ews.call(&find).await.messages[0]
+        .content
+        .items
+        .iter()
+        .map(|i| ext_value(i, "0x0037").unwrap())
+        .collect();
+    find.sort_order = vec![FieldOrder::descending(PropertyPath::field("item:Subject"))];
+    let by_field: Vec<_> = ews.call(&find).await.messages[0]
+        .content
+        .items
+        .iter()
+        .map(|i| ext_value(i, "0x0037").unwrap())
+        .collect();
+    assert_eq!(by_tag, ["Zoe Alpha", "Mia Mid", "Carol", "Adam Zulu"]);
+    assert_eq!(by_tag, by_field);
+    ews.validate();
+}
+
+fn message(subject: &str, body: &str) -> Item {
+    let mut m = Message::default();
+    m.common.subject = Some(subject.into());
+    m.common.body = Some(Body::text(body));
+    m.is_read = Some(false);
+    Item::Message(m)
+}
+
+fn computed_item_paths() -> Vec<PropertyPath> {
+    vec![
+        tag("0x0E23", MapiPropertyType::Integer),
+        tag("0x0E08", MapiPropertyType::Integer),
+        tag("0x0E07", MapiPropertyType::Integer),
+        tag("0x0E06", MapiPropertyType::SystemTime),
+        tag("0x3008", MapiPropertyType::SystemTime),
+        tag("0x10F3", MapiPropertyType::String),
+        PropertyPath::field("item:Size"),
+    ]
+}
+
+async fn get_computed(ews: &Ews<'_>, ids: Vec<ItemId>) -> Vec<Item> {
+    let r = ews
+        .call(&GetItem::new(
+            ItemShape::id_only().with_additional(computed_item_paths()),
+            ids,
+        ))
+        .await;
+    assert!(codes(&r).iter().all(|c| c == "NoError"));
+    r.messages
+        .into_iter()
+        .map(|m| m.content.items.into_iter().next().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn computed_item_properties_are_served_and_consistent() {
+    let mock = start().await;
+    let ews = Ews::bob(&mock);
+    let ids = create(
+        &ews,
+        vec![
+            message("One", "short"),
+            message("Two", "short"),
+            message("One", "x"),
+        ],
+        D::Inbox,
+    )
+    .await;
+    let items = get_computed(&ews, ids.clone()).await;
+    let article = |i: &Item| ext_value(i, "0x0E23").unwrap().parse::<u64>().unwrap();
+    let size = |i: &Item| ext_value(i, "0x0E08").unwrap().parse::<u64>().unwrap();
+    let numbers: Vec<u64> = items.iter().map(article).collect();
+    assert!(numbers.windows(2).all(|w| w[0] < w[1]), "{numbers:?}");
+    for i in &items {
+        assert_eq!(
+            i.common().size.map(|s| s as u64),
+            Some(size(i)),
+            "item:Size = 0x0E08"
+        );
+        assert_eq!(
+            ext_value(i, "0x0E07").as_deref(),
+            Some("8"),
+            "unread, unsent draft"
+        );
+        assert!(ext_value(i, "0x0E06").unwrap().ends_with('Z'));
+        assert!(ext_value(i, "0x3008").unwrap().ends_with('Z'));
+    }
+    let names: Vec<String> = items
+        .iter()
+        .map(|i| ext_value(i, "0x10F3").unwrap())
+        .collect();
+    assert_eq!(names[0], "One.EML");
+    assert_eq!(names[1], "Two.EML");
+    assert_ne!(names[2], names[0], "unique in the folder");
+
+    // the size follows the body; the flags follow the read state
+    let mut longer = message("One", &"a much longer body ".repeat(50));
+    if let Item::Message(m) = &mut longer {
+        m.is_read = Some(true);
+    }
+    let update = UpdateItem::for_item(
+        &longer,
+        ids[0].clone(),
+        vec![
+            field_change(&longer, &PropertyPath::field("item:Body")),
+            field_change(&longer, &PropertyPath::field("message:IsRead")),
+        ],
+    );
+    assert_eq!(codes(&ews.call(&update).await), ["NoError"]);
+    let after = get_computed(&ews, vec![ids[0].clone()]).await;
+    assert!(size(&after[0]) > size(&items[0]) + 500);
+    assert_eq!(ext_value(&after[0], "0x0E07").as_deref(), Some("9"));
+    assert!(ext_value(&after[0], "0x3008").unwrap() >= ext_value(&items[0], "0x3008").unwrap());
+
+    // a moved item gets a new, higher number; a deleted number is never given again
+    let moved = ews
+        .call(&MoveItem {
+            to_folder_id: folder(D::Inbox),
+            item_ids: vec![ids[1].clone().into()],
+            return_new_item_ids: None,
+        })
+        .await;
+    let moved_id = moved.messages[0].content.items[0]
+        .item_id()
+        .unwrap()
+        .clone();
+    ews.call(&DeleteItem::new(
+        DisposalType::HardDelete,
+        vec![ids[2].clone()],
+    ))
+    .await;
+    let fresh = create(&ews, vec![message("Three", "x")], D::Inbox).await;
+    let again = get_computed(&ews, vec![moved_id, fresh[0].clone()]).await;
+    let max_before = *numbers.iter().max().unwrap();
+    assert!(article(&again[0]) > max_before);
+    assert!(article(&again[1]) > article(&again[0]));
+
+    // restrictable and sortable by tag
+    let mut find = FindItem::new(
+        folder(D::Inbox),
+        ItemShape::id_only().with_additional(computed_item_paths()),
+        50,
+    );
+    find.restriction = Some(Restriction::compare(
+        CompareOp::IsGreaterThan,
+        tag("0x0E23", MapiPropertyType::Integer),
+        numbers[0].to_string(),
+    ));
+    find.sort_order = vec![FieldOrder::ascending(tag(
+        "0x0E23",
+        MapiPropertyType::Integer,
+    ))];
+    let listed: Vec<u64> = ews.call(&find).await.messages[0]
+        .content
+        .items
+        .iter()
+        .map(article)
+        .collect();
+    assert_eq!(listed, [article(&again[0]), article(&again[1])]);
+    find.restriction = Some(Restriction::equals(
+        tag("0x0E07", MapiPropertyType::Integer),
+        "9",
+    ));
+    let read = ews.call(&find).await;
+    assert_eq!(read.messages[0].content.items.len(), 1);
+    ews.validate();
+}
+
+#[tokio::test]
+async fn computed_folder_properties_are_served_and_restrictable() {
+    let mock = start().await;
+    let ews = Ews::bob(&mock);
+    let made = create_folders(&ews, D::Inbox, &["Parent"]).await;
+    let paths = vec![
+        tag("0x3602", MapiPropertyType::Integer),
+        tag("0x3603", MapiPropertyType::Integer),
+        tag("0x3613", MapiPropertyType::String),
+        tag("0x360A", MapiPropertyType::Boolean),
+        tag("0x670A", MapiPropertyType::SystemTime),
+    ];
+    let get = |ids: Vec<BaseFolderId>| GetFolder {
+        folder_shape: FolderShape::new(BaseShape::IdOnly).with_additional(paths.clone()),
+        folder_ids: ids,
+    };
+    let before = ews.call(&get(vec![folder(D::Inbox)])).await.messages[0]
+        .content
+        .folders[0]
+        .clone();
+    assert_eq!(folder_ext(&before, "0x3602").as_deref(), Some("0"));
+    assert_eq!(folder_ext(&before, "0x3613").as_deref(), Some("IPF.Note"));
+    assert_eq!(folder_ext(&before, "0x360A").as_deref(), Some("true"));
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    create(&ews, vec![message("A", "x"), message("B", "y")], D::Inbox).await;
+    let after = ews
+        .call(&get(vec![
+            folder(D::Inbox),
+            BaseFolderId::Id(made[0].clone()),
+        ]))
+        .await;
+    let inbox = &after.messages[0].content.folders[0];
+    assert_eq!(folder_ext(inbox, "0x3602").as_deref(), Some("2"));
+    assert_eq!(folder_ext(inbox, "0x3603").as_deref(), Some("2"));
+    assert!(folder_ext(inbox, "0x670A").unwrap() > folder_ext(&before, "0x670A").unwrap());
+    let parent = &after.messages[1].content.folders[0];
+    assert_eq!(folder_ext(parent, "0x360A").as_deref(), Some("false"));
     ews.validate();
 }
