@@ -1379,7 +1379,8 @@ fn update_item(
                     (Some(_), _) => Some(u64::MAX),
                 };
                 let mut item = stored.item.clone();
-                ews_client::ops::apply_changes(&mut item, &change.updates).map_err(|e| {
+                let updates = base_item_changes(&item, &change.updates);
+                ews_client::ops::apply_changes(&mut item, &updates).map_err(|e| {
                     ResponseMessage::error(
                         e.response_code(),
                         format!("The change cannot be applied: {e}"),
@@ -1438,6 +1439,50 @@ fn update_item(
             .map(|r: Result<_, ResponseMessage<UpdateItemResult>>| r.unwrap_or_else(|e| e))
             .collect(),
     )
+}
+
+/// Exchange accepts a `SetItemField` or `AppendToItemField` whose value is wrapped in the
+/// base `t:Item` element for a property every item has (`item:*` and extended properties),
+/// whatever the item's kind: such a change is applied as if it named the item's own element.
+fn base_item_changes(
+    target: &EwsItem,
+    changes: &[ews_client::ops::ItemChangeDescription],
+) -> Vec<ews_client::ops::ItemChangeDescription> {
+    use ews_client::ops::ItemChangeDescription as C;
+    use ews_client::types::item::GenericItemKind;
+    let rewrap = |path: &PropertyPath, item: &EwsItem| -> Option<EwsItem> {
+        let EwsItem::Generic(g) = item else {
+            return None;
+        };
+        let base_property = match path {
+            PropertyPath::Field(uri) => uri.starts_with("item:"),
+            PropertyPath::Extended(_) => true,
+            PropertyPath::Indexed { .. } => false,
+        };
+        if g.kind != GenericItemKind::Item
+            || !base_property
+            || item.element_name() == target.element_name()
+        {
+            return None;
+        }
+        let mut own = target.empty_like();
+        *own.common_mut() = g.common.clone();
+        Some(own)
+    };
+    changes
+        .iter()
+        .map(|c| match c {
+            C::Set { path, item } => C::Set {
+                path: path.clone(),
+                item: rewrap(path, item).unwrap_or_else(|| item.clone()),
+            },
+            C::Append { path, item } => C::Append {
+                path: path.clone(),
+                item: rewrap(path, item).unwrap_or_else(|| item.clone()),
+            },
+            other => other.clone(),
+        })
+        .collect()
 }
 
 fn send_item(shared: &Shared, target: &Target, req: SendItem) -> ResponseMessages<()> {

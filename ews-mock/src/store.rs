@@ -255,6 +255,50 @@ pub fn set_read(item: &mut EwsItem, read: Option<bool>) {
     }
 }
 
+/// Completes a contact as Exchange does when a client sets no `DisplayName` or `FileAs`: the
+/// display name from the name parts ("Given Middle Surname Generation", else the company
+/// name, else the first e-mail address) and `FileAs` by its `FileAsMapping` (default
+/// "Surname, Given").
+pub fn complete_contact(item: &mut EwsItem) {
+    use ews_client::types::contact::FileAsMapping as M;
+    let EwsItem::Contact(c) = item else {
+        return;
+    };
+    fn part(p: &Option<String>) -> Option<String> {
+        p.as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    }
+    fn join(parts: &[&Option<String>], sep: &str) -> Option<String> {
+        let v: Vec<String> = parts.iter().filter_map(|p| part(p)).collect();
+        (!v.is_empty()).then(|| v.join(sep))
+    }
+    let (given, surname, company) = (part(&c.given_name), part(&c.surname), part(&c.company_name));
+    if part(&c.display_name).is_none() {
+        let named = join(&[&given, &c.middle_name, &surname, &c.generation], " ");
+        let email = c
+            .email_addresses
+            .iter()
+            .map(|e| e.address.trim().to_string())
+            .find(|a| !a.is_empty());
+        c.display_name = named.or_else(|| company.clone()).or(email);
+    }
+    if part(&c.file_as).is_none() {
+        let computed = match c.file_as_mapping {
+            Some(M::FirstSpaceLast) => join(&[&given, &surname], " "),
+            Some(M::LastFirst | M::LastSpaceFirst) => join(&[&surname, &given], " "),
+            Some(M::Company) => company.clone(),
+            Some(M::DisplayName) => c.display_name.clone(),
+            Some(M::FirstName) => given.clone(),
+            Some(M::LastName) => surname.clone(),
+            Some(M::None | M::Empty) => None,
+            _ => join(&[&surname, &given], ", "),
+        };
+        c.file_as = computed.or(company).or_else(|| c.display_name.clone());
+    }
+}
+
 fn clear_server_fields(item: &mut EwsItem) {
     let c = item.common_mut();
     c.item_id = None;
@@ -704,6 +748,7 @@ impl Mailbox {
         let key = self.alloc_key();
         let now = Utc::now();
         clear_server_fields(&mut item);
+        complete_contact(&mut item);
         let mut next_attachment = 1;
         number_attachments(&mut item, &mut next_attachment);
         self.items.insert(
@@ -741,6 +786,7 @@ impl Mailbox {
         let before = stored.item.clone();
         change(&mut stored.item);
         clear_server_fields(&mut stored.item);
+        complete_contact(&mut stored.item);
         number_attachments(&mut stored.item, &mut stored.next_attachment);
         if stored.item == before {
             return Ok(());

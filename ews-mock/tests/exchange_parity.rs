@@ -514,3 +514,127 @@ async fn computed_folder_properties_are_served_and_restrictable() {
     assert_eq!(folder_ext(parent, "0x360A").as_deref(), Some("false"));
     ews.validate();
 }
+
+#[tokio::test]
+async fn update_item_accepts_the_base_item_element_for_base_properties() {
+    use ews_client::ops::ItemChangeDescription;
+    use ews_client::types::item::{GenericItem, GenericItemKind};
+    let mock = start().await;
+    let ews = Ews::bob(&mock);
+    let ids = create(&ews, vec![message("Before", "body")], D::Inbox).await;
+    let mut base = GenericItem {
+        kind: GenericItemKind::Item,
+        ..GenericItem::default()
+    };
+    base.common.subject = Some("After".into());
+    base.common.categories = vec!["Red".into()];
+    let like = message("", "");
+    let update = UpdateItem::for_item(
+        &like,
+        ids[0].clone(),
+        vec![
+            ItemChangeDescription::Set {
+                path: PropertyPath::field("item:Subject"),
+                item: Item::Generic(base.clone()),
+            },
+            ItemChangeDescription::Set {
+                path: PropertyPath::field("item:Categories"),
+                item: Item::Generic(base.clone()),
+            },
+        ],
+    );
+    assert_eq!(codes(&ews.call(&update).await), ["NoError"]);
+    let got = ews
+        .call(&GetItem::new(ItemShape::all_properties(), vec![ids[0].clone()]))
+        .await;
+    let item = &got.messages[0].content.items[0];
+    assert!(matches!(item, Item::Message(_)), "still a message");
+    assert_eq!(item.common().subject.as_deref(), Some("After"));
+    assert_eq!(item.common().categories, ["Red"]);
+
+    // a message property wrapped in the base element stays refused, as on Exchange
+    let refused = UpdateItem::for_item(
+        &like,
+        got.messages[0].content.items[0].item_id().unwrap().clone(),
+        vec![ItemChangeDescription::Set {
+            path: PropertyPath::field("message:IsRead"),
+            item: Item::Generic(base),
+        }],
+    );
+    assert_eq!(codes(&ews.call(&refused).await), ["ErrorInvalidPropertySet"]);
+    ews.validate();
+}
+
+#[tokio::test]
+async fn contacts_get_a_computed_display_name_and_file_as() {
+    let mock = start().await;
+    let ews = Ews::bob(&mock);
+    let mut company_only = Contact {
+        company_name: Some("Contoso Ltd".into()),
+        ..Contact::default()
+    };
+    company_only.common.subject = Some("Contoso".into());
+    let mut own = Contact {
+        given_name: Some("Own".into()),
+        surname: Some("Name".into()),
+        display_name: Some("Chosen Name".into()),
+        file_as: Some("Chosen".into()),
+        ..Contact::default()
+    };
+    own.common.subject = Some("Own".into());
+    let ids = create(
+        &ews,
+        vec![
+            contact("Eva", "Klein"),
+            Item::Contact(company_only),
+            Item::Contact(own),
+        ],
+        D::Contacts,
+    )
+    .await;
+    let got = ews
+        .call(&GetItem::new(ItemShape::all_properties(), ids.clone()))
+        .await;
+    let names: Vec<(Option<String>, Option<String>)> = got
+        .messages
+        .iter()
+        .map(|m| match &m.content.items[0] {
+            Item::Contact(c) => (c.display_name.clone(), c.file_as.clone()),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    let s = |a: &str, b: &str| (Some(a.to_string()), Some(b.to_string()));
+    assert_eq!(
+        names,
+        [
+            s("Eva Klein", "Klein, Eva"),
+            s("Contoso Ltd", "Contoso Ltd"),
+            s("Chosen Name", "Chosen")
+        ]
+    );
+    // a contact seeded from the data file without a display name gets one too
+    let carol = mock
+        .mailbox("bob@contoso.test")
+        .unwrap()
+        .items_in("contacts")
+        .find(|i| i.subject.as_deref() == Some("Carol"))
+        .and_then(|i| i.item())
+        .unwrap();
+    let Item::Contact(carol) = carol else {
+        panic!("not a contact")
+    };
+    assert_eq!(carol.display_name.as_deref(), Some("Carol Jones"));
+    assert_eq!(carol.file_as.as_deref(), Some("Jones, Carol"));
+    // readable by tag as PR_DISPLAY_NAME
+    let by_tag = ews
+        .call(&GetItem::new(
+            ItemShape::id_only().with_additional([tag("0x3001", MapiPropertyType::String)]),
+            vec![ids[0].clone()],
+        ))
+        .await;
+    assert_eq!(
+        ext_value(&by_tag.messages[0].content.items[0], "0x3001").as_deref(),
+        Some("Eva Klein")
+    );
+    ews.validate();
+}
