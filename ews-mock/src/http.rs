@@ -26,8 +26,8 @@ use crate::soap;
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
-        .route("/EWS/Exchange.asmx", post(ews_endpoint))
-        .route("/ews/exchange.asmx", post(ews_endpoint))
+        .route("/EWS/Exchange.asmx", post(ews_endpoint).get(ews_probe))
+        .route("/ews/exchange.asmx", post(ews_endpoint).get(ews_probe))
         .route("/autodiscover/autodiscover.svc", post(ews_endpoint))
         .route("/oauth2/token", post(token_endpoint))
         .route("/oauth2/v2.0/token", post(token_endpoint))
@@ -143,6 +143,16 @@ fn authenticate(
                     let auth = ntlm::parse_authenticate(&msg).map_err(|_| AuthFailure::Denied)?;
                     let store = shared.read();
                     let user = store.user_by_logon(&auth.user).ok_or(AuthFailure::Denied)?;
+                    // the domain must be the organisation's (NetBIOS name or the user's DNS
+                    // domain); an empty domain (UPN logon) is the user's own
+                    let dns_domain = user.address.rsplit('@').next().unwrap_or_default();
+                    let domain = auth.domain.trim();
+                    if !(domain.is_empty()
+                        || domain.eq_ignore_ascii_case(&store.settings.domain)
+                        || domain.eq_ignore_ascii_case(dns_domain))
+                    {
+                        return Err(AuthFailure::Denied);
+                    }
                     auth.verify(challenge, &user.password)
                         .map_err(|_| AuthFailure::Denied)?;
                     state.user = Some(user.address.clone());
@@ -208,6 +218,26 @@ fn xml_response(status: StatusCode, body: String) -> Response {
         body,
     )
         .into_response()
+}
+
+/// `GET` of the EWS URL, as clients probe it before their first SOAP call: IIS answers an
+/// anonymous request with 401 and the authentication schemes (NTLM handshakes work over GET
+/// too) and an authenticated one with 200 and the service's description page.
+async fn ews_probe(
+    State(shared): State<Arc<Shared>>,
+    Extension(conn): Extension<Arc<ConnInfo>>,
+    headers: HeaderMap,
+) -> Response {
+    match authenticate(&shared, &conn, &headers) {
+        Ok(_) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            "<html><head><title>Service</title></head><body><p>Exchange Web Services \
+             (ews-mock). Send SOAP requests with POST.</p></body></html>",
+        )
+            .into_response(),
+        Err(failure) => unauthorized(failure),
+    }
 }
 
 async fn ews_endpoint(

@@ -545,7 +545,10 @@ async fn update_item_accepts_the_base_item_element_for_base_properties() {
     );
     assert_eq!(codes(&ews.call(&update).await), ["NoError"]);
     let got = ews
-        .call(&GetItem::new(ItemShape::all_properties(), vec![ids[0].clone()]))
+        .call(&GetItem::new(
+            ItemShape::all_properties(),
+            vec![ids[0].clone()],
+        ))
         .await;
     let item = &got.messages[0].content.items[0];
     assert!(matches!(item, Item::Message(_)), "still a message");
@@ -561,7 +564,10 @@ async fn update_item_accepts_the_base_item_element_for_base_properties() {
             item: Item::Generic(base),
         }],
     );
-    assert_eq!(codes(&ews.call(&refused).await), ["ErrorInvalidPropertySet"]);
+    assert_eq!(
+        codes(&ews.call(&refused).await),
+        ["ErrorInvalidPropertySet"]
+    );
     ews.validate();
 }
 
