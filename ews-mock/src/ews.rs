@@ -11,6 +11,9 @@ use ews_client::ops::{
     UpdateItem, UpdateItemResult,
 };
 use ews_client::ops::{
+    ConvertId, ExpandDL, GetServerTimeZones, GetUserConfiguration, GetUserOofSettings,
+};
+use ews_client::ops::{
     CreateFolder, DeleteItem, FindFolder, FindFolderResult, FindItem, FindItemResult, FolderChange,
     FolderInfo, FolderTraversal, GetFolder, GetItem, ItemInfo, ItemView, MoveItem, Resolution,
     ResolutionSet, ResolveNames, SyncFolderHierarchy, SyncFolderHierarchyResult, SyncFolderItems,
@@ -26,6 +29,7 @@ use ews_client::types::shape::{BaseShape, IndexBasePoint, PagingInfo};
 use ews_client::types::{BaseFolderId, EmailAddress, FolderId, ItemId, PropertyPath};
 
 use crate::ids::{self, IdKind, SyncKind, SyncPosition};
+use crate::info_ops;
 use crate::props;
 use crate::server::Shared;
 use crate::soap::RequestHead;
@@ -160,13 +164,42 @@ pub(crate) fn dispatch(shared: &Shared, head: &RequestHead, target: &Target, bod
         "SendItem" => run::<SendItem>(shared, target, body, send_item),
         "CreateAttachment" => run::<CreateAttachment>(shared, target, body, create_attachment),
         "GetAttachment" => run::<GetAttachment>(shared, target, body, get_attachment),
+        "ConvertId" => run::<ConvertId>(shared, target, body, info_ops::convert_id),
+        "GetUserConfiguration" => {
+            run::<GetUserConfiguration>(shared, target, body, info_ops::get_user_configuration)
+        }
+        "ExpandDL" => run::<ExpandDL>(shared, target, body, info_ops::expand_dl),
+        "GetServerTimeZones" => {
+            run::<GetServerTimeZones>(shared, target, body, info_ops::get_server_time_zones)
+        }
+        "GetUserOofSettingsRequest" => {
+            run::<GetUserOofSettings>(shared, target, body, info_ops::get_user_oof_settings)
+        }
         "GetUserSettingsRequestMessage" => autodiscover(shared, body),
-        other => Reply::fault(
+        other if declared_operation(other) => Reply::fault(
             "ErrorInvalidRequest",
             &format!("The operation {other} is not implemented by ews-mock."),
             None,
         ),
+        // what Exchange answers for a body element its schema does not declare
+        other => Reply::fault(
+            "ErrorSchemaValidation",
+            &format!(
+                "The request failed schema validation: The 'http://schemas.microsoft.com/exchange/services/2006/messages:{other}' element is not declared."
+            ),
+            None,
+        ),
     }
+}
+
+/// The EWS messages schema, for the names of the operations it declares.
+const MESSAGES_XSD: &str = include_str!("../../ews-client/schema/messages.xsd");
+
+/// Whether the EWS schema declares `name` as a request body element.
+fn declared_operation(name: &str) -> bool {
+    !name.is_empty()
+        && name.chars().all(|c| c.is_ascii_alphanumeric())
+        && MESSAGES_XSD.contains(&format!("<xs:element name=\"{name}\" type=\"m:"))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -177,7 +210,7 @@ fn same_mailbox(a: &str, b: &str) -> bool {
 }
 
 /// Resolves a folder id to (mailbox, folder key); only the target mailbox is accessible.
-fn resolve_folder<'s>(
+pub(crate) fn resolve_folder<'s>(
     store: &'s Store,
     target: &Target,
     id: &BaseFolderId,

@@ -31,6 +31,7 @@ mod ews;
 pub mod faults;
 mod http;
 pub mod ids;
+mod info_ops;
 pub mod itemxml;
 pub mod log;
 mod mime;
