@@ -33,6 +33,14 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/oauth2/v2.0/token", post(token_endpoint))
         .route("/{tenant}/oauth2/token", post(tenant_token_endpoint))
         .route("/{tenant}/oauth2/v2.0/token", post(tenant_token_endpoint))
+        .merge(admin_router(shared.clone()))
+        .layer(DefaultBodyLimit::max(64 * 1024 * 1024))
+        .with_state(shared)
+}
+
+/// The admin/inspection routes, behind the admin token.
+fn admin_router(shared: Arc<Shared>) -> Router<Arc<Shared>> {
+    Router::new()
         .route("/admin/log", get(admin_log).delete(admin_clear_log))
         .route("/admin/counts", get(admin_counts))
         .route("/admin/mailboxes", get(admin_mailboxes))
@@ -47,8 +55,40 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/admin/limits", post(admin_limits))
         .route("/admin/seed", post(admin_seed))
         .route("/admin/tokens/expire", post(admin_expire_tokens))
-        .layer(DefaultBodyLimit::max(64 * 1024 * 1024))
-        .with_state(shared)
+        .route_layer(axum::middleware::from_fn_with_state(shared, admin_guard))
+}
+
+/// Requires `Authorization: Bearer <admin token>` unless the endpoint is open (loopback).
+async fn admin_guard(
+    State(shared): State<Arc<Shared>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if let Some(token) = &shared.admin_token {
+        let given = request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .unwrap_or_default();
+        // compared without an early exit, so the time does not tell how much matched
+        let equal = given.len() == token.len()
+            && given
+                .bytes()
+                .zip(token.bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0;
+        if !equal {
+            let mut resp = (StatusCode::UNAUTHORIZED, "admin token required").into_response();
+            resp.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"ews-mock-admin\""),
+            );
+            return resp;
+        }
+    }
+    next.run(request).await
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1142,8 +1142,16 @@ impl Store {
         Ok(store)
     }
 
-    /// Adds (or replaces) users, groups and apps and adds mailbox content.
+    /// Adds (or replaces) users, groups and apps and adds mailbox content, all or nothing: on
+    /// an error the organisation is unchanged.
     pub fn seed(&mut self, data: &OrgData) -> Result<(), MockError> {
+        let mut next = self.clone();
+        next.seed_in_place(data)?;
+        *self = next;
+        Ok(())
+    }
+
+    fn seed_in_place(&mut self, data: &OrgData) -> Result<(), MockError> {
         for u in &data.users {
             self.add_user(u)?;
         }
