@@ -216,6 +216,28 @@ pub fn item_value(mb: &Mailbox, stored: &StoredItem, path: &PropertyPath) -> Opt
     }
 }
 
+/// A stored extended property as Exchange answers it: `SystemTime` values in UTC to the
+/// second (`2024-01-31T09:00:00Z`), whatever precision or offset the client wrote.
+fn normalised(p: &ExtendedProperty) -> ExtendedProperty {
+    use ews_client::types::paths::MapiPropertyType as T;
+    let time = |v: &String| {
+        DateTime::parse_from_rfc3339(v.trim())
+            .map(|t| time_text(t.with_timezone(&Utc)))
+            .unwrap_or_else(|_| v.clone())
+    };
+    let value = match (&p.value, p.uri.property_type) {
+        (ExtendedValue::Single(v), T::SystemTime) => ExtendedValue::Single(time(v)),
+        (ExtendedValue::Multi(vs), T::SystemTimeArray) => {
+            ExtendedValue::Multi(vs.iter().map(time).collect())
+        }
+        (other, _) => other.clone(),
+    };
+    ExtendedProperty {
+        uri: p.uri.clone(),
+        value,
+    }
+}
+
 /// The extended properties an item answers for `wanted`: stored ones, and for tags the
 /// standard or computed property's value.
 pub fn item_extended(
@@ -227,7 +249,7 @@ pub fn item_extended(
         .iter()
         .filter_map(|uri| {
             if let Some(p) = stored.item.common().extended_property(uri) {
-                return Some(p.clone());
+                return Some(normalised(p));
             }
             let value = item_value(mb, stored, &PropertyPath::Extended((*uri).clone()))?;
             Some(ExtendedProperty {
