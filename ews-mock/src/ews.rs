@@ -1477,6 +1477,7 @@ fn update_item(
 /// Exchange accepts a `SetItemField` or `AppendToItemField` whose value is wrapped in the
 /// base `t:Item` element for a property every item has (`item:*` and extended properties),
 /// whatever the item's kind: such a change is applied as if it named the item's own element.
+/// A change naming a standard property by its MAPI tag changes the named field.
 fn base_item_changes(
     target: &EwsItem,
     changes: &[ews_client::ops::ItemChangeDescription],
@@ -1504,16 +1505,21 @@ fn base_item_changes(
     };
     changes
         .iter()
-        .map(|c| match c {
-            C::Set { path, item } => C::Set {
-                path: path.clone(),
-                item: rewrap(path, item).unwrap_or_else(|| item.clone()),
-            },
-            C::Append { path, item } => C::Append {
-                path: path.clone(),
-                item: rewrap(path, item).unwrap_or_else(|| item.clone()),
-            },
-            other => other.clone(),
+        .map(|c| {
+            if let Some(by_field) = props::tag_change_as_field(target, c) {
+                return by_field;
+            }
+            match c {
+                C::Set { path, item } => C::Set {
+                    path: path.clone(),
+                    item: rewrap(path, item).unwrap_or_else(|| item.clone()),
+                },
+                C::Append { path, item } => C::Append {
+                    path: path.clone(),
+                    item: rewrap(path, item).unwrap_or_else(|| item.clone()),
+                },
+                other => other.clone(),
+            }
         })
         .collect()
 }

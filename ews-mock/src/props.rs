@@ -88,6 +88,66 @@ fn field_for(table: &[(u32, &'static str)], tag: u32) -> Option<&'static str> {
     table.iter().find(|(t, _)| *t == tag).map(|(_, f)| *f)
 }
 
+/// A `SetItemField` or `DeleteItemField` that names a standard property by its MAPI tag, as
+/// the same change of its named field (so the item's field changes, not a stored extended
+/// property): PR_SUBJECT, PR_BODY (text), and a contact's PR_DISPLAY_NAME, PR_GIVEN_NAME,
+/// PR_SURNAME, PR_COMPANY_NAME, PR_TITLE. `None` for any other change.
+pub fn tag_change_as_field(
+    target: &EwsItem,
+    change: &ews_client::ops::ItemChangeDescription,
+) -> Option<ews_client::ops::ItemChangeDescription> {
+    use ews_client::ops::ItemChangeDescription as C;
+    let (uri, item) = match change {
+        C::Set {
+            path: PropertyPath::Extended(uri),
+            item,
+        } => (uri, Some(item)),
+        C::Delete {
+            path: PropertyPath::Extended(uri),
+        } => (uri, None),
+        _ => return None,
+    };
+    let field = field_for(ITEM_FIELDS, tag(uri)?)?;
+    let writable = matches!(
+        (field, target),
+        ("item:Subject" | "item:Body", _)
+            | (
+                "contacts:DisplayName"
+                    | "contacts:GivenName"
+                    | "contacts:Surname"
+                    | "contacts:CompanyName"
+                    | "contacts:JobTitle",
+                EwsItem::Contact(_)
+            )
+    );
+    if !writable {
+        return None;
+    }
+    let path = PropertyPath::field(field);
+    let Some(item) = item else {
+        return Some(C::Delete { path });
+    };
+    let value = item
+        .common()
+        .extended_property(uri)?
+        .as_single()?
+        .to_string();
+    let mut own = target.empty_like();
+    match (field, &mut own) {
+        ("item:Subject", own) => own.common_mut().subject = Some(value),
+        ("item:Body", own) => {
+            own.common_mut().body = Some(ews_client::types::Body::text(value));
+        }
+        ("contacts:DisplayName", EwsItem::Contact(c)) => c.display_name = Some(value),
+        ("contacts:GivenName", EwsItem::Contact(c)) => c.given_name = Some(value),
+        ("contacts:Surname", EwsItem::Contact(c)) => c.surname = Some(value),
+        ("contacts:CompanyName", EwsItem::Contact(c)) => c.company_name = Some(value),
+        ("contacts:JobTitle", EwsItem::Contact(c)) => c.job_title = Some(value),
+        _ => return None,
+    }
+    Some(C::Set { path, item: own })
+}
+
 /// Formats a time as Exchange writes `xs:dateTime` values (UTC, seconds, `Z`).
 pub fn time_text(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)

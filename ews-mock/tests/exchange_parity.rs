@@ -644,3 +644,43 @@ async fn contacts_get_a_computed_display_name_and_file_as() {
     );
     ews.validate();
 }
+
+#[tokio::test]
+async fn a_write_by_tag_changes_the_named_field() {
+    use ews_client::ops::ItemChangeDescription;
+    use ews_client::types::paths::ExtendedProperty;
+    let mock = start().await;
+    let ews = Ews::bob(&mock);
+    let ids = create(&ews, vec![contact("Old", "Name")], D::Contacts).await;
+    let like = contact("", "");
+    let set = |t: &str, v: &str| {
+        ItemChangeDescription::set_extended(
+            &like,
+            ExtendedProperty::string(ExtendedFieldUri::tagged(t, MapiPropertyType::String), v),
+        )
+    };
+    let update = UpdateItem::for_item(
+        &like,
+        ids[0].clone(),
+        vec![set("0x0037", "New subject"), set("0x3A11", "Newname")],
+    );
+    assert_eq!(codes(&ews.call(&update).await), ["NoError"]);
+    let got = ews
+        .call(&GetItem::new(ItemShape::all_properties(), ids.clone()))
+        .await;
+    let Item::Contact(c) = &got.messages[0].content.items[0] else {
+        panic!("not a contact")
+    };
+    assert_eq!(c.common.subject.as_deref(), Some("New subject"));
+    assert_eq!(c.surname.as_deref(), Some("Newname"));
+    // stored as the fields, not as extended properties
+    let stored = mock
+        .mailbox("bob@contoso.test")
+        .unwrap()
+        .items
+        .into_iter()
+        .find(|i| i.id == ids[0].id)
+        .unwrap();
+    assert!(!stored.xml.contains("ExtendedProperty"), "{}", stored.xml);
+    ews.validate();
+}
