@@ -12,8 +12,8 @@ use ews_client::operation::Operation;
 use ews_client::ops::{
     AlternateId, AnyRequest, ConvertId, ConvertIdResult, DLExpansion, ExpandDL, ExternalAudience,
     GetServerTimeZones, GetUserConfiguration, GetUserOofSettings, GetUserOofSettingsResponse,
-    IdFormat, OofState, TimeZoneDefinitions, UserConfiguration, UserConfigurationName,
-    UserConfigurationObject, UserOofSettings,
+    GetUserPhoto, GetUserPhotoResponse, IdFormat, OofState, TimeZoneDefinitions, UserConfiguration,
+    UserConfigurationName, UserConfigurationObject, UserOofSettings,
 };
 use ews_client::schema;
 use ews_client::types::response::{ResponseCode, ResponseMessage, ResponseMessages};
@@ -95,6 +95,13 @@ fn requests_validate_and_read_back() {
             check(&GetServerTimeZones {
                 ids: vec!["W. Europe Standard Time".into(), "UTC".into()],
                 return_full_time_zone_data: Some(false),
+            }),
+        ),
+        (
+            "GetUserPhoto".to_string(),
+            check(&GetUserPhoto {
+                email: "anna@contoso.com".into(),
+                size_requested: "HR96x96".into(),
             }),
         ),
         (
@@ -203,6 +210,22 @@ fn responses_validate_and_read_back() {
                 }),
                 allow_external_oof: Some(ExternalAudience::All),
             }),
+        ),
+        (
+            "GetUserPhoto".to_string(),
+            response::<GetUserPhoto>(&GetUserPhotoResponse(ResponseMessage::success(
+                ews_client::ops::UserPhoto {
+                    has_changed: true,
+                    picture_data: Some("iVBORw0KGgo=".into()),
+                },
+            ))),
+        ),
+        (
+            "GetUserPhoto error".to_string(),
+            response::<GetUserPhoto>(&GetUserPhotoResponse(ResponseMessage::error(
+                ResponseCode::ErrorItemNotFound,
+                "The photo wasn't found.",
+            ))),
         ),
         (
             "GetUserOofSettings error".to_string(),

@@ -11,7 +11,7 @@ use ews_client::ops::{
     UpdateItem, UpdateItemResult,
 };
 use ews_client::ops::{
-    ConvertId, ExpandDL, GetServerTimeZones, GetUserConfiguration, GetUserOofSettings,
+    ConvertId, ExpandDL, GetServerTimeZones, GetUserConfiguration, GetUserOofSettings, GetUserPhoto,
 };
 use ews_client::ops::{
     CreateFolder, DeleteItem, FindFolder, FindFolderResult, FindItem, FindItemResult, FolderChange,
@@ -175,6 +175,7 @@ pub(crate) fn dispatch(shared: &Shared, head: &RequestHead, target: &Target, bod
         "GetUserOofSettingsRequest" => {
             run::<GetUserOofSettings>(shared, target, body, info_ops::get_user_oof_settings)
         }
+        "GetUserPhoto" => run::<GetUserPhoto>(shared, target, body, info_ops::get_user_photo),
         "GetUserSettingsRequestMessage" => autodiscover(shared, body),
         other if declared_operation(other) => Reply::fault(
             "ErrorInvalidRequest",

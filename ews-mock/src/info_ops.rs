@@ -1,5 +1,5 @@
 //! Operations clients call around logon and for directory information: ConvertId,
-//! GetUserConfiguration, ExpandDL, GetServerTimeZones, GetUserOofSettings. Requests and
+//! GetUserConfiguration, ExpandDL, GetServerTimeZones, GetUserOofSettings, GetUserPhoto. Requests and
 //! responses are `ews-client`'s types; the answers follow Exchange for the mock's data.
 
 use base64::Engine as _;
@@ -7,7 +7,8 @@ use base64::engine::general_purpose::STANDARD;
 use ews_client::ops::{
     AlternateId, ConvertId, ConvertIdResult, DLExpansion, ExpandDL, ExternalAudience,
     GetServerTimeZones, GetUserConfiguration, GetUserOofSettings, GetUserOofSettingsResponse,
-    IdFormat, OofState, TimeZoneDefinitions, UserConfiguration, UserOofSettings,
+    GetUserPhoto, GetUserPhotoResponse, IdFormat, OofState, TimeZoneDefinitions, UserConfiguration,
+    UserOofSettings,
 };
 use ews_client::types::EmailAddress;
 use ews_client::types::response::{ResponseCode, ResponseMessage, ResponseMessages};
@@ -224,4 +225,24 @@ pub(crate) fn get_user_oof_settings(
         }),
         allow_external_oof: Some(ExternalAudience::All),
     }
+}
+
+/// GetUserPhoto: the mock keeps no photos; a user of the organisation answers
+/// `ErrorItemNotFound` ("The photo wasn't found."), as Exchange does for a user without a
+/// photo; an unknown address `ErrorMailRecipientNotFound`.
+pub(crate) fn get_user_photo(
+    shared: &Shared,
+    _target: &Target,
+    req: GetUserPhoto,
+) -> GetUserPhotoResponse {
+    let store = shared.read();
+    let message = if store.user(&req.email).is_some() {
+        ResponseMessage::error(ResponseCode::ErrorItemNotFound, "The photo wasn't found.")
+    } else {
+        ResponseMessage::error(
+            ResponseCode::ErrorMailRecipientNotFound,
+            "The mail recipient was not found.",
+        )
+    };
+    GetUserPhotoResponse(message)
 }

@@ -1,5 +1,5 @@
 //! Operations clients call at logon and for directory data (ConvertId, GetUserConfiguration,
-//! ExpandDL, GetServerTimeZones, GetUserOofSettings) and the answer to an operation the
+//! ExpandDL, GetServerTimeZones, GetUserOofSettings, GetUserPhoto) and the answer to an operation the
 //! schema does not declare; every response is validated against the vendored EWS schema.
 #![allow(clippy::unwrap_used)] // tests: a panic is a failed test
 
@@ -9,7 +9,7 @@ use common::*;
 use ews_client::envelope;
 use ews_client::ops::{
     AlternateId, ConvertId, ExpandDL, GetFolder, GetServerTimeZones, GetUserConfiguration,
-    GetUserOofSettings, IdFormat, OofState, UserConfigurationName,
+    GetUserOofSettings, GetUserPhoto, IdFormat, OofState, UserConfigurationName,
 };
 use ews_client::types::{DistinguishedFolderName as D, EmailAddress};
 
@@ -138,6 +138,16 @@ async fn directory_and_settings_operations_answer_as_exchange() {
         nobody.message.status.code.as_str(),
         "ErrorMailRecipientNotFound"
     );
+
+    let photo = |email: &str| GetUserPhoto {
+        email: email.into(),
+        size_requested: "HR96x96".into(),
+    };
+    let none = ews.call(&photo("alice@contoso.test")).await;
+    assert_eq!(none.0.status.code.as_str(), "ErrorItemNotFound");
+    assert!(none.0.content.picture_data.is_none());
+    let unknown = ews.call(&photo("nobody@contoso.test")).await;
+    assert_eq!(unknown.0.status.code.as_str(), "ErrorMailRecipientNotFound");
     ews.validate();
 }
 

@@ -4,7 +4,7 @@
 use super::{
     ConvertId, CreateAttachment, CreateFolder, CreateItem, DeleteFolder, DeleteItem, ExpandDL,
     FindFolder, FindItem, GetAttachment, GetFolder, GetItem, GetServerTimeZones,
-    GetUserConfiguration, GetUserOofSettings, MoveItem, ResolveNames, SendItem,
+    GetUserConfiguration, GetUserOofSettings, GetUserPhoto, MoveItem, ResolveNames, SendItem,
     SyncFolderHierarchy, SyncFolderItems, UpdateFolder, UpdateItem,
 };
 use crate::envelope::{RequestHeaders, read_request_with, write_request_body};
@@ -105,6 +105,7 @@ any_request!(
     ExpandDL,
     GetServerTimeZones,
     GetUserOofSettings,
+    GetUserPhoto,
 );
 
 impl AnyRequest {

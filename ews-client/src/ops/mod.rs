@@ -24,6 +24,7 @@ pub mod get_item;
 pub mod get_server_time_zones;
 pub mod get_user_configuration;
 pub mod get_user_oof_settings;
+pub mod get_user_photo;
 pub mod move_item;
 pub mod resolve_names;
 pub mod send_item;
@@ -55,6 +56,7 @@ pub use get_user_configuration::{
 pub use get_user_oof_settings::{
     ExternalAudience, GetUserOofSettings, GetUserOofSettingsResponse, OofState, UserOofSettings,
 };
+pub use get_user_photo::{GetUserPhoto, GetUserPhotoResponse, UserPhoto};
 pub use move_item::MoveItem;
 pub use resolve_names::{Resolution, ResolutionSet, ResolveNames, ResolveNamesSearchScope};
 pub use send_item::SendItem;
