@@ -11,9 +11,10 @@ use ews_client::envelope::{
 use ews_client::operation::Operation;
 use ews_client::ops::{
     AlternateId, AnyRequest, ConvertId, ConvertIdResult, DLExpansion, ExpandDL, ExternalAudience,
-    GetServerTimeZones, GetUserConfiguration, GetUserOofSettings, GetUserOofSettingsResponse,
-    GetUserPhoto, GetUserPhotoResponse, IdFormat, OofState, TimeZoneDefinitions, UserConfiguration,
-    UserConfigurationName, UserConfigurationObject, UserOofSettings,
+    GetServerTimeZones, GetUserAvailability, GetUserAvailabilityResponse, GetUserConfiguration,
+    GetUserOofSettings, GetUserOofSettingsResponse, GetUserPhoto, GetUserPhotoResponse, IdFormat,
+    OofState, TimeZoneDefinitions, UserConfiguration, UserConfigurationName,
+    UserConfigurationObject, UserOofSettings,
 };
 use ews_client::schema;
 use ews_client::types::response::{ResponseCode, ResponseMessage, ResponseMessages};
@@ -44,6 +45,41 @@ fn config_name() -> UserConfigurationName {
     UserConfigurationName {
         name: "OWA.UserOptions".into(),
         folder: DistinguishedFolderName::Root.into(),
+    }
+}
+
+fn availability() -> GetUserAvailability {
+    use ews_client::ops::{
+        FreeBusyViewOptions, MailboxData, SerializableTimeZone, TimeZoneTransition,
+    };
+    GetUserAvailability {
+        time_zone: Some(SerializableTimeZone {
+            bias: -60,
+            standard: TimeZoneTransition {
+                bias: 0,
+                time: "03:00:00".into(),
+                day_order: 5,
+                month: 10,
+                day_of_week: "Sunday".into(),
+            },
+            daylight: TimeZoneTransition {
+                bias: -60,
+                time: "02:00:00".into(),
+                day_order: 5,
+                month: 3,
+                day_of_week: "Sunday".into(),
+            },
+        }),
+        mailboxes: vec![MailboxData {
+            address: "anna@contoso.com".into(),
+            attendee_type: "Required".into(),
+        }],
+        free_busy_view_options: Some(FreeBusyViewOptions {
+            start: "2025-07-01T00:00:00".into(),
+            end: "2025-07-02T00:00:00".into(),
+            merged_interval_minutes: Some(30),
+            requested_view: Some("FreeBusyMerged".into()),
+        }),
     }
 }
 
@@ -97,6 +133,7 @@ fn requests_validate_and_read_back() {
                 return_full_time_zone_data: Some(false),
             }),
         ),
+        ("GetUserAvailability".to_string(), check(&availability())),
         (
             "GetUserPhoto".to_string(),
             check(&GetUserPhoto {
@@ -209,6 +246,32 @@ fn responses_validate_and_read_back() {
                     external_reply: Some(String::new()),
                 }),
                 allow_external_oof: Some(ExternalAudience::All),
+            }),
+        ),
+        (
+            "GetUserAvailability".to_string(),
+            response::<GetUserAvailability>(&GetUserAvailabilityResponse {
+                free_busy: vec![
+                    ews_client::ops::FreeBusyResponse {
+                        message: ResponseMessage::success(()),
+                        view: Some(ews_client::ops::FreeBusyView {
+                            view_type: "FreeBusy".into(),
+                            merged_free_busy: Some("0220".into()),
+                            events: vec![ews_client::ops::CalendarEvent {
+                                start: "2025-07-01T09:00:00".into(),
+                                end: "2025-07-01T10:00:00".into(),
+                                busy_type: ews_client::types::calendar::LegacyFreeBusy::Busy,
+                            }],
+                        }),
+                    },
+                    ews_client::ops::FreeBusyResponse {
+                        message: ResponseMessage::error(
+                            ResponseCode::ErrorMailRecipientNotFound,
+                            "The mail recipient was not found.",
+                        ),
+                        view: None,
+                    },
+                ],
             }),
         ),
         (

@@ -11,7 +11,8 @@ use ews_client::ops::{
     UpdateItem, UpdateItemResult,
 };
 use ews_client::ops::{
-    ConvertId, ExpandDL, GetServerTimeZones, GetUserConfiguration, GetUserOofSettings, GetUserPhoto,
+    ConvertId, ExpandDL, GetServerTimeZones, GetUserAvailability, GetUserConfiguration,
+    GetUserOofSettings, GetUserPhoto,
 };
 use ews_client::ops::{
     CreateFolder, DeleteItem, FindFolder, FindFolderResult, FindItem, FindItemResult, FolderChange,
@@ -176,6 +177,9 @@ pub(crate) fn dispatch(shared: &Shared, head: &RequestHead, target: &Target, bod
             run::<GetUserOofSettings>(shared, target, body, info_ops::get_user_oof_settings)
         }
         "GetUserPhoto" => run::<GetUserPhoto>(shared, target, body, info_ops::get_user_photo),
+        "GetUserAvailabilityRequest" => {
+            run::<GetUserAvailability>(shared, target, body, info_ops::get_user_availability)
+        }
         "GetUserSettingsRequestMessage" => autodiscover(shared, body),
         other if declared_operation(other) => Reply::fault(
             "ErrorInvalidRequest",

@@ -1,14 +1,16 @@
 //! Operations clients call around logon and for directory information: ConvertId,
-//! GetUserConfiguration, ExpandDL, GetServerTimeZones, GetUserOofSettings, GetUserPhoto. Requests and
+//! GetUserConfiguration, ExpandDL, GetServerTimeZones, GetUserOofSettings, GetUserPhoto,
+//! GetUserAvailability (free/busy). Requests and
 //! responses are `ews-client`'s types; the answers follow Exchange for the mock's data.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use ews_client::ops::{
-    AlternateId, ConvertId, ConvertIdResult, DLExpansion, ExpandDL, ExternalAudience,
-    GetServerTimeZones, GetUserConfiguration, GetUserOofSettings, GetUserOofSettingsResponse,
-    GetUserPhoto, GetUserPhotoResponse, IdFormat, OofState, TimeZoneDefinitions, UserConfiguration,
-    UserOofSettings,
+    AlternateId, CalendarEvent, ConvertId, ConvertIdResult, DLExpansion, ExpandDL,
+    ExternalAudience, FreeBusyResponse, FreeBusyView, GetServerTimeZones, GetUserAvailability,
+    GetUserAvailabilityResponse, GetUserConfiguration, GetUserOofSettings,
+    GetUserOofSettingsResponse, GetUserPhoto, GetUserPhotoResponse, IdFormat, OofState,
+    SerializableTimeZone, TimeZoneDefinitions, UserConfiguration, UserOofSettings,
 };
 use ews_client::types::EmailAddress;
 use ews_client::types::response::{ResponseCode, ResponseMessage, ResponseMessages};
@@ -245,4 +247,129 @@ pub(crate) fn get_user_photo(
         )
     };
     GetUserPhotoResponse(message)
+}
+
+/// GetUserAvailability (free/busy): the events of each mailbox's calendar overlapping the
+/// window (recurring series expanded), in start order, with their free/busy status and times
+/// local to the request's time zone; with a merged view also one digit per interval. Details
+/// (subject, location) are not given: the view answered is `FreeBusy` or `FreeBusyMerged`, as
+/// for a caller with Exchange's default free/busy permission. An unknown address is
+/// `ErrorMailRecipientNotFound`; a request without a valid time window `ErrorInvalidRequest`.
+pub(crate) fn get_user_availability(
+    shared: &Shared,
+    _target: &Target,
+    req: GetUserAvailability,
+) -> GetUserAvailabilityResponse {
+    use chrono::{DateTime, Duration, Utc};
+    use ews_client::types::calendar::LegacyFreeBusy;
+    let store = shared.read();
+    let tz = req
+        .time_zone
+        .clone()
+        .unwrap_or_else(SerializableTimeZone::utc);
+    let error = |code: ResponseCode, text: &str| FreeBusyResponse {
+        message: ResponseMessage::error(code, text),
+        view: None,
+    };
+    let window = req.free_busy_view_options.as_ref().and_then(|o| {
+        let (start, end) = (tz.parse_time(&o.start)?, tz.parse_time(&o.end)?);
+        (start < end).then_some((o, start, end))
+    });
+    let free_busy = req
+        .mailboxes
+        .iter()
+        .map(|m| {
+            let Some((options, start, end)) = window else {
+                return error(
+                    ResponseCode::ErrorInvalidRequest,
+                    "The request needs FreeBusyViewOptions with a valid TimeWindow.",
+                );
+            };
+            let Some(mb) = store.mailbox(&m.address) else {
+                return error(
+                    ResponseCode::ErrorMailRecipientNotFound,
+                    "The mail recipient was not found.",
+                );
+            };
+            let mut events: Vec<(DateTime<Utc>, DateTime<Utc>, LegacyFreeBusy)> = Vec::new();
+            let calendar = mb
+                .distinguished("calendar")
+                .and_then(|k| mb.folders.get(&k));
+            for stored in calendar
+                .iter()
+                .flat_map(|f| f.items.iter())
+                .filter_map(|k| mb.items.get(k))
+            {
+                let crate::store::EwsItem::CalendarItem(c) = &stored.item else {
+                    continue;
+                };
+                let status = c.legacy_free_busy_status.unwrap_or(LegacyFreeBusy::Busy);
+                if c.recurrence.is_some() {
+                    for occ in crate::recur::occurrences(c, Some(start), end) {
+                        if occ.end > start && occ.start < end {
+                            events.push((occ.start, occ.end, status));
+                        }
+                    }
+                } else if let (Some(s), Some(e)) = (c.start, c.end)
+                    && s < end
+                    && e > start
+                {
+                    events.push((s, e, status));
+                }
+            }
+            events.sort_by_key(|(s, e, _)| (*s, *e));
+            let view = options.requested_view.as_deref().unwrap_or("FreeBusy");
+            let merged = view.contains("Merged");
+            let merged_free_busy = merged.then(|| {
+                let step = Duration::minutes(i64::from(
+                    options.merged_interval_minutes.unwrap_or(30).clamp(5, 1440),
+                ));
+                let digit = |s: &LegacyFreeBusy| match s {
+                    LegacyFreeBusy::Free => 0,
+                    LegacyFreeBusy::Tentative => 1,
+                    LegacyFreeBusy::Busy => 2,
+                    LegacyFreeBusy::Oof => 3,
+                    LegacyFreeBusy::WorkingElsewhere => 4,
+                    _ => 5,
+                };
+                let mut out = String::new();
+                let mut slot = start;
+                while slot < end {
+                    let next = slot + step;
+                    let d = events
+                        .iter()
+                        .filter(|(s, e, _)| *s < next && *e > slot)
+                        .map(|(_, _, st)| digit(st))
+                        .max()
+                        .unwrap_or(0);
+                    out.push(char::from(b'0' + d));
+                    slot = next;
+                }
+                out
+            });
+            let local = |t: DateTime<Utc>| tz.to_local(t).format("%Y-%m-%dT%H:%M:%S").to_string();
+            FreeBusyResponse {
+                message: ResponseMessage::success(()),
+                view: Some(FreeBusyView {
+                    view_type: if view == "MergedOnly" {
+                        "MergedOnly".to_string()
+                    } else if merged {
+                        "FreeBusyMerged".to_string()
+                    } else {
+                        "FreeBusy".to_string()
+                    },
+                    merged_free_busy,
+                    events: events
+                        .iter()
+                        .map(|(s, e, st)| CalendarEvent {
+                            start: local(*s),
+                            end: local(*e),
+                            busy_type: *st,
+                        })
+                        .collect(),
+                }),
+            }
+        })
+        .collect();
+    GetUserAvailabilityResponse { free_busy }
 }

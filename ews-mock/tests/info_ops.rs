@@ -168,3 +168,119 @@ async fn an_undeclared_operation_fails_schema_validation() {
     assert_eq!(fault.code().unwrap().as_str(), "ErrorInvalidRequest");
     mock.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn availability_lists_the_calendar_in_the_requested_time_zone() {
+    use ews_client::ops::{
+        CreateItem, FreeBusyViewOptions, GetUserAvailability, MailboxData, SerializableTimeZone,
+        TimeZoneTransition,
+    };
+    use ews_client::types::calendar::LegacyFreeBusy;
+    use ews_client::types::{CalendarItem, Item};
+    let mock = start().await;
+    let alice = Ews::as_user(&mock, "alice@contoso.test", "alice-pw");
+    let event = |subject: &str, start: &str, end: &str, status: LegacyFreeBusy| {
+        let mut c = CalendarItem {
+            start: Some(start.parse().unwrap()),
+            end: Some(end.parse().unwrap()),
+            legacy_free_busy_status: Some(status),
+            ..CalendarItem::default()
+        };
+        c.common.subject = Some(subject.into());
+        Item::CalendarItem(c)
+    };
+    let created = alice
+        .call(&CreateItem::save(
+            vec![
+                event(
+                    "Review",
+                    "2025-07-01T09:00:00Z",
+                    "2025-07-01T10:00:00Z",
+                    LegacyFreeBusy::Busy,
+                ),
+                event(
+                    "Maybe",
+                    "2025-07-01T13:00:00Z",
+                    "2025-07-01T14:00:00Z",
+                    LegacyFreeBusy::Tentative,
+                ),
+                event(
+                    "Other day",
+                    "2025-07-03T09:00:00Z",
+                    "2025-07-03T10:00:00Z",
+                    LegacyFreeBusy::Busy,
+                ),
+            ],
+            None,
+        ))
+        .await;
+    assert_eq!(codes(&created), ["NoError"; 3]);
+    let transition = |bias, time: &str, month| TimeZoneTransition {
+        bias,
+        time: time.into(),
+        day_order: 5,
+        month,
+        day_of_week: "Sunday".into(),
+    };
+    // Europe/Berlin: UTC+2 in July
+    let berlin = SerializableTimeZone {
+        bias: -60,
+        standard: transition(0, "03:00:00", 10),
+        daylight: transition(-60, "02:00:00", 3),
+    };
+    let bob = Ews::bob(&mock);
+    let r = bob
+        .call(&GetUserAvailability {
+            time_zone: Some(berlin),
+            mailboxes: vec![
+                MailboxData {
+                    address: "alice@contoso.test".into(),
+                    attendee_type: "Required".into(),
+                },
+                MailboxData {
+                    address: "nobody@contoso.test".into(),
+                    attendee_type: "Required".into(),
+                },
+            ],
+            free_busy_view_options: Some(FreeBusyViewOptions {
+                start: "2025-07-01T00:00:00".into(),
+                end: "2025-07-02T00:00:00".into(),
+                merged_interval_minutes: Some(60),
+                requested_view: Some("FreeBusyMerged".into()),
+            }),
+        })
+        .await;
+    assert_eq!(r.free_busy.len(), 2);
+    assert_eq!(r.free_busy[0].message.status.code.as_str(), "NoError");
+    let view = r.free_busy[0].view.as_ref().unwrap();
+    let events: Vec<(&str, &str, LegacyFreeBusy)> = view
+        .events
+        .iter()
+        .map(|e| (e.start.as_str(), e.end.as_str(), e.busy_type))
+        .collect();
+    assert_eq!(
+        events,
+        [
+            (
+                "2025-07-01T11:00:00",
+                "2025-07-01T12:00:00",
+                LegacyFreeBusy::Busy
+            ),
+            (
+                "2025-07-01T15:00:00",
+                "2025-07-01T16:00:00",
+                LegacyFreeBusy::Tentative
+            )
+        ]
+    );
+    assert_eq!(
+        view.merged_free_busy.as_deref(),
+        Some("000000000002000100000000")
+    );
+    assert_eq!(
+        r.free_busy[1].message.status.code.as_str(),
+        "ErrorMailRecipientNotFound"
+    );
+    alice.validate();
+    bob.validate();
+}

@@ -4,8 +4,8 @@
 use super::{
     ConvertId, CreateAttachment, CreateFolder, CreateItem, DeleteFolder, DeleteItem, ExpandDL,
     FindFolder, FindItem, GetAttachment, GetFolder, GetItem, GetServerTimeZones,
-    GetUserConfiguration, GetUserOofSettings, GetUserPhoto, MoveItem, ResolveNames, SendItem,
-    SyncFolderHierarchy, SyncFolderItems, UpdateFolder, UpdateItem,
+    GetUserAvailability, GetUserConfiguration, GetUserOofSettings, GetUserPhoto, MoveItem,
+    ResolveNames, SendItem, SyncFolderHierarchy, SyncFolderItems, UpdateFolder, UpdateItem,
 };
 use crate::envelope::{RequestHeaders, read_request_with, write_request_body};
 use crate::operation::Operation;
@@ -106,6 +106,7 @@ any_request!(
     GetServerTimeZones,
     GetUserOofSettings,
     GetUserPhoto,
+    GetUserAvailability,
 );
 
 impl AnyRequest {

@@ -22,6 +22,7 @@ pub mod get_attachment;
 pub mod get_folder;
 pub mod get_item;
 pub mod get_server_time_zones;
+pub mod get_user_availability;
 pub mod get_user_configuration;
 pub mod get_user_oof_settings;
 pub mod get_user_photo;
@@ -50,6 +51,10 @@ pub use get_attachment::{AttachmentShape, GetAttachment};
 pub use get_folder::GetFolder;
 pub use get_item::GetItem;
 pub use get_server_time_zones::{GetServerTimeZones, TimeZoneDefinitions};
+pub use get_user_availability::{
+    CalendarEvent, FreeBusyResponse, FreeBusyView, FreeBusyViewOptions, GetUserAvailability,
+    GetUserAvailabilityResponse, MailboxData, SerializableTimeZone, TimeZoneTransition,
+};
 pub use get_user_configuration::{
     GetUserConfiguration, UserConfiguration, UserConfigurationName, UserConfigurationObject,
 };
