@@ -317,6 +317,11 @@ fn mock_serves_until_terminated() {
             .ends_with("/EWS/Exchange.asmx"),
         "{urls}"
     );
+    // the admin endpoint's token is announced with its URL
+    assert!(
+        urls["admin_token"].as_str().is_some_and(|t| t.len() >= 32),
+        "{urls}"
+    );
     std::net::TcpStream::connect(&ews).unwrap();
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
