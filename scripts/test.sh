@@ -17,6 +17,8 @@ command -v xmllint >/dev/null 2>&1 || need+=(libxml2-utils)
 # node runs the EWS Managed API's JavaScript port (ews-javascript-api) against the mock.
 command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v npm >/dev/null 2>&1 || need+=(npm)
+# DavMail, an EWS-to-IMAP/SMTP gateway (Java), is the fourth third-party client of ews-mock.
+command -v davmail >/dev/null 2>&1 || need+=(davmail)
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     log "installing ${need[*]}"

@@ -84,7 +84,7 @@ impl JobErrorKind {
             Self::ImpersonationDenied => "impersonation denied",
             Self::MailboxGone => "mailbox not found",
             Self::Configuration => "configuration problem",
-            Self::MassDelete => "stopped by the mass-delete guard",
+            Self::MassDelete => "stopped by the mass-delete guard, nothing was written",
             Self::Busy => "busy",
             Self::Other => "failed",
         }
@@ -435,6 +435,30 @@ pub enum SkipReason {
     Shutdown,
 }
 
+/// In words: `another run (HOLDER) is working on it`, `waiting after 3 failures until ...`.
+impl std::fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SkipReason::Leased { holder } => {
+                write!(
+                    f,
+                    "another run ({holder}) is working on this mailbox and table"
+                )
+            }
+            SkipReason::BackingOff { until, failures } => write!(
+                f,
+                "waiting after {failures} failure(s) in a row; next attempt at {}",
+                until.format("%Y-%m-%d %H:%M:%S UTC")
+            ),
+            SkipReason::PermanentFailure { error } => write!(
+                f,
+                "failed permanently with this configuration ({error}); runs again when the configuration changes"
+            ),
+            SkipReason::Shutdown => f.write_str("the batch is shutting down"),
+        }
+    }
+}
+
 /// How an item ended.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
@@ -493,6 +517,17 @@ pub enum Outcome {
     PartialFailure,
     /// Every item that ran failed.
     Failure,
+}
+
+impl Outcome {
+    /// `success`, `partial failure` or `failure`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Success => "success",
+            Outcome::PartialFailure => "partial failure",
+            Outcome::Failure => "failure",
+        }
+    }
 }
 
 /// The report of one batch run.
@@ -1038,7 +1073,7 @@ impl<R: JobRunner, C: Clock> Scheduler<R, C> {
             succeeded = report.succeeded(),
             failed = report.failed(),
             skipped = report.skipped(),
-            outcome = ?report.outcome(),
+            outcome = report.outcome().as_str(),
             "batch run finished"
         );
         report
@@ -1097,8 +1132,13 @@ impl<R: JobRunner, C: Clock> Scheduler<R, C> {
                 } => tracing::error!(duration_ms, %error, "failed permanently; skipped until the configuration changes"),
                 ItemStatus::Failed {
                     error, retry_at, ..
-                } => tracing::warn!(duration_ms, %error, retry_at = ?retry_at, "failed; will retry"),
-                ItemStatus::Skipped { reason } => tracing::info!(reason = ?reason, "skipped"),
+                } => {
+                    let retry = retry_at
+                        .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+                        .unwrap_or_else(|| "the next run".to_owned());
+                    tracing::warn!(duration_ms, %error, retry_at = %retry, "failed; will retry");
+                }
+                ItemStatus::Skipped { reason } => tracing::info!(%reason, "skipped"),
             }
             MailboxReport {
                 user: job.user.clone(),

@@ -236,7 +236,7 @@ fn the_default_configuration_is_config_demo_toml_when_present() {
 #[test]
 fn usage_errors_exit_with_64_and_help_with_0() {
     assert_eq!(run(&["--no-such-flag"]).code, 64);
-    assert_eq!(run(&["preview"]).code, 64);
+    assert_eq!(run(&["sync", "--wait", "soon"]).code, 64);
     assert_eq!(run(&[]).code, 64);
     let help = run(&["--help"]);
     assert_eq!(help.code, 0);
@@ -315,6 +315,11 @@ fn mock_serves_until_terminated() {
             .as_str()
             .unwrap()
             .ends_with("/EWS/Exchange.asmx"),
+        "{urls}"
+    );
+    // the admin endpoint's token is announced with its URL
+    assert!(
+        urls["admin_token"].as_str().is_some_and(|t| t.len() >= 32),
         "{urls}"
     );
     std::net::TcpStream::connect(&ews).unwrap();

@@ -136,7 +136,99 @@ run_on = "client"
 interval_minutes = 5
 "#;
 
+/// Creates one CRM record of a table for `user`.
+async fn add_crm_record(
+    crm: &conaktiv_exchange::sqlite::SqliteCrm,
+    user: &str,
+    table: Table,
+    name: &str,
+    n: usize,
+) {
+    let name = name.to_owned();
+    match table {
+        Table::Contacts => {
+            let mut c = ContactPerson::default();
+            c.name.given_name = "Crm".into();
+            c.name.surname = name;
+            CrmStore::<ContactPerson>::create(crm, Some(user), &c, None)
+                .await
+                .unwrap();
+        }
+        Table::Appointments => {
+            let start: chrono::DateTime<chrono::Utc> =
+                format!("2026-12-{:02}T08:00:00Z", 1 + n % 28)
+                    .parse()
+                    .unwrap();
+            let a = Appointment {
+                subject: name,
+                start,
+                end: start + chrono::Duration::hours(1),
+                start_time_zone: "Europe/Berlin".into(),
+                end_time_zone: "Europe/Berlin".into(),
+                ..Appointment::default()
+            };
+            CrmStore::<Appointment>::create(crm, Some(user), &a, None)
+                .await
+                .unwrap();
+        }
+        Table::Tasks => {
+            let task = Task {
+                subject: name,
+                ..Task::default()
+            };
+            CrmStore::<Task>::create(crm, Some(user), &task, None)
+                .await
+                .unwrap();
+        }
+    }
+}
+
 impl World {
+    /// More work while the harness runs: `n` new CRM records per table and `n` new Exchange
+    /// contacts per user, named by `round`.
+    async fn add_work(&mut self, round: usize, n: usize) {
+        use ews_client::ops::CreateItem;
+        use ews_client::types::contact::Contact;
+        use ews_client::types::{DistinguishedFolderName, Item};
+        let db = SqliteDb::open(&self.db).unwrap();
+        let crm = db.crm();
+        for user in USERS {
+            for table in TABLES {
+                for i in 0..n {
+                    let name = format!("CRM{round}-{user}-{}-{i:05}", table.short());
+                    add_crm_record(&crm, user, table, &name, i).await;
+                    self.expected
+                        .get_mut(&(user.to_owned(), table))
+                        .unwrap()
+                        .insert(name);
+                }
+            }
+            let items: Vec<Item> = (0..n)
+                .map(|i| {
+                    let mut c = Contact::default();
+                    c.given_name = Some("Ex".into());
+                    c.surname = Some(format!("EX{round}-{user}-C-{i:05}"));
+                    Item::from(c)
+                })
+                .collect();
+            self.client()
+                .for_mailbox(format!("{user}@contoso.test"))
+                .execute(&CreateItem::save(
+                    items,
+                    Some(DistinguishedFolderName::Contacts.into()),
+                ))
+                .await
+                .unwrap();
+            let expected = self
+                .expected
+                .get_mut(&(user.to_owned(), Table::Contacts))
+                .unwrap();
+            for i in 0..n {
+                expected.insert(format!("EX{round}-{user}-C-{i:05}"));
+            }
+        }
+    }
+
     async fn start(sizes: Sizes) -> World {
         Self::start_with(sizes, "").await
     }
@@ -179,42 +271,7 @@ impl World {
                 }
                 for n in 0..sizes.crm[t] {
                     let name = title(user, "CRM", *table, n);
-                    match table {
-                        Table::Contacts => {
-                            let mut c = ContactPerson::default();
-                            c.name.given_name = "Crm".into();
-                            c.name.surname = name.clone();
-                            CrmStore::<ContactPerson>::create(&crm, Some(user), &c, None)
-                                .await
-                                .unwrap();
-                        }
-                        Table::Appointments => {
-                            let start: chrono::DateTime<chrono::Utc> =
-                                format!("2026-12-{:02}T08:00:00Z", 1 + n % 28)
-                                    .parse()
-                                    .unwrap();
-                            let a = Appointment {
-                                subject: name.clone(),
-                                start,
-                                end: start + chrono::Duration::hours(1),
-                                start_time_zone: "Europe/Berlin".into(),
-                                end_time_zone: "Europe/Berlin".into(),
-                                ..Appointment::default()
-                            };
-                            CrmStore::<Appointment>::create(&crm, Some(user), &a, None)
-                                .await
-                                .unwrap();
-                        }
-                        Table::Tasks => {
-                            let task = Task {
-                                subject: name.clone(),
-                                ..Task::default()
-                            };
-                            CrmStore::<Task>::create(&crm, Some(user), &task, None)
-                                .await
-                                .unwrap();
-                        }
-                    }
+                    add_crm_record(&crm, user, *table, &name, n).await;
                     titles.insert(name);
                 }
                 expected.insert((user.to_owned(), *table), titles);
@@ -508,7 +565,7 @@ async fn kill_9_at_ten_points_then_rerun_converges() {
         crm: [800, 250, 250],
         exchange: [300, 100, 100],
     };
-    let world = World::start(sizes).await;
+    let mut world = World::start(sizes).await;
     let seed = std::env::var("CRASH_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -525,27 +582,23 @@ async fn kill_9_at_ten_points_then_rerun_converges() {
         );
     }
     let mut kills = 0;
-    let mut attempts = 0;
+    let mut round = 0;
     while kills < 10 {
-        attempts += 1;
-        assert!(
-            attempts <= 20,
-            "only {kills} runs were still working when killed"
-        );
         let mut child = world.spawn(&["sync"]);
         // The kill lands anywhere from start-up (listing, reading) to well into the writes.
-        let delay = Duration::from_millis(100 + rng.next() % 600);
+        let delay = Duration::from_millis(50 + rng.next() % 500);
         std::thread::sleep(delay);
         if child.try_wait().unwrap().is_none() {
             kills += 1;
             kill9(&mut child);
             eprintln!("killed after {delay:?}");
         } else {
+            // That run finished everything: give the next ones new work on both sides.
             let (code, json) = finished(child.wait_with_output().unwrap());
-            eprintln!(
-                "a run finished before its kill point ({delay:?}): exit {code}, {} writes",
-                writes(&json)
-            );
+            assert!(code == 0 || code == 2, "exit {code}: {json}");
+            round += 1;
+            assert!(round <= 10, "the runs finish before they can be killed");
+            world.add_work(round, 150).await;
         }
     }
     let (code, json) = world.run(&["sync"]);
@@ -678,4 +731,159 @@ fault = { kind = "drop_after_processing" }
         .assert_converged("after a lost CreateItem answer")
         .await;
     world.assert_quiet_run("after a lost CreateItem answer");
+}
+
+/// Most Exchange contacts disappear while deleting into ConAktiv is switched on: the guard
+/// stops the run and says so in words with the numbers (preview too), the next plain `sync`
+/// still refuses, and `sync --accept-mass-delete RULE` makes the deletes once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mass_delete_is_explained_and_can_be_accepted_once() {
+    use ews_client::ops::DisposalType;
+    use ews_client::types::ItemId;
+    let world = World::start(SMALL).await;
+    // Deleting what Exchange lost is switched on for contacts.
+    let text = std::fs::read_to_string(&world.config).unwrap().replacen(
+        "to_conaktiv = { transfer_new = true, transfer_changed = true }",
+        "to_conaktiv = { transfer_new = true, transfer_changed = true, delete_missing = true }",
+        1,
+    );
+    std::fs::write(&world.config, text).unwrap();
+    let (code, json) = world.run(&["sync"]);
+    assert_eq!(code, 0, "{json}");
+
+    let (kind, path, _) = Table::Contacts.exchange();
+    let mut side = ExchangeSide::new(
+        &world.client(),
+        "anna@contoso.test",
+        ExchangeSideConfig::new(
+            kind,
+            vec![SyncFolder::new(FolderPath::new(path).unwrap(), false)],
+        ),
+    )
+    .unwrap();
+    let ids: Vec<ItemId> = side
+        .list()
+        .await
+        .unwrap()
+        .entries
+        .into_iter()
+        .skip(10)
+        .map(|e| ItemId::new(e.id))
+        .collect();
+    let deleted = ids.len();
+    world
+        .client()
+        .for_mailbox("anna@contoso.test")
+        .delete_items(
+            DisposalType::HardDelete,
+            ids.into_iter().map(Into::into).collect(),
+        )
+        .await
+        .unwrap();
+
+    let out = world
+        .command(&["preview", "--rule", "Kontakte", "--user", "anna"])
+        .output()
+        .unwrap();
+    let (code, preview) = finished(out);
+    assert_eq!(code, 0, "{preview}");
+    let guard = preview["guard"].as_str().unwrap();
+    let planned = preview["conaktiv"]["deleted"].as_u64().unwrap() as usize;
+    assert!(planned > 100 && planned <= deleted, "{preview}");
+    assert!(
+        guard.contains(&format!("would delete {planned} of"))
+            && guard.contains("--accept-mass-delete \"Kontakte\""),
+        "{guard}"
+    );
+    assert!(
+        !guard.contains("GuardTrip") && !guard.contains("None"),
+        "{guard}"
+    );
+
+    for _ in 0..2 {
+        let (code, json) = world.run(&["sync", "--user", "anna", "--rule", "Kontakte"]);
+        assert_eq!(code, 1, "{json}");
+        let error = json["items"][0]["result"]["error"].as_str().unwrap();
+        assert!(
+            error.contains("mass-delete guard") && error.contains("nothing was written"),
+            "{error}"
+        );
+        assert_eq!(json["items"][0]["result"]["kind"], "mass_delete");
+    }
+    assert_eq!(
+        world.crm_side("anna", Table::Contacts).await.len(),
+        SMALL.crm[0] + SMALL.exchange[0]
+    );
+    let (code, json) = world.run(&["sync", "--accept-mass-delete", "Kontakte"]);
+    assert_eq!(code, 0, "{json}");
+    assert_eq!(
+        world.crm_side("anna", Table::Contacts).await.len(),
+        SMALL.crm[0] + SMALL.exchange[0] - planned
+    );
+    world.assert_quiet_run("after the accepted mass delete");
+    let (code, json) = world.run(&["sync", "--accept-mass-delete", "Nope"]);
+    assert_eq!(code, 3, "{json}");
+}
+
+/// Not on a terminal, `sync` prints one plain progress line per finished mailbox and table
+/// (no bar, no colour codes), and its summary adds up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_reports_progress_in_plain_lines_off_a_terminal() {
+    let world = World::start(SMALL).await;
+    let out = Command::new(BIN)
+        .arg("--config")
+        .arg(&world.config)
+        .args(["sync", "--db"])
+        .arg(&world.db)
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let total = USERS.len() * TABLES.len();
+    for n in 1..=total {
+        assert!(stderr.contains(&format!("[{n}/{total}] ")), "{stderr}");
+    }
+    assert!(
+        !stderr.contains('\u{1b}') && !stdout.contains('\u{1b}'),
+        "colour codes: {stderr}"
+    );
+    assert!(stdout.contains(&format!("{total} job(s) ok")), "{stdout}");
+}
+
+/// `preview --rule R` shows the rule for every user in its scope (the rule screen's view);
+/// plain `preview` shows every rule for everyone; nothing is written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn preview_of_a_rule_covers_every_user_in_scope() {
+    let world = World::start(SMALL).await;
+    let out = world
+        .command(&["preview", "--rule", "Kontakte"])
+        .output()
+        .unwrap();
+    let (code, json) = finished(out);
+    assert_eq!(code, 0, "{json}");
+    let previews = json["previews"].as_array().unwrap();
+    assert_eq!(previews.len(), USERS.len(), "{json}");
+    for p in previews {
+        assert_eq!(p["exchange"]["new"], SMALL.crm[0] as u64, "{p}");
+        assert_eq!(p["conaktiv"]["new"], SMALL.exchange[0] as u64, "{p}");
+    }
+    let (code, json) = finished(world.command(&["preview"]).output().unwrap());
+    assert_eq!(code, 0, "{json}");
+    assert_eq!(
+        json["previews"].as_array().unwrap().len(),
+        USERS.len() * TABLES.len()
+    );
+    // Nothing was written: the first sync still creates everything.
+    let (code, json) = world.run(&["sync"]);
+    assert_eq!(code, 0, "{json}");
+    assert_eq!(
+        writes(&json) as usize,
+        USERS.len()
+            * (0..3)
+                .map(|t| 2 * (SMALL.crm[t] + SMALL.exchange[t]))
+                .sum::<usize>()
+    );
 }

@@ -54,6 +54,6 @@ pub use secret::Secret;
 pub use task::Task;
 pub use validate::{FieldPath, ValidationError, ValidationErrorKind};
 pub use values::{
-    DistinguishedFolder, EmailAddress, FolderPath, HttpsUrl, IntervalMinutes, Percent, Port,
-    ValueError,
+    CertificateFingerprint, DistinguishedFolder, EmailAddress, FolderPath, HttpsUrl,
+    IntervalMinutes, Percent, Port, ValueError,
 };

@@ -1,5 +1,5 @@
 //! Values that must satisfy a rule, validated when built: [`Port`], [`IntervalMinutes`],
-//! [`Percent`], [`EmailAddress`], [`HttpsUrl`], [`FolderPath`]. Their `Deserialize` runs the
+//! [`Percent`], [`EmailAddress`], [`HttpsUrl`], [`FolderPath`], [`CertificateFingerprint`]. Their `Deserialize` runs the
 //! same validation, so a configuration file cannot smuggle in an invalid value.
 
 use std::fmt;
@@ -40,6 +40,9 @@ pub enum ValueError {
     /// A URL with a user name or password in it (credentials belong in their own fields).
     #[error("URL must not contain a user name or password; use the credential fields")]
     UrlWithCredentials,
+    /// A certificate fingerprint that is not 64 hex digits.
+    #[error("a SHA-256 certificate fingerprint is 64 hex digits (colons allowed), got {0:?}")]
+    Fingerprint(String),
     /// A malformed Exchange folder path.
     #[error("invalid folder path {value:?}: {reason}")]
     FolderPath {
@@ -331,6 +334,76 @@ impl From<HttpsUrl> for String {
 impl fmt::Display for HttpsUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.0.as_str())
+    }
+}
+
+/// The SHA-256 fingerprint of a server certificate (an EWS server's pinned certificate):
+/// 64 hex digits, optionally separated by colons, as `openssl x509 -noout -fingerprint
+/// -sha256` prints it (its `sha256 Fingerprint=` prefix is accepted too). Written back as
+/// colon-separated upper-case pairs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct CertificateFingerprint([u8; 32]);
+
+impl CertificateFingerprint {
+    /// Parses and checks a fingerprint.
+    pub fn parse(value: &str) -> Result<Self, ValueError> {
+        let bad = || {
+            let shown: String = value.chars().take(120).collect();
+            ValueError::Fingerprint(shown)
+        };
+        let text = value.trim();
+        let text = match text.split_once('=') {
+            Some((label, rest)) if label.to_ascii_lowercase().contains("fingerprint") => rest,
+            _ => text,
+        };
+        let hex: Vec<u8> = text.bytes().filter(|b| *b != b':').collect();
+        if hex.len() != 64 || !hex.iter().all(u8::is_ascii_hexdigit) {
+            return Err(bad());
+        }
+        let mut out = [0u8; 32];
+        for (byte, pair) in out.iter_mut().zip(hex.chunks(2)) {
+            let pair = std::str::from_utf8(pair).map_err(|_| bad())?;
+            *byte = u8::from_str_radix(pair, 16).map_err(|_| bad())?;
+        }
+        Ok(Self(out))
+    }
+
+    /// The 32 bytes of the digest.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for CertificateFingerprint {
+    type Error = ValueError;
+    fn try_from(value: String) -> Result<Self, ValueError> {
+        Self::parse(&value)
+    }
+}
+
+impl FromStr for CertificateFingerprint {
+    type Err = ValueError;
+    fn from_str(s: &str) -> Result<Self, ValueError> {
+        Self::parse(s)
+    }
+}
+
+impl From<CertificateFingerprint> for String {
+    fn from(value: CertificateFingerprint) -> String {
+        value.to_string()
+    }
+}
+
+impl fmt::Display for CertificateFingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, b) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(":")?;
+            }
+            write!(f, "{b:02X}")?;
+        }
+        Ok(())
     }
 }
 
@@ -645,6 +718,21 @@ mod tests {
             ("/In\tbox", false),
         ] {
             assert_eq!(FolderPath::new(input).is_ok(), ok, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn certificate_fingerprints() {
+        let colons = vec!["0a"; 32].join(":");
+        let fp = CertificateFingerprint::parse(&colons).unwrap();
+        assert_eq!(fp.as_bytes(), &[10u8; 32]);
+        assert_eq!(fp.to_string(), colons.to_uppercase());
+        assert_eq!(CertificateFingerprint::parse(&"0A".repeat(32)), Ok(fp));
+        for bad in ["", "0a:0b", &"0g".repeat(32), &"0a".repeat(33)] {
+            assert!(matches!(
+                CertificateFingerprint::parse(bad),
+                Err(ValueError::Fingerprint(_))
+            ));
         }
     }
 

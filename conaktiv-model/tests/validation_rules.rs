@@ -185,6 +185,16 @@ kind = "on_premises"
             message: "must not contain a user name or password",
             good: onprem!(),
         },
+        Case {
+            rule: "pinned certificate fingerprint is 64 hex digits",
+            bad: concat!(onprem!(), "pinned_certificate_sha256 = \"AB:CD:EF\" #!\n"),
+            field: "servers[0].pinned_certificate_sha256",
+            message: "64 hex digits",
+            good: concat!(
+                onprem!(),
+                "pinned_certificate_sha256 = \"sha256 Fingerprint=FF:18:A2:14:CA:28:57:70:FE:FE:1B:35:FB:A0:42:5E:7D:3C:EA:10:86:F3:17:DD:13:E5:07:F1:4D:01:58:38\"\n"
+            ),
+        },
         // ---- ports 1..65535 ----
         Case {
             rule: "port 0",

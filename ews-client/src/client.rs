@@ -6,12 +6,25 @@
 //! HTTP-level retries, concurrency limits, deadline) and parses the answer. EWS-level
 //! throttling is handled here: `ErrorServerBusy` as a SOAP fault (HTTP 500) or inside the
 //! response messages of an HTTP 200 answer (possibly wrapped in `ErrorInternalServerError`)
-//! waits `BackOffMilliseconds` and repeats the call, until the call's deadline.
+//! waits `BackOffMilliseconds` (at least 1 s, growing when repeated, with jitter: see
+//! [`ClientConfig::busy_retry`]) and repeats the call, at most `busy_retry.max_attempts`
+//! times and within the call's deadline; then [`Error::Throttled`].
+//!
+//! Every answer is checked before it is handed out: its size (at most
+//! [`TransportConfig::max_response_bytes`], 64 MiB by default, or
+//! [`ClientConfig::max_download_bytes`] for MIME and attachment downloads), its character
+//! set (UTF-16 and declared 8-bit encodings are transcoded), the number of response
+//! messages (one per requested id, item or change, else [`Error::ResultCount`]); text the
+//! server supplied (fault strings, message texts, body excerpts, parse errors) is cut and
+//! cleaned of every secret the client holds by the transport's
+//! [`Scrubber`](crate::transport::Scrubber).
 //!
 //! Large operations are exposed as streams, so memory stays flat for any folder size:
 //! [`Client::find_items`] (pages of up to 1000), [`Client::find_folders`],
 //! [`Client::sync_folder_items`] (until `IncludesLastItemInRange`) and [`Client::get_items`]
-//! (batches of [`ClientConfig::batch_size`] ids).
+//! (batches of [`ClientConfig::batch_size`] ids). The paging and sync streams are bounded
+//! as a whole by [`ClientConfig::stream_limits`] (pages, items, time) and fail when the
+//! server repeats a sync state, an offset or a page ([`TransportError::Stream`]).
 //!
 //! ```no_run
 //! use ews_client::client::{Client, ClientConfig};
@@ -57,7 +70,8 @@ use bytes::Bytes;
 use futures::stream::{self, Stream, StreamExt, TryStreamExt};
 
 use crate::envelope::{
-    ExchangeVersion, Impersonation, RequestHeaders, ServerVersionInfo, read_response, write_request,
+    ExchangeVersion, Impersonation, RequestHeaders, ServerVersionInfo, SoapFault,
+    read_response_charset, write_request,
 };
 use crate::error::Error;
 use crate::operation::{Operation, OperationResponse};
@@ -67,13 +81,17 @@ use crate::ops::{
     GetItem, ItemView, MoveItem, ResolutionSet, ResolveNames, SyncFolderHierarchy,
     SyncFolderHierarchyResult, SyncFolderItems, SyncFolderItemsResult,
 };
-use crate::transport::{HttpTransport, RawResponse, SoapRequest, TransportConfig};
+use crate::transport::{
+    DEFAULT_MAX_DOWNLOAD_BYTES, HttpTransport, RawResponse, RetryPolicy, SoapRequest,
+    StreamBoundError, StreamGuard, StreamLimits, TransportConfig, TransportError,
+};
 use crate::types::base_item_id::BaseItemId;
 use crate::types::folder::Folder;
 use crate::types::ids::BaseFolderId;
 use crate::types::item::Item;
 use crate::types::response::{ResponseCode, ResponseError, ResponseMessages};
 use crate::types::shape::{IndexedPageView, ItemShape};
+use crate::xml::XmlError;
 
 /// A boxed stream of results, as returned by the paging methods.
 pub type ResultStream<'a, T> = Pin<Box<dyn Stream<Item = Result<T, Error>> + Send + 'a>>;
@@ -91,9 +109,19 @@ pub struct ClientConfig {
     pub mailbox_culture: Option<String>,
     /// Overall deadline of one call, including every retry and back-off (default 5 min).
     pub call_timeout: Duration,
-    /// The wait after an `ErrorServerBusy` that carries no `BackOffMilliseconds`
-    /// (default 2 s, doubled on each repetition).
-    pub default_back_off: Duration,
+    /// Waiting out `ErrorServerBusy` ([`RetryPolicy::server_wait`]): `base_delay` is the
+    /// wait when the server names no `BackOffMilliseconds` (default 2 s, doubled on each
+    /// repetition), `min_server_wait` the floor of every wait (default 1 s, doubled on each
+    /// repetition), `jitter` (default 0.2) is added on top, `max_attempts` (default 10)
+    /// bounds the answers per call; `max_delay` 60 s caps the computed waits.
+    pub busy_retry: RetryPolicy,
+    /// The largest answer accepted for MIME content and attachment downloads
+    /// ([`Operation::is_download`]; default 256 MiB). Other answers are bounded by
+    /// [`TransportConfig::max_response_bytes`] (default 64 MiB).
+    pub max_download_bytes: u64,
+    /// Overall bounds of each paging and sync stream (default: 100 000 pages, 50 million
+    /// items, 12 hours).
+    pub stream_limits: StreamLimits,
     /// Ids per `GetItem` batch in [`Client::get_items`] (default 100).
     pub batch_size: usize,
     /// Page size of [`Client::find_items`] and [`Client::find_folders`] (default 1000, the
@@ -110,7 +138,12 @@ impl ClientConfig {
             time_zone: None,
             mailbox_culture: None,
             call_timeout: Duration::from_secs(300),
-            default_back_off: Duration::from_secs(2),
+            busy_retry: RetryPolicy::default()
+                .with_delays(Duration::from_secs(2), Duration::from_secs(60))
+                .with_max_attempts(10)
+                .with_min_server_wait(Duration::from_secs(1)),
+            max_download_bytes: DEFAULT_MAX_DOWNLOAD_BYTES,
+            stream_limits: StreamLimits::default(),
             batch_size: 100,
             page_size: MAX_PAGE_SIZE,
         }
@@ -142,7 +175,32 @@ impl ClientConfig {
 
     /// Sets the back-off used when `ErrorServerBusy` names none.
     pub fn with_default_back_off(mut self, back_off: Duration) -> Self {
-        self.default_back_off = back_off;
+        self.busy_retry.base_delay = back_off;
+        self
+    }
+
+    /// Sets how `ErrorServerBusy` is waited out.
+    pub fn with_busy_retry(mut self, policy: RetryPolicy) -> Self {
+        self.busy_retry = policy;
+        self
+    }
+
+    /// Sets the largest answer accepted for ordinary calls
+    /// ([`TransportConfig::max_response_bytes`]).
+    pub fn with_max_response_bytes(mut self, limit: u64) -> Self {
+        self.transport.max_response_bytes = limit;
+        self
+    }
+
+    /// Sets the largest answer accepted for MIME and attachment downloads.
+    pub fn with_max_download_bytes(mut self, limit: u64) -> Self {
+        self.max_download_bytes = limit;
+        self
+    }
+
+    /// Sets the overall bounds of paging and sync streams.
+    pub fn with_stream_limits(mut self, limits: StreamLimits) -> Self {
+        self.stream_limits = limits;
         self
     }
 
@@ -164,7 +222,9 @@ struct Shared {
     /// The headers every call sends; each handle adds its impersonation.
     headers: RequestHeaders,
     call_timeout: Duration,
-    default_back_off: Duration,
+    busy_retry: RetryPolicy,
+    max_download_bytes: u64,
+    stream_limits: StreamLimits,
     batch_size: usize,
     page_size: u32,
     last_server_version: Mutex<Option<ServerVersionInfo>>,
@@ -204,10 +264,22 @@ impl Client {
             time_zone,
             mailbox_culture,
             call_timeout,
-            default_back_off,
+            busy_retry,
+            max_download_bytes,
+            stream_limits,
             batch_size,
             page_size,
         } = config;
+        if busy_retry.max_attempts == 0 {
+            return Err(Error::Config(
+                "busy_retry.max_attempts must be at least 1".into(),
+            ));
+        }
+        if max_download_bytes == 0 {
+            return Err(Error::Config(
+                "max_download_bytes must be at least 1".into(),
+            ));
+        }
         if batch_size == 0 {
             return Err(Error::Config("batch_size must be at least 1".into()));
         }
@@ -230,7 +302,9 @@ impl Client {
                     mailbox_culture,
                 },
                 call_timeout,
-                default_back_off,
+                busy_retry,
+                max_download_bytes,
+                stream_limits,
                 batch_size,
                 page_size,
                 last_server_version: Mutex::new(None),
@@ -288,10 +362,14 @@ impl Client {
     /// Runs one operation and returns its response: per-item results in request order.
     ///
     /// `ErrorServerBusy` (SOAP fault, or in every response message; for idempotent
-    /// operations in any response message) waits `BackOffMilliseconds` and repeats the call
-    /// until [`ClientConfig::call_timeout`]; then [`Error::Throttled`]. Other SOAP faults are
-    /// [`Error::Fault`]; per-item errors stay in the response. A request that the schema
-    /// would reject ([`Operation::validate`]) is [`Error::InvalidRequest`] and not sent.
+    /// operations in any response message) waits `BackOffMilliseconds` (with the floor,
+    /// growth and jitter of [`ClientConfig::busy_retry`]) and repeats the call, at most
+    /// `busy_retry.max_attempts` times and until [`ClientConfig::call_timeout`]; then
+    /// [`Error::Throttled`]. Other SOAP faults are [`Error::Fault`]; per-item errors stay in
+    /// the response. An answer with another number of response messages than the request
+    /// asked for ([`Operation::expected_responses`]) is [`Error::ResultCount`]. A request
+    /// that the schema would reject ([`Operation::validate`]) is [`Error::InvalidRequest`]
+    /// and not sent.
     pub async fn execute<O: Operation>(&self, op: &O) -> Result<O::Response, Error> {
         op.validate().map_err(Error::InvalidRequest)?;
         let deadline = Instant::now() + self.shared.call_timeout;
@@ -302,7 +380,10 @@ impl Client {
             .as_ref()
             .and_then(Impersonation::anchor_mailbox);
         let idempotent = op.idempotent();
+        let max_response_bytes = op.is_download().then_some(self.shared.max_download_bytes);
+        let policy = &self.shared.busy_retry;
         let mut busy_count: u32 = 0;
+        let mut last_busy: Option<(ResponseCode, Duration)> = None;
         loop {
             let request = SoapRequest {
                 body: body.clone(),
@@ -310,34 +391,71 @@ impl Client {
                 anchor_mailbox: anchor,
                 idempotent,
                 deadline,
+                max_response_bytes,
             };
-            let raw = self.shared.transport.post(request).await?;
+            let raw = match self.shared.transport.post(request).await {
+                Ok(raw) => raw,
+                // The deadline ran out after the server had throttled: that is throttling.
+                Err(e) if e.is_timeout() && !e.is_outcome_unknown() => {
+                    return Err(match last_busy {
+                        Some((code, back_off)) => Error::Throttled {
+                            code,
+                            back_off,
+                            attempts: busy_count,
+                        },
+                        None => Error::Transport(e),
+                    });
+                }
+                Err(e) => return Err(Error::Transport(e)),
+            };
             match self.interpret::<O>(&raw, idempotent)? {
-                Attempt::Done(response) => return Ok(response),
+                Attempt::Done(response) => {
+                    if let Some(expected) = op.expected_responses() {
+                        let received = response.statuses().len();
+                        if received != expected {
+                            return Err(Error::ResultCount {
+                                operation: O::NAME,
+                                expected,
+                                received,
+                            });
+                        }
+                    }
+                    return Ok(response);
+                }
                 Attempt::Busy { code, back_off } => {
                     busy_count += 1;
-                    let wait = back_off.unwrap_or_else(|| {
-                        self.shared
-                            .default_back_off
-                            .saturating_mul(1 << (busy_count - 1).min(6))
-                    });
-                    if Instant::now() + wait >= deadline {
-                        return Err(Error::Throttled {
-                            code,
-                            back_off: wait,
-                        });
+                    let wait = policy.server_wait(back_off, busy_count);
+                    let reported = back_off.unwrap_or(wait);
+                    let throttled = Error::Throttled {
+                        code: code.clone(),
+                        back_off: reported,
+                        attempts: busy_count,
+                    };
+                    if busy_count >= policy.max_attempts || Instant::now() + wait >= deadline {
+                        return Err(throttled);
                     }
                     tracing::info!(
                         operation = O::NAME,
                         mailbox = anchor,
                         code = %code,
                         back_off_ms = wait.as_millis() as u64,
+                        attempt = busy_count,
                         "EWS throttling: backing off"
                     );
+                    last_busy = Some((code, reported));
                     tokio::time::sleep(wait).await;
                 }
             }
         }
+    }
+
+    /// Server text fit for an error (secrets removed, cut, no control characters).
+    fn clean(&self, text: &str) -> String {
+        self.shared.transport.scrubber().scrub(text)
+    }
+
+    fn clean_xml_error(&self, e: XmlError) -> XmlError {
+        e.cleaned(|t| self.clean(t))
     }
 
     fn interpret<O: Operation>(
@@ -345,14 +463,26 @@ impl Client {
         raw: &RawResponse,
         idempotent: bool,
     ) -> Result<Attempt<O::Response>, Error> {
-        let parsed = read_response::<O>(&raw.body);
+        let charset = raw
+            .headers
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(crate::xml::charset_of);
+        let parsed = read_response_charset::<O::Response>(
+            &raw.body,
+            charset,
+            crate::xml::Ns::Messages,
+            &O::response_name(),
+        );
         let envelope = match parsed {
             Ok(envelope) => envelope,
-            Err(e) if raw.status == 200 => return Err(Error::Parse(e)),
-            Err(_) => {
+            Err(e) if raw.status == 200 => return Err(Error::Parse(self.clean_xml_error(e))),
+            Err(e) => {
+                let body = String::from_utf8_lossy(&raw.body);
                 return Err(Error::HttpStatus {
                     status: raw.status,
-                    body: excerpt(&raw.body),
+                    body: self.clean(body.trim()),
+                    cause: (!raw.body.is_empty()).then(|| self.clean_xml_error(e)),
                 });
             }
         };
@@ -370,13 +500,24 @@ impl Client {
                     back_off: fault.back_off(),
                     code,
                 }),
-                _ => Err(Error::from(fault)),
+                _ => Err(Error::from(self.clean_fault(fault))),
             },
-            Ok(response) if raw.status != 200 => {
-                tracing::debug!(status = raw.status, "EWS response with unusual HTTP status");
-                Ok(Attempt::Done(response))
-            }
-            Ok(response) => {
+            Ok(mut response) => {
+                for status in response.statuses_mut() {
+                    if let ResponseCode::Other(code) = &mut status.code {
+                        *code = self.shared.transport.scrubber().scrub_to(code, 100);
+                    }
+                    if let Some(text) = status.message_text.as_mut() {
+                        *text = self.clean(text);
+                    }
+                    for value in &mut status.message_xml.0 {
+                        value.value = self.clean(&value.value);
+                    }
+                }
+                if raw.status != 200 {
+                    tracing::debug!(status = raw.status, "EWS response with unusual HTTP status");
+                    return Ok(Attempt::Done(response));
+                }
                 let statuses = response.statuses();
                 let throttled: Vec<_> = statuses
                     .iter()
@@ -396,6 +537,20 @@ impl Client {
                 }
             }
         }
+    }
+
+    /// The fault with its server-supplied texts cleaned.
+    fn clean_fault(&self, mut fault: SoapFault) -> SoapFault {
+        fault.fault_code = self.clean(&fault.fault_code);
+        fault.fault_string = self.clean(&fault.fault_string);
+        fault.message = fault.message.map(|m| self.clean(&m));
+        if let Some(ResponseCode::Other(code)) = &mut fault.response_code {
+            *code = self.shared.transport.scrubber().scrub_to(code, 100);
+        }
+        for value in &mut fault.message_xml.0 {
+            value.value = self.clean(&value.value);
+        }
+        fault
     }
 
     /// Runs an operation expected to return one response message and returns its content,
@@ -480,9 +635,16 @@ impl Client {
         self.execute_single(op).await
     }
 
+    /// A guard for one stream, with [`ClientConfig::stream_limits`].
+    fn stream_guard(&self) -> StreamGuard {
+        StreamGuard::new(self.shared.stream_limits.clone())
+    }
+
     /// The pages of a `FindItem`, following `IndexedPagingOffset` until
     /// `IncludesLastItemInRange`. A request without an indexed view gets one of
-    /// [`ClientConfig::page_size`]; a calendar view is one page.
+    /// [`ClientConfig::page_size`]; a calendar view is one page. An empty page ends the
+    /// stream. A server that does not advance the offset, sends the same page twice or
+    /// passes [`ClientConfig::stream_limits`] ends it with [`TransportError::Stream`].
     pub fn find_item_pages(&self, op: FindItem) -> ResultStream<'static, FindItemResult> {
         let mut op = op;
         if op.view.is_none() {
@@ -492,10 +654,11 @@ impl Client {
             )));
         }
         let client = self.clone();
-        Box::pin(stream::try_unfold(Some(op), move |state| {
+        let guard = self.stream_guard();
+        Box::pin(stream::try_unfold(Some((op, guard)), move |state| {
             let client = client.clone();
             async move {
-                let Some(op) = state else {
+                let Some((op, mut guard)) = state else {
                     return Ok::<_, Error>(None);
                 };
                 let page = client.execute_single(&op).await?;
@@ -505,11 +668,29 @@ impl Client {
                             .paging
                             .indexed_paging_offset
                             .unwrap_or(view.offset + page.items.len() as u32);
-                        (offset > view.offset).then(|| op.at_offset(offset))
+                        if offset <= view.offset {
+                            return Err(stream_error(StreamBoundError::Repeated {
+                                what: "the paging offset",
+                                pages: guard.pages() + 1,
+                            }));
+                        }
+                        Some(op.at_offset(offset))
                     }
                     _ => None,
                 };
-                Ok(Some((page, next)))
+                let cursor = next.as_ref().map(|_| page_offset(&next));
+                let ids = page
+                    .items
+                    .iter()
+                    .map(|i| i.item_id().map(|id| id.id.clone()).unwrap_or_default());
+                guard
+                    .page(
+                        page.items.len(),
+                        cursor.as_deref(),
+                        StreamGuard::fingerprint(ids),
+                    )
+                    .map_err(stream_error)?;
+                Ok(Some((page, next.map(|op| (op, guard)))))
             }
         }))
     }
@@ -533,17 +714,18 @@ impl Client {
     }
 
     /// The folders of a `FindFolder`, paged with [`ClientConfig::page_size`] unless the
-    /// request has its own page.
+    /// request has its own page; bounded like [`Client::find_item_pages`].
     pub fn find_folders(&self, op: FindFolder) -> ResultStream<'static, Folder> {
         let mut op = op;
         if op.page.is_none() {
             op.page = Some(IndexedPageView::new(self.shared.page_size, 0));
         }
         let client = self.clone();
-        let pages = stream::try_unfold(Some(op), move |state| {
+        let guard = self.stream_guard();
+        let pages = stream::try_unfold(Some((op, guard)), move |state| {
             let client = client.clone();
             async move {
-                let Some(op) = state else {
+                let Some((op, mut guard)) = state else {
                     return Ok::<_, Error>(None);
                 };
                 let page = client.execute_single(&op).await?;
@@ -556,15 +738,35 @@ impl Client {
                             .paging
                             .indexed_paging_offset
                             .unwrap_or(view.offset + page.folders.len() as u32);
-                        (offset > view.offset).then(|| {
-                            let mut next = op.clone();
-                            next.page = Some(IndexedPageView { offset, ..view });
-                            next
-                        })
+                        if offset <= view.offset {
+                            return Err(stream_error(StreamBoundError::Repeated {
+                                what: "the paging offset",
+                                pages: guard.pages() + 1,
+                            }));
+                        }
+                        let mut next = op.clone();
+                        next.page = Some(IndexedPageView { offset, ..view });
+                        Some((next, offset))
                     }
                     _ => None,
                 };
-                Ok(Some((page.folders, next)))
+                let ids = page.folders.iter().map(|f| {
+                    f.folder_id
+                        .as_ref()
+                        .map(|id| id.id.clone())
+                        .unwrap_or_default()
+                });
+                guard
+                    .page(
+                        page.folders.len(),
+                        next.as_ref()
+                            .map(|(_, o)| o.to_le_bytes())
+                            .as_ref()
+                            .map(|b| &b[..]),
+                        StreamGuard::fingerprint(ids),
+                    )
+                    .map_err(stream_error)?;
+                Ok(Some((page.folders, next.map(|(op, _)| (op, guard)))))
             }
         });
         Box::pin(
@@ -577,56 +779,93 @@ impl Client {
     /// The change batches of a `SyncFolderItems`, each with the sync state to store after
     /// applying it, until `IncludesLastItemInRange`. An invalid sync state ends the stream
     /// with an error whose code is `ErrorInvalidSyncStateData` (see
-    /// [`Error::is_invalid_sync_state`]): the caller must resynchronize from scratch.
+    /// [`Error::is_invalid_sync_state`]): the caller must resynchronize from scratch. A
+    /// server that announces more changes without a new sync state, repeats a sync state
+    /// or passes [`ClientConfig::stream_limits`] ends it with [`TransportError::Stream`].
     pub fn sync_folder_items(
         &self,
         op: SyncFolderItems,
     ) -> ResultStream<'static, SyncFolderItemsResult> {
         let client = self.clone();
-        Box::pin(stream::try_unfold(Some(op), move |state| {
+        let mut guard = self.stream_guard();
+        if let Some(state) = &op.sync_state {
+            guard.seen(state.as_bytes());
+        }
+        Box::pin(stream::try_unfold(Some((op, guard)), move |state| {
             let client = client.clone();
             async move {
-                let Some(mut op) = state else {
+                let Some((mut op, mut guard)) = state else {
                     return Ok::<_, Error>(None);
                 };
                 let batch = client.execute_single(&op).await?;
-                let next = if batch.has_more()
-                    && batch.sync_state.is_some()
-                    && batch.sync_state != op.sync_state
-                {
-                    op.sync_state = batch.sync_state.clone();
-                    Some(op)
+                let next = if batch.has_more() {
+                    let Some(state) = batch.sync_state.clone() else {
+                        return Err(stream_error(StreamBoundError::Repeated {
+                            what: "\"more changes\" without a sync state",
+                            pages: guard.pages() + 1,
+                        }));
+                    };
+                    Some(state)
                 } else {
                     None
                 };
+                guard
+                    .page(
+                        batch.changes.len(),
+                        next.as_deref().map(str::as_bytes),
+                        None,
+                    )
+                    .map_err(stream_error)?;
+                let next = next.map(|state| {
+                    op.sync_state = Some(state);
+                    (op, guard)
+                });
                 Ok(Some((batch, next)))
             }
         }))
     }
 
     /// The change batches of a `SyncFolderHierarchy`, until `IncludesLastFolderInRange`; each
-    /// carries the sync state to store after applying it.
+    /// carries the sync state to store after applying it. Bounded like
+    /// [`Client::sync_folder_items`].
     pub fn sync_folder_hierarchy(
         &self,
         op: SyncFolderHierarchy,
     ) -> ResultStream<'static, SyncFolderHierarchyResult> {
         let client = self.clone();
-        Box::pin(stream::try_unfold(Some(op), move |state| {
+        let mut guard = self.stream_guard();
+        if let Some(state) = &op.sync_state {
+            guard.seen(state.as_bytes());
+        }
+        Box::pin(stream::try_unfold(Some((op, guard)), move |state| {
             let client = client.clone();
             async move {
-                let Some(mut op) = state else {
+                let Some((mut op, mut guard)) = state else {
                     return Ok::<_, Error>(None);
                 };
                 let batch = client.execute_single(&op).await?;
-                let next = if batch.includes_last_folder_in_range == Some(false)
-                    && batch.sync_state.is_some()
-                    && batch.sync_state != op.sync_state
-                {
-                    op.sync_state = batch.sync_state.clone();
-                    Some(op)
+                let next = if batch.includes_last_folder_in_range == Some(false) {
+                    let Some(state) = batch.sync_state.clone() else {
+                        return Err(stream_error(StreamBoundError::Repeated {
+                            what: "\"more changes\" without a sync state",
+                            pages: guard.pages() + 1,
+                        }));
+                    };
+                    Some(state)
                 } else {
                     None
                 };
+                guard
+                    .page(
+                        batch.changes.len(),
+                        next.as_deref().map(str::as_bytes),
+                        None,
+                    )
+                    .map_err(stream_error)?;
+                let next = next.map(|state| {
+                    op.sync_state = Some(state);
+                    (op, guard)
+                });
                 Ok(Some((batch, next)))
             }
         }))
@@ -675,12 +914,14 @@ impl Client {
     }
 }
 
-/// The start of a body for an error message (at most 200 characters).
-fn excerpt(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
-    let text = text.trim();
-    match text.char_indices().nth(200) {
-        Some((i, _)) => format!("{}…", &text[..i]),
-        None => text.to_owned(),
+fn stream_error(e: StreamBoundError) -> Error {
+    Error::Transport(TransportError::Stream(e))
+}
+
+/// The offset of the next `FindItem` page, as a stream cursor.
+fn page_offset(next: &Option<FindItem>) -> Vec<u8> {
+    match next.as_ref().and_then(|op| op.view.as_ref()) {
+        Some(ItemView::Indexed(view)) => view.offset.to_le_bytes().to_vec(),
+        _ => Vec::new(),
     }
 }

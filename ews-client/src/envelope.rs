@@ -537,7 +537,19 @@ pub fn read_response_as<T: ReadXml>(
     ns: Ns,
     name: &str,
 ) -> Result<ResponseEnvelope<T>, XmlError> {
-    let mut r = XmlReader::new(bytes);
+    read_response_charset(bytes, None, ns, name)
+}
+
+/// Like [`read_response_as`] for a document whose HTTP `charset` parameter is known (see
+/// [`crate::xml::to_utf8`]: UTF-16 and declared 8-bit encodings are transcoded first).
+pub fn read_response_charset<T: ReadXml>(
+    bytes: &[u8],
+    charset: Option<&str>,
+    ns: Ns,
+    name: &str,
+) -> Result<ResponseEnvelope<T>, XmlError> {
+    let bytes = crate::xml::to_utf8(bytes, charset)?;
+    let mut r = XmlReader::new(&bytes);
     let root = r.root()?;
     if !root.is(Ns::Soap, "Envelope") {
         return Err(r.unexpected(&root, "s:Envelope"));

@@ -33,22 +33,47 @@ pub enum Error {
     #[error("cannot parse the EWS response: {0}")]
     Parse(#[from] XmlError),
 
-    /// The server answered with an HTTP status and no SOAP envelope.
+    /// The server answered with an HTTP status and no readable SOAP envelope.
     #[error("unexpected HTTP status {status} from the EWS endpoint{}", if body.is_empty() { String::new() } else { format!(": {body}") })]
     HttpStatus {
         /// The status.
         status: u16,
-        /// The start of the body (at most 200 characters).
+        /// The start of the body, cleaned of secrets and control characters (at most
+        /// [`MAX_SERVER_TEXT`](crate::transport::MAX_SERVER_TEXT) bytes).
         body: String,
+        /// Why the body could not be read as a SOAP envelope (`None` for an empty body).
+        #[source]
+        cause: Option<XmlError>,
     },
 
-    /// The server kept throttling (`ErrorServerBusy`) until the deadline would pass.
-    #[error("throttled by Exchange ({code}): back-off {back_off:?} exceeds the remaining deadline")]
+    /// The server kept throttling (`ErrorServerBusy`) until the attempts of the call
+    /// ([`ClientConfig::busy_retry`](crate::ClientConfig::busy_retry)) ran out or the next
+    /// wait would pass the call's deadline.
+    #[error(
+        "throttled by Exchange ({code}) {attempts} time(s); last back-off {back_off:?}: giving up"
+    )]
     Throttled {
         /// The throttling code (normally `ErrorServerBusy`).
         code: ResponseCode,
-        /// The back-off the server asked for.
+        /// The last back-off the server asked for (or the client's own, when it named none).
         back_off: Duration,
+        /// How many throttled answers the call received.
+        attempts: u32,
+    },
+
+    /// The answer holds another number of response messages than the request asked for
+    /// (one per id, item or change): results cannot be paired with the request, so none
+    /// is returned.
+    #[error(
+        "{operation}: the server returned {received} response message(s) for {expected} request(s)"
+    )]
+    ResultCount {
+        /// The operation (`GetItem`).
+        operation: &'static str,
+        /// Response messages expected (one per requested id, item or change).
+        expected: usize,
+        /// Response messages received.
+        received: usize,
     },
 
     /// The request is invalid before it is sent (e.g. `MaxChangesReturned` out of range).
@@ -105,6 +130,17 @@ impl Error {
             Error::HttpStatus { status, .. } => *status == 401 || *status == 403,
             _ => self.response_code().is_some_and(|c| c.is_auth()),
         }
+    }
+
+    /// `true` if the server broke the protocol in a way that makes the answer unusable
+    /// (wrong number of results, unreadable response, a paging stream that would not end).
+    pub fn is_protocol(&self) -> bool {
+        matches!(
+            self,
+            Error::ResultCount { .. }
+                | Error::Parse(_)
+                | Error::Transport(TransportError::Stream(_))
+        )
     }
 
     /// `true` if the item, folder or mailbox does not exist.
@@ -173,7 +209,8 @@ mod tests {
         assert!(
             Error::HttpStatus {
                 status: 503,
-                body: String::new()
+                body: String::new(),
+                cause: None,
             }
             .is_throttled()
         );

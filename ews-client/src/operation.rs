@@ -39,6 +39,21 @@ pub trait Operation: WriteXml + ReadXml + Send + Sync {
         Ok(())
     }
 
+    /// How many response messages a correct answer holds: one per requested id, item,
+    /// change or parent folder, in request order. The client refuses an answer with another
+    /// number ([`crate::Error::ResultCount`]), so callers can pair requests and results.
+    /// `None` where the protocol fixes no number.
+    fn expected_responses(&self) -> Option<usize> {
+        None
+    }
+
+    /// `true` when the answer may be large (MIME content, attachments): the client then
+    /// accepts up to [`crate::ClientConfig::max_download_bytes`] instead of the transport's
+    /// normal response limit.
+    fn is_download(&self) -> bool {
+        false
+    }
+
     /// The local name of the response body element (`GetItemResponse`).
     fn response_name() -> String {
         format!("{}Response", Self::NAME)
@@ -55,10 +70,20 @@ pub trait OperationResponse: WriteXml + ReadXml + Send + 'static {
     /// The statuses of its response messages, in request order. The client looks at them
     /// for throttling (`ErrorServerBusy` inside an HTTP 200 answer).
     fn statuses(&self) -> Vec<&ResponseStatus>;
+
+    /// The same statuses, mutable: the client cleans server-supplied message texts (see
+    /// [`crate::transport::Scrubber`]) before handing the response out.
+    fn statuses_mut(&mut self) -> Vec<&mut ResponseStatus> {
+        Vec::new()
+    }
 }
 
 impl<T: ResponseContent + Send + 'static> OperationResponse for ResponseMessages<T> {
     fn statuses(&self) -> Vec<&ResponseStatus> {
         self.messages.iter().map(|m| &m.status).collect()
+    }
+
+    fn statuses_mut(&mut self) -> Vec<&mut ResponseStatus> {
+        self.messages.iter_mut().map(|m| &mut m.status).collect()
     }
 }

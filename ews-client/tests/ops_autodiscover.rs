@@ -5,11 +5,12 @@
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use ews_client::Error;
 use ews_client::ops::autodiscover::{
-    EXTERNAL_EWS_URL, GetUserSettingsResponse, INTERNAL_EWS_URL, UserResponse, discover_ews_url,
-    read_request, write_response,
+    EXTERNAL_EWS_URL, GetUserSettings, GetUserSettingsResponse, INTERNAL_EWS_URL, UserResponse,
+    discover_ews_url, get_user_settings, read_request, write_response,
 };
-use ews_client::transport::{Auth, RetryPolicy, TransportConfig};
+use ews_client::transport::{Auth, HttpTransport, RetryPolicy, TransportConfig};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate, matchers};
 
 struct Sequence {
@@ -116,4 +117,47 @@ async fn invalid_user_is_an_error() {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("InvalidUser"), "{err}");
+}
+
+#[tokio::test]
+async fn a_wrong_number_of_user_responses_is_refused() {
+    let server = MockServer::start().await;
+    let user = |n: usize| {
+        let one = UserResponse {
+            error_code: "NoError".into(),
+            ..UserResponse::default()
+        };
+        vec![one; n]
+    };
+    for (received, ok) in [(0usize, false), (2, false), (1, true)] {
+        server.reset().await;
+        Mock::given(matchers::method("POST"))
+            .respond_with(ResponseTemplate::new(200).set_body_bytes(write_response(
+                &GetUserSettingsResponse {
+                    error_code: "NoError".into(),
+                    error_message: None,
+                    users: user(received),
+                },
+            )))
+            .mount(&server)
+            .await;
+        let url =
+            url::Url::parse(&format!("{}/autodiscover/autodiscover.svc", server.uri())).unwrap();
+        let transport = HttpTransport::new(
+            TransportConfig::new(url, Auth::None).with_retry(RetryPolicy::no_retries()),
+        )
+        .unwrap();
+        let request = GetUserSettings::ews_urls("anna@contoso.com");
+        let result =
+            get_user_settings(&transport, &request, std::time::Duration::from_secs(5)).await;
+        if ok {
+            assert_eq!(result.unwrap().users.len(), 1);
+        } else {
+            let err = result.unwrap_err();
+            assert!(
+                matches!(err, Error::ResultCount { operation: "GetUserSettings", expected: 1, received: r } if r == received),
+                "{err}"
+            );
+        }
+    }
 }

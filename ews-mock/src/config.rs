@@ -226,12 +226,20 @@ impl fmt::Debug for AppData {
 }
 
 /// TLS certificate and key (PEM files).
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct TlsConfig {
     /// Certificate chain, PEM.
     pub cert_pem: Vec<u8>,
     /// Private key, PEM.
     pub key_pem: Vec<u8>,
+}
+
+impl std::fmt::Debug for TlsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsConfig")
+            .field("cert_pem", &String::from_utf8_lossy(&self.cert_pem))
+            .finish_non_exhaustive()
+    }
 }
 
 impl TlsConfig {
@@ -251,7 +259,7 @@ impl TlsConfig {
 }
 
 /// How to start a mock server.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct MockConfig {
     /// Listening address; `127.0.0.1:0` (a free loopback port) by default.
     pub listen: SocketAddr,
@@ -260,8 +268,33 @@ pub struct MockConfig {
     /// Serve HTTPS with this certificate.
     pub tls: Option<TlsConfig>,
     /// Load the organisation from this file on start (if it exists, instead of `data`) and save
-    /// it there on shutdown.
+    /// it there (atomically, mode 0600) within `state_interval` of every change and on
+    /// shutdown.
     pub state_file: Option<PathBuf>,
+    /// How long a change may stay unsaved in the state file (1 s by default).
+    pub state_interval: std::time::Duration,
+    /// The token the admin endpoint requires (`Authorization: Bearer TOKEN`); a random one
+    /// is generated when `None` ([`crate::MockHandle::admin_token`]).
+    pub admin_token: Option<String>,
+    /// Serve the admin endpoint without a token. Allowed only on a loopback address:
+    /// starting on another address fails.
+    pub admin_open_on_loopback: bool,
+}
+
+impl std::fmt::Debug for MockConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MockConfig")
+            .field("listen", &self.listen)
+            .field("tls", &self.tls.is_some())
+            .field("state_file", &self.state_file)
+            .field("state_interval", &self.state_interval)
+            .field(
+                "admin_token",
+                &self.admin_token.as_ref().map(|_| "<redacted>"),
+            )
+            .field("admin_open_on_loopback", &self.admin_open_on_loopback)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for MockConfig {
@@ -271,6 +304,9 @@ impl Default for MockConfig {
             data: OrgData::default(),
             tls: None,
             state_file: None,
+            state_interval: std::time::Duration::from_secs(1),
+            admin_token: None,
+            admin_open_on_loopback: false,
         }
     }
 }

@@ -38,6 +38,9 @@ pub enum MockError {
     /// The TLS certificate or key is invalid.
     #[error("invalid TLS configuration: {0}")]
     Tls(String),
+    /// An open (token-less) admin endpoint was asked for on an address that is not loopback.
+    #[error("the admin endpoint may be served without a token only on a loopback address, not {0}")]
+    AdminOpenNotLoopback(String),
     /// A mailbox, folder or item named in a library call does not exist.
     #[error("not found: {0}")]
     NotFound(String),

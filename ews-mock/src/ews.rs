@@ -1,8 +1,6 @@
 //! EWS operations, dispatched by the operation element of the SOAP body. Requests are read and
 //! responses written with `ews-client`'s operation types; the store does the work.
 
-use std::cmp::Ordering;
-
 use chrono::{DateTime, Utc};
 
 use axum::http::StatusCode;
@@ -11,6 +9,10 @@ use ews_client::operation::Operation;
 use ews_client::ops::{
     AttachmentInfo, CreateAttachment, CreateItem, GetAttachment, MessageDisposition, SendItem,
     UpdateItem, UpdateItemResult,
+};
+use ews_client::ops::{
+    ConvertId, ExpandDL, GetServerTimeZones, GetUserAvailability, GetUserConfiguration,
+    GetUserOofSettings, GetUserPhoto,
 };
 use ews_client::ops::{
     CreateFolder, DeleteItem, FindFolder, FindFolderResult, FindItem, FindItemResult, FolderChange,
@@ -24,13 +26,12 @@ use ews_client::types::folder::{Folder as EwsFolder, FolderKind};
 use ews_client::types::response::{
     MessageXml, MessageXmlValue, ResponseCode, ResponseMessage, ResponseMessages,
 };
-use ews_client::types::shape::{
-    BaseShape, CompareOp, IndexBasePoint, Operand, PagingInfo, Restriction, SortDirection,
-};
+use ews_client::types::shape::{BaseShape, IndexBasePoint, PagingInfo};
 use ews_client::types::{BaseFolderId, EmailAddress, FolderId, ItemId, PropertyPath};
-use ews_client::xml::{Ns, XmlReader};
 
-use crate::ids::{self, IdKind, SyncKind};
+use crate::ids::{self, IdKind, SyncKind, SyncPosition};
+use crate::info_ops;
+use crate::props;
 use crate::server::Shared;
 use crate::soap::RequestHead;
 use crate::store::{ChangeKind, EwsItem, Mailbox, Store, StoreError, StoredItem};
@@ -164,13 +165,46 @@ pub(crate) fn dispatch(shared: &Shared, head: &RequestHead, target: &Target, bod
         "SendItem" => run::<SendItem>(shared, target, body, send_item),
         "CreateAttachment" => run::<CreateAttachment>(shared, target, body, create_attachment),
         "GetAttachment" => run::<GetAttachment>(shared, target, body, get_attachment),
+        "ConvertId" => run::<ConvertId>(shared, target, body, info_ops::convert_id),
+        "GetUserConfiguration" => {
+            run::<GetUserConfiguration>(shared, target, body, info_ops::get_user_configuration)
+        }
+        "ExpandDL" => run::<ExpandDL>(shared, target, body, info_ops::expand_dl),
+        "GetServerTimeZones" => {
+            run::<GetServerTimeZones>(shared, target, body, info_ops::get_server_time_zones)
+        }
+        "GetUserOofSettingsRequest" => {
+            run::<GetUserOofSettings>(shared, target, body, info_ops::get_user_oof_settings)
+        }
+        "GetUserPhoto" => run::<GetUserPhoto>(shared, target, body, info_ops::get_user_photo),
+        "GetUserAvailabilityRequest" => {
+            run::<GetUserAvailability>(shared, target, body, info_ops::get_user_availability)
+        }
         "GetUserSettingsRequestMessage" => autodiscover(shared, body),
-        other => Reply::fault(
+        other if declared_operation(other) => Reply::fault(
             "ErrorInvalidRequest",
             &format!("The operation {other} is not implemented by ews-mock."),
             None,
         ),
+        // what Exchange answers for a body element its schema does not declare
+        other => Reply::fault(
+            "ErrorSchemaValidation",
+            &format!(
+                "The request failed schema validation: The 'http://schemas.microsoft.com/exchange/services/2006/messages:{other}' element is not declared."
+            ),
+            None,
+        ),
     }
+}
+
+/// The EWS messages schema, for the names of the operations it declares.
+const MESSAGES_XSD: &str = include_str!("../../ews-client/schema/messages.xsd");
+
+/// Whether the EWS schema declares `name` as a request body element.
+fn declared_operation(name: &str) -> bool {
+    !name.is_empty()
+        && name.chars().all(|c| c.is_ascii_alphanumeric())
+        && MESSAGES_XSD.contains(&format!("<xs:element name=\"{name}\" type=\"m:"))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -181,7 +215,7 @@ fn same_mailbox(a: &str, b: &str) -> bool {
 }
 
 /// Resolves a folder id to (mailbox, folder key); only the target mailbox is accessible.
-fn resolve_folder<'s>(
+pub(crate) fn resolve_folder<'s>(
     store: &'s Store,
     target: &Target,
     id: &BaseFolderId,
@@ -439,6 +473,7 @@ fn folder_view(mb: &Mailbox, key: u64, shape: &ews_client::types::shape::FolderS
         if wanted("folder:ParentFolderId") {
             out.parent_folder_id = full.parent_folder_id;
         }
+        out.extended_properties = folder_extended(mb, key, additional);
         return out;
     }
     let mut out = full;
@@ -450,7 +485,27 @@ fn folder_view(mb: &Mailbox, key: u64, shape: &ews_client::types::shape::FolderS
             out.parent_folder_id = None;
         }
     }
+    out.extended_properties = folder_extended(mb, key, additional);
     out
+}
+
+/// The extended properties (standard and computed tags) a folder shape asks for.
+fn folder_extended(
+    mb: &Mailbox,
+    key: u64,
+    additional: &[PropertyPath],
+) -> Vec<ews_client::types::paths::ExtendedProperty> {
+    let wanted: Vec<&ews_client::types::paths::ExtendedFieldUri> = additional
+        .iter()
+        .filter_map(|p| match p {
+            PropertyPath::Extended(uri) => Some(uri),
+            _ => None,
+        })
+        .collect();
+    if wanted.is_empty() {
+        return Vec::new();
+    }
+    props::folder_extended(mb, key, &wanted)
 }
 
 fn folder_view_all(
@@ -532,6 +587,9 @@ fn find_folder(
                         }
                     }
                     found.sort_unstable();
+                    if let Some(r) = &req.restriction {
+                        found.retain(|&k| props::matches(r, &|p| props::folder_value(mb, k, p)));
+                    }
                     let total = found.len();
                     let (offset, max) = req.page.as_ref().map_or((0, usize::MAX), |p| {
                         (
@@ -770,6 +828,13 @@ fn item_view(
         common.last_modified_time = Some(stored.modified);
         common.has_attachments = Some(!common.attachments.is_empty());
         common.item_id = Some(id.clone());
+        if shape
+            .additional_properties
+            .iter()
+            .any(|p| matches!(p, PropertyPath::Field(f) if f == "item:Size"))
+        {
+            common.size = Some(i32::try_from(props::item_size(stored)).unwrap_or(i32::MAX));
+        }
         let stored_mime = common.mime_content.take();
         let wants_mime = shape.include_mime_content == Some(true)
             || shape
@@ -788,6 +853,11 @@ fn item_view(
             if wants_mime {
                 view.common_mut().mime_content = mime;
             }
+            view.common_mut().extended_properties = if extended_wanted.is_empty() {
+                Vec::new()
+            } else {
+                props::item_extended(mb, stored, &extended_wanted)
+            };
             return view;
         }
         // the MIME content only when the shape asks for it (IncludeMimeContent)
@@ -796,15 +866,13 @@ fn item_view(
         }
         full
     };
-    let src = stored.item.common();
     let common = out.common_mut();
     common.item_id = Some(id);
-    common.extended_properties = src
-        .extended_properties
-        .iter()
-        .filter(|p| extended_wanted.iter().any(|w| w.same_property(&p.uri)))
-        .cloned()
-        .collect();
+    common.extended_properties = if extended_wanted.is_empty() {
+        Vec::new()
+    } else {
+        crate::props::item_extended(mb, stored, &extended_wanted)
+    };
     out
 }
 
@@ -843,14 +911,31 @@ fn sync_items(
     let message = (|| {
         let (mb, folder) = resolve_folder(&store, target, &req.sync_folder_id)?;
         let address = mb.id_address();
-        let since = match req.sync_state.as_deref().filter(|s| !s.trim().is_empty()) {
-            Some(state) => {
-                ids::decode_sync_state(&store.sync_secret, SyncKind::Items, &address, folder, state)
-                    .map_err(|_| StoreError::InvalidSyncStateData)?
-            }
-            None => 0,
+        let position = match req.sync_state.as_deref().filter(|s| !s.trim().is_empty()) {
+            Some(state) => ids::decode_sync_position(
+                &store.sync_secret,
+                SyncKind::Items,
+                &address,
+                folder,
+                state,
+            )
+            .map_err(|_| StoreError::InvalidSyncStateData)?,
+            // a first synchronisation lists the items that exist now, not the history
+            None => SyncPosition::Initial {
+                seq: mb.head_seq(),
+                last_key: mb.last_key(),
+                after_key: 0,
+            },
         };
         let max = usize::from(req.max_changes_returned.clamp(1, 512));
+        let since = match position {
+            SyncPosition::Journal(since) => since,
+            SyncPosition::Initial {
+                seq,
+                last_key,
+                after_key,
+            } => return initial_sync_page(&store, mb, folder, &req, seq, last_key, after_key, max),
+        };
         let page = mb.sync_items(folder, since, max)?;
         let ignored: Vec<&str> = req.ignore.iter().map(|i| i.id.as_str()).collect();
         let mut changes = Vec::with_capacity(page.changes.len());
@@ -898,82 +983,60 @@ fn sync_items(
     }])
 }
 
-/// The text of an item property named by a field URI (`item:Subject`, `contacts:Surname`):
-/// the text of the item element's child of that local name.
-fn field_text(item: &EwsItem, uri: &str) -> Option<String> {
-    let local = uri.rsplit(':').next()?;
-    let c = item.common();
-    match local {
-        "Subject" => return c.subject.clone(),
-        "ItemClass" => return c.item_class.clone(),
-        _ => {}
-    }
-    let xml = crate::itemxml::item_to_xml(item);
-    let mut r = XmlReader::new(xml.as_bytes());
-    let root = r.root().ok()?;
-    while let Ok(Some(child)) = r.next_child(&root) {
-        if child.ns() == Ns::Types && child.local() == local {
-            return r.text(&child).ok().map(|t| t.into_owned());
+/// A page of a first synchronisation: the folder's items that existed when it started, by
+/// counter, as `Create` changes; after the last one the state continues from the journal
+/// position of the start (so later changes are reported, and nothing from before).
+#[allow(clippy::too_many_arguments)]
+fn initial_sync_page(
+    store: &Store,
+    mb: &Mailbox,
+    folder: u64,
+    req: &SyncFolderItems,
+    seq: u64,
+    last_key: u64,
+    after_key: u64,
+    max: usize,
+) -> Result<SyncFolderItemsResult, StoreError> {
+    let address = mb.id_address();
+    let mut keys = mb.live_items(folder, after_key, last_key, max + 1)?;
+    let more = keys.len() > max;
+    keys.truncate(max);
+    let ignored: Vec<&str> = req.ignore.iter().map(|i| i.id.as_str()).collect();
+    let changes = keys
+        .iter()
+        .filter_map(|k| mb.items.get(k))
+        .filter(|s| !ignored.contains(&mb.item_id(s.key).as_str()))
+        .map(|s| SyncItemChange::Create(item_view(mb, s, &req.item_shape)))
+        .collect();
+    let (position, includes_last) = match keys.last() {
+        Some(&last) if more => (
+            SyncPosition::Initial {
+                seq,
+                last_key,
+                after_key: last,
+            },
+            false,
+        ),
+        _ => {
+            let journal_done = mb
+                .folders
+                .get(&folder)
+                .and_then(|f| f.journal.last())
+                .is_none_or(|e| e.seq <= seq);
+            (SyncPosition::Journal(seq), journal_done)
         }
-        r.skip(&child).ok()?;
-    }
-    None
-}
-
-fn path_text(item: &StoredItem, path: &PropertyPath) -> Option<String> {
-    match path {
-        PropertyPath::Field(uri) => match uri.as_str() {
-            "item:DateTimeCreated" => Some(item.created.to_rfc3339()),
-            "item:LastModifiedTime" => Some(item.modified.to_rfc3339()),
-            _ => field_text(&item.item, uri),
-        },
-        PropertyPath::Extended(uri) => item
-            .item
-            .common()
-            .extended_property(uri)
-            .and_then(|p| p.as_single().map(str::to_string)),
-        PropertyPath::Indexed { .. } => None,
-    }
-}
-
-fn compare_values(a: &str, b: &str) -> Ordering {
-    match (a.parse::<f64>(), b.parse::<f64>()) {
-        (Ok(x), Ok(y)) => x.partial_cmp(&y).unwrap_or(Ordering::Equal),
-        _ => a.to_lowercase().cmp(&b.to_lowercase()),
-    }
-}
-
-fn matches(item: &StoredItem, r: &Restriction) -> bool {
-    match r {
-        Restriction::And(list) => list.iter().all(|x| matches(item, x)),
-        Restriction::Or(list) => list.iter().any(|x| matches(item, x)),
-        Restriction::Not(x) => !matches(item, x),
-        Restriction::Exists(p) => path_text(item, p).is_some(),
-        Restriction::Contains { path, value, .. } => {
-            path_text(item, path).is_some_and(|t| t.to_lowercase().contains(&value.to_lowercase()))
-        }
-        Restriction::Compare { op, path, operand } => {
-            let Some(left) = path_text(item, path) else {
-                return matches!(op, CompareOp::IsNotEqualTo);
-            };
-            let right = match operand {
-                Operand::Constant(c) => c.clone(),
-                Operand::Path(p) => match path_text(item, p) {
-                    Some(t) => t,
-                    None => return false,
-                },
-            };
-            let ord = compare_values(&left, &right);
-            match op {
-                CompareOp::IsEqualTo => ord == Ordering::Equal,
-                CompareOp::IsNotEqualTo => ord != Ordering::Equal,
-                CompareOp::IsGreaterThan => ord == Ordering::Greater,
-                CompareOp::IsGreaterThanOrEqualTo => ord != Ordering::Less,
-                CompareOp::IsLessThan => ord == Ordering::Less,
-                _ => ord != Ordering::Greater,
-            }
-        }
-    }
+    };
+    Ok(SyncFolderItemsResult {
+        sync_state: Some(ids::encode_sync_position(
+            &store.sync_secret,
+            SyncKind::Items,
+            &address,
+            folder,
+            position,
+        )),
+        includes_last_item_in_range: Some(includes_last),
+        changes,
+    })
 }
 
 fn find_item(shared: &Shared, target: &Target, req: FindItem) -> ResponseMessages<FindItemResult> {
@@ -993,7 +1056,11 @@ fn find_item(shared: &Shared, target: &Target, req: FindItem) -> ResponseMessage
                     .items
                     .iter()
                     .filter_map(|k| mb.items.get(k))
-                    .filter(|i| req.restriction.as_ref().is_none_or(|r| matches(i, r)))
+                    .filter(|i| {
+                        req.restriction
+                            .as_ref()
+                            .is_none_or(|r| props::matches(r, &|p| props::item_value(mb, i, p)))
+                    })
                     .collect();
                 if let Some(ItemView::Calendar(view)) = &req.view {
                     // CalendarView: single items and expanded occurrences overlapping the
@@ -1041,22 +1108,8 @@ fn find_item(shared: &Shared, target: &Target, req: FindItem) -> ResponseMessage
                     found.sort_by(|a, b| b.created.cmp(&a.created).then(b.key.cmp(&a.key)));
                 } else {
                     found.sort_by(|a, b| {
-                        for o in &req.sort_order {
-                            let (x, y) = (path_text(a, &o.path), path_text(b, &o.path));
-                            let ord = match (x, y) {
-                                (Some(x), Some(y)) => compare_values(&x, &y),
-                                (x, y) => x.is_some().cmp(&y.is_some()),
-                            };
-                            let ord = if o.order == SortDirection::Descending {
-                                ord.reverse()
-                            } else {
-                                ord
-                            };
-                            if ord != Ordering::Equal {
-                                return ord;
-                            }
-                        }
-                        a.key.cmp(&b.key)
+                        props::sort_cmp(&req.sort_order, a, b, &|i, p| props::item_value(mb, i, p))
+                            .then(a.key.cmp(&b.key))
                     });
                 }
                 let total = found.len();
@@ -1364,7 +1417,8 @@ fn update_item(
                     (Some(_), _) => Some(u64::MAX),
                 };
                 let mut item = stored.item.clone();
-                ews_client::ops::apply_changes(&mut item, &change.updates).map_err(|e| {
+                let updates = base_item_changes(&item, &change.updates);
+                ews_client::ops::apply_changes(&mut item, &updates).map_err(|e| {
                     ResponseMessage::error(
                         e.response_code(),
                         format!("The change cannot be applied: {e}"),
@@ -1423,6 +1477,56 @@ fn update_item(
             .map(|r: Result<_, ResponseMessage<UpdateItemResult>>| r.unwrap_or_else(|e| e))
             .collect(),
     )
+}
+
+/// Exchange accepts a `SetItemField` or `AppendToItemField` whose value is wrapped in the
+/// base `t:Item` element for a property every item has (`item:*` and extended properties),
+/// whatever the item's kind: such a change is applied as if it named the item's own element.
+/// A change naming a standard property by its MAPI tag changes the named field.
+fn base_item_changes(
+    target: &EwsItem,
+    changes: &[ews_client::ops::ItemChangeDescription],
+) -> Vec<ews_client::ops::ItemChangeDescription> {
+    use ews_client::ops::ItemChangeDescription as C;
+    use ews_client::types::item::GenericItemKind;
+    let rewrap = |path: &PropertyPath, item: &EwsItem| -> Option<EwsItem> {
+        let EwsItem::Generic(g) = item else {
+            return None;
+        };
+        let base_property = match path {
+            PropertyPath::Field(uri) => uri.starts_with("item:"),
+            PropertyPath::Extended(_) => true,
+            PropertyPath::Indexed { .. } => false,
+        };
+        if g.kind != GenericItemKind::Item
+            || !base_property
+            || item.element_name() == target.element_name()
+        {
+            return None;
+        }
+        let mut own = target.empty_like();
+        *own.common_mut() = g.common.clone();
+        Some(own)
+    };
+    changes
+        .iter()
+        .map(|c| {
+            if let Some(by_field) = props::tag_change_as_field(target, c) {
+                return by_field;
+            }
+            match c {
+                C::Set { path, item } => C::Set {
+                    path: path.clone(),
+                    item: rewrap(path, item).unwrap_or_else(|| item.clone()),
+                },
+                C::Append { path, item } => C::Append {
+                    path: path.clone(),
+                    item: rewrap(path, item).unwrap_or_else(|| item.clone()),
+                },
+                other => other.clone(),
+            }
+        })
+        .collect()
 }
 
 fn send_item(shared: &Shared, target: &Target, req: SendItem) -> ResponseMessages<()> {

@@ -26,13 +26,23 @@ use crate::soap;
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
-        .route("/EWS/Exchange.asmx", post(ews_endpoint))
-        .route("/ews/exchange.asmx", post(ews_endpoint))
+        .route("/EWS/Exchange.asmx", post(ews_endpoint).get(ews_probe))
+        .route("/ews/exchange.asmx", post(ews_endpoint).get(ews_probe))
         .route("/autodiscover/autodiscover.svc", post(ews_endpoint))
         .route("/oauth2/token", post(token_endpoint))
         .route("/oauth2/v2.0/token", post(token_endpoint))
         .route("/{tenant}/oauth2/token", post(tenant_token_endpoint))
         .route("/{tenant}/oauth2/v2.0/token", post(tenant_token_endpoint))
+        .merge(admin_router(shared.clone()))
+        // the Graph front (src/graph/)
+        .merge(crate::graph::routes())
+        .layer(DefaultBodyLimit::max(64 * 1024 * 1024))
+        .with_state(shared)
+}
+
+/// The admin/inspection routes, behind the admin token.
+fn admin_router(shared: Arc<Shared>) -> Router<Arc<Shared>> {
+    Router::new()
         .route("/admin/log", get(admin_log).delete(admin_clear_log))
         .route("/admin/counts", get(admin_counts))
         .route("/admin/mailboxes", get(admin_mailboxes))
@@ -47,10 +57,42 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/admin/limits", post(admin_limits))
         .route("/admin/seed", post(admin_seed))
         .route("/admin/tokens/expire", post(admin_expire_tokens))
-        // the Graph front (src/graph/)
-        .merge(crate::graph::routes())
-        .layer(DefaultBodyLimit::max(64 * 1024 * 1024))
-        .with_state(shared)
+        // the Graph front's admin routes (src/graph/)
+        .merge(crate::graph::admin_routes())
+        .route_layer(axum::middleware::from_fn_with_state(shared, admin_guard))
+}
+
+/// Requires `Authorization: Bearer <admin token>` unless the endpoint is open (loopback).
+async fn admin_guard(
+    State(shared): State<Arc<Shared>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if let Some(token) = &shared.admin_token {
+        let given = request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .unwrap_or_default();
+        // compared without an early exit, so the time does not tell how much matched
+        let equal = given.len() == token.len()
+            && given
+                .bytes()
+                .zip(token.bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0;
+        if !equal {
+            let mut resp = (StatusCode::UNAUTHORIZED, "admin token required").into_response();
+            resp.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"ews-mock-admin\""),
+            );
+            return resp;
+        }
+    }
+    next.run(request).await
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -145,6 +187,16 @@ fn authenticate(
                     let auth = ntlm::parse_authenticate(&msg).map_err(|_| AuthFailure::Denied)?;
                     let store = shared.read();
                     let user = store.user_by_logon(&auth.user).ok_or(AuthFailure::Denied)?;
+                    // the domain must be the organisation's (NetBIOS name or the user's DNS
+                    // domain); an empty domain (UPN logon) is the user's own
+                    let dns_domain = user.address.rsplit('@').next().unwrap_or_default();
+                    let domain = auth.domain.trim();
+                    if !(domain.is_empty()
+                        || domain.eq_ignore_ascii_case(&store.settings.domain)
+                        || domain.eq_ignore_ascii_case(dns_domain))
+                    {
+                        return Err(AuthFailure::Denied);
+                    }
                     auth.verify(challenge, &user.password)
                         .map_err(|_| AuthFailure::Denied)?;
                     state.user = Some(user.address.clone());
@@ -210,6 +262,26 @@ fn xml_response(status: StatusCode, body: String) -> Response {
         body,
     )
         .into_response()
+}
+
+/// `GET` of the EWS URL, as clients probe it before their first SOAP call: IIS answers an
+/// anonymous request with 401 and the authentication schemes (NTLM handshakes work over GET
+/// too) and an authenticated one with 200 and the service's description page.
+async fn ews_probe(
+    State(shared): State<Arc<Shared>>,
+    Extension(conn): Extension<Arc<ConnInfo>>,
+    headers: HeaderMap,
+) -> Response {
+    match authenticate(&shared, &conn, &headers) {
+        Ok(_) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            "<html><head><title>Service</title></head><body><p>Exchange Web Services \
+             (ews-mock). Send SOAP requests with POST.</p></body></html>",
+        )
+            .into_response(),
+        Err(failure) => unauthorized(failure),
+    }
 }
 
 async fn ews_endpoint(

@@ -119,15 +119,45 @@ fn state_mac(secret: &[u8], payload: &[u8]) -> Result<[u8; 16], InvalidSyncState
     Ok(out)
 }
 
-fn state_payload(kind: SyncKind, mailbox: &str, folder: u64, seq: u64) -> Vec<u8> {
-    let mut raw = Vec::with_capacity(24 + mailbox.len());
+/// Where a sync state stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SyncPosition {
+    /// After journal position `seq`: the changes since then are reported.
+    Journal(u64),
+    /// Inside a first synchronisation: the items that existed at journal position `seq`
+    /// (counters up to `last_key`) are listed by counter after `after_key`; then the journal
+    /// continues from `seq`.
+    Initial {
+        /// Journal position when the first synchronisation started.
+        seq: u64,
+        /// The highest counter allocated then.
+        last_key: u64,
+        /// The last counter already listed.
+        after_key: u64,
+    },
+}
+
+fn state_payload(kind: SyncKind, mailbox: &str, folder: u64, pos: SyncPosition) -> Vec<u8> {
+    let mut raw = Vec::with_capacity(40 + mailbox.len());
     raw.extend_from_slice(b"SS1");
-    raw.push(match kind {
-        SyncKind::Items => b'I',
-        SyncKind::Hierarchy => b'H',
+    raw.push(match (kind, pos) {
+        (SyncKind::Items, SyncPosition::Journal(_)) => b'I',
+        (SyncKind::Items, SyncPosition::Initial { .. }) => b'J',
+        (SyncKind::Hierarchy, _) => b'H',
     });
     raw.extend_from_slice(&folder.to_le_bytes());
-    raw.extend_from_slice(&seq.to_le_bytes());
+    match pos {
+        SyncPosition::Journal(seq) => raw.extend_from_slice(&seq.to_le_bytes()),
+        SyncPosition::Initial {
+            seq,
+            last_key,
+            after_key,
+        } => {
+            raw.extend_from_slice(&seq.to_le_bytes());
+            raw.extend_from_slice(&last_key.to_le_bytes());
+            raw.extend_from_slice(&after_key.to_le_bytes());
+        }
+    }
     raw.extend_from_slice(mailbox.as_bytes());
     raw
 }
@@ -140,7 +170,18 @@ pub fn encode_sync_state(
     folder: u64,
     seq: u64,
 ) -> String {
-    let mut raw = state_payload(kind, mailbox, folder, seq);
+    encode_sync_position(secret, kind, mailbox, folder, SyncPosition::Journal(seq))
+}
+
+/// Encodes a sync state at any position, signed.
+pub fn encode_sync_position(
+    secret: &[u8],
+    kind: SyncKind,
+    mailbox: &str,
+    folder: u64,
+    pos: SyncPosition,
+) -> String {
+    let mut raw = state_payload(kind, mailbox, folder, pos);
     match state_mac(secret, &raw) {
         Ok(mac) => raw.extend_from_slice(&mac),
         Err(InvalidSyncState) => raw.extend_from_slice(&[0u8; 16]),
@@ -148,7 +189,8 @@ pub fn encode_sync_state(
     STANDARD.encode(raw)
 }
 
-/// Decodes and verifies a sync state for `folder` in `mailbox`; returns its journal position.
+/// Decodes and verifies a sync state for `folder` in `mailbox`; returns its journal position
+/// (a state inside a first synchronisation is rejected).
 pub fn decode_sync_state(
     secret: &[u8],
     kind: SyncKind,
@@ -156,6 +198,20 @@ pub fn decode_sync_state(
     folder: u64,
     state: &str,
 ) -> Result<u64, InvalidSyncState> {
+    match decode_sync_position(secret, kind, mailbox, folder, state)? {
+        SyncPosition::Journal(seq) => Ok(seq),
+        SyncPosition::Initial { .. } => Err(InvalidSyncState),
+    }
+}
+
+/// Decodes and verifies a sync state for `folder` in `mailbox`; returns its position.
+pub fn decode_sync_position(
+    secret: &[u8],
+    kind: SyncKind,
+    mailbox: &str,
+    folder: u64,
+    state: &str,
+) -> Result<SyncPosition, InvalidSyncState> {
     let raw = STANDARD
         .decode(state.trim())
         .map_err(|_| InvalidSyncState)?;
@@ -175,11 +231,25 @@ pub fn decode_sync_state(
     {
         return Err(InvalidSyncState);
     }
-    let seq = u64::from_le_bytes(payload[12..20].try_into().map_err(|_| InvalidSyncState)?);
-    if payload != state_payload(kind, mailbox, folder, seq).as_slice() {
+    let word = |at: usize| -> Result<u64, InvalidSyncState> {
+        let bytes = payload.get(at..at + 8).ok_or(InvalidSyncState)?;
+        Ok(u64::from_le_bytes(
+            bytes.try_into().map_err(|_| InvalidSyncState)?,
+        ))
+    };
+    let pos = if payload.get(3) == Some(&b'J') {
+        SyncPosition::Initial {
+            seq: word(12)?,
+            last_key: word(20)?,
+            after_key: word(28)?,
+        }
+    } else {
+        SyncPosition::Journal(word(12)?)
+    };
+    if payload != state_payload(kind, mailbox, folder, pos).as_slice() {
         return Err(InvalidSyncState);
     }
-    Ok(seq)
+    Ok(pos)
 }
 
 #[cfg(test)]
@@ -213,5 +283,17 @@ mod tests {
         let tampered = STANDARD.encode(raw);
         assert!(decode_sync_state(b"secret", SyncKind::Items, "a@x", 7, &tampered).is_err());
         assert!(decode_sync_state(b"secret", SyncKind::Items, "a@x", 7, "garbage").is_err());
+        let initial = SyncPosition::Initial {
+            seq: 5,
+            last_key: 9,
+            after_key: 3,
+        };
+        let s = encode_sync_position(b"secret", SyncKind::Items, "a@x", 7, initial);
+        assert_eq!(
+            decode_sync_position(b"secret", SyncKind::Items, "a@x", 7, &s),
+            Ok(initial)
+        );
+        assert!(decode_sync_position(b"secret", SyncKind::Hierarchy, "a@x", 7, &s).is_err());
+        assert!(decode_sync_position(b"secret", SyncKind::Items, "a@x", 8, &s).is_err());
     }
 }

@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -30,6 +31,12 @@ pub(crate) struct Shared {
     pub limits: Limits,
     pub log: RequestLog,
     pub base_url: String,
+    /// The token the admin endpoint requires (`None`: open, on loopback only).
+    pub admin_token: Option<String>,
+    /// Goes up with every write access to the store (so the state saver knows a change).
+    pub generation: AtomicU64,
+    /// Serialises state-file writes.
+    pub save_lock: Mutex<()>,
     /// The Graph front's state (`crate::graph`).
     pub graph: crate::graph::GraphState,
 }
@@ -40,7 +47,76 @@ impl Shared {
     }
 
     pub fn write(&self) -> std::sync::RwLockWriteGuard<'_, Store> {
-        self.store.write().unwrap_or_else(|p| p.into_inner())
+        let guard = self.store.write().unwrap_or_else(|p| p.into_inner());
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        guard
+    }
+
+    /// Writes the organisation to `path` atomically (a temporary file in the same directory,
+    /// mode 0600, synced, then renamed over `path`); returns the generation written.
+    pub fn save_state(&self, path: &std::path::Path) -> Result<u64, MockError> {
+        let _one_at_a_time = self.save_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let (generation, json) = {
+            let store = self.read();
+            let generation = self.generation.load(Ordering::SeqCst);
+            let json =
+                serde_json::to_vec(&*store).map_err(|e| MockError::InvalidData(e.to_string()))?;
+            (generation, json)
+        };
+        let file_error = |path: &std::path::Path| {
+            let path = path.to_path_buf();
+            move |source| MockError::File { path, source }
+        };
+        let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
+        tmp_name.push(".tmp");
+        let tmp = path.with_file_name(tmp_name);
+        {
+            use std::io::Write as _;
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create(true).truncate(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let mut file = options.open(&tmp).map_err(file_error(&tmp))?;
+            #[cfg(unix)]
+            {
+                // an existing temporary file keeps its mode: set it
+                use std::os::unix::fs::PermissionsExt as _;
+                file.set_permissions(std::fs::Permissions::from_mode(0o600))
+                    .map_err(file_error(&tmp))?;
+            }
+            file.write_all(&json).map_err(file_error(&tmp))?;
+            file.sync_all().map_err(file_error(&tmp))?;
+        }
+        std::fs::rename(&tmp, path).map_err(file_error(path))?;
+        Ok(generation)
+    }
+}
+
+/// Saves the state file within `interval` of every change, until shutdown.
+async fn state_saver(
+    shared: Arc<Shared>,
+    path: PathBuf,
+    interval: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut saved = shared.generation.load(Ordering::SeqCst);
+    let mut tick = tokio::time::interval(interval.max(Duration::from_millis(10)));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.changed() => break,
+            _ = tick.tick() => {}
+        }
+        if shared.generation.load(Ordering::SeqCst) == saved {
+            continue;
+        }
+        let shared2 = shared.clone();
+        let path2 = path.clone();
+        match tokio::task::spawn_blocking(move || shared2.save_state(&path2)).await {
+            Ok(Ok(generation)) => saved = generation,
+            Ok(Err(e)) => tracing::warn!("saving the state file failed: {e}"),
+            Err(e) => tracing::warn!("saving the state file failed: {e}"),
+        }
     }
 }
 
@@ -82,6 +158,18 @@ impl MockServer {
             addr: config.listen.to_string(),
             source,
         })?;
+        if config.admin_open_on_loopback && !addr.ip().is_loopback() {
+            return Err(MockError::AdminOpenNotLoopback(addr.to_string()));
+        }
+        let admin_token = if config.admin_open_on_loopback {
+            None
+        } else {
+            Some(config.admin_token.clone().unwrap_or_else(|| {
+                let mut bytes = [0u8; 24];
+                rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
+                bytes.iter().map(|b| format!("{b:02x}")).collect()
+            }))
+        };
         let acceptor = config.tls.as_ref().map(tls_acceptor).transpose()?;
         let scheme = if acceptor.is_some() { "https" } else { "http" };
         let shared = Arc::new(Shared {
@@ -91,16 +179,28 @@ impl MockServer {
             limits: Limits::new(settings.max_concurrency, settings.max_concurrent_sync_calls),
             log: RequestLog::default(),
             base_url: format!("{scheme}://{addr}"),
+            admin_token,
+            generation: AtomicU64::new(0),
+            save_lock: Mutex::new(()),
             graph: crate::graph::GraphState::new(&config.data.graph),
         });
         let router = crate::http::router(shared.clone());
         let (tx, rx) = watch::channel(false);
+        let saver = config.state_file.clone().map(|path| {
+            tokio::spawn(state_saver(
+                shared.clone(),
+                path,
+                config.state_interval,
+                rx.clone(),
+            ))
+        });
         let task = tokio::spawn(accept_loop(listener, acceptor, router, rx));
         Ok(MockHandle {
             shared,
             addr,
             shutdown: tx,
             task: Some(task),
+            saver,
             state_file: config.state_file.clone(),
         })
     }
@@ -222,6 +322,7 @@ pub struct MockHandle {
     addr: SocketAddr,
     shutdown: watch::Sender<bool>,
     task: Option<tokio::task::JoinHandle<()>>,
+    saver: Option<tokio::task::JoinHandle<()>>,
     state_file: Option<PathBuf>,
 }
 
@@ -262,6 +363,12 @@ impl MockHandle {
     /// The admin/inspection endpoint's base URL.
     pub fn admin_url(&self) -> String {
         format!("{}/admin", self.shared.base_url)
+    }
+
+    /// The token the admin endpoint requires (`Authorization: Bearer TOKEN`); `None` when it
+    /// was started open on loopback.
+    pub fn admin_token(&self) -> Option<&str> {
+        self.shared.admin_token.as_deref()
     }
 
     /// Adds users, groups, apps and mailbox content; fault rules are added too.
@@ -330,19 +437,9 @@ impl MockHandle {
         self.shared.tokens.expire_all()
     }
 
-    /// Writes the organisation to `path` (JSON).
+    /// Writes the organisation to `path` (JSON) atomically, readable by the owner only.
     pub fn save_state(&self, path: &std::path::Path) -> Result<(), MockError> {
-        let json = serde_json::to_vec(&*self.shared.read())
-            .map_err(|e| MockError::InvalidData(e.to_string()))?;
-        let tmp = path.with_extension("tmp");
-        std::fs::write(&tmp, json).map_err(|source| MockError::File {
-            path: tmp.clone(),
-            source,
-        })?;
-        std::fs::rename(&tmp, path).map_err(|source| MockError::File {
-            path: path.to_path_buf(),
-            source,
-        })
+        self.shared.save_state(path).map(|_| ())
     }
 
     /// Stops accepting, lets open requests finish (up to 5 s), and saves the state file if
@@ -351,6 +448,9 @@ impl MockHandle {
         let _ = self.shutdown.send(true);
         if let Some(task) = self.task.take() {
             let _ = task.await;
+        }
+        if let Some(saver) = self.saver.take() {
+            let _ = saver.await;
         }
         if let Some(path) = self.state_file.clone() {
             self.save_state(&path)?;

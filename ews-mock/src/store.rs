@@ -255,6 +255,50 @@ pub fn set_read(item: &mut EwsItem, read: Option<bool>) {
     }
 }
 
+/// Completes a contact as Exchange does when a client sets no `DisplayName` or `FileAs`: the
+/// display name from the name parts ("Given Middle Surname Generation", else the company
+/// name, else the first e-mail address) and `FileAs` by its `FileAsMapping` (default
+/// "Surname, Given").
+pub fn complete_contact(item: &mut EwsItem) {
+    use ews_client::types::contact::FileAsMapping as M;
+    let EwsItem::Contact(c) = item else {
+        return;
+    };
+    fn part(p: &Option<String>) -> Option<String> {
+        p.as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    }
+    fn join(parts: &[&Option<String>], sep: &str) -> Option<String> {
+        let v: Vec<String> = parts.iter().filter_map(|p| part(p)).collect();
+        (!v.is_empty()).then(|| v.join(sep))
+    }
+    let (given, surname, company) = (part(&c.given_name), part(&c.surname), part(&c.company_name));
+    if part(&c.display_name).is_none() {
+        let named = join(&[&given, &c.middle_name, &surname, &c.generation], " ");
+        let email = c
+            .email_addresses
+            .iter()
+            .map(|e| e.address.trim().to_string())
+            .find(|a| !a.is_empty());
+        c.display_name = named.or_else(|| company.clone()).or(email);
+    }
+    if part(&c.file_as).is_none() {
+        let computed = match c.file_as_mapping {
+            Some(M::FirstSpaceLast) => join(&[&given, &surname], " "),
+            Some(M::LastFirst | M::LastSpaceFirst) => join(&[&surname, &given], " "),
+            Some(M::Company) => company.clone(),
+            Some(M::DisplayName) => c.display_name.clone(),
+            Some(M::FirstName) => given.clone(),
+            Some(M::LastName) => surname.clone(),
+            Some(M::None | M::Empty) => None,
+            _ => join(&[&surname, &given], ", "),
+        };
+        c.file_as = computed.or(company).or_else(|| c.display_name.clone());
+    }
+}
+
 fn clear_server_fields(item: &mut EwsItem) {
     let c = item.common_mut();
     c.item_id = None;
@@ -322,6 +366,9 @@ pub struct Folder {
     pub items: BTreeSet<u64>,
     /// Item change journal, ordered by sequence number.
     pub journal: Vec<JournalEntry>,
+    /// When the folder's content last changed (`PR_LOCAL_COMMIT_TIME_MAX`).
+    #[serde(default)]
+    pub changed: Option<DateTime<Utc>>,
 }
 
 /// The net change of one item since a sync state.
@@ -439,6 +486,7 @@ impl Mailbox {
                     version: 1,
                     items: BTreeSet::new(),
                     journal: Vec::new(),
+                    changed: Some(Utc::now()),
                 },
             );
             if parent.is_some() {
@@ -576,6 +624,7 @@ impl Mailbox {
                 version: 1,
                 items: BTreeSet::new(),
                 journal: Vec::new(),
+                changed: Some(Utc::now()),
             },
         );
         let seq = self.alloc_seq();
@@ -687,6 +736,7 @@ impl Mailbox {
         let seq = self.alloc_seq();
         if let Some(f) = self.folders.get_mut(&folder) {
             f.journal.push(JournalEntry { seq, key, kind });
+            f.changed = Some(Utc::now());
         }
     }
 
@@ -698,6 +748,7 @@ impl Mailbox {
         let key = self.alloc_key();
         let now = Utc::now();
         clear_server_fields(&mut item);
+        complete_contact(&mut item);
         let mut next_attachment = 1;
         number_attachments(&mut item, &mut next_attachment);
         self.items.insert(
@@ -735,6 +786,7 @@ impl Mailbox {
         let before = stored.item.clone();
         change(&mut stored.item);
         clear_server_fields(&mut stored.item);
+        complete_contact(&mut stored.item);
         number_attachments(&mut stored.item, &mut stored.next_attachment);
         if stored.item == before {
             return Ok(());
@@ -851,6 +903,40 @@ impl Mailbox {
             .get(&folder)
             .ok_or(StoreError::FolderNotFound)?;
         Ok(sync_page(&f.journal, since, max))
+    }
+
+    /// The mailbox's journal position: every change so far has a sequence number up to it.
+    pub fn head_seq(&self) -> u64 {
+        self.next_seq.saturating_sub(1)
+    }
+
+    /// The highest item or folder counter allocated so far (a new or moved item always gets a
+    /// higher one).
+    pub fn last_key(&self) -> u64 {
+        self.next_key.saturating_sub(1)
+    }
+
+    /// The live items of `folder` with counters in `after + 1 ..= up_to`, by counter, at most
+    /// `max` (the listing of a first synchronisation). Cost: proportional to `max`.
+    pub fn live_items(
+        &self,
+        folder: u64,
+        after: u64,
+        up_to: u64,
+        max: usize,
+    ) -> Result<Vec<u64>, StoreError> {
+        let f = self
+            .folders
+            .get(&folder)
+            .ok_or(StoreError::FolderNotFound)?;
+        if after >= up_to {
+            return Ok(Vec::new());
+        }
+        Ok(f.items
+            .range(after + 1..=up_to)
+            .take(max)
+            .copied()
+            .collect())
     }
 
     /// Folder changes below `root` since `since` (at most `max` folders).
@@ -1056,8 +1142,16 @@ impl Store {
         Ok(store)
     }
 
-    /// Adds (or replaces) users, groups and apps and adds mailbox content.
+    /// Adds (or replaces) users, groups and apps and adds mailbox content, all or nothing: on
+    /// an error the organisation is unchanged.
     pub fn seed(&mut self, data: &OrgData) -> Result<(), MockError> {
+        let mut next = self.clone();
+        next.seed_in_place(data)?;
+        *self = next;
+        Ok(())
+    }
+
+    fn seed_in_place(&mut self, data: &OrgData) -> Result<(), MockError> {
         for u in &data.users {
             self.add_user(u)?;
         }

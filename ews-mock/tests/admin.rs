@@ -51,6 +51,7 @@ async fn inspection_over_http_and_library() {
     let admin = mock.admin_url();
     let counts: serde_json::Value = client()
         .get(format!("{admin}/counts"))
+        .bearer_auth(mock.admin_token().unwrap())
         .send()
         .await
         .unwrap()
@@ -61,6 +62,7 @@ async fn inspection_over_http_and_library() {
     assert_eq!(mock.request_counts()["GetFolder"], 2);
     let log: serde_json::Value = client()
         .get(format!("{admin}/log"))
+        .bearer_auth(mock.admin_token().unwrap())
         .send()
         .await
         .unwrap()
@@ -74,6 +76,7 @@ async fn inspection_over_http_and_library() {
 
     let mailboxes: Vec<String> = client()
         .get(format!("{admin}/mailboxes"))
+        .bearer_auth(mock.admin_token().unwrap())
         .send()
         .await
         .unwrap()
@@ -83,6 +86,7 @@ async fn inspection_over_http_and_library() {
     assert_eq!(mailboxes, vec!["alice@contoso.test", "bob@contoso.test"]);
     let bob: ews_mock::MailboxSnapshot = client()
         .get(format!("{admin}/mailboxes/Bob@Contoso.test"))
+        .bearer_auth(mock.admin_token().unwrap())
         .send()
         .await
         .unwrap()
@@ -108,6 +112,7 @@ async fn inspection_over_http_and_library() {
     );
     let missing = client()
         .get(format!("{admin}/mailboxes/nobody@x"))
+        .bearer_auth(mock.admin_token().unwrap())
         .send()
         .await
         .unwrap();
@@ -116,6 +121,7 @@ async fn inspection_over_http_and_library() {
     // seeding over HTTP
     let seeded = client()
         .post(format!("{admin}/seed"))
+        .bearer_auth(mock.admin_token().unwrap())
         .body("[[users]]\naddress = \"carol@contoso.test\"\npassword = \"c\"\n[[mailboxes]]\nowner = \"carol@contoso.test\"\nitems = [{ folder = \"tasks\", subject = \"Call\" }]\n")
         .send()
         .await
@@ -125,6 +131,7 @@ async fn inspection_over_http_and_library() {
     assert_eq!(carol.items_in("tasks").next().unwrap().class, "IPM.Task");
     let bad = client()
         .post(format!("{admin}/seed"))
+        .bearer_auth(mock.admin_token().unwrap())
         .body("[[users]]\naddress = 1")
         .send()
         .await
@@ -132,6 +139,7 @@ async fn inspection_over_http_and_library() {
     assert_eq!(bad.status(), 400);
     let outbox: serde_json::Value = client()
         .get(format!("{admin}/outbox"))
+        .bearer_auth(mock.admin_token().unwrap())
         .send()
         .await
         .unwrap()
@@ -142,6 +150,7 @@ async fn inspection_over_http_and_library() {
 
     client()
         .delete(format!("{admin}/log"))
+        .bearer_auth(mock.admin_token().unwrap())
         .send()
         .await
         .unwrap();
@@ -346,4 +355,183 @@ async fn the_example_data_file_starts_a_working_server() {
     .await;
     assert_eq!(resp.status(), 200);
     mock.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_admin_endpoint_requires_its_token_unless_open_on_loopback() {
+    let mock = start().await;
+    let token = mock.admin_token().unwrap().to_string();
+    assert!(token.len() >= 32, "a random token of {} chars", token.len());
+    let counts = format!("{}/counts", mock.admin_url());
+    let none = client().get(&counts).send().await.unwrap();
+    assert_eq!(none.status(), 401);
+    assert!(
+        none.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Bearer")
+    );
+    let wrong = client()
+        .get(&counts)
+        .bearer_auth("nope")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    // an unauthenticated seed changes nothing
+    let seed = client()
+        .post(format!("{}/seed", mock.admin_url()))
+        .body("[[users]]\naddress = \"eve@contoso.test\"\npassword = \"e\"\nroles = [\"ApplicationImpersonation\"]\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(seed.status(), 401);
+    assert!(mock.mailbox("eve@contoso.test").is_none());
+    let ok = client()
+        .get(&counts)
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    mock.shutdown().await.unwrap();
+
+    // a configured token; it never shows in Debug
+    let mut config = MockConfig::new(OrgData::from_toml(ORG).unwrap());
+    config.admin_token = Some("s3cret-admin-token".into());
+    assert!(!format!("{config:?}").contains("s3cret"));
+    let mock = MockServer::start(config).await.unwrap();
+    assert_eq!(mock.admin_token(), Some("s3cret-admin-token"));
+    let ok = client()
+        .get(format!("{}/counts", mock.admin_url()))
+        .bearer_auth("s3cret-admin-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    mock.shutdown().await.unwrap();
+
+    // open only on loopback, by explicit choice
+    let mut open = MockConfig::new(OrgData::from_toml(ORG).unwrap());
+    open.admin_open_on_loopback = true;
+    let mock = MockServer::start(open.clone()).await.unwrap();
+    assert_eq!(mock.admin_token(), None);
+    let ok = client()
+        .get(format!("{}/counts", mock.admin_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    mock.shutdown().await.unwrap();
+    open.listen = "0.0.0.0:0".parse().unwrap();
+    assert!(matches!(
+        MockServer::start(open).await,
+        Err(ews_mock::MockError::AdminOpenNotLoopback(_))
+    ));
+}
+
+#[tokio::test]
+async fn seeding_is_all_or_nothing() {
+    let mock = start().await;
+    let before = mock.mailbox("bob@contoso.test").unwrap();
+    let bad = "[[users]]\naddress = \"frank@contoso.test\"\npassword = \"f\"\n\
+               [[mailboxes]]\nowner = \"bob@contoso.test\"\n\
+               items = [{ folder = \"contacts\", subject = \"Kept?\" }, { folder = \"nowhere\", subject = \"Bad\" }]\n";
+    let resp = client()
+        .post(format!("{}/seed", mock.admin_url()))
+        .bearer_auth(mock.admin_token().unwrap())
+        .body(bad)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    assert!(mock.mailbox("frank@contoso.test").is_none(), "no user");
+    assert_eq!(mock.mailbox("bob@contoso.test").unwrap(), before, "no item");
+    assert!(mock.seed(&OrgData::from_toml(bad).unwrap()).is_err());
+    assert!(mock.mailbox("frank@contoso.test").is_none());
+    assert_eq!(mock.mailbox("bob@contoso.test").unwrap(), before);
+    mock.shutdown().await.unwrap();
+}
+
+#[test]
+fn the_state_file_survives_kill_9_and_is_private() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("org.toml");
+    std::fs::write(&data, ORG).unwrap();
+    let state = dir.path().join("state.json");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ews-mock"))
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--state-interval-ms",
+            "200",
+            "--data",
+        ])
+        .arg(&data)
+        .arg("--state")
+        .arg(&state)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let lines: Vec<String> = BufReader::new(child.stdout.take().unwrap())
+        .lines()
+        .take(5)
+        .map(Result::unwrap)
+        .collect();
+    let url = lines[0].trim_start_matches("EWS URL: ").to_string();
+    let admin = lines[3].trim_start_matches("Admin: ").to_string();
+    let token = lines[4].trim_start_matches("Admin token: ").to_string();
+    assert_eq!(token.len(), 48, "{lines:?}");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let seeded = client()
+            .post(format!("{admin}/seed"))
+            .bearer_auth(&token)
+            .body("[[users]]\naddress = \"dan@contoso.test\"\npassword = \"d\"\n")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(seeded.status(), 204);
+        // a change through EWS
+        let mut c = ews_client::types::Contact::default();
+        c.common.subject = Some("Saved before the crash".into());
+        let body = ews_client::envelope::write_request(
+            &ews_client::envelope::RequestHeaders::default(),
+            &ews_client::ops::CreateItem::save(vec![ews_client::types::Item::Contact(c)], None),
+        );
+        let created = client()
+            .post(&url)
+            .basic_auth("bob@contoso.test", Some("bob-pw"))
+            .header("Content-Type", "text/xml; charset=utf-8")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(created.status(), 200);
+    });
+    // more than the interval, then a crash without any chance to save
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    let killed = Command::new("kill")
+        .args(["-KILL", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let _ = child.wait();
+    let text = std::fs::read_to_string(&state).unwrap();
+    let saved: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert!(saved["users"]["dan@contoso.test"].is_object());
+    assert!(text.contains("Saved before the crash"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&state).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{mode:o}");
+    }
+    // no temporary file is left beside it
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert!(names.iter().all(|n| !n.ends_with(".tmp")), "{names:?}");
 }

@@ -417,3 +417,85 @@ async fn ntlm_authenticates_a_kept_alive_connection() {
     assert_eq!(status, 401);
     mock.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn ntlm_checks_the_domain() {
+    let mock = start().await;
+    for (domain, ok) in [
+        ("FABRIKAM", false),
+        ("CONTOSO", true),
+        ("contoso", true),
+        ("contoso.test", true),
+        ("", true),
+    ] {
+        let mut conn = connect(&mock).await;
+        let (_, h, _) = send(&mut conn, Some(negotiate()), envelope("GetFolder", None)).await;
+        let ch = h["www-authenticate"].to_str().unwrap().to_string();
+        let (status, _, _) = send(
+            &mut conn,
+            Some(authenticate(&ch, "bob", "bob-pw", domain)),
+            envelope("GetFolder", None),
+        )
+        .await;
+        assert_eq!(status != 401, ok, "domain {domain:?}");
+    }
+    mock.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn get_of_the_ews_url_is_challenged_then_answered() {
+    let mock = start().await;
+    let anonymous = client().get(mock.url()).send().await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+    let challenges: Vec<_> = anonymous
+        .headers()
+        .get_all("www-authenticate")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect();
+    assert!(challenges.iter().any(|c| c == "NTLM"), "{challenges:?}");
+    assert!(
+        challenges.iter().any(|c| c.starts_with("Basic")),
+        "{challenges:?}"
+    );
+    assert!(
+        challenges.iter().any(|c| c.starts_with("Bearer")),
+        "{challenges:?}"
+    );
+    let wrong = client()
+        .get(mock.url())
+        .basic_auth("bob@contoso.test", Some("nope"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    let ok = client()
+        .get(mock.url())
+        .basic_auth("bob@contoso.test", Some("bob-pw"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    // lower-case path as some clients send it; NTLM over GET on a kept-alive connection
+    let mut conn = connect(&mock).await;
+    let req = |auth: Option<String>| {
+        let mut r = hyper::Request::get("/ews/exchange.asmx").header("Host", "127.0.0.1");
+        if let Some(a) = auth {
+            r = r.header("Authorization", a);
+        }
+        r.body(Full::new(Bytes::new())).unwrap()
+    };
+    let first = conn.send_request(req(Some(negotiate()))).await.unwrap();
+    assert_eq!(first.status(), 401);
+    let ch = first.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let _ = first.into_body().collect().await;
+    let second = conn
+        .send_request(req(Some(authenticate(&ch, "bob", "bob-pw", "CONTOSO"))))
+        .await
+        .unwrap();
+    assert_eq!(second.status(), 200);
+    mock.shutdown().await.unwrap();
+}

@@ -169,6 +169,7 @@ async fn faults_from_the_data_file_and_the_admin_endpoint() {
 
     let added = client()
         .post(format!("{}/faults", mock.admin_url()))
+        .bearer_auth(mock.admin_token().unwrap())
         .body(r#"{"operation":"GetFolder","times":1,"fault":{"kind":"server_busy","back_off_ms":5,"as_soap_fault":true}}"#)
         .send()
         .await
@@ -176,6 +177,7 @@ async fn faults_from_the_data_file_and_the_admin_endpoint() {
     assert_eq!(added.status(), 201);
     let bad = client()
         .post(format!("{}/faults", mock.admin_url()))
+        .bearer_auth(mock.admin_token().unwrap())
         .body("{}")
         .send()
         .await
@@ -184,6 +186,7 @@ async fn faults_from_the_data_file_and_the_admin_endpoint() {
     assert_eq!(get_folder(&mock).await.unwrap().status(), 500);
     let listed: serde_json::Value = client()
         .get(format!("{}/faults", mock.admin_url()))
+        .bearer_auth(mock.admin_token().unwrap())
         .send()
         .await
         .unwrap()
@@ -194,6 +197,7 @@ async fn faults_from_the_data_file_and_the_admin_endpoint() {
     assert_eq!(listed[1]["fired"], 1);
     let cleared = client()
         .delete(format!("{}/faults", mock.admin_url()))
+        .bearer_auth(mock.admin_token().unwrap())
         .send()
         .await
         .unwrap();

@@ -492,8 +492,11 @@ async fn contact_delta_pages_removals_and_expiry() {
     // expiry on demand: the delta link is gone (410 syncStateNotFound), a new round works
     reqwest::Client::new()
         .post(format!("{}/graph/expire-delta-tokens", mock.admin_url()))
+        .bearer_auth(mock.admin_token().unwrap())
         .send()
         .await
+        .unwrap()
+        .error_for_status()
         .unwrap();
     let err = bob
         .contacts_delta(None, DeltaStart::Link(&round.delta_link), &[], None)
@@ -962,6 +965,7 @@ async fn ews_allowed_app_ids_and_ews_switched_off() {
     // EWS switched off for the organisation (1 April 2027): every caller gets 403
     let r = http
         .post(format!("{}/graph/ews", mock.admin_url()))
+        .bearer_auth(mock.admin_token().unwrap())
         .json(&serde_json::json!({ "ews_enabled": false }))
         .send()
         .await
@@ -980,6 +984,7 @@ async fn ews_allowed_app_ids_and_ews_switched_off() {
     );
     // and back on without a list
     http.post(format!("{}/graph/ews", mock.admin_url()))
+        .bearer_auth(mock.admin_token().unwrap())
         .json(&serde_json::json!({}))
         .send()
         .await

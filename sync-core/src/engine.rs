@@ -74,6 +74,9 @@ pub struct Report {
     pub detached: Vec<crate::Detached>,
     /// Detached pairs this run re-attached (see [`Engine::with_reattach`]).
     pub reattached: usize,
+    /// Items left out because another run changed their state since this plan was made
+    /// (their writes are counted in `conflicts`).
+    pub stale: usize,
 }
 
 impl Report {
@@ -142,7 +145,9 @@ impl Engine {
     /// tracked again; so records a side lost (an Exchange mailbox restored from a backup, a
     /// delete with the delete switch off) come back. Governed by the rule's `transfer_new`
     /// switch into that side, like any create. A run with re-attach on lists both sides in
-    /// full.
+    /// full. If the lost record had only left the scope (another folder, a filter) and comes
+    /// back later, it replaces the re-attached copy (the copy is deleted, its edits merged)
+    /// where the rule allows deletes on that side; otherwise both stay.
     #[must_use]
     pub fn with_reattach(mut self, on: bool) -> Self {
         self.reattach = on;
@@ -189,10 +194,10 @@ impl Engine {
         } else {
             store.token(SideId::Remote)?
         };
-        let (l_listing, l_token) = read(local, SideId::Local, lt, &mut stats).await?;
-        let (r_listing, r_token) = read(remote, SideId::Remote, rt, &mut stats).await?;
+        let (mut l_listing, mut l_token) = read(local, SideId::Local, lt, &mut stats).await?;
+        let (mut r_listing, mut r_token) = read(remote, SideId::Remote, rt, &mut stats).await?;
 
-        let pairs = if matches!(l_listing, SideListing::Full(_))
+        let mut pairs = if matches!(l_listing, SideListing::Full(_))
             || matches!(r_listing, SideListing::Full(_))
         {
             store.all_pairs()?
@@ -200,6 +205,22 @@ impl Engine {
             let (l, r, k) = plan::touched(&l_listing, &r_listing);
             store.pairs_for(&l, &r, &k)?
         };
+        // A feed reporting a record that carries a key but belongs to no pair (a record
+        // that comes back after its pair was forgotten, or that the state never knew): its
+        // partner may exist on the other side without being in that side's feed. List both
+        // sides in full so that it is linked rather than copied a second time.
+        if stray_keyed(&l_listing, &pairs, SideId::Local)
+            || stray_keyed(&r_listing, &pairs, SideId::Remote)
+        {
+            tracing::debug!("a changed record carries a key no pair knows; listing in full");
+            if matches!(l_listing, SideListing::Delta { .. }) {
+                (l_listing, l_token) = read(local, SideId::Local, None, &mut stats).await?;
+            }
+            if matches!(r_listing, SideListing::Delta { .. }) {
+                (r_listing, r_token) = read(remote, SideId::Remote, None, &mut stats).await?;
+            }
+            pairs = store.all_pairs()?;
+        }
         stats.pairs_loaded = pairs.len();
         let state = StateSnapshot {
             pairs,
@@ -230,7 +251,15 @@ impl Engine {
     /// and no token at all if it reports anything else, fails or has expired, so that the
     /// next run lists that side in full. A feed that coalesces changes (a record created by
     /// this run and deleted before the next shows up as nothing) thus cannot hide a change
-    /// behind the cursor. After an incomplete run no token is stored.
+    /// behind the cursor. After an incomplete run no token is stored; the stored tokens are
+    /// cleared before the first write or state change, so a run that stops half-way (a
+    /// crash) leaves none.
+    ///
+    /// Two runs at once: an item whose stored pair changed since the plan was made, or for
+    /// which another run has journaled a create, is not written; it is reported as a
+    /// conflict ([`Report::stale`]) and left for the next run. This keeps a plan applied
+    /// after another run's writes from creating second copies or writing outdated merges.
+    /// (Hosts should still let one run at a time work on a state store.)
     pub async fn apply<L: Side, R: Side, S: StateStore>(
         &self,
         plan: &Plan,
@@ -242,11 +271,29 @@ impl Engine {
             return Err(SyncError::MassDelete(g.clone()));
         }
         let mut done = Done::default();
+        // The stored pair each key had when the plan was made.
+        let mut expected: HashMap<&str, Option<&crate::Pair>> = HashMap::new();
+        for item in &plan.items {
+            let e = expected.entry(item.key.as_str()).or_insert(None);
+            if item.pair.is_some() {
+                *e = item.pair.as_ref();
+            }
+        }
+        let planned = Planned {
+            expected,
+            recovered: plan.recovered_intents.iter().map(String::as_str).collect(),
+            now: plan.now,
+        };
+        // Before the first write or state change, the stored change-feed tokens go: if the
+        // run stops before its end (a crash), the next run lists both sides in full instead
+        // of reading a feed that may net what this run saw or wrote out against later
+        // changes.
+        done.clear_tokens = !plan.items.is_empty();
         for chunk in plan.items.chunks(self.batch_size) {
-            self.apply_chunk(chunk, plan.now, local, remote, store, &mut done)
+            self.apply_chunk(chunk, &planned, local, remote, store, &mut done)
                 .await?;
         }
-        let Done { report, own } = done;
+        let Done { report, own, .. } = done;
         let batch = if report.is_complete() && plan.skipped.is_empty() {
             let mut tokens = Vec::with_capacity(plan.tokens.len());
             for (side, start) in &plan.tokens {
@@ -296,16 +343,69 @@ impl Engine {
     async fn apply_chunk<L: Side, R: Side, S: StateStore>(
         &self,
         chunk: &[Item],
-        now: u64,
+        planned: &Planned<'_>,
         local: &mut L,
         remote: &mut R,
         store: &mut S,
         done: &mut Done,
     ) -> Result<(), SyncError> {
-        let Done { report, own } = done;
+        let now = planned.now;
+        let Done {
+            report,
+            own,
+            settled,
+            clear_tokens,
+        } = done;
+        // 0. Another run may have applied a plan since this one was made (two runs at once):
+        //    an item whose stored pair changed since planning, or for which another run
+        //    journaled a create, is left for the next run instead of writing a second copy
+        //    or an outdated merge.
+        let keys: Vec<String> = chunk.iter().map(|i| i.key.clone()).collect();
+        let stored: HashMap<String, crate::Pair> = store
+            .pairs_for(&[], &[], &keys)?
+            .into_iter()
+            .map(|p| (p.key.clone(), p))
+            .collect();
+        let foreign: HashSet<String> = store
+            .intents()?
+            .into_iter()
+            .filter(|i| !planned.recovered.contains(i.key.as_str()))
+            .map(|i| i.key)
+            .collect();
+        let (chunk, stale): (Vec<&Item>, Vec<&Item>) = chunk.iter().partition(|item| {
+            settled.contains(&item.key)
+                || (stored.get(&item.key)
+                    == planned.expected.get(item.key.as_str()).copied().flatten()
+                    && !foreign.contains(&item.key))
+        });
+        for item in stale {
+            tracing::warn!(key = %item.key, "state changed since planning (another run); item left for the next run");
+            let mut ir = ItemReport {
+                key: item.key.clone(),
+                change: item.change,
+                local: None,
+                remote: None,
+            };
+            for side in [SideId::Local, SideId::Remote] {
+                if item.step(side).write.is_some() {
+                    report.incomplete += 1;
+                    report.conflicts += 1;
+                    match side {
+                        SideId::Local => ir.local = Some(WriteResult::Conflict),
+                        SideId::Remote => ir.remote = Some(WriteResult::Conflict),
+                    }
+                }
+            }
+            report.stale += 1;
+            report.items.push(ir);
+        }
         // 1. Journal the creates before sending them.
         let mut journal = StateBatch::default();
-        for item in chunk {
+        if std::mem::take(clear_tokens) {
+            journal.tokens = vec![(SideId::Local, None), (SideId::Remote, None)];
+        }
+        // (committed below, before any write and before the batch's state)
+        for item in chunk.iter().copied() {
             if let Change::Create { on } = item.change {
                 journal.add_intents.push(Intent {
                     key: item.key.clone(),
@@ -334,6 +434,7 @@ impl Engine {
         for side in [SideId::Local, SideId::Remote] {
             let sel: Vec<(usize, WriteOp)> = chunk
                 .iter()
+                .copied()
                 .enumerate()
                 .filter(|(_, it)| !is_create_on(it, side))
                 .filter_map(|(i, it)| it.step(side).write.clone().map(|op| (i, op)))
@@ -346,6 +447,7 @@ impl Engine {
         for side in [SideId::Local, SideId::Remote] {
             let sel: Vec<(usize, WriteOp)> = chunk
                 .iter()
+                .copied()
                 .enumerate()
                 .filter(|(i, it)| {
                     is_create_on(it, side)
@@ -365,7 +467,8 @@ impl Engine {
 
         // 3. One transaction for the batch's state.
         let mut batch = StateBatch::default();
-        for (item, out) in chunk.iter().zip(&outcomes) {
+        for (item, out) in chunk.iter().copied().zip(&outcomes) {
+            settled.insert(item.key.clone());
             let settled = plan::settle(item, [out[0].as_ref(), out[1].as_ref()]);
             batch.remove.extend(settled.remove);
             batch.upsert.extend(settled.upsert);
@@ -423,11 +526,22 @@ impl Engine {
     }
 }
 
-/// What `apply` has done so far: the report and the successful writes per side.
+/// What `apply` has done so far: the report, the successful writes per side and the keys
+/// whose state it settled.
 #[derive(Debug, Default)]
 struct Done {
     report: Report,
     own: [OwnWrites; 2],
+    settled: HashSet<String>,
+    /// The stored tokens are still to be cleared (before the first write).
+    clear_tokens: bool,
+}
+
+/// What the plan saw: per key the stored pair, the intents it recovers, its time.
+struct Planned<'a> {
+    expected: HashMap<&'a str, Option<&'a crate::Pair>>,
+    recovered: HashSet<&'a str>,
+    now: u64,
 }
 
 /// The successful writes of one run on one side: what the side's change feed may report
@@ -503,6 +617,27 @@ async fn past_own_writes<S: Side>(
             None
         }
     }
+}
+
+/// Whether a feed listing reports a record carrying a key that no loaded pair has, and whose
+/// id no loaded pair anchors.
+fn stray_keyed(listing: &SideListing, pairs: &[crate::Pair], side: SideId) -> bool {
+    let SideListing::Delta { changed, .. } = listing else {
+        return false;
+    };
+    if changed.iter().all(|e| e.key.is_none()) {
+        return false;
+    }
+    let keys: HashSet<&str> = pairs.iter().map(|p| p.key.as_str()).collect();
+    let ids: HashSet<&str> = pairs
+        .iter()
+        .filter_map(|p| p.anchor(side).map(|a| a.id.as_str()))
+        .collect();
+    changed.iter().any(|e| {
+        e.key
+            .as_deref()
+            .is_some_and(|k| !keys.contains(k) && !ids.contains(e.id.as_str()))
+    })
 }
 
 fn idx(side: SideId) -> usize {

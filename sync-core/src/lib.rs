@@ -72,7 +72,9 @@
 //!   filter), and a re-created copy would become a duplicate when the original comes back.
 //!   When it does come back, it carries the pair's key, is re-attached to the detached pair
 //!   and the two versions are merged as usual. When `delete_missing` is off the pair is
-//!   detached whatever the other side did.
+//!   detached whatever the other side did. Detaches are reported with their reason
+//!   ([`Report::detached`], [`Plan::detached`], [`StateStore::detached`]); with
+//!   [`Engine::with_reattach`] the kept record is written back to the side that lost it.
 //! * Switches per [`Direction`] ([`Switches`]): a switch that is off means that kind of write
 //!   never happens in that direction. With `overwrite_completely` the target becomes a copy
 //!   of the source instead of a merge.
@@ -95,6 +97,10 @@
 //!   unknown outcome) or an empty state (state lost) lists both sides in full and links
 //!   unpaired records carrying the same key instead of creating them again. A record whose
 //!   id changed (Exchange moves an item) is re-anchored by its key.
+//! * Overlapping runs: before writing a batch, [`Engine::apply`] re-reads the batch's pairs
+//!   and the intent journal; an item another run changed since planning is left out
+//!   ([`Report::stale`]). Update, delete and key writes also carry versions, so a record
+//!   changed by the other run is a conflict, not a lost update.
 //! * Idempotence: a second run with no changes writes nothing and leaves the pairs unchanged
 //!   (only the change-feed cursor may advance past the first run's own writes).
 //! * Change feed: with a token stored, a run reads only the changes, loads only the pairs
@@ -109,16 +115,33 @@
 //! without a stored key is matched by its own id), and a side stores the key given with a
 //! create, update or key write and reports it in its listings.
 //!
+//! ## Leaving the scope and coming back
+//!
+//! * A pair whose records are both gone (deleted or out of scope) is kept as a *tombstone*
+//!   (its key and base, no records). If one of its records comes back, it is tracked again
+//!   but not copied ([`DetachReason::BothGone`]); if its partner comes back too, it
+//!   re-attaches by key and the two are merged as usual.
+//! * A record that comes back while the engine had made a copy of it on its own side (it was
+//!   away while the state was lost, or while its create's outcome was unknown, so the
+//!   engine created it again): both carry the pair's key. The returning record takes the
+//!   pair's place, with the copy's edits merged into it (where only the copy changed a
+//!   field), and the copy is deleted; the record keeps its id and its fields the other side
+//!   does not have. Several unpaired records carrying one key after a state loss are
+//!   handled the same way (the later one is kept; with no base, its values win where both
+//!   set a field). This delete and update follow the switches into that side: with
+//!   `delete_missing` (or, for an edited copy, `transfer_changed`) off there, the copy stays.
+//! * A change feed that reports a record carrying a key no pair knows makes the run list
+//!   both sides in full, so that its partner is found even if it is not in the feed.
+//!
 //! ## Known limits (what the engine cannot know)
 //!
-//! * A pair whose records are gone on both sides is forgotten. If both had only left the
-//!   scope and come back one after the other, the first is created anew on the other side
-//!   and the second then gets a fresh key: no duplicate key, but a duplicate content.
-//! * The same holds for a record that leaves the scope while the state is lost or while its
-//!   create's outcome is unknown: nothing remembers it. (The property tests exclude exactly
-//!   these sequences from the no-duplicate check.)
+//! * A second state loss before such a returning record is back forgets which record was
+//!   the copy: records carrying the same key with different contents are then reconciled
+//!   only if the switches allow the delete and update described above.
 //! * After a state loss, deletes made since the last run are not known: the surviving copy
 //!   is re-created rather than deleted (nothing is lost).
+//! * Tombstones are kept until a record of theirs comes back (one small row per pair whose
+//!   records disappeared on both sides on their own).
 #![warn(missing_docs)]
 
 mod engine;

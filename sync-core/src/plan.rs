@@ -111,7 +111,8 @@ pub enum Change {
         /// The side whose record disappeared.
         gone: SideId,
     },
-    /// Forget a pair whose records are gone.
+    /// Forget a pair whose records are gone: it is kept as a tombstone (key and base, no
+    /// records), so that a record of it coming back is not copied a second time.
     Forget,
 }
 
@@ -128,6 +129,9 @@ pub enum DetachReason {
     /// The record disappeared on one side and the other side's content could not be read,
     /// so it counts as edited (never delete what may hold an edit).
     ContentUnknown,
+    /// Both records had disappeared (deleted or out of scope) and this one came back; its
+    /// partner re-attaches by key if it comes back too.
+    BothGone,
     /// Detached before the store recorded reasons (a state from an older version), or by
     /// a store that does not record them.
     Unrecorded,
@@ -140,6 +144,7 @@ impl DetachReason {
             DetachReason::DeleteSwitchOff => "delete switch off",
             DetachReason::EditBeatsDelete => "edit beats delete",
             DetachReason::ContentUnknown => "content unknown",
+            DetachReason::BothGone => "came back alone",
             DetachReason::Unrecorded => "reason not recorded",
         }
     }
@@ -150,6 +155,7 @@ impl DetachReason {
             DetachReason::DeleteSwitchOff => "delete_switch_off",
             DetachReason::EditBeatsDelete => "edit_beats_delete",
             DetachReason::ContentUnknown => "content_unknown",
+            DetachReason::BothGone => "both_gone",
             DetachReason::Unrecorded => "unrecorded",
         }
     }
@@ -159,6 +165,7 @@ impl DetachReason {
             "delete_switch_off" => DetachReason::DeleteSwitchOff,
             "edit_beats_delete" => DetachReason::EditBeatsDelete,
             "content_unknown" => DetachReason::ContentUnknown,
+            "both_gone" => DetachReason::BothGone,
             "unrecorded" => DetachReason::Unrecorded,
             _ => return None,
         })
@@ -495,6 +502,24 @@ struct Resolved<'a> {
     links: Vec<(Key, &'a Entry, &'a Entry)>,
     /// Unpaired records with the key their new pair gets.
     new: [Vec<(Key, &'a Entry)>; 2],
+    /// Returning originals: a loose record carrying a pair's key on a side where the pair's
+    /// record (the copy made while the original was away) is unchanged since the last sync.
+    dups: Vec<Dup<'a>>,
+    /// Unpaired records carrying the key of a link on the same side (side, record, the
+    /// linked record): removed if their content is the linked record's.
+    link_dups: Vec<(SideId, &'a Entry, &'a Entry)>,
+}
+
+/// A returning original and the copy the engine made while it was away (both carry the
+/// pair's key on the same side). If the copy's content is still the pair's base, the pair is
+/// re-anchored onto the original and the copy deleted; otherwise the original is new.
+#[derive(Clone, Copy)]
+struct Dup<'a> {
+    pair: usize,
+    side: SideId,
+    /// The copy's id and version.
+    copy: (&'a str, &'a str),
+    original: &'a Entry,
 }
 
 fn resolve<'a>(sides: &[SideIndex<'a>; 2], state: &'a StateSnapshot) -> Resolved<'a> {
@@ -544,13 +569,31 @@ fn resolve<'a>(sides: &[SideIndex<'a>; 2], state: &'a StateSnapshot) -> Resolved
     let mut taken: HashSet<&str> = HashSet::new();
     let is_taken = |k: &str, taken: &HashSet<&str>| by_key.contains_key(k) || taken.contains(k);
     let mut unpaired: [Vec<&'a Entry>; 2] = [Vec::new(), Vec::new()];
+    let mut dups: Vec<Dup<'a>> = Vec::new();
     for (i, side_loose) in loose.iter().enumerate() {
         for e in side_loose {
             match by_key.get(e.effective_key()).copied() {
                 Some(p) if matches!(pairs[p].status[i], Status::Gone | Status::Absent) => {
                     pairs[p].status[i] = Status::Present(e);
                 }
-                _ => unpaired[i].push(e),
+                Some(p) => {
+                    if let Some(copy) = copy_of(&pairs[p], i, e)
+                        && !dups.iter().any(|d| d.pair == p)
+                    {
+                        dups.push(Dup {
+                            pair: p,
+                            side: if i == 0 {
+                                SideId::Local
+                            } else {
+                                SideId::Remote
+                            },
+                            copy,
+                            original: e,
+                        });
+                    }
+                    unpaired[i].push(e);
+                }
+                None => unpaired[i].push(e),
             }
         }
     }
@@ -584,6 +627,26 @@ fn resolve<'a>(sides: &[SideIndex<'a>; 2], state: &'a StateSnapshot) -> Resolved
         .filter(|r| !linked_remote.contains(r.id.as_str()))
         .copied()
         .collect();
+    // Several unpaired records on one side carrying the same key explicitly (copies made
+    // while the state was lost, or while the original was away): the linked one, or else
+    // the first, is kept; the others are removed if identical to it (see `link_dups`).
+    let mut link_dups: Vec<(SideId, &'a Entry, &'a Entry)> = Vec::new();
+    for side in [SideId::Local, SideId::Remote] {
+        let i = idx(side);
+        let mut first: HashMap<&str, &'a Entry> = HashMap::new();
+        for (k, l, r) in &links {
+            first.insert(k.as_str(), if i == 0 { *l } else { *r });
+        }
+        for e in &rest[i] {
+            let Some(k) = e.key.as_deref() else { continue };
+            match first.get(k) {
+                Some(kept) => link_dups.push((side, *e, *kept)),
+                None => {
+                    first.insert(k, *e);
+                }
+            }
+        }
+    }
     for side in [SideId::Local, SideId::Remote] {
         let i = idx(side);
         for e in &rest[i] {
@@ -607,7 +670,89 @@ fn resolve<'a>(sides: &[SideIndex<'a>; 2], state: &'a StateSnapshot) -> Resolved
             }
         }
     }
-    Resolved { pairs, links, new }
+    Resolved {
+        pairs,
+        links,
+        new,
+        dups,
+        link_dups,
+    }
+}
+
+/// The content of a returning original with the edits its copy got while it was away: per
+/// field, the copy's value where only the copy changed it since `base`, else the original's.
+fn merge_copy(base: &Record, copy: &Record, original: &Record) -> Record {
+    let mut out = original.clone();
+    let names: std::collections::BTreeSet<&String> =
+        base.fields.keys().chain(copy.fields.keys()).collect();
+    for name in names {
+        let (b, c, o) = (base.get(name), copy.get(name), original.get(name));
+        if c != b && o == b {
+            match c {
+                Some(v) => out.fields.insert(name.clone(), v.clone()),
+                None => out.fields.remove(name),
+            };
+        }
+    }
+    out
+}
+
+/// Plan a pair re-anchored onto a returning original on `d.side`, whose content with its
+/// copy's edits is `combined`: merged with the partner as usual, and the original written
+/// if its content differs from the result.
+fn plan_reanchored(
+    ps: &PairState<'_>,
+    d: &Dup<'_>,
+    combined: &Record,
+    snaps: [&HashMap<Id, Record>; 2],
+    rule: &Rule,
+    skipped: &mut Vec<(SideId, Id)>,
+) -> Option<Item> {
+    let i = idx(d.side);
+    let actual = snaps[i].get(&d.original.id)?.clone();
+    let mut side_map = snaps[i].clone();
+    side_map.insert(d.original.id.clone(), combined.clone());
+    let mut maps = snaps;
+    maps[i] = &side_map;
+    let mut item = plan_pair(ps, &maps, rule, skipped)?;
+    let key = item.key.clone();
+    let step = item.step_mut(d.side);
+    let result = match &step.write {
+        Some(WriteOp::Update { record, .. }) => record.clone(),
+        _ => combined.clone(),
+    };
+    if result != actual {
+        step.write = Some(WriteOp::Update {
+            id: d.original.id.clone(),
+            expected: d.original.version.clone(),
+            record: result.clone(),
+            key,
+        });
+        step.after = Some(result);
+    }
+    if let Some(b) = &mut step.before {
+        b.record = Some(actual);
+    }
+    Some(item)
+}
+
+/// The pair's record on side `i` (id, version now), if `e` (loose, on side `i`) is a
+/// returning original of it (or another record carrying the key: a copy the user made, a
+/// create whose outcome was lost): `e` and the pair's record on side `i` carry the pair's
+/// key explicitly (if listed).
+fn copy_of<'a>(ps: &PairState<'a>, i: usize, e: &Entry) -> Option<(&'a str, &'a str)> {
+    let p = ps.pair;
+    let anchor = if i == 0 {
+        p.local.as_ref()
+    } else {
+        p.remote.as_ref()
+    }?;
+    let copy = match ps.status[i] {
+        Status::Present(c) if carries(c, &p.key) => (c.id.as_str(), c.version.as_str()),
+        Status::Unchanged => (anchor.id.as_str(), anchor.version.as_str()),
+        _ => return None,
+    };
+    (anchor.id != e.id && carries(e, &p.key)).then_some(copy)
 }
 
 /// Whether the side's record changed since the pair was last synced (by version or id).
@@ -719,6 +864,24 @@ impl<'a> Planner<'a> {
                 if let Some((id, _)) = current_id(ps.status[idx(kept)], ps.pair.anchor(kept)) {
                     out[idx(kept)].push(id.to_owned());
                 }
+            }
+        }
+        for d in &r.dups {
+            if !rule.into_side(d.side).delete_missing {
+                continue;
+            }
+            let ps = &r.pairs[d.pair];
+            out[idx(d.side)].push(d.copy.0.to_owned());
+            out[idx(d.side)].push(d.original.id.clone());
+            let o = d.side.other();
+            if let Some((id, _)) = current_id(ps.status[idx(o)], ps.pair.anchor(o)) {
+                out[idx(o)].push(id.to_owned());
+            }
+        }
+        for (side, extra, kept) in &r.link_dups {
+            if rule.into_side(*side).delete_missing {
+                out[idx(*side)].push(extra.id.clone());
+                out[idx(*side)].push(kept.id.clone());
             }
         }
         for (_, l, rm) in &r.links {
@@ -848,7 +1011,73 @@ fn plan_resolved(planner: &Planner<'_>, snaps: [&HashMap<Id, Record>; 2], now: u
     let mut items: Vec<Item> = Vec::new();
     let mut skipped: Vec<(SideId, Id)> = Vec::new();
 
-    for ps in &resolved.pairs {
+    // Returning originals: re-anchor the pair onto the original (with the copy's edits, if
+    // any, merged into it) and delete the copy.
+    let mut reanchored: HashMap<usize, (PairState<'_>, Dup<'_>, Record)> = HashMap::new();
+    let mut originals: HashSet<(SideId, &str)> = HashSet::new();
+    for d in &resolved.dups {
+        let ps = &resolved.pairs[d.pair];
+        let (i, o) = (idx(d.side), idx(d.side.other()));
+        let into = rule.into_side(d.side);
+        // The partner's content is needed if it exists.
+        let partner_known = current_id(ps.status[o], ps.pair.anchor(d.side.other()))
+            .is_none_or(|(id, _)| snaps[o].contains_key(id));
+        let (Some(copy), Some(original), true) = (
+            snaps[i].get(d.copy.0),
+            snaps[i].get(&d.original.id),
+            partner_known,
+        ) else {
+            continue;
+        };
+        let edited = *copy != ps.pair.base;
+        if !into.delete_missing || (edited && !into.transfer_changed) {
+            continue;
+        }
+        let combined = merge_copy(&ps.pair.base, copy, original);
+        let mut status = ps.status;
+        status[i] = Status::Present(d.original);
+        reanchored.insert(
+            d.pair,
+            (
+                PairState {
+                    pair: ps.pair,
+                    status,
+                },
+                *d,
+                combined,
+            ),
+        );
+        originals.insert((d.side, d.original.id.as_str()));
+        let mut item = Item {
+            key: ps.pair.key.clone(),
+            change: Change::Delete { on: d.side },
+            pair: None,
+            base: ps.pair.base.clone(),
+            local: Step::default(),
+            remote: Step::default(),
+            detach_reason: None,
+        };
+        *item.step_mut(d.side) = Step {
+            before: Some(Current {
+                id: d.copy.0.to_owned(),
+                version: d.copy.1.to_owned(),
+                record: Some(copy.clone()),
+            }),
+            write: Some(WriteOp::Delete {
+                id: d.copy.0.to_owned(),
+                expected: d.copy.1.to_owned(),
+            }),
+            after: None,
+        };
+        items.push(item);
+    }
+    for (n, ps) in resolved.pairs.iter().enumerate() {
+        if let Some((ps, d, combined)) = reanchored.get(&n) {
+            if let Some(item) = plan_reanchored(ps, d, combined, snaps, rule, &mut skipped) {
+                items.push(item);
+            }
+            continue;
+        }
         if let Some(gone) = planner.reattach_on(ps) {
             let kept = gone.other();
             let k = idx(kept);
@@ -870,8 +1099,34 @@ fn plan_resolved(planner: &Planner<'_>, snaps: [&HashMap<Id, Record>; 2], now: u
             items.push(item);
         }
     }
+    // A linked record with a differing same-key record beside it (copies made while the
+    // state was lost): the later one takes the link, with the other's fields it lacks, and
+    // the linked one is deleted; with no base, the one kept wins where both set a field.
+    let mut swaps: HashMap<(SideId, &str), (&Entry, &Entry)> = HashMap::new();
+    for (side, extra, kept) in &resolved.link_dups {
+        let i = idx(*side);
+        let into = rule.into_side(*side);
+        let (Some(a), Some(b)) = (snaps[i].get(&extra.id), snaps[i].get(&kept.id)) else {
+            continue;
+        };
+        if a != b && into.delete_missing && into.transfer_changed {
+            swaps
+                .entry((*side, kept.id.as_str()))
+                .or_insert((*extra, *kept));
+        }
+    }
     for (key, l, r) in &resolved.links {
-        let cur = [
+        let swap = swaps
+            .get(&(SideId::Local, l.id.as_str()))
+            .map(|s| (SideId::Local, *s))
+            .or_else(|| {
+                swaps
+                    .get(&(SideId::Remote, r.id.as_str()))
+                    .map(|s| (SideId::Remote, *s))
+            });
+        let mut entries = [*l, *r];
+        let mut actual: Option<Record> = None;
+        let mut cur = [
             Current {
                 id: l.id.clone(),
                 version: l.version.clone(),
@@ -883,18 +1138,82 @@ fn plan_resolved(planner: &Planner<'_>, snaps: [&HashMap<Id, Record>; 2], now: u
                 record: remote.get(&r.id).cloned(),
             },
         ];
+        if let Some((side, (extra, kept))) = swap {
+            let i = idx(side);
+            let (Some(kept_content), Some(extra_content)) =
+                (snaps[i].get(&kept.id), snaps[i].get(&extra.id))
+            else {
+                continue;
+            };
+            originals.insert((side, extra.id.as_str()));
+            let mut del = Item {
+                key: key.clone(),
+                change: Change::Delete { on: side },
+                pair: None,
+                base: Record::new(),
+                local: Step::default(),
+                remote: Step::default(),
+                detach_reason: None,
+            };
+            *del.step_mut(side) = Step {
+                before: Some(Current {
+                    id: kept.id.clone(),
+                    version: kept.version.clone(),
+                    record: Some(kept_content.clone()),
+                }),
+                write: Some(WriteOp::Delete {
+                    id: kept.id.clone(),
+                    expected: kept.version.clone(),
+                }),
+                after: None,
+            };
+            items.push(del);
+            entries[i] = extra;
+            actual = Some(extra_content.clone());
+            cur[i] = Current {
+                id: extra.id.clone(),
+                version: extra.version.clone(),
+                record: Some(merge_copy(&Record::new(), kept_content, extra_content)),
+            };
+        }
         match (&cur[0].record, &cur[1].record) {
             (Some(_), Some(_)) => {
                 let [cl, cr] = cur;
-                items.push(plan_merge(
+                let mut item = plan_merge(
                     key,
                     Change::Link,
                     None,
                     &Record::new(),
                     [cl, cr],
-                    [Some(*l), Some(*r)],
+                    [Some(entries[0]), Some(entries[1])],
                     rule,
-                ));
+                );
+                if let (Some((side, _)), Some(actual)) = (swap, actual) {
+                    let step = item.step_mut(side);
+                    let result = match &step.write {
+                        Some(WriteOp::Update { record, .. }) => record.clone(),
+                        _ => step
+                            .before
+                            .as_ref()
+                            .and_then(|b| b.record.clone())
+                            .unwrap_or_default(),
+                    };
+                    if result != actual
+                        && let Some(b) = &step.before
+                    {
+                        step.write = Some(WriteOp::Update {
+                            id: b.id.clone(),
+                            expected: b.version.clone(),
+                            record: result.clone(),
+                            key: key.clone(),
+                        });
+                        step.after = Some(result);
+                    }
+                    if let Some(b) = &mut step.before {
+                        b.record = Some(actual);
+                    }
+                }
+                items.push(item);
             }
             _ => {
                 skipped.push((SideId::Local, l.id.clone()));
@@ -902,12 +1221,49 @@ fn plan_resolved(planner: &Planner<'_>, snaps: [&HashMap<Id, Record>; 2], now: u
             }
         }
     }
+    for (side, extra, kept) in &resolved.link_dups {
+        let i = idx(*side);
+        let content = snaps[i].get(&extra.id);
+        if originals.contains(&(*side, extra.id.as_str()))
+            || !rule.into_side(*side).delete_missing
+            || content.is_none()
+            || content != snaps[i].get(&kept.id)
+        {
+            continue;
+        }
+        originals.insert((*side, extra.id.as_str()));
+        let mut item = Item {
+            key: extra.key.clone().unwrap_or_default(),
+            change: Change::Delete { on: *side },
+            pair: None,
+            base: Record::new(),
+            local: Step::default(),
+            remote: Step::default(),
+            detach_reason: None,
+        };
+        *item.step_mut(*side) = Step {
+            before: Some(Current {
+                id: extra.id.clone(),
+                version: extra.version.clone(),
+                record: content.cloned(),
+            }),
+            write: Some(WriteOp::Delete {
+                id: extra.id.clone(),
+                expected: extra.version.clone(),
+            }),
+            after: None,
+        };
+        items.push(item);
+    }
     for side in [SideId::Local, SideId::Remote] {
         let target = side.other();
         if !rule.into_side(target).transfer_new {
             continue;
         }
         for (key, e) in &resolved.new[idx(side)] {
+            if originals.contains(&(side, e.id.as_str())) {
+                continue;
+            }
             let Some(record) = snaps[idx(side)].get(&e.id) else {
                 skipped.push((side, e.id.clone()));
                 continue;
@@ -1022,15 +1378,25 @@ fn plan_pair(
     };
     let gone = |s: Status<'_>| matches!(s, Status::Gone | Status::Absent);
     match (ps.status[0], ps.status[1]) {
+        // A tombstone stays until one of its records comes back.
+        (a, b) if gone(a) && gone(b) && p.local.is_none() && p.remote.is_none() => None,
         (a, b) if gone(a) && gone(b) => Some(simple(Change::Forget)),
         (Status::Absent, other) | (other, Status::Absent) => {
-            // Detached pair: follow the remaining record's id and version, nothing else.
             let side = if matches!(ps.status[0], Status::Absent) {
                 SideId::Remote
             } else {
                 SideId::Local
             };
             match other {
+                // A record of a tombstone came back: track it, detached, and wait for its
+                // partner (which re-attaches by key when it comes back too). Creating a copy
+                // now would duplicate the partner when it returns.
+                Status::Present(_) if p.anchor(side).is_none() => {
+                    let mut item = simple(Change::Detach { gone: side.other() });
+                    item.detach_reason = Some(DetachReason::BothGone);
+                    Some(item)
+                }
+                // Detached pair: follow the remaining record's id and version, nothing else.
                 Status::Present(e)
                     if p.anchor(side)
                         .is_some_and(|a| a.id != e.id || a.version != e.version) =>
@@ -1228,7 +1594,16 @@ pub fn settle(item: &Item, outcomes: [Option<&WriteOutcome>; 2]) -> Settled {
     };
     match item.change {
         Change::Forget => {
-            out.remove = Some(item.key.clone());
+            // Keep a tombstone (the key and base, no anchors): if the records only left the
+            // scope, the first to come back must not be copied, or its partner would be a
+            // duplicate when it comes back too.
+            if let Some(p) = &item.pair {
+                out.upsert = Some(Pair {
+                    local: None,
+                    remote: None,
+                    ..p.clone()
+                });
+            }
             return out;
         }
         Change::Detach { gone } => {
@@ -1237,7 +1612,13 @@ pub fn settle(item: &Item, outcomes: [Option<&WriteOutcome>; 2]) -> Settled {
                 *p.anchor_mut(gone) = None;
                 // The remaining record is known as it is now.
                 let kept = gone.other();
-                if let Some(b) = &item.step(kept).before {
+                if let Some((id, version)) = done(outcomes[idx(kept)]) {
+                    // Written (a returning original that took its copy's edits).
+                    *p.anchor_mut(kept) = Some(Anchor {
+                        id: id.clone(),
+                        version: version.clone(),
+                    });
+                } else if let Some(b) = &item.step(kept).before {
                     *p.anchor_mut(kept) = Some(Anchor {
                         id: b.id.clone(),
                         version: b.version.clone(),
@@ -1271,6 +1652,11 @@ pub fn settle(item: &Item, outcomes: [Option<&WriteOutcome>; 2]) -> Settled {
                 if let Some(b) = &step.before {
                     let version = if complete {
                         b.version.clone()
+                    } else if step.write.is_some() {
+                        // This side's write did not happen: look again next run, even if
+                        // the version stored so far is its current one (a detached record
+                        // re-attached with an edit).
+                        String::new()
                     } else {
                         // Keep the old version so that the next run looks again.
                         old.filter(|a| a.id == b.id)

@@ -229,7 +229,9 @@ impl StateStore for SqliteStore {
     fn pair_count(&self) -> Result<usize, StoreError> {
         let n: i64 = self
             .conn
-            .prepare_cached("SELECT count(*) FROM pairs")?
+            .prepare_cached(
+                "SELECT count(*) FROM pairs WHERE local_id IS NOT NULL OR remote_id IS NOT NULL",
+            )?
             .query_row([], |r| r.get(0))?;
         usize::try_from(n).map_err(|e| StoreError::Corrupt(e.to_string()))
     }

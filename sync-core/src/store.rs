@@ -42,7 +42,8 @@ impl StateBatch {
 
 /// The state store seam.
 pub trait StateStore {
-    /// How many pairs are stored.
+    /// How many pairs are stored with at least one record (tombstones, pairs whose records
+    /// are both gone, do not count: the mass-delete guard relates deletes to this number).
     fn pair_count(&self) -> Result<usize, StoreError>;
     /// Every pair, ordered by key.
     fn all_pairs(&self) -> Result<Vec<Pair>, StoreError>;
@@ -131,7 +132,11 @@ impl MemoryStore {
 
 impl StateStore for MemoryStore {
     fn pair_count(&self) -> Result<usize, StoreError> {
-        Ok(self.pairs.len())
+        Ok(self
+            .pairs
+            .values()
+            .filter(|p| p.local.is_some() || p.remote.is_some())
+            .count())
     }
 
     fn all_pairs(&self) -> Result<Vec<Pair>, StoreError> {

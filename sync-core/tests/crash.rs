@@ -7,112 +7,10 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
-use common::{World, rec};
-use futures::FutureExt;
+use common::{World, rec, run_until_crash};
 use sync_core::memory::MemorySide;
-use sync_core::{
-    ChangeSet, Engine, Id, Intent, Listing, MemoryStore, Pair, Record, Rule, Side, SideError,
-    SideId, SqliteStore, StateBatch, StateStore, StoreError, WriteOp, WriteOutcome,
-};
-
-/// How many more side writes and state commits may happen before the crash.
-#[derive(Clone)]
-struct Budget(Arc<AtomicUsize>);
-
-impl Budget {
-    fn new(steps: usize) -> Self {
-        Budget(Arc::new(AtomicUsize::new(steps)))
-    }
-
-    fn take(&self) -> bool {
-        self.0
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-            .is_ok()
-    }
-}
-
-/// A side that stops for ever (the process died) when the budget is spent.
-struct Crashy<'a> {
-    inner: &'a mut MemorySide,
-    budget: Budget,
-}
-
-impl Side for Crashy<'_> {
-    async fn list(&mut self) -> Result<Listing, SideError> {
-        self.inner.list().await
-    }
-    async fn changes_since(&mut self, token: &str) -> Result<Option<ChangeSet>, SideError> {
-        self.inner.changes_since(token).await
-    }
-    async fn fetch(&mut self, ids: &[Id]) -> Result<Vec<(Id, Record)>, SideError> {
-        self.inner.fetch(ids).await
-    }
-    async fn write(&mut self, ops: Vec<WriteOp>) -> Result<Vec<WriteOutcome>, SideError> {
-        if !self.budget.take() {
-            std::future::pending::<()>().await;
-        }
-        self.inner.write(ops).await
-    }
-}
-
-/// A store whose commit fails (the process died before it) when the budget is spent.
-struct CrashyStore<'a, S> {
-    inner: &'a mut S,
-    budget: Budget,
-}
-
-impl<S: StateStore> StateStore for CrashyStore<'_, S> {
-    fn pair_count(&self) -> Result<usize, StoreError> {
-        self.inner.pair_count()
-    }
-    fn all_pairs(&self) -> Result<Vec<Pair>, StoreError> {
-        self.inner.all_pairs()
-    }
-    fn pairs_for(&self, l: &[Id], r: &[Id], k: &[String]) -> Result<Vec<Pair>, StoreError> {
-        self.inner.pairs_for(l, r, k)
-    }
-    fn intents(&self) -> Result<Vec<Intent>, StoreError> {
-        self.inner.intents()
-    }
-    fn token(&self, side: SideId) -> Result<Option<String>, StoreError> {
-        self.inner.token(side)
-    }
-    fn commit(&mut self, batch: &StateBatch) -> Result<(), StoreError> {
-        if !self.budget.take() {
-            return Err(StoreError::Corrupt("crashed before this commit".into()));
-        }
-        self.inner.commit(batch)
-    }
-}
-
-/// Runs the engine until `steps` side writes and state commits have happened; returns
-/// whether the run completed without reaching the crash point.
-fn run_until_crash<S: StateStore>(w: &mut World<S>, rule: &Rule, steps: usize) -> bool {
-    w.now += 1;
-    let budget = Budget::new(steps);
-    let engine = Engine::new(rule.clone()).unwrap().with_batch_size(2);
-    let mut local = Crashy {
-        inner: &mut w.local,
-        budget: budget.clone(),
-    };
-    let mut remote = Crashy {
-        inner: &mut w.remote,
-        budget: budget.clone(),
-    };
-    let mut store = CrashyStore {
-        inner: &mut w.store,
-        budget,
-    };
-    matches!(
-        engine
-            .run(&mut local, &mut remote, &mut store, w.now)
-            .now_or_never(),
-        Some(Ok(_))
-    )
-}
+use sync_core::{Id, MemoryStore, Rule, Side, SqliteStore, StateStore, WriteOp, WriteOutcome};
 
 /// Two synced pairs (one edited on each side since), plus three new records on each side.
 fn world<S: StateStore>(store: S) -> World<S> {
@@ -177,7 +75,7 @@ fn every_crash_point_converges<S: StateStore>(fresh: impl Fn() -> S) {
     let mut points = 0;
     for steps in 0.. {
         let mut w = world(fresh());
-        if run_until_crash(&mut w, &rule, steps) {
+        if run_until_crash(&mut w, &rule, steps, 2) {
             break;
         }
         points += 1;
@@ -276,4 +174,46 @@ fn a_failed_key_write_on_the_source_is_healed_by_the_next_run() {
     let (plan, _) = w.sync(&Rule::default());
     assert_eq!(plan.counts.total(), 0, "{plan:#?}");
     assert!(w.partner_of_remote(&moved).is_some());
+}
+
+/// Two runs at once on the same sides and state: the one applying a plan made before the
+/// other run's writes leaves every item whose state changed to the next run: no second
+/// copy, no outdated merge.
+#[test]
+fn a_plan_applied_after_another_run_wrote_does_not_duplicate_or_overwrite() {
+    let mut w = World::new();
+    for i in 0..3 {
+        w.local.insert(rec(&[("name", &format!("n{i}"))]));
+    }
+    let a0 = w.remote.insert(rec(&[("name", "Remote")]));
+    let engine = sync_core::Engine::new(Rule::default()).unwrap();
+    let prepare = |w: &mut World| {
+        futures::executor::block_on(engine.prepare(&mut w.local, &mut w.remote, &mut w.store, 9))
+            .unwrap()
+            .plan
+    };
+    let plan_a = prepare(&mut w);
+    let plan_b = prepare(&mut w);
+    assert_eq!(plan_a.items, plan_b.items);
+    let apply = |w: &mut World, plan: &sync_core::Plan| {
+        futures::executor::block_on(engine.apply(plan, &mut w.local, &mut w.remote, &mut w.store))
+            .unwrap()
+    };
+    let report_b = apply(&mut w, &plan_b);
+    assert!(report_b.is_complete());
+    w.remote.edit(&a0, "phone", "1"); // an edit after B's run
+    let applied = [w.local.applied.len(), w.remote.applied.len()];
+    let report_a = apply(&mut w, &plan_a);
+    assert_eq!(report_a.stale, 4, "{report_a:?}");
+    assert_eq!(
+        applied,
+        [w.local.applied.len(), w.remote.applied.len()],
+        "the stale plan wrote nothing"
+    );
+    assert_eq!(w.local.items().len(), 4);
+    assert_eq!(w.remote.items().len(), 4);
+    let (_, report) = w.sync(&Rule::default());
+    assert!(report.is_complete());
+    let l = w.partner_of_remote(&a0).unwrap();
+    assert_eq!(w.local_record(&l).get("phone"), Some(&"1".into()));
 }

@@ -1,7 +1,10 @@
-//! Property tests: random sequences of user edits, deletes, moves, scope changes, injected
-//! write failures and state loss, with sync runs in between, on in-memory sides. After every
-//! run the invariants of the issue are checked; at the end, a clean run must converge and the
-//! next one must be a no-op.
+//! Property tests: random sequences of user edits, deletes, moves, scope changes (and
+//! returns), injected write failures, state loss, runs stopped half-way (a crash after some
+//! write batches, before the state commit), two runs at once (one applying a plan made
+//! before the other's writes), re-attach runs and stale plans, with sync runs in between,
+//! on in-memory sides and both stores. After every run the invariants of the issue are
+//! checked (switches, no deletion of edited records, no duplicate key on a side, pairs one
+//! to one); at the end, a clean run must converge and the next one must be a no-op.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failed test
 
 mod common;
@@ -43,11 +46,29 @@ enum Op {
         local: bool,
         idx: usize,
     },
+    /// Every record out of scope on one side comes back.
+    ReturnAll {
+        local: bool,
+    },
     Fault {
         local: bool,
         kind: u8,
     },
     LoseState,
+    /// A run stopped (the process killed) after `steps` side writes and state commits,
+    /// in batches of two.
+    Crash {
+        steps: usize,
+    },
+    /// Two runs at once on the same sides and store: A plans, B plans and applies, a user
+    /// edits a record (if `edit`), then A applies its stale plan.
+    Concurrent {
+        local: bool,
+        idx: usize,
+        edit: bool,
+    },
+    /// A run with re-attach on (an admin writing detached records back).
+    Reattach,
     /// Plan, let a user edit a record, then apply the stale plan.
     Race {
         local: bool,
@@ -66,9 +87,14 @@ fn op() -> impl Strategy<Value = Op> {
         3 => (any::<bool>(), 0..3usize).prop_map(|(local, value)| Op::New { local, value }),
         2 => (any::<bool>(), 0..8usize).prop_map(|(local, idx)| Op::Delete { local, idx }),
         1 => (any::<bool>(), 0..8usize).prop_map(|(local, idx)| Op::Move { local, idx }),
-        1 => (any::<bool>(), 0..8usize).prop_map(|(local, idx)| Op::Scope { local, idx }),
+        2 => (any::<bool>(), 0..8usize).prop_map(|(local, idx)| Op::Scope { local, idx }),
+        1 => any::<bool>().prop_map(|local| Op::ReturnAll { local }),
         1 => (any::<bool>(), 0..3u8).prop_map(|(local, kind)| Op::Fault { local, kind }),
         1 => Just(Op::LoseState),
+        1 => Just(Op::Reattach),
+        2 => (0..12usize).prop_map(|steps| Op::Crash { steps }),
+        2 => (any::<bool>(), 0..8usize, any::<bool>())
+            .prop_map(|(local, idx, edit)| Op::Concurrent { local, idx, edit }),
         4 => any::<bool>().prop_map(|force| Op::Run { force }),
         1 => (any::<bool>(), 0..8usize, 0..3usize)
             .prop_map(|(local, idx, value)| Op::Race { local, idx, value }),
@@ -106,6 +132,14 @@ fn rule() -> impl Strategy<Value = Rule> {
     })
 }
 
+/// Pairs with a record (tombstones do not count for the mass-delete guard).
+fn anchored(pairs: &[Pair]) -> usize {
+    pairs
+        .iter()
+        .filter(|p| p.local.is_some() || p.remote.is_some())
+        .count()
+}
+
 fn pick(side: &MemorySide, idx: usize) -> Option<String> {
     let ids: Vec<&String> = side.items().keys().collect();
     (!ids.is_empty()).then(|| ids[idx % ids.len()].clone())
@@ -128,7 +162,7 @@ fn check_run<S: StateStore>(
     before: &[Items; 2],
     pairs_before: &[Pair],
     applied_before: [usize; 2],
-    tainted: bool,
+    (tainted, lost_twice): (bool, bool),
 ) -> Result<(), TestCaseError> {
     for (side, ms, items_before, from) in [
         (SideId::Local, &w.local, &before[0], applied_before[0]),
@@ -146,12 +180,35 @@ fn check_run<S: StateStore>(
                 ),
                 Applied::Deleted(id) => {
                     prop_assert!(sw.delete_missing, "{side:?} delete with delete_missing off");
-                    // Only an unedited record whose partner is gone is deleted.
                     let item = items_before.get(id).expect("deleted record existed");
                     let key = item.key.clone().unwrap_or_else(|| id.clone());
                     let pair = pairs_before
                         .iter()
                         .find(|p| p.key == key || p.anchor(side).is_some_and(|a| &a.id == id));
+                    // A copy made while its original was away (or the state lost) may be
+                    // deleted when the original comes back and takes its place, with the
+                    // copy's edits.
+                    let replacement = ms.items().iter().find(|(other_id, i)| {
+                        *other_id != id
+                            && i.in_scope
+                            && i.key.as_deref() == Some(key.as_str())
+                            && items_before.contains_key(*other_id)
+                    });
+                    if let Some((_, r)) = replacement {
+                        for (f, v) in &item.record.fields {
+                            let base = pair.and_then(|p| p.base.get(f));
+                            if base != Some(v) {
+                                let now = r.record.get(f);
+                                prop_assert!(
+                                    now == Some(v) || now != base,
+                                    "the copy's edit of {} was lost",
+                                    f
+                                );
+                            }
+                        }
+                        continue;
+                    }
+                    // Only an unedited record whose partner is gone is deleted.
                     let pair = pair.expect("a deleted record had a pair");
                     prop_assert_eq!(&item.record, &pair.base, "deleted an edited record");
                     let other = side.other();
@@ -172,11 +229,16 @@ fn check_run<S: StateStore>(
                 Applied::Keyed(_) => {}
             }
         }
-        // No duplicates: a key is carried by at most one record in scope per side. (Not
-        // checkable once a record left the scope while the state was lost or its create's
-        // outcome unknown: nothing remembers it.)
+        // No duplicates: a key is carried by at most one record in scope per side, whatever
+        // left the scope and came back: both records one after the other, or one while the
+        // state was lost or its create's outcome unknown. (In the last two cases the engine
+        // made a copy while the original was away, and removes it when the original comes
+        // back; a rule that forbids deletes or updates on that side forbids that too, a
+        // second state loss before that forgets which record is the copy, and a failed write
+        // leaves it for the next run.)
+        let exempt = tainted && (lost_twice || !(sw.delete_missing && sw.transfer_changed));
         let mut seen = HashSet::new();
-        for item in ms.items().values().filter(|i| i.in_scope && !tainted) {
+        for item in ms.items().values().filter(|i| i.in_scope && !exempt) {
             if let Some(k) = &item.key {
                 prop_assert!(seen.insert(k.clone()), "{side:?} duplicate key {k}");
             }
@@ -258,6 +320,7 @@ fn run_sequence<S: StateStore>(
 ) -> Result<(), TestCaseError> {
     let mut faults = [0usize; 2];
     let mut tainted = false;
+    let mut lost_twice = false;
     let mut lost = false;
     for op in ops {
         match op {
@@ -289,7 +352,8 @@ fn run_sequence<S: StateStore>(
             }
             Op::Scope { local, idx } => {
                 // Moving a record out of scope while the engine cannot know it (the state
-                // is lost, or its create's outcome is unknown) may lead to a second copy.
+                // is lost, or its create's outcome is unknown) may lead to a copy that only
+                // a delete on that side removes when the original comes back.
                 tainted |= lost || !w.store.intents().unwrap().is_empty();
                 let s = side_mut(&mut w, local);
                 if let Some(id) = pick(s, idx) {
@@ -297,10 +361,158 @@ fn run_sequence<S: StateStore>(
                     s.set_in_scope(&id, !now);
                 }
             }
+            Op::ReturnAll { local } => {
+                let s = side_mut(&mut w, local);
+                let away: Vec<String> = s
+                    .items()
+                    .iter()
+                    .filter(|(_, i)| !i.in_scope)
+                    .map(|(id, _)| id.clone())
+                    .collect();
+                for id in away {
+                    s.set_in_scope(&id, true);
+                }
+            }
             Op::Fault { local, kind } => {
                 let f = [Fault::Fail, Fault::Unknown, Fault::BatchError][usize::from(kind)];
                 side_mut(&mut w, local).inject(f);
                 faults[usize::from(!local)] += 1;
+            }
+            Op::Crash { steps } => {
+                let before = [w.local.items().clone(), w.remote.items().clone()];
+                let pairs_before = w.store.all_pairs().unwrap();
+                let applied_before = [w.local.applied.len(), w.remote.applied.len()];
+                common::run_until_crash(&mut w, &rule, steps, 2);
+                // What the stopped run wrote keeps to the switches; duplicates are judged
+                // after runs that end (a run stopped early has not removed any yet).
+                check_run(
+                    &w,
+                    &rule,
+                    &before,
+                    &pairs_before,
+                    applied_before,
+                    (true, true),
+                )?;
+                w.local.clear_faults();
+                w.remote.clear_faults();
+                faults = [0, 0];
+            }
+            Op::Reattach => {
+                // Re-attaching a record whose partner only left the scope makes a copy, which
+                // the returning original replaces (where the switches allow a delete).
+                let hidden = |s: &MemorySide| s.items().values().any(|i| !i.in_scope);
+                tainted |= hidden(&w.local) || hidden(&w.remote);
+                let rule = Rule {
+                    force: true,
+                    ..rule.clone()
+                };
+                let before = [w.local.items().clone(), w.remote.items().clone()];
+                let pairs_before = w.store.all_pairs().unwrap();
+                let applied_before = [w.local.applied.len(), w.remote.applied.len()];
+                let engine = Engine::new(rule.clone()).unwrap().with_reattach(true);
+                let (_, report) = futures::executor::block_on(engine.run(
+                    &mut w.local,
+                    &mut w.remote,
+                    &mut w.store,
+                    0,
+                ))
+                .unwrap();
+                let faulted = faults != [0, 0];
+                check_run(
+                    &w,
+                    &rule,
+                    &before,
+                    &pairs_before,
+                    applied_before,
+                    (tainted, lost_twice || faulted),
+                )?;
+                if !faulted {
+                    prop_assert!(report.is_complete(), "{:?}", report);
+                    // Every pair detached before this run whose lost side accepts creates
+                    // is attached again.
+                    let now_detached: HashSet<String> =
+                        report.detached.iter().map(|d| d.key.clone()).collect();
+                    for d in w.store.detached().unwrap() {
+                        prop_assert!(
+                            !rule.into_side(d.gone).transfer_new || now_detached.contains(&d.key),
+                            "{:?} still detached",
+                            d
+                        );
+                    }
+                    check_converged(&w, &rule)?;
+                }
+                w.local.clear_faults();
+                w.remote.clear_faults();
+                faults = [0, 0];
+            }
+            Op::Concurrent { local, idx, edit } => {
+                w.local.clear_faults();
+                w.remote.clear_faults();
+                let rule = Rule {
+                    force: true,
+                    ..rule.clone()
+                };
+                let before = [w.local.items().clone(), w.remote.items().clone()];
+                let pairs_before = w.store.all_pairs().unwrap();
+                let applied_before = [w.local.applied.len(), w.remote.applied.len()];
+                let engine = Engine::new(rule.clone()).unwrap();
+                let run = |w: &mut World<S>| {
+                    futures::executor::block_on(engine.prepare(
+                        &mut w.local,
+                        &mut w.remote,
+                        &mut w.store,
+                        0,
+                    ))
+                    .unwrap()
+                    .plan
+                };
+                let plan_a = run(&mut w);
+                let plan_b = run(&mut w);
+                futures::executor::block_on(engine.apply(
+                    &plan_b,
+                    &mut w.local,
+                    &mut w.remote,
+                    &mut w.store,
+                ))
+                .unwrap();
+                let edited = if edit {
+                    let s = side_mut(&mut w, local);
+                    pick(s, idx).filter(|id| s.edit(id, "c", "concurrent"))
+                } else {
+                    None
+                };
+                let applied_b = [w.local.applied.len(), w.remote.applied.len()];
+                futures::executor::block_on(engine.apply(
+                    &plan_a,
+                    &mut w.local,
+                    &mut w.remote,
+                    &mut w.store,
+                ))
+                .unwrap();
+                // A's plan was B's plan: everything it would write is done or outdated, so
+                // its stale plan writes nothing (no second create, no lost update).
+                prop_assert_eq!(
+                    applied_b,
+                    [w.local.applied.len(), w.remote.applied.len()],
+                    "the stale plan wrote"
+                );
+                if let Some(id) = edited {
+                    let s = side_mut(&mut w, local);
+                    let item = s.get(&id);
+                    prop_assert!(item.is_some(), "concurrently edited record deleted");
+                    prop_assert_eq!(item.unwrap().record.get("c"), Some(&"concurrent".into()));
+                }
+                check_run(
+                    &w,
+                    &rule,
+                    &before,
+                    &pairs_before,
+                    applied_before,
+                    (tainted, lost_twice),
+                )?;
+                w.local.clear_faults();
+                w.remote.clear_faults();
+                faults = [0, 0];
             }
             Op::Race { local, idx, value } => {
                 let rule = Rule {
@@ -337,6 +549,7 @@ fn run_sequence<S: StateStore>(
             }
             Op::LoseState => {
                 let hidden = |s: &MemorySide| s.items().values().any(|i| !i.in_scope);
+                lost_twice |= tainted;
                 tainted |= hidden(&w.local) || hidden(&w.remote);
                 lost = true;
                 w.store = fresh();
@@ -375,9 +588,10 @@ fn run_sequence<S: StateStore>(
                         let deletes = plan.counts.local.deleted + plan.counts.remote.deleted;
                         #[allow(clippy::cast_precision_loss)]
                         let over = deletes > rule.min_delete_count
-                            && deletes as f64 > rule.max_delete_share * pairs_before.len() as f64;
+                            && deletes as f64
+                                > rule.max_delete_share * anchored(&pairs_before) as f64;
                         prop_assert!(
-                            force || pairs_before.is_empty() || !over,
+                            force || anchored(&pairs_before) == 0 || !over,
                             "guard missed {deletes} deletes"
                         );
                         // Without a change feed every listing is full: an empty one trips it
@@ -401,7 +615,14 @@ fn run_sequence<S: StateStore>(
                                 - applied_before[1];
                             prop_assert_eq!(writes, plan.counts.total());
                         }
-                        check_run(&w, &rule, &before, &pairs_before, applied_before, tainted)?;
+                        check_run(
+                            &w,
+                            &rule,
+                            &before,
+                            &pairs_before,
+                            applied_before,
+                            (tainted, lost_twice || faulted),
+                        )?;
                         if !faulted {
                             // A clean run converges at once.
                             check_converged(&w, &rule)?;
@@ -427,7 +648,14 @@ fn run_sequence<S: StateStore>(
     let (plan, report) = w.sync(&forced);
     prop_assert!(report.is_complete());
     prop_assert_eq!(report.counts, plan.counts);
-    check_run(&w, &forced, &before, &pairs_before, applied_before, tainted)?;
+    check_run(
+        &w,
+        &forced,
+        &before,
+        &pairs_before,
+        applied_before,
+        (tainted, lost_twice),
+    )?;
     check_converged(&w, &forced)?;
     let pairs = w.store.all_pairs().unwrap();
     let applied = [w.local.applied.len(), w.remote.applied.len()];

@@ -33,6 +33,7 @@ pub async fn run(listen: SocketAddr, data: Option<&Path>, json_mode: bool) -> Ou
         "token": mock.token_url(),
         "autodiscover": mock.autodiscover_url(),
         "admin": mock.admin_url(),
+        "admin_token": mock.admin_token(),
     });
     // Announce the URLs at once (one JSON line with --json), then serve until interrupted.
     if json_mode {
@@ -42,6 +43,9 @@ pub async fn run(listen: SocketAddr, data: Option<&Path>, json_mode: bool) -> Ou
         println!("Token endpoint: {}", mock.token_url());
         println!("Autodiscover: {}", mock.autodiscover_url());
         println!("Admin: {}", mock.admin_url());
+        if let Some(token) = mock.admin_token() {
+            println!("Admin token: {token}");
+        }
         println!("Press Ctrl-C to stop.");
     }
     signal.await;

@@ -108,12 +108,12 @@ enum Command {
     /// Show what a rule would change for a user (new, changed, deleted on each side);
     /// nothing is written.
     Preview {
-        /// The rule's description.
+        /// Only this rule (by description) [default: every rule].
         #[arg(long)]
-        rule: String,
-        /// The user.
+        rule: Option<String>,
+        /// Only this user [default: every user in the rules' scope].
         #[arg(long)]
-        user: String,
+        user: Option<String>,
         /// List the actions, not only the counts.
         #[arg(long)]
         actions: bool,
@@ -137,6 +137,11 @@ enum Command {
         /// on the side that lost them, under the same key.
         #[arg(long)]
         reattach: bool,
+        /// Accept once that the mass-delete guard of this rule would stop the run (after
+        /// checking its numbers in `preview` or the last report): the deletes are made in
+        /// this run only. Repeatable.
+        #[arg(long, value_name = "RULE")]
+        accept_mass_delete: Vec<String>,
         #[command(flatten)]
         host: run::HostArgs,
     },
@@ -298,17 +303,41 @@ async fn run(cli: Cli) -> Output {
                     user,
                     actions,
                     host,
-                } => run::preview(&configuration, &host, &rule, &user, actions, cli.json).await,
+                } => {
+                    run::preview(
+                        &configuration,
+                        &host,
+                        rule.as_deref(),
+                        user.as_deref(),
+                        actions,
+                        cli.json,
+                    )
+                    .await
+                }
                 Command::Sync {
                     rule,
                     user,
                     wait,
                     reattach,
+                    accept_mass_delete,
                     host,
                 } => {
+                    if let Some(unknown) = accept_mass_delete.iter().find(|r| {
+                        !configuration
+                            .rules
+                            .iter()
+                            .any(|c| c.description.eq_ignore_ascii_case(r))
+                    }) {
+                        return Output::error(
+                            Exit::Config,
+                            "configuration",
+                            format!("--accept-mass-delete: there is no rule {unknown:?}"),
+                        );
+                    }
                     let options = run::SyncOptions {
                         wait: std::time::Duration::from_secs(wait),
                         reattach,
+                        accept_mass_delete,
                     };
                     run::sync(
                         &configuration,
@@ -347,6 +376,7 @@ pub fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     let json_mode = cli.json;
     let runtime = match tokio::runtime::Runtime::new() {

@@ -2,6 +2,7 @@
 //! service layer's [`Connector`] over the embedded SQLite CRM and directory.
 
 use std::fmt::Write as _;
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -136,7 +137,10 @@ fn preview_text(p: &Preview) -> String {
         p.rule, p.user, p.mailbox, p.table, p.exchange, p.conaktiv
     );
     if let Some(guard) = &p.guard {
-        let _ = write!(out, "\n  the mass-delete guard would stop the run: {guard}");
+        let _ = write!(
+            out,
+            "\n  the mass-delete guard would stop this run: {guard}"
+        );
     }
     for a in &p.actions {
         let _ = write!(
@@ -150,12 +154,13 @@ fn preview_text(p: &Preview) -> String {
     out
 }
 
-/// `preview`: the plan of one rule for one user; nothing is written.
+/// `preview`: the plan of a rule for a user (one preview), or of every job in scope of a
+/// rule, a user or the whole configuration (the rule screen's view); nothing is written.
 pub async fn preview(
     config: &Configuration,
     args: &HostArgs,
-    rule: &str,
-    user: &str,
+    rule: Option<&str>,
+    user: Option<&str>,
     actions: bool,
     json_mode: bool,
 ) -> Output {
@@ -163,17 +168,63 @@ pub async fn preview(
         Ok(h) => h,
         Err(out) => return out,
     };
-    let bar = progress(None, json_mode, &format!("preview of {rule:?} for {user}"));
-    let result = host.connector.preview(rule, user, actions).await;
-    bar.finish_and_clear();
-    match result {
-        Ok(p) => Output::new(
-            Exit::Success,
-            serde_json::to_value(&p).unwrap_or_default(),
-            preview_text(&p),
-        ),
-        Err(e) => service_error(&e),
+    if let (Some(rule), Some(user)) = (rule, user) {
+        let bar = progress(None, json_mode, &format!("preview of {rule:?} for {user}"));
+        let result = host.connector.preview(rule, user, actions).await;
+        bar.finish_and_clear();
+        return match result {
+            Ok(p) => Output::new(
+                Exit::Success,
+                serde_json::to_value(&p).unwrap_or_default(),
+                preview_text(&p),
+            ),
+            Err(e) => service_error(&e),
+        };
     }
+    let bar = progress(None, json_mode, "preview");
+    let result = host.connector.preview_all(rule, user, actions).await;
+    bar.finish_and_clear();
+    let all = match result {
+        Ok(all) => all,
+        Err(e) => return service_error(&e),
+    };
+    let mut text = String::new();
+    let mut previews = Vec::new();
+    let mut failed = Vec::new();
+    for (job, result) in &all {
+        match result {
+            Ok(p) => {
+                let _ = writeln!(text, "{}", preview_text(p));
+                previews.push(serde_json::to_value(p).unwrap_or_default());
+            }
+            Err(e) => {
+                let _ = writeln!(
+                    text,
+                    "rule {:?} for {} <{}> ({}): FAILED: {e}",
+                    job.rule,
+                    job.user,
+                    job.mailbox,
+                    table_name(job.table)
+                );
+                failed.push(json!({
+                    "rule": job.rule, "user": job.user, "mailbox": job.mailbox,
+                    "table": table_name(job.table), "error": e.to_string(),
+                }));
+            }
+        }
+    }
+    let _ = write!(
+        text,
+        "{} preview(s), {} failed",
+        previews.len(),
+        failed.len()
+    );
+    let exit = match (previews.len(), failed.len()) {
+        (_, 0) => Exit::Success,
+        (0, _) => Exit::Failure,
+        _ => Exit::Partial,
+    };
+    Output::new(exit, json!({"previews": previews, "failed": failed}), text)
 }
 
 /// The items' problems of a job report: failed and unknown writes, detached pairs.
@@ -268,13 +319,15 @@ fn run_exit(s: &RunSummary) -> Exit {
 }
 
 /// How `sync` runs.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct SyncOptions {
     /// How long to wait for a mailbox and table that another run holds before reporting it
     /// busy.
     pub wait: std::time::Duration,
     /// Write detached records back to the side that lost them.
     pub reattach: bool,
+    /// Rules whose mass-delete guard is accepted for this run.
+    pub accept_mass_delete: Vec<String>,
 }
 
 /// `sync`: run now, for a rule and/or a user, or everyone. A mailbox and table that another
@@ -292,12 +345,41 @@ pub async fn sync(
         Ok(h) => h,
         Err(out) => return out,
     };
-    let connector = host
+    let mut connector = host
         .connector
         .with_lease_wait(options.wait)
         .with_reattach(options.reattach);
+    for rule in options.accept_mass_delete {
+        connector = connector.with_accepted_mass_delete(rule);
+    }
     let bar = progress(None, json_mode, "synchronising");
-    let result = connector.run(rule, user).await;
+    let plain = !json_mode && !std::io::stderr().is_terminal();
+    let on_progress = |p: &service::Progress<'_>| {
+        bar.set_length(p.total as u64);
+        bar.set_position(p.done as u64);
+        bar.set_message(format!("{} write(s)", p.writes));
+        if plain {
+            let job = &p.finished.job;
+            let status = match &p.finished.result {
+                Ok(r) if r.complete => format!("ok, {} write(s)", r.counts.total()),
+                Ok(r) => format!(
+                    "done with problems, {} write(s), {} failed",
+                    r.counts.total(),
+                    r.report.failed + r.report.unknown + r.report.unreadable
+                ),
+                Err(e) if e.is_busy() => "busy".to_owned(),
+                Err(e) => format!("FAILED: {e}"),
+            };
+            eprintln!(
+                "[{}/{}] {} {}: {status}",
+                p.done,
+                p.total,
+                job.mailbox,
+                table_name(job.table)
+            );
+        }
+    };
+    let result = connector.run_observed(rule, user, &on_progress).await;
     bar.finish_and_clear();
     match result {
         Ok(s) => Output::new(
@@ -345,7 +427,7 @@ fn batch_text(r: &BatchReport) -> String {
                 "FAILED{}: {error}",
                 if *permanent { " (permanent)" } else { "" }
             ),
-            ItemStatus::Skipped { reason } => format!("skipped: {reason:?}"),
+            ItemStatus::Skipped { reason } => format!("skipped: {reason}"),
         };
         let _ = write!(out, "\n  {:<28} {:<12} {status}", i.mailbox, i.table);
     }

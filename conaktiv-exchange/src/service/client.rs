@@ -1,7 +1,9 @@
 //! The service account's EWS client for a configured server.
 
 use conaktiv_model::config::{AuthScheme, EwsServer, ServerCredentials};
-use ews_client::transport::{Auth, OAuthClientCredentials, TransportConfig};
+use ews_client::transport::{
+    Auth, CertificateFingerprint, OAuthClientCredentials, TransportConfig,
+};
 use ews_client::{Client, ClientConfig};
 
 use super::ServiceError;
@@ -11,7 +13,8 @@ use super::ServiceError;
 /// Every sync call then impersonates the mailbox ([`Client::for_mailbox`]).
 ///
 /// Plain `http` is accepted only for loopback hosts (the mock server); certificates are
-/// always verified.
+/// always verified: against the public CAs, or, when the record pins one
+/// (`pinned_certificate_sha256`), exactly that certificate.
 pub fn client_for_server(server: &EwsServer) -> Result<Client, ServiceError> {
     let credentials = server.credentials().ok_or_else(|| {
         ServiceError::Configuration(format!(
@@ -43,7 +46,11 @@ pub fn client_for_server(server: &EwsServer) -> Result<Client, ServiceError> {
             Auth::oauth(creds)
         }
     };
-    let transport = TransportConfig::new(server.url.as_url().clone(), auth);
+    let mut transport = TransportConfig::new(server.url.as_url().clone(), auth);
+    if let Some(pin) = &server.pinned_certificate_sha256 {
+        transport =
+            transport.with_pinned_certificate(CertificateFingerprint::from_bytes(*pin.as_bytes()));
+    }
     Client::new(ClientConfig::new(transport))
         .map_err(|e| ServiceError::Configuration(format!("EWS server {:?}: {e}", server.name)))
 }

@@ -340,6 +340,24 @@ pub struct Connector {
     holder: String,
     lease_wait: std::time::Duration,
     reattach: bool,
+    accepted_mass_delete: Vec<String>,
+    concurrency: usize,
+}
+
+/// A job and its preview (or why the preview failed), from [`Connector::preview_all`].
+pub type JobPreview = (Assignment, Result<Preview, ServiceError>);
+
+/// Where a run stands, after each finished mailbox and table.
+#[derive(Debug)]
+pub struct Progress<'a> {
+    /// Jobs finished so far.
+    pub done: usize,
+    /// Jobs in the run.
+    pub total: usize,
+    /// Writes made so far, summed over the finished jobs.
+    pub writes: usize,
+    /// The job that just finished.
+    pub finished: &'a MailboxRun,
 }
 
 /// How long a lease taken by [`Connector::run`] lasts without renewal (renewed every third).
@@ -385,7 +403,32 @@ impl Connector {
             holder: crate::scheduler::process_holder(),
             lease_wait: std::time::Duration::ZERO,
             reattach: false,
+            accepted_mass_delete: Vec::new(),
+            concurrency: 4,
         }
+    }
+
+    /// How many mailboxes and tables [`Connector::run`] works on at once (default 4; the
+    /// batch scheduler has its own setting).
+    #[must_use]
+    pub fn with_concurrency(mut self, n: usize) -> Self {
+        self.concurrency = n.max(1);
+        self
+    }
+
+    /// Accepts, for the runs of this connector only, that the mass-delete guard of `rule`
+    /// (by description) would stop them: the admin has seen the numbers and wants the deletes
+    /// made. The next connector (the next `sync`, the next batch) guards again.
+    #[must_use]
+    pub fn with_accepted_mass_delete(mut self, rule: impl Into<String>) -> Self {
+        self.accepted_mass_delete.push(rule.into());
+        self
+    }
+
+    fn mass_delete_accepted(&self, rule: &SyncRule) -> bool {
+        self.accepted_mass_delete
+            .iter()
+            .any(|r| r.eq_ignore_ascii_case(&rule.description))
     }
 
     /// Re-attaches detached pairs in the runs and previews of this connector: a record kept
@@ -519,6 +562,34 @@ impl Connector {
         }
     }
 
+    /// The previews of every job in scope (as the rule screen shows it): for a rule and/or a
+    /// user, everyone when both are `None`, at most [`Connector::with_concurrency`] mailboxes
+    /// at once, in the jobs' order. A job whose preview fails carries its error.
+    pub async fn preview_all(
+        &self,
+        rule: Option<&str>,
+        user: Option<&str>,
+        actions: bool,
+    ) -> Result<Vec<JobPreview>, ServiceError> {
+        use futures::StreamExt;
+        let (jobs, _) = self.jobs(rule, user).await?;
+        let mut out: Vec<(usize, JobPreview)> = futures::stream::iter(jobs.into_iter().enumerate())
+            .map(|(i, job)| async move {
+                let result = async {
+                    let rule = self.rule(&job.rule)?.clone();
+                    let user = self.user(&job.user).await?;
+                    self.preview_rule(&rule, &user, actions).await
+                }
+                .await;
+                (i, (job, result))
+            })
+            .buffer_unordered(self.concurrency.max(1))
+            .collect()
+            .await;
+        out.sort_by_key(|(i, _)| *i);
+        Ok(out.into_iter().map(|(_, r)| r).collect())
+    }
+
     /// Runs one job: a mailbox and table under a configured rule, holding the job's lease
     /// (the one the batch scheduler takes): if another run holds it, the result is a
     /// [`JobErrorKind::Busy`] error and nothing was done.
@@ -605,6 +676,16 @@ impl Connector {
         rule: Option<&str>,
         user: Option<&str>,
     ) -> Result<RunSummary, ServiceError> {
+        self.run_observed(rule, user, &|_: &Progress<'_>| {}).await
+    }
+
+    /// [`Connector::run`] reporting each finished job to `on_progress` as it ends.
+    pub async fn run_observed(
+        &self,
+        rule: Option<&str>,
+        user: Option<&str>,
+        on_progress: &(dyn Fn(&Progress<'_>) + Sync),
+    ) -> Result<RunSummary, ServiceError> {
         let (jobs, problems) = self.jobs(rule, user).await?;
         if let (Some(r), Some(u)) = (rule, user)
             && jobs.is_empty()
@@ -617,12 +698,46 @@ impl Connector {
                 applies.map(|a| a.description.as_str())
             )));
         }
-        let mut items = Vec::with_capacity(jobs.len());
-        for job in jobs {
-            let result = self.run_job(&job).await;
-            items.push(MailboxRun { job, result });
-        }
+        let items = self.run_jobs(jobs, on_progress).await;
         Ok(RunSummary { items, problems })
+    }
+
+    /// Runs jobs, at most [`Connector::with_concurrency`] at once (independent mailboxes
+    /// in parallel), in the jobs' order in the result.
+    async fn run_jobs(
+        &self,
+        jobs: Vec<Assignment>,
+        on_progress: &(dyn Fn(&Progress<'_>) + Sync),
+    ) -> Vec<MailboxRun> {
+        use futures::StreamExt;
+        let total = jobs.len();
+        let done = std::sync::atomic::AtomicUsize::new(0);
+        let writes = std::sync::atomic::AtomicUsize::new(0);
+        let mut items: Vec<(usize, MailboxRun)> =
+            futures::stream::iter(jobs.into_iter().enumerate())
+                .map(|(i, job)| {
+                    let (done, writes) = (&done, &writes);
+                    async move {
+                        let result = self.run_job(&job).await;
+                        let run = MailboxRun { job, result };
+                        let n = done.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+                        let written = run.result.as_ref().map_or(0, |r| r.counts.total());
+                        let w = writes.fetch_add(written, std::sync::atomic::Ordering::SeqCst)
+                            + written;
+                        on_progress(&Progress {
+                            done: n,
+                            total,
+                            writes: w,
+                            finished: &run,
+                        });
+                        (i, run)
+                    }
+                })
+                .buffer_unordered(self.concurrency.max(1))
+                .collect()
+                .await;
+        items.sort_by_key(|(i, _)| *i);
+        items.into_iter().map(|(_, r)| r).collect()
     }
 
     async fn table(
@@ -678,7 +793,9 @@ impl Connector {
     {
         let mut exchange = ExchangeSide::for_rule(&self.client, mailbox, rule)
             .map_err(|e| JobError::configuration(format!("rule {:?}: {e}", rule.description)))?;
-        let engine = Engine::new(engine_rule(rule))
+        let mut core_rule = engine_rule(rule);
+        core_rule.force = self.mass_delete_accepted(rule);
+        let engine = Engine::new(core_rule.clone())
             .map_err(|e| JobError::configuration(e.to_string()))?
             .with_batch_size(self.batch_size)
             .with_reattach(self.reattach);
@@ -717,7 +834,10 @@ impl Connector {
                     exchange: (&plan.counts.remote).into(),
                     conaktiv: (&plan.counts.local).into(),
                     counts: plan.counts,
-                    guard: plan.guard.as_ref().map(|g| format!("{g:?}")),
+                    guard: plan
+                        .guard
+                        .as_ref()
+                        .map(|g| guard_sentence(g, &core_rule, rule)),
                     actions,
                 })))
             }
@@ -725,7 +845,13 @@ impl Connector {
                 let report = engine
                     .apply(&prepared.plan, &mut crm, &mut exchange, &mut state)
                     .await
-                    .map_err(|e| classify(&e))?;
+                    .map_err(|e| match &e {
+                        SyncError::MassDelete(g) => JobError::new(
+                            JobErrorKind::MassDelete,
+                            guard_sentence(g, &core_rule, rule),
+                        ),
+                        _ => classify(&e),
+                    })?;
                 tracing::info!(
                     mailbox,
                     table = table_name(rule.table),
@@ -742,6 +868,38 @@ impl Connector {
                 })))
             }
         }
+    }
+}
+
+/// The mass-delete guard's trip in words, with the numbers and what the admin can do.
+pub fn guard_sentence(g: &sync_core::GuardTrip, core: &sync_core::Rule, rule: &SyncRule) -> String {
+    let why = match g.empty_side {
+        Some(side) => format!(
+            "{} lists no records at all while {} records are synchronised (an emptied or \
+             unreachable folder?)",
+            side_label(side),
+            g.pairs
+        ),
+        None => format!(
+            "the run would delete {} of {} synchronised records, more than {:.0} % and more \
+             than {}",
+            g.deletes,
+            g.pairs,
+            core.max_delete_share * 100.0,
+            core.min_delete_count
+        ),
+    };
+    format!(
+        "{why}; if the deletes are intended, accept them once with \
+         `sync --accept-mass-delete {:?}`",
+        rule.description
+    )
+}
+
+fn side_label(side: SideId) -> &'static str {
+    match side {
+        SideId::Local => "ConAktiv",
+        SideId::Remote => "Exchange",
     }
 }
 
@@ -914,6 +1072,7 @@ mod tests {
                 ews_client::Error::HttpStatus {
                     status: 502,
                     body: "401 unauthorized upstream".into(),
+                    cause: None,
                 },
                 K::Transient,
             ),
@@ -961,6 +1120,7 @@ mod tests {
         let rejected = job_of(ews_client::Error::HttpStatus {
             status: 413,
             body: String::new(),
+            cause: None,
         });
         assert_eq!(rejected.kind(), K::Transient);
         assert_eq!(

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::secret::Secret;
-use crate::values::{EmailAddress, HttpsUrl};
+use crate::values::{CertificateFingerprint, EmailAddress, HttpsUrl};
 
 /// Where the Exchange server runs.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -103,6 +103,12 @@ pub struct EwsServer {
     /// Exchange Online: the OAuth app.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub oauth: Option<OAuthApp>,
+    /// TLS trust: the SHA-256 fingerprint of the server's own certificate, for a server
+    /// with a self-signed certificate (Exchange's default). When set, exactly this
+    /// certificate is accepted (instead of a certificate from a trusted CA). Without it, the
+    /// server needs a certificate from a public CA (or one the host trusts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pinned_certificate_sha256: Option<CertificateFingerprint>,
 }
 
 /// The credentials of a complete server record, by kind.
@@ -144,6 +150,7 @@ impl EwsServer {
             auth_scheme: Some(auth_scheme),
             admin_mailbox: None,
             oauth: None,
+            pinned_certificate_sha256: None,
         }
     }
 
@@ -163,6 +170,7 @@ impl EwsServer {
             auth_scheme: None,
             admin_mailbox: Some(admin_mailbox),
             oauth: Some(oauth),
+            pinned_certificate_sha256: None,
         }
     }
 

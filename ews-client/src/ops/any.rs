@@ -2,9 +2,10 @@
 //! read a request envelope and dispatch on the operation.
 
 use super::{
-    CreateAttachment, CreateFolder, CreateItem, DeleteFolder, DeleteItem, FindFolder, FindItem,
-    GetAttachment, GetFolder, GetItem, MoveItem, ResolveNames, SendItem, SyncFolderHierarchy,
-    SyncFolderItems, UpdateFolder, UpdateItem,
+    ConvertId, CreateAttachment, CreateFolder, CreateItem, DeleteFolder, DeleteItem, ExpandDL,
+    FindFolder, FindItem, GetAttachment, GetFolder, GetItem, GetServerTimeZones,
+    GetUserAvailability, GetUserConfiguration, GetUserOofSettings, GetUserPhoto, MoveItem,
+    ResolveNames, SendItem, SyncFolderHierarchy, SyncFolderItems, UpdateFolder, UpdateItem,
 };
 use crate::envelope::{RequestHeaders, read_request_with, write_request_body};
 use crate::operation::Operation;
@@ -35,7 +36,9 @@ macro_rules! any_request {
 
             /// The response element name (`GetItemResponse`).
             pub fn response_name(&self) -> String {
-                format!("{}Response", self.name())
+                match self {
+                    $(AnyRequest::$op(_) => <$op as Operation>::response_name(),)*
+                }
             }
 
             /// Whether the request may be repeated safely.
@@ -97,6 +100,13 @@ any_request!(
     CreateAttachment,
     GetAttachment,
     ResolveNames,
+    ConvertId,
+    GetUserConfiguration,
+    ExpandDL,
+    GetServerTimeZones,
+    GetUserOofSettings,
+    GetUserPhoto,
+    GetUserAvailability,
 );
 
 impl AnyRequest {

@@ -393,19 +393,30 @@ pub async fn get_user_settings(
     let raw = transport
         .post(SoapRequest::new(body, GET_USER_SETTINGS_ACTION, timeout))
         .await?;
+    let clean = |t: &str| transport.scrubber().scrub(t);
     if raw.status != 200 {
-        if let Some(fault) = crate::envelope::read_fault(&raw.body) {
+        if let Some(mut fault) = crate::envelope::read_fault(&raw.body) {
+            fault.fault_code = clean(&fault.fault_code);
+            fault.fault_string = clean(&fault.fault_string);
+            fault.message = fault.message.map(|m| clean(&m));
             return Err(Error::from(fault));
         }
         return Err(Error::HttpStatus {
             status: raw.status,
-            body: String::from_utf8_lossy(&raw.body)
-                .chars()
-                .take(200)
-                .collect(),
+            body: clean(String::from_utf8_lossy(&raw.body).trim()),
+            cause: None,
         });
     }
-    Ok(read_response(&raw.body)?)
+    let response = read_response(&raw.body).map_err(|e| Error::Parse(e.cleaned(clean)))?;
+    // one user response per requested mailbox, in request order
+    if response.error_code == "NoError" && response.users.len() != request.mailboxes.len() {
+        return Err(Error::ResultCount {
+            operation: "GetUserSettings",
+            expected: request.mailboxes.len(),
+            received: response.users.len(),
+        });
+    }
+    Ok(response)
 }
 
 /// Finds the EWS URL for `email`.
@@ -451,7 +462,7 @@ pub async fn discover_ews_url(
         let Some(user) = resp.users.into_iter().next() else {
             last_error = Error::InvalidRequest(format!(
                 "autodiscover at {url} answered {} without a user response",
-                resp.error_code
+                crate::transport::sanitize_server_text(&resp.error_code, 100)
             ));
             continue;
         };

@@ -20,6 +20,10 @@ impl Operation for CreateAttachment {
     const NAME: &'static str = "CreateAttachment";
     type Response = ResponseMessages<AttachmentInfo>;
 
+    fn expected_responses(&self) -> Option<usize> {
+        Some(self.attachments.len())
+    }
+
     fn idempotent(&self) -> bool {
         false
     }

@@ -20,6 +20,10 @@ impl Operation for CreateFolder {
     const NAME: &'static str = "CreateFolder";
     type Response = ResponseMessages<FolderInfo>;
 
+    fn expected_responses(&self) -> Option<usize> {
+        Some(self.folders.len())
+    }
+
     fn validate(&self) -> Result<(), String> {
         if self.folders.is_empty() {
             return Err("CreateFolder: at least one folder is required".to_owned());

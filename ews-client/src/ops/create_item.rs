@@ -85,6 +85,10 @@ impl Operation for CreateItem {
     const NAME: &'static str = "CreateItem";
     type Response = ResponseMessages<ItemInfo>;
 
+    fn expected_responses(&self) -> Option<usize> {
+        Some(self.items.len())
+    }
+
     fn idempotent(&self) -> bool {
         false
     }

@@ -34,6 +34,10 @@ impl Operation for DeleteFolder {
     const NAME: &'static str = "DeleteFolder";
     type Response = ResponseMessages<()>;
 
+    fn expected_responses(&self) -> Option<usize> {
+        Some(self.folder_ids.len())
+    }
+
     fn validate(&self) -> Result<(), String> {
         if self.folder_ids.is_empty() {
             return Err("DeleteFolder: at least one folder id is required".to_owned());

@@ -79,6 +79,10 @@ impl Operation for DeleteItem {
     const NAME: &'static str = "DeleteItem";
     type Response = ResponseMessages<()>;
 
+    fn expected_responses(&self) -> Option<usize> {
+        Some(self.item_ids.len())
+    }
+
     fn validate(&self) -> Result<(), String> {
         if self.item_ids.is_empty() {
             return Err("DeleteItem: at least one id is required".to_owned());

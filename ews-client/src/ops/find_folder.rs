@@ -52,6 +52,10 @@ impl Operation for FindFolder {
     const NAME: &'static str = "FindFolder";
     type Response = ResponseMessages<FindFolderResult>;
 
+    fn expected_responses(&self) -> Option<usize> {
+        Some(self.parent_folder_ids.len())
+    }
+
     fn validate(&self) -> Result<(), String> {
         if self.parent_folder_ids.is_empty() {
             return Err("FindFolder: at least one id is required".to_owned());

@@ -82,6 +82,10 @@ impl Operation for FindItem {
     const NAME: &'static str = "FindItem";
     type Response = ResponseMessages<FindItemResult>;
 
+    fn expected_responses(&self) -> Option<usize> {
+        Some(self.parent_folder_ids.len())
+    }
+
     fn validate(&self) -> Result<(), String> {
         if self.parent_folder_ids.is_empty() {
             return Err("FindItem: at least one parent folder is required".to_owned());

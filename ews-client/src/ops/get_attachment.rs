@@ -82,6 +82,14 @@ impl GetAttachment {
 impl Operation for GetAttachment {
     const NAME: &'static str = "GetAttachment";
     type Response = ResponseMessages<AttachmentInfo>;
+
+    fn expected_responses(&self) -> Option<usize> {
+        Some(self.attachment_ids.len())
+    }
+
+    fn is_download(&self) -> bool {
+        true
+    }
 }
 
 impl WriteXml for GetAttachment {

@@ -30,6 +30,10 @@ impl Operation for GetFolder {
     const NAME: &'static str = "GetFolder";
     type Response = ResponseMessages<FolderInfo>;
 
+    fn expected_responses(&self) -> Option<usize> {
+        Some(self.folder_ids.len())
+    }
+
     fn validate(&self) -> Result<(), String> {
         if self.folder_ids.is_empty() {
             return Err("GetFolder: at least one id is required".to_owned());

@@ -33,6 +33,14 @@ impl Operation for GetItem {
     const NAME: &'static str = "GetItem";
     type Response = ResponseMessages<ItemInfo>;
 
+    fn expected_responses(&self) -> Option<usize> {
+        Some(self.item_ids.len())
+    }
+
+    fn is_download(&self) -> bool {
+        self.item_shape.include_mime_content == Some(true)
+    }
+
     fn validate(&self) -> Result<(), String> {
         if self.item_ids.is_empty() {
             return Err("GetItem: at least one id is required".to_owned());

@@ -23,6 +23,10 @@ impl Operation for MoveItem {
     const NAME: &'static str = "MoveItem";
     type Response = ResponseMessages<ItemInfo>;
 
+    fn expected_responses(&self) -> Option<usize> {
+        Some(self.item_ids.len())
+    }
+
     fn validate(&self) -> Result<(), String> {
         if self.item_ids.is_empty() {
             return Err("MoveItem: at least one id is required".to_owned());

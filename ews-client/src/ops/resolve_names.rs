@@ -55,6 +55,10 @@ impl Operation for ResolveNames {
     const NAME: &'static str = "ResolveNames";
     type Response = ResponseMessages<ResolutionSet>;
 
+    fn expected_responses(&self) -> Option<usize> {
+        Some(1)
+    }
+
     fn validate(&self) -> Result<(), String> {
         if self.unresolved_entry.trim().is_empty() {
             return Err("ResolveNames: the entry to resolve is empty".to_owned());

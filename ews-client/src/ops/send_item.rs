@@ -32,6 +32,10 @@ impl Operation for SendItem {
     const NAME: &'static str = "SendItem";
     type Response = ResponseMessages<()>;
 
+    fn expected_responses(&self) -> Option<usize> {
+        Some(self.item_ids.len())
+    }
+
     fn idempotent(&self) -> bool {
         false
     }

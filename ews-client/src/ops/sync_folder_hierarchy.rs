@@ -22,6 +22,10 @@ pub struct SyncFolderHierarchy {
 impl Operation for SyncFolderHierarchy {
     const NAME: &'static str = "SyncFolderHierarchy";
     type Response = ResponseMessages<SyncFolderHierarchyResult>;
+
+    fn expected_responses(&self) -> Option<usize> {
+        Some(1)
+    }
 }
 
 impl WriteXml for SyncFolderHierarchy {

@@ -64,6 +64,10 @@ impl Operation for SyncFolderItems {
     const NAME: &'static str = "SyncFolderItems";
     type Response = ResponseMessages<SyncFolderItemsResult>;
 
+    fn expected_responses(&self) -> Option<usize> {
+        Some(1)
+    }
+
     fn validate(&self) -> Result<(), String> {
         if !(MIN_CHANGES..=MAX_CHANGES).contains(&self.max_changes_returned) {
             return Err(format!(

@@ -177,6 +177,10 @@ impl Operation for UpdateFolder {
     const NAME: &'static str = "UpdateFolder";
     type Response = ResponseMessages<FolderInfo>;
 
+    fn expected_responses(&self) -> Option<usize> {
+        Some(self.folder_changes.len())
+    }
+
     fn validate(&self) -> Result<(), String> {
         if self.folder_changes.is_empty() {
             return Err("UpdateFolder: at least one folder change is required".to_owned());

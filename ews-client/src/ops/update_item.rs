@@ -307,6 +307,10 @@ impl UpdateItem {
 impl Operation for UpdateItem {
     const NAME: &'static str = "UpdateItem";
     type Response = ResponseMessages<UpdateItemResult>;
+
+    fn expected_responses(&self) -> Option<usize> {
+        Some(self.item_changes.len())
+    }
 }
 
 impl WriteXml for UpdateItem {
@@ -799,11 +803,42 @@ pub fn copy_field(src: &Item, dst: &mut Item, path: &PropertyPath) -> bool {
                 _ => false,
             }
         }
-        PropertyPath::Indexed { .. } => {
-            // A set from the source's value, or a delete when the source has none.
-            let change = field_change(src, path);
-            match change.apply_to(dst) {
-                Ok(()) => true,
+        PropertyPath::Indexed {
+            field_uri,
+            field_index,
+        } => {
+            // The entry (or address part) copied from the source, or removed when the source
+            // has none; no diff of the whole item (this runs for every projected item).
+            let (Item::Contact(s), Item::Contact(d)) = (src, dst) else {
+                return false;
+            };
+            // errors are not reported here, so their description is left empty
+            let described = "";
+            let copy = |d: &mut Contact, mode: Mode| -> Result<bool, ChangeError> {
+                Ok(
+                    EMAILS.apply(field_uri, field_index, d, Some(s), mode, described)?
+                        || PHONES.apply(field_uri, field_index, d, Some(s), mode, described)?
+                        || IM_ADDRESSES.apply(
+                            field_uri,
+                            field_index,
+                            d,
+                            Some(s),
+                            mode,
+                            described,
+                        )?
+                        || physical_address_apply(
+                            field_uri,
+                            field_index,
+                            d,
+                            Some(s),
+                            mode,
+                            described,
+                        )?,
+                )
+            };
+            match copy(d, Mode::Set) {
+                Ok(known) => known,
+                Err(ChangeError::MissingValue(_)) => copy(d, Mode::Delete).unwrap_or(false),
                 Err(_) => false,
             }
         }

@@ -6,8 +6,10 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
+use super::body::DEFAULT_MAX_RESPONSE_BYTES;
 use super::oauth::{OAuthClientCredentials, TokenProvider};
 use super::retry::RetryPolicy;
+use super::tls::CertificateFingerprint;
 
 /// Default for [`TransportConfig::max_concurrency`] and
 /// [`TransportConfig::max_concurrency_per_mailbox`], as Exchange's `EWSMaxConcurrency`.
@@ -150,8 +152,22 @@ pub struct TransportConfig {
     /// (`localhost`, 127.0.0.0/8, ::1); [`HttpTransport::new`](super::HttpTransport::new)
     /// rejects it for any other host.
     pub danger_accept_invalid_certs_on_loopback: bool,
-    /// Additional trusted root certificates (PEM), e.g. a test CA.
+    /// Additional trusted root certificates (PEM), e.g. a private CA. Each must be a CA
+    /// certificate: webpki refuses a self-signed server certificate with `CA:TRUE` as the
+    /// server's own certificate even when it is listed here (`CaUsedAsEndEntity`); pin such a
+    /// certificate instead (see the [`tls` notes](super#tls)).
     pub extra_root_certificates: Vec<Vec<u8>>,
+    /// SHA-256 fingerprints of the server certificates to accept. When not empty, exactly
+    /// these end-entity certificates are accepted, without root store, name or validity
+    /// checks (the handshake signature is still verified); every other certificate fails
+    /// with [`TransportError::Tls`](super::TransportError::Tls) naming its fingerprint.
+    pub pinned_certificates: Vec<CertificateFingerprint>,
+    /// The largest response body read, in bytes (default 64 MiB); a request may set its
+    /// own ([`SoapRequest::max_response_bytes`](super::SoapRequest::max_response_bytes)).
+    /// A larger answer fails with
+    /// [`TransportError::ResponseTooLarge`](super::TransportError::ResponseTooLarge) without
+    /// being read further, and is not requested again.
+    pub max_response_bytes: u64,
     /// Maximum concurrent requests per anchor mailbox.
     pub max_concurrency_per_mailbox: usize,
     /// Maximum concurrent requests of this transport.
@@ -176,6 +192,8 @@ impl TransportConfig {
             user_agent: concat!("ews-client/", env!("CARGO_PKG_VERSION")).to_owned(),
             danger_accept_invalid_certs_on_loopback: false,
             extra_root_certificates: Vec::new(),
+            pinned_certificates: Vec::new(),
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             max_concurrency_per_mailbox: DEFAULT_MAX_CONCURRENCY,
             max_concurrency: DEFAULT_MAX_CONCURRENCY,
             pool_max_idle_per_host: 32,
@@ -211,6 +229,19 @@ impl TransportConfig {
     /// Adds a trusted root certificate (PEM).
     pub fn with_extra_root_certificate(mut self, pem: impl Into<Vec<u8>>) -> Self {
         self.extra_root_certificates.push(pem.into());
+        self
+    }
+
+    /// Accepts exactly the server certificate with this SHA-256 fingerprint (may be called
+    /// more than once, e.g. for the old and the new certificate during a renewal).
+    pub fn with_pinned_certificate(mut self, fingerprint: CertificateFingerprint) -> Self {
+        self.pinned_certificates.push(fingerprint);
+        self
+    }
+
+    /// Sets the largest response body read, in bytes.
+    pub fn with_max_response_bytes(mut self, limit: u64) -> Self {
+        self.max_response_bytes = limit;
         self
     }
 
@@ -260,6 +291,8 @@ impl fmt::Debug for TransportConfig {
                 "extra_root_certificates",
                 &self.extra_root_certificates.len(),
             )
+            .field("pinned_certificates", &self.pinned_certificates)
+            .field("max_response_bytes", &self.max_response_bytes)
             .field(
                 "max_concurrency_per_mailbox",
                 &self.max_concurrency_per_mailbox,

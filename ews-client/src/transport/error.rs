@@ -109,6 +109,23 @@ pub enum TransportError {
     #[error("NTLM handshake failed: {0}")]
     Ntlm(String),
 
+    /// The response body is larger than the limit
+    /// ([`TransportConfig::max_response_bytes`](super::TransportConfig::max_response_bytes) or
+    /// the request's own). Reading stopped at the limit and the request is not repeated:
+    /// the same answer would be refused again.
+    #[error("the response is larger than the limit of {limit} bytes{}",
+        declared.map(|d| format!(" (Content-Length {d})")).unwrap_or_default())]
+    ResponseTooLarge {
+        /// The limit in bytes.
+        limit: u64,
+        /// The declared `Content-Length`, when it was what exceeded the limit.
+        declared: Option<u64>,
+    },
+
+    /// A paging or sync stream passed its overall bounds or the server repeated itself.
+    #[error(transparent)]
+    Stream(#[from] super::stream::StreamBoundError),
+
     /// An HTTP status that the transport does not hand to the protocol layer (used by
     /// helpers such as the token fetch; `post` returns other statuses as a response).
     #[error("unexpected HTTP status {status}")]
@@ -146,9 +163,20 @@ impl TransportError {
         }
     }
 
-    /// `true` if the deadline or a timeout expired.
+    /// `true` if the deadline or a timeout expired (also a stream's overall time limit).
     pub fn is_timeout(&self) -> bool {
-        matches!(self, Self::DeadlineExceeded { .. })
+        matches!(
+            self,
+            Self::DeadlineExceeded { .. }
+                | Self::Stream(super::stream::StreamBoundError::TooLong { .. })
+        )
+    }
+
+    /// `true` if the server's answer was refused for its size or a stream for its length
+    /// (a limit of the client, see [`ResponseTooLarge`](Self::ResponseTooLarge) and
+    /// [`Stream`](Self::Stream)); repeating the call would fail the same way.
+    pub fn is_limit(&self) -> bool {
+        matches!(self, Self::ResponseTooLarge { .. } | Self::Stream(_))
     }
 
     /// `true` if a non-idempotent request may or may not have been processed.

@@ -21,8 +21,37 @@
 //!   transport and [`TransportConfig::max_concurrency_per_mailbox`] per anchor mailbox
 //!   (tokio semaphores; default 27 each, as Exchange's `EWSMaxConcurrency`).
 //! * **TLS**: rustls with the `ring` provider and the webpki (Mozilla) roots plus
-//!   [`TransportConfig::extra_root_certificates`]; verification can only be disabled for
-//!   loopback endpoints.
+//!   [`TransportConfig::extra_root_certificates`], or exactly the
+//!   [`TransportConfig::pinned_certificates`]; verification can only be disabled for
+//!   loopback endpoints. See [TLS](#tls) below.
+//! * **Response size**: bodies are read as they stream in and refused past
+//!   [`TransportConfig::max_response_bytes`] (default 64 MiB) or the request's own
+//!   [`SoapRequest::max_response_bytes`] ([`TransportError::ResponseTooLarge`], never
+//!   retried), on the reqwest and the NTLM path alike.
+//! * **Server text**: whatever the transport copies from an answer into an error goes
+//!   through its [`Scrubber`] (every secret it holds removed, control characters replaced,
+//!   cut to [`MAX_SERVER_TEXT`] bytes); [`HttpTransport::scrubber`] hands it to the protocol
+//!   layer for faults and body excerpts.
+//!
+//! # Reusable pieces
+//!
+//! Besides [`HttpTransport`], these format-free items serve any HTTP client of the workspace
+//! (graph-client among them): [`collect_limited`] (bounded body reading),
+//! [`Scrubber`] and [`sanitize_server_text`] (server text fit for errors),
+//! [`RetryPolicy::server_wait`] (floor, growth and jitter for server-requested waits),
+//! [`StreamGuard`] (page, item and time bounds of paging streams, repeat detection),
+//! [`TokenProvider`] and [`ClientCredentialsProvider`] (OAuth).
+//!
+//! # TLS
+//!
+//! An extra root must be a CA certificate. webpki refuses a certificate with
+//! `basicConstraints CA:TRUE` as the server's own certificate (`CaUsedAsEndEntity`), even if
+//! the same certificate is an extra root; `openssl req -x509` makes exactly that by default.
+//! For such a server (typically Exchange's own self-signed certificate) pin the certificate
+//! by its SHA-256 fingerprint ([`TransportConfig::with_pinned_certificate`]): with pins,
+//! exactly the pinned end-entity certificates are accepted (no root, name or validity
+//! check; the handshake signature is still verified). TLS errors say which case applies and
+//! name the fingerprint of the certificate the server presented.
 //!
 //! Why NTLM bypasses reqwest's pool: NTLM authenticates the TCP connection, so Type 1 and
 //! Type 3 must use one connection, and reqwest gives no control over which pooled
@@ -34,6 +63,7 @@
 //! Secrets never appear in errors, logs (`tracing`) or `Debug` output; `Authorization`
 //! header values are marked sensitive.
 
+mod body;
 mod config;
 mod error;
 mod limits;
@@ -41,6 +71,8 @@ pub mod ntlm;
 mod ntlm_http;
 mod oauth;
 mod retry;
+mod scrub;
+mod stream;
 mod tls;
 
 use std::sync::Arc;
@@ -49,6 +81,9 @@ use std::time::{Duration, Instant, SystemTime};
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, header};
 
+pub use body::{
+    BodyError, DEFAULT_MAX_DOWNLOAD_BYTES, DEFAULT_MAX_RESPONSE_BYTES, collect_limited,
+};
 pub use config::{Auth, DEFAULT_MAX_CONCURRENCY, TransportConfig};
 pub use error::TransportError;
 pub use limits::{Limits, Permits};
@@ -57,7 +92,10 @@ pub use oauth::{
     TokenProvider,
 };
 pub use retry::{RetryPolicy, parse_retry_after};
+pub use scrub::{MAX_SERVER_TEXT, REDACTED, Scrubber, sanitize_server_text};
 pub use secrecy::{ExposeSecret, SecretString};
+pub use stream::{StreamBoundError, StreamGuard, StreamLimits};
+pub use tls::CertificateFingerprint;
 
 const CONTENT_TYPE: &str = "text/xml; charset=utf-8";
 
@@ -81,6 +119,10 @@ pub struct SoapRequest<'a> {
     pub idempotent: bool,
     /// Overall deadline for permits, all attempts and back-off.
     pub deadline: Instant,
+    /// The largest response body accepted for this request; `None` for the transport's
+    /// [`TransportConfig::max_response_bytes`]. Downloads (MIME content, attachments) set a
+    /// larger one.
+    pub max_response_bytes: Option<u64>,
 }
 
 impl<'a> SoapRequest<'a> {
@@ -92,7 +134,14 @@ impl<'a> SoapRequest<'a> {
             anchor_mailbox: None,
             idempotent: true,
             deadline: Instant::now() + timeout,
+            max_response_bytes: None,
         }
+    }
+
+    /// Sets the largest response body accepted for this request.
+    pub fn with_max_response_bytes(mut self, limit: u64) -> Self {
+        self.max_response_bytes = Some(limit);
+        self
     }
 
     /// Sets the anchor mailbox.
@@ -152,6 +201,8 @@ struct Inner {
     limits: limits::Limits,
     timeout: Duration,
     retry: RetryPolicy,
+    max_response_bytes: u64,
+    scrubber: Scrubber,
 }
 
 /// The EWS HTTP client; cheap to clone (shares connections, caches and limits).
@@ -230,7 +281,26 @@ impl HttpTransport {
         }
         let user_agent = HeaderValue::from_str(&config.user_agent)
             .map_err(|_| invalid("user agent is not a valid header value"))?;
-        let tls_config = tls::client_config(&config.extra_root_certificates, danger, false)?;
+        if config.max_response_bytes == 0 {
+            return Err(invalid("max_response_bytes must be at least 1"));
+        }
+        let tls_config = tls::client_config_with_pins(
+            &config.extra_root_certificates,
+            &config.pinned_certificates,
+            danger,
+            false,
+        )?;
+        let scrubber = Scrubber::new();
+        match &config.auth {
+            Auth::Basic { username, password } => {
+                scrubber.add_basic_credentials(username, password.expose_secret());
+            }
+            Auth::Ntlm { password, .. } => scrubber.add_secret(password.expose_secret()),
+            Auth::OAuthClientCredentials(c) => {
+                scrubber.add_secret(c.client_secret.expose_secret());
+            }
+            Auth::None | Auth::Bearer(_) => {}
+        }
         let client = reqwest::Client::builder()
             .use_preconfigured_tls(tls_config.clone())
             .connect_timeout(config.connect_timeout)
@@ -278,7 +348,8 @@ impl HttpTransport {
                 )?))
             }
             Auth::OAuthClientCredentials(credentials) => AuthState::Bearer(Arc::new(
-                ClientCredentialsProvider::with_client(credentials.clone(), client.clone())?,
+                ClientCredentialsProvider::with_client(credentials.clone(), client.clone())?
+                    .with_scrubber(scrubber.clone()),
             )),
             Auth::Bearer(provider) => AuthState::Bearer(provider.clone()),
         };
@@ -295,6 +366,8 @@ impl HttpTransport {
                 ),
                 timeout: config.timeout,
                 retry: config.retry,
+                max_response_bytes: config.max_response_bytes,
+                scrubber,
             }),
         })
     }
@@ -302,6 +375,13 @@ impl HttpTransport {
     /// The endpoint URL.
     pub fn url(&self) -> &url::Url {
         &self.inner.url
+    }
+
+    /// The scrubber that knows every secret of this transport (password, Basic credentials,
+    /// client secret, the bearer tokens it used): pass server-supplied text through it
+    /// before putting it into an error.
+    pub fn scrubber(&self) -> &Scrubber {
+        &self.inner.scrubber
     }
 
     /// POSTs one SOAP request and returns the final response.
@@ -317,6 +397,7 @@ impl HttpTransport {
             .acquire(request.anchor_mailbox, request.deadline)
             .await?;
         let mut attempts: u32 = 0;
+        let mut throttled_count: u32 = 0;
         let mut token_refreshed = false;
         loop {
             let now = Instant::now();
@@ -339,7 +420,10 @@ impl HttpTransport {
                             outcome_unknown: false,
                         });
                     }
-                    Ok(Ok(token)) => bearer = Some(token),
+                    Ok(Ok(token)) => {
+                        inner.scrubber.add_token(token.expose_secret());
+                        bearer = Some(token);
+                    }
                     // token endpoint unreachable, 5xx or 429: back off like any transient failure
                     Ok(Err(e)) if e.is_transient() && attempts < inner.retry.max_attempts => {
                         let delay = inner.retry.delay_for_attempt(attempts);
@@ -428,11 +512,13 @@ impl HttpTransport {
                                 retry_after,
                                 attempts,
                             };
+                            throttled_count += 1;
                             let delay = match retry_after {
                                 Some(d) if d > inner.retry.max_retry_after => {
                                     return Err(throttled);
                                 }
-                                Some(d) => d,
+                                // a server-requested wait: floor, growth, jitter
+                                Some(d) => inner.retry.server_wait(Some(d), throttled_count),
                                 None => inner.retry.delay_for_attempt(attempts),
                             };
                             tracing::debug!(status = response.status, ?delay, "EWS throttled");
@@ -466,7 +552,12 @@ impl HttpTransport {
     ) -> Result<RawResponse, AttemptError> {
         let inner = &self.inner;
         let authorization = match (&inner.auth, bearer) {
-            (AuthState::Ntlm(connector), _) => return connector.post(request).await,
+            (AuthState::Ntlm(connector), _) => {
+                let limit = request
+                    .max_response_bytes
+                    .unwrap_or(inner.max_response_bytes);
+                return connector.post(request, limit).await;
+            }
             (AuthState::Basic(value), _) => Some(value.clone()),
             (AuthState::Bearer(_), Some(token)) => {
                 let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose_secret()))
@@ -497,12 +588,17 @@ impl HttpTransport {
             .map_err(|e| self.classify(e))?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        let body = response.bytes().await.map_err(|e| {
-            AttemptError::MaybeSent(format!(
-                "reading response: {}",
-                tls::error_chain(&e.without_url())
-            ))
-        })?;
+        let limit = request
+            .max_response_bytes
+            .unwrap_or(inner.max_response_bytes);
+        let declared = response.content_length();
+        let body = read_limited(
+            response.bytes_stream(),
+            declared,
+            limit,
+            |e: reqwest::Error| format!("reading response: {}", tls::error_chain(&e.without_url())),
+        )
+        .await?;
         Ok(RawResponse {
             status,
             headers,
@@ -525,4 +621,27 @@ impl HttpTransport {
             AttemptError::MaybeSent(message)
         }
     }
+}
+
+/// Reads a body with [`collect_limited`] for an attempt: too large is fatal (never retried:
+/// the same answer would be refused again), a read error means the request may have been
+/// processed.
+pub(crate) async fn read_limited<S, E>(
+    stream: S,
+    declared: Option<u64>,
+    limit: u64,
+    describe: impl FnOnce(E) -> String,
+) -> Result<Bytes, AttemptError>
+where
+    S: futures::Stream<Item = Result<Bytes, E>>,
+{
+    collect_limited(stream, declared, limit)
+        .await
+        .map_err(|e| match e {
+            BodyError::TooLarge { limit, declared } => {
+                tracing::debug!(limit, ?declared, "response too large; refused");
+                AttemptError::Fatal(TransportError::ResponseTooLarge { limit, declared })
+            }
+            BodyError::Read(e) => AttemptError::MaybeSent(describe(e)),
+        })
 }

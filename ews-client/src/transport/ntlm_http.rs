@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderValue, Request, StatusCode, header};
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 use rustls::pki_types::ServerName;
@@ -217,13 +217,30 @@ impl NtlmConnector {
         }
     }
 
-    async fn read(response: http::Response<hyper::body::Incoming>) -> Result<RawResponse, String> {
+    /// Reads a response of at most `limit` bytes; a read failure is `NotSent` when
+    /// `not_sent` (handshake legs that carried no request body), else `MaybeSent`.
+    async fn read(
+        response: http::Response<hyper::body::Incoming>,
+        limit: u64,
+        not_sent: bool,
+    ) -> Result<RawResponse, AttemptError> {
         let (parts, body) = response.into_parts();
-        let body = body
-            .collect()
-            .await
-            .map_err(|e| format!("reading response: {}", error_chain(&e)))?
-            .to_bytes();
+        let declared = parts
+            .headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        let body = super::read_limited(
+            http_body_util::BodyDataStream::new(body),
+            declared,
+            limit,
+            |e: hyper::Error| format!("reading response: {}", error_chain(&e)),
+        )
+        .await
+        .map_err(|e| match e {
+            AttemptError::MaybeSent(m) if not_sent => AttemptError::NotSent(m),
+            other => other,
+        })?;
         Ok(RawResponse {
             status: parts.status.as_u16(),
             headers: parts.headers,
@@ -232,7 +249,11 @@ impl NtlmConnector {
     }
 
     /// One attempt: on a reused authenticated connection, or with a full handshake.
-    pub(crate) async fn post(&self, req: &SoapRequest<'_>) -> Result<RawResponse, AttemptError> {
+    pub(crate) async fn post(
+        &self,
+        req: &SoapRequest<'_>,
+        limit: u64,
+    ) -> Result<RawResponse, AttemptError> {
         while let Some(mut sender) = self.pop_idle() {
             let request = self.build(req, None, true)?;
             match Self::send(&mut sender, request).await {
@@ -243,18 +264,20 @@ impl NtlmConnector {
                         tracing::debug!("authenticated NTLM connection got 401; re-authenticating");
                         break;
                     }
-                    let raw = Self::read(response)
-                        .await
-                        .map_err(AttemptError::MaybeSent)?;
+                    let raw = Self::read(response, limit, false).await?;
                     self.put_idle(sender);
                     return Ok(raw);
                 }
             }
         }
-        self.handshake(req).await
+        self.handshake(req, limit).await
     }
 
-    async fn handshake(&self, req: &SoapRequest<'_>) -> Result<RawResponse, AttemptError> {
+    async fn handshake(
+        &self,
+        req: &SoapRequest<'_>,
+        limit: u64,
+    ) -> Result<RawResponse, AttemptError> {
         let mut sender = self.connect().await?;
         let type1 = ntlm::negotiate_message(&self.credentials.domain, &self.workstation)
             .map_err(|e| AttemptError::Fatal(TransportError::Ntlm(e.to_string())))?;
@@ -266,15 +289,13 @@ impl NtlmConnector {
             .ok_or_else(closed)?;
         if response.status() != StatusCode::UNAUTHORIZED {
             // The server does not require authentication; it got an empty body only.
-            Self::read(response).await.map_err(AttemptError::NotSent)?;
+            Self::read(response, limit, true).await?;
             let request = self.build(req, None, true)?;
             let response = Self::send(&mut sender, request)
                 .await
                 .map_err(AttemptError::MaybeSent)?
                 .ok_or_else(closed)?;
-            let raw = Self::read(response)
-                .await
-                .map_err(AttemptError::MaybeSent)?;
+            let raw = Self::read(response, limit, false).await?;
             self.put_idle(sender);
             return Ok(raw);
         }
@@ -286,7 +307,7 @@ impl NtlmConnector {
             }),
             other => AttemptError::Fatal(TransportError::Ntlm(other.to_string())),
         })?;
-        Self::read(response).await.map_err(AttemptError::NotSent)?;
+        Self::read(response, limit, true).await?;
         let type3 = ntlm::authenticate_message(&challenge, &self.credentials, &self.workstation)
             .map_err(|e| AttemptError::Fatal(TransportError::Ntlm(e.to_string())))?;
         let request = self.build(req, Some(ntlm::encode_authorization(&type3)), true)?;
@@ -295,15 +316,13 @@ impl NtlmConnector {
             .map_err(AttemptError::MaybeSent)?
             .ok_or_else(closed)?;
         if response.status() == StatusCode::UNAUTHORIZED {
-            let _ = Self::read(response).await;
+            let _ = Self::read(response, limit, false).await;
             return Err(AttemptError::Fatal(TransportError::Unauthorized {
                 scheme: "NTLM",
                 message: "the server rejected the NTLM credentials".to_owned(),
             }));
         }
-        let raw = Self::read(response)
-            .await
-            .map_err(AttemptError::MaybeSent)?;
+        let raw = Self::read(response, limit, false).await?;
         self.put_idle(sender);
         Ok(raw)
     }

@@ -7,6 +7,10 @@ use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::TransportError;
+use super::scrub::Scrubber;
+
+/// The largest token endpoint answer read (a token response is a few KiB).
+const MAX_TOKEN_RESPONSE_BYTES: u64 = 1024 * 1024;
 
 /// Default scope for Exchange Online EWS.
 pub const EXCHANGE_ONLINE_SCOPE: &str = "https://outlook.office365.com/.default";
@@ -143,6 +147,7 @@ pub struct ClientCredentialsProvider {
     endpoint: url::Url,
     http: reqwest::Client,
     cache: tokio::sync::Mutex<Option<CachedToken>>,
+    scrubber: Scrubber,
 }
 
 impl fmt::Debug for ClientCredentialsProvider {
@@ -196,13 +201,29 @@ impl ClientCredentialsProvider {
                 "OAuth client id is empty".to_owned(),
             ));
         }
+        let scrubber = Scrubber::new();
+        scrubber.add_secret(credentials.client_secret.expose_secret());
         Ok(Self {
             credentials,
             assertion: None,
             endpoint,
             http,
             cache: tokio::sync::Mutex::new(None),
+            scrubber,
         })
+    }
+
+    /// Shares `scrubber` (e.g. the transport's): the client secret and every token this
+    /// provider obtains are added to it, and it cleans the token endpoint's error texts.
+    pub fn with_scrubber(mut self, scrubber: Scrubber) -> Self {
+        scrubber.add_secret(self.credentials.client_secret.expose_secret());
+        self.scrubber = scrubber;
+        self
+    }
+
+    /// The scrubber that knows this provider's client secret and tokens.
+    pub fn scrubber(&self) -> &Scrubber {
+        &self.scrubber
     }
 
     async fn fetch(&self) -> Result<CachedToken, TransportError> {
@@ -214,6 +235,8 @@ impl ClientCredentialsProvider {
                 Some(signer) => {
                     let assertion =
                         signer.assertion(&self.endpoint, &self.credentials.client_id)?;
+                    // an echoing token endpoint must not put it into an error either
+                    self.scrubber.add_token(assertion.expose_secret());
                     form.append_pair(
                         "client_assertion_type",
                         "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
@@ -248,14 +271,23 @@ impl ClientCredentialsProvider {
                 description: None,
             })?;
         let status = response.status().as_u16();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| TransportError::TokenEndpoint {
+        let declared = response.content_length();
+        let body = super::body::collect_limited(
+            response.bytes_stream(),
+            declared,
+            MAX_TOKEN_RESPONSE_BYTES,
+        )
+        .await
+        .map_err(|e| match e {
+            super::body::BodyError::TooLarge { limit, declared } => {
+                TransportError::ResponseTooLarge { limit, declared }
+            }
+            super::body::BodyError::Read(e) => TransportError::TokenEndpoint {
                 status,
                 error: super::tls::error_chain(&e.without_url()),
                 description: None,
-            })?;
+            },
+        })?;
         let parsed: Option<TokenResponse> = serde_json::from_slice(&body).ok();
         let Some(parsed) = parsed else {
             return Err(TransportError::TokenEndpoint {
@@ -265,13 +297,18 @@ impl ClientCredentialsProvider {
             });
         };
         if !(200..300).contains(&status) || parsed.access_token.is_none() {
+            // the endpoint may echo the request (client secret) or a token: scrub
             return Err(TransportError::TokenEndpoint {
                 status,
-                error: parsed.error.unwrap_or_else(|| "no access_token".to_owned()),
-                description: parsed.error_description,
+                error: parsed.error.map_or_else(
+                    || "no access_token".to_owned(),
+                    |e| self.scrubber.scrub_to(&e, 100),
+                ),
+                description: parsed.error_description.map(|d| self.scrubber.scrub(&d)),
             });
         }
         let token = parsed.access_token.unwrap_or_default();
+        self.scrubber.add_token(&token);
         let expires_in = match parsed.expires_in {
             Some(serde_json::Value::Number(n)) => n.as_u64(),
             Some(serde_json::Value::String(s)) => s.parse().ok(),

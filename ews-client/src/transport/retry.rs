@@ -22,6 +22,10 @@ pub struct RetryPolicy {
     /// A server `Retry-After` longer than this is not waited for: the call fails at once
     /// with [`TransportError::Throttled`](super::TransportError::Throttled) carrying it.
     pub max_retry_after: Duration,
+    /// The shortest wait after a server asked to wait (`Retry-After: 0`,
+    /// `BackOffMilliseconds` of 0 or 1): a busy server is never hammered. Doubled for each
+    /// repetition within one call (see [`server_wait`](Self::server_wait)). Default 1 s.
+    pub min_server_wait: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -32,6 +36,7 @@ impl Default for RetryPolicy {
             jitter: 0.2,
             max_attempts: 5,
             max_retry_after: Duration::from_secs(300),
+            min_server_wait: Duration::from_secs(1),
         }
     }
 }
@@ -68,6 +73,55 @@ impl RetryPolicy {
     pub fn with_max_retry_after(mut self, max_retry_after: Duration) -> Self {
         self.max_retry_after = max_retry_after;
         self
+    }
+
+    /// Sets the floor of server-requested waits.
+    pub fn with_min_server_wait(mut self, min_server_wait: Duration) -> Self {
+        self.min_server_wait = min_server_wait;
+        self
+    }
+
+    /// The wait after the server throttled for the `repeat`-th time (1-based) within one
+    /// call, when it asked for `requested` (`Retry-After`, `BackOffMilliseconds`) or for
+    /// nothing.
+    ///
+    /// The wait is the larger of the server's request (or, without one, the
+    /// [nominal delay](Self::nominal_delay)) and the floor
+    /// `min_server_wait * 2^(repeat-1)` (capped at `max_delay`, never below
+    /// `min_server_wait`), plus up to `jitter` of it on top, so that many clients told the
+    /// same thing do not come back at once and the server's request is always honoured.
+    /// Callers stop after `max_attempts` attempts and fail with an error that is
+    /// `is_throttled()`; a request above `max_retry_after` is not waited for at all.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use ews_client::transport::RetryPolicy;
+    /// let policy = RetryPolicy::default().with_jitter(0.0);
+    /// // a server asking for no wait at all still gets 1 s, then 2 s, 4 s ...
+    /// assert_eq!(policy.server_wait(Some(Duration::ZERO), 1), Duration::from_secs(1));
+    /// assert_eq!(policy.server_wait(Some(Duration::ZERO), 3), Duration::from_secs(4));
+    /// assert_eq!(policy.server_wait(Some(Duration::from_secs(7)), 1), Duration::from_secs(7));
+    /// ```
+    pub fn server_wait(&self, requested: Option<Duration>, repeat: u32) -> Duration {
+        let exponent = repeat.saturating_sub(1).min(31);
+        let floor = self
+            .min_server_wait
+            .checked_mul(1u32 << exponent)
+            .unwrap_or(self.max_delay)
+            .min(self.max_delay)
+            .max(self.min_server_wait);
+        let wanted = requested.unwrap_or_else(|| self.nominal_delay(repeat));
+        let base = wanted.max(floor);
+        let jitter = if self.jitter.is_finite() {
+            self.jitter.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        if jitter == 0.0 || base.is_zero() {
+            return base;
+        }
+        let extra: f64 = rand::rng().random_range(0.0..=jitter);
+        base.mul_f64(1.0 + extra)
     }
 
     /// The un-jittered delay after failed attempt number `attempt` (1-based):
@@ -156,6 +210,27 @@ mod tests {
         assert_eq!(delays, vec![100, 200, 400, 800, 1000, 1000]);
         assert_eq!(policy.delay_for_attempt(u32::MAX), Duration::from_secs(1));
         assert_eq!(policy.delay_for_attempt(0), Duration::from_millis(100));
+    }
+
+    #[test]
+    fn server_waits_have_a_floor_grow_and_jitter_upwards() {
+        let policy = RetryPolicy::default()
+            .with_delays(Duration::from_millis(500), Duration::from_secs(30))
+            .with_jitter(0.5);
+        for repeat in 1..=8u32 {
+            for requested in [None, Some(Duration::ZERO), Some(Duration::from_millis(1))] {
+                let floor = Duration::from_secs(1u64 << (repeat - 1)).min(Duration::from_secs(30));
+                let wait = policy.server_wait(requested, repeat);
+                assert!(
+                    wait >= floor && wait <= floor.mul_f64(1.5),
+                    "{repeat} {wait:?}"
+                );
+            }
+        }
+        let waits: std::collections::HashSet<_> = (0..50)
+            .map(|_| policy.server_wait(Some(Duration::ZERO), 1))
+            .collect();
+        assert!(waits.len() > 5, "jitter must randomise server waits");
     }
 
     #[test]

@@ -49,6 +49,15 @@ pub enum XmlError {
         /// What was expected.
         message: String,
     },
+    /// The document is in a character encoding that cannot be read (unknown label, or
+    /// bytes invalid in the declared encoding).
+    #[error("unreadable document encoding: {message}")]
+    Encoding {
+        /// Always empty: the document was not parsed.
+        path: String,
+        /// What was wrong.
+        message: String,
+    },
     /// An element appeared where another was required.
     #[error("unexpected element {element} in {path}, expected {expected}")]
     UnexpectedElement {
@@ -70,7 +79,56 @@ impl XmlError {
             | XmlError::MissingElement { path, .. }
             | XmlError::MissingAttribute { path, .. }
             | XmlError::InvalidValue { path, .. }
+            | XmlError::Encoding { path, .. }
             | XmlError::UnexpectedElement { path, .. } => path,
+        }
+    }
+
+    /// The error with every text taken from the document passed through `clean` (e.g.
+    /// [`Scrubber::scrub`](crate::transport::Scrubber::scrub)), so that secrets or control
+    /// characters in a hostile document cannot reach a message.
+    pub fn cleaned(self, clean: impl Fn(&str) -> String) -> Self {
+        match self {
+            XmlError::Syntax {
+                path,
+                position,
+                message,
+            } => XmlError::Syntax {
+                path: clean(&path),
+                position,
+                message: clean(&message),
+            },
+            XmlError::UnexpectedEof { path } => XmlError::UnexpectedEof { path: clean(&path) },
+            XmlError::MissingElement { path, element } => XmlError::MissingElement {
+                path: clean(&path),
+                element: clean(&element),
+            },
+            XmlError::MissingAttribute { path, attribute } => XmlError::MissingAttribute {
+                path: clean(&path),
+                attribute: clean(&attribute),
+            },
+            XmlError::InvalidValue {
+                path,
+                value,
+                message,
+            } => XmlError::InvalidValue {
+                path: clean(&path),
+                value: clean(&value),
+                message: clean(&message),
+            },
+            XmlError::Encoding { path, message } => XmlError::Encoding {
+                path: clean(&path),
+                message: clean(&message),
+            },
+            XmlError::UnexpectedElement {
+                path,
+                element,
+                expected,
+            } => XmlError::UnexpectedElement {
+                path: clean(&path),
+                element: clean(&element),
+                expected: clean(&expected),
+            },
         }
     }
 }

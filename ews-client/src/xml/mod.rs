@@ -28,11 +28,13 @@
 //! assert!(r.next_child(&root).unwrap().is_none());
 //! ```
 
+mod decode;
 mod error;
 mod reader;
 mod value;
 mod writer;
 
+pub use decode::{charset_of, to_utf8};
 pub use error::XmlError;
 pub use reader::{Start, XmlReader};
 pub use value::XmlValue;

@@ -1,5 +1,6 @@
 //! The `ews-mock` server binary:
-//! `ews-mock --listen 127.0.0.1:PORT --data org.toml [--tls-cert C --tls-key K] [--state FILE]`.
+//! `ews-mock --listen 127.0.0.1:PORT --data org.toml [--tls-cert C --tls-key K] [--state FILE]
+//! [--admin-token T | --admin-open]`.
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -23,9 +24,20 @@ struct Args {
     /// TLS private key (PEM).
     #[arg(long, requires = "tls_cert")]
     tls_key: Option<PathBuf>,
-    /// Load the organisation from this file if it exists; save it here on shutdown.
+    /// Load the organisation from this file if it exists; save it here (atomically, mode
+    /// 0600) within --state-interval-ms of every change and on shutdown.
     #[arg(long)]
     state: Option<PathBuf>,
+    /// How long a change may stay unsaved in the state file, in milliseconds.
+    #[arg(long, default_value_t = 1000)]
+    state_interval_ms: u64,
+    /// The token the admin endpoint requires (`Authorization: Bearer TOKEN`); a random one is
+    /// generated and printed when not given.
+    #[arg(long, env = "EWS_MOCK_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: Option<String>,
+    /// Serve the admin endpoint without a token (only with a loopback --listen address).
+    #[arg(long, conflicts_with = "admin_token")]
+    admin_open: bool,
 }
 
 #[tokio::main]
@@ -48,6 +60,9 @@ async fn main() -> anyhow::Result<()> {
         data,
         tls,
         state_file: args.state.clone(),
+        state_interval: std::time::Duration::from_millis(args.state_interval_ms),
+        admin_token: args.admin_token.clone(),
+        admin_open_on_loopback: args.admin_open,
     };
     // listen for signals before announcing the URLs, so a quick SIGTERM still saves the state
     let signal = shutdown_signal()?;
@@ -58,6 +73,12 @@ async fn main() -> anyhow::Result<()> {
     println!("Token endpoint: {}", mock.token_url());
     println!("Autodiscover: {}", mock.autodiscover_url());
     println!("Admin: {}", mock.admin_url());
+    match (mock.admin_token(), &args.admin_token) {
+        (None, _) => println!("Admin token: none (open on loopback)"),
+        // a configured token is the caller's secret: not repeated
+        (Some(_), Some(_)) => println!("Admin token: as configured"),
+        (Some(token), None) => println!("Admin token: {token}"),
+    }
     signal.await?;
     mock.shutdown().await.context("shutting down")?;
     if let Some(state) = &args.state {

@@ -174,8 +174,12 @@ pub(crate) struct Moved {
 
 /// The routes of the Graph front (merged into the mock's router).
 pub(crate) fn routes() -> Router<Arc<Shared>> {
+    Router::new().route("/v1.0/{*path}", any(endpoint))
+}
+
+/// The Graph front's admin routes (merged into the admin router, behind its token).
+pub(crate) fn admin_routes() -> Router<Arc<Shared>> {
     Router::new()
-        .route("/v1.0/{*path}", any(endpoint))
         .route("/admin/graph/expire-delta-tokens", post(admin_expire_delta))
         .route(
             "/admin/graph/ews",

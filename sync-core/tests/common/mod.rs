@@ -1,8 +1,15 @@
 //! Shared test harness: two in-memory sides, a state store, and a synchronous `sync`.
 #![allow(dead_code)]
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use futures::FutureExt;
 use sync_core::memory::MemorySide;
-use sync_core::{Engine, MemoryStore, Plan, Record, Report, Rule, StateStore, SyncError};
+use sync_core::{
+    ChangeSet, Engine, Id, Intent, Listing, MemoryStore, Pair, Plan, Record, Report, Rule, Side,
+    SideError, SideId, StateBatch, StateStore, StoreError, SyncError, WriteOp, WriteOutcome,
+};
 
 /// Both sides and the state.
 pub struct World<S: StateStore = MemoryStore> {
@@ -95,4 +102,107 @@ pub fn rec(fields: &[(&str, &str)]) -> Record {
         r = r.with(k, *v);
     }
     r
+}
+
+/// How many more side writes and state commits may happen before the crash.
+#[derive(Clone)]
+pub struct Budget(Arc<AtomicUsize>);
+
+impl Budget {
+    pub fn new(steps: usize) -> Self {
+        Budget(Arc::new(AtomicUsize::new(steps)))
+    }
+
+    pub fn take(&self) -> bool {
+        self.0
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+    }
+}
+
+/// A side that stops for ever (the process died) when the budget is spent.
+pub struct Crashy<'a> {
+    pub inner: &'a mut MemorySide,
+    pub budget: Budget,
+}
+
+impl Side for Crashy<'_> {
+    async fn list(&mut self) -> Result<Listing, SideError> {
+        self.inner.list().await
+    }
+    async fn changes_since(&mut self, token: &str) -> Result<Option<ChangeSet>, SideError> {
+        self.inner.changes_since(token).await
+    }
+    async fn fetch(&mut self, ids: &[Id]) -> Result<Vec<(Id, Record)>, SideError> {
+        self.inner.fetch(ids).await
+    }
+    async fn write(&mut self, ops: Vec<WriteOp>) -> Result<Vec<WriteOutcome>, SideError> {
+        if !self.budget.take() {
+            std::future::pending::<()>().await;
+        }
+        self.inner.write(ops).await
+    }
+}
+
+/// A store whose commit fails (the process died before it) when the budget is spent.
+pub struct CrashyStore<'a, S> {
+    pub inner: &'a mut S,
+    pub budget: Budget,
+}
+
+impl<S: StateStore> StateStore for CrashyStore<'_, S> {
+    fn pair_count(&self) -> Result<usize, StoreError> {
+        self.inner.pair_count()
+    }
+    fn all_pairs(&self) -> Result<Vec<Pair>, StoreError> {
+        self.inner.all_pairs()
+    }
+    fn pairs_for(&self, l: &[Id], r: &[Id], k: &[String]) -> Result<Vec<Pair>, StoreError> {
+        self.inner.pairs_for(l, r, k)
+    }
+    fn intents(&self) -> Result<Vec<Intent>, StoreError> {
+        self.inner.intents()
+    }
+    fn token(&self, side: SideId) -> Result<Option<String>, StoreError> {
+        self.inner.token(side)
+    }
+    fn commit(&mut self, batch: &StateBatch) -> Result<(), StoreError> {
+        if !self.budget.take() {
+            return Err(StoreError::Corrupt("crashed before this commit".into()));
+        }
+        self.inner.commit(batch)
+    }
+}
+
+/// Runs the engine until `steps` side writes and state commits have happened; returns
+/// whether the run completed without reaching the crash point.
+pub fn run_until_crash<S: StateStore>(
+    w: &mut World<S>,
+    rule: &Rule,
+    steps: usize,
+    batch: usize,
+) -> bool {
+    w.now += 1;
+    let budget = Budget::new(steps);
+    let engine = Engine::new(rule.clone())
+        .expect("rule")
+        .with_batch_size(batch);
+    let mut local = Crashy {
+        inner: &mut w.local,
+        budget: budget.clone(),
+    };
+    let mut remote = Crashy {
+        inner: &mut w.remote,
+        budget: budget.clone(),
+    };
+    let mut store = CrashyStore {
+        inner: &mut w.store,
+        budget,
+    };
+    matches!(
+        engine
+            .run(&mut local, &mut remote, &mut store, w.now)
+            .now_or_never(),
+        Some(Ok(_))
+    )
 }
