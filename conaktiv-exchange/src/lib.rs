@@ -4,6 +4,7 @@
 //! for each table, rule resolution, preview, batch scheduler and the `conaktiv-exchange` CLI.
 #![warn(missing_docs)]
 
+pub mod batch_tasks;
 pub mod clock;
 pub mod config_directory;
 pub mod crm_side;

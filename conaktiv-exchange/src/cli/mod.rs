@@ -145,12 +145,11 @@ enum Command {
         #[command(flatten)]
         host: run::HostArgs,
     },
-    /// Run the "Exchange Abgleich" batch task every interval (the scheduler loop) until
-    /// Ctrl-C or SIGTERM.
+    /// Run the configuration's batch tasks, each on its own interval (sync tasks of "Exchange
+    /// Abgleich", mail receiving tasks such as "E-Mails abholen"), until Ctrl-C or SIGTERM.
     Batch {
-        /// Run once and exit (exit code from the run's outcome).
-        #[arg(long)]
-        once: bool,
+        #[command(flatten)]
+        batch: run::BatchArgs,
         #[command(flatten)]
         host: run::HostArgs,
     },
@@ -271,7 +270,12 @@ async fn run(cli: Cli) -> Output {
                 return out;
             }
             match command {
-                Command::Check { db } => check::run(&configuration, db.as_deref()).await,
+                Command::Check { db } => {
+                    let out = check::run(&configuration, db.as_deref()).await;
+                    batch_task_problems(&configuration, db.as_deref())
+                        .await
+                        .unwrap_or(out)
+                }
                 Command::TestAccount {
                     account,
                     server,
@@ -286,13 +290,16 @@ async fn run(cli: Cli) -> Output {
                     )
                     .await
                 }
-                Command::Batch { once, host } => {
+                Command::Batch { batch, host } => {
                     // Rule conflicts are configuration errors (exit 3) before anything runs.
                     let checked = check::run(&configuration, Some(&host.db)).await;
                     if checked.exit != Exit::Success {
                         return checked;
                     }
-                    run::batch(&configuration, &host, once, cli.json).await
+                    if let Some(out) = batch_task_problems(&configuration, Some(&host.db)).await {
+                        return out;
+                    }
+                    run::batch(&configuration, &host, &batch, cli.json).await
                 }
                 Command::Demo => {
                     tracing::debug!(config = %path.display(), "demo");
@@ -355,6 +362,29 @@ async fn run(cli: Cli) -> Output {
             }
         }
     }
+}
+
+/// What cannot work in the batch tasks and receiving mail accounts (a configuration error,
+/// exit 3), checked against the embedded directory's users when `db` has any.
+async fn batch_task_problems(configuration: &Configuration, db: Option<&Path>) -> Option<Output> {
+    let mut users = None;
+    if let Some(db) = db.filter(|p| p.exists())
+        && let Ok(db) = conaktiv_exchange::sqlite::SqliteDb::open(db)
+    {
+        use conaktiv_exchange::host::UserDirectory;
+        if let Ok(list) = db.directory().users().await
+            && !list.is_empty()
+        {
+            users = Some(list.into_iter().map(|u| u.name).collect::<Vec<_>>());
+        }
+    }
+    let problems = conaktiv_exchange::batch_tasks::problems(configuration, users.as_deref());
+    if problems.is_empty() {
+        return None;
+    }
+    let mut out = Output::error(Exit::Config, "configuration", problems.join("\n"));
+    out.json["problems"] = json!(problems);
+    Some(out)
 }
 
 /// Parses the arguments, runs the command, prints its output and returns its exit code.

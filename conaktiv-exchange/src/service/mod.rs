@@ -570,20 +570,20 @@ impl Connector {
     ) -> Result<Vec<(Assignment, Result<Preview, ServiceError>)>, ServiceError> {
         use futures::StreamExt;
         let (jobs, _) = self.jobs(rule, user).await?;
-        let mut out: Vec<(usize, (Assignment, Result<Preview, ServiceError>))> =
-            futures::stream::iter(jobs.into_iter().enumerate())
-                .map(|(i, job)| async move {
-                    let result = async {
-                        let rule = self.rule(&job.rule)?.clone();
-                        let user = self.user(&job.user).await?;
-                        self.preview_rule(&rule, &user, actions).await
-                    }
-                    .await;
-                    (i, (job, result))
-                })
-                .buffer_unordered(self.concurrency.max(1))
-                .collect()
+        type Numbered = (usize, (Assignment, Result<Preview, ServiceError>));
+        let mut out: Vec<Numbered> = futures::stream::iter(jobs.into_iter().enumerate())
+            .map(|(i, job)| async move {
+                let result = async {
+                    let rule = self.rule(&job.rule)?.clone();
+                    let user = self.user(&job.user).await?;
+                    self.preview_rule(&rule, &user, actions).await
+                }
                 .await;
+                (i, (job, result))
+            })
+            .buffer_unordered(self.concurrency.max(1))
+            .collect()
+            .await;
         out.sort_by_key(|(i, _)| *i);
         Ok(out.into_iter().map(|(_, r)| r).collect())
     }
