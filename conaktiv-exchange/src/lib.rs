@@ -11,6 +11,7 @@ pub mod crm_side;
 pub mod exchange;
 pub mod filter;
 pub mod host;
+pub mod linking;
 pub mod mail_store;
 pub mod mapping;
 pub mod rules;

@@ -306,3 +306,105 @@ async fn the_linker_reads_project_offer_and_invoice_numbers_from_the_subject() {
     assert_eq!(links.customer.as_ref().map(|c| c.as_str()), Some("cust-7"));
     assert_eq!(db.schema_version().await.unwrap(), 2);
 }
+
+#[tokio::test]
+async fn mail_and_appointments_created_by_a_sync_are_linked_by_the_same_linker() {
+    use conaktiv_exchange::host::MailLinker;
+    use conaktiv_exchange::service::CrmStores;
+    use conaktiv_model::Appointment;
+    use conaktiv_model::mail::{Header, Mailbox};
+    use std::sync::Arc;
+
+    let db = SqliteDb::in_memory().unwrap();
+    db.add_reference(ReferenceRecord {
+        kind: ReferenceKind::Project,
+        id: "proj-42".into(),
+        number: "P-2026-0042".into(),
+        title: "Relaunch".into(),
+        customer: Some("cust-7".into()),
+        project: None,
+    })
+    .await
+    .unwrap();
+    let linker: Arc<dyn MailLinker> = Arc::new(db.linker());
+    let stores = CrmStores::all(db.crm()).linked(linker);
+
+    // A mail the Exchange e-mail rule files: project from the subject.
+    let mail = Mail {
+        message_id: "first@x.test".into(),
+        from: Some(Mailbox::new("Kunde", "kunde@firma.example")),
+        subject: "Abnahme P-2026-0042".into(),
+        ..Mail::default()
+    };
+    let meta = stores
+        .mails
+        .create(Some("anna"), &mail, None)
+        .await
+        .unwrap();
+    let stored = stores.mails.get(&meta.id).await.unwrap().unwrap().record;
+    assert_eq!(
+        stored.links.project.as_ref().map(|p| p.as_str()),
+        Some("proj-42")
+    );
+    assert_eq!(
+        stored.links.customer.as_ref().map(|c| c.as_str()),
+        Some("cust-7")
+    );
+
+    // A reply without the number: linked through the thread.
+    let reply = Mail {
+        message_id: "second@x.test".into(),
+        subject: "AW: Abnahme".into(),
+        raw_headers: vec![Header {
+            name: "In-Reply-To".into(),
+            value: "<first@x.test>".into(),
+        }],
+        ..Mail::default()
+    };
+    let meta = stores
+        .mails
+        .create(Some("anna"), &reply, None)
+        .await
+        .unwrap();
+    let stored = stores.mails.get(&meta.id).await.unwrap().unwrap().record;
+    assert_eq!(
+        stored.links.project.as_ref().map(|p| p.as_str()),
+        Some("proj-42")
+    );
+
+    // An appointment from Exchange gets the project its subject names; others stay without.
+    let meeting = Appointment {
+        subject: "Workshop P-2026-0042".into(),
+        ..Appointment::default()
+    };
+    let meta = stores
+        .appointments
+        .create(Some("anna"), &meeting, None)
+        .await
+        .unwrap();
+    let stored = stores
+        .appointments
+        .get(&meta.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .record;
+    assert_eq!(stored.project.as_ref().map(|p| p.as_str()), Some("proj-42"));
+    let other = Appointment {
+        subject: "Mittagessen".into(),
+        ..Appointment::default()
+    };
+    let meta = stores
+        .appointments
+        .create(Some("anna"), &other, None)
+        .await
+        .unwrap();
+    let stored = stores
+        .appointments
+        .get(&meta.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .record;
+    assert!(stored.project.is_none());
+}

@@ -99,7 +99,7 @@ async fn host(config: &Configuration, args: &HostArgs) -> Result<Host, Output> {
     let connector = Connector::from_config(
         config.clone(),
         args.server.as_deref(),
-        CrmStores::all(db.crm()),
+        CrmStores::all(db.crm()).linked(Arc::new(db.linker())),
         Arc::clone(&directory),
         &state_dir,
     )

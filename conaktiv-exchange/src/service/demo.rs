@@ -202,7 +202,7 @@ async fn run_demo(
     let connector = Connector::from_config(
         config,
         Some(DEMO_SERVER),
-        CrmStores::all(crm),
+        CrmStores::all(crm).linked(Arc::new(db.linker())),
         Arc::new(directory),
         dir.path().join("state"),
     )?;

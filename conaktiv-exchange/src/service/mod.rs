@@ -109,6 +109,24 @@ impl CrmStores {
     }
 }
 
+impl CrmStores {
+    /// These stores with new mail linked and new appointments given their subject's project
+    /// by `linker` (see [`crate::linking`]).
+    pub fn linked(self, linker: Arc<dyn crate::host::MailLinker>) -> Self {
+        Self {
+            mails: Arc::new(crate::linking::LinkingMails::new(
+                self.mails,
+                Arc::clone(&linker),
+            )),
+            appointments: Arc::new(crate::linking::LinkingAppointments::new(
+                self.appointments,
+                linker,
+            )),
+            ..self
+        }
+    }
+}
+
 impl std::fmt::Debug for CrmStores {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("CrmStores")
