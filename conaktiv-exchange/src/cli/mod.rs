@@ -104,7 +104,16 @@ struct Cli {
 enum Command {
     /// Start the mock Exchange with a seeded organisation and an SQLite CRM in a temporary
     /// folder, preview, sync, and show that a second run does nothing.
-    Demo,
+    Demo {
+        /// Also write a working setup into this folder (the demo organisation for `mock
+        /// --data`, a configuration pointing at `--port`, the seeded CRM database), for
+        /// `preview`, `sync` and `batch` after the demo.
+        #[arg(long, value_name = "DIR")]
+        keep: Option<PathBuf>,
+        /// The port the kept configuration expects the mock on.
+        #[arg(long, default_value_t = 8765, requires = "keep")]
+        port: u16,
+    },
     /// Show what a rule would change for a user (new, changed, deleted on each side);
     /// nothing is written.
     Preview {
@@ -301,9 +310,9 @@ async fn run(cli: Cli) -> Output {
                     }
                     run::batch(&configuration, &host, &batch, cli.json).await
                 }
-                Command::Demo => {
+                Command::Demo { keep, port } => {
                     tracing::debug!(config = %path.display(), "demo");
-                    run::demo(&configuration, cli.json).await
+                    run::demo(&configuration, keep.as_deref().map(|k| (k, port)), cli.json).await
                 }
                 Command::Preview {
                     rule,

@@ -113,12 +113,23 @@ async fn host(config: &Configuration, args: &HostArgs) -> Result<Host, Output> {
 
 /// `demo`: the service's self-contained demo (ews-mock in-process, SQLite CRM in a temporary
 /// folder).
-pub async fn demo(config: &Configuration, json_mode: bool) -> Output {
+pub async fn demo(
+    config: &Configuration,
+    keep: Option<(&std::path::Path, u16)>,
+    json_mode: bool,
+) -> Output {
     let bar = progress(None, json_mode, "demo: mock Exchange, preview, two runs");
     let result = service::demo(config).await;
     bar.finish_and_clear();
     match result {
         Ok(r) => {
+            let kept = match keep {
+                Some((dir, port)) => match service::demo::keep(config, dir, port).await {
+                    Ok(next) => Some((dir, next)),
+                    Err(e) => return service_error(&e),
+                },
+                None => None,
+            };
             let exit = if r.ok() {
                 Exit::Success
             } else if r.first_run.succeeded() > 0 {
@@ -126,8 +137,18 @@ pub async fn demo(config: &Configuration, json_mode: bool) -> Output {
             } else {
                 Exit::Failure
             };
-            let json = serde_json::to_value(&r).unwrap_or_default();
-            Output::new(exit, json, r.text())
+            let mut json = serde_json::to_value(&r).unwrap_or_default();
+            let mut text = r.text();
+            if let Some((dir, next)) = kept {
+                json["kept"] = json!({"dir": dir.display().to_string(), "next": next});
+                let _ = write!(
+                    text,
+                    "\n\nA working setup is in {}; try next:\n  {}",
+                    dir.display(),
+                    next.join("\n  ")
+                );
+            }
+            Output::new(exit, json, text)
         }
         Err(e) => service_error(&e),
     }

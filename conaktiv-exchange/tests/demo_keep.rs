@@ -1,0 +1,123 @@
+#![allow(clippy::unwrap_used)] // tests: a panic is a failed test
+//! `demo --keep DIR` leaves a working setup: after it, the mock started on the kept
+//! organisation file and `preview`, `sync` and `batch` on the kept configuration and
+//! database work, and a second sync writes nothing.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_conaktiv-exchange");
+
+fn run(args: &[&str]) -> (i32, Value, String) {
+    let out = Command::new(BIN)
+        .arg("--json")
+        .args(args)
+        .env_remove("CONAKTIV_EXCHANGE_CONFIG")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    (
+        out.status.code().unwrap_or(-1),
+        serde_json::from_str(&stdout).unwrap_or(Value::Null),
+        format!("{stdout}{}", String::from_utf8_lossy(&out.stderr)),
+    )
+}
+
+#[test]
+fn demo_keep_leaves_a_setup_that_preview_sync_and_batch_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let keep = dir.path().join("kept");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+        .to_string();
+    let demo_config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/demo.toml");
+    let keep_arg = keep.to_str().unwrap();
+    let (code, json, all) = run(&[
+        "--config",
+        demo_config.to_str().unwrap(),
+        "demo",
+        "--keep",
+        keep_arg,
+        "--port",
+        &port,
+    ]);
+    assert_eq!(code, 0, "{all}");
+    assert_eq!(json["kept"]["next"].as_array().unwrap().len(), 4, "{json}");
+
+    let mut mock = Command::new(BIN)
+        .args([
+            "--json",
+            "mock",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--data",
+        ])
+        .arg(keep.join("org.toml"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(mock.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(line.contains(&port), "{line}");
+
+    let config = keep.join("conaktiv.toml");
+    let db = keep.join("conaktiv.sqlite");
+    let base = ["--config", config.to_str().unwrap()];
+    let with = |cmd: &[&'static str]| -> Vec<String> {
+        let mut v: Vec<String> = base.iter().map(|s| s.to_string()).collect();
+        v.extend(cmd.iter().map(|s| s.to_string()));
+        v.push("--db".into());
+        v.push(db.to_str().unwrap().into());
+        v
+    };
+    let results: Vec<(i32, Value, String)> = [
+        with(&["preview"]),
+        with(&["sync"]),
+        with(&["sync"]),
+        with(&["batch", "--once"]),
+    ]
+    .iter()
+    .map(|v| run(&v.iter().map(String::as_str).collect::<Vec<_>>()))
+    .collect();
+    let _ = mock.kill();
+    let _ = mock.wait();
+    for (code, _, all) in &results {
+        assert_eq!(*code, 0, "{all}");
+    }
+    let previews = results[0].1["previews"].as_array().unwrap();
+    assert!(!previews.is_empty(), "{}", results[0].1);
+    let items = results[1].1["items"].as_array().unwrap();
+    assert!(
+        items.iter().all(|i| i["result"]["status"] == "ok"),
+        "{items:?}"
+    );
+    let writes = |j: &Value| -> u64 {
+        j["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| {
+                ["to_exchange", "to_conaktiv"]
+                    .iter()
+                    .map(|d| {
+                        ["created", "updated", "deleted"]
+                            .iter()
+                            .map(|k| i["result"]["report"]["report"][d][k].as_u64().unwrap_or(0))
+                            .sum::<u64>()
+                    })
+                    .sum::<u64>()
+            })
+            .sum()
+    };
+    assert!(writes(&results[1].1) > 0, "{}", results[1].1);
+    assert_eq!(writes(&results[2].1), 0, "{}", results[2].1);
+}
