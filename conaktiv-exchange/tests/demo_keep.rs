@@ -86,10 +86,70 @@ fn demo_keep_leaves_a_setup_that_preview_sync_and_batch_use() {
         with(&["batch", "--once"]),
     ]
     .iter()
-    .map(|v| run(&v.iter().map(String::as_str).collect::<Vec<_>>()))
+    .map(|v| run(&strs_of(v)))
     .collect();
+    // A contact and a user with a group from the command line, then the sync sends the
+    // contact to anna's Exchange mailbox.
+    let file = dir.path().join("more.json");
+    std::fs::write(
+        &file,
+        r#"{"contacts": [{"owner": "anna", "record": {"name": {"given_name": "Jan", "surname": "Neu"}, "company": "Neu GmbH"}}],
+            "references": [{"kind": "invoice", "id": "inv-1", "number": "RE-2026-0113", "project": "proj-42"}]}"#,
+    )
+    .unwrap();
+    let db_arg = db.to_str().unwrap();
+    let (code, imported, all) = run(&["import", file.to_str().unwrap(), "--db", db_arg]);
+    assert_eq!(code, 0, "{all}");
+    assert_eq!(imported["contacts"], 1, "{imported}");
+    let csv = dir.path().join("users.csv");
+    std::fs::write(
+        &csv,
+        "name,display_name,mailbox,groups\nanna,Anna,anna@demo.example,Vertrieb;Technik\n",
+    )
+    .unwrap();
+    let (code, users, all) = run(&["import", csv.to_str().unwrap(), "--db", db_arg]);
+    assert_eq!(code, 0, "{all}");
+    assert_eq!(users["users"], 1, "{users}");
+    let (code, added, all) = run(&[
+        "add-user",
+        "carla",
+        "--mailbox",
+        "carla@demo.example",
+        "--group",
+        "Vertrieb",
+        "--db",
+        db_arg,
+    ]);
+    assert_eq!(code, 0, "{all}");
+    assert_eq!(added["user"]["groups"][0], "Vertrieb", "{added}");
+    let (code, after_import, all) = run(&strs_of(&with(&[
+        "sync", "--user", "anna", "--rule", "Kontakte",
+    ])));
     let _ = mock.kill();
     let _ = mock.wait();
+    assert_eq!(code, 0, "{all}");
+    let sent: u64 = after_import["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            i["result"]["report"]["report"]["to_exchange"]["created"]
+                .as_u64()
+                .unwrap_or(0)
+        })
+        .sum();
+    assert_eq!(sent, 1, "{after_import}");
+    let users = {
+        use conaktiv_exchange::host::UserDirectory;
+        let db = conaktiv_exchange::sqlite::SqliteDb::open(&db).unwrap();
+        tokio::runtime::Runtime::new()
+            .unwrap()
+            .block_on(db.directory().users())
+            .unwrap()
+    };
+    let anna = users.iter().find(|u| u.name == "anna").unwrap();
+    assert_eq!(anna.groups.len(), 2, "{anna:?}");
+    assert!(users.iter().any(|u| u.name == "carla"));
     for (code, _, all) in &results {
         assert_eq!(*code, 0, "{all}");
     }
@@ -120,4 +180,8 @@ fn demo_keep_leaves_a_setup_that_preview_sync_and_batch_use() {
     };
     assert!(writes(&results[1].1) > 0, "{}", results[1].1);
     assert_eq!(writes(&results[2].1), 0, "{}", results[2].1);
+}
+
+fn strs_of(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
 }

@@ -17,6 +17,7 @@
 //! | 64 | usage error (unknown option, missing argument) |
 
 mod check;
+mod import;
 mod mock;
 mod run;
 mod test_account;
@@ -181,6 +182,32 @@ enum Command {
         #[arg(long)]
         send_to: Option<String>,
     },
+    /// Add (or replace) a user of the embedded directory, with groups and mailbox.
+    AddUser {
+        /// The ConAktiv user name.
+        name: String,
+        /// The Exchange mailbox (primary SMTP address).
+        #[arg(long)]
+        mailbox: Option<String>,
+        /// A group the user belongs to (repeatable).
+        #[arg(long)]
+        group: Vec<String>,
+        /// The name shown in reports [default: the user name].
+        #[arg(long)]
+        display_name: Option<String>,
+        /// The embedded database.
+        #[arg(long, default_value = "conaktiv.sqlite")]
+        db: PathBuf,
+    },
+    /// Import users, groups, CRM records and project/offer/invoice numbers into the embedded
+    /// database (JSON; users also CSV).
+    Import {
+        /// The file (`.json`, or `.csv` with name,display_name,mailbox,groups).
+        file: PathBuf,
+        /// The embedded database.
+        #[arg(long, default_value = "conaktiv.sqlite")]
+        db: PathBuf,
+    },
     /// Run the mock Exchange (EWS) server until interrupted.
     Mock {
         /// Address to listen on.
@@ -268,6 +295,15 @@ async fn run(cli: Cli) -> Output {
         Command::Mock { listen, data } if config.is_none() => {
             mock::run(listen, data.as_deref(), cli.json).await
         }
+        // The embedded database needs no configuration either.
+        Command::AddUser {
+            name,
+            mailbox,
+            group,
+            display_name,
+            db,
+        } => import::add_user(&db, import::user_input(name, display_name, mailbox, group)).await,
+        Command::Import { file, db } => import::import(&db, &file).await,
         command => {
             let (path, configuration) = match load_config(config) {
                 Ok(c) => c,
@@ -364,6 +400,10 @@ async fn run(cli: Cli) -> Output {
                         cli.json,
                     )
                     .await
+                }
+                // Handled above, before the configuration is read.
+                Command::AddUser { .. } | Command::Import { .. } => {
+                    Output::error(Exit::Usage, "usage", "not reached")
                 }
                 Command::Mock { listen, data } => {
                     mock::run(listen, data.as_deref(), cli.json).await
