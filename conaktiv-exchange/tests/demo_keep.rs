@@ -185,3 +185,52 @@ fn demo_keep_leaves_a_setup_that_preview_sync_and_batch_use() {
 fn strs_of(v: &[String]) -> Vec<&str> {
     v.iter().map(String::as_str).collect()
 }
+
+/// The demo's text report speaks one vocabulary (Exchange/ConAktiv, new/changed/deleted/
+/// linked) and its rows add up to the run's total; the JSON counts use the same words.
+#[test]
+fn demo_rows_add_up_to_the_total_in_one_vocabulary() {
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/demo.toml");
+    let out = Command::new(BIN)
+        .arg("--config")
+        .arg(&config)
+        .arg("demo")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let first = text.split("first run:").nth(1).unwrap();
+    let first = first.split("second run:").next().unwrap();
+    let mut lines = first.lines();
+    let header = lines.next().unwrap();
+    let total: u64 = header
+        .split(", ")
+        .find_map(|p| p.trim().strip_suffix(" writes"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let mut sum = 0;
+    for line in lines.filter(|l| l.contains("Exchange:")) {
+        assert!(
+            line.contains("ConAktiv:") && line.contains("linked"),
+            "{line}"
+        );
+        let words: Vec<&str> = line.split_whitespace().collect();
+        for w in words.windows(2) {
+            if ["new,", "changed,", "deleted,", "linked;", "linked"].contains(&w[1]) {
+                sum += w[0].parse::<u64>().unwrap();
+            }
+        }
+    }
+    assert!(total > 0);
+    assert_eq!(sum, total, "{first}");
+
+    let (_, json, _) = run(&["--config", config.to_str().unwrap(), "demo"]);
+    let counts = &json["first_run"]["items"][0]["result"]["report"]["counts"];
+    for side in ["conaktiv", "exchange"] {
+        for k in ["new", "changed", "deleted", "linked"] {
+            assert!(counts[side][k].is_u64(), "{counts}");
+        }
+    }
+}

@@ -393,8 +393,8 @@ fn writes(json: &Value) -> u64 {
     let mut n = 0;
     for item in json["items"].as_array().into_iter().flatten() {
         let counts = &item["result"]["report"]["counts"];
-        for side in ["local", "remote"] {
-            for k in ["created", "changed", "deleted", "keyed"] {
+        for side in ["conaktiv", "exchange"] {
+            for k in ["new", "changed", "deleted", "linked"] {
                 n += counts[side][k].as_u64().unwrap_or(0);
             }
         }

@@ -282,17 +282,10 @@ fn summary_text(s: &RunSummary) -> String {
                 }
                 let _ = writeln!(
                     out,
-                    "{:<28} {:<12} to Exchange {} (new {}, changed {}, deleted {}), to ConAktiv {} (new {}, changed {}, deleted {}){problems}",
+                    "{:<28} {:<12} {}{problems}",
                     item.job.mailbox,
                     table,
-                    rr.to_exchange.total(),
-                    rr.to_exchange.created,
-                    rr.to_exchange.updated,
-                    rr.to_exchange.deleted,
-                    rr.to_conaktiv.total(),
-                    rr.to_conaktiv.created,
-                    rr.to_conaktiv.updated,
-                    rr.to_conaktiv.deleted,
+                    service::writes_text(&r.counts),
                 );
                 report_details(&mut out, rr);
             }
@@ -425,9 +418,13 @@ fn batch_text(r: &BatchReport) -> String {
     for i in &r.items {
         let status = match &i.status {
             ItemStatus::Succeeded { report } => format!(
-                "ok: to Exchange {}, to ConAktiv {}{}{}{}",
-                report.to_exchange.total(),
-                report.to_conaktiv.total(),
+                "ok: Exchange: {} new, {} changed, {} deleted; ConAktiv: {} new, {} changed, {} deleted{}{}{}",
+                report.to_exchange.created,
+                report.to_exchange.updated,
+                report.to_exchange.deleted,
+                report.to_conaktiv.created,
+                report.to_conaktiv.updated,
+                report.to_conaktiv.deleted,
                 if report.failed > 0 {
                     format!(", {} failed", report.failed)
                 } else {

@@ -82,11 +82,10 @@ impl DemoResult {
                     Ok(r) => {
                         let _ = writeln!(
                             out,
-                            "  {:<22} {:<12} to Exchange {}, to ConAktiv {}{}",
+                            "  {:<22} {:<12} {}{}",
                             item.job.mailbox,
                             crate::rules::table_name(item.job.table),
-                            r.report.to_exchange.total(),
-                            r.report.to_conaktiv.total(),
+                            super::writes_text(&r.counts),
                             if r.complete { "" } else { " (incomplete)" }
                         );
                     }

@@ -254,7 +254,10 @@ pub struct Preview {
 pub struct JobReport {
     /// The run report (counts per direction, conflicts, item errors).
     pub report: RunReport,
-    /// sync-core's counts of the writes that succeeded.
+    /// sync-core's counts of the writes that succeeded. In JSON per side in the report's
+    /// vocabulary: `{"conaktiv": {"new", "changed", "deleted", "linked"}, "exchange": {…}}`
+    /// (`linked`: only the pairing key was written, e.g. re-pairing after a lost state).
+    #[serde(serialize_with = "ser_counts")]
     pub counts: Counts,
     /// Whether no write failed and none has an unknown outcome (writes left for the next run
     /// because of a concurrent change do not count).
@@ -270,6 +273,51 @@ pub struct MailboxRun {
     /// What it did, or why it failed.
     #[serde(serialize_with = "ser_result")]
     pub result: Result<JobReport, JobError>,
+}
+
+/// A job's writes in words, per side, every write counted once (so the rows add up to
+/// [`RunSummary::total_writes`]): `Exchange: 1 new, 0 changed, 0 deleted, 2 linked;
+/// ConAktiv: …`.
+pub fn writes_text(c: &Counts) -> String {
+    let side = |c: &sync_core::SideCounts| {
+        format!(
+            "{} new, {} changed, {} deleted, {} linked",
+            c.created, c.changed, c.deleted, c.keyed
+        )
+    };
+    format!(
+        "Exchange: {}; ConAktiv: {}",
+        side(&c.remote),
+        side(&c.local)
+    )
+}
+
+/// One side's writes in the report's vocabulary.
+#[derive(Serialize)]
+struct SideWrites {
+    new: usize,
+    changed: usize,
+    deleted: usize,
+    linked: usize,
+}
+
+impl From<&sync_core::SideCounts> for SideWrites {
+    fn from(c: &sync_core::SideCounts) -> Self {
+        Self {
+            new: c.created,
+            changed: c.changed,
+            deleted: c.deleted,
+            linked: c.keyed,
+        }
+    }
+}
+
+fn ser_counts<S: serde::Serializer>(c: &Counts, s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut m = s.serialize_map(Some(2))?;
+    m.serialize_entry("conaktiv", &SideWrites::from(&c.local))?;
+    m.serialize_entry("exchange", &SideWrites::from(&c.remote))?;
+    m.end()
 }
 
 fn ser_result<S: serde::Serializer>(
