@@ -125,6 +125,16 @@ fn demo_keep_leaves_a_setup_that_preview_sync_and_batch_use() {
     let (code, after_import, all) = run(&strs_of(&with(&[
         "sync", "--user", "anna", "--rule", "Kontakte",
     ])));
+    // A lost state: the preview re-pairs, and names the records by their titles.
+    std::fs::remove_dir_all(keep.join("conaktiv.sqlite.state")).unwrap();
+    let (repair_code, repair, repair_all) = run(&strs_of(&with(&[
+        "preview",
+        "--user",
+        "anna",
+        "--rule",
+        "Termine",
+        "--actions",
+    ])));
     let _ = mock.kill();
     let _ = mock.wait();
     assert_eq!(code, 0, "{all}");
@@ -139,6 +149,14 @@ fn demo_keep_leaves_a_setup_that_preview_sync_and_batch_use() {
         })
         .sum();
     assert_eq!(sent, 1, "{after_import}");
+    assert_eq!(repair_code, 0, "{repair_all}");
+    let actions = repair["actions"].as_array().unwrap();
+    assert!(!actions.is_empty(), "{repair}");
+    for a in actions {
+        assert_eq!(a["action"], "link", "{repair}");
+        let title = a["title"].as_str().unwrap_or_default();
+        assert!(title.starts_with("Kundentermin"), "{repair}");
+    }
     let users = {
         use conaktiv_exchange::host::UserDirectory;
         let db = conaktiv_exchange::sqlite::SqliteDb::open(&db).unwrap();

@@ -1000,9 +1000,12 @@ fn action(item: &sync_core::Item) -> Option<PreviewAction> {
         Change::Detach { gone } => ("detach", Some(side_name(gone))),
         Change::Forget => ("forget", None),
     };
+    // A link (or delete) writes no content: the title comes from the records as they are.
     let records = [
         item.local.after.as_ref(),
         item.remote.after.as_ref(),
+        item.local.before.as_ref().and_then(|c| c.record.as_ref()),
+        item.remote.before.as_ref().and_then(|c| c.record.as_ref()),
         Some(&item.base),
     ];
     let title = records.into_iter().flatten().find_map(title_of);
