@@ -143,7 +143,7 @@ fn demo_keep_leaves_a_setup_that_preview_sync_and_batch_use() {
         .unwrap()
         .iter()
         .map(|i| {
-            i["result"]["report"]["report"]["to_exchange"]["created"]
+            i["result"]["report"]["report"]["to_exchange"]["new"]
                 .as_u64()
                 .unwrap_or(0)
         })
@@ -187,7 +187,7 @@ fn demo_keep_leaves_a_setup_that_preview_sync_and_batch_use() {
                 ["to_exchange", "to_conaktiv"]
                     .iter()
                     .map(|d| {
-                        ["created", "updated", "deleted"]
+                        ["new", "changed", "deleted"]
                             .iter()
                             .map(|k| i["result"]["report"]["report"][d][k].as_u64().unwrap_or(0))
                             .sum::<u64>()
