@@ -245,10 +245,18 @@ fn demo_rows_add_up_to_the_total_in_one_vocabulary() {
     assert_eq!(sum, total, "{first}");
 
     let (_, json, _) = run(&["--config", config.to_str().unwrap(), "demo"]);
-    let counts = &json["first_run"]["items"][0]["result"]["report"]["counts"];
-    for side in ["conaktiv", "exchange"] {
-        for k in ["new", "changed", "deleted", "linked"] {
-            assert!(counts[side][k].is_u64(), "{counts}");
+    for counts in [
+        &json["first_run"]["items"][0]["result"]["report"]["counts"],
+        &json["previews"][0]["counts"],
+    ] {
+        for side in ["conaktiv", "exchange"] {
+            for k in ["new", "changed", "deleted", "linked"] {
+                assert!(counts[side][k].is_u64(), "{counts}");
+            }
         }
+    }
+    let to_exchange = &json["first_run"]["items"][0]["result"]["report"]["report"]["to_exchange"];
+    for k in ["new", "changed", "deleted"] {
+        assert!(to_exchange[k].is_u64(), "{to_exchange}");
     }
 }

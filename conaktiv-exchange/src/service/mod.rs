@@ -242,6 +242,8 @@ pub struct Preview {
     /// Writes to ConAktiv.
     pub conaktiv: PreviewCounts,
     /// sync-core's counts (local = ConAktiv, remote = Exchange); a run's report has the same.
+    /// In JSON as in [`JobReport::counts`]: `{"conaktiv": {...}, "exchange": {...}}`.
+    #[serde(serialize_with = "ser_counts")]
     pub counts: Counts,
     /// Set when the mass-delete guard would stop the run.
     pub guard: Option<String>,
