@@ -408,3 +408,39 @@ async fn mail_and_appointments_created_by_a_sync_are_linked_by_the_same_linker()
         .record;
     assert!(stored.project.is_none());
 }
+
+#[test]
+fn the_batch_loop_starts_the_mail_task_at_once_and_stops_on_sigterm() {
+    use std::io::{BufRead, BufReader};
+    let Some(imap) = imap_server() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, config_text(&imap, "grace", "")).unwrap();
+    let db = dir.path().join("crm.sqlite");
+    let mut child = Command::new(BIN)
+        .arg("--config")
+        .arg(&config)
+        .args(["--json", "batch", "--db"])
+        .arg(&db)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    assert_eq!(
+        first["task"], "Exchange Abgleich / E-Mails abholen",
+        "{first}"
+    );
+    assert_eq!(first["mail"][0]["account"], "GR", "{first}");
+    assert!(first["mail"][0]["error"].is_null(), "{first}");
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let rest: Vec<String> = lines.map(|l| l.unwrap()).collect();
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    let last: Value = serde_json::from_str(&rest.join("\n")).unwrap();
+    assert_eq!(last["stopped"], true, "{last}");
+}
