@@ -4,12 +4,14 @@
 //! for each table, rule resolution, preview, batch scheduler and the `conaktiv-exchange` CLI.
 #![warn(missing_docs)]
 
+pub mod batch_tasks;
 pub mod clock;
 pub mod config_directory;
 pub mod crm_side;
 pub mod exchange;
 pub mod filter;
 pub mod host;
+pub mod linking;
 pub mod mail_store;
 pub mod mapping;
 pub mod rules;

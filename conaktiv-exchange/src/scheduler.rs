@@ -204,12 +204,15 @@ impl PartialEq for JobError {
 
 impl Eq for JobError {}
 
-/// Counts of one direction of a run.
+/// Counts of one direction of a run (in JSON in the reports' vocabulary: `new`, `changed`,
+/// `deleted`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Counts {
     /// Records created.
+    #[serde(rename = "new")]
     pub created: u64,
     /// Records changed.
+    #[serde(rename = "changed")]
     pub updated: u64,
     /// Records deleted.
     pub deleted: u64,

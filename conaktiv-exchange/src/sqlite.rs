@@ -13,6 +13,9 @@
 //!   fingerprint (a SHA-256 of body and key) changes.
 //! * `users`, `user_groups`, `user_mail_accounts`: the directory.
 //! * An expression index on mails' `message_id` serves the linker's thread lookup.
+//! * `projects(id, number, title, customer)`, `offers(id, number, title, customer, project)`,
+//!   `invoices(id, number, title, customer, project)` (version 2): the records a mail is
+//!   linked to by a reference number in its subject ([`SqliteDb::add_reference`]).
 //!
 //! Several processes may share the file: it runs in WAL mode with a busy timeout, and every
 //! conditional write is one transaction.
@@ -30,11 +33,11 @@ use crate::host::{
     CrmRecord, CrmStore, DirectoryUser, HostError, ListQuery, MailLinkQuery, MailLinker,
     RecordMeta, Stored, UserDirectory,
 };
-use conaktiv_model::CustomerId;
 use conaktiv_model::mail::MailLinks;
+use conaktiv_model::{CustomerId, InvoiceId, OfferId, ProjectId};
 
 /// The schema version this code writes.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 const MIGRATIONS: &[&str] = &[
     // 0 -> 1
@@ -69,6 +72,27 @@ const MIGRATIONS: &[&str] = &[
         user TEXT NOT NULL COLLATE NOCASE REFERENCES users (name) ON DELETE CASCADE,
         account TEXT NOT NULL COLLATE NOCASE,
         PRIMARY KEY (user, account)
+    );",
+    // 1 -> 2: the records mail is linked to by a reference number in its subject.
+    "CREATE TABLE projects (
+        id TEXT PRIMARY KEY,
+        number TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        title TEXT NOT NULL DEFAULT '',
+        customer TEXT
+    );
+    CREATE TABLE offers (
+        id TEXT PRIMARY KEY,
+        number TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        title TEXT NOT NULL DEFAULT '',
+        customer TEXT,
+        project TEXT
+    );
+    CREATE TABLE invoices (
+        id TEXT PRIMARY KEY,
+        number TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        title TEXT NOT NULL DEFAULT '',
+        customer TEXT,
+        project TEXT
     );",
 ];
 
@@ -254,6 +278,42 @@ impl SqliteDb {
     /// The mail linker over this database.
     pub fn linker(&self) -> SqliteLinker {
         SqliteLinker { db: self.clone() }
+    }
+
+    /// Adds (or replaces, by id) a project, offer or invoice the linker finds by its number.
+    pub async fn add_reference(&self, record: ReferenceRecord) -> Result<(), HostError> {
+        self.with(move |c| {
+            let (sql, project) = match record.kind {
+                ReferenceKind::Project => (
+                    "INSERT OR REPLACE INTO projects (id, number, title, customer)
+                     VALUES (?1, ?2, ?3, ?4)",
+                    None,
+                ),
+                ReferenceKind::Offer => (
+                    "INSERT OR REPLACE INTO offers (id, number, title, customer, project)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                    Some(record.project.clone()),
+                ),
+                ReferenceKind::Invoice => (
+                    "INSERT OR REPLACE INTO invoices (id, number, title, customer, project)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                    Some(record.project.clone()),
+                ),
+            };
+            match project {
+                None => c.execute(
+                    sql,
+                    params![record.id, record.number, record.title, record.customer],
+                ),
+                Some(p) => c.execute(
+                    sql,
+                    params![record.id, record.number, record.title, record.customer, p],
+                ),
+            }
+            .map_err(storage)?;
+            Ok(())
+        })
+        .await
     }
 
     async fn with<T, F>(&self, f: F) -> Result<T, HostError>
@@ -710,13 +770,79 @@ impl UserDirectory for SqliteDirectory {
     }
 }
 
+/// What a reference number names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReferenceKind {
+    /// A project (`P-…`).
+    Project,
+    /// An offer (`AN-…`).
+    Offer,
+    /// An invoice (`RE-…`).
+    Invoice,
+}
+
+impl ReferenceKind {
+    /// The kind a reference number's prefix names: `P-` project, `AN-` offer, `RE-` invoice
+    /// (case-insensitive), followed by at least one digit.
+    pub fn of_number(token: &str) -> Option<Self> {
+        let upper = token.to_ascii_uppercase();
+        let (kind, rest) = if let Some(r) = upper.strip_prefix("P-") {
+            (Self::Project, r)
+        } else if let Some(r) = upper.strip_prefix("AN-") {
+            (Self::Offer, r)
+        } else if let Some(r) = upper.strip_prefix("RE-") {
+            (Self::Invoice, r)
+        } else {
+            return None;
+        };
+        (rest.starts_with(|c: char| c.is_ascii_digit())
+            && rest.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+        .then_some(kind)
+    }
+}
+
+/// A project, offer or invoice of the embedded store, found by the linker by its number.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ReferenceRecord {
+    /// Which table.
+    pub kind: ReferenceKind,
+    /// The record's id (what a mail's link holds).
+    pub id: String,
+    /// The number a subject refers to (`P-2026-0042`, `AN-2026-0007`, `RE-2026-0113`).
+    pub number: String,
+    /// The title.
+    #[serde(default)]
+    pub title: String,
+    /// The customer it belongs to.
+    #[serde(default)]
+    pub customer: Option<String>,
+    /// The project an offer or invoice belongs to.
+    #[serde(default)]
+    pub project: Option<String>,
+}
+
+/// The reference numbers in a subject, in order: tokens of letters, digits and `-` that
+/// [`ReferenceKind::of_number`] accepts (`AW: Angebot AN-2026-0007 zu P-2026-0042` gives
+/// both).
+pub fn subject_references(subject: &str) -> Vec<(ReferenceKind, String)> {
+    subject
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+        .map(|t| t.trim_matches('-'))
+        .filter_map(|t| ReferenceKind::of_number(t).map(|k| (k, t.to_owned())))
+        .collect()
+}
+
 /// The embedded mail linking hook, over the embedded CRM's data:
 ///
 /// 1. a reply inherits the links of the stored mail (table `mails`) whose `message_id` is
 ///    among its `In-Reply-To` or `References` ids (the most recent reference first);
-/// 2. otherwise the customer of the contact (table `contacts`, field `customer`) whose
-///    `emails[].address` is the sender's address, or else one of the recipients' (compared
-///    case-insensitively).
+/// 2. otherwise reference numbers in the subject ([`subject_references`]): `P-…` links the
+///    project (table `projects`), `AN-…` the offer, `RE-…` the invoice, each also giving its
+///    customer and (offers, invoices) its project when not named otherwise;
+/// 3. a customer still missing is the customer of the contact (table `contacts`, field
+///    `customer`) whose `emails[].address` is the sender's address, or else one of the
+///    recipients' (compared case-insensitively).
 #[derive(Clone, Debug)]
 pub struct SqliteLinker {
     db: SqliteDb,
@@ -761,6 +887,53 @@ impl MailLinker for SqliteLinker {
                         }
                     }
                 }
+                let mut links = MailLinks::default();
+                for (kind, number) in subject_references(&mail.subject) {
+                    let sql = match kind {
+                        ReferenceKind::Project => {
+                            "SELECT id, customer, NULL FROM projects WHERE number = ?1"
+                        }
+                        ReferenceKind::Offer => {
+                            "SELECT id, customer, project FROM offers WHERE number = ?1"
+                        }
+                        ReferenceKind::Invoice => {
+                            "SELECT id, customer, project FROM invoices WHERE number = ?1"
+                        }
+                    };
+                    let found: Option<(String, Option<String>, Option<String>)> = c
+                        .query_row(sql, params![number], |r| {
+                            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                        })
+                        .optional()
+                        .map_err(storage)?;
+                    let Some((id, customer, project)) = found else {
+                        continue;
+                    };
+                    match kind {
+                        ReferenceKind::Project => {
+                            links.project.get_or_insert(ProjectId::new(id));
+                        }
+                        ReferenceKind::Offer => {
+                            links.offer.get_or_insert(OfferId::new(id));
+                        }
+                        ReferenceKind::Invoice => {
+                            links.invoice.get_or_insert(InvoiceId::new(id));
+                        }
+                    }
+                    if let Some(p) = project
+                        && links.project.is_none()
+                    {
+                        links.project = Some(ProjectId::new(p));
+                    }
+                    if let Some(cu) = customer
+                        && links.customer.is_none()
+                    {
+                        links.customer = Some(CustomerId::new(cu));
+                    }
+                }
+                if links.customer.is_some() {
+                    return Ok(links);
+                }
                 let mut by_address = c
                     .prepare(
                         "SELECT json_extract(r.body, '$.customer') FROM records r,
@@ -781,13 +954,11 @@ impl MailLinker for SqliteLinker {
                         .optional()
                         .map_err(storage)?;
                     if let Some(customer) = customer {
-                        return Ok(MailLinks {
-                            customer: Some(CustomerId::new(customer)),
-                            ..MailLinks::default()
-                        });
+                        links.customer = Some(CustomerId::new(customer));
+                        break;
                     }
                 }
-                Ok(MailLinks::default())
+                Ok(links)
             })
             .await
     }

@@ -56,7 +56,7 @@ fn writes(item: &Value) -> u64 {
     let r = &item["result"]["report"]["report"];
     ["to_exchange", "to_conaktiv"]
         .iter()
-        .flat_map(|d| ["created", "updated", "deleted"].map(|k| r[d][k].as_u64().unwrap()))
+        .flat_map(|d| ["new", "changed", "deleted"].map(|k| r[d][k].as_u64().unwrap()))
         .sum()
 }
 

@@ -205,10 +205,11 @@ impl World {
             }
             let items: Vec<Item> = (0..n)
                 .map(|i| {
-                    let mut c = Contact::default();
-                    c.given_name = Some("Ex".into());
-                    c.surname = Some(format!("EX{round}-{user}-C-{i:05}"));
-                    Item::from(c)
+                    Item::from(Contact {
+                        given_name: Some("Ex".into()),
+                        surname: Some(format!("EX{round}-{user}-C-{i:05}")),
+                        ..Contact::default()
+                    })
                 })
                 .collect();
             self.client()
@@ -450,8 +451,8 @@ fn writes(json: &Value) -> u64 {
     let mut n = 0;
     for item in json["items"].as_array().into_iter().flatten() {
         let counts = &item["result"]["report"]["counts"];
-        for side in ["local", "remote"] {
-            for k in ["created", "changed", "deleted", "keyed"] {
+        for side in ["conaktiv", "exchange"] {
+            for k in ["new", "changed", "deleted", "linked"] {
                 n += counts[side][k].as_u64().unwrap_or(0);
             }
         }

@@ -17,6 +17,7 @@
 //! | 64 | usage error (unknown option, missing argument) |
 
 mod check;
+mod import;
 mod mock;
 mod run;
 mod test_account;
@@ -104,7 +105,16 @@ struct Cli {
 enum Command {
     /// Start the mock Exchange with a seeded organisation and an SQLite CRM in a temporary
     /// folder, preview, sync, and show that a second run does nothing.
-    Demo,
+    Demo {
+        /// Also write a working setup into this folder (the demo organisation for `mock
+        /// --data`, a configuration pointing at `--port`, the seeded CRM database), for
+        /// `preview`, `sync` and `batch` after the demo.
+        #[arg(long, value_name = "DIR")]
+        keep: Option<PathBuf>,
+        /// The port the kept configuration expects the mock on.
+        #[arg(long, default_value_t = 8765, requires = "keep")]
+        port: u16,
+    },
     /// Show what a rule would change for a user (new, changed, deleted on each side);
     /// nothing is written.
     Preview {
@@ -145,12 +155,11 @@ enum Command {
         #[command(flatten)]
         host: run::HostArgs,
     },
-    /// Run the "Exchange Abgleich" batch task every interval (the scheduler loop) until
-    /// Ctrl-C or SIGTERM.
+    /// Run the configuration's batch tasks, each on its own interval (sync tasks of "Exchange
+    /// Abgleich", mail receiving tasks such as "E-Mails abholen"), until Ctrl-C or SIGTERM.
     Batch {
-        /// Run once and exit (exit code from the run's outcome).
-        #[arg(long)]
-        once: bool,
+        #[command(flatten)]
+        batch: run::BatchArgs,
         #[command(flatten)]
         host: run::HostArgs,
     },
@@ -172,6 +181,32 @@ enum Command {
         /// Send a test message to this address.
         #[arg(long)]
         send_to: Option<String>,
+    },
+    /// Add (or replace) a user of the embedded directory, with groups and mailbox.
+    AddUser {
+        /// The ConAktiv user name.
+        name: String,
+        /// The Exchange mailbox (primary SMTP address).
+        #[arg(long)]
+        mailbox: Option<String>,
+        /// A group the user belongs to (repeatable).
+        #[arg(long)]
+        group: Vec<String>,
+        /// The name shown in reports [default: the user name].
+        #[arg(long)]
+        display_name: Option<String>,
+        /// The embedded database.
+        #[arg(long, default_value = "conaktiv.sqlite")]
+        db: PathBuf,
+    },
+    /// Import users, groups, CRM records and project/offer/invoice numbers into the embedded
+    /// database (JSON; users also CSV).
+    Import {
+        /// The file (`.json`, or `.csv` with name,display_name,mailbox,groups).
+        file: PathBuf,
+        /// The embedded database.
+        #[arg(long, default_value = "conaktiv.sqlite")]
+        db: PathBuf,
     },
     /// Run the mock Exchange (EWS) server until interrupted.
     Mock {
@@ -260,6 +295,15 @@ async fn run(cli: Cli) -> Output {
         Command::Mock { listen, data } if config.is_none() => {
             mock::run(listen, data.as_deref(), cli.json).await
         }
+        // The embedded database needs no configuration either.
+        Command::AddUser {
+            name,
+            mailbox,
+            group,
+            display_name,
+            db,
+        } => import::add_user(&db, import::user_input(name, display_name, mailbox, group)).await,
+        Command::Import { file, db } => import::import(&db, &file).await,
         command => {
             let (path, configuration) = match load_config(config) {
                 Ok(c) => c,
@@ -271,7 +315,12 @@ async fn run(cli: Cli) -> Output {
                 return out;
             }
             match command {
-                Command::Check { db } => check::run(&configuration, db.as_deref()).await,
+                Command::Check { db } => {
+                    let out = check::run(&configuration, db.as_deref()).await;
+                    batch_task_problems(&configuration, db.as_deref())
+                        .await
+                        .unwrap_or(out)
+                }
                 Command::TestAccount {
                     account,
                     server,
@@ -286,17 +335,20 @@ async fn run(cli: Cli) -> Output {
                     )
                     .await
                 }
-                Command::Batch { once, host } => {
+                Command::Batch { batch, host } => {
                     // Rule conflicts are configuration errors (exit 3) before anything runs.
                     let checked = check::run(&configuration, Some(&host.db)).await;
                     if checked.exit != Exit::Success {
                         return checked;
                     }
-                    run::batch(&configuration, &host, once, cli.json).await
+                    if let Some(out) = batch_task_problems(&configuration, Some(&host.db)).await {
+                        return out;
+                    }
+                    run::batch(&configuration, &host, &batch, cli.json).await
                 }
-                Command::Demo => {
+                Command::Demo { keep, port } => {
                     tracing::debug!(config = %path.display(), "demo");
-                    run::demo(&configuration, cli.json).await
+                    run::demo(&configuration, keep.as_deref().map(|k| (k, port)), cli.json).await
                 }
                 Command::Preview {
                     rule,
@@ -349,12 +401,39 @@ async fn run(cli: Cli) -> Output {
                     )
                     .await
                 }
+                // Handled above, before the configuration is read.
+                Command::AddUser { .. } | Command::Import { .. } => {
+                    Output::error(Exit::Usage, "usage", "not reached")
+                }
                 Command::Mock { listen, data } => {
                     mock::run(listen, data.as_deref(), cli.json).await
                 }
             }
         }
     }
+}
+
+/// What cannot work in the batch tasks and receiving mail accounts (a configuration error,
+/// exit 3), checked against the embedded directory's users when `db` has any.
+async fn batch_task_problems(configuration: &Configuration, db: Option<&Path>) -> Option<Output> {
+    let mut users = None;
+    if let Some(db) = db.filter(|p| p.exists())
+        && let Ok(db) = conaktiv_exchange::sqlite::SqliteDb::open(db)
+    {
+        use conaktiv_exchange::host::UserDirectory;
+        if let Ok(list) = db.directory().users().await
+            && !list.is_empty()
+        {
+            users = Some(list.into_iter().map(|u| u.name).collect::<Vec<_>>());
+        }
+    }
+    let problems = conaktiv_exchange::batch_tasks::problems(configuration, users.as_deref());
+    if problems.is_empty() {
+        return None;
+    }
+    let mut out = Output::error(Exit::Config, "configuration", problems.join("\n"));
+    out.json["problems"] = json!(problems);
+    Some(out)
 }
 
 /// Parses the arguments, runs the command, prints its output and returns its exit code.

@@ -6,6 +6,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use conaktiv_exchange::batch_tasks::{self, AccountReceipt, TaskKind};
 use conaktiv_exchange::clock::SystemClock;
 use conaktiv_exchange::config_directory::ConfigDirectory;
 use conaktiv_exchange::host::UserDirectory;
@@ -17,6 +18,7 @@ use conaktiv_exchange::scheduler::{
 use conaktiv_exchange::service::{self, Connector, CrmStores, Preview, RunSummary, ServiceError};
 use conaktiv_exchange::sqlite::SqliteDb;
 use conaktiv_model::Configuration;
+use conaktiv_model::config::BatchTask;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
@@ -97,7 +99,7 @@ async fn host(config: &Configuration, args: &HostArgs) -> Result<Host, Output> {
     let connector = Connector::from_config(
         config.clone(),
         args.server.as_deref(),
-        CrmStores::all(db.crm()),
+        CrmStores::all(db.crm()).linked(Arc::new(db.linker())),
         Arc::clone(&directory),
         &state_dir,
     )
@@ -111,12 +113,23 @@ async fn host(config: &Configuration, args: &HostArgs) -> Result<Host, Output> {
 
 /// `demo`: the service's self-contained demo (ews-mock in-process, SQLite CRM in a temporary
 /// folder).
-pub async fn demo(config: &Configuration, json_mode: bool) -> Output {
+pub async fn demo(
+    config: &Configuration,
+    keep: Option<(&std::path::Path, u16)>,
+    json_mode: bool,
+) -> Output {
     let bar = progress(None, json_mode, "demo: mock Exchange, preview, two runs");
     let result = service::demo(config).await;
     bar.finish_and_clear();
     match result {
         Ok(r) => {
+            let kept = match keep {
+                Some((dir, port)) => match service::demo::keep(config, dir, port).await {
+                    Ok(next) => Some((dir, next)),
+                    Err(e) => return service_error(&e),
+                },
+                None => None,
+            };
             let exit = if r.ok() {
                 Exit::Success
             } else if r.first_run.succeeded() > 0 {
@@ -124,8 +137,18 @@ pub async fn demo(config: &Configuration, json_mode: bool) -> Output {
             } else {
                 Exit::Failure
             };
-            let json = serde_json::to_value(&r).unwrap_or_default();
-            Output::new(exit, json, r.text())
+            let mut json = serde_json::to_value(&r).unwrap_or_default();
+            let mut text = r.text();
+            if let Some((dir, next)) = kept {
+                json["kept"] = json!({"dir": dir.display().to_string(), "next": next});
+                let _ = write!(
+                    text,
+                    "\n\nA working setup is in {}; try next:\n  {}",
+                    dir.display(),
+                    next.join("\n  ")
+                );
+            }
+            Output::new(exit, json, text)
         }
         Err(e) => service_error(&e),
     }
@@ -259,17 +282,10 @@ fn summary_text(s: &RunSummary) -> String {
                 }
                 let _ = writeln!(
                     out,
-                    "{:<28} {:<12} to Exchange {} (new {}, changed {}, deleted {}), to ConAktiv {} (new {}, changed {}, deleted {}){problems}",
+                    "{:<28} {:<12} {}{problems}",
                     item.job.mailbox,
                     table,
-                    rr.to_exchange.total(),
-                    rr.to_exchange.created,
-                    rr.to_exchange.updated,
-                    rr.to_exchange.deleted,
-                    rr.to_conaktiv.total(),
-                    rr.to_conaktiv.created,
-                    rr.to_conaktiv.updated,
-                    rr.to_conaktiv.deleted,
+                    service::writes_text(&r.counts),
                 );
                 report_details(&mut out, rr);
             }
@@ -402,9 +418,13 @@ fn batch_text(r: &BatchReport) -> String {
     for i in &r.items {
         let status = match &i.status {
             ItemStatus::Succeeded { report } => format!(
-                "ok: to Exchange {}, to ConAktiv {}{}{}{}",
-                report.to_exchange.total(),
-                report.to_conaktiv.total(),
+                "ok: Exchange: {} new, {} changed, {} deleted; ConAktiv: {} new, {} changed, {} deleted{}{}{}",
+                report.to_exchange.created,
+                report.to_exchange.updated,
+                report.to_exchange.deleted,
+                report.to_conaktiv.created,
+                report.to_conaktiv.updated,
+                report.to_conaktiv.deleted,
                 if report.failed > 0 {
                     format!(", {} failed", report.failed)
                 } else {
@@ -442,76 +462,355 @@ fn batch_exit(r: &BatchReport) -> Exit {
     }
 }
 
-/// `batch`: the scheduler over the configuration's active "Exchange Abgleich" batch task.
-pub async fn batch(config: &Configuration, args: &HostArgs, once: bool, json_mode: bool) -> Output {
-    let Some(options) = config
+/// Which batch tasks `batch` starts and where it runs.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct BatchArgs {
+    /// Run every active task that runs on this machine once and exit (exit code from the
+    /// runs' outcome).
+    #[arg(long)]
+    pub once: bool,
+    /// Start this task (by task name or "group / task") even if it does not start
+    /// automatically. Repeatable.
+    #[arg(long = "task", value_name = "TASK")]
+    pub tasks: Vec<String>,
+    /// This machine's name, compared with the tasks' `server_name` when they run on a server
+    /// [default: CONAKTIV_SERVER_NAME, else the host name].
+    #[arg(long)]
+    pub server_name: Option<String>,
+}
+
+/// A task `batch` runs, or why not.
+struct Planned<'a> {
+    task: &'a BatchTask,
+    kind: Option<TaskKind>,
+    skipped: Option<String>,
+}
+
+fn plan<'a>(config: &'a Configuration, args: &BatchArgs) -> Vec<Planned<'a>> {
+    let here = args
+        .server_name
+        .clone()
+        .unwrap_or_else(batch_tasks::this_server_name);
+    config
         .batch_tasks
         .iter()
-        .find_map(|t| SchedulerOptions::for_batch_task(t, config))
-    else {
-        return Output::error(
-            Exit::Config,
-            "configuration",
-            "no active batch task of the group \"Exchange Abgleich\" in the configuration",
-        );
-    };
-    let host = match host(config, args).await {
-        Ok(h) => h,
-        Err(out) => return out,
-    };
-    let store = match SchedulerStore::open(host.state_dir.join("scheduler.sqlite")) {
-        Ok(s) => s,
-        Err(e) => return Output::error(Exit::Failure, "state", e.to_string()),
-    };
-    let source = RuleJobs::new(config.rules.clone(), Arc::clone(&host.directory));
-    let scheduler = Scheduler::new(host.connector, SystemClock, store, options);
-    let cancel = CancellationToken::new();
-    if once {
-        let jobs = match source.jobs().await {
-            Ok(j) => j,
-            Err(e) => return Output::error(Exit::Failure, "directory", e.to_string()),
-        };
-        let bar = progress(
-            None,
-            json_mode,
-            &format!("batch run of {} job(s)", jobs.len()),
-        );
-        let report = scheduler.run_once(&jobs, &cancel).await;
-        bar.finish_and_clear();
-        return Output::new(
-            batch_exit(&report),
-            serde_json::to_value(&report).unwrap_or_default(),
-            batch_text(&report),
-        );
+        .map(|task| {
+            let kind = batch_tasks::task_kind(task);
+            let named = args.tasks.iter().any(|n| {
+                n.trim().eq_ignore_ascii_case(task.task.trim())
+                    || n.trim().eq_ignore_ascii_case(&task.label())
+            });
+            let skipped = if !task.active {
+                Some("inactive".to_owned())
+            } else if kind.is_none() {
+                Some("not a task of the connector".to_owned())
+            } else if let Err(why) = batch_tasks::runs_here(task, &here) {
+                Some(why)
+            } else if !args.once && !task.start_automatically && !named {
+                Some("does not start automatically (start it with --task)".to_owned())
+            } else if !args.tasks.is_empty() && !named {
+                Some("not named by --task".to_owned())
+            } else {
+                None
+            };
+            Planned {
+                task,
+                kind,
+                skipped,
+            }
+        })
+        .collect()
+}
+
+fn task_json(p: &Planned<'_>) -> serde_json::Value {
+    json!({
+        "task": p.task.label(),
+        "kind": p.kind,
+        "interval_minutes": p.task.interval_minutes.as_duration().as_secs() / 60,
+        "run_as": p.task.run_as.as_ref().map(|u| u.as_str().to_owned()),
+        "status": if p.skipped.is_some() { "skipped" } else { "started" },
+        "reason": p.skipped,
+    })
+}
+
+fn mail_text(task: &str, receipts: &[AccountReceipt]) -> String {
+    let mut out = format!("mail receiving {task:?}:");
+    if receipts.is_empty() {
+        out.push_str(" no account receives automatically");
     }
+    for r in receipts {
+        match &r.error {
+            None => {
+                let _ = write!(
+                    out,
+                    "\n  {:<28} for {}: {} new, {} already filed",
+                    r.account, r.user, r.new, r.duplicates
+                );
+            }
+            Some(e) => {
+                let _ = write!(out, "\n  {:<28} for {}: FAILED: {e}", r.account, r.user);
+            }
+        }
+    }
+    out
+}
+
+/// The receiving job of a batch task: every automatically receiving account into the
+/// embedded CRM, linked by the embedded linker.
+struct MailJob {
+    db: SqliteDb,
+    checkpoints: Arc<dyn mail_transport::CheckpointStore>,
+}
+
+impl MailJob {
+    fn open(args: &HostArgs) -> Result<Self, Output> {
+        let db = SqliteDb::open(&args.db).map_err(|e| {
+            Output::error(
+                Exit::Failure,
+                "database",
+                format!("{}: {e}", args.db.display()),
+            )
+        })?;
+        let state_dir = state_dir(args);
+        conaktiv_exchange::sqlite::create_private_dir(&state_dir).map_err(|e| {
+            Output::error(
+                Exit::Failure,
+                "state",
+                format!("{}: {e}", state_dir.display()),
+            )
+        })?;
+        let checkpoints =
+            mail_transport::SqliteCheckpoints::open(state_dir.join("mail-checkpoints.sqlite"))
+                .map_err(|e| Output::error(Exit::Failure, "state", e.to_string()))?;
+        Ok(Self {
+            db,
+            checkpoints: Arc::new(checkpoints),
+        })
+    }
+
+    async fn run(&self, config: &Configuration) -> Vec<AccountReceipt> {
+        batch_tasks::receive_mail(
+            config,
+            self.db.crm(),
+            self.db.linker(),
+            Arc::clone(&self.checkpoints),
+        )
+        .await
+    }
+}
+
+fn state_dir(args: &HostArgs) -> PathBuf {
+    args.state_dir.clone().unwrap_or_else(|| {
+        let mut name = args.db.as_os_str().to_owned();
+        name.push(".state");
+        PathBuf::from(name)
+    })
+}
+
+/// `batch`: every active batch task of the configuration that runs on this machine, each on
+/// its own interval with its own job: sync tasks run the scheduler over the rules' jobs,
+/// mail tasks receive the automatically receiving accounts into the CRM. With `--once` every
+/// such task runs once.
+pub async fn batch(
+    config: &Configuration,
+    args: &HostArgs,
+    batch: &BatchArgs,
+    json_mode: bool,
+) -> Output {
+    let planned = plan(config, batch);
+    let tasks_json: Vec<serde_json::Value> = planned.iter().map(task_json).collect();
+    let started: Vec<&Planned<'_>> = planned.iter().filter(|p| p.skipped.is_none()).collect();
+    if started.is_empty() {
+        let mut message = "no batch task runs here:".to_owned();
+        if planned.is_empty() {
+            message.push_str(" the configuration has none");
+        }
+        for p in &planned {
+            let _ = write!(
+                message,
+                " {:?} {};",
+                p.task.label(),
+                p.skipped.as_deref().unwrap_or("")
+            );
+        }
+        let mut out = Output::error(Exit::Config, "configuration", message);
+        out.json["tasks"] = json!(tasks_json);
+        return out;
+    }
+    if batch.once {
+        return batch_once(config, args, &started, tasks_json, json_mode).await;
+    }
+    let cancel = CancellationToken::new();
     let signal = cancel.clone();
     tokio::spawn(async move {
         wait_for_shutdown().await;
         tracing::info!("shutdown requested; finishing the running items");
         signal.cancel();
     });
-    if !json_mode {
-        println!(
-            "batch every {} minute(s); Ctrl-C stops after the running items",
-            scheduler.options().interval.as_secs() / 60
-        );
+    let mut loops = tokio::task::JoinSet::new();
+    for p in &started {
+        let interval = p.task.interval_minutes.as_duration();
+        let label = p.task.label();
+        if !json_mode {
+            println!(
+                "task {label:?} ({}) every {} minute(s)",
+                p.kind.map(|k| k.to_string()).unwrap_or_default(),
+                interval.as_secs() / 60
+            );
+        }
+        match p.kind {
+            Some(TaskKind::Sync) => {
+                let Some(options) = SchedulerOptions::for_batch_task(p.task, config) else {
+                    continue;
+                };
+                let host = match host(config, args).await {
+                    Ok(h) => h,
+                    Err(out) => return out,
+                };
+                let store = match SchedulerStore::open(host.state_dir.join("scheduler.sqlite")) {
+                    Ok(s) => s,
+                    Err(e) => return Output::error(Exit::Failure, "state", e.to_string()),
+                };
+                let source = RuleJobs::new(config.rules.clone(), Arc::clone(&host.directory));
+                let scheduler = Scheduler::new(host.connector, SystemClock, store, options);
+                let cancel = cancel.clone();
+                loops.spawn(async move {
+                    let mut runs = 0usize;
+                    scheduler
+                        .run_loop(&source, &cancel, |report| {
+                            runs += 1;
+                            if json_mode {
+                                println!("{}", serde_json::to_string(report).unwrap_or_default());
+                            } else {
+                                println!("{}", batch_text(report));
+                            }
+                        })
+                        .await;
+                    runs
+                });
+            }
+            Some(TaskKind::ReceiveMail) => {
+                let job = match MailJob::open(args) {
+                    Ok(j) => j,
+                    Err(out) => return out,
+                };
+                let config = config.clone();
+                let cancel = cancel.clone();
+                loops.spawn(async move {
+                    let mut runs = 0usize;
+                    loop {
+                        if cancel.is_cancelled() {
+                            break;
+                        }
+                        let receipts = job.run(&config).await;
+                        runs += 1;
+                        if json_mode {
+                            println!("{}", json!({"task": label, "mail": receipts}));
+                        } else {
+                            println!("{}", mail_text(&label, &receipts));
+                        }
+                        tokio::select! {
+                            () = cancel.cancelled() => break,
+                            () = tokio::time::sleep(interval) => {}
+                        }
+                    }
+                    runs
+                });
+            }
+            _ => {}
+        }
     }
     let mut runs = 0usize;
-    scheduler
-        .run_loop(&source, &cancel, |report| {
-            runs += 1;
-            if json_mode {
-                println!("{}", serde_json::to_string(report).unwrap_or_default());
-            } else {
-                println!("{}", batch_text(report));
-            }
-        })
-        .await;
+    while let Some(r) = loops.join_next().await {
+        runs += r.unwrap_or(0);
+    }
     Output::new(
         Exit::Success,
         json!({"ok": true, "runs": runs, "stopped": true}),
         format!("batch stopped after {runs} run(s)"),
     )
+}
+
+async fn batch_once(
+    config: &Configuration,
+    args: &HostArgs,
+    started: &[&Planned<'_>],
+    tasks_json: Vec<serde_json::Value>,
+    json_mode: bool,
+) -> Output {
+    let cancel = CancellationToken::new();
+    let mut report: Option<BatchReport> = None;
+    let mut text = String::new();
+    let mut mail = Vec::new();
+    let mut mail_failed = 0usize;
+    for p in started {
+        match p.kind {
+            Some(TaskKind::Sync) => {
+                let Some(options) = SchedulerOptions::for_batch_task(p.task, config) else {
+                    continue;
+                };
+                let host = match host(config, args).await {
+                    Ok(h) => h,
+                    Err(out) => return out,
+                };
+                let store = match SchedulerStore::open(host.state_dir.join("scheduler.sqlite")) {
+                    Ok(s) => s,
+                    Err(e) => return Output::error(Exit::Failure, "state", e.to_string()),
+                };
+                let source = RuleJobs::new(config.rules.clone(), Arc::clone(&host.directory));
+                let scheduler = Scheduler::new(host.connector, SystemClock, store, options);
+                let jobs = match source.jobs().await {
+                    Ok(j) => j,
+                    Err(e) => return Output::error(Exit::Failure, "directory", e.to_string()),
+                };
+                let bar = progress(
+                    None,
+                    json_mode,
+                    &format!("batch run of {} job(s)", jobs.len()),
+                );
+                let r = scheduler.run_once(&jobs, &cancel).await;
+                bar.finish_and_clear();
+                let _ = writeln!(text, "task {:?}: {}", p.task.label(), batch_text(&r));
+                match &mut report {
+                    None => report = Some(r),
+                    Some(all) => {
+                        all.items.extend(r.items);
+                        all.finished = r.finished;
+                    }
+                }
+            }
+            Some(TaskKind::ReceiveMail) => {
+                let job = match MailJob::open(args) {
+                    Ok(j) => j,
+                    Err(out) => return out,
+                };
+                let receipts = job.run(config).await;
+                mail_failed += receipts.iter().filter(|r| r.error.is_some()).count();
+                let _ = writeln!(text, "{}", mail_text(&p.task.label(), &receipts));
+                mail.push(json!({"task": p.task.label(), "accounts": receipts}));
+            }
+            _ => {}
+        }
+    }
+    let mail_ok = mail
+        .iter()
+        .flat_map(|m| m["accounts"].as_array().cloned().unwrap_or_default())
+        .count()
+        .saturating_sub(mail_failed);
+    let exit = match (&report, mail_failed) {
+        (Some(r), 0) => batch_exit(r),
+        (None, 0) => Exit::Success,
+        (Some(r), _) if r.succeeded() > 0 || mail_ok > 0 => Exit::Partial,
+        (None, _) if mail_ok > 0 => Exit::Partial,
+        _ => Exit::Failure,
+    };
+    let mut json = match &report {
+        Some(r) => serde_json::to_value(r).unwrap_or_default(),
+        None => json!({"items": []}),
+    };
+    json["tasks"] = json!(tasks_json);
+    json["mail"] = json!(mail);
+    Output::new(exit, json, text.trim_end().to_owned())
 }
 
 async fn wait_for_shutdown() {

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::{Connector, CrmStores, Preview, RunSummary, ServiceError};
 use crate::host::{CrmStore, DirectoryUser};
-use crate::sqlite::SqliteDb;
+use crate::sqlite::{ReferenceKind, ReferenceRecord, SqliteDb};
 
 /// The EWS server of the demo configuration the demo uses.
 pub const DEMO_SERVER: &str = "Mock Exchange";
@@ -27,42 +27,11 @@ pub const DEMO_USERS: [(&str, &str); 3] = [
 /// The seeded organisation: a service account `admin` with ApplicationImpersonation and the
 /// [`DEMO_USERS`] with some contacts, appointments, tasks and mail.
 pub fn demo_org() -> String {
-    let mut org = String::from(
-        r#"
-[settings]
-domain = "demo.example"
-
-[[users]]
-address = "admin@demo.example"
-display_name = "CRM service account"
-password = "demo-admin-password"
-roles = ["ApplicationImpersonation"]
-"#,
-    );
-    for (i, (name, mailbox)) in DEMO_USERS.iter().enumerate() {
-        let _ = write!(
-            org,
-            r#"
-[[users]]
-address = "{mailbox}"
-display_name = "{name}"
-password = "{name}-pw"
-
-[[mailboxes]]
-owner = "{mailbox}"
-items = [
-  {{ folder = "contacts", subject = "Erika Muster {i}", fields = {{ GivenName = "Erika", Surname = "Muster {i}", CompanyName = "Muster GmbH" }} }},
-  {{ folder = "contacts", subject = "Max Beispiel {i}", fields = {{ GivenName = "Max", Surname = "Beispiel {i}" }} }},
-  {{ folder = "calendar", subject = "Kundentermin {i}", fields = {{ Start = "2026-12-0{d}T09:00:00Z", End = "2026-12-0{d}T10:00:00Z", Location = "Berlin" }} }},
-  {{ folder = "tasks", subject = "Angebot nachfassen {i}" }},
-  {{ folder = "inbox", subject = "Anfrage {i}", fields = {{ Body = "Bitte um ein Angebot." }} }},
-]
-"#,
-            d = i + 1
-        );
-    }
-    org
+    DEMO_ORG.to_owned()
 }
+
+/// The demo organisation's data file (`config/demo-org.toml`, the format of `mock --data`).
+pub const DEMO_ORG: &str = include_str!("../../../config/demo-org.toml");
 
 /// What the demo did.
 #[derive(Clone, Debug, Serialize)]
@@ -113,11 +82,10 @@ impl DemoResult {
                     Ok(r) => {
                         let _ = writeln!(
                             out,
-                            "  {:<22} {:<12} to Exchange {}, to ConAktiv {}{}",
+                            "  {:<22} {:<12} {}{}",
                             item.job.mailbox,
                             crate::rules::table_name(item.job.table),
-                            r.report.to_exchange.total(),
-                            r.report.to_conaktiv.total(),
+                            super::writes_text(&r.counts),
                             if r.complete { "" } else { " (incomplete)" }
                         );
                     }
@@ -145,30 +113,10 @@ impl DemoResult {
     }
 }
 
-fn demo_err(e: impl std::fmt::Display) -> ServiceError {
-    ServiceError::Demo(e.to_string())
-}
-
-/// Runs the demo with a configuration whose servers point at the loopback interface
-/// (`config/demo.toml`: the port is replaced with the mock's).
-pub async fn demo(config: &Configuration) -> Result<DemoResult, ServiceError> {
-    let org = OrgData::from_toml(&demo_org()).map_err(demo_err)?;
-    let mock = MockServer::start(MockConfig::new(org))
-        .await
-        .map_err(demo_err)?;
-    let result = run_demo(config, &mock).await;
-    let _ = mock.shutdown().await;
-    result
-}
-
-async fn run_demo(
-    config: &Configuration,
-    mock: &ews_mock::MockHandle,
-) -> Result<DemoResult, ServiceError> {
-    let port = Port::new(mock.addr().port()).map_err(demo_err)?;
-    let config = config.with_loopback_port(port);
-    let dir = tempfile::tempdir().map_err(demo_err)?;
-    let db = SqliteDb::open(dir.path().join("crm.sqlite")).map_err(demo_err)?;
+/// Seeds an embedded database with the demo's CRM: the [`DEMO_USERS`] in the directory, a
+/// contact person and a task per user, and the project `P-2026-0042` (with an offer
+/// `AN-2026-0007`) that the linker finds in subjects.
+pub async fn seed_crm(db: &SqliteDb) -> Result<(), ServiceError> {
     let directory = db.directory();
     for (name, mailbox) in DEMO_USERS {
         directory
@@ -199,10 +147,101 @@ async fn run_demo(
         };
         CrmStore::<Task>::create(&crm, Some(name), &task, None).await?;
     }
+    for (kind, id, number, title) in [
+        (
+            ReferenceKind::Project,
+            "proj-42",
+            "P-2026-0042",
+            "Relaunch Website",
+        ),
+        (
+            ReferenceKind::Offer,
+            "offer-7",
+            "AN-2026-0007",
+            "Angebot Relaunch",
+        ),
+    ] {
+        db.add_reference(ReferenceRecord {
+            kind,
+            id: id.into(),
+            number: number.into(),
+            title: title.into(),
+            customer: Some("cust-1".into()),
+            project: (kind != ReferenceKind::Project).then(|| "proj-42".to_owned()),
+        })
+        .await?;
+    }
+    Ok(())
+}
+
+/// Writes a working setup into `dir` for the commands after the demo: `org.toml` (the demo
+/// organisation, for `mock --data`), `conaktiv.toml` (`config` with its loopback servers on
+/// `port`) and `conaktiv.sqlite` (the demo's CRM and directory, not yet synchronised).
+/// Returns the commands to run next.
+pub async fn keep(
+    config: &Configuration,
+    dir: &std::path::Path,
+    port: u16,
+) -> Result<Vec<String>, ServiceError> {
+    crate::sqlite::create_private_dir(dir).map_err(demo_err)?;
+    let org = dir.join("org.toml");
+    std::fs::write(&org, demo_org()).map_err(demo_err)?;
+    let config = config.with_loopback_port(Port::new(port).map_err(demo_err)?);
+    let config_path = dir.join("conaktiv.toml");
+    let text = config.to_toml_string().map_err(demo_err)?;
+    std::fs::write(&config_path, text).map_err(demo_err)?;
+    let db_path = dir.join("conaktiv.sqlite");
+    if db_path.exists() {
+        return Err(demo_err(format!(
+            "{} exists already; keep the demo in an empty folder",
+            db_path.display()
+        )));
+    }
+    let db = SqliteDb::open(&db_path).map_err(demo_err)?;
+    seed_crm(&db).await?;
+    let (c, d) = (config_path.display(), db_path.display());
+    Ok(vec![
+        format!(
+            "conaktiv-exchange mock --listen 127.0.0.1:{port} --data {}",
+            org.display()
+        ),
+        format!("conaktiv-exchange --config {c} preview --db {d}"),
+        format!("conaktiv-exchange --config {c} sync --db {d}"),
+        format!("conaktiv-exchange --config {c} batch --db {d}"),
+    ])
+}
+
+fn demo_err(e: impl std::fmt::Display) -> ServiceError {
+    ServiceError::Demo(e.to_string())
+}
+
+/// Runs the demo with a configuration whose servers point at the loopback interface
+/// (`config/demo.toml`: the port is replaced with the mock's).
+pub async fn demo(config: &Configuration) -> Result<DemoResult, ServiceError> {
+    let org = OrgData::from_toml(&demo_org()).map_err(demo_err)?;
+    let mock = MockServer::start(MockConfig::new(org))
+        .await
+        .map_err(demo_err)?;
+    let result = run_demo(config, &mock).await;
+    let _ = mock.shutdown().await;
+    result
+}
+
+async fn run_demo(
+    config: &Configuration,
+    mock: &ews_mock::MockHandle,
+) -> Result<DemoResult, ServiceError> {
+    let port = Port::new(mock.addr().port()).map_err(demo_err)?;
+    let config = config.with_loopback_port(port);
+    let dir = tempfile::tempdir().map_err(demo_err)?;
+    let db = SqliteDb::open(dir.path().join("crm.sqlite")).map_err(demo_err)?;
+    seed_crm(&db).await?;
+    let directory = db.directory();
+    let crm = db.crm();
     let connector = Connector::from_config(
         config,
         Some(DEMO_SERVER),
-        CrmStores::all(crm),
+        CrmStores::all(crm).linked(Arc::new(db.linker())),
         Arc::new(directory),
         dir.path().join("state"),
     )?;

@@ -109,6 +109,24 @@ impl CrmStores {
     }
 }
 
+impl CrmStores {
+    /// These stores with new mail linked and new appointments given their subject's project
+    /// by `linker` (see [`crate::linking`]).
+    pub fn linked(self, linker: Arc<dyn crate::host::MailLinker>) -> Self {
+        Self {
+            mails: Arc::new(crate::linking::LinkingMails::new(
+                self.mails,
+                Arc::clone(&linker),
+            )),
+            appointments: Arc::new(crate::linking::LinkingAppointments::new(
+                self.appointments,
+                linker,
+            )),
+            ..self
+        }
+    }
+}
+
 impl std::fmt::Debug for CrmStores {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("CrmStores")
@@ -224,6 +242,8 @@ pub struct Preview {
     /// Writes to ConAktiv.
     pub conaktiv: PreviewCounts,
     /// sync-core's counts (local = ConAktiv, remote = Exchange); a run's report has the same.
+    /// In JSON as in [`JobReport::counts`]: `{"conaktiv": {...}, "exchange": {...}}`.
+    #[serde(serialize_with = "ser_counts")]
     pub counts: Counts,
     /// Set when the mass-delete guard would stop the run.
     pub guard: Option<String>,
@@ -236,7 +256,10 @@ pub struct Preview {
 pub struct JobReport {
     /// The run report (counts per direction, conflicts, item errors).
     pub report: RunReport,
-    /// sync-core's counts of the writes that succeeded.
+    /// sync-core's counts of the writes that succeeded. In JSON per side in the report's
+    /// vocabulary: `{"conaktiv": {"new", "changed", "deleted", "linked"}, "exchange": {…}}`
+    /// (`linked`: only the pairing key was written, e.g. re-pairing after a lost state).
+    #[serde(serialize_with = "ser_counts")]
     pub counts: Counts,
     /// Whether no write failed and none has an unknown outcome (writes left for the next run
     /// because of a concurrent change do not count).
@@ -252,6 +275,51 @@ pub struct MailboxRun {
     /// What it did, or why it failed.
     #[serde(serialize_with = "ser_result")]
     pub result: Result<JobReport, JobError>,
+}
+
+/// A job's writes in words, per side, every write counted once (so the rows add up to
+/// [`RunSummary::total_writes`]): `Exchange: 1 new, 0 changed, 0 deleted, 2 linked;
+/// ConAktiv: …`.
+pub fn writes_text(c: &Counts) -> String {
+    let side = |c: &sync_core::SideCounts| {
+        format!(
+            "{} new, {} changed, {} deleted, {} linked",
+            c.created, c.changed, c.deleted, c.keyed
+        )
+    };
+    format!(
+        "Exchange: {}; ConAktiv: {}",
+        side(&c.remote),
+        side(&c.local)
+    )
+}
+
+/// One side's writes in the report's vocabulary.
+#[derive(Serialize)]
+struct SideWrites {
+    new: usize,
+    changed: usize,
+    deleted: usize,
+    linked: usize,
+}
+
+impl From<&sync_core::SideCounts> for SideWrites {
+    fn from(c: &sync_core::SideCounts) -> Self {
+        Self {
+            new: c.created,
+            changed: c.changed,
+            deleted: c.deleted,
+            linked: c.keyed,
+        }
+    }
+}
+
+fn ser_counts<S: serde::Serializer>(c: &Counts, s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut m = s.serialize_map(Some(2))?;
+    m.serialize_entry("conaktiv", &SideWrites::from(&c.local))?;
+    m.serialize_entry("exchange", &SideWrites::from(&c.remote))?;
+    m.end()
 }
 
 fn ser_result<S: serde::Serializer>(
@@ -936,9 +1004,12 @@ fn action(item: &sync_core::Item) -> Option<PreviewAction> {
         Change::Detach { gone } => ("detach", Some(side_name(gone))),
         Change::Forget => ("forget", None),
     };
+    // A link (or delete) writes no content: the title comes from the records as they are.
     let records = [
         item.local.after.as_ref(),
         item.remote.after.as_ref(),
+        item.local.before.as_ref().and_then(|c| c.record.as_ref()),
+        item.remote.before.as_ref().and_then(|c| c.record.as_ref()),
         Some(&item.base),
     ];
     let title = records.into_iter().flatten().find_map(title_of);
