@@ -16,6 +16,22 @@ use super::ServiceError;
 /// always verified: against the public CAs, or, when the record pins one
 /// (`pinned_certificate_sha256`), exactly that certificate.
 pub fn client_for_server(server: &EwsServer) -> Result<Client, ServiceError> {
+    client_at(server, transport_for_server(server)?)
+}
+
+/// The client of a server record with an already built transport (another URL, for a
+/// mailbox Autodiscover found).
+pub(crate) fn client_at(
+    server: &EwsServer,
+    transport: TransportConfig,
+) -> Result<Client, ServiceError> {
+    Client::new(ClientConfig::new(transport))
+        .map_err(|e| ServiceError::Configuration(format!("EWS server {:?}: {e}", server.name)))
+}
+
+/// The transport settings of a server record: its URL, its service account's credentials and
+/// its TLS trust.
+pub fn transport_for_server(server: &EwsServer) -> Result<TransportConfig, ServiceError> {
     let credentials = server.credentials().ok_or_else(|| {
         ServiceError::Configuration(format!(
             "EWS server {:?} lacks credentials for its kind",
@@ -51,6 +67,5 @@ pub fn client_for_server(server: &EwsServer) -> Result<Client, ServiceError> {
         transport =
             transport.with_pinned_certificate(CertificateFingerprint::from_bytes(*pin.as_bytes()));
     }
-    Client::new(ClientConfig::new(transport))
-        .map_err(|e| ServiceError::Configuration(format!("EWS server {:?}: {e}", server.name)))
+    Ok(transport)
 }

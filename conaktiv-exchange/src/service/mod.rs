@@ -24,6 +24,7 @@
 mod client;
 pub mod demo;
 mod projection;
+pub mod routing;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -43,9 +44,10 @@ use crate::host::{
 use crate::rules::{Assignment, assignments, resolve, table_name};
 use crate::scheduler::{JobError, JobErrorKind, JobRunner, Leased, RunReport, SchedulerStore};
 
-pub use client::client_for_server;
+pub use client::{client_for_server, transport_for_server};
 pub use demo::{DemoResult, demo};
 pub use projection::{AppointmentProjection, ContactProjection, TaskProjection};
+pub use routing::{RouteInfo, Router};
 
 /// An error of the orchestration layer (not of one mailbox's job: those are [`JobError`]s).
 #[derive(Debug, thiserror::Error)]
@@ -331,7 +333,7 @@ impl RunSummary {
 /// Runs sync rules for mailboxes. See the module docs.
 pub struct Connector {
     config: Configuration,
-    client: Client,
+    router: Router,
     crm: CrmStores,
     directory: Arc<dyn UserDirectory>,
     state_dir: PathBuf,
@@ -389,9 +391,20 @@ impl Connector {
         directory: Arc<dyn UserDirectory>,
         state_dir: impl Into<PathBuf>,
     ) -> Self {
+        let router = Router::single(config.clone(), client);
+        Self::with_router(config, router, crm, directory, state_dir)
+    }
+
+    fn with_router(
+        config: Configuration,
+        router: Router,
+        crm: CrmStores,
+        directory: Arc<dyn UserDirectory>,
+        state_dir: impl Into<PathBuf>,
+    ) -> Self {
         Self {
             config,
-            client,
+            router,
             crm,
             directory,
             state_dir: state_dir.into(),
@@ -474,7 +487,9 @@ impl Connector {
         Ok(self.leases.get_or_init(|| store))
     }
 
-    /// A connector using the configuration's first EWS server (or the named one).
+    /// A connector for the configuration's EWS servers: with `server`, every mailbox goes
+    /// to that server record; without, each mailbox to the server its route names
+    /// ([`Connector::routed`]; with one server and no routes, that server).
     pub fn from_config(
         config: Configuration,
         server: Option<&str>,
@@ -482,13 +497,28 @@ impl Connector {
         directory: Arc<dyn UserDirectory>,
         state_dir: impl Into<PathBuf>,
     ) -> Result<Self, ServiceError> {
-        let record = match server {
-            Some(name) => config.server(name),
-            None => config.servers.first(),
-        }
-        .ok_or_else(|| ServiceError::Configuration("no EWS server configured".into()))?;
-        let client = client_for_server(record)?;
-        Ok(Self::new(config, client, crm, directory, state_dir))
+        let router = match server {
+            Some(name) => Router::fixed(config.clone(), name)?,
+            None => Router::new(config.clone())?,
+        };
+        Ok(Self::with_router(config, router, crm, directory, state_dir))
+    }
+
+    /// A connector that serves each mailbox from the server its route names
+    /// (`[[mailbox_routes]]`, the user's Exchange mail account, else the first server;
+    /// Autodiscover where a route asks for it), with one client per server record.
+    pub fn routed(
+        config: Configuration,
+        crm: CrmStores,
+        directory: Arc<dyn UserDirectory>,
+        state_dir: impl Into<PathBuf>,
+    ) -> Result<Self, ServiceError> {
+        Self::from_config(config, None, crm, directory, state_dir)
+    }
+
+    /// The router that picks each mailbox's server.
+    pub fn router(&self) -> &Router {
+        &self.router
     }
 
     /// Sets how many items are written per batch (default 100).
@@ -570,20 +600,20 @@ impl Connector {
     ) -> Result<Vec<(Assignment, Result<Preview, ServiceError>)>, ServiceError> {
         use futures::StreamExt;
         let (jobs, _) = self.jobs(rule, user).await?;
-        let mut out: Vec<(usize, (Assignment, Result<Preview, ServiceError>))> =
-            futures::stream::iter(jobs.into_iter().enumerate())
-                .map(|(i, job)| async move {
-                    let result = async {
-                        let rule = self.rule(&job.rule)?.clone();
-                        let user = self.user(&job.user).await?;
-                        self.preview_rule(&rule, &user, actions).await
-                    }
-                    .await;
-                    (i, (job, result))
-                })
-                .buffer_unordered(self.concurrency.max(1))
-                .collect()
+        type Slot = (usize, (Assignment, Result<Preview, ServiceError>));
+        let mut out: Vec<Slot> = futures::stream::iter(jobs.into_iter().enumerate())
+            .map(|(i, job)| async move {
+                let result = async {
+                    let rule = self.rule(&job.rule)?.clone();
+                    let user = self.user(&job.user).await?;
+                    self.preview_rule(&rule, &user, actions).await
+                }
                 .await;
+                (i, (job, result))
+            })
+            .buffer_unordered(self.concurrency.max(1))
+            .collect()
+            .await;
         out.sort_by_key(|(i, _)| *i);
         Ok(out.into_iter().map(|(_, r)| r).collect())
     }
@@ -789,7 +819,15 @@ impl Connector {
         R: CrmRecord,
         P: Projection<R>,
     {
-        let mut exchange = ExchangeSide::for_rule(&self.client, mailbox, rule)
+        let client = self
+            .router
+            .client_for(user, mailbox)
+            .await
+            .map_err(|e| match e {
+                ServiceError::Job(j) => j,
+                other => JobError::configuration(other.to_string()),
+            })?;
+        let mut exchange = ExchangeSide::for_rule(&client, mailbox, rule)
             .map_err(|e| JobError::configuration(format!("rule {:?}: {e}", rule.description)))?;
         let mut core_rule = engine_rule(rule);
         core_rule.force = self.mass_delete_accepted(rule);

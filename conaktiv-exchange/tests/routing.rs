@@ -1,0 +1,265 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failed test
+//! Mailbox routing through the real binary: two EWS servers (an on-premises one with Basic
+//! sign-in and an "Exchange Online" one with an OAuth app, both `ews-mock` instances), users
+//! routed to each by `[[mailbox_routes]]` (by user name and by mail domain); `check` shows
+//! who goes where and rejects a route to an unknown server with file:line; a `sync` writes
+//! each user's records into the right server.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use conaktiv_exchange::host::{CrmStore, DirectoryUser};
+use conaktiv_exchange::sqlite::SqliteDb;
+use conaktiv_model::ContactPerson;
+use ews_mock::{MockConfig, MockHandle, MockServer, OrgData};
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_conaktiv-exchange");
+
+async fn on_premises() -> MockHandle {
+    let org = r#"
+[settings]
+domain = "buero.test"
+
+[[users]]
+address = "svc@buero.test"
+password = "svc-pw"
+roles = ["ApplicationImpersonation"]
+
+[[users]]
+address = "anna@buero.test"
+password = "pw"
+
+[[mailboxes]]
+owner = "anna@buero.test"
+"#;
+    MockServer::start(MockConfig::new(OrgData::from_toml(org).unwrap()))
+        .await
+        .unwrap()
+}
+
+async fn online() -> MockHandle {
+    let org = r#"
+[settings]
+domain = "cloud.test"
+
+[[apps]]
+client_id = "app-1"
+client_secret = "app-secret"
+tenant = "cloudtenant"
+roles = ["full_access_as_app"]
+
+[[users]]
+address = "bert@cloud.test"
+password = "pw"
+
+[[mailboxes]]
+owner = "bert@cloud.test"
+
+[[users]]
+address = "carla@cloud.test"
+password = "pw"
+
+[[mailboxes]]
+owner = "carla@cloud.test"
+"#;
+    MockServer::start(MockConfig::new(OrgData::from_toml(org).unwrap()))
+        .await
+        .unwrap()
+}
+
+fn config_text(buero: &MockHandle, cloud: &MockHandle, routes: &str) -> String {
+    format!(
+        r#"[[servers]]
+name = "Büro"
+url = "{}"
+kind = "on_premises"
+admin_user = "svc@buero.test"
+admin_password = "svc-pw"
+auth_scheme = "basic"
+
+[[servers]]
+name = "Online"
+url = "{}"
+kind = "exchange_online"
+admin_mailbox = "svc@cloud.test"
+oauth = {{ tenant_id = "cloudtenant", client_id = "app-1", client_secret = "app-secret", token_url = "{}" }}
+
+{routes}
+
+[[rules]]
+description = "Kontakte"
+table = "contacts"
+master = "conaktiv"
+sync_folders = [{{ path = "/Contacts" }}]
+to_exchange = {{ transfer_new = true, transfer_changed = true }}
+to_conaktiv = {{ transfer_new = true, transfer_changed = true }}
+"#,
+        buero.url(),
+        cloud.url(),
+        cloud.token_url()
+    )
+}
+
+const ROUTES: &str = r#"[[mailbox_routes]]
+server = "Online"
+mail_domains = ["cloud.test"]
+
+[[mailbox_routes]]
+server = "Büro"
+users = ["anna"]
+"#;
+
+async fn database(path: &Path) {
+    let db = SqliteDb::open(path).unwrap();
+    let crm = db.crm();
+    for (user, mailbox) in [
+        ("anna", "anna@buero.test"),
+        ("bert", "bert@cloud.test"),
+        ("carla", "carla@cloud.test"),
+    ] {
+        db.directory()
+            .put_user(&DirectoryUser {
+                name: user.into(),
+                display_name: user.into(),
+                mailbox: Some(mailbox.into()),
+                active: true,
+                ..DirectoryUser::default()
+            })
+            .await
+            .unwrap();
+        let mut c = ContactPerson::default();
+        c.name.given_name = "Kontakt".into();
+        c.name.surname = format!("Von-{user}");
+        CrmStore::<ContactPerson>::create(&crm, Some(user), &c, None)
+            .await
+            .unwrap();
+    }
+}
+
+fn run(config: &Path, db: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(BIN)
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .arg("--db")
+        .arg(db)
+        .env("RUST_LOG", "error")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn surnames(mock: &MockHandle, mailbox: &str) -> Vec<String> {
+    let snap = mock.mailbox(mailbox).unwrap();
+    let mut names: Vec<String> = ["anna", "bert", "carla"]
+        .iter()
+        .map(|u| format!("Von-{u}"))
+        .filter(|n| snap.items.iter().any(|i| i.xml.contains(n.as_str())))
+        .collect();
+    names.sort();
+    names
+}
+
+struct Setup {
+    buero: MockHandle,
+    cloud: MockHandle,
+    _dir: tempfile::TempDir,
+    config: PathBuf,
+    db: PathBuf,
+}
+
+async fn setup(routes: &str) -> Setup {
+    let buero = on_premises().await;
+    let cloud = online().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, config_text(&buero, &cloud, routes)).unwrap();
+    let db = dir.path().join("crm.sqlite");
+    database(&db).await;
+    Setup {
+        buero,
+        cloud,
+        _dir: dir,
+        config,
+        db,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_mailbox_is_synced_with_the_server_its_route_names() {
+    let s = setup(ROUTES).await;
+    let (code, out, err) = run(&s.config, &s.db, &["check"]);
+    assert_eq!(code, 0, "check: {out}\n{err}");
+    assert!(
+        out.contains(
+            "anna <anna@buero.test>: server \"Büro\", Basic (on-premises) (a mailbox route names the user)"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "bert <bert@cloud.test>: server \"Online\", OAuth app (Exchange Online) (a mailbox route names the mail domain)"
+        ),
+        "{out}"
+    );
+
+    let (code, out, err) = tokio::task::block_in_place(|| run(&s.config, &s.db, &["sync"]));
+    assert_eq!(code, 0, "sync: {out}\n{err}");
+    assert_eq!(surnames(&s.buero, "anna@buero.test"), ["Von-anna"]);
+    assert_eq!(surnames(&s.cloud, "bert@cloud.test"), ["Von-bert"]);
+    assert_eq!(surnames(&s.cloud, "carla@cloud.test"), ["Von-carla"]);
+    // The on-premises server saw no OAuth token requests, the online one no Basic sign-in.
+    assert!(s.buero.mailbox("bert@cloud.test").is_none());
+    assert!(s.cloud.mailbox("anna@buero.test").is_none());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_routes_every_mailbox_goes_to_the_first_server() {
+    let s = setup("").await;
+    let (code, out, _) = run(&s.config, &s.db, &["check"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("bert <bert@cloud.test>: server \"Büro\", Basic (on-premises) (no route applies; the first server record)"),
+        "{out}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_route_to_an_unknown_server_is_rejected_with_file_and_line() {
+    let s = setup("[[mailbox_routes]]\nserver = \"Nirgendwo\"\nusers = [\"anna\"]\n").await;
+    let (code, out, err) = run(&s.config, &s.db, &["check"]);
+    assert_eq!(code, 3, "{out}\n{err}");
+    let all = format!("{out}{err}");
+    let text = std::fs::read_to_string(&s.config).unwrap();
+    let line = text.lines().position(|l| l.contains("Nirgendwo")).unwrap() + 1;
+    assert!(
+        all.contains(&format!("config.toml:{line}")),
+        "no file:line {line} in {all}"
+    );
+    assert!(all.contains("mailbox_routes[0].server"), "{all}");
+    assert!(
+        all.contains("\"Nirgendwo\", which is not configured"),
+        "{all}"
+    );
+}
+
+#[test]
+fn json_check_lists_the_routes() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let s = rt.block_on(setup(ROUTES));
+    let (code, out, _) = run(&s.config, &s.db, &["--json", "check"]);
+    assert_eq!(code, 0, "{out}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let routes = v["routes"].as_array().unwrap();
+    let carla = routes.iter().find(|r| r["user"] == "carla").unwrap();
+    assert_eq!(carla["server"], "Online");
+    assert_eq!(carla["autodiscover"], false);
+    drop(s);
+}
