@@ -286,3 +286,100 @@ async fn an_unknown_host_name_fails_the_job_at_once_as_a_configuration_problem()
         "not a configuration problem: {v}"
     );
 }
+
+/// A private CA ("Agentur Root CA") and a server certificate for 127.0.0.1 it issued:
+/// (CA PEM, server certificate PEM, server key PEM).
+fn private_ca() -> (String, String, String) {
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(rcgen::DnType::CommonName, "Agentur Root CA");
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
+    let issuer = rcgen::Issuer::from_params(&ca, &ca_key);
+    let key = rcgen::KeyPair::generate().unwrap();
+    let params = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()]).unwrap();
+    let cert = params.signed_by(&key, &issuer).unwrap();
+    (ca_cert.pem(), cert.pem(), key.serialize_pem())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_with_a_private_ca_certificate_is_trusted_through_trusted_ca_file() {
+    let (ca_pem, cert_pem, key_pem) = private_ca();
+    let org = r#"
+[settings]
+domain = "buero.test"
+
+[[users]]
+address = "svc@buero.test"
+password = "svc-pw"
+roles = ["ApplicationImpersonation"]
+
+[[users]]
+address = "anna@buero.test"
+password = "pw"
+
+[[mailboxes]]
+owner = "anna@buero.test"
+"#;
+    let mut mock_config = MockConfig::new(OrgData::from_toml(org).unwrap());
+    mock_config.tls = Some(ews_mock::TlsConfig {
+        cert_pem: cert_pem.into_bytes(),
+        key_pem: key_pem.into_bytes(),
+    });
+    let mock = MockServer::start(mock_config).await.unwrap();
+    assert!(mock.url().starts_with("https://"), "{}", mock.url());
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("agentur-ca.pem");
+    std::fs::write(&ca_file, ca_pem).unwrap();
+    let config = dir.path().join("config.toml");
+    let write_config = |trust: &str| {
+        std::fs::write(
+            &config,
+            format!(
+                r#"[[servers]]
+name = "Büro"
+url = "{}"
+kind = "on_premises"
+admin_user = "svc@buero.test"
+admin_password = "svc-pw"
+auth_scheme = "basic"
+{trust}
+
+[[rules]]
+description = "Kontakte"
+table = "contacts"
+master = "conaktiv"
+sync_folders = [{{ path = "/Contacts" }}]
+to_exchange = {{ transfer_new = true, transfer_changed = true }}
+to_conaktiv = {{ transfer_new = true, transfer_changed = true }}
+"#,
+                mock.url()
+            ),
+        )
+        .unwrap();
+    };
+    let db = dir.path().join("crm.sqlite");
+    database(&db).await;
+
+    // Without the setting: the error names the host, the server record and the setting.
+    write_config("");
+    let (code, out, err) =
+        tokio::task::block_in_place(|| run(&config, &db, &["sync", "--user", "anna"]));
+    let all = format!("{out}\n{err}");
+    assert_ne!(code, 0, "{all}");
+    assert!(all.contains("127.0.0.1"), "no host: {all}");
+    assert!(all.contains("EWS server \"Büro\""), "no server: {all}");
+    assert!(all.contains("trusted_ca_file"), "no setting: {all}");
+    assert!(surnames(&mock, "anna@buero.test").is_empty());
+
+    // With it, the sync goes through over verified TLS.
+    write_config(&format!(
+        "trusted_ca_file = {:?}",
+        ca_file.display().to_string()
+    ));
+    let (code, out, err) =
+        tokio::task::block_in_place(|| run(&config, &db, &["sync", "--user", "anna"]));
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert_eq!(surnames(&mock, "anna@buero.test"), ["Von-anna"]);
+}

@@ -56,6 +56,7 @@ fn record(host: &str, imap_port: u16, smtp_port: u16, user: &str) -> m::MailAcco
             receive_automatically_on_server: false,
         },
         exchange: None,
+        trusted_ca_file: None,
     }
 }
 

@@ -44,7 +44,7 @@ use crate::host::{
 use crate::rules::{Assignment, assignments, resolve, table_name};
 use crate::scheduler::{JobError, JobErrorKind, JobRunner, Leased, RunReport, SchedulerStore};
 
-pub use client::{client_for_server, transport_for_server};
+pub use client::{client_for_server, explain_certificate_error, transport_for_server};
 pub use demo::{DemoResult, demo};
 pub use projection::{AppointmentProjection, ContactProjection, TaskProjection};
 pub use routing::{RouteInfo, Router};
@@ -827,6 +827,13 @@ impl Connector {
                 ServiceError::Job(j) => j,
                 other => JobError::configuration(other.to_string()),
             })?;
+        let server = self.router.server_for(user, mailbox);
+        let explain = |e: JobError| match server
+            .and_then(|s| client::explain_certificate_error(s, e.message()))
+        {
+            Some(message) => JobError::new(e.kind(), message),
+            None => e,
+        };
         let mut exchange = ExchangeSide::for_rule(&client, mailbox, rule)
             .map_err(|e| JobError::configuration(format!("rule {:?}: {e}", rule.description)))?;
         let mut core_rule = engine_rule(rule);
@@ -853,7 +860,7 @@ impl Connector {
         let prepared = engine
             .prepare(&mut crm, &mut exchange, &mut state, now)
             .await
-            .map_err(|e| classify(&e))?;
+            .map_err(|e| explain(classify(&e)))?;
         match mode {
             Mode::Preview { actions } => {
                 let plan = &prepared.plan;

@@ -108,6 +108,15 @@ impl Router {
         describe_route(&self.config, self.fixed, user, mailbox)
     }
 
+    /// The server record that serves `user`'s mailbox `mailbox` (`None` for a router over
+    /// one ready client).
+    pub fn server_for(&self, user: &str, mailbox: &str) -> Option<&EwsServer> {
+        match self.fixed {
+            Some(i) => self.config.servers.get(i),
+            None => self.config.route_for(user, mailbox).map(|r| r.server),
+        }
+    }
+
     /// The client for `user`'s mailbox `mailbox` (not yet impersonating it).
     pub async fn client_for(&self, user: &str, mailbox: &str) -> Result<Client, ServiceError> {
         if self.fixed == Some(usize::MAX) {
