@@ -383,3 +383,102 @@ to_conaktiv = {{ transfer_new = true, transfer_changed = true }}
     assert_eq!(code, 0, "{out}\n{err}");
     assert_eq!(surnames(&mock, "anna@buero.test"), ["Von-anna"]);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn test_account_server_names_the_endpoint_and_the_service_account_in_words() {
+    let s = setup(ROUTES).await;
+    let cfg = s.config.display().to_string();
+    let out = tokio::task::block_in_place(|| {
+        Command::new(BIN)
+            .args(["--config", &cfg, "test-account", "--server", "Büro"])
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap()
+    });
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains(
+            "reached the EWS endpoint of server \"Büro\" as the service account svc@buero.test"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("reached the mailbox"), "{text}");
+    assert!(text.contains(" login "), "step as a word: {text}");
+    assert!(!text.contains("Authenticate"), "Debug step name: {text}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn test_account_fetches_the_oauth_token_for_an_xoauth2_account() {
+    let s = setup(ROUTES).await;
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut text = std::fs::read_to_string(&s.config).unwrap();
+    text.push_str(&format!(
+        r#"
+[[mail_accounts]]
+short_code = "CLOUD"
+user = "bert"
+account_name = "Bert"
+email = "bert@cloud.test"
+usage = "receive"
+server_kind = "imap_smtp"
+
+[mail_accounts.imap]
+host = "127.0.0.1"
+port = {closed}
+tls = "implicit"
+user = "bert@cloud.test"
+oauth = {{ tenant_id = "cloudtenant", client_id = "app-1", client_secret = "app-secret", token_url = "{}" }}
+"#,
+        s.cloud.token_url()
+    ));
+    std::fs::write(&s.config, text).unwrap();
+    let cfg = s.config.display().to_string();
+    let out = tokio::task::block_in_place(|| {
+        Command::new(BIN)
+            .args([
+                "--config",
+                &cfg,
+                "--json",
+                "test-account",
+                "--account",
+                "CLOUD",
+            ])
+            .output()
+            .unwrap()
+    });
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let all = format!("{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!all.contains("needs an access token"), "{all}");
+    assert!(!all.contains("app-secret"), "{all}");
+    // The token came from the OAuth app; the test then reached the IMAP step (a closed port).
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    let v: Value = serde_json::from_str(&stdout).unwrap();
+    let steps = v["steps"].as_array().unwrap();
+    let failed = steps.iter().find(|s| s["status"] == "failed").unwrap();
+    assert_eq!(failed["protocol"], "imap");
+    assert_eq!(failed["failure"], "port closed", "{v}");
+
+    // A wrong client secret: the OAuth app's answer, in words, before any IMAP step.
+    let text = std::fs::read_to_string(&s.config)
+        .unwrap()
+        .replace("\"app-secret\", token_url", "\"wrong-secret\", token_url");
+    std::fs::write(&s.config, text).unwrap();
+    let out = tokio::task::block_in_place(|| {
+        Command::new(BIN)
+            .args(["--config", &cfg, "test-account", "--account", "CLOUD"])
+            .output()
+            .unwrap()
+    });
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_ne!(out.status.code(), Some(0), "{all}");
+    assert!(all.contains("no access token from the OAuth app"), "{all}");
+    assert!(!all.contains("wrong-secret"), "{all}");
+}
