@@ -482,3 +482,51 @@ oauth = {{ tenant_id = "cloudtenant", client_id = "app-1", client_secret = "app-
     assert!(all.contains("no access token from the OAuth app"), "{all}");
     assert!(!all.contains("wrong-secret"), "{all}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn autodiscover_finds_the_endpoint_once_per_mailbox() {
+    // The "Büro" record's URL points nowhere; its route asks Autodiscover (on premises),
+    // which names the on-premises mock's EWS endpoint.
+    let buero = on_premises().await;
+    let routes = format!(
+        "[[mailbox_routes]]\nserver = \"Büro\"\nusers = [\"anna\"]\nautodiscover = true\nautodiscover_url = \"{}\"\n",
+        buero.autodiscover_url()
+    );
+    let s = setup(&routes).await;
+    let text = std::fs::read_to_string(&s.config)
+        .unwrap()
+        .replace(&s.buero.url(), "http://127.0.0.1:9/EWS/Exchange.asmx");
+    std::fs::write(&s.config, text).unwrap();
+    let (code, out, _) = run(&s.config, &s.db, &["check"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains(
+            "anna <anna@buero.test>: server \"Büro\", Basic (on-premises), endpoint by Autodiscover"
+        ),
+        "{out}"
+    );
+    // Two rules for anna's mailbox: Autodiscover is asked once for it.
+    let mut text = std::fs::read_to_string(&s.config).unwrap();
+    text.push_str(
+        r#"
+[[rules]]
+description = "Aufgaben"
+table = "tasks"
+master = "conaktiv"
+sync_folders = [{ path = "/Tasks" }]
+to_exchange = { transfer_new = true, transfer_changed = true }
+to_conaktiv = { transfer_new = true, transfer_changed = true }
+"#,
+    );
+    std::fs::write(&s.config, text).unwrap();
+    let (code, out, err) =
+        tokio::task::block_in_place(|| run(&s.config, &s.db, &["sync", "--user", "anna"]));
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert_eq!(surnames(&buero, "anna@buero.test"), ["Von-anna"]);
+    let asked = buero
+        .request_counts()
+        .get("GetUserSettingsRequestMessage")
+        .copied()
+        .unwrap_or_default();
+    assert_eq!(asked, 1, "{:?}", buero.request_counts());
+}

@@ -24,8 +24,9 @@ pub struct Router {
     fixed: Option<usize>,
     /// Clients by server record name (lower case).
     clients: Mutex<HashMap<String, Client>>,
-    /// Clients of mailboxes whose endpoint Autodiscover found, by address (lower case).
-    discovered: Mutex<HashMap<String, Client>>,
+    /// Clients of mailboxes whose endpoint Autodiscover found, by address (lower case);
+    /// held across a lookup, so concurrent jobs of one mailbox ask once.
+    discovered: tokio::sync::Mutex<HashMap<String, Client>>,
 }
 
 impl std::fmt::Debug for Router {
@@ -73,7 +74,7 @@ impl Router {
             config,
             fixed: None,
             clients: Mutex::new(HashMap::new()),
-            discovered: Mutex::new(HashMap::new()),
+            discovered: tokio::sync::Mutex::new(HashMap::new()),
         })
     }
 
@@ -99,7 +100,7 @@ impl Router {
             config,
             fixed: Some(usize::MAX),
             clients: Mutex::new(clients),
-            discovered: Mutex::new(HashMap::new()),
+            discovered: tokio::sync::Mutex::new(HashMap::new()),
         }
     }
 
@@ -149,8 +150,9 @@ impl Router {
             return Ok(client);
         }
         let key = mailbox.trim().to_lowercase();
-        if let Some(c) = self.cached(&self.discovered, &key) {
-            return Ok(c);
+        let mut discovered = self.discovered.lock().await;
+        if let Some(c) = discovered.get(&key) {
+            return Ok(c.clone());
         }
         let base = transport_for_server(server)?;
         let found = ews_client::ops::autodiscover::discover_ews_url(
@@ -170,7 +172,7 @@ impl Router {
         let mut transport = base;
         transport.url = found.ews_url;
         let client = client_at(server, transport)?;
-        lock(&self.discovered).insert(key, client.clone());
+        discovered.insert(key, client.clone());
         Ok(client)
     }
 
