@@ -7,10 +7,10 @@
 //! * `--server NAME`: the service account reaches its admin mailbox (Exchange Online: the
 //!   configured `admin_mailbox`, impersonated).
 
-use conaktiv_exchange::service::client_for_server;
+use conaktiv_exchange::service::{client_for_server, transport_for_server};
 use conaktiv_model::Configuration;
 use conaktiv_model::config::{AuthScheme, MailAccount, MailServerKind, OAuthApp};
-use ews_client::transport::{Auth, TransportConfig};
+use ews_client::transport::Auth;
 use ews_client::{Client, ClientConfig};
 use mail_transport::account_test::{
     AccountTestOptions, AccountTestReport, FailureKind, StepStatus, TestProtocol, TestStepKind,
@@ -217,7 +217,9 @@ fn exchange_client(config: &Configuration, account: &MailAccount) -> Result<Clie
         Some(AuthScheme::Ntlm) => Auth::ntlm(user, password.expose()),
         _ => Auth::basic(user.clone(), password.expose()),
     };
-    let transport = TransportConfig::new(server.url.as_url().clone(), auth);
+    // The server record's URL and TLS trust, with the account's own sign-in.
+    let mut transport = transport_for_server(server).map_err(|e| e.to_string())?;
+    transport.auth = auth;
     Client::new(ClientConfig::new(transport)).map_err(|e| format!("mail account {code:?}: {e}"))
 }
 
