@@ -266,19 +266,35 @@ fn json_check_lists_the_routes() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unknown_host_name_fails_the_job_at_once_as_a_configuration_problem() {
+    for scheme in ["basic", "ntlm"] {
+        unknown_host_with(scheme).await;
+    }
+}
+
+async fn unknown_host_with(scheme: &str) {
     let s = setup(ROUTES).await;
-    // The on-premises server's host name does not exist.
-    let text = std::fs::read_to_string(&s.config).unwrap().replace(
-        &s.buero.url(),
-        "https://no-such-host.invalid/EWS/Exchange.asmx",
-    );
+    // The on-premises server's host name does not exist (Basic goes through reqwest, NTLM
+    // through its own connection).
+    let text = std::fs::read_to_string(&s.config)
+        .unwrap()
+        .replace(
+            &s.buero.url(),
+            "https://no-such-host.invalid/EWS/Exchange.asmx",
+        )
+        .replace(
+            "auth_scheme = \"basic\"",
+            &format!("auth_scheme = \"{scheme}\""),
+        );
     std::fs::write(&s.config, text).unwrap();
     let (code, out, err) = tokio::task::block_in_place(|| {
         run(&s.config, &s.db, &["--json", "sync", "--user", "anna"])
     });
     let all = format!("{out}\n{err}");
     assert_ne!(code, 0, "{all}");
-    assert!(all.contains("the host name is unknown (DNS)"), "{all}");
+    assert!(
+        all.contains("the host name is unknown (DNS)"),
+        "{scheme}: {all}"
+    );
     assert!(!all.contains("attempt(s)"), "retried: {all}");
     let v: Value = serde_json::from_str(&out).unwrap();
     assert!(

@@ -654,9 +654,9 @@ where
 
 /// Whether a connect error's chain says the host name does not exist (as opposed to a DNS
 /// server that did not answer, `EAI_AGAIN`, which stays transient).
-fn is_unknown_host(chain: &str) -> bool {
+pub(crate) fn is_unknown_host(chain: &str) -> bool {
     let chain = chain.to_ascii_lowercase();
-    chain.contains("dns error")
+    (chain.contains("dns error") || chain.contains("failed to lookup address"))
         && (chain.contains("name or service not known")
             || chain.contains("no address associated")
             || chain.contains("nodename nor servname")
