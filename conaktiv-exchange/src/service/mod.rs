@@ -1149,6 +1149,14 @@ mod tests {
                 K::Configuration,
             ),
             (
+                TransportError::UnknownHost {
+                    host: "no-such-host.invalid".into(),
+                    message: "dns error: Name or service not known".into(),
+                }
+                .into(),
+                K::Configuration,
+            ),
+            (
                 SoapFault::for_code(ResponseCode::ErrorSchemaValidation, "schema").into(),
                 K::Other,
             ),
