@@ -237,6 +237,7 @@ fn the_default_configuration_is_config_demo_toml_when_present() {
 fn usage_errors_exit_with_64_and_help_with_0() {
     assert_eq!(run(&["--no-such-flag"]).code, 64);
     assert_eq!(run(&["sync", "--wait", "soon"]).code, 64);
+    assert_eq!(run(&["preview", "--no-such-flag"]).code, 64);
     assert_eq!(run(&[]).code, 64);
     let help = run(&["--help"]);
     assert_eq!(help.code, 0);
@@ -288,7 +289,7 @@ password = "never-printed-pw"
     let steps = j["steps"].as_array().unwrap();
     let failed = steps.iter().find(|s| s["status"] == "failed").unwrap();
     assert_eq!(failed["protocol"], "imap");
-    assert_eq!(failed["failure"], "PortClosed");
+    assert_eq!(failed["failure"], "port closed");
     assert!(!r.stdout.contains("never-printed-pw"));
     assert!(!r.stderr.contains("never-printed-pw"));
 

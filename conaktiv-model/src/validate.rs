@@ -230,6 +230,67 @@ impl Configuration {
             "batch task",
             |i| format!("batch task {:?}", self.batch_tasks[i].label()),
         );
+        let routes = root.key("mailbox_routes");
+        let mut routed_users: HashSet<String> = HashSet::new();
+        let mut routed_domains: HashSet<String> = HashSet::new();
+        for (i, r) in self.mailbox_routes.iter().enumerate() {
+            let at = routes.index(i);
+            let rec = format!("mailbox route to {:?}", r.server);
+            if self.server(&r.server).is_none() {
+                c.push(
+                    &rec,
+                    at.key("server"),
+                    ValidationErrorKind::UnknownServer(r.server.clone()),
+                );
+            }
+            if r.users.is_empty() && r.mail_domains.is_empty() {
+                c.push(
+                    &rec,
+                    at.key("users"),
+                    ValidationErrorKind::Missing("a mailbox route needs users or mail domains"),
+                );
+            }
+            for (j, u) in r.users.iter().enumerate() {
+                if !routed_users.insert(u.as_str().to_lowercase()) {
+                    c.push(
+                        &rec,
+                        at.key("users").index(j),
+                        ValidationErrorKind::Duplicate {
+                            what: "routed user",
+                            value: u.to_string(),
+                        },
+                    );
+                }
+            }
+            for (j, d) in r.mail_domains.iter().enumerate() {
+                let d = d.trim().trim_start_matches('@').to_lowercase();
+                if d.is_empty() || d.contains('@') || d.contains(char::is_whitespace) {
+                    c.push(
+                        &rec,
+                        at.key("mail_domains").index(j),
+                        ValidationErrorKind::NotAllowed(
+                            "a mail domain is a host name such as agentur.example",
+                        ),
+                    );
+                } else if !routed_domains.insert(d.clone()) {
+                    c.push(
+                        &rec,
+                        at.key("mail_domains").index(j),
+                        ValidationErrorKind::Duplicate {
+                            what: "routed mail domain",
+                            value: d,
+                        },
+                    );
+                }
+            }
+            if r.autodiscover_url.is_some() && !r.autodiscover {
+                c.push(
+                    &rec,
+                    at.key("autodiscover_url"),
+                    ValidationErrorKind::NotAllowed("autodiscover_url needs autodiscover = true"),
+                );
+            }
+        }
         if c.0.is_empty() { Ok(()) } else { Err(c.0) }
     }
 }

@@ -225,8 +225,23 @@ fn round_trip_of_a_configuration_built_in_code() {
             "app01",
             IntervalMinutes::new(10).unwrap(),
         )],
+        mailbox_routes: vec![conaktiv_model::config::MailboxRoute {
+            server: "Online".into(),
+            mail_domains: vec!["cloud.agentur.example".into()],
+            ..Default::default()
+        }],
     };
     assert_eq!(config.validate(), Ok(()));
+    let route = config
+        .route_for("anna", "anna@cloud.agentur.example")
+        .unwrap();
+    assert_eq!(route.server.name, "Online");
+    assert_eq!(
+        route.reason,
+        conaktiv_model::config::RouteReason::MailDomain
+    );
+    let other = config.route_for("bert", "bert@agentur.example").unwrap();
+    assert_eq!(other.server.name, "Büro");
     let written = config.to_toml_string().unwrap();
     let again = Configuration::from_toml_str(&written, "built.toml").unwrap();
     assert_eq!(again, config);

@@ -139,7 +139,15 @@ pub(crate) fn classify_chain(
 
 pub(crate) fn classify_rustls(e: &rustls::Error) -> MailError {
     match e {
-        rustls::Error::InvalidCertificate(c) => MailError::Certificate(format!("{c:?}")),
+        rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer) => {
+            MailError::Certificate(
+                "the server certificate is not issued by a trusted CA; if the mail server uses \
+                 a certificate of the organisation's own CA, set trusted_ca_file in the mail \
+                 account to that CA's PEM file"
+                    .into(),
+            )
+        }
+        rustls::Error::InvalidCertificate(c) => MailError::Certificate(c.to_string()),
         rustls::Error::NoCertificatesPresented => {
             MailError::Certificate("the server presented no certificate".into())
         }

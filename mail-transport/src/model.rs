@@ -66,6 +66,30 @@ fn secret_for(
     }
 }
 
+/// The server settings with the account's `trusted_ca_file` (PEM) trusted, if it names one.
+fn with_trusted_ca(
+    server: ServerSettings,
+    account: &m::MailAccount,
+) -> Result<ServerSettings, MailError> {
+    let Some(path) = &account.trusted_ca_file else {
+        return Ok(server);
+    };
+    let pem = std::fs::read(path).map_err(|e| {
+        MailError::Config(format!(
+            "mail account {}: cannot read trusted_ca_file {}: {e}",
+            account.short_code,
+            path.display()
+        ))
+    })?;
+    server.with_root_ca_pem(pem).map_err(|e| {
+        MailError::Config(format!(
+            "mail account {}: trusted_ca_file {}: {e}",
+            account.short_code,
+            path.display()
+        ))
+    })
+}
+
 /// Settings for an IMAP/SMTP mail account record. `oauth_token` is the current access token
 /// of the account's OAuth app when it uses XOAUTH2 (fetching it is the host's job).
 pub fn account_settings(
@@ -93,6 +117,7 @@ pub fn account_settings(
                 auth,
                 Credentials::new(i.user.clone(), secret),
             )?;
+            let server = with_trusted_ca(server, account)?;
             let mut settings = ImapSettings::new(server);
             settings.after_receive = if account.receiving.keep_copy_on_server {
                 AfterReceive::KeepCopy
@@ -123,6 +148,7 @@ pub fn account_settings(
                 Credentials::new(user, secret),
             )?
             .with_timeouts(timeout.min(Duration::from_secs(30)), timeout);
+            let server = with_trusted_ca(server, account)?;
             let mut settings = SmtpSettings::new(server);
             settings.transfer_encoding = sm.transfer_encoding.into();
             settings.throttle = match sm.throttle {

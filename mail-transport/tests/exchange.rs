@@ -409,6 +409,7 @@ async fn an_exchange_mail_account_record_uses_the_admin_account_when_it_says_so(
             user: None,
             password: None,
         }),
+        trusted_ca_file: None,
     };
     let admin = client(&mock, "admin@contoso.test", "admin-pw");
     let sender = mail_transport::model::exchange_sender(&record, admin.clone()).unwrap();

@@ -56,6 +56,7 @@ fn record(host: &str, imap_port: u16, smtp_port: u16, user: &str) -> m::MailAcco
             receive_automatically_on_server: false,
         },
         exchange: None,
+        trusted_ca_file: None,
     }
 }
 
@@ -214,4 +215,30 @@ async fn a_model_mail_is_sent_saved_received_and_converted_back() {
         .await
         .unwrap();
     assert!(left.is_empty());
+}
+
+#[test]
+fn trusted_ca_file_is_trusted_for_imap_and_smtp() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = rcgen::generate_simple_self_signed(vec!["ca.example.test".to_owned()]).unwrap();
+    let pem_path = dir.path().join("ca.pem");
+    std::fs::write(&pem_path, ca.cert.pem()).unwrap();
+    let mut r = record("mail.example.test", 993, 587, "heidi");
+    r.trusted_ca_file = Some(pem_path.clone());
+    let acct = account_settings(&r, None).unwrap();
+    let imap = acct.imap.unwrap();
+    let smtp = acct.smtp.unwrap();
+    assert_eq!(imap.server.extra_root_pem(), Some(ca.cert.pem().as_bytes()));
+    assert_eq!(smtp.server.extra_root_pem(), Some(ca.cert.pem().as_bytes()));
+
+    // A missing file names the account and the setting.
+    r.trusted_ca_file = Some(dir.path().join("missing.pem"));
+    let err = account_settings(&r, None).unwrap_err().to_string();
+    assert!(err.contains("trusted_ca_file"), "{err}");
+    assert!(err.contains("MM-heidi"), "{err}");
+    // A file without certificates too.
+    std::fs::write(&pem_path, "no certificate here").unwrap();
+    r.trusted_ca_file = Some(pem_path);
+    let err = account_settings(&r, None).unwrap_err().to_string();
+    assert!(err.contains("trusted_ca_file"), "{err}");
 }

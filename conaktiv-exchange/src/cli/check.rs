@@ -6,6 +6,7 @@ use conaktiv_exchange::config_directory::ConfigDirectory;
 use conaktiv_exchange::host::UserDirectory;
 use conaktiv_exchange::rules::{assignments, check_rules};
 use conaktiv_exchange::scheduler::BATCH_GROUP;
+use conaktiv_exchange::service::routing::describe_route;
 use conaktiv_exchange::sqlite::SqliteDb;
 use conaktiv_model::Configuration;
 use serde_json::json;
@@ -101,7 +102,43 @@ pub async fn run(config: &Configuration, db: Option<&Path>) -> Output {
             }
         }
     }
+    // Which server (and sign-in) serves each user's mailbox.
+    let mut routes = Vec::new();
+    if let Some(u) = &users {
+        if !config.servers.is_empty() {
+            text.push_str("mailboxes by EWS server:\n");
+        }
+        for user in u {
+            let Some(mailbox) = user.mailbox.as_deref() else {
+                continue;
+            };
+            let Some(r) = describe_route(config, None, &user.name, mailbox) else {
+                continue;
+            };
+            text.push_str(&format!(
+                "  {} <{mailbox}>: server {:?}, {}{} ({})\n",
+                user.name,
+                r.server,
+                r.auth,
+                if r.autodiscover {
+                    ", endpoint by Autodiscover"
+                } else {
+                    ""
+                },
+                r.reason
+            ));
+            routes.push(json!({
+                "user": user.name,
+                "mailbox": mailbox,
+                "server": r.server,
+                "auth": r.auth,
+                "autodiscover": r.autodiscover,
+                "reason": r.reason,
+            }));
+        }
+    }
     let json = json!({
+        "routes": routes,
         "ok": errors == 0,
         "servers": config.servers.len(),
         "mail_accounts": config.mail_accounts.len(),

@@ -7,10 +7,10 @@
 //! * `--server NAME`: the service account reaches its admin mailbox (Exchange Online: the
 //!   configured `admin_mailbox`, impersonated).
 
-use conaktiv_exchange::service::client_for_server;
+use conaktiv_exchange::service::{client_for_server, transport_for_server};
 use conaktiv_model::Configuration;
-use conaktiv_model::config::{AuthScheme, MailAccount, MailServerKind};
-use ews_client::transport::{Auth, TransportConfig};
+use conaktiv_model::config::{AuthScheme, MailAccount, MailServerKind, OAuthApp};
+use ews_client::transport::Auth;
 use ews_client::{Client, ClientConfig};
 use mail_transport::account_test::{
     AccountTestOptions, AccountTestReport, FailureKind, StepStatus, TestProtocol, TestStepKind,
@@ -28,12 +28,33 @@ fn protocol(p: TestProtocol) -> &'static str {
     }
 }
 
-fn step(k: TestStepKind) -> String {
-    format!("{k:?}").to_lowercase()
+fn step(k: TestStepKind) -> &'static str {
+    match k {
+        TestStepKind::Resolve => "resolve",
+        TestStepKind::Connect => "connect",
+        TestStepKind::Tls => "tls",
+        TestStepKind::Authenticate => "login",
+        TestStepKind::Capabilities => "capabilities",
+        TestStepKind::Folders => "folders",
+        TestStepKind::SendTest => "test mail",
+        _ => "other step",
+    }
 }
 
-fn failure(k: FailureKind) -> String {
-    format!("{k:?}")
+fn failure(k: FailureKind) -> &'static str {
+    match k {
+        FailureKind::HostNotFound => "host not found",
+        FailureKind::PortClosed => "port closed",
+        FailureKind::Timeout => "timeout",
+        FailureKind::Certificate => "certificate not accepted",
+        FailureKind::Tls => "TLS failure",
+        FailureKind::StartTlsMissing => "STARTTLS not offered",
+        FailureKind::WrongCredentials => "wrong credentials",
+        FailureKind::MechanismUnsupported => "login mechanism not offered",
+        FailureKind::FolderMissing => "folder missing",
+        FailureKind::Rejected => "rejected",
+        _ => "other failure",
+    }
 }
 
 pub async fn run(
@@ -58,14 +79,32 @@ pub async fn run(
             Ok(c) => c,
             Err(e) => return Output::error(Exit::Config, "configuration", e.to_string()),
         };
-        let (client, label) = match &record.admin_mailbox {
-            Some(mailbox) => (client.for_mailbox(mailbox.as_str()), mailbox.to_string()),
-            None => (client, record.name.clone()),
+        let account = match (&record.admin_mailbox, &record.admin_user) {
+            (Some(mailbox), _) => mailbox.to_string(),
+            (None, Some(user)) => user.clone(),
+            (None, None) => "(none)".to_owned(),
+        };
+        let client = match &record.admin_mailbox {
+            Some(mailbox) => client.for_mailbox(mailbox.as_str()),
+            None => client,
         };
         let bar = progress(None, json_mode, &format!("testing EWS server {name}"));
-        let report = test_exchange(&client, &label, &options).await;
+        let mut report = test_exchange(&client, &record.name, &options).await;
         bar.finish_and_clear();
-        return report_output(&format!("EWS server {}", record.name), &label, &report);
+        // The service account has no mailbox of its own to name: say what was reached.
+        for s in &mut report.steps {
+            if let (TestStepKind::Authenticate, StepStatus::Ok(detail)) = (s.kind, &mut s.status) {
+                *detail = format!(
+                    "reached the EWS endpoint of server {:?} as the service account {account}",
+                    record.name
+                );
+            }
+        }
+        return report_output(
+            &format!("EWS server {}", record.name),
+            record.url.as_str(),
+            &report,
+        );
     }
     let Some(code) = account else {
         return Output::error(
@@ -95,7 +134,26 @@ pub async fn run(
             &report,
         );
     }
-    let settings = match mail_transport::model::account_settings(record, None) {
+    // XOAUTH2: an access token of the account's OAuth app.
+    let app = record
+        .imap
+        .as_ref()
+        .and_then(|i| i.oauth.as_ref())
+        .or_else(|| record.smtp.as_ref().and_then(|s| s.oauth.as_ref()));
+    let token = match app {
+        Some(app) => match oauth_token(app).await {
+            Ok(t) => Some(t),
+            Err(message) => {
+                return Output::error(
+                    Exit::Failure,
+                    "oauth",
+                    format!("mail account {code}: {message}"),
+                );
+            }
+        },
+        None => None,
+    };
+    let settings = match mail_transport::model::account_settings(record, token.as_deref()) {
         Ok(s) => s,
         Err(e) => return Output::error(Exit::Config, "configuration", e.to_string()),
     };
@@ -107,6 +165,29 @@ pub async fn run(
         record.email.as_str(),
         &report,
     )
+}
+
+/// An access token of an OAuth app (client credentials), for XOAUTH2.
+async fn oauth_token(app: &OAuthApp) -> Result<String, String> {
+    use ews_client::transport::{
+        ClientCredentialsProvider, ExposeSecret, OAuthClientCredentials, TokenProvider,
+    };
+    let mut creds = OAuthClientCredentials::new(
+        app.tenant_id.clone(),
+        app.client_id.clone(),
+        app.client_secret.expose(),
+    );
+    if let Some(url) = &app.token_url {
+        creds = creds.with_token_url(url.as_url().clone());
+    }
+    creds = creds.with_scope(app.scope().to_owned());
+    let provider = ClientCredentialsProvider::new(creds)
+        .map_err(|e| format!("the OAuth app cannot be used: {e}"))?;
+    let token = provider
+        .token()
+        .await
+        .map_err(|e| format!("no access token from the OAuth app: {e}"))?;
+    Ok(token.expose_secret().to_owned())
 }
 
 /// The client an Exchange mail account is tested with: the server's service account
@@ -136,7 +217,9 @@ fn exchange_client(config: &Configuration, account: &MailAccount) -> Result<Clie
         Some(AuthScheme::Ntlm) => Auth::ntlm(user, password.expose()),
         _ => Auth::basic(user.clone(), password.expose()),
     };
-    let transport = TransportConfig::new(server.url.as_url().clone(), auth);
+    // The server record's URL and TLS trust, with the account's own sign-in.
+    let mut transport = transport_for_server(server).map_err(|e| e.to_string())?;
+    transport.auth = auth;
     Client::new(ClientConfig::new(transport)).map_err(|e| format!("mail account {code:?}: {e}"))
 }
 

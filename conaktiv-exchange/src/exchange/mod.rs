@@ -164,7 +164,9 @@ pub fn ews_error_kind(e: &ews_client::Error) -> SideErrorKind {
     }
     match e {
         E::Transport(t) if t.is_auth() => SideErrorKind::Authentication,
-        E::Transport(T::InvalidConfig(_) | T::Tls { .. }) => SideErrorKind::Configuration,
+        E::Transport(T::InvalidConfig(_) | T::Tls { .. } | T::UnknownHost { .. }) => {
+            SideErrorKind::Configuration
+        }
         E::Transport(_) => SideErrorKind::Transient,
         E::HttpStatus { status: 401, .. } => SideErrorKind::Authentication,
         E::HttpStatus { status: 403, .. } => SideErrorKind::Authorization,

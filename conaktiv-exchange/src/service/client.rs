@@ -16,6 +16,22 @@ use super::ServiceError;
 /// always verified: against the public CAs, or, when the record pins one
 /// (`pinned_certificate_sha256`), exactly that certificate.
 pub fn client_for_server(server: &EwsServer) -> Result<Client, ServiceError> {
+    client_at(server, transport_for_server(server)?)
+}
+
+/// The client of a server record with an already built transport (another URL, for a
+/// mailbox Autodiscover found).
+pub(crate) fn client_at(
+    server: &EwsServer,
+    transport: TransportConfig,
+) -> Result<Client, ServiceError> {
+    Client::new(ClientConfig::new(transport))
+        .map_err(|e| ServiceError::Configuration(format!("EWS server {:?}: {e}", server.name)))
+}
+
+/// The transport settings of a server record: its URL, its service account's credentials and
+/// its TLS trust.
+pub fn transport_for_server(server: &EwsServer) -> Result<TransportConfig, ServiceError> {
     let credentials = server.credentials().ok_or_else(|| {
         ServiceError::Configuration(format!(
             "EWS server {:?} lacks credentials for its kind",
@@ -51,6 +67,35 @@ pub fn client_for_server(server: &EwsServer) -> Result<Client, ServiceError> {
         transport =
             transport.with_pinned_certificate(CertificateFingerprint::from_bytes(*pin.as_bytes()));
     }
-    Client::new(ClientConfig::new(transport))
-        .map_err(|e| ServiceError::Configuration(format!("EWS server {:?}: {e}", server.name)))
+    if let Some(path) = &server.trusted_ca_file {
+        let pem = std::fs::read(path).map_err(|e| {
+            ServiceError::Configuration(format!(
+                "EWS server {:?}: cannot read trusted_ca_file {}: {e}",
+                server.name,
+                path.display()
+            ))
+        })?;
+        transport = transport.with_extra_root_certificate(pem);
+    }
+    Ok(transport)
+}
+
+/// An EWS error's message with what the admin can change, when the server's certificate
+/// was not accepted: the host, the server record and the setting.
+pub fn explain_certificate_error(server: &EwsServer, message: &str) -> Option<String> {
+    if !message.contains("UnknownIssuer") && !message.contains("not issued by a trusted CA") {
+        return None;
+    }
+    let host = server
+        .url
+        .as_url()
+        .host_str()
+        .unwrap_or_default()
+        .to_owned();
+    Some(format!(
+        "{message}. The certificate of {host} (EWS server {:?}) is not from a trusted CA: set \
+         trusted_ca_file in that [[servers]] record to the PEM file of the CA that issued it, \
+         or pin the certificate with pinned_certificate_sha256",
+        server.name
+    ))
 }

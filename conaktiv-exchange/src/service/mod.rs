@@ -24,6 +24,7 @@
 mod client;
 pub mod demo;
 mod projection;
+pub mod routing;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -43,9 +44,10 @@ use crate::host::{
 use crate::rules::{Assignment, assignments, resolve, table_name};
 use crate::scheduler::{JobError, JobErrorKind, JobRunner, Leased, RunReport, SchedulerStore};
 
-pub use client::client_for_server;
+pub use client::{client_for_server, explain_certificate_error, transport_for_server};
 pub use demo::{DemoResult, demo};
 pub use projection::{AppointmentProjection, ContactProjection, TaskProjection};
+pub use routing::{RouteInfo, Router};
 
 /// An error of the orchestration layer (not of one mailbox's job: those are [`JobError`]s).
 #[derive(Debug, thiserror::Error)]
@@ -399,7 +401,7 @@ impl RunSummary {
 /// Runs sync rules for mailboxes. See the module docs.
 pub struct Connector {
     config: Configuration,
-    client: Client,
+    router: Router,
     crm: CrmStores,
     directory: Arc<dyn UserDirectory>,
     state_dir: PathBuf,
@@ -460,9 +462,20 @@ impl Connector {
         directory: Arc<dyn UserDirectory>,
         state_dir: impl Into<PathBuf>,
     ) -> Self {
+        let router = Router::single(config.clone(), client);
+        Self::with_router(config, router, crm, directory, state_dir)
+    }
+
+    fn with_router(
+        config: Configuration,
+        router: Router,
+        crm: CrmStores,
+        directory: Arc<dyn UserDirectory>,
+        state_dir: impl Into<PathBuf>,
+    ) -> Self {
         Self {
             config,
-            client,
+            router,
             crm,
             directory,
             state_dir: state_dir.into(),
@@ -545,7 +558,9 @@ impl Connector {
         Ok(self.leases.get_or_init(|| store))
     }
 
-    /// A connector using the configuration's first EWS server (or the named one).
+    /// A connector for the configuration's EWS servers: with `server`, every mailbox goes
+    /// to that server record; without, each mailbox to the server its route names
+    /// ([`Connector::routed`]; with one server and no routes, that server).
     pub fn from_config(
         config: Configuration,
         server: Option<&str>,
@@ -553,13 +568,28 @@ impl Connector {
         directory: Arc<dyn UserDirectory>,
         state_dir: impl Into<PathBuf>,
     ) -> Result<Self, ServiceError> {
-        let record = match server {
-            Some(name) => config.server(name),
-            None => config.servers.first(),
-        }
-        .ok_or_else(|| ServiceError::Configuration("no EWS server configured".into()))?;
-        let client = client_for_server(record)?;
-        Ok(Self::new(config, client, crm, directory, state_dir))
+        let router = match server {
+            Some(name) => Router::fixed(config.clone(), name)?,
+            None => Router::new(config.clone())?,
+        };
+        Ok(Self::with_router(config, router, crm, directory, state_dir))
+    }
+
+    /// A connector that serves each mailbox from the server its route names
+    /// (`[[mailbox_routes]]`, the user's Exchange mail account, else the first server;
+    /// Autodiscover where a route asks for it), with one client per server record.
+    pub fn routed(
+        config: Configuration,
+        crm: CrmStores,
+        directory: Arc<dyn UserDirectory>,
+        state_dir: impl Into<PathBuf>,
+    ) -> Result<Self, ServiceError> {
+        Self::from_config(config, None, crm, directory, state_dir)
+    }
+
+    /// The router that picks each mailbox's server.
+    pub fn router(&self) -> &Router {
+        &self.router
     }
 
     /// Sets how many items are written per batch (default 100).
@@ -859,7 +889,22 @@ impl Connector {
         R: CrmRecord,
         P: Projection<R>,
     {
-        let mut exchange = ExchangeSide::for_rule(&self.client, mailbox, rule)
+        let client = self
+            .router
+            .client_for(user, mailbox)
+            .await
+            .map_err(|e| match e {
+                ServiceError::Job(j) => j,
+                other => JobError::configuration(other.to_string()),
+            })?;
+        let server = self.router.server_for(user, mailbox);
+        let explain = |e: JobError| match server
+            .and_then(|s| client::explain_certificate_error(s, e.message()))
+        {
+            Some(message) => JobError::new(e.kind(), message),
+            None => e,
+        };
+        let mut exchange = ExchangeSide::for_rule(&client, mailbox, rule)
             .map_err(|e| JobError::configuration(format!("rule {:?}: {e}", rule.description)))?;
         let mut core_rule = engine_rule(rule);
         core_rule.force = self.mass_delete_accepted(rule);
@@ -885,7 +930,7 @@ impl Connector {
         let prepared = engine
             .prepare(&mut crm, &mut exchange, &mut state, now)
             .await
-            .map_err(|e| classify(&e))?;
+            .map_err(|e| explain(classify(&e)))?;
         match mode {
             Mode::Preview { actions } => {
                 let plan = &prepared.plan;
@@ -1172,6 +1217,14 @@ mod tests {
                 TransportError::Tls {
                     host: "ex.test".into(),
                     message: "UnknownIssuer".into(),
+                }
+                .into(),
+                K::Configuration,
+            ),
+            (
+                TransportError::UnknownHost {
+                    host: "no-such-host.invalid".into(),
+                    message: "dns error: Name or service not known".into(),
                 }
                 .into(),
                 K::Configuration,

@@ -228,4 +228,9 @@ pub struct MailAccount {
     /// Exchange settings (Exchange accounts).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exchange: Option<ExchangeAccount>,
+    /// TLS trust for the account's IMAP and SMTP servers: a PEM file of CA certificates to
+    /// trust in addition to the public CAs (a mail server with a certificate from the
+    /// organisation's own CA).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trusted_ca_file: Option<std::path::PathBuf>,
 }

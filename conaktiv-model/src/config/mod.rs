@@ -5,6 +5,7 @@
 pub mod account;
 pub mod batch;
 pub mod file;
+pub mod route;
 pub mod rule;
 pub mod server;
 
@@ -16,6 +17,7 @@ pub use account::{
 };
 pub use batch::{BatchTask, RunOn};
 pub use file::{ConfigError, LocatedError, Location};
+pub use route::{MailboxRoute, ResolvedRoute, RouteReason};
 pub use rule::{DirectionSwitches, Master, RuleTarget, SyncFolder, SyncRule, SyncTable, Validity};
 pub use server::{AuthScheme, EwsServer, OAuthApp, ServerCredentials, ServerKind};
 
@@ -34,6 +36,9 @@ pub struct Configuration {
     pub rules: Vec<SyncRule>,
     /// Batch tasks (`[[batch_tasks]]`).
     pub batch_tasks: Vec<BatchTask>,
+    /// Which server serves whose mailbox (`[[mailbox_routes]]`); see [`mod@route`].
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub mailbox_routes: Vec<MailboxRoute>,
 }
 
 impl Configuration {
@@ -49,6 +54,49 @@ impl Configuration {
         self.mail_accounts
             .iter()
             .find(|a| a.short_code.trim().eq_ignore_ascii_case(short_code.trim()))
+    }
+
+    /// The server record that serves `user`'s mailbox `mailbox`: a route naming the user,
+    /// else one naming the mailbox's domain, else the server of the user's Exchange mail
+    /// account, else the first server record. `None` without servers (or when a route names
+    /// a server that does not exist, which validation rejects).
+    pub fn route_for(&self, user: &str, mailbox: &str) -> Option<ResolvedRoute<'_>> {
+        let routed = self
+            .mailbox_routes
+            .iter()
+            .find(|r| r.serves_user(user))
+            .map(|r| (r, RouteReason::User))
+            .or_else(|| {
+                self.mailbox_routes
+                    .iter()
+                    .find(|r| r.serves_address(mailbox))
+                    .map(|r| (r, RouteReason::MailDomain))
+            });
+        if let Some((route, reason)) = routed {
+            return self.server(&route.server).map(|server| ResolvedRoute {
+                server,
+                route: Some(route),
+                reason,
+            });
+        }
+        let account_server = self
+            .mail_accounts
+            .iter()
+            .filter(|a| a.user.as_str().eq_ignore_ascii_case(user.trim()))
+            .filter_map(|a| a.exchange.as_ref())
+            .find_map(|ex| self.server(&ex.server));
+        if let Some(server) = account_server {
+            return Some(ResolvedRoute {
+                server,
+                route: None,
+                reason: RouteReason::MailAccount,
+            });
+        }
+        self.servers.first().map(|server| ResolvedRoute {
+            server,
+            route: None,
+            reason: RouteReason::Default,
+        })
     }
 
     /// The mail accounts of a user.

@@ -109,6 +109,11 @@ pub struct EwsServer {
     /// server needs a certificate from a public CA (or one the host trusts).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pinned_certificate_sha256: Option<CertificateFingerprint>,
+    /// TLS trust: a PEM file of CA certificates to trust in addition to the public CAs, for
+    /// a server whose certificate comes from the organisation's own CA (typical on
+    /// premises). Relative paths are relative to the working directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trusted_ca_file: Option<std::path::PathBuf>,
 }
 
 /// The credentials of a complete server record, by kind.
@@ -151,6 +156,7 @@ impl EwsServer {
             admin_mailbox: None,
             oauth: None,
             pinned_certificate_sha256: None,
+            trusted_ca_file: None,
         }
     }
 
@@ -171,6 +177,7 @@ impl EwsServer {
             admin_mailbox: Some(admin_mailbox),
             oauth: Some(oauth),
             pinned_certificate_sha256: None,
+            trusted_ca_file: None,
         }
     }
 

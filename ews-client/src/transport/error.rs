@@ -35,6 +35,16 @@ pub enum TransportError {
         message: String,
     },
 
+    /// The endpoint's host name does not resolve (DNS answers that it does not exist): a
+    /// wrong URL, not a passing failure, so it is not retried.
+    #[error("cannot connect to {host}: the host name is unknown (DNS): {message}")]
+    UnknownHost {
+        /// Host name of the endpoint.
+        host: String,
+        /// Description of the failure.
+        message: String,
+    },
+
     /// The overall deadline (or the per-attempt timeout of the last attempt) expired.
     #[error(
         "deadline exceeded after {attempts} attempt(s){}",

@@ -615,6 +615,12 @@ impl HttpTransport {
             });
         }
         let message = tls::error_chain(&error);
+        if error.is_connect() && is_unknown_host(&message) {
+            return AttemptError::Fatal(TransportError::UnknownHost {
+                host: self.inner.host.clone(),
+                message,
+            });
+        }
         if error.is_connect() {
             AttemptError::NotSent(message)
         } else {
@@ -644,4 +650,16 @@ where
             }
             BodyError::Read(e) => AttemptError::MaybeSent(describe(e)),
         })
+}
+
+/// Whether a connect error's chain says the host name does not exist (as opposed to a DNS
+/// server that did not answer, `EAI_AGAIN`, which stays transient).
+pub(crate) fn is_unknown_host(chain: &str) -> bool {
+    let chain = chain.to_ascii_lowercase();
+    (chain.contains("dns error") || chain.contains("failed to lookup address"))
+        && (chain.contains("name or service not known")
+            || chain.contains("no address associated")
+            || chain.contains("nodename nor servname")
+            || chain.contains("no such host")
+            || chain.contains("not found"))
 }

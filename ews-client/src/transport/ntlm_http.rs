@@ -164,7 +164,17 @@ impl NtlmConnector {
         )
         .await
         .map_err(|_| not_sent("connect timed out".to_owned()))?
-        .map_err(|e| not_sent(format!("connect: {e}")))?;
+        .map_err(|e| {
+            let message = format!("connect: {e}");
+            if super::is_unknown_host(&message) {
+                AttemptError::Fatal(TransportError::UnknownHost {
+                    host: self.host.clone(),
+                    message,
+                })
+            } else {
+                not_sent(message)
+            }
+        })?;
         let _ = tcp.set_nodelay(true);
         let io: Box<dyn Io> = match &self.tls {
             Some((connector, name)) => {
