@@ -149,7 +149,10 @@ async fn a_repeating_page_ends_the_listing_with_an_error() {
         .mail_folders()
         .await
         .unwrap_err();
-    assert!(err.is_limit() && err.to_string().contains("repeated"), "{err}");
+    assert!(
+        err.is_limit() && err.to_string().contains("repeated"),
+        "{err}"
+    );
     assert!(server.received_requests().await.unwrap().len() <= 2);
 }
 
