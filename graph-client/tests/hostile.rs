@@ -481,3 +481,95 @@ async fn an_unreadable_error_body_keeps_its_cause() {
     assert!(found, "the JSON error is in the chain: {err:?}");
     assert_clean(&err, &["abcdefgh12345678"]);
 }
+
+/// A loopback HTTPS server presenting a fresh self-signed certificate (as Exchange's own or a
+/// test proxy's); answers every request with an empty page. Returns its URL and the
+/// certificate's DER.
+async fn tls_server() -> (String, Vec<u8>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let certified =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
+            .unwrap();
+    let der = certified.cert.der().to_vec();
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(rustls::pki_types::PrivatePkcs8KeyDer::from(
+        certified.signing_key.serialize_der(),
+    ));
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(
+        vec![rustls::pki_types::CertificateDer::from(der.clone())],
+        key,
+    )
+    .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match tls.read(&mut chunk).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    }
+                }
+                let body = r#"{"value":[{"id":"pinned"}]}"#;
+                let answer = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = tls.write_all(answer.as_bytes()).await;
+                let _ = tls.shutdown().await;
+            });
+        }
+    });
+    (format!("https://127.0.0.1:{}", addr.port()), der)
+}
+
+#[tokio::test]
+async fn a_pinned_certificate_is_trusted_through_the_graph_config_and_only_that_one() {
+    use ews_client::transport::CertificateFingerprint;
+    let (uri, der) = tls_server().await;
+    let tokens = Arc::new(common::CountingTokens::default());
+    let base = || common::config(&uri, tokens.clone()).with_retry(RetryPolicy::no_retries());
+
+    // not trusted by default
+    let client = Client::new(base()).unwrap();
+    let err = client
+        .mailbox("anna@contoso.com")
+        .mail_folders()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Transport(_)), "{err:?}");
+
+    // pinned: accepted without any root
+    let pin = CertificateFingerprint::of_der(&der);
+    let client = Client::new(base().with_pinned_certificate(pin)).unwrap();
+    let folders = client
+        .mailbox("anna@contoso.com")
+        .mail_folders()
+        .await
+        .unwrap();
+    assert_eq!(folders.len(), 1);
+
+    // another pin: refused, naming the certificate the server presented
+    let other = CertificateFingerprint::of_der(b"another certificate");
+    let client = Client::new(base().with_pinned_certificate(other)).unwrap();
+    let err = client
+        .mailbox("anna@contoso.com")
+        .mail_folders()
+        .await
+        .unwrap_err();
+    let text = ews_client::transport::error_chain(&err);
+    assert!(text.contains(&pin.to_string()), "{text}");
+}
