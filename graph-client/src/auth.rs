@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use ews_client::transport::{
-    ClientAssertion, ClientCredentialsProvider, OAuthClientCredentials, SecretString,
+    ClientAssertion, ClientCredentialsProvider, OAuthClientCredentials, Scrubber, SecretString,
     TokenProvider, TransportError,
 };
 use sha1::Digest as _;
@@ -53,11 +53,13 @@ pub fn certificate(
         .timeout(Duration::from_secs(30))
         .build()
         .map_err(|e| Error::InvalidArgument(format!("HTTP client: {e}")))?;
-    Ok(Arc::new(ClientCredentialsProvider::with_assertion(
-        credentials,
-        http,
-        Arc::new(certificate),
-    )?))
+    // The provider and the certificate share one scrubber: every signed assertion and
+    // every token is removed from server text (token endpoint and Graph errors).
+    let scrubber = certificate.scrubber.clone();
+    Ok(Arc::new(
+        ClientCredentialsProvider::with_assertion(credentials, http, Arc::new(certificate))?
+            .with_scrubber(scrubber),
+    ))
 }
 
 /// An application certificate: the public certificate (its thumbprints go into the JWT
@@ -68,6 +70,8 @@ pub struct CertificateCredential {
     x5t: String,
     x5t_s256: String,
     lifetime: Duration,
+    /// Learns every signed assertion, so that an echo of it never reaches an error.
+    scrubber: Scrubber,
 }
 
 impl fmt::Debug for CertificateCredential {
@@ -97,6 +101,7 @@ impl CertificateCredential {
             x5t: b64.encode(sha1::Sha1::digest(der.as_ref())),
             x5t_s256: b64.encode(sha2::Sha256::digest(der.as_ref())),
             lifetime: Duration::from_secs(600),
+            scrubber: Scrubber::new(),
         })
     }
 
@@ -140,7 +145,10 @@ impl ClientAssertion for CertificateCredential {
             exp: now + self.lifetime.as_secs(),
         };
         jsonwebtoken::encode(&header, &claims, &self.key)
-            .map(SecretString::from)
+            .map(|jwt| {
+                self.scrubber.add_token(&jwt);
+                SecretString::from(jwt)
+            })
             .map_err(|e| {
                 TransportError::TokenProvider(format!("signing the client assertion: {e}"))
             })

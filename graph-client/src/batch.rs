@@ -108,6 +108,8 @@ impl BatchResponse {
             self.status,
             &body,
             retry_after,
+            // no client at hand: credential patterns, control characters and length only
+            &ews_client::transport::Scrubber::new(),
         )))
     }
 }
@@ -203,21 +205,23 @@ impl Client {
             round += 1;
             let answers = self.batch_once(mailbox, &pending).await?;
             let mut retry_ids: HashSet<String> = HashSet::new();
-            let mut wait = config.retry_after_floor;
+            let mut requested: Option<std::time::Duration> = None;
             for (request, response) in pending.iter().zip(&answers) {
                 let throttled = matches!(response.status, 429 | 503);
                 let blocked = response.status == 424
                     && request.depends_on.iter().any(|d| retry_ids.contains(d));
                 if throttled && let Some(after) = header_seconds(&response.headers) {
-                    wait = wait.max(after);
+                    requested = Some(requested.map_or(after, |r| r.max(after)));
                 }
                 if throttled || blocked {
                     retry_ids.insert(request.id.clone());
                 }
             }
+            // the same floor, growth and jitter as every server-requested wait
+            let wait = config.retry.server_wait(requested, round);
             let may_retry = !retry_ids.is_empty()
                 && round < config.retry.max_attempts
-                && wait <= config.retry.max_retry_after
+                && requested.is_none_or(|r| r <= config.retry.max_retry_after)
                 && std::time::Instant::now() + wait < deadline;
             for (request, response) in pending.iter().zip(answers) {
                 if !may_retry || !retry_ids.contains(&request.id) {

@@ -4,10 +4,21 @@
 //! 10 minutes by default, counted per HTTP attempt), the concurrency limits (4 per mailbox,
 //! ews-client's [`Limits`]), a bearer token from the [`TokenProvider`] (one refresh on 401),
 //! the `Prefer` headers (`IdType="ImmutableId"`, `outlook.timezone`), and the retry rules:
-//! 429/503 wait for `Retry-After` (at least [`ClientConfig::retry_after_floor`], at most
-//! `retry.max_retry_after`, plus jitter) or back off exponentially with jitter; connection
-//! failures back off; a write that may have reached the server is never repeated but fails
-//! with [`Error::outcome_unknown`]. Everything is bounded by the call's deadline.
+//! 429/503 wait as ews-client's [`RetryPolicy::server_wait`] says (the server's
+//! `Retry-After`, at least `retry.min_server_wait` doubled for each repetition, plus jitter;
+//! a `Retry-After` above `retry.max_retry_after` is not waited for) until `retry.max_attempts`,
+//! then fail with an error that [`is_throttled`](Error::is_throttled); connection failures
+//! back off; a write that may have reached the server is never repeated but fails with
+//! [`Error::outcome_unknown`]. Everything is bounded by the call's deadline.
+//!
+//! Hostile or broken servers (issue 14) meet the same shared pieces as in ews-client: bodies
+//! are read with [`collect_limited`] ([`ClientConfig::max_response_bytes`], larger
+//! [`ClientConfig::max_download_bytes`] for `$value` and attachments;
+//! [`TransportError::ResponseTooLarge`], never retried); server text in errors goes through
+//! the client's [`Scrubber`] (the token provider's secrets, every bearer token used);
+//! listings and delta rounds are bounded by a [`StreamGuard`](ews_client::transport::StreamGuard)
+//! ([`ClientConfig::stream_limits`]); JSON must be UTF-8; TLS trusts extra roots or exactly the
+//! [pinned certificates](ClientConfig::with_pinned_certificate).
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
@@ -16,11 +27,12 @@ use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use ews_client::transport::{
-    ExposeSecret, Limits, RetryPolicy, SecretString, TokenProvider, TransportError, error_chain,
-    is_loopback, parse_retry_after, tls_client_config,
+    BodyError, CertificateFingerprint, DEFAULT_MAX_DOWNLOAD_BYTES, DEFAULT_MAX_RESPONSE_BYTES,
+    ExposeSecret, Limits, RetryPolicy, Scrubber, SecretString, StreamLimits, TokenProvider,
+    TransportError, collect_limited, error_chain, is_loopback, parse_retry_after,
+    tls_client_config_with_pins,
 };
 use http::{HeaderMap, HeaderValue, Method, header};
-use rand::Rng;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -50,10 +62,9 @@ pub struct ClientConfig {
     pub connect_timeout: Duration,
     /// Deadline of one call (budget, permits, every attempt and wait).
     pub call_timeout: Duration,
-    /// Retries of transient failures; `max_retry_after` caps a server's `Retry-After`.
+    /// Retries of transient failures; `max_retry_after` caps a server's `Retry-After`,
+    /// `min_server_wait` is the shortest wait after a 429/503 (doubled when repeated).
     pub retry: RetryPolicy,
-    /// Shortest wait after a 429/503, whatever `Retry-After` says.
-    pub retry_after_floor: Duration,
     /// Requests in flight per client.
     pub max_concurrency: usize,
     /// Requests in flight per mailbox.
@@ -62,14 +73,23 @@ pub struct ClientConfig {
     pub budget_requests: usize,
     /// The window of the request budget.
     pub budget_window: Duration,
-    /// Largest response body accepted (MIME downloads included).
-    pub max_response_bytes: usize,
-    /// Most pages one listing or delta round may follow.
-    pub max_pages: usize,
+    /// Largest response body accepted (default 64 MiB); larger answers fail with
+    /// [`TransportError::ResponseTooLarge`] and are not downloaded again.
+    pub max_response_bytes: u64,
+    /// Largest body of a MIME (`$value`) or attachment download (default 256 MiB).
+    pub max_download_bytes: u64,
+    /// Bounds of one listing or delta round: pages, items, total time (a server repeating a
+    /// `nextLink` or `deltaLink` is caught as well).
+    pub stream_limits: StreamLimits,
     /// Skip certificate checks; only for loopback base URLs.
     pub danger_accept_invalid_certs_on_loopback: bool,
-    /// Additional trusted roots (PEM).
+    /// Additional trusted roots (PEM); each must be a CA certificate (webpki refuses a
+    /// self-signed `CA:TRUE` certificate as the server's own: pin that one instead).
     pub extra_root_certificates: Vec<Vec<u8>>,
+    /// SHA-256 fingerprints of the only server certificates accepted (no root, name or
+    /// validity check; the handshake signature is still verified). Empty: normal
+    /// verification.
+    pub pinned_certificates: Vec<CertificateFingerprint>,
     /// `User-Agent`.
     pub user_agent: String,
 }
@@ -105,15 +125,16 @@ impl ClientConfig {
             connect_timeout: Duration::from_secs(10),
             call_timeout: Duration::from_secs(300),
             retry: RetryPolicy::default(),
-            retry_after_floor: Duration::from_secs(1),
             max_concurrency: 64,
             max_concurrency_per_mailbox: DEFAULT_MAX_CONCURRENCY_PER_MAILBOX,
             budget_requests: 10_000,
             budget_window: Duration::from_secs(600),
-            max_response_bytes: 64 << 20,
-            max_pages: 10_000,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            max_download_bytes: DEFAULT_MAX_DOWNLOAD_BYTES,
+            stream_limits: StreamLimits::default(),
             danger_accept_invalid_certs_on_loopback: false,
             extra_root_certificates: Vec::new(),
+            pinned_certificates: Vec::new(),
             user_agent: concat!("graph-client/", env!("CARGO_PKG_VERSION")).to_owned(),
         }
     }
@@ -140,9 +161,10 @@ impl ClientConfig {
         self
     }
 
-    /// Sets the shortest wait after 429/503.
+    /// Sets the shortest wait after 429/503 (`retry.min_server_wait`; call after
+    /// [`with_retry`](Self::with_retry)).
     pub fn with_retry_after_floor(mut self, floor: Duration) -> Self {
-        self.retry_after_floor = floor;
+        self.retry.min_server_wait = floor;
         self
     }
 
@@ -167,14 +189,26 @@ impl ClientConfig {
     }
 
     /// Sets the largest accepted response body.
-    pub fn with_max_response_bytes(mut self, bytes: usize) -> Self {
+    pub fn with_max_response_bytes(mut self, bytes: u64) -> Self {
         self.max_response_bytes = bytes;
         self
     }
 
-    /// Sets the most pages a listing follows.
-    pub fn with_max_pages(mut self, pages: usize) -> Self {
-        self.max_pages = pages;
+    /// Sets the largest accepted MIME or attachment download.
+    pub fn with_max_download_bytes(mut self, bytes: u64) -> Self {
+        self.max_download_bytes = bytes;
+        self
+    }
+
+    /// Sets the most pages a listing or delta round follows.
+    pub fn with_max_pages(mut self, pages: u64) -> Self {
+        self.stream_limits.max_pages = pages;
+        self
+    }
+
+    /// Sets the bounds of listings and delta rounds.
+    pub fn with_stream_limits(mut self, limits: StreamLimits) -> Self {
+        self.stream_limits = limits;
         self
     }
 
@@ -184,9 +218,18 @@ impl ClientConfig {
         self
     }
 
-    /// Trusts another root certificate (PEM).
+    /// Trusts another root certificate (PEM); it must be a CA certificate (see
+    /// [`extra_root_certificates`](Self::extra_root_certificates)).
     pub fn with_extra_root_certificate(mut self, pem: impl Into<Vec<u8>>) -> Self {
         self.extra_root_certificates.push(pem.into());
+        self
+    }
+
+    /// Accepts exactly this server certificate (and other pinned ones), by its SHA-256
+    /// fingerprint, as ews-client's
+    /// [`TransportConfig::with_pinned_certificate`](ews_client::transport::TransportConfig::with_pinned_certificate).
+    pub fn with_pinned_certificate(mut self, fingerprint: CertificateFingerprint) -> Self {
+        self.pinned_certificates.push(fingerprint);
         self
     }
 }
@@ -224,6 +267,8 @@ pub(crate) struct Request {
     pub cost: usize,
     /// `Prefer: outlook.timezone` for this request (else the client's).
     pub timezone: Option<String>,
+    /// Largest accepted body; `None` for [`ClientConfig::max_response_bytes`].
+    pub max_response_bytes: Option<u64>,
 }
 
 impl Request {
@@ -240,6 +285,7 @@ impl Request {
             authorize: true,
             cost: 1,
             timezone: None,
+            max_response_bytes: None,
         }
     }
 }
@@ -253,9 +299,43 @@ pub(crate) struct Response {
 }
 
 impl Response {
+    /// The body as JSON. Graph sends UTF-8 only: a body declared in another charset (or
+    /// starting with a UTF-16 byte order mark) is refused with a clear message.
     pub(crate) fn json<T: DeserializeOwned>(&self, what: &str) -> Result<T, Error> {
+        check_utf8(&self.headers, &self.body, what)?;
         serde_json::from_slice(&self.body).map_err(|e| Error::decode(what, e))
     }
+}
+
+/// Refuses JSON in a charset other than UTF-8 (declared by `Content-Type`, or a UTF-16
+/// byte order mark).
+pub(crate) fn check_utf8(headers: &HeaderMap, body: &[u8], what: &str) -> Result<(), Error> {
+    let declared = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.split(';').skip(1).find_map(|p| {
+                let (k, v) = p.split_once('=')?;
+                k.trim()
+                    .eq_ignore_ascii_case("charset")
+                    .then(|| v.trim().trim_matches('"').to_owned())
+            })
+        });
+    if let Some(charset) = declared
+        && !charset.eq_ignore_ascii_case("utf-8")
+        && !charset.eq_ignore_ascii_case("utf8")
+    {
+        return Err(Error::protocol(format!(
+            "{what}: the server sent JSON in charset {}; only UTF-8 is supported",
+            ews_client::transport::sanitize_server_text(&charset, 40)
+        )));
+    }
+    if body.starts_with(&[0xFE, 0xFF]) || body.starts_with(&[0xFF, 0xFE]) {
+        return Err(Error::protocol(format!(
+            "{what}: the server sent UTF-16 JSON; only UTF-8 is supported"
+        )));
+    }
+    Ok(())
 }
 
 enum AttemptError {
@@ -270,6 +350,7 @@ struct Inner {
     limits: Limits,
     budget: Mutex<HashMap<String, VecDeque<Instant>>>,
     host: String,
+    scrubber: Scrubber,
 }
 
 /// A Microsoft Graph client; cheap to clone (shares connections, token cache and limits).
@@ -315,7 +396,9 @@ impl Client {
             || config.max_concurrency_per_mailbox == 0
             || config.budget_requests == 0
             || config.retry.max_attempts == 0
-            || config.max_pages == 0
+            || config.stream_limits.max_pages == 0
+            || config.max_response_bytes == 0
+            || config.max_download_bytes == 0
         {
             return Err(invalid("limits and attempts must be at least 1"));
         }
@@ -325,7 +408,15 @@ impl Client {
                 "danger_accept_invalid_certs_on_loopback is only allowed for loopback hosts",
             ));
         }
-        let tls = tls_client_config(&config.extra_root_certificates, danger, false)?;
+        let tls = tls_client_config_with_pins(
+            &config.extra_root_certificates,
+            &config.pinned_certificates,
+            danger,
+            false,
+        )?;
+        // The token provider's secrets (client secret, signed assertions, its tokens) when
+        // it shares them; every bearer token used is added as well.
+        let scrubber = config.tokens.scrubber().unwrap_or_default();
         let http = reqwest::Client::builder()
             .use_preconfigured_tls(tls)
             .connect_timeout(config.connect_timeout)
@@ -341,6 +432,7 @@ impl Client {
                 limits,
                 budget: Mutex::new(HashMap::new()),
                 host,
+                scrubber,
             }),
         })
     }
@@ -468,6 +560,7 @@ impl Client {
             .acquire(request.mailbox.as_deref(), deadline)
             .await?;
         let mut attempts: u32 = 0;
+        let mut throttles: u32 = 0;
         let mut refreshed = false;
         let deadline_error = |attempts: u32, sent: bool| {
             Error::Transport(TransportError::DeadlineExceeded {
@@ -484,7 +577,10 @@ impl Client {
             let token = if request.authorize {
                 match tokio::time::timeout(remaining, config.tokens.token()).await {
                     Err(_) => return Err(deadline_error(attempts, false)),
-                    Ok(Ok(token)) => Some(token),
+                    Ok(Ok(token)) => {
+                        inner.scrubber.add_token(token.expose_secret());
+                        Some(token)
+                    }
                     Ok(Err(e)) if e.is_transient() && attempts + 1 < config.retry.max_attempts => {
                         attempts += 1;
                         let delay = config.retry.delay_for_attempt(attempts);
@@ -537,10 +633,12 @@ impl Client {
                         .get(header::RETRY_AFTER)
                         .and_then(|v| v.to_str().ok())
                         .and_then(|v| parse_retry_after(v, SystemTime::now()));
-                    let mut api = ApiError::from_body(response.status, &response.body, retry_after);
-                    if let Some(token) = &token {
-                        api = api.scrub(token.expose_secret());
-                    }
+                    let api = ApiError::from_body(
+                        response.status,
+                        &response.body,
+                        retry_after,
+                        &inner.scrubber,
+                    );
                     match response.status {
                         401 => {
                             if let (Some(token), false) = (token.as_ref(), refreshed) {
@@ -561,16 +659,11 @@ impl Client {
                                 retry_after,
                                 attempts,
                             });
-                            let delay = match retry_after {
-                                Some(d) if d > config.retry.max_retry_after => {
-                                    return Err(throttled);
-                                }
-                                Some(d) => jittered(d.max(config.retry_after_floor)),
-                                None => config
-                                    .retry
-                                    .delay_for_attempt(attempts)
-                                    .max(config.retry_after_floor),
-                            };
+                            if retry_after.is_some_and(|d| d > config.retry.max_retry_after) {
+                                return Err(throttled);
+                            }
+                            throttles += 1;
+                            let delay = config.retry.server_wait(retry_after, throttles);
                             tracing::debug!(status = response.status, ?delay, "Graph throttled");
                             if attempts >= config.retry.max_attempts
                                 || Instant::now() + delay >= deadline
@@ -669,7 +762,7 @@ impl Client {
                 builder = builder.body(bytes.clone());
             }
         }
-        let mut response = builder.headers(headers).send().await.map_err(|e| {
+        let response = builder.headers(headers).send().await.map_err(|e| {
             let e = e.without_url();
             let message = error_chain(&e);
             if e.is_connect() {
@@ -680,45 +773,29 @@ impl Client {
         })?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        let limit = config.max_response_bytes;
-        let too_big = || {
-            AttemptError::Fatal(Error::protocol(format!(
-                "response body larger than the limit of {limit} bytes"
-            )))
-        };
-        if response.content_length().is_some_and(|l| l > limit as u64) {
-            return Err(too_big());
-        }
-        let mut body = Vec::new();
-        loop {
-            match response.chunk().await {
-                Ok(Some(chunk)) => {
-                    if body.len() + chunk.len() > limit {
-                        return Err(too_big());
-                    }
-                    body.extend_from_slice(&chunk);
+        let limit = request
+            .max_response_bytes
+            .unwrap_or(config.max_response_bytes);
+        let declared = response.content_length();
+        // A refused body is a fatal error: the same answer would be refused again, so it is
+        // never downloaded a second time.
+        let body = collect_limited(response.bytes_stream(), declared, limit)
+            .await
+            .map_err(|e| match e {
+                BodyError::TooLarge { limit, declared } => {
+                    AttemptError::Fatal(TransportError::ResponseTooLarge { limit, declared }.into())
                 }
-                Ok(None) => break,
-                Err(e) => {
-                    return Err(AttemptError::MaybeSent(format!(
-                        "reading response: {}",
-                        error_chain(&e.without_url())
-                    )));
-                }
-            }
-        }
+                BodyError::Read(e) => AttemptError::MaybeSent(format!(
+                    "reading response: {}",
+                    error_chain(&e.without_url())
+                )),
+            })?;
         Ok(Response {
             status,
             headers,
-            body: Bytes::from(body),
+            body,
         })
     }
-}
-
-fn jittered(delay: Duration) -> Duration {
-    // Up to 10 % more than asked, so that many clients do not come back at once.
-    let extra: f64 = rand::rng().random_range(0.0..=0.1);
-    delay + delay.mul_f64(extra)
 }
 
 fn encode_query(value: &str) -> String {

@@ -2,14 +2,18 @@
 
 use std::time::Duration;
 
-use ews_client::transport::TransportError;
+use std::sync::Arc;
 
-/// Longest server-supplied text kept in an error.
-const MAX_SERVER_TEXT: usize = 300;
+use ews_client::transport::{Scrubber, TransportError};
 
 /// Graph's JSON error body (`{"error": {"code", "message", "innerError": {...}}}`), the
-/// server's text already truncated and stripped of control characters.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// server's text already passed through the client's [`Scrubber`] (every secret the client
+/// holds removed, control characters replaced, cut to ews-client's
+/// [`MAX_SERVER_TEXT`](ews_client::transport::MAX_SERVER_TEXT) bytes).
+///
+/// When the body could not be read as Graph's error JSON, `message` holds a scrubbed excerpt
+/// of it and the parse error is this error's [`source`](std::error::Error::source).
+#[derive(Debug, Clone, Default)]
 pub struct ApiError {
     /// HTTP status.
     pub status: u16,
@@ -21,7 +25,21 @@ pub struct ApiError {
     pub request_id: Option<String>,
     /// The server's `Retry-After`, if any.
     pub retry_after: Option<Duration>,
+    /// Why the body could not be read, if it could not.
+    cause: Option<Arc<serde_json::Error>>,
 }
+
+impl PartialEq for ApiError {
+    fn eq(&self, other: &Self) -> bool {
+        self.status == other.status
+            && self.code == other.code
+            && self.message == other.message
+            && self.request_id == other.request_id
+            && self.retry_after == other.retry_after
+    }
+}
+
+impl Eq for ApiError {}
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -35,26 +53,31 @@ impl std::fmt::Display for ApiError {
         if let Some(id) = &self.request_id {
             write!(f, " (request-id {id})")?;
         }
+        if self.cause.is_some() {
+            f.write_str(" (unreadable error body)")?;
+        }
         Ok(())
     }
 }
 
-/// Keeps at most [`MAX_SERVER_TEXT`] bytes of server text, without control characters.
-pub(crate) fn server_text(text: &str) -> String {
-    let mut out = String::new();
-    for c in text.chars() {
-        if out.len() + c.len_utf8() > MAX_SERVER_TEXT {
-            out.push('…');
-            break;
-        }
-        out.push(if c.is_control() { ' ' } else { c });
+impl std::error::Error for ApiError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.cause
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
     }
-    out
 }
 
 impl ApiError {
-    /// Reads Graph's error body; anything unreadable gives an empty code and message.
-    pub(crate) fn from_body(status: u16, body: &[u8], retry_after: Option<Duration>) -> Self {
+    /// Reads Graph's error body, scrubbing the server's text with `scrubber`. An empty body
+    /// gives an empty code and message; an unreadable one an excerpt as message and the
+    /// parse error as source.
+    pub(crate) fn from_body(
+        status: u16,
+        body: &[u8],
+        retry_after: Option<Duration>,
+        scrubber: &Scrubber,
+    ) -> Self {
         #[derive(serde::Deserialize)]
         struct Envelope {
             error: Option<Inner>,
@@ -72,9 +95,18 @@ impl ApiError {
             request_id: Option<String>,
             code: Option<String>,
         }
-        let parsed = serde_json::from_slice::<Envelope>(body)
-            .ok()
-            .and_then(|e| e.error);
+        let mut cause = None;
+        let parsed = if body.iter().all(u8::is_ascii_whitespace) {
+            None
+        } else {
+            match serde_json::from_slice::<Envelope>(body) {
+                Ok(envelope) => envelope.error,
+                Err(e) => {
+                    cause = Some(Arc::new(e));
+                    None
+                }
+            }
+        };
         let (code, message, request_id, inner_code) = match parsed {
             Some(inner) => {
                 let (rid, icode) = inner
@@ -88,6 +120,12 @@ impl ApiError {
                     icode,
                 )
             }
+            None if cause.is_some() => (
+                String::new(),
+                String::from_utf8_lossy(body).into_owned(),
+                None,
+                None,
+            ),
             None => (String::new(), String::new(), None, None),
         };
         // `syncStateNotFound` sometimes arrives as the inner code of a generic outer one.
@@ -97,31 +135,12 @@ impl ApiError {
         };
         Self {
             status,
-            code: server_text(&code),
-            message: server_text(&message),
-            request_id: request_id.map(|r| server_text(&r)),
+            code: scrubber.scrub_to(&code, 100),
+            message: scrubber.scrub(&message),
+            request_id: request_id.map(|r| scrubber.scrub_to(&r, 100)),
             retry_after,
+            cause,
         }
-    }
-}
-
-impl ApiError {
-    /// Replaces every occurrence of `secret` (e.g. the bearer token a server echoed) in the
-    /// server's text.
-    pub(crate) fn scrub(mut self, secret: &str) -> Self {
-        if secret.len() >= 8 {
-            for text in [&mut self.code, &mut self.message] {
-                if text.contains(secret) {
-                    *text = text.replace(secret, "[REDACTED]");
-                }
-            }
-            if let Some(rid) = &mut self.request_id
-                && rid.contains(secret)
-            {
-                *rid = rid.replace(secret, "[REDACTED]");
-            }
-        }
-        self
     }
 }
 
@@ -155,19 +174,19 @@ pub enum Error {
     /// The delta token is no longer valid (HTTP 410 or `syncStateNotFound`): start a full
     /// resync with a fresh delta request.
     #[error("delta token expired, full resync needed: {0}")]
-    DeltaReset(ApiError),
+    DeltaReset(#[source] ApiError),
 
     /// `If-Match` failed (HTTP 412): the item changed since the etag was read.
     #[error("conflict, the item changed on the server: {0}")]
-    Conflict(ApiError),
+    Conflict(#[source] ApiError),
 
     /// The item, folder or mailbox does not exist (HTTP 404).
     #[error("not found: {0}")]
-    NotFound(ApiError),
+    NotFound(#[source] ApiError),
 
     /// A request of a `$batch` was not run because a request it depends on failed (424).
     #[error("failed dependency in $batch: {0}")]
-    FailedDependency(ApiError),
+    FailedDependency(#[source] ApiError),
 
     /// The mailbox's local request budget (requests per window) is used up and the deadline
     /// does not allow waiting for it.
@@ -179,7 +198,7 @@ pub enum Error {
 
     /// Any other error answer of Graph.
     #[error("Graph error: {0}")]
-    Api(ApiError),
+    Api(#[source] ApiError),
 
     /// A response did not match what was expected (unreadable JSON, missing delta link, a
     /// paging loop, a batch answer that does not pair with its requests).
@@ -253,6 +272,15 @@ impl Error {
         }
     }
 
+    /// `true` if a limit of the client stopped the call: an answer larger than
+    /// [`ClientConfig::max_response_bytes`](crate::ClientConfig::max_response_bytes) (or the
+    /// download limit), or a listing or delta round past its
+    /// [stream limits](crate::ClientConfig::stream_limits) or repeating a link. Repeating
+    /// the call would fail the same way.
+    pub fn is_limit(&self) -> bool {
+        matches!(self, Self::Transport(e) if e.is_limit())
+    }
+
     /// `true` for a stale `If-Match` (412) or a 409 conflict.
     pub fn is_conflict(&self) -> bool {
         matches!(self, Self::Conflict(_)) || matches!(self, Self::Api(a) if a.status == 409)
@@ -300,18 +328,29 @@ mod tests {
     #[test]
     fn classification_and_truncation() {
         let body = br#"{"error":{"code":"ErrorInvalidRequest","message":"x","innerError":{"code":"syncStateNotFound","request-id":"r1"}}}"#;
-        let e = Error::from_api(ApiError::from_body(400, body, None));
+        let e = Error::from_api(ApiError::from_body(400, body, None, &Scrubber::new()));
         assert!(e.is_delta_reset(), "{e}");
         let long = format!(
             r#"{{"error":{{"code":"Boom","message":"{}\u0007"}}}}"#,
             "a".repeat(5000)
         );
-        let e = Error::from_api(ApiError::from_body(500, long.as_bytes(), None));
+        let e = Error::from_api(ApiError::from_body(
+            500,
+            long.as_bytes(),
+            None,
+            &Scrubber::new(),
+        ));
         let text = e.to_string();
         assert!(text.len() < 400 && !text.contains('\u{7}'), "{text}");
         assert!(e.is_transient());
-        assert!(Error::from_api(ApiError::from_body(412, b"", None)).is_conflict());
-        assert!(Error::from_api(ApiError::from_body(404, b"{}", None)).is_not_found());
-        assert!(Error::from_api(ApiError::from_body(403, b"garbage", None)).is_auth());
+        assert!(
+            Error::from_api(ApiError::from_body(412, b"", None, &Scrubber::new())).is_conflict()
+        );
+        assert!(
+            Error::from_api(ApiError::from_body(404, b"{}", None, &Scrubber::new())).is_not_found()
+        );
+        assert!(
+            Error::from_api(ApiError::from_body(403, b"garbage", None, &Scrubber::new())).is_auth()
+        );
     }
 }

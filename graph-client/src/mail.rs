@@ -235,12 +235,9 @@ impl Mailbox {
     /// The message's MIME content (`$value`).
     pub async fn message_mime(&self, id: &str) -> Result<Vec<u8>, Error> {
         let url = self.url(&["messages", id, "$value"], &[])?;
-        Ok(self
-            .client
-            .execute(self.request(Method::GET, url))
-            .await?
-            .body
-            .to_vec())
+        let mut request = self.request(Method::GET, url);
+        request.max_response_bytes = Some(self.client.config().max_download_bytes);
+        Ok(self.client.execute(request).await?.body.to_vec())
     }
 
     /// One delta round over the messages of a folder; `page_size` sets
@@ -353,7 +350,8 @@ impl Mailbox {
     /// The attachments of a message (with content).
     pub async fn attachments(&self, message_id: &str) -> Result<Vec<FileAttachment>, Error> {
         let url = self.url(&["messages", message_id, "attachments"], &[])?;
-        self.list_all(url, "attachments").await
+        let limit = self.client.config().max_download_bytes;
+        self.list_all_limited(url, "attachments", Some(limit)).await
     }
 
     /// Adds a file attachment to a draft: in one request up to

@@ -1,7 +1,6 @@
 //! OData plumbing: collection pages, delta rounds with `@removed`, list options.
 
-use std::collections::HashSet;
-
+use ews_client::transport::{StreamGuard, TransportError};
 use http::Method;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -213,22 +212,33 @@ impl Mailbox {
         first: url::Url,
         what: &str,
     ) -> Result<Vec<T>, Error> {
+        self.list_all_limited(first, what, None).await
+    }
+
+    /// [`list_all`](Self::list_all) with another largest page body (attachments with
+    /// content). Bounded by [`ClientConfig::stream_limits`](crate::ClientConfig::stream_limits);
+    /// a `nextLink` the server sent before stops the listing.
+    pub(crate) async fn list_all_limited<T: DeserializeOwned>(
+        &self,
+        first: url::Url,
+        what: &str,
+        max_response_bytes: Option<u64>,
+    ) -> Result<Vec<T>, Error> {
         let mut out = Vec::new();
+        let mut guard = StreamGuard::new(self.client.config().stream_limits.clone());
+        guard.seen(first.as_str().as_bytes());
         let mut next = Some(first);
-        let mut seen = HashSet::new();
-        let mut pages = 0usize;
         while let Some(url) = next.take() {
-            pages += 1;
-            if pages > self.client.config().max_pages || !seen.insert(url.to_string()) {
-                return Err(Error::protocol(format!(
-                    "listing {what} did not end after {pages} pages (or a page repeated)"
-                )));
-            }
-            let page: Page<T> = self
-                .client
-                .execute(self.request(Method::GET, url))
-                .await?
-                .json(what)?;
+            let mut request = self.request(Method::GET, url);
+            request.max_response_bytes = max_response_bytes;
+            let page: Page<T> = self.client.execute(request).await?.json(what)?;
+            guard
+                .page(
+                    page.value.len(),
+                    page.next_link.as_deref().map(str::as_bytes),
+                    None,
+                )
+                .map_err(|e| Error::Transport(TransportError::Stream(e)))?;
             out.extend(page.value);
             if let Some(link) = page.next_link {
                 next = Some(self.client.link(&link)?);
@@ -252,15 +262,11 @@ impl Mailbox {
         };
         let mut changes: Vec<Change<T>> = Vec::new();
         let mut index: std::collections::HashMap<String, usize> = Default::default();
-        let mut seen = HashSet::new();
-        let mut pages = 0usize;
+        // Bounded by the client's stream limits; the start link (a stored delta link, sent
+        // back as a next link or as the new delta link, would loop) counts as seen.
+        let mut guard = StreamGuard::new(self.client.config().stream_limits.clone());
+        guard.seen(url.as_str().as_bytes());
         loop {
-            pages += 1;
-            if pages > self.client.config().max_pages || !seen.insert(url.to_string()) {
-                return Err(Error::protocol(format!(
-                    "delta of {what} did not end after {pages} pages (or a page repeated)"
-                )));
-            }
             let mut request = self.request(Method::GET, url);
             if let Some(size) = page_size {
                 request
@@ -268,6 +274,15 @@ impl Mailbox {
                     .push(("Prefer", format!("odata.maxpagesize={size}")));
             }
             let page: Page<Change<T>> = self.client.execute(request).await?.json(what)?;
+            // A next link seen before (also the start link) would loop; the delta link ends
+            // the round, so it may equal the start (an empty round of a simple server).
+            guard
+                .page(
+                    page.value.len(),
+                    page.next_link.as_deref().map(str::as_bytes),
+                    None,
+                )
+                .map_err(|e| Error::Transport(TransportError::Stream(e)))?;
             for change in page.value {
                 match change.id().map(str::to_owned) {
                     Some(id) => match index.get(&id) {
@@ -286,7 +301,7 @@ impl Mailbox {
                     return Ok(DeltaRound {
                         changes,
                         delta_link,
-                        pages,
+                        pages: usize::try_from(guard.pages()).unwrap_or(usize::MAX),
                     });
                 }
                 (None, None) => {

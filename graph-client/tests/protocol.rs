@@ -149,7 +149,10 @@ async fn a_repeating_page_ends_the_listing_with_an_error() {
         .mail_folders()
         .await
         .unwrap_err();
-    assert!(err.to_string().contains("page repeated"), "{err}");
+    assert!(
+        err.is_limit() && err.to_string().contains("repeated"),
+        "{err}"
+    );
     assert!(server.received_requests().await.unwrap().len() <= 2);
 }
 
@@ -822,7 +825,7 @@ async fn an_oversized_response_is_refused() {
         .await;
     let tokens = std::sync::Arc::new(common::CountingTokens::default());
     let client = graph_client::Client::new(
-        common::config(&server.uri(), tokens).with_max_response_bytes(10_000),
+        common::config(&server.uri(), tokens).with_max_download_bytes(10_000),
     )
     .unwrap();
     let err = client
@@ -831,6 +834,7 @@ async fn an_oversized_response_is_refused() {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("larger than the limit"), "{err}");
+    assert!(err.is_limit(), "{err:?}");
     assert_eq!(
         server.received_requests().await.unwrap().len(),
         1,

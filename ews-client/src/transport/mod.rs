@@ -100,7 +100,10 @@ pub use tls::CertificateFingerprint;
 const CONTENT_TYPE: &str = "text/xml; charset=utf-8";
 
 // The rustls configuration and error helpers, shared with graph-client.
-pub use tls::{client_config as tls_client_config, error_chain, is_loopback};
+pub use tls::{
+    client_config as tls_client_config, client_config_with_pins as tls_client_config_with_pins,
+    error_chain, is_loopback,
+};
 
 /// One SOAP request for [`HttpTransport::post`].
 #[derive(Debug, Clone)]

@@ -30,6 +30,13 @@ pub trait TokenProvider: Send + Sync {
     /// Tells the provider that `rejected` was refused by the server (HTTP 401); the next
     /// [`token`](Self::token) call must not return it again.
     async fn invalidate(&self, rejected: &SecretString);
+
+    /// The [`Scrubber`] that knows this provider's secrets (client secret, signed
+    /// assertions, the tokens it issued), for a client that copies server text into errors;
+    /// `None` (the default) if the provider shares none.
+    fn scrubber(&self) -> Option<Scrubber> {
+        None
+    }
 }
 
 /// Signs the client assertion of a certificate credential (RFC 7523 `client_assertion`, a
@@ -347,6 +354,10 @@ impl TokenProvider for ClientCredentialsProvider {
         {
             *cache = None;
         }
+    }
+
+    fn scrubber(&self) -> Option<Scrubber> {
+        Some(self.scrubber.clone())
     }
 }
 

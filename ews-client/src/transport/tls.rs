@@ -141,7 +141,7 @@ pub fn client_config(
 }
 
 /// Like [`client_config`], accepting exactly the `pins` when there are any.
-pub(crate) fn client_config_with_pins(
+pub fn client_config_with_pins(
     extra_roots_pem: &[Vec<u8>],
     pins: &[CertificateFingerprint],
     accept_invalid_on_loopback: bool,
