@@ -108,9 +108,28 @@ impl BatchResponse {
             self.status,
             &body,
             retry_after,
-            // no client at hand: credential patterns, control characters and length only
+            // the client already cleaned an inner error answer of its secrets (`Client::batch`);
+            // here: credential patterns, control characters and length
             &ews_client::transport::Scrubber::new(),
         )))
+    }
+}
+
+/// Replaces every string in a JSON value by its scrubbed form.
+fn scrub_json(value: &mut serde_json::Value, scrubber: &ews_client::transport::Scrubber) {
+    match value {
+        serde_json::Value::String(s) => *s = scrubber.scrub(s),
+        serde_json::Value::Array(items) => {
+            for v in items {
+                scrub_json(v, scrubber);
+            }
+        }
+        serde_json::Value::Object(map) => {
+            for v in map.values_mut() {
+                scrub_json(v, scrubber);
+            }
+        }
+        _ => {}
     }
 }
 
@@ -250,12 +269,20 @@ impl Client {
         requests
             .iter()
             .map(|r| {
-                done.remove(&r.id).ok_or_else(|| {
+                let mut response = done.remove(&r.id).ok_or_else(|| {
                     Error::protocol(format!(
                         "$batch answer has no response for request {}",
                         r.id
                     ))
-                })
+                })?;
+                // An inner error answer's text reaches errors: clean it of every secret this
+                // client holds (the outer answer is cleaned by the transport).
+                if !(200..300).contains(&response.status)
+                    && let Some(body) = response.body.as_mut()
+                {
+                    scrub_json(body, self.scrubber());
+                }
+                Ok(response)
             })
             .collect()
     }

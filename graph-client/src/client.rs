@@ -378,6 +378,13 @@ impl fmt::Debug for Client {
 }
 
 impl Client {
+    /// The scrubber holding every secret this client knows (crate-internal: batch answers).
+    pub(crate) fn scrubber(&self) -> &Scrubber {
+        &self.inner.scrubber
+    }
+}
+
+impl Client {
     /// Builds the client. Fails for a non-http(s) base URL, credentials in it, zero limits,
     /// or a TLS opt-out for a non-loopback host.
     pub fn new(config: ClientConfig) -> Result<Self, Error> {

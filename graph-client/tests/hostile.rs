@@ -573,3 +573,60 @@ async fn a_pinned_certificate_is_trusted_through_the_graph_config_and_only_that_
     let text = ews_client::transport::error_chain(&err);
     assert!(text.contains(&pin.to_string()), "{text}");
 }
+
+/// An inner `$batch` error answer that echoes the bearer token and the client secret is
+/// cleaned of both, like any other server text, before it reaches an error.
+#[tokio::test]
+async fn a_batch_answer_echoing_secrets_never_reaches_an_error_with_them() {
+    let server = MockServer::start().await;
+    let token = "eyJ0eXAiOiJKV1QifQ.eyJhdWQiOiJiYXRjaCJ9.c2lnLWJhdGNo";
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"access_token": token, "expires_in": 3600, "token_type": "Bearer"}),
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v1.0/$batch"))
+        .respond_with(|req: &Request| {
+            let auth = req
+                .headers
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned();
+            let raw = auth.trim_start_matches("Bearer ").to_owned();
+            ResponseTemplate::new(200).set_body_json(json!({"responses": [
+                {"id": "1", "status": 400, "body": {"error": {
+                    "code": "BadRequest",
+                    "message": format!("token {raw} and secret app-secret-456 seen"),
+                }}},
+            ]}))
+        })
+        .mount(&server)
+        .await;
+    let mut creds = auth::credentials("contoso", "app-1")
+        .with_token_url(url::Url::parse(&format!("{}/token", server.uri())).unwrap());
+    creds.client_secret = ews_client::transport::SecretString::from("app-secret-456".to_owned());
+    let client = Client::new(common::config_with(
+        &server.uri(),
+        auth::with_secret(creds).unwrap(),
+    ))
+    .unwrap();
+    let answers = client
+        .batch(
+            "anna@contoso.com",
+            vec![graph_client::batch::BatchRequest::get("1", "/me")],
+        )
+        .await
+        .unwrap();
+    let err = answers
+        .into_iter()
+        .next()
+        .unwrap()
+        .into_result::<serde_json::Value>()
+        .unwrap_err();
+    assert_eq!(err.api().map(|a| a.status), Some(400), "{err}");
+    assert_clean(&err, &[token, "c2lnLWJhdGNo", "app-secret-456"]);
+}
