@@ -350,6 +350,11 @@ impl MockHandle {
         format!("{}/EWS/Exchange.asmx", self.shared.base_url)
     }
 
+    /// The Microsoft Graph front's base URL: `.../v1.0` (a Graph client's base URL).
+    pub fn graph_url(&self) -> String {
+        format!("{}/v1.0", self.shared.base_url)
+    }
+
     /// The SOAP Autodiscover endpoint.
     pub fn autodiscover_url(&self) -> String {
         format!("{}/autodiscover/autodiscover.svc", self.shared.base_url)

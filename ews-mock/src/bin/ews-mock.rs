@@ -70,6 +70,7 @@ async fn main() -> anyhow::Result<()> {
         .await
         .context("starting ews-mock")?;
     println!("EWS URL: {}", mock.url());
+    println!("Graph URL: {}", mock.graph_url());
     println!("Token endpoint: {}", mock.token_url());
     println!("Autodiscover: {}", mock.autodiscover_url());
     println!("Admin: {}", mock.admin_url());
