@@ -369,6 +369,75 @@ async fn the_graph_fronts_answers_match_the_published_metadata() {
     );
     assert!(translated["value"][1]["errorDetails"]["code"].is_string());
 
+    // calendars and events: a series with an exception and a cancelled occurrence
+    let calendars = call(reqwest::Method::GET, format!("{root}/calendars"), None).await;
+    csdl.check_page(&calendars, "calendar", "calendars", &mut errors);
+    let series = call(
+        reqwest::Method::POST,
+        format!("{root}/events"),
+        Some(json!({
+            "subject": "Jour fixe", "transactionId": "tx-1",
+            "body": { "contentType": "text", "content": "agenda" },
+            "start": { "dateTime": "2027-01-04T09:00:00", "timeZone": "UTC" },
+            "end": { "dateTime": "2027-01-04T10:00:00", "timeZone": "UTC" },
+            "location": { "displayName": "Raum 1" }, "showAs": "busy",
+            "attendees": [{ "emailAddress": { "address": "alice@contoso.test" }, "type": "required" }],
+            "recurrence": {
+                "pattern": { "type": "weekly", "interval": 1, "daysOfWeek": ["monday"] },
+                "range": { "type": "numbered", "startDate": "2027-01-04", "numberOfOccurrences": 4 }
+            },
+            "singleValueExtendedProperties": [{ "id": prop, "value": "rec-2" }],
+        })),
+    )
+    .await;
+    csdl.check_object(&series, "event", "event (create)", &mut errors);
+    let sid = series["id"].as_str().unwrap().to_owned();
+    let window = "startDateTime=2027-01-01T00:00:00Z&endDateTime=2027-02-01T00:00:00Z";
+    let instances = call(
+        reqwest::Method::GET,
+        format!("{root}/events/{sid}/instances?{window}"),
+        None,
+    )
+    .await;
+    csdl.check_page(&instances, "event", "instances", &mut errors);
+    let occ = instances["value"][1]["id"].as_str().unwrap().to_owned();
+    let exception = call(
+        reqwest::Method::PATCH,
+        format!("{root}/events/{occ}"),
+        Some(json!({ "subject": "Jour fixe (verschoben)" })),
+    )
+    .await;
+    csdl.check_object(&exception, "event", "event (exception)", &mut errors);
+    let cancel = instances["value"][2]["id"].as_str().unwrap().to_owned();
+    http.delete(format!("{root}/events/{cancel}"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    let master = call(
+        reqwest::Method::GET,
+        format!("{root}/events/{sid}?$expand=exceptionOccurrences"),
+        None,
+    )
+    .await;
+    assert_eq!(master["exceptionOccurrences"].as_array().unwrap().len(), 1);
+    csdl.check_object(&master, "event", "event (series master)", &mut errors);
+    let view = call(
+        reqwest::Method::GET,
+        format!("{root}/calendarView?{window}"),
+        None,
+    )
+    .await;
+    assert_eq!(view["value"].as_array().unwrap().len(), 3);
+    csdl.check_page(&view, "event", "calendarView", &mut errors);
+    let view_delta = call(
+        reqwest::Method::GET,
+        format!("{root}/calendarView/delta?{window}"),
+        None,
+    )
+    .await;
+    csdl.check_page(&view_delta, "event", "calendarView/delta", &mut errors);
+
     assert!(
         errors.is_empty(),
         "answers not in the metadata:\n{}",
