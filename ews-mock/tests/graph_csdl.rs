@@ -438,6 +438,47 @@ async fn the_graph_fronts_answers_match_the_published_metadata() {
     .await;
     csdl.check_page(&view_delta, "event", "calendarView/delta", &mut errors);
 
+    // To Do: lists, a task with a linked resource, the list's delta
+    let lists = call(reqwest::Method::GET, format!("{root}/todo/lists"), None).await;
+    csdl.check_page(&lists, "todoTaskList", "todo/lists", &mut errors);
+    let list = call(
+        reqwest::Method::POST,
+        format!("{root}/todo/lists"),
+        Some(json!({ "displayName": "CRM" })),
+    )
+    .await;
+    csdl.check_object(&list, "todoTaskList", "todoTaskList (create)", &mut errors);
+    let lid = list["id"].as_str().unwrap().to_owned();
+    let task = call(
+        reqwest::Method::POST,
+        format!("{root}/todo/lists/{lid}/tasks"),
+        Some(json!({
+            "title": "Angebot", "importance": "high", "categories": ["CRM"],
+            "body": { "contentType": "text", "content": "anrufen" },
+            "dueDateTime": { "dateTime": "2027-03-01T00:00:00", "timeZone": "UTC" },
+            "linkedResources": [{ "applicationName": "ConAktiv", "displayName": "Vorgang 1",
+                                  "externalId": "1", "webUrl": "https://crm.example.org/1" }],
+        })),
+    )
+    .await;
+    csdl.check_object(&task, "todoTask", "todoTask (create)", &mut errors);
+    let tid = task["id"].as_str().unwrap().to_owned();
+    let links = call(
+        reqwest::Method::GET,
+        format!("{root}/todo/lists/{lid}/tasks/{tid}/linkedResources"),
+        None,
+    )
+    .await;
+    assert_eq!(links["value"][0]["externalId"], "1");
+    csdl.check_page(&links, "linkedResource", "linkedResources", &mut errors);
+    let task_delta = call(
+        reqwest::Method::GET,
+        format!("{root}/todo/lists/{lid}/tasks/delta"),
+        None,
+    )
+    .await;
+    csdl.check_page(&task_delta, "todoTask", "tasks/delta", &mut errors);
+
     assert!(
         errors.is_empty(),
         "answers not in the metadata:\n{}",

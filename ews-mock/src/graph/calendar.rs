@@ -193,7 +193,7 @@ fn target(graph: &super::GraphState, mb: &Mailbox, id: &str) -> Option<Target> {
 // ---------------------------------------------------------------------------------------------
 // EWS calendar item <-> Graph event
 
-fn graph_time(t: DateTime<Utc>) -> DateTimeTimeZone {
+pub(crate) fn graph_time(t: DateTime<Utc>) -> DateTimeTimeZone {
     let ticks = t.timestamp_subsec_nanos() / 100;
     DateTimeTimeZone::new(
         format!("{}.{ticks:07}", t.format("%Y-%m-%dT%H:%M:%S")),
@@ -201,7 +201,7 @@ fn graph_time(t: DateTime<Utc>) -> DateTimeTimeZone {
     )
 }
 
-fn ews_time(t: &DateTimeTimeZone) -> Result<DateTime<Utc>, String> {
+pub(crate) fn ews_time(t: &DateTimeTimeZone) -> Result<DateTime<Utc>, String> {
     let zone = t.time_zone.as_deref().unwrap_or("UTC");
     if !matches!(
         zone,

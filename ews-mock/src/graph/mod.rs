@@ -16,6 +16,7 @@ pub(crate) mod extended;
 pub(crate) mod ids;
 pub(crate) mod mail;
 pub(crate) mod messages;
+pub(crate) mod todo;
 pub(crate) mod token;
 pub(crate) mod translate;
 pub(crate) mod users;
@@ -448,6 +449,8 @@ fn required_roles(family: &str, method: &Method) -> &'static [&'static str] {
             &["Calendars.Read", "Calendars.ReadWrite"]
         }
         ("calendars" | "calendar" | "events" | "calendarView", true) => &["Calendars.ReadWrite"],
+        ("todo", false) => &["Tasks.Read", "Tasks.ReadWrite"],
+        ("todo", true) => &["Tasks.ReadWrite"],
         (_, _) => &["User.Read.All", "User.ReadBasic.All", "User.ReadWrite.All"],
     }
 }
@@ -473,6 +476,10 @@ fn operation_name(method: &Method, path: &[String]) -> String {
                 | "events"
                 | "instances"
                 | "calendarView"
+                | "todo"
+                | "lists"
+                | "tasks"
+                | "linkedResources"
         );
         if is_name || i == 0 {
             shape.push(s.as_str());
@@ -837,6 +844,7 @@ fn dispatch(req: &Request<'_>) -> Reply {
         }
         Some("mailFolders") => mail::dispatch(req, &path),
         Some("messages") => messages::dispatch(req, &path),
+        Some("todo") => todo::dispatch(req, &path),
         Some("calendars" | "calendar" | "events" | "calendarView") => {
             calendar::dispatch(req, &path)
         }
