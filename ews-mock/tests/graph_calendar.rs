@@ -367,4 +367,49 @@ async fn calendar_view_delta_keeps_its_window() {
     assert_eq!(upserts, vec![added.id.clone()]);
     assert_eq!(removed, vec![inside.id.clone().unwrap()]);
     assert!(next.delta_link.contains("startDateTime"));
+
+    // a series: its occurrences in the window arrive; a cancelled one is removed
+    let series = Event {
+        recurrence: Some(PatternedRecurrence {
+            pattern: Some(RecurrencePattern {
+                kind: Some(RecurrencePatternType::Daily),
+                interval: Some(7),
+                ..RecurrencePattern::default()
+            }),
+            range: Some(RecurrenceRange {
+                kind: Some(RecurrenceRangeType::EndDate),
+                start_date: NaiveDate::from_ymd_opt(2027, 5, 25),
+                end_date: NaiveDate::from_ymd_opt(2027, 6, 30),
+                ..RecurrenceRange::default()
+            }),
+        }),
+        ..event("Serie", "2027-05-25T12:00:00", "2027-05-25T13:00:00")
+    };
+    bob.create_event(None, &series).await.unwrap();
+    let third = bob
+        .calendar_view_delta(None, window, DeltaStart::Link(&next.delta_link), None)
+        .await
+        .unwrap();
+    // 25 May only: 1 June is outside the window
+    let occurrences: Vec<Event> = third
+        .changes
+        .into_iter()
+        .map(|c| match c {
+            Change::Upsert(e) => e,
+            Change::Removed { .. } => panic!("nothing removed"),
+        })
+        .collect();
+    assert_eq!(occurrences.len(), 1);
+    assert_eq!(occurrences[0].kind, Some(EventType::Occurrence));
+    let occ_id = occurrences[0].id.clone().unwrap();
+    bob.delete_event(&occ_id, None).await.unwrap();
+    let fourth = bob
+        .calendar_view_delta(None, window, DeltaStart::Link(&third.delta_link), None)
+        .await
+        .unwrap();
+    assert!(
+        matches!(&fourth.changes[..], [Change::Removed { id, .. }] if *id == occ_id),
+        "{:?}",
+        fourth.changes
+    );
 }

@@ -186,6 +186,13 @@ impl Csdl {
             return;
         };
         for (key, v) in obj {
+            if key == "@odata.type" {
+                // the type annotation (attachments): it must name the checked type
+                if v.as_str() != Some(format!("#microsoft.graph.{type_name}").as_str()) {
+                    errors.push(format!("{at}: @odata.type {v} is not {type_name}"));
+                }
+                continue;
+            }
             if key.starts_with('@') {
                 // OData annotations: the etag, @removed of a delta entry
                 if !matches!(key.as_str(), "@odata.etag" | "@removed" | "@odata.context") {
@@ -478,6 +485,42 @@ async fn the_graph_fronts_answers_match_the_published_metadata() {
     )
     .await;
     csdl.check_page(&task_delta, "todoTask", "tasks/delta", &mut errors);
+
+    // attachments: one inline, an upload session
+    let mid = draft["id"].as_str().unwrap().to_owned();
+    let attachment = call(
+        reqwest::Method::POST,
+        format!("{root}/messages/{mid}/attachments"),
+        Some(
+            json!({ "@odata.type": "#microsoft.graph.fileAttachment", "name": "a.txt",
+                     "contentType": "text/plain", "contentBytes": "aGFsbG8=" }),
+        ),
+    )
+    .await;
+    csdl.check_object(
+        &attachment,
+        "fileAttachment",
+        "fileAttachment (add)",
+        &mut errors,
+    );
+    let attachments = call(
+        reqwest::Method::GET,
+        format!("{root}/messages/{mid}/attachments"),
+        None,
+    )
+    .await;
+    assert_eq!(attachments["value"][0]["contentBytes"], "aGFsbG8=");
+    csdl.check_page(&attachments, "fileAttachment", "attachments", &mut errors);
+    let session = call(
+        reqwest::Method::POST,
+        format!("{root}/messages/{mid}/attachments/createUploadSession"),
+        Some(
+            json!({ "AttachmentItem": { "attachmentType": "file", "name": "big.bin",
+                                         "size": 5000000 } }),
+        ),
+    )
+    .await;
+    csdl.check_object(&session, "uploadSession", "uploadSession", &mut errors);
 
     assert!(
         errors.is_empty(),

@@ -1080,6 +1080,29 @@ fn in_window(
     }
 }
 
+/// The occurrence ids of a series' cancelled occurrences that start in the window.
+fn cancelled_in_window(
+    mb: &Mailbox,
+    stored: &StoredItem,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> Vec<String> {
+    let EwsItem::CalendarItem(master) = &stored.item else {
+        return Vec::new();
+    };
+    if master.recurrence.is_none() || master.deleted_occurrences.is_empty() {
+        return Vec::new();
+    }
+    let mut all = master.clone();
+    all.deleted_occurrences.clear();
+    all.modified_occurrences.clear();
+    crate::recur::occurrences(&all, Some(start), end)
+        .into_iter()
+        .filter(|o| master.deleted_occurrences.contains(&o.original_start))
+        .map(|o| occurrence_id(mb, stored.key, o.index))
+        .collect()
+}
+
 fn calendar_view(req: &Request<'_>, calendar: Option<&str>) -> Reply {
     let (start, end) = match window(req) {
         Ok(w) => w,
@@ -1200,6 +1223,15 @@ fn view_delta(req: &Request<'_>, calendar: Option<&str>) -> Reply {
                 if let Some(stored) = mb.items.get(&change.key) {
                     for (_, e) in in_window(graph, mb, stored, start, end) {
                         value.push(select_json(&e, req.param("$select")));
+                    }
+                    // cancelled occurrences in the window are removed (again: replays are
+                    // harmless to a delta client)
+                    for id in cancelled_in_window(mb, stored, start, end) {
+                        let removed = Change::<Event>::Removed {
+                            id,
+                            reason: Some("deleted".to_string()),
+                        };
+                        value.push(serde_json::to_value(&removed).unwrap_or_default());
                     }
                 }
             }

@@ -16,6 +16,7 @@ pub(crate) mod extended;
 pub(crate) mod ids;
 pub(crate) mod mail;
 pub(crate) mod messages;
+pub(crate) mod outgoing;
 pub(crate) mod todo;
 pub(crate) mod token;
 pub(crate) mod translate;
@@ -86,6 +87,8 @@ pub(crate) struct GraphState {
     pub ews: std::sync::Mutex<exo::EwsSwitches>,
     /// Events created with a `transactionId`: (mailbox, transaction id) -> immutable key.
     pub transactions: std::sync::Mutex<HashMap<(String, String), u64>>,
+    /// Attachment upload sessions by the token of their upload URL.
+    pub uploads: std::sync::Mutex<HashMap<String, outgoing::Upload>>,
 }
 
 impl GraphState {
@@ -107,6 +110,7 @@ impl GraphState {
                 ews_allowed_app_ids: data.ews_allowed_app_ids.clone(),
             }),
             transactions: std::sync::Mutex::new(HashMap::new()),
+            uploads: std::sync::Mutex::new(HashMap::new()),
         }
     }
 
@@ -215,7 +219,10 @@ pub(crate) struct Moved {
 
 /// The routes of the Graph front (merged into the mock's router).
 pub(crate) fn routes() -> Router<Arc<Shared>> {
-    Router::new().route("/v1.0/{*path}", any(endpoint))
+    Router::new().route("/v1.0/{*path}", any(endpoint)).route(
+        "/graph-upload/{token}",
+        axum::routing::put(outgoing::upload),
+    )
 }
 
 /// The Graph front's admin routes (merged into the admin router, behind its token).
@@ -445,6 +452,7 @@ fn required_roles(family: &str, method: &Method) -> &'static [&'static str] {
         ("contacts" | "contactFolders", true) => &["Contacts.ReadWrite"],
         ("mailFolders" | "messages", false) => &["Mail.Read", "Mail.ReadWrite"],
         ("mailFolders" | "messages", true) => &["Mail.ReadWrite"],
+        ("sendMail", _) => &["Mail.Send"],
         ("calendars" | "calendar" | "events" | "calendarView", false) => {
             &["Calendars.Read", "Calendars.ReadWrite"]
         }
@@ -476,6 +484,11 @@ fn operation_name(method: &Method, path: &[String]) -> String {
                 | "events"
                 | "instances"
                 | "calendarView"
+                | "sendMail"
+                | "send"
+                | "$value"
+                | "attachments"
+                | "createUploadSession"
                 | "todo"
                 | "lists"
                 | "tasks"
@@ -845,6 +858,9 @@ fn dispatch(req: &Request<'_>) -> Reply {
         Some("mailFolders") => mail::dispatch(req, &path),
         Some("messages") => messages::dispatch(req, &path),
         Some("todo") => todo::dispatch(req, &path),
+        Some("sendMail") if req.method == Method::POST && path.len() == 1 => {
+            outgoing::send_mail(req)
+        }
         Some("calendars" | "calendar" | "events" | "calendarView") => {
             calendar::dispatch(req, &path)
         }
