@@ -413,3 +413,81 @@ async fn calendar_view_delta_keeps_its_window() {
         fourth.changes
     );
 }
+
+#[tokio::test]
+async fn an_ews_series_in_the_graph_calendar_view_matches_the_ews_calendar_view() {
+    use ews_client::ops::{CreateItem, FindItem, ItemView};
+    use ews_client::types::recurrence::DayOfWeek as EwsDay;
+    use ews_client::types::shape::CalendarView;
+    use ews_client::types::{
+        BaseFolderId, CalendarItem, DistinguishedFolderName as D, Recurrence,
+        RecurrencePattern as EwsPattern, RecurrenceRange as EwsRange,
+    };
+    let mock = common::start().await;
+    let ews = Ews::bob(&mock);
+    let mut series = CalendarItem {
+        start: Some(t("2027-09-06T09:00:00Z")),
+        end: Some(t("2027-09-06T10:00:00Z")),
+        recurrence: Some(Recurrence {
+            pattern: EwsPattern::Weekly {
+                interval: 1,
+                days_of_week: vec![EwsDay::Monday, EwsDay::Wednesday],
+                first_day_of_week: None,
+            },
+            range: EwsRange::Numbered {
+                start_date: NaiveDate::from_ymd_opt(2027, 9, 6).unwrap(),
+                number_of_occurrences: 4,
+            },
+        }),
+        ..CalendarItem::default()
+    };
+    series.common.subject = Some("Standup".into());
+    ews.call(&CreateItem::save(vec![Item::CalendarItem(series)], None))
+        .await;
+    let ews_view = || async {
+        let mut find = FindItem::new(
+            BaseFolderId::from(D::Calendar),
+            ItemShape::all_properties(),
+            100,
+        );
+        find.view = Some(ItemView::Calendar(CalendarView {
+            max_entries_returned: None,
+            start_date: t("2027-09-01T00:00:00Z"),
+            end_date: t("2027-10-01T00:00:00Z"),
+        }));
+        ews.call(&find).await.messages.remove(0).content.items
+    };
+    let ews_starts = |items: Vec<Item>| -> Vec<DateTime<Utc>> {
+        items
+            .iter()
+            .map(|i| match i {
+                Item::CalendarItem(c) => c.start.unwrap(),
+                other => panic!("{other:?}"),
+            })
+            .collect()
+    };
+    let graph = client(&mock);
+    let bob = graph.mailbox("bob@contoso.test");
+    let window = Window {
+        start: t("2027-09-01T00:00:00Z"),
+        end: t("2027-10-01T00:00:00Z"),
+    };
+    let view = bob
+        .calendar_view(None, window, &ListOptions::default())
+        .await
+        .unwrap();
+    let graph_starts: Vec<DateTime<Utc>> = view.iter().map(start_of).collect();
+    assert_eq!(graph_starts.len(), 4);
+    assert_eq!(graph_starts, ews_starts(ews_view().await));
+    assert!(
+        view.iter()
+            .all(|e| e.kind == Some(EventType::Occurrence) && e.series_master_id.is_some())
+    );
+    // cancelled through Graph: gone from the EWS CalendarView too
+    bob.delete_event(view[1].id.as_deref().unwrap(), None)
+        .await
+        .unwrap();
+    let after = ews_starts(ews_view().await);
+    assert_eq!(after.len(), 3);
+    assert!(!after.contains(&graph_starts[1]));
+}
