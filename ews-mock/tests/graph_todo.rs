@@ -217,3 +217,61 @@ async fn task_delta_per_list_with_removals() {
     assert_eq!(upserts, vec!["Aufgabe 0 (neu)".to_string()]);
     assert_eq!(removed, vec![ids[1].clone()]);
 }
+
+#[tokio::test]
+async fn open_extensions_on_tasks() {
+    use graph_client::todo::OpenExtension;
+    let mock = common::start().await;
+    let graph = client(&mock);
+    let bob = graph.mailbox("bob@contoso.test");
+    let list = bob.create_todo_list("Ext").await.unwrap().id.unwrap();
+    let task = bob
+        .create_task(
+            &list,
+            &TodoTask {
+                title: Some("Mit Erweiterung".into()),
+                ..TodoTask::default()
+            },
+        )
+        .await
+        .unwrap()
+        .id
+        .unwrap();
+    let mut data = serde_json::Map::new();
+    data.insert("recordId".into(), "4711".into());
+    data.insert("kind".into(), "Aufgabe".into());
+    let ext = OpenExtension::new("de.conaktiv.sync", data.clone());
+    let created = bob.create_task_extension(&list, &task, &ext).await.unwrap();
+    assert_eq!(created.extension_name.as_deref(), Some("de.conaktiv.sync"));
+    // the same name again: 409
+    assert!(bob.create_task_extension(&list, &task, &ext).await.is_err());
+    // read with the task ($expand=extensions) and on its own
+    let read = bob.task(&list, &task).await.unwrap();
+    let exts = read.extensions.unwrap();
+    assert_eq!(exts.len(), 1);
+    assert_eq!(exts[0].data.get("recordId"), Some(&"4711".into()));
+    let mut patch = serde_json::Map::new();
+    patch.insert("recordId".into(), "4712".into());
+    bob.update_task_extension(
+        &list,
+        &task,
+        "de.conaktiv.sync",
+        &OpenExtension::new("de.conaktiv.sync", patch),
+    )
+    .await
+    .unwrap();
+    let one = bob
+        .task_extension(&list, &task, "de.conaktiv.sync")
+        .await
+        .unwrap();
+    assert_eq!(one.data.get("recordId"), Some(&"4712".into()));
+    assert_eq!(one.data.get("kind"), Some(&"Aufgabe".into()), "merged");
+    bob.delete_task_extension(&list, &task, "de.conaktiv.sync")
+        .await
+        .unwrap();
+    let err = bob
+        .task_extension(&list, &task, "de.conaktiv.sync")
+        .await
+        .unwrap_err();
+    assert!(err.is_not_found(), "{err}");
+}

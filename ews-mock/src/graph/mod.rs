@@ -493,6 +493,7 @@ fn operation_name(method: &Method, path: &[String]) -> String {
                 | "lists"
                 | "tasks"
                 | "linkedResources"
+                | "extensions"
         );
         if is_name || i == 0 {
             shape.push(s.as_str());

@@ -13,7 +13,10 @@ use ews_client::types::paths::{
 use ews_client::types::task::TaskStatus as EwsStatus;
 use ews_client::types::{Body, BodyType};
 use graph_client::odata::{Change, Page};
-use graph_client::todo::{LinkedResource, TaskStatus, TodoTask, TodoTaskList, WellknownListName};
+use graph_client::todo::{
+    LinkedResource, OPEN_TYPE_EXTENSION, OpenExtension, TaskStatus, TodoTask, TodoTaskList,
+    WellknownListName,
+};
 use graph_client::types::{BodyType as GraphBodyType, Importance, ItemBody};
 
 use super::calendar::{ews_time, graph_time};
@@ -27,6 +30,11 @@ type EwsTask = ews_client::types::Task;
 /// The mock's own property set for what Graph keeps on a To Do task but EWS has no field for.
 const MOCK_SET: &str = "{6C1A9E42-3B7D-4F0A-9E51-2D8C4B7A0F13}";
 const LINKED_RESOURCES: &str = "GraphLinkedResources";
+const OPEN_EXTENSIONS: &str = "GraphOpenExtensions";
+
+fn extensions_uri() -> ExtendedFieldUri {
+    ExtendedFieldUri::named(MOCK_SET, OPEN_EXTENSIONS, MapiPropertyType::String)
+}
 
 fn linked_uri() -> ExtendedFieldUri {
     ExtendedFieldUri::named(MOCK_SET, LINKED_RESOURCES, MapiPropertyType::String)
@@ -63,6 +71,17 @@ pub(crate) fn dispatch(req: &Request<'_>, path: &[&str]) -> Reply {
         ["todo", "lists", list, "tasks", id, "linkedResources"] => match m {
             "GET" => list_linked(req, list, id),
             "POST" => create_linked(req, list, id),
+            _ => not_found_segment(),
+        },
+        ["todo", "lists", list, "tasks", id, "extensions"] => match m {
+            "GET" => list_extensions(req, list, id),
+            "POST" => create_extension(req, list, id),
+            _ => not_found_segment(),
+        },
+        ["todo", "lists", list, "tasks", id, "extensions", name] => match m {
+            "GET" => get_extension(req, list, id, name),
+            "PATCH" => update_extension(req, list, id, name),
+            "DELETE" => delete_extension(req, list, id, name),
             _ => not_found_segment(),
         },
         ["todo", "lists", list, "tasks", id, "linkedResources", rid] => match m {
@@ -469,10 +488,18 @@ fn get_task(req: &Request<'_>, list: &str, id: &str) -> Reply {
     let Some(mb) = store.mailbox(&req.mailbox) else {
         return Reply::not_found("mailbox");
     };
-    match task_key(req, mb, list, id)
-        .and_then(|k| mb.items.get(&k))
-        .and_then(|s| to_graph(&req.shared.graph, mb, s, wants_linked(req)))
-    {
+    let stored = task_key(req, mb, list, id).and_then(|k| mb.items.get(&k));
+    let with_extensions = req.param("$expand").is_some_and(|e| {
+        e.split(',')
+            .any(|p| p.trim().eq_ignore_ascii_case("extensions"))
+    });
+    match stored.and_then(|s| {
+        let mut t = to_graph(&req.shared.graph, mb, s, wants_linked(req))?;
+        if with_extensions && let EwsItem::Task(task) = &s.item {
+            t.extensions = Some(extensions_of(task));
+        }
+        Some(t)
+    }) {
         Some(t) => Reply::json(StatusCode::OK, &t),
         None => Reply::not_found("task"),
     }
@@ -791,6 +818,152 @@ fn delete_linked(req: &Request<'_>, list: &str, id: &str, rid: &str) -> Reply {
     match result {
         Ok(_) if found => Reply::empty(StatusCode::NO_CONTENT),
         Ok(_) => Reply::not_found("linked resource"),
+        Err(r) => r,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// open extensions
+
+fn extensions_of(t: &EwsTask) -> Vec<OpenExtension> {
+    let uri = extensions_uri();
+    t.common
+        .extended_properties
+        .iter()
+        .find(|p| super::extended::same(&p.uri, &uri))
+        .and_then(|p| match &p.value {
+            ExtendedValue::Single(s) => serde_json::from_str(s).ok(),
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
+fn set_extensions(t: &mut EwsTask, list: &[OpenExtension]) {
+    let uri = extensions_uri();
+    t.common
+        .extended_properties
+        .retain(|p| !super::extended::same(&p.uri, &uri));
+    if !list.is_empty() {
+        let json = serde_json::to_string(list).unwrap_or_default();
+        t.common
+            .extended_properties
+            .push(ExtendedProperty::string(uri, json));
+    }
+}
+
+fn same_name(e: &OpenExtension, name: &str) -> bool {
+    e.extension_name
+        .as_deref()
+        .is_some_and(|n| n.eq_ignore_ascii_case(name))
+}
+
+fn read_extensions(req: &Request<'_>, list: &str, id: &str) -> Result<Vec<OpenExtension>, Reply> {
+    let store = req.shared.read();
+    let Some(mb) = store.mailbox(&req.mailbox) else {
+        return Err(Reply::not_found("mailbox"));
+    };
+    match task_key(req, mb, list, id).and_then(|k| mb.items.get(&k).map(|s| &s.item)) {
+        Some(EwsItem::Task(t)) => Ok(extensions_of(t)),
+        _ => Err(Reply::not_found("task")),
+    }
+}
+
+fn list_extensions(req: &Request<'_>, list: &str, id: &str) -> Reply {
+    match read_extensions(req, list, id) {
+        Ok(value) => Reply::json(
+            StatusCode::OK,
+            &Page {
+                value,
+                next_link: None,
+                delta_link: None,
+            },
+        ),
+        Err(r) => r,
+    }
+}
+
+fn get_extension(req: &Request<'_>, list: &str, id: &str, name: &str) -> Reply {
+    match read_extensions(req, list, id) {
+        Ok(all) => match all.into_iter().find(|e| same_name(e, name)) {
+            Some(e) => Reply::json(StatusCode::OK, &e),
+            None => Reply::not_found("extension"),
+        },
+        Err(r) => r,
+    }
+}
+
+fn create_extension(req: &Request<'_>, list: &str, id: &str) -> Reply {
+    let mut body: OpenExtension = match parse_body(req) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    if body.odata_type.as_deref() != Some(OPEN_TYPE_EXTENSION) {
+        return Reply::bad_request("@odata.type must be #microsoft.graph.openTypeExtension.");
+    }
+    let Some(name) = body.extension_name.clone().filter(|n| !n.trim().is_empty()) else {
+        return Reply::bad_request("extensionName is required.");
+    };
+    body.id = Some(name.clone());
+    let created = body.clone();
+    let mut exists = false;
+    let result = change_task(req, list, id, |t| {
+        let mut all = extensions_of(t);
+        if all.iter().any(|e| same_name(e, &name)) {
+            exists = true;
+            return Ok(());
+        }
+        all.push(body);
+        set_extensions(t, &all);
+        Ok(())
+    });
+    match result {
+        Ok(_) if exists => Reply::error(
+            StatusCode::CONFLICT,
+            "NameAlreadyExists",
+            "An extension already exists with given id.",
+        ),
+        Ok(_) => Reply::json(StatusCode::CREATED, &created),
+        Err(r) => r,
+    }
+}
+
+fn update_extension(req: &Request<'_>, list: &str, id: &str, name: &str) -> Reply {
+    let body: OpenExtension = match parse_body(req) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let mut found = false;
+    let result = change_task(req, list, id, |t| {
+        let mut all = extensions_of(t);
+        if let Some(e) = all.iter_mut().find(|e| same_name(e, name)) {
+            found = true;
+            for (k, v) in body.data {
+                e.data.insert(k, v);
+            }
+        }
+        set_extensions(t, &all);
+        Ok(())
+    });
+    match result {
+        Ok(_) if found => Reply::empty(StatusCode::NO_CONTENT),
+        Ok(_) => Reply::not_found("extension"),
+        Err(r) => r,
+    }
+}
+
+fn delete_extension(req: &Request<'_>, list: &str, id: &str, name: &str) -> Reply {
+    let mut found = false;
+    let result = change_task(req, list, id, |t| {
+        let mut all = extensions_of(t);
+        let before = all.len();
+        all.retain(|e| !same_name(e, name));
+        found = all.len() != before;
+        set_extensions(t, &all);
+        Ok(())
+    });
+    match result {
+        Ok(_) if found => Reply::empty(StatusCode::NO_CONTENT),
+        Ok(_) => Reply::not_found("extension"),
         Err(r) => r,
     }
 }
