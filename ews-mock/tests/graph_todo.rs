@@ -275,3 +275,54 @@ async fn open_extensions_on_tasks() {
         .unwrap_err();
     assert!(err.is_not_found(), "{err}");
 }
+
+#[tokio::test]
+async fn task_list_delta_reports_new_renamed_and_deleted_lists() {
+    let mock = common::start().await;
+    let graph = client(&mock);
+    let bob = graph.mailbox("bob@contoso.test");
+    let first = bob.todo_lists_delta(DeltaStart::Initial).await.unwrap();
+    let initial: Vec<_> = first
+        .changes
+        .iter()
+        .map(|c| match c {
+            Change::Upsert(l) => l.wellknown_list_name,
+            Change::Removed { .. } => panic!("nothing removed initially"),
+        })
+        .collect();
+    assert!(initial.contains(&Some(WellknownListName::DefaultList)));
+    // mail folders are no task lists
+    assert_eq!(initial.len(), bob.todo_lists().await.unwrap().len());
+
+    let a = bob.create_todo_list("A").await.unwrap().id.unwrap();
+    let b = bob.create_todo_list("B").await.unwrap().id.unwrap();
+    let second = bob
+        .todo_lists_delta(DeltaStart::Link(&first.delta_link))
+        .await
+        .unwrap();
+    let names: Vec<String> = second
+        .changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::Upsert(l) => l.display_name.clone(),
+            Change::Removed { .. } => None,
+        })
+        .collect();
+    assert_eq!(names, vec!["A".to_string(), "B".to_string()]);
+    bob.update_todo_list(&a, "A2").await.unwrap();
+    bob.delete_todo_list(&b).await.unwrap();
+    let third = bob
+        .todo_lists_delta(DeltaStart::Link(&second.delta_link))
+        .await
+        .unwrap();
+    let mut renamed = Vec::new();
+    let mut removed = Vec::new();
+    for c in third.changes {
+        match c {
+            Change::Upsert(l) => renamed.push(l.display_name.unwrap()),
+            Change::Removed { id, .. } => removed.push(id),
+        }
+    }
+    assert_eq!(renamed, vec!["A2".to_string()]);
+    assert_eq!(removed, vec![b]);
+}

@@ -53,6 +53,7 @@ pub(crate) fn dispatch(req: &Request<'_>, path: &[&str]) -> Reply {
     match path {
         ["todo", "lists"] if m == "GET" => list_lists(req),
         ["todo", "lists"] if m == "POST" => create_list(req),
+        ["todo", "lists", "delta"] if m == "GET" => lists_delta(req),
         ["todo", "lists", id] => match m {
             "GET" => get_list(req, id),
             "PATCH" => update_list(req, id),
@@ -168,6 +169,74 @@ fn list_lists(req: &Request<'_>) -> Reply {
             value,
             next_link: None,
             delta_link: None,
+        },
+    )
+}
+
+/// `todo/lists/delta`: the task folders of the hierarchy journal since the token (a deleted
+/// folder is `@removed`; its class is gone with it, so any deleted folder is reported).
+fn lists_delta(req: &Request<'_>) -> Reply {
+    let store = req.shared.read();
+    let Some(mb) = store.mailbox(&req.mailbox) else {
+        return Reply::not_found("mailbox");
+    };
+    let Some(root) = mb.distinguished("msgfolderroot") else {
+        return Reply::not_found("folder");
+    };
+    let graph = &req.shared.graph;
+    let epoch = graph.delta_epoch.load(std::sync::atomic::Ordering::SeqCst);
+    let secret = &store.sync_secret;
+    let kind = gids::SyncKind::Hierarchy;
+    let since = match req.param("$deltatoken").or_else(|| req.param("$skiptoken")) {
+        None => None,
+        Some(t) => match gids::decode_delta_token(secret, kind, epoch, &mb.address, root, t) {
+            Ok(seq) => Some(seq),
+            Err(DeltaTokenError::Expired) => {
+                return Reply::error(
+                    StatusCode::GONE,
+                    "syncStateNotFound",
+                    "The sync state generation is not found. Resync from the start.",
+                );
+            }
+            Err(DeltaTokenError::Invalid) => {
+                return Reply::error(
+                    StatusCode::BAD_REQUEST,
+                    "syncStateInvalid",
+                    "The sync state is invalid.",
+                );
+            }
+        },
+    };
+    let page = match mb.sync_hierarchy(root, since.unwrap_or(0), usize::MAX) {
+        Ok(p) => p,
+        Err(_) => return Reply::not_found("folder"),
+    };
+    let mut value: Vec<Change<TodoTaskList>> = Vec::new();
+    for change in &page.changes {
+        if change.kind == ChangeKind::Delete {
+            if since.is_some() {
+                value.push(Change::Removed {
+                    id: gids::encode(IdKind::Folder, &mb.address, change.key),
+                    reason: Some("deleted".to_string()),
+                });
+            }
+            continue;
+        }
+        let task = mb
+            .folders
+            .get(&change.key)
+            .is_some_and(|f| is_task_folder(&f.class));
+        if let Some(l) = list_json(mb, change.key).filter(|_| task) {
+            value.push(Change::Upsert(l));
+        }
+    }
+    let next = gids::delta_token(secret, kind, epoch, &mb.address, root, page.seq);
+    Reply::json(
+        StatusCode::OK,
+        &Page {
+            value,
+            next_link: None,
+            delta_link: Some(req.link(&["todo", "lists", "delta"], &[("$deltatoken", &next)])),
         },
     )
 }
