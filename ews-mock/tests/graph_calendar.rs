@@ -491,3 +491,98 @@ async fn an_ews_series_in_the_graph_calendar_view_matches_the_ews_calendar_view(
     assert_eq!(after.len(), 3);
     assert!(!after.contains(&graph_starts[1]));
 }
+
+#[tokio::test]
+async fn relative_monthly_and_absolute_yearly_series() {
+    use graph_client::types::WeekIndex;
+    let mock = common::start().await;
+    let graph = client(&mock);
+    let bob = graph.mailbox("bob@contoso.test");
+    let series = |pattern: RecurrencePattern, start: &str, end: &str, first: NaiveDate| Event {
+        recurrence: Some(PatternedRecurrence {
+            pattern: Some(pattern),
+            range: Some(RecurrenceRange {
+                kind: Some(RecurrenceRangeType::Numbered),
+                start_date: Some(first),
+                number_of_occurrences: Some(3),
+                ..RecurrenceRange::default()
+            }),
+        }),
+        ..event("Serie", start, end)
+    };
+    // the second Tuesday of every month
+    let monthly = bob
+        .create_event(
+            None,
+            &series(
+                RecurrencePattern {
+                    kind: Some(RecurrencePatternType::RelativeMonthly),
+                    interval: Some(1),
+                    days_of_week: Some(vec![DayOfWeek::Tuesday]),
+                    index: Some(WeekIndex::Second),
+                    ..RecurrencePattern::default()
+                },
+                "2027-01-12T08:00:00",
+                "2027-01-12T09:00:00",
+                NaiveDate::from_ymd_opt(2027, 1, 12).unwrap(),
+            ),
+        )
+        .await
+        .unwrap();
+    let pattern = monthly.recurrence.unwrap().pattern.unwrap();
+    assert_eq!(pattern.kind, Some(RecurrencePatternType::RelativeMonthly));
+    assert_eq!(pattern.index, Some(WeekIndex::Second));
+    let all = Window {
+        start: t("2027-01-01T00:00:00Z"),
+        end: t("2030-01-01T00:00:00Z"),
+    };
+    let starts: Vec<DateTime<Utc>> = bob
+        .instances(monthly.id.as_deref().unwrap(), all, &ListOptions::default())
+        .await
+        .unwrap()
+        .iter()
+        .map(start_of)
+        .collect();
+    assert_eq!(
+        starts,
+        vec![
+            t("2027-01-12T08:00:00Z"),
+            t("2027-02-09T08:00:00Z"),
+            t("2027-03-09T08:00:00Z"),
+        ]
+    );
+    // every 24 December
+    let yearly = bob
+        .create_event(
+            None,
+            &series(
+                RecurrencePattern {
+                    kind: Some(RecurrencePatternType::AbsoluteYearly),
+                    interval: Some(1),
+                    day_of_month: Some(24),
+                    month: Some(12),
+                    ..RecurrencePattern::default()
+                },
+                "2027-12-24T18:00:00",
+                "2027-12-24T20:00:00",
+                NaiveDate::from_ymd_opt(2027, 12, 24).unwrap(),
+            ),
+        )
+        .await
+        .unwrap();
+    let starts: Vec<DateTime<Utc>> = bob
+        .instances(yearly.id.as_deref().unwrap(), all, &ListOptions::default())
+        .await
+        .unwrap()
+        .iter()
+        .map(start_of)
+        .collect();
+    assert_eq!(
+        starts,
+        vec![
+            t("2027-12-24T18:00:00Z"),
+            t("2028-12-24T18:00:00Z"),
+            t("2029-12-24T18:00:00Z"),
+        ]
+    );
+}

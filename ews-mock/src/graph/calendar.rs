@@ -10,8 +10,8 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use ews_client::types::Item as EwsItem;
 use ews_client::types::calendar::{Attendee as EwsAttendee, LegacyFreeBusy, OccurrenceInfo};
 use ews_client::types::recurrence::{
-    DayOfWeek as EwsDay, Recurrence as EwsRecurrence, RecurrencePattern as EwsPattern,
-    RecurrenceRange as EwsRange,
+    DayOfWeek as EwsDay, DayOfWeekIndex, Month, Recurrence as EwsRecurrence,
+    RecurrencePattern as EwsPattern, RecurrenceRange as EwsRange,
 };
 use ews_client::types::{Body, BodyType, ItemId};
 use graph_client::calendar::{
@@ -21,7 +21,7 @@ use graph_client::odata::{Change, Page};
 use graph_client::types::{
     BodyType as GraphBodyType, DateTimeTimeZone, DayOfWeek, EmailAddress, ItemBody,
     PatternedRecurrence, Recipient, RecurrencePattern, RecurrencePatternType, RecurrenceRange,
-    RecurrenceRangeType,
+    RecurrenceRangeType, WeekIndex,
 };
 
 use super::ids::{self as gids, DeltaTokenError};
@@ -260,7 +260,7 @@ fn ews_day(d: DayOfWeek) -> Option<EwsDay> {
     })
 }
 
-/// The Graph recurrence of an EWS one (daily, weekly, absolute monthly; others are left out).
+/// The Graph recurrence of an EWS one (the task-only regenerating patterns are left out).
 fn graph_recurrence(r: &EwsRecurrence) -> Option<PatternedRecurrence> {
     let pattern = match &r.pattern {
         EwsPattern::Daily { interval } => RecurrencePattern {
@@ -286,6 +286,39 @@ fn graph_recurrence(r: &EwsRecurrence) -> Option<PatternedRecurrence> {
             kind: Some(RecurrencePatternType::AbsoluteMonthly),
             interval: Some(*interval),
             day_of_month: Some(*day_of_month),
+            ..RecurrencePattern::default()
+        },
+        EwsPattern::RelativeMonthly {
+            interval,
+            days_of_week,
+            day_of_week_index,
+        } => RecurrencePattern {
+            kind: Some(RecurrencePatternType::RelativeMonthly),
+            interval: Some(*interval),
+            days_of_week: Some(graph_day(*days_of_week).into_iter().collect()),
+            index: Some(graph_index(*day_of_week_index)),
+            ..RecurrencePattern::default()
+        },
+        EwsPattern::AbsoluteYearly {
+            day_of_month,
+            month,
+        } => RecurrencePattern {
+            kind: Some(RecurrencePatternType::AbsoluteYearly),
+            interval: Some(1),
+            day_of_month: Some(*day_of_month),
+            month: i32::try_from(month.number()).ok(),
+            ..RecurrencePattern::default()
+        },
+        EwsPattern::RelativeYearly {
+            days_of_week,
+            day_of_week_index,
+            month,
+        } => RecurrencePattern {
+            kind: Some(RecurrencePatternType::RelativeYearly),
+            interval: Some(1),
+            days_of_week: Some(graph_day(*days_of_week).into_iter().collect()),
+            index: Some(graph_index(*day_of_week_index)),
+            month: i32::try_from(month.number()).ok(),
             ..RecurrencePattern::default()
         },
         _ => return None,
@@ -321,6 +354,41 @@ fn graph_recurrence(r: &EwsRecurrence) -> Option<PatternedRecurrence> {
     })
 }
 
+fn graph_index(i: DayOfWeekIndex) -> WeekIndex {
+    match i {
+        DayOfWeekIndex::Second => WeekIndex::Second,
+        DayOfWeekIndex::Third => WeekIndex::Third,
+        DayOfWeekIndex::Fourth => WeekIndex::Fourth,
+        DayOfWeekIndex::Last => WeekIndex::Last,
+        _ => WeekIndex::First,
+    }
+}
+
+fn ews_index(i: Option<WeekIndex>) -> DayOfWeekIndex {
+    match i {
+        Some(WeekIndex::Second) => DayOfWeekIndex::Second,
+        Some(WeekIndex::Third) => DayOfWeekIndex::Third,
+        Some(WeekIndex::Fourth) => DayOfWeekIndex::Fourth,
+        Some(WeekIndex::Last) => DayOfWeekIndex::Last,
+        _ => DayOfWeekIndex::First,
+    }
+}
+
+fn first_day(p: &RecurrencePattern) -> Result<EwsDay, String> {
+    p.days_of_week
+        .iter()
+        .flatten()
+        .find_map(|d| ews_day(*d))
+        .ok_or_else(|| "daysOfWeek is required.".to_string())
+}
+
+fn month_of(p: &RecurrencePattern) -> Result<Month, String> {
+    p.month
+        .and_then(|m| u32::try_from(m).ok())
+        .and_then(Month::from_number)
+        .ok_or_else(|| "month (1-12) is required.".to_string())
+}
+
 fn ews_recurrence(r: &PatternedRecurrence) -> Result<EwsRecurrence, String> {
     let p = r
         .pattern
@@ -344,7 +412,21 @@ fn ews_recurrence(r: &PatternedRecurrence) -> Result<EwsRecurrence, String> {
             interval,
             day_of_month: p.day_of_month.ok_or("dayOfMonth is required.")?,
         },
-        _ => return Err("The mock supports daily, weekly and absoluteMonthly patterns.".into()),
+        Some(RecurrencePatternType::RelativeMonthly) => EwsPattern::RelativeMonthly {
+            interval,
+            days_of_week: first_day(p)?,
+            day_of_week_index: ews_index(p.index),
+        },
+        Some(RecurrencePatternType::AbsoluteYearly) => EwsPattern::AbsoluteYearly {
+            day_of_month: p.day_of_month.ok_or("dayOfMonth is required.")?,
+            month: month_of(p)?,
+        },
+        Some(RecurrencePatternType::RelativeYearly) => EwsPattern::RelativeYearly {
+            days_of_week: first_day(p)?,
+            day_of_week_index: ews_index(p.index),
+            month: month_of(p)?,
+        },
+        _ => return Err("recurrence.pattern.type is required.".into()),
     };
     let start_date = g.start_date.ok_or("range.startDate is required.")?;
     let range = match g.kind {
