@@ -586,3 +586,66 @@ async fn relative_monthly_and_absolute_yearly_series() {
         ]
     );
 }
+
+#[tokio::test]
+async fn local_times_follow_the_series_zone_and_prefer_outlook_timezone() {
+    let mock = common::start().await;
+    let graph = client(&mock);
+    let bob = graph.mailbox("bob@contoso.test");
+    // weekly on Mondays at 09:00 Berlin time, across the change to summer time (28 March)
+    let mut series = weekly_series("Berlin");
+    series.start = Some(DateTimeTimeZone::new(
+        "2027-03-22T09:00:00",
+        "W. Europe Standard Time",
+    ));
+    series.end = Some(DateTimeTimeZone::new(
+        "2027-03-22T10:00:00",
+        "W. Europe Standard Time",
+    ));
+    if let Some(r) = series.recurrence.as_mut().and_then(|r| r.range.as_mut()) {
+        r.start_date = NaiveDate::from_ymd_opt(2027, 3, 22);
+        r.number_of_occurrences = Some(2);
+    }
+    bob.create_event(None, &series).await.unwrap();
+    let window = Window {
+        start: t("2027-03-20T00:00:00Z"),
+        end: t("2027-04-05T00:00:00Z"),
+    };
+    let utc_view = bob
+        .calendar_view(None, window, &ListOptions::default())
+        .await
+        .unwrap();
+    let starts: Vec<DateTime<Utc>> = utc_view.iter().map(start_of).collect();
+    assert_eq!(
+        starts,
+        vec![t("2027-03-22T08:00:00Z"), t("2027-03-29T07:00:00Z")]
+    );
+    // the same view in Berlin time: 09:00 both times
+    let local = bob
+        .clone()
+        .with_timezone("Europe/Berlin")
+        .calendar_view(None, window, &ListOptions::default())
+        .await
+        .unwrap();
+    for e in &local {
+        let s = e.start.as_ref().unwrap();
+        assert_eq!(s.time_zone.as_deref(), Some("Europe/Berlin"));
+        assert!(
+            s.date_time.as_deref().unwrap().contains("T09:00:00"),
+            "{s:?}"
+        );
+    }
+    // an unknown zone in a request is Graph's 400
+    let err = bob
+        .create_event(
+            None,
+            &Event {
+                start: Some(DateTimeTimeZone::new("2027-03-22T09:00:00", "Mars/Olympus")),
+                end: Some(DateTimeTimeZone::new("2027-03-22T10:00:00", "Mars/Olympus")),
+                ..event("x", "2027-03-22T09:00:00", "2027-03-22T10:00:00")
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(!err.is_transient(), "{err}");
+}

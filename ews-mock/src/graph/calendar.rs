@@ -2,8 +2,9 @@
 //! repeated create return the first event), `calendarView` with a window (series expanded as
 //! the EWS front's CalendarView does), its delta with the window, `instances` of a series,
 //! series masters with `cancelledOccurrences` and `exceptionOccurrences`, an occurrence
-//! changed (an exception) or deleted (cancelled) through its id. Times are answered in UTC
-//! (no `Prefer: outlook.timezone`); a request's times must be in UTC.
+//! changed (an exception) or deleted (cancelled) through its id. Times are answered in UTC or
+//! in the zone of `Prefer: outlook.timezone`; a request's times may be in any IANA or Windows
+//! zone.
 
 use axum::http::{Method, StatusCode};
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -13,7 +14,7 @@ use ews_client::types::recurrence::{
     DayOfWeek as EwsDay, DayOfWeekIndex, Month, Recurrence as EwsRecurrence,
     RecurrencePattern as EwsPattern, RecurrenceRange as EwsRange,
 };
-use ews_client::types::{Body, BodyType, ItemId};
+use ews_client::types::{Body, BodyType, ItemId, TimeZoneDefinition};
 use graph_client::calendar::{
     Attendee, AttendeeType, Calendar, Event, EventType, FreeBusyStatus, Location,
 };
@@ -201,20 +202,77 @@ pub(crate) fn graph_time(t: DateTime<Utc>) -> DateTimeTimeZone {
     )
 }
 
-pub(crate) fn ews_time(t: &DateTimeTimeZone) -> Result<DateTime<Utc>, String> {
-    let zone = t.time_zone.as_deref().unwrap_or("UTC");
-    if !matches!(
+fn is_utc(zone: &str) -> bool {
+    matches!(
         zone,
-        "UTC" | "Etc/UTC" | "Coordinated Universal Time" | "GMT Standard Time Utc"
-    ) {
-        return Err(format!(
-            "The mock accepts event times in UTC only, not '{zone}'."
-        ));
+        "UTC" | "Etc/UTC" | "Etc/GMT" | "Coordinated Universal Time" | "tzone://Microsoft/Utc"
+    )
+}
+
+/// A Graph time zone name (IANA or Windows) as a `chrono-tz` zone; `None` for UTC.
+pub(crate) fn zone(name: &str) -> Result<Option<chrono_tz::Tz>, String> {
+    if is_utc(name) {
+        return Ok(None);
     }
+    ews_client::types::timezone::windows_to_tz(name)
+        .or_else(|| name.parse::<chrono_tz::Tz>().ok())
+        .map(Some)
+        .ok_or_else(|| format!("The time zone '{name}' is not known."))
+}
+
+/// The instant of a Graph local time in its zone (in a spring-forward gap: an hour later).
+pub(crate) fn ews_time(t: &DateTimeTimeZone) -> Result<DateTime<Utc>, String> {
+    use chrono::TimeZone as _;
     let s = t.date_time.as_deref().ok_or("dateTime is required.")?;
-    NaiveDateTime::parse_from_str(s.trim_end_matches('Z'), "%Y-%m-%dT%H:%M:%S%.f")
-        .map(|n| n.and_utc())
-        .map_err(|e| format!("Cannot read dateTime '{s}': {e}"))
+    let naive = NaiveDateTime::parse_from_str(s.trim_end_matches('Z'), "%Y-%m-%dT%H:%M:%S%.f")
+        .map_err(|e| format!("Cannot read dateTime '{s}': {e}"))?;
+    match zone(t.time_zone.as_deref().unwrap_or("UTC"))? {
+        None => Ok(naive.and_utc()),
+        Some(tz) => tz
+            .from_local_datetime(&naive)
+            .earliest()
+            .or_else(|| {
+                tz.from_local_datetime(&(naive + chrono::Duration::hours(1)))
+                    .earliest()
+            })
+            .map(|t| t.with_timezone(&Utc))
+            .ok_or_else(|| format!("'{s}' does not exist in its time zone.")),
+    }
+}
+
+/// The zone of `Prefer: outlook.timezone="..."`, if any (and known).
+fn prefer_zone(req: &Request<'_>) -> Option<(String, chrono_tz::Tz)> {
+    req.headers
+        .get_all("prefer")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .find_map(|p| {
+            let v = p.trim().strip_prefix("outlook.timezone=")?;
+            let name = v.trim().trim_matches('"').to_string();
+            let tz = zone(&name).ok()??;
+            Some((name, tz))
+        })
+}
+
+/// Answers the event's times in the zone of `Prefer: outlook.timezone`.
+fn localize(e: &mut Event, zone: Option<&(String, chrono_tz::Tz)>) {
+    let Some((name, tz)) = zone else {
+        return;
+    };
+    for t in [&mut e.start, &mut e.end].into_iter().flatten() {
+        if let Ok(utc) = ews_time(t) {
+            let local = utc.with_timezone(tz).naive_local();
+            let ticks = local.and_utc().timestamp_subsec_nanos() / 100;
+            *t = DateTimeTimeZone::new(
+                format!("{}.{ticks:07}", local.format("%Y-%m-%dT%H:%M:%S")),
+                name.clone(),
+            );
+        }
+    }
+    for x in e.exception_occurrences.iter_mut().flatten() {
+        localize(x, zone);
+    }
 }
 
 fn recipient(a: &EwsAddress) -> Recipient {
@@ -646,6 +704,16 @@ fn apply(g: &Event, c: &mut EwsCalendarItem) -> Result<(), String> {
     }
     if let Some(t) = &g.start {
         c.start = Some(ews_time(t)?);
+        // a series repeats at its local time of day in the start's zone (as in Outlook)
+        if let Some(name) = t.time_zone.as_deref().filter(|n| !is_utc(n)) {
+            let definition = if ews_client::types::timezone::windows_to_tz(name).is_some() {
+                Some(TimeZoneDefinition::windows(name))
+            } else {
+                TimeZoneDefinition::from_iana(name)
+            };
+            c.start_time_zone.clone_from(&definition);
+            c.end_time_zone = definition;
+        }
     }
     if let Some(t) = &g.end {
         c.end = Some(ews_time(t)?);
@@ -730,9 +798,13 @@ fn wants_exceptions(req: &Request<'_>) -> bool {
     })
 }
 
-/// The event as JSON with only the `$select`ed properties (and `id`, `@odata.etag`).
-fn select_json(event: &Event, select: Option<&str>) -> serde_json::Value {
-    let mut value = serde_json::to_value(event).unwrap_or_default();
+/// The event as JSON (times in the `Prefer: outlook.timezone` zone) with only the `$select`ed
+/// properties (and `id`, `@odata.etag`).
+fn select_json(req: &Request<'_>, event: &Event) -> serde_json::Value {
+    let select = req.param("$select");
+    let mut event = event.clone();
+    localize(&mut event, prefer_zone(req).as_ref());
+    let mut value = serde_json::to_value(&event).unwrap_or_default();
     if let (Some(select), Some(obj)) = (select, value.as_object_mut()) {
         let keep: Vec<&str> = select.split(',').map(str::trim).collect();
         obj.retain(|k, _| {
@@ -810,7 +882,7 @@ fn list(req: &Request<'_>, calendar: Option<&str>) -> Reply {
             _ => true,
         })
         .filter_map(|s| to_graph(&req.shared.graph, mb, s, expand.as_deref(), with_exceptions))
-        .map(|e| select_json(&e, req.param("$select")))
+        .map(|e| select_json(req, &e))
         .collect();
     paged(req, values, 10)
 }
@@ -837,7 +909,7 @@ fn get(req: &Request<'_>, id: &str) -> Reply {
         None => None,
     };
     match event {
-        Some(e) => Reply::json(StatusCode::OK, &select_json(&e, req.param("$select"))),
+        Some(e) => Reply::json(StatusCode::OK, &select_json(req, &e)),
         None => Reply::not_found("event"),
     }
 }
@@ -860,7 +932,7 @@ fn create(req: &Request<'_>, calendar: Option<&str>) -> Reply {
             .and_then(|k| mb.items.get(&k))
     {
         return match to_graph(graph, mb, first, Some(&written_props(&body)), false) {
-            Some(e) => Reply::json(StatusCode::CREATED, &e),
+            Some(e) => Reply::json(StatusCode::CREATED, &select_json(req, &e)),
             None => Reply::not_found("event"),
         };
     }
@@ -897,7 +969,7 @@ fn create(req: &Request<'_>, calendar: Option<&str>) -> Reply {
                 .get(&key)
                 .and_then(|s| to_graph(graph, mb, s, Some(&written_props(&body)), false))
             {
-                Some(e) => Reply::json(StatusCode::CREATED, &e),
+                Some(e) => Reply::json(StatusCode::CREATED, &select_json(req, &e)),
                 None => Reply::not_found("event"),
             }
         }
@@ -957,7 +1029,7 @@ fn update(req: &Request<'_>, id: &str) -> Reply {
         .get(&key)
         .and_then(|s| to_graph(graph, mb, s, Some(&written_props(&body)), false))
     {
-        Some(e) => Reply::json(StatusCode::OK, &e),
+        Some(e) => Reply::json(StatusCode::OK, &select_json(req, &e)),
         None => Reply::not_found("event"),
     }
 }
@@ -1043,7 +1115,7 @@ fn update_occurrence(
         .get(&key)
         .and_then(|s| occurrence_event(graph, mb, s, index))
     {
-        Some(e) => Reply::json(StatusCode::OK, &e),
+        Some(e) => Reply::json(StatusCode::OK, &select_json(req, &e)),
         None => Reply::not_found("event"),
     }
 }
@@ -1204,10 +1276,7 @@ fn calendar_view(req: &Request<'_>, calendar: Option<&str>) -> Reply {
         .flat_map(|s| in_window(&req.shared.graph, mb, s, start, end))
         .collect();
     entries.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.id.cmp(&b.1.id)));
-    let values = entries
-        .iter()
-        .map(|(_, e)| select_json(e, req.param("$select")))
-        .collect();
+    let values = entries.iter().map(|(_, e)| select_json(req, e)).collect();
     paged(req, values, 10)
 }
 
@@ -1235,7 +1304,7 @@ fn instances(req: &Request<'_>, id: &str) -> Reply {
     }
     let values = in_window(graph, mb, stored, start, end)
         .iter()
-        .map(|(_, e)| select_json(e, req.param("$select")))
+        .map(|(_, e)| select_json(req, e))
         .collect();
     paged(req, values, 100)
 }
@@ -1304,7 +1373,7 @@ fn view_delta(req: &Request<'_>, calendar: Option<&str>) -> Reply {
             _ => {
                 if let Some(stored) = mb.items.get(&change.key) {
                     for (_, e) in in_window(graph, mb, stored, start, end) {
-                        value.push(select_json(&e, req.param("$select")));
+                        value.push(select_json(req, &e));
                     }
                     // cancelled occurrences in the window are removed (again: replays are
                     // harmless to a delta client)
