@@ -326,3 +326,51 @@ async fn task_list_delta_reports_new_renamed_and_deleted_lists() {
     assert_eq!(renamed, vec!["A2".to_string()]);
     assert_eq!(removed, vec![b]);
 }
+
+#[tokio::test]
+async fn a_recurring_task_keeps_its_pattern_and_needs_a_due_date() {
+    use graph_client::types::{
+        DayOfWeek, PatternedRecurrence, RecurrencePattern, RecurrencePatternType, RecurrenceRange,
+        RecurrenceRangeType,
+    };
+    let mock = common::start().await;
+    let graph = client(&mock);
+    let bob = graph.mailbox("bob@contoso.test");
+    let list = bob
+        .create_todo_list("Wiederkehrend")
+        .await
+        .unwrap()
+        .id
+        .unwrap();
+    let recurrence = PatternedRecurrence {
+        pattern: Some(RecurrencePattern {
+            kind: Some(RecurrencePatternType::Weekly),
+            interval: Some(1),
+            days_of_week: Some(vec![DayOfWeek::Friday]),
+            ..RecurrencePattern::default()
+        }),
+        range: Some(RecurrenceRange {
+            kind: Some(RecurrenceRangeType::NoEnd),
+            start_date: chrono::NaiveDate::from_ymd_opt(2027, 1, 1),
+            ..RecurrenceRange::default()
+        }),
+    };
+    let without_due = TodoTask {
+        title: Some("Wochenbericht".into()),
+        recurrence: Some(recurrence.clone()),
+        ..TodoTask::default()
+    };
+    assert!(bob.create_task(&list, &without_due).await.is_err());
+    let task = TodoTask {
+        due_date_time: Some(DateTimeTimeZone::new("2027-01-01T00:00:00", "UTC")),
+        ..without_due
+    };
+    let created = bob.create_task(&list, &task).await.unwrap();
+    let read = bob
+        .task(&list, created.id.as_deref().unwrap())
+        .await
+        .unwrap();
+    let pattern = read.recurrence.unwrap().pattern.unwrap();
+    assert_eq!(pattern.kind, Some(RecurrencePatternType::Weekly));
+    assert_eq!(pattern.days_of_week, Some(vec![DayOfWeek::Friday]));
+}

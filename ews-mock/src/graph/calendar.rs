@@ -319,7 +319,7 @@ fn ews_day(d: DayOfWeek) -> Option<EwsDay> {
 }
 
 /// The Graph recurrence of an EWS one (the task-only regenerating patterns are left out).
-fn graph_recurrence(r: &EwsRecurrence) -> Option<PatternedRecurrence> {
+pub(crate) fn graph_recurrence(r: &EwsRecurrence) -> Option<PatternedRecurrence> {
     let pattern = match &r.pattern {
         EwsPattern::Daily { interval } => RecurrencePattern {
             kind: Some(RecurrencePatternType::Daily),
@@ -447,7 +447,7 @@ fn month_of(p: &RecurrencePattern) -> Result<Month, String> {
         .ok_or_else(|| "month (1-12) is required.".to_string())
 }
 
-fn ews_recurrence(r: &PatternedRecurrence) -> Result<EwsRecurrence, String> {
+pub(crate) fn ews_recurrence(r: &PatternedRecurrence) -> Result<EwsRecurrence, String> {
     let p = r
         .pattern
         .as_ref()

@@ -414,6 +414,10 @@ fn to_graph(
         due_date_time: t.due_date.map(graph_time),
         completed_date_time: t.complete_date.map(graph_time),
         is_reminder_on: Some(t.common.reminder_is_set.unwrap_or(false)),
+        recurrence: t
+            .recurrence
+            .as_ref()
+            .and_then(super::calendar::graph_recurrence),
         linked_resources: linked.then(|| linked_of(t)),
         ..TodoTask::default()
     })
@@ -467,8 +471,12 @@ fn apply(g: &TodoTask, t: &mut EwsTask) -> Result<(), String> {
     if let Some(r) = g.is_reminder_on {
         t.common.reminder_is_set = Some(r);
     }
-    if g.recurrence.is_some() {
-        return Err("The mock does not support recurring To Do tasks.".into());
+    if let Some(r) = &g.recurrence {
+        if t.due_date.is_none() {
+            return Err("A recurring task needs a dueDateTime.".into());
+        }
+        t.recurrence = Some(super::calendar::ews_recurrence(r)?);
+        t.is_recurring = Some(true);
     }
     if let Some(list) = &g.linked_resources {
         let mut list = list.clone();
