@@ -253,3 +253,75 @@ async fn delete_moves_to_deleted_items_and_an_ews_move_keeps_the_graph_id() {
     let err = bob.message(&id, &ListOptions::default()).await.unwrap_err();
     assert!(err.is_not_found(), "{err}");
 }
+
+#[tokio::test]
+async fn an_upload_session_checks_its_ranges_and_needs_no_bearer_token() {
+    let mock = common::start().await;
+    let graph = client(&mock);
+    let bob = graph.mailbox("bob@contoso.test");
+    let id = bob
+        .create_draft(
+            None,
+            &simple_message("Upload", "x", &["alice@contoso.test"]),
+        )
+        .await
+        .unwrap()
+        .id
+        .unwrap();
+    // a session, opened over plain HTTP with a token of the Graph audience
+    let http = reqwest::Client::new();
+    let token: serde_json::Value = http
+        .post(mock.token_url())
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body("grant_type=client_credentials&client_id=sync-app&client_secret=app-secret&scope=https%3A%2F%2Fgraph.microsoft.com%2F.default")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let session: serde_json::Value = http
+        .post(format!(
+            "{}/v1.0/users/bob@contoso.test/messages/{id}/attachments/createUploadSession",
+            mock.base_url()
+        ))
+        .bearer_auth(token["access_token"].as_str().unwrap())
+        .json(&serde_json::json!({ "AttachmentItem": {
+            "attachmentType": "file", "name": "x.bin", "size": 10 } }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let url = session["uploadUrl"].as_str().unwrap().to_owned();
+    let put = |range: &'static str, body: &'static [u8]| {
+        let http = http.clone();
+        let url = url.clone();
+        async move {
+            http.put(url)
+                .header("Content-Range", range)
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    // a gap, and a length that does not match the range: 416
+    assert_eq!(put("bytes 4-9/10", b"456789").await.status(), 416);
+    assert_eq!(put("bytes 0-4/10", b"0123").await.status(), 416);
+    let first = put("bytes 0-4/10", b"01234").await;
+    assert_eq!(first.status(), 200);
+    let next: serde_json::Value = first.json().await.unwrap();
+    assert_eq!(next["nextExpectedRanges"][0], "5-");
+    let last = put("bytes 5-9/10", b"56789").await;
+    assert_eq!(last.status(), 201);
+    assert!(last.headers().contains_key("location"));
+    let attachments = bob.attachments(&id).await.unwrap();
+    assert_eq!(
+        attachments[0].content_bytes.as_ref().unwrap().0,
+        b"0123456789"
+    );
+    // the finished session is gone
+    assert_eq!(put("bytes 0-4/10", b"01234").await.status(), 404);
+}

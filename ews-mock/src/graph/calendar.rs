@@ -232,8 +232,9 @@ pub(crate) fn ews_time(t: &DateTimeTimeZone) -> Result<DateTime<Utc>, String> {
             .from_local_datetime(&naive)
             .earliest()
             .or_else(|| {
-                tz.from_local_datetime(&(naive + chrono::Duration::hours(1)))
-                    .earliest()
+                naive
+                    .checked_add_signed(chrono::Duration::hours(1))
+                    .and_then(|n| tz.from_local_datetime(&n).earliest())
             })
             .map(|t| t.with_timezone(&Utc))
             .ok_or_else(|| format!("'{s}' does not exist in its time zone.")),
@@ -627,7 +628,9 @@ pub(crate) fn to_graph(
 /// The index in the series of the occurrence that the pattern starts at `original`.
 fn nth_index(master: &EwsCalendarItem, original: DateTime<Utc>) -> Option<u32> {
     // far enough that a moved occurrence still counts
-    let to = original + chrono::Duration::days(36_500);
+    let to = original
+        .checked_add_signed(chrono::Duration::days(36_500))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC);
     crate::recur::occurrences(master, None, to)
         .into_iter()
         .find(|o| o.original_start == original)
@@ -665,7 +668,10 @@ fn occurrence_event(
         (Some(_), Some(x)) => base_event(x),
         _ => base_event(master),
     };
-    let (start, end) = modified.map_or((original, original + duration), |m| (m.start, m.end));
+    let (start, end) = match modified {
+        Some(m) => (m.start, m.end),
+        None => (original, original.checked_add_signed(duration)?),
+    };
     let change_key = encode_change_key(stored.key, stored.version);
     e.etag = Some(gids::etag(&change_key));
     e.change_key = Some(change_key);
@@ -1075,7 +1081,7 @@ fn update_occurrence(
             c.deleted_occurrences.clear();
             c.modified_occurrences.clear();
             c.start = Some(original);
-            c.end = Some(original + (me - ms));
+            c.end = original.checked_add_signed(me - ms);
             c
         }
     };

@@ -434,6 +434,14 @@ pub(crate) fn create_upload_session(req: &Request<'_>, id: &str) -> Reply {
     let Some(size) = item.size.and_then(|s| usize::try_from(s).ok()) else {
         return Reply::bad_request("AttachmentItem.size is required.");
     };
+    // Graph takes attachments up to 150 MB through an upload session
+    if size == 0 || size > 150 * 1024 * 1024 {
+        return Reply::error(
+            StatusCode::BAD_REQUEST,
+            "ErrorAttachmentSizeShouldNotBeLessThanMinimumSize",
+            "The attachment size must be between 1 byte and 150 MB.",
+        );
+    }
     let immutable = {
         let store = req.shared.read();
         let Some(mb) = store.mailbox(&req.mailbox) else {
@@ -535,8 +543,8 @@ pub(crate) async fn upload(
                 "The upload session has expired.",
             );
         }
-        if total != u.size || start != u.data.len() || end < start || end + 1 - start != body.len()
-        {
+        let length = end.checked_sub(start).and_then(|d| d.checked_add(1));
+        if total != u.size || start != u.data.len() || length != Some(body.len()) {
             return upload_error(
                 StatusCode::RANGE_NOT_SATISFIABLE,
                 "InvalidRange",
