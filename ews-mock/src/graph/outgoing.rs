@@ -465,7 +465,7 @@ pub(crate) fn create_upload_session(req: &Request<'_>, id: &str) -> Reply {
             .content_type
             .unwrap_or_else(|| "application/octet-stream".to_string()),
         size,
-        data: Vec::with_capacity(size.min(64 * 1024 * 1024)),
+        data: Vec::new(),
         expires,
     };
     req.shared
