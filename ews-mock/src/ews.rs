@@ -1185,7 +1185,9 @@ fn delete_item(shared: &Shared, target: &Target, req: DeleteItem) -> ResponseMes
                         let dest = mb
                             .distinguished("deleteditems")
                             .ok_or_else(|| err(StoreError::FolderNotFound))?;
-                        mb.move_item(key, dest).map(|_| ())
+                        // the Graph (immutable) id stays the item's across the move
+                        mb.move_item(key, dest)
+                            .map(|new| shared.graph.record_move(&address, key, new))
                     }
                     _ => mb.delete_item(key).map(|_| ()),
                 };
@@ -1212,6 +1214,7 @@ fn move_item(shared: &Shared, target: &Target, req: MoveItem) -> ResponseMessage
                     .mailbox_mut(&address)
                     .ok_or_else(|| err(StoreError::ItemNotFound))?;
                 let new_key = mb.move_item(key, dest).map_err(err::<ItemInfo>)?;
+                shared.graph.record_move(&address, key, new_key);
                 let items = match (req.return_new_item_ids, mb.items.get(&new_key)) {
                     (Some(false), _) | (_, None) => Vec::new(),
                     (_, Some(stored)) => {
@@ -1461,6 +1464,7 @@ fn update_item(
                         mb.delete_item(key).map_err(fail)?;
                     } else if let Some(sent) = mb.distinguished("sentitems") {
                         let new_key = mb.move_item(key, sent).map_err(fail)?;
+                        shared.graph.record_move(&address, key, new_key);
                         mb.update_item(new_key, None, |i| {
                             crate::store::set_read(i, Some(true));
                             i.common_mut().is_draft = Some(false);
@@ -1565,6 +1569,7 @@ fn send_item(shared: &Shared, target: &Target, req: SendItem) -> ResponseMessage
                 match dest {
                     Some(dest) => {
                         let new_key = mb.move_item(key, dest).map_err(err::<()>)?;
+                        shared.graph.record_move(&address, key, new_key);
                         mb.update_item(new_key, None, |i| {
                             crate::store::set_read(i, Some(true));
                             i.common_mut().is_draft = Some(false);

@@ -186,6 +186,13 @@ impl Csdl {
             return;
         };
         for (key, v) in obj {
+            if key == "@odata.type" {
+                // the type annotation (attachments): it must name the checked type
+                if v.as_str() != Some(format!("#microsoft.graph.{type_name}").as_str()) {
+                    errors.push(format!("{at}: @odata.type {v} is not {type_name}"));
+                }
+                continue;
+            }
             if key.starts_with('@') {
                 // OData annotations: the etag, @removed of a delta entry
                 if !matches!(key.as_str(), "@odata.etag" | "@removed" | "@odata.context") {
@@ -368,6 +375,152 @@ async fn the_graph_fronts_answers_match_the_published_metadata() {
         &mut errors,
     );
     assert!(translated["value"][1]["errorDetails"]["code"].is_string());
+
+    // calendars and events: a series with an exception and a cancelled occurrence
+    let calendars = call(reqwest::Method::GET, format!("{root}/calendars"), None).await;
+    csdl.check_page(&calendars, "calendar", "calendars", &mut errors);
+    let series = call(
+        reqwest::Method::POST,
+        format!("{root}/events"),
+        Some(json!({
+            "subject": "Jour fixe", "transactionId": "tx-1",
+            "body": { "contentType": "text", "content": "agenda" },
+            "start": { "dateTime": "2027-01-04T09:00:00", "timeZone": "UTC" },
+            "end": { "dateTime": "2027-01-04T10:00:00", "timeZone": "UTC" },
+            "location": { "displayName": "Raum 1" }, "showAs": "busy",
+            "attendees": [{ "emailAddress": { "address": "alice@contoso.test" }, "type": "required" }],
+            "recurrence": {
+                "pattern": { "type": "weekly", "interval": 1, "daysOfWeek": ["monday"] },
+                "range": { "type": "numbered", "startDate": "2027-01-04", "numberOfOccurrences": 4 }
+            },
+            "singleValueExtendedProperties": [{ "id": prop, "value": "rec-2" }],
+        })),
+    )
+    .await;
+    csdl.check_object(&series, "event", "event (create)", &mut errors);
+    let sid = series["id"].as_str().unwrap().to_owned();
+    let window = "startDateTime=2027-01-01T00:00:00Z&endDateTime=2027-02-01T00:00:00Z";
+    let instances = call(
+        reqwest::Method::GET,
+        format!("{root}/events/{sid}/instances?{window}"),
+        None,
+    )
+    .await;
+    csdl.check_page(&instances, "event", "instances", &mut errors);
+    let occ = instances["value"][1]["id"].as_str().unwrap().to_owned();
+    let exception = call(
+        reqwest::Method::PATCH,
+        format!("{root}/events/{occ}"),
+        Some(json!({ "subject": "Jour fixe (verschoben)" })),
+    )
+    .await;
+    csdl.check_object(&exception, "event", "event (exception)", &mut errors);
+    let cancel = instances["value"][2]["id"].as_str().unwrap().to_owned();
+    http.delete(format!("{root}/events/{cancel}"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    let master = call(
+        reqwest::Method::GET,
+        format!("{root}/events/{sid}?$expand=exceptionOccurrences"),
+        None,
+    )
+    .await;
+    assert_eq!(master["exceptionOccurrences"].as_array().unwrap().len(), 1);
+    csdl.check_object(&master, "event", "event (series master)", &mut errors);
+    let view = call(
+        reqwest::Method::GET,
+        format!("{root}/calendarView?{window}"),
+        None,
+    )
+    .await;
+    assert_eq!(view["value"].as_array().unwrap().len(), 3);
+    csdl.check_page(&view, "event", "calendarView", &mut errors);
+    let view_delta = call(
+        reqwest::Method::GET,
+        format!("{root}/calendarView/delta?{window}"),
+        None,
+    )
+    .await;
+    csdl.check_page(&view_delta, "event", "calendarView/delta", &mut errors);
+
+    // To Do: lists, a task with a linked resource, the list's delta
+    let lists = call(reqwest::Method::GET, format!("{root}/todo/lists"), None).await;
+    csdl.check_page(&lists, "todoTaskList", "todo/lists", &mut errors);
+    let list = call(
+        reqwest::Method::POST,
+        format!("{root}/todo/lists"),
+        Some(json!({ "displayName": "CRM" })),
+    )
+    .await;
+    csdl.check_object(&list, "todoTaskList", "todoTaskList (create)", &mut errors);
+    let lid = list["id"].as_str().unwrap().to_owned();
+    let task = call(
+        reqwest::Method::POST,
+        format!("{root}/todo/lists/{lid}/tasks"),
+        Some(json!({
+            "title": "Angebot", "importance": "high", "categories": ["CRM"],
+            "body": { "contentType": "text", "content": "anrufen" },
+            "dueDateTime": { "dateTime": "2027-03-01T00:00:00", "timeZone": "UTC" },
+            "linkedResources": [{ "applicationName": "ConAktiv", "displayName": "Vorgang 1",
+                                  "externalId": "1", "webUrl": "https://crm.example.org/1" }],
+        })),
+    )
+    .await;
+    csdl.check_object(&task, "todoTask", "todoTask (create)", &mut errors);
+    let tid = task["id"].as_str().unwrap().to_owned();
+    let links = call(
+        reqwest::Method::GET,
+        format!("{root}/todo/lists/{lid}/tasks/{tid}/linkedResources"),
+        None,
+    )
+    .await;
+    assert_eq!(links["value"][0]["externalId"], "1");
+    csdl.check_page(&links, "linkedResource", "linkedResources", &mut errors);
+    let task_delta = call(
+        reqwest::Method::GET,
+        format!("{root}/todo/lists/{lid}/tasks/delta"),
+        None,
+    )
+    .await;
+    csdl.check_page(&task_delta, "todoTask", "tasks/delta", &mut errors);
+
+    // attachments: one inline, an upload session
+    let mid = draft["id"].as_str().unwrap().to_owned();
+    let attachment = call(
+        reqwest::Method::POST,
+        format!("{root}/messages/{mid}/attachments"),
+        Some(
+            json!({ "@odata.type": "#microsoft.graph.fileAttachment", "name": "a.txt",
+                     "contentType": "text/plain", "contentBytes": "aGFsbG8=" }),
+        ),
+    )
+    .await;
+    csdl.check_object(
+        &attachment,
+        "fileAttachment",
+        "fileAttachment (add)",
+        &mut errors,
+    );
+    let attachments = call(
+        reqwest::Method::GET,
+        format!("{root}/messages/{mid}/attachments"),
+        None,
+    )
+    .await;
+    assert_eq!(attachments["value"][0]["contentBytes"], "aGFsbG8=");
+    csdl.check_page(&attachments, "fileAttachment", "attachments", &mut errors);
+    let session = call(
+        reqwest::Method::POST,
+        format!("{root}/messages/{mid}/attachments/createUploadSession"),
+        Some(
+            json!({ "AttachmentItem": { "attachmentType": "file", "name": "big.bin",
+                                         "size": 5000000 } }),
+        ),
+    )
+    .await;
+    csdl.check_object(&session, "uploadSession", "uploadSession", &mut errors);
 
     assert!(
         errors.is_empty(),

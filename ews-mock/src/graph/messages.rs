@@ -1,6 +1,6 @@
 //! Messages: list per folder, get, create a draft, update (`If-Match`, 412), delete, delta per
-//! folder with `@removed`, move (the id stays: immutable ids). Not yet: send, `$value`,
-//! attachments.
+//! folder with `@removed`, move (the id stays: immutable ids), delete (to Deleted Items).
+//! Sending, `$value` and attachments are in `outgoing`.
 
 use axum::http::{Method, StatusCode};
 use ews_client::types::Item as EwsItem;
@@ -32,7 +32,24 @@ pub(crate) fn dispatch(req: &Request<'_>, path: &[&str]) -> Reply {
         ["mailFolders", f, "messages"] if m == Method::GET => list(req, f),
         ["mailFolders", f, "messages"] if m == Method::POST => create(req, Some(f)),
         ["mailFolders", f, "messages", "delta"] if m == Method::GET => delta(req, f),
+        ["messages"] if m == Method::POST && super::outgoing::is_mime(req) => {
+            super::outgoing::create_draft_mime(req)
+        }
         ["messages"] if m == Method::POST => create(req, None),
+        ["messages", id, "$value"] if m == Method::GET => super::outgoing::mime_value(req, id),
+        ["messages", id, "send"] if m == Method::POST => super::outgoing::send_draft(req, id),
+        ["messages", id, "attachments"] if m == Method::GET => {
+            super::outgoing::list_attachments(req, id)
+        }
+        ["messages", id, "attachments"] if m == Method::POST => {
+            super::outgoing::add_attachment(req, id)
+        }
+        ["messages", id, "attachments", "createUploadSession"] if m == Method::POST => {
+            super::outgoing::create_upload_session(req, id)
+        }
+        ["messages", id, "attachments", aid] if m == Method::GET => {
+            super::outgoing::get_attachment(req, id, aid)
+        }
         ["messages", id, "move"] if m == Method::POST => move_to(req, id),
         ["messages", id] | ["mailFolders", _, "messages", id] => match m.as_str() {
             "GET" => get(req, id),
@@ -52,7 +69,7 @@ pub(crate) fn dispatch(req: &Request<'_>, path: &[&str]) -> Reply {
     }
 }
 
-fn folder_key(mb: &Mailbox, id: &str) -> Option<u64> {
+pub(crate) fn folder_key(mb: &Mailbox, id: &str) -> Option<u64> {
     if WELL_KNOWN.iter().any(|w| w.eq_ignore_ascii_case(id)) {
         return mb.distinguished(&id.to_ascii_lowercase());
     }
@@ -63,7 +80,7 @@ fn folder_key(mb: &Mailbox, id: &str) -> Option<u64> {
         .map(|f| f.key)
 }
 
-fn message_key(graph: &super::GraphState, mb: &Mailbox, id: &str) -> Option<u64> {
+pub(crate) fn message_key(graph: &super::GraphState, mb: &Mailbox, id: &str) -> Option<u64> {
     let key = graph.item_key(&mb.address, id)?;
     mb.items
         .get(&key)
@@ -143,7 +160,7 @@ pub(crate) fn to_graph(
     })
 }
 
-fn apply(g: &Message, m: &mut EwsMessage) -> Result<(), String> {
+pub(crate) fn apply(g: &Message, m: &mut EwsMessage) -> Result<(), String> {
     if let Some(s) = &g.subject {
         m.common.subject = Some(s.clone());
     }
@@ -181,7 +198,7 @@ fn apply(g: &Message, m: &mut EwsMessage) -> Result<(), String> {
     Ok(())
 }
 
-fn written_props(body: &Message) -> Vec<ews_client::types::paths::ExtendedFieldUri> {
+pub(crate) fn written_props(body: &Message) -> Vec<ews_client::types::paths::ExtendedFieldUri> {
     body.single_value_extended_properties
         .iter()
         .flatten()
@@ -189,7 +206,7 @@ fn written_props(body: &Message) -> Vec<ews_client::types::paths::ExtendedFieldU
         .collect()
 }
 
-fn store_error(e: StoreError) -> Reply {
+pub(crate) fn store_error(e: StoreError) -> Reply {
     match e {
         StoreError::IrresolvableConflict => Reply::error(
             StatusCode::PRECONDITION_FAILED,
@@ -371,8 +388,17 @@ fn delete(req: &Request<'_>, id: &str) -> Reply {
     {
         return store_error(StoreError::IrresolvableConflict);
     }
-    match mb.delete_item(key) {
-        Ok(_) => Reply::empty(StatusCode::NO_CONTENT),
+    // Graph moves a deleted message to Deleted Items (its immutable id stays); from there
+    // it is gone
+    let deleted = mb.distinguished("deleteditems");
+    let result = match deleted {
+        Some(dest) if stored.folder != dest => mb
+            .move_item(key, dest)
+            .map(|new| req.shared.graph.record_move(&mb.address, key, new)),
+        _ => mb.delete_item(key).map(|_| ()),
+    };
+    match result {
+        Ok(()) => Reply::empty(StatusCode::NO_CONTENT),
         Err(e) => store_error(e),
     }
 }

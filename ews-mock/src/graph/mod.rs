@@ -9,12 +9,15 @@
 //!   and mailbox scope as RBAC for Applications gives them, the 4-requests-per-mailbox limit,
 //!   the seeded faults of the EWS front, the request log) and Graph's error shape.
 
+pub(crate) mod calendar;
 pub(crate) mod contacts;
 pub mod exo;
 pub(crate) mod extended;
 pub(crate) mod ids;
 pub(crate) mod mail;
 pub(crate) mod messages;
+pub(crate) mod outgoing;
+pub(crate) mod todo;
 pub(crate) mod token;
 pub(crate) mod translate;
 pub(crate) mod users;
@@ -82,6 +85,10 @@ pub(crate) struct GraphState {
     pub moved: std::sync::Mutex<Moved>,
     /// The EWS switches (changed at run time through `/admin/graph/ews`).
     pub ews: std::sync::Mutex<exo::EwsSwitches>,
+    /// Events created with a `transactionId`: (mailbox, transaction id) -> immutable key.
+    pub transactions: std::sync::Mutex<HashMap<(String, String), u64>>,
+    /// Attachment upload sessions by the token of their upload URL.
+    pub uploads: std::sync::Mutex<HashMap<String, outgoing::Upload>>,
 }
 
 impl GraphState {
@@ -102,7 +109,45 @@ impl GraphState {
                 ews_enabled: data.ews_enabled,
                 ews_allowed_app_ids: data.ews_allowed_app_ids.clone(),
             }),
+            transactions: std::sync::Mutex::new(HashMap::new()),
+            uploads: std::sync::Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The immutable key of the event created with `transaction_id` in `mailbox`.
+    pub fn transaction(&self, mailbox: &str, transaction_id: &str) -> Option<u64> {
+        let map = self.transactions.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(&(mailbox.to_ascii_lowercase(), transaction_id.to_string()))
+            .copied()
+    }
+
+    /// Records the event `key` as created with `transaction_id`.
+    pub fn record_transaction(&self, mailbox: &str, transaction_id: &str, key: u64) {
+        let immutable = ids::decode(
+            crate::ids::IdKind::Item,
+            mailbox,
+            &self.item_id(mailbox, key),
+        )
+        .unwrap_or(key);
+        let mut map = self.transactions.lock().unwrap_or_else(|p| p.into_inner());
+        map.insert(
+            (mailbox.to_ascii_lowercase(), transaction_id.to_string()),
+            immutable,
+        );
+    }
+
+    /// The `transactionId` the event `key` was created with.
+    pub fn transaction_of(&self, mailbox: &str, key: u64) -> Option<String> {
+        let immutable = ids::decode(
+            crate::ids::IdKind::Item,
+            mailbox,
+            &self.item_id(mailbox, key),
+        )?;
+        let mailbox = mailbox.to_ascii_lowercase();
+        let map = self.transactions.lock().unwrap_or_else(|p| p.into_inner());
+        map.iter()
+            .find(|((m, _), k)| *m == mailbox && **k == immutable)
+            .map(|((_, tx), _)| tx.clone())
     }
 
     /// The Graph (immutable) id of the item with store key `key`.
@@ -174,7 +219,10 @@ pub(crate) struct Moved {
 
 /// The routes of the Graph front (merged into the mock's router).
 pub(crate) fn routes() -> Router<Arc<Shared>> {
-    Router::new().route("/v1.0/{*path}", any(endpoint))
+    Router::new().route("/v1.0/{*path}", any(endpoint)).route(
+        "/graph-upload/{token}",
+        axum::routing::put(outgoing::upload),
+    )
 }
 
 /// The Graph front's admin routes (merged into the admin router, behind its token).
@@ -404,6 +452,13 @@ fn required_roles(family: &str, method: &Method) -> &'static [&'static str] {
         ("contacts" | "contactFolders", true) => &["Contacts.ReadWrite"],
         ("mailFolders" | "messages", false) => &["Mail.Read", "Mail.ReadWrite"],
         ("mailFolders" | "messages", true) => &["Mail.ReadWrite"],
+        ("sendMail", _) => &["Mail.Send"],
+        ("calendars" | "calendar" | "events" | "calendarView", false) => {
+            &["Calendars.Read", "Calendars.ReadWrite"]
+        }
+        ("calendars" | "calendar" | "events" | "calendarView", true) => &["Calendars.ReadWrite"],
+        ("todo", false) => &["Tasks.Read", "Tasks.ReadWrite"],
+        ("todo", true) => &["Tasks.ReadWrite"],
         (_, _) => &["User.Read.All", "User.ReadBasic.All", "User.ReadWrite.All"],
     }
 }
@@ -424,6 +479,21 @@ fn operation_name(method: &Method, path: &[String]) -> String {
                 | "move"
                 | "translateExchangeIds"
                 | "singleValueExtendedProperties"
+                | "calendars"
+                | "calendar"
+                | "events"
+                | "instances"
+                | "calendarView"
+                | "sendMail"
+                | "send"
+                | "$value"
+                | "attachments"
+                | "createUploadSession"
+                | "todo"
+                | "lists"
+                | "tasks"
+                | "linkedResources"
+                | "extensions"
         );
         if is_name || i == 0 {
             shape.push(s.as_str());
@@ -788,6 +858,13 @@ fn dispatch(req: &Request<'_>) -> Reply {
         }
         Some("mailFolders") => mail::dispatch(req, &path),
         Some("messages") => messages::dispatch(req, &path),
+        Some("todo") => todo::dispatch(req, &path),
+        Some("sendMail") if req.method == Method::POST && path.len() == 1 => {
+            outgoing::send_mail(req)
+        }
+        Some("calendars" | "calendar" | "events" | "calendarView") => {
+            calendar::dispatch(req, &path)
+        }
         Some("translateExchangeIds") if req.method == Method::POST && path.len() == 1 => {
             translate::translate(req)
         }
