@@ -45,6 +45,7 @@ impl<L: MailLinker> LinkHook for LinkerHook<L> {
         match self.0.link(&link_query(context)).await {
             Ok(l) => MailLinks {
                 customer: l.customer.map(|c| c.into_inner()),
+                contact_person: l.contact_person.map(|c| c.into_inner()),
                 project: l.project.map(|p| p.into_inner()),
                 offer: l.offer.map(|o| o.into_inner()),
                 invoice: l.invoice.map(|i| i.into_inner()),

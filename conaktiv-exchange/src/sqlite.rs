@@ -34,7 +34,7 @@ use crate::host::{
     RecordMeta, Stored, UserDirectory,
 };
 use conaktiv_model::mail::MailLinks;
-use conaktiv_model::{CustomerId, InvoiceId, OfferId, ProjectId};
+use conaktiv_model::{ContactId, CustomerId, InvoiceId, OfferId, ProjectId};
 
 /// The schema version this code writes.
 pub const SCHEMA_VERSION: i64 = 2;
@@ -840,9 +840,10 @@ pub fn subject_references(subject: &str) -> Vec<(ReferenceKind, String)> {
 /// 2. otherwise reference numbers in the subject ([`subject_references`]): `P-…` links the
 ///    project (table `projects`), `AN-…` the offer, `RE-…` the invoice, each also giving its
 ///    customer and (offers, invoices) its project when not named otherwise;
-/// 3. a customer still missing is the customer of the contact (table `contacts`, field
-///    `customer`) whose `emails[].address` is the sender's address, or else one of the
-///    recipients' (compared case-insensitively).
+/// 3. the contact person is the contact (table `contacts`) whose `emails[].address` is the
+///    sender's address, or else one of the recipients' (compared case-insensitively), of the
+///    customer already linked if there is one; a customer still missing is that contact's
+///    (field `customer`).
 #[derive(Clone, Debug)]
 pub struct SqliteLinker {
     db: SqliteDb,
@@ -931,31 +932,42 @@ impl MailLinker for SqliteLinker {
                         links.customer = Some(CustomerId::new(cu));
                     }
                 }
-                if links.customer.is_some() {
-                    return Ok(links);
-                }
+                // The contact person: the sender's, else a recipient's; it also gives the
+                // customer when nothing named one. A contact of another customer than the one
+                // a reference named is not linked.
                 let mut by_address = c
                     .prepare(
-                        "SELECT json_extract(r.body, '$.customer') FROM records r,
+                        "SELECT r.id, json_extract(r.body, '$.customer') FROM records r,
                              json_each(r.body, '$.emails') e
                          WHERE r.tbl = 'contacts'
                            AND lower(json_extract(e.value, '$.address')) = lower(?1)
-                           AND json_extract(r.body, '$.customer') IS NOT NULL
-                         ORDER BY r.id LIMIT 1",
+                         ORDER BY json_extract(r.body, '$.customer') IS NULL, r.id",
                     )
                     .map_err(storage)?;
-                for address in mail.from.iter().chain(mail.recipients.iter()) {
+                'addresses: for address in mail.from.iter().chain(mail.recipients.iter()) {
                     let address = address.trim();
                     if address.is_empty() {
                         continue;
                     }
-                    let customer: Option<String> = by_address
-                        .query_row(params![address], |r| r.get(0))
-                        .optional()
+                    let found: Vec<(String, Option<String>)> = by_address
+                        .query_map(params![address], |r| Ok((r.get(0)?, r.get(1)?)))
+                        .map_err(storage)?
+                        .collect::<Result<_, _>>()
                         .map_err(storage)?;
-                    if let Some(customer) = customer {
-                        links.customer = Some(CustomerId::new(customer));
-                        break;
+                    for (person, customer) in found {
+                        let fits = match (&links.customer, &customer) {
+                            (Some(linked), Some(own)) => linked.as_str() == own,
+                            (Some(_), None) => false,
+                            (None, _) => true,
+                        };
+                        if !fits {
+                            continue;
+                        }
+                        links.contact_person = Some(ContactId::new(person));
+                        if links.customer.is_none() {
+                            links.customer = customer.map(CustomerId::new);
+                        }
+                        break 'addresses;
                     }
                 }
                 Ok(links)

@@ -88,6 +88,25 @@ fn demo_keep_leaves_a_setup_that_preview_sync_and_batch_use() {
     .iter()
     .map(|v| run(&strs_of(v)))
     .collect();
+    // A lost state, then a batch run: it re-pairs every record, its text counts the links
+    // as `sync` does, and nothing is rewritten (re-pairing is linking, not changing).
+    std::fs::remove_dir_all(keep.join("conaktiv.sqlite.state")).unwrap();
+    let batch_text = {
+        let out = Command::new(BIN)
+            .args(strs_of(&with(&["batch", "--once"])))
+            .env_remove("CONAKTIV_EXCHANGE_CONFIG")
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.status.code(), Some(0), "{text}");
+        text
+    };
+    let (after_code, after_batch, after_all) = run(&strs_of(&with(&["sync"])));
     // A contact and a user with a group from the command line, then the sync sends the
     // contact to anna's Exchange mailbox.
     let file = dir.path().join("more.json");
@@ -137,6 +156,44 @@ fn demo_keep_leaves_a_setup_that_preview_sync_and_batch_use() {
     ])));
     let _ = mock.kill();
     let _ = mock.wait();
+    let ok_lines: Vec<&str> = batch_text.lines().filter(|l| l.contains("ok: ")).collect();
+    assert!(!ok_lines.is_empty(), "{batch_text}");
+    let linked: u64 = ok_lines
+        .iter()
+        .flat_map(|l| l.split([':', ';', ',']))
+        .filter_map(|part| part.trim().strip_suffix(" linked"))
+        .map(|n| n.trim().parse::<u64>().unwrap())
+        .sum();
+    assert!(linked > 0, "no links counted: {batch_text}");
+    // The contacts too: re-paired, not rewritten (the CRM and Exchange projections of a
+    // contact agree, Exchange's computed DisplayName and FileAs included).
+    assert!(
+        ok_lines
+            .iter()
+            .filter(|l| l.contains(" contacts "))
+            .all(|l| !l.contains("ConAktiv: 0 new, 0 changed, 0 deleted, 0 linked")),
+        "{batch_text}"
+    );
+    for l in &ok_lines {
+        assert!(
+            l.contains("Exchange: 0 new, 0 changed, 0 deleted,")
+                && l.contains("ConAktiv: 0 new, 0 changed, 0 deleted,"),
+            "re-pairing rewrote records: {batch_text}"
+        );
+    }
+    // and the next sync has nothing left to do
+    assert_eq!(after_code, 0, "{after_all}");
+    for i in after_batch["items"].as_array().unwrap() {
+        for d in ["to_exchange", "to_conaktiv"] {
+            for k in ["new", "changed", "deleted", "linked"] {
+                assert_eq!(
+                    i["result"]["report"]["report"][d][k].as_u64(),
+                    Some(0),
+                    "{after_batch}"
+                );
+            }
+        }
+    }
     assert_eq!(code, 0, "{all}");
     let sent: u64 = after_import["items"]
         .as_array()

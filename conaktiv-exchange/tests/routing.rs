@@ -387,6 +387,7 @@ to_conaktiv = {{ transfer_new = true, transfer_changed = true }}
     assert!(all.contains("127.0.0.1"), "no host: {all}");
     assert!(all.contains("EWS server \"Büro\""), "no server: {all}");
     assert!(all.contains("trusted_ca_file"), "no setting: {all}");
+    assert!(all.contains("by CN=Agentur Root CA"), "no issuer: {all}");
     assert!(surnames(&mock, "anna@buero.test").is_empty());
 
     // With it, the sync goes through over verified TLS.

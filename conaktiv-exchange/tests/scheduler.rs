@@ -45,6 +45,7 @@ fn ok_report() -> RunReport {
             created: 2,
             updated: 1,
             deleted: 0,
+            linked: 0,
         },
         ..RunReport::default()
     }

@@ -7,7 +7,9 @@ use conaktiv_exchange::host::{
     CrmRecord, CrmStore, DirectoryUser, HostError, ListQuery, MailLinkQuery, MailLinker,
     UserDirectory,
 };
-use conaktiv_exchange::sqlite::{SCHEMA_VERSION, SchemaError, SqliteDb};
+use conaktiv_exchange::sqlite::{
+    ReferenceKind, ReferenceRecord, SCHEMA_VERSION, SchemaError, SqliteDb,
+};
 use conaktiv_model::mail::MailLinks;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -329,16 +331,30 @@ async fn directory_lists_users_groups_and_accounts() {
 async fn linker_follows_threads_then_addresses() {
     let (_dir, db) = db();
     let crm = db.crm();
-    crm.create(
-        None,
-        &Contact(json!({
-            "customer": "K-100",
-            "emails": [{"kind": "business", "address": "Anna.Schmidt@Kunde.example"}]
-        })),
-        None,
-    )
-    .await
-    .unwrap();
+    let anna = crm
+        .create(
+            None,
+            &Contact(json!({
+                "customer": "K-100",
+                "emails": [{"kind": "business", "address": "Anna.Schmidt@Kunde.example"}]
+            })),
+            None,
+        )
+        .await
+        .unwrap();
+    // Another customer's contact with a second address of the same sender: not linked when
+    // the subject names a project of K-100.
+    let other = crm
+        .create(
+            None,
+            &Contact(json!({
+                "customer": "K-300",
+                "emails": [{"kind": "business", "address": "zentrale@kunde.example"}]
+            })),
+            None,
+        )
+        .await
+        .unwrap();
     crm.create(
         None,
         &Mail(json!({
@@ -349,16 +365,27 @@ async fn linker_follows_threads_then_addresses() {
     )
     .await
     .unwrap();
+    db.add_reference(ReferenceRecord {
+        kind: ReferenceKind::Project,
+        id: "proj-42".into(),
+        number: "P-2026-0042".into(),
+        title: "Umzug".into(),
+        customer: Some("K-100".into()),
+        project: None,
+    })
+    .await
+    .unwrap();
     let linker = db.linker();
 
     let k200 = MailLinks {
         customer: Some("K-200".into()),
         project: Some("P-7".into()),
         offer: Some("A-3".into()),
-        invoice: None,
+        ..MailLinks::default()
     };
     let k100 = MailLinks {
         customer: Some("K-100".into()),
+        contact_person: Some(anna.id.as_str().into()),
         ..MailLinks::default()
     };
     let cases = [
@@ -396,6 +423,33 @@ async fn linker_follows_threads_then_addresses() {
                 ..MailLinkQuery::default()
             },
             k100,
+        ),
+        (
+            "a contact of the customer the subject names, not another customer's",
+            MailLinkQuery {
+                from: Some("zentrale@kunde.example".into()),
+                recipients: vec!["anna.schmidt@kunde.example".into()],
+                subject: "Frage zu P-2026-0042".into(),
+                ..MailLinkQuery::default()
+            },
+            MailLinks {
+                customer: Some("K-100".into()),
+                contact_person: Some(anna.id.as_str().into()),
+                project: Some("proj-42".into()),
+                ..MailLinks::default()
+            },
+        ),
+        (
+            "another customer's contact when nothing else names a customer",
+            MailLinkQuery {
+                from: Some("Zentrale@Kunde.example".into()),
+                ..MailLinkQuery::default()
+            },
+            MailLinks {
+                customer: Some("K-300".into()),
+                contact_person: Some(other.id.as_str().into()),
+                ..MailLinks::default()
+            },
         ),
         (
             "nothing known",

@@ -5,7 +5,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{CustomerId, InvoiceId, MailId, OfferId, ProjectId};
+use crate::ids::{ContactId, CustomerId, InvoiceId, MailId, OfferId, ProjectId};
 
 /// A mailbox in a header: display name and address.
 ///
@@ -82,12 +82,15 @@ pub enum Direction {
     Outgoing,
 }
 
-/// The ConAktiv records a mail is linked to.
+/// The ConAktiv records a mail is linked to. Every field is optional in the stored form
+/// (`#[serde(default)]`), so records stored before a field existed still load.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct MailLinks {
     /// Customer.
     pub customer: Option<CustomerId>,
+    /// Contact person (of the customer) who wrote or received the mail.
+    pub contact_person: Option<ContactId>,
     /// Project.
     pub project: Option<ProjectId>,
     /// Offer.
@@ -100,6 +103,7 @@ impl MailLinks {
     /// Whether the mail is linked to nothing.
     pub fn is_empty(&self) -> bool {
         self.customer.is_none()
+            && self.contact_person.is_none()
             && self.project.is_none()
             && self.offer.is_none()
             && self.invoice.is_none()

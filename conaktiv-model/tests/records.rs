@@ -189,6 +189,7 @@ fn records_round_trip() {
         direction: Direction::Incoming,
         links: MailLinks {
             customer: Some(CustomerId::new("C-42")),
+            contact_person: Some(ContactId::new("CP-7")),
             project: Some(ProjectId::new("P-2025-001")),
             offer: Some(OfferId::new("O-2025-17")),
             invoice: Some(InvoiceId::new("R-2025-3")),
@@ -210,4 +211,18 @@ fn missing_fields_take_their_defaults() {
     assert_eq!(t.status, TaskStatus::NotStarted);
     // a rule-bound field still validates when deserialized
     assert!(serde_json::from_str::<Task>(r#"{"percent_complete":150}"#).is_err());
+}
+
+#[test]
+fn mail_links_stored_before_the_contact_person_existed_still_load() {
+    let old: MailLinks =
+        serde_json::from_str(r#"{"customer": "C-1", "project": "P-1", "offer": null}"#).unwrap();
+    assert_eq!(old.customer, Some(CustomerId::new("C-1")));
+    assert_eq!(old.contact_person, None);
+    assert!(!old.is_empty());
+    let only_person = MailLinks {
+        contact_person: Some(ContactId::new("CP-1")),
+        ..MailLinks::default()
+    };
+    assert!(!only_person.is_empty(), "a contact person alone is a link");
 }

@@ -70,6 +70,11 @@ async fn untrusted_self_signed_certificate_is_rejected_by_default() {
         let err = t.post(request()).await.unwrap_err();
         assert!(matches!(err, TransportError::Tls { .. }), "{err:?}");
         assert!(!err.is_transient(), "a TLS failure is not retried");
+        // The error names the CA that issued the certificate, so the admin knows which CA
+        // certificate to trust.
+        let text = err.to_string();
+        assert!(text.contains("UnknownIssuer"), "{text}");
+        assert!(text.contains("by CN=ews-client test CA"), "{text}");
     }
 }
 

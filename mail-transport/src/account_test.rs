@@ -415,6 +415,7 @@ pub async fn test_smtp(
             c
         }
         Err(e) => {
+            let e = smtp::name_certificate(e, s).await;
             if tls_step_of(&e) {
                 st.ok(K::Connect, format!("connected to {}", s.server()));
                 st.fail(K::Tls, &e);
@@ -455,6 +456,7 @@ pub async fn test_smtp(
         }),
         Ok(()) => st.ok(K::Tls, tls_detail(s.tls())),
         Err(e) => {
+            let e = smtp::name_certificate(e, s).await;
             st.fail(K::Tls, &e);
             st.skip_rest(
                 &[K::Authenticate, K::Capabilities, K::SendTest],

@@ -122,13 +122,13 @@ pub(crate) fn classify_chain(
     let mut cur: Option<&(dyn StdError + 'static)> = Some(err);
     while let Some(e) = cur {
         if let Some(tls) = e.downcast_ref::<rustls::Error>() {
-            return Some(classify_rustls(tls));
+            return Some(classify_rustls(tls, host));
         }
         if let Some(io) = e.downcast_ref::<std::io::Error>() {
             if let Some(inner) = io.get_ref()
                 && let Some(tls) = inner.downcast_ref::<rustls::Error>()
             {
-                return Some(classify_rustls(tls));
+                return Some(classify_rustls(tls, host));
             }
             return Some(classify_io(io, server, host, port));
         }
@@ -137,19 +137,31 @@ pub(crate) fn classify_chain(
     None
 }
 
-pub(crate) fn classify_rustls(e: &rustls::Error) -> MailError {
+pub(crate) fn classify_rustls(e: &rustls::Error, host: &str) -> MailError {
+    use rustls::CertificateError;
     match e {
-        rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer) => {
-            MailError::Certificate(
-                "the server certificate is not issued by a trusted CA; if the mail server uses \
-                 a certificate of the organisation's own CA, set trusted_ca_file in the mail \
-                 account to that CA's PEM file"
-                    .into(),
-            )
+        rustls::Error::InvalidCertificate(c) => {
+            let (cause, names) = match c {
+                CertificateError::Other(rustls::OtherError(other)) => {
+                    match other.downcast_ref::<crate::tls::Refused>() {
+                        Some(refused) => (&refused.cause, refused.names.as_ref()),
+                        None => (c, None),
+                    }
+                }
+                _ => (c, None),
+            };
+            let about = names.map(|n| format!(" ({n})")).unwrap_or_default();
+            MailError::Certificate(match cause {
+                CertificateError::UnknownIssuer => format!(
+                    "the certificate of {host}{about} is not issued by a trusted CA; if the mail \
+                     server uses a certificate of the organisation's own CA, set \
+                     trusted_ca_file in the mail account to that CA's PEM file"
+                ),
+                other => format!("the certificate of {host}{about} was refused: {other}"),
+            })
         }
-        rustls::Error::InvalidCertificate(c) => MailError::Certificate(c.to_string()),
         rustls::Error::NoCertificatesPresented => {
-            MailError::Certificate("the server presented no certificate".into())
+            MailError::Certificate(format!("the server {host} presented no certificate"))
         }
         other => MailError::Tls(other.to_string()),
     }
@@ -160,7 +172,7 @@ pub(crate) fn classify_io(io: &std::io::Error, server: &str, host: &str, port: u
     if let Some(inner) = io.get_ref()
         && let Some(tls) = inner.downcast_ref::<rustls::Error>()
     {
-        return classify_rustls(tls);
+        return classify_rustls(tls, host);
     }
     match io.kind() {
         ErrorKind::ConnectionRefused => MailError::ConnectionRefused {

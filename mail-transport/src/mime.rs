@@ -264,6 +264,8 @@ pub struct ReceivedAttachment {
 pub struct MailLinks {
     /// Customer id.
     pub customer: Option<String>,
+    /// Contact person id.
+    pub contact_person: Option<String>,
     /// Project id.
     pub project: Option<String>,
     /// Offer id.

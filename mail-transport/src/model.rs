@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use conaktiv_model::config::account as m;
-use conaktiv_model::ids::{CustomerId, InvoiceId, OfferId, ProjectId};
+use conaktiv_model::ids::{ContactId, CustomerId, InvoiceId, OfferId, ProjectId};
 use conaktiv_model::mail as mm;
 
 use crate::error::MailError;
@@ -189,6 +189,7 @@ impl From<MailLinks> for mm::MailLinks {
     fn from(l: MailLinks) -> Self {
         mm::MailLinks {
             customer: l.customer.map(CustomerId::new),
+            contact_person: l.contact_person.map(ContactId::new),
             project: l.project.map(ProjectId::new),
             offer: l.offer.map(OfferId::new),
             invoice: l.invoice.map(InvoiceId::new),

@@ -33,6 +33,69 @@ pub(crate) fn tls_parameters(s: &ServerSettings) -> Result<TlsParameters, MailEr
     b.build_rustls().map_err(|e| MailError::Tls(e.to_string()))
 }
 
+/// After lettre refused the server's certificate: one more handshake through the crate's own
+/// verifier, whose error names the certificate's subject and issuer (lettre's TLS parameters
+/// cannot carry a custom verifier). Any other error, or a probe that learns nothing, leaves
+/// `err` as it is.
+pub(crate) async fn name_certificate(err: MailError, s: &ServerSettings) -> MailError {
+    if !err.is_certificate() || s.tls() == TlsMode::None {
+        return err;
+    }
+    let probe = imap::timed(s.connect_timeout(), "probing the certificate", probe(s)).await;
+    match probe {
+        Err(named @ MailError::Certificate(_)) => named,
+        _ => err,
+    }
+}
+
+/// Connects and shakes hands (after EHLO and STARTTLS for [`TlsMode::StartTls`]); nothing
+/// is sent after the handshake.
+async fn probe(s: &ServerSettings) -> Result<(), MailError> {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let addrs = imap::resolve(s).await?;
+    let mut tcp = imap::tcp_connect(s, &addrs).await?;
+    if s.tls() == TlsMode::StartTls {
+        let protocol = |what: &str| MailError::Protocol(format!("probing STARTTLS: {what}"));
+        let mut reader = BufReader::new(&mut tcp);
+        // Reads one (multi-line) reply; returns its code.
+        async fn reply<R: tokio::io::AsyncBufRead + Unpin>(
+            reader: &mut R,
+        ) -> Result<String, std::io::Error> {
+            let mut line = String::new();
+            loop {
+                line.clear();
+                if reader.read_line(&mut line).await? == 0 || line.len() < 4 {
+                    return Ok(String::new());
+                }
+                if line.as_bytes()[3] != b'-' {
+                    return Ok(line[..3].to_owned());
+                }
+            }
+        }
+        let io = |e: std::io::Error| protocol(&e.to_string());
+        if reply(&mut reader).await.map_err(io)? != "220" {
+            return Err(protocol("no greeting"));
+        }
+        reader
+            .get_mut()
+            .write_all(b"EHLO probe.invalid\r\n")
+            .await
+            .map_err(io)?;
+        if reply(&mut reader).await.map_err(io)? != "250" {
+            return Err(protocol("EHLO refused"));
+        }
+        reader
+            .get_mut()
+            .write_all(b"STARTTLS\r\n")
+            .await
+            .map_err(io)?;
+        if reply(&mut reader).await.map_err(io)? != "220" {
+            return Err(protocol("STARTTLS refused"));
+        }
+    }
+    imap::tls_handshake(s, tcp).await.map(|_| ())
+}
+
 pub(crate) fn hello(smtp: &SmtpSettings) -> ClientId {
     match &smtp.hello_name {
         Some(name) => ClientId::Domain(name.clone()),
@@ -176,11 +239,10 @@ impl MailSender for SmtpSender {
             .collect::<Result<Vec<_>, _>>()?;
         let envelope =
             Envelope::new(Some(from), to).map_err(|e| MailError::Build(e.to_string()))?;
-        let response = self
-            .transport
-            .send_raw(&envelope, &built.bytes)
-            .await
-            .map_err(|e| smtp_err(&e, s))?;
+        let response = match self.transport.send_raw(&envelope, &built.bytes).await {
+            Ok(response) => response,
+            Err(e) => return Err(name_certificate(smtp_err(&e, s), s).await),
+        };
         let server_response = format!(
             "{} {}",
             u16::from(response.code()),

@@ -421,7 +421,8 @@ async fn sent_mail_is_received_once_with_links_through_the_public_api() {
             customer: Some("K-1".into()),
             project: Some("P-42".into()),
             offer: Some("A-7".into()),
-            invoice: None
+            invoice: None,
+            contact_person: None,
         }
     );
     assert_eq!(got.in_reply_to, vec![offer_id.clone()]);

@@ -159,6 +159,18 @@ async fn lost_state_is_re_paired_by_the_correlation_key() {
         preview.actions.iter().all(|a| a.action == "link"),
         "{preview:?}"
     );
+    // Re-pairing counts as linked, once per pair, and changes nothing.
+    assert_eq!(
+        (preview.exchange.changed, preview.conaktiv.changed),
+        (0, 0),
+        "{preview:?}"
+    );
+    assert!(!preview.actions.is_empty(), "{preview:?}");
+    assert_eq!(
+        preview.exchange.linked + preview.conaktiv.linked,
+        preview.actions.len(),
+        "{preview:?}"
+    );
     converged(&env).await;
 }
 

@@ -418,13 +418,9 @@ fn batch_text(r: &BatchReport) -> String {
     for i in &r.items {
         let status = match &i.status {
             ItemStatus::Succeeded { report } => format!(
-                "ok: Exchange: {} new, {} changed, {} deleted; ConAktiv: {} new, {} changed, {} deleted{}{}{}",
-                report.to_exchange.created,
-                report.to_exchange.updated,
-                report.to_exchange.deleted,
-                report.to_conaktiv.created,
-                report.to_conaktiv.updated,
-                report.to_conaktiv.deleted,
+                "ok: Exchange: {}; ConAktiv: {}{}{}{}",
+                report.to_exchange,
+                report.to_conaktiv,
                 if report.failed > 0 {
                     format!(", {} failed", report.failed)
                 } else {

@@ -934,6 +934,16 @@ impl Connector {
         match mode {
             Mode::Preview { actions } => {
                 let plan = &prepared.plan;
+                let repairs = plan
+                    .items
+                    .iter()
+                    .filter(|i| {
+                        i.change == Change::Link
+                            && i.local.write.is_none()
+                            && i.remote.write.is_none()
+                    })
+                    .count();
+                let counts = with_repairs(plan.counts, repairs);
                 let actions = if actions {
                     plan.items.iter().filter_map(action).collect()
                 } else {
@@ -944,9 +954,9 @@ impl Connector {
                     mailbox: mailbox.to_owned(),
                     table: table_name(rule.table),
                     rule: rule.description.clone(),
-                    exchange: (&plan.counts.remote).into(),
-                    conaktiv: (&plan.counts.local).into(),
-                    counts: plan.counts,
+                    exchange: (&counts.remote).into(),
+                    conaktiv: (&counts.local).into(),
+                    counts,
                     guard: plan
                         .guard
                         .as_ref()
@@ -974,14 +984,29 @@ impl Connector {
                 let mut run = RunReport::from(&report);
                 run.add_unreadable(crm.unreadable());
                 run.add_unreadable(exchange.unreadable());
+                let repairs = report
+                    .items
+                    .iter()
+                    .filter(|i| i.change == Change::Link && i.local.is_none() && i.remote.is_none())
+                    .count();
+                run.to_conaktiv.linked += u64::try_from(repairs).unwrap_or(u64::MAX);
                 Ok(Done::Run(Box::new(JobReport {
                     complete: run.is_complete(),
                     report: run,
-                    counts: report.counts,
+                    counts: with_repairs(report.counts, repairs),
                 })))
             }
         }
     }
+}
+
+/// The counts with `repairs` pairs re-found by their key without a write (after a lost
+/// state): each counts once as linked, in the ConAktiv column (the connector's own pairing
+/// record is what was restored), never as changed; so the rows of a preview or run add up to
+/// its totals.
+fn with_repairs(mut counts: Counts, repairs: usize) -> Counts {
+    counts.local.keyed += repairs;
+    counts
 }
 
 /// The mass-delete guard's trip in words, with the numbers and what the admin can do.

@@ -95,7 +95,7 @@ pub use retry::{RetryPolicy, parse_retry_after};
 pub use scrub::{MAX_SERVER_TEXT, REDACTED, Scrubber, sanitize_server_text};
 pub use secrecy::{ExposeSecret, SecretString};
 pub use stream::{StreamBoundError, StreamGuard, StreamLimits};
-pub use tls::CertificateFingerprint;
+pub use tls::{CertificateFingerprint, CertificateNames};
 
 const CONTENT_TYPE: &str = "text/xml; charset=utf-8";
 

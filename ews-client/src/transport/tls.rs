@@ -194,20 +194,60 @@ pub fn client_config_with_pins(
     Ok(config)
 }
 
+/// The subject and issuer of a certificate, as an administrator compares them with the CA
+/// certificates at hand (`openssl x509 -subject -issuer` shows the same names).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificateNames {
+    /// The distinguished name the certificate was issued to (e.g. `CN=mail.example.com`).
+    pub subject: String,
+    /// The distinguished name of the CA that issued it (e.g. `CN=Example Root CA`).
+    pub issuer: String,
+}
+
+impl CertificateNames {
+    /// The names of a DER-encoded X.509 certificate; `None` if it cannot be parsed.
+    pub fn of_der(der: &[u8]) -> Option<Self> {
+        let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
+        let name = |n: &x509_parser::x509::X509Name<'_>| {
+            let text = n.to_string();
+            if text.is_empty() {
+                "(no name)".to_owned()
+            } else {
+                // Bounded and printable: the names come from the server.
+                text.chars()
+                    .filter(|c| !c.is_control())
+                    .take(200)
+                    .collect::<String>()
+            }
+        };
+        Some(Self {
+            subject: name(cert.subject()),
+            issuer: name(cert.issuer()),
+        })
+    }
+}
+
+impl fmt::Display for CertificateNames {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "issued to {} by {}", self.subject, self.issuer)
+    }
+}
+
 /// Why a server certificate was refused, with what an administrator can do about it.
 #[derive(Debug)]
 struct Refused {
     reason: String,
+    names: Option<CertificateNames>,
     presented: CertificateFingerprint,
 }
 
 impl fmt::Display for Refused {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}; the server's certificate has the SHA-256 fingerprint {}",
-            self.reason, self.presented
-        )
+        write!(f, "{}; the server's certificate ", self.reason)?;
+        if let Some(names) = &self.names {
+            write!(f, "({names}) ")?;
+        }
+        write!(f, "has the SHA-256 fingerprint {}", self.presented)
     }
 }
 
@@ -216,6 +256,7 @@ impl std::error::Error for Refused {}
 fn refused(reason: String, end_entity: &CertificateDer<'_>) -> rustls::Error {
     rustls::Error::InvalidCertificate(CertificateError::Other(OtherError(Arc::new(Refused {
         reason,
+        names: CertificateNames::of_der(end_entity.as_ref()),
         presented: CertificateFingerprint::of_der(end_entity.as_ref()),
     }))))
 }
@@ -426,6 +467,21 @@ mod tests {
             let parsed = url::Url::parse(url).expect("test url");
             assert_eq!(is_loopback(&parsed), expected, "{url}");
         }
+    }
+
+    #[test]
+    fn names_of_a_certificate() {
+        let key = rcgen::KeyPair::generate().expect("key");
+        let mut params =
+            rcgen::CertificateParams::new(vec!["mail.example.test".to_owned()]).expect("params");
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "mail.example.test");
+        let cert = params.self_signed(&key).expect("cert");
+        let names = CertificateNames::of_der(cert.der()).expect("parsed");
+        assert_eq!(names.subject, "CN=mail.example.test");
+        assert_eq!(names.issuer, "CN=mail.example.test");
+        assert!(CertificateNames::of_der(b"not a certificate").is_none());
     }
 
     #[test]
