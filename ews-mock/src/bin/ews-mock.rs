@@ -70,7 +70,6 @@ async fn main() -> anyhow::Result<()> {
         .await
         .context("starting ews-mock")?;
     println!("EWS URL: {}", mock.url());
-    println!("Graph URL: {}", mock.graph_url());
     println!("Token endpoint: {}", mock.token_url());
     println!("Autodiscover: {}", mock.autodiscover_url());
     println!("Admin: {}", mock.admin_url());
@@ -80,6 +79,8 @@ async fn main() -> anyhow::Result<()> {
         (Some(_), Some(_)) => println!("Admin token: as configured"),
         (Some(token), None) => println!("Admin token: {token}"),
     }
+    // Last, so that scripts reading the lines above by position keep working.
+    println!("Graph URL: {}", mock.graph_url());
     signal.await?;
     mock.shutdown().await.context("shutting down")?;
     if let Some(state) = &args.state {
