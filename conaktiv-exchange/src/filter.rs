@@ -493,6 +493,52 @@ impl Filter {
         })
     }
 
+    /// The field paths the filter compares (`name.surname`, `categories`), in order, once
+    /// each.
+    pub fn field_paths(&self) -> Vec<String> {
+        fn walk(e: &Expr, out: &mut Vec<String>) {
+            match e {
+                Expr::Or(items) | Expr::And(items) => items.iter().for_each(|i| walk(i, out)),
+                Expr::Not(inner) => walk(inner, out),
+                Expr::Cmp { path, .. } => {
+                    let p = path.join(".");
+                    if !out.contains(&p) {
+                        out.push(p);
+                    }
+                }
+            }
+        }
+        let mut out = Vec::new();
+        if let Some(e) = &self.expr {
+            walk(e, &mut out);
+        }
+        out
+    }
+
+    /// The field paths of the filter that a record shaped like `example` (a record's JSON
+    /// form with every field present) cannot have: such a comparison only ever sees `''`,
+    /// which is nearly always a misspelt field. Below a list the fields are not known and
+    /// count as present.
+    pub fn unknown_fields(&self, example: &Value) -> Vec<String> {
+        fn known(v: &Value, path: &[&str]) -> bool {
+            let Some((head, rest)) = path.split_first() else {
+                return true;
+            };
+            match v {
+                Value::Object(m) => m.get(*head).is_some_and(|next| known(next, rest)),
+                Value::Array(_) => true,
+                // A scalar or a null (an optional object not set in the example) may hold
+                // sub-fields only if it is null.
+                Value::Null => true,
+                _ => false,
+            }
+        }
+        self.field_paths()
+            .into_iter()
+            .filter(|p| !known(example, &p.split('.').collect::<Vec<_>>()))
+            .collect()
+    }
+
     /// The filter that matches every record.
     pub fn all() -> Filter {
         Filter {

@@ -90,6 +90,22 @@ pub enum RuleProblem {
         /// The group name.
         group: String,
     },
+    /// The rule's filter compares a field that the table's records do not have (a warning:
+    /// the comparison only ever sees `''`, so the filter probably selects nothing or
+    /// everything).
+    #[error(
+        "rule {rule:?}: the filter names {field:?}, which {table} records do not have (it always compares as ''); known fields: {known}"
+    )]
+    UnknownFilterField {
+        /// The rule.
+        rule: String,
+        /// The table.
+        table: &'static str,
+        /// The field path as written.
+        field: String,
+        /// The table's top-level fields.
+        known: String,
+    },
     /// Records the sync creates in the CRM from Exchange cannot be made to match the rule's
     /// filter (a warning: they are kept in scope as pinned records, see
     /// [`crate::crm_side`]), so the filter does not fully describe what the rule syncs.
@@ -108,7 +124,10 @@ impl RuleProblem {
     pub fn is_error(&self) -> bool {
         !matches!(
             self,
-            Self::UnknownUser { .. } | Self::EmptyGroup { .. } | Self::FilterOutsideScope { .. }
+            Self::UnknownUser { .. }
+                | Self::EmptyGroup { .. }
+                | Self::FilterOutsideScope { .. }
+                | Self::UnknownFilterField { .. }
         )
     }
 
@@ -121,9 +140,23 @@ impl RuleProblem {
             Self::InvalidFilter { rule, .. }
             | Self::UnknownUser { rule, .. }
             | Self::EmptyGroup { rule, .. }
+            | Self::UnknownFilterField { rule, .. }
             | Self::FilterOutsideScope { rule, .. } => vec![rule],
         }
     }
+}
+
+/// A record of the table in its JSON form with every field present (the defaults), for
+/// checking the field paths of a rule's filter.
+fn example_record(table: SyncTable) -> serde_json::Value {
+    use conaktiv_model::{Appointment, ContactPerson, Mail, Task};
+    match table {
+        SyncTable::Contacts => serde_json::to_value(ContactPerson::default()),
+        SyncTable::Appointments => serde_json::to_value(Appointment::default()),
+        SyncTable::Tasks => serde_json::to_value(Task::default()),
+        SyncTable::Email => serde_json::to_value(Mail::default()),
+    }
+    .unwrap_or_default()
 }
 
 /// The name of a table as the configuration file writes it.
@@ -211,7 +244,20 @@ pub fn check_rules(rules: &[SyncRule], users: &[DirectoryUser]) -> Vec<RuleProbl
                 rule: r.description.clone(),
                 error,
             }),
-            Ok(_) => {
+            Ok(filter) => {
+                let example = example_record(r.table);
+                for field in filter.unknown_fields(&example) {
+                    let known = example
+                        .as_object()
+                        .map(|m| m.keys().cloned().collect::<Vec<_>>().join(", "))
+                        .unwrap_or_default();
+                    problems.push(RuleProblem::UnknownFilterField {
+                        rule: r.description.clone(),
+                        table: table_name(r.table),
+                        field,
+                        known,
+                    });
+                }
                 if let Some(warning) = crate::crm_side::scope_warning(&r.filter) {
                     problems.push(RuleProblem::FilterOutsideScope {
                         rule: r.description.clone(),

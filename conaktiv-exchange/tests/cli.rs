@@ -390,3 +390,32 @@ filter = "{filter}"
         }
     }
 }
+
+/// A filter that compares a field the table's records do not have is reported by `check`
+/// (it would always compare as '' and silently select nothing or everything).
+#[test]
+fn a_filter_naming_an_unknown_field_is_reported_by_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write(
+        dir.path(),
+        "unknown-field.toml",
+        r#"
+[[rules]]
+description = "Kontakte"
+table = "contacts"
+master = "conaktiv"
+sync_folders = [{ path = "/Contacts" }]
+filter = "kategorie = 'Kunde' AND name.surname != ''"
+"#,
+    );
+    let r = run(&["--config", &config, "--json", "check"]);
+    let j = r.json();
+    let problems = j["problems"].as_array().unwrap();
+    assert_eq!(problems.len(), 1, "{j}");
+    let message = problems[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("\"kategorie\"") && message.contains("do not have"),
+        "{message}"
+    );
+    assert_eq!(problems[0]["error"], false);
+}

@@ -55,7 +55,14 @@ pub async fn run(config: &Configuration, db: Option<&Path>) -> Output {
     // groups say nothing.
     let problems: Vec<_> = check_rules(&config.rules, directory)
         .into_iter()
-        .filter(|p| !from_config || p.is_error())
+        .filter(|p| {
+            !from_config
+                || p.is_error()
+                || matches!(
+                    p,
+                    conaktiv_exchange::rules::RuleProblem::UnknownFilterField { .. }
+                )
+        })
         .collect();
     let errors = problems.iter().filter(|p| p.is_error()).count();
     let (jobs, _) = assignments(&config.rules, directory);
