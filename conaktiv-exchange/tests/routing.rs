@@ -1,5 +1,5 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failed test
-//! Mailbox routing through the real binary: two EWS servers (an on-premises one with Basic
+//! Mailbox routing through the real binary: two EWS servers (an on-premises one with NTLM
 //! sign-in and an "Exchange Online" one with an OAuth app, both `ews-mock` instances), users
 //! routed to each by `[[mailbox_routes]]` (by user name and by mail domain); `check` shows
 //! who goes where and rejects a route to an unknown server with file:line; a `sync` writes
@@ -76,7 +76,7 @@ url = "{}"
 kind = "on_premises"
 admin_user = "svc@buero.test"
 admin_password = "svc-pw"
-auth_scheme = "basic"
+auth_scheme = "ntlm"
 
 [[servers]]
 name = "Online"
@@ -281,9 +281,10 @@ async fn unknown_host_with(scheme: &str) {
             &s.buero.url(),
             "https://no-such-host.invalid/EWS/Exchange.asmx",
         )
-        .replace(
-            "auth_scheme = \"basic\"",
+        .replacen(
+            "auth_scheme = \"ntlm\"",
             &format!("auth_scheme = \"{scheme}\""),
+            1,
         );
     std::fs::write(&s.config, text).unwrap();
     let (code, out, err) = tokio::task::block_in_place(|| {
