@@ -230,7 +230,11 @@ async fn resolve_connect(
 ) -> Option<tokio::net::TcpStream> {
     let addrs = match imap::resolve(s).await {
         Ok(a) => {
-            st.ok(K::Resolve, format!("{} resolves to {:?}", s.host(), a));
+            let list: Vec<String> = a.iter().map(ToString::to_string).collect();
+            st.ok(
+                K::Resolve,
+                format!("{} resolves to {}", s.host(), list.join(", ")),
+            );
             a
         }
         Err(e) => {
@@ -320,7 +324,7 @@ pub async fn test_imap(imap_settings: &ImapSettings, needs_sent: bool) -> Vec<Te
     .await
     {
         Ok(caps) => {
-            let mut names: Vec<String> = caps.iter().map(|c| format!("{c:?}")).collect();
+            let mut names: Vec<String> = caps.iter().map(capability_name).collect();
             names.sort();
             let idle = if caps.has_str("IDLE") {
                 "IDLE available"
@@ -577,4 +581,13 @@ pub async fn test_exchange(
         }
     }
     AccountTestReport { steps: st.steps }
+}
+
+/// A capability as the server names it (`IMAP4rev1`, `AUTH=PLAIN`, `IDLE`), not Debug text.
+fn capability_name(c: &async_imap::types::Capability) -> String {
+    match c {
+        async_imap::types::Capability::Imap4rev1 => "IMAP4rev1".to_owned(),
+        async_imap::types::Capability::Auth(a) => format!("AUTH={a}"),
+        async_imap::types::Capability::Atom(a) => a.clone(),
+    }
 }
