@@ -43,7 +43,8 @@ fi
 export EWS_CLIENTS_REQUIRED=1
 
 # ------------------------------------------------------------------ 2. mail servers
-export MAIL_TEST_DIR="${MAIL_TEST_DIR:-/tmp/conaktiv-mail-test-servers}"
+# The same default folder as scripts/mail-servers/setup-mail-servers.sh and stop.sh.
+export MAIL_TEST_DIR="${MAIL_TEST_DIR:-/tmp/mail-test-servers}"
 started_mail=0
 stop_mail() {
   if [ "$started_mail" = 1 ]; then
