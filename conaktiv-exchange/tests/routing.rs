@@ -199,7 +199,7 @@ async fn each_mailbox_is_synced_with_the_server_its_route_names() {
     assert_eq!(code, 0, "check: {out}\n{err}");
     assert!(
         out.contains(
-            "anna <anna@buero.test>: server \"Büro\", Basic (on-premises) (a mailbox route names the user)"
+            "anna <anna@buero.test>: server \"Büro\", NTLM (on-premises) (a mailbox route names the user)"
         ),
         "{out}"
     );
@@ -215,7 +215,7 @@ async fn each_mailbox_is_synced_with_the_server_its_route_names() {
     assert_eq!(surnames(&s.buero, "anna@buero.test"), ["Von-anna"]);
     assert_eq!(surnames(&s.cloud, "bert@cloud.test"), ["Von-bert"]);
     assert_eq!(surnames(&s.cloud, "carla@cloud.test"), ["Von-carla"]);
-    // The on-premises server saw no OAuth token requests, the online one no Basic sign-in.
+    // The on-premises server saw no OAuth token requests, the online one no password sign-in.
     assert!(s.buero.mailbox("bert@cloud.test").is_none());
     assert!(s.cloud.mailbox("anna@buero.test").is_none());
 }
@@ -226,7 +226,7 @@ async fn without_routes_every_mailbox_goes_to_the_first_server() {
     let (code, out, _) = run(&s.config, &s.db, &["check"]);
     assert_eq!(code, 0, "{out}");
     assert!(
-        out.contains("bert <bert@cloud.test>: server \"Büro\", Basic (on-premises) (no route applies; the first server record)"),
+        out.contains("bert <bert@cloud.test>: server \"Büro\", NTLM (on-premises) (no route applies; the first server record)"),
         "{out}"
     );
 }
@@ -519,7 +519,7 @@ async fn autodiscover_finds_the_endpoint_once_per_mailbox() {
     assert_eq!(code, 0, "{out}");
     assert!(
         out.contains(
-            "anna <anna@buero.test>: server \"Büro\", Basic (on-premises), endpoint by Autodiscover"
+            "anna <anna@buero.test>: server \"Büro\", NTLM (on-premises), endpoint by Autodiscover"
         ),
         "{out}"
     );
