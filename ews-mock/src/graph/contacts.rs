@@ -12,7 +12,7 @@ use graph_client::contacts::{Contact, ContactFolder};
 use graph_client::odata::{Change, Page};
 use graph_client::types::{EmailAddress, PhysicalAddress};
 
-use super::ids::{self as gids, DeltaTokenError};
+use super::ids as gids;
 use super::{Reply, Request, extended, parse_body};
 use crate::ids::{IdKind, encode_change_key};
 use crate::store::{ChangeKind, Mailbox, StoreError, StoredItem};
@@ -664,34 +664,11 @@ fn delta(req: &Request<'_>, folder: Option<&str>) -> Reply {
         .delta_epoch
         .load(std::sync::atomic::Ordering::SeqCst);
     let secret = &store.sync_secret;
-    let token = req.param("$deltatoken").or_else(|| req.param("$skiptoken"));
-    let since = match token {
-        None => 0,
-        Some(t) => match gids::decode_delta_token(
-            secret,
-            gids::SyncKind::Items,
-            epoch,
-            &mb.address,
-            fkey,
-            t,
-        ) {
-            Ok(seq) => seq,
-            Err(DeltaTokenError::Expired) => {
-                return Reply::error(
-                    StatusCode::GONE,
-                    "syncStateNotFound",
-                    "The sync state generation is not found. Resync from the start.",
-                );
-            }
-            Err(DeltaTokenError::Invalid) => {
-                return Reply::error(
-                    StatusCode::BAD_REQUEST,
-                    "syncStateInvalid",
-                    "The sync state is invalid.",
-                );
-            }
-        },
+    let since = match req.delta_since(secret, gids::SyncKind::Items, epoch, &mb.address, fkey) {
+        Ok(since) => since,
+        Err(reply) => return reply,
     };
+    let since = since.unwrap_or(0);
     let size = req.page_size(100);
     let page = match mb.sync_items(fkey, since, size) {
         Ok(p) => p,

@@ -5,7 +5,7 @@ use axum::http::{Method, StatusCode};
 use graph_client::mail::MailFolder;
 use graph_client::odata::Page;
 
-use super::ids::{self as gids, DeltaTokenError};
+use super::ids as gids;
 use super::{Reply, Request, parse_body};
 use crate::ids::IdKind;
 use crate::store::{ChangeKind, Mailbox, StoreError};
@@ -168,25 +168,9 @@ fn delta(req: &Request<'_>) -> Reply {
         .load(std::sync::atomic::Ordering::SeqCst);
     let secret = &store.sync_secret;
     let kind = gids::SyncKind::Hierarchy;
-    let since = match req.param("$deltatoken").or_else(|| req.param("$skiptoken")) {
-        None => None,
-        Some(t) => match gids::decode_delta_token(secret, kind, epoch, &mb.address, root, t) {
-            Ok(seq) => Some(seq),
-            Err(DeltaTokenError::Expired) => {
-                return Reply::error(
-                    StatusCode::GONE,
-                    "syncStateNotFound",
-                    "The sync state generation is not found. Resync from the start.",
-                );
-            }
-            Err(DeltaTokenError::Invalid) => {
-                return Reply::error(
-                    StatusCode::BAD_REQUEST,
-                    "syncStateInvalid",
-                    "The sync state is invalid.",
-                );
-            }
-        },
+    let since = match req.delta_since(secret, kind, epoch, &mb.address, root) {
+        Ok(since) => since,
+        Err(reply) => return reply,
     };
     let page = match mb.sync_hierarchy(root, since.unwrap_or(0), usize::MAX) {
         Ok(p) => p,

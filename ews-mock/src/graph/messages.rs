@@ -9,7 +9,7 @@ use graph_client::mail::Message;
 use graph_client::odata::{Change, Page};
 use graph_client::types::{BodyType as GraphBodyType, EmailAddress, ItemBody, Recipient};
 
-use super::ids::{self as gids, DeltaTokenError};
+use super::ids as gids;
 use super::{Reply, Request, extended, parse_body};
 use crate::ids::{IdKind, encode_change_key};
 use crate::store::{ChangeKind, Mailbox, StoreError, StoredItem};
@@ -418,26 +418,11 @@ fn delta(req: &Request<'_>, folder: &str) -> Reply {
         .load(std::sync::atomic::Ordering::SeqCst);
     let secret = &store.sync_secret;
     let kind = gids::SyncKind::Items;
-    let since = match req.param("$deltatoken").or_else(|| req.param("$skiptoken")) {
-        None => 0,
-        Some(t) => match gids::decode_delta_token(secret, kind, epoch, &mb.address, fkey, t) {
-            Ok(seq) => seq,
-            Err(DeltaTokenError::Expired) => {
-                return Reply::error(
-                    StatusCode::GONE,
-                    "syncStateNotFound",
-                    "The sync state generation is not found. Resync from the start.",
-                );
-            }
-            Err(DeltaTokenError::Invalid) => {
-                return Reply::error(
-                    StatusCode::BAD_REQUEST,
-                    "syncStateInvalid",
-                    "The sync state is invalid.",
-                );
-            }
-        },
+    let since = match req.delta_since(secret, kind, epoch, &mb.address, fkey) {
+        Ok(since) => since,
+        Err(reply) => return reply,
     };
+    let since = since.unwrap_or(0);
     let page = match mb.sync_items(fkey, since, req.page_size(100)) {
         Ok(p) => p,
         Err(e) => return store_error(e),

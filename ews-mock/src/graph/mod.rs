@@ -371,6 +371,39 @@ pub(crate) struct Request<'a> {
 }
 
 impl Request<'_> {
+    /// The journal position a delta request continues from: `None` for a first round, else
+    /// the position in its `$deltatoken` or `$skiptoken` (of this `epoch`). A token of an
+    /// older epoch answers
+    /// 410 `syncStateNotFound` (the client resyncs), a foreign or damaged one 400.
+    pub(crate) fn delta_since(
+        &self,
+        secret: &[u8],
+        kind: ids::SyncKind,
+        epoch: u64,
+        mailbox: &str,
+        folder: u64,
+    ) -> Result<Option<u64>, Reply> {
+        let Some(token) = self
+            .param("$deltatoken")
+            .or_else(|| self.param("$skiptoken"))
+        else {
+            return Ok(None);
+        };
+        match ids::decode_delta_token(secret, kind, epoch, mailbox, folder, token) {
+            Ok(seq) => Ok(Some(seq)),
+            Err(ids::DeltaTokenError::Expired) => Err(Reply::error(
+                StatusCode::GONE,
+                "syncStateNotFound",
+                "The sync state generation is not found. Resync from the start.",
+            )),
+            Err(ids::DeltaTokenError::Invalid) => Err(Reply::error(
+                StatusCode::BAD_REQUEST,
+                "syncStateInvalid",
+                "The sync state is invalid.",
+            )),
+        }
+    }
+
     pub fn param(&self, name: &str) -> Option<&str> {
         self.query
             .iter()

@@ -20,7 +20,7 @@ use graph_client::todo::{
 use graph_client::types::{BodyType as GraphBodyType, Importance, ItemBody};
 
 use super::calendar::{ews_time, graph_time};
-use super::ids::{self as gids, DeltaTokenError};
+use super::ids as gids;
 use super::{Reply, Request, parse_body};
 use crate::ids::{IdKind, encode_change_key};
 use crate::store::{ChangeKind, Mailbox, StoreError, StoredItem};
@@ -187,25 +187,9 @@ fn lists_delta(req: &Request<'_>) -> Reply {
     let epoch = graph.delta_epoch.load(std::sync::atomic::Ordering::SeqCst);
     let secret = &store.sync_secret;
     let kind = gids::SyncKind::Hierarchy;
-    let since = match req.param("$deltatoken").or_else(|| req.param("$skiptoken")) {
-        None => None,
-        Some(t) => match gids::decode_delta_token(secret, kind, epoch, &mb.address, root, t) {
-            Ok(seq) => Some(seq),
-            Err(DeltaTokenError::Expired) => {
-                return Reply::error(
-                    StatusCode::GONE,
-                    "syncStateNotFound",
-                    "The sync state generation is not found. Resync from the start.",
-                );
-            }
-            Err(DeltaTokenError::Invalid) => {
-                return Reply::error(
-                    StatusCode::BAD_REQUEST,
-                    "syncStateInvalid",
-                    "The sync state is invalid.",
-                );
-            }
-        },
+    let since = match req.delta_since(secret, kind, epoch, &mb.address, root) {
+        Ok(since) => since,
+        Err(reply) => return reply,
     };
     let page = match mb.sync_hierarchy(root, since.unwrap_or(0), usize::MAX) {
         Ok(p) => p,
@@ -713,34 +697,11 @@ fn delta(req: &Request<'_>, list: &str) -> Reply {
     let graph = &req.shared.graph;
     let epoch = graph.delta_epoch.load(std::sync::atomic::Ordering::SeqCst);
     let secret = &store.sync_secret;
-    let token = req.param("$deltatoken").or_else(|| req.param("$skiptoken"));
-    let since = match token {
-        None => 0,
-        Some(t) => match gids::decode_delta_token(
-            secret,
-            gids::SyncKind::Items,
-            epoch,
-            &mb.address,
-            fkey,
-            t,
-        ) {
-            Ok(seq) => seq,
-            Err(DeltaTokenError::Expired) => {
-                return Reply::error(
-                    StatusCode::GONE,
-                    "syncStateNotFound",
-                    "The sync state generation is not found. Resync from the start.",
-                );
-            }
-            Err(DeltaTokenError::Invalid) => {
-                return Reply::error(
-                    StatusCode::BAD_REQUEST,
-                    "syncStateInvalid",
-                    "The sync state is invalid.",
-                );
-            }
-        },
+    let since = match req.delta_since(secret, gids::SyncKind::Items, epoch, &mb.address, fkey) {
+        Ok(since) => since,
+        Err(reply) => return reply,
     };
+    let since = since.unwrap_or(0);
     let page = match mb.sync_items(fkey, since, req.page_size(100)) {
         Ok(p) => p,
         Err(e) => return store_error(e),
