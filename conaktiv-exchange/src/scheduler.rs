@@ -1215,76 +1215,73 @@ impl<R: JobRunner, C: Clock> Scheduler<R, C> {
                 },
             };
         }
-        let holder = self.options.holder.as_str();
+        // The one lease every writing path takes (see `SchedulerStore::run_leased`); the
+        // item's failure state is stored while the lease is still held.
+        let work = async {
+            let result = self.runner.run(job).await;
+            let status = match result {
+                Ok(report) => {
+                    state = ItemState::default();
+                    ItemStatus::Succeeded { report }
+                }
+                Err(e) => {
+                    let failures = state.failures.saturating_add(1);
+                    let now = self.clock.now();
+                    if e.is_permanent() {
+                        state = ItemState {
+                            failures,
+                            next_attempt: None,
+                            last_error: Some(e.to_string()),
+                            permanent: true,
+                            fingerprint: Some(self.options.config_fingerprint.clone()),
+                        };
+                        ItemStatus::Failed {
+                            error: e.to_string(),
+                            permanent: true,
+                            failures,
+                            retry_at: None,
+                        }
+                    } else {
+                        let retry_at = add(now, self.options.backoff(failures));
+                        state = ItemState {
+                            failures,
+                            next_attempt: Some(retry_at),
+                            last_error: Some(e.to_string()),
+                            permanent: false,
+                            fingerprint: None,
+                        };
+                        ItemStatus::Failed {
+                            error: e.to_string(),
+                            permanent: false,
+                            failures,
+                            retry_at: Some(retry_at),
+                        }
+                    }
+                }
+            };
+            if let Err(e) = self.store.set_item_state(&job.mailbox, table, &state).await {
+                tracing::error!(error = %e, "cannot store the item's state");
+            }
+            status
+        };
         match self
             .store
-            .try_acquire(&job.mailbox, table, holder, now, self.options.lease_ttl)
-            .await
-        {
-            Ok(Ok(())) => {}
-            Ok(Err(other)) => {
-                return ItemStatus::Skipped {
-                    reason: SkipReason::Leased { holder: other },
-                };
-            }
-            Err(e) => return store_failed(e),
-        }
-        let result = tokio::select! {
-            r = self.runner.run(job) => r,
-            never = self.store.renew_forever(
+            .run_leased(
                 &self.clock,
                 &job.mailbox,
                 table,
-                holder,
+                &self.options.holder,
                 self.options.lease_ttl,
-            ) => match never {},
-        };
-        let status = match result {
-            Ok(report) => {
-                state = ItemState::default();
-                ItemStatus::Succeeded { report }
-            }
-            Err(e) => {
-                let failures = state.failures.saturating_add(1);
-                let now = self.clock.now();
-                if e.is_permanent() {
-                    state = ItemState {
-                        failures,
-                        next_attempt: None,
-                        last_error: Some(e.to_string()),
-                        permanent: true,
-                        fingerprint: Some(self.options.config_fingerprint.clone()),
-                    };
-                    ItemStatus::Failed {
-                        error: e.to_string(),
-                        permanent: true,
-                        failures,
-                        retry_at: None,
-                    }
-                } else {
-                    let retry_at = add(now, self.options.backoff(failures));
-                    state = ItemState {
-                        failures,
-                        next_attempt: Some(retry_at),
-                        last_error: Some(e.to_string()),
-                        permanent: false,
-                        fingerprint: None,
-                    };
-                    ItemStatus::Failed {
-                        error: e.to_string(),
-                        permanent: false,
-                        failures,
-                        retry_at: Some(retry_at),
-                    }
-                }
-            }
-        };
-        if let Err(e) = self.store.set_item_state(&job.mailbox, table, &state).await {
-            tracing::error!(error = %e, "cannot store the item's state");
+                Duration::ZERO,
+                work,
+            )
+            .await
+        {
+            Ok(Leased::Ran(status)) => status,
+            Ok(Leased::Busy { holder }) => ItemStatus::Skipped {
+                reason: SkipReason::Leased { holder },
+            },
+            Err(e) => store_failed(e),
         }
-        if let Err(e) = self.store.release(&job.mailbox, table, holder).await {
-            tracing::warn!(error = %e, "cannot release the lease; it expires by itself");
-        }
-        status
     }
 }
