@@ -510,8 +510,14 @@ fn the_state_file_survives_kill_9_and_is_private() {
             .unwrap();
         assert_eq!(created.status(), 200);
     });
-    // more than the interval, then a crash without any chance to save
-    std::thread::sleep(std::time::Duration::from_millis(800));
+    // wait until the saver wrote the change (every 200 ms; longer on a loaded machine), then
+    // a crash without any chance to save
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !std::fs::read_to_string(&state).is_ok_and(|t| t.contains("Saved before the crash"))
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
     let killed = Command::new("kill")
         .args(["-KILL", &child.id().to_string()])
         .status()
