@@ -40,6 +40,15 @@ struct Args {
     admin_open: bool,
 }
 
+/// Prints a line on stdout, ignoring a closed stdout: a caller that read the URLs and
+/// closed the pipe must not take the server down with it.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
@@ -69,22 +78,22 @@ async fn main() -> anyhow::Result<()> {
     let mock = MockServer::start(config)
         .await
         .context("starting ews-mock")?;
-    println!("EWS URL: {}", mock.url());
-    println!("Token endpoint: {}", mock.token_url());
-    println!("Autodiscover: {}", mock.autodiscover_url());
-    println!("Admin: {}", mock.admin_url());
+    say!("EWS URL: {}", mock.url());
+    say!("Token endpoint: {}", mock.token_url());
+    say!("Autodiscover: {}", mock.autodiscover_url());
+    say!("Admin: {}", mock.admin_url());
     match (mock.admin_token(), &args.admin_token) {
-        (None, _) => println!("Admin token: none (open on loopback)"),
+        (None, _) => say!("Admin token: none (open on loopback)"),
         // a configured token is the caller's secret: not repeated
-        (Some(_), Some(_)) => println!("Admin token: as configured"),
-        (Some(token), None) => println!("Admin token: {token}"),
+        (Some(_), Some(_)) => say!("Admin token: as configured"),
+        (Some(token), None) => say!("Admin token: {token}"),
     }
     // Last, so that scripts reading the lines above by position keep working.
-    println!("Graph URL: {}", mock.graph_url());
+    say!("Graph URL: {}", mock.graph_url());
     signal.await?;
     mock.shutdown().await.context("shutting down")?;
     if let Some(state) = &args.state {
-        println!("state saved to {}", state.display());
+        say!("state saved to {}", state.display());
     }
     Ok(())
 }
