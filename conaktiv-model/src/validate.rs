@@ -335,6 +335,25 @@ fn check_server(c: &mut Collector, s: &EwsServer, at: &FieldPath) {
     if s.name.trim().is_empty() {
         c.push(&rec, at.key("name"), Missing("a server needs a name"));
     }
+    if s.kind == ServerKind::OnPremises && s.api == Some(crate::config::ServerApi::Graph) {
+        c.push(
+            &rec,
+            at.key("api"),
+            NotAllowed(
+                "Microsoft Graph reaches only Exchange Online mailboxes; an on-premises server speaks EWS",
+            ),
+        );
+    }
+    if let Some(w) = s.graph_calendar_window {
+        let max = crate::config::CalendarWindow::MAX_DAYS;
+        if w.past_days > max || w.future_days > max || w.past_days + w.future_days == 0 {
+            c.push(
+                &rec,
+                at.key("graph_calendar_window"),
+                NotAllowed("the calendar window needs 1 to 3650 days back or ahead"),
+            );
+        }
+    }
     match s.kind {
         ServerKind::OnPremises => {
             if blank(s.admin_user.as_deref()) {

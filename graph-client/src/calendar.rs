@@ -208,13 +208,14 @@ impl Mailbox {
         .await
     }
 
-    /// Updates the properties set in `patch` (a series master, an occurrence, which
+    /// Updates the properties in `patch` (the typed resource, or a `serde_json::Value` when a
+    /// property must be cleared with `null`) (a series master, an occurrence, which
     /// becomes an exception, or a single event); with `etag`, 412 gives
     /// [`Error::Conflict`].
     pub async fn update_event(
         &self,
         id: &str,
-        patch: &Event,
+        patch: &(impl serde::Serialize + Sync),
         etag: Option<&str>,
     ) -> Result<Event, Error> {
         self.send_json(

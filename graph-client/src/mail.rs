@@ -317,12 +317,13 @@ impl Mailbox {
         .await
     }
 
-    /// Updates the properties set in `patch`; with `etag`, fails with
+    /// Updates the properties in `patch` (the typed resource, or a `serde_json::Value` when a
+    /// property must be cleared with `null`); with `etag`, fails with
     /// [`Error::Conflict`] if the message changed since.
     pub async fn update_message(
         &self,
         id: &str,
-        patch: &Message,
+        patch: &(impl serde::Serialize + Sync),
         etag: Option<&str>,
     ) -> Result<Message, Error> {
         self.send_json(

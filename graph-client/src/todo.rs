@@ -228,12 +228,13 @@ impl Mailbox {
         .await
     }
 
-    /// Updates the properties set in `patch`; with `etag`, 412 gives [`Error::Conflict`].
+    /// Updates the properties in `patch` (the typed resource, or a `serde_json::Value` when a
+    /// property must be cleared with `null`); with `etag`, 412 gives [`Error::Conflict`].
     pub async fn update_task(
         &self,
         list: &str,
         id: &str,
-        patch: &TodoTask,
+        patch: &(impl serde::Serialize + Sync),
         etag: Option<&str>,
     ) -> Result<TodoTask, Error> {
         self.send_json(

@@ -64,6 +64,51 @@ pub fn record_id_change(like: &Item, id: &str) -> FieldChange {
     }
 }
 
+/// The same property as Microsoft Graph names it (`String {GUID} Name ConAktivRecordId`), for
+/// contacts, events and messages over Graph.
+pub fn graph_property() -> graph_client::extended::PropertyId {
+    graph_client::extended::PropertyId::named("String", &format!("{{{PROPERTY_SET_ID}}}"), PROPERTY_NAME)
+}
+
+/// The record id among the extended properties Graph returned; `None` when absent or blank.
+pub fn graph_record_id(props: Option<&[graph_client::types::SingleValueExtendedProperty]>) -> Option<String> {
+    let id = graph_property();
+    props?
+        .iter()
+        .find(|p| p.id.as_deref().is_some_and(|i| id.matches(i)))
+        .and_then(|p| p.value.as_deref())
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+}
+
+/// The `applicationName` of the linked resource that carries the record id on a To Do task
+/// (To Do tasks have no extended properties in Graph).
+pub const LINKED_APPLICATION: &str = "ConAktiv";
+
+/// The record id of a To Do task: the `externalId` of its linked resource of
+/// [`LINKED_APPLICATION`].
+pub fn linked_record_id(linked: Option<&[graph_client::todo::LinkedResource]>) -> Option<String> {
+    linked?
+        .iter()
+        .find(|l| l.application_name.as_deref() == Some(LINKED_APPLICATION))
+        .and_then(|l| l.external_id.as_deref())
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+}
+
+/// The linked resource that stores `id` on a To Do task, with a link back to the record.
+pub fn linked_resource(id: &str) -> graph_client::todo::LinkedResource {
+    graph_client::todo::LinkedResource {
+        application_name: Some(LINKED_APPLICATION.into()),
+        external_id: Some(id.trim().to_owned()),
+        display_name: Some(format!("ConAktiv record {}", id.trim())),
+        web_url: Some(format!("conaktiv://record/{}", id.trim())),
+        ..Default::default()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

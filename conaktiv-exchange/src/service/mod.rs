@@ -609,7 +609,12 @@ impl Connector {
         &self.state_dir
     }
 
-    /// The state database of a mailbox and table.
+    /// The Microsoft Graph sync state file of a mailbox and table (see [`graph_state_file`]).
+    pub fn graph_state_path(&self, mailbox: &str, table: SyncTable) -> PathBuf {
+        graph_state_file(&self.state_dir, mailbox, table)
+    }
+
+    /// The EWS sync state file of a mailbox and table.
     pub fn state_path(&self, mailbox: &str, table: SyncTable) -> PathBuf {
         state_file(&self.state_dir, mailbox, table)
     }
@@ -1043,12 +1048,23 @@ fn side_label(side: SideId) -> &'static str {
 
 /// `DIR/<mailbox with non-alphanumerics as _>.<table>.sqlite`.
 fn state_file(dir: &Path, mailbox: &str, table: SyncTable) -> PathBuf {
+    state_file_named(dir, mailbox, table, "sqlite")
+}
+
+/// The sync state of a mailbox and table synced over Microsoft Graph: a file of its own
+/// beside the EWS state (`<mailbox>.<table>.graph.sqlite`), written by `migrate-to-graph`
+/// or by the first Graph run of a mailbox that never synced over EWS.
+pub fn graph_state_file(dir: &Path, mailbox: &str, table: SyncTable) -> PathBuf {
+    state_file_named(dir, mailbox, table, "graph.sqlite")
+}
+
+fn state_file_named(dir: &Path, mailbox: &str, table: SyncTable, suffix: &str) -> PathBuf {
     let safe: String = mailbox
         .to_ascii_lowercase()
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
         .collect();
-    dir.join(format!("{safe}.{}.sqlite", table_name(table)))
+    dir.join(format!("{safe}.{}.{suffix}", table_name(table)))
 }
 
 fn mailbox_of(user: &DirectoryUser) -> Result<String, ServiceError> {

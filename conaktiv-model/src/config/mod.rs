@@ -19,7 +19,10 @@ pub use batch::{BatchTask, RunOn};
 pub use file::{ConfigError, LocatedError, Location};
 pub use route::{MailboxRoute, ResolvedRoute, RouteReason};
 pub use rule::{DirectionSwitches, Master, RuleTarget, SyncFolder, SyncRule, SyncTable, Validity};
-pub use server::{AuthScheme, EwsServer, OAuthApp, ServerCredentials, ServerKind};
+pub use server::{
+    AuthScheme, CalendarWindow, EWS_ONLINE_SHUTDOWN, EwsServer, OAuthApp, ServerApi,
+    ServerCredentials, ServerKind,
+};
 
 use crate::ids::{GroupName, UserName};
 use crate::values::{HttpsUrl, Port};

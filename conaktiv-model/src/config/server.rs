@@ -16,6 +16,39 @@ pub enum ServerKind {
     ExchangeOnline,
 }
 
+/// Which API the connector speaks with a server.
+///
+/// Exchange Online answers Microsoft Graph, and EWS only until 1 April 2027 (since October
+/// 2026 only for the application ids on the tenant's `EWSAllowedAppIDs` list); Exchange
+/// Server on-premises answers EWS only.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ServerApi {
+    /// Exchange Web Services (SOAP), with impersonation of each mailbox.
+    Ews,
+    /// Microsoft Graph v1.0 (JSON), app-only access to each mailbox.
+    Graph,
+}
+
+impl ServerApi {
+    /// The API's name as admins know it ("EWS", "Microsoft Graph").
+    pub fn label(self) -> &'static str {
+        match self {
+            ServerApi::Ews => "EWS",
+            ServerApi::Graph => "Microsoft Graph",
+        }
+    }
+}
+
+impl std::fmt::Display for ServerApi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+/// The day EWS in Exchange Online is switched off for good.
+pub const EWS_ONLINE_SHUTDOWN: &str = "1 April 2027";
+
 /// How an on-premises server authenticates the admin account.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -103,6 +136,20 @@ pub struct EwsServer {
     /// Exchange Online: the OAuth app.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub oauth: Option<OAuthApp>,
+    /// Exchange Online: the API to use; absent means Microsoft Graph (EWS only when chosen
+    /// explicitly, until Exchange Online switches it off on 1 April 2027). On-premises
+    /// servers speak EWS only (`graph` is rejected).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api: Option<ServerApi>,
+    /// Microsoft Graph: the service root; absent means `https://graph.microsoft.com/v1.0`.
+    /// Tests point it at the mock's Graph front.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub graph_url: Option<HttpsUrl>,
+    /// Microsoft Graph: the calendar window read around today, in days back and ahead
+    /// (Graph v1.0 reads series occurrences only within a `calendarView` window); absent
+    /// means 365 days back and 730 ahead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub graph_calendar_window: Option<CalendarWindow>,
     /// TLS trust: the SHA-256 fingerprint of the server's own certificate, for a server
     /// with a self-signed certificate (Exchange's default). When set, exactly this
     /// certificate is accepted (instead of a certificate from a trusted CA). Without it, the
@@ -114,6 +161,30 @@ pub struct EwsServer {
     /// premises). Relative paths are relative to the working directory.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trusted_ca_file: Option<std::path::PathBuf>,
+}
+
+/// The calendar window of a Graph server record, in days around today.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CalendarWindow {
+    /// Days back from today (at most 3650).
+    pub past_days: u32,
+    /// Days ahead of today (at most 3650).
+    pub future_days: u32,
+}
+
+impl Default for CalendarWindow {
+    fn default() -> Self {
+        Self {
+            past_days: 365,
+            future_days: 730,
+        }
+    }
+}
+
+impl CalendarWindow {
+    /// The largest number of days on either side.
+    pub const MAX_DAYS: u32 = 3650;
 }
 
 /// The credentials of a complete server record, by kind.
@@ -155,6 +226,9 @@ impl EwsServer {
             auth_scheme: Some(auth_scheme),
             admin_mailbox: None,
             oauth: None,
+            api: None,
+            graph_url: None,
+            graph_calendar_window: None,
             pinned_certificate_sha256: None,
             trusted_ca_file: None,
         }
@@ -176,9 +250,47 @@ impl EwsServer {
             auth_scheme: None,
             admin_mailbox: Some(admin_mailbox),
             oauth: Some(oauth),
+            api: None,
+            graph_url: None,
+            graph_calendar_window: None,
             pinned_certificate_sha256: None,
             trusted_ca_file: None,
         }
+    }
+
+    /// The API the connector speaks with this server: [`EwsServer::api`] when set, else
+    /// Microsoft Graph for Exchange Online and EWS on premises.
+    pub fn effective_api(&self) -> ServerApi {
+        match (self.api, self.kind) {
+            (Some(api), _) => api,
+            (None, ServerKind::ExchangeOnline) => ServerApi::Graph,
+            (None, ServerKind::OnPremises) => ServerApi::Ews,
+        }
+    }
+
+    /// The Graph service root ([`EwsServer::graph_url`] or Microsoft's).
+    pub fn graph_root(&self) -> String {
+        match &self.graph_url {
+            Some(u) => u.to_string(),
+            None => "https://graph.microsoft.com/v1.0".into(),
+        }
+    }
+
+    /// The calendar window for Graph.
+    pub fn calendar_window(&self) -> CalendarWindow {
+        self.graph_calendar_window.unwrap_or_default()
+    }
+
+    /// A warning for the admin when an Exchange Online server is set to EWS.
+    pub fn api_warning(&self) -> Option<String> {
+        (self.kind == ServerKind::ExchangeOnline && self.effective_api() == ServerApi::Ews).then(|| {
+            format!(
+                "server {:?} uses EWS with Exchange Online: Microsoft answers only allow-listed \
+                 apps since October 2026 and switches EWS off on {EWS_ONLINE_SHUTDOWN}; set \
+                 api = \"graph\" (and run migrate-to-graph)",
+                self.name
+            )
+        })
     }
 
     /// The credentials the [`ServerKind`] needs, or `None` when some are missing (validation
