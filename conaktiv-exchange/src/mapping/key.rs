@@ -67,11 +67,13 @@ pub fn record_id_change(like: &Item, id: &str) -> FieldChange {
 /// The same property as Microsoft Graph names it (`String {GUID} Name ConAktivRecordId`), for
 /// contacts, events and messages over Graph.
 pub fn graph_property() -> graph_client::extended::PropertyId {
-    graph_client::extended::PropertyId::named("String", &format!("{{{PROPERTY_SET_ID}}}"), PROPERTY_NAME)
+    graph_client::extended::PropertyId::named("String", PROPERTY_SET_ID, PROPERTY_NAME)
 }
 
 /// The record id among the extended properties Graph returned; `None` when absent or blank.
-pub fn graph_record_id(props: Option<&[graph_client::types::SingleValueExtendedProperty]>) -> Option<String> {
+pub fn graph_record_id(
+    props: Option<&[graph_client::types::SingleValueExtendedProperty]>,
+) -> Option<String> {
     let id = graph_property();
     props?
         .iter()
