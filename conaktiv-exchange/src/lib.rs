@@ -10,6 +10,7 @@ pub mod config_directory;
 pub mod crm_side;
 pub mod exchange;
 pub mod filter;
+pub mod graph_side;
 pub mod host;
 pub mod linking;
 pub mod mail_store;

@@ -30,7 +30,7 @@ pub const SVC_PASSWORD: &str = "svc-pw";
 /// items), e.g. `items = [{ folder = "contacts", subject = "A" }]`.
 pub fn org(users: &[(&str, &str)]) -> String {
     let mut s = format!(
-        "[settings]\ndomain = \"contoso.test\"\n\n[[users]]\naddress = \"{SVC}\"\npassword = \"{SVC_PASSWORD}\"\nroles = [\"ApplicationImpersonation\"]\n"
+        "[settings]\ndomain = \"contoso.test\"\n\n[[apps]]\nclient_id = \"{APP_ID}\"\nclient_secret = \"{APP_SECRET}\"\ntenant = \"contoso\"\n\n[[users]]\naddress = \"{SVC}\"\npassword = \"{SVC_PASSWORD}\"\nroles = [\"ApplicationImpersonation\"]\n"
     );
     for (name, mailbox) in users {
         let _ = write!(
@@ -41,12 +41,46 @@ pub fn org(users: &[(&str, &str)]) -> String {
     s
 }
 
-/// The configuration: one on-premises server (Basic auth against the mock) and `rules`
-/// (TOML `[[rules]]` entries).
+/// The OAuth app of the organisation (Exchange Online over Microsoft Graph).
+pub const APP_ID: &str = "conaktiv-e2e-app";
+/// Its client secret.
+pub const APP_SECRET: &str = "e2e-app-secret";
+
+/// The backend the connector speaks with the mock in this run of the suite: the environment
+/// variable `CONAKTIV_E2E_BACKEND` (`ews`, the default, or `graph`). The test command runs
+/// the suite once per backend with the same assertions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// An on-premises server record (Basic auth, EWS with impersonation).
+    Ews,
+    /// An Exchange Online server record (OAuth app, Microsoft Graph).
+    Graph,
+}
+
+impl Backend {
+    /// The backend of this run.
+    pub fn current() -> Backend {
+        match std::env::var("CONAKTIV_E2E_BACKEND").as_deref() {
+            Ok("graph") => Backend::Graph,
+            _ => Backend::Ews,
+        }
+    }
+}
+
+/// The configuration: one server record for the mock (on premises with Basic auth over EWS,
+/// or Exchange Online over Graph, as [`Backend::current`] says) and `rules` (TOML `[[rules]]`
+/// entries).
 pub fn config(ews_url: &str, rules: &str) -> Configuration {
-    let text = format!(
-        "[[servers]]\nname = \"Mock\"\nurl = \"{ews_url}\"\nkind = \"on_premises\"\nadmin_user = \"{SVC}\"\nadmin_password = \"{SVC_PASSWORD}\"\nauth_scheme = \"basic\"\n\n{rules}"
-    );
+    let base = ews_url.trim_end_matches("/EWS/Exchange.asmx");
+    let server = match Backend::current() {
+        Backend::Ews => format!(
+            "[[servers]]\nname = \"Mock\"\nurl = \"{ews_url}\"\nkind = \"on_premises\"\nadmin_user = \"{SVC}\"\nadmin_password = \"{SVC_PASSWORD}\"\nauth_scheme = \"basic\"\n"
+        ),
+        Backend::Graph => format!(
+            "[[servers]]\nname = \"Mock\"\nurl = \"{ews_url}\"\nkind = \"exchange_online\"\nadmin_mailbox = \"{SVC}\"\ngraph_url = \"{base}/v1.0\"\noauth = {{ tenant_id = \"contoso\", client_id = \"{APP_ID}\", client_secret = \"{APP_SECRET}\", token_url = \"{base}/oauth2/v2.0/token\" }}\n"
+        ),
+    };
+    let text = format!("{server}\n{rules}");
     match Configuration::from_toml_str(&text, "e2e.toml") {
         Ok(c) => c,
         Err(e) => panic!("test configuration: {e}\n{text}"),

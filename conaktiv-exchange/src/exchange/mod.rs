@@ -122,6 +122,12 @@ pub enum ExchangeError {
     /// An EWS call failed.
     #[error(transparent)]
     Ews(#[from] ews_client::Error),
+    /// The backend cannot sync this table or folder.
+    #[error("not supported: {what}")]
+    Unsupported {
+        /// What is not supported.
+        what: String,
+    },
 }
 
 impl ExchangeError {
@@ -130,7 +136,8 @@ impl ExchangeError {
         match self {
             ExchangeError::NoFolders
             | ExchangeError::NewItemsOutside { .. }
-            | ExchangeError::FolderNotFound { .. } => SideErrorKind::Configuration,
+            | ExchangeError::FolderNotFound { .. }
+            | ExchangeError::Unsupported { .. } => SideErrorKind::Configuration,
             ExchangeError::Ews(e) => ews_error_kind(e),
         }
     }
@@ -265,7 +272,7 @@ impl ExchangeSideConfig {
     }
 
     /// A fingerprint of what is listed (the token of another configuration is not used).
-    fn fingerprint(&self) -> String {
+    pub(crate) fn fingerprint(&self) -> String {
         let mut s = self.table.name().to_owned();
         for f in &self.folders {
             s.push('|');

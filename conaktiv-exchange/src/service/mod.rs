@@ -23,6 +23,7 @@
 
 mod client;
 pub mod demo;
+pub mod graph;
 mod projection;
 pub mod routing;
 
@@ -38,6 +39,7 @@ use sync_core::{Change, Counts, Engine, SideId, SqliteStore, SyncError};
 
 use crate::crm_side::{CrmSide, Projection};
 use crate::exchange::{ExchangeSide, MailProjection};
+use crate::graph_side::GraphSide;
 use crate::host::{
     CrmRecord, CrmStore, DirectoryUser, HostError, ListQuery, RecordMeta, Stored, UserDirectory,
 };
@@ -894,23 +896,46 @@ impl Connector {
         R: CrmRecord,
         P: Projection<R>,
     {
-        let client = self
-            .router
-            .client_for(user, mailbox)
-            .await
-            .map_err(|e| match e {
-                ServiceError::Job(j) => j,
-                other => JobError::configuration(other.to_string()),
-            })?;
         let server = self.router.server_for(user, mailbox);
+        let graph = self.router.graph_for(user, mailbox).map_err(|e| match e {
+            ServiceError::Job(j) => j,
+            other => JobError::configuration(other.to_string()),
+        })?;
         let explain = |e: JobError| match server
             .and_then(|s| client::explain_certificate_error(s, e.message()))
         {
             Some(message) => JobError::new(e.kind(), message),
             None => e,
         };
-        let mut exchange = ExchangeSide::for_rule(&client, mailbox, rule)
-            .map_err(|e| JobError::configuration(format!("rule {:?}: {e}", rule.description)))?;
+        let rule_error = |e: crate::exchange::ExchangeError| {
+            JobError::configuration(format!("rule {:?}: {e}", rule.description))
+        };
+        let mut exchange = match &graph {
+            Some(g) => {
+                let window = server
+                    .map(conaktiv_model::config::EwsServer::calendar_window)
+                    .unwrap_or_default();
+                MailboxSide::Graph(Box::new(
+                    GraphSide::for_rule(g.mailbox(mailbox), rule)
+                        .map_err(rule_error)?
+                        .with_window(window)
+                        .with_now(chrono::Utc::now()),
+                ))
+            }
+            None => {
+                let client = self
+                    .router
+                    .client_for(user, mailbox)
+                    .await
+                    .map_err(|e| match e {
+                        ServiceError::Job(j) => j,
+                        other => JobError::configuration(other.to_string()),
+                    })?;
+                MailboxSide::Ews(Box::new(
+                    ExchangeSide::for_rule(&client, mailbox, rule).map_err(rule_error)?,
+                ))
+            }
+        };
         let mut core_rule = engine_rule(rule);
         core_rule.force = self.mass_delete_accepted(rule);
         let engine = Engine::new(core_rule.clone())
@@ -926,7 +951,22 @@ impl Connector {
                 ),
             )
         })?;
-        let path = self.state_path(mailbox, rule.table);
+        let path = if graph.is_some() {
+            let ews = self.state_path(mailbox, rule.table);
+            let path = self.graph_state_path(mailbox, rule.table);
+            if ews.exists() && !path.exists() {
+                return Err(JobError::configuration(format!(
+                    "the {} of {mailbox} were synced over EWS and its server record now uses \
+                     Microsoft Graph: run `conaktiv-exchange migrate-to-graph` first (it moves \
+                     the sync state without creating duplicates)",
+                    table_name(rule.table)
+                ))
+                .into());
+            }
+            path
+        } else {
+            self.state_path(mailbox, rule.table)
+        };
         let mut state = SqliteStore::open(&path).map_err(|e| {
             let e = SyncError::Store(e);
             classify(&e)
@@ -1001,6 +1041,62 @@ impl Connector {
                     counts: with_repairs(report.counts, repairs),
                 })))
             }
+        }
+    }
+}
+
+/// The Exchange side of a job: over EWS or over Microsoft Graph, as the mailbox's server
+/// record says.
+#[derive(Debug)]
+enum MailboxSide {
+    Ews(Box<ExchangeSide>),
+    Graph(Box<GraphSide>),
+}
+
+impl MailboxSide {
+    fn unreadable(&self) -> &[String] {
+        match self {
+            MailboxSide::Ews(s) => s.unreadable(),
+            MailboxSide::Graph(s) => s.unreadable(),
+        }
+    }
+}
+
+impl sync_core::Side for MailboxSide {
+    async fn list(&mut self) -> Result<sync_core::Listing, sync_core::SideError> {
+        match self {
+            MailboxSide::Ews(s) => s.list().await,
+            MailboxSide::Graph(s) => s.list().await,
+        }
+    }
+
+    async fn changes_since(
+        &mut self,
+        token: &str,
+    ) -> Result<Option<sync_core::ChangeSet>, sync_core::SideError> {
+        match self {
+            MailboxSide::Ews(s) => s.changes_since(token).await,
+            MailboxSide::Graph(s) => s.changes_since(token).await,
+        }
+    }
+
+    async fn fetch(
+        &mut self,
+        ids: &[sync_core::Id],
+    ) -> Result<Vec<(sync_core::Id, sync_core::Record)>, sync_core::SideError> {
+        match self {
+            MailboxSide::Ews(s) => s.fetch(ids).await,
+            MailboxSide::Graph(s) => s.fetch(ids).await,
+        }
+    }
+
+    async fn write(
+        &mut self,
+        ops: Vec<sync_core::WriteOp>,
+    ) -> Result<Vec<sync_core::WriteOutcome>, sync_core::SideError> {
+        match self {
+            MailboxSide::Ews(s) => s.write(ops).await,
+            MailboxSide::Graph(s) => s.write(ops).await,
         }
     }
 }

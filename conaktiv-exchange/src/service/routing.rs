@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use conaktiv_model::Configuration;
-use conaktiv_model::config::{EwsServer, ServerKind};
+use conaktiv_model::config::{EwsServer, ServerApi, ServerKind};
 use ews_client::Client;
 
 use super::ServiceError;
@@ -27,6 +27,8 @@ pub struct Router {
     /// Clients of mailboxes whose endpoint Autodiscover found, by address (lower case);
     /// held across a lookup, so concurrent jobs of one mailbox ask once.
     discovered: tokio::sync::Mutex<HashMap<String, Client>>,
+    /// Graph clients by server record name (lower case).
+    graph: Mutex<HashMap<String, graph_client::Client>>,
 }
 
 impl std::fmt::Debug for Router {
@@ -47,6 +49,8 @@ pub struct RouteInfo {
     pub auth: &'static str,
     /// Whether Autodiscover finds the endpoint.
     pub autodiscover: bool,
+    /// The API the connector speaks with this mailbox.
+    pub api: ServerApi,
     /// Why this server, in words.
     pub reason: String,
 }
@@ -75,6 +79,7 @@ impl Router {
             fixed: None,
             clients: Mutex::new(HashMap::new()),
             discovered: tokio::sync::Mutex::new(HashMap::new()),
+            graph: Mutex::new(HashMap::new()),
         })
     }
 
@@ -101,6 +106,7 @@ impl Router {
             fixed: Some(usize::MAX),
             clients: Mutex::new(clients),
             discovered: tokio::sync::Mutex::new(HashMap::new()),
+            graph: Mutex::new(HashMap::new()),
         }
     }
 
@@ -116,6 +122,36 @@ impl Router {
             Some(i) => self.config.servers.get(i),
             None => self.config.route_for(user, mailbox).map(|r| r.server),
         }
+    }
+
+    /// The API `user`'s mailbox is served with (EWS for a router over one ready client).
+    pub fn api_for(&self, user: &str, mailbox: &str) -> ServerApi {
+        if self.fixed == Some(usize::MAX) {
+            return ServerApi::Ews;
+        }
+        self.server_for(user, mailbox)
+            .map_or(ServerApi::Ews, EwsServer::effective_api)
+    }
+
+    /// The Graph client for `user`'s mailbox, when its server record speaks Microsoft Graph.
+    pub fn graph_for(
+        &self,
+        user: &str,
+        mailbox: &str,
+    ) -> Result<Option<graph_client::Client>, ServiceError> {
+        if self.api_for(user, mailbox) != ServerApi::Graph {
+            return Ok(None);
+        }
+        let Some(server) = self.server_for(user, mailbox) else {
+            return Ok(None);
+        };
+        let key = server.name.trim().to_lowercase();
+        if let Some(c) = lock(&self.graph).get(&key) {
+            return Ok(Some(c.clone()));
+        }
+        let client = super::graph::graph_client_for_server(server)?;
+        lock(&self.graph).insert(key, client.clone());
+        Ok(Some(client))
     }
 
     /// The client for `user`'s mailbox `mailbox` (not yet impersonating it).
@@ -199,6 +235,7 @@ pub fn describe_route(
             server: server.name.clone(),
             auth: auth_label(server),
             autodiscover: false,
+            api: server.effective_api(),
             reason: "named on the command line".into(),
         });
     }
@@ -206,7 +243,8 @@ pub fn describe_route(
     Some(RouteInfo {
         server: r.server.name.clone(),
         auth: auth_label(r.server),
-        autodiscover: r.autodiscover(),
+        autodiscover: r.autodiscover() && r.server.effective_api() == ServerApi::Ews,
+        api: r.server.effective_api(),
         reason: r.reason.to_string(),
     })
 }
