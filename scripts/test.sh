@@ -71,4 +71,9 @@ log "cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 log "cargo test"
 cargo test --workspace
+# The end-to-end suite once more, with the connector speaking Microsoft Graph to the mock
+# (an Exchange Online server record) instead of EWS: the same scenarios, the same
+# assertions.
+log "cargo test -p conaktiv-e2e over Microsoft Graph"
+CONAKTIV_E2E_BACKEND=graph cargo test -p conaktiv-e2e
 log "all checks passed in $((SECONDS - t0)) s"

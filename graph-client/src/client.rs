@@ -338,6 +338,10 @@ pub(crate) fn check_utf8(headers: &HeaderMap, body: &[u8], what: &str) -> Result
     Ok(())
 }
 
+fn inner_host(url: &url::Url) -> String {
+    url.host_str().unwrap_or_default().to_owned()
+}
+
 enum AttemptError {
     NotSent(String),
     MaybeSent(String),
@@ -772,7 +776,13 @@ impl Client {
         let response = builder.headers(headers).send().await.map_err(|e| {
             let e = e.without_url();
             let message = error_chain(&e);
-            if e.is_connect() {
+            if e.is_connect() && ews_client::transport::is_unknown_host(&message) {
+                // a host name that does not exist will not exist on the next attempt either
+                AttemptError::Fatal(Error::Transport(TransportError::UnknownHost {
+                    host: inner_host(&request.url),
+                    message,
+                }))
+            } else if e.is_connect() {
                 AttemptError::NotSent(message)
             } else {
                 AttemptError::MaybeSent(message)

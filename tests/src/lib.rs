@@ -67,6 +67,24 @@ impl Backend {
     }
 }
 
+/// The mock's operation name (for fault rules and request counts) of what the connector does
+/// with contacts, in the backend of this run: an EWS operation name (`CreateItem`,
+/// `GetItem`, `SyncFolderItems`, ...) or its Graph counterpart (`Graph POST contacts`, ...).
+pub fn contact_operation(ews: &str) -> String {
+    match Backend::current() {
+        Backend::Ews => ews.to_owned(),
+        Backend::Graph => match ews {
+            "CreateItem" => "Graph POST contacts",
+            "UpdateItem" => "Graph PATCH contacts",
+            "DeleteItem" => "Graph DELETE contacts",
+            "GetItem" | "FindItem" => "Graph GET contacts",
+            "SyncFolderItems" => "Graph GET contacts/delta",
+            other => other,
+        }
+        .to_owned(),
+    }
+}
+
 /// The configuration: one server record for the mock (on premises with Basic auth over EWS,
 /// or Exchange Online over Graph, as [`Backend::current`] says) and `rules` (TOML `[[rules]]`
 /// entries).

@@ -2,7 +2,7 @@
 //! the others succeed).
 #![allow(clippy::unwrap_used)] // tests: a panic is a failed test
 
-use conaktiv_e2e::{Env, mailbox, org};
+use conaktiv_e2e::{Backend, Env, mailbox, org};
 use conaktiv_exchange::clock::SystemClock;
 use conaktiv_exchange::scheduler::{
     ItemStatus, Outcome, Scheduler, SchedulerOptions, SchedulerStore,
@@ -88,32 +88,61 @@ async fn bad_credentials_and_denied_impersonation_are_permanent_job_errors() {
     use ews_client::{Client, ClientConfig};
     use std::sync::Arc;
 
-    // The service account lacks ApplicationImpersonation.
-    let denied_org = org(&[("bob", ITEMS)]).replace("roles = [\"ApplicationImpersonation\"]", "");
+    // The service account lacks ApplicationImpersonation (EWS), or the app's mailbox scope
+    // does not include the mailbox (Graph: RBAC for Applications).
+    let denied_org = match Backend::current() {
+        Backend::Ews => {
+            org(&[("bob", ITEMS)]).replace("roles = [\"ApplicationImpersonation\"]", "")
+        }
+        Backend::Graph => format!(
+            "{}\n[graph]\n[[graph.apps]]\nclient_id = \"{}\"\nmailboxes = [\"someone-else@contoso.test\"]\n",
+            org(&[("bob", ITEMS)]),
+            conaktiv_e2e::APP_ID
+        ),
+    };
     let env = Env::start(&denied_org, &["bob"], RULE).await;
     let run = env.connector.run(None, None).await.unwrap();
     let err = run.items[0].result.as_ref().unwrap_err();
     assert_eq!(err.kind(), JobErrorKind::ImpersonationDenied, "{err:?}");
     assert!(err.is_permanent());
 
-    // A wrong password.
+    // A wrong password (EWS) or client secret (Graph).
     let env = Env::start(&org(&[("bob", ITEMS)]), &["bob"], RULE).await;
-    let client = Client::new(ClientConfig::new(TransportConfig::new(
-        url::Url::parse(&env.mock.url()).unwrap(),
-        Auth::basic(conaktiv_e2e::SVC, "wrong"),
-    )))
-    .unwrap();
-    let connector = Connector::new(
-        conaktiv_e2e::config(&env.mock.url(), RULE),
-        client,
-        CrmStores::all(env.crm()),
-        Arc::new(env.db.directory()),
-        env.dir.path().join("state"),
-    );
+    let connector = match Backend::current() {
+        Backend::Ews => {
+            let client = Client::new(ClientConfig::new(TransportConfig::new(
+                url::Url::parse(&env.mock.url()).unwrap(),
+                Auth::basic(conaktiv_e2e::SVC, "wrong"),
+            )))
+            .unwrap();
+            Connector::new(
+                conaktiv_e2e::config(&env.mock.url(), RULE),
+                client,
+                CrmStores::all(env.crm()),
+                Arc::new(env.db.directory()),
+                env.dir.path().join("state"),
+            )
+        }
+        Backend::Graph => {
+            let mut config = conaktiv_e2e::config(&env.mock.url(), RULE);
+            if let Some(app) = config.servers[0].oauth.as_mut() {
+                app.client_secret = conaktiv_model::secret::Secret::new("wrong-secret");
+            }
+            Connector::from_config(
+                config,
+                None,
+                CrmStores::all(env.crm()),
+                Arc::new(env.db.directory()),
+                env.dir.path().join("state"),
+            )
+            .unwrap()
+        }
+    };
     let run = connector.run(None, None).await.unwrap();
     let err = run.items[0].result.as_ref().unwrap_err();
     assert_eq!(err.kind(), JobErrorKind::BadCredentials, "{err:?}");
     assert!(err.is_permanent());
+    assert!(!format!("{err:?}").contains("wrong-secret"), "{err:?}");
 }
 
 #[tokio::test]
@@ -133,6 +162,7 @@ async fn exchange_online_runs_through_the_oauth_app() {
 name = "Online"
 url = "{}"
 kind = "exchange_online"
+api = "ews"
 admin_mailbox = "svc@contoso.test"
 
 [servers.oauth]

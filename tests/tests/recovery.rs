@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_trait::async_trait;
-use conaktiv_e2e::{Env, org};
+use conaktiv_e2e::{Env, contact_operation, org};
 use conaktiv_exchange::host::{CrmStore, HostError, ListQuery, RecordMeta, Stored};
 use conaktiv_exchange::service::CrmStores;
 use conaktiv_exchange::sqlite::SqliteCrm;
@@ -65,7 +65,7 @@ async fn a_connection_dropped_after_create_item_is_rerun_without_duplicates() {
     let env = env().await;
     env.mock.add_fault(
         FaultRule::always(Fault::DropAfterProcessing)
-            .for_operation("CreateItem")
+            .for_operation(&contact_operation("CreateItem"))
             .times(1),
     );
     let first = env.connector.run(None, None).await.unwrap();
@@ -182,7 +182,7 @@ async fn throttling_faults_lose_nothing() {
             back_off_ms: 20,
             as_soap_fault: false,
         })
-        .for_operation("CreateItem")
+        .for_operation(&contact_operation("CreateItem"))
         .times(2),
     );
     env.mock.add_fault(
@@ -190,14 +190,14 @@ async fn throttling_faults_lose_nothing() {
             back_off_ms: 20,
             as_soap_fault: true,
         })
-        .for_operation("GetItem")
+        .for_operation(&contact_operation("GetItem"))
         .times(1),
     );
     env.mock.add_fault(
         FaultRule::always(Fault::Http503 {
             retry_after_secs: 1,
         })
-        .for_operation("SyncFolderItems")
+        .for_operation(&contact_operation("SyncFolderItems"))
         .times(1),
     );
     converged(&env).await;

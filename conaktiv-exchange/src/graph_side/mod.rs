@@ -69,45 +69,45 @@ pub const PAGE: u32 = 500;
 /// Concurrent reads of one mailbox (Graph allows 4 concurrent requests per app and mailbox).
 pub const READS_IN_FLIGHT: usize = 4;
 
-/// The [`SideErrorKind`] of a Graph failure, decided on the error's type and status.
+/// The [`SideErrorKind`] of a Graph failure, decided on the error's type, status and code
+/// (never on its text): refused credentials, a refused mailbox or permission, a mailbox
+/// that does not exist and a configuration that cannot work are permanent; throttling,
+/// 5xx, dropped connections and unreadable answers are transient.
 pub fn graph_error_kind(e: &graph_client::Error) -> SideErrorKind {
+    use ews_client::transport::TransportError as T;
     use graph_client::Error as E;
     if let Some(api) = e.api() {
+        let code = api.code.as_str();
+        if [
+            "ErrorInvalidUser",
+            "MailboxNotEnabledForRESTAPI",
+            "ErrorNonExistentMailbox",
+        ]
+        .iter()
+        .any(|c| code.eq_ignore_ascii_case(c))
+        {
+            return SideErrorKind::MailboxGone;
+        }
         match api.status {
             401 => return SideErrorKind::Authentication,
             403 => return SideErrorKind::Authorization,
             413 => return SideErrorKind::Rejected,
             _ => {}
         }
-        if api.code.eq_ignore_ascii_case("MailboxNotEnabledForRESTAPI")
-            || api.code.eq_ignore_ascii_case("ResourceNotFound") && api.message_mentions_user()
-        {
-            return SideErrorKind::MailboxGone;
-        }
-    }
-    if e.is_auth() {
-        return SideErrorKind::Authentication;
-    }
-    if e.is_transient() || e.is_throttled() || e.outcome_unknown() {
-        return SideErrorKind::Transient;
     }
     match e {
-        E::InvalidArgument(_) => SideErrorKind::Configuration,
-        E::Protocol { .. } => SideErrorKind::Transient,
+        E::Transport(t) if t.is_auth() => SideErrorKind::Authentication,
+        E::Transport(T::InvalidConfig(_) | T::Tls { .. } | T::UnknownHost { .. }) => {
+            SideErrorKind::Configuration
+        }
         E::Transport(t) if t.is_limit() => SideErrorKind::Other,
-        E::Transport(_) => SideErrorKind::Transient,
+        E::InvalidArgument(_) => SideErrorKind::Configuration,
+        _ if e.is_auth() => SideErrorKind::Authentication,
+        _ if e.is_transient() || e.is_throttled() || e.outcome_unknown() => {
+            SideErrorKind::Transient
+        }
+        E::Transport(_) | E::Protocol { .. } => SideErrorKind::Transient,
         _ => SideErrorKind::Other,
-    }
-}
-
-trait UserMention {
-    fn message_mentions_user(&self) -> bool;
-}
-
-impl UserMention for graph_client::ApiError {
-    fn message_mentions_user(&self) -> bool {
-        let m = self.message.to_ascii_lowercase();
-        m.contains("user") || m.contains("mailbox")
     }
 }
 

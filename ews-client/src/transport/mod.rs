@@ -656,8 +656,9 @@ where
 }
 
 /// Whether a connect error's chain says the host name does not exist (as opposed to a DNS
-/// server that did not answer, `EAI_AGAIN`, which stays transient).
-pub(crate) fn is_unknown_host(chain: &str) -> bool {
+/// server that did not answer, `EAI_AGAIN`, which stays transient). Shared by every HTTP
+/// client of the workspace.
+pub fn is_unknown_host(chain: &str) -> bool {
     let chain = chain.to_ascii_lowercase();
     (chain.contains("dns error") || chain.contains("failed to lookup address"))
         && (chain.contains("name or service not known")
