@@ -129,6 +129,9 @@ impl Configuration {
         let mut copy = self.clone();
         for server in &mut copy.servers {
             fix(&mut server.url, port);
+            if let Some(url) = server.graph_url.as_mut() {
+                fix(url, port);
+            }
             fix_app(&mut server.oauth, port);
         }
         for account in &mut copy.mail_accounts {
