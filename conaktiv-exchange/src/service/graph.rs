@@ -35,6 +35,12 @@ pub fn graph_client_for_server(server: &EwsServer) -> Result<graph_client::Clien
     let mut config = graph_client::ClientConfig::new(tokens)
         .with_base_url(root)
         .with_timezone(GRAPH_TIMEZONE);
+    if let Some(b) = server.graph_request_budget {
+        config = config.with_budget(
+            b.requests as usize,
+            std::time::Duration::from_secs(u64::from(b.window_secs)),
+        );
+    }
     if let Some(pin) = &server.pinned_certificate_sha256 {
         config =
             config.with_pinned_certificate(CertificateFingerprint::from_bytes(*pin.as_bytes()));

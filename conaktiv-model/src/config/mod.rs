@@ -20,7 +20,7 @@ pub use file::{ConfigError, LocatedError, Location};
 pub use route::{MailboxRoute, ResolvedRoute, RouteReason};
 pub use rule::{DirectionSwitches, Master, RuleTarget, SyncFolder, SyncRule, SyncTable, Validity};
 pub use server::{
-    AuthScheme, CalendarWindow, EWS_ONLINE_SHUTDOWN, EwsServer, OAuthApp, ServerApi,
+    AuthScheme, CalendarWindow, EWS_ONLINE_SHUTDOWN, EwsServer, OAuthApp, RequestBudget, ServerApi,
     ServerCredentials, ServerKind,
 };
 
