@@ -33,6 +33,7 @@
 pub mod appointment;
 pub mod canon;
 pub mod contact;
+pub mod graph;
 pub mod key;
 pub mod mail;
 pub mod recurrence;
