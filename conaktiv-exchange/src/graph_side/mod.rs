@@ -625,8 +625,10 @@ impl GraphSide {
     ) -> WriteOutcome {
         let empty = Record::new();
         let old = old.unwrap_or(&empty);
-        let writes_needed = mapping::graph::appointment::occurrence_writes(old, new, &[]);
-        if !writes_needed.is_empty() || created {
+        let series = mapping::graph::appointment::record_to_graph(new)
+            .recurrence
+            .is_some();
+        if series {
             let instances = match self
                 .mbox
                 .instances(

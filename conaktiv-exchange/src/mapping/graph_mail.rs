@@ -173,7 +173,7 @@ mod tests {
             ..FileAttachment::default()
         }];
         let back = message_to_mail(&m, &files, Direction::Incoming);
-        assert_eq!(back.id.as_deref(), Some("M-1"));
+        assert_eq!(back.id.as_ref().map(|i| i.as_str()), Some("M-1"));
         assert_eq!(back.message_id, "abc@host");
         assert_eq!(
             (back.from, back.to, back.cc),

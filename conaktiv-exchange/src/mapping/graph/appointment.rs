@@ -23,8 +23,8 @@ use graph_client::types::{EmailAddress, ItemBody};
 use serde_json::{Map, Value};
 
 use super::{
-    canonical_zone, local_dtz, parse_dtz, recurrence_to_value, sensitivity_from,
-    sensitivity_name, to_json, value_to_recurrence, windows_id,
+    canonical_zone, local_dtz, parse_dtz, recurrence_to_value, sensitivity_from, sensitivity_name,
+    to_json, value_to_recurrence, windows_id,
 };
 use crate::mapping::appointment::fields;
 use crate::mapping::canon::{self, get_str, get_string, put, put_value};
@@ -137,7 +137,9 @@ fn attendees(e: &Event) -> Option<Value> {
 /// The all-day dates of two instants in their zones: the nearest dates of the local times,
 /// at least one day (as the EWS mapping).
 fn all_day_dates(s: DateTime<Utc>, e: DateTime<Utc>, sz: Tz, ez: Tz) -> (NaiveDate, NaiveDate) {
-    let nearest = |t: DateTime<Utc>, tz: Tz| (t.with_timezone(&tz).naive_local() + Duration::hours(12)).date();
+    let nearest = |t: DateTime<Utc>, tz: Tz| {
+        (t.with_timezone(&tz).naive_local() + Duration::hours(12)).date()
+    };
     let start = nearest(s, sz);
     let mut end = nearest(e, ez);
     if end <= start {
@@ -473,7 +475,9 @@ pub fn patch(old: &Record, new: &Record) -> Value {
     if changed(fields::BUSY_STATUS) {
         m.insert("showAs".into(), to_json(&full.show_as));
     }
-    if changed(fields::RECURRENCE) || (new.get(fields::RECURRENCE).is_some() && changed(fields::START_TZ)) {
+    if changed(fields::RECURRENCE)
+        || (new.get(fields::RECURRENCE).is_some() && changed(fields::START_TZ))
+    {
         m.insert(
             "recurrence".into(),
             full.recurrence.as_ref().map_or(Value::Null, to_json),
