@@ -155,11 +155,13 @@ impl Mock {
     }
 
     async fn counts(&self) -> BTreeMap<String, u64> {
-        self.admin(reqwest::Method::GET, "counts")
+        let body = self
+            .admin(reqwest::Method::GET, "counts")
             .await
-            .json()
+            .bytes()
             .await
-            .unwrap()
+            .unwrap();
+        serde_json::from_slice(&body).unwrap()
     }
 
     async fn clear(&self) {
