@@ -649,3 +649,33 @@ async fn wrong_credentials_are_a_typed_auth_error_without_the_secret() {
     assert_eq!(count(&mock, "ben@contoso.test", "inbox"), 0);
     mock.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn throttling_is_transient_and_files_nothing() {
+    let mock = mock().await;
+    send_to_ben(&mock, &["gedrosselt"]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cps = checkpoints(&dir);
+    mock.add_fault(
+        FaultRule::always(Fault::Http503 {
+            retry_after_secs: 0,
+        })
+        .for_operation("Graph GET mailFolders/messages/delta"),
+    );
+    let receiver = GraphReceiver::new(
+        graph(&mock),
+        "ben@contoso.test",
+        "ben",
+        cps.clone(),
+        AfterReceive::KeepCopy,
+    );
+    let sink = MemorySink::default();
+    let err = receiver.receive(&sink, &NoLinks).await.unwrap_err();
+    assert!(err.is_transient(), "{err:?}");
+    assert!(!err.is_auth());
+    assert_eq!(sink.len(), 0);
+    assert_eq!(cps.load("ben", "graph:inbox").unwrap(), None);
+    mock.clear_faults();
+    assert_eq!(receiver.receive(&sink, &NoLinks).await.unwrap().stored, 1);
+    mock.shutdown().await.unwrap();
+}
