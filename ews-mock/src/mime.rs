@@ -192,6 +192,20 @@ pub(crate) fn render(m: &Message) -> Option<MimeContent> {
         Some(body) => b.text_body(body.content.clone()),
         None => b.text_body(String::new()),
     };
+    for a in &c.attachments {
+        if let ews_client::types::Attachment::File(f) = a
+            && let Some(content) = &f.content
+        {
+            b = b.attachment(
+                f.common
+                    .content_type
+                    .clone()
+                    .unwrap_or_else(|| "application/octet-stream".to_owned()),
+                f.common.name.clone().unwrap_or_default(),
+                content.clone(),
+            );
+        }
+    }
     b.write_to_vec().ok().map(|content| MimeContent {
         character_set: Some("UTF-8".to_owned()),
         content,

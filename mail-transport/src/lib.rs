@@ -13,6 +13,8 @@
 //! - [`DedupSink`] and [`MessageIdStore`] for Message-ID deduplication on the host side;
 //! - [`exchange::ExchangeSender`] and [`exchange::ExchangeReceiver`] (the same traits over
 //!   `ews-client`);
+//! - [`GraphSender`] and [`GraphReceiver`] (the same traits over Microsoft Graph through
+//!   `graph-client`, for Exchange Online without EWS);
 //! - [`model`] for conversions from and to `conaktiv-model`;
 //! - [`test_account`] for the structured account test;
 //! - [`OutgoingMail::build`] and [`ReceivedMail::parse`] for MIME.
@@ -21,6 +23,7 @@
 pub mod account_test;
 pub mod error;
 pub mod exchange;
+pub mod graph;
 pub mod imap;
 pub mod mime;
 pub mod model;
@@ -37,6 +40,7 @@ pub use account_test::{
     TestStepKind, test_account, test_exchange,
 };
 pub use error::MailError;
+pub use graph::{GraphReceiver, GraphSender};
 pub use imap::{FolderInfo, StoredCopy};
 pub use mime::{
     Attachment, BuiltMail, MailLinks, Mailbox, OutgoingMail, ParseError, ParseProblem,

@@ -322,3 +322,42 @@ pub fn exchange_receiver(
         after,
     ))
 }
+
+/// The Microsoft Graph sender of an Exchange mail account whose server speaks Graph:
+/// `client` is the app-only client of the account's server (its OAuth app); the copy is kept
+/// in Sent Items, like [`exchange_sender`].
+pub fn graph_sender(
+    account: &m::MailAccount,
+    client: graph_client::Client,
+) -> Result<crate::graph::GraphSender, MailError> {
+    exchange_part(account)?;
+    Ok(crate::graph::GraphSender::new(
+        client,
+        account.email.as_str(),
+        true,
+    ))
+}
+
+/// The Microsoft Graph receiver of an Exchange mail account (see [`graph_sender`] for
+/// `client`): the inbox, keeping (marked read) or deleting as the account's "keep a copy on
+/// the server" says, like [`exchange_receiver`]; its checkpoint is kept apart from the EWS
+/// one, so a switch from EWS to Graph reads the inbox once more, deduplicated by Message-ID.
+pub fn graph_receiver(
+    account: &m::MailAccount,
+    client: graph_client::Client,
+    checkpoints: std::sync::Arc<dyn crate::CheckpointStore>,
+) -> Result<crate::graph::GraphReceiver, MailError> {
+    exchange_part(account)?;
+    let after = if account.receiving.keep_copy_on_server {
+        AfterReceive::KeepCopy
+    } else {
+        AfterReceive::Delete
+    };
+    Ok(crate::graph::GraphReceiver::new(
+        client,
+        account.email.as_str(),
+        account.short_code.clone(),
+        checkpoints,
+        after,
+    ))
+}

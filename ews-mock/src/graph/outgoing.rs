@@ -161,6 +161,14 @@ pub(crate) fn send_draft(req: &Request<'_>, id: &str) -> Reply {
     let Some(mb) = store.mailbox_mut(&address) else {
         return Reply::not_found("mailbox");
     };
+    // PidTagDeleteAfterSubmit: Exchange deletes the submitted message instead of moving it to
+    // Sent Items (how a draft is sent without a copy: `send` has no saveToSentItems)
+    if delete_after_submit(&message) {
+        return match mb.delete_item(key) {
+            Ok(_) => Reply::empty(StatusCode::ACCEPTED),
+            Err(e) => store_error(e),
+        };
+    }
     let Some(sent) = mb.distinguished("sentitems") else {
         return Reply::not_found("folder");
     };
@@ -183,6 +191,19 @@ pub(crate) fn send_draft(req: &Request<'_>, id: &str) -> Reply {
         Ok(()) => Reply::empty(StatusCode::ACCEPTED),
         Err(e) => store_error(e),
     }
+}
+
+/// Whether the message carries `PidTagDeleteAfterSubmit` (`Boolean 0x0e01`) set to true.
+fn delete_after_submit(item: &EwsItem) -> bool {
+    let uri = ews_client::types::paths::ExtendedFieldUri::tagged(
+        "0x0e01",
+        ews_client::types::paths::MapiPropertyType::Boolean,
+    );
+    item.common().extended_properties.iter().any(|p| {
+        super::extended::same(&p.uri, &uri)
+            && matches!(&p.value, ews_client::types::paths::ExtendedValue::Single(v)
+                if v.trim().eq_ignore_ascii_case("true") || v.trim() == "1")
+    })
 }
 
 /// `POST /users/{id}/sendMail`: JSON (`message`, `saveToSentItems`) or base64 MIME (202).
@@ -353,6 +374,11 @@ fn attach(
     let number = mb
         .add_attachment(key, EwsAttachment::File(file))
         .map_err(store_error)?;
+    // the MIME a draft was created from no longer describes it: `$value` renders the message
+    // from its properties, the new attachment included
+    if let Some(stored) = mb.items.get_mut(&key) {
+        stored.item.common_mut().mime_content = None;
+    }
     mb.items
         .get(&key)
         .and_then(|s| {
