@@ -16,9 +16,7 @@
 
 use std::sync::Arc;
 
-use conaktiv_model::config::{
-    BatchTask, EwsServer, MailAccount, MailServerKind, RunOn, ServerApi, ServerCredentials,
-};
+use conaktiv_model::config::{BatchTask, MailAccount, MailServerKind, RunOn, ServerApi};
 use conaktiv_model::{Configuration, Mail};
 use mail_transport::{CheckpointStore, ImapReceiver, MailReceiver};
 use serde::Serialize;
@@ -257,7 +255,7 @@ fn receiver(
                     format!("mail account {}: no server {:?}", a.short_code, ex.server)
                 })?;
             if server.effective_api() == ServerApi::Graph {
-                let client = graph_client_for(server)
+                let client = crate::service::graph::graph_client_for_server(server)
                     .map_err(|e| format!("mail account {}: {e}", a.short_code))?;
                 let r = mail_transport::model::graph_receiver(a, client, checkpoints)
                     .map_err(|e| format!("mail account {}: {e}", a.short_code))?;
@@ -270,40 +268,4 @@ fn receiver(
             Ok(Box::new(r))
         }
     }
-}
-
-/// The app-only Graph client of a server record: client credentials of its OAuth app with
-/// Graph's scope at the app's token endpoint, the record's Graph service root, its TLS trust.
-fn graph_client_for(server: &EwsServer) -> Result<graph_client::Client, String> {
-    let fail = |what: String| format!("Graph for server {:?}: {what}", server.name);
-    let Some(ServerCredentials::ExchangeOnline { app, .. }) = server.credentials() else {
-        return Err(fail(
-            "Microsoft Graph needs an Exchange Online server record with its OAuth app".into(),
-        ));
-    };
-    let mut creds = graph_client::auth::credentials(&app.tenant_id, &app.client_id);
-    creds.client_secret =
-        ews_client::transport::SecretString::from(app.client_secret.expose().to_owned());
-    let endpoint =
-        url::Url::parse(&app.token_endpoint()).map_err(|e| fail(format!("token endpoint: {e}")))?;
-    creds = creds.with_token_url(endpoint);
-    let tokens = graph_client::auth::with_secret(creds).map_err(|e| fail(e.to_string()))?;
-    let root =
-        url::Url::parse(&server.graph_root()).map_err(|e| fail(format!("graph_url: {e}")))?;
-    let mut config = graph_client::ClientConfig::new(tokens).with_base_url(root);
-    if let Some(pin) = &server.pinned_certificate_sha256 {
-        config = config.with_pinned_certificate(
-            ews_client::transport::CertificateFingerprint::from_bytes(*pin.as_bytes()),
-        );
-    }
-    if let Some(path) = &server.trusted_ca_file {
-        let pem = std::fs::read(path).map_err(|e| {
-            fail(format!(
-                "cannot read trusted_ca_file {}: {e}",
-                path.display()
-            ))
-        })?;
-        config = config.with_extra_root_certificate(pem);
-    }
-    graph_client::Client::new(config).map_err(|e| fail(e.to_string()))
 }
