@@ -1,0 +1,529 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failed test
+//! `migrate-to-graph` against the mock (one store, EWS and Graph fronts) over HTTP: a mailbox
+//! synced for several runs through EWS (contacts, a recurring series with a deleted and a
+//! modified occurrence, tasks), then a dry run (counts, nothing written anywhere), a real
+//! migration through the binary killed with `kill -9` while it runs and run again, every
+//! pair's Graph id checked through Graph against its key, a pair with an untranslatable EWS
+//! id re-paired by key, an unmatched pair reported, tasks given their key as a linked
+//! resource, no item created or lost on either side, and the EWS state untouched.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, Utc, Weekday};
+use conaktiv_exchange::config_directory::ConfigDirectory;
+use conaktiv_exchange::host::{CrmStore, DirectoryUser, ListQuery, UserDirectory};
+use conaktiv_exchange::mapping::key;
+use conaktiv_exchange::migrate::{MigrateOptions, Outcome, temporary_path};
+use conaktiv_exchange::service::{Connector, CrmStores};
+use conaktiv_exchange::sqlite::SqliteDb;
+use conaktiv_model::config::SyncTable;
+use conaktiv_model::recurrence::{ModifiedOccurrence, Recurrence, RecurrenceEnd, RecurrencePattern};
+use conaktiv_model::{Appointment, Configuration, ContactPerson, Task};
+use ews_mock::{MockConfig, MockHandle, MockServer, OrgData};
+use sha2::Digest as _;
+use sync_core::{Anchor, Pair, Record, SqliteStore, StateBatch, StateStore};
+
+const BIN: &str = env!("CARGO_BIN_EXE_conaktiv-exchange");
+const BERT: &str = "bert@cloud.test";
+const TABLES: [SyncTable; 3] = [SyncTable::Contacts, SyncTable::Appointments, SyncTable::Tasks];
+
+async fn mock() -> MockHandle {
+    let org = r#"
+[settings]
+domain = "cloud.test"
+
+[[apps]]
+client_id = "app-1"
+client_secret = "app-secret"
+tenant = "cloudtenant"
+roles = ["full_access_as_app"]
+
+[[users]]
+address = "bert@cloud.test"
+password = "pw"
+
+[[mailboxes]]
+owner = "bert@cloud.test"
+"#;
+    MockServer::start(MockConfig::new(OrgData::from_toml(org).unwrap()))
+        .await
+        .unwrap()
+}
+
+fn config_text(mock: &MockHandle, api: &str) -> String {
+    format!(
+        r#"[[servers]]
+name = "Online"
+url = "{url}"
+kind = "exchange_online"
+admin_mailbox = "svc@cloud.test"
+api = "{api}"
+graph_url = "{graph}"
+oauth = {{ tenant_id = "cloudtenant", client_id = "app-1", client_secret = "app-secret", token_url = "{token}" }}
+
+[[rules]]
+description = "Kontakte"
+table = "contacts"
+master = "conaktiv"
+sync_folders = [{{ path = "/Contacts" }}]
+to_exchange = {{ transfer_new = true, transfer_changed = true }}
+to_conaktiv = {{ transfer_new = true, transfer_changed = true }}
+
+[[rules]]
+description = "Termine"
+table = "appointments"
+master = "conaktiv"
+sync_folders = [{{ path = "/Calendar" }}]
+to_exchange = {{ transfer_new = true, transfer_changed = true }}
+to_conaktiv = {{ transfer_new = true, transfer_changed = true }}
+
+[[rules]]
+description = "Aufgaben"
+table = "tasks"
+master = "conaktiv"
+sync_folders = [{{ path = "/Tasks" }}]
+to_exchange = {{ transfer_new = true, transfer_changed = true }}
+to_conaktiv = {{ transfer_new = true, transfer_changed = true }}
+"#,
+        url = mock.url(),
+        graph = mock.graph_url(),
+        token = mock.token_url(),
+    )
+}
+
+fn t(s: &str) -> DateTime<Utc> {
+    s.parse().unwrap()
+}
+
+fn d(s: &str) -> NaiveDate {
+    s.parse().unwrap()
+}
+
+fn series() -> Appointment {
+    Appointment {
+        subject: "Jour fixe".into(),
+        location: "Raum 1".into(),
+        body: "Agenda".into(),
+        start: t("2026-03-16T08:00:00Z"),
+        end: t("2026-03-16T09:00:00Z"),
+        start_time_zone: "Europe/Berlin".into(),
+        end_time_zone: "Europe/Berlin".into(),
+        recurrence: Some(Recurrence {
+            deleted_occurrences: vec![d("2026-03-23")],
+            modified_occurrences: vec![ModifiedOccurrence {
+                original_start: t("2026-03-30T07:00:00Z"),
+                start: t("2026-03-30T12:00:00Z"),
+                end: t("2026-03-30T13:00:00Z"),
+                subject: Some("Jour fixe (verschoben)".into()),
+                location: None,
+                body: None,
+            }],
+            end: RecurrenceEnd::AfterOccurrences(6),
+            ..Recurrence::new(
+                RecurrencePattern::Weekly {
+                    interval: 1,
+                    days: vec![Weekday::Mon],
+                    first_day_of_week: Weekday::Mon,
+                },
+                d("2026-03-16"),
+            )
+        }),
+        ..Appointment::default()
+    }
+}
+
+struct Setup {
+    mock: MockHandle,
+    _dir: tempfile::TempDir,
+    config_path: PathBuf,
+    db: PathBuf,
+    state_dir: PathBuf,
+}
+
+impl Setup {
+    fn write_config(&self, api: &str) -> Configuration {
+        std::fs::write(&self.config_path, config_text(&self.mock, api)).unwrap();
+        Configuration::load(&self.config_path).unwrap()
+    }
+
+    fn connector(&self, api: &str) -> Connector {
+        let config = self.write_config(api);
+        let db = SqliteDb::open(&self.db).unwrap();
+        let directory: Arc<dyn UserDirectory> = Arc::new(db.directory());
+        let _ = ConfigDirectory::new(&config);
+        Connector::from_config(
+            config,
+            None,
+            CrmStores::all(db.crm()),
+            directory,
+            &self.state_dir,
+        )
+        .unwrap()
+    }
+
+    fn run_bin(&self, args: &[&str], envs: &[(&str, &str)]) -> std::process::Child {
+        let mut cmd = Command::new(BIN);
+        cmd.arg("--config")
+            .arg(&self.config_path)
+            .args(args)
+            .arg("--db")
+            .arg(&self.db)
+            .env("RUST_LOG", "error")
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (k, v) in envs {
+            cmd.env(k, v);
+        }
+        cmd.spawn().unwrap()
+    }
+}
+
+async fn setup() -> Setup {
+    let mock = mock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("crm.sqlite");
+    let mut state = db.as_os_str().to_owned();
+    state.push(".state");
+    let s = Setup {
+        mock,
+        config_path: dir.path().join("config.toml"),
+        db,
+        state_dir: PathBuf::from(state),
+        _dir: dir,
+    };
+    let db = SqliteDb::open(&s.db).unwrap();
+    db.directory()
+        .put_user(&DirectoryUser {
+            name: "bert".into(),
+            display_name: "Bert".into(),
+            mailbox: Some(BERT.into()),
+            active: true,
+            ..DirectoryUser::default()
+        })
+        .await
+        .unwrap();
+    let crm = db.crm();
+    for (given, surname) in [("Anna", "Albers"), ("Bodo", "Berg"), ("Cora", "Cramer")] {
+        let mut c = ContactPerson::default();
+        c.name.given_name = given.into();
+        c.name.surname = surname.into();
+        CrmStore::<ContactPerson>::create(&crm, Some("bert"), &c, None)
+            .await
+            .unwrap();
+    }
+    CrmStore::<Appointment>::create(&crm, Some("bert"), &series(), None)
+        .await
+        .unwrap();
+    for subject in ["Angebot schreiben", "Rechnung prüfen"] {
+        let task = Task {
+            subject: subject.into(),
+            body: "Bitte erledigen".into(),
+            ..Task::default()
+        };
+        CrmStore::<Task>::create(&crm, Some("bert"), &task, None)
+            .await
+            .unwrap();
+    }
+    s
+}
+
+fn sha(path: &Path) -> String {
+    let bytes = std::fs::read(path).unwrap();
+    format!("{:x}", sha2::Sha256::digest(bytes))
+}
+
+/// Every item of the mailbox: (id, change key, folder), sorted.
+fn items(mock: &MockHandle) -> Vec<(String, String, String)> {
+    let mut v: Vec<_> = mock
+        .mailbox(BERT)
+        .unwrap()
+        .items
+        .iter()
+        .map(|i| (i.id.clone(), i.change_key.clone(), i.folder.clone()))
+        .collect();
+    v.sort();
+    v
+}
+
+/// Every CRM record of the user: (table, id, version).
+async fn crm_records(db: &Path) -> Vec<(String, String)> {
+    let db = SqliteDb::open(db).unwrap();
+    let crm = db.crm();
+    let q = ListQuery::default();
+    let mut out = Vec::new();
+    for m in CrmStore::<ContactPerson>::list(&crm, &q).await.unwrap() {
+        out.push((format!("contact {}", m.id), m.version));
+    }
+    for m in CrmStore::<Appointment>::list(&crm, &q).await.unwrap() {
+        out.push((format!("appointment {}", m.id), m.version));
+    }
+    for m in CrmStore::<Task>::list(&crm, &q).await.unwrap() {
+        out.push((format!("task {}", m.id), m.version));
+    }
+    out.sort();
+    out
+}
+
+fn pairs(path: &Path) -> Vec<Pair> {
+    SqliteStore::open(path).unwrap().all_pairs().unwrap()
+}
+
+fn graph(mock: &MockHandle) -> graph_client::Mailbox {
+    let mut creds = graph_client::auth::credentials("cloudtenant", "app-1")
+        .with_token_url(url::Url::parse(&mock.token_url()).unwrap());
+    creds.client_secret = ews_client::transport::SecretString::from("app-secret".to_owned());
+    let tokens = graph_client::auth::with_secret(creds).unwrap();
+    let config = graph_client::ClientConfig::new(tokens)
+        .with_base_url(url::Url::parse(&format!("{}/", mock.graph_url())).unwrap());
+    graph_client::Client::new(config).unwrap().mailbox(BERT)
+}
+
+/// The key each Graph id carries, read through Graph.
+async fn graph_key(g: &graph_client::Mailbox, table: SyncTable, id: &str) -> Option<String> {
+    let options = graph_client::ListOptions::default()
+        .expand(graph_client::extended::expand(&[&key::graph_property()]));
+    match table {
+        SyncTable::Contacts => {
+            let c = g.contact(id, &options).await.unwrap();
+            key::graph_record_id(c.single_value_extended_properties.as_deref())
+        }
+        SyncTable::Appointments => {
+            let e = g.event(id, &options).await.unwrap();
+            key::graph_record_id(e.single_value_extended_properties.as_deref())
+        }
+        _ => {
+            for list in g.todo_lists().await.unwrap() {
+                let list = list.id.unwrap();
+                let tasks = g
+                    .tasks(
+                        &list,
+                        &graph_client::ListOptions::default().expand("linkedResources"),
+                    )
+                    .await
+                    .unwrap();
+                if let Some(t) = tasks.iter().find(|t| t.id.as_deref() == Some(id)) {
+                    return key::linked_record_id(t.linked_resources.as_deref());
+                }
+            }
+            None
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_ews_mailbox_moves_to_graph_without_duplicates_or_lost_links() {
+    let s = setup().await;
+
+    // 1. Several EWS runs, with a change on each side between them.
+    let ews = s.connector("ews");
+    let first = ews.run(None, None).await.unwrap();
+    assert_eq!(first.failed(), 0, "{first:?}");
+    let db = SqliteDb::open(&s.db).unwrap();
+    let crm = db.crm();
+    let contacts = CrmStore::<ContactPerson>::list(&crm, &ListQuery::default())
+        .await
+        .unwrap();
+    let stored = CrmStore::<ContactPerson>::get(&crm, &contacts[0].id)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut changed = stored.record.clone();
+    changed.name.surname = "Albers-Neu".into();
+    CrmStore::<ContactPerson>::update(&crm, &contacts[0].id, &stored.meta.version, &changed, stored.meta.key.as_deref())
+        .await
+        .unwrap();
+    let second = ews.run(None, None).await.unwrap();
+    assert_eq!(second.failed(), 0, "{second:?}");
+    let third = ews.run(None, None).await.unwrap();
+    assert_eq!(third.total_writes(), 0, "a run with no change writes nothing: {third:?}");
+    drop(ews);
+
+    // 2. Seed two pairs the translation cannot resolve: one whose item carries its key (an
+    //    EWS id from another era: re-paired by key) and a ghost (unmatched).
+    let contacts_state = s.state_dir.join("bert_cloud_test.contacts.sqlite");
+    assert!(contacts_state.exists());
+    let ews_pairs = pairs(&contacts_state);
+    assert_eq!(ews_pairs.len(), 3);
+    let mut bogus = ews_pairs[1].clone();
+    bogus.remote.as_mut().unwrap().id = "AAMkAGI2-not-a-real-ews-id".into();
+    let ghost = Pair {
+        key: "ghost-record".into(),
+        local: Some(Anchor {
+            id: "ghost-record".into(),
+            version: "1".into(),
+        }),
+        remote: Some(Anchor {
+            id: "AAMkAGhost".into(),
+            version: "CK".into(),
+        }),
+        base: Record::new().with("surname", "Geist"),
+    };
+    SqliteStore::open(&contacts_state)
+        .unwrap()
+        .commit(&StateBatch {
+            upsert: vec![bogus.clone(), ghost],
+            ..StateBatch::default()
+        })
+        .unwrap();
+    // A checkpointed, closed EWS state (what a finished EWS run leaves).
+    let ews_files: Vec<PathBuf> = TABLES
+        .iter()
+        .map(|t| {
+            s.state_dir.join(format!(
+                "bert_cloud_test.{}.sqlite",
+                conaktiv_exchange::rules::table_name(*t)
+            ))
+        })
+        .collect();
+    let ews_hashes: Vec<String> = ews_files.iter().map(|p| sha(p)).collect();
+    let items_before = items(&s.mock);
+    let crm_before = crm_records(&s.db).await;
+    assert_eq!(items_before.len(), 3 + 1 + 2, "{items_before:?}");
+
+    // 3. Dry run: counts right, nothing written anywhere.
+    let graph_conn = s.connector("graph");
+    let dry = graph_conn
+        .migrate_to_graph(None, MigrateOptions {
+            dry_run: true,
+            force: false,
+        })
+        .await
+        .unwrap();
+    assert!(dry.dry_run);
+    assert_eq!(dry.exit_code(), 2, "the ghost is unmatched:\n{dry}");
+    let by_table = |r: &conaktiv_exchange::migrate::MigrationReport, t: &str| {
+        r.tables.iter().find(|e| e.table == t).cloned().unwrap()
+    };
+    let c = by_table(&dry, "contacts");
+    assert_eq!(c.outcome, Outcome::DryRun);
+    assert_eq!((c.pairs, c.translated, c.repaired_by_key), (4, 2, 1), "{dry}");
+    assert_eq!(c.unmatched.len(), 1, "{dry}");
+    assert_eq!(c.unmatched[0].key, "ghost-record");
+    assert!(c.unmatched[0].reason.contains("does not translate"), "{dry}");
+    let a = by_table(&dry, "appointments");
+    assert_eq!((a.pairs, a.translated, a.unmatched.len()), (1, 1, 0), "{dry}");
+    let tk = by_table(&dry, "tasks");
+    assert_eq!((tk.pairs, tk.translated, tk.linked_resources_added), (2, 2, 2), "{dry}");
+    let text = dry.to_string();
+    assert!(text.contains("Dry run") && text.contains("ghost-record"), "{text}");
+    for t in TABLES {
+        let g = graph_conn.graph_state_path(BERT, t);
+        assert!(!g.exists() && !temporary_path(&g).exists(), "{}", g.display());
+    }
+    assert_eq!(items(&s.mock), items_before, "a dry run writes nothing on Exchange");
+    let hashes: Vec<String> = ews_files.iter().map(|p| sha(p)).collect();
+    assert_eq!(hashes, ews_hashes);
+
+    // 4. The real migration through the binary, killed while it runs (after its Graph reads,
+    //    before the Graph state is in place), then run again.
+    let mut child = s.run_bin(
+        &["migrate-to-graph", "--json"],
+        &[("CONAKTIV_MIGRATE_PAUSE_MS", "60000")],
+    );
+    let tmp = temporary_path(&graph_conn.graph_state_path(BERT, SyncTable::Contacts));
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !tmp.exists() {
+        assert!(std::time::Instant::now() < deadline, "the migration never started");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    assert!(!graph_conn.graph_state_path(BERT, SyncTable::Contacts).exists());
+    let out = s.run_bin(&["migrate-to-graph", "--json"], &[]).wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(json["ok"], false);
+    let contacts_json = json["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["table"] == "contacts")
+        .unwrap();
+    assert_eq!(contacts_json["outcome"], "migrated");
+    assert_eq!(contacts_json["repaired_by_key"], 1);
+    assert_eq!(contacts_json["unmatched"][0]["key"], "ghost-record");
+
+    // 5. Every pair points at the same item through Graph, every CRM link is kept.
+    let g = graph(&s.mock);
+    for t in TABLES {
+        let ews_state = pairs(&s.state_dir.join(format!(
+            "bert_cloud_test.{}.sqlite",
+            conaktiv_exchange::rules::table_name(t)
+        )));
+        let migrated = pairs(&graph_conn.graph_state_path(BERT, t));
+        assert_eq!(migrated.len(), ews_state.len(), "{t:?}");
+        for (old, new) in ews_state.iter().zip(&migrated) {
+            assert_eq!(old.key, new.key);
+            assert_eq!(old.local, new.local, "CRM link of {} kept", old.key);
+            assert_eq!(old.base, new.base, "base of {} kept", old.key);
+            if old.key == "ghost-record" {
+                assert!(new.remote.is_none(), "the ghost stays detached from Exchange");
+                continue;
+            }
+            let remote = new.remote.as_ref().unwrap();
+            assert_ne!(remote.id, old.remote.as_ref().unwrap().id, "a Graph id, not EWS");
+            assert_eq!(
+                graph_key(&g, t, &remote.id).await.as_deref(),
+                Some(old.key.as_str()),
+                "{t:?}: the Graph id of {} names its item",
+                old.key
+            );
+            if t == SyncTable::Tasks {
+                assert_eq!(remote.version, "", "tasks are compared field by field once");
+            } else if old.key != bogus.key {
+                assert_eq!(&remote.version, &old.remote.as_ref().unwrap().version);
+            }
+        }
+    }
+    // The EWS state is the rollback: untouched.
+    let hashes: Vec<String> = ews_files.iter().map(|p| sha(p)).collect();
+    assert_eq!(hashes, ews_hashes);
+
+    // 6. Same result as a migration that was never interrupted (--force starts afresh).
+    let first_result: Vec<Vec<Pair>> = TABLES
+        .iter()
+        .map(|t| pairs(&graph_conn.graph_state_path(BERT, *t)))
+        .collect();
+    let again = graph_conn
+        .migrate_to_graph(Some("bert"), MigrateOptions {
+            dry_run: false,
+            force: false,
+        })
+        .await
+        .unwrap();
+    assert!(
+        again.tables.iter().all(|t| t.outcome == Outcome::AlreadyMigrated),
+        "{again}"
+    );
+    let forced = graph_conn
+        .migrate_to_graph(Some("bert"), MigrateOptions {
+            dry_run: false,
+            force: true,
+        })
+        .await
+        .unwrap();
+    assert_eq!(by_table(&forced, "tasks").linked_resources_added, 0, "{forced}");
+    let fresh: Vec<Vec<Pair>> = TABLES
+        .iter()
+        .map(|t| pairs(&graph_conn.graph_state_path(BERT, *t)))
+        .collect();
+    assert_eq!(fresh, first_result);
+
+    // 7. No item created or lost on either side; only the tasks changed (their links).
+    let items_after = items(&s.mock);
+    assert_eq!(items_after.len(), items_before.len());
+    for (before, after) in items_before.iter().zip(&items_after) {
+        assert_eq!(before.0, after.0);
+        if !before.2.to_ascii_lowercase().contains("task") {
+            assert_eq!(before, after, "only tasks get a write");
+        }
+    }
+    assert_eq!(crm_records(&s.db).await, crm_before);
+}
