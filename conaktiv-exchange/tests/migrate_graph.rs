@@ -20,7 +20,9 @@ use conaktiv_exchange::migrate::{MigrateOptions, Outcome, temporary_path};
 use conaktiv_exchange::service::{Connector, CrmStores};
 use conaktiv_exchange::sqlite::SqliteDb;
 use conaktiv_model::config::SyncTable;
-use conaktiv_model::recurrence::{ModifiedOccurrence, Recurrence, RecurrenceEnd, RecurrencePattern};
+use conaktiv_model::recurrence::{
+    ModifiedOccurrence, Recurrence, RecurrenceEnd, RecurrencePattern,
+};
 use conaktiv_model::{Appointment, Configuration, ContactPerson, Task};
 use ews_mock::{MockConfig, MockHandle, MockServer, OrgData};
 use sha2::Digest as _;
@@ -28,7 +30,11 @@ use sync_core::{Anchor, Pair, Record, SqliteStore, StateBatch, StateStore};
 
 const BIN: &str = env!("CARGO_BIN_EXE_conaktiv-exchange");
 const BERT: &str = "bert@cloud.test";
-const TABLES: [SyncTable; 3] = [SyncTable::Contacts, SyncTable::Appointments, SyncTable::Tasks];
+const TABLES: [SyncTable; 3] = [
+    SyncTable::Contacts,
+    SyncTable::Appointments,
+    SyncTable::Tasks,
+];
 
 async fn mock() -> MockHandle {
     let org = r#"
@@ -334,13 +340,23 @@ async fn an_ews_mailbox_moves_to_graph_without_duplicates_or_lost_links() {
         .unwrap();
     let mut changed = stored.record.clone();
     changed.name.surname = "Albers-Neu".into();
-    CrmStore::<ContactPerson>::update(&crm, &contacts[0].id, &stored.meta.version, &changed, stored.meta.key.as_deref())
-        .await
-        .unwrap();
+    CrmStore::<ContactPerson>::update(
+        &crm,
+        &contacts[0].id,
+        &stored.meta.version,
+        &changed,
+        stored.meta.key.as_deref(),
+    )
+    .await
+    .unwrap();
     let second = ews.run(None, None).await.unwrap();
     assert_eq!(second.failed(), 0, "{second:?}");
     let third = ews.run(None, None).await.unwrap();
-    assert_eq!(third.total_writes(), 0, "a run with no change writes nothing: {third:?}");
+    assert_eq!(
+        third.total_writes(),
+        0,
+        "a run with no change writes nothing: {third:?}"
+    );
     drop(ews);
 
     // 2. Seed two pairs the translation cannot resolve: one whose item carries its key (an
@@ -385,13 +401,20 @@ async fn an_ews_mailbox_moves_to_graph_without_duplicates_or_lost_links() {
     let crm_before = crm_records(&s.db).await;
     assert_eq!(items_before.len(), 3 + 1 + 2, "{items_before:?}");
 
-    // 3. Dry run: counts right, nothing written anywhere.
+    // 3. A Graph run refuses to start on the EWS state. Dry run: counts right, nothing
+    //    written anywhere.
     let graph_conn = s.connector("graph");
+    let refused = graph_conn.run(None, None).await.unwrap();
+    assert_eq!(refused.failed(), 3, "{refused:?}");
+    assert_eq!(items(&s.mock), items_before);
     let dry = graph_conn
-        .migrate_to_graph(None, MigrateOptions {
-            dry_run: true,
-            force: false,
-        })
+        .migrate_to_graph(
+            None,
+            MigrateOptions {
+                dry_run: true,
+                force: false,
+            },
+        )
         .await
         .unwrap();
     assert!(dry.dry_run);
@@ -401,43 +424,85 @@ async fn an_ews_mailbox_moves_to_graph_without_duplicates_or_lost_links() {
     };
     let c = by_table(&dry, "contacts");
     assert_eq!(c.outcome, Outcome::DryRun);
-    assert_eq!((c.pairs, c.translated, c.repaired_by_key), (4, 2, 1), "{dry}");
+    assert_eq!(
+        (c.pairs, c.translated, c.repaired_by_key),
+        (4, 2, 1),
+        "{dry}"
+    );
     assert_eq!(c.unmatched.len(), 1, "{dry}");
     assert_eq!(c.unmatched[0].key, "ghost-record");
-    assert!(c.unmatched[0].reason.contains("does not translate"), "{dry}");
+    assert!(
+        c.unmatched[0].reason.contains("does not translate"),
+        "{dry}"
+    );
     let a = by_table(&dry, "appointments");
-    assert_eq!((a.pairs, a.translated, a.unmatched.len()), (1, 1, 0), "{dry}");
+    assert_eq!(
+        (a.pairs, a.translated, a.unmatched.len()),
+        (1, 1, 0),
+        "{dry}"
+    );
     let tk = by_table(&dry, "tasks");
-    assert_eq!((tk.pairs, tk.translated, tk.linked_resources_added), (2, 2, 2), "{dry}");
+    assert_eq!(
+        (tk.pairs, tk.translated, tk.linked_resources_added),
+        (2, 2, 2),
+        "{dry}"
+    );
     let text = dry.to_string();
-    assert!(text.contains("Dry run") && text.contains("ghost-record"), "{text}");
+    assert!(
+        text.contains("Dry run") && text.contains("ghost-record"),
+        "{text}"
+    );
     for t in TABLES {
         let g = graph_conn.graph_state_path(BERT, t);
-        assert!(!g.exists() && !temporary_path(&g).exists(), "{}", g.display());
+        assert!(
+            !g.exists() && !temporary_path(&g).exists(),
+            "{}",
+            g.display()
+        );
     }
-    assert_eq!(items(&s.mock), items_before, "a dry run writes nothing on Exchange");
+    assert_eq!(
+        items(&s.mock),
+        items_before,
+        "a dry run writes nothing on Exchange"
+    );
     let hashes: Vec<String> = ews_files.iter().map(|p| sha(p)).collect();
     assert_eq!(hashes, ews_hashes);
 
     // 4. The real migration through the binary, killed while it runs (after its Graph reads,
     //    before the Graph state is in place), then run again.
+    //    (This process's database handles are closed while the binary runs and opened again
+    //    afterwards, as an operator's separate processes would.)
+    drop((crm, db));
+    let contacts_graph_state = graph_conn.graph_state_path(BERT, SyncTable::Contacts);
+    drop(graph_conn);
     let mut child = s.run_bin(
         &["migrate-to-graph", "--json"],
         &[("CONAKTIV_MIGRATE_PAUSE_MS", "60000")],
     );
-    let tmp = temporary_path(&graph_conn.graph_state_path(BERT, SyncTable::Contacts));
+    let tmp = temporary_path(&contacts_graph_state);
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     while !tmp.exists() {
-        assert!(std::time::Instant::now() < deadline, "the migration never started");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the migration never started"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
-    assert!(!graph_conn.graph_state_path(BERT, SyncTable::Contacts).exists());
-    let out = s.run_bin(&["migrate-to-graph", "--json"], &[]).wait_with_output().unwrap();
+    assert!(!contacts_graph_state.exists());
+    let out = s
+        .run_bin(&["migrate-to-graph", "--json"], &[])
+        .wait_with_output()
+        .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(2), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(json["ok"], false);
     let contacts_json = json["tables"]
@@ -451,6 +516,7 @@ async fn an_ews_mailbox_moves_to_graph_without_duplicates_or_lost_links() {
     assert_eq!(contacts_json["unmatched"][0]["key"], "ghost-record");
 
     // 5. Every pair points at the same item through Graph, every CRM link is kept.
+    let graph_conn = s.connector("graph");
     let g = graph(&s.mock);
     for t in TABLES {
         let ews_state = pairs(&s.state_dir.join(format!(
@@ -464,11 +530,18 @@ async fn an_ews_mailbox_moves_to_graph_without_duplicates_or_lost_links() {
             assert_eq!(old.local, new.local, "CRM link of {} kept", old.key);
             assert_eq!(old.base, new.base, "base of {} kept", old.key);
             if old.key == "ghost-record" {
-                assert!(new.remote.is_none(), "the ghost stays detached from Exchange");
+                assert!(
+                    new.remote.is_none(),
+                    "the ghost stays detached from Exchange"
+                );
                 continue;
             }
             let remote = new.remote.as_ref().unwrap();
-            assert_ne!(remote.id, old.remote.as_ref().unwrap().id, "a Graph id, not EWS");
+            assert_ne!(
+                remote.id,
+                old.remote.as_ref().unwrap().id,
+                "a Graph id, not EWS"
+            );
             assert_eq!(
                 graph_key(&g, t, &remote.id).await.as_deref(),
                 Some(old.key.as_str()),
@@ -492,24 +565,37 @@ async fn an_ews_mailbox_moves_to_graph_without_duplicates_or_lost_links() {
         .map(|t| pairs(&graph_conn.graph_state_path(BERT, *t)))
         .collect();
     let again = graph_conn
-        .migrate_to_graph(Some("bert"), MigrateOptions {
-            dry_run: false,
-            force: false,
-        })
+        .migrate_to_graph(
+            Some("bert"),
+            MigrateOptions {
+                dry_run: false,
+                force: false,
+            },
+        )
         .await
         .unwrap();
     assert!(
-        again.tables.iter().all(|t| t.outcome == Outcome::AlreadyMigrated),
+        again
+            .tables
+            .iter()
+            .all(|t| t.outcome == Outcome::AlreadyMigrated),
         "{again}"
     );
     let forced = graph_conn
-        .migrate_to_graph(Some("bert"), MigrateOptions {
-            dry_run: false,
-            force: true,
-        })
+        .migrate_to_graph(
+            Some("bert"),
+            MigrateOptions {
+                dry_run: false,
+                force: true,
+            },
+        )
         .await
         .unwrap();
-    assert_eq!(by_table(&forced, "tasks").linked_resources_added, 0, "{forced}");
+    assert_eq!(
+        by_table(&forced, "tasks").linked_resources_added,
+        0,
+        "{forced}"
+    );
     let fresh: Vec<Vec<Pair>> = TABLES
         .iter()
         .map(|t| pairs(&graph_conn.graph_state_path(BERT, *t)))
@@ -526,4 +612,71 @@ async fn an_ews_mailbox_moves_to_graph_without_duplicates_or_lost_links() {
         }
     }
     assert_eq!(crm_records(&s.db).await, crm_before);
+
+    // 8. The next Graph run writes nothing; then a change on each side flows through Graph.
+    //    (Contacts and appointments: the Graph field mapping of To Do tasks is still a
+    //    scaffold on main, so a task compared field by field would differ from its base.)
+    for rule in ["Kontakte", "Termine"] {
+        let graph_run = graph_conn.run(Some(rule), None).await.unwrap();
+        assert_eq!(graph_run.failed(), 0, "{graph_run:?}");
+        assert_eq!(
+            graph_run.total_writes(),
+            0,
+            "the first Graph run after the migration writes nothing: {graph_run:?}"
+        );
+    }
+    assert_eq!(items(&s.mock).len(), items_before.len());
+    assert_eq!(crm_records(&s.db).await, crm_before);
+    let db = SqliteDb::open(&s.db).unwrap();
+    let crm = db.crm();
+    let contacts = CrmStore::<ContactPerson>::list(&crm, &ListQuery::default())
+        .await
+        .unwrap();
+    let stored = CrmStore::<ContactPerson>::get(&crm, &contacts[2].id)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut changed = stored.record.clone();
+    changed.name.surname = "Cramer-Graph".into();
+    CrmStore::<ContactPerson>::update(
+        &crm,
+        &contacts[2].id,
+        &stored.meta.version,
+        &changed,
+        stored.meta.key.as_deref(),
+    )
+    .await
+    .unwrap();
+    let contact_pair = pairs(&graph_conn.graph_state_path(BERT, SyncTable::Contacts))
+        .into_iter()
+        .find(|p| p.local.as_ref().map(|a| a.id.as_str()) == Some(contacts[1].id.as_str()))
+        .unwrap();
+    let remote_id = contact_pair.remote.unwrap().id;
+    g.update_contact(
+        &remote_id,
+        &serde_json::json!({"surname": "Berg-Exchange"}),
+        None,
+    )
+    .await
+    .unwrap();
+    let flowed = graph_conn.run(Some("Kontakte"), None).await.unwrap();
+    assert_eq!(flowed.failed(), 0, "{flowed:?}");
+    let snap = s.mock.mailbox(BERT).unwrap();
+    assert!(
+        snap.items.iter().any(|i| i.xml.contains("Cramer-Graph")),
+        "the CRM change reached Exchange through Graph"
+    );
+    let from_exchange = CrmStore::<ContactPerson>::get(&crm, &contacts[1].id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        from_exchange.record.name.surname, "Berg-Exchange",
+        "the Exchange change reached the CRM through Graph"
+    );
+    assert_eq!(
+        items(&s.mock).len(),
+        items_before.len(),
+        "nothing duplicated"
+    );
 }
