@@ -53,6 +53,10 @@ password = "pw"
 
 [[mailboxes]]
 owner = "bert@cloud.test"
+items = [
+  { folder = "inbox", subject = "Anfrage P-2026-0042", fields = { Body = "Bitte um ein Angebot." } },
+  { folder = "inbox", subject = "Rückfrage", fields = { Body = "Wann kommt die Lieferung?" } },
+]
 "#;
     MockServer::start(MockConfig::new(OrgData::from_toml(org).unwrap()))
         .await
@@ -93,6 +97,13 @@ master = "conaktiv"
 sync_folders = [{{ path = "/Tasks" }}]
 to_exchange = {{ transfer_new = true, transfer_changed = true }}
 to_conaktiv = {{ transfer_new = true, transfer_changed = true }}
+
+[[rules]]
+description = "E-Mail"
+table = "email"
+master = "exchange"
+sync_folders = [{{ path = "/Inbox" }}]
+to_conaktiv = {{ transfer_new = true }}
 "#,
         url = mock.url(),
         graph = mock.graph_url(),
@@ -302,7 +313,11 @@ async fn graph_key(g: &graph_client::Mailbox, table: SyncTable, id: &str) -> Opt
             let e = g.event(id, &options).await.unwrap();
             key::graph_record_id(e.single_value_extended_properties.as_deref())
         }
-        _ => {
+        SyncTable::Email => {
+            let m = g.message(id, &options).await.unwrap();
+            key::graph_record_id(m.single_value_extended_properties.as_deref())
+        }
+        SyncTable::Tasks => {
             for list in g.todo_lists().await.unwrap() {
                 let list = list.id.unwrap();
                 let tasks = g
@@ -399,13 +414,13 @@ async fn an_ews_mailbox_moves_to_graph_without_duplicates_or_lost_links() {
     let ews_hashes: Vec<String> = ews_files.iter().map(|p| sha(p)).collect();
     let items_before = items(&s.mock);
     let crm_before = crm_records(&s.db).await;
-    assert_eq!(items_before.len(), 3 + 1 + 2, "{items_before:?}");
+    assert_eq!(items_before.len(), 3 + 1 + 2 + 2, "{items_before:?}");
 
     // 3. A Graph run refuses to start on the EWS state. Dry run: counts right, nothing
     //    written anywhere.
     let graph_conn = s.connector("graph");
     let refused = graph_conn.run(None, None).await.unwrap();
-    assert_eq!(refused.failed(), 3, "{refused:?}");
+    assert_eq!(refused.failed(), 4, "{refused:?}");
     assert_eq!(items(&s.mock), items_before);
     let dry = graph_conn
         .migrate_to_graph(
@@ -447,6 +462,12 @@ async fn an_ews_mailbox_moves_to_graph_without_duplicates_or_lost_links() {
         (2, 2, 2),
         "{dry}"
     );
+    let m = by_table(&dry, "email");
+    assert_eq!(
+        (m.pairs, m.translated, m.unmatched.len()),
+        (2, 2, 0),
+        "{dry}"
+    );
     let text = dry.to_string();
     assert!(
         text.contains("Dry run") && text.contains("ghost-record"),
@@ -479,18 +500,36 @@ async fn an_ews_mailbox_moves_to_graph_without_duplicates_or_lost_links() {
         &["migrate-to-graph", "--json"],
         &[("CONAKTIV_MIGRATE_PAUSE_MS", "60000")],
     );
-    let tmp = temporary_path(&contacts_graph_state);
+    let migrating = || {
+        std::fs::read_dir(&s.state_dir)
+            .unwrap()
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .find(|p| p.to_string_lossy().ends_with(".migrating"))
+    };
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while !tmp.exists() {
+    let tmp = loop {
+        if let Some(p) = migrating() {
+            break p;
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "the migration ended ({status}) before it was killed: {}\n{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
         assert!(
             std::time::Instant::now() < deadline,
             "the migration never started"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    };
     tokio::time::sleep(Duration::from_millis(500)).await;
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
+    let interrupted = PathBuf::from(tmp.to_string_lossy().trim_end_matches(".migrating"));
+    assert!(!interrupted.exists(), "{}", interrupted.display());
     assert!(!contacts_graph_state.exists());
     let out = s
         .run_bin(&["migrate-to-graph", "--json"], &[])
