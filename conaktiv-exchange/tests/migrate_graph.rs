@@ -486,6 +486,26 @@ async fn an_ews_mailbox_moves_to_graph_without_duplicates_or_lost_links() {
         items_before,
         "a dry run writes nothing on Exchange"
     );
+    // The same through the command line, as text.
+    let out = s
+        .run_bin(&["migrate-to-graph", "--dry-run", "--user", "bert"], &[])
+        .wait_with_output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains(
+            "bert@cloud.test contacts: dry run; 4 pairs: 2 would be translated, 1 would be \
+             re-paired by key"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("unmatched ghost-record: its EWS id does not translate"),
+        "{text}"
+    );
+    assert!(text.contains("2 task links to add"), "{text}");
+    assert_eq!(items(&s.mock), items_before);
     let hashes: Vec<String> = ews_files.iter().map(|p| sha(p)).collect();
     assert_eq!(hashes, ews_hashes);
 
