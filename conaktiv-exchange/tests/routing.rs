@@ -39,9 +39,21 @@ owner = "anna@buero.test"
 }
 
 async fn online() -> MockHandle {
+    online_with("").await
+}
+
+/// The Exchange Online mock; `graph` is appended (a `[graph]` section restricting the app).
+async fn online_with(graph: &str) -> MockHandle {
     let org = r#"
 [settings]
 domain = "cloud.test"
+
+[[users]]
+address = "svc@cloud.test"
+password = "pw"
+
+[[mailboxes]]
+owner = "svc@cloud.test"
 
 [[apps]]
 client_id = "app-1"
@@ -63,7 +75,8 @@ password = "pw"
 [[mailboxes]]
 owner = "carla@cloud.test"
 "#;
-    MockServer::start(MockConfig::new(OrgData::from_toml(org).unwrap()))
+    let org = format!("{org}\n{graph}");
+    MockServer::start(MockConfig::new(OrgData::from_toml(&org).unwrap()))
         .await
         .unwrap()
 }
@@ -83,6 +96,7 @@ name = "Online"
 url = "{}"
 kind = "exchange_online"
 admin_mailbox = "svc@cloud.test"
+graph_url = "{}"
 oauth = {{ tenant_id = "cloudtenant", client_id = "app-1", client_secret = "app-secret", token_url = "{}" }}
 
 {routes}
@@ -97,6 +111,7 @@ to_conaktiv = {{ transfer_new = true, transfer_changed = true }}
 "#,
         buero.url(),
         cloud.url(),
+        cloud.graph_url(),
         cloud.token_url()
     )
 }
@@ -199,13 +214,13 @@ async fn each_mailbox_is_synced_with_the_server_its_route_names() {
     assert_eq!(code, 0, "check: {out}\n{err}");
     assert!(
         out.contains(
-            "anna <anna@buero.test>: server \"Büro\", NTLM (on-premises) (a mailbox route names the user)"
+            "anna <anna@buero.test>: server \"Büro\", EWS, NTLM (on-premises) (a mailbox route names the user)"
         ),
         "{out}"
     );
     assert!(
         out.contains(
-            "bert <bert@cloud.test>: server \"Online\", OAuth app (Exchange Online) (a mailbox route names the mail domain)"
+            "bert <bert@cloud.test>: server \"Online\", Microsoft Graph, OAuth app (Exchange Online) (a mailbox route names the mail domain)"
         ),
         "{out}"
     );
@@ -218,6 +233,14 @@ async fn each_mailbox_is_synced_with_the_server_its_route_names() {
     // The on-premises server saw no OAuth token requests, the online one no password sign-in.
     assert!(s.buero.mailbox("bert@cloud.test").is_none());
     assert!(s.cloud.mailbox("anna@buero.test").is_none());
+    // Hybrid: the on-premises mailbox over EWS, the Exchange Online ones over Graph.
+    let buero = s.buero.request_counts();
+    let cloud = s.cloud.request_counts();
+    assert!(buero.contains_key("SyncFolderItems"), "{buero:?}");
+    assert!(!buero.keys().any(|k| k.starts_with("Graph ")), "{buero:?}");
+    assert!(cloud.contains_key("Graph GET contacts/delta"), "{cloud:?}");
+    assert!(!cloud.contains_key("SyncFolderItems"), "{cloud:?}");
+    assert!(!cloud.contains_key("CreateItem"), "{cloud:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -226,7 +249,7 @@ async fn without_routes_every_mailbox_goes_to_the_first_server() {
     let (code, out, _) = run(&s.config, &s.db, &["check"]);
     assert_eq!(code, 0, "{out}");
     assert!(
-        out.contains("bert <bert@cloud.test>: server \"Büro\", NTLM (on-premises) (no route applies; the first server record)"),
+        out.contains("bert <bert@cloud.test>: server \"Büro\", EWS, NTLM (on-premises) (no route applies; the first server record)"),
         "{out}"
     );
 }
@@ -260,7 +283,10 @@ fn json_check_lists_the_routes() {
     let routes = v["routes"].as_array().unwrap();
     let carla = routes.iter().find(|r| r["user"] == "carla").unwrap();
     assert_eq!(carla["server"], "Online");
+    assert_eq!(carla["api"], "graph");
     assert_eq!(carla["autodiscover"], false);
+    let anna = routes.iter().find(|r| r["user"] == "anna").unwrap();
+    assert_eq!(anna["api"], "ews");
     drop(s);
 }
 
@@ -519,7 +545,7 @@ async fn autodiscover_finds_the_endpoint_once_per_mailbox() {
     assert_eq!(code, 0, "{out}");
     assert!(
         out.contains(
-            "anna <anna@buero.test>: server \"Büro\", NTLM (on-premises), endpoint by Autodiscover"
+            "anna <anna@buero.test>: server \"Büro\", EWS, NTLM (on-premises), endpoint by Autodiscover"
         ),
         "{out}"
     );
@@ -547,4 +573,71 @@ to_conaktiv = { transfer_new = true, transfer_changed = true }
         .copied()
         .unwrap_or_default();
     assert_eq!(asked, 1, "{:?}", buero.request_counts());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn test_account_on_a_graph_server_checks_token_permissions_and_mailbox_scope() {
+    let s = setup(ROUTES).await;
+    let cfg = s.config.display().to_string();
+    let test = |cfg: &str| {
+        tokio::task::block_in_place(|| {
+            Command::new(BIN)
+                .args(["--config", cfg, "test-account", "--server", "Online"])
+                .env("NO_COLOR", "1")
+                .output()
+                .unwrap()
+        })
+    };
+    let out = test(&cfg);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    for step in [
+        "token",
+        "Contacts",
+        "Calendars",
+        "Mail ",
+        "Tasks",
+        "Mail.Send",
+    ] {
+        assert!(text.contains(step), "no step {step}: {text}");
+    }
+    assert!(text.contains("Microsoft Graph server Online"), "{text}");
+    assert!(text.contains("nothing sent"), "{text}");
+    assert!(!text.contains("app-secret"), "{text}");
+    // the probe sent nothing: no Sent Items copy, no outgoing mail
+    assert!(
+        s.cloud
+            .mailbox("svc@cloud.test")
+            .is_none_or(|m| m.items_in("sentitems").next().is_none()),
+        "a probe mail was sent"
+    );
+
+    // An app without To Do and Mail.Send permissions: those steps fail, by name.
+    let restricted = online_with(
+        "[graph]\n[[graph.apps]]\nclient_id = \"app-1\"\nroles = [\"Contacts.ReadWrite\", \"Calendars.ReadWrite\", \"Mail.ReadWrite\"]\n",
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, config_text(&s.buero, &restricted, ROUTES)).unwrap();
+    let out = test(&config.display().to_string());
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    let line = |step: &str| {
+        text.lines()
+            .find(|l| l.trim_start().starts_with(step))
+            .unwrap_or_else(|| panic!("no {step} line: {text}"))
+            .to_owned()
+    };
+    assert!(line("Contacts").contains(" ok "), "{text}");
+    assert!(line("Tasks").contains("failed"), "{text}");
+    assert!(line("Mail.Send").contains("failed"), "{text}");
+    assert!(
+        line("Tasks").contains("grant the application permission"),
+        "{text}"
+    );
 }

@@ -354,6 +354,15 @@ fn check_server(c: &mut Collector, s: &EwsServer, at: &FieldPath) {
             );
         }
     }
+    if let Some(b) = s.graph_request_budget
+        && (!(1..=10_000).contains(&b.requests) || !(1..=3600).contains(&b.window_secs))
+    {
+        c.push(
+            &rec,
+            at.key("graph_request_budget"),
+            NotAllowed("the request budget needs 1 to 10000 requests per 1 to 3600 seconds"),
+        );
+    }
     match s.kind {
         ServerKind::OnPremises => {
             if blank(s.admin_user.as_deref()) {

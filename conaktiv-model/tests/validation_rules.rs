@@ -274,6 +274,52 @@ admin_mailbox = "sync@agentur.example"
             good: online!(),
         },
         Case {
+            rule: "an on-premises server speaks EWS, not Microsoft Graph",
+            bad: r#"
+[[servers]]
+name = "Büro"
+url = "https://mail.agentur.example/EWS/Exchange.asmx"
+kind = "on_premises"
+admin_user = "AGENTUR\\admin"
+admin_password = "FAKE-pw-1"
+auth_scheme = "ntlm"
+api = "graph" #!
+"#,
+            field: "servers[0].api",
+            message: "Microsoft Graph reaches only Exchange Online",
+            good: onprem!(),
+        },
+        Case {
+            rule: "the Graph calendar window is 1 to 3650 days",
+            bad: r#"
+[[servers]]
+name = "Online"
+url = "https://outlook.office365.com/EWS/Exchange.asmx"
+kind = "exchange_online"
+admin_mailbox = "sync@agentur.example"
+graph_calendar_window = { past_days = 5000, future_days = 10 } #!
+oauth = { tenant_id = "t", client_id = "c", client_secret = "s" }
+"#,
+            field: "servers[0].graph_calendar_window",
+            message: "1 to 3650 days",
+            good: online!(),
+        },
+        Case {
+            rule: "the Graph request budget is 1 to 10000 requests per 1 to 3600 s",
+            bad: r#"
+[[servers]]
+name = "Online"
+url = "https://outlook.office365.com/EWS/Exchange.asmx"
+kind = "exchange_online"
+admin_mailbox = "sync@agentur.example"
+graph_request_budget = { requests = 20000, window_secs = 600 } #!
+oauth = { tenant_id = "t", client_id = "c", client_secret = "s" }
+"#,
+            field: "servers[0].graph_request_budget",
+            message: "1 to 10000 requests",
+            good: online!(),
+        },
+        Case {
             rule: "OAuth app needs its client secret",
             bad: r#"
 [[servers]]

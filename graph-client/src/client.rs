@@ -520,6 +520,10 @@ impl Client {
     ) -> Result<(), Error> {
         let config = &self.inner.config;
         let cost = cost.clamp(1, config.budget_requests);
+        // A request counts against the server's window from when it arrives there, a little
+        // after it was stamped here, and the next may arrive sooner: a slot is reused only a
+        // twentieth of the window after it expired here, so the two clocks never disagree.
+        let window = config.budget_window + config.budget_window / 20;
         loop {
             let wait_until = {
                 let mut map = self
@@ -528,14 +532,13 @@ impl Client {
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
                 if map.len() > 1024 {
-                    let window = config.budget_window;
                     map.retain(|_, q| q.back().is_some_and(|t| t.elapsed() < window));
                 }
                 let queue = map.entry(mailbox.to_lowercase()).or_default();
                 let now = Instant::now();
                 while queue
                     .front()
-                    .is_some_and(|t| now.duration_since(*t) >= config.budget_window)
+                    .is_some_and(|t| now.duration_since(*t) >= window)
                 {
                     queue.pop_front();
                 }
@@ -546,7 +549,7 @@ impl Client {
                 // The slot frees when the entry `cost` places before the limit expires.
                 let index = (queue.len() + cost).saturating_sub(config.budget_requests + 1);
                 match queue.get(index) {
-                    Some(first) => *first + config.budget_window,
+                    Some(first) => *first + window,
                     None => now,
                 }
             };

@@ -83,6 +83,14 @@ pub async fn run(config: &Configuration, db: Option<&Path>) -> Output {
         let level = if p.is_error() { "error" } else { "warning" };
         text.push_str(&format!("{level}: {p}\n"));
     }
+    let api_warnings: Vec<String> = config
+        .servers
+        .iter()
+        .filter_map(conaktiv_model::config::EwsServer::api_warning)
+        .collect();
+    for w in &api_warnings {
+        text.push_str(&format!("warning: {w}\n"));
+    }
     for b in &batch {
         text.push_str(&format!(
             "batch task {:?}: every {} minute(s){}\n",
@@ -113,7 +121,7 @@ pub async fn run(config: &Configuration, db: Option<&Path>) -> Output {
     let mut routes = Vec::new();
     if let Some(u) = &users {
         if !config.servers.is_empty() {
-            text.push_str("mailboxes by EWS server:\n");
+            text.push_str("mailboxes by server and API:\n");
         }
         for user in u {
             let Some(mailbox) = user.mailbox.as_deref() else {
@@ -123,9 +131,10 @@ pub async fn run(config: &Configuration, db: Option<&Path>) -> Output {
                 continue;
             };
             text.push_str(&format!(
-                "  {} <{mailbox}>: server {:?}, {}{} ({})\n",
+                "  {} <{mailbox}>: server {:?}, {}, {}{} ({})\n",
                 user.name,
                 r.server,
+                r.api,
                 r.auth,
                 if r.autodiscover {
                     ", endpoint by Autodiscover"
@@ -139,6 +148,10 @@ pub async fn run(config: &Configuration, db: Option<&Path>) -> Output {
                 "mailbox": mailbox,
                 "server": r.server,
                 "auth": r.auth,
+                "api": match r.api {
+                    conaktiv_model::config::ServerApi::Ews => "ews",
+                    conaktiv_model::config::ServerApi::Graph => "graph",
+                },
                 "autodiscover": r.autodiscover,
                 "reason": r.reason,
             }));
@@ -146,6 +159,7 @@ pub async fn run(config: &Configuration, db: Option<&Path>) -> Output {
     }
     let json = json!({
         "routes": routes,
+        "api_warnings": api_warnings,
         "ok": errors == 0,
         "servers": config.servers.len(),
         "mail_accounts": config.mail_accounts.len(),

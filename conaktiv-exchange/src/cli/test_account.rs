@@ -7,9 +7,10 @@
 //! * `--server NAME`: the service account reaches its admin mailbox (Exchange Online: the
 //!   configured `admin_mailbox`, impersonated).
 
+use conaktiv_exchange::service::graph::test_graph_server;
 use conaktiv_exchange::service::{client_for_server, transport_for_server};
 use conaktiv_model::Configuration;
-use conaktiv_model::config::{AuthScheme, MailAccount, MailServerKind, OAuthApp};
+use conaktiv_model::config::{AuthScheme, MailAccount, MailServerKind, OAuthApp, ServerApi};
 use ews_client::transport::Auth;
 use ews_client::{Client, ClientConfig};
 use mail_transport::account_test::{
@@ -75,6 +76,39 @@ pub async fn run(
                 format!("no EWS server named {name:?} in the configuration"),
             );
         };
+        if record.effective_api() == ServerApi::Graph {
+            let mailbox = record
+                .admin_mailbox
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            let others: Vec<String> = config
+                .mail_accounts
+                .iter()
+                .filter(|a| {
+                    a.exchange
+                        .as_ref()
+                        .is_some_and(|x| x.server.trim().eq_ignore_ascii_case(record.name.trim()))
+                })
+                .map(|a| a.email.to_string())
+                .filter(|m| !m.eq_ignore_ascii_case(&mailbox))
+                .collect();
+            let bar = progress(None, json_mode, &format!("testing Graph server {name}"));
+            let report = test_graph_server(record, &mailbox, &others).await;
+            bar.finish_and_clear();
+            let ok = report.is_ok();
+            let text = format!(
+                "Microsoft Graph server {} ({}), mailbox {mailbox}:\n{report}",
+                record.name,
+                record.graph_root()
+            );
+            return Output::new(
+                if ok { Exit::Success } else { Exit::Failure },
+                json!({"ok": ok, "tested": format!("Graph server {}", record.name), "api": "graph",
+                       "address": record.graph_root(), "steps": report.steps}),
+                text.trim_end().to_owned(),
+            );
+        }
         let client = match client_for_server(record) {
             Ok(c) => c,
             Err(e) => return Output::error(Exit::Config, "configuration", e.to_string()),
@@ -100,11 +134,15 @@ pub async fn run(
                 );
             }
         }
-        return report_output(
+        let mut out = report_output(
             &format!("EWS server {}", record.name),
             record.url.as_str(),
             &report,
         );
+        if let Some(w) = record.api_warning() {
+            out.text = format!("{}\nwarning: {w}", out.text);
+        }
+        return out;
     }
     let Some(code) = account else {
         return Output::error(

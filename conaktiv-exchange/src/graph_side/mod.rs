@@ -165,13 +165,6 @@ impl GraphSide {
     /// configuration.
     pub fn new(mbox: Mailbox, config: ExchangeSideConfig) -> Result<Self, ExchangeError> {
         config.validate()?;
-        if matches!(config.table, ExchangeTable::Mail { .. }) {
-            return Err(ExchangeError::Unsupported {
-                what: "the email table over Microsoft Graph (mail is received and sent through \
-                       the mail accounts' Graph transport)"
-                    .into(),
-            });
-        }
         Ok(Self {
             mbox,
             config,
@@ -280,6 +273,35 @@ impl GraphSide {
         })
     }
 
+    /// A message with its file attachments read into a record.
+    async fn read_message(
+        &mut self,
+        m: &graph_client::mail::Message,
+    ) -> Result<Option<Read>, SideError> {
+        let Some(id) = m.id.clone() else {
+            return Ok(None);
+        };
+        let ExchangeTable::Mail { direction } = self.table() else {
+            return Ok(None);
+        };
+        let attachments = if m.has_attachments == Some(true) {
+            match self.mbox.attachments(&id).await {
+                Ok(a) => a,
+                Err(e) if e.is_not_found() => return Ok(None),
+                Err(e) => return Err(graph_err(e)),
+            }
+        } else {
+            Vec::new()
+        };
+        let mail = mapping::graph_mail::message_to_mail(m, &attachments, direction);
+        Ok(Some(Read {
+            key: key::graph_record_id(m.single_value_extended_properties.as_deref()),
+            version: m.change_key.clone().unwrap_or_default(),
+            record: crate::exchange::mail_to_record(&mail),
+            id,
+        }))
+    }
+
     /// An event (single or series master) with its instances read into a record.
     async fn read_event(&mut self, e: &Event) -> Result<Option<Read>, SideError> {
         let Some(id) = e.id.clone() else {
@@ -346,6 +368,16 @@ impl GraphSide {
                 .tasks_delta(id.unwrap_or_default(), DeltaStart::Initial, Some(PAGE))
                 .await
                 .map(|r| r.delta_link),
+            ExchangeTable::Mail { .. } => self
+                .mbox
+                .messages_delta(
+                    id.unwrap_or_default(),
+                    DeltaStart::Initial,
+                    &["id"],
+                    Some(PAGE),
+                )
+                .await
+                .map(|r| r.delta_link),
             _ => self
                 .mbox
                 .calendar_view_delta(id, self.calendar_window(), DeltaStart::Initial, Some(PAGE))
@@ -373,6 +405,19 @@ impl GraphSide {
                     .await
                     .map_err(graph_err)?;
                 out.extend(list.iter().filter_map(|t| self.read_task(&list_id, t)));
+            }
+            ExchangeTable::Mail { .. } => {
+                let folder_id = id.unwrap_or_default().to_owned();
+                let list = self
+                    .mbox
+                    .messages(&folder_id, &options)
+                    .await
+                    .map_err(graph_err)?;
+                for m in &list {
+                    if let Some(r) = self.read_message(m).await? {
+                        out.push(r);
+                    }
+                }
             }
             _ => {
                 let list = self.mbox.events(id, &options).await.map_err(graph_err)?;
@@ -418,6 +463,11 @@ impl GraphSide {
                 }
                 Ok(None)
             }
+            ExchangeTable::Mail { .. } => match self.mbox.message(id, &options).await {
+                Ok(m) => self.read_message(&m).await,
+                Err(e) if e.is_not_found() => Ok(None),
+                Err(e) => Err(graph_err(e)),
+            },
             _ => match self.mbox.event(id, &options).await {
                 Ok(e) => self.read_event(&e).await,
                 Err(e) if e.is_not_found() => Ok(None),
@@ -474,6 +524,16 @@ impl GraphSide {
                 }
                 r.map(|t| (t.id, t.etag))
             }
+            ExchangeTable::Mail { direction } => {
+                return self
+                    .create_message(
+                        target.id.as_deref().unwrap_or_default(),
+                        record,
+                        k,
+                        direction,
+                    )
+                    .await;
+            }
             _ => {
                 let mut e = mapping::graph::appointment::record_to_graph(record);
                 e.single_value_extended_properties =
@@ -503,6 +563,58 @@ impl GraphSide {
         }
     }
 
+    /// A CRM mail written into a mail folder: the message with its key, then its
+    /// attachments; a message whose attachments could not be added is deleted again (the
+    /// write failed, nothing half-written stays).
+    async fn create_message(
+        &mut self,
+        folder: &str,
+        record: &Record,
+        k: &str,
+        direction: conaktiv_model::mail::Direction,
+    ) -> WriteOutcome {
+        let mail = match crate::exchange::record_to_mail(record, direction) {
+            Ok(m) => m,
+            Err(e) => return WriteOutcome::Failed(e),
+        };
+        let message = mapping::graph_mail::mail_to_message(&mail, k);
+        let created = match self.mbox.create_draft(Some(folder), &message).await {
+            Ok(m) => m,
+            Err(e) if e.outcome_unknown() => return WriteOutcome::Unknown(e.to_string()),
+            Err(e) => return WriteOutcome::Failed(e.to_string()),
+        };
+        let Some(id) = created.id.clone() else {
+            return WriteOutcome::Unknown("Graph answered a create without an id".into());
+        };
+        for a in &mail.attachments {
+            if let Err(e) = self
+                .mbox
+                .add_attachment(&id, &a.name, &a.content_type, &a.bytes)
+                .await
+            {
+                let why = format!("attachment {:?}: {e}", a.name);
+                return match self.mbox.delete_message(&id, None).await {
+                    Ok(()) => WriteOutcome::Failed(why),
+                    // the message may stay without its attachment: the next run re-pairs it
+                    Err(_) => WriteOutcome::Unknown(why),
+                };
+            }
+        }
+        let version = if mail.attachments.is_empty() {
+            created.change_key
+        } else {
+            let options = ListOptions::default().select(&["id", "changeKey"]);
+            match self.mbox.message(&id, &options).await {
+                Ok(m) => m.change_key,
+                Err(e) => return WriteOutcome::Unknown(e.to_string()),
+            }
+        };
+        WriteOutcome::Done {
+            id,
+            version: version.unwrap_or_default(),
+        }
+    }
+
     /// After a series master was written: its exceptions, then its final change key.
     async fn finish_series(
         &mut self,
@@ -513,8 +625,10 @@ impl GraphSide {
     ) -> WriteOutcome {
         let empty = Record::new();
         let old = old.unwrap_or(&empty);
-        let writes_needed = mapping::graph::appointment::occurrence_writes(old, new, &[]);
-        if !writes_needed.is_empty() || created {
+        let series = mapping::graph::appointment::record_to_graph(new)
+            .recurrence
+            .is_some();
+        if series {
             let instances = match self
                 .mbox
                 .instances(
@@ -586,6 +700,19 @@ impl GraphSide {
                     .await
                     .map(|c| c.change_key)
             }
+            ExchangeTable::Mail { .. } => {
+                // mail is filed, not edited: only the key is stored
+                let mut body = Json::Object(serde_json::Map::new());
+                set_json(
+                    &mut body,
+                    "singleValueExtendedProperties",
+                    Self::key_property(k),
+                );
+                self.mbox
+                    .update_message(id, &body, Some(&etag))
+                    .await
+                    .map(|m| m.change_key)
+            }
             ExchangeTable::Tasks => {
                 let body = mapping::graph::task::patch(&old, record);
                 let list = self.task_lists.get(id).cloned().unwrap_or_default();
@@ -634,6 +761,7 @@ impl GraphSide {
                 };
                 self.mbox.delete_task(&list, id, Some(&etag)).await
             }
+            ExchangeTable::Mail { .. } => self.mbox.delete_message(id, Some(&etag)).await,
             _ => self.mbox.delete_event(id, Some(&etag)).await,
         };
         match r {
@@ -687,6 +815,11 @@ impl GraphSide {
                     Err(e) => return WriteOutcome::Failed(e.to_string()),
                 }
             }
+            ExchangeTable::Mail { .. } => self
+                .mbox
+                .update_message(id, &body, Some(&etag))
+                .await
+                .map(|m| m.change_key),
             _ => self
                 .mbox
                 .update_event(id, &body, Some(&etag))
@@ -807,6 +940,25 @@ impl Side for GraphSide {
                             r.changes
                                 .into_iter()
                                 .map(|c| delta_id(c, |t: &TodoTask| t.id.clone(), |_| None))
+                                .collect(),
+                            r.delta_link,
+                        )
+                    }),
+                ExchangeTable::Mail { .. } => self
+                    .mbox
+                    .messages_delta(id.unwrap_or_default(), start, &["id"], Some(PAGE))
+                    .await
+                    .map(|r| {
+                        (
+                            r.changes
+                                .into_iter()
+                                .map(|c| {
+                                    delta_id(
+                                        c,
+                                        |m: &graph_client::mail::Message| m.id.clone(),
+                                        |_| None,
+                                    )
+                                })
                                 .collect(),
                             r.delta_link,
                         )

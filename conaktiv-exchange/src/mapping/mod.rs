@@ -34,6 +34,7 @@ pub mod appointment;
 pub mod canon;
 pub mod contact;
 pub mod graph;
+pub mod graph_mail;
 pub mod key;
 pub mod mail;
 pub mod recurrence;

@@ -20,7 +20,7 @@ pub use file::{ConfigError, LocatedError, Location};
 pub use route::{MailboxRoute, ResolvedRoute, RouteReason};
 pub use rule::{DirectionSwitches, Master, RuleTarget, SyncFolder, SyncRule, SyncTable, Validity};
 pub use server::{
-    AuthScheme, CalendarWindow, EWS_ONLINE_SHUTDOWN, EwsServer, OAuthApp, ServerApi,
+    AuthScheme, CalendarWindow, EWS_ONLINE_SHUTDOWN, EwsServer, OAuthApp, RequestBudget, ServerApi,
     ServerCredentials, ServerKind,
 };
 
@@ -129,6 +129,9 @@ impl Configuration {
         let mut copy = self.clone();
         for server in &mut copy.servers {
             fix(&mut server.url, port);
+            if let Some(url) = server.graph_url.as_mut() {
+                fix(url, port);
+            }
             fix_app(&mut server.oauth, port);
         }
         for account in &mut copy.mail_accounts {

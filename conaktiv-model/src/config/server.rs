@@ -150,6 +150,11 @@ pub struct EwsServer {
     /// means 365 days back and 730 ahead.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub graph_calendar_window: Option<CalendarWindow>,
+    /// Microsoft Graph: the requests per mailbox the connector allows itself in a window;
+    /// absent means Exchange Online's limit, 10,000 per 600 seconds. Lower it to leave room
+    /// for other tools of the same app registration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub graph_request_budget: Option<RequestBudget>,
     /// TLS trust: the SHA-256 fingerprint of the server's own certificate, for a server
     /// with a self-signed certificate (Exchange's default). When set, exactly this
     /// certificate is accepted (instead of a certificate from a trusted CA). Without it, the
@@ -185,6 +190,16 @@ impl Default for CalendarWindow {
 impl CalendarWindow {
     /// The largest number of days on either side.
     pub const MAX_DAYS: u32 = 3650;
+}
+
+/// A request budget per mailbox (see [`EwsServer::graph_request_budget`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestBudget {
+    /// Requests per window (1 to 10,000).
+    pub requests: u32,
+    /// The window in seconds (1 to 3600).
+    pub window_secs: u32,
 }
 
 /// The credentials of a complete server record, by kind.
@@ -229,6 +244,7 @@ impl EwsServer {
             api: None,
             graph_url: None,
             graph_calendar_window: None,
+            graph_request_budget: None,
             pinned_certificate_sha256: None,
             trusted_ca_file: None,
         }
@@ -253,6 +269,7 @@ impl EwsServer {
             api: None,
             graph_url: None,
             graph_calendar_window: None,
+            graph_request_budget: None,
             pinned_certificate_sha256: None,
             trusted_ca_file: None,
         }

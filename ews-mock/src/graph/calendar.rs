@@ -9,20 +9,24 @@
 use axum::http::{Method, StatusCode};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use ews_client::types::Item as EwsItem;
-use ews_client::types::calendar::{Attendee as EwsAttendee, LegacyFreeBusy, OccurrenceInfo};
+use ews_client::types::calendar::{
+    Attendee as EwsAttendee, LegacyFreeBusy, OccurrenceInfo, ResponseType as EwsResponse,
+};
+use ews_client::types::item::Sensitivity as EwsSensitivity;
 use ews_client::types::recurrence::{
     DayOfWeek as EwsDay, DayOfWeekIndex, Month, Recurrence as EwsRecurrence,
     RecurrencePattern as EwsPattern, RecurrenceRange as EwsRange,
 };
 use ews_client::types::{Body, BodyType, ItemId, TimeZoneDefinition};
 use graph_client::calendar::{
-    Attendee, AttendeeType, Calendar, Event, EventType, FreeBusyStatus, Location,
+    Attendee, AttendeeType, Calendar, Event, EventType, FreeBusyStatus, Location, ResponseStatus,
+    ResponseType,
 };
 use graph_client::odata::{Change, Page};
 use graph_client::types::{
     BodyType as GraphBodyType, DateTimeTimeZone, DayOfWeek, EmailAddress, ItemBody,
     PatternedRecurrence, Recipient, RecurrencePattern, RecurrencePatternType, RecurrenceRange,
-    RecurrenceRangeType, WeekIndex,
+    RecurrenceRangeType, Sensitivity, WeekIndex,
 };
 
 use super::ids as gids;
@@ -541,10 +545,70 @@ fn attendees(c: &EwsCalendarItem) -> Vec<Attendee> {
                     address: a.mailbox.email_address.clone(),
                 }),
                 kind: Some(*kind),
-                status: None,
+                status: a.response_type.map(|t| ResponseStatus {
+                    response: Some(graph_response(t)),
+                    time: None,
+                }),
             })
         })
         .collect()
+}
+
+const RESPONSES: [(EwsResponse, ResponseType); 6] = [
+    (EwsResponse::Unknown, ResponseType::NoResponse),
+    (EwsResponse::Organizer, ResponseType::Organizer),
+    (EwsResponse::Tentative, ResponseType::TentativelyAccepted),
+    (EwsResponse::Accept, ResponseType::Accepted),
+    (EwsResponse::Decline, ResponseType::Declined),
+    (EwsResponse::NoResponseReceived, ResponseType::NotResponded),
+];
+
+fn graph_response(t: EwsResponse) -> ResponseType {
+    RESPONSES
+        .iter()
+        .find(|r| r.0 == t)
+        .map_or(ResponseType::NoResponse, |r| r.1)
+}
+
+const SENSITIVITIES: [(EwsSensitivity, Sensitivity); 4] = [
+    (EwsSensitivity::Normal, Sensitivity::Normal),
+    (EwsSensitivity::Personal, Sensitivity::Personal),
+    (EwsSensitivity::Private, Sensitivity::Private),
+    (EwsSensitivity::Confidential, Sensitivity::Confidential),
+];
+
+/// The Windows id (or `UTC`) Graph gives as `originalStartTimeZone` / `originalEndTimeZone`.
+fn original_zone(def: Option<&TimeZoneDefinition>) -> String {
+    def.and_then(|d| d.id.clone())
+        .or_else(|| {
+            def.and_then(|d| d.name.clone())
+                .and_then(|n| ews_client::types::timezone::iana_to_windows(&n).map(str::to_owned))
+        })
+        .unwrap_or_else(|| "UTC".to_string())
+}
+
+/// Clears what a PATCH body sets to `null` (Graph's way of removing a value).
+fn clear_nulls(body: &[u8], c: &mut EwsCalendarItem) {
+    let Ok(serde_json::Value::Object(map)) = serde_json::from_slice::<serde_json::Value>(body)
+    else {
+        return;
+    };
+    for (k, v) in &map {
+        if !v.is_null() {
+            continue;
+        }
+        match k.as_str() {
+            "recurrence" => {
+                c.recurrence = None;
+                c.is_recurring = Some(false);
+                c.deleted_occurrences.clear();
+                c.modified_occurrences.clear();
+            }
+            "body" => c.common.body = None,
+            "location" => c.location = None,
+            _ => {}
+        }
+    }
 }
 
 /// The Graph fields of an EWS calendar item (without ids and occurrence fields).
@@ -571,6 +635,17 @@ fn base_event(c: &EwsCalendarItem) -> Event {
         organizer: c.organizer.as_ref().map(recipient),
         show_as: Some(show_as(c.legacy_free_busy_status.as_ref())),
         is_reminder_on: Some(c.common.reminder_is_set.unwrap_or(false)),
+        reminder_minutes_before_start: c.common.reminder_minutes_before_start,
+        sensitivity: Some(
+            c.common
+                .sensitivity
+                .and_then(|s| SENSITIVITIES.iter().find(|x| x.0 == s))
+                .map_or(Sensitivity::Normal, |x| x.1),
+        ),
+        original_start_time_zone: Some(original_zone(c.start_time_zone.as_ref())),
+        original_end_time_zone: Some(original_zone(
+            c.end_time_zone.as_ref().or(c.start_time_zone.as_ref()),
+        )),
         is_cancelled: Some(c.is_cancelled.unwrap_or(false)),
         ..Event::default()
     }
@@ -723,6 +798,13 @@ fn apply(g: &Event, c: &mut EwsCalendarItem) -> Result<(), String> {
     }
     if let Some(t) = &g.end {
         c.end = Some(ews_time(t)?);
+        if let Some(name) = t.time_zone.as_deref().filter(|n| !is_utc(n)) {
+            c.end_time_zone = if ews_client::types::timezone::windows_to_tz(name).is_some() {
+                Some(TimeZoneDefinition::windows(name))
+            } else {
+                TimeZoneDefinition::from_iana(name)
+            };
+        }
     }
     if let (Some(s), Some(e)) = (c.start, c.end)
         && e < s
@@ -741,6 +823,12 @@ fn apply(g: &Event, c: &mut EwsCalendarItem) -> Result<(), String> {
     if let Some(r) = g.is_reminder_on {
         c.common.reminder_is_set = Some(r);
     }
+    if let Some(m) = g.reminder_minutes_before_start {
+        c.common.reminder_minutes_before_start = Some(m);
+    }
+    if let Some(s) = g.sensitivity {
+        c.common.sensitivity = SENSITIVITIES.iter().find(|x| x.1 == s).map(|x| x.0);
+    }
     if let Some(o) = g.organizer.as_ref().and_then(|o| o.email_address.as_ref()) {
         c.organizer = Some(ews_address(o));
     }
@@ -754,6 +842,12 @@ fn apply(g: &Event, c: &mut EwsCalendarItem) -> Result<(), String> {
             };
             let attendee = EwsAttendee {
                 mailbox: ews_address(addr),
+                response_type: a
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.response)
+                    .and_then(|t| RESPONSES.iter().find(|r| r.1 == t))
+                    .map(|r| r.0),
                 ..EwsAttendee::default()
             };
             match a.kind {
@@ -1018,10 +1112,11 @@ fn update(req: &Request<'_>, id: &str) -> Reply {
     }
     let mut err = None;
     let result = mb.update_item(key, expected, |item| {
-        if let EwsItem::CalendarItem(c) = item
-            && let Err(e) = apply(&body, c)
-        {
-            err = Some(e);
+        if let EwsItem::CalendarItem(c) = item {
+            if let Err(e) = apply(&body, c) {
+                err = Some(e);
+            }
+            clear_nulls(req.body, c);
         }
     });
     if let Some(e) = err {

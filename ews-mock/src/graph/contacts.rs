@@ -210,7 +210,9 @@ pub(crate) fn to_graph(
         given_name: c.given_name.clone(),
         middle_name: c.middle_name.clone(),
         surname: c.surname.clone(),
-        title: c.complete_name.as_ref().and_then(|n| n.title.clone()),
+        // `PidTagDisplayNamePrefix` (0x3A45), where EWS writes the title
+        title: c.title().map(str::to_owned),
+        generation: c.generation.clone(),
         initials: c.initials.clone(),
         nick_name: c.nickname.clone(),
         file_as: c.file_as.clone(),
@@ -235,6 +237,9 @@ pub(crate) fn to_graph(
             })
             .collect(),
         ),
+        primary_email_address: email_slot(c, EmailAddressKey::EmailAddress1),
+        secondary_email_address: email_slot(c, EmailAddressKey::EmailAddress2),
+        tertiary_email_address: email_slot(c, EmailAddressKey::EmailAddress3),
         business_phones: phones(
             c,
             &[
@@ -257,9 +262,103 @@ pub(crate) fn to_graph(
         personal_notes: c.common.body.as_ref().map(|b| b.content.clone()),
         spouse_name: c.spouse_name.clone(),
         single_value_extended_properties: expand
-            .map(|w| extended::read(&c.common.extended_properties, w))
+            .map(|w| {
+                let mut props = extended::read(&c.common.extended_properties, w);
+                props.extend(phone_properties(c, w));
+                props
+            })
             .filter(|v| !v.is_empty()),
     })
+}
+
+/// The phone numbers Graph has no property for, which it reads as MAPI properties:
+/// `PidTagBusinessFaxNumber` (0x3A24) and `PidTagOtherTelephoneNumber` (0x3A1F).
+const PHONE_TAGS: [(u16, PhoneNumberKey); 2] = [
+    (0x3A24, PhoneNumberKey::BusinessFax),
+    (0x3A1F, PhoneNumberKey::OtherTelephone),
+];
+
+fn phone_uri(tag: u16) -> ews_client::types::paths::ExtendedFieldUri {
+    ews_client::types::paths::ExtendedFieldUri::tagged(
+        format!("0x{tag:04X}"),
+        ews_client::types::paths::MapiPropertyType::String,
+    )
+}
+
+/// The `PHONE_TAGS` numbers of a contact that `wanted` names, as extended properties.
+fn phone_properties(
+    c: &EwsContact,
+    wanted: &[ews_client::types::paths::ExtendedFieldUri],
+) -> Vec<graph_client::types::SingleValueExtendedProperty> {
+    PHONE_TAGS
+        .iter()
+        .filter(|(tag, _)| wanted.iter().any(|w| extended::same(w, &phone_uri(*tag))))
+        .filter_map(|(tag, key)| {
+            let number = c.phone_numbers.iter().find(|p| p.key == *key)?;
+            Some(graph_client::types::SingleValueExtendedProperty {
+                id: Some(format!("String 0x{tag:04x}")),
+                value: Some(number.number.clone()),
+            })
+        })
+        .collect()
+}
+
+fn email_slot(c: &EwsContact, key: EmailAddressKey) -> Option<EmailAddress> {
+    c.email_addresses
+        .iter()
+        .find(|e| e.key == key)
+        .map(|e| EmailAddress {
+            name: e.name.clone(),
+            address: Some(e.address.clone()),
+        })
+}
+
+fn set_email_slot(c: &mut EwsContact, key: EmailAddressKey, e: Option<&EmailAddress>) {
+    c.email_addresses.retain(|x| x.key != key);
+    if let Some(address) = e
+        .and_then(|e| e.address.clone())
+        .filter(|a| !a.trim().is_empty())
+    {
+        let mut entry = EmailAddressEntry::new(key, address);
+        entry.name = e.and_then(|e| e.name.clone()).filter(|n| !n.is_empty());
+        c.email_addresses.push(entry);
+        c.email_addresses.sort_by_key(|x| x.key.as_str().to_owned());
+    }
+}
+
+/// Clears what a PATCH body sets to `null` (Graph's way of removing a value).
+pub(crate) fn clear_nulls(body: &[u8], c: &mut EwsContact) {
+    let Ok(serde_json::Value::Object(map)) = serde_json::from_slice::<serde_json::Value>(body)
+    else {
+        return;
+    };
+    for (k, v) in &map {
+        if !v.is_null() {
+            continue;
+        }
+        match k.as_str() {
+            "birthday" => c.birthday = None,
+            "primaryEmailAddress" => set_email_slot(c, EmailAddressKey::EmailAddress1, None),
+            "secondaryEmailAddress" => set_email_slot(c, EmailAddressKey::EmailAddress2, None),
+            "tertiaryEmailAddress" => set_email_slot(c, EmailAddressKey::EmailAddress3, None),
+            "businessAddress" => c
+                .physical_addresses
+                .retain(|a| a.key != PhysicalAddressKey::Business),
+            "homeAddress" => c
+                .physical_addresses
+                .retain(|a| a.key != PhysicalAddressKey::Home),
+            "otherAddress" => c
+                .physical_addresses
+                .retain(|a| a.key != PhysicalAddressKey::Other),
+            "title" => c.set_title(None),
+            "generation" => c.generation = None,
+            "personalNotes" => c.common.body = None,
+            "mobilePhone" => c
+                .phone_numbers
+                .retain(|p| p.key != PhoneNumberKey::MobilePhone),
+            _ => {}
+        }
+    }
 }
 
 fn set_phones(c: &mut EwsContact, keys: &[PhoneNumberKey], numbers: &[String]) {
@@ -292,6 +391,7 @@ pub(crate) fn apply(g: &Contact, c: &mut EwsContact) -> Result<(), String> {
         };
     }
     copy!(
+        generation => generation,
         given_name => given_name,
         middle_name => middle_name,
         surname => surname,
@@ -308,6 +408,18 @@ pub(crate) fn apply(g: &Contact, c: &mut EwsContact) -> Result<(), String> {
         business_home_page => business_home_page,
         spouse_name => spouse_name,
     );
+    if let Some(t) = &g.title {
+        c.set_title(Some(t.as_str()).filter(|t| !t.is_empty()));
+    }
+    for (e, key) in [
+        (&g.primary_email_address, EmailAddressKey::EmailAddress1),
+        (&g.secondary_email_address, EmailAddressKey::EmailAddress2),
+        (&g.tertiary_email_address, EmailAddressKey::EmailAddress3),
+    ] {
+        if let Some(e) = e {
+            set_email_slot(c, key, Some(e));
+        }
+    }
     if let Some(name) = &g.display_name {
         c.display_name = Some(name.clone());
         c.common.subject = Some(name.clone());
@@ -387,7 +499,24 @@ pub(crate) fn apply(g: &Contact, c: &mut EwsContact) -> Result<(), String> {
         });
     }
     if let Some(props) = &g.single_value_extended_properties {
-        extended::write(&mut c.common.extended_properties, props)?;
+        let mut rest = Vec::new();
+        for p in props {
+            let uri = p.id.as_deref().and_then(extended::parse_id);
+            let phone = PHONE_TAGS.iter().find(|(tag, _)| {
+                uri.as_ref()
+                    .is_some_and(|u| extended::same(u, &phone_uri(*tag)))
+            });
+            match phone {
+                Some((_, key)) => {
+                    let number = p.value.clone().unwrap_or_default();
+                    let numbers: Vec<String> =
+                        (!number.is_empty()).then_some(number).into_iter().collect();
+                    set_phones(c, &[*key], &numbers);
+                }
+                None => rest.push(p.clone()),
+            }
+        }
+        extended::write(&mut c.common.extended_properties, &rest)?;
     }
     Ok(())
 }
@@ -606,10 +735,11 @@ fn update(req: &Request<'_>, id: &str) -> Reply {
     };
     let mut err = None;
     let result = mb.update_item(key, expected, |item| {
-        if let EwsItem::Contact(c) = item
-            && let Err(e) = apply(&body, c)
-        {
-            err = Some(e);
+        if let EwsItem::Contact(c) = item {
+            if let Err(e) = apply(&body, c) {
+                err = Some(e);
+            }
+            clear_nulls(req.body, c);
         }
     });
     if let Some(e) = err {

@@ -51,6 +51,11 @@ pub struct GraphData {
     pub max_concurrency_per_mailbox: Option<u32>,
     /// `Retry-After` (seconds) of a 429 for the concurrency limit (default 1).
     pub retry_after_secs: Option<u64>,
+    /// Requests per app and mailbox within [`GraphData::window_secs`] (Exchange Online:
+    /// 10,000 per 10 minutes); more answer 429 with the seconds until a slot frees.
+    pub requests_per_window: Option<u32>,
+    /// The window of [`GraphData::requests_per_window`] in seconds (default 600).
+    pub window_secs: Option<u64>,
     /// Exchange Online's `EwsEnabled`: `false` switches the EWS front off (absent: on).
     pub ews_enabled: Option<bool>,
     /// Exchange Online's `EWSAllowedAppIDs`: when set, only these apps may use EWS.
@@ -89,6 +94,10 @@ pub(crate) struct GraphState {
     pub transactions: std::sync::Mutex<HashMap<(String, String), u64>>,
     /// Attachment upload sessions by the token of their upload URL.
     pub uploads: std::sync::Mutex<HashMap<String, outgoing::Upload>>,
+    /// The request budget: at most `.0` requests per app and mailbox within `.1`.
+    pub budget: (u32, Duration),
+    /// When each app and mailbox's requests of the current window arrived.
+    pub spent: std::sync::Mutex<HashMap<String, std::collections::VecDeque<std::time::Instant>>>,
 }
 
 impl GraphState {
@@ -111,7 +120,29 @@ impl GraphState {
             }),
             transactions: std::sync::Mutex::new(HashMap::new()),
             uploads: std::sync::Mutex::new(HashMap::new()),
+            budget: (
+                data.requests_per_window.unwrap_or(10_000).max(1),
+                Duration::from_secs(data.window_secs.unwrap_or(600).max(1)),
+            ),
+            spent: std::sync::Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Spends one request of `key`'s budget, or answers how long until a slot frees.
+    pub fn spend(&self, key: &str) -> Result<(), Duration> {
+        let now = std::time::Instant::now();
+        let (max, window) = self.budget;
+        let mut spent = self.spent.lock().unwrap_or_else(|p| p.into_inner());
+        let q = spent.entry(key.to_owned()).or_default();
+        while q.front().is_some_and(|t| now.duration_since(*t) >= window) {
+            q.pop_front();
+        }
+        if q.len() >= max as usize {
+            let oldest = q.front().copied().unwrap_or(now);
+            return Err(window.saturating_sub(now.duration_since(oldest)));
+        }
+        q.push_back(now);
+        Ok(())
     }
 
     /// The immutable key of the event created with `transaction_id` in `mailbox`.
@@ -726,6 +757,17 @@ async fn run(
             .with_header(header::RETRY_AFTER, secs.to_string()),
         );
     };
+
+    if let Err(wait) = shared.graph.spend(&format!("{app}|{mailbox}")) {
+        return Outcome::Reply(
+            Reply::error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "ApplicationThrottled",
+                "Application is over its MailboxRequests limit.",
+            )
+            .with_header(header::RETRY_AFTER, wait.as_secs().max(1).to_string()),
+        );
+    }
 
     let faults = shared
         .faults

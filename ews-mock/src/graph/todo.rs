@@ -398,6 +398,11 @@ fn to_graph(
         due_date_time: t.due_date.map(graph_time),
         completed_date_time: t.complete_date.map(graph_time),
         is_reminder_on: Some(t.common.reminder_is_set.unwrap_or(false)),
+        reminder_date_time: t
+            .common
+            .reminder_due_by
+            .filter(|_| t.common.reminder_is_set == Some(true))
+            .map(graph_time),
         recurrence: t
             .recurrence
             .as_ref()
@@ -455,6 +460,9 @@ fn apply(g: &TodoTask, t: &mut EwsTask) -> Result<(), String> {
     if let Some(r) = g.is_reminder_on {
         t.common.reminder_is_set = Some(r);
     }
+    if let Some(d) = &g.reminder_date_time {
+        t.common.reminder_due_by = Some(ews_time(d)?);
+    }
     if let Some(r) = &g.recurrence {
         if t.due_date.is_none() {
             return Err("A recurring task needs a dueDateTime.".into());
@@ -468,6 +476,34 @@ fn apply(g: &TodoTask, t: &mut EwsTask) -> Result<(), String> {
         set_linked(t, &list);
     }
     Ok(())
+}
+
+/// Clears what a PATCH body sets to `null` (Graph's way of removing a value).
+fn clear_nulls(body: &[u8], t: &mut EwsTask) {
+    let Ok(serde_json::Value::Object(map)) = serde_json::from_slice::<serde_json::Value>(body)
+    else {
+        return;
+    };
+    for (k, v) in &map {
+        if !v.is_null() {
+            continue;
+        }
+        match k.as_str() {
+            "startDateTime" => t.start_date = None,
+            "dueDateTime" => t.due_date = None,
+            "completedDateTime" => t.complete_date = None,
+            "reminderDateTime" => {
+                t.common.reminder_due_by = None;
+                t.common.reminder_is_set = Some(false);
+            }
+            "recurrence" => {
+                t.recurrence = None;
+                t.is_recurring = Some(false);
+            }
+            "body" => t.common.body = None,
+            _ => {}
+        }
+    }
 }
 
 fn assign_ids(list: &mut [LinkedResource]) {
@@ -648,7 +684,11 @@ fn update_task(req: &Request<'_>, list: &str, id: &str) -> Reply {
         Ok(b) => b,
         Err(r) => return r,
     };
-    match change_task(req, list, id, |t| apply(&body, t)) {
+    match change_task(req, list, id, |t| {
+        apply(&body, t)?;
+        clear_nulls(req.body, t);
+        Ok(())
+    }) {
         Ok((key, store)) => {
             let Some(mb) = store.mailbox(&req.mailbox) else {
                 return Reply::not_found("mailbox");
