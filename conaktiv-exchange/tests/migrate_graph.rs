@@ -670,9 +670,10 @@ async fn an_ews_mailbox_moves_to_graph_without_duplicates_or_lost_links() {
     assert_eq!(crm_records(&s.db).await, crm_before);
 
     // 8. The next Graph run writes nothing; then a change on each side flows through Graph.
-    //    (Contacts and appointments: the Graph field mapping of To Do tasks is still a
-    //    scaffold on main, so a task compared field by field would differ from its base.)
-    for rule in ["Kontakte", "Termine"] {
+    //    (Tasks are left out: their first Graph run compares each task field by field, and
+    //    GraphSide does not yet treat the fields To Do cannot carry, percent complete and
+    //    sensitivity, as not carried: it reads their absence as a change.)
+    for rule in ["Kontakte", "Termine", "E-Mail"] {
         let graph_run = graph_conn.run(Some(rule), None).await.unwrap();
         assert_eq!(graph_run.failed(), 0, "{graph_run:?}");
         assert_eq!(
