@@ -679,6 +679,25 @@ pub async fn migrate_mailbox(
     table: SyncTable,
     options: MigrateOptions,
 ) -> Result<MigrationReport, MigrateError> {
+    let result = migrate_inner(graph, ews_state, graph_state, table, options).await;
+    if result.is_err() && !options.dry_run {
+        // A failed migration leaves nothing behind (a crash leaves the temporary file, which
+        // the next attempt removes).
+        let tmp = temporary_path(graph_state);
+        if let Err(e) = remove_database(&tmp) {
+            tracing::warn!(error = %e, "cannot remove the temporary Graph state");
+        }
+    }
+    result
+}
+
+async fn migrate_inner(
+    graph: &Mailbox,
+    ews_state: &Path,
+    graph_state: &Path,
+    table: SyncTable,
+    options: MigrateOptions,
+) -> Result<MigrationReport, MigrateError> {
     let mut entry = TableMigration::new(
         graph.user(),
         table,

@@ -750,3 +750,50 @@ async fn an_ews_mailbox_moves_to_graph_without_duplicates_or_lost_links() {
         "nothing duplicated"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_migration_leaves_nothing_behind_and_the_next_one_succeeds() {
+    let s = setup().await;
+    let ews = s.connector("ews");
+    let run = ews.run(Some("Kontakte"), None).await.unwrap();
+    assert_eq!(run.failed(), 0, "{run:?}");
+    drop(ews);
+    let graph_conn = s.connector("graph");
+    let target = graph_conn.graph_state_path(BERT, SyncTable::Contacts);
+    let items_before = items(&s.mock);
+
+    s.mock.add_fault(
+        ews_mock::FaultRule::always(ews_mock::Fault::Malformed)
+            .for_operation("Graph POST translateExchangeIds"),
+    );
+    let failed = graph_conn
+        .migrate_to_graph(Some("bert"), MigrateOptions::default())
+        .await
+        .unwrap();
+    let contacts = failed
+        .tables
+        .iter()
+        .find(|t| t.table == "contacts")
+        .unwrap();
+    assert_eq!(contacts.outcome, Outcome::Failed, "{failed}");
+    assert!(contacts.error.is_some());
+    assert_eq!(failed.exit_code(), 2);
+    assert!(failed.to_string().contains("contacts: FAILED"), "{failed}");
+    // Tables never synced over EWS are listed, not migrated.
+    let tasks = failed.tables.iter().find(|t| t.table == "tasks").unwrap();
+    assert_eq!(tasks.outcome, Outcome::NoEwsState);
+    assert!(!target.exists() && !temporary_path(&target).exists());
+    assert_eq!(items(&s.mock), items_before);
+
+    s.mock.clear_faults();
+    let done = graph_conn
+        .migrate_to_graph(Some("bert"), MigrateOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(done.exit_code(), 0, "{done}");
+    let contacts = done.tables.iter().find(|t| t.table == "contacts").unwrap();
+    assert_eq!(contacts.outcome, Outcome::Migrated);
+    assert_eq!((contacts.pairs, contacts.translated), (3, 3), "{done}");
+    assert!(target.exists() && !temporary_path(&target).exists());
+    assert_eq!(items(&s.mock), items_before);
+}
