@@ -752,6 +752,26 @@ async fn migrate_inner(
     ews_ids.sort();
     ews_ids.dedup();
     let translated = translate(graph, &ews_ids).await?;
+    // Mail: each translated message read once, up to Graph's 4 requests per mailbox at once.
+    let mut messages: HashMap<String, Option<Found>> = HashMap::new();
+    if listed.is_none() {
+        use futures::StreamExt;
+        let ids: Vec<String> = translated
+            .values()
+            .filter_map(|r| r.as_ref().ok().cloned())
+            .collect();
+        let read: Vec<(String, Result<Option<Found>, MigrateError>)> = futures::stream::iter(ids)
+            .map(|id| async move {
+                let found = message(graph, &id).await;
+                (id, found)
+            })
+            .buffer_unordered(4)
+            .collect()
+            .await;
+        for (id, found) in read {
+            messages.insert(id, found?);
+        }
+    }
     let mut mail_folders_cache: Option<Vec<String>> = None;
 
     let mut batch = StateBatch {
@@ -768,7 +788,7 @@ async fn migrate_inner(
         let translation = translated.get(&remote.id);
         let by_id = match (translation, &listed) {
             (Some(Ok(gid)), Some(inv)) => inv.by_id.get(gid).cloned(),
-            (Some(Ok(gid)), None) => message(graph, gid).await?,
+            (Some(Ok(gid)), None) => messages.get(gid).cloned().flatten(),
             _ => None,
         };
         let (found, how) = match by_id {
