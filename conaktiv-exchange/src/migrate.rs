@@ -45,8 +45,11 @@
 //! delete the Graph state and set the server back to `api = "ews"`).
 //!
 //! **Resumable**: the Graph state is written to `<graph state>.migrating` and renamed into
-//! place at the end; a leftover temporary file is removed first, so a migration interrupted
-//! at any point and run again gives the same Graph state. An existing Graph state is left
+//! place at the end; a migration that fails removes it, and one that was killed leaves it for
+//! the next attempt to remove first, so a migration interrupted at any point and run again
+//! gives the same Graph state (the linked resources an interrupted run added are found and
+//! not added twice). `CONAKTIV_MIGRATE_PAUSE_MS` (a test hook) makes it wait that long after
+//! its Graph reads and writes, before the Graph state is committed. An existing Graph state is left
 //! alone ([`MigrateError::GraphStateExists`], reported as already migrated) unless
 //! [`MigrateOptions::force`]: then it is replaced by a fresh migration from the EWS state
 //! (what the Graph runs since recorded is dropped; their pairs are found again by key).
