@@ -30,6 +30,7 @@ pub async fn run(listen: SocketAddr, data: Option<&Path>, json_mode: bool) -> Ou
     };
     let urls = json!({
         "ews": mock.url(),
+        "graph": mock.graph_url(),
         "token": mock.token_url(),
         "autodiscover": mock.autodiscover_url(),
         "admin": mock.admin_url(),
@@ -40,6 +41,7 @@ pub async fn run(listen: SocketAddr, data: Option<&Path>, json_mode: bool) -> Ou
         println!("{urls}");
     } else {
         println!("EWS URL: {}", mock.url());
+        println!("Graph URL: {}", mock.graph_url());
         println!("Token endpoint: {}", mock.token_url());
         println!("Autodiscover: {}", mock.autodiscover_url());
         println!("Admin: {}", mock.admin_url());
