@@ -15,6 +15,7 @@ pub mod host;
 pub mod linking;
 pub mod mail_store;
 pub mod mapping;
+pub mod migrate;
 pub mod rules;
 pub mod scheduler;
 pub mod secrets;

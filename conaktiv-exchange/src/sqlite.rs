@@ -163,7 +163,12 @@ pub(crate) fn open_connection(path: Option<&Path>) -> Result<Connection, rusqlit
             if let Some(dir) = p.parent() {
                 create_private_dir(dir).map_err(|e| io_error(p, e))?;
             }
-            create_private_file(p).map_err(|e| io_error(p, e))?;
+            // Only a missing file is created here: closing another descriptor of a database
+            // this process has open would drop the process's POSIX locks on it, and another
+            // process could then reset the write-ahead log under its connections.
+            if !p.exists() {
+                create_private_file(p).map_err(|e| io_error(p, e))?;
+            }
             Connection::open(p)?
         }
         None => Connection::open_in_memory()?,

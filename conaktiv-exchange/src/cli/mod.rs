@@ -18,6 +18,7 @@
 
 mod check;
 mod import;
+mod migrate;
 mod mock;
 mod run;
 mod test_account;
@@ -208,6 +209,9 @@ enum Command {
         #[arg(long, default_value = "conaktiv.sqlite")]
         db: PathBuf,
     },
+    /// Move each mailbox's sync state from EWS to Microsoft Graph (Exchange Online ends EWS
+    /// on 1 April 2027); the EWS state is kept as it is.
+    MigrateToGraph(migrate::MigrateArgs),
     /// Run the mock Exchange (EWS) server until interrupted.
     Mock {
         /// Address to listen on.
@@ -315,6 +319,7 @@ async fn run(cli: Cli) -> Output {
                 return out;
             }
             match command {
+                Command::MigrateToGraph(args) => migrate::run(&configuration, &args).await,
                 Command::Check { db } => {
                     let out = check::run(&configuration, db.as_deref()).await;
                     batch_task_problems(&configuration, db.as_deref())

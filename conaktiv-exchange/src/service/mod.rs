@@ -542,7 +542,7 @@ impl Connector {
 
     /// The lease store: the one given, or `scheduler.sqlite` in the state folder (the file
     /// the CLI's batch uses).
-    fn leases(&self) -> Result<&SchedulerStore, JobError> {
+    pub(crate) fn leases(&self) -> Result<&SchedulerStore, JobError> {
         if let Some(store) = self.leases.get() {
             return Ok(store);
         }
@@ -587,6 +587,11 @@ impl Connector {
         state_dir: impl Into<PathBuf>,
     ) -> Result<Self, ServiceError> {
         Self::from_config(config, None, crm, directory, state_dir)
+    }
+
+    /// The name this process's leases are held under.
+    pub(crate) fn holder(&self) -> &str {
+        &self.holder
     }
 
     /// The router that picks each mailbox's server.
