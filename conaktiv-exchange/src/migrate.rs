@@ -881,6 +881,13 @@ async fn migrate_inner(
                 }
             }
         }
+        if table == SyncTable::Tasks {
+            // fields To Do cannot carry are not synced over Graph (neither side projects
+            // them), so the agreed base no longer holds them either
+            for f in crate::mapping::graph::task::NOT_CARRIED {
+                new.base.fields.remove(f);
+            }
+        }
         batch.upsert.push(new);
     }
     for intent in &state.intents {

@@ -48,7 +48,7 @@ use crate::scheduler::{JobError, JobErrorKind, JobRunner, Leased, RunReport, Sch
 
 pub use client::{client_for_server, explain_certificate_error, transport_for_server};
 pub use demo::{DemoResult, demo};
-pub use projection::{AppointmentProjection, ContactProjection, TaskProjection};
+pub use projection::{AppointmentProjection, ContactProjection, TaskProjection, Uncarried};
 pub use routing::{RouteInfo, Router};
 
 /// An error of the orchestration layer (not of one mailbox's job: those are [`JobError`]s).
@@ -872,6 +872,17 @@ impl Connector {
                     AppointmentProjection,
                     query,
                 );
+                self.sync(side, rule, user, mailbox, mode).await
+            }
+            SyncTable::Tasks
+                if self.router.api_for(user, mailbox)
+                    == conaktiv_model::config::ServerApi::Graph =>
+            {
+                let projection = Uncarried {
+                    inner: TaskProjection,
+                    fields: &crate::mapping::graph::task::NOT_CARRIED,
+                };
+                let side = CrmSide::new(Shared(self.crm.tasks.clone()), projection, query);
                 self.sync(side, rule, user, mailbox, mode).await
             }
             SyncTable::Tasks => {

@@ -58,3 +58,71 @@ impl Projection<Task> for TaskProjection {
         Ok(out)
     }
 }
+
+/// A projection without the fields the Exchange side cannot carry (Microsoft Graph's To Do
+/// has no percent complete and no sensitivity): they are left out of the record, so neither
+/// side sees them change, and applying a record keeps the CRM's own values of them.
+#[derive(Debug, Clone, Copy)]
+pub struct Uncarried<P> {
+    /// The projection wrapped.
+    pub inner: P,
+    /// The field names left out.
+    pub fields: &'static [&'static str],
+}
+
+impl<R, P: Projection<R>> Projection<R> for Uncarried<P> {
+    fn to_record(&self, record: &R) -> Record {
+        let mut out = self.inner.to_record(record);
+        for f in self.fields {
+            out.fields.remove(*f);
+        }
+        out
+    }
+
+    fn apply(&self, current: Option<&R>, record: &Record) -> Result<R, String> {
+        let mut record = record.clone();
+        if let Some(cur) = current {
+            let own = self.inner.to_record(cur);
+            for f in self.fields {
+                match own.fields.get(*f) {
+                    Some(v) => record.fields.insert((*f).to_owned(), v.clone()),
+                    None => record.fields.remove(*f),
+                };
+            }
+        }
+        self.inner.apply(current, &record)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::mapping::task::fields;
+
+    #[test]
+    fn uncarried_fields_are_neither_projected_nor_overwritten() {
+        let p = Uncarried {
+            inner: TaskProjection,
+            fields: &[fields::PERCENT_COMPLETE],
+        };
+        let mut t = Task::default();
+        t.subject = "Angebot".into();
+        t.percent_complete = conaktiv_model::values::Percent::new(40).unwrap();
+        let r = p.to_record(&t);
+        assert!(r.get(fields::PERCENT_COMPLETE).is_none());
+        assert!(
+            TaskProjection
+                .to_record(&t)
+                .get(fields::PERCENT_COMPLETE)
+                .is_some()
+        );
+        // a record from Exchange without the field keeps the CRM's value
+        let mut incoming = r.clone();
+        incoming.fields.remove(fields::SUBJECT);
+        incoming = incoming.with(fields::SUBJECT, "Angebot 2");
+        let applied = p.apply(Some(&t), &incoming).unwrap();
+        assert_eq!(applied.percent_complete.get(), 40);
+        assert_eq!(applied.subject, "Angebot 2");
+    }
+}
