@@ -217,6 +217,13 @@ fn create_private(path: &Path) -> Result<(), StoreError> {
         std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
         b.create(dir).map_err(io)?;
     }
+    // Only a missing file is created: opening and closing another descriptor of a database
+    // this process already has open would drop the process's POSIX locks on it (a second
+    // store of the same file in one process), and another process could then reset the
+    // write-ahead log under its connections.
+    if path.exists() {
+        return Ok(());
+    }
     let mut o = std::fs::OpenOptions::new();
     o.write(true).create(true);
     #[cfg(unix)]
