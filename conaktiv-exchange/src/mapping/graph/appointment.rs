@@ -175,14 +175,22 @@ pub fn graph_to_record(event: &Event, instances: &[Event]) -> (Record, Vec<Mappi
     put(&mut r, fields::SUBJECT, subject.clone());
     put(&mut r, fields::LOCATION, location.clone());
     put(&mut r, fields::BODY, body.clone());
+    // the zones the event was created with; a POST body (no original zones yet) names them
+    // in its times
     let start_zone = zone_of(
-        event.original_start_time_zone.as_deref(),
+        event
+            .original_start_time_zone
+            .as_deref()
+            .or_else(|| event.start.as_ref()?.time_zone.as_deref()),
         fields::START_TZ,
         &mut warnings,
     )
     .unwrap_or_else(|| "UTC".to_owned());
     let end_zone = zone_of(
-        event.original_end_time_zone.as_deref(),
+        event
+            .original_end_time_zone
+            .as_deref()
+            .or_else(|| event.end.as_ref()?.time_zone.as_deref()),
         fields::END_TZ,
         &mut warnings,
     )
