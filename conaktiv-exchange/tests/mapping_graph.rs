@@ -518,7 +518,11 @@ async fn tasks_read_the_same_through_both_fronts() {
             "{name}: Graph -> EWS"
         );
         let g = f.graph.task(&list, &gid).await.unwrap();
-        assert_eq!(gtask::graph_to_record(&g), carried, "{name}: Graph -> Graph");
+        assert_eq!(
+            gtask::graph_to_record(&g),
+            carried,
+            "{name}: Graph -> Graph"
+        );
 
         let new = edit(
             &carried,
@@ -726,8 +730,12 @@ async fn a_series_times_and_recurrence_change_and_become_single_through_patch() 
     let gid = created.id.unwrap();
     assert_eq!(graph_event_record(&f, &gid).await, r);
     let mut moved = r.clone();
-    moved.fields.insert("start".into(), json!("2025-03-10T10:00:00Z"));
-    moved.fields.insert("end".into(), json!("2025-03-10T12:00:00Z"));
+    moved
+        .fields
+        .insert("start".into(), json!("2025-03-10T10:00:00Z"));
+    moved
+        .fields
+        .insert("end".into(), json!("2025-03-10T12:00:00Z"));
     moved.fields.insert("end_tz".into(), json!("Europe/London"));
     f.graph
         .update_event(&gid, &gappt::patch(&r, &moved), None)

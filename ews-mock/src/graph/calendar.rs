@@ -315,7 +315,9 @@ fn graph_day(d: EwsDay) -> Option<DayOfWeek> {
 fn graph_days(d: EwsDay) -> Vec<DayOfWeek> {
     use DayOfWeek::{Friday, Monday, Saturday, Sunday, Thursday, Tuesday, Wednesday};
     match d {
-        EwsDay::Day => vec![Sunday, Monday, Tuesday, Wednesday, Thursday, Friday, Saturday],
+        EwsDay::Day => vec![
+            Sunday, Monday, Tuesday, Wednesday, Thursday, Friday, Saturday,
+        ],
         EwsDay::Weekday => vec![Monday, Tuesday, Wednesday, Thursday, Friday],
         EwsDay::WeekendDay => vec![Sunday, Saturday],
         single => graph_day(single).into_iter().collect(),

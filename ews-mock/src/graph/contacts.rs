@@ -509,7 +509,8 @@ pub(crate) fn apply(g: &Contact, c: &mut EwsContact) -> Result<(), String> {
             match phone {
                 Some((_, key)) => {
                     let number = p.value.clone().unwrap_or_default();
-                    let numbers: Vec<String> = (!number.is_empty()).then_some(number).into_iter().collect();
+                    let numbers: Vec<String> =
+                        (!number.is_empty()).then_some(number).into_iter().collect();
                     set_phones(c, &[*key], &numbers);
                 }
                 None => rest.push(p.clone()),

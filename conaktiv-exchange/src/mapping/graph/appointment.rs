@@ -23,8 +23,8 @@ use graph_client::types::{EmailAddress, ItemBody};
 use serde_json::{Map, Value};
 
 use super::{
-    canonical_zone, local_dtz, parse_dtz, recurrence_to_value, sensitivity_from,
-    sensitivity_name, to_json, value_to_recurrence, windows_id,
+    canonical_zone, local_dtz, parse_dtz, recurrence_to_value, sensitivity_from, sensitivity_name,
+    to_json, value_to_recurrence, windows_id,
 };
 use crate::mapping::appointment::fields;
 use crate::mapping::canon::{self, get_str, get_string, put, put_value};
@@ -137,7 +137,9 @@ fn attendees(e: &Event) -> Option<Value> {
 /// The all-day dates of two instants in their zones: the nearest dates of the local times,
 /// at least one day (as the EWS mapping).
 fn all_day_dates(s: DateTime<Utc>, e: DateTime<Utc>, sz: Tz, ez: Tz) -> (NaiveDate, NaiveDate) {
-    let nearest = |t: DateTime<Utc>, tz: Tz| (t.with_timezone(&tz).naive_local() + Duration::hours(12)).date();
+    let nearest = |t: DateTime<Utc>, tz: Tz| {
+        (t.with_timezone(&tz).naive_local() + Duration::hours(12)).date()
+    };
     let start = nearest(s, sz);
     let mut end = nearest(e, ez);
     if end <= start {
@@ -481,7 +483,9 @@ pub fn patch(old: &Record, new: &Record) -> Value {
     if changed(fields::BUSY_STATUS) {
         m.insert("showAs".into(), to_json(&full.show_as));
     }
-    if changed(fields::RECURRENCE) || (new.get(fields::RECURRENCE).is_some() && changed(fields::START_TZ)) {
+    if changed(fields::RECURRENCE)
+        || (new.get(fields::RECURRENCE).is_some() && changed(fields::START_TZ))
+    {
         m.insert(
             "recurrence".into(),
             full.recurrence.as_ref().map_or(Value::Null, to_json),
@@ -625,10 +629,25 @@ mod tests {
     fn deleted_occurrences_are_inferred_from_missing_instances_and_cancelled_ids() {
         let mut e = master();
         let instances = [
-            instance("a", "2025-03-10T08:00:00Z", "2025-03-10T08:00:00", EventType::Occurrence),
+            instance(
+                "a",
+                "2025-03-10T08:00:00Z",
+                "2025-03-10T08:00:00",
+                EventType::Occurrence,
+            ),
             // 2025-03-11 missing: cancelled
-            instance("c", "2025-03-12T08:00:00Z", "2025-03-12T08:15:00", EventType::Exception),
-            instance("d", "2025-03-13T08:00:00Z", "2025-03-13T08:00:00", EventType::Occurrence),
+            instance(
+                "c",
+                "2025-03-12T08:00:00Z",
+                "2025-03-12T08:15:00",
+                EventType::Exception,
+            ),
+            instance(
+                "d",
+                "2025-03-13T08:00:00Z",
+                "2025-03-13T08:00:00",
+                EventType::Occurrence,
+            ),
         ];
         // 2025-03-14 is outside the window: only a cancelled id names it
         e.cancelled_occurrences = Some(vec!["OID.AAMkAGI2.2025-03-14".into()]);
@@ -662,7 +681,10 @@ mod tests {
         assert_eq!(r.get(fields::START), Some(&json!("2025-03-10T08:00:00Z")));
         assert!(matches!(
             warnings.as_slice(),
-            [MappingWarning::UnknownWindowsZone { field: "start_tz", .. }]
+            [MappingWarning::UnknownWindowsZone {
+                field: "start_tz",
+                ..
+            }]
         ));
     }
 
@@ -677,11 +699,17 @@ mod tests {
         let e = record_to_graph(&r);
         assert_eq!(
             e.start,
-            Some(DateTimeTimeZone::new("2025-10-25T00:00:00.0000000", "W. Europe Standard Time"))
+            Some(DateTimeTimeZone::new(
+                "2025-10-25T00:00:00.0000000",
+                "W. Europe Standard Time"
+            ))
         );
         assert_eq!(
             e.end,
-            Some(DateTimeTimeZone::new("2025-10-27T00:00:00.0000000", "W. Europe Standard Time"))
+            Some(DateTimeTimeZone::new(
+                "2025-10-27T00:00:00.0000000",
+                "W. Europe Standard Time"
+            ))
         );
         // as the server answers with Prefer: outlook.timezone="UTC" (DST ends on the 26th)
         let mut read = e.clone();

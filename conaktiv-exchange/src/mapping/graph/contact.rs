@@ -178,8 +178,7 @@ pub fn graph_to_record(c: &Contact) -> Record {
     put(
         &mut r,
         fields::BIRTHDAY,
-        c.birthday
-            .map(|b| canon::date(canon::date_from_ews(b))),
+        c.birthday.map(|b| canon::date(canon::date_from_ews(b))),
     );
     canon::put_value(
         &mut r,

@@ -62,7 +62,9 @@ const UTC_NAMES: [&str; 7] = [
 ];
 
 fn is_utc(name: &str) -> bool {
-    UTC_NAMES.iter().any(|n| n.eq_ignore_ascii_case(name.trim()))
+    UTC_NAMES
+        .iter()
+        .any(|n| n.eq_ignore_ascii_case(name.trim()))
 }
 
 /// The `chrono-tz` zone of a Graph zone name (UTC spellings, Windows ids, IANA names);
@@ -252,7 +254,11 @@ pub(crate) fn recurrence_to_value(r: &PatternedRecurrence) -> Value {
             let mut pos: Vec<usize> = days.iter().filter_map(|d| day_pos(*d)).collect();
             pos.sort_unstable();
             pos.dedup();
-            let names: Vec<&str> = pos.iter().filter_map(|p| DAYS.get(*p)).map(|x| x.2).collect();
+            let names: Vec<&str> = pos
+                .iter()
+                .filter_map(|p| DAYS.get(*p))
+                .map(|x| x.2)
+                .collect();
             let first = p.first_day_of_week.and_then(day_name).unwrap_or("mon");
             json!({"pattern": "weekly", "interval": i, "days": names, "first_day_of_week": first})
         }
@@ -433,9 +439,18 @@ mod tests {
             at("2025-07-10T10:00:00", "Europe/Berlin").as_deref(),
             Some("2025-07-10T08:00:00Z")
         );
-        assert_eq!(canonical_zone("W. Europe Standard Time").as_deref(), Some("Europe/Berlin"));
-        assert_eq!(canonical_zone("tzone://Microsoft/Utc").as_deref(), Some("UTC"));
-        assert_eq!(canonical_zone("Europe/Vienna").as_deref(), Some("Europe/Berlin"));
+        assert_eq!(
+            canonical_zone("W. Europe Standard Time").as_deref(),
+            Some("Europe/Berlin")
+        );
+        assert_eq!(
+            canonical_zone("tzone://Microsoft/Utc").as_deref(),
+            Some("UTC")
+        );
+        assert_eq!(
+            canonical_zone("Europe/Vienna").as_deref(),
+            Some("Europe/Berlin")
+        );
         assert_eq!(canonical_zone("tzone://Microsoft/Custom"), None);
         let t = DateTime::parse_from_rfc3339("2025-07-10T08:00:00Z")
             .map(|d| d.with_timezone(&Utc))

@@ -134,9 +134,8 @@ pub fn patch(old: &Record, new: &Record) -> Value {
             to_json(&full.body.clone().unwrap_or_else(|| ItemBody::text(""))),
         );
     }
-    let opt = |v: &Option<graph_client::types::DateTimeTimeZone>| {
-        v.as_ref().map_or(Value::Null, to_json)
-    };
+    let opt =
+        |v: &Option<graph_client::types::DateTimeTimeZone>| v.as_ref().map_or(Value::Null, to_json);
     if changed(fields::START_DATE) {
         m.insert("startDateTime".into(), opt(&full.start_date_time));
     }
