@@ -198,6 +198,44 @@ fn appointment_records() -> Vec<(String, Record)> {
             "busy_status": "working_elsewhere"
         })),
     ));
+    out.push((
+        "all-day yearly series with a deleted year".into(),
+        rec(json!({
+            "subject": "Geburtstag Anna",
+            "start": "2025-05-17",
+            "end": "2025-05-18",
+            "start_tz": "Europe/Berlin",
+            "end_tz": "Europe/Berlin",
+            "all_day": true,
+            "sensitivity": "private",
+            "busy_status": "free",
+            "recurrence": {"pattern": "yearly_absolute", "month": 5, "day_of_month": 17,
+                           "start_date": "2025-05-17", "end": "never"},
+            "recurrence.deleted": ["2026-05-17"]
+        })),
+    ));
+    out.push((
+        "daily series in UTC with a moved occurrence that has its own texts".into(),
+        rec(json!({
+            "subject": "Stand-up",
+            "location": "Teams",
+            "body": "Kurz halten.",
+            "start": "2025-09-01T07:00:00Z",
+            "end": "2025-09-01T07:15:00Z",
+            "start_tz": "UTC",
+            "end_tz": "UTC",
+            "all_day": false,
+            "reminder_minutes": 5,
+            "sensitivity": "normal",
+            "busy_status": "busy",
+            "recurrence": {"pattern": "daily", "interval": 1,
+                           "start_date": "2025-09-01", "end": "by_date", "end_date": "2025-09-12"},
+            "recurrence.deleted": ["2025-09-05"],
+            "recurrence.modified": [{"original_start": "2025-09-03T07:00:00Z",
+                                     "start": "2025-09-03T12:00:00Z", "end": "2025-09-03T12:30:00Z",
+                                     "location": "Raum 1 — Süd", "body": "Sonderthema:\nBudget"}]
+        })),
+    ));
     for (name, v) in recurrence_values() {
         out.push((format!("series: {name}"), series_with(&v)));
     }
