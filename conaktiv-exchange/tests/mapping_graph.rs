@@ -426,7 +426,9 @@ fn contact_options() -> ListOptions {
     let mut ids = gcontact::extended_properties();
     ids.push(key::graph_property());
     let refs: Vec<&extended::PropertyId> = ids.iter().collect();
-    ListOptions::default().expand(extended::expand(&refs))
+    ListOptions::default()
+        .select(&gcontact::SELECT)
+        .expand(extended::expand(&refs))
 }
 
 async fn ews_contact_record(f: &Fronts, id: &ItemId) -> Record {
@@ -604,7 +606,19 @@ fn window() -> Window {
 }
 
 fn event_options() -> ListOptions {
-    ListOptions::default()
+    ListOptions::default().select(&gappt::SELECT)
+}
+
+fn instance_options() -> ListOptions {
+    ListOptions::default().select(&[
+        "type",
+        "originalStart",
+        "start",
+        "end",
+        "subject",
+        "location",
+        "body",
+    ])
 }
 
 /// The Graph record of an event: the master plus its instances in the window.
@@ -612,7 +626,7 @@ async fn graph_event_record(f: &Fronts, gid: &str) -> Record {
     let e = f.graph.event(gid, &event_options()).await.unwrap();
     let instances = if e.recurrence.is_some() {
         f.graph
-            .instances(gid, window(), &ListOptions::default())
+            .instances(gid, window(), &instance_options())
             .await
             .unwrap()
     } else {

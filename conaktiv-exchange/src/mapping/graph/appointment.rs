@@ -30,6 +30,30 @@ use crate::mapping::appointment::fields;
 use crate::mapping::canon::{self, get_str, get_string, put, put_value};
 use crate::mapping::{MappingWarning, Record, recurrence};
 
+/// The event properties the mapping reads, for a `$select` of the master or single event
+/// (instances need `type`, `originalStart`, `start`, `end`, `subject`, `location`, `body`).
+pub const SELECT: [&str; 19] = [
+    "subject",
+    "body",
+    "location",
+    "start",
+    "end",
+    "originalStartTimeZone",
+    "originalEndTimeZone",
+    "isAllDay",
+    "attendees",
+    "isReminderOn",
+    "reminderMinutesBeforeStart",
+    "categories",
+    "sensitivity",
+    "showAs",
+    "recurrence",
+    "cancelledOccurrences",
+    "type",
+    "originalStart",
+    "seriesMasterId",
+];
+
 /// Record fields Graph cannot carry (none).
 pub const NOT_CARRIED: [&str; 0] = [];
 
