@@ -310,6 +310,20 @@ fn graph_day(d: EwsDay) -> Option<DayOfWeek> {
     })
 }
 
+/// The days of an EWS day (the classes `Day`, `Weekday`, `WeekendDay` as the days they name,
+/// as Graph lists them).
+fn graph_days(d: EwsDay) -> Vec<DayOfWeek> {
+    use DayOfWeek::{Friday, Monday, Saturday, Sunday, Thursday, Tuesday, Wednesday};
+    match d {
+        EwsDay::Day => vec![
+            Sunday, Monday, Tuesday, Wednesday, Thursday, Friday, Saturday,
+        ],
+        EwsDay::Weekday => vec![Monday, Tuesday, Wednesday, Thursday, Friday],
+        EwsDay::WeekendDay => vec![Sunday, Saturday],
+        single => graph_day(single).into_iter().collect(),
+    }
+}
+
 fn ews_day(d: DayOfWeek) -> Option<EwsDay> {
     Some(match d {
         DayOfWeek::Sunday => EwsDay::Sunday,
@@ -358,7 +372,7 @@ pub(crate) fn graph_recurrence(r: &EwsRecurrence) -> Option<PatternedRecurrence>
         } => RecurrencePattern {
             kind: Some(RecurrencePatternType::RelativeMonthly),
             interval: Some(*interval),
-            days_of_week: Some(graph_day(*days_of_week).into_iter().collect()),
+            days_of_week: Some(graph_days(*days_of_week)),
             index: Some(graph_index(*day_of_week_index)),
             ..RecurrencePattern::default()
         },
@@ -379,7 +393,7 @@ pub(crate) fn graph_recurrence(r: &EwsRecurrence) -> Option<PatternedRecurrence>
         } => RecurrencePattern {
             kind: Some(RecurrencePatternType::RelativeYearly),
             interval: Some(1),
-            days_of_week: Some(graph_day(*days_of_week).into_iter().collect()),
+            days_of_week: Some(graph_days(*days_of_week)),
             index: Some(graph_index(*day_of_week_index)),
             month: i32::try_from(month.number()).ok(),
             ..RecurrencePattern::default()
@@ -437,11 +451,25 @@ fn ews_index(i: Option<WeekIndex>) -> DayOfWeekIndex {
     }
 }
 
+/// The EWS day of a relative pattern's `daysOfWeek`: one day, or the class the set is.
 fn first_day(p: &RecurrencePattern) -> Result<EwsDay, String> {
-    p.days_of_week
+    let mut days: Vec<EwsDay> = p
+        .days_of_week
         .iter()
         .flatten()
-        .find_map(|d| ews_day(*d))
+        .filter_map(|d| ews_day(*d))
+        .collect();
+    days.sort_by_key(|d| d.weekday().map(|w| w.num_days_from_monday()));
+    days.dedup();
+    for class in [EwsDay::Day, EwsDay::Weekday, EwsDay::WeekendDay] {
+        let mut all: Vec<EwsDay> = graph_days(class).into_iter().filter_map(ews_day).collect();
+        all.sort_by_key(|d| d.weekday().map(|w| w.num_days_from_monday()));
+        if days.len() > 1 && days == all {
+            return Ok(class);
+        }
+    }
+    days.first()
+        .copied()
         .ok_or_else(|| "daysOfWeek is required.".to_string())
 }
 

@@ -30,6 +30,30 @@ use crate::mapping::appointment::fields;
 use crate::mapping::canon::{self, get_str, get_string, put, put_value};
 use crate::mapping::{MappingWarning, Record, recurrence};
 
+/// The event properties the mapping reads, for a `$select` of the master or single event
+/// (instances need `type`, `originalStart`, `start`, `end`, `subject`, `location`, `body`).
+pub const SELECT: [&str; 19] = [
+    "subject",
+    "body",
+    "location",
+    "start",
+    "end",
+    "originalStartTimeZone",
+    "originalEndTimeZone",
+    "isAllDay",
+    "attendees",
+    "isReminderOn",
+    "reminderMinutesBeforeStart",
+    "categories",
+    "sensitivity",
+    "showAs",
+    "recurrence",
+    "cancelledOccurrences",
+    "type",
+    "originalStart",
+    "seriesMasterId",
+];
+
 /// Record fields Graph cannot carry (none).
 pub const NOT_CARRIED: [&str; 0] = [];
 
@@ -177,14 +201,22 @@ pub fn graph_to_record(event: &Event, instances: &[Event]) -> (Record, Vec<Mappi
     put(&mut r, fields::SUBJECT, subject.clone());
     put(&mut r, fields::LOCATION, location.clone());
     put(&mut r, fields::BODY, body.clone());
+    // the zones the event was created with; a POST body (no original zones yet) names them
+    // in its times
     let start_zone = zone_of(
-        event.original_start_time_zone.as_deref(),
+        event
+            .original_start_time_zone
+            .as_deref()
+            .or_else(|| event.start.as_ref()?.time_zone.as_deref()),
         fields::START_TZ,
         &mut warnings,
     )
     .unwrap_or_else(|| "UTC".to_owned());
     let end_zone = zone_of(
-        event.original_end_time_zone.as_deref(),
+        event
+            .original_end_time_zone
+            .as_deref()
+            .or_else(|| event.end.as_ref()?.time_zone.as_deref()),
         fields::END_TZ,
         &mut warnings,
     )
@@ -576,4 +608,139 @@ pub fn occurrence_writes(old: &Record, new: &Record, instances: &[Event]) -> Vec
         });
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use graph_client::types::DateTimeTimeZone;
+    use serde_json::json;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s)
+            .map(|d| d.with_timezone(&Utc))
+            .unwrap_or_default()
+    }
+
+    fn master() -> Event {
+        let r: Record = serde_json::from_value(json!({"fields": {
+            "subject": "Daily", "start": "2025-03-10T08:00:00Z", "end": "2025-03-10T08:30:00Z",
+            "start_tz": "Europe/Berlin", "end_tz": "Europe/Berlin", "all_day": false,
+            "sensitivity": "normal", "busy_status": "busy",
+            "recurrence": {"pattern": "daily", "interval": 1, "start_date": "2025-03-10",
+                           "end": "after", "occurrences": 5}
+        }}))
+        .unwrap_or_default();
+        let mut e = record_to_graph(&r);
+        e.original_start_time_zone = Some("W. Europe Standard Time".into());
+        e.original_end_time_zone = Some("W. Europe Standard Time".into());
+        e
+    }
+
+    fn instance(id: &str, original: &str, start: &str, kind: EventType) -> Event {
+        Event {
+            id: Some(id.into()),
+            kind: Some(kind),
+            original_start: Some(at(original)),
+            start: Some(DateTimeTimeZone::new(start, "UTC")),
+            end: Some(DateTimeTimeZone::new(start.replace("T08:", "T09:"), "UTC")),
+            subject: Some("Daily".into()),
+            ..Event::default()
+        }
+    }
+
+    #[test]
+    fn deleted_occurrences_are_inferred_from_missing_instances_and_cancelled_ids() {
+        let mut e = master();
+        let instances = [
+            instance(
+                "a",
+                "2025-03-10T08:00:00Z",
+                "2025-03-10T08:00:00",
+                EventType::Occurrence,
+            ),
+            // 2025-03-11 missing: cancelled
+            instance(
+                "c",
+                "2025-03-12T08:00:00Z",
+                "2025-03-12T08:15:00",
+                EventType::Exception,
+            ),
+            instance(
+                "d",
+                "2025-03-13T08:00:00Z",
+                "2025-03-13T08:00:00",
+                EventType::Occurrence,
+            ),
+        ];
+        // 2025-03-14 is outside the window: only a cancelled id names it
+        e.cancelled_occurrences = Some(vec!["OID.AAMkAGI2.2025-03-14".into()]);
+        let (r, warnings) = graph_to_record(&e, &instances);
+        assert!(warnings.is_empty());
+        assert_eq!(
+            r.get(fields::DELETED_OCCURRENCES),
+            Some(&json!(["2025-03-11", "2025-03-14"]))
+        );
+        assert_eq!(
+            r.get(fields::MODIFIED_OCCURRENCES),
+            Some(&json!([{"original_start": "2025-03-12T08:00:00Z",
+                          "start": "2025-03-12T08:15:00Z", "end": "2025-03-12T09:15:00Z"}]))
+        );
+        assert_eq!(
+            cancelled_date("OID.2025-03-14T08:00:00Z", chrono_tz::Europe::Berlin),
+            NaiveDate::from_ymd_opt(2025, 3, 14)
+        );
+    }
+
+    #[test]
+    fn unknown_zones_fall_back_to_utc_with_a_warning() {
+        let mut e = master();
+        e.recurrence = None;
+        e.original_start_time_zone = Some("tzone://Microsoft/Custom".into());
+        e.original_end_time_zone = None;
+        e.start = Some(DateTimeTimeZone::new("2025-03-10T08:00:00.0000000", "UTC"));
+        e.end = Some(DateTimeTimeZone::new("2025-03-10T08:30:00.0000000", "UTC"));
+        let (r, warnings) = graph_to_record(&e, &[]);
+        assert_eq!(r.get(fields::START_TZ), Some(&json!("UTC")));
+        assert_eq!(r.get(fields::START), Some(&json!("2025-03-10T08:00:00Z")));
+        assert!(matches!(
+            warnings.as_slice(),
+            [MappingWarning::UnknownWindowsZone {
+                field: "start_tz",
+                ..
+            }]
+        ));
+    }
+
+    #[test]
+    fn all_day_events_are_local_midnights_in_their_zone() {
+        let r: Record = serde_json::from_value(json!({"fields": {
+            "subject": "Messe", "start": "2025-10-25", "end": "2025-10-27",
+            "start_tz": "Europe/Berlin", "end_tz": "Europe/Berlin", "all_day": true,
+            "sensitivity": "normal", "busy_status": "free"
+        }}))
+        .unwrap_or_default();
+        let e = record_to_graph(&r);
+        assert_eq!(
+            e.start,
+            Some(DateTimeTimeZone::new(
+                "2025-10-25T00:00:00.0000000",
+                "W. Europe Standard Time"
+            ))
+        );
+        assert_eq!(
+            e.end,
+            Some(DateTimeTimeZone::new(
+                "2025-10-27T00:00:00.0000000",
+                "W. Europe Standard Time"
+            ))
+        );
+        // as the server answers with Prefer: outlook.timezone="UTC" (DST ends on the 26th)
+        let mut read = e.clone();
+        read.start = Some(DateTimeTimeZone::new("2025-10-24T22:00:00.0000000", "UTC"));
+        read.end = Some(DateTimeTimeZone::new("2025-10-26T23:00:00.0000000", "UTC"));
+        read.original_start_time_zone = Some("W. Europe Standard Time".into());
+        read.original_end_time_zone = Some("W. Europe Standard Time".into());
+        assert_eq!(graph_to_record(&read, &[]).0, r);
+    }
 }

@@ -37,6 +37,36 @@ pub fn extended_properties() -> Vec<PropertyId> {
     vec![business_fax_property(), other_phone_property()]
 }
 
+/// The Graph properties the mapping reads, for a `$select` (Graph may leave the e-mail slot
+/// properties out of a default answer; the collection is the fallback).
+pub const SELECT: [&str; 25] = [
+    "title",
+    "givenName",
+    "middleName",
+    "surname",
+    "generation",
+    "nickName",
+    "companyName",
+    "department",
+    "jobTitle",
+    "displayName",
+    "personalNotes",
+    "birthday",
+    "categories",
+    "emailAddresses",
+    "primaryEmailAddress",
+    "secondaryEmailAddress",
+    "tertiaryEmailAddress",
+    "businessPhones",
+    "homePhones",
+    "mobilePhone",
+    "businessAddress",
+    "homeAddress",
+    "otherAddress",
+    "changeKey",
+    "parentFolderId",
+];
+
 /// Record fields Graph cannot carry (none: every contact field has a Graph property or an
 /// extended property).
 pub const NOT_CARRIED: [&str; 0] = [];

@@ -22,6 +22,8 @@
 //!
 //! # What the adapter requests per table
 //!
+//! With a `$select`, name at least each module's `SELECT` properties.
+//!
 //! * Contacts: `$expand` = `graph_client::extended::expand` of
 //!   [`contact::extended_properties`] (business fax and other phone, which Graph has no
 //!   property for) plus the correlation key.

@@ -17,6 +17,20 @@ use crate::mapping::Record;
 use crate::mapping::canon::{self, get_str, get_string, put, put_value};
 use crate::mapping::task::fields;
 
+/// The To Do properties the mapping reads, for a `$select`.
+pub const SELECT: [&str; 10] = [
+    "title",
+    "body",
+    "startDateTime",
+    "dueDateTime",
+    "status",
+    "importance",
+    "isReminderOn",
+    "reminderDateTime",
+    "categories",
+    "recurrence",
+];
+
 /// Record fields To Do cannot carry: percent complete and sensitivity.
 pub const NOT_CARRIED: [&str; 2] = [fields::PERCENT_COMPLETE, fields::SENSITIVITY];
 
