@@ -238,7 +238,23 @@ impl GraphSide {
     }
 
     fn options(&self) -> ListOptions {
+        let mapped: &[&str] = match self.table() {
+            ExchangeTable::Contacts => &mapping::graph::contact::SELECT,
+            ExchangeTable::Tasks => &mapping::graph::task::SELECT,
+            ExchangeTable::Appointments => &mapping::graph::appointment::SELECT,
+            _ => &[],
+        };
+        // what the mapping reads, plus id and version (To Do tasks: the etag comes anyway)
+        let mut select: Vec<String> = Vec::new();
+        if !mapped.is_empty() {
+            select.push("id".into());
+            if self.table() != ExchangeTable::Tasks {
+                select.push("changeKey".into());
+            }
+            select.extend(mapped.iter().map(|s| (*s).to_owned()));
+        }
         ListOptions {
+            select,
             top: Some(PAGE),
             expand: Some(if self.table() == ExchangeTable::Tasks {
                 "linkedResources".into()
@@ -434,8 +450,8 @@ impl GraphSide {
     /// One item by id, with its key; `None` when it is gone.
     async fn read_one(&mut self, id: &str) -> Result<Option<Read>, SideError> {
         let options = ListOptions {
-            expand: self.options().expand,
-            ..ListOptions::default()
+            top: None,
+            ..self.options()
         };
         match self.table() {
             ExchangeTable::Contacts => match self.mbox.contact(id, &options).await {
