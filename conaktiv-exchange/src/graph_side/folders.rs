@@ -82,11 +82,18 @@ pub async fn resolve(
             }
         }
     }
-    let target = resolve_one(mbox, table, new_items, false)
-        .await?
-        .into_iter()
-        .next()
-        .ok_or_else(|| not_found(new_items))?;
+    // the new-items folder is usually one of the sync folders: no second lookup then
+    let target = match out
+        .iter()
+        .find(|f| f.path.eq_ignore_ascii_case(new_items.as_str()))
+    {
+        Some(f) => f.clone(),
+        None => resolve_one(mbox, table, new_items, false)
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| not_found(new_items))?,
+    };
     Ok((out, target))
 }
 
@@ -112,9 +119,13 @@ async fn contacts(
     if !root_is(path, DistinguishedFolder::Contacts) {
         return Err(not_found(path));
     }
+    // The default folder needs no request; a path below it is looked up level by level.
     let mut current: Option<String> = None;
-    let mut level = mbox.contact_folders().await?;
     for segment in rest(path) {
+        let level = match &current {
+            None => mbox.contact_folders().await?,
+            Some(id) => mbox.contact_child_folders(id).await?,
+        };
         let found = level
             .iter()
             .find(|f| {
@@ -124,9 +135,16 @@ async fn contacts(
             })
             .and_then(|f| f.id.clone())
             .ok_or_else(|| not_found(path))?;
-        level = mbox.contact_child_folders(&found).await?;
         current = Some(found);
     }
+    let level = if subfolders {
+        match &current {
+            None => mbox.contact_folders().await?,
+            Some(id) => mbox.contact_child_folders(id).await?,
+        }
+    } else {
+        Vec::new()
+    };
     let mut out = vec![GraphFolder {
         id: current,
         path: path.to_string(),

@@ -157,6 +157,8 @@ pub struct GraphSide {
     task_lists: HashMap<Id, String>,
     /// Instances of the series read in this run (for exception writes).
     instances: HashMap<Id, Vec<Event>>,
+    /// Items written in this run: id to (version after the write, key).
+    written: HashMap<Id, (Version, String)>,
     unreadable: Vec<String>,
 }
 
@@ -174,6 +176,7 @@ impl GraphSide {
             cache: HashMap::new(),
             task_lists: HashMap::new(),
             instances: HashMap::new(),
+            written: HashMap::new(),
             unreadable: Vec::new(),
         })
     }
@@ -490,6 +493,67 @@ impl GraphSide {
                 Err(e) => Err(graph_err(e)),
             },
         }
+    }
+
+    /// Items by id, with their keys (`None`: gone). Contacts are read in `$batch`es of 20
+    /// (Graph's limit); the other tables item by item (a series needs its instances, a
+    /// message its attachments, a task its list).
+    async fn read_many(&mut self, ids: &[Id]) -> Result<Vec<(Id, Option<Read>)>, SideError> {
+        let mut out = Vec::with_capacity(ids.len());
+        if self.table() != ExchangeTable::Contacts {
+            for id in ids {
+                let r = self.read_one(id).await?;
+                out.push((id.clone(), r));
+            }
+            return Ok(out);
+        }
+        let options = ListOptions {
+            top: None,
+            ..self.options()
+        };
+        let query = {
+            let mut q = url::form_urlencoded::Serializer::new(String::new());
+            if !options.select.is_empty() {
+                q.append_pair("$select", &options.select.join(","));
+            }
+            if let Some(e) = &options.expand {
+                q.append_pair("$expand", e);
+            }
+            q.finish()
+        };
+        let user: String =
+            url::form_urlencoded::byte_serialize(self.mbox.user().as_bytes()).collect();
+        for chunk in ids.chunks(graph_client::batch::MAX_BATCH) {
+            let requests: Vec<graph_client::batch::BatchRequest> = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, id)| {
+                    let id: String = url::form_urlencoded::byte_serialize(id.as_bytes()).collect();
+                    graph_client::batch::BatchRequest::get(
+                        i.to_string(),
+                        format!("/users/{user}/contacts/{id}?{query}"),
+                    )
+                })
+                .collect();
+            let answers = self
+                .mbox
+                .client()
+                .batch(self.mbox.user(), requests)
+                .await
+                .map_err(graph_err)?;
+            for (id, answer) in chunk.iter().zip(answers) {
+                match answer.into_result::<Contact>() {
+                    Ok(Some(c)) => {
+                        let r = self.read_contact(&c);
+                        out.push((id.clone(), r));
+                    }
+                    Ok(None) => out.push((id.clone(), None)),
+                    Err(e) if e.is_not_found() => out.push((id.clone(), None)),
+                    Err(e) => return Err(graph_err(e)),
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// The item's record at `expected`, or why not.
@@ -921,14 +985,30 @@ impl Side for GraphSide {
         if calendar && self.now.timestamp() - token.issued > token::CALENDAR_TOKEN_HOURS * 3600 {
             return Ok(None);
         }
-        let (folders, _) = self.resolve().await?;
-        let keys: Vec<String> = folders.iter().map(GraphFolder::token_key).collect();
+        // Plain folders are taken from the token, as EWS's sync states are: a folder that
+        // is gone answers 404 and the engine lists in full (which resolves the paths again).
+        // Folder trees are resolved again, so that a new or removed subfolder is noticed.
         let known: Vec<String> = token.folders.iter().map(|(k, _)| k.clone()).collect();
-        if keys != known {
-            return Ok(None);
-        }
+        let folders: Vec<GraphFolder> = if self.config.folders.iter().any(|f| f.include_subfolders)
+        {
+            let (folders, _) = self.resolve().await?;
+            let keys: Vec<String> = folders.iter().map(GraphFolder::token_key).collect();
+            if keys != known {
+                return Ok(None);
+            }
+            folders
+        } else {
+            known
+                .iter()
+                .map(|k| GraphFolder {
+                    id: (!k.is_empty()).then(|| k.clone()),
+                    path: String::new(),
+                })
+                .collect()
+        };
         // per id, the last change wins
-        let mut touched: BTreeMap<Id, bool> = BTreeMap::new(); // id -> still there?
+        // id -> None: removed; Some(version as the delta named it, if it did)
+        let mut touched: BTreeMap<Id, Option<Option<Version>>> = BTreeMap::new();
         let mut next = Vec::new();
         for (folder, (k, link)) in folders.iter().zip(token.folders.iter()) {
             let id = folder.id.as_deref();
@@ -936,13 +1016,21 @@ impl Side for GraphSide {
             let round = match self.table() {
                 ExchangeTable::Contacts => self
                     .mbox
-                    .contacts_delta(id, start, &["id"], Some(PAGE))
+                    .contacts_delta(id, start, &["id", "changeKey"], Some(PAGE))
                     .await
                     .map(|r| {
                         (
                             r.changes
                                 .into_iter()
-                                .map(|c| delta_id(c, |c: &Contact| c.id.clone(), |_| None))
+                                .map(|c| {
+                                    delta_id(
+                                        c,
+                                        |c: &Contact| {
+                                            c.id.clone().map(|i| (i, c.change_key.clone()))
+                                        },
+                                        |_| None,
+                                    )
+                                })
                                 .collect::<Vec<_>>(),
                             r.delta_link,
                         )
@@ -955,14 +1043,25 @@ impl Side for GraphSide {
                         (
                             r.changes
                                 .into_iter()
-                                .map(|c| delta_id(c, |t: &TodoTask| t.id.clone(), |_| None))
+                                .map(|c| {
+                                    delta_id(
+                                        c,
+                                        |t: &TodoTask| t.id.clone().map(|i| (i, t.etag.clone())),
+                                        |_| None,
+                                    )
+                                })
                                 .collect(),
                             r.delta_link,
                         )
                     }),
                 ExchangeTable::Mail { .. } => self
                     .mbox
-                    .messages_delta(id.unwrap_or_default(), start, &["id"], Some(PAGE))
+                    .messages_delta(
+                        id.unwrap_or_default(),
+                        start,
+                        &["id", "changeKey"],
+                        Some(PAGE),
+                    )
                     .await
                     .map(|r| {
                         (
@@ -971,7 +1070,9 @@ impl Side for GraphSide {
                                 .map(|c| {
                                     delta_id(
                                         c,
-                                        |m: &graph_client::mail::Message| m.id.clone(),
+                                        |m: &graph_client::mail::Message| {
+                                            m.id.clone().map(|i| (i, m.change_key.clone()))
+                                        },
                                         |_| None,
                                     )
                                 })
@@ -990,11 +1091,14 @@ impl Side for GraphSide {
                                 .map(|c| {
                                     delta_id(
                                         c,
-                                        |e: &Event| match e.kind {
-                                            Some(EventType::Occurrence | EventType::Exception) => {
-                                                e.series_master_id.clone()
+                                        |e: &Event| {
+                                            match e.kind {
+                                                Some(
+                                                    EventType::Occurrence | EventType::Exception,
+                                                ) => e.series_master_id.clone(),
+                                                _ => e.id.clone(),
                                             }
-                                            _ => e.id.clone(),
+                                            .map(|i| (i, None))
                                         },
                                         |_| Some(()),
                                     )
@@ -1011,8 +1115,8 @@ impl Side for GraphSide {
             };
             for c in changes {
                 match c {
-                    DeltaId::Upsert(id) => {
-                        touched.insert(id, true);
+                    DeltaId::Upsert(id, version) => {
+                        touched.insert(id, Some(version));
                     }
                     DeltaId::Removed(id, calendar_instance) => {
                         if calendar_instance {
@@ -1020,7 +1124,7 @@ impl Side for GraphSide {
                             // delta does not name: reconcile through a full listing
                             return Ok(None);
                         }
-                        touched.insert(id, false);
+                        touched.insert(id, None);
                     }
                     DeltaId::Unknown => {}
                 }
@@ -1030,12 +1134,28 @@ impl Side for GraphSide {
         token.folders = next;
         let mut changed = Vec::new();
         let mut removed = Vec::new();
-        for (id, present) in touched {
-            if !present {
+        let mut to_read = Vec::new();
+        for (id, state) in touched {
+            let Some(version) = state else {
                 removed.push(id);
                 continue;
+            };
+            // an item this run wrote, still at the version the write returned: its key is
+            // known, no read needed (the engine reads the feed once more past its writes)
+            if let (Some(v), Some((written, k))) = (&version, self.written.get(&id))
+                && v == written
+            {
+                changed.push(Entry {
+                    id,
+                    version: v.clone(),
+                    key: Some(k.clone()),
+                });
+                continue;
             }
-            match self.read_one(&id).await? {
+            to_read.push(id);
+        }
+        for (id, read) in self.read_many(&to_read).await? {
+            match read {
                 Some(r) => changed.push(self.remember(&r)),
                 None => removed.push(id),
             }
@@ -1089,6 +1209,15 @@ impl Side for GraphSide {
                 if let Some(r) = record {
                     self.cache.insert(id.clone(), (version.clone(), r));
                 }
+                let key = match &op {
+                    WriteOp::Create { key, .. }
+                    | WriteOp::Update { key, .. }
+                    | WriteOp::SetKey { key, .. } => Some(key.trim().to_owned()),
+                    WriteOp::Delete { .. } => None,
+                };
+                if let Some(k) = key {
+                    self.written.insert(id.clone(), (version.clone(), k));
+                }
             }
             out.push(outcome);
         }
@@ -1098,7 +1227,8 @@ impl Side for GraphSide {
 
 /// An id a delta round named.
 enum DeltaId {
-    Upsert(Id),
+    /// Created or changed, with the version the delta named (if it did).
+    Upsert(Id, Option<Version>),
     /// Removed; `true` for a calendar view instance.
     Removed(Id, bool),
     Unknown,
@@ -1106,11 +1236,11 @@ enum DeltaId {
 
 fn delta_id<T>(
     c: Change<T>,
-    id_of: impl Fn(&T) -> Option<String>,
+    id_of: impl Fn(&T) -> Option<(String, Option<Version>)>,
     instance: impl Fn(&str) -> Option<()>,
 ) -> DeltaId {
     match c {
-        Change::Upsert(t) => id_of(&t).map_or(DeltaId::Unknown, DeltaId::Upsert),
+        Change::Upsert(t) => id_of(&t).map_or(DeltaId::Unknown, |(id, v)| DeltaId::Upsert(id, v)),
         Change::Removed { id, .. } => {
             let is_instance = instance(&id).is_some();
             DeltaId::Removed(id, is_instance)
