@@ -373,13 +373,15 @@ impl GraphSide {
         }
     }
 
-    /// The delta link of a fresh round over a folder (`$select=id`: only the link is used).
+    /// The delta link of a fresh round over a folder. Its `$select` (id and change key) stays
+    /// in the link: later rounds name each changed item's version, so an item this run wrote
+    /// is recognised without a read.
     async fn initial_delta(&self, folder: &GraphFolder) -> Result<String, SideError> {
         let id = folder.id.as_deref();
         let r = match self.table() {
             ExchangeTable::Contacts => self
                 .mbox
-                .contacts_delta(id, DeltaStart::Initial, &["id"], Some(PAGE))
+                .contacts_delta(id, DeltaStart::Initial, &["id", "changeKey"], Some(PAGE))
                 .await
                 .map(|r| r.delta_link),
             ExchangeTable::Tasks => self
@@ -392,7 +394,7 @@ impl GraphSide {
                 .messages_delta(
                     id.unwrap_or_default(),
                     DeltaStart::Initial,
-                    &["id"],
+                    &["id", "changeKey"],
                     Some(PAGE),
                 )
                 .await
