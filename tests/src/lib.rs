@@ -74,7 +74,8 @@ pub fn contact_operation(ews: &str) -> String {
     match Backend::current() {
         Backend::Ews => ews.to_owned(),
         Backend::Graph => match ews {
-            "CreateItem" => "Graph POST contacts",
+            // contacts are created in $batches of 20
+            "CreateItem" => "Graph POST $batch",
             "UpdateItem" => "Graph PATCH contacts",
             "DeleteItem" => "Graph DELETE contacts",
             "GetItem" | "FindItem" => "Graph GET contacts",

@@ -645,6 +645,74 @@ impl GraphSide {
         }
     }
 
+    /// Contacts created in `$batch`es of 20 (`POST .../contacts` each, the key property set),
+    /// one outcome per contact in order. A batch whose answer was lost is reported unknown
+    /// for each of its contacts (the next run lists in full and re-pairs them by their key).
+    async fn create_contacts(&mut self, creates: &[(&Record, &str)]) -> Vec<WriteOutcome> {
+        let mut out = Vec::with_capacity(creates.len());
+        if creates.is_empty() {
+            return out;
+        }
+        let target = match self.resolve().await {
+            Ok((_, t)) => t,
+            Err(e) => {
+                return creates
+                    .iter()
+                    .map(|_| WriteOutcome::Failed(e.to_string()))
+                    .collect();
+            }
+        };
+        let user: String =
+            url::form_urlencoded::byte_serialize(self.mbox.user().as_bytes()).collect();
+        let url = match &target.id {
+            Some(f) => {
+                let f: String = url::form_urlencoded::byte_serialize(f.as_bytes()).collect();
+                format!("/users/{user}/contactFolders/{f}/contacts")
+            }
+            None => format!("/users/{user}/contacts"),
+        };
+        for chunk in creates.chunks(graph_client::batch::MAX_BATCH) {
+            let mut requests = Vec::with_capacity(chunk.len());
+            for (i, (record, k)) in chunk.iter().enumerate() {
+                let mut c = mapping::graph::contact::record_to_graph(record);
+                c.single_value_extended_properties =
+                    Some(vec![key::graph_property().value(k.trim())]);
+                let body = serde_json::to_value(&c).unwrap_or(Json::Null);
+                requests.push(graph_client::batch::BatchRequest::new(
+                    i.to_string(),
+                    "POST",
+                    url.clone(),
+                    Some(body),
+                ));
+            }
+            match self.mbox.client().batch(self.mbox.user(), requests).await {
+                Ok(answers) => {
+                    for answer in answers {
+                        out.push(match answer.into_result::<Contact>() {
+                            Ok(Some(Contact {
+                                id: Some(id),
+                                change_key,
+                                ..
+                            })) => WriteOutcome::Done {
+                                id,
+                                version: change_key.unwrap_or_default(),
+                            },
+                            Ok(_) => WriteOutcome::Unknown(
+                                "Graph answered a create without an id".into(),
+                            ),
+                            Err(e) => outcome_of(e),
+                        });
+                    }
+                }
+                Err(e) if e.outcome_unknown() => {
+                    out.extend(chunk.iter().map(|_| WriteOutcome::Unknown(e.to_string())));
+                }
+                Err(e) => out.extend(chunk.iter().map(|_| WriteOutcome::Failed(e.to_string()))),
+            }
+        }
+        out
+    }
+
     /// A CRM mail written into a mail folder: the message with its key, then its
     /// attachments; a message whose attachments could not be added is deleted again (the
     /// write failed, nothing half-written stays).
@@ -1186,8 +1254,25 @@ impl Side for GraphSide {
 
     async fn write(&mut self, ops: Vec<WriteOp>) -> Result<Vec<WriteOutcome>, SideError> {
         let mut out = Vec::with_capacity(ops.len());
+        // Contact creates go in `$batch`es of 20; their outcomes are used below in order.
+        let mut created: std::collections::VecDeque<WriteOutcome> =
+            if self.table() == ExchangeTable::Contacts {
+                let creates: Vec<(&Record, &str)> = ops
+                    .iter()
+                    .filter_map(|op| match op {
+                        WriteOp::Create { record, key } => Some((record, key.as_str())),
+                        _ => None,
+                    })
+                    .collect();
+                self.create_contacts(&creates).await.into()
+            } else {
+                Default::default()
+            };
         for op in ops {
             let outcome = match &op {
+                WriteOp::Create { .. } if self.table() == ExchangeTable::Contacts => created
+                    .pop_front()
+                    .unwrap_or_else(|| WriteOutcome::Failed("no batch answer".into())),
                 WriteOp::Create { record, key } => self.create(record, key).await,
                 WriteOp::Update {
                     id,

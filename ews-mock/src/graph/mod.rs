@@ -654,15 +654,20 @@ async fn endpoint(
         return finish(&shared, entry, reply);
     };
     entry.caller = Some(app.clone());
-    if is_batch && method == Method::POST {
-        let reply = batch(&shared, &app, &body).await;
-        return finish(&shared, entry, reply);
-    }
-    match run(
-        &shared, &app, method, segments, query, &headers, &body, &mut entry,
-    )
-    .await
-    {
+    let outcome = if is_batch && method == Method::POST {
+        // the envelope has faults of its own (`Graph POST $batch`), e.g. an answer lost
+        // after every inner request ran
+        match seeded_faults(&shared, &mut entry, None).await {
+            Err(outcome) => outcome,
+            Ok(terminal) => after_faults(terminal, batch(&shared, &app, &body).await),
+        }
+    } else {
+        run(
+            &shared, &app, method, segments, query, &headers, &body, &mut entry,
+        )
+        .await
+    };
+    match outcome {
         Outcome::Reply(reply) => finish(&shared, entry, reply),
         Outcome::DropBefore => {
             shared.log.push(entry);
@@ -769,43 +774,10 @@ async fn run(
         );
     }
 
-    let faults = shared
-        .faults
-        .pick(entry.operation.as_deref(), Some(&mailbox));
-    entry.faults = faults.iter().map(|f| f.name().to_string()).collect();
-    let mut terminal = None;
-    for fault in faults {
-        match fault {
-            Fault::Latency { ms } => tokio::time::sleep(Duration::from_millis(ms)).await,
-            other if terminal.is_none() => terminal = Some(other),
-            _ => {}
-        }
-    }
-    match &terminal {
-        Some(Fault::ServerBusy { back_off_ms, .. }) => {
-            let secs = back_off_ms.div_ceil(1000).max(1);
-            return Outcome::Reply(
-                Reply::error(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "TooManyRequests",
-                    "Too many requests.",
-                )
-                .with_header(header::RETRY_AFTER, secs.to_string()),
-            );
-        }
-        Some(Fault::Http503 { retry_after_secs }) => {
-            return Outcome::Reply(
-                Reply::error(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "ServiceUnavailable",
-                    "The service is temporarily unavailable.",
-                )
-                .with_header(header::RETRY_AFTER, retry_after_secs.to_string()),
-            );
-        }
-        Some(Fault::DropBeforeProcessing) => return Outcome::DropBefore,
-        _ => {}
-    }
+    let terminal = match seeded_faults(shared, entry, Some(&mailbox)).await {
+        Ok(t) => t,
+        Err(outcome) => return outcome,
+    };
 
     let request = Request {
         shared,
@@ -818,6 +790,53 @@ async fn run(
         service_root: format!("{}/v1.0", shared.base_url),
     };
     let reply = dispatch(&request);
+    after_faults(terminal, reply)
+}
+
+/// The seeded faults of a request: latency is slept here; a fault that answers before
+/// processing is returned as `Err`; the one that acts on the answer as `Ok(Some(..))`.
+async fn seeded_faults(
+    shared: &Arc<Shared>,
+    entry: &mut LogEntry,
+    mailbox: Option<&str>,
+) -> Result<Option<Fault>, Outcome> {
+    let faults = shared.faults.pick(entry.operation.as_deref(), mailbox);
+    entry.faults = faults.iter().map(|f| f.name().to_string()).collect();
+    let mut terminal = None;
+    for fault in faults {
+        match fault {
+            Fault::Latency { ms } => tokio::time::sleep(Duration::from_millis(ms)).await,
+            other if terminal.is_none() => terminal = Some(other),
+            _ => {}
+        }
+    }
+    match &terminal {
+        Some(Fault::ServerBusy { back_off_ms, .. }) => {
+            let secs = back_off_ms.div_ceil(1000).max(1);
+            Err(Outcome::Reply(
+                Reply::error(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "TooManyRequests",
+                    "Too many requests.",
+                )
+                .with_header(header::RETRY_AFTER, secs.to_string()),
+            ))
+        }
+        Some(Fault::Http503 { retry_after_secs }) => Err(Outcome::Reply(
+            Reply::error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "ServiceUnavailable",
+                "The service is temporarily unavailable.",
+            )
+            .with_header(header::RETRY_AFTER, retry_after_secs.to_string()),
+        )),
+        Some(Fault::DropBeforeProcessing) => Err(Outcome::DropBefore),
+        _ => Ok(terminal),
+    }
+}
+
+/// The answer as a fault acting on it leaves it.
+fn after_faults(terminal: Option<Fault>, reply: Reply) -> Outcome {
     match terminal {
         Some(Fault::DropAfterProcessing) => Outcome::DropAfter(reply),
         Some(Fault::Malformed | Fault::Truncated) => Outcome::Mangled(reply),
