@@ -223,6 +223,36 @@ where
     out
 }
 
+/// The sender of an Exchange mail account (the host sends CRM mail with it): over Microsoft
+/// Graph when the account's server record speaks Graph (a draft with an immutable id, sent,
+/// its Sent Items copy found by that id and returned in the receipt, attachments above 3 MB
+/// through upload sessions), else over EWS (`CreateItem` with `SendAndSaveCopy`), both
+/// through the server's service account.
+pub fn exchange_sender(
+    a: &MailAccount,
+    config: &Configuration,
+) -> Result<Box<dyn mail_transport::MailSender>, String> {
+    let ex = a
+        .exchange
+        .as_ref()
+        .ok_or_else(|| format!("mail account {}: no Exchange settings", a.short_code))?;
+    let server = config
+        .servers
+        .iter()
+        .find(|s| s.name.trim().eq_ignore_ascii_case(ex.server.trim()))
+        .ok_or_else(|| format!("mail account {}: no server {:?}", a.short_code, ex.server))?;
+    let fail = |e: &dyn std::fmt::Display| format!("mail account {}: {e}", a.short_code);
+    if server.effective_api() == ServerApi::Graph {
+        let client =
+            crate::service::graph::graph_client_for_server(server).map_err(|e| fail(&e))?;
+        let s = mail_transport::model::graph_sender(a, client).map_err(|e| fail(&e))?;
+        return Ok(Box::new(s));
+    }
+    let client = crate::service::client_for_server(server).map_err(|e| fail(&e))?;
+    let s = mail_transport::model::exchange_sender(a, client).map_err(|e| fail(&e))?;
+    Ok(Box::new(s))
+}
+
 fn receiver(
     a: &MailAccount,
     config: &Configuration,

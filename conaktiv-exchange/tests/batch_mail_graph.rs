@@ -123,3 +123,59 @@ async fn a_graph_server_records_mail_is_received_over_graph_once() {
     assert_eq!((second[0].new, second[0].duplicates), (0, 0));
     mock.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn crm_mail_is_sent_over_graph_and_its_sent_items_copy_is_found_by_id() {
+    let mock = MockServer::start(MockConfig::new(OrgData::from_toml(ORG).unwrap()))
+        .await
+        .unwrap();
+    let config = config(&mock);
+    let account = config.mail_account("GR").unwrap();
+    let sender = conaktiv_exchange::batch_tasks::exchange_sender(account, &config).unwrap();
+    mock.clear_log();
+    let receipt = sender
+        .send(&OutgoingMail {
+            from: Mailbox::new("grace@cloud.test"),
+            to: vec![Mailbox::new("otto@cloud.test")],
+            subject: "Angebot AN-2026-7".into(),
+            text: Some("Anbei das Angebot.".into()),
+            attachments: vec![mail_transport::Attachment {
+                file_name: "angebot.pdf".into(),
+                content_type: "application/pdf".into(),
+                data: vec![7u8; 3 * 1024 * 1024 + 10],
+            }],
+            ..OutgoingMail::default()
+        })
+        .await
+        .unwrap();
+    let copy = receipt
+        .stored_copy
+        .expect("the Sent Items copy, for the CRM to link");
+    assert!(receipt.copy_error.is_none());
+    let counts = mock.request_counts();
+    assert!(
+        counts
+            .keys()
+            .all(|k| k.starts_with("Graph") || k.contains("token")),
+        "{counts:?}"
+    );
+    assert!(
+        counts.contains_key("Graph POST messages/send"),
+        "{counts:?}"
+    );
+    assert!(
+        counts.keys().any(|k| k.contains("createUploadSession")),
+        "an attachment above 3 MB goes through an upload session: {counts:?}"
+    );
+    // the copy is in grace's Sent Items, and the mail reached otto
+    let sent = mock.mailbox("grace@cloud.test").unwrap();
+    assert_eq!(sent.items_in("sentitems").count(), 1);
+    assert!(!copy.id.is_empty(), "{copy:?}");
+    let inbox = mock.mailbox("otto@cloud.test").unwrap();
+    assert!(
+        inbox
+            .items_in("inbox")
+            .any(|i| i.subject.as_deref() == Some("Angebot AN-2026-7"))
+    );
+    mock.shutdown().await.unwrap();
+}
