@@ -106,9 +106,11 @@ mod tests {
             inner: TaskProjection,
             fields: &[fields::PERCENT_COMPLETE],
         };
-        let mut t = Task::default();
-        t.subject = "Angebot".into();
-        t.percent_complete = conaktiv_model::values::Percent::new(40).unwrap();
+        let t = Task {
+            subject: "Angebot".into(),
+            percent_complete: conaktiv_model::values::Percent::new(40).unwrap(),
+            ..Task::default()
+        };
         let r = p.to_record(&t);
         assert!(r.get(fields::PERCENT_COMPLETE).is_none());
         assert!(
