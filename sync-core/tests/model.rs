@@ -194,7 +194,12 @@ fn check_run<S: StateStore>(
                             && i.key.as_deref() == Some(key.as_str())
                             && items_before.contains_key(*other_id)
                     });
+                    // (Unless writes into this side overwrite it completely: then its edits
+                    // give way to the other side's record anyway.)
                     if let Some((_, r)) = replacement {
+                        if sw.overwrite_completely {
+                            continue;
+                        }
                         for (f, v) in &item.record.fields {
                             let base = pair.and_then(|p| p.base.get(f));
                             if base != Some(v) {
