@@ -641,3 +641,48 @@ async fn test_account_on_a_graph_server_checks_token_permissions_and_mailbox_sco
         "{text}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn test_account_on_an_online_server_kept_on_ews_says_whether_the_app_may_use_ews() {
+    let s = setup(ROUTES).await;
+    let refused = online_with("[graph]\news_allowed_app_ids = [\"another-app\"]\n").await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    let text = config_text(&s.buero, &refused, ROUTES).replace(
+        "kind = \"exchange_online\"\n",
+        "kind = \"exchange_online\"\napi = \"ews\"\n",
+    );
+    std::fs::write(&config, text).unwrap();
+    let out = tokio::task::block_in_place(|| {
+        Command::new(BIN)
+            .args([
+                "--config",
+                &config.display().to_string(),
+                "test-account",
+                "--server",
+                "Online",
+            ])
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap()
+    });
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(
+        all.contains("EWSAllowedAppIDs"),
+        "why EWS was refused: {all}"
+    );
+    assert!(all.contains("1 April 2027"), "the shutdown warning: {all}");
+    // check warns of the record, and names the API of its mailboxes
+    let (code, out, err) = run(&config, &s.db, &["check"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("warning: server \"Online\" uses EWS with Exchange Online"),
+        "{out}"
+    );
+    assert!(out.contains("server \"Online\", EWS, OAuth app"), "{out}");
+}

@@ -365,6 +365,15 @@ impl MockHandle {
         format!("{}/oauth2/v2.0/token", self.shared.base_url)
     }
 
+    /// Expires every Microsoft Graph delta link issued so far: the next round on one answers
+    /// 410 Gone (`syncStateNotFound`), as Graph does when it drops a sync state.
+    pub fn expire_graph_delta_tokens(&self) {
+        self.shared
+            .graph
+            .delta_epoch
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
     /// The admin/inspection endpoint's base URL.
     pub fn admin_url(&self) -> String {
         format!("{}/admin", self.shared.base_url)

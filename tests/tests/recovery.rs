@@ -207,3 +207,51 @@ async fn throttling_faults_lose_nothing() {
         env.mock.faults()
     );
 }
+
+/// Graph drops a delta token (HTTP 410): the connector lists in full and reconciles, never
+/// deleting and re-creating. (Graph only: the EWS side's rejected sync state is tested in
+/// conaktiv-exchange's exchange_side tests.)
+#[tokio::test]
+async fn an_expired_delta_token_falls_back_to_a_full_listing_that_reconciles() {
+    if conaktiv_e2e::Backend::current() != conaktiv_e2e::Backend::Graph {
+        return;
+    }
+    let env = env().await;
+    let first = env.connector.run(None, None).await.unwrap();
+    assert_eq!(first.failed(), 0, "{first:?}");
+    env.edit_exchange_contact("bob", "Erika", "company", "Muster AG")
+        .await;
+    env.add_contact("bob", "Fritz", "Neu").await;
+    env.mock.expire_graph_delta_tokens();
+    env.mock.clear_log();
+    let run = env.connector.run(None, None).await.unwrap();
+    assert_eq!(run.failed(), 0, "{run:?}");
+    let report = run.items[0].result.as_ref().unwrap();
+    assert_eq!(report.report.to_exchange.created, 1, "{report:?}");
+    assert_eq!(report.report.to_conaktiv.updated, 1, "{report:?}");
+    assert_eq!(
+        report.report.to_exchange.deleted + report.report.to_conaktiv.deleted,
+        0,
+        "{report:?}"
+    );
+    let counts = env.mock.request_counts();
+    assert!(
+        counts.contains_key("Graph GET contacts"),
+        "a full listing: {counts:?}"
+    );
+    let mut all: Vec<String> = ALL.iter().map(|s| (*s).to_owned()).collect();
+    all.push("Fritz Neu".into());
+    all.sort();
+    assert_eq!(
+        env.subjects("bob", "contacts"),
+        all,
+        "no duplicates in Exchange"
+    );
+    assert_eq!(env.contacts("bob").await, all, "no duplicates in the CRM");
+    assert_eq!(
+        env.crm_contact_record("bob", "Erika").await.company,
+        "Muster AG"
+    );
+    let again = env.connector.run(None, None).await.unwrap();
+    assert_eq!(again.total_writes(), 0, "{again:?}");
+}
