@@ -613,13 +613,32 @@ async fn test_account_on_a_graph_server_checks_token_permissions_and_mailbox_sco
     );
 
     // An app without To Do and Mail.Send permissions: those steps fail, by name.
+    // Its mailbox scope (RBAC for Applications) leaves out carla, whose mail account is on
+    // this server: the scope step names her.
     let restricted = online_with(
-        "[graph]\n[[graph.apps]]\nclient_id = \"app-1\"\nroles = [\"Contacts.ReadWrite\", \"Calendars.ReadWrite\", \"Mail.ReadWrite\"]\n",
+        "[graph]\n[[graph.apps]]\nclient_id = \"app-1\"\nroles = [\"Contacts.ReadWrite\", \"Calendars.ReadWrite\", \"Mail.ReadWrite\"]\nmailboxes = [\"svc@cloud.test\", \"bert@cloud.test\"]\n",
     )
     .await;
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("config.toml");
-    std::fs::write(&config, config_text(&s.buero, &restricted, ROUTES)).unwrap();
+    let account = r#"
+[[mail_accounts]]
+short_code = "CA"
+user = "carla"
+account_name = "Carla"
+email = "carla@cloud.test"
+usage = "receive"
+server_kind = "exchange"
+
+[mail_accounts.exchange]
+server = "Online"
+use_admin_account = true
+"#;
+    std::fs::write(
+        &config,
+        format!("{}{account}", config_text(&s.buero, &restricted, ROUTES)),
+    )
+    .unwrap();
     let out = test(&config.display().to_string());
     let text = format!(
         "{}{}",
@@ -638,6 +657,12 @@ async fn test_account_on_a_graph_server_checks_token_permissions_and_mailbox_sco
     assert!(line("Mail.Send").contains("failed"), "{text}");
     assert!(
         line("Tasks").contains("grant the application permission"),
+        "{text}"
+    );
+    assert!(
+        text.lines().any(|l| l.contains("mailbox scope")
+            && l.contains("carla@cloud.test")
+            && l.contains("outside the app's mailbox scope")),
         "{text}"
     );
 }

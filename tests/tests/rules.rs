@@ -285,3 +285,42 @@ async fn a_delete_in_exchange_deletes_in_the_crm_when_switched_on() {
     assert_eq!(env.contacts("bob").await, ["Clara Kunde"]);
     assert_eq!(env.subjects("bob", "contacts"), ["Clara Kunde"]);
 }
+
+#[tokio::test]
+async fn the_mass_delete_guard_stops_a_run_until_the_admin_accepts_it() {
+    let env = synced(&rule("conaktiv", "", ALL, ALL)).await;
+    for i in 0..9 {
+        env.add_contact("bob", &format!("Kunde{i}"), "Muster").await;
+    }
+    run_ok(&env).await;
+    assert_eq!(env.subjects("bob", "contacts").len(), 10);
+    // Eight of ten deleted in the CRM: more than the guard's share.
+    for i in 0..8 {
+        env.delete_crm_contact("bob", &format!("Kunde{i}")).await;
+    }
+    let preview = env
+        .connector
+        .preview("Kontakte", "bob", false)
+        .await
+        .unwrap();
+    assert_eq!(preview.exchange.deleted, 8);
+    assert!(
+        preview.guard.is_some(),
+        "the preview names the guard: {preview:?}"
+    );
+    let run = env.connector.run(None, None).await.unwrap();
+    let err = run.items[0].result.as_ref().unwrap_err();
+    assert_eq!(
+        err.kind(),
+        conaktiv_exchange::scheduler::JobErrorKind::MassDelete,
+        "{err:?}"
+    );
+    assert_eq!(env.subjects("bob", "contacts").len(), 10, "nothing deleted");
+    // Accepted for this rule: the deletes go through.
+    let accepted = env
+        .connector_for(&rule("conaktiv", "", ALL, ALL))
+        .with_accepted_mass_delete("Kontakte");
+    let run = accepted.run(None, None).await.unwrap();
+    assert_eq!(run.failed(), 0, "{run:?}");
+    assert_eq!(env.subjects("bob", "contacts").len(), 2);
+}
