@@ -497,18 +497,21 @@ impl GraphSide {
         }
     }
 
-    /// Items by id, with their keys (`None`: gone). Contacts are read in `$batch`es of 20
-    /// (Graph's limit); the other tables item by item (a series needs its instances, a
-    /// message its attachments, a task its list).
+    /// Items by id, with their keys (`None`: gone). Contacts and tasks (whose list the delta
+    /// named) are read in `$batch`es of 20 (Graph's limit); events and messages item by item
+    /// (a series needs its instances, a message its attachments).
     async fn read_many(&mut self, ids: &[Id]) -> Result<Vec<(Id, Option<Read>)>, SideError> {
         let mut out = Vec::with_capacity(ids.len());
-        if self.table() != ExchangeTable::Contacts {
-            for id in ids {
-                let r = self.read_one(id).await?;
-                out.push((id.clone(), r));
-            }
-            return Ok(out);
+        let tasks = self.table() == ExchangeTable::Tasks;
+        // a task is read in a batch when its list is known (from the delta that named it)
+        let (batchable, single): (Vec<Id>, Vec<Id>) = ids.iter().cloned().partition(|id| {
+            self.table() == ExchangeTable::Contacts || (tasks && self.task_lists.contains_key(id))
+        });
+        for id in &single {
+            let r = self.read_one(id).await?;
+            out.push((id.clone(), r));
         }
+        let ids = &batchable;
         let options = ListOptions {
             top: None,
             ..self.options()
@@ -525,15 +528,22 @@ impl GraphSide {
         };
         let user: String =
             url::form_urlencoded::byte_serialize(self.mbox.user().as_bytes()).collect();
+        let enc =
+            |s: &str| -> String { url::form_urlencoded::byte_serialize(s.as_bytes()).collect() };
         for chunk in ids.chunks(graph_client::batch::MAX_BATCH) {
             let requests: Vec<graph_client::batch::BatchRequest> = chunk
                 .iter()
                 .enumerate()
                 .map(|(i, id)| {
-                    let id: String = url::form_urlencoded::byte_serialize(id.as_bytes()).collect();
+                    let path = match self.task_lists.get(id) {
+                        Some(list) if tasks => {
+                            format!("todo/lists/{}/tasks/{}", enc(list), enc(id))
+                        }
+                        _ => format!("contacts/{}", enc(id)),
+                    };
                     graph_client::batch::BatchRequest::get(
                         i.to_string(),
-                        format!("/users/{user}/contacts/{id}?{query}"),
+                        format!("/users/{user}/{path}?{query}"),
                     )
                 })
                 .collect();
@@ -544,12 +554,18 @@ impl GraphSide {
                 .await
                 .map_err(graph_err)?;
             for (id, answer) in chunk.iter().zip(answers) {
-                match answer.into_result::<Contact>() {
-                    Ok(Some(c)) => {
-                        let r = self.read_contact(&c);
-                        out.push((id.clone(), r));
-                    }
-                    Ok(None) => out.push((id.clone(), None)),
+                let read = if tasks {
+                    let list = self.task_lists.get(id).cloned().unwrap_or_default();
+                    answer
+                        .into_result::<TodoTask>()
+                        .map(|t| t.and_then(|t| self.read_task(&list, &t)))
+                } else {
+                    answer
+                        .into_result::<Contact>()
+                        .map(|c| c.and_then(|c| self.read_contact(&c)))
+                };
+                match read {
+                    Ok(r) => out.push((id.clone(), r)),
                     Err(e) if e.is_not_found() => out.push((id.clone(), None)),
                     Err(e) => return Err(graph_err(e)),
                 }
@@ -645,10 +661,11 @@ impl GraphSide {
         }
     }
 
-    /// Contacts created in `$batch`es of 20 (`POST .../contacts` each, the key property set),
-    /// one outcome per contact in order. A batch whose answer was lost is reported unknown
-    /// for each of its contacts (the next run lists in full and re-pairs them by their key).
-    async fn create_contacts(&mut self, creates: &[(&Record, &str)]) -> Vec<WriteOutcome> {
+    /// Contacts or To Do tasks created in `$batch`es of 20 (`POST .../contacts` each with
+    /// the key property, `POST .../tasks` each with the key as a linked resource), one
+    /// outcome per item in order. A batch whose answer was lost is reported unknown for each
+    /// of its items (the next run lists in full and re-pairs them by their key).
+    async fn create_batched(&mut self, creates: &[(&Record, &str)]) -> Vec<WriteOutcome> {
         let mut out = Vec::with_capacity(creates.len());
         if creates.is_empty() {
             return out;
@@ -664,20 +681,33 @@ impl GraphSide {
         };
         let user: String =
             url::form_urlencoded::byte_serialize(self.mbox.user().as_bytes()).collect();
+        let tasks = self.table() == ExchangeTable::Tasks;
+        let list = target.id.clone().unwrap_or_default();
         let url = match &target.id {
             Some(f) => {
                 let f: String = url::form_urlencoded::byte_serialize(f.as_bytes()).collect();
-                format!("/users/{user}/contactFolders/{f}/contacts")
+                if tasks {
+                    format!("/users/{user}/todo/lists/{f}/tasks")
+                } else {
+                    format!("/users/{user}/contactFolders/{f}/contacts")
+                }
             }
             None => format!("/users/{user}/contacts"),
         };
         for chunk in creates.chunks(graph_client::batch::MAX_BATCH) {
             let mut requests = Vec::with_capacity(chunk.len());
             for (i, (record, k)) in chunk.iter().enumerate() {
-                let mut c = mapping::graph::contact::record_to_graph(record);
-                c.single_value_extended_properties =
-                    Some(vec![key::graph_property().value(k.trim())]);
-                let body = serde_json::to_value(&c).unwrap_or(Json::Null);
+                let body = if tasks {
+                    let mut t = mapping::graph::task::record_to_graph(record);
+                    t.linked_resources = Some(vec![key::linked_resource(k)]);
+                    serde_json::to_value(&t)
+                } else {
+                    let mut c = mapping::graph::contact::record_to_graph(record);
+                    c.single_value_extended_properties =
+                        Some(vec![key::graph_property().value(k.trim())]);
+                    serde_json::to_value(&c)
+                }
+                .unwrap_or(Json::Null);
                 requests.push(graph_client::batch::BatchRequest::new(
                     i.to_string(),
                     "POST",
@@ -688,16 +718,27 @@ impl GraphSide {
             match self.mbox.client().batch(self.mbox.user(), requests).await {
                 Ok(answers) => {
                     for answer in answers {
-                        out.push(match answer.into_result::<Contact>() {
-                            Ok(Some(Contact {
-                                id: Some(id),
-                                change_key,
-                                ..
-                            })) => WriteOutcome::Done {
-                                id,
-                                version: change_key.unwrap_or_default(),
-                            },
-                            Ok(_) => WriteOutcome::Unknown(
+                        // (id, version) of the created item
+                        let created = if tasks {
+                            answer
+                                .into_result::<TodoTask>()
+                                .map(|t| t.and_then(|t| Some((t.id?, t.etag))))
+                        } else {
+                            answer
+                                .into_result::<Contact>()
+                                .map(|c| c.and_then(|c| Some((c.id?, c.change_key))))
+                        };
+                        out.push(match created {
+                            Ok(Some((id, version))) => {
+                                if tasks {
+                                    self.task_lists.insert(id.clone(), list.clone());
+                                }
+                                WriteOutcome::Done {
+                                    id,
+                                    version: version.unwrap_or_default(),
+                                }
+                            }
+                            Ok(None) => WriteOutcome::Unknown(
                                 "Graph answered a create without an id".into(),
                             ),
                             Err(e) => outcome_of(e),
@@ -1186,6 +1227,11 @@ impl Side for GraphSide {
             for c in changes {
                 match c {
                     DeltaId::Upsert(id, version) => {
+                        if self.table() == ExchangeTable::Tasks
+                            && let Some(list) = &folder.id
+                        {
+                            self.task_lists.insert(id.clone(), list.clone());
+                        }
                         touched.insert(id, Some(version));
                     }
                     DeltaId::Removed(id, calendar_instance) => {
@@ -1254,23 +1300,24 @@ impl Side for GraphSide {
 
     async fn write(&mut self, ops: Vec<WriteOp>) -> Result<Vec<WriteOutcome>, SideError> {
         let mut out = Vec::with_capacity(ops.len());
-        // Contact creates go in `$batch`es of 20; their outcomes are used below in order.
-        let mut created: std::collections::VecDeque<WriteOutcome> =
-            if self.table() == ExchangeTable::Contacts {
-                let creates: Vec<(&Record, &str)> = ops
-                    .iter()
-                    .filter_map(|op| match op {
-                        WriteOp::Create { record, key } => Some((record, key.as_str())),
-                        _ => None,
-                    })
-                    .collect();
-                self.create_contacts(&creates).await.into()
-            } else {
-                Default::default()
-            };
+        // Contact and task creates go in `$batch`es of 20; their outcomes are used below in
+        // order.
+        let batched = matches!(self.table(), ExchangeTable::Contacts | ExchangeTable::Tasks);
+        let mut created: std::collections::VecDeque<WriteOutcome> = if batched {
+            let creates: Vec<(&Record, &str)> = ops
+                .iter()
+                .filter_map(|op| match op {
+                    WriteOp::Create { record, key } => Some((record, key.as_str())),
+                    _ => None,
+                })
+                .collect();
+            self.create_batched(&creates).await.into()
+        } else {
+            Default::default()
+        };
         for op in ops {
             let outcome = match &op {
-                WriteOp::Create { .. } if self.table() == ExchangeTable::Contacts => created
+                WriteOp::Create { .. } if batched => created
                     .pop_front()
                     .unwrap_or_else(|| WriteOutcome::Failed("no batch answer".into())),
                 WriteOp::Create { record, key } => self.create(record, key).await,
