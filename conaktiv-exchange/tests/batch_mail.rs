@@ -304,7 +304,10 @@ async fn the_linker_reads_project_offer_and_invoice_numbers_from_the_subject() {
     assert_eq!(links.offer.as_ref().map(|o| o.as_str()), Some("an-7"));
     assert_eq!(links.project.as_ref().map(|p| p.as_str()), Some("proj-42"));
     assert_eq!(links.customer.as_ref().map(|c| c.as_str()), Some("cust-7"));
-    assert_eq!(db.schema_version().await.unwrap(), 2);
+    assert_eq!(
+        db.schema_version().await.unwrap(),
+        conaktiv_exchange::sqlite::SCHEMA_VERSION
+    );
 }
 
 #[tokio::test]
