@@ -223,6 +223,20 @@ where
     out
 }
 
+/// The server record of an Exchange mail account ([`Configuration::server`]).
+fn exchange_server<'c>(
+    a: &MailAccount,
+    config: &'c Configuration,
+) -> Result<&'c conaktiv_model::config::EwsServer, String> {
+    let ex = a
+        .exchange
+        .as_ref()
+        .ok_or_else(|| format!("mail account {}: no Exchange settings", a.short_code))?;
+    config
+        .server(&ex.server)
+        .ok_or_else(|| format!("mail account {}: no server {:?}", a.short_code, ex.server))
+}
+
 /// The sender of an Exchange mail account (the host sends CRM mail with it): over Microsoft
 /// Graph when the account's server record speaks Graph (a draft with an immutable id, sent,
 /// its Sent Items copy found by that id and returned in the receipt, attachments above 3 MB
@@ -232,15 +246,7 @@ pub fn exchange_sender(
     a: &MailAccount,
     config: &Configuration,
 ) -> Result<Box<dyn mail_transport::MailSender>, String> {
-    let ex = a
-        .exchange
-        .as_ref()
-        .ok_or_else(|| format!("mail account {}: no Exchange settings", a.short_code))?;
-    let server = config
-        .servers
-        .iter()
-        .find(|s| s.name.trim().eq_ignore_ascii_case(ex.server.trim()))
-        .ok_or_else(|| format!("mail account {}: no server {:?}", a.short_code, ex.server))?;
+    let server = exchange_server(a, config)?;
     let fail = |e: &dyn std::fmt::Display| format!("mail account {}: {e}", a.short_code);
     if server.effective_api() == ServerApi::Graph {
         let client =
@@ -273,17 +279,7 @@ fn receiver(
             )))
         }
         _ => {
-            let ex = a
-                .exchange
-                .as_ref()
-                .ok_or_else(|| format!("mail account {}: no Exchange settings", a.short_code))?;
-            let server = config
-                .servers
-                .iter()
-                .find(|s| s.name == ex.server)
-                .ok_or_else(|| {
-                    format!("mail account {}: no server {:?}", a.short_code, ex.server)
-                })?;
+            let server = exchange_server(a, config)?;
             if server.effective_api() == ServerApi::Graph {
                 let client = crate::service::graph::graph_client_for_server(server)
                     .map_err(|e| format!("mail account {}: {e}", a.short_code))?;

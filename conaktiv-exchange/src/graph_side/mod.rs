@@ -526,10 +526,7 @@ impl GraphSide {
             }
             q.finish()
         };
-        let user: String =
-            url::form_urlencoded::byte_serialize(self.mbox.user().as_bytes()).collect();
-        let enc =
-            |s: &str| -> String { url::form_urlencoded::byte_serialize(s.as_bytes()).collect() };
+        let user = segment(self.mbox.user());
         for chunk in ids.chunks(graph_client::batch::MAX_BATCH) {
             let requests: Vec<graph_client::batch::BatchRequest> = chunk
                 .iter()
@@ -537,9 +534,9 @@ impl GraphSide {
                 .map(|(i, id)| {
                     let path = match self.task_lists.get(id) {
                         Some(list) if tasks => {
-                            format!("todo/lists/{}/tasks/{}", enc(list), enc(id))
+                            format!("todo/lists/{}/tasks/{}", segment(list), segment(id))
                         }
-                        _ => format!("contacts/{}", enc(id)),
+                        _ => format!("contacts/{}", segment(id)),
                     };
                     graph_client::batch::BatchRequest::get(
                         i.to_string(),
@@ -663,7 +660,7 @@ impl GraphSide {
 
     /// Contacts or To Do tasks created in `$batch`es of 20 (`POST .../contacts` each with
     /// the key property, `POST .../tasks` each with the key as a linked resource), one
-    /// outcome per item in order. A batch whose answer was lost is reported unknown for each
+    /// outcome per item in order. A batch that failed as a whole is reported unknown for each
     /// of its items (the next run lists in full and re-pairs them by their key).
     async fn create_batched(&mut self, creates: &[(&Record, &str)]) -> Vec<WriteOutcome> {
         let mut out = Vec::with_capacity(creates.len());
@@ -679,13 +676,12 @@ impl GraphSide {
                     .collect();
             }
         };
-        let user: String =
-            url::form_urlencoded::byte_serialize(self.mbox.user().as_bytes()).collect();
+        let user = segment(self.mbox.user());
         let tasks = self.table() == ExchangeTable::Tasks;
         let list = target.id.clone().unwrap_or_default();
         let url = match &target.id {
             Some(f) => {
-                let f: String = url::form_urlencoded::byte_serialize(f.as_bytes()).collect();
+                let f = segment(f);
                 if tasks {
                     format!("/users/{user}/todo/lists/{f}/tasks")
                 } else {
@@ -745,10 +741,9 @@ impl GraphSide {
                         });
                     }
                 }
-                Err(e) if e.outcome_unknown() => {
-                    out.extend(chunk.iter().map(|_| WriteOutcome::Unknown(e.to_string())));
-                }
-                Err(e) => out.extend(chunk.iter().map(|_| WriteOutcome::Failed(e.to_string()))),
+                // Whatever failed, the POSTs may have run (an answer lost or unreadable after
+                // the batch was sent): unknown, so the next run looks before creating again.
+                Err(e) => out.extend(chunk.iter().map(|_| WriteOutcome::Unknown(e.to_string()))),
             }
         }
         out
@@ -1025,6 +1020,11 @@ impl GraphSide {
             Err(e) => outcome_of(e),
         }
     }
+}
+
+/// A path segment of a `$batch` request URL (ids and addresses percent-encoded).
+fn segment(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 fn set_json(body: &mut Json, name: &str, value: Json) {
@@ -1319,7 +1319,7 @@ impl Side for GraphSide {
             let outcome = match &op {
                 WriteOp::Create { .. } if batched => created
                     .pop_front()
-                    .unwrap_or_else(|| WriteOutcome::Failed("no batch answer".into())),
+                    .unwrap_or_else(|| WriteOutcome::Unknown("no batch answer".into())),
                 WriteOp::Create { record, key } => self.create(record, key).await,
                 WriteOp::Update {
                     id,

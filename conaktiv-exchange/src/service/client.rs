@@ -67,17 +67,25 @@ pub fn transport_for_server(server: &EwsServer) -> Result<TransportConfig, Servi
         transport =
             transport.with_pinned_certificate(CertificateFingerprint::from_bytes(*pin.as_bytes()));
     }
-    if let Some(path) = &server.trusted_ca_file {
-        let pem = std::fs::read(path).map_err(|e| {
-            ServiceError::Configuration(format!(
-                "EWS server {:?}: cannot read trusted_ca_file {}: {e}",
-                server.name,
-                path.display()
-            ))
-        })?;
+    if let Some(pem) = trusted_ca_pem(server)? {
         transport = transport.with_extra_root_certificate(pem);
     }
     Ok(transport)
+}
+
+/// The PEM certificates of a server record's `trusted_ca_file`, if it names one (for the EWS
+/// and the Graph client alike).
+pub(crate) fn trusted_ca_pem(server: &EwsServer) -> Result<Option<Vec<u8>>, ServiceError> {
+    let Some(path) = &server.trusted_ca_file else {
+        return Ok(None);
+    };
+    std::fs::read(path).map(Some).map_err(|e| {
+        ServiceError::Configuration(format!(
+            "server record {:?}: cannot read trusted_ca_file {}: {e}",
+            server.name,
+            path.display()
+        ))
+    })
 }
 
 /// An EWS error's message with what the admin can change, when the server's certificate

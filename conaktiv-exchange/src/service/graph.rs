@@ -45,13 +45,7 @@ pub fn graph_client_for_server(server: &EwsServer) -> Result<graph_client::Clien
         config =
             config.with_pinned_certificate(CertificateFingerprint::from_bytes(*pin.as_bytes()));
     }
-    if let Some(path) = &server.trusted_ca_file {
-        let pem = std::fs::read(path).map_err(|e| {
-            fail(format!(
-                "cannot read trusted_ca_file {}: {e}",
-                path.display()
-            ))
-        })?;
+    if let Some(pem) = super::client::trusted_ca_pem(server)? {
         config = config.with_extra_root_certificate(pem);
     }
     graph_client::Client::new(config).map_err(|e| fail(e.to_string()))
