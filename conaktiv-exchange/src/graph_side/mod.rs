@@ -27,7 +27,7 @@
 //!
 //! | op | Graph | stale version / missing item |
 //! |---|---|---|
-//! | `Create` | `POST` into the new-items folder with the key property (tasks: a linked resource; events: a `transactionId`) | - |
+//! | `Create` | `POST` into the new-items folder with the key property (tasks: a linked resource; events: a `transactionId`); contacts and tasks in `$batch`es of 20 | - |
 //! | `Update` | `PATCH` of the changed properties plus the key, `If-Match` | `Conflict` / `NotFound` |
 //! | `Delete` | `DELETE`, `If-Match` (Graph moves it to Deleted Items) | `Conflict` / `NotFound` |
 //! | `SetKey` | `PATCH` of the key property, `If-Match` (tasks: `POST linkedResources` after an etag check) | `Conflict` / `NotFound` |
@@ -1130,40 +1130,18 @@ impl Side for GraphSide {
                     .contacts_delta(id, start, &["id", "changeKey"], Some(PAGE))
                     .await
                     .map(|r| {
-                        (
-                            r.changes
-                                .into_iter()
-                                .map(|c| {
-                                    delta_id(
-                                        c,
-                                        |c: &Contact| {
-                                            c.id.clone().map(|i| (i, c.change_key.clone()))
-                                        },
-                                        |_| None,
-                                    )
-                                })
-                                .collect::<Vec<_>>(),
-                            r.delta_link,
-                        )
+                        delta_ids(r, false, |c: &Contact| {
+                            c.id.clone().map(|i| (i, c.change_key.clone()))
+                        })
                     }),
                 ExchangeTable::Tasks => self
                     .mbox
                     .tasks_delta(id.unwrap_or_default(), start, Some(PAGE))
                     .await
                     .map(|r| {
-                        (
-                            r.changes
-                                .into_iter()
-                                .map(|c| {
-                                    delta_id(
-                                        c,
-                                        |t: &TodoTask| t.id.clone().map(|i| (i, t.etag.clone())),
-                                        |_| None,
-                                    )
-                                })
-                                .collect(),
-                            r.delta_link,
-                        )
+                        delta_ids(r, false, |t: &TodoTask| {
+                            t.id.clone().map(|i| (i, t.etag.clone()))
+                        })
                     }),
                 ExchangeTable::Mail { .. } => self
                     .mbox
@@ -1175,48 +1153,25 @@ impl Side for GraphSide {
                     )
                     .await
                     .map(|r| {
-                        (
-                            r.changes
-                                .into_iter()
-                                .map(|c| {
-                                    delta_id(
-                                        c,
-                                        |m: &graph_client::mail::Message| {
-                                            m.id.clone().map(|i| (i, m.change_key.clone()))
-                                        },
-                                        |_| None,
-                                    )
-                                })
-                                .collect(),
-                            r.delta_link,
-                        )
+                        delta_ids(r, false, |m: &graph_client::mail::Message| {
+                            m.id.clone().map(|i| (i, m.change_key.clone()))
+                        })
                     }),
+                // an instance stands for its series: the master is what changed
                 _ => self
                     .mbox
                     .calendar_view_delta(id, self.calendar_window(), start, Some(PAGE))
                     .await
                     .map(|r| {
-                        (
-                            r.changes
-                                .into_iter()
-                                .map(|c| {
-                                    delta_id(
-                                        c,
-                                        |e: &Event| {
-                                            match e.kind {
-                                                Some(
-                                                    EventType::Occurrence | EventType::Exception,
-                                                ) => e.series_master_id.clone(),
-                                                _ => e.id.clone(),
-                                            }
-                                            .map(|i| (i, None))
-                                        },
-                                        |_| Some(()),
-                                    )
-                                })
-                                .collect(),
-                            r.delta_link,
-                        )
+                        delta_ids(r, true, |e: &Event| {
+                            match e.kind {
+                                Some(EventType::Occurrence | EventType::Exception) => {
+                                    e.series_master_id.clone()
+                                }
+                                _ => e.id.clone(),
+                            }
+                            .map(|i| (i, None))
+                        })
                     }),
             };
             let (changes, link) = match round {
@@ -1368,16 +1323,22 @@ enum DeltaId {
     Unknown,
 }
 
-fn delta_id<T>(
-    c: Change<T>,
+/// The ids a delta round named, and its delta link. `calendar`: the round is over a
+/// calendar view, whose removed entries are instances.
+fn delta_ids<T>(
+    round: graph_client::DeltaRound<T>,
+    calendar: bool,
     id_of: impl Fn(&T) -> Option<(String, Option<Version>)>,
-    instance: impl Fn(&str) -> Option<()>,
-) -> DeltaId {
-    match c {
-        Change::Upsert(t) => id_of(&t).map_or(DeltaId::Unknown, |(id, v)| DeltaId::Upsert(id, v)),
-        Change::Removed { id, .. } => {
-            let is_instance = instance(&id).is_some();
-            DeltaId::Removed(id, is_instance)
-        }
-    }
+) -> (Vec<DeltaId>, String) {
+    let ids = round
+        .changes
+        .into_iter()
+        .map(|c| match c {
+            Change::Upsert(t) => {
+                id_of(&t).map_or(DeltaId::Unknown, |(id, v)| DeltaId::Upsert(id, v))
+            }
+            Change::Removed { id, .. } => DeltaId::Removed(id, calendar),
+        })
+        .collect();
+    (ids, round.delta_link)
 }
