@@ -286,7 +286,7 @@ async fn backend(name: &str, graph: bool, n: usize) {
         );
         println!(
             "   writes                           {:>7}",
-            report.report.to_exchange.total() + report.report.to_conaktiv.total()
+            report.report.to_exchange.content_writes() + report.report.to_conaktiv.content_writes()
         );
     }
 }

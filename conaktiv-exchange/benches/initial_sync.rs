@@ -190,8 +190,8 @@ to_conaktiv = {{ transfer_new = true, transfer_changed = true }}
         println!(
             "   writes                 {:>7} (to Exchange {}, to ConAktiv {})",
             report.counts.total(),
-            report.report.to_exchange.total(),
-            report.report.to_conaktiv.total()
+            report.report.to_exchange.content_writes(),
+            report.report.to_conaktiv.content_writes()
         );
         if items > 0 {
             let min = N.div_ceil(BATCH);

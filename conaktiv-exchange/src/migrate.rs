@@ -601,7 +601,7 @@ fn read_ews(path: &Path) -> Result<EwsState, MigrateError> {
                 SideId::Remote
             },
             source_id,
-            at: u64::try_from(at).unwrap_or_default(),
+            at: sync_core::Timestamp::from_unix_secs(u64::try_from(at).unwrap_or_default()),
         })
         .collect();
     Ok(EwsState { pairs, intents })
@@ -876,7 +876,7 @@ async fn migrate_inner(
                         gone: SideId::Remote,
                         kept_id: new.local.as_ref().map(|a| a.id.clone()).unwrap_or_default(),
                         reason: sync_core::DetachReason::Unrecorded,
-                        at: u64::try_from(chrono::Utc::now().timestamp()).unwrap_or_default(),
+                        at: sync_core::Timestamp::from(std::time::SystemTime::now()),
                     });
                 }
             }

@@ -204,41 +204,12 @@ impl PartialEq for JobError {
 
 impl Eq for JobError {}
 
-/// Counts of one direction of a run (in JSON in the reports' vocabulary: `new`, `changed`,
-/// `deleted`, `linked`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct Counts {
-    /// Records created.
-    #[serde(rename = "new")]
-    pub created: u64,
-    /// Records changed.
-    #[serde(rename = "changed")]
-    pub updated: u64,
-    /// Records deleted.
-    pub deleted: u64,
-    /// Records that only got the pair's correlation key (a pair re-found after a lost
-    /// state, or a record created on the other side that carries no key yet); their content
-    /// was not rewritten.
-    pub linked: u64,
-}
-
-impl Counts {
-    /// Created + updated + deleted (content writes; links are counted apart).
-    pub fn total(&self) -> u64 {
-        self.created + self.updated + self.deleted
-    }
-}
-
-impl std::fmt::Display for Counts {
-    /// `2 new, 1 changed, 0 deleted, 3 linked`: the words `sync` uses.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{} new, {} changed, {} deleted, {} linked",
-            self.created, self.updated, self.deleted, self.linked
-        )
-    }
-}
+/// Counts of one direction of a run: sync-core's one counts type (in JSON `new`,
+/// `changed`, `deleted`, `linked`; displayed as `2 new, 1 changed, 0 deleted, 3 linked`).
+/// `linked`: records that only got the pair's correlation key (a pair re-found after a lost
+/// state, or a record created on the other side that carries no key yet); their content was
+/// not rewritten.
+pub use sync_core::Counts;
 
 /// What one job did.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -302,26 +273,14 @@ fn side_label(side: sync_core::SideId) -> &'static str {
     }
 }
 
-impl From<&sync_core::SideCounts> for Counts {
-    fn from(c: &sync_core::SideCounts) -> Self {
-        let n = |v: usize| u64::try_from(v).unwrap_or(u64::MAX);
-        Counts {
-            created: n(c.created),
-            updated: n(c.changed),
-            deleted: n(c.deleted),
-            linked: n(c.keyed),
-        }
-    }
-}
-
 impl From<&sync_core::Report> for RunReport {
     /// The run report of an applied sync plan, with the CRM as the engine's local side and
     /// Exchange as its remote side.
     fn from(r: &sync_core::Report) -> Self {
         use sync_core::WriteResult;
         let mut out = RunReport {
-            to_exchange: (&r.counts.remote).into(),
-            to_conaktiv: (&r.counts.local).into(),
+            to_exchange: r.counts.remote,
+            to_conaktiv: r.counts.local,
             ..RunReport::default()
         };
         for d in &r.detached {
@@ -1138,8 +1097,8 @@ impl<R: JobRunner, C: Clock> Scheduler<R, C> {
             match &status {
                 ItemStatus::Succeeded { report } => tracing::info!(
                     duration_ms,
-                    to_exchange = report.to_exchange.total(),
-                    to_conaktiv = report.to_conaktiv.total(),
+                    to_exchange = report.to_exchange.content_writes(),
+                    to_conaktiv = report.to_conaktiv.content_writes(),
                     conflicts = report.conflicts,
                     item_errors = report.item_errors.len(),
                     "synchronised"

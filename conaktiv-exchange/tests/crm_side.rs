@@ -8,7 +8,7 @@ use conaktiv_exchange::host::{CrmRecord, CrmStore, ListQuery};
 use conaktiv_exchange::scheduler::RunReport;
 use conaktiv_exchange::sqlite::{SqliteCrm, SqliteDb};
 use serde::{Deserialize, Serialize};
-use sync_core::{Engine, MemoryStore, Record, Rule, Side, WriteOp, WriteOutcome};
+use sync_core::{Engine, MemoryStore, Policy, Record, Side, Timestamp, WriteOp, WriteOutcome};
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -75,18 +75,23 @@ async fn two_crms_sync_both_ways_through_the_engine_and_settle() {
     ] {
         crm_a.create(None, &c, None).await.unwrap();
     }
-    let engine = Engine::new(Rule::default()).unwrap();
+    let engine = Engine::new(Policy::default()).unwrap();
     let mut state = MemoryStore::new();
     // Only the Vertrieb contacts are in scope on A.
     let (plan, report) = engine
-        .run(&mut side(&a, "#Vertrieb"), &mut side(&b, ""), &mut state, 1)
+        .run(
+            &mut side(&a, "#Vertrieb"),
+            &mut side(&b, ""),
+            &mut state,
+            Timestamp::from_unix_secs(1),
+        )
         .await
         .unwrap();
     assert!(report.is_complete(), "{report:?}");
-    assert_eq!(plan.counts.remote.created, 2);
+    assert_eq!(plan.counts.remote.new, 2);
     let run = RunReport::from(&report);
-    assert_eq!(run.to_exchange.created, 2);
-    assert_eq!(run.to_conaktiv.total(), 0);
+    assert_eq!(run.to_exchange.new, 2);
+    assert_eq!(run.to_conaktiv.content_writes(), 0);
     assert_eq!(run.conflicts, 0);
     assert!(run.item_errors.is_empty());
     let names: Vec<String> = all(&b).await.into_iter().map(|c| c.name).collect();
@@ -103,7 +108,12 @@ async fn two_crms_sync_both_ways_through_the_engine_and_settle() {
 
     // A second run writes nothing.
     let (plan, _) = engine
-        .run(&mut side(&a, "#Vertrieb"), &mut side(&b, ""), &mut state, 2)
+        .run(
+            &mut side(&a, "#Vertrieb"),
+            &mut side(&b, ""),
+            &mut state,
+            Timestamp::from_unix_secs(2),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -128,12 +138,17 @@ async fn two_crms_sync_both_ways_through_the_engine_and_settle() {
         .await
         .unwrap();
     let (plan, report) = engine
-        .run(&mut side(&a, "#Vertrieb"), &mut side(&b, ""), &mut state, 3)
+        .run(
+            &mut side(&a, "#Vertrieb"),
+            &mut side(&b, ""),
+            &mut state,
+            Timestamp::from_unix_secs(3),
+        )
         .await
         .unwrap();
     assert!(report.is_complete());
     assert_eq!(plan.counts.local.changed, 1);
-    assert_eq!(RunReport::from(&report).to_conaktiv.updated, 1);
+    assert_eq!(RunReport::from(&report).to_conaktiv.changed, 1);
     let bert_a = all(&a)
         .await
         .into_iter()
@@ -141,7 +156,12 @@ async fn two_crms_sync_both_ways_through_the_engine_and_settle() {
         .unwrap();
     assert_eq!(bert_a.company, "Beta AG & Co");
     let (plan, _) = engine
-        .run(&mut side(&a, "#Vertrieb"), &mut side(&b, ""), &mut state, 4)
+        .run(
+            &mut side(&a, "#Vertrieb"),
+            &mut side(&b, ""),
+            &mut state,
+            Timestamp::from_unix_secs(4),
+        )
         .await
         .unwrap();
     assert_eq!(plan.counts.local.total() + plan.counts.remote.total(), 0);
@@ -260,11 +280,16 @@ async fn fields_outside_the_projection_are_left_alone() {
         ..contact("Anna", "Muster", &[])
     };
     let ma = a.crm().create(None, &with_customer, None).await.unwrap();
-    let engine = Engine::new(Rule::default()).unwrap();
+    let engine = Engine::new(Policy::default()).unwrap();
     let mut state = MemoryStore::new();
     let mk = |db: &SqliteDb| CrmSide::new(db.crm(), NameOnly, ListQuery::all());
     engine
-        .run(&mut mk(&a), &mut mk(&b), &mut state, 1)
+        .run(
+            &mut mk(&a),
+            &mut mk(&b),
+            &mut state,
+            Timestamp::from_unix_secs(1),
+        )
         .await
         .unwrap();
     let copy = all(&b).await.remove(0);
@@ -289,7 +314,12 @@ async fn fields_outside_the_projection_are_left_alone() {
         .await
         .unwrap();
     engine
-        .run(&mut mk(&a), &mut mk(&b), &mut state, 2)
+        .run(
+            &mut mk(&a),
+            &mut mk(&b),
+            &mut state,
+            Timestamp::from_unix_secs(2),
+        )
         .await
         .unwrap();
     let back = CrmStore::<Contact>::get(&a.crm(), &ma.id)
@@ -337,16 +367,21 @@ async fn an_undecodable_record_is_skipped_and_reported_and_the_rest_syncs() {
         } else {
             b.clone()
         };
-        let engine = Engine::new(Rule::default()).unwrap();
+        let engine = Engine::new(Policy::default()).unwrap();
         let mut state = MemoryStore::new();
         let mut from = side(&a, filter);
         let (_, report) = engine
-            .run(&mut from, &mut side(&b, ""), &mut state, 1)
+            .run(
+                &mut from,
+                &mut side(&b, ""),
+                &mut state,
+                Timestamp::from_unix_secs(1),
+            )
             .await
             .unwrap();
         let mut run = RunReport::from(&report);
         run.add_unreadable(from.unreadable());
-        assert_eq!(run.to_exchange.created, 2, "filter {filter:?}: {run:?}");
+        assert_eq!(run.to_exchange.new, 2, "filter {filter:?}: {run:?}");
         assert_eq!(run.unreadable, 1, "{run:?}");
         assert!(!run.is_complete());
         assert!(

@@ -13,9 +13,10 @@ use ews_client::transport::{Auth, TransportConfig};
 use ews_client::{Client, ClientConfig};
 use ews_mock::{Fault, FaultRule, MockConfig, MockHandle, MockServer, OrgData};
 use serde_json::json;
-use sync_core::memory::MemorySide;
+use sync_core::memory::{Feed, MemorySide};
 use sync_core::{
-    Engine, MemoryStore, Record, Rule, Side, StateStore, WriteOp, WriteOutcome, WriteResult,
+    Engine, MemoryStore, Policy, Record, Side, StateStore, Timestamp, WriteOp, WriteOutcome,
+    WriteResult,
 };
 
 const BOB: &str = "bob@contoso.test";
@@ -121,10 +122,10 @@ async fn a_create_whose_answer_is_lost_is_not_duplicated() {
     let mock = start().await;
     let c = svc(&mock);
     let mut exchange = ExchangeSide::for_rule(&c, BOB, &kunden_rule()).unwrap();
-    let mut crm = MemorySide::new("crm-", false);
+    let mut crm = MemorySide::new("crm-", Feed::FullListing);
     crm.insert(Record::new().with(contact::fields::GIVEN_NAME, "Dora"));
     let mut store = MemoryStore::new();
-    let engine = Engine::new(Rule::default()).unwrap();
+    let engine = Engine::new(Policy::default()).unwrap();
 
     // The CreateItem is processed, but the connection drops before the answer.
     mock.add_fault(
@@ -133,7 +134,12 @@ async fn a_create_whose_answer_is_lost_is_not_duplicated() {
             .times(1),
     );
     let (_, report) = engine
-        .run(&mut crm, &mut exchange, &mut store, 1)
+        .run(
+            &mut crm,
+            &mut exchange,
+            &mut store,
+            Timestamp::from_unix_secs(1),
+        )
         .await
         .unwrap();
     let remote: Vec<_> = report
@@ -156,11 +162,16 @@ async fn a_create_whose_answer_is_lost_is_not_duplicated() {
 
     // The next run lists in full, finds Dora by her key and pairs her: no second copy.
     let (plan, report) = engine
-        .run(&mut crm, &mut exchange, &mut store, 2)
+        .run(
+            &mut crm,
+            &mut exchange,
+            &mut store,
+            Timestamp::from_unix_secs(2),
+        )
         .await
         .unwrap();
     assert!(report.is_complete(), "{report:?}");
-    assert_eq!(plan.counts.remote.created, 0, "{:?}", plan.counts);
+    assert_eq!(plan.counts.remote.new, 0, "{:?}", plan.counts);
     assert_eq!(count(), 2);
     assert!(store.intents().unwrap().is_empty());
     assert_eq!(store.all_pairs().unwrap().len(), 2);

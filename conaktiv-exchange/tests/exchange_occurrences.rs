@@ -22,8 +22,10 @@ use ews_client::types::shape::{CalendarView, ItemShape};
 use ews_client::types::{BaseFolderId, CalendarItem, FolderId, Item, PropertyPath};
 use ews_client::{Client, ClientConfig};
 use ews_mock::{Fault, FaultRule, MockConfig, MockHandle, MockServer, OrgData};
-use sync_core::memory::MemorySide;
-use sync_core::{Engine, MemoryStore, Record, Rule, Side, WriteOp, WriteOutcome, WriteResult};
+use sync_core::memory::{Feed, MemorySide};
+use sync_core::{
+    Engine, MemoryStore, Policy, Record, Side, Timestamp, WriteOp, WriteOutcome, WriteResult,
+};
 
 const BOB: &str = "bob@contoso.test";
 
@@ -179,21 +181,26 @@ async fn series_exceptions_go_both_ways_and_runs_are_stable() {
     let (mock, client) = start().await;
     let mut exchange = side(&client);
     let folder = exchange.new_items_folder_id().await.unwrap();
-    let mut crm = MemorySide::new("crm-", false);
+    let mut crm = MemorySide::new("crm-", Feed::FullListing);
     let appointment = series();
     let record = appointment::crm_to_record(&appointment);
     crm.insert(record.clone());
     let mut store = MemoryStore::new();
-    let engine = Engine::new(Rule::default()).unwrap();
+    let engine = Engine::new(Policy::default()).unwrap();
 
     // 1. Created from the CRM: the deleted occurrence is absent, the modified one at its
     //    new time with its subject.
     let (_, report) = engine
-        .run(&mut crm, &mut exchange, &mut store, 1)
+        .run(
+            &mut crm,
+            &mut exchange,
+            &mut store,
+            Timestamp::from_unix_secs(1),
+        )
         .await
         .unwrap();
     assert!(report.is_complete(), "{report:?}");
-    assert_eq!(report.counts.remote.created, 1);
+    assert_eq!(report.counts.remote.new, 1);
     use CalendarItemType::{Exception, Occurrence};
     assert_eq!(
         view(&client, &folder).await,
@@ -214,7 +221,12 @@ async fn series_exceptions_go_both_ways_and_runs_are_stable() {
 
     // 2. A second run writes nothing.
     let (plan, report) = engine
-        .run(&mut crm, &mut exchange, &mut store, 2)
+        .run(
+            &mut crm,
+            &mut exchange,
+            &mut store,
+            Timestamp::from_unix_secs(2),
+        )
         .await
         .unwrap();
     assert!(plan.items.is_empty(), "{:?}", plan.items);
@@ -232,7 +244,12 @@ async fn series_exceptions_go_both_ways_and_runs_are_stable() {
     }
     crm_edit(&mut crm, &crm_id, edited_record).await;
     let (plan, report) = engine
-        .run(&mut crm, &mut exchange, &mut store, 3)
+        .run(
+            &mut crm,
+            &mut exchange,
+            &mut store,
+            Timestamp::from_unix_secs(3),
+        )
         .await
         .unwrap();
     assert!(report.is_complete(), "{report:?}");
@@ -247,7 +264,12 @@ async fn series_exceptions_go_both_ways_and_runs_are_stable() {
         ]
     );
     let (plan, _) = engine
-        .run(&mut crm, &mut exchange, &mut store, 4)
+        .run(
+            &mut crm,
+            &mut exchange,
+            &mut store,
+            Timestamp::from_unix_secs(4),
+        )
         .await
         .unwrap();
     assert!(plan.items.is_empty(), "{:?}", plan.items);
@@ -283,7 +305,12 @@ async fn series_exceptions_go_both_ways_and_runs_are_stable() {
     let response = client.for_mailbox(BOB).execute(&update).await.unwrap();
     assert!(response.into_results().remove(0).is_ok());
     let (plan, report) = engine
-        .run(&mut crm, &mut exchange, &mut store, 5)
+        .run(
+            &mut crm,
+            &mut exchange,
+            &mut store,
+            Timestamp::from_unix_secs(5),
+        )
         .await
         .unwrap();
     assert!(report.is_complete(), "{report:?}");
@@ -310,7 +337,12 @@ async fn series_exceptions_go_both_ways_and_runs_are_stable() {
     assert_eq!(without_key.fields, crm_now.fields);
     mock.clear_log();
     let (plan, _) = engine
-        .run(&mut crm, &mut exchange, &mut store, 6)
+        .run(
+            &mut crm,
+            &mut exchange,
+            &mut store,
+            Timestamp::from_unix_secs(6),
+        )
         .await
         .unwrap();
     assert!(plan.items.is_empty(), "{:?}", plan.items);
@@ -384,7 +416,10 @@ async fn run(
     store: &mut MemoryStore,
     n: u64,
 ) -> (usize, usize) {
-    let (plan, report) = engine.run(crm, exchange, store, n).await.unwrap();
+    let (plan, report) = engine
+        .run(crm, exchange, store, Timestamp::from_unix_secs(n))
+        .await
+        .unwrap();
     assert!(report.is_complete(), "run {n}: {report:?}");
     (plan.counts.remote.changed, plan.counts.local.changed)
 }
@@ -403,11 +438,11 @@ async fn renaming_or_reshaping_a_series_writes_its_exceptions_again() {
     let (mock, client) = start().await;
     let mut exchange = side(&client);
     let folder = exchange.new_items_folder_id().await.unwrap();
-    let mut crm = MemorySide::new("crm-", false);
+    let mut crm = MemorySide::new("crm-", Feed::FullListing);
     let mut a = moved_only();
     crm.insert(appointment::crm_to_record(&a));
     let mut store = MemoryStore::new();
-    let engine = Engine::new(Rule::default()).unwrap();
+    let engine = Engine::new(Policy::default()).unwrap();
     run(&engine, &mut crm, &mut exchange, &mut store, 1).await;
     let (id, _) = crm_record(&crm);
     use CalendarItemType::{Exception, Occurrence};
@@ -462,11 +497,11 @@ async fn a_failed_exception_write_is_retried_by_the_next_run() {
     let (mock, client) = start().await;
     let mut exchange = side(&client);
     let folder = exchange.new_items_folder_id().await.unwrap();
-    let mut crm = MemorySide::new("crm-", false);
+    let mut crm = MemorySide::new("crm-", Feed::FullListing);
     let mut a = series();
     crm.insert(appointment::crm_to_record(&a));
     let mut store = MemoryStore::new();
-    let engine = Engine::new(Rule::default()).unwrap();
+    let engine = Engine::new(Policy::default()).unwrap();
     run(&engine, &mut crm, &mut exchange, &mut store, 1).await;
     let (id, _) = crm_record(&crm);
 
@@ -482,7 +517,12 @@ async fn a_failed_exception_write_is_retried_by_the_next_run() {
             .times(20),
     );
     let (_, report) = engine
-        .run(&mut crm, &mut exchange, &mut store, 2)
+        .run(
+            &mut crm,
+            &mut exchange,
+            &mut store,
+            Timestamp::from_unix_secs(2),
+        )
         .await
         .unwrap();
     assert!(!report.is_complete(), "{report:?}");
@@ -530,17 +570,22 @@ async fn a_created_series_whose_exceptions_failed_is_repaired_by_the_next_run() 
     let (mock, client) = start().await;
     let mut exchange = side(&client);
     let folder = exchange.new_items_folder_id().await.unwrap();
-    let mut crm = MemorySide::new("crm-", false);
+    let mut crm = MemorySide::new("crm-", Feed::FullListing);
     crm.insert(appointment::crm_to_record(&series()));
     let mut store = MemoryStore::new();
-    let engine = Engine::new(Rule::default()).unwrap();
+    let engine = Engine::new(Policy::default()).unwrap();
     mock.add_fault(
         FaultRule::always(Fault::DropBeforeProcessing)
             .for_operation("DeleteItem")
             .times(20),
     );
     let (_, report) = engine
-        .run(&mut crm, &mut exchange, &mut store, 1)
+        .run(
+            &mut crm,
+            &mut exchange,
+            &mut store,
+            Timestamp::from_unix_secs(1),
+        )
         .await
         .unwrap();
     let remote: Vec<_> = report
@@ -555,11 +600,16 @@ async fn a_created_series_whose_exceptions_failed_is_repaired_by_the_next_run() 
     mock.clear_faults();
     // The next run re-pairs the series by its key (no second copy) and writes the exceptions.
     let (plan, report) = engine
-        .run(&mut crm, &mut exchange, &mut store, 2)
+        .run(
+            &mut crm,
+            &mut exchange,
+            &mut store,
+            Timestamp::from_unix_secs(2),
+        )
         .await
         .unwrap();
     assert!(report.is_complete(), "{report:?}");
-    assert_eq!(plan.counts.remote.created, 0);
+    assert_eq!(plan.counts.remote.new, 0);
     let v = view(&client, &folder).await;
     assert_eq!(v.len(), 5, "{v:?}");
     assert!(!v.iter().any(|r| r.0 == "03-23 08:00"), "{v:?}");

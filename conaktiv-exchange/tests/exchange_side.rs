@@ -16,10 +16,10 @@ use ews_client::types::{FolderId, ItemId};
 use ews_client::{Client, ClientConfig};
 use ews_mock::{MockConfig, MockHandle, MockServer, OrgData};
 use serde_json::json;
-use sync_core::memory::MemorySide;
+use sync_core::memory::{Feed, MemorySide};
 use sync_core::{
-    Engine, Entry, MemoryStore, Record, Rule, Side, SideId, StateBatch, StateStore, WriteOp,
-    WriteOutcome,
+    Engine, Entry, MemoryStore, Policy, Record, Side, SideId, StateBatch, StateStore, Timestamp,
+    WriteOp, WriteOutcome,
 };
 
 const BOB: &str = "bob@contoso.test";
@@ -548,11 +548,16 @@ async fn a_rejected_or_corrupt_token_falls_back_to_a_full_listing() {
     assert_eq!(other.changes_since(&token).await.unwrap(), None);
 
     // The engine then lists in full and plans nothing new.
-    let mut local = MemorySide::new("crm-", false);
+    let mut local = MemorySide::new("crm-", Feed::FullListing);
     let mut store = MemoryStore::new();
-    let engine = Engine::new(Rule::default()).unwrap();
+    let engine = Engine::new(Policy::default()).unwrap();
     engine
-        .run(&mut local, &mut side, &mut store, 1)
+        .run(
+            &mut local,
+            &mut side,
+            &mut store,
+            Timestamp::from_unix_secs(1),
+        )
         .await
         .unwrap();
     store
@@ -562,7 +567,12 @@ async fn a_rejected_or_corrupt_token_falls_back_to_a_full_listing() {
         })
         .unwrap();
     let prepared = engine
-        .prepare(&mut local, &mut side, &mut store, 2)
+        .prepare(
+            &mut local,
+            &mut side,
+            &mut store,
+            Timestamp::from_unix_secs(2),
+        )
         .await
         .unwrap();
     assert_eq!(prepared.stats.full_listings, 2);
@@ -575,14 +585,19 @@ async fn engine_runs_move_repairing_and_no_change_cost() {
     let (mock, client) = start().await;
     let folders = [("/Contacts/Kunden", true), ("/Contacts/Andere", false)];
     let mut exchange = contacts_side(&client, &folders);
-    let mut crm = MemorySide::new("crm-", true);
+    let mut crm = MemorySide::new("crm-", Feed::Delta);
     let dora = crm.insert(Record::new().with(contact::fields::GIVEN_NAME, "Dora"));
     let mut store = MemoryStore::new();
-    let engine = Engine::new(Rule::default()).unwrap();
+    let engine = Engine::new(Policy::default()).unwrap();
 
     // Run 1: Carol and Nora go to the CRM, Dora to Exchange (Kunden), keys stored.
     let (_, report) = engine
-        .run(&mut crm, &mut exchange, &mut store, 1)
+        .run(
+            &mut crm,
+            &mut exchange,
+            &mut store,
+            Timestamp::from_unix_secs(1),
+        )
         .await
         .unwrap();
     assert!(report.is_complete(), "{report:?}");
@@ -606,13 +621,23 @@ async fn engine_runs_move_repairing_and_no_change_cost() {
     // SyncFolderItems per folder (Kunden, Nord, Andere), one SyncFolderHierarchy for the
     // tree and no item reads.
     let (plan, _) = engine
-        .run(&mut crm, &mut exchange, &mut store, 2)
+        .run(
+            &mut crm,
+            &mut exchange,
+            &mut store,
+            Timestamp::from_unix_secs(2),
+        )
         .await
         .unwrap();
     assert!(plan.items.is_empty(), "{:?}", plan.items);
     mock.clear_log();
     let (plan, _) = engine
-        .run(&mut crm, &mut exchange, &mut store, 3)
+        .run(
+            &mut crm,
+            &mut exchange,
+            &mut store,
+            Timestamp::from_unix_secs(3),
+        )
         .await
         .unwrap();
     assert!(plan.items.is_empty(), "{:?}", plan.items);
@@ -655,12 +680,17 @@ async fn engine_runs_move_repairing_and_no_change_cost() {
     assert_ne!(new_id, carol_snapshot.id);
     let applied_before = crm.applied.len();
     let (plan, report) = engine
-        .run(&mut crm, &mut exchange, &mut store, 4)
+        .run(
+            &mut crm,
+            &mut exchange,
+            &mut store,
+            Timestamp::from_unix_secs(4),
+        )
         .await
         .unwrap();
     assert!(report.is_complete(), "{report:?}");
     assert_eq!(
-        plan.counts.local.created + plan.counts.remote.created,
+        plan.counts.local.new + plan.counts.remote.new,
         0,
         "{:?}",
         plan.counts
@@ -731,16 +761,21 @@ async fn engine_runs_are_stable_for_every_table() {
         let (mock, client) = start().await;
         let mut exchange =
             ExchangeSide::new(&client, BOB, config(table, &[(folder_path, false)])).unwrap();
-        let mut crm = MemorySide::new("crm-", false);
+        let mut crm = MemorySide::new("crm-", Feed::FullListing);
         crm.insert(record.clone());
         let mut store = MemoryStore::new();
-        let engine = Engine::new(Rule::default()).unwrap();
+        let engine = Engine::new(Policy::default()).unwrap();
         let (_, report) = engine
-            .run(&mut crm, &mut exchange, &mut store, 1)
+            .run(
+                &mut crm,
+                &mut exchange,
+                &mut store,
+                Timestamp::from_unix_secs(1),
+            )
             .await
             .unwrap();
         assert!(report.is_complete(), "{table:?}: {report:?}");
-        assert_eq!(report.counts.remote.created, 1, "{table:?}");
+        assert_eq!(report.counts.remote.new, 1, "{table:?}");
         // Plus an item created in Exchange by the user: copied to the CRM.
         let user_item = exchange
             .write(vec![WriteOp::Create {
@@ -751,19 +786,34 @@ async fn engine_runs_are_stable_for_every_table() {
             .unwrap();
         done(&user_item[0]);
         let (plan, report) = engine
-            .run(&mut crm, &mut exchange, &mut store, 2)
+            .run(
+                &mut crm,
+                &mut exchange,
+                &mut store,
+                Timestamp::from_unix_secs(2),
+            )
             .await
             .unwrap();
         assert!(report.is_complete(), "{table:?}: {report:?}");
-        assert_eq!(plan.counts.local.created, 1, "{table:?}: {:?}", plan.items);
+        assert_eq!(plan.counts.local.new, 1, "{table:?}: {:?}", plan.items);
         let (plan, _) = engine
-            .run(&mut crm, &mut exchange, &mut store, 3)
+            .run(
+                &mut crm,
+                &mut exchange,
+                &mut store,
+                Timestamp::from_unix_secs(3),
+            )
             .await
             .unwrap();
         assert!(plan.items.is_empty(), "{table:?}: {:?}", plan.items);
         mock.clear_log();
         let (plan, _) = engine
-            .run(&mut crm, &mut exchange, &mut store, 4)
+            .run(
+                &mut crm,
+                &mut exchange,
+                &mut store,
+                Timestamp::from_unix_secs(4),
+            )
             .await
             .unwrap();
         assert!(plan.items.is_empty(), "{table:?}: {:?}", plan.items);

@@ -9,8 +9,8 @@ use conaktiv_exchange::crm_side::{CrmSide, JsonProjection, PINNED_KEY_PREFIX, sc
 use conaktiv_exchange::host::{CrmRecord, CrmStore, ListQuery, Stored};
 use conaktiv_exchange::sqlite::{SqliteCrm, SqliteDb};
 use serde::{Deserialize, Serialize};
-use sync_core::memory::MemorySide;
-use sync_core::{Engine, MemoryStore, Record, Rule, Side, Switches};
+use sync_core::memory::{Feed, MemorySide};
+use sync_core::{Engine, MemoryStore, Policy, Record, Side, Switches, Timestamp};
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -52,13 +52,13 @@ fn exchange_item(name: &str, kategorie: &str) -> Record {
 }
 
 /// The rule: everything on in both directions, in particular CRM -> Exchange deletes.
-fn rule(delete_on_exchange: bool) -> Rule {
-    Rule {
+fn rule(delete_on_exchange: bool) -> Policy {
+    Policy {
         local_to_remote: Switches {
             delete_missing: delete_on_exchange,
             ..Switches::ALL
         },
-        ..Rule::default()
+        ..Policy::default()
     }
 }
 
@@ -75,7 +75,7 @@ impl Setup {
     fn new(filter: &'static str, delete_on_exchange: bool) -> Self {
         Setup {
             db: SqliteDb::in_memory().unwrap(),
-            exchange: MemorySide::new("ews-", false),
+            exchange: MemorySide::new("ews-", Feed::FullListing),
             state: MemoryStore::new(),
             engine: Engine::new(rule(delete_on_exchange)).unwrap(),
             filter,
@@ -89,7 +89,12 @@ impl Setup {
         let mut crm = side(&self.db, self.filter);
         let (plan, report) = self
             .engine
-            .run(&mut crm, &mut self.exchange, &mut self.state, self.now)
+            .run(
+                &mut crm,
+                &mut self.exchange,
+                &mut self.state,
+                Timestamp::from_unix_secs(self.now),
+            )
             .await
             .unwrap();
         assert!(report.is_complete(), "{report:?}");
@@ -297,7 +302,7 @@ async fn model_contacts_get_the_defaults_and_the_runs_settle() {
 
     let filter = "#Exchange AND department = 'Vertrieb'";
     let db = SqliteDb::in_memory().unwrap();
-    let mut exchange = MemorySide::new("ews-", false);
+    let mut exchange = MemorySide::new("ews-", Feed::FullListing);
     let mut person = ContactPerson::default();
     person.name.given_name = "Anna".into();
     person.name.surname = "Schmidt".into();
@@ -313,7 +318,12 @@ async fn model_contacts_get_the_defaults_and_the_runs_settle() {
             ListQuery::filtered(filter).unwrap().owned_by("anna"),
         );
         let (plan, report) = engine
-            .run(&mut crm, &mut exchange, &mut state, now)
+            .run(
+                &mut crm,
+                &mut exchange,
+                &mut state,
+                Timestamp::from_unix_secs(now),
+            )
             .await
             .unwrap();
         assert!(report.is_complete(), "{report:?}");
@@ -398,7 +408,7 @@ async fn exchange_contacts_survive_later_runs_against_ews_mock() {
         )
         .unwrap();
         let db = SqliteDb::in_memory().unwrap();
-        let engine = Engine::new(Rule::default()).unwrap();
+        let engine = Engine::new(Policy::default()).unwrap();
         let mut state = MemoryStore::new();
         let crm_side = || {
             CrmSide::new(
@@ -415,7 +425,12 @@ async fn exchange_contacts_survive_later_runs_against_ews_mock() {
         };
         for now in 1..=3 {
             let (plan, report) = engine
-                .run(&mut crm_side(), &mut exchange, &mut state, now)
+                .run(
+                    &mut crm_side(),
+                    &mut exchange,
+                    &mut state,
+                    Timestamp::from_unix_secs(now),
+                )
                 .await
                 .unwrap();
             assert!(report.is_complete(), "{filter}: {report:?}");
@@ -457,7 +472,12 @@ async fn exchange_contacts_survive_later_runs_against_ews_mock() {
             .await
             .unwrap();
             let (plan, _) = engine
-                .run(&mut crm_side(), &mut exchange, &mut state, 4)
+                .run(
+                    &mut crm_side(),
+                    &mut exchange,
+                    &mut state,
+                    Timestamp::from_unix_secs(4),
+                )
                 .await
                 .unwrap();
             assert_eq!(plan.counts.remote.deleted, 1, "{filter}");

@@ -42,8 +42,8 @@ fn jobs(n: usize) -> Vec<Assignment> {
 fn ok_report() -> RunReport {
     RunReport {
         to_exchange: Counts {
-            created: 2,
-            updated: 1,
+            new: 2,
+            changed: 1,
             deleted: 0,
             linked: 0,
         },
@@ -174,7 +174,7 @@ async fn one_broken_mailbox_among_fifty_does_not_stop_the_others() {
     assert_eq!(report.items[0].mailbox, "user00@agentur.example");
     assert!(matches!(
         &report.items[0].status,
-        ItemStatus::Succeeded { report } if report.to_exchange.created == 2
+        ItemStatus::Succeeded { report } if report.to_exchange.new == 2
     ));
     let json = serde_json::to_value(&report).unwrap();
     assert_eq!(json["items"][17]["status"], "failed");

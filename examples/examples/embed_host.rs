@@ -11,8 +11,8 @@ async fn main() -> anyhow::Result<()> {
                 "{} {}: {} to Exchange, {} to the CRM",
                 item.job.mailbox,
                 item.job.rule,
-                r.report.to_exchange.total(),
-                r.report.to_conaktiv.total()
+                r.report.to_exchange.content_writes(),
+                r.report.to_conaktiv.content_writes()
             ),
             Err(e) => println!("{} {}: failed: {e}", item.job.mailbox, item.job.rule),
         }

@@ -10,10 +10,10 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use sync_core::memory::MemorySide;
+use sync_core::memory::{Feed, MemorySide};
 use sync_core::{
-    Anchor, Engine, Entry, MemoryStore, Pair, Planner, Record, Rule, SideListing, SqliteStore,
-    StateBatch, StateSnapshot, StateStore,
+    Anchor, Engine, Entry, MemoryStore, Pair, Planner, Policy, Record, SideListing, SqliteStore,
+    StateBatch, StateSnapshot, StateStore, Timestamp,
 };
 
 struct Counting;
@@ -96,7 +96,7 @@ fn bench_plan() {
         total_pairs: PAIRS,
         intents: Vec::new(),
     };
-    let rule = Rule::default();
+    let rule = Policy::default();
 
     let mut runs = Vec::new();
     let mut result = None;
@@ -122,7 +122,7 @@ fn bench_plan() {
         };
         let (l_records, r_records) = (fetched(&lids, 0), fetched(&rids, 50));
         let t1 = Instant::now();
-        let p = planner.plan(&l_records, &r_records, 0);
+        let p = planner.plan(&l_records, &r_records, Timestamp::UNIX_EPOCH);
         let t_plan = t1.elapsed();
         let peak = PEAK.load(Ordering::Relaxed) - before;
         runs.push((t_needed, t_plan, peak));
@@ -151,23 +151,34 @@ fn bench_plan() {
 }
 
 fn bench_feed() {
-    let mut local = MemorySide::new("L", true);
-    let mut remote = MemorySide::new("R", true);
+    let mut local = MemorySide::new("L", Feed::Delta);
+    let mut remote = MemorySide::new("R", Feed::Delta);
     for i in 0..PAIRS {
         local.insert(base(i));
     }
     let mut store = MemoryStore::new();
-    let engine = Engine::new(Rule::default()).unwrap().with_batch_size(500);
+    let engine = Engine::new(Policy::default()).unwrap().with_batch_size(500);
     let t0 = Instant::now();
-    let (plan, _) =
-        futures::executor::block_on(engine.run(&mut local, &mut remote, &mut store, 1)).unwrap();
+    let (plan, _) = futures::executor::block_on(engine.run(
+        &mut local,
+        &mut remote,
+        &mut store,
+        Timestamp::from_unix_secs(1),
+    ))
+    .unwrap();
     println!(
         "initial run: {} creates on remote in {:.0} ms",
-        plan.counts.remote.created,
+        plan.counts.remote.new,
         ms(t0.elapsed())
     );
     // The second run reads the feed entries of the first run's own writes.
-    futures::executor::block_on(engine.run(&mut local, &mut remote, &mut store, 2)).unwrap();
+    futures::executor::block_on(engine.run(
+        &mut local,
+        &mut remote,
+        &mut store,
+        Timestamp::from_unix_secs(2),
+    ))
+    .unwrap();
 
     let mut round = 0;
     for changes in [0usize, 10, 100, 1000] {
@@ -180,9 +191,13 @@ fn bench_feed() {
                 local.edit(id, "phone", &format!("new {round}"));
             }
             let t = Instant::now();
-            let prepared =
-                futures::executor::block_on(engine.prepare(&mut local, &mut remote, &mut store, 3))
-                    .unwrap();
+            let prepared = futures::executor::block_on(engine.prepare(
+                &mut local,
+                &mut remote,
+                &mut store,
+                Timestamp::from_unix_secs(3),
+            ))
+            .unwrap();
             let report = futures::executor::block_on(engine.apply(
                 &prepared.plan,
                 &mut local,
@@ -193,8 +208,13 @@ fn bench_feed() {
             times.push(t.elapsed());
             last = Some((prepared.stats, report.counts.total()));
             // Consume the feed entries of this run's own writes.
-            futures::executor::block_on(engine.run(&mut local, &mut remote, &mut store, 4))
-                .unwrap();
+            futures::executor::block_on(engine.run(
+                &mut local,
+                &mut remote,
+                &mut store,
+                Timestamp::from_unix_secs(4),
+            ))
+            .unwrap();
         }
         times.sort();
         let (stats, writes) = last.unwrap();

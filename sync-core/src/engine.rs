@@ -4,10 +4,10 @@ use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::plan::{self, Change, Counts, Item, Plan, SideListing, StateSnapshot};
+use crate::plan::{self, Change, Plan, PlanItem, SideListing, StateSnapshot};
 use crate::{
-    Id, Intent, Record, Rule, Side, SideId, StateBatch, StateStore, SyncError, WriteOp,
-    WriteOutcome,
+    Counts, Id, Intent, PerSide, Policy, Record, Side, SideId, StateBatch, StateStore, SyncError,
+    Timestamp, WriteOp, WriteOutcome,
 };
 
 /// The result of one planned write, as reported after `apply`.
@@ -59,7 +59,7 @@ pub struct Report {
     /// One entry per planned item, in plan order.
     pub items: Vec<ItemReport>,
     /// The writes that succeeded, counted like [`Plan::counts`].
-    pub counts: Counts,
+    pub counts: PerSide<Counts>,
     /// Writes that did not succeed (conflict, not found, failed, unknown, not attempted).
     pub incomplete: usize,
     /// Of `incomplete`: writes the side refused ([`WriteResult::Failed`]).
@@ -80,6 +80,11 @@ pub struct Report {
 }
 
 impl Report {
+    /// All writes that succeeded, both sides ([`PerSide::total`] of [`Report::counts`]).
+    pub fn total_writes(&self) -> usize {
+        self.counts.total()
+    }
+
     /// Whether every planned write succeeded.
     pub fn is_complete(&self) -> bool {
         self.incomplete == 0
@@ -117,12 +122,22 @@ pub struct Prepared {
     pub stats: ReadStats,
 }
 
-/// The sync engine: a rule plus batch sizes.
+/// Whether a run re-attaches detached pairs (see [`Engine::with_reattach`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum Reattach {
+    /// Leave detached pairs detached (the default).
+    #[default]
+    Off,
+    /// Write the kept record of every detached pair back to the side that lost it.
+    On,
+}
+
+/// The sync engine: a [`Policy`] plus batch sizes.
 #[derive(Debug, Clone)]
 pub struct Engine {
-    rule: Rule,
+    policy: Policy,
     batch_size: usize,
-    reattach: bool,
+    reattach: Reattach,
 }
 
 fn side_err(side: SideId) -> impl FnOnce(crate::SideError) -> SyncError {
@@ -130,27 +145,28 @@ fn side_err(side: SideId) -> impl FnOnce(crate::SideError) -> SyncError {
 }
 
 impl Engine {
-    /// An engine for a rule, with batches of 100 writes.
-    pub fn new(rule: Rule) -> Result<Self, SyncError> {
-        rule.validate()?;
+    /// An engine for a policy, with batches of 100 writes. Fails with
+    /// [`SyncError::InvalidPolicy`] if the policy's numbers are out of range.
+    pub fn new(policy: Policy) -> Result<Self, SyncError> {
+        policy.validate()?;
         Ok(Engine {
-            rule,
+            policy,
             batch_size: 100,
-            reattach: false,
+            reattach: Reattach::Off,
         })
     }
 
-    /// Re-attach detached pairs (off by default): the kept record of every detached pair is
+    /// Re-attach detached pairs ([`Reattach::On`]; [`Reattach::Off`] by default): the kept record of every detached pair is
     /// created again on the side that lost it, carrying the pair's key, and the pair is
     /// tracked again; so records a side lost (an Exchange mailbox restored from a backup, a
-    /// delete with the delete switch off) come back. Governed by the rule's `transfer_new`
+    /// delete with the delete switch off) come back. Governed by the policy's `transfer_new`
     /// switch into that side, like any create. A run with re-attach on lists both sides in
     /// full. If the lost record had only left the scope (another folder, a filter) and comes
     /// back later, it replaces the re-attached copy (the copy is deleted, its edits merged)
-    /// where the rule allows deletes on that side; otherwise both stay.
+    /// where the policy allows deletes on that side; otherwise both stay.
     #[must_use]
-    pub fn with_reattach(mut self, on: bool) -> Self {
-        self.reattach = on;
+    pub fn with_reattach(mut self, reattach: Reattach) -> Self {
+        self.reattach = reattach;
         self
     }
 
@@ -161,12 +177,14 @@ impl Engine {
         self
     }
 
-    /// The rule.
-    pub fn rule(&self) -> &Rule {
-        &self.rule
+    /// The policy.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
     }
 
-    /// Read both sides and the state and plan: the preview. Nothing is written.
+    /// Read both sides and the state and plan: the preview. Nothing is written. `now` is the
+    /// time the plan is made at (the engine reads no clock); it stamps the intents and
+    /// detaches the plan leads to.
     ///
     /// A side is read through its change feed when a token is stored, no create has an
     /// unknown outcome and the state is not empty; otherwise it is listed in full.
@@ -178,11 +196,11 @@ impl Engine {
         local: &mut L,
         remote: &mut R,
         store: &mut S,
-        now: u64,
+        now: Timestamp,
     ) -> Result<Prepared, SyncError> {
         let intents = store.intents()?;
         let total_pairs = store.pair_count()?;
-        let recover = !intents.is_empty() || total_pairs == 0 || self.reattach;
+        let recover = !intents.is_empty() || total_pairs == 0 || self.reattach == Reattach::On;
         let mut stats = ReadStats::default();
         let lt = if recover {
             None
@@ -227,7 +245,7 @@ impl Engine {
             total_pairs,
             intents,
         };
-        let planner = plan::Planner::new(&l_listing, &r_listing, &state, &self.rule)
+        let planner = plan::Planner::new(&l_listing, &r_listing, &state, &self.policy)
             .with_reattach(self.reattach);
         let (lids, rids) = planner.needed_records();
         let l_records = fetch(local, SideId::Local, &lids, self.batch_size).await?;
@@ -241,8 +259,9 @@ impl Engine {
 
     /// Carry out a plan: journal create intents, write in batches with version checks, and
     /// commit the state once per batch. Refuses a plan whose mass-delete guard tripped
-    /// ([`Plan::guard`]); a host that showed the preview and got the user's consent may clear
-    /// that field (or plan again with [`Rule::force`]) to proceed.
+    /// ([`Plan::guard`]) with [`SyncError::MassDelete`]; a host that showed the preview and
+    /// got the user's consent accepts it with [`Plan::accept_mass_delete`] (or plans again
+    /// with [`Policy::force`]) to proceed.
     ///
     /// After a complete run, the change-feed token stored for a side is: the run's start
     /// token if nothing was written there (no extra call); otherwise the token of one more
@@ -333,7 +352,7 @@ impl Engine {
         local: &mut L,
         remote: &mut R,
         store: &mut S,
-        now: u64,
+        now: Timestamp,
     ) -> Result<(Plan, Report), SyncError> {
         let prepared = self.prepare(local, remote, &mut *store, now).await?;
         let report = self.apply(&prepared.plan, local, remote, store).await?;
@@ -342,7 +361,7 @@ impl Engine {
 
     async fn apply_chunk<L: Side, R: Side, S: StateStore>(
         &self,
-        chunk: &[Item],
+        chunk: &[PlanItem],
         planned: &Planned<'_>,
         local: &mut L,
         remote: &mut R,
@@ -372,7 +391,7 @@ impl Engine {
             .filter(|i| !planned.recovered.contains(i.key.as_str()))
             .map(|i| i.key)
             .collect();
-        let (chunk, stale): (Vec<&Item>, Vec<&Item>) = chunk.iter().partition(|item| {
+        let (chunk, stale): (Vec<&PlanItem>, Vec<&PlanItem>) = chunk.iter().partition(|item| {
             settled.contains(&item.key)
                 || (stored.get(&item.key)
                     == planned.expected.get(item.key.as_str()).copied().flatten()
@@ -428,8 +447,7 @@ impl Engine {
         //    source, so that a source carries its key before its copy exists: whatever
         //    point a crash hits, a record on both sides carries the key on both. Then the
         //    creates whose source carries its key.
-        let is_create_on =
-            |item: &Item, side: SideId| matches!(item.change, Change::Create { on } if on == side);
+        let is_create_on = |item: &PlanItem, side: SideId| matches!(item.change, Change::Create { on } if on == side);
         let mut outcomes: Vec<[Option<WriteOutcome>; 2]> = vec![[None, None]; chunk.len()];
         for side in [SideId::Local, SideId::Remote] {
             let sel: Vec<(usize, WriteOp)> = chunk
@@ -497,7 +515,7 @@ impl Engine {
                     report.reattached += 1;
                 }
                 match &r {
-                    WriteResult::Done => report.counts.add(side, op),
+                    WriteResult::Done => report.counts.count(side, op),
                     WriteResult::Failed(_) => report.failed += 1,
                     WriteResult::Unknown(_) => report.unknown += 1,
                     WriteResult::Conflict | WriteResult::NotFound => report.conflicts += 1,
@@ -541,7 +559,7 @@ struct Done {
 struct Planned<'a> {
     expected: HashMap<&'a str, Option<&'a crate::Pair>>,
     recovered: HashSet<&'a str>,
-    now: u64,
+    now: Timestamp,
 }
 
 /// The successful writes of one run on one side: what the side's change feed may report

@@ -58,12 +58,13 @@ pub enum SyncError {
     /// The state store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// The mass-delete guard tripped; nothing was written. Re-run with `force` to proceed.
+    /// The mass-delete guard tripped; nothing was written. Accept it with
+    /// [`crate::Plan::accept_mass_delete`] or plan again with [`crate::Policy::force`].
     #[error("mass-delete guard: {0}")]
     MassDelete(crate::GuardTrip),
-    /// The rule is invalid.
-    #[error("invalid rule: {0}")]
-    InvalidRule(String),
+    /// The policy is invalid (see [`crate::Policy::validate`]).
+    #[error("invalid policy: {0}")]
+    InvalidPolicy(String),
 }
 
 impl SyncError {
@@ -72,7 +73,7 @@ impl SyncError {
         match self {
             SyncError::Side { source, .. } => source.is_transient(),
             SyncError::Store(e) => e.is_transient(),
-            SyncError::MassDelete(_) | SyncError::InvalidRule(_) => false,
+            SyncError::MassDelete(_) | SyncError::InvalidPolicy(_) => false,
         }
     }
 }

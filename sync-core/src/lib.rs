@@ -1,10 +1,54 @@
 //! # sync-core
 //!
 //! A storage-agnostic, deterministic three-way sync engine: plan (a pure function of both
-//! sides' snapshots, the stored state and the rule), preview, apply, crash safety.
+//! sides' snapshots, the stored state and the [`Policy`]), preview, apply, crash safety.
+//!
+//! ## Start here
+//!
+//! Two [`Side`]s, a [`StateStore`] and an [`Engine`]: [`Engine::prepare`] reads both sides
+//! and plans (the preview, nothing written), [`Engine::apply`] writes the plan. Here with the
+//! in-memory test doubles [`memory::MemorySide`] and [`MemoryStore`]:
+//!
+//! ```
+//! use sync_core::memory::{Feed, MemorySide};
+//! use sync_core::{Engine, MemoryStore, Policy, Record, Timestamp};
+//!
+//! let mut crm = MemorySide::new("crm-", Feed::FullListing);
+//! let mut exchange = MemorySide::new("ews-", Feed::CoalescingDelta);
+//! let mut state = MemoryStore::new();
+//! crm.insert(Record::new().with("name", "Ann"));
+//! exchange.insert(Record::new().with("name", "Bob"));
+//!
+//! // `Policy::default()`: every switch on, the local side wins conflicts.
+//! let engine = Engine::new(Policy::default())?;
+//! // The engine reads no clock: the host passes the time in.
+//! let now = Timestamp::from_unix_secs(1_800_000_000);
+//! # futures::executor::block_on(async {
+//! let preview = engine.prepare(&mut crm, &mut exchange, &mut state, now).await?;
+//! let counts = &preview.plan.counts; // what the preview screen shows
+//! println!("to Exchange: {}; to the CRM: {}", counts.remote, counts.local);
+//! // Ann is created on Exchange, Bob in the CRM; each source gets the pair's correlation
+//! // key stored ("linked"), so that the pair is found again after a move or a lost state.
+//! assert_eq!(counts.remote.to_string(), "1 new, 0 changed, 0 deleted, 1 linked");
+//! assert_eq!(counts.local.to_string(), "1 new, 0 changed, 0 deleted, 1 linked");
+//!
+//! let report = engine.apply(&preview.plan, &mut crm, &mut exchange, &mut state).await?;
+//! assert_eq!(report.counts, preview.plan.counts);
+//!
+//! // Both sides agree now: the next plan writes nothing.
+//! let again = engine.prepare(&mut crm, &mut exchange, &mut state, now).await?;
+//! assert!(again.plan.is_noop());
+//! # Ok::<(), sync_core::SyncError>(())
+//! # })?;
+//! # Ok::<(), sync_core::SyncError>(())
+//! ```
+//!
+//! A host implements [`Side`] twice (conaktiv-exchange: the CRM and an Exchange mailbox),
+//! keeps the state in a [`SqliteStore`] and converts its own configuration into a
+//! [`Policy`].
 //!
 //! Architecture invariant: knows nothing of EWS, XML, HTTP or ConAktiv; all I/O goes through
-//! traits and time is passed in.
+//! traits and time is passed in (a [`Timestamp`], whole seconds since the Unix epoch).
 //!
 //! ## Shape
 //!
@@ -14,11 +58,12 @@
 //!   [`WriteOp`]s with per-item [`WriteOutcome`]s and optimistic version checks.
 //! * [`StateStore`]: pairs (local id, remote id, correlation key) with the per-field base,
 //!   change-feed tokens and the intent journal. [`MemoryStore`] and [`SqliteStore`].
-//! * [`plan()`]: pure and synchronous over snapshots already fetched; returns a [`Plan`]
-//!   whose [`Counts`] are the preview. [`needed_records`] tells which contents to fetch
-//!   first (only records whose version changed, their partners and new records).
+//! * [`plan()`]: pure and synchronous over snapshots already fetched; returns a [`Plan`] of
+//!   [`PlanItem`]s whose [`Counts`] (one per side, a [`PerSide`]) are the preview.
+//!   [`needed_records`] tells which contents to fetch first (only records whose version
+//!   changed, their partners and new records).
 //! * [`Engine`]: the async driver. [`Engine::prepare`] reads and plans, [`Engine::apply`]
-//!   writes the plan and reports per item; [`Engine::run`] does both.
+//!   writes the plan and returns a [`Report`]; [`Engine::run`] does both.
 //!
 //! Why async traits rather than a sans-I/O request/response loop: the engine's decisions
 //! are already sans-I/O ([`plan()`] and [`plan::settle`] are pure functions over data), so
@@ -27,28 +72,6 @@
 //! the sides' futures are `Send` so hosts can run it on a multi-threaded runtime, and tests
 //! drive it with in-memory sides on a trivial executor. The state store is synchronous: it
 //! is embedded and local, and each batch commit is one short transaction.
-//!
-//! ## Example
-//!
-//! ```
-//! use sync_core::memory::MemorySide;
-//! use sync_core::{Engine, MemoryStore, Record, Rule};
-//!
-//! let mut crm = MemorySide::new("L", true);
-//! let mut exchange = MemorySide::new("R", true);
-//! let mut state = MemoryStore::new();
-//! crm.insert(Record::new().with("name", "Ann"));
-//!
-//! let engine = Engine::new(Rule::default())?;
-//! # futures::executor::block_on(async {
-//! let preview = engine.prepare(&mut crm, &mut exchange, &mut state, 1).await?;
-//! assert_eq!(preview.plan.counts.remote.created, 1); // what the preview screen shows
-//! let report = engine.apply(&preview.plan, &mut crm, &mut exchange, &mut state).await?;
-//! assert_eq!(report.counts, preview.plan.counts);
-//! # Ok::<(), sync_core::SyncError>(())
-//! # })?;
-//! # Ok::<(), sync_core::SyncError>(())
-//! ```
 //!
 //! ## Deciding (three-way, per item)
 //!
@@ -85,9 +108,10 @@
 //! ## Safety
 //!
 //! * Mass-delete guard: a full listing that is empty while pairs exist, or a plan deleting
-//!   more than [`Rule::max_delete_share`] of the pairs (and more than
-//!   [`Rule::min_delete_count`]), sets [`Plan::guard`]; [`Engine::apply`] then refuses with
-//!   [`SyncError::MassDelete`] and writes nothing, unless [`Rule::force`] is set.
+//!   more than [`Policy::max_delete_share`] of the pairs (and more than
+//!   [`Policy::min_delete_count`]), sets [`Plan::guard`]; [`Engine::apply`] then refuses with
+//!   [`SyncError::MassDelete`] and writes nothing, unless the host accepts it with
+//!   [`Plan::accept_mass_delete`] or [`Policy::force`] is set.
 //! * Optimistic concurrency: every update, delete and key write carries the version the plan
 //!   saw; a record changed since planning is reported as [`WriteResult::Conflict`] and left
 //!   for the next run.
@@ -107,13 +131,14 @@
 //!   they touch and fetches only the records whose version changed: its cost is proportional
 //!   to the changes, not to the pairs. Tokens are stored only after a run in which every
 //!   write succeeded; after any other run they are cleared, so the next run lists both sides
-//!   in full and nothing left over hides behind a cursor. A change of the rule (e.g. switching
+//!   in full and nothing left over hides behind a cursor. A change of the policy (e.g. switching
 //!   `transfer_new` on) takes effect for old records at the next full listing (an empty
 //!   token store, see [`StateBatch::tokens`]).
 //!
-//! Requirement on sides: record ids of the two sides must not collide as strings (a record
-//! without a stored key is matched by its own id), and a side stores the key given with a
-//! create, update or key write and reports it in its listings.
+//! Requirement on sides: a side stores the key given with a create, update or key write and
+//! reports it in its listings. The ids of the two sides are separate namespaces: the same id
+//! may name a record on each side (a record without a stored key is matched by its own id,
+//! and its copy on the other side carries that id as its key).
 //!
 //! ## Leaving the scope and coming back
 //!
@@ -144,24 +169,28 @@
 //!   records disappeared on both sides on their own).
 #![warn(missing_docs)]
 
+mod counts;
 mod engine;
 mod error;
 pub mod memory;
 pub mod plan;
-mod rule;
+mod policy;
 mod side;
 mod sqlite;
 mod store;
+mod time;
 mod types;
 
-pub use engine::{Engine, ItemReport, Prepared, ReadStats, Report, WriteResult};
+pub use counts::{Counts, PerSide};
+pub use engine::{Engine, ItemReport, Prepared, ReadStats, Reattach, Report, WriteResult};
 pub use error::{StoreError, SyncError};
 pub use plan::{
-    Change, Counts, DetachReason, Detached, GuardTrip, Item, Plan, Planner, SideCounts,
-    SideListing, SideSnapshot, StateSnapshot, merge, needed_records, plan,
+    Change, DetachReason, Detached, GuardTrip, Plan, PlanItem, Planner, SideListing, SideSnapshot,
+    StateSnapshot, merge, needed_records, plan,
 };
-pub use rule::{Direction, Master, Rule, Switches};
+pub use policy::{Direction, Master, Policy, Switches};
 pub use side::{ChangeSet, Listing, Side, SideError, SideErrorKind, WriteOp, WriteOutcome};
 pub use sqlite::{BUSY_TIMEOUT, SCHEMA_VERSION, SqliteStore};
 pub use store::{MemoryStore, StateBatch, StateStore};
+pub use time::Timestamp;
 pub use types::{Anchor, Entry, Id, Intent, Key, Pair, Record, SideId, Value, Version};

@@ -21,6 +21,31 @@ pub struct MemItem {
     pub in_scope: bool,
 }
 
+/// What a [`MemorySide`] offers besides its full listing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum Feed {
+    /// No change feed: every run lists the side in full ([`Side::changes_since`] answers
+    /// `None`).
+    #[default]
+    FullListing,
+    /// A change feed that reports every record touched since the token, including one
+    /// created and gone again in between (reported as removed).
+    Delta,
+    /// A change feed that coalesces like Exchange's (SyncFolderItems): a record created after
+    /// the token and gone (deleted or out of scope) by now is not reported at all, and a
+    /// created-then-updated record is reported once, with its current version.
+    CoalescingDelta,
+}
+
+/// Whether a record of a [`MemorySide`] is in the sync's scope ([`MemorySide::set_scope`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scope {
+    /// In scope: listed, fetchable, writable.
+    In,
+    /// Out of scope (moved to another folder, filtered out): the sync no longer sees it.
+    Out,
+}
+
 /// A fault injected into the next write op.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
@@ -70,8 +95,7 @@ pub struct MemorySide {
     next_id: u64,
     next_version: u64,
     log: Vec<Id>,
-    feed: bool,
-    coalescing: bool,
+    feed: Feed,
     /// Log position at which each id came into existence (create, insert, move target).
     born: BTreeMap<Id, usize>,
     faults: VecDeque<Fault>,
@@ -84,8 +108,15 @@ pub struct MemorySide {
 }
 
 impl MemorySide {
-    /// An empty side whose ids start with `prefix`; `feed` enables the change feed.
-    pub fn new(prefix: &str, feed: bool) -> Self {
+    /// An empty side whose ids start with `prefix`, with or without a change feed.
+    ///
+    /// ```
+    /// use sync_core::memory::{Feed, MemorySide};
+    /// let crm = MemorySide::new("crm-", Feed::FullListing);
+    /// let exchange = MemorySide::new("ews-", Feed::CoalescingDelta);
+    /// # let _ = (crm, exchange);
+    /// ```
+    pub fn new(prefix: &str, feed: Feed) -> Self {
         MemorySide {
             prefix: prefix.to_owned(),
             items: BTreeMap::new(),
@@ -93,22 +124,12 @@ impl MemorySide {
             next_version: 1,
             log: Vec::new(),
             feed,
-            coalescing: false,
             born: BTreeMap::new(),
             faults: VecDeque::new(),
             max_record_bytes: None,
             stats: SideStats::default(),
             applied: Vec::new(),
         }
-    }
-
-    /// Builder: make the change feed coalesce like Exchange's (SyncFolderItems): a record
-    /// created after the token and gone (deleted or out of scope) by now is not reported at
-    /// all, and a created-then-updated record is reported once, with its current version.
-    #[must_use]
-    pub fn coalescing(mut self, on: bool) -> Self {
-        self.coalescing = on;
-        self
     }
 
     /// Builder: refuse any write batch that holds a record whose JSON is larger than `bytes`,
@@ -214,8 +235,9 @@ impl MemorySide {
         Some(new)
     }
 
-    /// Move a record out of or into the scope.
-    pub fn set_in_scope(&mut self, id: &str, in_scope: bool) -> bool {
+    /// Move a record out of or into the scope. Returns whether the record exists.
+    pub fn set_scope(&mut self, id: &str, scope: Scope) -> bool {
+        let in_scope = scope == Scope::In;
         let Some(item) = self.items.get_mut(id) else {
             return false;
         };
@@ -363,13 +385,13 @@ impl Side for MemorySide {
         self.stats.entries_read += entries.len();
         Ok(Listing {
             entries,
-            token: self.feed.then(|| self.log.len().to_string()),
+            token: (self.feed != Feed::FullListing).then(|| self.log.len().to_string()),
         })
     }
 
     async fn changes_since(&mut self, token: &str) -> Result<Option<ChangeSet>, SideError> {
         self.stats.feeds += 1;
-        if !self.feed {
+        if self.feed == Feed::FullListing {
             return Ok(None);
         }
         let Some(from) = token.parse::<usize>().ok().filter(|t| *t <= self.log.len()) else {
@@ -384,7 +406,8 @@ impl Side for MemorySide {
             match self.items.get(id).filter(|i| i.in_scope) {
                 Some(i) => cs.changed.push(Self::entry(id, i)),
                 // Created after the token and gone again: nets out to nothing.
-                None if self.coalescing && self.born.get(id).is_some_and(|b| *b >= from) => {}
+                None if self.feed == Feed::CoalescingDelta
+                    && self.born.get(id).is_some_and(|b| *b >= from) => {}
                 None => cs.removed.push(id.clone()),
             }
         }

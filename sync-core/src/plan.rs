@@ -1,4 +1,4 @@
-//! The pure planner: (local snapshot, remote snapshot, stored state, rule, now) -> [`Plan`].
+//! The pure planner: (local snapshot, remote snapshot, stored state, policy, time) -> [`Plan`].
 //!
 //! Nothing here does I/O or reads a clock. Planning happens in two pure steps around one
 //! fetch: [`needed_records`] says which records' contents the plan needs (only those whose
@@ -10,7 +10,10 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Anchor, Entry, Id, Intent, Key, Pair, Record, Rule, SideId, WriteOp, WriteOutcome};
+use crate::{
+    Anchor, Counts, Entry, Id, Intent, Key, Pair, PerSide, Policy, Record, SideId, Timestamp,
+    WriteOp, WriteOutcome,
+};
 
 /// What a side reported for this run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -190,8 +193,8 @@ pub struct Detached {
     pub kept_id: Id,
     /// Why the pair was detached.
     pub reason: DetachReason,
-    /// When (the `now` of the run that detached it).
-    pub at: u64,
+    /// When (the time of the run that detached it).
+    pub at: Timestamp,
 }
 
 impl Detached {
@@ -233,9 +236,10 @@ impl Step {
     }
 }
 
-/// One planned item (a pair, or a record about to get a pair).
+/// One planned item of a [`Plan`] (a pair, or a record about to get a pair). Not to be
+/// confused with an Exchange item: this is one entry of the engine's plan.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Item {
+pub struct PlanItem {
     /// The pair's correlation key.
     pub key: Key,
     /// What happens.
@@ -252,7 +256,7 @@ pub struct Item {
     pub detach_reason: Option<DetachReason>,
 }
 
-impl Item {
+impl PlanItem {
     /// Whether this item re-attaches a detached pair: a [`Change::Create`] of the kept
     /// record on the side that lost it, for a stored pair.
     pub fn is_reattach(&self) -> bool {
@@ -260,7 +264,7 @@ impl Item {
     }
 
     /// For a [`Change::Detach`]: the detached pair, as reported (made at `now`).
-    pub fn detached(&self, now: u64) -> Option<Detached> {
+    pub fn detached(&self, now: Timestamp) -> Option<Detached> {
         let (Change::Detach { gone }, Some(reason)) = (self.change, self.detach_reason) else {
             return None;
         };
@@ -295,68 +299,6 @@ impl Item {
     }
 }
 
-/// Counts of writes on one side.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SideCounts {
-    /// Records created.
-    pub created: usize,
-    /// Records changed.
-    pub changed: usize,
-    /// Records deleted.
-    pub deleted: usize,
-    /// Records that only get the correlation key stored.
-    pub keyed: usize,
-}
-
-impl SideCounts {
-    /// All writes.
-    pub fn total(&self) -> usize {
-        self.created + self.changed + self.deleted + self.keyed
-    }
-}
-
-/// Counts per side: what the preview screen shows.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Counts {
-    /// Writes on the local side (data flowing remote to local).
-    pub local: SideCounts,
-    /// Writes on the remote side (data flowing local to remote).
-    pub remote: SideCounts,
-}
-
-impl Counts {
-    /// The counts of one side.
-    pub fn side(&self, side: SideId) -> &SideCounts {
-        match side {
-            SideId::Local => &self.local,
-            SideId::Remote => &self.remote,
-        }
-    }
-
-    fn side_mut(&mut self, side: SideId) -> &mut SideCounts {
-        match side {
-            SideId::Local => &mut self.local,
-            SideId::Remote => &mut self.remote,
-        }
-    }
-
-    /// Count one write.
-    pub fn add(&mut self, side: SideId, op: &WriteOp) {
-        let c = self.side_mut(side);
-        match op {
-            WriteOp::Create { .. } => c.created += 1,
-            WriteOp::Update { .. } => c.changed += 1,
-            WriteOp::Delete { .. } => c.deleted += 1,
-            WriteOp::SetKey { .. } => c.keyed += 1,
-        }
-    }
-
-    /// All writes.
-    pub fn total(&self) -> usize {
-        self.local.total() + self.remote.total()
-    }
-}
-
 /// Why the mass-delete guard tripped.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GuardTrip {
@@ -387,29 +329,70 @@ impl fmt::Display for GuardTrip {
 }
 
 /// The plan of a run: the preview.
+///
+/// Its [`items`](Plan::items) and [`counts`](Plan::counts) are what a preview shows; the
+/// bookkeeping the engine needs to apply it (change-feed tokens, recovered intents, the
+/// time) is private. A plan whose mass-delete guard tripped ([`Plan::guard`]) is refused by
+/// [`crate::Engine::apply`] until it is accepted with [`Plan::accept_mass_delete`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
     /// The items, ordered by key.
-    pub items: Vec<Item>,
+    pub items: Vec<PlanItem>,
     /// Write counts per side.
-    pub counts: Counts,
-    /// Set when the mass-delete guard tripped (and the rule does not force).
-    pub guard: Option<GuardTrip>,
+    pub counts: PerSide<Counts>,
+    /// Set when the mass-delete guard tripped (and the policy does not force).
+    pub(crate) guard: Option<GuardTrip>,
     /// Records left for the next run because their contents were not available.
-    pub skipped: Vec<(SideId, Id)>,
+    pub(crate) skipped: Vec<(SideId, Id)>,
     /// Keys of journaled intents found (creates whose outcome was unknown); cleared after a
     /// complete run, which listed both sides in full and so re-paired whatever was created.
-    pub recovered_intents: Vec<Key>,
+    pub(crate) recovered_intents: Vec<Key>,
     /// Change-feed tokens to store after a fully successful run (set by the engine).
-    pub tokens: Vec<(SideId, Option<String>)>,
+    pub(crate) tokens: Vec<(SideId, Option<String>)>,
     /// The time the plan was made (as passed in).
-    pub now: u64,
+    pub(crate) now: Timestamp,
 }
 
 impl Plan {
     /// Whether the plan writes nothing to either side.
     pub fn is_noop(&self) -> bool {
         self.counts.total() == 0
+    }
+
+    /// All writes the plan makes, both sides ([`PerSide::total`] of [`Plan::counts`]).
+    pub fn total_writes(&self) -> usize {
+        self.counts.total()
+    }
+
+    /// Why the mass-delete guard tripped, if it did (and the policy does not
+    /// [`force`](Policy::force)). [`crate::Engine::apply`] refuses such a plan with
+    /// [`crate::SyncError::MassDelete`] unless it is accepted with
+    /// [`Plan::accept_mass_delete`].
+    pub fn guard(&self) -> Option<&GuardTrip> {
+        self.guard.as_ref()
+    }
+
+    /// Accept a tripped mass-delete guard: the host showed the preview and got consent, so
+    /// [`crate::Engine::apply`] carries out this plan's deletes. Returns the trip that was
+    /// accepted (`None`: the guard had not tripped).
+    pub fn accept_mass_delete(&mut self) -> Option<GuardTrip> {
+        self.guard.take()
+    }
+
+    /// Records left for the next run because their contents could not be fetched.
+    pub fn skipped(&self) -> &[(SideId, Id)] {
+        &self.skipped
+    }
+
+    /// Keys of journaled creates whose outcome was unknown when the plan was made; a
+    /// complete run (which lists both sides in full and so re-pairs them) clears them.
+    pub fn recovered_intents(&self) -> &[Key] {
+        &self.recovered_intents
+    }
+
+    /// The time the plan was made (as passed to [`crate::Engine::prepare`] or [`plan()`]).
+    pub fn planned_at(&self) -> Timestamp {
+        self.now
     }
 
     /// The pairs this plan detaches, with the reason (for the preview).
@@ -705,9 +688,9 @@ fn plan_reanchored(
     d: &Dup<'_>,
     combined: &Record,
     snaps: [&HashMap<Id, Record>; 2],
-    rule: &Rule,
+    rule: &Policy,
     skipped: &mut Vec<(SideId, Id)>,
-) -> Option<Item> {
+) -> Option<PlanItem> {
     let i = idx(d.side);
     let actual = snaps[i].get(&d.original.id)?.clone();
     let mut side_map = snaps[i].clone();
@@ -778,7 +761,7 @@ pub fn needed_records(
     local: &SideListing,
     remote: &SideListing,
     state: &StateSnapshot,
-    rule: &Rule,
+    rule: &Policy,
 ) -> (Vec<Id>, Vec<Id>) {
     Planner::new(local, remote, state, rule).needed_records()
 }
@@ -788,7 +771,7 @@ pub fn needed_records(
 pub struct Planner<'a> {
     sides: [SideIndex<'a>; 2],
     state: &'a StateSnapshot,
-    rule: &'a Rule,
+    rule: &'a Policy,
     resolved: Resolved<'a>,
     reattach: bool,
 }
@@ -799,7 +782,7 @@ impl<'a> Planner<'a> {
         local: &'a SideListing,
         remote: &'a SideListing,
         state: &'a StateSnapshot,
-        rule: &'a Rule,
+        rule: &'a Policy,
     ) -> Self {
         let sides = [SideIndex::new(local), SideIndex::new(remote)];
         let resolved = resolve(&sides, state);
@@ -815,8 +798,8 @@ impl<'a> Planner<'a> {
     /// Re-attach detached pairs: plan a create of each detached pair's kept record on the
     /// side that lost it (where that side's `transfer_new` switch is on). Off by default.
     #[must_use]
-    pub fn with_reattach(mut self, on: bool) -> Self {
-        self.reattach = on;
+    pub fn with_reattach(mut self, reattach: crate::Reattach) -> Self {
+        self.reattach = reattach == crate::Reattach::On;
         self
     }
 
@@ -907,7 +890,7 @@ impl<'a> Planner<'a> {
         &self,
         local_records: &HashMap<Id, Record>,
         remote_records: &HashMap<Id, Record>,
-        now: u64,
+        now: Timestamp,
     ) -> Plan {
         plan_resolved(self, [local_records, remote_records], now)
     }
@@ -919,7 +902,7 @@ impl<'a> Planner<'a> {
 /// * changed on one side only (the other still equals the base): taken from that side;
 /// * changed on both to different values: the master's value;
 /// * with `overwrite_completely` in a direction, the target becomes a copy of the source.
-pub fn merge(base: &Record, local: &Record, remote: &Record, rule: &Rule) -> (Record, Record) {
+pub fn merge(base: &Record, local: &Record, remote: &Record, rule: &Policy) -> (Record, Record) {
     if let Some(dir) = rule.overwriting_direction() {
         let src = match dir.source() {
             SideId::Local => local,
@@ -995,8 +978,8 @@ pub fn plan(
     local: &SideSnapshot,
     remote: &SideSnapshot,
     state: &StateSnapshot,
-    rule: &Rule,
-    now: u64,
+    rule: &Policy,
+    now: Timestamp,
 ) -> Plan {
     Planner::new(&local.listing, &remote.listing, state, rule).plan(
         &local.records,
@@ -1005,10 +988,10 @@ pub fn plan(
     )
 }
 
-fn plan_resolved(planner: &Planner<'_>, snaps: [&HashMap<Id, Record>; 2], now: u64) -> Plan {
+fn plan_resolved(planner: &Planner<'_>, snaps: [&HashMap<Id, Record>; 2], now: Timestamp) -> Plan {
     let (state, rule, resolved) = (planner.state, planner.rule, &planner.resolved);
     let (local, remote) = (snaps[0], snaps[1]);
-    let mut items: Vec<Item> = Vec::new();
+    let mut items: Vec<PlanItem> = Vec::new();
     let mut skipped: Vec<(SideId, Id)> = Vec::new();
 
     // Returning originals: re-anchor the pair onto the original (with the copy's edits, if
@@ -1048,7 +1031,7 @@ fn plan_resolved(planner: &Planner<'_>, snaps: [&HashMap<Id, Record>; 2], now: u
             ),
         );
         originals.insert((d.side, d.original.id.as_str()));
-        let mut item = Item {
+        let mut item = PlanItem {
             key: ps.pair.key.clone(),
             change: Change::Delete { on: d.side },
             pair: None,
@@ -1146,7 +1129,7 @@ fn plan_resolved(planner: &Planner<'_>, snaps: [&HashMap<Id, Record>; 2], now: u
                 continue;
             };
             originals.insert((side, extra.id.as_str()));
-            let mut del = Item {
+            let mut del = PlanItem {
                 key: key.clone(),
                 change: Change::Delete { on: side },
                 pair: None,
@@ -1232,7 +1215,7 @@ fn plan_resolved(planner: &Planner<'_>, snaps: [&HashMap<Id, Record>; 2], now: u
             continue;
         }
         originals.insert((*side, extra.id.as_str()));
-        let mut item = Item {
+        let mut item = PlanItem {
             key: extra.key.clone().unwrap_or_default(),
             change: Change::Delete { on: *side },
             pair: None,
@@ -1278,11 +1261,11 @@ fn plan_resolved(planner: &Planner<'_>, snaps: [&HashMap<Id, Record>; 2], now: u
     }
     items.sort_by(|a, b| a.key.cmp(&b.key));
 
-    let mut counts = Counts::default();
+    let mut counts = PerSide::<Counts>::default();
     for item in &items {
         for side in [SideId::Local, SideId::Remote] {
             if let Some(op) = &item.step(side).write {
-                counts.add(side, op);
+                counts.count(side, op);
             }
         }
     }
@@ -1299,15 +1282,15 @@ fn plan_resolved(planner: &Planner<'_>, snaps: [&HashMap<Id, Record>; 2], now: u
 }
 
 fn guard(
-    counts: &Counts,
+    counts: &PerSide<Counts>,
     state: &StateSnapshot,
     sides: &[SideIndex<'_>; 2],
-    rule: &Rule,
+    rule: &Policy,
 ) -> Option<GuardTrip> {
     if rule.force || state.total_pairs == 0 {
         return None;
     }
-    let deletes = counts.local.deleted + counts.remote.deleted;
+    let deletes = counts.deleted();
     // A side listing nothing trips the guard if a pair still has a record there (pairs
     // detached from that side do not count: their record there is already gone).
     let empty_side = [SideId::Local, SideId::Remote].into_iter().find(|s| {
@@ -1332,8 +1315,8 @@ fn create_item(
     source_key: Option<&str>,
     target: SideId,
     record: &Record,
-) -> Item {
-    let mut item = Item {
+) -> PlanItem {
+    let mut item = PlanItem {
         key: key.to_owned(),
         change: Change::Create { on: target },
         base: Record::new(),
@@ -1363,11 +1346,11 @@ fn create_item(
 fn plan_pair(
     ps: &PairState<'_>,
     snaps: &[&HashMap<Id, Record>; 2],
-    rule: &Rule,
+    rule: &Policy,
     skipped: &mut Vec<(SideId, Id)>,
-) -> Option<Item> {
+) -> Option<PlanItem> {
     let p = ps.pair;
-    let simple = |change: Change| Item {
+    let simple = |change: Change| PlanItem {
         key: p.key.clone(),
         change,
         pair: Some(p.clone()),
@@ -1511,8 +1494,8 @@ fn plan_merge(
     base: &Record,
     cur: [Current; 2],
     entries: [Option<&Entry>; 2],
-    rule: &Rule,
-) -> Item {
+    rule: &Policy,
+) -> PlanItem {
     let empty = Record::new();
     let l = cur[0].record.as_ref().unwrap_or(&empty);
     let r = cur[1].record.as_ref().unwrap_or(&empty);
@@ -1543,7 +1526,7 @@ fn plan_merge(
         step.before = Some(c.clone());
     }
     let [local, remote] = steps;
-    Item {
+    PlanItem {
         key: key.to_owned(),
         change,
         pair,
@@ -1575,7 +1558,7 @@ fn done(outcome: Option<&WriteOutcome>) -> Option<(&Id, &String)> {
 }
 
 /// Fold an item's write outcomes (`None`: no write or not attempted) into the state change.
-pub fn settle(item: &Item, outcomes: [Option<&WriteOutcome>; 2]) -> Settled {
+pub fn settle(item: &PlanItem, outcomes: [Option<&WriteOutcome>; 2]) -> Settled {
     let steps = [&item.local, &item.remote];
     let ok = |i: usize| steps[i].write.is_none() || done(outcomes[i]).is_some();
     let complete = ok(0) && ok(1);

@@ -272,7 +272,7 @@ impl Eq for SideError {}
 /// [`Entry::key`]; a record keeps its key when its id changes (a move). Every write checks
 /// the expected version first and answers [`WriteOutcome::Conflict`] if it moved on.
 ///
-/// Key writes ([`WriteOp::SetKey`]) change no content and are not governed by the rule's
+/// Key writes ([`WriteOp::SetKey`]) change no content and are not governed by the policy's
 /// switches; the source of a create gets one (before its copy is created) so that it
 /// re-pairs after a move. A record is asked for its key until it reports it in
 /// [`Entry::key`]; a side whose ids never change and serve as the key (a CRM whose record id

@@ -18,7 +18,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use crate::store::detached_of;
 use crate::{
     Anchor, DetachReason, Detached, Id, Intent, Key, Pair, Record, SideId, StateBatch, StateStore,
-    StoreError,
+    StoreError, Timestamp,
 };
 
 /// Migrations; index `i` brings the schema from version `i` to `i + 1`.
@@ -297,7 +297,9 @@ impl StateStore for SqliteStore {
                     key,
                     on: side_from(&side)?,
                     source_id,
-                    at: u64::try_from(at).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    at: Timestamp::from_unix_secs(
+                        u64::try_from(at).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    ),
                 })
             })
             .collect()
@@ -341,8 +343,9 @@ impl StateStore for SqliteStore {
                 Some(r) => DetachReason::from_code(&r)
                     .ok_or_else(|| StoreError::Corrupt(format!("unknown detach reason {r:?}")))?,
             };
-            let at =
-                u64::try_from(at.unwrap_or(0)).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let at = Timestamp::from_unix_secs(
+                u64::try_from(at.unwrap_or(0)).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            );
             out.extend(detached_of(&pair, reason, at));
         }
         Ok(out)
@@ -382,14 +385,16 @@ impl StateStore for SqliteStore {
                  SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM pairs WHERE key = ?1)",
             )?;
             for d in &batch.detach {
-                let at = i64::try_from(d.at).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                let at = i64::try_from(d.at.unix_secs())
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
                 detach.execute(params![d.key, d.reason.code(), at])?;
             }
             let mut add = tx.prepare_cached(
                 "INSERT OR REPLACE INTO intents (key, side, source_id, at) VALUES (?1, ?2, ?3, ?4)",
             )?;
             for i in &batch.add_intents {
-                let at = i64::try_from(i.at).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                let at = i64::try_from(i.at.unix_secs())
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
                 add.execute(params![i.key, i.on.as_str(), i.source_id, at])?;
             }
             let mut clear = tx.prepare_cached("DELETE FROM intents WHERE key = ?1")?;

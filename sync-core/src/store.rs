@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::{DetachReason, Detached, Id, Intent, Key, Pair, SideId, StoreError};
+use crate::{DetachReason, Detached, Id, Intent, Key, Pair, SideId, StoreError, Timestamp};
 
 /// One atomic change of the state (one transaction).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -69,13 +69,13 @@ pub trait StateStore {
         Ok(self
             .all_pairs()?
             .iter()
-            .filter_map(|p| detached_of(p, DetachReason::Unrecorded, 0))
+            .filter_map(|p| detached_of(p, DetachReason::Unrecorded, Timestamp::UNIX_EPOCH))
             .collect())
     }
 }
 
 /// The detach of a pair with one anchor.
-pub(crate) fn detached_of(p: &Pair, reason: DetachReason, at: u64) -> Option<Detached> {
+pub(crate) fn detached_of(p: &Pair, reason: DetachReason, at: Timestamp) -> Option<Detached> {
     let (gone, kept) = match (&p.local, &p.remote) {
         (Some(a), None) => (SideId::Remote, a),
         (None, Some(a)) => (SideId::Local, a),
@@ -99,7 +99,7 @@ pub struct MemoryStore {
     intents: BTreeMap<Key, Intent>,
     tokens: BTreeMap<SideId, String>,
     /// Recorded detaches: key -> (reason, at).
-    detaches: BTreeMap<Key, (DetachReason, u64)>,
+    detaches: BTreeMap<Key, (DetachReason, Timestamp)>,
     commits: usize,
 }
 
@@ -227,7 +227,7 @@ impl StateStore for MemoryStore {
                     .detaches
                     .get(&p.key)
                     .copied()
-                    .unwrap_or((DetachReason::Unrecorded, 0));
+                    .unwrap_or((DetachReason::Unrecorded, Timestamp::UNIX_EPOCH));
                 detached_of(p, reason, at)
             })
             .collect())

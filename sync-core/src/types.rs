@@ -172,6 +172,6 @@ pub struct Intent {
     pub on: SideId,
     /// The id of the source record on the other side.
     pub source_id: Id,
-    /// When the intent was journaled (the `now` the plan was made with).
-    pub at: u64,
+    /// When the intent was journaled (the time the plan was made at).
+    pub at: crate::Timestamp,
 }

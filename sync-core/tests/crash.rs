@@ -10,14 +10,16 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use common::{World, rec, run_until_crash};
 use sync_core::memory::MemorySide;
-use sync_core::{Id, MemoryStore, Rule, Side, SqliteStore, StateStore, WriteOp, WriteOutcome};
+use sync_core::{
+    Id, MemoryStore, Policy, Side, SqliteStore, StateStore, Timestamp, WriteOp, WriteOutcome,
+};
 
 /// Two synced pairs (one edited on each side since), plus three new records on each side.
 fn world<S: StateStore>(store: S) -> World<S> {
     let mut w = World::with_store(store);
     let a = w.local.insert(rec(&[("name", "Ann")]));
     let b = w.remote.insert(rec(&[("name", "Bob")]));
-    w.sync(&Rule::default());
+    w.sync(&Policy::default());
     w.local.edit(&a, "phone", "1");
     w.remote.edit(&b, "phone", "2");
     for i in 0..3 {
@@ -71,7 +73,7 @@ fn assert_keyed_on_both_sides<S: StateStore>(w: &World<S>, n: usize, at: &str) {
 }
 
 fn every_crash_point_converges<S: StateStore>(fresh: impl Fn() -> S) {
-    let rule = Rule::default();
+    let rule = Policy::default();
     let mut points = 0;
     for steps in 0.. {
         let mut w = world(fresh());
@@ -97,7 +99,7 @@ fn every_crash_point_converges<S: StateStore>(fresh: impl Fn() -> S) {
         let (plan, _) = w.sync(&rule);
         let c = plan.counts;
         assert_eq!(
-            c.local.created + c.local.deleted + c.remote.created + c.remote.deleted,
+            c.local.new + c.local.deleted + c.remote.new + c.remote.deleted,
             0,
             "{at}: a move deleted or created: {c:?}"
         );
@@ -140,17 +142,17 @@ fn an_unkeyed_source_is_keyed_when_linked_and_then_survives_a_move() {
     .unwrap();
     assert!(matches!(out[0], WriteOutcome::Done { .. }));
 
-    let (plan, _) = w.sync(&Rule::default());
+    let (plan, _) = w.sync(&Policy::default());
     assert_eq!(
-        plan.counts.remote.keyed, 1,
+        plan.counts.remote.linked, 1,
         "the source gets its key: {plan:#?}"
     );
     assert_eq!(w.remote.get(&x).unwrap().key.as_deref(), Some(x.as_str()));
 
     let moved = w.remote.move_item(&x).unwrap();
-    let (plan, _) = w.sync(&Rule::default());
+    let (plan, _) = w.sync(&Policy::default());
     assert_eq!(plan.counts.local.deleted, 0);
-    assert_eq!(plan.counts.local.created, 0);
+    assert_eq!(plan.counts.local.new, 0);
     assert_eq!(w.partner_of_remote(&moved), Some(l.clone()));
     assert_eq!(w.local.items().len(), 1);
     assert_eq!(w.local_record(&l).get("project"), Some(&"P1".into()));
@@ -163,15 +165,15 @@ fn a_failed_key_write_on_the_source_is_healed_by_the_next_run() {
     let mut w = World::new();
     let x = w.remote.insert(rec(&[("name", "Ann")]));
     w.remote.inject(sync_core::memory::Fault::Fail); // the key write on the source fails
-    let (_, report) = w.sync(&Rule::default());
+    let (_, report) = w.sync(&Policy::default());
     assert_eq!(report.failed, 1);
     assert!(w.remote.get(&x).unwrap().key.is_none());
-    let (_, report) = w.sync(&Rule::default());
+    let (_, report) = w.sync(&Policy::default());
     assert!(report.is_complete());
     assert_eq!(w.remote.get(&x).unwrap().key.as_deref(), Some(x.as_str()));
     assert_eq!(w.local.items().len(), 1);
     let moved = w.remote.move_item(&x).unwrap();
-    let (plan, _) = w.sync(&Rule::default());
+    let (plan, _) = w.sync(&Policy::default());
     assert_eq!(plan.counts.total(), 0, "{plan:#?}");
     assert!(w.partner_of_remote(&moved).is_some());
 }
@@ -186,11 +188,16 @@ fn a_plan_applied_after_another_run_wrote_does_not_duplicate_or_overwrite() {
         w.local.insert(rec(&[("name", &format!("n{i}"))]));
     }
     let a0 = w.remote.insert(rec(&[("name", "Remote")]));
-    let engine = sync_core::Engine::new(Rule::default()).unwrap();
+    let engine = sync_core::Engine::new(Policy::default()).unwrap();
     let prepare = |w: &mut World| {
-        futures::executor::block_on(engine.prepare(&mut w.local, &mut w.remote, &mut w.store, 9))
-            .unwrap()
-            .plan
+        futures::executor::block_on(engine.prepare(
+            &mut w.local,
+            &mut w.remote,
+            &mut w.store,
+            Timestamp::from_unix_secs(9),
+        ))
+        .unwrap()
+        .plan
     };
     let plan_a = prepare(&mut w);
     let plan_b = prepare(&mut w);
@@ -212,7 +219,7 @@ fn a_plan_applied_after_another_run_wrote_does_not_duplicate_or_overwrite() {
     );
     assert_eq!(w.local.items().len(), 4);
     assert_eq!(w.remote.items().len(), 4);
-    let (_, report) = w.sync(&Rule::default());
+    let (_, report) = w.sync(&Policy::default());
     assert!(report.is_complete());
     let l = w.partner_of_remote(&a0).unwrap();
     assert_eq!(w.local_record(&l).get("phone"), Some(&"1".into()));

@@ -4,11 +4,11 @@
 mod common;
 
 use common::{World, rec};
-use sync_core::memory::{Applied, Fault};
-use sync_core::{Change, Master, Rule, StateStore, Switches, SyncError, WriteResult};
+use sync_core::memory::{Applied, Fault, Feed, Scope};
+use sync_core::{Change, Master, Policy, StateStore, Switches, SyncError, Timestamp, WriteResult};
 
-fn rule() -> Rule {
-    Rule::default()
+fn rule() -> Policy {
+    Policy::default()
 }
 
 /// A world with one synced pair: local "L1" <-> remote, both {name: Ann, phone: 1}.
@@ -25,9 +25,9 @@ fn a_new_local_record_is_created_remotely_carrying_the_local_id_as_key() {
     let mut w = World::new();
     let l = w.local.insert(rec(&[("name", "Ann")]));
     let (plan, report) = w.sync(&rule());
-    assert_eq!(plan.counts.remote.created, 1);
+    assert_eq!(plan.counts.remote.new, 1);
     assert_eq!(
-        plan.counts.local.keyed, 1,
+        plan.counts.local.linked, 1,
         "the source carries the key explicitly"
     );
     assert_eq!(report.counts, plan.counts);
@@ -41,8 +41,8 @@ fn a_new_remote_record_is_created_locally_and_the_source_gets_the_key() {
     let mut w = World::new();
     let r = w.remote.insert(rec(&[("name", "Bob")]));
     let (plan, _) = w.sync(&rule());
-    assert_eq!(plan.counts.local.created, 1);
-    assert_eq!(plan.counts.remote.keyed, 1);
+    assert_eq!(plan.counts.local.new, 1);
+    assert_eq!(plan.counts.remote.linked, 1);
     let l = w.partner_of_remote(&r).unwrap();
     assert_eq!(w.local_record(&l), rec(&[("name", "Bob")]));
     assert_eq!(w.local.get(&l).unwrap().key, w.remote.get(&r).unwrap().key);
@@ -78,7 +78,7 @@ fn a_field_changed_on_both_sides_to_different_values_goes_to_the_master() {
         w.local.edit(&l, "phone", "L");
         w.remote.edit(&r, "phone", "R");
         w.remote.edit(&r, "name", "Annie"); // changed on one side only: taken from there
-        let rule = Rule { master, ..rule() };
+        let rule = Policy { master, ..rule() };
         w.sync(&rule);
         let want = rec(&[("name", "Annie"), ("phone", expected)]);
         assert_eq!(w.local_record(&l), want, "{master:?}");
@@ -119,7 +119,7 @@ fn a_field_cleared_on_one_side_and_changed_on_the_other_goes_to_the_master() {
         let (mut w, l, r) = one_pair();
         w.local.edit(&l, "phone", "2");
         w.remote.clear_field(&r, "phone");
-        w.sync(&Rule { master, ..rule() });
+        w.sync(&Policy { master, ..rule() });
         let want = match phone {
             Some(p) => rec(&[("name", "Ann"), ("phone", p)]),
             None => rec(&[("name", "Ann")]),
@@ -150,7 +150,7 @@ fn a_record_deleted_on_one_side_is_deleted_on_the_other() {
 #[test]
 fn with_delete_missing_off_the_pair_is_detached_and_never_recreated() {
     let (mut w, l, r) = one_pair();
-    let keep = Rule {
+    let keep = Policy {
         local_to_remote: Switches {
             delete_missing: false,
             ..Switches::ALL
@@ -177,7 +177,7 @@ fn with_delete_missing_off_the_pair_is_detached_and_never_recreated() {
 #[test]
 fn an_edit_beats_a_delete_the_edited_record_is_kept_and_detached() {
     let (mut w, l, r) = one_pair();
-    w.local.set_in_scope(&l, false); // gone from the sync's view (deleted or moved away)
+    w.local.set_scope(&l, Scope::Out); // gone from the sync's view (deleted or moved away)
     w.remote.edit(&r, "phone", "5");
     let (plan, _) = w.sync(&rule());
     assert!(plan.is_noop(), "nothing deleted, nothing re-created");
@@ -189,7 +189,7 @@ fn an_edit_beats_a_delete_the_edited_record_is_kept_and_detached() {
     );
     assert_eq!(w.remote_record(&r), rec(&[("name", "Ann"), ("phone", "5")]));
     // When the local record comes back into scope, it re-attaches by key and merges.
-    w.local.set_in_scope(&l, true);
+    w.local.set_scope(&l, Scope::In);
     w.local.edit(&l, "name", "Anna");
     w.sync(&rule());
     let want = rec(&[("name", "Anna"), ("phone", "5")]);
@@ -201,7 +201,7 @@ fn an_edit_beats_a_delete_the_edited_record_is_kept_and_detached() {
 #[test]
 fn with_transfer_new_off_new_records_stay_where_they_are() {
     let mut w = World::new();
-    let off = Rule {
+    let off = Policy {
         local_to_remote: Switches {
             transfer_new: false,
             ..Switches::ALL
@@ -211,15 +211,15 @@ fn with_transfer_new_off_new_records_stay_where_they_are() {
     w.local.insert(rec(&[("name", "Ann")]));
     let r = w.remote.insert(rec(&[("name", "Bob")]));
     let (plan, _) = w.sync(&off);
-    assert_eq!(plan.counts.remote.created, 0);
-    assert_eq!(plan.counts.local.created, 1);
+    assert_eq!(plan.counts.remote.new, 0);
+    assert_eq!(plan.counts.local.new, 1);
     assert_eq!(w.remote.in_scope(), vec![r]);
 }
 
 #[test]
 fn with_transfer_changed_off_a_change_is_not_written_and_not_mistaken_later() {
     let (mut w, l, r) = one_pair();
-    let off = Rule {
+    let off = Policy {
         local_to_remote: Switches {
             transfer_changed: false,
             ..Switches::ALL
@@ -243,7 +243,7 @@ fn with_transfer_changed_off_a_change_is_not_written_and_not_mistaken_later() {
 #[test]
 fn overwrite_completely_makes_the_target_a_copy_of_the_source() {
     let (mut w, l, r) = one_pair();
-    let mirror = Rule {
+    let mirror = Policy {
         local_to_remote: Switches {
             overwrite_completely: true,
             ..Switches::ALL
@@ -265,18 +265,18 @@ fn leaving_the_scope_deletes_only_when_the_delete_switch_is_on() {
     for delete in [true, false] {
         let (mut w, _, r) = one_pair();
         let l = w.partner_of_remote(&r).unwrap();
-        let rule = Rule {
+        let rule = Policy {
             remote_to_local: Switches {
                 delete_missing: delete,
                 ..Switches::ALL
             },
             ..rule()
         };
-        w.remote.set_in_scope(&r, false);
+        w.remote.set_scope(&r, Scope::Out);
         w.sync(&rule);
         assert_eq!(w.local.get(&l).is_some(), !delete);
         // Coming back into scope re-pairs (or re-creates) by key, never duplicates.
-        w.remote.set_in_scope(&r, true);
+        w.remote.set_scope(&r, Scope::In);
         w.sync(&rule);
         assert_eq!(w.local.in_scope().len(), 1, "delete={delete}");
         assert_eq!(w.remote.in_scope().len(), 1);
@@ -308,7 +308,7 @@ fn an_unknown_create_outcome_is_recovered_without_a_duplicate() {
         "the intent stays journaled"
     );
     let (plan, report) = w.sync(&rule());
-    assert_eq!(plan.counts.remote.created, 0);
+    assert_eq!(plan.counts.remote.new, 0);
     assert!(report.is_complete());
     assert_eq!(w.remote.items().len(), 1);
     assert!(w.partner_of_local(&l).is_some());
@@ -326,7 +326,7 @@ fn a_batch_error_is_recovered_on_the_next_run() {
         report.incomplete, 2,
         "the sources got their keys first; the two creates' outcomes are unknown"
     );
-    assert_eq!(report.counts.local.keyed, 2);
+    assert_eq!(report.counts.local.linked, 2);
     assert_eq!(report.unknown, 2);
     w.sync(&rule());
     assert_eq!(w.remote.items().len(), 2);
@@ -362,7 +362,7 @@ fn the_mass_delete_guard_stops_a_run_unless_forced() {
         "{err}"
     );
     assert_eq!(w.remote.items().len(), 10, "nothing written");
-    let forced = Rule {
+    let forced = Policy {
         force: true,
         ..rule()
     };
@@ -374,14 +374,14 @@ fn the_mass_delete_guard_stops_a_run_unless_forced() {
 fn the_mass_delete_guard_trips_when_a_side_lists_nothing() {
     // Sides without a change feed: every run lists both sides in full.
     let mut w = World::new();
-    w.local = sync_core::memory::MemorySide::new("L", false);
-    w.remote = sync_core::memory::MemorySide::new("R", false);
+    w.local = sync_core::memory::MemorySide::new("L", Feed::FullListing);
+    w.remote = sync_core::memory::MemorySide::new("R", Feed::FullListing);
     let l = w.local.insert(rec(&[("name", "Ann")]));
     w.sync(&rule());
     w.local.remove(&l);
     let plan = w.preview(&rule());
     assert_eq!(
-        plan.guard.unwrap().empty_side,
+        plan.guard().unwrap().empty_side,
         Some(sync_core::SideId::Local)
     );
 }
@@ -391,9 +391,13 @@ fn a_record_changed_after_planning_is_left_for_the_next_run() {
     let (mut w, l, r) = one_pair();
     w.local.edit(&l, "phone", "2");
     let engine = sync_core::Engine::new(rule()).unwrap();
-    let prepared =
-        futures::executor::block_on(engine.prepare(&mut w.local, &mut w.remote, &mut w.store, 5))
-            .unwrap();
+    let prepared = futures::executor::block_on(engine.prepare(
+        &mut w.local,
+        &mut w.remote,
+        &mut w.store,
+        Timestamp::from_unix_secs(5),
+    ))
+    .unwrap();
     w.remote.edit(&r, "name", "Remote edit after planning");
     let report = futures::executor::block_on(engine.apply(
         &prepared.plan,
@@ -508,7 +512,7 @@ fn a_crash_between_the_creates_and_the_state_commit_does_not_duplicate() {
     assert_eq!(w.store.pair_count().unwrap(), 0, "but not recorded");
     let (plan, report) = w.sync(&rule());
     assert_eq!(
-        plan.counts.local.created + plan.counts.remote.created,
+        plan.counts.local.new + plan.counts.remote.new,
         0,
         "{:?}",
         plan.counts
@@ -528,7 +532,13 @@ fn each_batch_is_one_state_transaction() {
     }
     let engine = sync_core::Engine::new(rule()).unwrap().with_batch_size(2);
     let before = w.store.commits();
-    futures::executor::block_on(engine.run(&mut w.local, &mut w.remote, &mut w.store, 7)).unwrap();
+    futures::executor::block_on(engine.run(
+        &mut w.local,
+        &mut w.remote,
+        &mut w.store,
+        Timestamp::from_unix_secs(7),
+    ))
+    .unwrap();
     // 3 batches, each: the intents journal and the outcomes; then the change-feed tokens.
     assert_eq!(w.store.commits() - before, 3 * 2 + 1);
     assert_eq!(w.store.pair_count().unwrap(), 5);
@@ -538,10 +548,15 @@ fn each_batch_is_one_state_transaction() {
 fn the_engine_future_is_send_with_an_sqlite_store() {
     fn assert_send<T: Send>(_: &T) {}
     let engine = sync_core::Engine::new(rule()).unwrap();
-    let mut local = sync_core::memory::MemorySide::new("L", true);
-    let mut remote = sync_core::memory::MemorySide::new("R", true);
+    let mut local = sync_core::memory::MemorySide::new("L", Feed::Delta);
+    let mut remote = sync_core::memory::MemorySide::new("R", Feed::Delta);
     let mut store = sync_core::SqliteStore::open_in_memory().unwrap();
-    let fut = engine.run(&mut local, &mut remote, &mut store, 1);
+    let fut = engine.run(
+        &mut local,
+        &mut remote,
+        &mut store,
+        Timestamp::from_unix_secs(1),
+    );
     assert_send(&fut);
     let (plan, _) = futures::executor::block_on(fut).unwrap();
     assert!(plan.items.is_empty());

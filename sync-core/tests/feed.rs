@@ -6,23 +6,23 @@
 mod common;
 
 use common::{World, rec};
-use sync_core::memory::MemorySide;
+use sync_core::memory::{Feed, MemorySide};
 use sync_core::{
-    ChangeSet, Engine, Id, Listing, MemoryStore, Record, Rule, Side, SideError, SideId, StateStore,
-    WriteOp, WriteOutcome,
+    ChangeSet, Engine, Id, Listing, MemoryStore, Policy, Record, Side, SideError, SideId,
+    StateStore, Timestamp, WriteOp, WriteOutcome,
 };
 
 fn coalescing_world() -> World {
     let mut w = World::new();
-    w.local = MemorySide::new("L", true).coalescing(true);
-    w.remote = MemorySide::new("R", true).coalescing(true);
+    w.local = MemorySide::new("L", Feed::CoalescingDelta);
+    w.remote = MemorySide::new("R", Feed::CoalescingDelta);
     w
 }
 
 #[test]
 fn the_coalescing_feed_nets_out_a_create_followed_by_a_delete() {
-    for (coalescing, removed) in [(true, 0), (false, 1)] {
-        let mut side = MemorySide::new("R", true).coalescing(coalescing);
+    for (feed, removed) in [(Feed::CoalescingDelta, 0), (Feed::Delta, 1)] {
+        let mut side = MemorySide::new("R", feed);
         let token = futures::executor::block_on(side.list())
             .unwrap()
             .token
@@ -34,7 +34,7 @@ fn the_coalescing_feed_nets_out_a_create_followed_by_a_delete() {
         let cs = futures::executor::block_on(side.changes_since(&token))
             .unwrap()
             .unwrap();
-        assert_eq!(cs.removed.len(), removed, "coalescing: {coalescing}");
+        assert_eq!(cs.removed.len(), removed, "{feed:?}");
         assert_eq!(cs.changed.len(), 1, "create+update is one change");
         assert_eq!(cs.changed[0].id, kept);
         assert_eq!(
@@ -48,13 +48,13 @@ fn the_coalescing_feed_nets_out_a_create_followed_by_a_delete() {
 fn a_remote_delete_of_a_record_the_last_run_created_is_seen_through_the_feed() {
     let mut w = coalescing_world();
     let l = w.local.insert(rec(&[("name", "Ann")]));
-    w.sync(&Rule::default());
+    w.sync(&Policy::default());
     let r = w.partner_of_local(&l).expect("created remotely");
 
     // The user deletes the record in Exchange before the next run.
     w.remote.remove(&r);
     let lists = (w.local.stats.lists, w.remote.stats.lists);
-    let (plan, report) = w.sync(&Rule::default());
+    let (plan, report) = w.sync(&Policy::default());
     assert_eq!(plan.counts.local.deleted, 1, "{:#?}", plan.items);
     assert!(report.is_complete());
     assert!(w.local.get(&l).is_none(), "the CRM record is deleted");
@@ -70,10 +70,10 @@ fn a_remote_delete_of_a_record_the_last_run_created_is_seen_through_the_feed() {
 fn a_local_delete_of_a_record_the_last_run_created_is_seen_too() {
     let mut w = coalescing_world();
     let r = w.remote.insert(rec(&[("name", "Bob")]));
-    w.sync(&Rule::default());
+    w.sync(&Policy::default());
     let l = w.partner_of_remote(&r).expect("created locally");
     w.local.remove(&l);
-    let (plan, _) = w.sync(&Rule::default());
+    let (plan, _) = w.sync(&Policy::default());
     assert_eq!(plan.counts.remote.deleted, 1);
     assert!(w.remote.get(&r).is_none());
 }
@@ -84,9 +84,9 @@ fn after_a_run_the_stored_token_is_past_the_runs_own_writes() {
     for i in 0..10 {
         w.local.insert(rec(&[("n", &i.to_string())]));
     }
-    w.sync(&Rule::default());
+    w.sync(&Policy::default());
     let before = (w.local.stats, w.remote.stats);
-    let (plan, _) = w.sync(&Rule::default());
+    let (plan, _) = w.sync(&Policy::default());
     assert!(plan.items.is_empty());
     assert_eq!(
         w.local.stats.entries_read, before.0.entries_read,
@@ -104,14 +104,18 @@ fn after_a_run_the_stored_token_is_past_the_runs_own_writes() {
 fn an_external_change_racing_the_run_stores_no_token_and_the_next_run_lists_in_full() {
     let mut w = coalescing_world();
     let l = w.local.insert(rec(&[("name", "Ann")]));
-    w.sync(&Rule::default());
+    w.sync(&Policy::default());
     let r = w.partner_of_local(&l).unwrap();
 
     w.local.edit(&l, "name", "Anna");
-    let engine = Engine::new(Rule::default()).unwrap();
-    let prepared =
-        futures::executor::block_on(engine.prepare(&mut w.local, &mut w.remote, &mut w.store, 5))
-            .unwrap();
+    let engine = Engine::new(Policy::default()).unwrap();
+    let prepared = futures::executor::block_on(engine.prepare(
+        &mut w.local,
+        &mut w.remote,
+        &mut w.store,
+        Timestamp::from_unix_secs(5),
+    ))
+    .unwrap();
     // While the run writes, a user creates and deletes a record in Exchange, and creates
     // another one.
     let tmp = w.remote.insert(rec(&[("name", "tmp")]));
@@ -133,7 +137,7 @@ fn an_external_change_racing_the_run_stores_no_token_and_the_next_run_lists_in_f
     );
 
     let lists = w.remote.stats.lists;
-    w.sync(&Rule::default());
+    w.sync(&Policy::default());
     assert_eq!(
         w.remote.stats.lists,
         lists + 1,
@@ -144,7 +148,7 @@ fn an_external_change_racing_the_run_stores_no_token_and_the_next_run_lists_in_f
         .expect("the racer was picked up");
     assert_eq!(w.local_record(&l2), rec(&[("name", "Racer")]));
     assert_eq!(w.local.items().len(), 2);
-    let (plan, _) = w.sync(&Rule::default());
+    let (plan, _) = w.sync(&Policy::default());
     assert!(plan.items.is_empty(), "converged: {:#?}", plan.items);
 }
 
@@ -152,14 +156,14 @@ fn an_external_change_racing_the_run_stores_no_token_and_the_next_run_lists_in_f
 fn a_run_without_writes_keeps_its_token_and_costs_no_extra_feed_call() {
     let mut w = coalescing_world();
     w.local.insert(rec(&[("name", "Ann")]));
-    w.sync(&Rule::default());
+    w.sync(&Policy::default());
     let tokens = (
         w.store.token(SideId::Local).unwrap(),
         w.store.token(SideId::Remote).unwrap(),
     );
     assert!(tokens.0.is_some() && tokens.1.is_some());
     let feeds = (w.local.stats.feeds, w.remote.stats.feeds);
-    let (plan, _) = w.sync(&Rule::default());
+    let (plan, _) = w.sync(&Policy::default());
     assert!(plan.items.is_empty());
     assert_eq!(
         (w.local.stats.feeds, w.remote.stats.feeds),
@@ -208,16 +212,22 @@ impl Side for FlakyFeed {
 #[test]
 fn a_feed_that_fails_or_expires_after_writing_stores_no_token() {
     for expired in [false, true] {
-        let mut local = MemorySide::new("L", true).coalescing(true);
+        let mut local = MemorySide::new("L", Feed::CoalescingDelta);
         let mut remote = FlakyFeed {
-            inner: MemorySide::new("R", true).coalescing(true),
+            inner: MemorySide::new("R", Feed::CoalescingDelta),
             ok: 0,
             expired,
         };
         let mut store = MemoryStore::new();
-        let engine = Engine::new(Rule::default()).unwrap();
+        let engine = Engine::new(Policy::default()).unwrap();
         local.insert(rec(&[("name", "Ann")]));
-        futures::executor::block_on(engine.run(&mut local, &mut remote, &mut store, 1)).unwrap();
+        futures::executor::block_on(engine.run(
+            &mut local,
+            &mut remote,
+            &mut store,
+            Timestamp::from_unix_secs(1),
+        ))
+        .unwrap();
         assert_eq!(
             store.token(SideId::Remote).unwrap(),
             None,

@@ -13,10 +13,10 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use common::World;
 use proptest::prelude::*;
-use sync_core::memory::{Applied, Fault, MemItem, MemorySide};
+use sync_core::memory::{Applied, Fault, Feed, MemItem, MemorySide, Scope};
 use sync_core::{
-    Engine, Master, MemoryStore, Pair, Record, Rule, SideId, SqliteStore, StateStore, Switches,
-    SyncError,
+    Engine, Master, MemoryStore, Pair, Policy, Reattach, Record, SideId, SqliteStore, StateStore,
+    Switches, SyncError, Timestamp,
 };
 
 const FIELDS: [&str; 3] = ["a", "b", "c"];
@@ -115,9 +115,9 @@ fn switches() -> impl Strategy<Value = Switches> {
     ]
 }
 
-fn rule() -> impl Strategy<Value = Rule> {
+fn rule() -> impl Strategy<Value = Policy> {
     (switches(), switches(), any::<bool>(), 0..4usize).prop_map(|(l2r, r2l, local_master, min)| {
-        Rule {
+        Policy {
             local_to_remote: l2r,
             remote_to_local: r2l,
             master: if local_master {
@@ -158,7 +158,7 @@ fn scoped(side: &MemorySide) -> HashMap<&String, &MemItem> {
 /// Invariants that hold after every run.
 fn check_run<S: StateStore>(
     w: &World<S>,
-    rule: &Rule,
+    rule: &Policy,
     before: &[Items; 2],
     pairs_before: &[Pair],
     applied_before: [usize; 2],
@@ -267,7 +267,7 @@ fn check_run<S: StateStore>(
 }
 
 /// After a clean run: convergence within scope and state-store completeness.
-fn check_converged<S: StateStore>(w: &World<S>, rule: &Rule) -> Result<(), TestCaseError> {
+fn check_converged<S: StateStore>(w: &World<S>, rule: &Policy) -> Result<(), TestCaseError> {
     let pairs = w.store.all_pairs().unwrap();
     let scope = [scoped(&w.local), scoped(&w.remote)];
     let mut anchored: [HashSet<&String>; 2] = [HashSet::new(), HashSet::new()];
@@ -320,7 +320,7 @@ fn run_sequence<S: StateStore>(
     feed: bool,
     mut w: World<S>,
     fresh: impl Fn() -> S,
-    rule: Rule,
+    rule: Policy,
     ops: Vec<Op>,
 ) -> Result<(), TestCaseError> {
     let mut faults = [0usize; 2];
@@ -363,7 +363,7 @@ fn run_sequence<S: StateStore>(
                 let s = side_mut(&mut w, local);
                 if let Some(id) = pick(s, idx) {
                     let now = s.get(&id).is_some_and(|i| i.in_scope);
-                    s.set_in_scope(&id, !now);
+                    s.set_scope(&id, if now { Scope::Out } else { Scope::In });
                 }
             }
             Op::ReturnAll { local } => {
@@ -375,7 +375,7 @@ fn run_sequence<S: StateStore>(
                     .map(|(id, _)| id.clone())
                     .collect();
                 for id in away {
-                    s.set_in_scope(&id, true);
+                    s.set_scope(&id, Scope::In);
                 }
             }
             Op::Fault { local, kind } => {
@@ -407,19 +407,21 @@ fn run_sequence<S: StateStore>(
                 // the returning original replaces (where the switches allow a delete).
                 let hidden = |s: &MemorySide| s.items().values().any(|i| !i.in_scope);
                 tainted |= hidden(&w.local) || hidden(&w.remote);
-                let rule = Rule {
+                let rule = Policy {
                     force: true,
                     ..rule.clone()
                 };
                 let before = [w.local.items().clone(), w.remote.items().clone()];
                 let pairs_before = w.store.all_pairs().unwrap();
                 let applied_before = [w.local.applied.len(), w.remote.applied.len()];
-                let engine = Engine::new(rule.clone()).unwrap().with_reattach(true);
+                let engine = Engine::new(rule.clone())
+                    .unwrap()
+                    .with_reattach(Reattach::On);
                 let (_, report) = futures::executor::block_on(engine.run(
                     &mut w.local,
                     &mut w.remote,
                     &mut w.store,
-                    0,
+                    Timestamp::UNIX_EPOCH,
                 ))
                 .unwrap();
                 let faulted = faults != [0, 0];
@@ -453,7 +455,7 @@ fn run_sequence<S: StateStore>(
             Op::Concurrent { local, idx, edit } => {
                 w.local.clear_faults();
                 w.remote.clear_faults();
-                let rule = Rule {
+                let rule = Policy {
                     force: true,
                     ..rule.clone()
                 };
@@ -466,7 +468,7 @@ fn run_sequence<S: StateStore>(
                         &mut w.local,
                         &mut w.remote,
                         &mut w.store,
-                        0,
+                        Timestamp::UNIX_EPOCH,
                     ))
                     .unwrap()
                     .plan
@@ -520,7 +522,7 @@ fn run_sequence<S: StateStore>(
                 faults = [0, 0];
             }
             Op::Race { local, idx, value } => {
-                let rule = Rule {
+                let rule = Policy {
                     force: true,
                     ..rule.clone()
                 };
@@ -529,7 +531,7 @@ fn run_sequence<S: StateStore>(
                     &mut w.local,
                     &mut w.remote,
                     &mut w.store,
-                    0,
+                    Timestamp::UNIX_EPOCH,
                 ))
                 .unwrap();
                 let s = side_mut(&mut w, local);
@@ -560,7 +562,7 @@ fn run_sequence<S: StateStore>(
                 w.store = fresh();
             }
             Op::Run { force } => {
-                let rule = Rule {
+                let rule = Policy {
                     force,
                     ..rule.clone()
                 };
@@ -575,7 +577,7 @@ fn run_sequence<S: StateStore>(
                 );
                 match w.try_sync(&rule) {
                     Err(SyncError::MassDelete(_)) => {
-                        prop_assert!(preview.guard.is_some());
+                        prop_assert!(preview.guard().is_some());
                         prop_assert_eq!(
                             applied_before,
                             [w.local.applied.len(), w.remote.applied.len()]
@@ -643,7 +645,7 @@ fn run_sequence<S: StateStore>(
     // A clean, forced run converges; the next one writes nothing and changes no pair.
     w.local.clear_faults();
     w.remote.clear_faults();
-    let forced = Rule {
+    let forced = Policy {
         force: true,
         ..rule.clone()
     };
@@ -678,8 +680,13 @@ fn run_sequence<S: StateStore>(
 /// `coalesce`: the feeds net out create+delete like Exchange's.
 fn seeded<S: StateStore>(store: S, feed: bool, coalesce: bool, n: usize) -> World<S> {
     let mut w = World::with_store(store);
-    w.local = MemorySide::new("L", feed).coalescing(coalesce);
-    w.remote = MemorySide::new("R", feed).coalescing(coalesce);
+    let feed = match (feed, coalesce) {
+        (false, _) => Feed::FullListing,
+        (true, false) => Feed::Delta,
+        (true, true) => Feed::CoalescingDelta,
+    };
+    w.local = MemorySide::new("L", feed);
+    w.remote = MemorySide::new("R", feed);
     for i in 0..n {
         w.local.insert(
             Record::new()
@@ -757,7 +764,7 @@ proptest! {
         local_master in any::<bool>(),
     ) {
         let master = if local_master { Master::Local } else { Master::Remote };
-        let rule = Rule { master, ..Rule::default() };
+        let rule = Policy { master, ..Policy::default() };
         let mut w = World::new();
         let l = w.local.insert(to_record(&base));
         w.sync(&rule);

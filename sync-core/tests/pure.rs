@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use proptest::prelude::*;
 use sync_core::{
-    Anchor, Change, Entry, Pair, Record, Rule, SideId, SideListing, SideSnapshot, StateSnapshot,
-    WriteOp, needed_records, plan,
+    Anchor, Change, Entry, Pair, Policy, Record, SideId, SideListing, SideSnapshot, StateSnapshot,
+    Timestamp, WriteOp, needed_records, plan,
 };
 
 fn entry(id: &str, version: &str, key: Option<&str>) -> Entry {
@@ -47,10 +47,10 @@ fn a_repeated_id_in_a_listing_is_planned_once() {
         &local,
         &remote,
         &StateSnapshot::default(),
-        &Rule::default(),
-        0,
+        &Policy::default(),
+        Timestamp::UNIX_EPOCH,
     );
-    assert_eq!(p.counts.remote.created, 1);
+    assert_eq!(p.counts.remote.new, 1);
 }
 
 #[test]
@@ -72,7 +72,7 @@ fn a_change_feed_run_plans_only_what_changed() {
         changed: vec![],
         removed: vec![],
     };
-    let rule = Rule::default();
+    let rule = Policy::default();
     let (l, r) = needed_records(&local_listing, &remote_listing, &state, &rule);
     assert_eq!(
         (l.as_slice(), r.as_slice()),
@@ -86,7 +86,7 @@ fn a_change_feed_run_plans_only_what_changed() {
         listing: remote_listing,
         records: HashMap::from([("R1".to_string(), name("Ann"))]),
     };
-    let p = plan(&local, &remote, &state, &rule, 0);
+    let p = plan(&local, &remote, &state, &rule, Timestamp::UNIX_EPOCH);
     assert_eq!(p.items.len(), 1);
     assert_eq!(p.items[0].change, Change::Update);
     assert_eq!(
@@ -98,7 +98,7 @@ fn a_change_feed_run_plans_only_what_changed() {
             key: "k1".into(),
         })
     );
-    assert!(p.guard.is_none());
+    assert!(p.guard().is_none());
 }
 
 #[test]
@@ -122,7 +122,13 @@ fn a_removed_record_in_a_feed_deletes_its_partner_with_the_stored_version() {
         },
         records: HashMap::from([("R1".to_string(), name("Ann"))]),
     };
-    let p = plan(&local, &remote, &state, &Rule::default(), 0);
+    let p = plan(
+        &local,
+        &remote,
+        &state,
+        &Policy::default(),
+        Timestamp::UNIX_EPOCH,
+    );
     assert_eq!(p.items[0].change, Change::Delete { on: SideId::Remote });
     assert_eq!(
         p.items[0].remote.write,
@@ -159,11 +165,11 @@ proptest! {
             }
         }
         let state = StateSnapshot { total_pairs: pairs.len(), pairs: pairs.clone(), intents: vec![] };
-        let rule = Rule { force: true, ..Rule::default() };
+        let rule = Policy { force: true, ..Policy::default() };
         let a = plan(
             &SideSnapshot::full(l_entries.clone(), l_records.clone()),
             &SideSnapshot::full(r_entries.clone(), r_records.clone()),
-            &state, &rule, 7,
+            &state, &rule, Timestamp::from_unix_secs(7),
         );
         // A deterministic shuffle from the seed.
         let shuffle = |v: &mut Vec<usize>| shuffle_by(seed, v);
@@ -179,7 +185,7 @@ proptest! {
         let b = plan(
             &SideSnapshot::full(l_entries, l_records),
             &SideSnapshot::full(r_entries, r_records),
-            &state2, &rule, 7,
+            &state2, &rule, Timestamp::from_unix_secs(7),
         );
         prop_assert_eq!(a, b);
     }

@@ -6,26 +6,35 @@ mod common;
 
 use common::{World, rec};
 use sync_core::{
-    DetachReason, Engine, MemoryStore, Rule, SideId, SqliteStore, StateStore, Switches,
+    DetachReason, Engine, MemoryStore, Policy, Reattach, SideId, SqliteStore, StateStore, Switches,
+    Timestamp,
 };
 
 /// The CRM keeps its records when Exchange loses them (the delete switch into the CRM is off).
-fn keep_crm() -> Rule {
-    Rule {
+fn keep_crm() -> Policy {
+    Policy {
         remote_to_local: Switches {
             delete_missing: false,
             ..Switches::ALL
         },
-        ..Rule::default()
+        ..Policy::default()
     }
 }
 
-fn run_reattach<S: StateStore>(w: &mut World<S>, rule: &Rule, on: bool) -> sync_core::Report {
+fn run_reattach<S: StateStore>(
+    w: &mut World<S>,
+    rule: &Policy,
+    reattach: Reattach,
+) -> sync_core::Report {
     w.now += 1;
-    let engine = Engine::new(rule.clone()).unwrap().with_reattach(on);
-    let (_, report) =
-        futures::executor::block_on(engine.run(&mut w.local, &mut w.remote, &mut w.store, w.now))
-            .unwrap();
+    let engine = Engine::new(rule.clone()).unwrap().with_reattach(reattach);
+    let (_, report) = futures::executor::block_on(engine.run(
+        &mut w.local,
+        &mut w.remote,
+        &mut w.store,
+        Timestamp::from_unix_secs(w.now),
+    ))
+    .unwrap();
     report
 }
 
@@ -52,19 +61,19 @@ fn records_exchange_lost_come_back<S: StateStore>(store: S) {
         assert_eq!(d.gone, SideId::Remote);
         assert_eq!(d.reason, DetachReason::DeleteSwitchOff);
         assert!(crm[..3].contains(&d.kept_id));
-        assert_eq!(d.at, w.now);
+        assert_eq!(d.at, w.time());
     }
     // Without the opt-in nothing changes.
-    let report = run_reattach(&mut w, &keep_crm(), false);
+    let report = run_reattach(&mut w, &keep_crm(), Reattach::Off);
     assert_eq!(report.counts.total(), 0);
     assert_eq!(w.remote.items().len(), 2);
     assert_eq!(w.store.detached().unwrap().len(), 3);
 
     // With it, the three come back to Exchange carrying the CRM record's key; CRM ids stay.
     w.local.edit(&crm[0], "phone", "9"); // an edit since the detach goes along
-    let report = run_reattach(&mut w, &keep_crm(), true);
+    let report = run_reattach(&mut w, &keep_crm(), Reattach::On);
     assert_eq!(report.reattached, 3, "{report:?}");
-    assert_eq!(report.counts.remote.created, 3);
+    assert_eq!(report.counts.remote.new, 3);
     assert!(!report.has_failures());
     assert_eq!(w.remote.items().len(), 5);
     assert!(w.store.detached().unwrap().is_empty());
@@ -82,7 +91,7 @@ fn records_exchange_lost_come_back<S: StateStore>(store: S) {
         w.local_record(&crm[0]).get("name"),
         Some(&"edited in Exchange".into())
     );
-    let report = run_reattach(&mut w, &keep_crm(), true);
+    let report = run_reattach(&mut w, &keep_crm(), Reattach::On);
     assert_eq!(report.counts.total(), 0, "{report:?}");
 }
 
@@ -105,14 +114,14 @@ fn reattach_follows_the_transfer_new_switch() {
     let r = w.partner_of_local(&l).unwrap();
     w.remote.remove(&r);
     w.sync(&keep_crm());
-    let no_new = Rule {
+    let no_new = Policy {
         local_to_remote: Switches {
             transfer_new: false,
             ..Switches::ALL
         },
         ..keep_crm()
     };
-    let report = run_reattach(&mut w, &no_new, true);
+    let report = run_reattach(&mut w, &no_new, Reattach::On);
     assert_eq!(report.counts.total(), 0);
     assert!(w.remote.items().is_empty());
     assert_eq!(w.store.detached().unwrap().len(), 1);
@@ -122,13 +131,13 @@ fn reattach_follows_the_transfer_new_switch() {
 fn an_edited_record_kept_by_edit_beats_delete_can_be_reattached() {
     let mut w = World::new();
     let l = w.local.insert(rec(&[("name", "Ann")]));
-    w.sync(&Rule::default());
+    w.sync(&Policy::default());
     let r = w.partner_of_local(&l).unwrap();
     w.remote.remove(&r);
     w.local.edit(&l, "name", "Anna");
-    let (_, report) = w.sync(&Rule::default());
+    let (_, report) = w.sync(&Policy::default());
     assert_eq!(report.detached[0].reason, DetachReason::EditBeatsDelete);
-    let report = run_reattach(&mut w, &Rule::default(), true);
+    let report = run_reattach(&mut w, &Policy::default(), Reattach::On);
     assert_eq!(report.reattached, 1);
     let r = w.partner_of_local(&l).unwrap();
     assert_eq!(w.remote_record(&r), rec(&[("name", "Anna")]));
@@ -150,7 +159,7 @@ fn detaches_survive_a_reopen_and_older_databases_report_them_as_unrecorded() {
     let d = s.detached().unwrap();
     assert_eq!(d.len(), 1);
     assert_eq!(d[0].reason, DetachReason::DeleteSwitchOff);
-    assert!(d[0].at > 0);
+    assert!(d[0].at > Timestamp::UNIX_EPOCH);
     drop(s);
 
     // A version-1 database (before detaches were recorded) with one detached pair.

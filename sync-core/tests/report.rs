@@ -5,8 +5,8 @@
 mod common;
 
 use common::{World, rec};
-use sync_core::memory::Fault;
-use sync_core::{DetachReason, Rule, SideId, Switches, WriteResult};
+use sync_core::memory::{Fault, Feed};
+use sync_core::{DetachReason, Policy, SideId, Switches, Timestamp, WriteResult};
 
 #[test]
 fn failed_and_unknown_writes_are_counted_apart() {
@@ -16,12 +16,12 @@ fn failed_and_unknown_writes_are_counted_apart() {
     w.local.insert(rec(&[("name", "Cid")]));
     w.remote.inject(Fault::Fail);
     w.remote.inject(Fault::Unknown);
-    let (_, report) = w.sync(&Rule::default());
+    let (_, report) = w.sync(&Policy::default());
     assert_eq!(report.failed, 1, "{report:?}");
     assert_eq!(report.unknown, 1, "{report:?}");
     assert_eq!(report.conflicts, 0);
     assert!(report.has_failures());
-    assert_eq!(report.counts.remote.created, 1);
+    assert_eq!(report.counts.remote.new, 1);
     let failed = report
         .items
         .iter()
@@ -29,7 +29,7 @@ fn failed_and_unknown_writes_are_counted_apart() {
         .count();
     assert_eq!(failed, 1);
     // The next run succeeds and reports nothing failed.
-    let (_, report) = w.sync(&Rule::default());
+    let (_, report) = w.sync(&Policy::default());
     assert!(!report.has_failures(), "{report:?}");
     assert_eq!(w.remote.items().len(), 3);
 }
@@ -40,7 +40,7 @@ fn a_batch_that_fails_as_a_whole_counts_as_unknown() {
     w.local.insert(rec(&[("name", "Ann")]));
     w.local.insert(rec(&[("name", "Bea")]));
     w.remote.inject(Fault::BatchError);
-    let (_, report) = w.sync(&Rule::default());
+    let (_, report) = w.sync(&Policy::default());
     assert_eq!(report.unknown, 2, "{report:?}");
     assert_eq!(report.failed, 0);
     assert!(report.has_failures());
@@ -50,12 +50,16 @@ fn a_batch_that_fails_as_a_whole_counts_as_unknown() {
 fn a_conflict_is_not_a_failure() {
     let mut w = World::new();
     let l = w.local.insert(rec(&[("name", "Ann")]));
-    w.sync(&Rule::default());
+    w.sync(&Policy::default());
     w.local.edit(&l, "name", "Anna");
-    let engine = sync_core::Engine::new(Rule::default()).unwrap();
-    let prepared =
-        futures::executor::block_on(engine.prepare(&mut w.local, &mut w.remote, &mut w.store, 5))
-            .unwrap();
+    let engine = sync_core::Engine::new(Policy::default()).unwrap();
+    let prepared = futures::executor::block_on(engine.prepare(
+        &mut w.local,
+        &mut w.remote,
+        &mut w.store,
+        Timestamp::from_unix_secs(5),
+    ))
+    .unwrap();
     let r = w.partner_of_local(&l).unwrap();
     w.remote.edit(&r, "phone", "1"); // changed after planning
     let report = futures::executor::block_on(engine.apply(
@@ -77,19 +81,19 @@ fn detached_pairs_are_reported_with_their_reason_in_the_preview_and_the_run() {
     let b = w.local.insert(rec(&[("name", "Bea")]));
     let c = w.local.insert(rec(&[("name", "Cid")]));
     let d = w.local.insert(rec(&[("name", "Dan")]));
-    w.sync(&Rule::default());
+    w.sync(&Policy::default());
     let ra = w.partner_of_local(&a).unwrap();
     let rb = w.partner_of_local(&b).unwrap();
     let rc = w.partner_of_local(&c).unwrap();
     let rd = w.partner_of_local(&d).unwrap();
 
     // Remote records gone while the delete switch into the CRM is off: detached.
-    let keep_local = Rule {
+    let keep_local = Policy {
         remote_to_local: Switches {
             delete_missing: false,
             ..Switches::ALL
         },
-        ..Rule::default()
+        ..Policy::default()
     };
     w.remote.remove(&ra);
     w.remote.remove(&rb);
@@ -118,7 +122,7 @@ fn detached_pairs_are_reported_with_their_reason_in_the_preview_and_the_run() {
     let (plan, report) = w.sync(&keep_local);
     assert_eq!(got(plan.detached()), want);
     assert_eq!(got(report.detached.clone()), want);
-    assert!(report.detached.iter().all(|d| d.at == w.now));
+    assert!(report.detached.iter().all(|d| d.at == w.time()));
     assert_eq!(plan.counts.remote.deleted, 1, "the plain delete of {rd}");
     assert!(!report.has_failures());
     // A second run detaches nothing more.
@@ -131,7 +135,7 @@ fn detached_pairs_are_reported_with_their_reason_in_the_preview_and_the_run() {
 #[test]
 fn a_batch_refused_for_one_oversized_record_is_split_and_only_that_record_fails() {
     let mut w = World::new();
-    w.remote = sync_core::memory::MemorySide::new("R", true).reject_records_over(1_000);
+    w.remote = sync_core::memory::MemorySide::new("R", Feed::Delta).reject_records_over(1_000);
     let mut ids = Vec::new();
     for i in 0..10 {
         ids.push(w.local.insert(rec(&[("name", &format!("n{i}"))])));
@@ -141,9 +145,9 @@ fn a_batch_refused_for_one_oversized_record_is_split_and_only_that_record_fails(
     for i in 10..20 {
         ids.push(w.local.insert(rec(&[("name", &format!("n{i}"))])));
     }
-    let (plan, report) = w.sync(&Rule::default());
-    assert_eq!(plan.counts.remote.created, 21);
-    assert_eq!(report.counts.remote.created, 20, "{report:?}");
+    let (plan, report) = w.sync(&Policy::default());
+    assert_eq!(plan.counts.remote.new, 21);
+    assert_eq!(report.counts.remote.new, 20, "{report:?}");
     assert_eq!(report.failed, 1, "{report:?}");
     assert_eq!(report.unknown, 0);
     let failed: Vec<_> = report
@@ -160,8 +164,8 @@ fn a_batch_refused_for_one_oversized_record_is_split_and_only_that_record_fails(
     // Halving finds the one record in a logarithmic number of calls, not one per record.
     assert!(w.remote.stats.write_calls <= 12, "{:?}", w.remote.stats);
     // The next run tries the oversized record again, alone, and writes nothing else.
-    let (plan, report) = w.sync(&Rule::default());
-    assert_eq!(plan.counts.remote.created, 1);
+    let (plan, report) = w.sync(&Policy::default());
+    assert_eq!(plan.counts.remote.new, 1);
     assert_eq!(report.failed, 1);
     assert_eq!(w.remote.items().len(), 20);
 }
@@ -170,13 +174,13 @@ fn a_batch_refused_for_one_oversized_record_is_split_and_only_that_record_fails(
 #[test]
 fn an_oversized_update_fails_alone() {
     let mut w = World::new();
-    w.remote = sync_core::memory::MemorySide::new("R", true).reject_records_over(1_000);
+    w.remote = sync_core::memory::MemorySide::new("R", Feed::Delta).reject_records_over(1_000);
     let a = w.local.insert(rec(&[("name", "Ann")]));
     let b = w.local.insert(rec(&[("name", "Bea")]));
-    w.sync(&Rule::default());
+    w.sync(&Policy::default());
     w.local.edit(&a, "note", &"y".repeat(5_000));
     w.local.edit(&b, "name", "Beatrice");
-    let (_, report) = w.sync(&Rule::default());
+    let (_, report) = w.sync(&Policy::default());
     assert_eq!(report.failed, 1);
     assert_eq!(report.counts.remote.changed, 1);
     let rb = w.partner_of_local(&b).unwrap();

@@ -6,8 +6,8 @@ mod common;
 
 use common::{World, rec};
 use sync_core::{
-    Anchor, Intent, MemoryStore, Pair, Record, Rule, SCHEMA_VERSION, SideId, SqliteStore,
-    StateBatch, StateStore, StoreError,
+    Anchor, Intent, MemoryStore, Pair, Policy, Record, SCHEMA_VERSION, SideId, SqliteStore,
+    StateBatch, StateStore, StoreError, Timestamp,
 };
 
 fn pair(key: &str, local: Option<&str>, remote: Option<&str>, base: Record) -> Pair {
@@ -51,7 +51,7 @@ fn contract<S: StateStore>(mut s: S) {
             key: "k9".into(),
             on: SideId::Remote,
             source_id: "L9".into(),
-            at: 42,
+            at: Timestamp::from_unix_secs(42),
         }],
         tokens: vec![(SideId::Remote, Some("t1".into()))],
         ..StateBatch::default()
@@ -70,7 +70,7 @@ fn contract<S: StateStore>(mut s: S) {
             key: "k9".into(),
             on: SideId::Remote,
             source_id: "L9".into(),
-            at: 42
+            at: Timestamp::from_unix_secs(42)
         }]
     );
 
@@ -211,7 +211,7 @@ fn a_version_zero_database_is_migrated() {
 /// The same end-to-end scenario on both stores gives the same pairs.
 fn scenario<S: StateStore>(store: S) -> Vec<Pair> {
     let mut w = World::with_store(store);
-    let rule = Rule::default();
+    let rule = Policy::default();
     let l = w.local.insert(rec(&[("name", "Ann")]));
     let r = w.remote.insert(rec(&[("name", "Bob")]));
     w.sync(&rule);

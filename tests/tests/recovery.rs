@@ -227,8 +227,8 @@ async fn an_expired_delta_token_falls_back_to_a_full_listing_that_reconciles() {
     let run = env.connector.run(None, None).await.unwrap();
     assert_eq!(run.failed(), 0, "{run:?}");
     let report = run.items[0].result.as_ref().unwrap();
-    assert_eq!(report.report.to_exchange.created, 1, "{report:?}");
-    assert_eq!(report.report.to_conaktiv.updated, 1, "{report:?}");
+    assert_eq!(report.report.to_exchange.new, 1, "{report:?}");
+    assert_eq!(report.report.to_conaktiv.changed, 1, "{report:?}");
     assert_eq!(
         report.report.to_exchange.deleted + report.report.to_conaktiv.deleted,
         0,

@@ -156,7 +156,7 @@ pub async fn demo(
 
 fn preview_text(p: &Preview) -> String {
     let mut out = format!(
-        "rule {:?} for {} <{}> ({})\n  Exchange: {}\n  ConAktiv: {}",
+        "rule {:?} for {} <{}> ({})\n  Exchange: {:#}\n  ConAktiv: {:#}",
         p.rule, p.user, p.mailbox, p.table, p.exchange, p.conaktiv
     );
     if let Some(guard) = &p.guard {

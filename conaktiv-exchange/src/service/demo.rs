@@ -62,7 +62,7 @@ impl DemoResult {
         for p in &self.previews {
             let _ = writeln!(
                 out,
-                "  {:<22} {:<12} rule {:<10} Exchange: {}; ConAktiv: {}",
+                "  {:<22} {:<12} rule {:<10} Exchange: {:#}; ConAktiv: {:#}",
                 p.mailbox, p.table, p.rule, p.exchange, p.conaktiv
             );
         }

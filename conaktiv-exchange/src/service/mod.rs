@@ -35,7 +35,7 @@ use conaktiv_model::config::{SyncRule, SyncTable};
 use conaktiv_model::{Appointment, Configuration, ContactPerson, Mail, Task};
 use ews_client::Client;
 use serde::Serialize;
-use sync_core::{Change, Counts, Engine, SideId, SqliteStore, SyncError};
+use sync_core::{Change, Engine, PerSide, Reattach, SideId, SqliteStore, SyncError, Timestamp};
 
 use crate::crm_side::{CrmSide, Projection};
 use crate::exchange::{ExchangeSide, MailProjection};
@@ -176,45 +176,11 @@ impl<R: CrmRecord> CrmStore<R> for Shared<R> {
     }
 }
 
-/// New, changed and deleted records on one side (a column of the preview screen).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct PreviewCounts {
-    /// Records created.
-    pub new: usize,
-    /// Records whose content changes.
-    pub changed: usize,
-    /// Records deleted.
-    pub deleted: usize,
-    /// Records whose content stays as it is and that only get linked to their partner: the
-    /// ConAktiv record id stored on the Exchange item, or the pairing key on the CRM record.
-    pub linked: usize,
-}
-
-impl From<&sync_core::SideCounts> for PreviewCounts {
-    fn from(c: &sync_core::SideCounts) -> Self {
-        Self {
-            new: c.created,
-            changed: c.changed,
-            deleted: c.deleted,
-            linked: c.keyed,
-        }
-    }
-}
-
-/// `1 new, 2 changed, 0 deleted`, with `, 3 linked` when records only get linked.
-impl std::fmt::Display for PreviewCounts {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{} new, {} changed, {} deleted",
-            self.new, self.changed, self.deleted
-        )?;
-        if self.linked > 0 {
-            write!(f, ", {} linked", self.linked)?;
-        }
-        Ok(())
-    }
-}
+/// New, changed, deleted and linked records on one side (a column of the preview screen,
+/// the counts of a run): sync-core's one counts type. `linked`: records whose content stays
+/// as it is and that only get linked to their partner (the ConAktiv record id stored on the
+/// Exchange item, or the pairing key on the CRM record).
+pub use sync_core::Counts;
 
 /// One planned action of a preview.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -242,13 +208,13 @@ pub struct Preview {
     /// The rule's description.
     pub rule: String,
     /// Writes to Exchange.
-    pub exchange: PreviewCounts,
+    pub exchange: Counts,
     /// Writes to ConAktiv.
-    pub conaktiv: PreviewCounts,
+    pub conaktiv: Counts,
     /// sync-core's counts (local = ConAktiv, remote = Exchange); a run's report has the same.
     /// In JSON as in [`JobReport::counts`]: `{"conaktiv": {...}, "exchange": {...}}`.
     #[serde(serialize_with = "ser_counts")]
-    pub counts: Counts,
+    pub counts: PerSide<Counts>,
     /// Set when the mass-delete guard would stop the run.
     pub guard: Option<String>,
     /// The actions, when asked for.
@@ -264,7 +230,7 @@ pub struct JobReport {
     /// vocabulary: `{"conaktiv": {"new", "changed", "deleted", "linked"}, "exchange": {…}}`
     /// (`linked`: only the pairing key was written, e.g. re-pairing after a lost state).
     #[serde(serialize_with = "ser_counts")]
-    pub counts: Counts,
+    pub counts: PerSide<Counts>,
     /// Whether no write failed and none has an unknown outcome (writes left for the next run
     /// because of a concurrent change do not count).
     pub complete: bool,
@@ -283,46 +249,18 @@ pub struct MailboxRun {
 
 /// A job's writes in words, per side, every write counted once (so the rows add up to
 /// [`RunSummary::total_writes`]): `Exchange: 1 new, 0 changed, 0 deleted, 2 linked;
-/// ConAktiv: …`.
-pub fn writes_text(c: &Counts) -> String {
-    let side = |c: &sync_core::SideCounts| {
-        format!(
-            "{} new, {} changed, {} deleted, {} linked",
-            c.created, c.changed, c.deleted, c.keyed
-        )
-    };
-    format!(
-        "Exchange: {}; ConAktiv: {}",
-        side(&c.remote),
-        side(&c.local)
-    )
+/// ConAktiv: …` ([`Counts`]' `Display` per side).
+pub fn writes_text(c: &PerSide<Counts>) -> String {
+    format!("Exchange: {}; ConAktiv: {}", c.remote, c.local)
 }
 
-/// One side's writes in the report's vocabulary.
-#[derive(Serialize)]
-struct SideWrites {
-    new: usize,
-    changed: usize,
-    deleted: usize,
-    linked: usize,
-}
-
-impl From<&sync_core::SideCounts> for SideWrites {
-    fn from(c: &sync_core::SideCounts) -> Self {
-        Self {
-            new: c.created,
-            changed: c.changed,
-            deleted: c.deleted,
-            linked: c.keyed,
-        }
-    }
-}
-
-fn ser_counts<S: serde::Serializer>(c: &Counts, s: S) -> Result<S::Ok, S::Error> {
+/// sync-core's counts per side in JSON with the host's side names:
+/// `{"conaktiv": {"new", "changed", "deleted", "linked"}, "exchange": {…}}`.
+fn ser_counts<S: serde::Serializer>(c: &PerSide<Counts>, s: S) -> Result<S::Ok, S::Error> {
     use serde::ser::SerializeMap;
     let mut m = s.serialize_map(Some(2))?;
-    m.serialize_entry("conaktiv", &SideWrites::from(&c.local))?;
-    m.serialize_entry("exchange", &SideWrites::from(&c.remote))?;
+    m.serialize_entry("conaktiv", &c.local)?;
+    m.serialize_entry("exchange", &c.remote)?;
     m.end()
 }
 
@@ -952,12 +890,16 @@ impl Connector {
                 ))
             }
         };
-        let mut core_rule = engine_rule(rule);
-        core_rule.force = self.mass_delete_accepted(rule);
-        let engine = Engine::new(core_rule.clone())
+        let mut core_policy = engine_policy(rule);
+        core_policy.force = self.mass_delete_accepted(rule);
+        let engine = Engine::new(core_policy.clone())
             .map_err(|e| JobError::configuration(e.to_string()))?
             .with_batch_size(self.batch_size)
-            .with_reattach(self.reattach);
+            .with_reattach(if self.reattach {
+                Reattach::On
+            } else {
+                Reattach::Off
+            });
         crate::sqlite::create_private_dir(&self.state_dir).map_err(|e| {
             JobError::new(
                 JobErrorKind::Other,
@@ -987,7 +929,7 @@ impl Connector {
             let e = SyncError::Store(e);
             classify(&e)
         })?;
-        let now = u64::try_from(chrono::Utc::now().timestamp()).unwrap_or_default();
+        let now = Timestamp::from(std::time::SystemTime::now());
         let prepared = engine
             .prepare(&mut crm, &mut exchange, &mut state, now)
             .await
@@ -1015,13 +957,10 @@ impl Connector {
                     mailbox: mailbox.to_owned(),
                     table: table_name(rule.table),
                     rule: rule.description.clone(),
-                    exchange: (&counts.remote).into(),
-                    conaktiv: (&counts.local).into(),
+                    exchange: counts.remote,
+                    conaktiv: counts.local,
                     counts,
-                    guard: plan
-                        .guard
-                        .as_ref()
-                        .map(|g| guard_sentence(g, &core_rule, rule)),
+                    guard: plan.guard().map(|g| guard_sentence(g, &core_policy, rule)),
                     actions,
                 })))
             }
@@ -1032,7 +971,7 @@ impl Connector {
                     .map_err(|e| match &e {
                         SyncError::MassDelete(g) => JobError::new(
                             JobErrorKind::MassDelete,
-                            guard_sentence(g, &core_rule, rule),
+                            guard_sentence(g, &core_policy, rule),
                         ),
                         _ => classify(&e),
                     })?;
@@ -1050,7 +989,7 @@ impl Connector {
                     .iter()
                     .filter(|i| i.change == Change::Link && i.local.is_none() && i.remote.is_none())
                     .count();
-                run.to_conaktiv.linked += u64::try_from(repairs).unwrap_or(u64::MAX);
+                run.to_conaktiv.linked += repairs;
                 Ok(Done::Run(Box::new(JobReport {
                     complete: run.is_complete(),
                     report: run,
@@ -1121,13 +1060,17 @@ impl sync_core::Side for MailboxSide {
 /// state): each counts once as linked, in the ConAktiv column (the connector's own pairing
 /// record is what was restored), never as changed; so the rows of a preview or run add up to
 /// its totals.
-fn with_repairs(mut counts: Counts, repairs: usize) -> Counts {
-    counts.local.keyed += repairs;
+fn with_repairs(mut counts: PerSide<Counts>, repairs: usize) -> PerSide<Counts> {
+    counts.local.linked += repairs;
     counts
 }
 
 /// The mass-delete guard's trip in words, with the numbers and what the admin can do.
-pub fn guard_sentence(g: &sync_core::GuardTrip, core: &sync_core::Rule, rule: &SyncRule) -> String {
+pub fn guard_sentence(
+    g: &sync_core::GuardTrip,
+    core: &sync_core::Policy,
+    rule: &SyncRule,
+) -> String {
     let why = match g.empty_side {
         Some(side) => format!(
             "{} lists no records at all while {} records are synchronised (an emptied or \
@@ -1193,7 +1136,7 @@ fn side_name(side: SideId) -> &'static str {
     }
 }
 
-fn action(item: &sync_core::Item) -> Option<PreviewAction> {
+fn action(item: &sync_core::PlanItem) -> Option<PreviewAction> {
     let (action, on) = match item.change {
         Change::Create { on } => ("create", Some(side_name(on))),
         Change::Update => ("update", None),
@@ -1237,22 +1180,24 @@ fn title_of(r: &sync_core::Record) -> Option<String> {
     (!name.is_empty()).then(|| name.join(" "))
 }
 
-/// sync-core's rule of a configured sync rule (ConAktiv = local, Exchange = remote).
-pub fn engine_rule(rule: &SyncRule) -> sync_core::Rule {
+/// sync-core's [`Policy`](sync_core::Policy) of a configured sync rule (ConAktiv = local,
+/// Exchange = remote): the rule's switches per direction and master; the mass-delete
+/// guard's thresholds stay at [`sync_core::Policy::default()`]'s.
+pub fn engine_policy(rule: &SyncRule) -> sync_core::Policy {
     let switches = |d: conaktiv_model::config::DirectionSwitches| sync_core::Switches {
         transfer_new: d.transfer_new,
         transfer_changed: d.transfer_changed,
         delete_missing: d.delete_missing,
         overwrite_completely: d.overwrite_completely,
     };
-    sync_core::Rule {
+    sync_core::Policy {
         local_to_remote: switches(rule.to_exchange),
         remote_to_local: switches(rule.to_conaktiv),
         master: match rule.master {
             conaktiv_model::config::Master::ConAktiv => sync_core::Master::Local,
             conaktiv_model::config::Master::Exchange => sync_core::Master::Remote,
         },
-        ..sync_core::Rule::default()
+        ..sync_core::Policy::default()
     }
 }
 
@@ -1266,7 +1211,7 @@ pub fn classify(e: &SyncError) -> JobError {
         SyncError::Store(s) if s.is_transient() => JobErrorKind::Transient,
         SyncError::Store(_) => JobErrorKind::Other,
         SyncError::MassDelete(_) => JobErrorKind::MassDelete,
-        SyncError::InvalidRule(_) => JobErrorKind::Configuration,
+        SyncError::InvalidPolicy(_) => JobErrorKind::Configuration,
         _ if e.is_transient() => JobErrorKind::Transient,
         _ => JobErrorKind::Other,
     };
@@ -1401,7 +1346,7 @@ mod tests {
         });
         assert_eq!(rejected.kind(), K::Transient);
         assert_eq!(
-            classify(&SyncError::InvalidRule("bad share".into())).kind(),
+            classify(&SyncError::InvalidPolicy("bad share".into())).kind(),
             K::Configuration
         );
         // Text alone decides nothing.
@@ -1420,7 +1365,7 @@ mod tests {
         rule.to_exchange.delete_missing = true;
         rule.to_conaktiv.overwrite_completely = true;
         rule.to_conaktiv.transfer_new = false;
-        let e = engine_rule(&rule);
+        let e = engine_policy(&rule);
         assert_eq!(e.master, sync_core::Master::Remote);
         assert!(e.local_to_remote.delete_missing && e.local_to_remote.transfer_new);
         assert!(e.remote_to_local.overwrite_completely && !e.remote_to_local.transfer_new);

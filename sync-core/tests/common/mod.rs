@@ -5,10 +5,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use futures::FutureExt;
-use sync_core::memory::MemorySide;
+use sync_core::memory::{Feed, MemorySide};
 use sync_core::{
-    ChangeSet, Engine, Id, Intent, Listing, MemoryStore, Pair, Plan, Record, Report, Rule, Side,
-    SideError, SideId, StateBatch, StateStore, StoreError, SyncError, WriteOp, WriteOutcome,
+    ChangeSet, Engine, Id, Intent, Listing, MemoryStore, Pair, Plan, Policy, Record, Report, Side,
+    SideError, SideId, StateBatch, StateStore, StoreError, SyncError, Timestamp, WriteOp,
+    WriteOutcome,
 };
 
 /// Both sides and the state.
@@ -16,6 +17,7 @@ pub struct World<S: StateStore = MemoryStore> {
     pub local: MemorySide,
     pub remote: MemorySide,
     pub store: S,
+    /// The time of the last run, in Unix seconds (a run first advances it by one).
     pub now: u64,
 }
 
@@ -28,27 +30,32 @@ impl World<MemoryStore> {
 impl<S: StateStore> World<S> {
     pub fn with_store(store: S) -> Self {
         World {
-            local: MemorySide::new("L", true),
-            remote: MemorySide::new("R", true),
+            local: MemorySide::new("L", Feed::Delta),
+            remote: MemorySide::new("R", Feed::Delta),
             store,
             now: 1_000,
         }
     }
 
+    /// [`World::now`] as the engine takes it.
+    pub fn time(&self) -> Timestamp {
+        Timestamp::from_unix_secs(self.now)
+    }
+
     /// Plan and apply one run.
-    pub fn try_sync(&mut self, rule: &Rule) -> Result<(Plan, Report), SyncError> {
+    pub fn try_sync(&mut self, rule: &Policy) -> Result<(Plan, Report), SyncError> {
         self.now += 1;
         let engine = Engine::new(rule.clone())?;
         futures::executor::block_on(engine.run(
             &mut self.local,
             &mut self.remote,
             &mut self.store,
-            self.now,
+            Timestamp::from_unix_secs(self.now),
         ))
     }
 
     /// Plan and apply one run that must succeed.
-    pub fn sync(&mut self, rule: &Rule) -> (Plan, Report) {
+    pub fn sync(&mut self, rule: &Policy) -> (Plan, Report) {
         match self.try_sync(rule) {
             Ok(r) => r,
             Err(e) => panic!("sync failed: {e}"),
@@ -56,13 +63,13 @@ impl<S: StateStore> World<S> {
     }
 
     /// Plan only (the preview).
-    pub fn preview(&mut self, rule: &Rule) -> Plan {
+    pub fn preview(&mut self, rule: &Policy) -> Plan {
         let engine = Engine::new(rule.clone()).expect("rule");
         futures::executor::block_on(engine.prepare(
             &mut self.local,
             &mut self.remote,
             &mut self.store,
-            self.now,
+            Timestamp::from_unix_secs(self.now),
         ))
         .expect("prepare")
         .plan
@@ -178,7 +185,7 @@ impl<S: StateStore> StateStore for CrashyStore<'_, S> {
 /// whether the run completed without reaching the crash point.
 pub fn run_until_crash<S: StateStore>(
     w: &mut World<S>,
-    rule: &Rule,
+    rule: &Policy,
     steps: usize,
     batch: usize,
 ) -> bool {
@@ -201,7 +208,12 @@ pub fn run_until_crash<S: StateStore>(
     };
     matches!(
         engine
-            .run(&mut local, &mut remote, &mut store, w.now)
+            .run(
+                &mut local,
+                &mut remote,
+                &mut store,
+                Timestamp::from_unix_secs(w.now)
+            )
             .now_or_never(),
         Some(Ok(_))
     )

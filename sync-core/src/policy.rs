@@ -1,4 +1,5 @@
-//! The sync rule: switches per direction, the master side and the mass-delete guard.
+//! The engine's [`Policy`]: switches per direction, the master side and the mass-delete
+//! guard.
 
 use serde::{Deserialize, Serialize};
 
@@ -87,9 +88,21 @@ impl Default for Switches {
     }
 }
 
-/// The sync rule.
+/// How the engine decides: the switches of both directions, the master side and the
+/// thresholds of the mass-delete guard.
+///
+/// This is the engine's own vocabulary, independent of any host. A host converts its
+/// configuration into a policy: conaktiv-exchange's `SyncRule` (the rule an administrator
+/// configures for a table: its filter, folder, switches per direction and master) becomes a
+/// `Policy` through `conaktiv_exchange::service::engine_policy`, with the guard's thresholds
+/// left at their defaults.
+///
+/// [`Policy::default()`]: every switch on in both directions ([`Switches::ALL`]: create,
+/// change and delete, field-by-field merge), [`Master::Local`] wins conflicts, the guard
+/// trips above a delete share of `0.5` and more than `5` deletes
+/// (`max_delete_share: 0.5, min_delete_count: 5`), `force: false`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Rule {
+pub struct Policy {
     /// Switches for local to remote.
     pub local_to_remote: Switches,
     /// Switches for remote to local.
@@ -101,13 +114,15 @@ pub struct Rule {
     pub max_delete_share: f64,
     /// ... and more than this many records (so that small states can still delete a few).
     pub min_delete_count: usize,
-    /// Run even if the mass-delete guard trips.
+    /// Never trip the mass-delete guard (a plan made with it on has no
+    /// [`crate::Plan::guard`]). To accept one tripped guard after a preview, see
+    /// [`crate::Plan::accept_mass_delete`].
     pub force: bool,
 }
 
-impl Default for Rule {
+impl Default for Policy {
     fn default() -> Self {
-        Rule {
+        Policy {
             local_to_remote: Switches::ALL,
             remote_to_local: Switches::ALL,
             master: Master::Local,
@@ -118,7 +133,7 @@ impl Default for Rule {
     }
 }
 
-impl Rule {
+impl Policy {
     /// The switches of a direction.
     pub fn switches(&self, direction: Direction) -> &Switches {
         match direction {
@@ -132,10 +147,10 @@ impl Rule {
         self.switches(target.incoming())
     }
 
-    /// Check the rule's numbers.
+    /// Check the policy's numbers.
     pub fn validate(&self) -> Result<(), crate::SyncError> {
         if !(0.0..=1.0).contains(&self.max_delete_share) {
-            return Err(crate::SyncError::InvalidRule(format!(
+            return Err(crate::SyncError::InvalidPolicy(format!(
                 "max_delete_share must be between 0 and 1, got {}",
                 self.max_delete_share
             )));
