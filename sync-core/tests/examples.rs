@@ -387,6 +387,47 @@ fn the_mass_delete_guard_trips_when_a_side_lists_nothing() {
 }
 
 #[test]
+fn a_tripped_guard_is_refused_until_the_plan_is_accepted() {
+    let mut w = World::new();
+    w.local = sync_core::memory::MemorySide::new("L", Feed::FullListing);
+    w.remote = sync_core::memory::MemorySide::new("R", Feed::FullListing);
+    let ids: Vec<_> = (0..10)
+        .map(|i| w.local.insert(rec(&[("name", &format!("n{i}"))])))
+        .collect();
+    w.sync(&rule());
+    for id in &ids[..8] {
+        w.local.remove(id);
+    }
+    let engine = sync_core::Engine::new(rule()).unwrap();
+    let mut plan = futures::executor::block_on(engine.prepare(
+        &mut w.local,
+        &mut w.remote,
+        &mut w.store,
+        Timestamp::from_unix_secs(5),
+    ))
+    .unwrap()
+    .plan;
+    assert_eq!(plan.counts.remote.deleted, 8);
+    let refused =
+        futures::executor::block_on(engine.apply(&plan, &mut w.local, &mut w.remote, &mut w.store));
+    assert!(
+        matches!(refused, Err(SyncError::MassDelete(_))),
+        "{refused:?}"
+    );
+    assert_eq!(w.remote.items().len(), 10, "nothing written");
+
+    let accepted = plan.accept_mass_delete().expect("the guard had tripped");
+    assert_eq!((accepted.deletes, accepted.pairs), (8, 10));
+    assert!(plan.guard().is_none());
+    let report =
+        futures::executor::block_on(engine.apply(&plan, &mut w.local, &mut w.remote, &mut w.store))
+            .unwrap();
+    assert_eq!(report.counts.remote.deleted, 8);
+    assert_eq!(w.remote.items().len(), 2);
+    assert!(w.preview(&rule()).is_noop());
+}
+
+#[test]
 fn a_record_changed_after_planning_is_left_for_the_next_run() {
     let (mut w, l, r) = one_pair();
     w.local.edit(&l, "phone", "2");

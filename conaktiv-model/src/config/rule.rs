@@ -118,7 +118,13 @@ pub enum RuleTarget {
     Group(String),
 }
 
-/// A sync rule ("EWS preferences").
+/// A sync rule ("EWS preferences"): the rule an administrator configures for a table (who,
+/// which folder, which records, the switches per direction, the master).
+///
+/// The sync engine does not read it: conaktiv-exchange converts it into sync-core's `Policy`
+/// (the engine's switches, master and mass-delete guard thresholds) with
+/// `conaktiv_exchange::service::engine_policy`, ConAktiv being the engine's local side and
+/// Exchange its remote side.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SyncRule {
