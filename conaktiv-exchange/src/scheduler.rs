@@ -38,6 +38,10 @@ use crate::host::{HostError, UserDirectory};
 use crate::rules::{Assignment, assignments, table_name};
 use crate::sqlite::{open_connection, storage, with_conn};
 
+pub mod transition;
+
+use transition::{Decision, Event};
+
 /// What kind of failure a [`JobError`] is; the scheduler decides on it (never on text).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -1173,98 +1177,46 @@ impl<R: JobRunner, C: Clock> Scheduler<R, C> {
         .await
     }
 
+    /// The I/O around [`transition::transition`]: reads the item's state, takes the lease,
+    /// runs the job and stores the new state while the lease is still held.
     async fn item_status(
         &self,
         job: &Assignment,
         table: &'static str,
         cancel: &CancellationToken,
     ) -> ItemStatus {
-        if cancel.is_cancelled() {
-            return ItemStatus::Skipped {
-                reason: SkipReason::Shutdown,
-            };
-        }
-        let store_failed = |e: HostError| ItemStatus::Failed {
-            error: format!("scheduler state: {e}"),
-            permanent: false,
-            failures: 0,
-            retry_at: None,
+        let decide = |state: &ItemState, event| {
+            transition::transition(state, event, &self.options, self.clock.now())
         };
-        let mut state = match self.store.item_state(&job.mailbox, table).await {
-            Ok(s) => s,
-            Err(e) => return store_failed(e),
-        };
-        let now = self.clock.now();
-        if state.permanent {
-            if state.fingerprint.as_deref() == Some(self.options.config_fingerprint.as_str()) {
-                return ItemStatus::Skipped {
-                    reason: SkipReason::PermanentFailure {
-                        error: state.last_error.unwrap_or_default(),
-                    },
-                };
+        let (state, event) = if cancel.is_cancelled() {
+            (ItemState::default(), Event::Shutdown)
+        } else {
+            match self.store.item_state(&job.mailbox, table).await {
+                Ok(state) => (state, Event::Due),
+                Err(e) => (ItemState::default(), Event::StateUnavailable(e.to_string())),
             }
+        };
+        let base = match decide(&state, event) {
+            Decision::Run(base) => base,
+            done => return done.into_status(),
+        };
+        if state.permanent {
             tracing::info!("the configuration changed since the permanent failure; trying again");
-            state = ItemState::default();
-        } else if let Some(until) = state.next_attempt
-            && until > now
-        {
-            return ItemStatus::Skipped {
-                reason: SkipReason::BackingOff {
-                    until,
-                    failures: state.failures,
-                },
-            };
         }
         // The one lease every writing path takes (see `SchedulerStore::run_leased`); the
-        // item's failure state is stored while the lease is still held.
+        // item's state is stored while the lease is still held.
         let work = async {
-            let result = self.runner.run(job).await;
-            let status = match result {
-                Ok(report) => {
-                    state = ItemState::default();
-                    ItemStatus::Succeeded { report }
-                }
-                Err(e) => {
-                    let failures = state.failures.saturating_add(1);
-                    let now = self.clock.now();
-                    if e.is_permanent() {
-                        state = ItemState {
-                            failures,
-                            next_attempt: None,
-                            last_error: Some(e.to_string()),
-                            permanent: true,
-                            fingerprint: Some(self.options.config_fingerprint.clone()),
-                        };
-                        ItemStatus::Failed {
-                            error: e.to_string(),
-                            permanent: true,
-                            failures,
-                            retry_at: None,
-                        }
-                    } else {
-                        let retry_at = add(now, self.options.backoff(failures));
-                        state = ItemState {
-                            failures,
-                            next_attempt: Some(retry_at),
-                            last_error: Some(e.to_string()),
-                            permanent: false,
-                            fingerprint: None,
-                        };
-                        ItemStatus::Failed {
-                            error: e.to_string(),
-                            permanent: false,
-                            failures,
-                            retry_at: Some(retry_at),
-                        }
-                    }
-                }
-            };
-            if let Err(e) = self.store.set_item_state(&job.mailbox, table, &state).await {
+            let decision = decide(&base, Event::Ran(self.runner.run(job).await));
+            if let Decision::Done {
+                store: Some(state), ..
+            } = &decision
+                && let Err(e) = self.store.set_item_state(&job.mailbox, table, state).await
+            {
                 tracing::error!(error = %e, "cannot store the item's state");
             }
-            status
+            decision
         };
-        match self
+        let leased = self
             .store
             .run_leased(
                 &self.clock,
@@ -1275,13 +1227,12 @@ impl<R: JobRunner, C: Clock> Scheduler<R, C> {
                 Duration::ZERO,
                 work,
             )
-            .await
-        {
-            Ok(Leased::Ran(status)) => status,
-            Ok(Leased::Busy { holder }) => ItemStatus::Skipped {
-                reason: SkipReason::Leased { holder },
-            },
-            Err(e) => store_failed(e),
+            .await;
+        match leased {
+            Ok(Leased::Ran(decision)) => decision,
+            Ok(Leased::Busy { holder }) => decide(&base, Event::LeaseBusy { holder }),
+            Err(e) => decide(&base, Event::StateUnavailable(e.to_string())),
         }
+        .into_status()
     }
 }

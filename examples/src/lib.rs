@@ -19,7 +19,9 @@ use chrono::Utc;
 use conaktiv_exchange::host::{
     CrmRecord, CrmStore, DirectoryUser, HostError, ListQuery, RecordMeta, Stored, UserDirectory,
 };
-use conaktiv_exchange::service::{Connector, CrmStores, Preview, RunSummary, client_for_server};
+use conaktiv_exchange::service::{
+    Connector, CrmStores, Preview, PreviewDetail, RunSummary, client_for_server,
+};
 use conaktiv_model::{Configuration, ContactPerson};
 use ews_mock::{MockConfig, MockHandle, MockServer, OrgData};
 
@@ -347,9 +349,13 @@ pub async fn preview() -> anyhow::Result<PreviewResult> {
     let directory = users();
     let anna = directory.0[0].clone();
     let connector = Connector::new(config, client, stores, Arc::new(directory), state.path());
-    let configured = connector.preview("Kontakte", "anna", true).await?;
+    let configured = connector
+        .preview("Kontakte", "anna", PreviewDetail::WithActions)
+        .await?;
     rule.to_exchange.transfer_new = false;
-    let edited = connector.preview_rule(&rule, &anna, true).await?;
+    let edited = connector
+        .preview_rule(&rule, &anna, PreviewDetail::WithActions)
+        .await?;
     mock.shutdown().await?;
     Ok(PreviewResult { configured, edited })
 }

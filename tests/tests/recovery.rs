@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use async_trait::async_trait;
 use conaktiv_e2e::{Env, contact_operation, org};
 use conaktiv_exchange::host::{CrmStore, HostError, ListQuery, RecordMeta, Stored};
-use conaktiv_exchange::service::CrmStores;
+use conaktiv_exchange::service::{CrmStores, PreviewDetail};
 use conaktiv_exchange::sqlite::SqliteCrm;
 use conaktiv_model::ContactPerson;
 use ews_mock::{Fault, FaultRule};
@@ -151,7 +151,7 @@ async fn lost_state_is_re_paired_by_the_correlation_key() {
     std::fs::remove_dir_all(env.dir.path().join("state")).unwrap();
     let preview = env
         .connector
-        .preview("Kontakte", "bob", true)
+        .preview("Kontakte", "bob", PreviewDetail::WithActions)
         .await
         .unwrap();
     assert_eq!((preview.exchange.new, preview.conaktiv.new), (0, 0));

@@ -4,6 +4,7 @@
 
 use conaktiv_e2e::{Env, org};
 use conaktiv_exchange::mapping::contact::fields;
+use conaktiv_exchange::service::PreviewDetail;
 use serde_json::json;
 
 fn rule(master: &str, extra: &str, to_exchange: &str, to_conaktiv: &str) -> String {
@@ -128,7 +129,7 @@ async fn delete_switches_delete_or_detach() {
     env.delete_crm_contact("bob", "Clara").await;
     let preview = env
         .connector
-        .preview("Kontakte", "bob", false)
+        .preview("Kontakte", "bob", PreviewDetail::Counts)
         .await
         .unwrap();
     assert_eq!(preview.exchange.deleted, 1);
@@ -138,7 +139,7 @@ async fn delete_switches_delete_or_detach() {
     env.delete_exchange_contact("bob", "Dora").await;
     let preview = env
         .connector
-        .preview("Kontakte", "bob", false)
+        .preview("Kontakte", "bob", PreviewDetail::Counts)
         .await
         .unwrap();
     assert_eq!(preview.conaktiv.deleted, 0);
@@ -164,7 +165,7 @@ async fn transfer_switches_off_write_nothing_in_that_direction() {
     env.add_contact("bob", "Clara", "Kunde").await;
     let preview = env
         .connector
-        .preview("Kontakte", "bob", false)
+        .preview("Kontakte", "bob", PreviewDetail::Counts)
         .await
         .unwrap();
     assert_eq!((preview.exchange.new, preview.conaktiv.new), (0, 1));
@@ -276,7 +277,7 @@ async fn a_delete_in_exchange_deletes_in_the_crm_when_switched_on() {
     env.delete_exchange_contact("bob", "Dora").await;
     let preview = env
         .connector
-        .preview("Kontakte", "bob", true)
+        .preview("Kontakte", "bob", PreviewDetail::WithActions)
         .await
         .unwrap();
     assert_eq!(preview.conaktiv.deleted, 1, "{preview:?}");
@@ -300,7 +301,7 @@ async fn the_mass_delete_guard_stops_a_run_until_the_admin_accepts_it() {
     }
     let preview = env
         .connector
-        .preview("Kontakte", "bob", false)
+        .preview("Kontakte", "bob", PreviewDetail::Counts)
         .await
         .unwrap();
     assert_eq!(preview.exchange.deleted, 8);

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)] // tests: a panic is a failed test
 
 use conaktiv_e2e::{Env, org};
+use conaktiv_exchange::service::PreviewDetail;
 
 const CONTACT_RULE: &str = r#"
 [[rules]]
@@ -30,7 +31,7 @@ async fn contacts_both_directions_preview_equals_result_and_second_run_is_a_noop
 
     let preview = env
         .connector
-        .preview("Kontakte", "bob", true)
+        .preview("Kontakte", "bob", PreviewDetail::WithActions)
         .await
         .unwrap();
     assert_eq!((preview.exchange.new, preview.conaktiv.new), (2, 1));
@@ -60,7 +61,7 @@ async fn contacts_both_directions_preview_equals_result_and_second_run_is_a_noop
 
     let again = env
         .connector
-        .preview("Kontakte", "bob", true)
+        .preview("Kontakte", "bob", PreviewDetail::WithActions)
         .await
         .unwrap();
     assert_eq!(again.counts.total(), 0, "{again:?}");
@@ -149,7 +150,12 @@ async fn appointments_tasks_and_mail_both_directions() {
 
     let mut previews = Vec::new();
     for rule in ["Termine", "Aufgaben", "E-Mail"] {
-        previews.push(env.connector.preview(rule, "bob", false).await.unwrap());
+        previews.push(
+            env.connector
+                .preview(rule, "bob", PreviewDetail::Counts)
+                .await
+                .unwrap(),
+        );
     }
     for p in &previews {
         assert_eq!((p.exchange.new, p.conaktiv.new), (1, 1), "{p:?}");

@@ -191,9 +191,10 @@ pub async fn preview(
         Ok(h) => h,
         Err(out) => return out,
     };
+    let detail = service::PreviewDetail::with_actions_if(actions);
     if let (Some(rule), Some(user)) = (rule, user) {
         let bar = progress(None, json_mode, &format!("preview of {rule:?} for {user}"));
-        let result = host.connector.preview(rule, user, actions).await;
+        let result = host.connector.preview(rule, user, detail).await;
         bar.finish_and_clear();
         return match result {
             Ok(p) => Output::new(
@@ -205,7 +206,7 @@ pub async fn preview(
         };
     }
     let bar = progress(None, json_mode, "preview");
-    let result = host.connector.preview_all(rule, user, actions).await;
+    let result = host.connector.preview_all(rule, user, detail).await;
     bar.finish_and_clear();
     let all = match result {
         Ok(all) => all,

@@ -248,7 +248,11 @@ async fn run_demo(
     let (jobs, _) = connector.jobs(None, None).await?;
     let mut previews = Vec::new();
     for job in &jobs {
-        previews.push(connector.preview(&job.rule, &job.user, true).await?);
+        previews.push(
+            connector
+                .preview(&job.rule, &job.user, super::PreviewDetail::WithActions)
+                .await?,
+        );
     }
     let first_run = connector.run(None, None).await?;
     let second_run = connector.run(None, None).await?;

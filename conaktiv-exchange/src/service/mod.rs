@@ -216,6 +216,29 @@ impl std::fmt::Display for PreviewCounts {
     }
 }
 
+/// How much a preview tells: the counts only, or the counts and every planned action.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PreviewDetail {
+    /// The counts per side ([`Preview::actions`] stays empty).
+    #[default]
+    Counts,
+    /// The counts and the list of planned actions ([`Preview::actions`]).
+    WithActions,
+}
+
+impl PreviewDetail {
+    /// [`PreviewDetail::WithActions`] if `actions`, else [`PreviewDetail::Counts`] (for a
+    /// command-line switch).
+    pub fn with_actions_if(actions: bool) -> Self {
+        if actions {
+            Self::WithActions
+        } else {
+            Self::Counts
+        }
+    }
+}
+
 /// One planned action of a preview.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct PreviewAction {
@@ -445,7 +468,7 @@ impl std::fmt::Debug for Connector {
 }
 
 enum Mode {
-    Preview { actions: bool },
+    Preview(PreviewDetail),
     Run,
 }
 
@@ -646,11 +669,11 @@ impl Connector {
         &self,
         rule: &str,
         user: &str,
-        actions: bool,
+        detail: PreviewDetail,
     ) -> Result<Preview, ServiceError> {
         let rule = self.rule(rule)?.clone();
         let user = self.user(user).await?;
-        self.preview_rule(&rule, &user, actions).await
+        self.preview_rule(&rule, &user, detail).await
     }
 
     /// The preview of any rule (e.g. one being edited) for a user. Nothing is written.
@@ -658,11 +681,11 @@ impl Connector {
         &self,
         rule: &SyncRule,
         user: &DirectoryUser,
-        actions: bool,
+        detail: PreviewDetail,
     ) -> Result<Preview, ServiceError> {
         let mailbox = mailbox_of(user)?;
         match self
-            .table(rule, &user.name, &mailbox, Mode::Preview { actions })
+            .table(rule, &user.name, &mailbox, Mode::Preview(detail))
             .await?
         {
             Done::Preview(p) => Ok(*p),
@@ -679,7 +702,7 @@ impl Connector {
         &self,
         rule: Option<&str>,
         user: Option<&str>,
-        actions: bool,
+        detail: PreviewDetail,
     ) -> Result<Vec<JobPreview>, ServiceError> {
         use futures::StreamExt;
         let (jobs, _) = self.jobs(rule, user).await?;
@@ -688,7 +711,7 @@ impl Connector {
                 let result = async {
                     let rule = self.rule(&job.rule)?.clone();
                     let user = self.user(&job.user).await?;
-                    self.preview_rule(&rule, &user, actions).await
+                    self.preview_rule(&rule, &user, detail).await
                 }
                 .await;
                 (i, (job, result))
@@ -993,7 +1016,7 @@ impl Connector {
             .await
             .map_err(|e| explain(classify(&e)))?;
         match mode {
-            Mode::Preview { actions } => {
+            Mode::Preview(detail) => {
                 let plan = &prepared.plan;
                 let repairs = plan
                     .items
@@ -1005,7 +1028,7 @@ impl Connector {
                     })
                     .count();
                 let counts = with_repairs(plan.counts, repairs);
-                let actions = if actions {
+                let actions = if detail == PreviewDetail::WithActions {
                     plan.items.iter().filter_map(action).collect()
                 } else {
                     Vec::new()
