@@ -3,7 +3,7 @@
 //!
 //! * Bounded concurrency across mailboxes ([`SchedulerOptions::concurrency`]).
 //! * One failing mailbox never stops the others: every item gets its own
-//!   [`MailboxReport`].
+//!   [`MailboxReport`] in the run's [`SyncReport`] (the report `Connector::run` gives too).
 //! * A transient failure ([`JobError::is_transient`]) is retried at a later run, after a
 //!   back-off that doubles with every consecutive failure (from
 //!   [`SchedulerOptions::backoff_base`] up to [`SchedulerOptions::backoff_max`]).
@@ -244,9 +244,12 @@ impl std::fmt::Display for Counts {
     }
 }
 
-/// What one job did.
+/// What one job (a mailbox and table) did: the writes per direction and the items' problems.
+/// Its `Display` is the one line the CLI prints, `Exchange: 1 new, 0 changed, 0 deleted,
+/// 0 linked; ConAktiv: …, 1 failed`, followed by one indented line per item error and per
+/// detached pair.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct RunReport {
+pub struct JobReport {
     /// Writes to Exchange.
     pub to_exchange: Counts,
     /// Writes to ConAktiv.
@@ -259,7 +262,7 @@ pub struct RunReport {
     /// by their correlation key.
     pub unknown: u64,
     /// Pairs no longer synchronised because one record disappeared while the other was kept
-    /// (see [`RunReport::detached_items`]).
+    /// (see [`JobReport::detached_items`]).
     pub detached: u64,
     /// Records that could not be read (an undecodable CRM record, an Exchange appointment
     /// without an end) and were left out of the run.
@@ -285,7 +288,15 @@ pub struct DetachedItem {
     pub reason: String,
 }
 
-impl RunReport {
+impl JobReport {
+    /// Writes that succeeded in both directions, links included.
+    pub fn writes(&self) -> u64 {
+        [self.to_exchange, self.to_conaktiv]
+            .iter()
+            .map(|c| c.total() + c.linked)
+            .sum()
+    }
+
     /// Whether every write succeeded or was only left for the next run by a concurrent
     /// change (no failed and no unknown writes, no unreadable records).
     pub fn is_complete(&self) -> bool {
@@ -318,15 +329,46 @@ impl From<&sync_core::SideCounts> for Counts {
     }
 }
 
-impl From<&sync_core::Report> for RunReport {
+/// `Exchange: …; ConAktiv: …`, the problems counted (`, 1 failed, 2 detached`), then one
+/// indented line per item error and per detached pair.
+impl std::fmt::Display for JobReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Exchange: {}; ConAktiv: {}",
+            self.to_exchange, self.to_conaktiv
+        )?;
+        for (n, what) in [
+            (self.failed, "failed"),
+            (self.unknown, "unknown outcome"),
+            (self.unreadable, "unreadable"),
+            (self.detached, "detached"),
+            (self.reattached, "re-attached"),
+            (self.conflicts, "left for the next run"),
+        ] {
+            if n > 0 {
+                write!(f, ", {n} {what}")?;
+            }
+        }
+        for e in &self.item_errors {
+            write!(f, "\n    {e}")?;
+        }
+        for d in &self.detached_items {
+            write!(f, "\n    detached {}: {}", d.key, d.reason)?;
+        }
+        Ok(())
+    }
+}
+
+impl From<&sync_core::Report> for JobReport {
     /// The run report of an applied sync plan, with the CRM as the engine's local side and
     /// Exchange as its remote side.
     fn from(r: &sync_core::Report) -> Self {
         use sync_core::WriteResult;
-        let mut out = RunReport {
+        let mut out = JobReport {
             to_exchange: (&r.counts.remote).into(),
             to_conaktiv: (&r.counts.local).into(),
-            ..RunReport::default()
+            ..JobReport::default()
         };
         for d in &r.detached {
             out.detached += 1;
@@ -382,7 +424,7 @@ impl From<&sync_core::Report> for RunReport {
 #[async_trait]
 pub trait JobRunner: Send + Sync {
     /// Synchronises `job.mailbox`'s `job.table` under rule `job.rule`.
-    async fn run(&self, job: &Assignment) -> Result<RunReport, JobError>;
+    async fn run(&self, job: &Assignment) -> Result<JobReport, JobError>;
 }
 
 /// Where the jobs of a run come from.
@@ -436,12 +478,8 @@ pub fn config_fingerprint(config: &Configuration) -> String {
 /// Why an item was not run.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "reason", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum SkipReason {
-    /// Another scheduler (or an earlier run still going) holds the item's lease.
-    Leased {
-        /// The lease holder.
-        holder: String,
-    },
     /// Waiting after transient failures.
     BackingOff {
         /// When the next attempt may run.
@@ -458,16 +496,10 @@ pub enum SkipReason {
     Shutdown,
 }
 
-/// In words: `another run (HOLDER) is working on it`, `waiting after 3 failures until ...`.
+/// In words: `waiting after 3 failure(s) in a row; next attempt at ...`.
 impl std::fmt::Display for SkipReason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            SkipReason::Leased { holder } => {
-                write!(
-                    f,
-                    "another run ({holder}) is working on this mailbox and table"
-                )
-            }
             SkipReason::BackingOff { until, failures } => write!(
                 f,
                 "waiting after {failures} failure(s) in a row; next attempt at {}",
@@ -482,25 +514,35 @@ impl std::fmt::Display for SkipReason {
     }
 }
 
-/// How an item ended.
+/// How a job ended. In JSON `"status": "succeeded" | "failed" | "busy" | "skipped"` beside
+/// the variant's fields.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ItemStatus {
-    /// The job ran.
+    /// The job ran (possibly with failed items: [`JobReport::is_complete`]).
     Succeeded {
         /// What it did.
-        report: RunReport,
+        report: JobReport,
     },
     /// The job failed.
     Failed {
-        /// The error.
+        /// The error, in words.
         error: String,
+        /// What kind of failure.
+        kind: JobErrorKind,
         /// Whether it is skipped until the configuration changes.
         permanent: bool,
         /// Consecutive failures, this one included.
         failures: u32,
-        /// When a transient failure is retried.
+        /// When a transient failure is retried (batch runs only).
         retry_at: Option<DateTime<Utc>>,
+    },
+    /// Another run (another process, the batch, a `sync`) holds the job's lease; this run did
+    /// nothing. Not a failure.
+    Busy {
+        /// The lease holder.
+        holder: String,
     },
     /// The job did not run.
     Skipped {
@@ -510,7 +552,59 @@ pub enum ItemStatus {
     },
 }
 
-/// The report of one mailbox and table in a run.
+impl ItemStatus {
+    /// The status of a job's result outside the batch (the first failure, no retry time).
+    pub fn of(result: Result<JobReport, JobError>) -> Self {
+        match result {
+            Ok(report) => ItemStatus::Succeeded { report },
+            Err(e) => ItemStatus::failed(&e, 1, None),
+        }
+    }
+
+    /// A failure with `e`.
+    pub fn failed(e: &JobError, failures: u32, retry_at: Option<DateTime<Utc>>) -> Self {
+        ItemStatus::Failed {
+            error: e.to_string(),
+            kind: e.kind(),
+            permanent: e.is_permanent(),
+            failures,
+            retry_at,
+        }
+    }
+
+    /// The job's report, if it ran.
+    pub fn report(&self) -> Option<&JobReport> {
+        match self {
+            ItemStatus::Succeeded { report } => Some(report),
+            _ => None,
+        }
+    }
+}
+
+/// `ok: Exchange: …` ([`JobReport`]'s text), `FAILED (permanent): …`, `BUSY: another run
+/// (HOLDER) is working on this mailbox and table` or `skipped: …`.
+impl std::fmt::Display for ItemStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ItemStatus::Succeeded { report } => write!(f, "ok: {report}"),
+            ItemStatus::Failed {
+                error, permanent, ..
+            } => write!(
+                f,
+                "FAILED{}: {error}",
+                if *permanent { " (permanent)" } else { "" }
+            ),
+            ItemStatus::Busy { holder } => write!(
+                f,
+                "BUSY: another run ({holder}) is working on this mailbox and table"
+            ),
+            ItemStatus::Skipped { reason } => write!(f, "skipped: {reason}"),
+        }
+    }
+}
+
+/// The report of one job (a mailbox and table) in a run: which job, when, how long, and how
+/// it ended. Its `Display` is the CLI's line: `MAILBOX TABLE STATUS`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct MailboxReport {
     /// The user.
@@ -528,6 +622,32 @@ pub struct MailboxReport {
     /// The outcome.
     #[serde(flatten)]
     pub status: ItemStatus,
+}
+
+impl MailboxReport {
+    /// The report of `job`, started at `started` and finished at `finished`.
+    pub fn new(
+        job: &Assignment,
+        started: DateTime<Utc>,
+        finished: DateTime<Utc>,
+        status: ItemStatus,
+    ) -> Self {
+        Self {
+            user: job.user.clone(),
+            mailbox: job.mailbox.clone(),
+            table: table_name(job.table),
+            rule: job.rule.clone(),
+            started,
+            duration_ms: u64::try_from((finished - started).num_milliseconds()).unwrap_or(0),
+            status,
+        }
+    }
+}
+
+impl std::fmt::Display for MailboxReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:<28} {:<12} {}", self.mailbox, self.table, self.status)
+    }
 }
 
 /// The overall outcome of a run.
@@ -553,38 +673,57 @@ impl Outcome {
     }
 }
 
-/// The report of one batch run.
+/// The report of one run over several jobs: a batch run of the [`Scheduler`] or
+/// `Connector::run`. Its `Display` is the text the CLI prints: one line per job
+/// ([`MailboxReport`]), the users left out, and a summary line `3 job(s) ok, 1 with failed
+/// items, 0 failed, 0 busy, 0 skipped, 12 write(s)`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct BatchReport {
+pub struct SyncReport {
     /// When the run started.
     pub started: DateTime<Utc>,
     /// When it finished.
     pub finished: DateTime<Utc>,
-    /// One report per item, in the order of the jobs.
+    /// One report per job, in the order of the jobs.
     pub items: Vec<MailboxReport>,
+    /// Users left out because their rules conflict.
+    pub problems: Vec<String>,
 }
 
-impl BatchReport {
-    /// Items that ran successfully.
+impl SyncReport {
+    /// Jobs that ran (possibly with failed items, see [`SyncReport::incomplete`]).
     pub fn succeeded(&self) -> usize {
         self.count(|s| matches!(s, ItemStatus::Succeeded { .. }))
     }
 
-    /// Items that failed.
+    /// Jobs that failed (a busy job did not fail: it did not run).
     pub fn failed(&self) -> usize {
         self.count(|s| matches!(s, ItemStatus::Failed { .. }))
     }
 
-    /// Items that were skipped.
+    /// Jobs that did not run because another run held their lease.
+    pub fn busy(&self) -> usize {
+        self.count(|s| matches!(s, ItemStatus::Busy { .. }))
+    }
+
+    /// Jobs that were skipped (backing off, failed permanently, shutting down).
     pub fn skipped(&self) -> usize {
         self.count(|s| matches!(s, ItemStatus::Skipped { .. }))
+    }
+
+    /// Writes that succeeded, summed over every job, links included.
+    pub fn total_writes(&self) -> u64 {
+        self.items
+            .iter()
+            .filter_map(|i| i.status.report())
+            .map(JobReport::writes)
+            .sum()
     }
 
     fn count(&self, f: impl Fn(&ItemStatus) -> bool) -> usize {
         self.items.iter().filter(|i| f(&i.status)).count()
     }
 
-    /// Items that ran but had failed or unknown writes.
+    /// Jobs that ran but had failed or unknown writes or unreadable records.
     pub fn incomplete(&self) -> usize {
         self.count(|s| matches!(s, ItemStatus::Succeeded { report } if !report.is_complete()))
     }
@@ -609,6 +748,27 @@ impl BatchReport {
         } else {
             Outcome::PartialFailure
         }
+    }
+}
+
+impl std::fmt::Display for SyncReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for item in &self.items {
+            writeln!(f, "{item}")?;
+        }
+        for p in &self.problems {
+            writeln!(f, "left out: {p}")?;
+        }
+        write!(
+            f,
+            "{} job(s) ok, {} with failed items, {} failed, {} busy, {} skipped, {} write(s)",
+            self.succeeded() - self.incomplete(),
+            self.incomplete(),
+            self.failed(),
+            self.busy(),
+            self.skipped(),
+            self.total_writes()
+        )
     }
 }
 
@@ -1070,7 +1230,7 @@ impl<R: JobRunner, C: Clock> Scheduler<R, C> {
     /// Runs every job once (subject to leases, back-off and permanent failures), at most
     /// [`SchedulerOptions::concurrency`] at a time. Never fails as a whole: every problem is
     /// in the item's report.
-    pub async fn run_once(&self, jobs: &[Assignment], cancel: &CancellationToken) -> BatchReport {
+    pub async fn run_once(&self, jobs: &[Assignment], cancel: &CancellationToken) -> SyncReport {
         let started = self.clock.now();
         tracing::info!(jobs = jobs.len(), holder = %self.options.holder, "batch run starts");
         // Indices, not references, go through the stream: a closure over `&Assignment`
@@ -1087,14 +1247,16 @@ impl<R: JobRunner, C: Clock> Scheduler<R, C> {
             .collect()
             .await;
         items.sort_by_key(|(i, _)| *i);
-        let report = BatchReport {
+        let report = SyncReport {
             started,
             finished: self.clock.now(),
             items: items.into_iter().map(|(_, r)| r).collect(),
+            problems: Vec::new(),
         };
         tracing::info!(
             succeeded = report.succeeded(),
             failed = report.failed(),
+            busy = report.busy(),
             skipped = report.skipped(),
             outcome = report.outcome().as_str(),
             "batch run finished"
@@ -1108,7 +1270,7 @@ impl<R: JobRunner, C: Clock> Scheduler<R, C> {
         &self,
         source: &dyn JobSource,
         cancel: &CancellationToken,
-        mut on_report: impl FnMut(&BatchReport) + Send,
+        mut on_report: impl FnMut(&SyncReport) + Send,
     ) {
         loop {
             if cancel.is_cancelled() {
@@ -1137,9 +1299,9 @@ impl<R: JobRunner, C: Clock> Scheduler<R, C> {
         async move {
             let started = self.clock.now();
             let status = self.item_status(job, table, cancel).await;
-            let finished = self.clock.now();
-            let duration_ms = u64::try_from((finished - started).num_milliseconds()).unwrap_or(0);
-            match &status {
+            let report = MailboxReport::new(job, started, self.clock.now(), status);
+            let duration_ms = report.duration_ms;
+            match &report.status {
                 ItemStatus::Succeeded { report } => tracing::info!(
                     duration_ms,
                     to_exchange = report.to_exchange.total(),
@@ -1161,17 +1323,10 @@ impl<R: JobRunner, C: Clock> Scheduler<R, C> {
                         .unwrap_or_else(|| "the next run".to_owned());
                     tracing::warn!(duration_ms, %error, retry_at = %retry, "failed; will retry");
                 }
+                ItemStatus::Busy { holder } => tracing::info!(%holder, "busy: another run holds the lease"),
                 ItemStatus::Skipped { reason } => tracing::info!(%reason, "skipped"),
             }
-            MailboxReport {
-                user: job.user.clone(),
-                mailbox: job.mailbox.clone(),
-                table,
-                rule: job.rule.clone(),
-                started,
-                duration_ms,
-                status,
-            }
+            report
         }
         .instrument(span)
         .await

@@ -19,9 +19,8 @@ use chrono::Utc;
 use conaktiv_exchange::host::{
     CrmRecord, CrmStore, DirectoryUser, HostError, ListQuery, RecordMeta, Stored, UserDirectory,
 };
-use conaktiv_exchange::service::{
-    Connector, CrmStores, Preview, PreviewDetail, RunSummary, client_for_server,
-};
+use conaktiv_exchange::scheduler::SyncReport;
+use conaktiv_exchange::service::{Connector, CrmStores, Preview, PreviewDetail, client_for_server};
 use conaktiv_model::{Configuration, ContactPerson};
 use ews_mock::{MockConfig, MockHandle, MockServer, OrgData};
 
@@ -256,9 +255,9 @@ fn users() -> StaticDirectory {
 #[derive(Debug)]
 pub struct EmbedResult {
     /// The first run.
-    pub first: RunSummary,
+    pub first: SyncReport,
     /// The second run (writes nothing).
-    pub second: RunSummary,
+    pub second: SyncReport,
     /// The host's contacts after the run, as display names, sorted.
     pub crm_contacts: Vec<String>,
     /// The contacts in Anna's mailbox, sorted.

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)] // tests: a panic is a failed test
 
 use conaktiv_e2e::{Env, org};
+use conaktiv_exchange::scheduler::Counts;
 use conaktiv_exchange::service::PreviewDetail;
 
 const CONTACT_RULE: &str = r#"
@@ -43,10 +44,14 @@ async fn contacts_both_directions_preview_equals_result_and_second_run_is_a_noop
         .await
         .unwrap();
     assert_eq!(run.items.len(), 1);
-    let report = run.items[0].result.as_ref().unwrap();
-    assert!(report.complete);
+    let report = run.items[0].status.report().unwrap();
+    assert!(report.is_complete());
     assert_eq!(
-        report.counts, preview.counts,
+        (report.to_exchange, report.to_conaktiv),
+        (
+            Counts::from(&preview.counts.remote),
+            Counts::from(&preview.counts.local)
+        ),
         "the preview equals the result"
     );
 
@@ -163,10 +168,17 @@ async fn appointments_tasks_and_mail_both_directions() {
     let run = env.connector.run(None, Some("bob")).await.unwrap();
     assert_eq!(run.items.len(), 3);
     for item in &run.items {
-        let r = item.result.as_ref().unwrap();
-        assert!(r.complete, "{item:?}");
-        let p = previews.iter().find(|p| p.rule == item.job.rule).unwrap();
-        assert_eq!(r.counts, p.counts, "the preview equals the result");
+        let r = item.status.report().unwrap();
+        assert!(r.is_complete(), "{item:?}");
+        let p = previews.iter().find(|p| p.rule == item.rule).unwrap();
+        assert_eq!(
+            (r.to_exchange, r.to_conaktiv),
+            (
+                Counts::from(&p.counts.remote),
+                Counts::from(&p.counts.local)
+            ),
+            "the preview equals the result"
+        );
     }
     assert_eq!(env.subjects("bob", "calendar"), ["Kundentermin", "Messe"]);
     assert_eq!(

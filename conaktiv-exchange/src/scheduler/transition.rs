@@ -16,14 +16,16 @@
 //! | permanent failure, configuration changed | [`Event::Due`] | run, from a clean state |
 //! | backing off until later than now | [`Event::Due`] | skipped: backing off |
 //! | never failed, or back-off over | [`Event::Due`] | run |
-//! | any | [`Event::LeaseBusy`] | skipped: leased by another holder, nothing stored |
+//! | any | [`Event::LeaseBusy`] | busy (another holder runs it), nothing stored |
 //! | any | [`Event::Ran`] succeeded | succeeded, the state is cleared |
 //! | `n` failures | [`Event::Ran`] failed permanently | failed, `n + 1`, skipped until the configuration changes |
 //! | `n` failures | [`Event::Ran`] failed otherwise | failed, `n + 1`, retried after [`SchedulerOptions::backoff`]`(n + 1)` |
 
 use chrono::{DateTime, Utc};
 
-use super::{ItemState, ItemStatus, JobError, RunReport, SchedulerOptions, SkipReason, add};
+use super::{
+    ItemState, ItemStatus, JobError, JobErrorKind, JobReport, SchedulerOptions, SkipReason, add,
+};
 
 /// What happened to a job.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -41,7 +43,7 @@ pub enum Event {
         holder: String,
     },
     /// The job ran, with this result.
-    Ran(Result<RunReport, JobError>),
+    Ran(Result<JobReport, JobError>),
 }
 
 /// What to do next.
@@ -66,6 +68,7 @@ impl Decision {
             Decision::Done { status, .. } => status,
             Decision::Run(state) => ItemStatus::Failed {
                 error: "internal: the job was left unrun".into(),
+                kind: JobErrorKind::Other,
                 permanent: false,
                 failures: state.failures,
                 retry_at: None,
@@ -94,13 +97,12 @@ pub fn transition(
         }),
         Event::StateUnavailable(error) => Decision::done(ItemStatus::Failed {
             error: format!("scheduler state: {error}"),
+            kind: JobErrorKind::Other,
             permanent: false,
             failures: 0,
             retry_at: None,
         }),
-        Event::LeaseBusy { holder } => Decision::done(ItemStatus::Skipped {
-            reason: SkipReason::Leased { holder },
-        }),
+        Event::LeaseBusy { holder } => Decision::done(ItemStatus::Busy { holder }),
         Event::Due if state.permanent => {
             if state.fingerprint.as_deref() == Some(policy.config_fingerprint.as_str()) {
                 Decision::done(ItemStatus::Skipped {
@@ -130,12 +132,7 @@ pub fn transition(
             let permanent = e.is_permanent();
             let retry_at = (!permanent).then(|| add(now, policy.backoff(failures)));
             Decision::Done {
-                status: ItemStatus::Failed {
-                    error: e.to_string(),
-                    permanent,
-                    failures,
-                    retry_at,
-                },
+                status: ItemStatus::failed(&e, failures, retry_at),
                 store: Some(ItemState {
                     failures,
                     next_attempt: retry_at,
@@ -153,7 +150,6 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::scheduler::JobErrorKind;
 
     fn t(minute: i64) -> DateTime<Utc> {
         DateTime::from_timestamp(1_700_000_000 + minute * 60, 0).unwrap_or_default()
@@ -201,12 +197,13 @@ mod tests {
         failures: u32,
         permanent: bool,
         retry_at: Option<DateTime<Utc>>,
-        error: &JobError,
+        e: &JobError,
     ) -> Decision {
-        let error = error.to_string();
+        let error = e.to_string();
         Decision::Done {
             status: ItemStatus::Failed {
                 error: error.clone(),
+                kind: e.kind(),
                 permanent,
                 failures,
                 retry_at,
@@ -228,9 +225,9 @@ mod tests {
         let other = JobError::new(JobErrorKind::Other, "boom");
         let mass_delete = JobError::new(JobErrorKind::MassDelete, "guard");
         let denied = JobError::new(JobErrorKind::ImpersonationDenied, "403");
-        let report = RunReport {
+        let report = JobReport {
             conflicts: 1,
-            ..RunReport::default()
+            ..JobReport::default()
         };
         let cases: Vec<(&str, ItemState, Event, i64, Decision)> = vec![
             (
@@ -247,6 +244,7 @@ mod tests {
                 0,
                 Decision::done(ItemStatus::Failed {
                     error: "scheduler state: disk I/O error".into(),
+                    kind: JobErrorKind::Other,
                     permanent: false,
                     failures: 0,
                     retry_at: None,
@@ -299,7 +297,7 @@ mod tests {
                     holder: "other".into(),
                 },
                 0,
-                skipped(SkipReason::Leased {
+                Decision::done(ItemStatus::Busy {
                     holder: "other".into(),
                 }),
             ),
