@@ -250,8 +250,8 @@ async fn backend(name: &str, graph: bool, n: usize) {
         let summary = connector.run(None, None).await.unwrap();
         let secs = start.elapsed().as_secs_f64();
         let cpu = process_cpu().saturating_sub(cpu);
-        let report = summary.items[0].result.as_ref().expect("job");
-        assert!(report.complete, "{report:?}");
+        let report = summary.items[0].status.report().expect("job");
+        assert!(report.is_complete(), "{report:?}");
         let counts = mock.counts().await;
         let total: u64 = counts
             .iter()
@@ -286,7 +286,7 @@ async fn backend(name: &str, graph: bool, n: usize) {
         );
         println!(
             "   writes                           {:>7}",
-            report.report.to_exchange.content_writes() + report.report.to_conaktiv.content_writes()
+            report.to_exchange.content_writes() + report.to_conaktiv.content_writes()
         );
     }
 }

@@ -184,14 +184,14 @@ to_conaktiv = {{ transfer_new = true, transfer_changed = true }}
         let start = Instant::now();
         let summary = connector.run(None, None).await.unwrap();
         let secs = start.elapsed().as_secs_f64();
-        let report = summary.items[0].result.as_ref().expect("job");
-        assert!(report.complete, "{report:?}");
+        let report = summary.items[0].status.report().expect("job");
+        assert!(report.is_complete(), "{report:?}");
         print_phase(phase, &mock.request_counts(), secs, items, base);
         println!(
             "   writes                 {:>7} (to Exchange {}, to ConAktiv {})",
-            report.counts.total(),
-            report.report.to_exchange.content_writes(),
-            report.report.to_conaktiv.content_writes()
+            report.writes(),
+            report.to_exchange.content_writes(),
+            report.to_conaktiv.content_writes()
         );
         if items > 0 {
             let min = N.div_ceil(BATCH);

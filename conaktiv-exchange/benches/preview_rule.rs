@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use conaktiv_exchange::host::{CrmStore, DirectoryUser};
-use conaktiv_exchange::service::{Connector, CrmStores};
+use conaktiv_exchange::service::{Connector, CrmStores, PreviewDetail};
 use conaktiv_exchange::sqlite::SqliteDb;
 use conaktiv_model::{Configuration, ContactPerson};
 use ews_mock::{MockConfig, MockServer, OrgData};
@@ -120,7 +120,7 @@ to_conaktiv = {{ transfer_new = true, transfer_changed = true }}
     mock.clear_log();
     let start = Instant::now();
     let previews = connector(config.clone())
-        .preview_all(Some("Kontakte"), None, false)
+        .preview_all(Some("Kontakte"), None, PreviewDetail::Counts)
         .await
         .unwrap();
     let secs = start.elapsed().as_secs_f64();
@@ -149,7 +149,7 @@ to_conaktiv = {{ transfer_new = true, transfer_changed = true }}
         mock.clear_log();
         let start = Instant::now();
         let previews = screen
-            .preview_all(Some("Kontakte"), None, false)
+            .preview_all(Some("Kontakte"), None, PreviewDetail::Counts)
             .await
             .unwrap();
         let secs = start.elapsed().as_secs_f64();

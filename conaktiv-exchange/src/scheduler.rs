@@ -3,7 +3,7 @@
 //!
 //! * Bounded concurrency across mailboxes ([`SchedulerOptions::concurrency`]).
 //! * One failing mailbox never stops the others: every item gets its own
-//!   [`MailboxReport`].
+//!   [`MailboxReport`] in the run's [`SyncReport`] (the report `Connector::run` gives too).
 //! * A transient failure ([`JobError::is_transient`]) is retried at a later run, after a
 //!   back-off that doubles with every consecutive failure (from
 //!   [`SchedulerOptions::backoff_base`] up to [`SchedulerOptions::backoff_max`]).
@@ -37,6 +37,10 @@ use crate::clock::Clock;
 use crate::host::{HostError, UserDirectory};
 use crate::rules::{Assignment, assignments, table_name};
 use crate::sqlite::{open_connection, storage, with_conn};
+
+pub mod transition;
+
+use transition::{Decision, Event};
 
 /// What kind of failure a [`JobError`] is; the scheduler decides on it (never on text).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -211,9 +215,12 @@ impl Eq for JobError {}
 /// not rewritten.
 pub use sync_core::Counts;
 
-/// What one job did.
+/// What one job (a mailbox and table) did: the writes per direction and the items' problems.
+/// Its `Display` is the one line the CLI prints, `Exchange: 1 new, 0 changed, 0 deleted,
+/// 0 linked; ConAktiv: …, 1 failed`, followed by one indented line per item error and per
+/// detached pair.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct RunReport {
+pub struct JobReport {
     /// Writes to Exchange.
     pub to_exchange: Counts,
     /// Writes to ConAktiv.
@@ -226,7 +233,7 @@ pub struct RunReport {
     /// by their correlation key.
     pub unknown: u64,
     /// Pairs no longer synchronised because one record disappeared while the other was kept
-    /// (see [`RunReport::detached_items`]).
+    /// (see [`JobReport::detached_items`]).
     pub detached: u64,
     /// Records that could not be read (an undecodable CRM record, an Exchange appointment
     /// without an end) and were left out of the run.
@@ -252,7 +259,12 @@ pub struct DetachedItem {
     pub reason: String,
 }
 
-impl RunReport {
+impl JobReport {
+    /// Writes that succeeded in both directions, links included.
+    pub fn writes(&self) -> usize {
+        self.to_exchange.total() + self.to_conaktiv.total()
+    }
+
     /// Whether every write succeeded or was only left for the next run by a concurrent
     /// change (no failed and no unknown writes, no unreadable records).
     pub fn is_complete(&self) -> bool {
@@ -273,15 +285,46 @@ fn side_label(side: sync_core::SideId) -> &'static str {
     }
 }
 
-impl From<&sync_core::Report> for RunReport {
+/// `Exchange: …; ConAktiv: …`, the problems counted (`, 1 failed, 2 detached`), then one
+/// indented line per item error and per detached pair.
+impl std::fmt::Display for JobReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Exchange: {}; ConAktiv: {}",
+            self.to_exchange, self.to_conaktiv
+        )?;
+        for (n, what) in [
+            (self.failed, "failed"),
+            (self.unknown, "unknown outcome"),
+            (self.unreadable, "unreadable"),
+            (self.detached, "detached"),
+            (self.reattached, "re-attached"),
+            (self.conflicts, "left for the next run"),
+        ] {
+            if n > 0 {
+                write!(f, ", {n} {what}")?;
+            }
+        }
+        for e in &self.item_errors {
+            write!(f, "\n    {e}")?;
+        }
+        for d in &self.detached_items {
+            write!(f, "\n    detached {}: {}", d.key, d.reason)?;
+        }
+        Ok(())
+    }
+}
+
+impl From<&sync_core::Report> for JobReport {
     /// The run report of an applied sync plan, with the CRM as the engine's local side and
     /// Exchange as its remote side.
     fn from(r: &sync_core::Report) -> Self {
         use sync_core::WriteResult;
-        let mut out = RunReport {
+        let mut out = JobReport {
             to_exchange: r.counts.remote,
             to_conaktiv: r.counts.local,
-            ..RunReport::default()
+            ..JobReport::default()
         };
         for d in &r.detached {
             out.detached += 1;
@@ -337,7 +380,7 @@ impl From<&sync_core::Report> for RunReport {
 #[async_trait]
 pub trait JobRunner: Send + Sync {
     /// Synchronises `job.mailbox`'s `job.table` under rule `job.rule`.
-    async fn run(&self, job: &Assignment) -> Result<RunReport, JobError>;
+    async fn run(&self, job: &Assignment) -> Result<JobReport, JobError>;
 }
 
 /// Where the jobs of a run come from.
@@ -391,12 +434,8 @@ pub fn config_fingerprint(config: &Configuration) -> String {
 /// Why an item was not run.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "reason", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum SkipReason {
-    /// Another scheduler (or an earlier run still going) holds the item's lease.
-    Leased {
-        /// The lease holder.
-        holder: String,
-    },
     /// Waiting after transient failures.
     BackingOff {
         /// When the next attempt may run.
@@ -413,16 +452,10 @@ pub enum SkipReason {
     Shutdown,
 }
 
-/// In words: `another run (HOLDER) is working on it`, `waiting after 3 failures until ...`.
+/// In words: `waiting after 3 failure(s) in a row; next attempt at ...`.
 impl std::fmt::Display for SkipReason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            SkipReason::Leased { holder } => {
-                write!(
-                    f,
-                    "another run ({holder}) is working on this mailbox and table"
-                )
-            }
             SkipReason::BackingOff { until, failures } => write!(
                 f,
                 "waiting after {failures} failure(s) in a row; next attempt at {}",
@@ -437,25 +470,35 @@ impl std::fmt::Display for SkipReason {
     }
 }
 
-/// How an item ended.
+/// How a job ended. In JSON `"status": "succeeded" | "failed" | "busy" | "skipped"` beside
+/// the variant's fields.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ItemStatus {
-    /// The job ran.
+    /// The job ran (possibly with failed items: [`JobReport::is_complete`]).
     Succeeded {
         /// What it did.
-        report: RunReport,
+        report: JobReport,
     },
     /// The job failed.
     Failed {
-        /// The error.
+        /// The error, in words.
         error: String,
+        /// What kind of failure.
+        kind: JobErrorKind,
         /// Whether it is skipped until the configuration changes.
         permanent: bool,
         /// Consecutive failures, this one included.
         failures: u32,
-        /// When a transient failure is retried.
+        /// When a transient failure is retried (batch runs only).
         retry_at: Option<DateTime<Utc>>,
+    },
+    /// Another run (another process, the batch, a `sync`) holds the job's lease; this run did
+    /// nothing. Not a failure.
+    Busy {
+        /// The lease holder.
+        holder: String,
     },
     /// The job did not run.
     Skipped {
@@ -465,7 +508,59 @@ pub enum ItemStatus {
     },
 }
 
-/// The report of one mailbox and table in a run.
+impl ItemStatus {
+    /// The status of a job's result outside the batch (the first failure, no retry time).
+    pub fn of(result: Result<JobReport, JobError>) -> Self {
+        match result {
+            Ok(report) => ItemStatus::Succeeded { report },
+            Err(e) => ItemStatus::failed(&e, 1, None),
+        }
+    }
+
+    /// A failure with `e`.
+    pub fn failed(e: &JobError, failures: u32, retry_at: Option<DateTime<Utc>>) -> Self {
+        ItemStatus::Failed {
+            error: e.to_string(),
+            kind: e.kind(),
+            permanent: e.is_permanent(),
+            failures,
+            retry_at,
+        }
+    }
+
+    /// The job's report, if it ran.
+    pub fn report(&self) -> Option<&JobReport> {
+        match self {
+            ItemStatus::Succeeded { report } => Some(report),
+            _ => None,
+        }
+    }
+}
+
+/// `ok: Exchange: …` ([`JobReport`]'s text), `FAILED (permanent): …`, `BUSY: another run
+/// (HOLDER) is working on this mailbox and table` or `skipped: …`.
+impl std::fmt::Display for ItemStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ItemStatus::Succeeded { report } => write!(f, "ok: {report}"),
+            ItemStatus::Failed {
+                error, permanent, ..
+            } => write!(
+                f,
+                "FAILED{}: {error}",
+                if *permanent { " (permanent)" } else { "" }
+            ),
+            ItemStatus::Busy { holder } => write!(
+                f,
+                "BUSY: another run ({holder}) is working on this mailbox and table"
+            ),
+            ItemStatus::Skipped { reason } => write!(f, "skipped: {reason}"),
+        }
+    }
+}
+
+/// The report of one job (a mailbox and table) in a run: which job, when, how long, and how
+/// it ended. Its `Display` is the CLI's line: `MAILBOX TABLE STATUS`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct MailboxReport {
     /// The user.
@@ -483,6 +578,32 @@ pub struct MailboxReport {
     /// The outcome.
     #[serde(flatten)]
     pub status: ItemStatus,
+}
+
+impl MailboxReport {
+    /// The report of `job`, started at `started` and finished at `finished`.
+    pub fn new(
+        job: &Assignment,
+        started: DateTime<Utc>,
+        finished: DateTime<Utc>,
+        status: ItemStatus,
+    ) -> Self {
+        Self {
+            user: job.user.clone(),
+            mailbox: job.mailbox.clone(),
+            table: table_name(job.table),
+            rule: job.rule.clone(),
+            started,
+            duration_ms: u64::try_from((finished - started).num_milliseconds()).unwrap_or(0),
+            status,
+        }
+    }
+}
+
+impl std::fmt::Display for MailboxReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:<28} {:<12} {}", self.mailbox, self.table, self.status)
+    }
 }
 
 /// The overall outcome of a run.
@@ -508,38 +629,57 @@ impl Outcome {
     }
 }
 
-/// The report of one batch run.
+/// The report of one run over several jobs: a batch run of the [`Scheduler`] or
+/// `Connector::run`. Its `Display` is the text the CLI prints: one line per job
+/// ([`MailboxReport`]), the users left out, and a summary line `3 job(s) ok, 1 with failed
+/// items, 0 failed, 0 busy, 0 skipped, 12 write(s)`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct BatchReport {
+pub struct SyncReport {
     /// When the run started.
     pub started: DateTime<Utc>,
     /// When it finished.
     pub finished: DateTime<Utc>,
-    /// One report per item, in the order of the jobs.
+    /// One report per job, in the order of the jobs.
     pub items: Vec<MailboxReport>,
+    /// Users left out because their rules conflict.
+    pub problems: Vec<String>,
 }
 
-impl BatchReport {
-    /// Items that ran successfully.
+impl SyncReport {
+    /// Jobs that ran (possibly with failed items, see [`SyncReport::incomplete`]).
     pub fn succeeded(&self) -> usize {
         self.count(|s| matches!(s, ItemStatus::Succeeded { .. }))
     }
 
-    /// Items that failed.
+    /// Jobs that failed (a busy job did not fail: it did not run).
     pub fn failed(&self) -> usize {
         self.count(|s| matches!(s, ItemStatus::Failed { .. }))
     }
 
-    /// Items that were skipped.
+    /// Jobs that did not run because another run held their lease.
+    pub fn busy(&self) -> usize {
+        self.count(|s| matches!(s, ItemStatus::Busy { .. }))
+    }
+
+    /// Jobs that were skipped (backing off, failed permanently, shutting down).
     pub fn skipped(&self) -> usize {
         self.count(|s| matches!(s, ItemStatus::Skipped { .. }))
+    }
+
+    /// Writes that succeeded, summed over every job, links included.
+    pub fn total_writes(&self) -> usize {
+        self.items
+            .iter()
+            .filter_map(|i| i.status.report())
+            .map(JobReport::writes)
+            .sum()
     }
 
     fn count(&self, f: impl Fn(&ItemStatus) -> bool) -> usize {
         self.items.iter().filter(|i| f(&i.status)).count()
     }
 
-    /// Items that ran but had failed or unknown writes.
+    /// Jobs that ran but had failed or unknown writes or unreadable records.
     pub fn incomplete(&self) -> usize {
         self.count(|s| matches!(s, ItemStatus::Succeeded { report } if !report.is_complete()))
     }
@@ -564,6 +704,27 @@ impl BatchReport {
         } else {
             Outcome::PartialFailure
         }
+    }
+}
+
+impl std::fmt::Display for SyncReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for item in &self.items {
+            writeln!(f, "{item}")?;
+        }
+        for p in &self.problems {
+            writeln!(f, "left out: {p}")?;
+        }
+        write!(
+            f,
+            "{} job(s) ok, {} with failed items, {} failed, {} busy, {} skipped, {} write(s)",
+            self.succeeded() - self.incomplete(),
+            self.incomplete(),
+            self.failed(),
+            self.busy(),
+            self.skipped(),
+            self.total_writes()
+        )
     }
 }
 
@@ -1025,7 +1186,7 @@ impl<R: JobRunner, C: Clock> Scheduler<R, C> {
     /// Runs every job once (subject to leases, back-off and permanent failures), at most
     /// [`SchedulerOptions::concurrency`] at a time. Never fails as a whole: every problem is
     /// in the item's report.
-    pub async fn run_once(&self, jobs: &[Assignment], cancel: &CancellationToken) -> BatchReport {
+    pub async fn run_once(&self, jobs: &[Assignment], cancel: &CancellationToken) -> SyncReport {
         let started = self.clock.now();
         tracing::info!(jobs = jobs.len(), holder = %self.options.holder, "batch run starts");
         // Indices, not references, go through the stream: a closure over `&Assignment`
@@ -1042,14 +1203,16 @@ impl<R: JobRunner, C: Clock> Scheduler<R, C> {
             .collect()
             .await;
         items.sort_by_key(|(i, _)| *i);
-        let report = BatchReport {
+        let report = SyncReport {
             started,
             finished: self.clock.now(),
             items: items.into_iter().map(|(_, r)| r).collect(),
+            problems: Vec::new(),
         };
         tracing::info!(
             succeeded = report.succeeded(),
             failed = report.failed(),
+            busy = report.busy(),
             skipped = report.skipped(),
             outcome = report.outcome().as_str(),
             "batch run finished"
@@ -1063,7 +1226,7 @@ impl<R: JobRunner, C: Clock> Scheduler<R, C> {
         &self,
         source: &dyn JobSource,
         cancel: &CancellationToken,
-        mut on_report: impl FnMut(&BatchReport) + Send,
+        mut on_report: impl FnMut(&SyncReport) + Send,
     ) {
         loop {
             if cancel.is_cancelled() {
@@ -1092,9 +1255,9 @@ impl<R: JobRunner, C: Clock> Scheduler<R, C> {
         async move {
             let started = self.clock.now();
             let status = self.item_status(job, table, cancel).await;
-            let finished = self.clock.now();
-            let duration_ms = u64::try_from((finished - started).num_milliseconds()).unwrap_or(0);
-            match &status {
+            let report = MailboxReport::new(job, started, self.clock.now(), status);
+            let duration_ms = report.duration_ms;
+            match &report.status {
                 ItemStatus::Succeeded { report } => tracing::info!(
                     duration_ms,
                     to_exchange = report.to_exchange.content_writes(),
@@ -1116,114 +1279,55 @@ impl<R: JobRunner, C: Clock> Scheduler<R, C> {
                         .unwrap_or_else(|| "the next run".to_owned());
                     tracing::warn!(duration_ms, %error, retry_at = %retry, "failed; will retry");
                 }
+                ItemStatus::Busy { holder } => tracing::info!(%holder, "busy: another run holds the lease"),
                 ItemStatus::Skipped { reason } => tracing::info!(%reason, "skipped"),
             }
-            MailboxReport {
-                user: job.user.clone(),
-                mailbox: job.mailbox.clone(),
-                table,
-                rule: job.rule.clone(),
-                started,
-                duration_ms,
-                status,
-            }
+            report
         }
         .instrument(span)
         .await
     }
 
+    /// The I/O around [`transition::transition`]: reads the item's state, takes the lease,
+    /// runs the job and stores the new state while the lease is still held.
     async fn item_status(
         &self,
         job: &Assignment,
         table: &'static str,
         cancel: &CancellationToken,
     ) -> ItemStatus {
-        if cancel.is_cancelled() {
-            return ItemStatus::Skipped {
-                reason: SkipReason::Shutdown,
-            };
-        }
-        let store_failed = |e: HostError| ItemStatus::Failed {
-            error: format!("scheduler state: {e}"),
-            permanent: false,
-            failures: 0,
-            retry_at: None,
+        let decide = |state: &ItemState, event| {
+            transition::transition(state, event, &self.options, self.clock.now())
         };
-        let mut state = match self.store.item_state(&job.mailbox, table).await {
-            Ok(s) => s,
-            Err(e) => return store_failed(e),
-        };
-        let now = self.clock.now();
-        if state.permanent {
-            if state.fingerprint.as_deref() == Some(self.options.config_fingerprint.as_str()) {
-                return ItemStatus::Skipped {
-                    reason: SkipReason::PermanentFailure {
-                        error: state.last_error.unwrap_or_default(),
-                    },
-                };
+        let (state, event) = if cancel.is_cancelled() {
+            (ItemState::default(), Event::Shutdown)
+        } else {
+            match self.store.item_state(&job.mailbox, table).await {
+                Ok(state) => (state, Event::Due),
+                Err(e) => (ItemState::default(), Event::StateUnavailable(e.to_string())),
             }
+        };
+        let base = match decide(&state, event) {
+            Decision::Run(base) => base,
+            done => return done.into_status(),
+        };
+        if state.permanent {
             tracing::info!("the configuration changed since the permanent failure; trying again");
-            state = ItemState::default();
-        } else if let Some(until) = state.next_attempt
-            && until > now
-        {
-            return ItemStatus::Skipped {
-                reason: SkipReason::BackingOff {
-                    until,
-                    failures: state.failures,
-                },
-            };
         }
         // The one lease every writing path takes (see `SchedulerStore::run_leased`); the
-        // item's failure state is stored while the lease is still held.
+        // item's state is stored while the lease is still held.
         let work = async {
-            let result = self.runner.run(job).await;
-            let status = match result {
-                Ok(report) => {
-                    state = ItemState::default();
-                    ItemStatus::Succeeded { report }
-                }
-                Err(e) => {
-                    let failures = state.failures.saturating_add(1);
-                    let now = self.clock.now();
-                    if e.is_permanent() {
-                        state = ItemState {
-                            failures,
-                            next_attempt: None,
-                            last_error: Some(e.to_string()),
-                            permanent: true,
-                            fingerprint: Some(self.options.config_fingerprint.clone()),
-                        };
-                        ItemStatus::Failed {
-                            error: e.to_string(),
-                            permanent: true,
-                            failures,
-                            retry_at: None,
-                        }
-                    } else {
-                        let retry_at = add(now, self.options.backoff(failures));
-                        state = ItemState {
-                            failures,
-                            next_attempt: Some(retry_at),
-                            last_error: Some(e.to_string()),
-                            permanent: false,
-                            fingerprint: None,
-                        };
-                        ItemStatus::Failed {
-                            error: e.to_string(),
-                            permanent: false,
-                            failures,
-                            retry_at: Some(retry_at),
-                        }
-                    }
-                }
-            };
-            if let Err(e) = self.store.set_item_state(&job.mailbox, table, &state).await {
+            let decision = decide(&base, Event::Ran(self.runner.run(job).await));
+            if let Decision::Done {
+                store: Some(state), ..
+            } = &decision
+                && let Err(e) = self.store.set_item_state(&job.mailbox, table, state).await
+            {
                 tracing::error!(error = %e, "cannot store the item's state");
             }
-            status
+            decision
         };
-        match self
+        let leased = self
             .store
             .run_leased(
                 &self.clock,
@@ -1234,13 +1338,12 @@ impl<R: JobRunner, C: Clock> Scheduler<R, C> {
                 Duration::ZERO,
                 work,
             )
-            .await
-        {
-            Ok(Leased::Ran(status)) => status,
-            Ok(Leased::Busy { holder }) => ItemStatus::Skipped {
-                reason: SkipReason::Leased { holder },
-            },
-            Err(e) => store_failed(e),
+            .await;
+        match leased {
+            Ok(Leased::Ran(decision)) => decision,
+            Ok(Leased::Busy { holder }) => decide(&base, Event::LeaseBusy { holder }),
+            Err(e) => decide(&base, Event::StateUnavailable(e.to_string())),
         }
+        .into_status()
     }
 }

@@ -194,7 +194,7 @@ fn the_demo_previews_syncs_and_converges() {
     );
     let j = run(&["--config", config.to_str().unwrap(), "--json", "demo"]).json();
     assert!(!j["previews"].as_array().unwrap().is_empty());
-    assert_eq!(j["first_run"]["items"][0]["result"]["status"], "ok");
+    assert_eq!(j["first_run"]["items"][0]["status"], "succeeded");
 }
 
 #[test]

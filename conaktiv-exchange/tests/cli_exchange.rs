@@ -53,7 +53,7 @@ fn strs(v: &[String]) -> Vec<&str> {
 }
 
 fn writes(item: &Value) -> u64 {
-    let r = &item["result"]["report"]["report"];
+    let r = &item["report"];
     ["to_exchange", "to_conaktiv"]
         .iter()
         .flat_map(|d| ["new", "changed", "deleted"].map(|k| r[d][k].as_u64().unwrap()))
@@ -102,7 +102,7 @@ async fn preview_sync_batch_and_account_tests_against_the_mock() {
     let items = first.json()["items"].as_array().unwrap().clone();
     assert_eq!(items.len(), 4);
     assert!(
-        items.iter().all(|i| i["result"]["status"] == "ok"),
+        items.iter().all(|i| i["status"] == "succeeded"),
         "{items:?}"
     );
     assert!(items.iter().map(writes).sum::<u64>() >= 2);
@@ -202,10 +202,7 @@ async fn preview_sync_batch_and_account_tests_against_the_mock() {
     let s = run(&["--config", &bad, "--json", "sync", "--db", &db]).await;
     assert_eq!(s.code, 1, "{}{}", s.stdout, s.stderr);
     let items = s.json()["items"].as_array().unwrap().clone();
-    assert!(
-        items.iter().all(|i| i["result"]["status"] == "failed"),
-        "{items:?}"
-    );
+    assert!(items.iter().all(|i| i["status"] == "failed"), "{items:?}");
     assert!(!s.stdout.contains("wrong-password"));
 
     mock.shutdown().await.unwrap();

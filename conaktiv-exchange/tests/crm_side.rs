@@ -5,7 +5,7 @@
 
 use conaktiv_exchange::crm_side::{CrmSide, JsonProjection, Projection};
 use conaktiv_exchange::host::{CrmRecord, CrmStore, ListQuery};
-use conaktiv_exchange::scheduler::RunReport;
+use conaktiv_exchange::scheduler::JobReport;
 use conaktiv_exchange::sqlite::{SqliteCrm, SqliteDb};
 use serde::{Deserialize, Serialize};
 use sync_core::{Engine, MemoryStore, Policy, Record, Side, Timestamp, WriteOp, WriteOutcome};
@@ -89,7 +89,7 @@ async fn two_crms_sync_both_ways_through_the_engine_and_settle() {
         .unwrap();
     assert!(report.is_complete(), "{report:?}");
     assert_eq!(plan.counts.remote.new, 2);
-    let run = RunReport::from(&report);
+    let run = JobReport::from(&report);
     assert_eq!(run.to_exchange.new, 2);
     assert_eq!(run.to_conaktiv.content_writes(), 0);
     assert_eq!(run.conflicts, 0);
@@ -148,7 +148,7 @@ async fn two_crms_sync_both_ways_through_the_engine_and_settle() {
         .unwrap();
     assert!(report.is_complete());
     assert_eq!(plan.counts.local.changed, 1);
-    assert_eq!(RunReport::from(&report).to_conaktiv.changed, 1);
+    assert_eq!(JobReport::from(&report).to_conaktiv.changed, 1);
     let bert_a = all(&a)
         .await
         .into_iter()
@@ -379,7 +379,7 @@ async fn an_undecodable_record_is_skipped_and_reported_and_the_rest_syncs() {
             )
             .await
             .unwrap();
-        let mut run = RunReport::from(&report);
+        let mut run = JobReport::from(&report);
         run.add_unreadable(from.unreadable());
         assert_eq!(run.to_exchange.new, 2, "filter {filter:?}: {run:?}");
         assert_eq!(run.unreadable, 1, "{run:?}");

@@ -2,6 +2,8 @@
 //! answer is lost) and mail attachments, against ews-mock over HTTP.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failed test
 
+mod common;
+
 use std::time::Duration;
 
 use conaktiv_exchange::exchange::{ExchangeSide, ExchangeSideConfig, ExchangeTable};
@@ -11,7 +13,7 @@ use conaktiv_model::mail::Direction;
 use conaktiv_model::values::FolderPath;
 use ews_client::transport::{Auth, TransportConfig};
 use ews_client::{Client, ClientConfig};
-use ews_mock::{Fault, FaultRule, MockConfig, MockHandle, MockServer, OrgData};
+use ews_mock::{Fault, FaultRule, MockHandle};
 use serde_json::json;
 use sync_core::memory::{Feed, MemorySide};
 use sync_core::{
@@ -40,9 +42,7 @@ items = [
 "#;
 
 async fn start() -> MockHandle {
-    MockServer::start(MockConfig::new(OrgData::from_toml(ORG).unwrap()))
-        .await
-        .unwrap()
+    common::start_mock(ORG).await
 }
 
 fn client(mock: &MockHandle, user: &str, password: &str, timeout: Duration) -> Client {

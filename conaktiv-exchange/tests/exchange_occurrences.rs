@@ -4,6 +4,8 @@
 //! the CRM, and stable engine runs.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failed test
 
+mod common;
+
 use chrono::{DateTime, NaiveDate, Utc, Weekday};
 use conaktiv_exchange::exchange::occurrences::instance_index;
 use conaktiv_exchange::exchange::{ExchangeSide, ExchangeSideConfig, ExchangeTable};
@@ -14,14 +16,13 @@ use conaktiv_model::recurrence::{
     ModifiedOccurrence, Recurrence, RecurrenceEnd, RecurrencePattern,
 };
 use conaktiv_model::values::FolderPath;
+use ews_client::Client;
 use ews_client::ops::{FindItem, ItemView, UpdateItem, field_change};
-use ews_client::transport::{Auth, TransportConfig};
 use ews_client::types::base_item_id::BaseItemId;
 use ews_client::types::calendar::CalendarItemType;
 use ews_client::types::shape::{CalendarView, ItemShape};
 use ews_client::types::{BaseFolderId, CalendarItem, FolderId, Item, PropertyPath};
-use ews_client::{Client, ClientConfig};
-use ews_mock::{Fault, FaultRule, MockConfig, MockHandle, MockServer, OrgData};
+use ews_mock::{Fault, FaultRule, MockHandle};
 use sync_core::memory::{Feed, MemorySide};
 use sync_core::{
     Engine, MemoryStore, Policy, Record, Side, Timestamp, WriteOp, WriteOutcome, WriteResult,
@@ -45,16 +46,7 @@ folders = [{ path = "calendar/Termine" }]
 "#;
 
 async fn start() -> (MockHandle, Client) {
-    let mock = MockServer::start(MockConfig::new(OrgData::from_toml(ORG).unwrap()))
-        .await
-        .unwrap();
-    let url = url::Url::parse(&mock.url()).unwrap();
-    let client = Client::new(ClientConfig::new(TransportConfig::new(
-        url,
-        Auth::basic("svc-crm@contoso.test", "svc-pw"),
-    )))
-    .unwrap();
-    (mock, client)
+    common::mock_and_client(ORG, "svc-crm@contoso.test", "svc-pw").await
 }
 
 fn t(s: &str) -> DateTime<Utc> {

@@ -2,6 +2,8 @@
 //! account with ApplicationImpersonation acting on user mailboxes.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failed test
 
+mod common;
+
 use conaktiv_exchange::exchange::{
     ExchangeError, ExchangeSide, ExchangeSideConfig, ExchangeTable, FeedToken,
 };
@@ -9,12 +11,11 @@ use conaktiv_exchange::mapping::{appointment, contact, task};
 use conaktiv_model::config::SyncFolder;
 use conaktiv_model::mail::Direction;
 use conaktiv_model::values::FolderPath;
+use ews_client::Client;
 use ews_client::ops::{MoveItem, UpdateItem};
-use ews_client::transport::{Auth, TransportConfig};
 use ews_client::types::folder::{Folder, FolderKind};
 use ews_client::types::{FolderId, ItemId};
-use ews_client::{Client, ClientConfig};
-use ews_mock::{MockConfig, MockHandle, MockServer, OrgData};
+use ews_mock::MockHandle;
 use serde_json::json;
 use sync_core::memory::{Feed, MemorySide};
 use sync_core::{
@@ -65,16 +66,7 @@ items = [
 "#;
 
 async fn start() -> (MockHandle, Client) {
-    let mock = MockServer::start(MockConfig::new(OrgData::from_toml(ORG).unwrap()))
-        .await
-        .unwrap();
-    let url = url::Url::parse(&mock.url()).unwrap();
-    let client = Client::new(ClientConfig::new(TransportConfig::new(
-        url,
-        Auth::basic("svc-crm@contoso.test", "svc-pw"),
-    )))
-    .unwrap();
-    (mock, client)
+    common::mock_and_client(ORG, "svc-crm@contoso.test", "svc-pw").await
 }
 
 fn path(p: &str) -> FolderPath {

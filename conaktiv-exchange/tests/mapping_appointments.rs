@@ -3,6 +3,9 @@
 //! `tests/data/mapping/appointments.json`, `recurrences.json`, `calendar_ews.xml` (a series
 //! master and its exception as Exchange returns them) and `calendar_custom_zone.xml`.
 
+mod common;
+
+use common::{data, read_item, through_xml};
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
@@ -16,7 +19,7 @@ use conaktiv_model::Appointment;
 use conaktiv_model::appointment::{Participant, Recurrence};
 use conaktiv_model::ids::{AppointmentId, ProjectId};
 use ews_client::types::{CalendarItem, Item};
-use ews_client::xml::{Ns, ReadXml, WriteXml, XmlReader, XmlWriter};
+use ews_client::xml::{ReadXml, XmlReader};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -35,25 +38,8 @@ struct RecurrenceCase {
     ews: String,
 }
 
-fn data(name: &str) -> String {
-    let path = format!("{}/tests/data/mapping/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
 fn cases() -> Vec<Case> {
     serde_json::from_str(&data("appointments.json")).unwrap()
-}
-
-fn through_xml(x: &CalendarItem) -> CalendarItem {
-    let mut w = XmlWriter::new();
-    w.start_root(Ns::Types, "Root").open();
-    x.write_xml(&mut w, Ns::Types, "CalendarItem");
-    w.end(Ns::Types, "Root");
-    let bytes = w.into_bytes();
-    let mut r = XmlReader::new(&bytes);
-    let root = r.root().unwrap();
-    let c = r.next_child(&root).unwrap().unwrap();
-    CalendarItem::read_xml(&mut r, &c).unwrap()
 }
 
 fn calendar_items(xml: &str) -> Vec<CalendarItem> {
@@ -62,7 +48,7 @@ fn calendar_items(xml: &str) -> Vec<CalendarItem> {
     let items = if root.local() == "Items" {
         Item::read_list(&mut r, &root).unwrap()
     } else {
-        vec![Item::read_xml(&mut r, &root).unwrap()]
+        vec![read_item(xml)]
     };
     items
         .into_iter()
@@ -100,20 +86,20 @@ fn crm_record_ews_record_crm_round_trip_keeps_everything() {
         // What CreateItem gets has no read-only occurrence lists; what Exchange holds after
         // the occurrence changes has them.
         assert!(created.deleted_occurrences.is_empty() && created.modified_occurrences.is_empty());
-        let master = through_xml(&record_to_ews_as_stored(&record));
+        let master = through_xml(&record_to_ews_as_stored(&record), "CalendarItem");
         assert_eq!(
             CalendarItem {
                 deleted_occurrences: vec![],
                 modified_occurrences: vec![],
                 ..master.clone()
             },
-            through_xml(&created),
+            through_xml(&created, "CalendarItem"),
             "{}",
             case.name
         );
         let exceptions: Vec<CalendarItem> = record_to_ews_exceptions(&record)
             .iter()
-            .map(through_xml)
+            .map(|x| through_xml(x, "CalendarItem"))
             .collect();
         let back = ews_to_record_with_exceptions(&master, &exceptions);
         assert_eq!(back, record, "{}: EWS round trip", case.name);
@@ -232,7 +218,10 @@ fn ews_series_with_exceptions_to_record_and_back() {
     assert_eq!(again.deleted_occurrences, master.deleted_occurrences);
     assert!(record_to_ews(&record).deleted_occurrences.is_empty());
     assert_eq!(
-        ews_to_record_with_exceptions(&through_xml(&again), &record_to_ews_exceptions(&record)),
+        ews_to_record_with_exceptions(
+            &through_xml(&again, "CalendarItem"),
+            &record_to_ews_exceptions(&record)
+        ),
         record
     );
 }

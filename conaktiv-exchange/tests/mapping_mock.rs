@@ -5,18 +5,19 @@
 //! changes of an edit are sent with `UpdateItem` and the item read back must give the
 //! edited Record. No drift through a server round trip.
 
+mod common;
+
 use std::collections::BTreeMap;
 
 use conaktiv_exchange::mapping::{FieldChange, Record, appointment, contact, key, task};
 use conaktiv_model::{Appointment, ContactPerson, Task};
+use ews_client::Client;
 use ews_client::ops::{CreateItem, GetItem, UpdateItem};
-use ews_client::transport::{Auth, TransportConfig};
 use ews_client::types::shape::ItemShape;
 use ews_client::types::{
     BaseFolderId, Contact, DistinguishedFolderName as D, Item, ItemId, PropertyPath,
 };
-use ews_client::{Client, ClientConfig};
-use ews_mock::{MockConfig, MockHandle, MockServer, OrgData};
+use ews_mock::MockHandle;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -40,16 +41,7 @@ fn cases<T: for<'de> Deserialize<'de>>(file: &str) -> Vec<Case<T>> {
 }
 
 async fn start() -> (MockHandle, Client) {
-    let mock = MockServer::start(MockConfig::new(OrgData::from_toml(ORG).unwrap()))
-        .await
-        .unwrap();
-    let url = url::Url::parse(&mock.url()).unwrap();
-    let client = Client::new(ClientConfig::new(TransportConfig::new(
-        url,
-        Auth::basic("bob@contoso.test", "bob-pw"),
-    )))
-    .unwrap();
-    (mock, client)
+    common::mock_and_client(ORG, "bob@contoso.test", "bob-pw").await
 }
 
 fn shape() -> ItemShape {

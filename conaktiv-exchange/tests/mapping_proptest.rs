@@ -4,7 +4,10 @@
 //! the original CRM record changes nothing; applying it onto an empty CRM record gives the
 //! same Record; and a second pass gives the same Record again.
 
+mod common;
+
 use chrono::{DateTime, Duration, NaiveDate, Utc, Weekday};
+use common::through_xml;
 use conaktiv_exchange::mapping::{appointment, canon, contact, mail, task};
 use conaktiv_model::appointment::{
     Attendee, AttendeeRole, BusyStatus, Participant, ResponseStatus, Sensitivity,
@@ -19,20 +22,7 @@ use conaktiv_model::recurrence::{
 use conaktiv_model::task::{Importance, TaskStatus};
 use conaktiv_model::{Appointment, ContactPerson, Mail, Percent, Task};
 use ews_client::types::{CalendarItem, Contact, Message, Task as EwsTask};
-use ews_client::xml::{Ns, ReadXml, WriteXml, XmlReader, XmlWriter};
 use proptest::prelude::*;
-
-fn through_xml<T: WriteXml + ReadXml>(x: &T, name: &str) -> T {
-    let mut w = XmlWriter::new();
-    w.start_root(Ns::Types, "Root").open();
-    x.write_xml(&mut w, Ns::Types, name);
-    w.end(Ns::Types, "Root");
-    let bytes = w.into_bytes();
-    let mut r = XmlReader::new(&bytes);
-    let root = r.root().unwrap();
-    let c = r.next_child(&root).unwrap().unwrap();
-    T::read_xml(&mut r, &c).unwrap()
-}
 
 fn line() -> impl Strategy<Value = String> {
     "[ a-zA-Z0-9äöüßÄ.,&<>'\"-]{0,12}"

@@ -2,6 +2,9 @@
 //! Tasks: CRM <-> Record <-> EWS, data-driven from `tests/data/mapping/tasks.json` and
 //! `task_ews.xml` / `task_ews.json`.
 
+mod common;
+
+use common::{data, read_item, through_xml};
 use std::collections::BTreeMap;
 
 use conaktiv_exchange::mapping::task::{
@@ -11,7 +14,6 @@ use conaktiv_model::Task;
 use conaktiv_model::ids::{ProjectId, TaskId, UserName};
 use conaktiv_model::recurrence::{Recurrence, RecurrencePattern};
 use ews_client::types::{Item, Task as EwsTask};
-use ews_client::xml::{Ns, ReadXml, WriteXml, XmlReader, XmlWriter};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -22,32 +24,12 @@ struct Case {
     record: BTreeMap<String, Value>,
 }
 
-fn data(name: &str) -> String {
-    let path = format!("{}/tests/data/mapping/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
 fn cases() -> Vec<Case> {
     serde_json::from_str(&data("tasks.json")).unwrap()
 }
 
-fn through_xml(x: &EwsTask) -> EwsTask {
-    let mut w = XmlWriter::new();
-    w.start_root(Ns::Types, "Root").open();
-    x.write_xml(&mut w, Ns::Types, "Task");
-    w.end(Ns::Types, "Root");
-    let bytes = w.into_bytes();
-    let mut r = XmlReader::new(&bytes);
-    let root = r.root().unwrap();
-    let c = r.next_child(&root).unwrap().unwrap();
-    EwsTask::read_xml(&mut r, &c).unwrap()
-}
-
 fn ews_task() -> EwsTask {
-    let xml = data("task_ews.xml");
-    let mut r = XmlReader::new(xml.as_bytes());
-    let root = r.root().unwrap();
-    match Item::read_xml(&mut r, &root).unwrap() {
+    match read_item(&data("task_ews.xml")) {
         Item::Task(t) => t,
         other => panic!("not a task: {other:?}"),
     }
@@ -69,7 +51,7 @@ fn crm_to_record_gives_the_canonical_record() {
 fn crm_record_ews_record_crm_round_trip_keeps_everything() {
     for case in cases() {
         let record = crm_to_record(&case.crm);
-        let back = ews_to_record(&through_xml(&record_to_ews(&record)));
+        let back = ews_to_record(&through_xml(&record_to_ews(&record), "Task"));
         assert_eq!(back, record, "{}: EWS round trip", case.name);
 
         let mut same = case.crm.clone();

@@ -450,8 +450,8 @@ fn finished(out: std::process::Output) -> (i32, Value) {
 fn writes(json: &Value) -> u64 {
     let mut n = 0;
     for item in json["items"].as_array().into_iter().flatten() {
-        let counts = &item["result"]["report"]["counts"];
-        for side in ["conaktiv", "exchange"] {
+        let counts = &item["report"];
+        for side in ["to_conaktiv", "to_exchange"] {
             for k in ["new", "changed", "deleted", "linked"] {
                 n += counts[side][k].as_u64().unwrap_or(0);
             }
@@ -464,7 +464,7 @@ fn writes(json: &Value) -> u64 {
 fn statuses(json: &Value) -> BTreeMap<String, usize> {
     let mut m = BTreeMap::new();
     for item in json["items"].as_array().into_iter().flatten() {
-        let s = item["result"]["status"].as_str().unwrap_or("?").to_owned();
+        let s = item["status"].as_str().unwrap_or("?").to_owned();
         *m.entry(s).or_default() += 1;
     }
     m
@@ -513,7 +513,7 @@ async fn two_syncs_at_once_never_duplicate() {
         assert!(code == 0 || code == 4, "exit {code}: {json}");
         let s = statuses(json);
         assert_eq!(
-            s.get("ok").copied().unwrap_or(0) + s.get("busy").copied().unwrap_or(0),
+            s.get("succeeded").copied().unwrap_or(0) + s.get("busy").copied().unwrap_or(0),
             USERS.len() * TABLES.len(),
             "{json}"
         );
@@ -672,7 +672,7 @@ async fn a_restored_mailbox_reports_detached_records_and_reattach_writes_them_ba
         .iter()
         .find(|i| i["user"] == "anna" && i["table"] == "contacts")
         .unwrap();
-    let report = &contacts["result"]["report"]["report"];
+    let report = &contacts["report"];
     assert_eq!(report["detached"], SMALL.crm[0] as u64, "{report}");
     let reason = report["detached_items"][0]["reason"].as_str().unwrap();
     assert!(
@@ -692,10 +692,7 @@ async fn a_restored_mailbox_reports_detached_records_and_reattach_writes_them_ba
         .iter()
         .find(|i| i["user"] == "anna" && i["table"] == "contacts")
         .unwrap();
-    assert_eq!(
-        contacts["result"]["report"]["report"]["reattached"],
-        SMALL.crm[0] as u64
-    );
+    assert_eq!(contacts["report"]["reattached"], SMALL.crm[0] as u64);
     world.assert_converged("after sync --reattach").await;
     world.assert_quiet_run("after sync --reattach");
 }
@@ -719,11 +716,7 @@ fault = { kind = "drop_after_processing" }
         .as_array()
         .unwrap()
         .iter()
-        .map(|i| {
-            i["result"]["report"]["report"]["unknown"]
-                .as_u64()
-                .unwrap_or(0)
-        })
+        .map(|i| i["report"]["unknown"].as_u64().unwrap_or(0))
         .sum();
     assert!(unknown > 0, "{json}");
     let (code, json) = world.run(&["sync"]);
@@ -804,12 +797,12 @@ async fn a_mass_delete_is_explained_and_can_be_accepted_once() {
     for _ in 0..2 {
         let (code, json) = world.run(&["sync", "--user", "anna", "--rule", "Kontakte"]);
         assert_eq!(code, 1, "{json}");
-        let error = json["items"][0]["result"]["error"].as_str().unwrap();
+        let error = json["items"][0]["error"].as_str().unwrap();
         assert!(
             error.contains("mass-delete guard") && error.contains("nothing was written"),
             "{error}"
         );
-        assert_eq!(json["items"][0]["result"]["kind"], "mass_delete");
+        assert_eq!(json["items"][0]["kind"], "mass_delete");
     }
     assert_eq!(
         world.crm_side("anna", Table::Contacts).await.len(),

@@ -13,9 +13,8 @@ use conaktiv_exchange::clock::{Clock, ManualClock, TokioClock};
 use conaktiv_exchange::host::DirectoryUser;
 use conaktiv_exchange::rules::Assignment;
 use conaktiv_exchange::scheduler::{
-    BatchReport, Counts, ItemStatus, JobError, JobErrorKind, JobRunner, JobSource, Outcome,
-    RuleJobs, RunReport, Scheduler, SchedulerOptions, SchedulerStore, SkipReason,
-    config_fingerprint,
+    Counts, ItemStatus, JobError, JobErrorKind, JobReport, JobRunner, JobSource, Outcome, RuleJobs,
+    Scheduler, SchedulerOptions, SchedulerStore, SkipReason, SyncReport, config_fingerprint,
 };
 use conaktiv_exchange::sqlite::SqliteDb;
 use conaktiv_model::Configuration;
@@ -39,15 +38,15 @@ fn jobs(n: usize) -> Vec<Assignment> {
     (0..n).map(job).collect()
 }
 
-fn ok_report() -> RunReport {
-    RunReport {
+fn ok_report() -> JobReport {
+    JobReport {
         to_exchange: Counts {
             new: 2,
             changed: 1,
             deleted: 0,
             linked: 0,
         },
-        ..RunReport::default()
+        ..JobReport::default()
     }
 }
 
@@ -55,7 +54,7 @@ fn ok_report() -> RunReport {
 /// checks that no mailbox and table runs twice at once (across runners sharing `inflight`).
 #[derive(Default)]
 struct Scripted {
-    script: Mutex<HashMap<String, VecDeque<Result<RunReport, JobError>>>>,
+    script: Mutex<HashMap<String, VecDeque<Result<JobReport, JobError>>>>,
     calls: Mutex<Vec<String>>,
     inflight: Arc<Mutex<HashSet<String>>>,
     overlaps: Arc<AtomicUsize>,
@@ -67,7 +66,7 @@ struct Scripted {
 }
 
 impl Scripted {
-    fn push(&self, mailbox: &str, outcome: Result<RunReport, JobError>) {
+    fn push(&self, mailbox: &str, outcome: Result<JobReport, JobError>) {
         self.script
             .lock()
             .unwrap()
@@ -83,7 +82,7 @@ impl Scripted {
 
 #[async_trait]
 impl JobRunner for Scripted {
-    async fn run(&self, job: &Assignment) -> Result<RunReport, JobError> {
+    async fn run(&self, job: &Assignment) -> Result<JobReport, JobError> {
         let key = format!("{}/{:?}", job.mailbox, job.table);
         if !self.inflight.lock().unwrap().insert(key.clone()) {
             self.overlaps.fetch_add(1, Ordering::SeqCst);
@@ -127,7 +126,7 @@ fn options(holder: &str) -> SchedulerOptions {
     }
 }
 
-fn status_of<'a>(report: &'a BatchReport, mailbox: &str) -> &'a ItemStatus {
+fn status_of<'a>(report: &'a SyncReport, mailbox: &str) -> &'a ItemStatus {
     &report
         .items
         .iter()
@@ -383,11 +382,11 @@ async fn two_schedulers_on_one_database_never_run_an_item_twice_at_once() {
     }
     assert_eq!(a.runner().calls().len(), 6);
     let b_report = b.run_once(&work, &CancellationToken::new()).await;
-    assert_eq!(b_report.skipped(), 6, "{b_report:?}");
+    assert_eq!(b_report.busy(), 6, "{b_report:?}");
     for item in &b_report.items {
         assert!(matches!(
             &item.status,
-            ItemStatus::Skipped { reason: SkipReason::Leased { holder } } if holder == "scheduler-a"
+            ItemStatus::Busy { holder } if holder == "scheduler-a"
         ));
     }
     assert!(b.runner().calls().is_empty());

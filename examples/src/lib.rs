@@ -19,7 +19,8 @@ use chrono::Utc;
 use conaktiv_exchange::host::{
     CrmRecord, CrmStore, DirectoryUser, HostError, ListQuery, RecordMeta, Stored, UserDirectory,
 };
-use conaktiv_exchange::service::{Connector, CrmStores, Preview, RunSummary, client_for_server};
+use conaktiv_exchange::scheduler::SyncReport;
+use conaktiv_exchange::service::{Connector, CrmStores, Preview, PreviewDetail, client_for_server};
 use conaktiv_model::{Configuration, ContactPerson};
 use ews_mock::{MockConfig, MockHandle, MockServer, OrgData};
 
@@ -254,9 +255,9 @@ fn users() -> StaticDirectory {
 #[derive(Debug)]
 pub struct EmbedResult {
     /// The first run.
-    pub first: RunSummary,
+    pub first: SyncReport,
     /// The second run (writes nothing).
-    pub second: RunSummary,
+    pub second: SyncReport,
     /// The host's contacts after the run, as display names, sorted.
     pub crm_contacts: Vec<String>,
     /// The contacts in Anna's mailbox, sorted.
@@ -347,9 +348,13 @@ pub async fn preview() -> anyhow::Result<PreviewResult> {
     let directory = users();
     let anna = directory.0[0].clone();
     let connector = Connector::new(config, client, stores, Arc::new(directory), state.path());
-    let configured = connector.preview("Kontakte", "anna", true).await?;
+    let configured = connector
+        .preview("Kontakte", "anna", PreviewDetail::WithActions)
+        .await?;
     rule.to_exchange.transfer_new = false;
-    let edited = connector.preview_rule(&rule, &anna, true).await?;
+    let edited = connector
+        .preview_rule(&rule, &anna, PreviewDetail::WithActions)
+        .await?;
     mock.shutdown().await?;
     Ok(PreviewResult { configured, edited })
 }

@@ -102,9 +102,18 @@ async fn bad_credentials_and_denied_impersonation_are_permanent_job_errors() {
     };
     let env = Env::start(&denied_org, &["bob"], RULE).await;
     let run = env.connector.run(None, None).await.unwrap();
-    let err = run.items[0].result.as_ref().unwrap_err();
-    assert_eq!(err.kind(), JobErrorKind::ImpersonationDenied, "{err:?}");
-    assert!(err.is_permanent());
+    let err = &run.items[0].status;
+    assert!(
+        matches!(
+            err,
+            ItemStatus::Failed {
+                kind: JobErrorKind::ImpersonationDenied,
+                permanent: true,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
 
     // A wrong password (EWS) or client secret (Graph).
     let env = Env::start(&org(&[("bob", ITEMS)]), &["bob"], RULE).await;
@@ -139,9 +148,18 @@ async fn bad_credentials_and_denied_impersonation_are_permanent_job_errors() {
         }
     };
     let run = connector.run(None, None).await.unwrap();
-    let err = run.items[0].result.as_ref().unwrap_err();
-    assert_eq!(err.kind(), JobErrorKind::BadCredentials, "{err:?}");
-    assert!(err.is_permanent());
+    let err = &run.items[0].status;
+    assert!(
+        matches!(
+            err,
+            ItemStatus::Failed {
+                kind: JobErrorKind::BadCredentials,
+                permanent: true,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     assert!(!format!("{err:?}").contains("wrong-secret"), "{err:?}");
 }
 

@@ -30,7 +30,7 @@ async fn demo_syncs_every_table_and_the_second_run_does_nothing() {
     assert_eq!(result.second_run.total_writes(), 0, "{text}");
     let json = serde_json::to_value(&result).unwrap();
     assert_eq!(
-        json["first_run"]["items"][0]["result"]["status"], "ok",
+        json["first_run"]["items"][0]["status"], "succeeded",
         "{json}"
     );
 }

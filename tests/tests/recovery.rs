@@ -8,7 +8,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use async_trait::async_trait;
 use conaktiv_e2e::{Env, contact_operation, org};
 use conaktiv_exchange::host::{CrmStore, HostError, ListQuery, RecordMeta, Stored};
-use conaktiv_exchange::service::CrmStores;
+use conaktiv_exchange::scheduler::ItemStatus;
+use conaktiv_exchange::service::{CrmStores, PreviewDetail};
 use conaktiv_exchange::sqlite::SqliteCrm;
 use conaktiv_model::ContactPerson;
 use ews_mock::{Fault, FaultRule};
@@ -49,7 +50,10 @@ async fn env() -> Env {
 async fn converged(env: &Env) {
     let run = env.connector.run(None, None).await.unwrap();
     assert_eq!(run.failed(), 0, "{run:?}");
-    assert!(run.items[0].result.as_ref().unwrap().complete, "{run:?}");
+    assert!(
+        run.items[0].status.report().unwrap().is_complete(),
+        "{run:?}"
+    );
     assert_eq!(
         env.subjects("bob", "contacts"),
         ALL,
@@ -69,9 +73,10 @@ async fn a_connection_dropped_after_create_item_is_rerun_without_duplicates() {
             .times(1),
     );
     let first = env.connector.run(None, None).await.unwrap();
-    let incomplete = match &first.items[0].result {
-        Ok(r) => !r.complete,
-        Err(e) => e.is_transient(),
+    let incomplete = match &first.items[0].status {
+        ItemStatus::Succeeded { report } => !report.is_complete(),
+        ItemStatus::Failed { permanent, .. } => !permanent,
+        _ => false,
     };
     assert!(incomplete, "the dropped answer is reported: {first:?}");
     converged(&env).await;
@@ -136,9 +141,9 @@ async fn a_crm_store_failing_mid_batch_is_rerun_without_duplicates() {
     });
     env.set_stores(RULE, stores);
     let first = env.connector.run(None, None).await.unwrap();
-    let report = first.items[0].result.as_ref().unwrap();
-    assert!(!report.complete);
-    assert_eq!(report.report.item_errors.len(), 2, "{report:?}");
+    let report = first.items[0].status.report().unwrap();
+    assert!(!report.is_complete());
+    assert_eq!(report.item_errors.len(), 2, "{report:?}");
     assert_eq!(env.contacts("bob").await.len(), 4);
     env.set_rules(RULE);
     converged(&env).await;
@@ -151,7 +156,7 @@ async fn lost_state_is_re_paired_by_the_correlation_key() {
     std::fs::remove_dir_all(env.dir.path().join("state")).unwrap();
     let preview = env
         .connector
-        .preview("Kontakte", "bob", true)
+        .preview("Kontakte", "bob", PreviewDetail::WithActions)
         .await
         .unwrap();
     assert_eq!((preview.exchange.new, preview.conaktiv.new), (0, 0));
@@ -226,11 +231,11 @@ async fn an_expired_delta_token_falls_back_to_a_full_listing_that_reconciles() {
     env.mock.clear_log();
     let run = env.connector.run(None, None).await.unwrap();
     assert_eq!(run.failed(), 0, "{run:?}");
-    let report = run.items[0].result.as_ref().unwrap();
-    assert_eq!(report.report.to_exchange.new, 1, "{report:?}");
-    assert_eq!(report.report.to_conaktiv.changed, 1, "{report:?}");
+    let report = run.items[0].status.report().unwrap();
+    assert_eq!(report.to_exchange.new, 1, "{report:?}");
+    assert_eq!(report.to_conaktiv.changed, 1, "{report:?}");
     assert_eq!(
-        report.report.to_exchange.deleted + report.report.to_conaktiv.deleted,
+        report.to_exchange.deleted + report.to_conaktiv.deleted,
         0,
         "{report:?}"
     );

@@ -4,6 +4,8 @@
 
 use conaktiv_e2e::{Env, org};
 use conaktiv_exchange::mapping::contact::fields;
+use conaktiv_exchange::scheduler::ItemStatus;
+use conaktiv_exchange::service::PreviewDetail;
 use serde_json::json;
 
 fn rule(master: &str, extra: &str, to_exchange: &str, to_conaktiv: &str) -> String {
@@ -32,11 +34,11 @@ async fn synced(rules: &str) -> Env {
     env
 }
 
-async fn run_ok(env: &Env) -> conaktiv_exchange::service::RunSummary {
+async fn run_ok(env: &Env) -> conaktiv_exchange::scheduler::SyncReport {
     let run = env.connector.run(None, None).await.unwrap();
     assert_eq!(run.failed(), 0, "{run:?}");
     for item in &run.items {
-        assert!(item.result.as_ref().unwrap().complete, "{run:?}");
+        assert!(item.status.report().unwrap().is_complete(), "{run:?}");
     }
     run
 }
@@ -128,7 +130,7 @@ async fn delete_switches_delete_or_detach() {
     env.delete_crm_contact("bob", "Clara").await;
     let preview = env
         .connector
-        .preview("Kontakte", "bob", false)
+        .preview("Kontakte", "bob", PreviewDetail::Counts)
         .await
         .unwrap();
     assert_eq!(preview.exchange.deleted, 1);
@@ -138,7 +140,7 @@ async fn delete_switches_delete_or_detach() {
     env.delete_exchange_contact("bob", "Dora").await;
     let preview = env
         .connector
-        .preview("Kontakte", "bob", false)
+        .preview("Kontakte", "bob", PreviewDetail::Counts)
         .await
         .unwrap();
     assert_eq!(preview.conaktiv.deleted, 0);
@@ -164,7 +166,7 @@ async fn transfer_switches_off_write_nothing_in_that_direction() {
     env.add_contact("bob", "Clara", "Kunde").await;
     let preview = env
         .connector
-        .preview("Kontakte", "bob", false)
+        .preview("Kontakte", "bob", PreviewDetail::Counts)
         .await
         .unwrap();
     assert_eq!((preview.exchange.new, preview.conaktiv.new), (0, 1));
@@ -276,12 +278,16 @@ async fn a_delete_in_exchange_deletes_in_the_crm_when_switched_on() {
     env.delete_exchange_contact("bob", "Dora").await;
     let preview = env
         .connector
-        .preview("Kontakte", "bob", true)
+        .preview("Kontakte", "bob", PreviewDetail::WithActions)
         .await
         .unwrap();
     assert_eq!(preview.conaktiv.deleted, 1, "{preview:?}");
     let run = run_ok(&env).await;
-    assert_eq!(run.items[0].result.as_ref().unwrap().counts, preview.counts);
+    let report = run.items[0].status.report().unwrap();
+    assert_eq!(
+        (report.to_exchange, report.to_conaktiv),
+        (preview.exchange, preview.conaktiv)
+    );
     assert_eq!(env.contacts("bob").await, ["Clara Kunde"]);
     assert_eq!(env.subjects("bob", "contacts"), ["Clara Kunde"]);
 }
@@ -300,7 +306,7 @@ async fn the_mass_delete_guard_stops_a_run_until_the_admin_accepts_it() {
     }
     let preview = env
         .connector
-        .preview("Kontakte", "bob", false)
+        .preview("Kontakte", "bob", PreviewDetail::Counts)
         .await
         .unwrap();
     assert_eq!(preview.exchange.deleted, 8);
@@ -309,10 +315,15 @@ async fn the_mass_delete_guard_stops_a_run_until_the_admin_accepts_it() {
         "the preview names the guard: {preview:?}"
     );
     let run = env.connector.run(None, None).await.unwrap();
-    let err = run.items[0].result.as_ref().unwrap_err();
-    assert_eq!(
-        err.kind(),
-        conaktiv_exchange::scheduler::JobErrorKind::MassDelete,
+    let err = &run.items[0].status;
+    assert!(
+        matches!(
+            err,
+            ItemStatus::Failed {
+                kind: conaktiv_exchange::scheduler::JobErrorKind::MassDelete,
+                ..
+            }
+        ),
         "{err:?}"
     );
     assert_eq!(env.subjects("bob", "contacts").len(), 10, "nothing deleted");

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)] // tests: a panic is a failed test
 
 use conaktiv_e2e::{Env, org};
+use conaktiv_exchange::service::PreviewDetail;
 
 const CONTACT_RULE: &str = r#"
 [[rules]]
@@ -30,7 +31,7 @@ async fn contacts_both_directions_preview_equals_result_and_second_run_is_a_noop
 
     let preview = env
         .connector
-        .preview("Kontakte", "bob", true)
+        .preview("Kontakte", "bob", PreviewDetail::WithActions)
         .await
         .unwrap();
     assert_eq!((preview.exchange.new, preview.conaktiv.new), (2, 1));
@@ -42,10 +43,11 @@ async fn contacts_both_directions_preview_equals_result_and_second_run_is_a_noop
         .await
         .unwrap();
     assert_eq!(run.items.len(), 1);
-    let report = run.items[0].result.as_ref().unwrap();
-    assert!(report.complete);
+    let report = run.items[0].status.report().unwrap();
+    assert!(report.is_complete());
     assert_eq!(
-        report.counts, preview.counts,
+        (report.to_exchange, report.to_conaktiv),
+        (preview.exchange, preview.conaktiv),
         "the preview equals the result"
     );
 
@@ -60,7 +62,7 @@ async fn contacts_both_directions_preview_equals_result_and_second_run_is_a_noop
 
     let again = env
         .connector
-        .preview("Kontakte", "bob", true)
+        .preview("Kontakte", "bob", PreviewDetail::WithActions)
         .await
         .unwrap();
     assert_eq!(again.counts.total(), 0, "{again:?}");
@@ -149,7 +151,12 @@ async fn appointments_tasks_and_mail_both_directions() {
 
     let mut previews = Vec::new();
     for rule in ["Termine", "Aufgaben", "E-Mail"] {
-        previews.push(env.connector.preview(rule, "bob", false).await.unwrap());
+        previews.push(
+            env.connector
+                .preview(rule, "bob", PreviewDetail::Counts)
+                .await
+                .unwrap(),
+        );
     }
     for p in &previews {
         assert_eq!((p.exchange.new, p.conaktiv.new), (1, 1), "{p:?}");
@@ -157,10 +164,14 @@ async fn appointments_tasks_and_mail_both_directions() {
     let run = env.connector.run(None, Some("bob")).await.unwrap();
     assert_eq!(run.items.len(), 3);
     for item in &run.items {
-        let r = item.result.as_ref().unwrap();
-        assert!(r.complete, "{item:?}");
-        let p = previews.iter().find(|p| p.rule == item.job.rule).unwrap();
-        assert_eq!(r.counts, p.counts, "the preview equals the result");
+        let r = item.status.report().unwrap();
+        assert!(r.is_complete(), "{item:?}");
+        let p = previews.iter().find(|p| p.rule == item.rule).unwrap();
+        assert_eq!(
+            (r.to_exchange, r.to_conaktiv),
+            (p.exchange, p.conaktiv),
+            "the preview equals the result"
+        );
     }
     assert_eq!(env.subjects("bob", "calendar"), ["Kundentermin", "Messe"]);
     assert_eq!(

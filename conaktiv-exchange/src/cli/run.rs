@@ -12,10 +12,10 @@ use conaktiv_exchange::config_directory::ConfigDirectory;
 use conaktiv_exchange::host::UserDirectory;
 use conaktiv_exchange::rules::table_name;
 use conaktiv_exchange::scheduler::{
-    BatchReport, ItemStatus, JobSource, Outcome, RuleJobs, Scheduler, SchedulerOptions,
-    SchedulerStore,
+    ItemStatus, JobSource, Outcome, RuleJobs, Scheduler, SchedulerOptions, SchedulerStore,
+    SyncReport,
 };
-use conaktiv_exchange::service::{self, Connector, CrmStores, Preview, RunSummary, ServiceError};
+use conaktiv_exchange::service::{self, Connector, CrmStores, Preview, ServiceError};
 use conaktiv_exchange::sqlite::SqliteDb;
 use conaktiv_model::Configuration;
 use conaktiv_model::config::BatchTask;
@@ -191,9 +191,10 @@ pub async fn preview(
         Ok(h) => h,
         Err(out) => return out,
     };
+    let detail = service::PreviewDetail::with_actions_if(actions);
     if let (Some(rule), Some(user)) = (rule, user) {
         let bar = progress(None, json_mode, &format!("preview of {rule:?} for {user}"));
-        let result = host.connector.preview(rule, user, actions).await;
+        let result = host.connector.preview(rule, user, detail).await;
         bar.finish_and_clear();
         return match result {
             Ok(p) => Output::new(
@@ -205,7 +206,7 @@ pub async fn preview(
         };
     }
     let bar = progress(None, json_mode, "preview");
-    let result = host.connector.preview_all(rule, user, actions).await;
+    let result = host.connector.preview_all(rule, user, detail).await;
     bar.finish_and_clear();
     let all = match result {
         Ok(all) => all,
@@ -250,78 +251,10 @@ pub async fn preview(
     Output::new(exit, json!({"previews": previews, "failed": failed}), text)
 }
 
-/// The items' problems of a job report: failed and unknown writes, detached pairs.
-fn report_details(out: &mut String, r: &conaktiv_exchange::scheduler::RunReport) {
-    for e in &r.item_errors {
-        let _ = writeln!(out, "    {e}");
-    }
-    for d in &r.detached_items {
-        let _ = writeln!(out, "    detached {}: {}", d.key, d.reason);
-    }
-}
-
-fn summary_text(s: &RunSummary) -> String {
-    let mut out = String::new();
-    for item in &s.items {
-        let table = table_name(item.job.table);
-        match &item.result {
-            Ok(r) => {
-                let rr = &r.report;
-                let mut problems = String::new();
-                for (n, what) in [
-                    (rr.failed, "failed"),
-                    (rr.unknown, "unknown outcome"),
-                    (rr.unreadable, "unreadable"),
-                    (rr.detached, "detached"),
-                    (rr.reattached, "re-attached"),
-                    (rr.conflicts, "left for the next run"),
-                ] {
-                    if n > 0 {
-                        let _ = write!(problems, ", {n} {what}");
-                    }
-                }
-                let _ = writeln!(
-                    out,
-                    "{:<28} {:<12} {}{problems}",
-                    item.job.mailbox,
-                    table,
-                    service::writes_text(&r.counts),
-                );
-                report_details(&mut out, rr);
-            }
-            Err(e) if e.is_busy() => {
-                let _ = writeln!(
-                    out,
-                    "{:<28} {:<12} BUSY: {}",
-                    item.job.mailbox,
-                    table,
-                    e.message()
-                );
-            }
-            Err(e) => {
-                let _ = writeln!(out, "{:<28} {:<12} FAILED: {e}", item.job.mailbox, table);
-            }
-        }
-    }
-    for p in &s.problems {
-        let _ = writeln!(out, "left out: {p}");
-    }
-    let _ = write!(
-        out,
-        "{} job(s) ok, {} with failed items, {} failed, {} busy, {} write(s)",
-        s.succeeded() - s.incomplete(),
-        s.incomplete(),
-        s.failed(),
-        s.busy(),
-        s.total_writes()
-    );
-    out
-}
-
 /// The exit code of a run: all ok 0; nothing ok 1 (3 if only rule conflicts); some jobs
 /// failed, or some items failed or have an unknown outcome: 2; nothing failed but some jobs
 /// were busy (another run holds them): 4.
-fn run_exit(s: &RunSummary) -> Exit {
+fn run_exit(s: &SyncReport) -> Exit {
     let (succeeded, failed, problems) = (s.succeeded(), s.failed(), s.problems.len());
     match (succeeded, failed + problems) {
         (0, 0) if s.busy() > 0 => Exit::Busy,
@@ -375,23 +308,22 @@ pub async fn sync(
         bar.set_position(p.done as u64);
         bar.set_message(format!("{} write(s)", p.writes));
         if plain {
-            let job = &p.finished.job;
-            let status = match &p.finished.result {
-                Ok(r) if r.complete => format!("ok, {} write(s)", r.counts.total()),
-                Ok(r) => format!(
+            let job = p.finished;
+            let status = match &job.status {
+                ItemStatus::Succeeded { report: r } if r.is_complete() => {
+                    format!("ok, {} write(s)", r.writes())
+                }
+                ItemStatus::Succeeded { report: r } => format!(
                     "done with problems, {} write(s), {} failed",
-                    r.counts.total(),
-                    r.report.failed + r.report.unknown + r.report.unreadable
+                    r.writes(),
+                    r.failed + r.unknown + r.unreadable
                 ),
-                Err(e) if e.is_busy() => "busy".to_owned(),
-                Err(e) => format!("FAILED: {e}"),
+                ItemStatus::Busy { .. } => "busy".to_owned(),
+                other => other.to_string(),
             };
             eprintln!(
                 "[{}/{}] {} {}: {status}",
-                p.done,
-                p.total,
-                job.mailbox,
-                table_name(job.table)
+                p.done, p.total, job.mailbox, job.table
             );
         }
     };
@@ -401,56 +333,18 @@ pub async fn sync(
         Ok(s) => Output::new(
             run_exit(&s),
             serde_json::to_value(&s).unwrap_or_default(),
-            summary_text(&s),
+            s.to_string(),
         ),
         Err(e) => service_error(&e),
     }
 }
 
-fn batch_text(r: &BatchReport) -> String {
-    let mut out = format!(
-        "batch run {}: {} ok, {} failed, {} skipped",
-        r.started.format("%Y-%m-%d %H:%M:%S"),
-        r.succeeded(),
-        r.failed(),
-        r.skipped()
-    );
-    for i in &r.items {
-        let status = match &i.status {
-            ItemStatus::Succeeded { report } => format!(
-                "ok: Exchange: {}; ConAktiv: {}{}{}{}",
-                report.to_exchange,
-                report.to_conaktiv,
-                if report.failed > 0 {
-                    format!(", {} failed", report.failed)
-                } else {
-                    String::new()
-                },
-                if report.unknown > 0 {
-                    format!(", {} unknown outcome", report.unknown)
-                } else {
-                    String::new()
-                },
-                if report.detached > 0 {
-                    format!(", {} detached", report.detached)
-                } else {
-                    String::new()
-                },
-            ),
-            ItemStatus::Failed {
-                error, permanent, ..
-            } => format!(
-                "FAILED{}: {error}",
-                if *permanent { " (permanent)" } else { "" }
-            ),
-            ItemStatus::Skipped { reason } => format!("skipped: {reason}"),
-        };
-        let _ = write!(out, "\n  {:<28} {:<12} {status}", i.mailbox, i.table);
-    }
-    out
+/// A batch run's text: when it started, then the run's report.
+fn batch_text(r: &SyncReport) -> String {
+    format!("batch run {}\n{r}", r.started.format("%Y-%m-%d %H:%M:%S"))
 }
 
-fn batch_exit(r: &BatchReport) -> Exit {
+fn batch_exit(r: &SyncReport) -> Exit {
     match r.outcome() {
         Outcome::Success => Exit::Success,
         Outcome::PartialFailure => Exit::Partial,
@@ -735,7 +629,7 @@ async fn batch_once(
     json_mode: bool,
 ) -> Output {
     let cancel = CancellationToken::new();
-    let mut report: Option<BatchReport> = None;
+    let mut report: Option<SyncReport> = None;
     let mut text = String::new();
     let mut mail = Vec::new();
     let mut mail_failed = 0usize;

@@ -73,12 +73,12 @@ fn normalized(path: &FolderPath) -> Vec<String> {
         .collect()
 }
 
-/// Whether `folder` is the sync folder `root` or, with `include_subfolders`, below it;
-/// like [`FolderPath::is_within`], but a distinguished folder's English, German and EWS
-/// names are the same folder.
-pub fn covers(root: &FolderPath, include_subfolders: bool, folder: &FolderPath) -> bool {
-    let (r, f) = (normalized(root), normalized(folder));
-    r == f || (include_subfolders && f.len() > r.len() && f[..r.len()] == r[..])
+/// Whether `folder` is the sync folder's path or, if it includes its subfolders, below it;
+/// like [`SyncFolder::covers`], but a distinguished folder's English, German and EWS names
+/// are the same folder.
+pub fn covers(sync_folder: &SyncFolder, folder: &FolderPath) -> bool {
+    let (r, f) = (normalized(&sync_folder.path), normalized(folder));
+    r == f || (sync_folder.include_subfolders && f.len() > r.len() && f[..r.len()] == r[..])
 }
 
 /// A failed folder lookup: a missing folder is [`ExchangeError::FolderNotFound`] (the
@@ -240,7 +240,7 @@ mod tests {
         ];
         for (root, subs, folder, want) in cases {
             assert_eq!(
-                covers(&p(root), subs, &p(folder)),
+                covers(&SyncFolder::new(p(root), subs), &p(folder)),
                 want,
                 "{root} {subs} {folder}"
             );

@@ -259,11 +259,7 @@ impl ExchangeSideConfig {
         let Some(new_items) = self.effective_new_items_folder() else {
             return Err(ExchangeError::NoFolders);
         };
-        if !self
-            .folders
-            .iter()
-            .any(|f| folders::covers(&f.path, f.include_subfolders, new_items))
-        {
+        if !self.folders.iter().any(|f| folders::covers(f, new_items)) {
             return Err(ExchangeError::NewItemsOutside {
                 path: new_items.to_string(),
             });

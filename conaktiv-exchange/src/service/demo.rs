@@ -10,8 +10,9 @@ use conaktiv_model::{Configuration, ContactPerson, Task};
 use ews_mock::{MockConfig, MockServer, OrgData};
 use serde::Serialize;
 
-use super::{Connector, CrmStores, Preview, RunSummary, ServiceError};
+use super::{Connector, CrmStores, Preview, ServiceError};
 use crate::host::{CrmStore, DirectoryUser};
+use crate::scheduler::SyncReport;
 use crate::sqlite::{ReferenceKind, ReferenceRecord, SqliteDb};
 
 /// The EWS server of the demo configuration the demo uses.
@@ -43,9 +44,9 @@ pub struct DemoResult {
     /// The preview of every job before the first run.
     pub previews: Vec<Preview>,
     /// The first run.
-    pub first_run: RunSummary,
+    pub first_run: SyncReport,
     /// The second run (writes nothing).
-    pub second_run: RunSummary,
+    pub second_run: SyncReport,
 }
 
 impl DemoResult {
@@ -78,26 +79,7 @@ impl DemoResult {
                 run.total_writes()
             );
             for item in &run.items {
-                match &item.result {
-                    Ok(r) => {
-                        let _ = writeln!(
-                            out,
-                            "  {:<22} {:<12} {}{}",
-                            item.job.mailbox,
-                            crate::rules::table_name(item.job.table),
-                            super::writes_text(&r.counts),
-                            if r.complete { "" } else { " (incomplete)" }
-                        );
-                    }
-                    Err(e) => {
-                        let _ = writeln!(
-                            out,
-                            "  {:<22} {:<12} FAILED: {e}",
-                            item.job.mailbox,
-                            crate::rules::table_name(item.job.table)
-                        );
-                    }
-                }
+                let _ = writeln!(out, "  {item}");
             }
         }
         let _ = write!(
@@ -248,7 +230,11 @@ async fn run_demo(
     let (jobs, _) = connector.jobs(None, None).await?;
     let mut previews = Vec::new();
     for job in &jobs {
-        previews.push(connector.preview(&job.rule, &job.user, true).await?);
+        previews.push(
+            connector
+                .preview(&job.rule, &job.user, super::PreviewDetail::WithActions)
+                .await?,
+        );
     }
     let first_run = connector.run(None, None).await?;
     let second_run = connector.run(None, None).await?;

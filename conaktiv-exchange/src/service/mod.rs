@@ -1,5 +1,5 @@
 //! Orchestration: preview and run a rule for one mailbox, everyone, or a batch job; the job
-//! runner the scheduler calls; and the self-contained [`demo`] (ews-mock + SQLite CRM).
+//! runner the scheduler calls; and the self-contained [`demo()`] (ews-mock + SQLite CRM).
 //!
 //! [`Connector`] holds what a run needs: the configuration, the service account's EWS client
 //! ([`client_for_server`]: on-premises the admin account with ApplicationImpersonation,
@@ -11,7 +11,7 @@
 //!   for ConAktiv, plus the list of actions on request). Nothing is written, so a changed rule
 //!   is previewed by simply calling `preview_rule` again with it.
 //! * [`Connector::run`]: runs the sync now for a rule, a user or everyone, one report per
-//!   mailbox and table ([`RunSummary`]).
+//!   mailbox and table in one [`SyncReport`] (the report a batch run gives too).
 //! * [`JobRunner`] for the batch [`crate::scheduler::Scheduler`]: one mailbox and table, with
 //!   errors classified into [`JobError`] (bad credentials, impersonation denied and a missing
 //!   mailbox are permanent; throttling and dropped connections transient).
@@ -44,7 +44,10 @@ use crate::host::{
     CrmRecord, CrmStore, DirectoryUser, HostError, ListQuery, RecordMeta, Stored, UserDirectory,
 };
 use crate::rules::{Assignment, assignments, resolve, table_name};
-use crate::scheduler::{JobError, JobErrorKind, JobRunner, Leased, RunReport, SchedulerStore};
+use crate::scheduler::{
+    ItemStatus, JobError, JobErrorKind, JobReport, JobRunner, Leased, MailboxReport,
+    SchedulerStore, SyncReport,
+};
 
 pub use client::{client_for_server, explain_certificate_error, transport_for_server};
 pub use demo::{DemoResult, demo};
@@ -182,6 +185,29 @@ impl<R: CrmRecord> CrmStore<R> for Shared<R> {
 /// Exchange item, or the pairing key on the CRM record).
 pub use sync_core::Counts;
 
+/// How much a preview tells: the counts only, or the counts and every planned action.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PreviewDetail {
+    /// The counts per side ([`Preview::actions`] stays empty).
+    #[default]
+    Counts,
+    /// The counts and the list of planned actions ([`Preview::actions`]).
+    WithActions,
+}
+
+impl PreviewDetail {
+    /// [`PreviewDetail::WithActions`] if `actions`, else [`PreviewDetail::Counts`] (for a
+    /// command-line switch).
+    pub fn with_actions_if(actions: bool) -> Self {
+        if actions {
+            Self::WithActions
+        } else {
+            Self::Counts
+        }
+    }
+}
+
 /// One planned action of a preview.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct PreviewAction {
@@ -212,7 +238,8 @@ pub struct Preview {
     /// Writes to ConAktiv.
     pub conaktiv: Counts,
     /// sync-core's counts (local = ConAktiv, remote = Exchange); a run's report has the same.
-    /// In JSON as in [`JobReport::counts`]: `{"conaktiv": {...}, "exchange": {...}}`.
+    /// In JSON per side in the report's vocabulary: `{"conaktiv": {"new", "changed",
+    /// "deleted", "linked"}, "exchange": {…}}` (`linked`: only the pairing key was written).
     #[serde(serialize_with = "ser_counts")]
     pub counts: PerSide<Counts>,
     /// Set when the mass-delete guard would stop the run.
@@ -221,35 +248,9 @@ pub struct Preview {
     pub actions: Vec<PreviewAction>,
 }
 
-/// What one job did.
-#[derive(Clone, Debug, Serialize)]
-pub struct JobReport {
-    /// The run report (counts per direction, conflicts, item errors).
-    pub report: RunReport,
-    /// sync-core's counts of the writes that succeeded. In JSON per side in the report's
-    /// vocabulary: `{"conaktiv": {"new", "changed", "deleted", "linked"}, "exchange": {…}}`
-    /// (`linked`: only the pairing key was written, e.g. re-pairing after a lost state).
-    #[serde(serialize_with = "ser_counts")]
-    pub counts: PerSide<Counts>,
-    /// Whether no write failed and none has an unknown outcome (writes left for the next run
-    /// because of a concurrent change do not count).
-    pub complete: bool,
-}
-
-/// The result of one mailbox and table in [`Connector::run`].
-#[derive(Clone, Debug, Serialize)]
-pub struct MailboxRun {
-    /// Which job.
-    #[serde(flatten)]
-    pub job: Assignment,
-    /// What it did, or why it failed.
-    #[serde(serialize_with = "ser_result")]
-    pub result: Result<JobReport, JobError>,
-}
-
 /// A job's writes in words, per side, every write counted once (so the rows add up to
-/// [`RunSummary::total_writes`]): `Exchange: 1 new, 0 changed, 0 deleted, 2 linked;
-/// ConAktiv: …` ([`Counts`]' `Display` per side).
+/// [`SyncReport::total_writes`]): `Exchange: 1 new, 0 changed, 0 deleted, 2 linked;
+/// ConAktiv: …`.
 pub fn writes_text(c: &PerSide<Counts>) -> String {
     format!("Exchange: {}; ConAktiv: {}", c.remote, c.local)
 }
@@ -262,80 +263,6 @@ fn ser_counts<S: serde::Serializer>(c: &PerSide<Counts>, s: S) -> Result<S::Ok, 
     m.serialize_entry("conaktiv", &c.local)?;
     m.serialize_entry("exchange", &c.remote)?;
     m.end()
-}
-
-fn ser_result<S: serde::Serializer>(
-    r: &Result<JobReport, JobError>,
-    s: S,
-) -> Result<S::Ok, S::Error> {
-    use serde::ser::SerializeMap;
-    let mut m = s.serialize_map(None)?;
-    match r {
-        Ok(report) => {
-            m.serialize_entry("status", "ok")?;
-            m.serialize_entry("report", report)?;
-        }
-        Err(e) if e.is_busy() => {
-            m.serialize_entry("status", "busy")?;
-            m.serialize_entry("message", e.message())?;
-        }
-        Err(e) => {
-            m.serialize_entry("status", "failed")?;
-            m.serialize_entry("error", &e.to_string())?;
-            m.serialize_entry("kind", &e.kind())?;
-            m.serialize_entry("permanent", &e.is_permanent())?;
-        }
-    }
-    m.end()
-}
-
-/// The per-mailbox reports of [`Connector::run`].
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct RunSummary {
-    /// One per mailbox and table, ordered by user and table.
-    pub items: Vec<MailboxRun>,
-    /// Users left out because their rules conflict.
-    pub problems: Vec<String>,
-}
-
-impl RunSummary {
-    /// Jobs that succeeded.
-    pub fn succeeded(&self) -> usize {
-        self.items.iter().filter(|i| i.result.is_ok()).count()
-    }
-
-    /// Jobs that failed (a busy job did not fail: it did not run).
-    pub fn failed(&self) -> usize {
-        self.items
-            .iter()
-            .filter(|i| i.result.as_ref().is_err_and(|e| !e.is_busy()))
-            .count()
-    }
-
-    /// Jobs that did not run because another run held their lease.
-    pub fn busy(&self) -> usize {
-        self.items
-            .iter()
-            .filter(|i| i.result.as_ref().is_err_and(JobError::is_busy))
-            .count()
-    }
-
-    /// Jobs that ran but had failed or unknown writes.
-    pub fn incomplete(&self) -> usize {
-        self.items
-            .iter()
-            .filter(|i| i.result.as_ref().is_ok_and(|r| !r.complete))
-            .count()
-    }
-
-    /// Writes that succeeded, summed over every job.
-    pub fn total_writes(&self) -> usize {
-        self.items
-            .iter()
-            .filter_map(|i| i.result.as_ref().ok())
-            .map(|r| r.counts.total())
-            .sum()
-    }
 }
 
 /// Runs sync rules for mailboxes. See the module docs.
@@ -367,7 +294,7 @@ pub struct Progress<'a> {
     /// Writes made so far, summed over the finished jobs.
     pub writes: usize,
     /// The job that just finished.
-    pub finished: &'a MailboxRun,
+    pub finished: &'a MailboxReport,
 }
 
 /// How long a lease taken by [`Connector::run`] lasts without renewal (renewed every third).
@@ -383,7 +310,7 @@ impl std::fmt::Debug for Connector {
 }
 
 enum Mode {
-    Preview { actions: bool },
+    Preview(PreviewDetail),
     Run,
 }
 
@@ -584,11 +511,11 @@ impl Connector {
         &self,
         rule: &str,
         user: &str,
-        actions: bool,
+        detail: PreviewDetail,
     ) -> Result<Preview, ServiceError> {
         let rule = self.rule(rule)?.clone();
         let user = self.user(user).await?;
-        self.preview_rule(&rule, &user, actions).await
+        self.preview_rule(&rule, &user, detail).await
     }
 
     /// The preview of any rule (e.g. one being edited) for a user. Nothing is written.
@@ -596,11 +523,11 @@ impl Connector {
         &self,
         rule: &SyncRule,
         user: &DirectoryUser,
-        actions: bool,
+        detail: PreviewDetail,
     ) -> Result<Preview, ServiceError> {
         let mailbox = mailbox_of(user)?;
         match self
-            .table(rule, &user.name, &mailbox, Mode::Preview { actions })
+            .table(rule, &user.name, &mailbox, Mode::Preview(detail))
             .await?
         {
             Done::Preview(p) => Ok(*p),
@@ -617,7 +544,7 @@ impl Connector {
         &self,
         rule: Option<&str>,
         user: Option<&str>,
-        actions: bool,
+        detail: PreviewDetail,
     ) -> Result<Vec<JobPreview>, ServiceError> {
         use futures::StreamExt;
         let (jobs, _) = self.jobs(rule, user).await?;
@@ -626,7 +553,7 @@ impl Connector {
                 let result = async {
                     let rule = self.rule(&job.rule)?.clone();
                     let user = self.user(&job.user).await?;
-                    self.preview_rule(&rule, &user, actions).await
+                    self.preview_rule(&rule, &user, detail).await
                 }
                 .await;
                 (i, (job, result))
@@ -642,8 +569,31 @@ impl Connector {
     /// (the one the batch scheduler takes): if another run holds it, the result is a
     /// [`JobErrorKind::Busy`] error and nothing was done.
     pub async fn run_job(&self, job: &Assignment) -> Result<JobReport, JobError> {
+        match self.run_job_leased(job).await? {
+            Leased::Ran(result) => result,
+            Leased::Busy { holder } => Err(JobError::new(
+                JobErrorKind::Busy,
+                format!("another run ({holder}) is working on this mailbox and table"),
+            )),
+        }
+    }
+
+    /// How a job ended: [`Connector::run_job`] as a report's status.
+    async fn job_status(&self, job: &Assignment) -> ItemStatus {
+        match self.run_job_leased(job).await {
+            Ok(Leased::Ran(result)) => ItemStatus::of(result),
+            Ok(Leased::Busy { holder }) => ItemStatus::Busy { holder },
+            Err(e) => ItemStatus::of(Err(e)),
+        }
+    }
+
+    /// Runs one job while holding its lease, or tells who holds it.
+    async fn run_job_leased(
+        &self,
+        job: &Assignment,
+    ) -> Result<Leased<Result<JobReport, JobError>>, JobError> {
         let leases = self.leases()?;
-        match leases
+        leases
             .run_leased(
                 &crate::clock::SystemClock,
                 &job.mailbox,
@@ -654,21 +604,14 @@ impl Connector {
                 self.run_job_unleased(job),
             )
             .await
-        {
-            Ok(Leased::Ran(result)) => result,
-            Ok(Leased::Busy { holder }) => Err(JobError::new(
-                JobErrorKind::Busy,
-                format!("another run ({holder}) is working on this mailbox and table"),
-            )),
-            Err(e) => Err(JobError::from_source(
-                if e.is_transient() {
+            .map_err(|e| {
+                let kind = if e.is_transient() {
                     JobErrorKind::Transient
                 } else {
                     JobErrorKind::Other
-                },
-                e,
-            )),
-        }
+                };
+                JobError::from_source(kind, e)
+            })
     }
 
     /// Runs one job without taking its lease: for a caller that holds it (the scheduler).
@@ -723,7 +666,7 @@ impl Connector {
         &self,
         rule: Option<&str>,
         user: Option<&str>,
-    ) -> Result<RunSummary, ServiceError> {
+    ) -> Result<SyncReport, ServiceError> {
         self.run_observed(rule, user, &|_: &Progress<'_>| {}).await
     }
 
@@ -733,7 +676,8 @@ impl Connector {
         rule: Option<&str>,
         user: Option<&str>,
         on_progress: &(dyn Fn(&Progress<'_>) + Sync),
-    ) -> Result<RunSummary, ServiceError> {
+    ) -> Result<SyncReport, ServiceError> {
+        let started = chrono::Utc::now();
         let (jobs, problems) = self.jobs(rule, user).await?;
         if let (Some(r), Some(u)) = (rule, user)
             && jobs.is_empty()
@@ -747,7 +691,12 @@ impl Connector {
             )));
         }
         let items = self.run_jobs(jobs, on_progress).await;
-        Ok(RunSummary { items, problems })
+        Ok(SyncReport {
+            started,
+            finished: chrono::Utc::now(),
+            items,
+            problems,
+        })
     }
 
     /// Runs jobs, at most [`Connector::with_concurrency`] at once (independent mailboxes
@@ -756,20 +705,21 @@ impl Connector {
         &self,
         jobs: Vec<Assignment>,
         on_progress: &(dyn Fn(&Progress<'_>) + Sync),
-    ) -> Vec<MailboxRun> {
+    ) -> Vec<MailboxReport> {
         use futures::StreamExt;
         let total = jobs.len();
         let done = std::sync::atomic::AtomicUsize::new(0);
         let writes = std::sync::atomic::AtomicUsize::new(0);
-        let mut items: Vec<(usize, MailboxRun)> =
+        let mut items: Vec<(usize, MailboxReport)> =
             futures::stream::iter(jobs.into_iter().enumerate())
                 .map(|(i, job)| {
                     let (done, writes) = (&done, &writes);
                     async move {
-                        let result = self.run_job(&job).await;
-                        let run = MailboxRun { job, result };
+                        let started = chrono::Utc::now();
+                        let status = self.job_status(&job).await;
+                        let run = MailboxReport::new(&job, started, chrono::Utc::now(), status);
                         let n = done.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
-                        let written = run.result.as_ref().map_or(0, |r| r.counts.total());
+                        let written = run.status.report().map_or(0, JobReport::writes);
                         let w = writes.fetch_add(written, std::sync::atomic::Ordering::SeqCst)
                             + written;
                         on_progress(&Progress {
@@ -935,7 +885,7 @@ impl Connector {
             .await
             .map_err(|e| explain(classify(&e)))?;
         match mode {
-            Mode::Preview { actions } => {
+            Mode::Preview(detail) => {
                 let plan = &prepared.plan;
                 let repairs = plan
                     .items
@@ -947,7 +897,7 @@ impl Connector {
                     })
                     .count();
                 let counts = with_repairs(plan.counts, repairs);
-                let actions = if actions {
+                let actions = if detail == PreviewDetail::WithActions {
                     plan.items.iter().filter_map(action).collect()
                 } else {
                     Vec::new()
@@ -981,7 +931,7 @@ impl Connector {
                     incomplete = report.incomplete,
                     "sync run done"
                 );
-                let mut run = RunReport::from(&report);
+                let mut run = JobReport::from(&report);
                 run.add_unreadable(crm.unreadable());
                 run.add_unreadable(exchange.unreadable());
                 let repairs = report
@@ -990,11 +940,7 @@ impl Connector {
                     .filter(|i| i.change == Change::Link && i.local.is_none() && i.remote.is_none())
                     .count();
                 run.to_conaktiv.linked += repairs;
-                Ok(Done::Run(Box::new(JobReport {
-                    complete: run.is_complete(),
-                    report: run,
-                    counts: with_repairs(report.counts, repairs),
-                })))
+                Ok(Done::Run(Box::new(run)))
             }
         }
     }
@@ -1221,8 +1167,8 @@ pub fn classify(e: &SyncError) -> JobError {
 #[async_trait]
 impl JobRunner for Connector {
     /// The scheduler holds the job's lease while it calls this.
-    async fn run(&self, job: &Assignment) -> Result<RunReport, JobError> {
-        self.run_job_unleased(job).await.map(|r| r.report)
+    async fn run(&self, job: &Assignment) -> Result<JobReport, JobError> {
+        self.run_job_unleased(job).await
     }
 }
 

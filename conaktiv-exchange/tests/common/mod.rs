@@ -1,0 +1,60 @@
+//! Helpers shared by conaktiv-exchange's integration tests (`mod common;` in a test file):
+//! the mapping test data, an XML round trip, and an ews-mock server with a client.
+#![allow(dead_code, clippy::unwrap_used)] // each test file uses some of them; a panic is a failed test
+
+use ews_client::transport::{Auth, TransportConfig};
+use ews_client::types::Item;
+use ews_client::xml::{Ns, ReadXml, WriteXml, XmlReader, XmlWriter};
+use ews_client::{Client, ClientConfig};
+use ews_mock::{MockConfig, MockHandle, MockServer, OrgData};
+
+/// A file of `tests/data/mapping`.
+pub fn data(name: &str) -> String {
+    let path = format!("{}/tests/data/mapping/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// Writes `x` as Exchange XML (element `name`, e.g. `Contact`) and reads it back: what a
+/// CreateItem/GetItem pair does to it.
+pub fn through_xml<T: WriteXml + ReadXml>(x: &T, name: &str) -> T {
+    let mut w = XmlWriter::new();
+    w.start_root(Ns::Types, "Root").open();
+    x.write_xml(&mut w, Ns::Types, name);
+    w.end(Ns::Types, "Root");
+    let bytes = w.into_bytes();
+    let mut r = XmlReader::new(&bytes);
+    let root = r.root().unwrap();
+    let c = r.next_child(&root).unwrap().unwrap();
+    T::read_xml(&mut r, &c).unwrap()
+}
+
+/// The item an XML document (an item element at its root) holds.
+pub fn read_item(xml: &str) -> Item {
+    let mut r = XmlReader::new(xml.as_bytes());
+    let root = r.root().unwrap();
+    Item::read_xml(&mut r, &root).unwrap()
+}
+
+/// An ews-mock server over an organisation in TOML.
+pub async fn start_mock(org: &str) -> MockHandle {
+    MockServer::start(MockConfig::new(OrgData::from_toml(org).unwrap()))
+        .await
+        .unwrap()
+}
+
+/// A client of `mock` signing in with basic authentication.
+pub fn basic_client(mock: &MockHandle, user: &str, password: &str) -> Client {
+    let url = url::Url::parse(&mock.url()).unwrap();
+    Client::new(ClientConfig::new(TransportConfig::new(
+        url,
+        Auth::basic(user, password),
+    )))
+    .unwrap()
+}
+
+/// An ews-mock server over `org` and a client of it signing in as `user`.
+pub async fn mock_and_client(org: &str, user: &str, password: &str) -> (MockHandle, Client) {
+    let mock = start_mock(org).await;
+    let client = basic_client(&mock, user, password);
+    (mock, client)
+}
