@@ -409,7 +409,7 @@ pub async fn test_smtp(
                 None,
             )
             .await
-            .map_err(|e| smtp_err(&e, s))
+            .map_err(|e| smtp_err(e, s))
         },
     )
     .await;
@@ -443,7 +443,7 @@ pub async fn test_smtp(
                 match smtp::tls_parameters(s) {
                     Ok(p) => {
                         timed(s.connect_timeout(), "STARTTLS", async {
-                            conn.starttls(p, &hello).await.map_err(|e| smtp_err(&e, s))
+                            conn.starttls(p, &hello).await.map_err(|e| smtp_err(e, s))
                         })
                         .await
                     }
@@ -480,7 +480,7 @@ pub async fn test_smtp(
                 conn.auth(&[mech], &lcreds)
                     .await
                     .map(Some)
-                    .map_err(|e| smtp_err(&e, s))
+                    .map_err(|e| smtp_err(e, s))
             })
             .await
         }

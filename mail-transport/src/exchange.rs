@@ -39,10 +39,7 @@ pub(crate) fn ews_err(e: ews_client::Error) -> MailError {
             };
         }
         ews_client::Error::Transport(T::Connect { host, message, .. }) => {
-            return MailError::Network {
-                server: host.clone(),
-                message: message.clone(),
-            };
+            return MailError::network(host.clone(), message.clone()).with_source(e);
         }
         _ => {}
     }
@@ -60,10 +57,7 @@ pub(crate) fn ews_err(e: ews_client::Error) -> MailError {
         };
     }
     if e.is_transient() || e.is_throttled() {
-        return MailError::Network {
-            server: "Exchange".into(),
-            message: e.to_string(),
-        };
+        return MailError::network("Exchange", e.to_string()).with_source(e);
     }
     MailError::Protocol(e.to_string())
 }

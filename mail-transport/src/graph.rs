@@ -63,10 +63,7 @@ pub(crate) fn graph_err(e: graph_client::Error) -> MailError {
             };
         }
         graph_client::Error::Transport(T::Connect { host, message, .. }) => {
-            return MailError::Network {
-                server: host.clone(),
-                message: message.clone(),
-            };
+            return MailError::network(host.clone(), message.clone()).with_source(e);
         }
         _ => {}
     }
@@ -91,10 +88,7 @@ pub(crate) fn graph_err(e: graph_client::Error) -> MailError {
         };
     }
     if e.is_transient() || e.is_throttled() {
-        return MailError::Network {
-            server: "Microsoft Graph".into(),
-            message: e.to_string(),
-        };
+        return MailError::network("Microsoft Graph", e.to_string()).with_source(e);
     }
     MailError::Protocol(e.to_string())
 }
@@ -323,10 +317,8 @@ impl GraphSender {
 /// that may exist) is worth another try; the rest as [`graph_err`].
 fn pre_send_err(e: graph_client::Error) -> MailError {
     if e.outcome_unknown() {
-        return MailError::Network {
-            server: "Microsoft Graph".into(),
-            message: format!("preparing the draft (nothing was sent): {e}"),
-        };
+        let message = format!("preparing the draft (nothing was sent): {e}");
+        return MailError::network("Microsoft Graph", message).with_source(e);
     }
     graph_err(e)
 }

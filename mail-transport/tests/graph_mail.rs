@@ -424,7 +424,7 @@ impl CheckpointStore for FlakyCheckpoints {
     }
     fn save(&self, account: &str, folder: &str, checkpoint: &str) -> Result<(), MailError> {
         if self.broken.load(Ordering::SeqCst) {
-            return Err(MailError::Storage("killed before the checkpoint".into()));
+            return Err(MailError::storage("killed before the checkpoint"));
         }
         self.inner.save(account, folder, checkpoint)
     }
@@ -476,7 +476,7 @@ async fn a_crash_between_filing_and_checkpoint_files_nothing_twice() {
         .receive(&dedup, &NoLinks)
         .await
         .unwrap_err();
-    assert!(matches!(err, MailError::Storage(_)), "{err:?}");
+    assert!(matches!(err, MailError::Storage { .. }), "{err:?}");
     assert_eq!(count(&mock, "ben@contoso.test", "inbox"), 0);
     assert_eq!(*store.0.lock().unwrap(), ids, "each filed once so far");
 
