@@ -39,7 +39,7 @@ use crate::mime::{BuiltMail, Mailbox, OutgoingMail, ReceivedMail, synthetic_mess
 use crate::settings::{AfterReceive, TransferEncoding};
 use crate::sink::{LinkContext, LinkHook, MailSink, StoreOutcome};
 use crate::store::CheckpointStore;
-use crate::transport::{MailReceiver, MailSender, ReceiveReport, SendReceipt, SentCopy};
+use crate::transport::{MailReceiver, MailSender, ReceiveReport, SendReceipt, SentCopy, SentItems};
 
 /// `PidTagDeleteAfterSubmit`: a submitted message carrying it is deleted, not moved to Sent
 /// Items.
@@ -128,11 +128,11 @@ impl std::fmt::Debug for GraphSender {
 
 impl GraphSender {
     /// A sender for `mailbox` (its address or user id) with an app-only `client`. With
-    /// `save_copy` the sent message stays in Sent Items.
-    pub fn new(client: graph_client::Client, mailbox: &str, save_copy: bool) -> Self {
+    /// [`SentItems::Keep`] the sent message stays in Sent Items.
+    pub fn new(client: graph_client::Client, mailbox: &str, sent_items: SentItems) -> Self {
         GraphSender {
             mailbox: client.mailbox(mailbox),
-            save_copy,
+            save_copy: sent_items.keeps_copy(),
             encoding: TransferEncoding::Auto,
             copy_wait: Duration::from_secs(10),
         }

@@ -40,6 +40,7 @@ pub use account_test::{
     TestStepKind, test_account, test_exchange,
 };
 pub use error::MailError;
+pub use exchange::{ExchangeReceiver, ExchangeSender, MailboxAccess};
 pub use graph::{GraphReceiver, GraphSender};
 pub use imap::{FolderInfo, StoredCopy};
 pub use mime::{
@@ -56,4 +57,4 @@ pub use sink::{
 };
 pub use smtp::SmtpSender;
 pub use store::{CheckpointStore, QueueRun, SendQueue, SqliteCheckpoints};
-pub use transport::{MailReceiver, MailSender, ReceiveReport, SendReceipt, SentCopy};
+pub use transport::{MailReceiver, MailSender, ReceiveReport, SendReceipt, SentCopy, SentItems};
