@@ -11,7 +11,7 @@
 //!   `receive_automatically_on_server`: IMAP accounts through mail-transport's
 //!   [`ImapReceiver`], Exchange accounts through its Exchange receiver (with the server's
 //!   administrator account) or, for a server speaking Microsoft Graph
-//!   ([`EwsServer::effective_api`]), its Graph receiver (the server's OAuth app), each mail filed once (Message-ID) for the account's user by
+//!   ([`EwsServer::effective_api`](conaktiv_model::config::EwsServer::effective_api)), its Graph receiver (the server's OAuth app), each mail filed once (Message-ID) for the account's user by
 //!   [`CrmMailSink`] and linked by the host's [`MailLinker`].
 
 use std::sync::Arc;

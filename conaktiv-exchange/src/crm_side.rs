@@ -28,7 +28,7 @@
 //!
 //! | step | what happens |
 //! |---|---|
-//! | create | the filter's [`Defaults`](crate::filter::Defaults) are set on the new record (`#Exchange AND kategorie = 'Kunde'` adds the category `Exchange` and sets `kategorie` to `Kunde`) |
+//! | create | the filter's [`Defaults`] are set on the new record (`#Exchange AND kategorie = 'Kunde'` adds the category `Exchange` and sets `kategorie` to `Kunde`) |
 //! | check | the record (after the defaults) is checked with [`Filter::matches`] |
 //! | matches | it is stored with the pair's key and listed by the filter like any record |
 //! | does not match (`OR`, `NOT`, `!=`, `<`, ... or a field the record type lacks) | it is still created (the Exchange item is never lost), but its stored key carries [`PINNED_KEY_PREFIX`]: a *pinned* record. A warning is logged, and [`scope_warning`] reports such filters for the configuration check |

@@ -28,7 +28,7 @@ pub fn multiline(s: &str) -> Option<String> {
     (!out.is_empty()).then(|| out.to_owned())
 }
 
-/// The display name of an e-mail address ([`line`]); the name Exchange generates when it
+/// The display name of an e-mail address ([`line()`]); the name Exchange generates when it
 /// has none (`Anna Schmidt (anna@kunde.example)`) counts as no name, on both sides.
 pub fn email_name(name: &str, address: &str) -> Option<String> {
     let n = line(name)?;

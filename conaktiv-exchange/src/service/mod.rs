@@ -1,5 +1,5 @@
 //! Orchestration: preview and run a rule for one mailbox, everyone, or a batch job; the job
-//! runner the scheduler calls; and the self-contained [`demo`] (ews-mock + SQLite CRM).
+//! runner the scheduler calls; and the self-contained [`demo`](mod@demo) (ews-mock + SQLite CRM).
 //!
 //! [`Connector`] holds what a run needs: the configuration, the service account's EWS client
 //! ([`client_for_server`]: on-premises the admin account with ApplicationImpersonation,
