@@ -47,7 +47,8 @@
 //! credentials.client_secret = "app-secret".to_owned().into();
 //! let tokens = auth::with_secret(credentials)?;
 //! // Graph v1.0 by default; here the stand-in's root
-//! let config = ClientConfig::new(tokens).with_base_url(format!("{}/v1.0", server.uri()).parse()?);
+//! let root = format!("{}/v1.0", server.uri()).parse()?;
+//! let config = ClientConfig::new(tokens).with_base_url(root);
 //! let client = Client::new(config)?;
 //!
 //! let folders = client.mailbox("anna@contoso.test").mail_folders().await?;
