@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The project's test command (README, .ci/run). On a fresh Debian machine it installs what the
-# tests need, starts the real mail servers on 127.0.0.1, then runs fmt, clippy and the tests.
+# tests need, starts the real mail servers on 127.0.0.1, then runs fmt, clippy, rustdoc and the tests.
 #
 #   bash scripts/test.sh            # everything
 #   SKIP_MAIL_SERVERS=1 bash ...    # without Dovecot/Postfix (their tests then say they skip)
@@ -69,6 +69,8 @@ log "cargo fmt --check"
 cargo fmt --all -- --check
 log "cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
+log "cargo doc"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
 log "cargo test"
 cargo test --workspace
 # The end-to-end suite once more, with the connector speaking Microsoft Graph to the mock

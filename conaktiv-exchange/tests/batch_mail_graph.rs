@@ -87,7 +87,11 @@ async fn a_graph_server_records_mail_is_received_over_graph_once() {
         .await
         .unwrap();
     let config = config(&mock);
-    let sender = mail_transport::GraphSender::new(graph(&mock), "otto@cloud.test", true);
+    let sender = mail_transport::GraphSender::new(
+        graph(&mock),
+        "otto@cloud.test",
+        mail_transport::SentItems::Keep,
+    );
     for subject in ["Erste", "Zweite"] {
         sender
             .send(&OutgoingMail {

@@ -376,8 +376,12 @@ pub async fn send_mail() -> anyhow::Result<SendResult> {
     let mock = start_mock().await?;
     let config = configuration(&mock)?;
     let client = client_for_server(&config.servers[0])?;
-    let sender =
-        mail_transport::exchange::ExchangeSender::new(client, "anna@contoso.test", true, true);
+    let sender = mail_transport::ExchangeSender::new(
+        client,
+        "anna@contoso.test",
+        mail_transport::MailboxAccess::Impersonate,
+        mail_transport::SentItems::Keep,
+    );
     let mail = OutgoingMail {
         from: Mailbox {
             name: Some("Anna".into()),

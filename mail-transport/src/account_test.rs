@@ -10,7 +10,7 @@ use crate::settings::{
     AccountSettings, AfterReceive, ImapSettings, ServerSettings, SmtpSettings, TlsMode,
 };
 use crate::smtp::{self, SmtpSender, smtp_err};
-use crate::transport::MailSender;
+use crate::transport::{MailSender, SentItems};
 
 /// Which server a step talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -213,7 +213,7 @@ pub async fn test_account(
     if let Some(imap) = &account.imap {
         report
             .steps
-            .extend(test_imap(imap, account.save_sent_copy).await);
+            .extend(test_imap(imap, account.sent_items()).await);
     }
     if let Some(smtp) = &account.smtp {
         report.steps.extend(test_smtp(smtp, account, options).await);
@@ -264,7 +264,8 @@ async fn resolve_connect(
 }
 
 /// Tests the IMAP side.
-pub async fn test_imap(imap_settings: &ImapSettings, needs_sent: bool) -> Vec<TestStep> {
+/// With [`SentItems::Keep`] a missing sent folder fails the folder step.
+pub async fn test_imap(imap_settings: &ImapSettings, sent_items: SentItems) -> Vec<TestStep> {
     let s = &imap_settings.server;
     let mut st = Steps {
         protocol: TestProtocol::Imap,
@@ -348,7 +349,7 @@ pub async fn test_imap(imap_settings: &ImapSettings, needs_sent: bool) -> Vec<Te
                 missing.push(target.clone());
             }
             let sent = imap::find_sent_folder(&folders, &imap_settings.sent_folder_name);
-            if needs_sent && sent.is_none() {
+            if sent_items.keeps_copy() && sent.is_none() {
                 missing.push(format!("sent folder ({})", imap_settings.sent_folder_name));
             }
             if missing.is_empty() {
@@ -409,7 +410,7 @@ pub async fn test_smtp(
                 None,
             )
             .await
-            .map_err(|e| smtp_err(&e, s))
+            .map_err(|e| smtp_err(e, s))
         },
     )
     .await;
@@ -443,7 +444,7 @@ pub async fn test_smtp(
                 match smtp::tls_parameters(s) {
                     Ok(p) => {
                         timed(s.connect_timeout(), "STARTTLS", async {
-                            conn.starttls(p, &hello).await.map_err(|e| smtp_err(&e, s))
+                            conn.starttls(p, &hello).await.map_err(|e| smtp_err(e, s))
                         })
                         .await
                     }
@@ -480,7 +481,7 @@ pub async fn test_smtp(
                 conn.auth(&[mech], &lcreds)
                     .await
                     .map(Some)
-                    .map_err(|e| smtp_err(&e, s))
+                    .map_err(|e| smtp_err(e, s))
             })
             .await
         }
@@ -565,8 +566,12 @@ pub async fn test_exchange(
     match &options.send_test_to {
         None => st.skip_rest(&[K::SendTest], "not requested"),
         Some(to) => {
-            let sender =
-                crate::exchange::ExchangeSender::new(client.clone(), address, false, false);
+            let sender = crate::exchange::ExchangeSender::new(
+                client.clone(),
+                address,
+                crate::exchange::MailboxAccess::Own,
+                SentItems::Discard,
+            );
             let mail = OutgoingMail {
                 from: Mailbox::new(address),
                 to: vec![Mailbox::new(to.clone())],

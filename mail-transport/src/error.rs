@@ -2,6 +2,10 @@
 
 use std::error::Error as StdError;
 
+/// The source of a [`MailError`] that keeps the error it came from (an I/O, TLS, SMTP, IMAP,
+/// EWS, Graph or SQLite error), reachable through [`std::error::Error::source`].
+pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
+
 /// Everything that can go wrong while sending or receiving mail.
 ///
 /// Messages never contain passwords or tokens.
@@ -30,12 +34,17 @@ pub enum MailError {
         port: u16,
     },
     /// Another network error (reset, unreachable, dropped connection).
+    ///
+    /// Build one without a source with [`MailError::network`].
     #[error("network error talking to {server}: {message}")]
     Network {
         /// `host:port`.
         server: String,
         /// Description.
         message: String,
+        /// The error it came from (an I/O, SMTP, EWS or Graph error), if any.
+        #[source]
+        source: Option<BoxError>,
     },
     /// The operation did not finish in time.
     #[error("timeout while {0}")]
@@ -72,8 +81,17 @@ pub enum MailError {
     #[error("protocol error: {0}")]
     Protocol(String),
     /// The local state database (queue, checkpoints, dedup) failed.
-    #[error("local storage error: {0}")]
-    Storage(String),
+    ///
+    /// Build one without a source with [`MailError::storage`]; a [`rusqlite::Error`] converts
+    /// into one that keeps it as its source.
+    #[error("local storage error: {message}")]
+    Storage {
+        /// Description.
+        message: String,
+        /// The error it came from (a [`rusqlite::Error`] for the SQLite stores), if any.
+        #[source]
+        source: Option<BoxError>,
+    },
     /// The host's sink failed to store a received message (nothing was acknowledged).
     #[error("the host could not store a received message: {0}")]
     Sink(#[from] crate::sink::SinkError),
@@ -83,6 +101,37 @@ pub enum MailError {
 }
 
 impl MailError {
+    /// A [`MailError::Network`] error talking to `server` without a source error.
+    pub fn network(server: impl Into<String>, message: impl Into<String>) -> Self {
+        MailError::Network {
+            server: server.into(),
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// A [`MailError::Storage`] error without a source error (e.g. a host's own
+    /// [`CheckpointStore`](crate::CheckpointStore) that failed).
+    pub fn storage(message: impl Into<String>) -> Self {
+        MailError::Storage {
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// Keeps `source` as the source of a [`Network`](MailError::Network) or
+    /// [`Storage`](MailError::Storage) error that has none yet; other errors are returned
+    /// unchanged.
+    pub(crate) fn with_source(mut self, source: impl Into<BoxError>) -> Self {
+        if let MailError::Network { source: s, .. } | MailError::Storage { source: s, .. } =
+            &mut self
+            && s.is_none()
+        {
+            *s = Some(source.into());
+        }
+        self
+    }
+
     /// Whether trying again later may succeed (network trouble, timeouts, 4xx replies).
     pub fn is_transient(&self) -> bool {
         match self {
@@ -108,7 +157,10 @@ impl MailError {
 
 impl From<rusqlite::Error> for MailError {
     fn from(e: rusqlite::Error) -> Self {
-        MailError::Storage(e.to_string())
+        MailError::Storage {
+            message: e.to_string(),
+            source: Some(Box::new(e)),
+        }
     }
 }
 
@@ -130,7 +182,7 @@ pub(crate) fn classify_chain(
             {
                 return Some(classify_rustls(tls, host));
             }
-            return Some(classify_io(io, server, host, port));
+            return Some(classify_io_ref(io, server, host, port));
         }
         cur = e.source();
     }
@@ -167,7 +219,14 @@ pub(crate) fn classify_rustls(e: &rustls::Error, host: &str) -> MailError {
     }
 }
 
-pub(crate) fn classify_io(io: &std::io::Error, server: &str, host: &str, port: u16) -> MailError {
+/// Maps an io error and keeps it as the source of a [`MailError::Network`].
+pub(crate) fn classify_io(io: std::io::Error, server: &str, host: &str, port: u16) -> MailError {
+    let mapped = classify_io_ref(&io, server, host, port);
+    mapped.with_source(io)
+}
+
+/// Maps a borrowed io error (the caller attaches the error that owns it as the source).
+fn classify_io_ref(io: &std::io::Error, server: &str, host: &str, port: u16) -> MailError {
     use std::io::ErrorKind;
     if let Some(inner) = io.get_ref()
         && let Some(tls) = inner.downcast_ref::<rustls::Error>()
@@ -180,9 +239,42 @@ pub(crate) fn classify_io(io: &std::io::Error, server: &str, host: &str, port: u
             port,
         },
         ErrorKind::TimedOut => MailError::Timeout(format!("talking to {server}")),
-        _ => MailError::Network {
-            server: server.to_string(),
-            message: io.to_string(),
-        },
+        _ => MailError::network(server, io.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_network_error_keeps_the_io_error_as_its_source() {
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset by peer");
+        let err = classify_io(io, "mail.example.test:993", "mail.example.test", 993);
+        assert!(matches!(err, MailError::Network { .. }), "{err:?}");
+        assert!(err.is_transient());
+        assert_eq!(
+            err.to_string(),
+            "network error talking to mail.example.test:993: reset by peer"
+        );
+        let source = err.source().expect("the io error is kept");
+        let io = source
+            .downcast_ref::<std::io::Error>()
+            .expect("an io error");
+        assert_eq!(io.kind(), std::io::ErrorKind::ConnectionReset);
+    }
+
+    #[test]
+    fn with_source_keeps_the_first_source_and_leaves_other_errors_alone() {
+        let first = std::io::Error::other("first");
+        let err = MailError::network("s", "m")
+            .with_source(first)
+            .with_source(std::io::Error::other("second"));
+        assert_eq!(
+            err.source().map(|s| s.to_string()).as_deref(),
+            Some("first")
+        );
+        let err = MailError::Timeout("x".into()).with_source(std::io::Error::other("y"));
+        assert!(err.source().is_none());
     }
 }

@@ -1,7 +1,7 @@
 //! The Exchange backend through `ews-client`: sending with CreateItem `SendAndSaveCopy`
 //! (the copy lands in Sent Items), receiving with SyncFolderItems on the inbox, the sync state
-//! being the checkpoint. Impersonation: build the sender or receiver with `impersonate` and a
-//! client authenticated as the administrator account.
+//! being the checkpoint. Impersonation: build the sender or receiver with
+//! [`MailboxAccess::Impersonate`] and a client authenticated as the administrator account.
 
 use std::sync::Arc;
 
@@ -24,7 +24,7 @@ use crate::mime::{
 use crate::settings::{AfterReceive, TransferEncoding};
 use crate::sink::{LinkContext, LinkHook, MailSink, StoreOutcome};
 use crate::store::CheckpointStore;
-use crate::transport::{MailReceiver, MailSender, ReceiveReport, SendReceipt, SentCopy};
+use crate::transport::{MailReceiver, MailSender, ReceiveReport, SendReceipt, SentCopy, SentItems};
 
 /// Maps an ews-client error.
 pub(crate) fn ews_err(e: ews_client::Error) -> MailError {
@@ -39,10 +39,7 @@ pub(crate) fn ews_err(e: ews_client::Error) -> MailError {
             };
         }
         ews_client::Error::Transport(T::Connect { host, message, .. }) => {
-            return MailError::Network {
-                server: host.clone(),
-                message: message.clone(),
-            };
+            return MailError::network(host.clone(), message.clone()).with_source(e);
         }
         _ => {}
     }
@@ -60,10 +57,7 @@ pub(crate) fn ews_err(e: ews_client::Error) -> MailError {
         };
     }
     if e.is_transient() || e.is_throttled() {
-        return MailError::Network {
-            server: "Exchange".into(),
-            message: e.to_string(),
-        };
+        return MailError::network("Exchange", e.to_string()).with_source(e);
     }
     MailError::Protocol(e.to_string())
 }
@@ -93,11 +87,20 @@ fn unbracket(id: &str) -> String {
         .to_string()
 }
 
-fn client_for(client: Client, mailbox: &str, impersonate: bool) -> Client {
-    if impersonate {
-        client.for_mailbox(mailbox)
-    } else {
-        client
+/// How an Exchange sender or receiver reaches its mailbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MailboxAccess {
+    /// The client is authenticated as the administrator (service) account and every call
+    /// impersonates the mailbox (EWS `ExchangeImpersonation`).
+    Impersonate,
+    /// The client logs in as the mailbox itself.
+    Own,
+}
+
+fn client_for(client: Client, mailbox: &str, access: MailboxAccess) -> Client {
+    match access {
+        MailboxAccess::Impersonate => client.for_mailbox(mailbox),
+        MailboxAccess::Own => client,
     }
 }
 
@@ -118,13 +121,19 @@ impl std::fmt::Debug for ExchangeSender {
 }
 
 impl ExchangeSender {
-    /// A sender for `mailbox`. With `impersonate`, `client` is the administrator account's
-    /// and every call impersonates `mailbox`; otherwise `client` logs in as the mailbox.
-    /// `save_copy` sends with `SendAndSaveCopy` (a copy in Sent Items).
-    pub fn new(client: Client, mailbox: &str, impersonate: bool, save_copy: bool) -> Self {
+    /// A sender for `mailbox`. With [`MailboxAccess::Impersonate`], `client` is the
+    /// administrator account's and every call impersonates `mailbox`; with
+    /// [`MailboxAccess::Own`] `client` logs in as the mailbox. [`SentItems::Keep`] sends with
+    /// `SendAndSaveCopy` (a copy in Sent Items).
+    pub fn new(
+        client: Client,
+        mailbox: &str,
+        access: MailboxAccess,
+        sent_items: SentItems,
+    ) -> Self {
         ExchangeSender {
-            client: client_for(client, mailbox, impersonate),
-            save_copy,
+            client: client_for(client, mailbox, access),
+            save_copy: sent_items.keeps_copy(),
             encoding: TransferEncoding::Auto,
         }
     }
@@ -245,19 +254,19 @@ impl std::fmt::Debug for ExchangeReceiver {
 const INBOX_KEY: &str = "exchange:inbox";
 
 impl ExchangeReceiver {
-    /// A receiver for `mailbox` (see [`ExchangeSender::new`] for `impersonate`). With
+    /// A receiver for `mailbox` (see [`ExchangeSender::new`] for `access`). With
     /// [`AfterReceive::Delete`] a stored message is moved to Deleted Items; with
     /// [`AfterReceive::MoveTo`] it is moved to that folder id.
     pub fn new(
         client: Client,
         mailbox: &str,
-        impersonate: bool,
+        access: MailboxAccess,
         account: impl Into<String>,
         checkpoints: Arc<dyn CheckpointStore>,
         after_receive: AfterReceive,
     ) -> Self {
         ExchangeReceiver {
-            client: client_for(client, mailbox, impersonate),
+            client: client_for(client, mailbox, access),
             account: account.into(),
             checkpoints,
             after_receive,

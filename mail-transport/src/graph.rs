@@ -39,7 +39,7 @@ use crate::mime::{BuiltMail, Mailbox, OutgoingMail, ReceivedMail, synthetic_mess
 use crate::settings::{AfterReceive, TransferEncoding};
 use crate::sink::{LinkContext, LinkHook, MailSink, StoreOutcome};
 use crate::store::CheckpointStore;
-use crate::transport::{MailReceiver, MailSender, ReceiveReport, SendReceipt, SentCopy};
+use crate::transport::{MailReceiver, MailSender, ReceiveReport, SendReceipt, SentCopy, SentItems};
 
 /// `PidTagDeleteAfterSubmit`: a submitted message carrying it is deleted, not moved to Sent
 /// Items.
@@ -63,10 +63,7 @@ pub(crate) fn graph_err(e: graph_client::Error) -> MailError {
             };
         }
         graph_client::Error::Transport(T::Connect { host, message, .. }) => {
-            return MailError::Network {
-                server: host.clone(),
-                message: message.clone(),
-            };
+            return MailError::network(host.clone(), message.clone()).with_source(e);
         }
         _ => {}
     }
@@ -91,10 +88,7 @@ pub(crate) fn graph_err(e: graph_client::Error) -> MailError {
         };
     }
     if e.is_transient() || e.is_throttled() {
-        return MailError::Network {
-            server: "Microsoft Graph".into(),
-            message: e.to_string(),
-        };
+        return MailError::network("Microsoft Graph", e.to_string()).with_source(e);
     }
     MailError::Protocol(e.to_string())
 }
@@ -134,11 +128,11 @@ impl std::fmt::Debug for GraphSender {
 
 impl GraphSender {
     /// A sender for `mailbox` (its address or user id) with an app-only `client`. With
-    /// `save_copy` the sent message stays in Sent Items.
-    pub fn new(client: graph_client::Client, mailbox: &str, save_copy: bool) -> Self {
+    /// [`SentItems::Keep`] the sent message stays in Sent Items.
+    pub fn new(client: graph_client::Client, mailbox: &str, sent_items: SentItems) -> Self {
         GraphSender {
             mailbox: client.mailbox(mailbox),
-            save_copy,
+            save_copy: sent_items.keeps_copy(),
             encoding: TransferEncoding::Auto,
             copy_wait: Duration::from_secs(10),
         }
@@ -323,10 +317,8 @@ impl GraphSender {
 /// that may exist) is worth another try; the rest as [`graph_err`].
 fn pre_send_err(e: graph_client::Error) -> MailError {
     if e.outcome_unknown() {
-        return MailError::Network {
-            server: "Microsoft Graph".into(),
-            message: format!("preparing the draft (nothing was sent): {e}"),
-        };
+        let message = format!("preparing the draft (nothing was sent): {e}");
+        return MailError::network("Microsoft Graph", message).with_source(e);
     }
     graph_err(e)
 }

@@ -83,11 +83,10 @@ pub(crate) async fn timed<T>(
 pub(crate) fn imap_err(e: async_imap::error::Error, s: &ServerSettings) -> MailError {
     use async_imap::error::Error as E;
     match e {
-        E::Io(io) => classify_io(&io, &s.server(), s.host(), s.port()),
-        E::ConnectionLost => MailError::Network {
-            server: s.server(),
-            message: "connection lost".into(),
-        },
+        E::Io(io) => classify_io(io, &s.server(), s.host(), s.port()),
+        lost @ E::ConnectionLost => {
+            MailError::network(s.server(), "connection lost").with_source(lost)
+        }
         E::No(m) => MailError::Protocol(format!("server said NO: {m}")),
         E::Bad(m) => MailError::Protocol(format!("server said BAD: {m}")),
         other => MailError::Protocol(other.to_string()),
@@ -128,7 +127,7 @@ pub(crate) async fn tcp_connect(
         let fut = async {
             TcpStream::connect(addr)
                 .await
-                .map_err(|e| classify_io(&e, &s.server(), s.host(), s.port()))
+                .map_err(|e| classify_io(e, &s.server(), s.host(), s.port()))
         };
         match timed(
             s.connect_timeout(),
@@ -156,7 +155,7 @@ pub(crate) async fn tls_handshake(
         connector
             .connect(name, tcp)
             .await
-            .map_err(|e| classify_io(&e, &s.server(), s.host(), s.port()))
+            .map_err(|e| classify_io(e, &s.server(), s.host(), s.port()))
     };
     let tls = timed(s.connect_timeout(), "TLS handshake", fut).await?;
     Ok(MailStream::Tls(Box::new(tls)))
@@ -174,10 +173,9 @@ async fn read_greeting(client: &mut ImapClient, s: &ServerSettings) -> Result<()
         let resp = client
             .read_response()
             .await
-            .map_err(|e| classify_io(&e, &s.server(), s.host(), s.port()))?
-            .ok_or_else(|| MailError::Network {
-                server: s.server(),
-                message: "connection closed before the greeting".into(),
+            .map_err(|e| classify_io(e, &s.server(), s.host(), s.port()))?
+            .ok_or_else(|| {
+                MailError::network(s.server(), "connection closed before the greeting")
             })?;
         match resp.parsed() {
             Response::Data {
@@ -200,7 +198,7 @@ async fn client_capabilities(
     s: &ServerSettings,
 ) -> Result<Vec<String>, MailError> {
     const TAG: &str = "MTCAP";
-    let io_err = |e: std::io::Error| classify_io(&e, &s.server(), s.host(), s.port());
+    let io_err = |e: std::io::Error| classify_io(e, &s.server(), s.host(), s.port());
     let fut = async {
         {
             use tokio::io::AsyncWriteExt;
@@ -217,10 +215,7 @@ async fn client_capabilities(
                 .read_response()
                 .await
                 .map_err(io_err)?
-                .ok_or_else(|| MailError::Network {
-                    server: s.server(),
-                    message: "connection closed".into(),
-                })?;
+                .ok_or_else(|| MailError::network(s.server(), "connection closed"))?;
             match resp.parsed() {
                 Response::Capabilities(list) => {
                     for c in list {

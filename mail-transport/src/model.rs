@@ -283,6 +283,16 @@ fn exchange_part(account: &m::MailAccount) -> Result<&m::ExchangeAccount, MailEr
     })
 }
 
+/// Impersonation through the administrator account when the account says
+/// `use_admin_account`, else the account's own login.
+fn mailbox_access(ex: &m::ExchangeAccount) -> crate::exchange::MailboxAccess {
+    if ex.use_admin_account {
+        crate::exchange::MailboxAccess::Impersonate
+    } else {
+        crate::exchange::MailboxAccess::Own
+    }
+}
+
 /// The Exchange sender of an Exchange mail account. `client` is authenticated as the
 /// server's administrator account when the account says `use_admin_account` (the sender then
 /// impersonates the account's address), else with the account's own credentials. Sent mail is
@@ -295,8 +305,8 @@ pub fn exchange_sender(
     Ok(crate::exchange::ExchangeSender::new(
         client,
         account.email.as_str(),
-        ex.use_admin_account,
-        true,
+        mailbox_access(ex),
+        crate::SentItems::Keep,
     ))
 }
 
@@ -316,7 +326,7 @@ pub fn exchange_receiver(
     Ok(crate::exchange::ExchangeReceiver::new(
         client,
         account.email.as_str(),
-        ex.use_admin_account,
+        mailbox_access(ex),
         account.short_code.clone(),
         checkpoints,
         after,
@@ -334,7 +344,7 @@ pub fn graph_sender(
     Ok(crate::graph::GraphSender::new(
         client,
         account.email.as_str(),
-        true,
+        crate::SentItems::Keep,
     ))
 }
 

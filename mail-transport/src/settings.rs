@@ -336,6 +336,15 @@ pub struct AccountSettings {
 }
 
 impl AccountSettings {
+    /// [`SentItems::Keep`](crate::SentItems::Keep) when `save_sent_copy` is set.
+    pub fn sent_items(&self) -> crate::SentItems {
+        if self.save_sent_copy {
+            crate::SentItems::Keep
+        } else {
+            crate::SentItems::Discard
+        }
+    }
+
     /// The SMTP sender of this account; it appends to the IMAP sent folder when
     /// `save_sent_copy` is set and IMAP settings exist.
     pub fn smtp_sender(&self) -> Result<crate::SmtpSender, MailError> {

@@ -104,8 +104,8 @@ pub(crate) fn hello(smtp: &SmtpSettings) -> ClientId {
     }
 }
 
-/// Maps a lettre error to a [`MailError`].
-pub(crate) fn smtp_err(e: &lettre::transport::smtp::Error, s: &ServerSettings) -> MailError {
+/// Maps a lettre error to a [`MailError`]; a network error keeps it as its source.
+pub(crate) fn smtp_err(e: lettre::transport::smtp::Error, s: &ServerSettings) -> MailError {
     let text = e.to_string();
     if let Some(code) = e.status() {
         let code = u16::from(code);
@@ -125,8 +125,8 @@ pub(crate) fn smtp_err(e: &lettre::transport::smtp::Error, s: &ServerSettings) -
     if e.is_timeout() {
         return MailError::Timeout(format!("talking to {}", s.server()));
     }
-    if let Some(m) = classify_chain(e, &s.server(), s.host(), s.port()) {
-        return m;
+    if let Some(m) = classify_chain(&e, &s.server(), s.host(), s.port()) {
+        return m.with_source(e);
     }
     let lower = text.to_ascii_lowercase();
     if lower.contains("starttls is not supported") {
@@ -142,10 +142,7 @@ pub(crate) fn smtp_err(e: &lettre::transport::smtp::Error, s: &ServerSettings) -
             MailError::Tls(text)
         };
     }
-    MailError::Network {
-        server: s.server(),
-        message: text,
-    }
+    MailError::network(s.server(), text).with_source(e)
 }
 
 /// Sends mail over SMTP; optionally appends each sent message to the IMAP sent folder.
@@ -241,7 +238,7 @@ impl MailSender for SmtpSender {
             Envelope::new(Some(from), to).map_err(|e| MailError::Build(e.to_string()))?;
         let response = match self.transport.send_raw(&envelope, &built.bytes).await {
             Ok(response) => response,
-            Err(e) => return Err(name_certificate(smtp_err(&e, s), s).await),
+            Err(e) => return Err(name_certificate(smtp_err(e, s), s).await),
         };
         let server_response = format!(
             "{} {}",

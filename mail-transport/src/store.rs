@@ -30,7 +30,7 @@ fn lock(
     conn: &Mutex<rusqlite::Connection>,
 ) -> Result<MutexGuard<'_, rusqlite::Connection>, MailError> {
     conn.lock()
-        .map_err(|_| MailError::Storage("state database lock poisoned".into()))
+        .map_err(|_| MailError::storage("state database lock poisoned"))
 }
 
 /// Checkpoints in a SQLite file.

@@ -7,6 +7,23 @@ use crate::error::MailError;
 use crate::mime::{BuiltMail, OutgoingMail};
 use crate::sink::{LinkHook, MailSink};
 
+/// Whether a sent message is kept in the account's sent folder (Sent Items on Exchange, the
+/// IMAP sent folder for SMTP accounts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SentItems {
+    /// Keep a copy of every sent message in the sent folder.
+    Keep,
+    /// Send without keeping a copy.
+    Discard,
+}
+
+impl SentItems {
+    /// Whether a copy is kept.
+    pub fn keeps_copy(self) -> bool {
+        self == SentItems::Keep
+    }
+}
+
 /// Where the server stored the sent copy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SentCopy {

@@ -15,7 +15,8 @@ use ews_client::client::{Client, ClientConfig};
 use ews_client::transport::{Auth, TransportConfig};
 use ews_client::types::Item;
 use ews_mock::{MockConfig, MockHandle, MockServer, OrgData};
-use mail_transport::exchange::{ExchangeReceiver, ExchangeSender};
+use mail_transport::SentItems;
+use mail_transport::exchange::{ExchangeReceiver, ExchangeSender, MailboxAccess};
 use mail_transport::{
     AfterReceive, Attachment, CheckpointStore, DedupSink, MailError, MailReceiver, MailSender,
     MailSink, Mailbox, MessageIdStore, NoLinks, OutgoingMail, ReceivedMail, SinkError,
@@ -85,7 +86,12 @@ fn checkpoints(dir: &tempfile::TempDir) -> Arc<SqliteCheckpoints> {
 async fn send_and_save_copy_through_impersonation_with_attachments() {
     let mock = mock().await;
     let admin = client(&mock, "admin@contoso.test", "admin-pw");
-    let sender = ExchangeSender::new(admin, "anna@contoso.test", true, true);
+    let sender = ExchangeSender::new(
+        admin,
+        "anna@contoso.test",
+        MailboxAccess::Impersonate,
+        SentItems::Keep,
+    );
     let receipt = sender.send(&mail("Angebot 42")).await.unwrap();
     let copy = receipt.stored_copy.clone().expect("the copy in Sent Items");
     assert_eq!(copy.folder, "sentitems");
@@ -114,7 +120,12 @@ async fn send_and_save_copy_through_impersonation_with_attachments() {
 
     // without a copy
     let own = client(&mock, "anna@contoso.test", "anna-pw");
-    let sender = ExchangeSender::new(own, "anna@contoso.test", false, false);
+    let sender = ExchangeSender::new(
+        own,
+        "anna@contoso.test",
+        MailboxAccess::Own,
+        SentItems::Discard,
+    );
     let receipt = sender.send(&mail("Ohne Kopie")).await.unwrap();
     assert_eq!(receipt.stored_copy, None);
     assert_eq!(
@@ -131,17 +142,27 @@ async fn send_and_save_copy_through_impersonation_with_attachments() {
 async fn exchange_errors_are_typed() {
     let mock = mock().await;
     let wrong = client(&mock, "anna@contoso.test", "wrong-pw");
-    let err = ExchangeSender::new(wrong, "anna@contoso.test", false, true)
-        .send(&mail("x"))
-        .await
-        .unwrap_err();
+    let err = ExchangeSender::new(
+        wrong,
+        "anna@contoso.test",
+        MailboxAccess::Own,
+        SentItems::Keep,
+    )
+    .send(&mail("x"))
+    .await
+    .unwrap_err();
     assert!(err.is_auth(), "{err:?}");
     // anna may not impersonate ben
     let anna = client(&mock, "anna@contoso.test", "anna-pw");
-    let err = ExchangeSender::new(anna, "ben@contoso.test", true, true)
-        .send(&mail("x"))
-        .await
-        .unwrap_err();
+    let err = ExchangeSender::new(
+        anna,
+        "ben@contoso.test",
+        MailboxAccess::Impersonate,
+        SentItems::Keep,
+    )
+    .send(&mail("x"))
+    .await
+    .unwrap_err();
     assert!(!err.is_transient(), "{err:?}");
     mock.shutdown().await.unwrap();
 }
@@ -150,8 +171,8 @@ async fn send_to_ben(mock: &MockHandle, subjects: &[&str]) -> Vec<String> {
     let sender = ExchangeSender::new(
         client(mock, "anna@contoso.test", "anna-pw"),
         "anna@contoso.test",
-        false,
-        true,
+        MailboxAccess::Own,
+        SentItems::Keep,
     );
     let mut ids = Vec::new();
     for s in subjects {
@@ -169,7 +190,7 @@ async fn receive_keep_copy_then_only_new_mail() {
     let receiver = ExchangeReceiver::new(
         admin,
         "ben@contoso.test",
-        true,
+        MailboxAccess::Impersonate,
         "ben-ews",
         checkpoints(&dir),
         AfterReceive::KeepCopy,
@@ -226,7 +247,7 @@ async fn receive_delete_mode_empties_the_inbox() {
     let receiver = ExchangeReceiver::new(
         ben,
         "ben@contoso.test",
-        false,
+        MailboxAccess::Own,
         "ben",
         checkpoints(&dir),
         AfterReceive::Delete,
@@ -283,7 +304,7 @@ async fn crash_between_store_and_acknowledge_and_a_rejected_sync_state_file_each
         ExchangeReceiver::new(
             client(&mock, "ben@contoso.test", "ben-pw"),
             "ben@contoso.test",
-            false,
+            MailboxAccess::Own,
             "ben",
             cps.clone(),
             AfterReceive::Delete,
@@ -357,7 +378,7 @@ async fn a_sink_failure_acknowledges_nothing_on_exchange() {
     let receiver = ExchangeReceiver::new(
         client(&mock, "ben@contoso.test", "ben-pw"),
         "ben@contoso.test",
-        false,
+        MailboxAccess::Own,
         "ben",
         checkpoints(&dir),
         AfterReceive::Delete,
@@ -513,8 +534,8 @@ async fn the_send_queue_works_with_the_exchange_backend() {
     let sender = ExchangeSender::new(
         client(&mock, "anna@contoso.test", "anna-pw"),
         "anna@contoso.test",
-        false,
-        true,
+        MailboxAccess::Own,
+        SentItems::Keep,
     );
     let dir = tempfile::tempdir().unwrap();
     let queue = SendQueue::open(

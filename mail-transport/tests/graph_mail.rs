@@ -24,7 +24,7 @@ use graph_client::{ListOptions, auth};
 use mail_transport::{
     AfterReceive, Attachment, CheckpointStore, DedupSink, GraphReceiver, GraphSender, MailError,
     MailReceiver, MailSender, MailSink, Mailbox, MessageIdStore, NoLinks, OutgoingMail,
-    ReceivedMail, SinkError, SqliteCheckpoints, StoreOutcome,
+    ReceivedMail, SentItems, SinkError, SqliteCheckpoints, StoreOutcome,
 };
 
 const ORG: &str = r#"
@@ -106,8 +106,8 @@ fn mail(subject: &str) -> OutgoingMail {
     }
 }
 
-fn sender(mock: &MockHandle, save_copy: bool) -> GraphSender {
-    GraphSender::new(graph(mock), "anna@contoso.test", save_copy)
+fn sender(mock: &MockHandle, sent_items: SentItems) -> GraphSender {
+    GraphSender::new(graph(mock), "anna@contoso.test", sent_items)
         .with_copy_wait(Duration::from_secs(2))
 }
 
@@ -127,7 +127,7 @@ fn ews_message(snapshot: &ews_mock::store::ItemSnapshot) -> ews_client::types::M
 }
 
 async fn send_to_ben(mock: &MockHandle, subjects: &[&str]) -> Vec<String> {
-    let sender = sender(mock, true);
+    let sender = sender(mock, SentItems::Keep);
     let mut ids = Vec::new();
     for s in subjects {
         ids.push(sender.send(&mail(s)).await.unwrap().message_id);
@@ -140,7 +140,10 @@ async fn send_keeps_the_copy_in_sent_items_under_the_drafts_immutable_id() {
     let mock = mock().await;
     let mut outgoing = mail("Angebot 42");
     outgoing.bcc = vec![Mailbox::new("carl@contoso.test")];
-    let receipt = sender(&mock, true).send(&outgoing).await.unwrap();
+    let receipt = sender(&mock, SentItems::Keep)
+        .send(&outgoing)
+        .await
+        .unwrap();
     assert_eq!(receipt.copy_error, None);
     let copy = receipt.stored_copy.clone().expect("the copy in Sent Items");
     assert_eq!(copy.folder, "sentitems");
@@ -218,7 +221,7 @@ async fn send_keeps_the_copy_in_sent_items_under_the_drafts_immutable_id() {
     assert_eq!(count(&mock, "carl@contoso.test", "inbox"), 1);
 
     // without a copy: delivered, nothing in Sent Items or Drafts
-    let receipt = sender(&mock, false)
+    let receipt = sender(&mock, SentItems::Discard)
         .send(&mail("Ohne Kopie"))
         .await
         .unwrap();
@@ -251,7 +254,10 @@ async fn attachments_inline_and_through_an_upload_session_arrive_intact() {
         },
     ];
     mock.clear_log();
-    let receipt = sender(&mock, true).send(&outgoing).await.unwrap();
+    let receipt = sender(&mock, SentItems::Keep)
+        .send(&outgoing)
+        .await
+        .unwrap();
     assert!(receipt.stored_copy.is_some());
     let counts = mock.request_counts();
     assert_eq!(counts.get("Graph POST messages/attachments"), Some(&1));
@@ -305,7 +311,10 @@ async fn a_send_whose_connection_drops_is_not_repeated() {
     );
     mock.clear_log();
     // the send happened: the receipt names the copy found by its id
-    let receipt = sender(&mock, true).send(&mail("Einmal")).await.unwrap();
+    let receipt = sender(&mock, SentItems::Keep)
+        .send(&mail("Einmal"))
+        .await
+        .unwrap();
     assert!(receipt.stored_copy.is_some());
     assert_eq!(mock.request_counts()["Graph POST messages/send"], 1);
     assert_eq!(count(&mock, "ben@contoso.test", "inbox"), 1);
@@ -316,7 +325,7 @@ async fn a_send_whose_connection_drops_is_not_repeated() {
             .for_operation("Graph POST messages/send")
             .times(1),
     );
-    let err = sender(&mock, true)
+    let err = sender(&mock, SentItems::Keep)
         .send(&mail("Vielleicht"))
         .await
         .unwrap_err();
@@ -424,7 +433,7 @@ impl CheckpointStore for FlakyCheckpoints {
     }
     fn save(&self, account: &str, folder: &str, checkpoint: &str) -> Result<(), MailError> {
         if self.broken.load(Ordering::SeqCst) {
-            return Err(MailError::Storage("killed before the checkpoint".into()));
+            return Err(MailError::storage("killed before the checkpoint"));
         }
         self.inner.save(account, folder, checkpoint)
     }
@@ -476,7 +485,7 @@ async fn a_crash_between_filing_and_checkpoint_files_nothing_twice() {
         .receive(&dedup, &NoLinks)
         .await
         .unwrap_err();
-    assert!(matches!(err, MailError::Storage(_)), "{err:?}");
+    assert!(matches!(err, MailError::Storage { .. }), "{err:?}");
     assert_eq!(count(&mock, "ben@contoso.test", "inbox"), 0);
     assert_eq!(*store.0.lock().unwrap(), ids, "each filed once so far");
 
@@ -620,7 +629,11 @@ async fn after_receive_moves_or_deletes_and_another_folder_can_be_received() {
 async fn wrong_credentials_are_a_typed_auth_error_without_the_secret() {
     let mock = mock().await;
     let wrong_secret = "not-the-secret-0815";
-    let sender = GraphSender::new(graph_with(&mock, wrong_secret), "anna@contoso.test", true);
+    let sender = GraphSender::new(
+        graph_with(&mock, wrong_secret),
+        "anna@contoso.test",
+        SentItems::Keep,
+    );
     let err = sender.send(&mail("x")).await.unwrap_err();
     assert!(err.is_auth(), "{err:?}");
     for text in [err.to_string(), format!("{err:?}"), format!("{sender:?}")] {
@@ -643,7 +656,7 @@ async fn wrong_credentials_are_a_typed_auth_error_without_the_secret() {
         assert!(!text.contains(wrong_secret), "{text}");
     }
     // the right secret never shows either
-    let good = GraphSender::new(graph(&mock), "anna@contoso.test", true);
+    let good = GraphSender::new(graph(&mock), "anna@contoso.test", SentItems::Keep);
     assert!(!format!("{good:?}").contains("crm-app-secret-4711"));
     // nothing was sent with the wrong credentials
     assert_eq!(count(&mock, "ben@contoso.test", "inbox"), 0);

@@ -118,10 +118,7 @@ async fn transient_failures_are_retried_later_permanent_ones_are_set_aside() {
                 message: "no such user".into(),
                 transient: false,
             },
-            MailError::Network {
-                server: "x:25".into(),
-                message: "reset".into(),
-            },
+            MailError::network("x:25", "reset"),
         ]),
         sent: Mutex::new(Vec::new()),
     };
