@@ -81,6 +81,8 @@ use crate::ops::{
     GetItem, ItemView, MoveItem, ResolutionSet, ResolveNames, SyncFolderHierarchy,
     SyncFolderHierarchyResult, SyncFolderItems, SyncFolderItemsResult,
 };
+use crate::transport::decide::{self, BusyDecision};
+use crate::transport::retry::random_sample;
 use crate::transport::{
     DEFAULT_MAX_DOWNLOAD_BYTES, HttpTransport, RawResponse, RetryPolicy, SoapRequest,
     StreamBoundError, StreamGuard, StreamLimits, TransportConfig, TransportError,
@@ -424,16 +426,21 @@ impl Client {
                 }
                 Attempt::Busy { code, back_off } => {
                     busy_count += 1;
-                    let wait = policy.server_wait(back_off, busy_count);
-                    let reported = back_off.unwrap_or(wait);
-                    let throttled = Error::Throttled {
-                        code: code.clone(),
-                        back_off: reported,
-                        attempts: busy_count,
+                    let now = decide::Now {
+                        remaining: deadline.saturating_duration_since(Instant::now()),
+                        jitter: random_sample(),
                     };
-                    if busy_count >= policy.max_attempts || Instant::now() + wait >= deadline {
-                        return Err(throttled);
-                    }
+                    let wait = match decide::decide_busy(busy_count, back_off, policy, now) {
+                        BusyDecision::Wait(wait) => wait,
+                        BusyDecision::GiveUp(wait) => {
+                            return Err(Error::Throttled {
+                                code,
+                                back_off: back_off.unwrap_or(wait),
+                                attempts: busy_count,
+                            });
+                        }
+                    };
+                    let reported = back_off.unwrap_or(wait);
                     tracing::info!(
                         operation = O::NAME,
                         mailbox = anchor,
