@@ -294,7 +294,7 @@ fn send_requests() -> Vec<(String, SendItem)> {
             "send keep".into(),
             SendItem {
                 saved_item_folder_id: Some(DistinguishedFolderName::SentItems.into()),
-                ..SendItem::new(vec![ItemId::with_change_key("D1", "CK").into()])
+                ..SendItem::new([ItemId::with_change_key("D1", "CK")])
             },
         ),
         (

@@ -205,15 +205,13 @@ async fn sending_delivers_inside_the_organisation_and_queues_external_mail() {
             .count(),
         1
     );
-    let r = ews
-        .call(&SendItem::new(vec![draft_id.clone().into()]))
-        .await;
+    let r = ews.call(&SendItem::new(vec![draft_id.clone()])).await;
     assert_eq!(codes(&r), ["NoError"]);
     let bob = mock.mailbox("bob@contoso.test").unwrap();
     assert_eq!(bob.items_in("drafts").count(), 0);
     assert_eq!(bob.items_in("sentitems").count(), 2);
     assert_eq!(mock.outbox().len(), 2);
-    let again = ews.call(&SendItem::new(vec![draft_id.into()])).await;
+    let again = ews.call(&SendItem::new(vec![draft_id])).await;
     assert_eq!(codes(&again), ["ErrorItemNotFound"]);
     ews.validate();
     mock.shutdown().await.unwrap();

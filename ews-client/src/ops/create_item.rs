@@ -1,5 +1,7 @@
 //! `CreateItem`: create contacts, calendar items, tasks and messages; save, send, or send and
 //! keep a copy; send meeting invitations.
+//!
+//! Microsoft reference: [CreateItem operation](https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/createitem-operation).
 
 use super::common::ItemInfo;
 use super::update_item::{apply_changes, set_all_fields};
@@ -55,7 +57,8 @@ pub struct CreateItem {
 impl CreateItem {
     /// Creates items (contacts, tasks, appointments without invitations) in a folder, or in
     /// the default folder of their kind when `folder` is `None`.
-    pub fn save(items: Vec<Item>, folder: Option<BaseFolderId>) -> Self {
+    pub fn save(items: impl IntoIterator<Item = Item>, folder: Option<BaseFolderId>) -> Self {
+        let items: Vec<Item> = items.into_iter().collect();
         let has_calendar = items.iter().any(|i| matches!(i, Item::CalendarItem(_)));
         let has_message = items.iter().any(|i| matches!(i, Item::Message(_)));
         Self {

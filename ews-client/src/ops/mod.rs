@@ -4,6 +4,9 @@
 //! Every request and response type is both written and read, so `ews-mock` parses requests
 //! and writes responses with the same definitions ([`AnyRequest`] dispatches on the
 //! operation name).
+//!
+//! Each module links Microsoft's reference page of its operation; the list of all EWS
+//! operations: [EWS operations in Exchange](https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/ews-operations-in-exchange).
 
 mod any;
 mod common;
