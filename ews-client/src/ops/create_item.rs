@@ -24,6 +24,17 @@ string_enum! {
     }
 }
 
+/// Whether and where [`CreateItem::send`] keeps a copy of the sent message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SavedCopy {
+    /// Keep none (`SendOnly`).
+    Discard,
+    /// Keep it in Sent Items (`SendAndSaveCopy` without `SavedItemFolderId`).
+    InSentItems,
+    /// Keep it in this folder (`SendAndSaveCopy` with `SavedItemFolderId`).
+    In(BaseFolderId),
+}
+
 string_enum! {
     /// Whether creating a meeting sends invitations
     /// (`t:CalendarItemCreateOrDeleteOperationType`).
@@ -69,16 +80,27 @@ impl CreateItem {
         }
     }
 
-    /// Sends a message, keeping a copy in `saved_in` (Sent Items when `None`) if `keep_copy`.
-    pub fn send(message: Item, keep_copy: bool, saved_in: Option<BaseFolderId>) -> Self {
+    /// Sends a message, keeping a copy as `copy` says.
+    ///
+    /// ```
+    /// use ews_client::ops::{CreateItem, MessageDisposition, SavedCopy};
+    /// use ews_client::{DistinguishedFolderName, Item, Message};
+    /// let op = CreateItem::send(Item::Message(Message::default()), SavedCopy::InSentItems);
+    /// assert_eq!(op.message_disposition, Some(MessageDisposition::SendAndSaveCopy));
+    /// let archive = SavedCopy::In(DistinguishedFolderName::Drafts.into());
+    /// let op = CreateItem::send(Item::Message(Message::default()), archive);
+    /// assert!(op.saved_item_folder_id.is_some());
+    /// ```
+    pub fn send(message: Item, copy: SavedCopy) -> Self {
+        let (disposition, saved_item_folder_id) = match copy {
+            SavedCopy::Discard => (MessageDisposition::SendOnly, None),
+            SavedCopy::InSentItems => (MessageDisposition::SendAndSaveCopy, None),
+            SavedCopy::In(folder) => (MessageDisposition::SendAndSaveCopy, Some(folder)),
+        };
         Self {
-            message_disposition: Some(if keep_copy {
-                MessageDisposition::SendAndSaveCopy
-            } else {
-                MessageDisposition::SendOnly
-            }),
+            message_disposition: Some(disposition),
             send_meeting_invitations: None,
-            saved_item_folder_id: if keep_copy { saved_in } else { None },
+            saved_item_folder_id,
             items: vec![message],
         }
     }

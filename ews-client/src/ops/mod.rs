@@ -42,7 +42,9 @@ pub use common::{FolderInfo, ItemInfo};
 pub use convert_id::{AlternateId, ConvertId, ConvertIdResult, IdFormat};
 pub use create_attachment::{AttachmentInfo, CreateAttachment};
 pub use create_folder::CreateFolder;
-pub use create_item::{CreateItem, MessageDisposition, SendMeetingInvitations, creatable};
+pub use create_item::{
+    CreateItem, MessageDisposition, SavedCopy, SendMeetingInvitations, creatable,
+};
 pub use delete_folder::DeleteFolder;
 pub use delete_item::{
     AffectedTaskOccurrences, DeleteItem, DisposalType, SendMeetingCancellations,

@@ -96,7 +96,7 @@ pub use retry::{RetryPolicy, parse_retry_after};
 pub use scrub::{MAX_SERVER_TEXT, REDACTED, Scrubber, sanitize_server_text};
 pub use secrecy::{ExposeSecret, SecretString};
 pub use stream::{StreamBoundError, StreamGuard, StreamLimits};
-pub use tls::{CertificateFingerprint, CertificateNames};
+pub use tls::{CertificateCheck, CertificateFingerprint, CertificateNames};
 
 const CONTENT_TYPE: &str = "text/xml; charset=utf-8";
 
@@ -154,9 +154,10 @@ impl<'a> SoapRequest<'a> {
         self
     }
 
-    /// Sets idempotency.
-    pub fn with_idempotent(mut self, idempotent: bool) -> Self {
-        self.idempotent = idempotent;
+    /// Marks the request as not idempotent (it creates, sends or moves something): it is
+    /// never repeated once it may have reached the server.
+    pub fn non_idempotent(mut self) -> Self {
+        self.idempotent = false;
         self
     }
 
@@ -291,8 +292,11 @@ impl HttpTransport {
         let tls_config = tls::client_config_with_pins(
             &config.extra_root_certificates,
             &config.pinned_certificates,
-            danger,
-            false,
+            if danger {
+                CertificateCheck::DangerAcceptAnyOnLoopback
+            } else {
+                CertificateCheck::Verify
+            },
         )?;
         let scrubber = Scrubber::new();
         match &config.auth {
