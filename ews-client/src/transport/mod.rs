@@ -33,6 +33,14 @@
 //!   cut to [`MAX_SERVER_TEXT`] bytes); [`HttpTransport::scrubber`] hands it to the protocol
 //!   layer for faults and body excerpts.
 //!
+//! The decisions among these (retry or not, how long to wait, which error to give up with,
+//! whether the outcome is unknown, refreshing a bearer token once) are one pure function of
+//! the attempt state, the event, the [`RetryPolicy`], the request's idempotency, the time
+//! left and a jitter sample (the crate-private `transport::decide`, tested with a table of
+//! cases); [`HttpTransport::post`] only acquires permits, fetches tokens, sends, sleeps and
+//! feeds what happened back to it. The protocol layer's `ErrorServerBusy` waits use the
+//! same module.
+//!
 //! # Reusable pieces
 //!
 //! Besides [`HttpTransport`], these format-free items serve any HTTP client of the workspace
