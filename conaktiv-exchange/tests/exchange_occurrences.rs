@@ -291,8 +291,7 @@ async fn series_exceptions_go_both_ways_and_runs_are_stable() {
             "calendar:End",
         ]
         .iter()
-        .map(|p| field_change(&changed, &PropertyPath::field(*p)))
-        .collect(),
+        .map(|p| field_change(&changed, &PropertyPath::field(*p))),
     );
     let response = client.for_mailbox(BOB).execute(&update).await.unwrap();
     assert!(response.into_results().remove(0).is_ok());

@@ -488,7 +488,7 @@ async fn the_change_feed_returns_only_the_changes() {
     .unwrap();
     bob.delete_items(
         ews_client::ops::DisposalType::HardDelete,
-        vec![ItemId::new(nora_id.clone()).into()],
+        vec![ItemId::new(nora_id.clone())],
     )
     .await
     .unwrap();
@@ -848,10 +848,7 @@ async fn items_moved_out_of_the_folders_leave_the_scope() {
         .folder_id
         .unwrap();
     let moved = bob
-        .move_items(
-            contacts_root.into(),
-            vec![ItemId::new(carol.clone()).into()],
-        )
+        .move_items(contacts_root.into(), vec![ItemId::new(carol.clone())])
         .await
         .unwrap();
     let outside_id = moved[0]
@@ -869,10 +866,7 @@ async fn items_moved_out_of_the_folders_leave_the_scope() {
 
     let kunden = side.resolved().unwrap().folders[0].id.clone();
     let back = bob
-        .move_items(
-            FolderId::new(kunden).into(),
-            vec![ItemId::new(outside_id).into()],
-        )
+        .move_items(FolderId::new(kunden).into(), vec![ItemId::new(outside_id)])
         .await
         .unwrap();
     let back_id = back[0]

@@ -657,10 +657,7 @@ async fn a_restored_mailbox_reports_detached_records_and_reattach_writes_them_ba
     world
         .client()
         .for_mailbox("anna@contoso.test")
-        .delete_items(
-            DisposalType::HardDelete,
-            lost.into_iter().map(Into::into).collect(),
-        )
+        .delete_items(DisposalType::HardDelete, lost)
         .await
         .unwrap();
 
@@ -768,10 +765,7 @@ async fn a_mass_delete_is_explained_and_can_be_accepted_once() {
     world
         .client()
         .for_mailbox("anna@contoso.test")
-        .delete_items(
-            DisposalType::HardDelete,
-            ids.into_iter().map(Into::into).collect(),
-        )
+        .delete_items(DisposalType::HardDelete, ids)
         .await
         .unwrap();
 

@@ -77,10 +77,12 @@ use crate::error::Error;
 use crate::operation::{Operation, OperationResponse};
 use crate::ops::find_item::MAX_PAGE_SIZE;
 use crate::ops::{
-    CreateFolder, DeleteItem, DisposalType, FindFolder, FindItem, FindItemResult, GetFolder,
-    GetItem, ItemView, MoveItem, ResolutionSet, ResolveNames, SyncFolderHierarchy,
+    CreateFolder, CreateItem, DeleteItem, DisposalType, FindFolder, FindItem, FindItemResult,
+    GetFolder, GetItem, ItemView, MoveItem, ResolutionSet, ResolveNames, SyncFolderHierarchy,
     SyncFolderHierarchyResult, SyncFolderItems, SyncFolderItemsResult,
 };
+use crate::transport::decide::{self, BusyDecision};
+use crate::transport::retry::random_sample;
 use crate::transport::{
     DEFAULT_MAX_DOWNLOAD_BYTES, HttpTransport, RawResponse, RetryPolicy, SoapRequest,
     StreamBoundError, StreamGuard, StreamLimits, TransportConfig, TransportError,
@@ -424,16 +426,21 @@ impl Client {
                 }
                 Attempt::Busy { code, back_off } => {
                     busy_count += 1;
-                    let wait = policy.server_wait(back_off, busy_count);
-                    let reported = back_off.unwrap_or(wait);
-                    let throttled = Error::Throttled {
-                        code: code.clone(),
-                        back_off: reported,
-                        attempts: busy_count,
+                    let now = decide::Now {
+                        remaining: deadline.saturating_duration_since(Instant::now()),
+                        jitter: random_sample(),
                     };
-                    if busy_count >= policy.max_attempts || Instant::now() + wait >= deadline {
-                        return Err(throttled);
-                    }
+                    let wait = match decide::decide_busy(busy_count, back_off, policy, now) {
+                        BusyDecision::Wait(wait) => wait,
+                        BusyDecision::GiveUp(wait) => {
+                            return Err(Error::Throttled {
+                                code,
+                                back_off: back_off.unwrap_or(wait),
+                                attempts: busy_count,
+                            });
+                        }
+                    };
+                    let reported = back_off.unwrap_or(wait);
                     tracing::info!(
                         operation = O::NAME,
                         mailbox = anchor,
@@ -595,12 +602,40 @@ impl Client {
         })
     }
 
-    /// Deletes items in batches; per-item results in request order.
+    /// Creates items in `folder` (the default folder of each item's kind when `None`) in
+    /// batches of [`ClientConfig::batch_size`], one `CreateItem` request per batch
+    /// ([`CreateItem::save`]: messages are saved, not sent; meetings send no invitations).
+    /// Per-item results in request order: the created item as the server returned it
+    /// (normally its new id only), or the item's error. Use [`creatable`](crate::ops::creatable)
+    /// to turn an item read from a server into one `CreateItem` accepts.
+    ///
+    /// Creating is not idempotent: a request whose answer is lost fails with an error that
+    /// [`is_outcome_unknown`](Error::is_outcome_unknown) and is not repeated, and the results
+    /// of earlier batches are then not returned.
+    pub async fn create_items(
+        &self,
+        folder: Option<BaseFolderId>,
+        items: impl IntoIterator<Item = Item>,
+    ) -> Result<Vec<Result<Option<Item>, ResponseError>>, Error> {
+        let items: Vec<Item> = items.into_iter().collect();
+        let mut out = Vec::with_capacity(items.len());
+        for chunk in items.chunks(self.shared.batch_size) {
+            let op = CreateItem::save(chunk.iter().cloned(), folder.clone());
+            for r in self.execute(&op).await?.into_results() {
+                out.push(r.map(|info| info.items.into_iter().next()));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Deletes items in batches of [`ClientConfig::batch_size`]; per-item results in request
+    /// order.
     pub async fn delete_items(
         &self,
         delete_type: DisposalType,
-        ids: Vec<BaseItemId>,
+        ids: impl IntoIterator<Item = impl Into<BaseItemId>>,
     ) -> Result<Vec<Result<(), ResponseError>>, Error> {
+        let ids: Vec<BaseItemId> = ids.into_iter().map(Into::into).collect();
         let mut out = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(self.shared.batch_size) {
             let op = DeleteItem::new(delete_type, chunk.iter().cloned());
@@ -609,12 +644,14 @@ impl Client {
         Ok(out)
     }
 
-    /// Moves items to `to`; per-item results (the moved item with its new id) in order.
+    /// Moves items to `to` in batches of [`ClientConfig::batch_size`]; per-item results (the
+    /// moved item with its new id) in request order.
     pub async fn move_items(
         &self,
         to: BaseFolderId,
-        ids: Vec<BaseItemId>,
+        ids: impl IntoIterator<Item = impl Into<BaseItemId>>,
     ) -> Result<Vec<Result<Option<Item>, ResponseError>>, Error> {
+        let ids: Vec<BaseItemId> = ids.into_iter().map(Into::into).collect();
         let mut out = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(self.shared.batch_size) {
             let op = MoveItem {
@@ -876,8 +913,9 @@ impl Client {
     pub fn get_items(
         &self,
         shape: ItemShape,
-        ids: Vec<BaseItemId>,
+        ids: impl IntoIterator<Item = impl Into<BaseItemId>>,
     ) -> ResultStream<'static, Result<Item, ResponseError>> {
+        let ids: Vec<BaseItemId> = ids.into_iter().map(Into::into).collect();
         let client = self.clone();
         let batch_size = self.shared.batch_size;
         let batches: Vec<Vec<BaseItemId>> = ids.chunks(batch_size).map(<[_]>::to_vec).collect();

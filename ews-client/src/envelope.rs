@@ -18,7 +18,7 @@
 //!
 //! let headers = RequestHeaders::default()
 //!     .with_impersonation(Impersonation::PrimarySmtpAddress("anna@contoso.com".into()));
-//! let op = GetFolder::new(vec![DistinguishedFolderName::Inbox.into()]);
+//! let op = GetFolder::new([DistinguishedFolderName::Inbox]);
 //! let bytes = write_request(&headers, &op);
 //! let (back_headers, back): (RequestHeaders, GetFolder) = read_request(&bytes).unwrap();
 //! assert_eq!(back_headers, headers);
@@ -632,7 +632,7 @@ mod tests {
                 .with_time_zone("W. Europe Standard Time")
                 .with_mailbox_culture("de-DE")
                 .with_server_version(ExchangeVersion::Exchange2013Sp1);
-            let op = GetFolder::new(vec![DistinguishedFolderName::Contacts.into()]);
+            let op = GetFolder::new([DistinguishedFolderName::Contacts]);
             let bytes = write_request(&headers, &op);
             let (h, back): (RequestHeaders, GetFolder) = read_request(&bytes).unwrap();
             assert_eq!(h, headers);

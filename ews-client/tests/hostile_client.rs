@@ -167,9 +167,9 @@ async fn every_batch_operation_checks_the_number_of_results() {
     assert_counts_checked(CreateItem::save(vec![contact("a"), contact("b")], None), 2).await;
     assert_counts_checked(SendItem::new(ids(2)), 2).await;
     assert_counts_checked(
-        GetFolder::new(vec![
-            DistinguishedFolderName::Inbox.into(),
-            DistinguishedFolderName::Contacts.into(),
+        GetFolder::new([
+            DistinguishedFolderName::Inbox,
+            DistinguishedFolderName::Contacts,
         ]),
         2,
     )
@@ -331,7 +331,7 @@ async fn zero_back_off_is_floored_growing_and_capped_per_call() {
         let client = Client::new(h.config(Auth::None).with_busy_retry(policy)).unwrap();
         let started = Instant::now();
         let err = client
-            .execute(&GetFolder::new(vec![DistinguishedFolderName::Inbox.into()]))
+            .execute(&GetFolder::new([DistinguishedFolderName::Inbox]))
             .await
             .unwrap_err();
         // 4 answers, 3 waits: 100 + 200 + 400 ms despite BackOffMilliseconds 0
@@ -356,7 +356,7 @@ async fn default_floor_is_one_second_and_the_deadline_ends_as_throttled() {
     .unwrap();
     let started = Instant::now();
     let err = client
-        .execute(&GetFolder::new(vec![DistinguishedFolderName::Inbox.into()]))
+        .execute(&GetFolder::new([DistinguishedFolderName::Inbox]))
         .await
         .unwrap_err();
     // default: at least 1 s, then at least 2 s (> the remaining deadline): two requests in
@@ -706,7 +706,7 @@ fn client_for(url: &str, auth: Auth) -> Client {
 }
 
 async fn two_errors(client: &Client) -> Vec<Error> {
-    let op = GetFolder::new(vec![DistinguishedFolderName::Inbox.into()]);
+    let op = GetFolder::new([DistinguishedFolderName::Inbox]);
     vec![
         client.execute(&op).await.unwrap_err(),
         client.execute(&op).await.unwrap_err(),
@@ -789,7 +789,7 @@ async fn ntlm_credentials_echoed_by_the_server_are_redacted() {
         Auth::ntlm("D\\svc", PASSWORD),
     );
     let err = client
-        .execute(&GetFolder::new(vec![DistinguishedFolderName::Inbox.into()]))
+        .execute(&GetFolder::new([DistinguishedFolderName::Inbox]))
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Fault(_)), "{err}");
@@ -857,7 +857,7 @@ async fn client_secret_echoed_by_the_token_endpoint_is_redacted() {
     let ews = echo_server("").await;
     let client = client_for(&ews.url("http", "127.0.0.1"), Auth::oauth(credentials));
     let err = client
-        .execute(&GetFolder::new(vec![DistinguishedFolderName::Inbox.into()]))
+        .execute(&GetFolder::new([DistinguishedFolderName::Inbox]))
         .await
         .unwrap_err();
     assert!(
@@ -901,7 +901,7 @@ async fn huge_and_binary_server_text_is_cut_and_cleaned() {
     ])
     .await;
     let client = h.client();
-    let op = GetFolder::new(vec![DistinguishedFolderName::Inbox.into()]);
+    let op = GetFolder::new([DistinguishedFolderName::Inbox]);
     let fault = client.execute(&op).await.unwrap_err();
     let text = fault.to_string();
     assert!(text.len() < 1000, "{} bytes", text.len());

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use ews_client::transport::{Auth, HttpTransport, RetryPolicy, TransportError};
+use ews_client::transport::{Auth, HttpTransport, RetryPolicy, SoapRequest, TransportError};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 use transport_common::*;
@@ -109,7 +109,10 @@ async fn refused(framing: Framing, auth: Auth, idempotent: bool) -> (BodyServer,
     let transport = HttpTransport::new(config(&url, auth).with_max_response_bytes(LIMIT)).unwrap();
     let started = Instant::now();
     let err = transport
-        .post(request().with_idempotent(idempotent))
+        .post(SoapRequest {
+            idempotent,
+            ..request()
+        })
         .await
         .unwrap_err();
     assert!(

@@ -171,7 +171,7 @@ fn create_requests() -> Vec<(String, CreateItem)> {
     }
     out.push((
         "send with copy".into(),
-        CreateItem::send(Item::Message(full_message()), true, None),
+        CreateItem::send(Item::Message(full_message()), SavedCopy::InSentItems),
     ));
     out
 }
@@ -294,7 +294,7 @@ fn send_requests() -> Vec<(String, SendItem)> {
             "send keep".into(),
             SendItem {
                 saved_item_folder_id: Some(DistinguishedFolderName::SentItems.into()),
-                ..SendItem::new(vec![ItemId::with_change_key("D1", "CK").into()])
+                ..SendItem::new([ItemId::with_change_key("D1", "CK")])
             },
         ),
         (
@@ -476,7 +476,7 @@ fn constructors_set_what_exchange_requires() {
         Some(SendMeetingInvitations::SendToNone)
     );
     assert_eq!(save.message_disposition, None);
-    let send = CreateItem::send(Item::Message(Message::default()), false, None);
+    let send = CreateItem::send(Item::Message(Message::default()), SavedCopy::Discard);
     assert_eq!(send.message_disposition, Some(MessageDisposition::SendOnly));
     assert!(!CreateItem::idempotent(&send));
     assert!(UpdateItem::idempotent(&UpdateItem::new(vec![])));

@@ -117,7 +117,7 @@ fn inbox_folder() -> FolderInfo {
 }
 
 fn get_inbox() -> GetFolder {
-    GetFolder::new(vec![DistinguishedFolderName::Inbox.into()])
+    GetFolder::new([DistinguishedFolderName::Inbox])
 }
 
 fn contact(id: &str) -> Item {
@@ -158,9 +158,9 @@ async fn server_busy_inside_http_200_waits_the_largest_back_off() {
     ]);
     let h = Harness::new(vec![ok::<GetFolder>(&busy), ok::<GetFolder>(&success)]).await;
     let started = Instant::now();
-    let op = GetFolder::new(vec![
-        DistinguishedFolderName::Inbox.into(),
-        DistinguishedFolderName::Contacts.into(),
+    let op = GetFolder::new([
+        DistinguishedFolderName::Inbox,
+        DistinguishedFolderName::Contacts,
     ]);
     let resp = h.client().execute(&op).await.unwrap();
     assert!(started.elapsed() >= Duration::from_millis(250));
@@ -254,11 +254,7 @@ async fn get_item_partial_failure_keeps_request_order() {
     let results: Vec<_> = client
         .get_items(
             ItemShape::default(),
-            vec![
-                ItemId::new("A").into(),
-                ItemId::new("B").into(),
-                ItemId::new("C").into(),
-            ],
+            [ItemId::new("A"), ItemId::new("B"), ItemId::new("C")],
         )
         .try_collect()
         .await
@@ -462,7 +458,7 @@ async fn get_items_splits_into_batches() {
     })]);
     let h = Harness::new(vec![ok::<GetItem>(&two), ok::<GetItem>(&one)]).await;
     let client = Client::new(h.config().with_batch_size(2)).unwrap();
-    let ids = (1..=3).map(|i| ItemId::new(i.to_string()).into()).collect();
+    let ids = (1..=3).map(|i| ItemId::new(i.to_string()));
     let results: Vec<_> = client
         .get_items(ItemShape::id_only(), ids)
         .try_collect()
@@ -657,7 +653,10 @@ async fn invalid_requests_are_rejected_before_sending() {
         matches!(err, Error::InvalidRequest(ref m) if m.contains("513")),
         "{err}"
     );
-    let err = client.execute(&GetFolder::new(vec![])).await.unwrap_err();
+    let err = client
+        .execute(&GetFolder::new(Vec::<FolderId>::new()))
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::InvalidRequest(_)), "{err}");
     let err = client.execute(&ResolveNames::new("  ")).await.unwrap_err();
     assert!(matches!(err, Error::InvalidRequest(_)), "{err}");
@@ -720,4 +719,77 @@ async fn every_kind_of_throttling_answer_is_waited_out_in_one_call() {
     // Retry-After 1 s twice, BackOffMilliseconds 200 + 100.
     assert!(waited >= Duration::from_millis(2300), "waited {waited:?}");
     assert!(waited < Duration::from_secs(10), "waited {waited:?}");
+}
+
+#[tokio::test]
+async fn create_items_batches_keep_order_and_validate_against_the_schema() {
+    let new_contact = |name: &str| {
+        Item::Contact(Contact {
+            display_name: Some(name.into()),
+            given_name: Some(name.into()),
+            ..Contact::default()
+        })
+    };
+    let created = |id: &str| {
+        ResponseMessage::success(ItemInfo {
+            items: vec![contact(id)],
+        })
+    };
+    let two = ResponseMessages::new(vec![created("N1"), created("N2")]);
+    let one = ResponseMessages::new(vec![ResponseMessage::error(
+        ResponseCode::ErrorQuotaExceeded,
+        "mailbox full",
+    )]);
+    let h = Harness::new(vec![ok::<CreateItem>(&two), ok::<CreateItem>(&one)]).await;
+    let client = Client::new(h.config().with_batch_size(2))
+        .unwrap()
+        .for_mailbox("anna@contoso.com");
+    let results = client
+        .create_items(
+            Some(DistinguishedFolderName::Contacts.into()),
+            ["Anna", "Ben", "Cleo"].map(new_contact),
+        )
+        .await
+        .unwrap();
+    assert_eq!(results.len(), 3);
+    let id = |r: &Result<Option<Item>, _>| {
+        r.as_ref()
+            .unwrap()
+            .as_ref()
+            .and_then(Item::item_id)
+            .map(|i| i.id.clone())
+    };
+    assert_eq!(id(&results[0]).as_deref(), Some("N1"));
+    assert_eq!(id(&results[1]).as_deref(), Some("N2"));
+    let err = results[2].as_ref().unwrap_err();
+    assert_eq!(err.0.code, ResponseCode::ErrorQuotaExceeded);
+
+    let requests = h.requests();
+    assert_eq!(requests.len(), 2, "one CreateItem per batch");
+    let names: Vec<Vec<String>> = requests
+        .iter()
+        .map(|body| {
+            let (_, op) =
+                ews_client::envelope::read_request::<CreateItem>(body.as_bytes()).unwrap();
+            assert_eq!(
+                op.saved_item_folder_id,
+                Some(DistinguishedFolderName::Contacts.into())
+            );
+            op.items
+                .iter()
+                .map(|i| match i {
+                    Item::Contact(c) => c.display_name.clone().unwrap_or_default(),
+                    other => panic!("{other:?}"),
+                })
+                .collect()
+        })
+        .collect();
+    assert_eq!(names, [vec!["Anna", "Ben"], vec!["Cleo"]]);
+    let docs: Vec<(&str, &[u8])> = requests
+        .iter()
+        .map(|b| ("CreateItem request", b.as_bytes()))
+        .collect();
+    if let Err(e) = ews_client::schema::validate_in_test(&docs) {
+        panic!("{e}");
+    }
 }

@@ -213,7 +213,7 @@ async fn ntlm_handshake_uses_one_connection_which_is_then_reused() {
     .unwrap();
     let first = t.post(request()).await.unwrap();
     assert_eq!(first.body.as_ref(), b"<first/>");
-    let second = t.post(request().with_idempotent(false)).await.unwrap();
+    let second = t.post(request().non_idempotent()).await.unwrap();
     assert_eq!(second.body.as_ref(), b"<again/>");
     assert_eq!(
         server.connections(),
@@ -479,7 +479,7 @@ async fn ntlm_reauthenticates_when_a_reused_connection_gets_401() {
     assert_eq!(t.post(request()).await.unwrap().body.as_ref(), b"<first/>");
     // the kept connection answers 401: a 401 means "not processed", so even a
     // non-idempotent request is sent again after a fresh handshake
-    let second = t.post(request().with_idempotent(false)).await.unwrap();
+    let second = t.post(request().non_idempotent()).await.unwrap();
     assert_eq!(second.body.as_ref(), b"<first/>");
     assert_eq!(handshakes.load(Ordering::SeqCst), 2);
     assert_eq!(server.connections(), 2);

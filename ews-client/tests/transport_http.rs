@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
-use ews_client::transport::{Auth, HttpTransport, RetryPolicy, TransportError};
+use ews_client::transport::{Auth, HttpTransport, RetryPolicy, SoapRequest, TransportError};
 use tokio::io::AsyncWriteExt;
 use transport_common::*;
 use wiremock::matchers::{body_string, header, method, path};
@@ -154,7 +154,7 @@ async fn throttling_without_retry_after_backs_off_exponentially() {
     // 503 means "not processed": safe to repeat even a non-idempotent request
     let response = HttpTransport::new(cfg)
         .unwrap()
-        .post(request().with_idempotent(false))
+        .post(request().non_idempotent())
         .await
         .unwrap();
     assert_eq!(response.status, 200);
@@ -216,9 +216,11 @@ async fn deadline_bounds_a_slow_server() {
         let started = Instant::now();
         let err = t
             .post(
-                request()
-                    .with_idempotent(idempotent)
-                    .with_deadline(Instant::now() + Duration::from_millis(400)),
+                SoapRequest {
+                    idempotent,
+                    ..request()
+                }
+                .with_deadline(Instant::now() + Duration::from_millis(400)),
             )
             .await
             .unwrap_err();
@@ -249,7 +251,7 @@ async fn connection_refused_is_retried_with_back_off_then_reported() {
     ))
     .unwrap();
     let started = Instant::now();
-    let err = t.post(request().with_idempotent(false)).await.unwrap_err();
+    let err = t.post(request().non_idempotent()).await.unwrap_err();
     // 50 + 100 ms back-off between three attempts; nothing was sent, so even a
     // non-idempotent request is retried.
     assert_elapsed(started, Duration::from_millis(140), Duration::from_secs(5));
@@ -292,7 +294,7 @@ async fn dropping_server() -> (String, Arc<AtomicUsize>) {
 async fn dropped_non_idempotent_request_is_outcome_unknown_and_not_repeated() {
     let (url, accepted) = dropping_server().await;
     let t = HttpTransport::new(config(&url, Auth::None)).unwrap();
-    let err = t.post(request().with_idempotent(false)).await.unwrap_err();
+    let err = t.post(request().non_idempotent()).await.unwrap_err();
     assert!(err.is_outcome_unknown(), "{err:?}");
     assert!(!err.is_transient());
     assert!(matches!(err, TransportError::OutcomeUnknown { .. }));
@@ -416,7 +418,7 @@ fn invalid_configs_are_rejected() {
         base("https://mail.contoso.com/EWS").with_max_concurrency_per_mailbox(0),
         base("https://mail.contoso.com/EWS")
             .with_retry(RetryPolicy::no_retries().with_max_attempts(0)),
-        base("https://mail.contoso.com/EWS").with_danger_accept_invalid_certs_on_loopback(true),
+        base("https://mail.contoso.com/EWS").with_danger_accept_invalid_certs_on_loopback(),
         base("https://mail.contoso.com/EWS").with_extra_root_certificate(b"garbage".to_vec()),
         base("https://mail.contoso.com/EWS").with_user_agent("bad\nagent"),
     ];

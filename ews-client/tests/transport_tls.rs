@@ -84,7 +84,7 @@ async fn loopback_opt_out_accepts_the_certificate() {
     for host in ["127.0.0.1", "localhost"] {
         let t = HttpTransport::new(
             config(&server.url("https", host), Auth::basic("u", "p"))
-                .with_danger_accept_invalid_certs_on_loopback(true),
+                .with_danger_accept_invalid_certs_on_loopback(),
         )
         .unwrap();
         let response = t.post(request()).await.unwrap();
@@ -121,7 +121,7 @@ async fn extra_root_certificate_is_used_by_the_ntlm_path() {
 fn loopback_opt_out_is_refused_for_other_hosts() {
     let err = HttpTransport::new(
         config("https://mail.contoso.com/EWS/Exchange.asmx", Auth::None)
-            .with_danger_accept_invalid_certs_on_loopback(true),
+            .with_danger_accept_invalid_certs_on_loopback(),
     )
     .unwrap_err();
     assert!(matches!(err, TransportError::InvalidConfig(_)), "{err:?}");

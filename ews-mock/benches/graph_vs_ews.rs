@@ -267,7 +267,7 @@ fn main() {
         mock.clear_log();
         let (cpu0, t0) = (thread_cpu(), Instant::now());
         for chunk in (0..n).collect::<Vec<_>>().chunks(100) {
-            let items = chunk.iter().map(|i| ews_contact(*i)).collect();
+            let items = chunk.iter().map(|i| ews_contact(*i));
             let r = ews
                 .execute(&CreateItem::save(items, Some(folder_id.clone())))
                 .await

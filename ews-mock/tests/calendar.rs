@@ -296,8 +296,7 @@ async fn series_in_a_time_zone_and_occurrences_with_their_own_fields() {
         by_index(2),
         paths
             .iter()
-            .map(|p| field_change(&changed, &PropertyPath::field(*p)))
-            .collect(),
+            .map(|p| field_change(&changed, &PropertyPath::field(*p))),
     );
     assert_eq!(codes(&ews.call(&update).await), ["NoError"]);
     // a second change to the exception keeps the first one's fields

@@ -123,3 +123,55 @@ async fn the_client_backs_off_on_injected_throttling() {
     assert_eq!(statuses[3], (200, Some("NoError".into())));
     mock.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn create_items_through_the_client_returns_new_ids_in_order() {
+    use ews_client::ItemShape;
+    use ews_client::types::{Contact, Item};
+    use futures::TryStreamExt;
+    let mock = start().await;
+    let client = client_with(&mock, Auth::basic("bob@contoso.test", "bob-pw"));
+    let contact = |name: &str| {
+        Item::Contact(Contact {
+            display_name: Some(name.into()),
+            given_name: Some(name.into()),
+            ..Contact::default()
+        })
+    };
+    let created = client
+        .create_items(
+            Some(BaseFolderId::from(D::Contacts)),
+            [contact("Anna"), contact("Ben")],
+        )
+        .await
+        .unwrap();
+    let ids: Vec<_> = created
+        .into_iter()
+        .map(|r| r.unwrap().and_then(|i| i.item_id().cloned()).unwrap())
+        .collect();
+    assert_eq!(ids.len(), 2);
+    assert_ne!(ids[0].id, ids[1].id);
+    let read: Vec<_> = client
+        .get_items(ItemShape::all_properties(), ids)
+        .try_collect()
+        .await
+        .unwrap();
+    let names: Vec<_> = read
+        .into_iter()
+        .map(|r| match r.unwrap() {
+            Item::Contact(c) => c.display_name.unwrap_or_default(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(names, ["Anna", "Ben"]);
+    let contacts = client
+        .get_folder(BaseFolderId::from(D::Contacts))
+        .await
+        .unwrap();
+    assert_eq!(
+        contacts.total_count,
+        Some(3),
+        "the mock's contact and two new ones"
+    );
+    mock.shutdown().await.unwrap();
+}

@@ -171,9 +171,7 @@ async fn update_and_delete_folders_show_in_hierarchy_sync() {
             _ => None,
         })
         .unwrap();
-    let deleted_items = ews
-        .call(&GetFolder::new(vec![D::DeletedItems.into()]))
-        .await;
+    let deleted_items = ews.call(&GetFolder::new([D::DeletedItems])).await;
     assert_eq!(
         bin.parent_folder_id.as_ref().unwrap().id,
         deleted_items.messages[0].content.folders[0]

@@ -17,10 +17,7 @@ use ews_client::types::{DistinguishedFolderName as D, EmailAddress};
 async fn convert_id_names_the_mailbox_and_round_trips_formats() {
     let mock = start().await;
     let ews = Ews::bob(&mock);
-    let inbox = ews
-        .call(&GetFolder::new(vec![D::Inbox.into()]))
-        .await
-        .messages[0]
+    let inbox = ews.call(&GetFolder::new([D::Inbox])).await.messages[0]
         .content
         .folders[0]
         .folder_id

@@ -6,7 +6,7 @@ mod common;
 
 use common::*;
 use ews_client::ops::{
-    ConflictResolution, CreateAttachment, CreateItem, GetAttachment, GetItem, SendItem,
+    ConflictResolution, CreateAttachment, CreateItem, GetAttachment, GetItem, SavedCopy, SendItem,
     SyncFolderItems, SyncItemChange, UpdateItem, field_change,
 };
 use ews_client::types::shape::ItemShape;
@@ -133,8 +133,7 @@ async fn sending_delivers_inside_the_organisation_and_queues_external_mail() {
                 "Hello",
                 &["alice@contoso.test", "team@contoso.test", "ext@example.org"],
             ),
-            true,
-            None,
+            SavedCopy::InSentItems,
         ))
         .await;
     assert_eq!(codes(&sent), ["NoError"]);
@@ -164,8 +163,7 @@ async fn sending_delivers_inside_the_organisation_and_queues_external_mail() {
     // SendOnly keeps no copy; no recipients is an error
     ews.call(&CreateItem::send(
         message("Quiet", &["alice@contoso.test"]),
-        false,
-        None,
+        SavedCopy::Discard,
     ))
     .await;
     assert_eq!(
@@ -183,7 +181,10 @@ async fn sending_delivers_inside_the_organisation_and_queues_external_mail() {
         2
     );
     let nobody = ews
-        .call(&CreateItem::send(message("Nobody", &[]), true, None))
+        .call(&CreateItem::send(
+            message("Nobody", &[]),
+            SavedCopy::InSentItems,
+        ))
         .await;
     assert_eq!(codes(&nobody), ["ErrorInvalidRecipients"]);
 
@@ -205,15 +206,13 @@ async fn sending_delivers_inside_the_organisation_and_queues_external_mail() {
             .count(),
         1
     );
-    let r = ews
-        .call(&SendItem::new(vec![draft_id.clone().into()]))
-        .await;
+    let r = ews.call(&SendItem::new(vec![draft_id.clone()])).await;
     assert_eq!(codes(&r), ["NoError"]);
     let bob = mock.mailbox("bob@contoso.test").unwrap();
     assert_eq!(bob.items_in("drafts").count(), 0);
     assert_eq!(bob.items_in("sentitems").count(), 2);
     assert_eq!(mock.outbox().len(), 2);
-    let again = ews.call(&SendItem::new(vec![draft_id.into()])).await;
+    let again = ews.call(&SendItem::new(vec![draft_id])).await;
     assert_eq!(codes(&again), ["ErrorItemNotFound"]);
     ews.validate();
     mock.shutdown().await.unwrap();
@@ -352,8 +351,7 @@ async fn read_flag_changes_sync_as_such() {
     let bob = Ews::bob(&mock);
     bob.call(&CreateItem::send(
         message("Ping", &["alice@contoso.test"]),
-        false,
-        None,
+        SavedCopy::Discard,
     ))
     .await;
     let alice = Ews::as_user(&mock, "alice@contoso.test", "alice-pw");

@@ -49,7 +49,10 @@ pub fn certificate(
     certificate: CertificateCredential,
 ) -> Result<Arc<dyn TokenProvider>, Error> {
     let http = reqwest::Client::builder()
-        .use_preconfigured_tls(ews_client::transport::tls_client_config(&[], false, false)?)
+        .use_preconfigured_tls(ews_client::transport::tls_client_config(
+            &[],
+            ews_client::transport::CertificateCheck::Verify,
+        )?)
         .timeout(Duration::from_secs(30))
         .build()
         .map_err(|e| Error::InvalidArgument(format!("HTTP client: {e}")))?;

@@ -422,8 +422,11 @@ impl Client {
         let tls = tls_client_config_with_pins(
             &config.extra_root_certificates,
             &config.pinned_certificates,
-            danger,
-            false,
+            if danger {
+                ews_client::transport::CertificateCheck::DangerAcceptAnyOnLoopback
+            } else {
+                ews_client::transport::CertificateCheck::Verify
+            },
         )?;
         // The token provider's secrets (client secret, signed assertions, its tokens) when
         // it shares them; every bearer token used is added as well.

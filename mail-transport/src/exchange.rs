@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use ews_client::client::Client;
-use ews_client::ops::{CreateItem, DisposalType, GetAttachment, SyncFolderItems, SyncItemChange};
+use ews_client::ops::{
+    CreateItem, DisposalType, GetAttachment, SavedCopy, SyncFolderItems, SyncItemChange,
+};
 use ews_client::types::base_item_id::BaseItemId;
 use ews_client::types::response::ResponseCode;
 use ews_client::types::shape::ItemShape;
@@ -209,8 +211,11 @@ impl MailSender for ExchangeSender {
     async fn send_built(&self, built: &BuiltMail) -> Result<SendReceipt, MailError> {
         let op = CreateItem::send(
             Item::Message(Self::message(built)),
-            self.save_copy,
-            Some(DistinguishedFolderName::SentItems.into()),
+            if self.save_copy {
+                SavedCopy::In(DistinguishedFolderName::SentItems.into())
+            } else {
+                SavedCopy::Discard
+            },
         );
         let info = self.client.execute_single(&op).await.map_err(ews_err)?;
         // Exchange itself returns no id for a sent message; when the server names the copy

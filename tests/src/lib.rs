@@ -314,10 +314,7 @@ impl Env {
         let (id, _) = self.exchange_contact(user, given).await;
         self.client()
             .for_mailbox(mailbox(user))
-            .delete_items(
-                DisposalType::MoveToDeletedItems,
-                vec![ItemId::new(id).into()],
-            )
+            .delete_items(DisposalType::MoveToDeletedItems, vec![ItemId::new(id)])
             .await
             .expect("delete");
     }

@@ -552,7 +552,7 @@ impl ExchangeSide {
         let mut pending: Vec<&[(usize, Item)]> = items.chunks(BATCH).rev().collect();
         while let Some(chunk) = pending.pop() {
             let op = CreateItem::save(
-                chunk.iter().map(|(_, it)| it.clone()).collect(),
+                chunk.iter().map(|(_, it)| it.clone()),
                 Some(FolderId::new(folder.clone()).into()),
             );
             match self.client.execute(&op).await {
@@ -647,7 +647,7 @@ impl ExchangeSide {
         // Split like creates when the request is refused as a whole (HTTP 413).
         let mut pending: Vec<&[(usize, ItemChange)]> = changes.chunks(BATCH).rev().collect();
         while let Some(chunk) = pending.pop() {
-            let mut op = UpdateItem::new(chunk.iter().map(|(_, c)| c.clone()).collect());
+            let mut op = UpdateItem::new(chunk.iter().map(|(_, c)| c.clone()));
             op.conflict_resolution = ConflictResolution::AutoResolve;
             match self.config.table {
                 ExchangeTable::Appointments => {

@@ -135,7 +135,7 @@ mod tests {
     fn dispatches_on_operation_and_rejects_unknown() {
         let headers = RequestHeaders::default()
             .with_impersonation(Impersonation::SmtpAddress("bob@contoso.com".into()));
-        let op: AnyRequest = GetFolder::new(vec![DistinguishedFolderName::Inbox.into()]).into();
+        let op: AnyRequest = GetFolder::new([DistinguishedFolderName::Inbox]).into();
         let bytes = op.write_envelope(&headers);
         let (h, back) = AnyRequest::read_envelope(&bytes).unwrap();
         assert_eq!(h, headers);

@@ -13,6 +13,8 @@
 //! let bytes = write_request(&req, "https://contoso.com/autodiscover/autodiscover.svc");
 //! assert_eq!(read_request(&bytes).unwrap(), req);
 //! ```
+//!
+//! Microsoft reference: [GetUserSettings operation (SOAP Autodiscover)](https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/getusersettings-operation-soap).
 
 use std::time::Duration;
 

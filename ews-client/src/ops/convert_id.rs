@@ -1,5 +1,7 @@
 //! `ConvertId`: converts item and folder ids between formats; clients also call it at logon
 //! to learn a mailbox's primary SMTP address (the `Mailbox` of the answer).
+//!
+//! Microsoft reference: [ConvertId operation](https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/convertid-operation).
 
 use crate::operation::Operation;
 use crate::types::ids::string_enum;

@@ -1,4 +1,6 @@
 //! `CreateAttachment`: add file or item attachments to an existing item.
+//!
+//! Microsoft reference: [CreateAttachment operation](https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/createattachment-operation).
 
 use crate::operation::Operation;
 use crate::types::attachment::Attachment;

@@ -1,4 +1,6 @@
 //! `CreateFolder`: new folders under a parent.
+//!
+//! Microsoft reference: [CreateFolder operation](https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/createfolder-operation).
 
 use super::common::{FolderInfo, required};
 use crate::operation::Operation;

@@ -1,5 +1,7 @@
 //! `CreateItem`: create contacts, calendar items, tasks and messages; save, send, or send and
 //! keep a copy; send meeting invitations.
+//!
+//! Microsoft reference: [CreateItem operation](https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/createitem-operation).
 
 use super::common::ItemInfo;
 use super::update_item::{apply_changes, set_all_fields};
@@ -20,6 +22,17 @@ string_enum! {
         /// Send it and keep a copy (in `SavedItemFolderId`, or Sent Items).
         SendAndSaveCopy = "SendAndSaveCopy",
     }
+}
+
+/// Whether and where [`CreateItem::send`] keeps a copy of the sent message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SavedCopy {
+    /// Keep none (`SendOnly`).
+    Discard,
+    /// Keep it in Sent Items (`SendAndSaveCopy` without `SavedItemFolderId`).
+    InSentItems,
+    /// Keep it in this folder (`SendAndSaveCopy` with `SavedItemFolderId`).
+    In(BaseFolderId),
 }
 
 string_enum! {
@@ -55,7 +68,8 @@ pub struct CreateItem {
 impl CreateItem {
     /// Creates items (contacts, tasks, appointments without invitations) in a folder, or in
     /// the default folder of their kind when `folder` is `None`.
-    pub fn save(items: Vec<Item>, folder: Option<BaseFolderId>) -> Self {
+    pub fn save(items: impl IntoIterator<Item = Item>, folder: Option<BaseFolderId>) -> Self {
+        let items: Vec<Item> = items.into_iter().collect();
         let has_calendar = items.iter().any(|i| matches!(i, Item::CalendarItem(_)));
         let has_message = items.iter().any(|i| matches!(i, Item::Message(_)));
         Self {
@@ -66,16 +80,27 @@ impl CreateItem {
         }
     }
 
-    /// Sends a message, keeping a copy in `saved_in` (Sent Items when `None`) if `keep_copy`.
-    pub fn send(message: Item, keep_copy: bool, saved_in: Option<BaseFolderId>) -> Self {
+    /// Sends a message, keeping a copy as `copy` says.
+    ///
+    /// ```
+    /// use ews_client::ops::{CreateItem, MessageDisposition, SavedCopy};
+    /// use ews_client::{DistinguishedFolderName, Item, Message};
+    /// let op = CreateItem::send(Item::Message(Message::default()), SavedCopy::InSentItems);
+    /// assert_eq!(op.message_disposition, Some(MessageDisposition::SendAndSaveCopy));
+    /// let archive = SavedCopy::In(DistinguishedFolderName::Drafts.into());
+    /// let op = CreateItem::send(Item::Message(Message::default()), archive);
+    /// assert!(op.saved_item_folder_id.is_some());
+    /// ```
+    pub fn send(message: Item, copy: SavedCopy) -> Self {
+        let (disposition, saved_item_folder_id) = match copy {
+            SavedCopy::Discard => (MessageDisposition::SendOnly, None),
+            SavedCopy::InSentItems => (MessageDisposition::SendAndSaveCopy, None),
+            SavedCopy::In(folder) => (MessageDisposition::SendAndSaveCopy, Some(folder)),
+        };
         Self {
-            message_disposition: Some(if keep_copy {
-                MessageDisposition::SendAndSaveCopy
-            } else {
-                MessageDisposition::SendOnly
-            }),
+            message_disposition: Some(disposition),
             send_meeting_invitations: None,
-            saved_item_folder_id: if keep_copy { saved_in } else { None },
+            saved_item_folder_id,
             items: vec![message],
         }
     }

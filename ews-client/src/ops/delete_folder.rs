@@ -1,4 +1,6 @@
 //! `DeleteFolder`: deletes folders with their subfolders and items.
+//!
+//! Microsoft reference: [DeleteFolder operation](https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/deletefolder-operation).
 
 use super::common::{read_folder_ids, required, write_folder_ids};
 use super::delete_item::DisposalType;

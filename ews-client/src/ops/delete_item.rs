@@ -1,5 +1,7 @@
 //! `DeleteItem`: hard delete, soft delete or move to Deleted Items; meeting cancellations
 //! and task occurrences.
+//!
+//! Microsoft reference: [DeleteItem operation](https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/deleteitem-operation).
 
 use super::common::required;
 use crate::operation::Operation;

@@ -1,4 +1,6 @@
 //! `ExpandDL`: the members of a distribution list.
+//!
+//! Microsoft reference: [ExpandDL operation](https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/expanddl-operation).
 
 use crate::operation::Operation;
 use crate::types::mailbox::EmailAddress;

@@ -1,4 +1,6 @@
 //! `FindFolder`: the subfolders of folders, shallow or deep, paged.
+//!
+//! Microsoft reference: [FindFolder operation](https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/findfolder-operation).
 
 use super::common::{read_folder_ids, required, write_folder_ids};
 use crate::operation::Operation;

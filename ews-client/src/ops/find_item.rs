@@ -1,5 +1,7 @@
 //! `FindItem`: the items of folders, paged (`IndexedPageItemView`) or as a calendar view,
 //! with simple restrictions and sort order.
+//!
+//! Microsoft reference: [FindItem operation](https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/finditem-operation).
 
 use super::common::{read_folder_ids, required, write_folder_ids, write_items};
 use crate::operation::Operation;

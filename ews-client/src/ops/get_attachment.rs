@@ -1,4 +1,6 @@
 //! `GetAttachment`: fetch attachments (with content) by id.
+//!
+//! Microsoft reference: [GetAttachment operation](https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/getattachment-operation).
 
 use super::create_attachment::AttachmentInfo;
 use crate::operation::Operation;
@@ -71,10 +73,10 @@ pub struct GetAttachment {
 
 impl GetAttachment {
     /// Fetches attachments by id.
-    pub fn new(attachment_ids: Vec<AttachmentId>) -> Self {
+    pub fn new(attachment_ids: impl IntoIterator<Item = AttachmentId>) -> Self {
         Self {
             attachment_shape: None,
-            attachment_ids,
+            attachment_ids: attachment_ids.into_iter().collect(),
         }
     }
 }

@@ -1,4 +1,6 @@
 //! `GetFolder`: folders by id or distinguished name.
+//!
+//! Microsoft reference: [GetFolder operation](https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/getfolder-operation).
 
 use super::common::{FolderInfo, read_folder_ids, required, write_folder_ids};
 use crate::operation::Operation;
@@ -18,10 +20,10 @@ pub struct GetFolder {
 
 impl GetFolder {
     /// The default shape for these folders.
-    pub fn new(folder_ids: Vec<BaseFolderId>) -> Self {
+    pub fn new(folder_ids: impl IntoIterator<Item = impl Into<BaseFolderId>>) -> Self {
         Self {
             folder_shape: FolderShape::default(),
-            folder_ids,
+            folder_ids: folder_ids.into_iter().map(Into::into).collect(),
         }
     }
 }

@@ -1,4 +1,6 @@
 //! `GetItem`: items by id, with a property shape (additional and extended properties).
+//!
+//! Microsoft reference: [GetItem operation](https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/getitem-operation).
 
 use super::common::{ItemInfo, required};
 use crate::operation::Operation;

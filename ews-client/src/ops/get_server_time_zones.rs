@@ -1,4 +1,6 @@
 //! `GetServerTimeZones`: the time zone definitions the server knows.
+//!
+//! Microsoft reference: [GetServerTimeZones operation](https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/getservertimezones-operation).
 
 use crate::operation::Operation;
 use crate::types::response::{ResponseContent, ResponseMessages};

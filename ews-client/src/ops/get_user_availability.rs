@@ -2,6 +2,8 @@
 //! meeting suggestions are not modelled). Request element `m:GetUserAvailabilityRequest`,
 //! response `m:GetUserAvailabilityResponse` with one `m:FreeBusyResponse` per mailbox, in
 //! request order. Times are local times of the request's `t:TimeZone`.
+//!
+//! Microsoft reference: [GetUserAvailability operation](https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/getuseravailability-operation).
 
 use chrono::{
     DateTime, Datelike, Duration, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, Offset as _,

@@ -1,5 +1,7 @@
 //! `GetUserConfiguration`: reads a user configuration object (`OWA.UserOptions`, ...) of a
 //! folder. A missing object is answered with `ErrorItemNotFound`.
+//!
+//! Microsoft reference: [GetUserConfiguration operation](https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/getuserconfiguration-operation).
 
 use crate::operation::Operation;
 use crate::types::ids::{BaseFolderId, ItemId};

@@ -1,6 +1,8 @@
 //! `GetUserOofSettings`: a mailbox's out-of-office (automatic reply) settings. Its request
 //! element is `m:GetUserOofSettingsRequest` and its response `m:GetUserOofSettingsResponse`
 //! holds one `m:ResponseMessage` beside the settings.
+//!
+//! Microsoft reference: [GetUserOofSettings operation](https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/getuseroofsettings-operation).
 
 use chrono::{DateTime, Utc};
 

@@ -1,5 +1,7 @@
 //! `GetUserPhoto`: a user's photo. Its response body is itself one response message
 //! (`m:GetUserPhotoResponse`, of `m:GetUserPhotoResponseMessageType`).
+//!
+//! Microsoft reference: [GetUserPhoto operation](https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/getuserphoto-operation).
 
 use crate::operation::{Operation, OperationResponse};
 use crate::types::response::{ResponseContent, ResponseMessage, ResponseStatus};

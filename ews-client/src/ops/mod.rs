@@ -4,6 +4,9 @@
 //! Every request and response type is both written and read, so `ews-mock` parses requests
 //! and writes responses with the same definitions ([`AnyRequest`] dispatches on the
 //! operation name).
+//!
+//! Each module links Microsoft's reference page of its operation; the list of all EWS
+//! operations: [EWS operations in Exchange](https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/ews-operations-in-exchange).
 
 mod any;
 mod common;
@@ -39,7 +42,9 @@ pub use common::{FolderInfo, ItemInfo};
 pub use convert_id::{AlternateId, ConvertId, ConvertIdResult, IdFormat};
 pub use create_attachment::{AttachmentInfo, CreateAttachment};
 pub use create_folder::CreateFolder;
-pub use create_item::{CreateItem, MessageDisposition, SendMeetingInvitations, creatable};
+pub use create_item::{
+    CreateItem, MessageDisposition, SavedCopy, SendMeetingInvitations, creatable,
+};
 pub use delete_folder::DeleteFolder;
 pub use delete_item::{
     AffectedTaskOccurrences, DeleteItem, DisposalType, SendMeetingCancellations,

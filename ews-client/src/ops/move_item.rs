@@ -1,4 +1,6 @@
 //! `MoveItem`: items to another folder (they get new ids).
+//!
+//! Microsoft reference: [MoveItem operation](https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/moveitem-operation).
 
 use super::common::{ItemInfo, required};
 use crate::operation::Operation;

@@ -1,4 +1,6 @@
 //! `ResolveNames`: ambiguous name resolution against the directory and contacts.
+//!
+//! Microsoft reference: [ResolveNames operation](https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/resolvenames-operation).
 
 use super::common::{read_folder_ids, write_folder_ids};
 use crate::operation::Operation;

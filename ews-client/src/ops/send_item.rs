@@ -1,4 +1,6 @@
 //! `SendItem`: send saved messages (drafts), optionally keeping a copy.
+//!
+//! Microsoft reference: [SendItem operation](https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/senditem-operation).
 
 use crate::operation::Operation;
 use crate::types::base_item_id::BaseItemId;
@@ -19,9 +21,9 @@ pub struct SendItem {
 
 impl SendItem {
     /// Sends items, keeping copies in Sent Items.
-    pub fn new(item_ids: Vec<BaseItemId>) -> Self {
+    pub fn new(item_ids: impl IntoIterator<Item = impl Into<BaseItemId>>) -> Self {
         Self {
-            item_ids,
+            item_ids: item_ids.into_iter().map(Into::into).collect(),
             save_item_to_folder: true,
             saved_item_folder_id: None,
         }

@@ -1,4 +1,6 @@
 //! `SyncFolderHierarchy`: folder creations, updates and deletions since a sync state.
+//!
+//! Microsoft reference: [SyncFolderHierarchy operation](https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/syncfolderhierarchy-operation).
 
 use super::common::required;
 use crate::operation::Operation;

@@ -1,5 +1,7 @@
 //! `SyncFolderItems`: the item changes of one folder since a sync state (Create, Update,
 //! Delete, ReadFlagChange); the caller loops until `IncludesLastItemInRange`.
+//!
+//! Microsoft reference: [SyncFolderItems operation](https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/syncfolderitems-operation).
 
 use super::common::required;
 use crate::operation::Operation;

@@ -1,5 +1,7 @@
 //! `UpdateFolder`: sets, appends to or deletes folder properties (rename, folder class,
 //! extended properties).
+//!
+//! Microsoft reference: [UpdateFolder operation](https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/updatefolder-operation).
 
 use super::common::{FolderInfo, required};
 use crate::operation::Operation;

@@ -36,6 +36,8 @@
 //! ews_client::ops::apply_changes(&mut stored, &request.item_changes[0].updates).unwrap();
 //! assert_eq!(stored, new);
 //! ```
+//!
+//! Microsoft reference: [UpdateItem operation](https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/updateitem-operation).
 
 use super::create_item::MessageDisposition;
 use crate::operation::Operation;
@@ -267,14 +269,14 @@ pub struct UpdateItem {
 impl UpdateItem {
     /// Updates items with `AutoResolve`, sending no meeting updates for calendar items and
     /// saving messages.
-    pub fn new(item_changes: Vec<ItemChange>) -> Self {
+    pub fn new(item_changes: impl IntoIterator<Item = ItemChange>) -> Self {
         Self {
             conflict_resolution: ConflictResolution::AutoResolve,
             message_disposition: None,
             send_meeting_invitations_or_cancellations: None,
             suppress_read_receipts: None,
             saved_item_folder_id: None,
-            item_changes,
+            item_changes: item_changes.into_iter().collect(),
         }
     }
 }
@@ -286,11 +288,11 @@ impl UpdateItem {
     pub fn for_item(
         like: &Item,
         item_id: impl Into<BaseItemId>,
-        updates: Vec<ItemChangeDescription>,
+        updates: impl IntoIterator<Item = ItemChangeDescription>,
     ) -> Self {
-        let mut update = Self::new(vec![ItemChange {
+        let mut update = Self::new([ItemChange {
             item_id: item_id.into(),
-            updates,
+            updates: updates.into_iter().collect(),
         }]);
         match like {
             Item::CalendarItem(_) => {

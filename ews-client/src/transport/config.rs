@@ -220,9 +220,10 @@ impl TransportConfig {
         self
     }
 
-    /// Accepts invalid certificates for a loopback endpoint (tests against a local mock).
-    pub fn with_danger_accept_invalid_certs_on_loopback(mut self, accept: bool) -> Self {
-        self.danger_accept_invalid_certs_on_loopback = accept;
+    /// Accepts invalid certificates for a loopback endpoint (tests against a local mock);
+    /// [`HttpTransport::new`](super::HttpTransport::new) rejects it for any other host.
+    pub fn with_danger_accept_invalid_certs_on_loopback(mut self) -> Self {
+        self.danger_accept_invalid_certs_on_loopback = true;
         self
     }
 

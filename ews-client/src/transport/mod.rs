@@ -33,6 +33,14 @@
 //!   cut to [`MAX_SERVER_TEXT`] bytes); [`HttpTransport::scrubber`] hands it to the protocol
 //!   layer for faults and body excerpts.
 //!
+//! The decisions among these (retry or not, how long to wait, which error to give up with,
+//! whether the outcome is unknown, refreshing a bearer token once) are one pure function of
+//! the attempt state, the event, the [`RetryPolicy`], the request's idempotency, the time
+//! left and a jitter sample (the crate-private `transport::decide`, tested with a table of
+//! cases); [`HttpTransport::post`] only acquires permits, fetches tokens, sends, sleeps and
+//! feeds what happened back to it. The protocol layer's `ErrorServerBusy` waits use the
+//! same module.
+//!
 //! # Reusable pieces
 //!
 //! Besides [`HttpTransport`], these format-free items serve any HTTP client of the workspace
@@ -65,12 +73,13 @@
 
 mod body;
 mod config;
+pub(crate) mod decide;
 mod error;
 mod limits;
 pub mod ntlm;
 mod ntlm_http;
 mod oauth;
-mod retry;
+pub(crate) mod retry;
 mod scrub;
 mod stream;
 mod tls;
@@ -95,7 +104,7 @@ pub use retry::{RetryPolicy, parse_retry_after};
 pub use scrub::{MAX_SERVER_TEXT, REDACTED, Scrubber, sanitize_server_text};
 pub use secrecy::{ExposeSecret, SecretString};
 pub use stream::{StreamBoundError, StreamGuard, StreamLimits};
-pub use tls::{CertificateFingerprint, CertificateNames};
+pub use tls::{CertificateCheck, CertificateFingerprint, CertificateNames};
 
 const CONTENT_TYPE: &str = "text/xml; charset=utf-8";
 
@@ -153,9 +162,10 @@ impl<'a> SoapRequest<'a> {
         self
     }
 
-    /// Sets idempotency.
-    pub fn with_idempotent(mut self, idempotent: bool) -> Self {
-        self.idempotent = idempotent;
+    /// Marks the request as not idempotent (it creates, sends or moves something): it is
+    /// never repeated once it may have reached the server.
+    pub fn non_idempotent(mut self) -> Self {
+        self.idempotent = false;
         self
     }
 
@@ -290,8 +300,11 @@ impl HttpTransport {
         let tls_config = tls::client_config_with_pins(
             &config.extra_root_certificates,
             &config.pinned_certificates,
-            danger,
-            false,
+            if danger {
+                CertificateCheck::DangerAcceptAnyOnLoopback
+            } else {
+                CertificateCheck::Verify
+            },
         )?;
         let scrubber = Scrubber::new();
         match &config.auth {
@@ -394,157 +407,123 @@ impl HttpTransport {
     /// attempts, `retry.max_retry_after` or the deadline run out). The protocol layer parses
     /// everything else, including HTTP 500 SOAP faults.
     pub async fn post(&self, request: SoapRequest<'_>) -> Result<RawResponse, TransportError> {
+        use decide::{Decision, Event};
         let inner = &self.inner;
         let _permits = inner
             .limits
             .acquire(request.anchor_mailbox, request.deadline)
             .await?;
-        let mut attempts: u32 = 0;
-        let mut throttled_count: u32 = 0;
-        let mut token_refreshed = false;
+        let facts = decide::RequestFacts {
+            idempotent: request.idempotent,
+            bearer: matches!(inner.auth, AuthState::Bearer(_)),
+            attempt_timeout: inner.timeout,
+            host: &inner.host,
+            scheme: inner.scheme,
+        };
+        let now = || decide::Now {
+            remaining: request.deadline.saturating_duration_since(Instant::now()),
+            jitter: retry::random_sample(),
+        };
+        let mut state = decide::AttemptState::default();
+        let mut event = Event::Start;
+        let mut bearer = None;
         loop {
-            let now = Instant::now();
-            if now >= request.deadline {
-                return Err(TransportError::DeadlineExceeded {
-                    attempts,
-                    outcome_unknown: false,
-                });
-            }
-            attempts += 1;
-            let remaining = request.deadline - now;
-            let budget = inner.timeout.min(remaining);
-            let bounded_by_deadline = remaining <= inner.timeout;
-            let mut bearer = None;
-            if let AuthState::Bearer(provider) = &inner.auth {
-                match tokio::time::timeout(remaining, provider.token()).await {
-                    Err(_) => {
-                        return Err(TransportError::DeadlineExceeded {
-                            attempts: attempts - 1,
-                            outcome_unknown: false,
-                        });
-                    }
-                    Ok(Ok(token)) => {
-                        inner.scrubber.add_token(token.expose_secret());
-                        bearer = Some(token);
-                    }
-                    // token endpoint unreachable, 5xx or 429: back off like any transient failure
-                    Ok(Err(e)) if e.is_transient() && attempts < inner.retry.max_attempts => {
-                        let delay = inner.retry.delay_for_attempt(attempts);
-                        tracing::debug!(error = %e, ?delay, "token request failed; retrying");
-                        if Instant::now() + delay >= request.deadline {
-                            return Err(e);
+            match decide::decide(&mut state, event, &inner.retry, &facts, now()) {
+                Decision::Attempt { token_wait, budget } => {
+                    event = match self.bearer_token(token_wait).await {
+                        Err(failed) => failed,
+                        Ok(token) => {
+                            bearer = token;
+                            let attempt = state.attempts;
+                            self.timed_attempt(&request, bearer.as_ref(), budget, attempt)
+                                .await
                         }
-                        tokio::time::sleep(delay).await;
-                        continue;
+                    };
+                    continue;
+                }
+                Decision::Retry { after } => {
+                    tracing::debug!(?after, attempt = state.attempts, "EWS retry after a wait");
+                    tokio::time::sleep(after).await;
+                }
+                Decision::RefreshTokenAndRetry => {
+                    if let (AuthState::Bearer(provider), Some(token)) = (&inner.auth, &bearer) {
+                        tracing::debug!("bearer token rejected; refreshing once");
+                        provider.invalidate(token).await;
                     }
-                    Ok(Err(e)) => return Err(e),
+                }
+                Decision::Deliver(response) => return Ok(response),
+                Decision::Fail(e) => return Err(e),
+            }
+            event = Event::Start;
+        }
+    }
+
+    /// The bearer token for the next attempt (`None` without bearer auth), or the event
+    /// of its failure.
+    async fn bearer_token(
+        &self,
+        wait: Duration,
+    ) -> Result<Option<SecretString>, decide::Event<RawResponse>> {
+        let AuthState::Bearer(provider) = &self.inner.auth else {
+            return Ok(None);
+        };
+        match tokio::time::timeout(wait, provider.token()).await {
+            Err(_) => Err(decide::Event::TokenTimedOut),
+            Ok(Ok(token)) => {
+                self.inner.scrubber.add_token(token.expose_secret());
+                Ok(Some(token))
+            }
+            Ok(Err(e)) => {
+                tracing::debug!(error = %e, "token request failed");
+                Err(decide::Event::TokenFailed(e))
+            }
+        }
+    }
+
+    /// One HTTP attempt bounded by `budget`, as an event for [`decide::decide`].
+    async fn timed_attempt(
+        &self,
+        request: &SoapRequest<'_>,
+        bearer: Option<&SecretString>,
+        budget: Duration,
+        attempt: u32,
+    ) -> decide::Event<RawResponse> {
+        use decide::Event;
+        tracing::debug!(
+            url = %self.inner.url,
+            soap_action = request.soap_action,
+            mailbox = request.anchor_mailbox,
+            attempt,
+            "EWS POST"
+        );
+        let started = Instant::now();
+        match tokio::time::timeout(budget, self.attempt(request, bearer)).await {
+            Err(_elapsed) => {
+                tracing::debug!(attempt, elapsed = ?started.elapsed(), "EWS attempt timed out");
+                Event::AttemptTimedOut
+            }
+            Ok(Err(AttemptError::Fatal(e))) => Event::Fatal(e),
+            Ok(Err(AttemptError::NotSent(message))) => {
+                tracing::debug!(attempt, error = %message, "EWS connection failed");
+                Event::NotSent(message)
+            }
+            Ok(Err(AttemptError::MaybeSent(message))) => {
+                tracing::debug!(attempt, error = %message, "EWS request failed after sending");
+                Event::MaybeSent(message)
+            }
+            Ok(Ok(response)) => {
+                tracing::debug!(attempt, status = response.status, elapsed = ?started.elapsed(), "EWS response");
+                let retry_after = response
+                    .headers
+                    .get(header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| parse_retry_after(v, SystemTime::now()));
+                Event::Response {
+                    status: response.status,
+                    retry_after,
+                    response,
                 }
             }
-            tracing::debug!(
-                url = %inner.url,
-                soap_action = request.soap_action,
-                mailbox = request.anchor_mailbox,
-                attempt = attempts,
-                "EWS POST"
-            );
-            let started = Instant::now();
-            let outcome =
-                tokio::time::timeout(budget, self.attempt(&request, bearer.as_ref())).await;
-            let failure = match outcome {
-                Err(_elapsed) => {
-                    tracing::debug!(attempt = attempts, elapsed = ?started.elapsed(), "EWS attempt timed out");
-                    if bounded_by_deadline || attempts >= inner.retry.max_attempts {
-                        return Err(TransportError::DeadlineExceeded {
-                            attempts,
-                            outcome_unknown: !request.idempotent,
-                        });
-                    }
-                    if !request.idempotent {
-                        return Err(TransportError::OutcomeUnknown {
-                            message: format!("no response within {:?}", inner.timeout),
-                        });
-                    }
-                    TransportError::DeadlineExceeded {
-                        attempts,
-                        outcome_unknown: false,
-                    }
-                }
-                Ok(Err(AttemptError::Fatal(e))) => return Err(e),
-                Ok(Err(AttemptError::NotSent(message))) => {
-                    tracing::debug!(attempt = attempts, error = %message, "EWS connection failed");
-                    TransportError::Connect {
-                        host: inner.host.clone(),
-                        attempts,
-                        message,
-                    }
-                }
-                Ok(Err(AttemptError::MaybeSent(message))) => {
-                    tracing::debug!(attempt = attempts, error = %message, "EWS request failed after sending");
-                    if !request.idempotent {
-                        return Err(TransportError::OutcomeUnknown { message });
-                    }
-                    TransportError::Io { attempts, message }
-                }
-                Ok(Ok(response)) => {
-                    tracing::debug!(attempt = attempts, status = response.status, elapsed = ?started.elapsed(), "EWS response");
-                    match response.status {
-                        401 => {
-                            if let (AuthState::Bearer(provider), Some(token), false) =
-                                (&inner.auth, bearer.as_ref(), token_refreshed)
-                            {
-                                tracing::debug!("bearer token rejected; refreshing once");
-                                provider.invalidate(token).await;
-                                token_refreshed = true;
-                                attempts -= 1;
-                                continue;
-                            }
-                            return Err(TransportError::Unauthorized {
-                                scheme: inner.scheme,
-                                message: "the server rejected the credentials (HTTP 401)"
-                                    .to_owned(),
-                            });
-                        }
-                        429 | 503 => {
-                            let retry_after = response
-                                .headers
-                                .get(header::RETRY_AFTER)
-                                .and_then(|v| v.to_str().ok())
-                                .and_then(|v| parse_retry_after(v, SystemTime::now()));
-                            let throttled = TransportError::Throttled {
-                                status: response.status,
-                                retry_after,
-                                attempts,
-                            };
-                            throttled_count += 1;
-                            let delay = match retry_after {
-                                Some(d) if d > inner.retry.max_retry_after => {
-                                    return Err(throttled);
-                                }
-                                // a server-requested wait: floor, growth, jitter
-                                Some(d) => inner.retry.server_wait(Some(d), throttled_count),
-                                None => inner.retry.delay_for_attempt(attempts),
-                            };
-                            tracing::debug!(status = response.status, ?delay, "EWS throttled");
-                            if attempts >= inner.retry.max_attempts
-                                || Instant::now() + delay >= request.deadline
-                            {
-                                return Err(throttled);
-                            }
-                            tokio::time::sleep(delay).await;
-                            continue;
-                        }
-                        _ => return Ok(response),
-                    }
-                }
-            };
-            if attempts >= inner.retry.max_attempts {
-                return Err(failure);
-            }
-            let delay = inner.retry.delay_for_attempt(attempts);
-            if Instant::now() + delay >= request.deadline {
-                return Err(failure);
-            }
-            tokio::time::sleep(delay).await;
         }
     }
 

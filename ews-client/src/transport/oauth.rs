@@ -176,7 +176,7 @@ struct TokenResponse {
 impl ClientCredentialsProvider {
     /// A provider using its own HTTP client (system-independent webpki roots).
     pub fn new(credentials: OAuthClientCredentials) -> Result<Self, TransportError> {
-        let tls = super::tls::client_config(&[], false, false)?;
+        let tls = super::tls::client_config(&[], super::CertificateCheck::Verify)?;
         let http = reqwest::Client::builder()
             .use_preconfigured_tls(tls)
             .timeout(Duration::from_secs(30))

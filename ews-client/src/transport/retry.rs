@@ -103,6 +103,26 @@ impl RetryPolicy {
     /// assert_eq!(policy.server_wait(Some(Duration::from_secs(7)), 1), Duration::from_secs(7));
     /// ```
     pub fn server_wait(&self, requested: Option<Duration>, repeat: u32) -> Duration {
+        self.server_wait_with(requested, repeat, random_sample())
+    }
+
+    /// [`server_wait`](Self::server_wait) with the jitter drawn from outside: `sample`
+    /// (0.0..=1.0, clamped) picks the share of `jitter` added on top, so the result is
+    /// deterministic.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use ews_client::transport::RetryPolicy;
+    /// let policy = RetryPolicy::default().with_jitter(0.5);
+    /// let wait = policy.server_wait_with(Some(Duration::from_secs(2)), 1, 1.0);
+    /// assert_eq!(wait, Duration::from_secs(3));
+    /// ```
+    pub fn server_wait_with(
+        &self,
+        requested: Option<Duration>,
+        repeat: u32,
+        sample: f64,
+    ) -> Duration {
         let exponent = repeat.saturating_sub(1).min(31);
         let floor = self
             .min_server_wait
@@ -112,16 +132,20 @@ impl RetryPolicy {
             .max(self.min_server_wait);
         let wanted = requested.unwrap_or_else(|| self.nominal_delay(repeat));
         let base = wanted.max(floor);
-        let jitter = if self.jitter.is_finite() {
-            self.jitter.clamp(0.0, 1.0)
-        } else {
-            0.0
-        };
+        let jitter = self.jitter_fraction();
         if jitter == 0.0 || base.is_zero() {
             return base;
         }
-        let extra: f64 = rand::rng().random_range(0.0..=jitter);
-        base.mul_f64(1.0 + extra)
+        base.mul_f64(1.0 + jitter * clamp_sample(sample))
+    }
+
+    /// The jitter fraction in 0.0..=1.0 (0 for a non-finite value).
+    fn jitter_fraction(&self) -> f64 {
+        if self.jitter.is_finite() {
+            self.jitter.clamp(0.0, 1.0)
+        } else {
+            0.0
+        }
     }
 
     /// The un-jittered delay after failed attempt number `attempt` (1-based):
@@ -138,17 +162,42 @@ impl RetryPolicy {
     /// The delay to wait after failed attempt number `attempt` (1-based): the
     /// [nominal delay](Self::nominal_delay) minus a random share of up to `jitter`.
     pub fn delay_for_attempt(&self, attempt: u32) -> Duration {
+        self.delay_for_attempt_with(attempt, random_sample())
+    }
+
+    /// [`delay_for_attempt`](Self::delay_for_attempt) with the jitter drawn from outside:
+    /// `sample` (0.0..=1.0, clamped) picks the share of `jitter` cut off, so the result is
+    /// deterministic.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use ews_client::transport::RetryPolicy;
+    /// let policy = RetryPolicy::default()
+    ///     .with_delays(Duration::from_secs(1), Duration::from_secs(30))
+    ///     .with_jitter(0.5);
+    /// assert_eq!(policy.delay_for_attempt_with(2, 0.0), Duration::from_secs(2));
+    /// assert_eq!(policy.delay_for_attempt_with(2, 1.0), Duration::from_secs(1));
+    /// ```
+    pub fn delay_for_attempt_with(&self, attempt: u32, sample: f64) -> Duration {
         let nominal = self.nominal_delay(attempt);
-        let jitter = if self.jitter.is_finite() {
-            self.jitter.clamp(0.0, 1.0)
-        } else {
-            0.0
-        };
+        let jitter = self.jitter_fraction();
         if jitter == 0.0 || nominal.is_zero() {
             return nominal;
         }
-        let cut: f64 = rand::rng().random_range(0.0..=jitter);
-        nominal.mul_f64(1.0 - cut)
+        nominal.mul_f64(1.0 - jitter * clamp_sample(sample))
+    }
+}
+
+/// A uniformly distributed jitter sample in 0.0..=1.0.
+pub(crate) fn random_sample() -> f64 {
+    rand::rng().random_range(0.0..=1.0)
+}
+
+fn clamp_sample(sample: f64) -> f64 {
+    if sample.is_finite() {
+        sample.clamp(0.0, 1.0)
+    } else {
+        0.0
     }
 }
 

@@ -123,35 +123,40 @@ pub fn is_loopback(url: &url::Url) -> bool {
     }
 }
 
+/// How [`client_config`] checks the server's certificate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CertificateCheck {
+    /// Against the roots, or exactly the pins when there are any.
+    #[default]
+    Verify,
+    /// Not at all: only for a loopback endpoint (the caller checks that it is one).
+    DangerAcceptAnyOnLoopback,
+}
+
 /// Builds the rustls configuration: Mozilla roots (webpki-roots) plus the configured extra
-/// PEM roots; certificate verification disabled only if `accept_invalid_on_loopback` (the
-/// caller checked that the endpoint is a loopback address). The provider is always `ring`,
+/// PEM roots; certificate verification disabled only with
+/// [`CertificateCheck::DangerAcceptAnyOnLoopback`] (the caller checked that the endpoint is
+/// a loopback address). No ALPN protocols are set (a caller that needs them sets
+/// `alpn_protocols` on the result). The provider is always `ring`,
 /// chosen explicitly so that the process-wide default provider does not matter.
 pub fn client_config(
     extra_roots_pem: &[Vec<u8>],
-    accept_invalid_on_loopback: bool,
-    alpn_http11: bool,
+    check: CertificateCheck,
 ) -> Result<rustls::ClientConfig, TransportError> {
-    client_config_with_pins(
-        extra_roots_pem,
-        &[],
-        accept_invalid_on_loopback,
-        alpn_http11,
-    )
+    client_config_with_pins(extra_roots_pem, &[], check)
 }
 
 /// Like [`client_config`], accepting exactly the `pins` when there are any.
 pub fn client_config_with_pins(
     extra_roots_pem: &[Vec<u8>],
     pins: &[CertificateFingerprint],
-    accept_invalid_on_loopback: bool,
-    alpn_http11: bool,
+    check: CertificateCheck,
 ) -> Result<rustls::ClientConfig, TransportError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| TransportError::InvalidConfig(format!("TLS versions: {e}")))?;
-    let mut config = if accept_invalid_on_loopback {
+    let config = if check == CertificateCheck::DangerAcceptAnyOnLoopback {
         builder
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate { provider }))
@@ -188,9 +193,6 @@ pub fn client_config_with_pins(
             }))
             .with_no_client_auth()
     };
-    if alpn_http11 {
-        config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    }
     Ok(config)
 }
 
@@ -486,7 +488,8 @@ mod tests {
 
     #[test]
     fn invalid_extra_root_is_a_config_error() {
-        let err = client_config(&[b"not a pem".to_vec()], false, false).expect_err("must fail");
+        let err = client_config(&[b"not a pem".to_vec()], CertificateCheck::Verify)
+            .expect_err("must fail");
         assert!(matches!(err, TransportError::InvalidConfig(_)), "{err}");
     }
 }
