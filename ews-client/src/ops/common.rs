@@ -30,16 +30,6 @@ pub(crate) fn read_folder_ids<'a>(
     Ok(out)
 }
 
-/// An error for a request element that lacks a required child.
-pub(crate) fn required<T>(
-    r: &XmlReader<'_>,
-    start: &Start<'_>,
-    value: Option<T>,
-    element: &str,
-) -> Result<T, XmlError> {
-    value.ok_or_else(|| r.missing(start, element))
-}
-
 /// The content of `GetFolder`, `CreateFolder` (and other folder-info) response messages:
 /// `m:Folders`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -1,6 +1,6 @@
 //! `CreateFolder`: new folders under a parent.
 
-use super::common::{FolderInfo, required};
+use super::common::FolderInfo;
 use crate::operation::Operation;
 use crate::types::folder::Folder;
 use crate::types::ids::BaseFolderId;
@@ -61,8 +61,8 @@ impl ReadXml for CreateFolder {
             }
         }
         Ok(Self {
-            parent_folder_id: required(r, start, parent, "ParentFolderId")?,
-            folders: required(r, start, folders, "Folders")?,
+            parent_folder_id: r.required(start, parent, "ParentFolderId")?,
+            folders: r.required(start, folders, "Folders")?,
         })
     }
 }

@@ -1,6 +1,6 @@
 //! `DeleteFolder`: deletes folders with their subfolders and items.
 
-use super::common::{read_folder_ids, required, write_folder_ids};
+use super::common::{read_folder_ids, write_folder_ids};
 use super::delete_item::DisposalType;
 use crate::operation::Operation;
 use crate::types::ids::BaseFolderId;
@@ -71,7 +71,7 @@ impl ReadXml for DeleteFolder {
             }
         }
         Ok(Self {
-            folder_ids: required(r, start, ids, "FolderIds")?,
+            folder_ids: r.required(start, ids, "FolderIds")?,
             delete_type,
         })
     }

@@ -1,7 +1,6 @@
 //! `DeleteItem`: hard delete, soft delete or move to Deleted Items; meeting cancellations
 //! and task occurrences.
 
-use super::common::required;
 use crate::operation::Operation;
 use crate::types::base_item_id::BaseItemId;
 use crate::types::ids::string_enum;
@@ -131,7 +130,7 @@ impl ReadXml for DeleteItem {
             }
         }
         Ok(Self {
-            item_ids: required(r, start, ids, "ItemIds")?,
+            item_ids: r.required(start, ids, "ItemIds")?,
             delete_type,
             send_meeting_cancellations,
             affected_task_occurrences,

@@ -1,6 +1,6 @@
 //! `FindFolder`: the subfolders of folders, shallow or deep, paged.
 
-use super::common::{read_folder_ids, required, write_folder_ids};
+use super::common::{read_folder_ids, write_folder_ids};
 use crate::operation::Operation;
 use crate::types::folder::Folder;
 use crate::types::ids::{BaseFolderId, string_enum};
@@ -99,10 +99,10 @@ impl ReadXml for FindFolder {
         }
         Ok(Self {
             traversal,
-            folder_shape: required(r, start, shape, "FolderShape")?,
+            folder_shape: r.required(start, shape, "FolderShape")?,
             page,
             restriction,
-            parent_folder_ids: required(r, start, parents, "ParentFolderIds")?,
+            parent_folder_ids: r.required(start, parents, "ParentFolderIds")?,
         })
     }
 }

@@ -1,7 +1,7 @@
 //! `FindItem`: the items of folders, paged (`IndexedPageItemView`) or as a calendar view,
 //! with simple restrictions and sort order.
 
-use super::common::{read_folder_ids, required, write_folder_ids, write_items};
+use super::common::{read_folder_ids, write_folder_ids, write_items};
 use crate::operation::Operation;
 use crate::types::ids::{BaseFolderId, string_enum};
 use crate::types::item::Item;
@@ -150,11 +150,11 @@ impl ReadXml for FindItem {
         }
         Ok(Self {
             traversal,
-            item_shape: required(r, start, shape, "ItemShape")?,
+            item_shape: r.required(start, shape, "ItemShape")?,
             view,
             restriction,
             sort_order,
-            parent_folder_ids: required(r, start, parents, "ParentFolderIds")?,
+            parent_folder_ids: r.required(start, parents, "ParentFolderIds")?,
         })
     }
 }

@@ -1,6 +1,6 @@
 //! `GetFolder`: folders by id or distinguished name.
 
-use super::common::{FolderInfo, read_folder_ids, required, write_folder_ids};
+use super::common::{FolderInfo, read_folder_ids, write_folder_ids};
 use crate::operation::Operation;
 use crate::types::ids::BaseFolderId;
 use crate::types::response::ResponseMessages;
@@ -65,8 +65,8 @@ impl ReadXml for GetFolder {
             }
         }
         Ok(Self {
-            folder_shape: required(r, start, shape, "FolderShape")?,
-            folder_ids: required(r, start, ids, "FolderIds")?,
+            folder_shape: r.required(start, shape, "FolderShape")?,
+            folder_ids: r.required(start, ids, "FolderIds")?,
         })
     }
 }

@@ -1,6 +1,6 @@
 //! `GetItem`: items by id, with a property shape (additional and extended properties).
 
-use super::common::{ItemInfo, required};
+use super::common::ItemInfo;
 use crate::operation::Operation;
 use crate::types::base_item_id::BaseItemId;
 use crate::types::response::ResponseMessages;
@@ -72,8 +72,8 @@ impl ReadXml for GetItem {
             }
         }
         Ok(Self {
-            item_shape: required(r, start, shape, "ItemShape")?,
-            item_ids: required(r, start, ids, "ItemIds")?,
+            item_shape: r.required(start, shape, "ItemShape")?,
+            item_ids: r.required(start, ids, "ItemIds")?,
         })
     }
 }

@@ -1,6 +1,6 @@
 //! `MoveItem`: items to another folder (they get new ids).
 
-use super::common::{ItemInfo, required};
+use super::common::ItemInfo;
 use crate::operation::Operation;
 use crate::types::base_item_id::BaseItemId;
 use crate::types::ids::BaseFolderId;
@@ -71,8 +71,8 @@ impl ReadXml for MoveItem {
             }
         }
         Ok(Self {
-            to_folder_id: required(r, start, to, "ToFolderId")?,
-            item_ids: required(r, start, ids, "ItemIds")?,
+            to_folder_id: r.required(start, to, "ToFolderId")?,
+            item_ids: r.required(start, ids, "ItemIds")?,
             return_new_item_ids: ret,
         })
     }

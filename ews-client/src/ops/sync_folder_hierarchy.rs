@@ -1,6 +1,5 @@
 //! `SyncFolderHierarchy`: folder creations, updates and deletions since a sync state.
 
-use super::common::required;
 use crate::operation::Operation;
 use crate::types::folder::Folder;
 use crate::types::ids::{BaseFolderId, FolderId};
@@ -55,7 +54,7 @@ impl ReadXml for SyncFolderHierarchy {
             }
         }
         Ok(Self {
-            folder_shape: required(r, start, shape, "FolderShape")?,
+            folder_shape: r.required(start, shape, "FolderShape")?,
             sync_folder_id: folder,
             sync_state: state.filter(|s| !s.is_empty()),
         })
@@ -134,7 +133,7 @@ impl ResponseContent for SyncFolderHierarchyResult {
                                     None => r.skip(&f)?,
                                 }
                             }
-                            let folder = folder.ok_or_else(|| r.missing(&c, "Folder"))?;
+                            let folder = r.required(&c, folder, "Folder")?;
                             self.changes.push(if kind == "Create" {
                                 FolderChange::Create(folder)
                             } else {
@@ -150,9 +149,8 @@ impl ResponseContent for SyncFolderHierarchyResult {
                                     r.skip(&f)?;
                                 }
                             }
-                            self.changes.push(FolderChange::Delete(
-                                id.ok_or_else(|| r.missing(&c, "FolderId"))?,
-                            ));
+                            self.changes
+                                .push(FolderChange::Delete(r.required(&c, id, "FolderId")?));
                         }
                         _ => r.skip(&c)?,
                     }

@@ -1,7 +1,6 @@
 //! `SyncFolderItems`: the item changes of one folder since a sync state (Create, Update,
 //! Delete, ReadFlagChange); the caller loops until `IncludesLastItemInRange`.
 
-use super::common::required;
 use crate::operation::Operation;
 use crate::types::ids::{BaseFolderId, ItemId, string_enum};
 use crate::types::item::Item;
@@ -131,11 +130,11 @@ impl ReadXml for SyncFolderItems {
             }
         }
         Ok(Self {
-            item_shape: required(r, start, shape, "ItemShape")?,
-            sync_folder_id: required(r, start, folder, "SyncFolderId")?,
+            item_shape: r.required(start, shape, "ItemShape")?,
+            sync_folder_id: r.required(start, folder, "SyncFolderId")?,
             sync_state: state.filter(|s| !s.is_empty()),
             ignore,
-            max_changes_returned: required(r, start, max, "MaxChangesReturned")?,
+            max_changes_returned: r.required(start, max, "MaxChangesReturned")?,
             sync_scope: scope,
         })
     }
@@ -260,15 +259,14 @@ impl ResponseContent for SyncFolderItemsResult {
                         }
                         "Delete" => {
                             let (id, _) = read_item_id_child(r, &c)?;
-                            self.changes.push(SyncItemChange::Delete(
-                                id.ok_or_else(|| r.missing(&c, "ItemId"))?,
-                            ));
+                            self.changes
+                                .push(SyncItemChange::Delete(r.required(&c, id, "ItemId")?));
                         }
                         "ReadFlagChange" => {
                             let (id, is_read) = read_item_id_child(r, &c)?;
                             self.changes.push(SyncItemChange::ReadFlagChange {
-                                item_id: id.ok_or_else(|| r.missing(&c, "ItemId"))?,
-                                is_read: is_read.ok_or_else(|| r.missing(&c, "IsRead"))?,
+                                item_id: r.required(&c, id, "ItemId")?,
+                                is_read: r.required(&c, is_read, "IsRead")?,
                             });
                         }
                         _ => r.skip(&c)?,

@@ -1,7 +1,7 @@
 //! `UpdateFolder`: sets, appends to or deletes folder properties (rename, folder class,
 //! extended properties).
 
-use super::common::{FolderInfo, required};
+use super::common::FolderInfo;
 use crate::operation::Operation;
 use crate::types::folder::Folder;
 use crate::types::ids::BaseFolderId;
@@ -82,16 +82,16 @@ impl FolderChangeDescription {
                 r.skip(&c)?;
             }
         }
-        let path = required(r, start, path, "FieldURI")?;
+        let path = r.required(start, path, "FieldURI")?;
         Ok(Some(match kind {
             "DeleteFolderField" => FolderChangeDescription::Delete { path },
             "SetFolderField" => FolderChangeDescription::Set {
                 path,
-                folder: required(r, start, folder, "Folder")?,
+                folder: r.required(start, folder, "Folder")?,
             },
             _ => FolderChangeDescription::Append {
                 path,
-                folder: required(r, start, folder, "Folder")?,
+                folder: r.required(start, folder, "Folder")?,
             },
         }))
     }
@@ -140,8 +140,8 @@ impl ReadXml for FolderChange {
             }
         }
         Ok(Self {
-            folder_id: required(r, start, folder_id, "FolderId")?,
-            updates: required(r, start, updates, "Updates")?,
+            folder_id: r.required(start, folder_id, "FolderId")?,
+            updates: r.required(start, updates, "Updates")?,
         })
     }
 }
@@ -232,7 +232,7 @@ impl ReadXml for UpdateFolder {
             }
         }
         Ok(Self {
-            folder_changes: required(r, start, changes, "FolderChanges")?,
+            folder_changes: r.required(start, changes, "FolderChanges")?,
         })
     }
 }

@@ -183,16 +183,16 @@ impl ItemChangeDescription {
                 r.skip(&c)?;
             }
         }
-        let path = path.ok_or_else(|| r.missing(start, "FieldURI"))?;
+        let path = r.required(start, path, "FieldURI")?;
         Ok(Some(match kind.as_str() {
             "DeleteItemField" => ItemChangeDescription::Delete { path },
             "SetItemField" => ItemChangeDescription::Set {
                 path,
-                item: item.ok_or_else(|| r.missing(start, "an item element"))?,
+                item: r.required(start, item, "an item element")?,
             },
             _ => ItemChangeDescription::Append {
                 path,
-                item: item.ok_or_else(|| r.missing(start, "an item element"))?,
+                item: r.required(start, item, "an item element")?,
             },
         }))
     }
@@ -241,8 +241,8 @@ impl ReadXml for ItemChange {
             }
         }
         Ok(Self {
-            item_id: item_id.ok_or_else(|| r.missing(start, "ItemId"))?,
-            updates: updates.ok_or_else(|| r.missing(start, "Updates"))?,
+            item_id: r.required(start, item_id, "ItemId")?,
+            updates: r.required(start, updates, "Updates")?,
         })
     }
 }

@@ -161,10 +161,10 @@ impl ReadXml for OccurrenceInfo {
             }
         }
         Ok(Self {
-            item_id: id.ok_or_else(|| r.missing(start, "ItemId"))?,
-            start: s.ok_or_else(|| r.missing(start, "Start"))?,
-            end: e.ok_or_else(|| r.missing(start, "End"))?,
-            original_start: o.ok_or_else(|| r.missing(start, "OriginalStart"))?,
+            item_id: r.required(start, id, "ItemId")?,
+            start: r.required(start, s, "Start")?,
+            end: r.required(start, e, "End")?,
+            original_start: r.required(start, o, "OriginalStart")?,
         })
     }
 }
