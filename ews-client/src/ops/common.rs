@@ -1,9 +1,11 @@
 //! Helpers shared by the operation modules.
 
+use crate::operation::Operation;
 use crate::types::folder::Folder;
 use crate::types::ids::BaseFolderId;
 use crate::types::item::Item;
-use crate::types::response::ResponseContent;
+use crate::types::response::{ResponseContent, ResponseMessages};
+use crate::types::shape::{IndexedPageView, PagingInfo};
 use crate::xml::{Ns, Start, XmlError, XmlReader, XmlWriter};
 
 /// Writes an array of folder ids (`m:FolderIds`, `m:ParentFolderIds`).
@@ -91,4 +93,185 @@ pub(crate) fn write_items(w: &mut XmlWriter, ns: Ns, name: &str, items: &[Item])
             item.write(w);
         }
     });
+}
+
+/// Writes the content shared by the Sync* response messages: `m:SyncState`, the "includes
+/// last" flag named `last_name` (`IncludesLastItemInRange`, `IncludesLastFolderInRange`) and
+/// `m:Changes`, one element per change written by `write`.
+pub(crate) fn write_sync_content<C>(
+    w: &mut XmlWriter,
+    sync_state: Option<&String>,
+    last_name: &str,
+    includes_last: Option<&bool>,
+    changes: &[C],
+    write: impl Fn(&mut XmlWriter, &C),
+) {
+    w.opt_value(Ns::Messages, "SyncState", sync_state);
+    w.opt_value(Ns::Messages, last_name, includes_last);
+    w.element(Ns::Messages, "Changes", |w| {
+        for change in changes {
+            write(w, change);
+        }
+    });
+}
+
+/// Reads a child of a Sync* response message written by [`write_sync_content`]: the sync
+/// state, the "includes last" flag named `last_name`, or `m:Changes`, whose `t:` children
+/// `read` turns into changes (`None`: the element is skipped). `Ok(false)` for other
+/// elements.
+pub(crate) fn read_sync_child<'a, C>(
+    r: &mut XmlReader<'a>,
+    child: &Start<'a>,
+    last_name: &str,
+    sync_state: &mut Option<String>,
+    includes_last: &mut Option<bool>,
+    changes: &mut Vec<C>,
+    mut read: impl FnMut(&mut XmlReader<'a>, &Start<'a>) -> Result<Option<C>, XmlError>,
+) -> Result<bool, XmlError> {
+    if child.ns() != Ns::Messages {
+        return Ok(false);
+    }
+    match child.local() {
+        "SyncState" => *sync_state = Some(r.text(child)?.trim().to_owned()),
+        name if name == last_name => *includes_last = Some(r.value(child)?),
+        "Changes" => {
+            while let Some(c) = r.next_child(child)? {
+                let change = if c.ns() == Ns::Types {
+                    read(r, &c)?
+                } else {
+                    None
+                };
+                match change {
+                    Some(change) => changes.push(change),
+                    None => r.skip(&c)?,
+                }
+            }
+        }
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+/// Reads the content of a `t:Create` or `t:Update`: the (last) child that `try_read`
+/// accepts, other children skipped.
+pub(crate) fn read_changed<'a, T>(
+    r: &mut XmlReader<'a>,
+    start: &Start<'a>,
+    try_read: fn(&mut XmlReader<'a>, &Start<'a>) -> Result<Option<T>, XmlError>,
+) -> Result<Option<T>, XmlError> {
+    let mut found = None;
+    while let Some(c) = r.next_child(start)? {
+        match try_read(r, &c)? {
+            Some(x) => found = Some(x),
+            None => r.skip(&c)?,
+        }
+    }
+    Ok(found)
+}
+
+/// An operation whose results come in pages, all followed by one paging loop (the client's
+/// `pages`): `FindItem` and `FindFolder` (offsets of an indexed view), `SyncFolderItems`
+/// and `SyncFolderHierarchy` (sync states). Each page is checked by a
+/// [`StreamGuard`](crate::transport::StreamGuard): a cursor or a page seen twice, or too many
+/// pages, items or time, end the stream.
+pub(crate) trait Paged:
+    Operation<Response = ResponseMessages<Self::Page>> + Clone + Send + Sync + 'static
+{
+    /// The content of one response message.
+    type Page: ResponseContent + Send + 'static;
+
+    /// A cursor the first request already carries (a sync state), remembered so that a
+    /// server answering with it again is caught.
+    fn first_cursor(&self) -> Option<&[u8]> {
+        None
+    }
+
+    /// The request for the page after `page`, with its cursor (bytes that must not repeat);
+    /// `Ok(None)` after the last page; `Err(what)` when the server announces more without a
+    /// way to get it (a paging offset that does not advance, no sync state).
+    fn next_page(&self, page: &Self::Page) -> Result<Option<(Self, Vec<u8>)>, &'static str>;
+
+    /// How many entries (items, folders, changes) `page` holds.
+    fn entries(page: &Self::Page) -> usize;
+
+    /// A fingerprint of the page's entries, to catch a page sent twice; `None` without ids.
+    fn fingerprint(_page: &Self::Page) -> Option<u64> {
+        None
+    }
+}
+
+/// The offset of the page after the indexed page `view` that held `count` entries: the
+/// server's `IndexedPagingOffset`, else `view.offset + count`. `Ok(None)` after the last
+/// page or an empty page; an error when the offset does not advance.
+pub(crate) fn next_offset(
+    view: &IndexedPageView,
+    paging: &PagingInfo,
+    count: usize,
+) -> Result<Option<u32>, &'static str> {
+    if paging.includes_last_item_in_range != Some(false) || count == 0 {
+        return Ok(None);
+    }
+    let count = u32::try_from(count).unwrap_or(u32::MAX);
+    let offset = paging
+        .indexed_paging_offset
+        .unwrap_or(view.offset.saturating_add(count));
+    if offset <= view.offset {
+        return Err("the paging offset");
+    }
+    Ok(Some(offset))
+}
+
+/// The next request of a sync (`SyncFolderItems`, `SyncFolderHierarchy`) after a batch:
+/// `None` once the batch includes the last change (`includes_last` not `Some(false)`),
+/// else `op` with the batch's sync state, which is also the cursor; an error when the
+/// server announces more changes without a sync state.
+pub(crate) fn next_sync<O: Clone>(
+    op: &O,
+    includes_last: Option<bool>,
+    sync_state: Option<&String>,
+    set_state: fn(&mut O, String),
+) -> Result<Option<(O, Vec<u8>)>, &'static str> {
+    if includes_last != Some(false) {
+        return Ok(None);
+    }
+    let state = sync_state.ok_or("\"more changes\" without a sync state")?;
+    let mut next = op.clone();
+    set_state(&mut next, state.clone());
+    Ok(Some((next, state.as_bytes().to_vec())))
+}
+
+/// Writes the `m:RootFolder` of a `FindItem`/`FindFolder` response: the paging attributes,
+/// then `list`.
+pub(crate) fn write_root_folder(
+    w: &mut XmlWriter,
+    paging: &PagingInfo,
+    list: impl FnOnce(&mut XmlWriter),
+) {
+    paging
+        .write_attrs(w.start(Ns::Messages, "RootFolder"))
+        .children(list);
+}
+
+/// Reads the `m:RootFolder` of a `FindItem`/`FindFolder` response: its paging attributes and
+/// the `t:{list}` element read by `read` (empty when missing; other children skipped).
+/// `Ok(None)` (element left unread) if `child` is not `m:RootFolder`.
+pub(crate) fn read_root_folder<'a, T>(
+    r: &mut XmlReader<'a>,
+    child: &Start<'a>,
+    list: &str,
+    read: fn(&mut XmlReader<'a>, &Start<'a>) -> Result<Vec<T>, XmlError>,
+) -> Result<Option<(PagingInfo, Vec<T>)>, XmlError> {
+    if !child.is(Ns::Messages, "RootFolder") {
+        return Ok(None);
+    }
+    let paging = PagingInfo::read_attrs(r, child)?;
+    let mut entries = Vec::new();
+    while let Some(c) = r.next_child(child)? {
+        if c.is(Ns::Types, list) {
+            entries = read(r, &c)?;
+        } else {
+            r.skip(&c)?;
+        }
+    }
+    Ok(Some((paging, entries)))
 }

@@ -1,5 +1,6 @@
 //! `SyncFolderHierarchy`: folder creations, updates and deletions since a sync state.
 
+use super::common::{Paged, next_sync, read_changed, read_sync_child, write_sync_content};
 use crate::operation::Operation;
 use crate::types::folder::Folder;
 use crate::types::ids::{BaseFolderId, FolderId};
@@ -85,23 +86,20 @@ pub struct SyncFolderHierarchyResult {
 
 impl ResponseContent for SyncFolderHierarchyResult {
     fn write_content(&self, w: &mut XmlWriter) {
-        w.opt_value(Ns::Messages, "SyncState", self.sync_state.as_ref());
-        w.opt_value(
-            Ns::Messages,
+        write_sync_content(
+            w,
+            self.sync_state.as_ref(),
             "IncludesLastFolderInRange",
             self.includes_last_folder_in_range.as_ref(),
+            &self.changes,
+            |w, change| match change {
+                FolderChange::Create(f) => w.element(Ns::Types, "Create", |w| f.write(w)),
+                FolderChange::Update(f) => w.element(Ns::Types, "Update", |w| f.write(w)),
+                FolderChange::Delete(id) => w.element(Ns::Types, "Delete", |w| {
+                    id.write_xml(w, Ns::Types, "FolderId")
+                }),
+            },
         );
-        w.element(Ns::Messages, "Changes", |w| {
-            for change in &self.changes {
-                match change {
-                    FolderChange::Create(f) => w.element(Ns::Types, "Create", |w| f.write(w)),
-                    FolderChange::Update(f) => w.element(Ns::Types, "Update", |w| f.write(w)),
-                    FolderChange::Delete(id) => w.element(Ns::Types, "Delete", |w| {
-                        id.write_xml(w, Ns::Types, "FolderId")
-                    }),
-                }
-            }
-        });
     }
 
     fn read_child<'a>(
@@ -109,55 +107,55 @@ impl ResponseContent for SyncFolderHierarchyResult {
         r: &mut XmlReader<'a>,
         child: &Start<'a>,
     ) -> Result<bool, XmlError> {
-        if child.ns() != Ns::Messages {
-            return Ok(false);
-        }
-        match child.local() {
-            "SyncState" => self.sync_state = Some(r.text(child)?.trim().to_owned()),
-            "IncludesLastFolderInRange" => {
-                self.includes_last_folder_in_range = Some(r.value(child)?);
-            }
-            "Changes" => {
-                while let Some(c) = r.next_child(child)? {
-                    if c.ns() != Ns::Types {
-                        r.skip(&c)?;
-                        continue;
+        read_sync_child(
+            r,
+            child,
+            "IncludesLastFolderInRange",
+            &mut self.sync_state,
+            &mut self.includes_last_folder_in_range,
+            &mut self.changes,
+            |r, c| {
+                Ok(Some(match c.local() {
+                    "Create" => {
+                        let folder = read_changed(r, c, Folder::try_read)?;
+                        FolderChange::Create(r.required(c, folder, "Folder")?)
                     }
-                    let kind = c.local().to_owned();
-                    match kind.as_str() {
-                        "Create" | "Update" => {
-                            let mut folder = None;
-                            while let Some(f) = r.next_child(&c)? {
-                                match Folder::try_read(r, &f)? {
-                                    Some(x) => folder = Some(x),
-                                    None => r.skip(&f)?,
-                                }
-                            }
-                            let folder = r.required(&c, folder, "Folder")?;
-                            self.changes.push(if kind == "Create" {
-                                FolderChange::Create(folder)
-                            } else {
-                                FolderChange::Update(folder)
-                            });
-                        }
-                        "Delete" => {
-                            let mut id = None;
-                            while let Some(f) = r.next_child(&c)? {
-                                if f.is(Ns::Types, "FolderId") {
-                                    id = Some(FolderId::read_xml(r, &f)?);
-                                } else {
-                                    r.skip(&f)?;
-                                }
-                            }
-                            self.changes
-                                .push(FolderChange::Delete(r.required(&c, id, "FolderId")?));
-                        }
-                        _ => r.skip(&c)?,
+                    "Update" => {
+                        let folder = read_changed(r, c, Folder::try_read)?;
+                        FolderChange::Update(r.required(c, folder, "Folder")?)
                     }
-                }
-            }
-            _ => return Ok(false),
-        }
-        Ok(true)
+                    "Delete" => {
+                        let id = r.read_list(c, Ns::Types, "FolderId")?.pop();
+                        FolderChange::Delete(r.required(c, id, "FolderId")?)
+                    }
+                    _ => return Ok(None),
+                }))
+            },
+        )
+    }
+}
+
+/// Batches follow the sync state until the last change is included.
+impl Paged for SyncFolderHierarchy {
+    type Page = SyncFolderHierarchyResult;
+
+    fn first_cursor(&self) -> Option<&[u8]> {
+        self.sync_state.as_deref().map(str::as_bytes)
+    }
+
+    fn next_page(
+        &self,
+        page: &SyncFolderHierarchyResult,
+    ) -> Result<Option<(Self, Vec<u8>)>, &'static str> {
+        next_sync(
+            self,
+            page.includes_last_folder_in_range,
+            page.sync_state.as_ref(),
+            |op, state| op.sync_state = Some(state),
+        )
+    }
+
+    fn entries(page: &SyncFolderHierarchyResult) -> usize {
+        page.changes.len()
     }
 }

@@ -1,6 +1,7 @@
 //! `SyncFolderItems`: the item changes of one folder since a sync state (Create, Update,
 //! Delete, ReadFlagChange); the caller loops until `IncludesLastItemInRange`.
 
+use super::common::{Paged, next_sync, read_changed, read_sync_child, write_sync_content};
 use crate::operation::Operation;
 use crate::types::ids::{BaseFolderId, ItemId, string_enum};
 use crate::types::item::Item;
@@ -176,10 +177,11 @@ impl SyncFolderItemsResult {
     }
 }
 
+/// Reads the content of a `t:Delete` or `t:ReadFlagChange`: its item id and read flag.
 fn read_item_id_child<'a>(
     r: &mut XmlReader<'a>,
     start: &Start<'a>,
-) -> Result<(Option<ItemId>, Option<bool>), XmlError> {
+) -> Result<(ItemId, Option<bool>), XmlError> {
     let mut id = None;
     let mut is_read = None;
     while let Some(c) = r.next_child(start)? {
@@ -191,34 +193,31 @@ fn read_item_id_child<'a>(
             r.skip(&c)?;
         }
     }
-    Ok((id, is_read))
+    Ok((r.required(start, id, "ItemId")?, is_read))
 }
 
 impl ResponseContent for SyncFolderItemsResult {
     fn write_content(&self, w: &mut XmlWriter) {
-        w.opt_value(Ns::Messages, "SyncState", self.sync_state.as_ref());
-        w.opt_value(
-            Ns::Messages,
+        write_sync_content(
+            w,
+            self.sync_state.as_ref(),
             "IncludesLastItemInRange",
             self.includes_last_item_in_range.as_ref(),
-        );
-        w.element(Ns::Messages, "Changes", |w| {
-            for change in &self.changes {
-                match change {
-                    SyncItemChange::Create(i) => w.element(Ns::Types, "Create", |w| i.write(w)),
-                    SyncItemChange::Update(i) => w.element(Ns::Types, "Update", |w| i.write(w)),
-                    SyncItemChange::Delete(id) => w.element(Ns::Types, "Delete", |w| {
-                        id.write_xml(w, Ns::Types, "ItemId")
-                    }),
-                    SyncItemChange::ReadFlagChange { item_id, is_read } => {
-                        w.element(Ns::Types, "ReadFlagChange", |w| {
-                            item_id.write_xml(w, Ns::Types, "ItemId");
-                            w.value(Ns::Types, "IsRead", is_read);
-                        })
-                    }
+            &self.changes,
+            |w, change| match change {
+                SyncItemChange::Create(i) => w.element(Ns::Types, "Create", |w| i.write(w)),
+                SyncItemChange::Update(i) => w.element(Ns::Types, "Update", |w| i.write(w)),
+                SyncItemChange::Delete(id) => w.element(Ns::Types, "Delete", |w| {
+                    id.write_xml(w, Ns::Types, "ItemId")
+                }),
+                SyncItemChange::ReadFlagChange { item_id, is_read } => {
+                    w.element(Ns::Types, "ReadFlagChange", |w| {
+                        item_id.write_xml(w, Ns::Types, "ItemId");
+                        w.value(Ns::Types, "IsRead", is_read);
+                    })
                 }
-            }
-        });
+            },
+        );
     }
 
     fn read_child<'a>(
@@ -226,55 +225,54 @@ impl ResponseContent for SyncFolderItemsResult {
         r: &mut XmlReader<'a>,
         child: &Start<'a>,
     ) -> Result<bool, XmlError> {
-        if child.ns() != Ns::Messages {
-            return Ok(false);
-        }
-        match child.local() {
-            "SyncState" => self.sync_state = Some(r.text(child)?.trim().to_owned()),
-            "IncludesLastItemInRange" => self.includes_last_item_in_range = Some(r.value(child)?),
-            "Changes" => {
-                while let Some(c) = r.next_child(child)? {
-                    if c.ns() != Ns::Types {
-                        r.skip(&c)?;
-                        continue;
+        read_sync_child(
+            r,
+            child,
+            "IncludesLastItemInRange",
+            &mut self.sync_state,
+            &mut self.includes_last_item_in_range,
+            &mut self.changes,
+            |r, c| {
+                // Unknown item kinds (e.g. t:Person) are skipped, not fatal.
+                Ok(match c.local() {
+                    "Create" => read_changed(r, c, Item::try_read)?.map(SyncItemChange::Create),
+                    "Update" => read_changed(r, c, Item::try_read)?.map(SyncItemChange::Update),
+                    "Delete" => Some(SyncItemChange::Delete(read_item_id_child(r, c)?.0)),
+                    "ReadFlagChange" => {
+                        let (item_id, is_read) = read_item_id_child(r, c)?;
+                        Some(SyncItemChange::ReadFlagChange {
+                            item_id,
+                            is_read: r.required(c, is_read, "IsRead")?,
+                        })
                     }
-                    let kind = c.local().to_owned();
-                    match kind.as_str() {
-                        "Create" | "Update" => {
-                            let mut item = None;
-                            while let Some(i) = r.next_child(&c)? {
-                                match Item::try_read(r, &i)? {
-                                    Some(x) => item = Some(x),
-                                    None => r.skip(&i)?,
-                                }
-                            }
-                            // Unknown item kinds (e.g. t:Person) are skipped, not fatal.
-                            if let Some(item) = item {
-                                self.changes.push(if kind == "Create" {
-                                    SyncItemChange::Create(item)
-                                } else {
-                                    SyncItemChange::Update(item)
-                                });
-                            }
-                        }
-                        "Delete" => {
-                            let (id, _) = read_item_id_child(r, &c)?;
-                            self.changes
-                                .push(SyncItemChange::Delete(r.required(&c, id, "ItemId")?));
-                        }
-                        "ReadFlagChange" => {
-                            let (id, is_read) = read_item_id_child(r, &c)?;
-                            self.changes.push(SyncItemChange::ReadFlagChange {
-                                item_id: r.required(&c, id, "ItemId")?,
-                                is_read: r.required(&c, is_read, "IsRead")?,
-                            });
-                        }
-                        _ => r.skip(&c)?,
-                    }
-                }
-            }
-            _ => return Ok(false),
-        }
-        Ok(true)
+                    _ => None,
+                })
+            },
+        )
+    }
+}
+
+/// Batches follow the sync state until the last change is included.
+impl Paged for SyncFolderItems {
+    type Page = SyncFolderItemsResult;
+
+    fn first_cursor(&self) -> Option<&[u8]> {
+        self.sync_state.as_deref().map(str::as_bytes)
+    }
+
+    fn next_page(
+        &self,
+        page: &SyncFolderItemsResult,
+    ) -> Result<Option<(Self, Vec<u8>)>, &'static str> {
+        next_sync(
+            self,
+            page.includes_last_item_in_range,
+            page.sync_state.as_ref(),
+            |op, state| op.sync_state = Some(state),
+        )
+    }
+
+    fn entries(page: &SyncFolderItemsResult) -> usize {
+        page.changes.len()
     }
 }
