@@ -4,6 +4,7 @@ use crate::operation::Operation;
 use crate::types::folder::Folder;
 use crate::types::ids::BaseFolderId;
 use crate::types::item::Item;
+use crate::types::paths::PropertyPath;
 use crate::types::response::{ResponseContent, ResponseMessages};
 use crate::types::shape::{IndexedPageView, PagingInfo};
 use crate::xml::{Ns, Start, XmlError, XmlReader, XmlWriter};
@@ -240,6 +241,35 @@ pub(crate) fn next_sync<O: Clone>(
     Ok(Some((next, state.as_bytes().to_vec())))
 }
 
+/// Implements [`Paged`] for a sync operation (`$op` with its `sync_state`) whose batches
+/// (`$page`) carry `sync_state`, `changes` and the "includes last" flag `$last`: batches
+/// follow the sync state until the last change is included.
+macro_rules! paged_sync {
+    ($op:ty, $page:ty, $last:ident) => {
+        impl $crate::ops::common::Paged for $op {
+            type Page = $page;
+
+            fn first_cursor(&self) -> Option<&[u8]> {
+                self.sync_state.as_deref().map(str::as_bytes)
+            }
+
+            fn next_page(&self, page: &$page) -> Result<Option<(Self, Vec<u8>)>, &'static str> {
+                $crate::ops::common::next_sync(
+                    self,
+                    page.$last,
+                    page.sync_state.as_ref(),
+                    |op, state| op.sync_state = Some(state),
+                )
+            }
+
+            fn entries(page: &$page) -> usize {
+                page.changes.len()
+            }
+        }
+    };
+}
+pub(crate) use paged_sync;
+
 /// Writes the `m:RootFolder` of a `FindItem`/`FindFolder` response: the paging attributes,
 /// then `list`.
 pub(crate) fn write_root_folder(
@@ -274,4 +304,142 @@ pub(crate) fn read_root_folder<'a, T>(
         }
     }
     Ok(Some((paging, entries)))
+}
+
+/// One change of one property, whatever holds the value (an item, a folder): the shape
+/// shared by `t:SetItemField`/`t:AppendToItemField`/`t:DeleteItemField` and their folder
+/// counterparts.
+pub(crate) enum FieldChange<V> {
+    /// Set the property to the value held by `V`.
+    Set(PropertyPath, V),
+    /// Append the value held by `V`.
+    Append(PropertyPath, V),
+    /// Delete the property.
+    Delete(PropertyPath),
+}
+
+/// The element names of the property changes of one kind of object.
+pub(crate) struct FieldChangeNames {
+    /// `SetItemField`, `SetFolderField`.
+    pub set: &'static str,
+    /// `AppendToItemField`, `AppendToFolderField`.
+    pub append: &'static str,
+    /// `DeleteItemField`, `DeleteFolderField`.
+    pub delete: &'static str,
+    /// What a set or append must hold, as named in a missing-element error.
+    pub value: &'static str,
+}
+
+impl FieldChangeNames {
+    /// Writes one change: the element (`set`, `append` or `delete` as `value` is set and
+    /// `append` says) holding the path and, for set and append, the value.
+    pub(crate) fn write<V>(
+        &self,
+        w: &mut XmlWriter,
+        path: &PropertyPath,
+        value: Option<&V>,
+        append: bool,
+        write_value: fn(&V, &mut XmlWriter),
+    ) {
+        let element = match (value, append) {
+            (None, _) => self.delete,
+            (Some(_), false) => self.set,
+            (Some(_), true) => self.append,
+        };
+        w.element(Ns::Types, element, |w| {
+            path.write(w);
+            if let Some(v) = value {
+                write_value(v, w);
+            }
+        });
+    }
+
+    /// Reads one change; `None` (element left unread) if `start` is none of the three
+    /// elements. Set and append require a value that `try_value` accepts.
+    pub(crate) fn try_read<'a, V>(
+        &self,
+        r: &mut XmlReader<'a>,
+        start: &Start<'a>,
+        try_value: fn(&mut XmlReader<'a>, &Start<'a>) -> Result<Option<V>, XmlError>,
+    ) -> Result<Option<FieldChange<V>>, XmlError> {
+        if start.ns() != Ns::Types {
+            return Ok(None);
+        }
+        let local = start.local();
+        let (set, append) = (local == self.set, local == self.append);
+        if !set && !append && local != self.delete {
+            return Ok(None);
+        }
+        let mut path = None;
+        let mut value = None;
+        while let Some(c) = r.next_child(start)? {
+            if let Some(p) = PropertyPath::try_read(r, &c)? {
+                path = Some(p);
+            } else if let Some(v) = try_value(r, &c)? {
+                value = Some(v);
+            } else {
+                r.skip(&c)?;
+            }
+        }
+        let path = r.required(start, path, "FieldURI")?;
+        Ok(Some(if set {
+            FieldChange::Set(path, r.required(start, value, self.value)?)
+        } else if append {
+            FieldChange::Append(path, r.required(start, value, self.value)?)
+        } else {
+            FieldChange::Delete(path)
+        }))
+    }
+}
+
+/// Writes a `t:ItemChange` or `t:FolderChange`: the id, then `t:Updates`.
+pub(crate) fn write_object_change<D>(
+    w: &mut XmlWriter,
+    ns: Ns,
+    name: &str,
+    write_id: impl FnOnce(&mut XmlWriter),
+    updates: &[D],
+    write_update: fn(&D, &mut XmlWriter),
+) {
+    w.element(ns, name, |w| {
+        write_id(w);
+        w.element(Ns::Types, "Updates", |w| {
+            for u in updates {
+                write_update(u, w);
+            }
+        });
+    });
+}
+
+/// Reads a `t:ItemChange` or `t:FolderChange`: the id `try_id` accepts (named `id_name` when
+/// missing) and the `t:Updates` that `try_update` accepts.
+pub(crate) fn read_object_change<'a, I, D>(
+    r: &mut XmlReader<'a>,
+    start: &Start<'a>,
+    id_name: &str,
+    try_id: fn(&mut XmlReader<'a>, &Start<'a>) -> Result<Option<I>, XmlError>,
+    try_update: fn(&mut XmlReader<'a>, &Start<'a>) -> Result<Option<D>, XmlError>,
+) -> Result<(I, Vec<D>), XmlError> {
+    let mut id = None;
+    let mut updates = None;
+    while let Some(c) = r.next_child(start)? {
+        if let Some(found) = try_id(r, &c)? {
+            id = Some(found);
+        } else if c.is(Ns::Types, "Updates") {
+            let mut list = Vec::new();
+            while let Some(u) = r.next_child(&c)? {
+                match try_update(r, &u)? {
+                    Some(d) => list.push(d),
+                    None => r.skip(&u)?,
+                }
+            }
+            updates = Some(list);
+        } else {
+            r.skip(&c)?;
+        }
+    }
+    Ok((
+        r.required(start, id, id_name)?,
+        r.required(start, updates, "Updates")?,
+    ))
 }

@@ -1,6 +1,6 @@
 //! `SyncFolderHierarchy`: folder creations, updates and deletions since a sync state.
 
-use super::common::{Paged, next_sync, read_changed, read_sync_child, write_sync_content};
+use super::common::{paged_sync, read_changed, read_sync_child, write_sync_content};
 use crate::operation::Operation;
 use crate::types::folder::Folder;
 use crate::types::ids::{BaseFolderId, FolderId};
@@ -135,27 +135,8 @@ impl ResponseContent for SyncFolderHierarchyResult {
     }
 }
 
-/// Batches follow the sync state until the last change is included.
-impl Paged for SyncFolderHierarchy {
-    type Page = SyncFolderHierarchyResult;
-
-    fn first_cursor(&self) -> Option<&[u8]> {
-        self.sync_state.as_deref().map(str::as_bytes)
-    }
-
-    fn next_page(
-        &self,
-        page: &SyncFolderHierarchyResult,
-    ) -> Result<Option<(Self, Vec<u8>)>, &'static str> {
-        next_sync(
-            self,
-            page.includes_last_folder_in_range,
-            page.sync_state.as_ref(),
-            |op, state| op.sync_state = Some(state),
-        )
-    }
-
-    fn entries(page: &SyncFolderHierarchyResult) -> usize {
-        page.changes.len()
-    }
-}
+paged_sync!(
+    SyncFolderHierarchy,
+    SyncFolderHierarchyResult,
+    includes_last_folder_in_range
+);

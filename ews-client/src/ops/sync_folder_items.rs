@@ -1,7 +1,7 @@
 //! `SyncFolderItems`: the item changes of one folder since a sync state (Create, Update,
 //! Delete, ReadFlagChange); the caller loops until `IncludesLastItemInRange`.
 
-use super::common::{Paged, next_sync, read_changed, read_sync_child, write_sync_content};
+use super::common::{paged_sync, read_changed, read_sync_child, write_sync_content};
 use crate::operation::Operation;
 use crate::types::ids::{BaseFolderId, ItemId, string_enum};
 use crate::types::item::Item;
@@ -252,27 +252,8 @@ impl ResponseContent for SyncFolderItemsResult {
     }
 }
 
-/// Batches follow the sync state until the last change is included.
-impl Paged for SyncFolderItems {
-    type Page = SyncFolderItemsResult;
-
-    fn first_cursor(&self) -> Option<&[u8]> {
-        self.sync_state.as_deref().map(str::as_bytes)
-    }
-
-    fn next_page(
-        &self,
-        page: &SyncFolderItemsResult,
-    ) -> Result<Option<(Self, Vec<u8>)>, &'static str> {
-        next_sync(
-            self,
-            page.includes_last_item_in_range,
-            page.sync_state.as_ref(),
-            |op, state| op.sync_state = Some(state),
-        )
-    }
-
-    fn entries(page: &SyncFolderItemsResult) -> usize {
-        page.changes.len()
-    }
-}
+paged_sync!(
+    SyncFolderItems,
+    SyncFolderItemsResult,
+    includes_last_item_in_range
+);

@@ -37,6 +37,7 @@
 //! assert_eq!(stored, new);
 //! ```
 
+use super::common::{FieldChange, FieldChangeNames, read_object_change, write_object_change};
 use super::create_item::MessageDisposition;
 use crate::operation::Operation;
 use crate::types::base_item_id::BaseItemId;
@@ -143,60 +144,32 @@ impl ItemChangeDescription {
     }
 
     fn write(&self, w: &mut XmlWriter) {
-        let t = Ns::Types;
-        match self {
-            ItemChangeDescription::Set { path, item } => w.element(t, "SetItemField", |w| {
-                path.write(w);
-                item.write(w);
-            }),
-            ItemChangeDescription::Append { path, item } => {
-                w.element(t, "AppendToItemField", |w| {
-                    path.write(w);
-                    item.write(w);
-                })
-            }
-            ItemChangeDescription::Delete { path } => {
-                w.element(t, "DeleteItemField", |w| path.write(w))
-            }
-        }
+        let (item, append) = match self {
+            ItemChangeDescription::Set { item, .. } => (Some(item), false),
+            ItemChangeDescription::Append { item, .. } => (Some(item), true),
+            ItemChangeDescription::Delete { .. } => (None, false),
+        };
+        ITEM_FIELD.write(w, self.path(), item, append, Item::write);
     }
 
     fn try_read<'a>(r: &mut XmlReader<'a>, start: &Start<'a>) -> Result<Option<Self>, XmlError> {
-        if start.ns() != Ns::Types {
-            return Ok(None);
-        }
-        let kind = start.local().to_owned();
-        if !matches!(
-            kind.as_str(),
-            "SetItemField" | "AppendToItemField" | "DeleteItemField"
-        ) {
-            return Ok(None);
-        }
-        let mut path = None;
-        let mut item = None;
-        while let Some(c) = r.next_child(start)? {
-            if let Some(p) = PropertyPath::try_read(r, &c)? {
-                path = Some(p);
-            } else if let Some(i) = Item::try_read(r, &c)? {
-                item = Some(i);
-            } else {
-                r.skip(&c)?;
-            }
-        }
-        let path = r.required(start, path, "FieldURI")?;
-        Ok(Some(match kind.as_str() {
-            "DeleteItemField" => ItemChangeDescription::Delete { path },
-            "SetItemField" => ItemChangeDescription::Set {
-                path,
-                item: r.required(start, item, "an item element")?,
-            },
-            _ => ItemChangeDescription::Append {
-                path,
-                item: r.required(start, item, "an item element")?,
-            },
-        }))
+        Ok(ITEM_FIELD
+            .try_read(r, start, Item::try_read)?
+            .map(|change| match change {
+                FieldChange::Set(path, item) => ItemChangeDescription::Set { path, item },
+                FieldChange::Append(path, item) => ItemChangeDescription::Append { path, item },
+                FieldChange::Delete(path) => ItemChangeDescription::Delete { path },
+            }))
     }
 }
+
+/// The element names of item property changes.
+const ITEM_FIELD: FieldChangeNames = FieldChangeNames {
+    set: "SetItemField",
+    append: "AppendToItemField",
+    delete: "DeleteItemField",
+    value: "an item element",
+};
 
 /// The changes to one item (`t:ItemChange`).
 #[derive(Debug, Clone, PartialEq)]
@@ -209,41 +182,28 @@ pub struct ItemChange {
 
 impl WriteXml for ItemChange {
     fn write_xml(&self, w: &mut XmlWriter, ns: Ns, name: &str) {
-        w.element(ns, name, |w| {
-            self.item_id.write(w);
-            w.element(Ns::Types, "Updates", |w| {
-                for u in &self.updates {
-                    u.write(w);
-                }
-            });
-        });
+        let write_id = |w: &mut XmlWriter| self.item_id.write(w);
+        write_object_change(
+            w,
+            ns,
+            name,
+            write_id,
+            &self.updates,
+            ItemChangeDescription::write,
+        );
     }
 }
 
 impl ReadXml for ItemChange {
     fn read_xml<'a>(r: &mut XmlReader<'a>, start: &Start<'a>) -> Result<Self, XmlError> {
-        let mut item_id = None;
-        let mut updates = None;
-        while let Some(c) = r.next_child(start)? {
-            if let Some(id) = BaseItemId::try_read(r, &c)? {
-                item_id = Some(id);
-            } else if c.is(Ns::Types, "Updates") {
-                let mut list = Vec::new();
-                while let Some(u) = r.next_child(&c)? {
-                    match ItemChangeDescription::try_read(r, &u)? {
-                        Some(d) => list.push(d),
-                        None => r.skip(&u)?,
-                    }
-                }
-                updates = Some(list);
-            } else {
-                r.skip(&c)?;
-            }
-        }
-        Ok(Self {
-            item_id: r.required(start, item_id, "ItemId")?,
-            updates: r.required(start, updates, "Updates")?,
-        })
+        let (item_id, updates) = read_object_change(
+            r,
+            start,
+            "ItemId",
+            BaseItemId::try_read,
+            ItemChangeDescription::try_read,
+        )?;
+        Ok(Self { item_id, updates })
     }
 }
 

@@ -153,7 +153,7 @@ pub(crate) use if_writable;
 macro_rules! item_fields {
     (
         $(#[$meta:meta])*
-        pub struct $ty:ident: ItemCommon {
+        pub struct $ty:ident $(: $base:ident)? {
             $(
                 $(#[doc = $doc:literal])*
                 $field:ident: $fty:ty => $elem:literal $kind:ident $(($($arg:tt)*))?
@@ -163,15 +163,21 @@ macro_rules! item_fields {
     ) => {
         $(#[$meta])*
         pub struct $ty {
-            /// The `t:ItemType` fields.
-            pub common: $crate::types::item::ItemCommon,
+            $(
+                /// The `t:ItemType` fields.
+                pub common: $crate::types::item::$base,
+            )?
             $( $(#[doc = $doc])* pub $field: $fty, )*
         }
 
         $crate::types::fields::item_fields!(@fields $ty
             [$( $field => $elem $kind $(($($arg)*))?; )*]);
         $crate::types::fields::item_fields!(@paths $ty [$( $field $(, $access $uri)?; )*]);
+        $crate::types::fields::item_fields!(@xml $ty $(: $base)?);
+    };
 
+    // An item type: the `t:ItemType` fields, then its own, in one element.
+    (@xml $ty:ident: ItemCommon) => {
         impl $crate::xml::WriteXml for $ty {
             fn write_xml(&self, w: &mut $crate::xml::XmlWriter, ns: $crate::xml::Ns, name: &str) {
                 w.element(ns, name, |w| {
@@ -197,25 +203,8 @@ macro_rules! item_fields {
         }
     };
 
-    (
-        $(#[$meta:meta])*
-        pub struct $ty:ident {
-            $(
-                $(#[doc = $doc:literal])*
-                $field:ident: $fty:ty => $elem:literal $kind:ident $(($($arg:tt)*))?
-                    $(, $access:ident $uri:literal)?;
-            )*
-        }
-    ) => {
-        $(#[$meta])*
-        pub struct $ty {
-            $( $(#[doc = $doc])* pub $field: $fty, )*
-        }
-
-        $crate::types::fields::item_fields!(@fields $ty
-            [$( $field => $elem $kind $(($($arg)*))?; )*]);
-        $crate::types::fields::item_fields!(@paths $ty [$( $field $(, $access $uri)?; )*]);
-
+    // The base (`ItemCommon`): its fields inside an item element written by the item type.
+    (@xml $ty:ident) => {
         impl $ty {
             /// Writes the fields, in schema order (call inside the item element).
             pub fn write_fields(&self, w: &mut $crate::xml::XmlWriter) {
