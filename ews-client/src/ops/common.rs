@@ -241,19 +241,49 @@ pub(crate) fn next_sync<O: Clone>(
     Ok(Some((next, state.as_bytes().to_vec())))
 }
 
-/// Implements [`Paged`] for a sync operation (`$op` with its `sync_state`) whose batches
-/// (`$page`) carry `sync_state`, `changes` and the "includes last" flag `$last`: batches
-/// follow the sync state until the last change is included.
-macro_rules! paged_sync {
-    ($op:ty, $page:ty, $last:ident) => {
+/// The shared parts of a sync operation `$op` (with its `sync_state`) and its batch `$batch`
+/// (`sync_state`, `changes` and the "includes last" flag `$last`, element `$last_name`):
+/// the batch's [`ResponseContent`] (each change written by `$write`, read by `$read`) and
+/// [`Paged`] (batches follow the sync state until the last change is included).
+macro_rules! sync_operation {
+    ($op:ty, $batch:ty, $last:ident = $last_name:literal, $write:path, $read:path) => {
+        impl $crate::types::response::ResponseContent for $batch {
+            fn write_content(&self, w: &mut $crate::xml::XmlWriter) {
+                $crate::ops::common::write_sync_content(
+                    w,
+                    self.sync_state.as_ref(),
+                    $last_name,
+                    self.$last.as_ref(),
+                    &self.changes,
+                    $write,
+                );
+            }
+
+            fn read_child<'a>(
+                &mut self,
+                r: &mut $crate::xml::XmlReader<'a>,
+                child: &$crate::xml::Start<'a>,
+            ) -> Result<bool, $crate::xml::XmlError> {
+                $crate::ops::common::read_sync_child(
+                    r,
+                    child,
+                    $last_name,
+                    &mut self.sync_state,
+                    &mut self.$last,
+                    &mut self.changes,
+                    $read,
+                )
+            }
+        }
+
         impl $crate::ops::common::Paged for $op {
-            type Page = $page;
+            type Page = $batch;
 
             fn first_cursor(&self) -> Option<&[u8]> {
                 self.sync_state.as_deref().map(str::as_bytes)
             }
 
-            fn next_page(&self, page: &$page) -> Result<Option<(Self, Vec<u8>)>, &'static str> {
+            fn next_page(&self, page: &$batch) -> Result<Option<(Self, Vec<u8>)>, &'static str> {
                 $crate::ops::common::next_sync(
                     self,
                     page.$last,
@@ -262,13 +292,13 @@ macro_rules! paged_sync {
                 )
             }
 
-            fn entries(page: &$page) -> usize {
+            fn entries(page: &$batch) -> usize {
                 page.changes.len()
             }
         }
     };
 }
-pub(crate) use paged_sync;
+pub(crate) use sync_operation;
 
 /// Writes the `m:RootFolder` of a `FindItem`/`FindFolder` response: the paging attributes,
 /// then `list`.

@@ -1,10 +1,10 @@
 //! `SyncFolderHierarchy`: folder creations, updates and deletions since a sync state.
 
-use super::common::{paged_sync, read_changed, read_sync_child, write_sync_content};
+use super::common::{read_changed, sync_operation};
 use crate::operation::Operation;
 use crate::types::folder::Folder;
 use crate::types::ids::{BaseFolderId, FolderId};
-use crate::types::response::{ResponseContent, ResponseMessages};
+use crate::types::response::ResponseMessages;
 use crate::types::shape::FolderShape;
 use crate::xml::{Ns, ReadXml, Start, WriteXml, XmlError, XmlReader, XmlWriter};
 
@@ -84,59 +84,40 @@ pub struct SyncFolderHierarchyResult {
     pub changes: Vec<FolderChange>,
 }
 
-impl ResponseContent for SyncFolderHierarchyResult {
-    fn write_content(&self, w: &mut XmlWriter) {
-        write_sync_content(
-            w,
-            self.sync_state.as_ref(),
-            "IncludesLastFolderInRange",
-            self.includes_last_folder_in_range.as_ref(),
-            &self.changes,
-            |w, change| match change {
-                FolderChange::Create(f) => w.element(Ns::Types, "Create", |w| f.write(w)),
-                FolderChange::Update(f) => w.element(Ns::Types, "Update", |w| f.write(w)),
-                FolderChange::Delete(id) => w.element(Ns::Types, "Delete", |w| {
-                    id.write_xml(w, Ns::Types, "FolderId")
-                }),
-            },
-        );
-    }
+sync_operation!(
+    SyncFolderHierarchy,
+    SyncFolderHierarchyResult,
+    includes_last_folder_in_range = "IncludesLastFolderInRange",
+    write_change,
+    read_change
+);
 
-    fn read_child<'a>(
-        &mut self,
-        r: &mut XmlReader<'a>,
-        child: &Start<'a>,
-    ) -> Result<bool, XmlError> {
-        read_sync_child(
-            r,
-            child,
-            "IncludesLastFolderInRange",
-            &mut self.sync_state,
-            &mut self.includes_last_folder_in_range,
-            &mut self.changes,
-            |r, c| {
-                Ok(Some(match c.local() {
-                    "Create" => {
-                        let folder = read_changed(r, c, Folder::try_read)?;
-                        FolderChange::Create(r.required(c, folder, "Folder")?)
-                    }
-                    "Update" => {
-                        let folder = read_changed(r, c, Folder::try_read)?;
-                        FolderChange::Update(r.required(c, folder, "Folder")?)
-                    }
-                    "Delete" => {
-                        let id = r.read_list(c, Ns::Types, "FolderId")?.pop();
-                        FolderChange::Delete(r.required(c, id, "FolderId")?)
-                    }
-                    _ => return Ok(None),
-                }))
-            },
-        )
+/// Writes one change (`t:Create`, `t:Update`, `t:Delete`).
+fn write_change(w: &mut XmlWriter, change: &FolderChange) {
+    match change {
+        FolderChange::Create(f) => w.element(Ns::Types, "Create", |w| f.write(w)),
+        FolderChange::Update(f) => w.element(Ns::Types, "Update", |w| f.write(w)),
+        FolderChange::Delete(id) => w.element(Ns::Types, "Delete", |w| {
+            id.write_xml(w, Ns::Types, "FolderId")
+        }),
     }
 }
 
-paged_sync!(
-    SyncFolderHierarchy,
-    SyncFolderHierarchyResult,
-    includes_last_folder_in_range
-);
+/// Reads one change; `None` for other elements.
+fn read_change<'a>(r: &mut XmlReader<'a>, c: &Start<'a>) -> Result<Option<FolderChange>, XmlError> {
+    Ok(Some(match c.local() {
+        "Create" => {
+            let folder = read_changed(r, c, Folder::try_read)?;
+            FolderChange::Create(r.required(c, folder, "Folder")?)
+        }
+        "Update" => {
+            let folder = read_changed(r, c, Folder::try_read)?;
+            FolderChange::Update(r.required(c, folder, "Folder")?)
+        }
+        "Delete" => {
+            let id = r.read_list(c, Ns::Types, "FolderId")?.pop();
+            FolderChange::Delete(r.required(c, id, "FolderId")?)
+        }
+        _ => return Ok(None),
+    }))
+}

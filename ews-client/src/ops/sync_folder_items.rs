@@ -1,11 +1,11 @@
 //! `SyncFolderItems`: the item changes of one folder since a sync state (Create, Update,
 //! Delete, ReadFlagChange); the caller loops until `IncludesLastItemInRange`.
 
-use super::common::{paged_sync, read_changed, read_sync_child, write_sync_content};
+use super::common::{read_changed, sync_operation};
 use crate::operation::Operation;
 use crate::types::ids::{BaseFolderId, ItemId, string_enum};
 use crate::types::item::Item;
-use crate::types::response::{ResponseContent, ResponseMessages};
+use crate::types::response::ResponseMessages;
 use crate::types::shape::ItemShape;
 use crate::xml::{Ns, ReadXml, Start, WriteXml, XmlError, XmlReader, XmlWriter};
 
@@ -196,64 +196,48 @@ fn read_item_id_child<'a>(
     Ok((r.required(start, id, "ItemId")?, is_read))
 }
 
-impl ResponseContent for SyncFolderItemsResult {
-    fn write_content(&self, w: &mut XmlWriter) {
-        write_sync_content(
-            w,
-            self.sync_state.as_ref(),
-            "IncludesLastItemInRange",
-            self.includes_last_item_in_range.as_ref(),
-            &self.changes,
-            |w, change| match change {
-                SyncItemChange::Create(i) => w.element(Ns::Types, "Create", |w| i.write(w)),
-                SyncItemChange::Update(i) => w.element(Ns::Types, "Update", |w| i.write(w)),
-                SyncItemChange::Delete(id) => w.element(Ns::Types, "Delete", |w| {
-                    id.write_xml(w, Ns::Types, "ItemId")
-                }),
-                SyncItemChange::ReadFlagChange { item_id, is_read } => {
-                    w.element(Ns::Types, "ReadFlagChange", |w| {
-                        item_id.write_xml(w, Ns::Types, "ItemId");
-                        w.value(Ns::Types, "IsRead", is_read);
-                    })
-                }
-            },
-        );
-    }
+sync_operation!(
+    SyncFolderItems,
+    SyncFolderItemsResult,
+    includes_last_item_in_range = "IncludesLastItemInRange",
+    write_change,
+    read_change
+);
 
-    fn read_child<'a>(
-        &mut self,
-        r: &mut XmlReader<'a>,
-        child: &Start<'a>,
-    ) -> Result<bool, XmlError> {
-        read_sync_child(
-            r,
-            child,
-            "IncludesLastItemInRange",
-            &mut self.sync_state,
-            &mut self.includes_last_item_in_range,
-            &mut self.changes,
-            |r, c| {
-                // Unknown item kinds (e.g. t:Person) are skipped, not fatal.
-                Ok(match c.local() {
-                    "Create" => read_changed(r, c, Item::try_read)?.map(SyncItemChange::Create),
-                    "Update" => read_changed(r, c, Item::try_read)?.map(SyncItemChange::Update),
-                    "Delete" => Some(SyncItemChange::Delete(read_item_id_child(r, c)?.0)),
-                    "ReadFlagChange" => {
-                        let (item_id, is_read) = read_item_id_child(r, c)?;
-                        Some(SyncItemChange::ReadFlagChange {
-                            item_id,
-                            is_read: r.required(c, is_read, "IsRead")?,
-                        })
-                    }
-                    _ => None,
-                })
-            },
-        )
+/// Writes one change (`t:Create`, `t:Update`, `t:Delete`, `t:ReadFlagChange`).
+fn write_change(w: &mut XmlWriter, change: &SyncItemChange) {
+    match change {
+        SyncItemChange::Create(i) => w.element(Ns::Types, "Create", |w| i.write(w)),
+        SyncItemChange::Update(i) => w.element(Ns::Types, "Update", |w| i.write(w)),
+        SyncItemChange::Delete(id) => w.element(Ns::Types, "Delete", |w| {
+            id.write_xml(w, Ns::Types, "ItemId")
+        }),
+        SyncItemChange::ReadFlagChange { item_id, is_read } => {
+            w.element(Ns::Types, "ReadFlagChange", |w| {
+                item_id.write_xml(w, Ns::Types, "ItemId");
+                w.value(Ns::Types, "IsRead", is_read);
+            })
+        }
     }
 }
 
-paged_sync!(
-    SyncFolderItems,
-    SyncFolderItemsResult,
-    includes_last_item_in_range
-);
+/// Reads one change; `None` for other elements and for items of unknown kinds (e.g.
+/// `t:Person`), which are skipped, not fatal.
+fn read_change<'a>(
+    r: &mut XmlReader<'a>,
+    c: &Start<'a>,
+) -> Result<Option<SyncItemChange>, XmlError> {
+    Ok(match c.local() {
+        "Create" => read_changed(r, c, Item::try_read)?.map(SyncItemChange::Create),
+        "Update" => read_changed(r, c, Item::try_read)?.map(SyncItemChange::Update),
+        "Delete" => Some(SyncItemChange::Delete(read_item_id_child(r, c)?.0)),
+        "ReadFlagChange" => {
+            let (item_id, is_read) = read_item_id_child(r, c)?;
+            Some(SyncItemChange::ReadFlagChange {
+                item_id,
+                is_read: r.required(c, is_read, "IsRead")?,
+            })
+        }
+        _ => None,
+    })
+}
