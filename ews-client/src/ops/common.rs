@@ -473,3 +473,62 @@ pub(crate) fn read_object_change<'a, I, D>(
         r.required(start, updates, "Updates")?,
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn paging(offset: Option<u32>, last: Option<bool>) -> PagingInfo {
+        PagingInfo {
+            indexed_paging_offset: offset,
+            includes_last_item_in_range: last,
+            total_items_in_view: None,
+        }
+    }
+
+    #[test]
+    fn next_offset_follows_the_server_and_refuses_to_stand_still() {
+        let view = IndexedPageView::new(10, 20);
+        // (server offset, includes last, entries in the page) -> next offset
+        let cases: [(Option<u32>, Option<bool>, usize, Result<Option<u32>, &str>); 7] = [
+            (Some(30), Some(false), 10, Ok(Some(30))),
+            (None, Some(false), 10, Ok(Some(30))),
+            (Some(25), Some(false), 10, Ok(Some(25))),
+            (Some(30), Some(true), 10, Ok(None)),
+            (Some(30), None, 10, Ok(None)),
+            (Some(30), Some(false), 0, Ok(None)),
+            (Some(20), Some(false), 10, Err("the paging offset")),
+        ];
+        for (offset, last, count, expected) in cases {
+            assert_eq!(
+                next_offset(&view, &paging(offset, last), count),
+                expected,
+                "offset {offset:?}, last {last:?}, {count} entries"
+            );
+        }
+        let end = IndexedPageView::new(10, u32::MAX);
+        assert_eq!(
+            next_offset(&end, &paging(None, Some(false)), 10),
+            Err("the paging offset")
+        );
+    }
+
+    #[test]
+    fn next_sync_follows_the_sync_state() {
+        #[derive(Clone, Debug, PartialEq)]
+        struct Op(Option<String>);
+        let set = |op: &mut Op, state: String| op.0 = Some(state);
+        let op = Op(Some("s1".into()));
+        let s2 = "s2".to_owned();
+        assert_eq!(
+            next_sync(&op, Some(false), Some(&s2), set),
+            Ok(Some((Op(Some("s2".into())), b"s2".to_vec())))
+        );
+        assert_eq!(next_sync(&op, Some(true), Some(&s2), set), Ok(None));
+        assert_eq!(next_sync(&op, None, Some(&s2), set), Ok(None));
+        assert_eq!(
+            next_sync(&op, Some(false), None, set),
+            Err("\"more changes\" without a sync state")
+        );
+    }
+}
