@@ -490,7 +490,13 @@ mod tests {
     fn next_offset_follows_the_server_and_refuses_to_stand_still() {
         let view = IndexedPageView::new(10, 20);
         // (server offset, includes last, entries in the page) -> next offset
-        let cases: [(Option<u32>, Option<bool>, usize, Result<Option<u32>, &str>); 7] = [
+        type Case = (
+            Option<u32>,
+            Option<bool>,
+            usize,
+            Result<Option<u32>, &'static str>,
+        );
+        let cases: [Case; 7] = [
             (Some(30), Some(false), 10, Ok(Some(30))),
             (None, Some(false), 10, Ok(Some(30))),
             (Some(25), Some(false), 10, Ok(Some(25))),
