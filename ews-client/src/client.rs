@@ -75,6 +75,7 @@ use crate::envelope::{
 };
 use crate::error::Error;
 use crate::operation::{Operation, OperationResponse};
+use crate::ops::Paged;
 use crate::ops::find_item::MAX_PAGE_SIZE;
 use crate::ops::{
     CreateFolder, CreateItem, DeleteItem, DisposalType, FindFolder, FindItem, FindItemResult,
@@ -690,46 +691,7 @@ impl Client {
                 0,
             )));
         }
-        let client = self.clone();
-        let guard = self.stream_guard();
-        Box::pin(stream::try_unfold(Some((op, guard)), move |state| {
-            let client = client.clone();
-            async move {
-                let Some((op, mut guard)) = state else {
-                    return Ok::<_, Error>(None);
-                };
-                let page = client.execute_single(&op).await?;
-                let next = match op.view {
-                    Some(ItemView::Indexed(view)) if page.has_more() && !page.items.is_empty() => {
-                        let offset = page
-                            .paging
-                            .indexed_paging_offset
-                            .unwrap_or(view.offset + page.items.len() as u32);
-                        if offset <= view.offset {
-                            return Err(stream_error(StreamBoundError::Repeated {
-                                what: "the paging offset",
-                                pages: guard.pages() + 1,
-                            }));
-                        }
-                        Some(op.at_offset(offset))
-                    }
-                    _ => None,
-                };
-                let cursor = next.as_ref().map(|_| page_offset(&next));
-                let ids = page
-                    .items
-                    .iter()
-                    .map(|i| i.item_id().map(|id| id.id.clone()).unwrap_or_default());
-                guard
-                    .page(
-                        page.items.len(),
-                        cursor.as_deref(),
-                        StreamGuard::fingerprint(ids),
-                    )
-                    .map_err(stream_error)?;
-                Ok(Some((page, next.map(|op| (op, guard)))))
-            }
-        }))
+        self.pages(op)
     }
 
     /// The items of a `FindItem`, page by page (see [`Client::find_item_pages`]).
@@ -757,58 +719,9 @@ impl Client {
         if op.page.is_none() {
             op.page = Some(IndexedPageView::new(self.shared.page_size, 0));
         }
-        let client = self.clone();
-        let guard = self.stream_guard();
-        let pages = stream::try_unfold(Some((op, guard)), move |state| {
-            let client = client.clone();
-            async move {
-                let Some((op, mut guard)) = state else {
-                    return Ok::<_, Error>(None);
-                };
-                let page = client.execute_single(&op).await?;
-                let next = match op.page {
-                    Some(view)
-                        if page.paging.includes_last_item_in_range == Some(false)
-                            && !page.folders.is_empty() =>
-                    {
-                        let offset = page
-                            .paging
-                            .indexed_paging_offset
-                            .unwrap_or(view.offset + page.folders.len() as u32);
-                        if offset <= view.offset {
-                            return Err(stream_error(StreamBoundError::Repeated {
-                                what: "the paging offset",
-                                pages: guard.pages() + 1,
-                            }));
-                        }
-                        let mut next = op.clone();
-                        next.page = Some(IndexedPageView { offset, ..view });
-                        Some((next, offset))
-                    }
-                    _ => None,
-                };
-                let ids = page.folders.iter().map(|f| {
-                    f.folder_id
-                        .as_ref()
-                        .map(|id| id.id.clone())
-                        .unwrap_or_default()
-                });
-                guard
-                    .page(
-                        page.folders.len(),
-                        next.as_ref()
-                            .map(|(_, o)| o.to_le_bytes())
-                            .as_ref()
-                            .map(|b| &b[..]),
-                        StreamGuard::fingerprint(ids),
-                    )
-                    .map_err(stream_error)?;
-                Ok(Some((page.folders, next.map(|(op, _)| (op, guard)))))
-            }
-        });
         Box::pin(
-            pages
-                .map_ok(|folders| stream::iter(folders.into_iter().map(Ok)))
+            self.pages(op)
+                .map_ok(|page| stream::iter(page.folders.into_iter().map(Ok)))
                 .try_flatten(),
         )
     }
@@ -823,43 +736,7 @@ impl Client {
         &self,
         op: SyncFolderItems,
     ) -> ResultStream<'static, SyncFolderItemsResult> {
-        let client = self.clone();
-        let mut guard = self.stream_guard();
-        if let Some(state) = &op.sync_state {
-            guard.seen(state.as_bytes());
-        }
-        Box::pin(stream::try_unfold(Some((op, guard)), move |state| {
-            let client = client.clone();
-            async move {
-                let Some((mut op, mut guard)) = state else {
-                    return Ok::<_, Error>(None);
-                };
-                let batch = client.execute_single(&op).await?;
-                let next = if batch.has_more() {
-                    let Some(state) = batch.sync_state.clone() else {
-                        return Err(stream_error(StreamBoundError::Repeated {
-                            what: "\"more changes\" without a sync state",
-                            pages: guard.pages() + 1,
-                        }));
-                    };
-                    Some(state)
-                } else {
-                    None
-                };
-                guard
-                    .page(
-                        batch.changes.len(),
-                        next.as_deref().map(str::as_bytes),
-                        None,
-                    )
-                    .map_err(stream_error)?;
-                let next = next.map(|state| {
-                    op.sync_state = Some(state);
-                    (op, guard)
-                });
-                Ok(Some((batch, next)))
-            }
-        }))
+        self.pages(op)
     }
 
     /// The change batches of a `SyncFolderHierarchy`, until `IncludesLastFolderInRange`; each
@@ -869,41 +746,41 @@ impl Client {
         &self,
         op: SyncFolderHierarchy,
     ) -> ResultStream<'static, SyncFolderHierarchyResult> {
+        self.pages(op)
+    }
+
+    /// The pages of a paged operation, one request per page: the one paging loop behind
+    /// [`Client::find_item_pages`], [`Client::find_folders`], [`Client::sync_folder_items`]
+    /// and [`Client::sync_folder_hierarchy`]. Every page passes the stream guard, which ends
+    /// the stream with [`TransportError::Stream`] when a cursor or a page repeats or
+    /// [`ClientConfig::stream_limits`] are passed.
+    fn pages<O: Paged>(&self, op: O) -> ResultStream<'static, O::Page> {
         let client = self.clone();
         let mut guard = self.stream_guard();
-        if let Some(state) = &op.sync_state {
-            guard.seen(state.as_bytes());
+        if let Some(cursor) = op.first_cursor() {
+            guard.seen(cursor);
         }
         Box::pin(stream::try_unfold(Some((op, guard)), move |state| {
             let client = client.clone();
             async move {
-                let Some((mut op, mut guard)) = state else {
+                let Some((op, mut guard)) = state else {
                     return Ok::<_, Error>(None);
                 };
-                let batch = client.execute_single(&op).await?;
-                let next = if batch.includes_last_folder_in_range == Some(false) {
-                    let Some(state) = batch.sync_state.clone() else {
-                        return Err(stream_error(StreamBoundError::Repeated {
-                            what: "\"more changes\" without a sync state",
-                            pages: guard.pages() + 1,
-                        }));
-                    };
-                    Some(state)
-                } else {
-                    None
-                };
+                let page = client.execute_single(&op).await?;
+                let next = op.next_page(&page).map_err(|what| {
+                    stream_error(StreamBoundError::Repeated {
+                        what,
+                        pages: guard.pages() + 1,
+                    })
+                })?;
                 guard
                     .page(
-                        batch.changes.len(),
-                        next.as_deref().map(str::as_bytes),
-                        None,
+                        O::entries(&page),
+                        next.as_ref().map(|(_, cursor)| cursor.as_slice()),
+                        O::fingerprint(&page),
                     )
                     .map_err(stream_error)?;
-                let next = next.map(|state| {
-                    op.sync_state = Some(state);
-                    (op, guard)
-                });
-                Ok(Some((batch, next)))
+                Ok(Some((page, next.map(|(op, _)| (op, guard)))))
             }
         }))
     }
@@ -954,12 +831,4 @@ impl Client {
 
 fn stream_error(e: StreamBoundError) -> Error {
     Error::Transport(TransportError::Stream(e))
-}
-
-/// The offset of the next `FindItem` page, as a stream cursor.
-fn page_offset(next: &Option<FindItem>) -> Vec<u8> {
-    match next.as_ref().and_then(|op| op.view.as_ref()) {
-        Some(ItemView::Indexed(view)) => view.offset.to_le_bytes().to_vec(),
-        _ => Vec::new(),
-    }
 }

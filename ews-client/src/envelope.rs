@@ -160,7 +160,7 @@ impl ReadXml for Impersonation {
                 }
             }
         }
-        found.ok_or_else(|| r.missing(start, "ConnectingSID"))
+        r.required(start, found, "ConnectingSID")
     }
 }
 
@@ -475,7 +475,7 @@ pub fn read_request_with<T>(
         }
     }
     r.finish()?;
-    let result = result.ok_or_else(|| r.missing(&root, "Body/*"))?;
+    let result = r.required(&root, result, "Body/*")?;
     Ok((headers, result))
 }
 
@@ -582,7 +582,7 @@ pub fn read_response_charset<T: ReadXml>(
         }
     }
     r.finish()?;
-    let body = body.ok_or_else(|| r.missing(&root, "Body"))?;
+    let body = r.required(&root, body, "Body")?;
     Ok(ResponseEnvelope {
         server_version,
         body,

@@ -62,7 +62,7 @@ pub fn read_head(body: &[u8]) -> Result<RequestHead, XmlError> {
         }
     }
     r.finish()?;
-    let (operation, namespace) = operation.ok_or_else(|| r.missing(&root, "Body operation"))?;
+    let (operation, namespace) = r.required(&root, operation, "Body operation")?;
     Ok(RequestHead {
         operation,
         namespace,

@@ -166,7 +166,7 @@ fn read_body<T>(
             r.skip(&c)?;
         }
     }
-    out.ok_or_else(|| r.missing(&root, &format!("Body/{name}")))
+    r.required(&root, out, &format!("Body/{name}"))
 }
 
 fn texts<'a>(

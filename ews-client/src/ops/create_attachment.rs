@@ -55,8 +55,8 @@ impl ReadXml for CreateAttachment {
             }
         }
         Ok(Self {
-            parent_item_id: parent.ok_or_else(|| r.missing(start, "ParentItemId"))?,
-            attachments: attachments.ok_or_else(|| r.missing(start, "Attachments"))?,
+            parent_item_id: r.required(start, parent, "ParentItemId")?,
+            attachments: r.required(start, attachments, "Attachments")?,
         })
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! Microsoft reference: [CreateFolder operation](https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/createfolder-operation).
 
-use super::common::{FolderInfo, required};
+use super::common::FolderInfo;
 use crate::operation::Operation;
 use crate::types::folder::Folder;
 use crate::types::ids::BaseFolderId;
@@ -63,8 +63,8 @@ impl ReadXml for CreateFolder {
             }
         }
         Ok(Self {
-            parent_folder_id: required(r, start, parent, "ParentFolderId")?,
-            folders: required(r, start, folders, "Folders")?,
+            parent_folder_id: r.required(start, parent, "ParentFolderId")?,
+            folders: r.required(start, folders, "Folders")?,
         })
     }
 }

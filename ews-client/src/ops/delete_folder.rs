@@ -2,7 +2,7 @@
 //!
 //! Microsoft reference: [DeleteFolder operation](https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/deletefolder-operation).
 
-use super::common::{read_folder_ids, required, write_folder_ids};
+use super::common::{read_folder_ids, write_folder_ids};
 use super::delete_item::DisposalType;
 use crate::operation::Operation;
 use crate::types::ids::BaseFolderId;
@@ -73,7 +73,7 @@ impl ReadXml for DeleteFolder {
             }
         }
         Ok(Self {
-            folder_ids: required(r, start, ids, "FolderIds")?,
+            folder_ids: r.required(start, ids, "FolderIds")?,
             delete_type,
         })
     }

@@ -3,7 +3,6 @@
 //!
 //! Microsoft reference: [DeleteItem operation](https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/deleteitem-operation).
 
-use super::common::required;
 use crate::operation::Operation;
 use crate::types::base_item_id::BaseItemId;
 use crate::types::ids::string_enum;
@@ -133,7 +132,7 @@ impl ReadXml for DeleteItem {
             }
         }
         Ok(Self {
-            item_ids: required(r, start, ids, "ItemIds")?,
+            item_ids: r.required(start, ids, "ItemIds")?,
             delete_type,
             send_meeting_cancellations,
             affected_task_occurrences,

@@ -39,7 +39,7 @@ impl ReadXml for ExpandDL {
             }
         }
         Ok(Self {
-            mailbox: mailbox.ok_or_else(|| r.missing(start, "Mailbox"))?,
+            mailbox: r.required(start, mailbox, "Mailbox")?,
         })
     }
 }

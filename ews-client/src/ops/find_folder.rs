@@ -2,8 +2,11 @@
 //!
 //! Microsoft reference: [FindFolder operation](https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/findfolder-operation).
 
-use super::common::{read_folder_ids, required, write_folder_ids};
+use super::common::{
+    Paged, next_offset, read_folder_ids, read_root_folder, write_folder_ids, write_root_folder,
+};
 use crate::operation::Operation;
+use crate::transport::StreamGuard;
 use crate::types::folder::Folder;
 use crate::types::ids::{BaseFolderId, string_enum};
 use crate::types::response::{ResponseContent, ResponseMessages};
@@ -101,10 +104,10 @@ impl ReadXml for FindFolder {
         }
         Ok(Self {
             traversal,
-            folder_shape: required(r, start, shape, "FolderShape")?,
+            folder_shape: r.required(start, shape, "FolderShape")?,
             page,
             restriction,
-            parent_folder_ids: required(r, start, parents, "ParentFolderIds")?,
+            parent_folder_ids: r.required(start, parents, "ParentFolderIds")?,
         })
     }
 }
@@ -120,9 +123,9 @@ pub struct FindFolderResult {
 
 impl ResponseContent for FindFolderResult {
     fn write_content(&self, w: &mut XmlWriter) {
-        self.paging
-            .write_attrs(w.start(Ns::Messages, "RootFolder"))
-            .children(|w| Folder::write_list(w, Ns::Types, "Folders", &self.folders));
+        write_root_folder(w, &self.paging, |w| {
+            Folder::write_list(w, Ns::Types, "Folders", &self.folders)
+        });
     }
 
     fn read_child<'a>(
@@ -130,17 +133,41 @@ impl ResponseContent for FindFolderResult {
         r: &mut XmlReader<'a>,
         child: &Start<'a>,
     ) -> Result<bool, XmlError> {
-        if !child.is(Ns::Messages, "RootFolder") {
+        let Some((paging, folders)) = read_root_folder(r, child, "Folders", Folder::read_list)?
+        else {
             return Ok(false);
-        }
-        self.paging = PagingInfo::read_attrs(r, child)?;
-        while let Some(c) = r.next_child(child)? {
-            if c.is(Ns::Types, "Folders") {
-                self.folders = Folder::read_list(r, &c)?;
-            } else {
-                r.skip(&c)?;
-            }
-        }
+        };
+        (self.paging, self.folders) = (paging, folders);
         Ok(true)
+    }
+}
+
+/// Pages follow the paging offset of the indexed view (one page without a view).
+impl Paged for FindFolder {
+    type Page = FindFolderResult;
+
+    fn next_page(&self, page: &FindFolderResult) -> Result<Option<(Self, Vec<u8>)>, &'static str> {
+        let Some(view) = self.page else {
+            return Ok(None);
+        };
+        let next = next_offset(&view, &page.paging, page.folders.len())?;
+        Ok(next.map(|offset| {
+            let mut next = self.clone();
+            next.page = Some(IndexedPageView { offset, ..view });
+            (next, offset.to_le_bytes().to_vec())
+        }))
+    }
+
+    fn entries(page: &FindFolderResult) -> usize {
+        page.folders.len()
+    }
+
+    fn fingerprint(page: &FindFolderResult) -> Option<u64> {
+        StreamGuard::fingerprint(page.folders.iter().map(|f| {
+            f.folder_id
+                .as_ref()
+                .map(|id| id.id.clone())
+                .unwrap_or_default()
+        }))
     }
 }

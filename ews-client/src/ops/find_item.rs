@@ -3,8 +3,12 @@
 //!
 //! Microsoft reference: [FindItem operation](https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/finditem-operation).
 
-use super::common::{read_folder_ids, required, write_folder_ids, write_items};
+use super::common::{
+    Paged, next_offset, read_folder_ids, read_root_folder, write_folder_ids, write_items,
+    write_root_folder,
+};
 use crate::operation::Operation;
+use crate::transport::StreamGuard;
 use crate::types::ids::{BaseFolderId, string_enum};
 use crate::types::item::Item;
 use crate::types::response::{ResponseContent, ResponseMessages};
@@ -152,11 +156,11 @@ impl ReadXml for FindItem {
         }
         Ok(Self {
             traversal,
-            item_shape: required(r, start, shape, "ItemShape")?,
+            item_shape: r.required(start, shape, "ItemShape")?,
             view,
             restriction,
             sort_order,
-            parent_folder_ids: required(r, start, parents, "ParentFolderIds")?,
+            parent_folder_ids: r.required(start, parents, "ParentFolderIds")?,
         })
     }
 }
@@ -179,9 +183,9 @@ impl FindItemResult {
 
 impl ResponseContent for FindItemResult {
     fn write_content(&self, w: &mut XmlWriter) {
-        self.paging
-            .write_attrs(w.start(Ns::Messages, "RootFolder"))
-            .children(|w| write_items(w, Ns::Types, "Items", &self.items));
+        write_root_folder(w, &self.paging, |w| {
+            write_items(w, Ns::Types, "Items", &self.items)
+        });
     }
 
     fn read_child<'a>(
@@ -189,17 +193,35 @@ impl ResponseContent for FindItemResult {
         r: &mut XmlReader<'a>,
         child: &Start<'a>,
     ) -> Result<bool, XmlError> {
-        if !child.is(Ns::Messages, "RootFolder") {
+        let Some((paging, items)) = read_root_folder(r, child, "Items", Item::read_list)? else {
             return Ok(false);
-        }
-        self.paging = PagingInfo::read_attrs(r, child)?;
-        while let Some(c) = r.next_child(child)? {
-            if c.is(Ns::Types, "Items") {
-                self.items = Item::read_list(r, &c)?;
-            } else {
-                r.skip(&c)?;
-            }
-        }
+        };
+        (self.paging, self.items) = (paging, items);
         Ok(true)
+    }
+}
+
+/// Pages of an indexed view follow the paging offset; a calendar view is one page.
+impl Paged for FindItem {
+    type Page = FindItemResult;
+
+    fn next_page(&self, page: &FindItemResult) -> Result<Option<(Self, Vec<u8>)>, &'static str> {
+        let Some(ItemView::Indexed(view)) = &self.view else {
+            return Ok(None);
+        };
+        let next = next_offset(view, &page.paging, page.items.len())?;
+        Ok(next.map(|offset| (self.at_offset(offset), offset.to_le_bytes().to_vec())))
+    }
+
+    fn entries(page: &FindItemResult) -> usize {
+        page.items.len()
+    }
+
+    fn fingerprint(page: &FindItemResult) -> Option<u64> {
+        StreamGuard::fingerprint(
+            page.items
+                .iter()
+                .map(|i| i.item_id().map(|id| id.id.clone()).unwrap_or_default()),
+        )
     }
 }

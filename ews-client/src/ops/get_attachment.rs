@@ -127,7 +127,7 @@ impl ReadXml for GetAttachment {
         }
         Ok(Self {
             attachment_shape: shape,
-            attachment_ids: ids.ok_or_else(|| r.missing(start, "AttachmentIds"))?,
+            attachment_ids: r.required(start, ids, "AttachmentIds")?,
         })
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! Microsoft reference: [GetFolder operation](https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/getfolder-operation).
 
-use super::common::{FolderInfo, read_folder_ids, required, write_folder_ids};
+use super::common::{FolderInfo, read_folder_ids, write_folder_ids};
 use crate::operation::Operation;
 use crate::types::ids::BaseFolderId;
 use crate::types::response::ResponseMessages;
@@ -67,8 +67,8 @@ impl ReadXml for GetFolder {
             }
         }
         Ok(Self {
-            folder_shape: required(r, start, shape, "FolderShape")?,
-            folder_ids: required(r, start, ids, "FolderIds")?,
+            folder_shape: r.required(start, shape, "FolderShape")?,
+            folder_ids: r.required(start, ids, "FolderIds")?,
         })
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! Microsoft reference: [GetItem operation](https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/getitem-operation).
 
-use super::common::{ItemInfo, required};
+use super::common::ItemInfo;
 use crate::operation::Operation;
 use crate::types::base_item_id::BaseItemId;
 use crate::types::response::ResponseMessages;
@@ -74,8 +74,8 @@ impl ReadXml for GetItem {
             }
         }
         Ok(Self {
-            item_shape: required(r, start, shape, "ItemShape")?,
-            item_ids: required(r, start, ids, "ItemIds")?,
+            item_shape: r.required(start, shape, "ItemShape")?,
+            item_ids: r.required(start, ids, "ItemIds")?,
         })
     }
 }

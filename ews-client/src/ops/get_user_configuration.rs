@@ -76,9 +76,8 @@ impl ReadXml for GetUserConfiguration {
             }
         }
         Ok(Self {
-            name: name.ok_or_else(|| r.missing(start, "UserConfigurationName"))?,
-            properties: properties
-                .ok_or_else(|| r.missing(start, "UserConfigurationProperties"))?,
+            name: r.required(start, name, "UserConfigurationName")?,
+            properties: r.required(start, properties, "UserConfigurationProperties")?,
         })
     }
 }
@@ -142,7 +141,7 @@ impl ResponseContent for UserConfiguration {
             }
         }
         self.object = Some(UserConfigurationObject {
-            name: name.ok_or_else(|| r.missing(child, "UserConfigurationName"))?,
+            name: r.required(child, name, "UserConfigurationName")?,
             item_id,
             xml_data,
             binary_data,

@@ -82,7 +82,7 @@ impl ReadXml for GetUserOofSettings {
             }
         }
         Ok(Self {
-            address: address.ok_or_else(|| r.missing(start, "Mailbox/Address"))?,
+            address: r.required(start, address, "Mailbox/Address")?,
         })
     }
 }
@@ -170,8 +170,8 @@ impl ReadXml for UserOofSettings {
                 _ => r.skip(&c)?,
             }
         }
-        out.oof_state = state.ok_or_else(|| r.missing(start, "OofState"))?;
-        out.external_audience = audience.ok_or_else(|| r.missing(start, "ExternalAudience"))?;
+        out.oof_state = r.required(start, state, "OofState")?;
+        out.external_audience = r.required(start, audience, "ExternalAudience")?;
         Ok(out)
     }
 }
@@ -224,7 +224,7 @@ impl ReadXml for GetUserOofSettingsResponse {
             }
         }
         Ok(Self {
-            message: message.ok_or_else(|| r.missing(start, "ResponseMessage"))?,
+            message: r.required(start, message, "ResponseMessage")?,
             oof_settings,
             allow_external_oof,
         })

@@ -43,8 +43,8 @@ impl ReadXml for GetUserPhoto {
             }
         }
         Ok(Self {
-            email: email.ok_or_else(|| r.missing(start, "Email"))?,
-            size_requested: size.ok_or_else(|| r.missing(start, "SizeRequested"))?,
+            email: r.required(start, email, "Email")?,
+            size_requested: r.required(start, size, "SizeRequested")?,
         })
     }
 }

@@ -38,6 +38,7 @@ pub mod update_folder;
 pub mod update_item;
 
 pub use any::AnyRequest;
+pub(crate) use common::Paged;
 pub use common::{FolderInfo, ItemInfo};
 pub use convert_id::{AlternateId, ConvertId, ConvertIdResult, IdFormat};
 pub use create_attachment::{AttachmentInfo, CreateAttachment};

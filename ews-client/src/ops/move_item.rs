@@ -2,7 +2,7 @@
 //!
 //! Microsoft reference: [MoveItem operation](https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/moveitem-operation).
 
-use super::common::{ItemInfo, required};
+use super::common::ItemInfo;
 use crate::operation::Operation;
 use crate::types::base_item_id::BaseItemId;
 use crate::types::ids::BaseFolderId;
@@ -73,8 +73,8 @@ impl ReadXml for MoveItem {
             }
         }
         Ok(Self {
-            to_folder_id: required(r, start, to, "ToFolderId")?,
-            item_ids: required(r, start, ids, "ItemIds")?,
+            to_folder_id: r.required(start, to, "ToFolderId")?,
+            item_ids: r.required(start, ids, "ItemIds")?,
             return_new_item_ids: ret,
         })
     }

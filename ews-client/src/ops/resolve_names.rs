@@ -102,7 +102,7 @@ impl ReadXml for ResolveNames {
                 r.skip(&c)?;
             }
         }
-        out.unresolved_entry = entry.ok_or_else(|| r.missing(start, "UnresolvedEntry"))?;
+        out.unresolved_entry = r.required(start, entry, "UnresolvedEntry")?;
         Ok(out)
     }
 }
@@ -167,7 +167,7 @@ impl ResponseContent for ResolutionSet {
                 }
             }
             self.resolutions.push(Resolution {
-                mailbox: mailbox.ok_or_else(|| r.missing(&c, "Mailbox"))?,
+                mailbox: r.required(&c, mailbox, "Mailbox")?,
                 contact,
             });
         }

@@ -75,7 +75,7 @@ impl ReadXml for SendItem {
             }
         }
         Ok(Self {
-            item_ids: item_ids.ok_or_else(|| r.missing(start, "ItemIds"))?,
+            item_ids: r.required(start, item_ids, "ItemIds")?,
             save_item_to_folder,
             saved_item_folder_id,
         })

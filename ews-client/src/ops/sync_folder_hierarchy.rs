@@ -2,11 +2,11 @@
 //!
 //! Microsoft reference: [SyncFolderHierarchy operation](https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/syncfolderhierarchy-operation).
 
-use super::common::required;
+use super::common::{read_changed, sync_operation};
 use crate::operation::Operation;
 use crate::types::folder::Folder;
 use crate::types::ids::{BaseFolderId, FolderId};
-use crate::types::response::{ResponseContent, ResponseMessages};
+use crate::types::response::ResponseMessages;
 use crate::types::shape::FolderShape;
 use crate::xml::{Ns, ReadXml, Start, WriteXml, XmlError, XmlReader, XmlWriter};
 
@@ -57,7 +57,7 @@ impl ReadXml for SyncFolderHierarchy {
             }
         }
         Ok(Self {
-            folder_shape: required(r, start, shape, "FolderShape")?,
+            folder_shape: r.required(start, shape, "FolderShape")?,
             sync_folder_id: folder,
             sync_state: state.filter(|s| !s.is_empty()),
         })
@@ -86,82 +86,40 @@ pub struct SyncFolderHierarchyResult {
     pub changes: Vec<FolderChange>,
 }
 
-impl ResponseContent for SyncFolderHierarchyResult {
-    fn write_content(&self, w: &mut XmlWriter) {
-        w.opt_value(Ns::Messages, "SyncState", self.sync_state.as_ref());
-        w.opt_value(
-            Ns::Messages,
-            "IncludesLastFolderInRange",
-            self.includes_last_folder_in_range.as_ref(),
-        );
-        w.element(Ns::Messages, "Changes", |w| {
-            for change in &self.changes {
-                match change {
-                    FolderChange::Create(f) => w.element(Ns::Types, "Create", |w| f.write(w)),
-                    FolderChange::Update(f) => w.element(Ns::Types, "Update", |w| f.write(w)),
-                    FolderChange::Delete(id) => w.element(Ns::Types, "Delete", |w| {
-                        id.write_xml(w, Ns::Types, "FolderId")
-                    }),
-                }
-            }
-        });
-    }
+sync_operation!(
+    SyncFolderHierarchy,
+    SyncFolderHierarchyResult,
+    includes_last_folder_in_range = "IncludesLastFolderInRange",
+    write_change,
+    read_change
+);
 
-    fn read_child<'a>(
-        &mut self,
-        r: &mut XmlReader<'a>,
-        child: &Start<'a>,
-    ) -> Result<bool, XmlError> {
-        if child.ns() != Ns::Messages {
-            return Ok(false);
-        }
-        match child.local() {
-            "SyncState" => self.sync_state = Some(r.text(child)?.trim().to_owned()),
-            "IncludesLastFolderInRange" => {
-                self.includes_last_folder_in_range = Some(r.value(child)?);
-            }
-            "Changes" => {
-                while let Some(c) = r.next_child(child)? {
-                    if c.ns() != Ns::Types {
-                        r.skip(&c)?;
-                        continue;
-                    }
-                    let kind = c.local().to_owned();
-                    match kind.as_str() {
-                        "Create" | "Update" => {
-                            let mut folder = None;
-                            while let Some(f) = r.next_child(&c)? {
-                                match Folder::try_read(r, &f)? {
-                                    Some(x) => folder = Some(x),
-                                    None => r.skip(&f)?,
-                                }
-                            }
-                            let folder = folder.ok_or_else(|| r.missing(&c, "Folder"))?;
-                            self.changes.push(if kind == "Create" {
-                                FolderChange::Create(folder)
-                            } else {
-                                FolderChange::Update(folder)
-                            });
-                        }
-                        "Delete" => {
-                            let mut id = None;
-                            while let Some(f) = r.next_child(&c)? {
-                                if f.is(Ns::Types, "FolderId") {
-                                    id = Some(FolderId::read_xml(r, &f)?);
-                                } else {
-                                    r.skip(&f)?;
-                                }
-                            }
-                            self.changes.push(FolderChange::Delete(
-                                id.ok_or_else(|| r.missing(&c, "FolderId"))?,
-                            ));
-                        }
-                        _ => r.skip(&c)?,
-                    }
-                }
-            }
-            _ => return Ok(false),
-        }
-        Ok(true)
+/// Writes one change (`t:Create`, `t:Update`, `t:Delete`).
+fn write_change(w: &mut XmlWriter, change: &FolderChange) {
+    match change {
+        FolderChange::Create(f) => w.element(Ns::Types, "Create", |w| f.write(w)),
+        FolderChange::Update(f) => w.element(Ns::Types, "Update", |w| f.write(w)),
+        FolderChange::Delete(id) => w.element(Ns::Types, "Delete", |w| {
+            id.write_xml(w, Ns::Types, "FolderId")
+        }),
     }
+}
+
+/// Reads one change; `None` for other elements.
+fn read_change<'a>(r: &mut XmlReader<'a>, c: &Start<'a>) -> Result<Option<FolderChange>, XmlError> {
+    Ok(Some(match c.local() {
+        "Create" => {
+            let folder = read_changed(r, c, Folder::try_read)?;
+            FolderChange::Create(r.required(c, folder, "Folder")?)
+        }
+        "Update" => {
+            let folder = read_changed(r, c, Folder::try_read)?;
+            FolderChange::Update(r.required(c, folder, "Folder")?)
+        }
+        "Delete" => {
+            let id = r.read_list(c, Ns::Types, "FolderId")?.pop();
+            FolderChange::Delete(r.required(c, id, "FolderId")?)
+        }
+        _ => return Ok(None),
+    }))
 }

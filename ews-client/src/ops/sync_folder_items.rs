@@ -3,11 +3,11 @@
 //!
 //! Microsoft reference: [SyncFolderItems operation](https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/syncfolderitems-operation).
 
-use super::common::required;
+use super::common::{read_changed, sync_operation};
 use crate::operation::Operation;
 use crate::types::ids::{BaseFolderId, ItemId, string_enum};
 use crate::types::item::Item;
-use crate::types::response::{ResponseContent, ResponseMessages};
+use crate::types::response::ResponseMessages;
 use crate::types::shape::ItemShape;
 use crate::xml::{Ns, ReadXml, Start, WriteXml, XmlError, XmlReader, XmlWriter};
 
@@ -133,11 +133,11 @@ impl ReadXml for SyncFolderItems {
             }
         }
         Ok(Self {
-            item_shape: required(r, start, shape, "ItemShape")?,
-            sync_folder_id: required(r, start, folder, "SyncFolderId")?,
+            item_shape: r.required(start, shape, "ItemShape")?,
+            sync_folder_id: r.required(start, folder, "SyncFolderId")?,
             sync_state: state.filter(|s| !s.is_empty()),
             ignore,
-            max_changes_returned: required(r, start, max, "MaxChangesReturned")?,
+            max_changes_returned: r.required(start, max, "MaxChangesReturned")?,
             sync_scope: scope,
         })
     }
@@ -179,10 +179,11 @@ impl SyncFolderItemsResult {
     }
 }
 
+/// Reads the content of a `t:Delete` or `t:ReadFlagChange`: its item id and read flag.
 fn read_item_id_child<'a>(
     r: &mut XmlReader<'a>,
     start: &Start<'a>,
-) -> Result<(Option<ItemId>, Option<bool>), XmlError> {
+) -> Result<(ItemId, Option<bool>), XmlError> {
     let mut id = None;
     let mut is_read = None;
     while let Some(c) = r.next_child(start)? {
@@ -194,91 +195,51 @@ fn read_item_id_child<'a>(
             r.skip(&c)?;
         }
     }
-    Ok((id, is_read))
+    Ok((r.required(start, id, "ItemId")?, is_read))
 }
 
-impl ResponseContent for SyncFolderItemsResult {
-    fn write_content(&self, w: &mut XmlWriter) {
-        w.opt_value(Ns::Messages, "SyncState", self.sync_state.as_ref());
-        w.opt_value(
-            Ns::Messages,
-            "IncludesLastItemInRange",
-            self.includes_last_item_in_range.as_ref(),
-        );
-        w.element(Ns::Messages, "Changes", |w| {
-            for change in &self.changes {
-                match change {
-                    SyncItemChange::Create(i) => w.element(Ns::Types, "Create", |w| i.write(w)),
-                    SyncItemChange::Update(i) => w.element(Ns::Types, "Update", |w| i.write(w)),
-                    SyncItemChange::Delete(id) => w.element(Ns::Types, "Delete", |w| {
-                        id.write_xml(w, Ns::Types, "ItemId")
-                    }),
-                    SyncItemChange::ReadFlagChange { item_id, is_read } => {
-                        w.element(Ns::Types, "ReadFlagChange", |w| {
-                            item_id.write_xml(w, Ns::Types, "ItemId");
-                            w.value(Ns::Types, "IsRead", is_read);
-                        })
-                    }
-                }
-            }
-        });
-    }
+sync_operation!(
+    SyncFolderItems,
+    SyncFolderItemsResult,
+    includes_last_item_in_range = "IncludesLastItemInRange",
+    write_change,
+    read_change
+);
 
-    fn read_child<'a>(
-        &mut self,
-        r: &mut XmlReader<'a>,
-        child: &Start<'a>,
-    ) -> Result<bool, XmlError> {
-        if child.ns() != Ns::Messages {
-            return Ok(false);
+/// Writes one change (`t:Create`, `t:Update`, `t:Delete`, `t:ReadFlagChange`).
+fn write_change(w: &mut XmlWriter, change: &SyncItemChange) {
+    match change {
+        SyncItemChange::Create(i) => w.element(Ns::Types, "Create", |w| i.write(w)),
+        SyncItemChange::Update(i) => w.element(Ns::Types, "Update", |w| i.write(w)),
+        SyncItemChange::Delete(id) => w.element(Ns::Types, "Delete", |w| {
+            id.write_xml(w, Ns::Types, "ItemId")
+        }),
+        SyncItemChange::ReadFlagChange { item_id, is_read } => {
+            w.element(Ns::Types, "ReadFlagChange", |w| {
+                item_id.write_xml(w, Ns::Types, "ItemId");
+                w.value(Ns::Types, "IsRead", is_read);
+            })
         }
-        match child.local() {
-            "SyncState" => self.sync_state = Some(r.text(child)?.trim().to_owned()),
-            "IncludesLastItemInRange" => self.includes_last_item_in_range = Some(r.value(child)?),
-            "Changes" => {
-                while let Some(c) = r.next_child(child)? {
-                    if c.ns() != Ns::Types {
-                        r.skip(&c)?;
-                        continue;
-                    }
-                    let kind = c.local().to_owned();
-                    match kind.as_str() {
-                        "Create" | "Update" => {
-                            let mut item = None;
-                            while let Some(i) = r.next_child(&c)? {
-                                match Item::try_read(r, &i)? {
-                                    Some(x) => item = Some(x),
-                                    None => r.skip(&i)?,
-                                }
-                            }
-                            // Unknown item kinds (e.g. t:Person) are skipped, not fatal.
-                            if let Some(item) = item {
-                                self.changes.push(if kind == "Create" {
-                                    SyncItemChange::Create(item)
-                                } else {
-                                    SyncItemChange::Update(item)
-                                });
-                            }
-                        }
-                        "Delete" => {
-                            let (id, _) = read_item_id_child(r, &c)?;
-                            self.changes.push(SyncItemChange::Delete(
-                                id.ok_or_else(|| r.missing(&c, "ItemId"))?,
-                            ));
-                        }
-                        "ReadFlagChange" => {
-                            let (id, is_read) = read_item_id_child(r, &c)?;
-                            self.changes.push(SyncItemChange::ReadFlagChange {
-                                item_id: id.ok_or_else(|| r.missing(&c, "ItemId"))?,
-                                is_read: is_read.ok_or_else(|| r.missing(&c, "IsRead"))?,
-                            });
-                        }
-                        _ => r.skip(&c)?,
-                    }
-                }
-            }
-            _ => return Ok(false),
-        }
-        Ok(true)
     }
+}
+
+/// Reads one change; `None` for other elements and for items of unknown kinds (e.g.
+/// `t:Person`), which are skipped, not fatal.
+fn read_change<'a>(
+    r: &mut XmlReader<'a>,
+    c: &Start<'a>,
+) -> Result<Option<SyncItemChange>, XmlError> {
+    Ok(match c.local() {
+        "Create" => read_changed(r, c, Item::try_read)?.map(SyncItemChange::Create),
+        "Update" => read_changed(r, c, Item::try_read)?.map(SyncItemChange::Update),
+        "Delete" => Some(SyncItemChange::Delete(read_item_id_child(r, c)?.0)),
+        "ReadFlagChange" => {
+            let (item_id, is_read) = read_item_id_child(r, c)?;
+            Some(SyncItemChange::ReadFlagChange {
+                item_id,
+                is_read: r.required(c, is_read, "IsRead")?,
+            })
+        }
+        _ => None,
+    })
 }

@@ -3,7 +3,9 @@
 //!
 //! Microsoft reference: [UpdateFolder operation](https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/updatefolder-operation).
 
-use super::common::{FolderInfo, required};
+use super::common::{
+    FieldChange, FieldChangeNames, FolderInfo, read_object_change, write_object_change,
+};
 use crate::operation::Operation;
 use crate::types::folder::Folder;
 use crate::types::ids::BaseFolderId;
@@ -36,15 +38,15 @@ pub enum FolderChangeDescription {
     },
 }
 
-impl FolderChangeDescription {
-    fn element(&self) -> &'static str {
-        match self {
-            FolderChangeDescription::Set { .. } => "SetFolderField",
-            FolderChangeDescription::Append { .. } => "AppendToFolderField",
-            FolderChangeDescription::Delete { .. } => "DeleteFolderField",
-        }
-    }
+/// The element names of folder property changes.
+const FOLDER_FIELD: FieldChangeNames = FieldChangeNames {
+    set: "SetFolderField",
+    append: "AppendToFolderField",
+    delete: "DeleteFolderField",
+    value: "Folder",
+};
 
+impl FolderChangeDescription {
     /// The property the change is about.
     pub fn path(&self) -> &PropertyPath {
         match self {
@@ -55,47 +57,24 @@ impl FolderChangeDescription {
     }
 
     fn write(&self, w: &mut XmlWriter) {
-        w.element(Ns::Types, self.element(), |w| {
-            self.path().write(w);
-            match self {
-                FolderChangeDescription::Set { folder, .. }
-                | FolderChangeDescription::Append { folder, .. } => folder.write(w),
-                FolderChangeDescription::Delete { .. } => {}
-            }
-        });
+        let (folder, append) = match self {
+            FolderChangeDescription::Set { folder, .. } => (Some(folder), false),
+            FolderChangeDescription::Append { folder, .. } => (Some(folder), true),
+            FolderChangeDescription::Delete { .. } => (None, false),
+        };
+        FOLDER_FIELD.write(w, self.path(), folder, append, Folder::write);
     }
 
     fn try_read<'a>(r: &mut XmlReader<'a>, start: &Start<'a>) -> Result<Option<Self>, XmlError> {
-        if start.ns() != Ns::Types {
-            return Ok(None);
-        }
-        let kind = match start.local() {
-            k @ ("SetFolderField" | "AppendToFolderField" | "DeleteFolderField") => k,
-            _ => return Ok(None),
-        };
-        let mut path = None;
-        let mut folder = None;
-        while let Some(c) = r.next_child(start)? {
-            if let Some(p) = PropertyPath::try_read(r, &c)? {
-                path = Some(p);
-            } else if let Some(f) = Folder::try_read(r, &c)? {
-                folder = Some(f);
-            } else {
-                r.skip(&c)?;
-            }
-        }
-        let path = required(r, start, path, "FieldURI")?;
-        Ok(Some(match kind {
-            "DeleteFolderField" => FolderChangeDescription::Delete { path },
-            "SetFolderField" => FolderChangeDescription::Set {
-                path,
-                folder: required(r, start, folder, "Folder")?,
-            },
-            _ => FolderChangeDescription::Append {
-                path,
-                folder: required(r, start, folder, "Folder")?,
-            },
-        }))
+        Ok(FOLDER_FIELD
+            .try_read(r, start, Folder::try_read)?
+            .map(|change| match change {
+                FieldChange::Set(path, folder) => FolderChangeDescription::Set { path, folder },
+                FieldChange::Append(path, folder) => {
+                    FolderChangeDescription::Append { path, folder }
+                }
+                FieldChange::Delete(path) => FolderChangeDescription::Delete { path },
+            }))
     }
 }
 
@@ -110,41 +89,28 @@ pub struct FolderChange {
 
 impl WriteXml for FolderChange {
     fn write_xml(&self, w: &mut XmlWriter, ns: Ns, name: &str) {
-        w.element(ns, name, |w| {
-            self.folder_id.write(w);
-            w.element(Ns::Types, "Updates", |w| {
-                for u in &self.updates {
-                    u.write(w);
-                }
-            });
-        });
+        let write_id = |w: &mut XmlWriter| self.folder_id.write(w);
+        write_object_change(
+            w,
+            ns,
+            name,
+            write_id,
+            &self.updates,
+            FolderChangeDescription::write,
+        );
     }
 }
 
 impl ReadXml for FolderChange {
     fn read_xml<'a>(r: &mut XmlReader<'a>, start: &Start<'a>) -> Result<Self, XmlError> {
-        let mut folder_id = None;
-        let mut updates = None;
-        while let Some(c) = r.next_child(start)? {
-            if let Some(id) = BaseFolderId::try_read(r, &c)? {
-                folder_id = Some(id);
-            } else if c.is(Ns::Types, "Updates") {
-                let mut list = Vec::new();
-                while let Some(u) = r.next_child(&c)? {
-                    match FolderChangeDescription::try_read(r, &u)? {
-                        Some(d) => list.push(d),
-                        None => r.skip(&u)?,
-                    }
-                }
-                updates = Some(list);
-            } else {
-                r.skip(&c)?;
-            }
-        }
-        Ok(Self {
-            folder_id: required(r, start, folder_id, "FolderId")?,
-            updates: required(r, start, updates, "Updates")?,
-        })
+        let (folder_id, updates) = read_object_change(
+            r,
+            start,
+            "FolderId",
+            BaseFolderId::try_read,
+            FolderChangeDescription::try_read,
+        )?;
+        Ok(Self { folder_id, updates })
     }
 }
 
@@ -234,7 +200,7 @@ impl ReadXml for UpdateFolder {
             }
         }
         Ok(Self {
-            folder_changes: required(r, start, changes, "FolderChanges")?,
+            folder_changes: r.required(start, changes, "FolderChanges")?,
         })
     }
 }

@@ -39,6 +39,7 @@
 //!
 //! Microsoft reference: [UpdateItem operation](https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/updateitem-operation).
 
+use super::common::{FieldChange, FieldChangeNames, read_object_change, write_object_change};
 use super::create_item::MessageDisposition;
 use crate::operation::Operation;
 use crate::types::base_item_id::BaseItemId;
@@ -47,6 +48,7 @@ use crate::types::contact::{
     Contact, EmailAddressEntry, EmailAddressKey, ImAddressEntry, ImAddressKey, PhoneNumberEntry,
     PhoneNumberKey, PhysicalAddressEntry, PhysicalAddressKey,
 };
+use crate::types::fields::Mode;
 use crate::types::ids::{BaseFolderId, string_enum};
 use crate::types::item::{Item, ItemCommon};
 use crate::types::message::Message;
@@ -144,60 +146,32 @@ impl ItemChangeDescription {
     }
 
     fn write(&self, w: &mut XmlWriter) {
-        let t = Ns::Types;
-        match self {
-            ItemChangeDescription::Set { path, item } => w.element(t, "SetItemField", |w| {
-                path.write(w);
-                item.write(w);
-            }),
-            ItemChangeDescription::Append { path, item } => {
-                w.element(t, "AppendToItemField", |w| {
-                    path.write(w);
-                    item.write(w);
-                })
-            }
-            ItemChangeDescription::Delete { path } => {
-                w.element(t, "DeleteItemField", |w| path.write(w))
-            }
-        }
+        let (item, append) = match self {
+            ItemChangeDescription::Set { item, .. } => (Some(item), false),
+            ItemChangeDescription::Append { item, .. } => (Some(item), true),
+            ItemChangeDescription::Delete { .. } => (None, false),
+        };
+        ITEM_FIELD.write(w, self.path(), item, append, Item::write);
     }
 
     fn try_read<'a>(r: &mut XmlReader<'a>, start: &Start<'a>) -> Result<Option<Self>, XmlError> {
-        if start.ns() != Ns::Types {
-            return Ok(None);
-        }
-        let kind = start.local().to_owned();
-        if !matches!(
-            kind.as_str(),
-            "SetItemField" | "AppendToItemField" | "DeleteItemField"
-        ) {
-            return Ok(None);
-        }
-        let mut path = None;
-        let mut item = None;
-        while let Some(c) = r.next_child(start)? {
-            if let Some(p) = PropertyPath::try_read(r, &c)? {
-                path = Some(p);
-            } else if let Some(i) = Item::try_read(r, &c)? {
-                item = Some(i);
-            } else {
-                r.skip(&c)?;
-            }
-        }
-        let path = path.ok_or_else(|| r.missing(start, "FieldURI"))?;
-        Ok(Some(match kind.as_str() {
-            "DeleteItemField" => ItemChangeDescription::Delete { path },
-            "SetItemField" => ItemChangeDescription::Set {
-                path,
-                item: item.ok_or_else(|| r.missing(start, "an item element"))?,
-            },
-            _ => ItemChangeDescription::Append {
-                path,
-                item: item.ok_or_else(|| r.missing(start, "an item element"))?,
-            },
-        }))
+        Ok(ITEM_FIELD
+            .try_read(r, start, Item::try_read)?
+            .map(|change| match change {
+                FieldChange::Set(path, item) => ItemChangeDescription::Set { path, item },
+                FieldChange::Append(path, item) => ItemChangeDescription::Append { path, item },
+                FieldChange::Delete(path) => ItemChangeDescription::Delete { path },
+            }))
     }
 }
+
+/// The element names of item property changes.
+const ITEM_FIELD: FieldChangeNames = FieldChangeNames {
+    set: "SetItemField",
+    append: "AppendToItemField",
+    delete: "DeleteItemField",
+    value: "an item element",
+};
 
 /// The changes to one item (`t:ItemChange`).
 #[derive(Debug, Clone, PartialEq)]
@@ -210,41 +184,28 @@ pub struct ItemChange {
 
 impl WriteXml for ItemChange {
     fn write_xml(&self, w: &mut XmlWriter, ns: Ns, name: &str) {
-        w.element(ns, name, |w| {
-            self.item_id.write(w);
-            w.element(Ns::Types, "Updates", |w| {
-                for u in &self.updates {
-                    u.write(w);
-                }
-            });
-        });
+        let write_id = |w: &mut XmlWriter| self.item_id.write(w);
+        write_object_change(
+            w,
+            ns,
+            name,
+            write_id,
+            &self.updates,
+            ItemChangeDescription::write,
+        );
     }
 }
 
 impl ReadXml for ItemChange {
     fn read_xml<'a>(r: &mut XmlReader<'a>, start: &Start<'a>) -> Result<Self, XmlError> {
-        let mut item_id = None;
-        let mut updates = None;
-        while let Some(c) = r.next_child(start)? {
-            if let Some(id) = BaseItemId::try_read(r, &c)? {
-                item_id = Some(id);
-            } else if c.is(Ns::Types, "Updates") {
-                let mut list = Vec::new();
-                while let Some(u) = r.next_child(&c)? {
-                    match ItemChangeDescription::try_read(r, &u)? {
-                        Some(d) => list.push(d),
-                        None => r.skip(&u)?,
-                    }
-                }
-                updates = Some(list);
-            } else {
-                r.skip(&c)?;
-            }
-        }
-        Ok(Self {
-            item_id: item_id.ok_or_else(|| r.missing(start, "ItemId"))?,
-            updates: updates.ok_or_else(|| r.missing(start, "Updates"))?,
-        })
+        let (item_id, updates) = read_object_change(
+            r,
+            start,
+            "ItemId",
+            BaseItemId::try_read,
+            ItemChangeDescription::try_read,
+        )?;
+        Ok(Self { item_id, updates })
     }
 }
 
@@ -482,287 +443,6 @@ fn describe_path(path: &PropertyPath) -> String {
     }
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Mode {
-    Set,
-    Append,
-    Delete,
-}
-
-/// A field value that can be absent (`None`, an empty list).
-trait FieldValue: Sized {
-    fn is_unset(&self) -> bool;
-    /// Sets, appends or deletes `self` from `src`'s value; an error for an append to a
-    /// non-list or a missing source value.
-    fn apply(&mut self, src: Option<&Self>, mode: Mode, uri: &str) -> Result<(), ChangeError>;
-}
-
-impl<T: Clone> FieldValue for Option<T> {
-    fn is_unset(&self) -> bool {
-        self.is_none()
-    }
-    fn apply(&mut self, src: Option<&Self>, mode: Mode, uri: &str) -> Result<(), ChangeError> {
-        match mode {
-            Mode::Delete => *self = None,
-            Mode::Append => return Err(ChangeError::NotAppendable(uri.to_owned())),
-            Mode::Set => match src {
-                Some(Some(v)) => *self = Some(v.clone()),
-                _ => return Err(ChangeError::MissingValue(uri.to_owned())),
-            },
-        }
-        Ok(())
-    }
-}
-
-impl<T: Clone> FieldValue for Vec<T> {
-    fn is_unset(&self) -> bool {
-        self.is_empty()
-    }
-    fn apply(&mut self, src: Option<&Self>, mode: Mode, uri: &str) -> Result<(), ChangeError> {
-        match (mode, src) {
-            (Mode::Delete, _) => self.clear(),
-            (Mode::Set, Some(v)) if !v.is_empty() => *self = v.clone(),
-            (Mode::Append, Some(v)) if !v.is_empty() => self.extend(v.iter().cloned()),
-            _ => return Err(ChangeError::MissingValue(uri.to_owned())),
-        }
-        Ok(())
-    }
-}
-
-/// Defines a function copying the field named by a URI from one `$ty` to another
-/// (`false` for URIs not in the list); used to project items onto requested properties.
-macro_rules! copy_table {
-    ($copy:ident, $ty:ty, [$($field:ident => $uri:literal),* $(,)?]) => {
-        fn $copy(uri: &str, dst: &mut $ty, src: &$ty) -> bool {
-            match uri {
-                $($uri => dst.$field = src.$field.clone(),)*
-                _ => return false,
-            }
-            true
-        }
-    };
-}
-
-/// Defines, for the listed writable fields of `$ty`, a diff function (Set or Delete per
-/// differing field; `wrap` turns a `$ty` holding only that field into the item to send) and
-/// an apply function (set, append or delete the field named by a URI; `Ok(false)` for URIs
-/// not in the list).
-macro_rules! field_table {
-    ($diff:ident, $apply:ident, $copy:ident, $ty:ty, [$($field:ident => $uri:literal),* $(,)?]) => {
-        copy_table!($copy, $ty, [$($field => $uri),*]);
-
-        fn $diff(
-            old: &$ty,
-            new: &$ty,
-            wrap: &dyn Fn($ty) -> Item,
-            out: &mut Vec<ItemChangeDescription>,
-        ) {
-            $(
-                if old.$field != new.$field {
-                    let path = PropertyPath::field($uri);
-                    if FieldValue::is_unset(&new.$field) {
-                        out.push(ItemChangeDescription::Delete { path });
-                    } else {
-                        let mut only = <$ty>::default();
-                        only.$field = new.$field.clone();
-                        out.push(ItemChangeDescription::Set { path, item: wrap(only) });
-                    }
-                }
-            )*
-        }
-
-        fn $apply(
-            uri: &str,
-            dst: &mut $ty,
-            src: Option<&$ty>,
-            mode: Mode,
-        ) -> Result<bool, ChangeError> {
-            match uri {
-                $(
-                    $uri => {
-                        dst.$field.apply(src.map(|s| &s.$field), mode, uri)?;
-                        Ok(true)
-                    }
-                )*
-                _ => Ok(false),
-            }
-        }
-    };
-}
-
-field_table!(common_diff, common_apply, common_copy, ItemCommon, [
-    item_class => "item:ItemClass",
-    subject => "item:Subject",
-    sensitivity => "item:Sensitivity",
-    body => "item:Body",
-    categories => "item:Categories",
-    importance => "item:Importance",
-    in_reply_to => "item:InReplyTo",
-    reminder_due_by => "item:ReminderDueBy",
-    reminder_is_set => "item:ReminderIsSet",
-    reminder_minutes_before_start => "item:ReminderMinutesBeforeStart",
-]);
-
-field_table!(contact_diff, contact_apply, contact_copy, Contact, [
-    file_as => "contacts:FileAs",
-    file_as_mapping => "contacts:FileAsMapping",
-    display_name => "contacts:DisplayName",
-    given_name => "contacts:GivenName",
-    initials => "contacts:Initials",
-    middle_name => "contacts:MiddleName",
-    nickname => "contacts:Nickname",
-    company_name => "contacts:CompanyName",
-    assistant_name => "contacts:AssistantName",
-    birthday => "contacts:Birthday",
-    business_home_page => "contacts:BusinessHomePage",
-    children => "contacts:Children",
-    companies => "contacts:Companies",
-    department => "contacts:Department",
-    generation => "contacts:Generation",
-    job_title => "contacts:JobTitle",
-    manager => "contacts:Manager",
-    mileage => "contacts:Mileage",
-    office_location => "contacts:OfficeLocation",
-    postal_address_index => "contacts:PostalAddressIndex",
-    profession => "contacts:Profession",
-    spouse_name => "contacts:SpouseName",
-    surname => "contacts:Surname",
-    wedding_anniversary => "contacts:WeddingAnniversary",
-]);
-
-field_table!(calendar_diff, calendar_apply, calendar_copy, CalendarItem, [
-    start => "calendar:Start",
-    end => "calendar:End",
-    is_all_day_event => "calendar:IsAllDayEvent",
-    legacy_free_busy_status => "calendar:LegacyFreeBusyStatus",
-    location => "calendar:Location",
-    when => "calendar:When",
-    is_response_requested => "calendar:IsResponseRequested",
-    required_attendees => "calendar:RequiredAttendees",
-    optional_attendees => "calendar:OptionalAttendees",
-    resources => "calendar:Resources",
-    recurrence => "calendar:Recurrence",
-    meeting_time_zone => "calendar:MeetingTimeZone",
-    start_time_zone => "calendar:StartTimeZone",
-    end_time_zone => "calendar:EndTimeZone",
-    conference_type => "calendar:ConferenceType",
-    allow_new_time_proposal => "calendar:AllowNewTimeProposal",
-    is_online_meeting => "calendar:IsOnlineMeeting",
-    meeting_workspace_url => "calendar:MeetingWorkspaceUrl",
-    net_show_url => "calendar:NetShowUrl",
-]);
-
-field_table!(task_diff, task_apply, task_copy, Task, [
-    actual_work => "task:ActualWork",
-    billing_information => "task:BillingInformation",
-    companies => "task:Companies",
-    complete_date => "task:CompleteDate",
-    contacts => "task:Contacts",
-    due_date => "task:DueDate",
-    mileage => "task:Mileage",
-    percent_complete => "task:PercentComplete",
-    recurrence => "task:Recurrence",
-    start_date => "task:StartDate",
-    status => "task:Status",
-    total_work => "task:TotalWork",
-]);
-
-field_table!(message_diff, message_apply, message_copy, Message, [
-    sender => "message:Sender",
-    to_recipients => "message:ToRecipients",
-    cc_recipients => "message:CcRecipients",
-    bcc_recipients => "message:BccRecipients",
-    is_read_receipt_requested => "message:IsReadReceiptRequested",
-    is_delivery_receipt_requested => "message:IsDeliveryReceiptRequested",
-    from => "message:From",
-    is_read => "message:IsRead",
-    is_response_requested => "message:IsResponseRequested",
-    references => "message:References",
-    reply_to => "message:ReplyTo",
-]);
-
-copy_table!(common_copy_read_only, ItemCommon, [
-    mime_content => "item:MimeContent",
-    item_id => "item:ItemId",
-    parent_folder_id => "item:ParentFolderId",
-    attachments => "item:Attachments",
-    date_time_received => "item:DateTimeReceived",
-    size => "item:Size",
-    is_submitted => "item:IsSubmitted",
-    is_draft => "item:IsDraft",
-    is_from_me => "item:IsFromMe",
-    is_resend => "item:IsResend",
-    is_unmodified => "item:IsUnmodified",
-    internet_message_headers => "item:InternetMessageHeaders",
-    date_time_sent => "item:DateTimeSent",
-    date_time_created => "item:DateTimeCreated",
-    reminder_next_time => "item:ReminderNextTime",
-    display_cc => "item:DisplayCc",
-    display_to => "item:DisplayTo",
-    display_bcc => "item:DisplayBcc",
-    has_attachments => "item:HasAttachments",
-    culture => "item:Culture",
-    last_modified_name => "item:LastModifiedName",
-    last_modified_time => "item:LastModifiedTime",
-    is_associated => "item:IsAssociated",
-    conversation_id => "item:ConversationId",
-]);
-
-copy_table!(contact_copy_read_only, Contact, [
-    complete_name => "contacts:CompleteName",
-    email_addresses => "contacts:EmailAddresses",
-    physical_addresses => "contacts:PhysicalAddresses",
-    phone_numbers => "contacts:PhoneNumbers",
-    im_addresses => "contacts:ImAddresses",
-    has_picture => "contacts:HasPicture",
-]);
-
-copy_table!(calendar_copy_read_only, CalendarItem, [
-    uid => "calendar:UID",
-    recurrence_id => "calendar:RecurrenceId",
-    date_time_stamp => "calendar:DateTimeStamp",
-    original_start => "calendar:OriginalStart",
-    is_meeting => "calendar:IsMeeting",
-    is_cancelled => "calendar:IsCancelled",
-    is_recurring => "calendar:IsRecurring",
-    meeting_request_was_sent => "calendar:MeetingRequestWasSent",
-    calendar_item_type => "calendar:CalendarItemType",
-    my_response_type => "calendar:MyResponseType",
-    organizer => "calendar:Organizer",
-    conflicting_meeting_count => "calendar:ConflictingMeetingCount",
-    adjacent_meeting_count => "calendar:AdjacentMeetingCount",
-    duration => "calendar:Duration",
-    time_zone => "calendar:TimeZone",
-    appointment_reply_time => "calendar:AppointmentReplyTime",
-    appointment_sequence_number => "calendar:AppointmentSequenceNumber",
-    appointment_state => "calendar:AppointmentState",
-    first_occurrence => "calendar:FirstOccurrence",
-    last_occurrence => "calendar:LastOccurrence",
-    modified_occurrences => "calendar:ModifiedOccurrences",
-    deleted_occurrences => "calendar:DeletedOccurrences",
-]);
-
-copy_table!(task_copy_read_only, Task, [
-    assigned_time => "task:AssignedTime",
-    change_count => "task:ChangeCount",
-    delegation_state => "task:DelegationState",
-    delegator => "task:Delegator",
-    is_assignment_editable => "task:IsAssignmentEditable",
-    is_complete => "task:IsComplete",
-    is_recurring => "task:IsRecurring",
-    is_team_task => "task:IsTeamTask",
-    owner => "task:Owner",
-    status_description => "task:StatusDescription",
-]);
-
-copy_table!(message_copy_read_only, Message, [
-    conversation_index => "message:ConversationIndex",
-    conversation_topic => "message:ConversationTopic",
-    internet_message_id => "message:InternetMessageId",
-    received_by => "message:ReceivedBy",
-    received_representing => "message:ReceivedRepresenting",
-]);
-
 /// Copies the property `path` (any field this crate models, writable or read-only, an
 /// indexed contact entry or address part, or an extended property) from `src` to `dst`,
 /// which must be of the same kind. Returns `false` if the path is unknown for that kind or
@@ -784,24 +464,16 @@ pub fn copy_field(src: &Item, dst: &mut Item, path: &PropertyPath) -> bool {
         }
         PropertyPath::Field(uri) => {
             let common = dst.common_mut();
-            if common_copy(uri, common, src.common())
-                || common_copy_read_only(uri, common, src.common())
-            {
+            if ItemCommon::copy_field(uri, common, src.common()) {
                 return true;
             }
             match (src, dst) {
-                (Item::Contact(s), Item::Contact(d)) => {
-                    contact_copy(uri, d, s) || contact_copy_read_only(uri, d, s)
-                }
+                (Item::Contact(s), Item::Contact(d)) => Contact::copy_field(uri, d, s),
                 (Item::CalendarItem(s), Item::CalendarItem(d)) => {
-                    calendar_copy(uri, d, s) || calendar_copy_read_only(uri, d, s)
+                    CalendarItem::copy_field(uri, d, s)
                 }
-                (Item::Task(s), Item::Task(d)) => {
-                    task_copy(uri, d, s) || task_copy_read_only(uri, d, s)
-                }
-                (Item::Message(s), Item::Message(d)) => {
-                    message_copy(uri, d, s) || message_copy_read_only(uri, d, s)
-                }
+                (Item::Task(s), Item::Task(d)) => Task::copy_field(uri, d, s),
+                (Item::Message(s), Item::Message(d)) => Message::copy_field(uri, d, s),
                 _ => false,
             }
         }
@@ -870,7 +542,7 @@ fn common_changes(
         *item.common_mut() = c;
         item
     };
-    common_diff(old, new, &wrap, out);
+    ItemCommon::diff_fields(old, new, &wrap, out);
     for prop in &new.extended_properties {
         if old.extended_property(&prop.uri) != Some(prop) {
             out.push(ItemChangeDescription::set_extended(like, prop.clone()));
@@ -975,7 +647,7 @@ const IM_ADDRESSES: Dictionary<ImAddressEntry, ImAddressKey> = Dictionary {
 };
 
 fn contact_changes(old: &Contact, new: &Contact, out: &mut Vec<ItemChangeDescription>) {
-    contact_diff(old, new, &Item::Contact, out);
+    Contact::diff_fields(old, new, &Item::Contact, out);
     EMAILS.diff(old, new, out);
     PHONES.diff(old, new, out);
     IM_ADDRESSES.diff(old, new, out);
@@ -1074,10 +746,12 @@ pub fn item_changes(
     match (old, new) {
         (Item::Contact(o), Item::Contact(n)) => contact_changes(o, n, &mut out),
         (Item::CalendarItem(o), Item::CalendarItem(n)) => {
-            calendar_diff(o, n, &Item::CalendarItem, &mut out)
+            CalendarItem::diff_fields(o, n, &Item::CalendarItem, &mut out)
         }
-        (Item::Task(o), Item::Task(n)) => task_diff(o, n, &Item::Task, &mut out),
-        (Item::Message(o), Item::Message(n)) => message_diff(o, n, &Item::Message, &mut out),
+        (Item::Task(o), Item::Task(n)) => Task::diff_fields(o, n, &Item::Task, &mut out),
+        (Item::Message(o), Item::Message(n)) => {
+            Message::diff_fields(o, n, &Item::Message, &mut out)
+        }
         (Item::Generic(o), Item::Generic(n)) if o.kind == n.kind => {}
         _ => {
             return Err(ItemKindMismatch {
@@ -1157,17 +831,22 @@ impl ItemChangeDescription {
                 true
             }
             PropertyPath::Field(uri) => {
-                common_apply(uri, updated.common_mut(), src.map(Item::common), mode)?
+                ItemCommon::apply_field(uri, updated.common_mut(), src.map(Item::common), mode)?
                     || match &mut updated {
                         Item::Contact(d) => {
-                            contact_apply(uri, d, src.and_then(Item::as_contact), mode)?
+                            Contact::apply_field(uri, d, src.and_then(Item::as_contact), mode)?
                         }
-                        Item::CalendarItem(d) => {
-                            calendar_apply(uri, d, src.and_then(Item::as_calendar_item), mode)?
+                        Item::CalendarItem(d) => CalendarItem::apply_field(
+                            uri,
+                            d,
+                            src.and_then(Item::as_calendar_item),
+                            mode,
+                        )?,
+                        Item::Task(d) => {
+                            Task::apply_field(uri, d, src.and_then(Item::as_task), mode)?
                         }
-                        Item::Task(d) => task_apply(uri, d, src.and_then(Item::as_task), mode)?,
                         Item::Message(d) => {
-                            message_apply(uri, d, src.and_then(Item::as_message), mode)?
+                            Message::apply_field(uri, d, src.and_then(Item::as_message), mode)?
                         }
                         Item::Generic(_) => false,
                     }

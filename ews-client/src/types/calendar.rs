@@ -1,9 +1,9 @@
 //! Calendar items (`t:CalendarItem`, `t:CalendarItemType`): appointments and meetings with
 //! attendees, recurrence, modified and deleted occurrences and time zones.
 
+use super::fields::item_fields;
 use super::ids::{ItemId, string_enum};
-use super::item::ItemCommon;
-use super::mailbox::{EmailAddress, read_single_recipient, write_single_recipient};
+use super::mailbox::EmailAddress;
 use super::recurrence::Recurrence;
 use super::timezone::{LegacyTimeZone, TimeZoneDefinition};
 use crate::xml::{Ns, ReadXml, Start, WriteXml, XmlError, XmlReader, XmlWriter};
@@ -161,102 +161,102 @@ impl ReadXml for OccurrenceInfo {
             }
         }
         Ok(Self {
-            item_id: id.ok_or_else(|| r.missing(start, "ItemId"))?,
-            start: s.ok_or_else(|| r.missing(start, "Start"))?,
-            end: e.ok_or_else(|| r.missing(start, "End"))?,
-            original_start: o.ok_or_else(|| r.missing(start, "OriginalStart"))?,
+            item_id: r.required(start, id, "ItemId")?,
+            start: r.required(start, s, "Start")?,
+            end: r.required(start, e, "End")?,
+            original_start: r.required(start, o, "OriginalStart")?,
         })
     }
 }
 
-/// A calendar item (`t:CalendarItem`). Subject, body, sensitivity, `ReminderIsSet` and
-/// `ReminderMinutesBeforeStart` are in [`ItemCommon`].
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct CalendarItem {
-    /// The `t:ItemType` fields.
-    pub common: ItemCommon,
-    /// The iCalendar UID, shared by all copies of a meeting.
-    pub uid: Option<String>,
-    /// The original start of an occurrence (iCalendar `RECURRENCE-ID`).
-    pub recurrence_id: Option<DateTime<Utc>>,
-    /// The iCalendar `DTSTAMP`.
-    pub date_time_stamp: Option<DateTime<Utc>>,
-    /// Start.
-    pub start: Option<DateTime<Utc>>,
-    /// End.
-    pub end: Option<DateTime<Utc>>,
-    /// The original start of an occurrence.
-    pub original_start: Option<DateTime<Utc>>,
-    /// Whether this is an all-day event.
-    pub is_all_day_event: Option<bool>,
-    /// Free/busy status.
-    pub legacy_free_busy_status: Option<LegacyFreeBusy>,
-    /// Location.
-    pub location: Option<String>,
-    /// A description of when the item occurs.
-    pub when: Option<String>,
-    /// Whether this is a meeting (has attendees).
-    pub is_meeting: Option<bool>,
-    /// Whether the meeting was cancelled.
-    pub is_cancelled: Option<bool>,
-    /// Whether the item recurs.
-    pub is_recurring: Option<bool>,
-    /// Whether the meeting request was sent.
-    pub meeting_request_was_sent: Option<bool>,
-    /// Whether a response is requested.
-    pub is_response_requested: Option<bool>,
-    /// What the item is within a series.
-    pub calendar_item_type: Option<CalendarItemType>,
-    /// The mailbox owner's response.
-    pub my_response_type: Option<ResponseType>,
-    /// The organizer.
-    pub organizer: Option<EmailAddress>,
-    /// Required attendees.
-    pub required_attendees: Vec<Attendee>,
-    /// Optional attendees.
-    pub optional_attendees: Vec<Attendee>,
-    /// Resources (rooms, equipment).
-    pub resources: Vec<Attendee>,
-    /// Number of conflicting meetings.
-    pub conflicting_meeting_count: Option<i32>,
-    /// Number of adjacent meetings.
-    pub adjacent_meeting_count: Option<i32>,
-    /// Duration (`xs:duration` text, e.g. `PT1H`).
-    pub duration: Option<String>,
-    /// The time zone's display name.
-    pub time_zone: Option<String>,
-    /// When the mailbox owner replied.
-    pub appointment_reply_time: Option<DateTime<Utc>>,
-    /// The meeting's sequence number.
-    pub appointment_sequence_number: Option<i32>,
-    /// The appointment state flags.
-    pub appointment_state: Option<i32>,
-    /// The recurrence of a series master.
-    pub recurrence: Option<Recurrence>,
-    /// The first occurrence of a series.
-    pub first_occurrence: Option<OccurrenceInfo>,
-    /// The last occurrence of a series.
-    pub last_occurrence: Option<OccurrenceInfo>,
-    /// Occurrences that were modified.
-    pub modified_occurrences: Vec<OccurrenceInfo>,
-    /// Start times of occurrences that were deleted.
-    pub deleted_occurrences: Vec<DateTime<Utc>>,
-    /// The legacy (Exchange 2007) meeting time zone.
-    pub meeting_time_zone: Option<LegacyTimeZone>,
-    /// The time zone of the start.
-    pub start_time_zone: Option<TimeZoneDefinition>,
-    /// The time zone of the end.
-    pub end_time_zone: Option<TimeZoneDefinition>,
-    /// The conference type (0 net meeting, 1 net show, 2 chat).
-    pub conference_type: Option<i32>,
-    /// Whether attendees may propose new times.
-    pub allow_new_time_proposal: Option<bool>,
-    /// Whether this is an online meeting.
-    pub is_online_meeting: Option<bool>,
-    /// Meeting workspace URL.
-    pub meeting_workspace_url: Option<String>,
-    /// NetShow URL.
-    pub net_show_url: Option<String>,
+item_fields! {
+    /// A calendar item (`t:CalendarItem`). Subject, body, sensitivity, `ReminderIsSet` and
+    /// `ReminderMinutesBeforeStart` are in [`ItemCommon`](super::item::ItemCommon).
+    #[derive(Debug, Clone, PartialEq, Default)]
+    pub struct CalendarItem: ItemCommon {
+        /// The iCalendar UID, shared by all copies of a meeting.
+        uid: Option<String> => "UID" value, ro "calendar:UID";
+        /// The original start of an occurrence (iCalendar `RECURRENCE-ID`).
+        recurrence_id: Option<DateTime<Utc>> => "RecurrenceId" value, ro "calendar:RecurrenceId";
+        /// The iCalendar `DTSTAMP`.
+        date_time_stamp: Option<DateTime<Utc>> => "DateTimeStamp" value, ro "calendar:DateTimeStamp";
+        /// Start.
+        start: Option<DateTime<Utc>> => "Start" value, rw "calendar:Start";
+        /// End.
+        end: Option<DateTime<Utc>> => "End" value, rw "calendar:End";
+        /// The original start of an occurrence.
+        original_start: Option<DateTime<Utc>> => "OriginalStart" value, ro "calendar:OriginalStart";
+        /// Whether this is an all-day event.
+        is_all_day_event: Option<bool> => "IsAllDayEvent" value, rw "calendar:IsAllDayEvent";
+        /// Free/busy status.
+        legacy_free_busy_status: Option<LegacyFreeBusy> => "LegacyFreeBusyStatus" value, rw "calendar:LegacyFreeBusyStatus";
+        /// Location.
+        location: Option<String> => "Location" value, rw "calendar:Location";
+        /// A description of when the item occurs.
+        when: Option<String> => "When" value, rw "calendar:When";
+        /// Whether this is a meeting (has attendees).
+        is_meeting: Option<bool> => "IsMeeting" value, ro "calendar:IsMeeting";
+        /// Whether the meeting was cancelled.
+        is_cancelled: Option<bool> => "IsCancelled" value, ro "calendar:IsCancelled";
+        /// Whether the item recurs.
+        is_recurring: Option<bool> => "IsRecurring" value, ro "calendar:IsRecurring";
+        /// Whether the meeting request was sent.
+        meeting_request_was_sent: Option<bool> => "MeetingRequestWasSent" value, ro "calendar:MeetingRequestWasSent";
+        /// Whether a response is requested.
+        is_response_requested: Option<bool> => "IsResponseRequested" value, rw "calendar:IsResponseRequested";
+        /// What the item is within a series.
+        calendar_item_type: Option<CalendarItemType> => "CalendarItemType" value, ro "calendar:CalendarItemType";
+        /// The mailbox owner's response.
+        my_response_type: Option<ResponseType> => "MyResponseType" value, ro "calendar:MyResponseType";
+        /// The organizer.
+        organizer: Option<EmailAddress> => "Organizer" recipient, ro "calendar:Organizer";
+        /// Required attendees.
+        required_attendees: Vec<Attendee> => "RequiredAttendees" list("Attendee"), rw "calendar:RequiredAttendees";
+        /// Optional attendees.
+        optional_attendees: Vec<Attendee> => "OptionalAttendees" list("Attendee"), rw "calendar:OptionalAttendees";
+        /// Resources (rooms, equipment).
+        resources: Vec<Attendee> => "Resources" list("Attendee"), rw "calendar:Resources";
+        /// Number of conflicting meetings.
+        conflicting_meeting_count: Option<i32> => "ConflictingMeetingCount" value, ro "calendar:ConflictingMeetingCount";
+        /// Number of adjacent meetings.
+        adjacent_meeting_count: Option<i32> => "AdjacentMeetingCount" value, ro "calendar:AdjacentMeetingCount";
+        /// Duration (`xs:duration` text, e.g. `PT1H`).
+        duration: Option<String> => "Duration" value, ro "calendar:Duration";
+        /// The time zone's display name.
+        time_zone: Option<String> => "TimeZone" value, ro "calendar:TimeZone";
+        /// When the mailbox owner replied.
+        appointment_reply_time: Option<DateTime<Utc>> => "AppointmentReplyTime" value, ro "calendar:AppointmentReplyTime";
+        /// The meeting's sequence number.
+        appointment_sequence_number: Option<i32> => "AppointmentSequenceNumber" value, ro "calendar:AppointmentSequenceNumber";
+        /// The appointment state flags.
+        appointment_state: Option<i32> => "AppointmentState" value, ro "calendar:AppointmentState";
+        /// The recurrence of a series master.
+        recurrence: Option<Recurrence> => "Recurrence" element, rw "calendar:Recurrence";
+        /// The first occurrence of a series.
+        first_occurrence: Option<OccurrenceInfo> => "FirstOccurrence" element, ro "calendar:FirstOccurrence";
+        /// The last occurrence of a series.
+        last_occurrence: Option<OccurrenceInfo> => "LastOccurrence" element, ro "calendar:LastOccurrence";
+        /// Occurrences that were modified.
+        modified_occurrences: Vec<OccurrenceInfo> => "ModifiedOccurrences" list("Occurrence"), ro "calendar:ModifiedOccurrences";
+        /// Start times of occurrences that were deleted.
+        deleted_occurrences: Vec<DateTime<Utc>> => "DeletedOccurrences" with(write_deleted, read_deleted), ro "calendar:DeletedOccurrences";
+        /// The legacy (Exchange 2007) meeting time zone.
+        meeting_time_zone: Option<LegacyTimeZone> => "MeetingTimeZone" element, rw "calendar:MeetingTimeZone";
+        /// The time zone of the start.
+        start_time_zone: Option<TimeZoneDefinition> => "StartTimeZone" element, rw "calendar:StartTimeZone";
+        /// The time zone of the end.
+        end_time_zone: Option<TimeZoneDefinition> => "EndTimeZone" element, rw "calendar:EndTimeZone";
+        /// The conference type (0 net meeting, 1 net show, 2 chat).
+        conference_type: Option<i32> => "ConferenceType" value, rw "calendar:ConferenceType";
+        /// Whether attendees may propose new times.
+        allow_new_time_proposal: Option<bool> => "AllowNewTimeProposal" value, rw "calendar:AllowNewTimeProposal";
+        /// Whether this is an online meeting.
+        is_online_meeting: Option<bool> => "IsOnlineMeeting" value, rw "calendar:IsOnlineMeeting";
+        /// Meeting workspace URL.
+        meeting_workspace_url: Option<String> => "MeetingWorkspaceUrl" value, rw "calendar:MeetingWorkspaceUrl";
+        /// NetShow URL.
+        net_show_url: Option<String> => "NetShowUrl" value, rw "calendar:NetShowUrl";
+    }
 }
 
 /// Why local times could not be set on a calendar item.
@@ -389,189 +389,41 @@ fn legacy_local(tz: &LegacyTimeZone, at: DateTime<Utc>) -> Option<NaiveDateTime>
     Some(at.naive_utc() + chrono::TimeDelta::seconds(i64::from(offset.local_minus_utc())))
 }
 
-fn write_attendees(w: &mut XmlWriter, name: &str, list: &[Attendee]) {
-    if list.is_empty() {
+/// Writes `t:DeletedOccurrences` (one `t:DeletedOccurrence/t:Start` per start); nothing when
+/// empty.
+fn write_deleted(w: &mut XmlWriter, name: &str, starts: &[DateTime<Utc>]) {
+    if starts.is_empty() {
         return;
     }
-    w.element(Ns::Types, name, |w| {
-        w.write_all(Ns::Types, "Attendee", list)
+    let t = Ns::Types;
+    w.element(t, name, |w| {
+        for s in starts {
+            w.element(t, "DeletedOccurrence", |w| w.value(t, "Start", s));
+        }
     });
 }
 
-impl WriteXml for CalendarItem {
-    fn write_xml(&self, w: &mut XmlWriter, ns: Ns, name: &str) {
-        let t = Ns::Types;
-        w.element(ns, name, |w| {
-            self.common.write_fields(w);
-            w.opt_value(t, "UID", self.uid.as_ref());
-            w.opt_value(t, "RecurrenceId", self.recurrence_id.as_ref());
-            w.opt_value(t, "DateTimeStamp", self.date_time_stamp.as_ref());
-            w.opt_value(t, "Start", self.start.as_ref());
-            w.opt_value(t, "End", self.end.as_ref());
-            w.opt_value(t, "OriginalStart", self.original_start.as_ref());
-            w.opt_value(t, "IsAllDayEvent", self.is_all_day_event.as_ref());
-            w.opt_value(
-                t,
-                "LegacyFreeBusyStatus",
-                self.legacy_free_busy_status.as_ref(),
-            );
-            w.opt_value(t, "Location", self.location.as_ref());
-            w.opt_value(t, "When", self.when.as_ref());
-            w.opt_value(t, "IsMeeting", self.is_meeting.as_ref());
-            w.opt_value(t, "IsCancelled", self.is_cancelled.as_ref());
-            w.opt_value(t, "IsRecurring", self.is_recurring.as_ref());
-            w.opt_value(
-                t,
-                "MeetingRequestWasSent",
-                self.meeting_request_was_sent.as_ref(),
-            );
-            w.opt_value(
-                t,
-                "IsResponseRequested",
-                self.is_response_requested.as_ref(),
-            );
-            w.opt_value(t, "CalendarItemType", self.calendar_item_type.as_ref());
-            w.opt_value(t, "MyResponseType", self.my_response_type.as_ref());
-            if let Some(m) = &self.organizer {
-                write_single_recipient(w, "Organizer", m);
-            }
-            write_attendees(w, "RequiredAttendees", &self.required_attendees);
-            write_attendees(w, "OptionalAttendees", &self.optional_attendees);
-            write_attendees(w, "Resources", &self.resources);
-            w.opt_value(
-                t,
-                "ConflictingMeetingCount",
-                self.conflicting_meeting_count.as_ref(),
-            );
-            w.opt_value(
-                t,
-                "AdjacentMeetingCount",
-                self.adjacent_meeting_count.as_ref(),
-            );
-            w.opt_value(t, "Duration", self.duration.as_ref());
-            w.opt_value(t, "TimeZone", self.time_zone.as_ref());
-            w.opt_value(
-                t,
-                "AppointmentReplyTime",
-                self.appointment_reply_time.as_ref(),
-            );
-            w.opt_value(
-                t,
-                "AppointmentSequenceNumber",
-                self.appointment_sequence_number.as_ref(),
-            );
-            w.opt_value(t, "AppointmentState", self.appointment_state.as_ref());
-            w.opt_write(t, "Recurrence", self.recurrence.as_ref());
-            w.opt_write(t, "FirstOccurrence", self.first_occurrence.as_ref());
-            w.opt_write(t, "LastOccurrence", self.last_occurrence.as_ref());
-            if !self.modified_occurrences.is_empty() {
-                w.element(t, "ModifiedOccurrences", |w| {
-                    w.write_all(t, "Occurrence", &self.modified_occurrences)
-                });
-            }
-            if !self.deleted_occurrences.is_empty() {
-                w.element(t, "DeletedOccurrences", |w| {
-                    for s in &self.deleted_occurrences {
-                        w.element(t, "DeletedOccurrence", |w| w.value(t, "Start", s));
-                    }
-                });
-            }
-            w.opt_write(t, "MeetingTimeZone", self.meeting_time_zone.as_ref());
-            w.opt_write(t, "StartTimeZone", self.start_time_zone.as_ref());
-            w.opt_write(t, "EndTimeZone", self.end_time_zone.as_ref());
-            w.opt_value(t, "ConferenceType", self.conference_type.as_ref());
-            w.opt_value(
-                t,
-                "AllowNewTimeProposal",
-                self.allow_new_time_proposal.as_ref(),
-            );
-            w.opt_value(t, "IsOnlineMeeting", self.is_online_meeting.as_ref());
-            w.opt_value(
-                t,
-                "MeetingWorkspaceUrl",
-                self.meeting_workspace_url.as_ref(),
-            );
-            w.opt_value(t, "NetShowUrl", self.net_show_url.as_ref());
-        });
-    }
-}
-
-impl ReadXml for CalendarItem {
-    fn read_xml<'a>(r: &mut XmlReader<'a>, start: &Start<'a>) -> Result<Self, XmlError> {
-        let mut x = Self::default();
-        let t = Ns::Types;
-        while let Some(c) = r.next_child(start)? {
-            if x.common.read_field(r, &c)? {
-                continue;
-            }
-            if c.ns() != t {
-                r.skip(&c)?;
-                continue;
-            }
-            match c.local() {
-                "UID" => x.uid = Some(r.value(&c)?),
-                "RecurrenceId" => x.recurrence_id = Some(r.value(&c)?),
-                "DateTimeStamp" => x.date_time_stamp = Some(r.value(&c)?),
-                "Start" => x.start = Some(r.value(&c)?),
-                "End" => x.end = Some(r.value(&c)?),
-                "OriginalStart" => x.original_start = Some(r.value(&c)?),
-                "IsAllDayEvent" => x.is_all_day_event = Some(r.value(&c)?),
-                "LegacyFreeBusyStatus" => x.legacy_free_busy_status = Some(r.value(&c)?),
-                "Location" => x.location = Some(r.value(&c)?),
-                "When" => x.when = Some(r.value(&c)?),
-                "IsMeeting" => x.is_meeting = Some(r.value(&c)?),
-                "IsCancelled" => x.is_cancelled = Some(r.value(&c)?),
-                "IsRecurring" => x.is_recurring = Some(r.value(&c)?),
-                "MeetingRequestWasSent" => x.meeting_request_was_sent = Some(r.value(&c)?),
-                "IsResponseRequested" => x.is_response_requested = Some(r.value(&c)?),
-                "CalendarItemType" => x.calendar_item_type = Some(r.value(&c)?),
-                "MyResponseType" => x.my_response_type = Some(r.value(&c)?),
-                "Organizer" => x.organizer = read_single_recipient(r, &c)?,
-                "RequiredAttendees" => x.required_attendees = r.read_list(&c, t, "Attendee")?,
-                "OptionalAttendees" => x.optional_attendees = r.read_list(&c, t, "Attendee")?,
-                "Resources" => x.resources = r.read_list(&c, t, "Attendee")?,
-                "ConflictingMeetingCount" => x.conflicting_meeting_count = Some(r.value(&c)?),
-                "AdjacentMeetingCount" => x.adjacent_meeting_count = Some(r.value(&c)?),
-                "Duration" => x.duration = Some(r.value(&c)?),
-                "TimeZone" => x.time_zone = Some(r.value(&c)?),
-                "AppointmentReplyTime" => x.appointment_reply_time = Some(r.value(&c)?),
-                "AppointmentSequenceNumber" => x.appointment_sequence_number = Some(r.value(&c)?),
-                "AppointmentState" => x.appointment_state = Some(r.value(&c)?),
-                "Recurrence" => x.recurrence = Some(Recurrence::read_xml(r, &c)?),
-                "FirstOccurrence" => x.first_occurrence = Some(OccurrenceInfo::read_xml(r, &c)?),
-                "LastOccurrence" => x.last_occurrence = Some(OccurrenceInfo::read_xml(r, &c)?),
-                "ModifiedOccurrences" => {
-                    x.modified_occurrences = r.read_list(&c, t, "Occurrence")?
-                }
-                "DeletedOccurrences" => {
-                    while let Some(d) = r.next_child(&c)? {
-                        if !d.is(t, "DeletedOccurrence") {
-                            r.skip(&d)?;
-                            continue;
-                        }
-                        let mut found = None;
-                        while let Some(s) = r.next_child(&d)? {
-                            if s.is(t, "Start") {
-                                found = Some(r.value(&s)?);
-                            } else {
-                                r.skip(&s)?;
-                            }
-                        }
-                        x.deleted_occurrences
-                            .push(found.ok_or_else(|| r.missing(&d, "Start"))?);
-                    }
-                }
-                "MeetingTimeZone" => x.meeting_time_zone = Some(LegacyTimeZone::read_xml(r, &c)?),
-                "StartTimeZone" => x.start_time_zone = Some(TimeZoneDefinition::read_xml(r, &c)?),
-                "EndTimeZone" => x.end_time_zone = Some(TimeZoneDefinition::read_xml(r, &c)?),
-                "ConferenceType" => x.conference_type = Some(r.value(&c)?),
-                "AllowNewTimeProposal" => x.allow_new_time_proposal = Some(r.value(&c)?),
-                "IsOnlineMeeting" => x.is_online_meeting = Some(r.value(&c)?),
-                "MeetingWorkspaceUrl" => x.meeting_workspace_url = Some(r.value(&c)?),
-                "NetShowUrl" => x.net_show_url = Some(r.value(&c)?),
-                _ => r.skip(&c)?,
+/// Reads `t:DeletedOccurrences`, appending each occurrence's start.
+fn read_deleted<'a>(
+    r: &mut XmlReader<'a>,
+    c: &Start<'a>,
+    out: &mut Vec<DateTime<Utc>>,
+) -> Result<(), XmlError> {
+    let t = Ns::Types;
+    while let Some(d) = r.next_child(c)? {
+        if !d.is(t, "DeletedOccurrence") {
+            r.skip(&d)?;
+            continue;
+        }
+        let mut found = None;
+        while let Some(s) = r.next_child(&d)? {
+            if s.is(t, "Start") {
+                found = Some(r.value(&s)?);
+            } else {
+                r.skip(&s)?;
             }
         }
-        Ok(x)
+        out.push(r.required(&d, found, "Start")?);
     }
+    Ok(())
 }

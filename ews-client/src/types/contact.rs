@@ -1,8 +1,8 @@
 //! Contacts (`t:Contact`, `t:ContactItemType`) with their indexed fields: e-mail addresses,
 //! phone numbers, physical addresses and IM addresses.
 
+use super::fields::item_fields;
 use super::ids::string_enum;
-use super::item::{ItemCommon, read_strings, write_strings};
 use super::mailbox::MailboxType;
 use super::paths::{ExtendedFieldUri, ExtendedProperty, MapiPropertyType};
 use crate::xml::{Ns, ReadXml, Start, WriteXml, XmlError, XmlReader, XmlWriter};
@@ -434,72 +434,72 @@ impl ReadXml for CompleteName {
     }
 }
 
-/// A contact (`t:Contact`). Notes are the item [`Body`](super::body::Body); categories are in
-/// [`ItemCommon`].
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Contact {
-    /// The `t:ItemType` fields.
-    pub common: ItemCommon,
-    /// How the contact is filed ("Doe, Jane").
-    pub file_as: Option<String>,
-    /// How `file_as` is composed.
-    pub file_as_mapping: Option<FileAsMapping>,
-    /// The display name.
-    pub display_name: Option<String>,
-    /// First name.
-    pub given_name: Option<String>,
-    /// Initials.
-    pub initials: Option<String>,
-    /// Middle name.
-    pub middle_name: Option<String>,
-    /// Nickname.
-    pub nickname: Option<String>,
-    /// The composed name parts (read-only; holds the title).
-    pub complete_name: Option<CompleteName>,
-    /// Company.
-    pub company_name: Option<String>,
-    /// E-mail addresses (up to three).
-    pub email_addresses: Vec<EmailAddressEntry>,
-    /// Postal addresses.
-    pub physical_addresses: Vec<PhysicalAddressEntry>,
-    /// Phone numbers.
-    pub phone_numbers: Vec<PhoneNumberEntry>,
-    /// The assistant's name.
-    pub assistant_name: Option<String>,
-    /// Birthday (an `xs:dateTime`; Exchange stores a time of day with it).
-    pub birthday: Option<DateTime<Utc>>,
-    /// Business web page.
-    pub business_home_page: Option<String>,
-    /// Children's names.
-    pub children: Vec<String>,
-    /// Companies.
-    pub companies: Vec<String>,
-    /// Department.
-    pub department: Option<String>,
-    /// Generation / suffix ("Jr.").
-    pub generation: Option<String>,
-    /// Instant messaging addresses.
-    pub im_addresses: Vec<ImAddressEntry>,
-    /// Job title.
-    pub job_title: Option<String>,
-    /// Manager's name.
-    pub manager: Option<String>,
-    /// Mileage.
-    pub mileage: Option<String>,
-    /// Office location.
-    pub office_location: Option<String>,
-    /// Which physical address is the postal address.
-    pub postal_address_index: Option<PhysicalAddressIndex>,
-    /// Profession.
-    pub profession: Option<String>,
-    /// Spouse's name.
-    pub spouse_name: Option<String>,
-    /// Last name.
-    pub surname: Option<String>,
-    /// Wedding anniversary.
-    pub wedding_anniversary: Option<DateTime<Utc>>,
-    /// Whether the contact has a picture.
-    pub has_picture: Option<bool>,
+item_fields! {
+    /// A contact (`t:Contact`). Notes are the item [`Body`](super::body::Body); categories are in
+    /// [`ItemCommon`](super::item::ItemCommon).
+    #[derive(Debug, Clone, PartialEq, Default)]
+    pub struct Contact: ItemCommon {
+        /// How the contact is filed ("Doe, Jane").
+        file_as: Option<String> => "FileAs" value, rw "contacts:FileAs";
+        /// How `file_as` is composed.
+        file_as_mapping: Option<FileAsMapping> => "FileAsMapping" value, rw "contacts:FileAsMapping";
+        /// The display name.
+        display_name: Option<String> => "DisplayName" value, rw "contacts:DisplayName";
+        /// First name.
+        given_name: Option<String> => "GivenName" value, rw "contacts:GivenName";
+        /// Initials.
+        initials: Option<String> => "Initials" value, rw "contacts:Initials";
+        /// Middle name.
+        middle_name: Option<String> => "MiddleName" value, rw "contacts:MiddleName";
+        /// Nickname.
+        nickname: Option<String> => "Nickname" value, rw "contacts:Nickname";
+        /// The composed name parts (read-only; holds the title).
+        complete_name: Option<CompleteName> => "CompleteName" element, ro "contacts:CompleteName";
+        /// Company.
+        company_name: Option<String> => "CompanyName" value, rw "contacts:CompanyName";
+        /// E-mail addresses (up to three).
+        email_addresses: Vec<EmailAddressEntry> => "EmailAddresses" list("Entry"), ro "contacts:EmailAddresses";
+        /// Postal addresses.
+        physical_addresses: Vec<PhysicalAddressEntry> => "PhysicalAddresses" list("Entry"), ro "contacts:PhysicalAddresses";
+        /// Phone numbers.
+        phone_numbers: Vec<PhoneNumberEntry> => "PhoneNumbers" list("Entry"), ro "contacts:PhoneNumbers";
+        /// The assistant's name.
+        assistant_name: Option<String> => "AssistantName" value, rw "contacts:AssistantName";
+        /// Birthday (an `xs:dateTime`; Exchange stores a time of day with it).
+        birthday: Option<DateTime<Utc>> => "Birthday" value, rw "contacts:Birthday";
+        /// Business web page.
+        business_home_page: Option<String> => "BusinessHomePage" value, rw "contacts:BusinessHomePage";
+        /// Children's names.
+        children: Vec<String> => "Children" strings, rw "contacts:Children";
+        /// Companies.
+        companies: Vec<String> => "Companies" strings, rw "contacts:Companies";
+        /// Department.
+        department: Option<String> => "Department" value, rw "contacts:Department";
+        /// Generation / suffix ("Jr.").
+        generation: Option<String> => "Generation" value, rw "contacts:Generation";
+        /// Instant messaging addresses.
+        im_addresses: Vec<ImAddressEntry> => "ImAddresses" list("Entry"), ro "contacts:ImAddresses";
+        /// Job title.
+        job_title: Option<String> => "JobTitle" value, rw "contacts:JobTitle";
+        /// Manager's name.
+        manager: Option<String> => "Manager" value, rw "contacts:Manager";
+        /// Mileage.
+        mileage: Option<String> => "Mileage" value, rw "contacts:Mileage";
+        /// Office location.
+        office_location: Option<String> => "OfficeLocation" value, rw "contacts:OfficeLocation";
+        /// Which physical address is the postal address.
+        postal_address_index: Option<PhysicalAddressIndex> => "PostalAddressIndex" value, rw "contacts:PostalAddressIndex";
+        /// Profession.
+        profession: Option<String> => "Profession" value, rw "contacts:Profession";
+        /// Spouse's name.
+        spouse_name: Option<String> => "SpouseName" value, rw "contacts:SpouseName";
+        /// Last name.
+        surname: Option<String> => "Surname" value, rw "contacts:Surname";
+        /// Wedding anniversary.
+        wedding_anniversary: Option<DateTime<Utc>> => "WeddingAnniversary" value, rw "contacts:WeddingAnniversary";
+        /// Whether the contact has a picture.
+        has_picture: Option<bool> => "HasPicture" value, ro "contacts:HasPicture";
+    }
 }
 
 impl Contact {
@@ -575,100 +575,4 @@ fn nearest_date(at: DateTime<Utc>) -> NaiveDate {
 
 fn before_noon_utc(date: NaiveDate) -> DateTime<Utc> {
     date.and_time(chrono::NaiveTime::MIN).and_utc() + chrono::TimeDelta::minutes(11 * 60 + 59)
-}
-
-fn write_entries<T: WriteXml>(w: &mut XmlWriter, name: &str, list: &[T]) {
-    if list.is_empty() {
-        return;
-    }
-    w.element(Ns::Types, name, |w| w.write_all(Ns::Types, "Entry", list));
-}
-
-impl WriteXml for Contact {
-    fn write_xml(&self, w: &mut XmlWriter, ns: Ns, name: &str) {
-        let t = Ns::Types;
-        w.element(ns, name, |w| {
-            self.common.write_fields(w);
-            w.opt_value(t, "FileAs", self.file_as.as_ref());
-            w.opt_value(t, "FileAsMapping", self.file_as_mapping.as_ref());
-            w.opt_value(t, "DisplayName", self.display_name.as_ref());
-            w.opt_value(t, "GivenName", self.given_name.as_ref());
-            w.opt_value(t, "Initials", self.initials.as_ref());
-            w.opt_value(t, "MiddleName", self.middle_name.as_ref());
-            w.opt_value(t, "Nickname", self.nickname.as_ref());
-            w.opt_write(t, "CompleteName", self.complete_name.as_ref());
-            w.opt_value(t, "CompanyName", self.company_name.as_ref());
-            write_entries(w, "EmailAddresses", &self.email_addresses);
-            write_entries(w, "PhysicalAddresses", &self.physical_addresses);
-            write_entries(w, "PhoneNumbers", &self.phone_numbers);
-            w.opt_value(t, "AssistantName", self.assistant_name.as_ref());
-            w.opt_value(t, "Birthday", self.birthday.as_ref());
-            w.opt_value(t, "BusinessHomePage", self.business_home_page.as_ref());
-            write_strings(w, "Children", &self.children);
-            write_strings(w, "Companies", &self.companies);
-            w.opt_value(t, "Department", self.department.as_ref());
-            w.opt_value(t, "Generation", self.generation.as_ref());
-            write_entries(w, "ImAddresses", &self.im_addresses);
-            w.opt_value(t, "JobTitle", self.job_title.as_ref());
-            w.opt_value(t, "Manager", self.manager.as_ref());
-            w.opt_value(t, "Mileage", self.mileage.as_ref());
-            w.opt_value(t, "OfficeLocation", self.office_location.as_ref());
-            w.opt_value(t, "PostalAddressIndex", self.postal_address_index.as_ref());
-            w.opt_value(t, "Profession", self.profession.as_ref());
-            w.opt_value(t, "SpouseName", self.spouse_name.as_ref());
-            w.opt_value(t, "Surname", self.surname.as_ref());
-            w.opt_value(t, "WeddingAnniversary", self.wedding_anniversary.as_ref());
-            w.opt_value(t, "HasPicture", self.has_picture.as_ref());
-        });
-    }
-}
-
-impl ReadXml for Contact {
-    fn read_xml<'a>(r: &mut XmlReader<'a>, start: &Start<'a>) -> Result<Self, XmlError> {
-        let mut x = Self::default();
-        let t = Ns::Types;
-        while let Some(c) = r.next_child(start)? {
-            if x.common.read_field(r, &c)? {
-                continue;
-            }
-            if c.ns() != t {
-                r.skip(&c)?;
-                continue;
-            }
-            match c.local() {
-                "FileAs" => x.file_as = Some(r.value(&c)?),
-                "FileAsMapping" => x.file_as_mapping = Some(r.value(&c)?),
-                "DisplayName" => x.display_name = Some(r.value(&c)?),
-                "GivenName" => x.given_name = Some(r.value(&c)?),
-                "Initials" => x.initials = Some(r.value(&c)?),
-                "MiddleName" => x.middle_name = Some(r.value(&c)?),
-                "Nickname" => x.nickname = Some(r.value(&c)?),
-                "CompleteName" => x.complete_name = Some(CompleteName::read_xml(r, &c)?),
-                "CompanyName" => x.company_name = Some(r.value(&c)?),
-                "EmailAddresses" => x.email_addresses = r.read_list(&c, t, "Entry")?,
-                "PhysicalAddresses" => x.physical_addresses = r.read_list(&c, t, "Entry")?,
-                "PhoneNumbers" => x.phone_numbers = r.read_list(&c, t, "Entry")?,
-                "AssistantName" => x.assistant_name = Some(r.value(&c)?),
-                "Birthday" => x.birthday = Some(r.value(&c)?),
-                "BusinessHomePage" => x.business_home_page = Some(r.value(&c)?),
-                "Children" => x.children = read_strings(r, &c)?,
-                "Companies" => x.companies = read_strings(r, &c)?,
-                "Department" => x.department = Some(r.value(&c)?),
-                "Generation" => x.generation = Some(r.value(&c)?),
-                "ImAddresses" => x.im_addresses = r.read_list(&c, t, "Entry")?,
-                "JobTitle" => x.job_title = Some(r.value(&c)?),
-                "Manager" => x.manager = Some(r.value(&c)?),
-                "Mileage" => x.mileage = Some(r.value(&c)?),
-                "OfficeLocation" => x.office_location = Some(r.value(&c)?),
-                "PostalAddressIndex" => x.postal_address_index = Some(r.value(&c)?),
-                "Profession" => x.profession = Some(r.value(&c)?),
-                "SpouseName" => x.spouse_name = Some(r.value(&c)?),
-                "Surname" => x.surname = Some(r.value(&c)?),
-                "WeddingAnniversary" => x.wedding_anniversary = Some(r.value(&c)?),
-                "HasPicture" => x.has_picture = Some(r.value(&c)?),
-                _ => r.skip(&c)?,
-            }
-        }
-        Ok(x)
-    }
 }

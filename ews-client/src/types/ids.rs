@@ -544,7 +544,7 @@ impl ReadXml for BaseFolderId {
                 _ => r.skip(&child)?,
             }
         }
-        found.ok_or_else(|| r.missing(start, "FolderId or DistinguishedFolderId"))
+        r.required(start, found, "FolderId or DistinguishedFolderId")
     }
 }
 

@@ -13,6 +13,7 @@ use super::attachment::Attachment;
 use super::body::{Body, InternetHeader, MimeContent};
 use super::calendar::CalendarItem;
 use super::contact::Contact;
+use super::fields::item_fields;
 use super::ids::{FolderId, ItemId, string_enum};
 use super::message::Message;
 use super::paths::{ExtendedFieldUri, ExtendedProperty};
@@ -46,83 +47,85 @@ string_enum! {
     }
 }
 
-/// The fields of `t:ItemType` that every item has, in schema order.
-///
-/// Read-only fields (ids, sizes, timestamps set by the server) are read and written too, so
-/// that `ews-mock` can return them; the server ignores or rejects them in requests.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct ItemCommon {
-    /// The full MIME content, when requested (`IncludeMimeContent`) or when creating an item
-    /// from MIME.
-    pub mime_content: Option<MimeContent>,
-    /// The item's id and change key.
-    pub item_id: Option<ItemId>,
-    /// The folder holding the item.
-    pub parent_folder_id: Option<FolderId>,
-    /// The message class, e.g. `IPM.Note`, `IPM.Contact`, `IPM.Appointment`, `IPM.Task`.
-    pub item_class: Option<String>,
-    /// The subject.
-    pub subject: Option<String>,
-    /// Sensitivity.
-    pub sensitivity: Option<Sensitivity>,
-    /// The body (contact notes, appointment or task description, message text).
-    pub body: Option<Body>,
-    /// Attachments (written only when non-empty: the schema requires at least one).
-    pub attachments: Vec<Attachment>,
-    /// When the item was received.
-    pub date_time_received: Option<DateTime<Utc>>,
-    /// The size in bytes.
-    pub size: Option<i32>,
-    /// Categories (written only when non-empty).
-    pub categories: Vec<String>,
-    /// Importance.
-    pub importance: Option<Importance>,
-    /// The `In-Reply-To` header of a message.
-    pub in_reply_to: Option<String>,
-    /// Whether the item was submitted to the outbox.
-    pub is_submitted: Option<bool>,
-    /// Whether the item is a draft.
-    pub is_draft: Option<bool>,
-    /// Whether the item was sent by the mailbox owner.
-    pub is_from_me: Option<bool>,
-    /// Whether the item is a resend.
-    pub is_resend: Option<bool>,
-    /// Whether the item is unmodified.
-    pub is_unmodified: Option<bool>,
-    /// The internet message headers (written only when non-empty).
-    pub internet_message_headers: Vec<InternetHeader>,
-    /// When the item was sent.
-    pub date_time_sent: Option<DateTime<Utc>>,
-    /// When the item was created.
-    pub date_time_created: Option<DateTime<Utc>>,
-    /// When the reminder is due.
-    pub reminder_due_by: Option<DateTime<Utc>>,
-    /// Whether a reminder is set.
-    pub reminder_is_set: Option<bool>,
-    /// When the reminder fires next.
-    pub reminder_next_time: Option<DateTime<Utc>>,
-    /// Minutes before the start that the reminder fires (calendar items).
-    pub reminder_minutes_before_start: Option<i32>,
-    /// Display string of the Cc recipients.
-    pub display_cc: Option<String>,
-    /// Display string of the To recipients.
-    pub display_to: Option<String>,
-    /// Display string of the Bcc recipients.
-    pub display_bcc: Option<String>,
-    /// Whether the item has attachments.
-    pub has_attachments: Option<bool>,
-    /// Extended (MAPI) properties, e.g. the CRM record id stored on a synced item.
-    pub extended_properties: Vec<ExtendedProperty>,
-    /// The item's culture, e.g. `en-US`.
-    pub culture: Option<String>,
-    /// Who modified the item last.
-    pub last_modified_name: Option<String>,
-    /// When the item was modified last.
-    pub last_modified_time: Option<DateTime<Utc>>,
-    /// Whether the item is associated (hidden) folder content.
-    pub is_associated: Option<bool>,
-    /// The conversation the item belongs to.
-    pub conversation_id: Option<ItemId>,
+item_fields! {
+    /// The fields of `t:ItemType` that every item has, in schema order.
+    ///
+    /// Read-only fields (ids, sizes, timestamps set by the server) are read and written too, so
+    /// that `ews-mock` can return them; the server ignores or rejects them in requests.
+    #[derive(Debug, Clone, PartialEq, Default)]
+    pub struct ItemCommon {
+        /// The full MIME content, when requested (`IncludeMimeContent`) or when creating an item
+        /// from MIME.
+        mime_content: Option<MimeContent> => "MimeContent" element, ro "item:MimeContent";
+        /// The item's id and change key.
+        item_id: Option<ItemId> => "ItemId" element, ro "item:ItemId";
+        /// The folder holding the item.
+        parent_folder_id: Option<FolderId> => "ParentFolderId" element, ro "item:ParentFolderId";
+        /// The message class, e.g. `IPM.Note`, `IPM.Contact`, `IPM.Appointment`, `IPM.Task`.
+        item_class: Option<String> => "ItemClass" value, rw "item:ItemClass";
+        /// The subject.
+        subject: Option<String> => "Subject" value, rw "item:Subject";
+        /// Sensitivity.
+        sensitivity: Option<Sensitivity> => "Sensitivity" value, rw "item:Sensitivity";
+        /// The body (contact notes, appointment or task description, message text).
+        body: Option<Body> => "Body" element, rw "item:Body";
+        /// Attachments (written only when non-empty: the schema requires at least one).
+        attachments: Vec<Attachment> => "Attachments" with(write_attachments, read_attachments), ro "item:Attachments";
+        /// When the item was received.
+        date_time_received: Option<DateTime<Utc>> => "DateTimeReceived" value, ro "item:DateTimeReceived";
+        /// The size in bytes.
+        size: Option<i32> => "Size" value, ro "item:Size";
+        /// Categories (written only when non-empty).
+        categories: Vec<String> => "Categories" strings, rw "item:Categories";
+        /// Importance.
+        importance: Option<Importance> => "Importance" value, rw "item:Importance";
+        /// The `In-Reply-To` header of a message.
+        in_reply_to: Option<String> => "InReplyTo" value, rw "item:InReplyTo";
+        /// Whether the item was submitted to the outbox.
+        is_submitted: Option<bool> => "IsSubmitted" value, ro "item:IsSubmitted";
+        /// Whether the item is a draft.
+        is_draft: Option<bool> => "IsDraft" value, ro "item:IsDraft";
+        /// Whether the item was sent by the mailbox owner.
+        is_from_me: Option<bool> => "IsFromMe" value, ro "item:IsFromMe";
+        /// Whether the item is a resend.
+        is_resend: Option<bool> => "IsResend" value, ro "item:IsResend";
+        /// Whether the item is unmodified.
+        is_unmodified: Option<bool> => "IsUnmodified" value, ro "item:IsUnmodified";
+        /// The internet message headers (written only when non-empty).
+        internet_message_headers: Vec<InternetHeader> => "InternetMessageHeaders" list("InternetMessageHeader"), ro "item:InternetMessageHeaders";
+        /// When the item was sent.
+        date_time_sent: Option<DateTime<Utc>> => "DateTimeSent" value, ro "item:DateTimeSent";
+        /// When the item was created.
+        date_time_created: Option<DateTime<Utc>> => "DateTimeCreated" value, ro "item:DateTimeCreated";
+        /// When the reminder is due.
+        reminder_due_by: Option<DateTime<Utc>> => "ReminderDueBy" value, rw "item:ReminderDueBy";
+        /// Whether a reminder is set.
+        reminder_is_set: Option<bool> => "ReminderIsSet" value, rw "item:ReminderIsSet";
+        /// When the reminder fires next.
+        reminder_next_time: Option<DateTime<Utc>> => "ReminderNextTime" value, ro "item:ReminderNextTime";
+        /// Minutes before the start that the reminder fires (calendar items).
+        reminder_minutes_before_start: Option<i32> => "ReminderMinutesBeforeStart" value, rw "item:ReminderMinutesBeforeStart";
+        /// Display string of the Cc recipients.
+        display_cc: Option<String> => "DisplayCc" value, ro "item:DisplayCc";
+        /// Display string of the To recipients.
+        display_to: Option<String> => "DisplayTo" value, ro "item:DisplayTo";
+        /// Display string of the Bcc recipients.
+        display_bcc: Option<String> => "DisplayBcc" value, ro "item:DisplayBcc";
+        /// Whether the item has attachments.
+        has_attachments: Option<bool> => "HasAttachments" value, ro "item:HasAttachments";
+        /// Extended (MAPI) properties, e.g. the CRM record id stored on a synced item.
+        extended_properties: Vec<ExtendedProperty> => "ExtendedProperty" each;
+        /// The item's culture, e.g. `en-US`.
+        culture: Option<String> => "Culture" value, ro "item:Culture";
+        /// Who modified the item last.
+        last_modified_name: Option<String> => "LastModifiedName" value, ro "item:LastModifiedName";
+        /// When the item was modified last.
+        last_modified_time: Option<DateTime<Utc>> => "LastModifiedTime" value, ro "item:LastModifiedTime";
+        /// Whether the item is associated (hidden) folder content.
+        is_associated: Option<bool> => "IsAssociated" value, ro "item:IsAssociated";
+        /// The conversation the item belongs to.
+        conversation_id: Option<ItemId> => "ConversationId" element, ro "item:ConversationId";
+    }
 }
 
 impl ItemCommon {
@@ -145,122 +148,33 @@ impl ItemCommon {
             None => self.extended_properties.push(prop),
         }
     }
+}
 
-    /// Writes the `t:ItemType` fields, in schema order (call inside the item element).
-    pub fn write_fields(&self, w: &mut XmlWriter) {
-        let t = Ns::Types;
-        w.opt_write(t, "MimeContent", self.mime_content.as_ref());
-        w.opt_write(t, "ItemId", self.item_id.as_ref());
-        w.opt_write(t, "ParentFolderId", self.parent_folder_id.as_ref());
-        w.opt_value(t, "ItemClass", self.item_class.as_ref());
-        w.opt_value(t, "Subject", self.subject.as_ref());
-        w.opt_value(t, "Sensitivity", self.sensitivity.as_ref());
-        w.opt_write(t, "Body", self.body.as_ref());
-        if !self.attachments.is_empty() {
-            w.element(t, "Attachments", |w| {
-                for a in &self.attachments {
-                    a.write(w);
-                }
-            });
-        }
-        w.opt_value(t, "DateTimeReceived", self.date_time_received.as_ref());
-        w.opt_value(t, "Size", self.size.as_ref());
-        write_strings(w, "Categories", &self.categories);
-        w.opt_value(t, "Importance", self.importance.as_ref());
-        w.opt_value(t, "InReplyTo", self.in_reply_to.as_ref());
-        w.opt_value(t, "IsSubmitted", self.is_submitted.as_ref());
-        w.opt_value(t, "IsDraft", self.is_draft.as_ref());
-        w.opt_value(t, "IsFromMe", self.is_from_me.as_ref());
-        w.opt_value(t, "IsResend", self.is_resend.as_ref());
-        w.opt_value(t, "IsUnmodified", self.is_unmodified.as_ref());
-        if !self.internet_message_headers.is_empty() {
-            w.element(t, "InternetMessageHeaders", |w| {
-                w.write_all(t, "InternetMessageHeader", &self.internet_message_headers)
-            });
-        }
-        w.opt_value(t, "DateTimeSent", self.date_time_sent.as_ref());
-        w.opt_value(t, "DateTimeCreated", self.date_time_created.as_ref());
-        w.opt_value(t, "ReminderDueBy", self.reminder_due_by.as_ref());
-        w.opt_value(t, "ReminderIsSet", self.reminder_is_set.as_ref());
-        w.opt_value(t, "ReminderNextTime", self.reminder_next_time.as_ref());
-        w.opt_value(
-            t,
-            "ReminderMinutesBeforeStart",
-            self.reminder_minutes_before_start.as_ref(),
-        );
-        w.opt_value(t, "DisplayCc", self.display_cc.as_ref());
-        w.opt_value(t, "DisplayTo", self.display_to.as_ref());
-        w.opt_value(t, "DisplayBcc", self.display_bcc.as_ref());
-        w.opt_value(t, "HasAttachments", self.has_attachments.as_ref());
-        w.write_all(t, "ExtendedProperty", &self.extended_properties);
-        w.opt_value(t, "Culture", self.culture.as_ref());
-        w.opt_value(t, "LastModifiedName", self.last_modified_name.as_ref());
-        w.opt_value(t, "LastModifiedTime", self.last_modified_time.as_ref());
-        w.opt_value(t, "IsAssociated", self.is_associated.as_ref());
-        w.opt_write(t, "ConversationId", self.conversation_id.as_ref());
+/// Writes `t:Attachments`; nothing when empty (the schema requires at least one).
+fn write_attachments(w: &mut XmlWriter, name: &str, list: &[Attachment]) {
+    if list.is_empty() {
+        return;
     }
+    w.element(Ns::Types, name, |w| {
+        for a in list {
+            a.write(w);
+        }
+    });
+}
 
-    /// Reads `c` if it is a `t:ItemType` field; returns `false` (element left unread) if not.
-    pub fn read_field<'a>(
-        &mut self,
-        r: &mut XmlReader<'a>,
-        c: &Start<'a>,
-    ) -> Result<bool, XmlError> {
-        if c.ns() != Ns::Types {
-            return Ok(false);
+/// Reads `t:Attachments`, appending the attachments of known kinds.
+fn read_attachments<'a>(
+    r: &mut XmlReader<'a>,
+    c: &Start<'a>,
+    out: &mut Vec<Attachment>,
+) -> Result<(), XmlError> {
+    while let Some(a) = r.next_child(c)? {
+        match Attachment::try_read(r, &a)? {
+            Some(att) => out.push(att),
+            None => r.skip(&a)?,
         }
-        match c.local() {
-            "MimeContent" => self.mime_content = Some(MimeContent::read_xml(r, c)?),
-            "ItemId" => self.item_id = Some(ItemId::read_xml(r, c)?),
-            "ParentFolderId" => self.parent_folder_id = Some(FolderId::read_xml(r, c)?),
-            "ItemClass" => self.item_class = Some(r.value(c)?),
-            "Subject" => self.subject = Some(r.value(c)?),
-            "Sensitivity" => self.sensitivity = Some(r.value(c)?),
-            "Body" => self.body = Some(Body::read_xml(r, c)?),
-            "Attachments" => {
-                while let Some(a) = r.next_child(c)? {
-                    match Attachment::try_read(r, &a)? {
-                        Some(att) => self.attachments.push(att),
-                        None => r.skip(&a)?,
-                    }
-                }
-            }
-            "DateTimeReceived" => self.date_time_received = Some(r.value(c)?),
-            "Size" => self.size = Some(r.value(c)?),
-            "Categories" => self.categories = read_strings(r, c)?,
-            "Importance" => self.importance = Some(r.value(c)?),
-            "InReplyTo" => self.in_reply_to = Some(r.value(c)?),
-            "IsSubmitted" => self.is_submitted = Some(r.value(c)?),
-            "IsDraft" => self.is_draft = Some(r.value(c)?),
-            "IsFromMe" => self.is_from_me = Some(r.value(c)?),
-            "IsResend" => self.is_resend = Some(r.value(c)?),
-            "IsUnmodified" => self.is_unmodified = Some(r.value(c)?),
-            "InternetMessageHeaders" => {
-                self.internet_message_headers =
-                    r.read_list(c, Ns::Types, "InternetMessageHeader")?
-            }
-            "DateTimeSent" => self.date_time_sent = Some(r.value(c)?),
-            "DateTimeCreated" => self.date_time_created = Some(r.value(c)?),
-            "ReminderDueBy" => self.reminder_due_by = Some(r.value(c)?),
-            "ReminderIsSet" => self.reminder_is_set = Some(r.value(c)?),
-            "ReminderNextTime" => self.reminder_next_time = Some(r.value(c)?),
-            "ReminderMinutesBeforeStart" => self.reminder_minutes_before_start = Some(r.value(c)?),
-            "DisplayCc" => self.display_cc = Some(r.value(c)?),
-            "DisplayTo" => self.display_to = Some(r.value(c)?),
-            "DisplayBcc" => self.display_bcc = Some(r.value(c)?),
-            "HasAttachments" => self.has_attachments = Some(r.value(c)?),
-            "ExtendedProperty" => self
-                .extended_properties
-                .push(ExtendedProperty::read_xml(r, c)?),
-            "Culture" => self.culture = Some(r.value(c)?),
-            "LastModifiedName" => self.last_modified_name = Some(r.value(c)?),
-            "LastModifiedTime" => self.last_modified_time = Some(r.value(c)?),
-            "IsAssociated" => self.is_associated = Some(r.value(c)?),
-            "ConversationId" => self.conversation_id = Some(ItemId::read_xml(r, c)?),
-            _ => return Ok(false),
-        }
-        Ok(true)
     }
+    Ok(())
 }
 
 /// Writes a `t:ArrayOfStringsType` element (`t:String` children); nothing when empty.

@@ -8,6 +8,7 @@ pub mod base_item_id;
 pub mod body;
 pub mod calendar;
 pub mod contact;
+pub(crate) mod fields;
 pub mod folder;
 pub mod ids;
 pub mod item;

@@ -378,8 +378,8 @@ impl ReadXml for ExtendedProperty {
             }
         }
         Ok(Self {
-            uri: uri.ok_or_else(|| r.missing(start, "ExtendedFieldURI"))?,
-            value: value.ok_or_else(|| r.missing(start, "Value"))?,
+            uri: r.required(start, uri, "ExtendedFieldURI")?,
+            value: r.required(start, value, "Value")?,
         })
     }
 }

@@ -334,9 +334,8 @@ impl RecurrencePattern {
                 _ => r.skip(&c)?,
             }
         }
-        let missing = |what: &str| r.missing(start, what);
         let one_day = |days: Option<DaysOfWeek>| -> Result<DayOfWeek, XmlError> {
-            let days = days.ok_or_else(|| missing("DaysOfWeek"))?;
+            let days = r.required(start, days, "DaysOfWeek")?;
             match days.0.as_slice() {
                 [d] => Ok(*d),
                 _ => Err(r.invalid(start, &days.to_xml_value(), "expected exactly one day")),
@@ -345,29 +344,29 @@ impl RecurrencePattern {
         let pattern = match kind.as_str() {
             "RelativeYearlyRecurrence" => RecurrencePattern::RelativeYearly {
                 days_of_week: one_day(days)?,
-                day_of_week_index: index.ok_or_else(|| missing("DayOfWeekIndex"))?,
-                month: month.ok_or_else(|| missing("Month"))?,
+                day_of_week_index: r.required(start, index, "DayOfWeekIndex")?,
+                month: r.required(start, month, "Month")?,
             },
             "AbsoluteYearlyRecurrence" => RecurrencePattern::AbsoluteYearly {
-                day_of_month: day_of_month.ok_or_else(|| missing("DayOfMonth"))?,
-                month: month.ok_or_else(|| missing("Month"))?,
+                day_of_month: r.required(start, day_of_month, "DayOfMonth")?,
+                month: r.required(start, month, "Month")?,
             },
             "RelativeMonthlyRecurrence" => RecurrencePattern::RelativeMonthly {
-                interval: interval.ok_or_else(|| missing("Interval"))?,
+                interval: r.required(start, interval, "Interval")?,
                 days_of_week: one_day(days)?,
-                day_of_week_index: index.ok_or_else(|| missing("DayOfWeekIndex"))?,
+                day_of_week_index: r.required(start, index, "DayOfWeekIndex")?,
             },
             "AbsoluteMonthlyRecurrence" => RecurrencePattern::AbsoluteMonthly {
-                interval: interval.ok_or_else(|| missing("Interval"))?,
-                day_of_month: day_of_month.ok_or_else(|| missing("DayOfMonth"))?,
+                interval: r.required(start, interval, "Interval")?,
+                day_of_month: r.required(start, day_of_month, "DayOfMonth")?,
             },
             "WeeklyRecurrence" => RecurrencePattern::Weekly {
-                interval: interval.ok_or_else(|| missing("Interval"))?,
-                days_of_week: days.ok_or_else(|| missing("DaysOfWeek"))?.0,
+                interval: r.required(start, interval, "Interval")?,
+                days_of_week: r.required(start, days, "DaysOfWeek")?.0,
                 first_day_of_week: first_day,
             },
             other => {
-                let interval = interval.ok_or_else(|| missing("Interval"))?;
+                let interval = r.required(start, interval, "Interval")?;
                 match other {
                     "DailyRecurrence" => RecurrencePattern::Daily { interval },
                     "DailyRegeneration" => RecurrencePattern::DailyRegeneration { interval },
@@ -467,17 +466,16 @@ impl RecurrenceRange {
                 r.skip(&c)?;
             }
         }
-        let start_date = start_date.ok_or_else(|| r.missing(start, "StartDate"))?;
+        let start_date = r.required(start, start_date, "StartDate")?;
         Ok(Some(match kind.as_str() {
             "NoEndRecurrence" => RecurrenceRange::NoEnd { start_date },
             "EndDateRecurrence" => RecurrenceRange::EndDate {
                 start_date,
-                end_date: end_date.ok_or_else(|| r.missing(start, "EndDate"))?,
+                end_date: r.required(start, end_date, "EndDate")?,
             },
             _ => RecurrenceRange::Numbered {
                 start_date,
-                number_of_occurrences: count
-                    .ok_or_else(|| r.missing(start, "NumberOfOccurrences"))?,
+                number_of_occurrences: r.required(start, count, "NumberOfOccurrences")?,
             },
         }))
     }
@@ -515,8 +513,8 @@ impl ReadXml for Recurrence {
             }
         }
         Ok(Self {
-            pattern: pattern.ok_or_else(|| r.missing(start, "a recurrence pattern"))?,
-            range: range.ok_or_else(|| r.missing(start, "a recurrence range"))?,
+            pattern: r.required(start, pattern, "a recurrence pattern")?,
+            range: r.required(start, range, "a recurrence range")?,
         })
     }
 }

@@ -555,8 +555,8 @@ impl Restriction {
             }
             return Ok(Some(Restriction::Compare {
                 op,
-                path: path.ok_or_else(|| r.missing(start, "Path"))?,
-                operand: operand.ok_or_else(|| r.missing(start, "FieldURIOrConstant"))?,
+                path: r.required(start, path, "Path")?,
+                operand: r.required(start, operand, "FieldURIOrConstant")?,
             }));
         }
         let out = match local {
@@ -576,8 +576,8 @@ impl Restriction {
                     }
                 }
                 Restriction::Contains {
-                    path: path.ok_or_else(|| r.missing(start, "Path"))?,
-                    value: value.ok_or_else(|| r.missing(start, "Constant"))?,
+                    path: r.required(start, path, "Path")?,
+                    value: r.required(start, value, "Constant")?,
                     mode,
                     comparison,
                 }
@@ -590,7 +590,7 @@ impl Restriction {
                         None => r.skip(&c)?,
                     }
                 }
-                Restriction::Exists(path.ok_or_else(|| r.missing(start, "Path"))?)
+                Restriction::Exists(r.required(start, path, "Path")?)
             }
             "And" | "Or" => {
                 let is_and = local == "And";
@@ -615,9 +615,7 @@ impl Restriction {
                         _ => r.skip(&c)?,
                     }
                 }
-                Restriction::Not(Box::new(
-                    inner.ok_or_else(|| r.missing(start, "SearchExpression"))?,
-                ))
+                Restriction::Not(Box::new(r.required(start, inner, "SearchExpression")?))
             }
             _ => return Ok(None),
         };
@@ -641,7 +639,7 @@ impl ReadXml for Restriction {
                 _ => r.skip(&c)?,
             }
         }
-        found.ok_or_else(|| r.missing(start, "SearchExpression"))
+        r.required(start, found, "SearchExpression")
     }
 }
 
@@ -701,7 +699,7 @@ impl ReadXml for FieldOrder {
             }
         }
         Ok(Self {
-            path: path.ok_or_else(|| r.missing(start, "Path"))?,
+            path: r.required(start, path, "Path")?,
             order,
         })
     }

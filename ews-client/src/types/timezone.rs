@@ -428,26 +428,25 @@ impl Transition {
                 _ => r.skip(&c)?,
             }
         }
-        let missing = |e: &str| r.missing(start, e);
-        let to = to.ok_or_else(|| missing("To"))?;
+        let to = r.required(start, to, "To")?;
         Ok(Some(match kind.as_str() {
             "Transition" => Transition::Initial { to },
             "AbsoluteDateTransition" => Transition::AbsoluteDate {
                 to,
-                date_time: date_time.ok_or_else(|| missing("DateTime"))?,
+                date_time: r.required(start, date_time, "DateTime")?,
             },
             "RecurringDayTransition" => Transition::RecurringDay {
                 to,
-                time_offset: time_offset.ok_or_else(|| missing("TimeOffset"))?,
-                month: month.ok_or_else(|| missing("Month"))?,
-                day_of_week: day_of_week.ok_or_else(|| missing("DayOfWeek"))?,
-                occurrence: occurrence.ok_or_else(|| missing("Occurrence"))?,
+                time_offset: r.required(start, time_offset, "TimeOffset")?,
+                month: r.required(start, month, "Month")?,
+                day_of_week: r.required(start, day_of_week, "DayOfWeek")?,
+                occurrence: r.required(start, occurrence, "Occurrence")?,
             },
             _ => Transition::RecurringDate {
                 to,
-                time_offset: time_offset.ok_or_else(|| missing("TimeOffset"))?,
-                month: month.ok_or_else(|| missing("Month"))?,
-                day: day.ok_or_else(|| missing("Day"))?,
+                time_offset: r.required(start, time_offset, "TimeOffset")?,
+                month: r.required(start, month, "Month")?,
+                day: r.required(start, day, "Day")?,
             },
         }))
     }
@@ -747,9 +746,9 @@ impl ReadXml for TimeChange {
                     }
                 }
                 pattern = Some(TimeChangePattern::RelativeYearly {
-                    days_of_week: d.ok_or_else(|| r.missing(&c, "DaysOfWeek"))?,
-                    day_of_week_index: i.ok_or_else(|| r.missing(&c, "DayOfWeekIndex"))?,
-                    month: m.ok_or_else(|| r.missing(&c, "Month"))?,
+                    days_of_week: r.required(&c, d, "DaysOfWeek")?,
+                    day_of_week_index: r.required(&c, i, "DayOfWeekIndex")?,
+                    month: r.required(&c, m, "Month")?,
                 });
             } else {
                 r.skip(&c)?;
@@ -757,9 +756,9 @@ impl ReadXml for TimeChange {
         }
         Ok(Self {
             time_zone_name,
-            offset: offset.ok_or_else(|| r.missing(start, "Offset"))?,
+            offset: r.required(start, offset, "Offset")?,
             pattern,
-            time: time.ok_or_else(|| r.missing(start, "Time"))?,
+            time: r.required(start, time, "Time")?,
         })
     }
 }

@@ -295,6 +295,18 @@ impl<'a> XmlReader<'a> {
         }
     }
 
+    /// The value of a required child element of `parent`: `value` if the child was read,
+    /// else [`XmlError::MissingElement`] naming `element` and the parent's path. The one way
+    /// this crate reports a missing element: `r.required(start, shape, "ItemShape")?`.
+    pub fn required<T>(
+        &self,
+        parent: &Start<'_>,
+        value: Option<T>,
+        element: &str,
+    ) -> Result<T, XmlError> {
+        value.ok_or_else(|| self.missing(parent, element))
+    }
+
     /// An error for an element that is not allowed where it appeared.
     pub fn unexpected(&self, found: &Start<'_>, expected: &str) -> XmlError {
         XmlError::UnexpectedElement {
