@@ -108,3 +108,18 @@ pub mod scheduler;
 pub mod secrets;
 pub mod service;
 pub mod sqlite;
+
+// What an embedding host needs, at the crate root (the modules keep their paths).
+pub use host::{
+    CrmRecord, CrmStore, DirectoryUser, HostError, ListQuery, MailLinkQuery, MailLinker,
+    RecordMeta, SecretProvider, SecretValue, Stored, UserDirectory,
+};
+pub use migrate::{MigrateOptions, MigrationReport};
+pub use scheduler::{
+    ItemStatus, JobError, JobErrorKind, JobReport, MailboxReport, Outcome, Scheduler,
+    SchedulerOptions, SyncReport,
+};
+pub use service::{
+    Connector, Counts, CrmStores, Preview, PreviewAction, PreviewDetail, ServiceError,
+};
+pub use sqlite::SqliteDb;

@@ -80,3 +80,5 @@ pub use error::{ApiError, Error};
 pub use odata::{Change, DeltaRound, DeltaStart, ListOptions, Page};
 pub use schema::{Described, DescribedEnum, Edm};
 pub use types::Base64;
+/// The URL type of [`ClientConfig::base_url`] (re-exported so callers need no `url` dependency).
+pub use url::Url;
