@@ -5,12 +5,12 @@
 //!
 //! ## Start here
 //!
-//! [`Connector`](service::Connector) is the entry point: built from a configuration (servers
+//! [`Connector`] is the entry point: built from a configuration (servers
 //! and sync rules), the host's CRM stores and user directory, and a folder for the sync state,
 //! it previews a rule for a user ([`Connector::preview`](service::Connector::preview)) and
 //! runs the sync for a rule, a user or everyone ([`Connector::run`](service::Connector::run)),
-//! giving a [`SyncReport`](scheduler::SyncReport): one [`MailboxReport`](scheduler::MailboxReport)
-//! per mailbox and table, each with its [`JobReport`](scheduler::JobReport). Every report
+//! giving a [`SyncReport`]: one [`MailboxReport`]
+//! per mailbox and table, each with its [`JobReport`]. Every report
 //! prints as the CLI shows it (`Display`) and serialises as the CLI's `--json`.
 //!
 //! Here against the in-process mock Exchange (`ews-mock`) with the demo organisation, with the
@@ -88,7 +88,7 @@
 //!
 //! The batch ([`scheduler::Scheduler`]) runs the same jobs on an interval, with back-off and
 //! leases; its [`Scheduler::run_once`](scheduler::Scheduler::run_once) gives the same
-//! [`SyncReport`](scheduler::SyncReport).
+//! [`SyncReport`].
 #![warn(missing_docs)]
 
 pub mod batch_tasks;
