@@ -16,6 +16,7 @@
 //! [`TokenProvider`](ews_client::transport::TokenProvider).
 #![warn(missing_docs)]
 
+mod decide;
 pub(crate) mod schema;
 
 pub mod auth;
