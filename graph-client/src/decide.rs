@@ -137,13 +137,7 @@ pub(crate) fn decide<R>(
     now: Now,
 ) -> Decision<R> {
     let attempts = state.attempts;
-    // Back off after a transient failure, unless the attempts or the time ran out.
-    let back_off = |failure: Error| {
-        if attempts >= policy.max_attempts {
-            return Decision::Fail(failure);
-        }
-        wait_or_fail(backoff_delay(policy, attempts, now.jitter), now, failure)
-    };
+    let back_off = |failure: Error| back_off(attempts, policy, now, failure);
     let outcome_unknown =
         |message: String| Decision::Fail(TransportError::OutcomeUnknown { message }.into());
     match event {
@@ -181,39 +175,54 @@ pub(crate) fn decide<R>(
         Event::MaybeSent(message) => back_off(TransportError::Io { attempts, message }.into()),
         Event::Success(response) => Decision::Deliver(response),
         Event::Refused {
-            status: 401, api, ..
-        } => {
-            if facts.authorize && !state.token_refreshed {
-                state.token_refreshed = true;
-                return Decision::RefreshToken;
-            }
-            Decision::Fail(
-                TransportError::Unauthorized {
-                    scheme: "Bearer",
-                    message: format!("Graph rejected the token: {api}"),
-                }
-                .into(),
-            )
-        }
-        Event::Refused {
-            status: status @ (429 | 503),
+            status,
             retry_after,
-            ..
-        } => throttled(state, status, retry_after, policy, now),
-        Event::Refused {
-            status: 500 | 502 | 504,
             api,
-            ..
-        } if !facts.idempotent => outcome_unknown(format!(
-            "the server failed after receiving the request: {api}"
-        )),
-        Event::Refused {
-            status: 500 | 502 | 504,
-            api,
-            ..
-        } => back_off(Error::Api(api)),
-        Event::Refused { api, .. } => Decision::Fail(Error::from_api(api)),
+        } => refused(state, status, retry_after, api, policy, facts, now),
     }
+}
+
+/// The decision after an error answer.
+fn refused<R>(
+    state: &mut CallState,
+    status: u16,
+    retry_after: Option<Duration>,
+    api: ApiError,
+    policy: &RetryPolicy,
+    facts: &RequestFacts<'_>,
+    now: Now,
+) -> Decision<R> {
+    match status {
+        401 if facts.authorize && !state.token_refreshed => {
+            state.token_refreshed = true;
+            Decision::RefreshToken
+        }
+        401 => Decision::Fail(
+            TransportError::Unauthorized {
+                scheme: "Bearer",
+                message: format!("Graph rejected the token: {api}"),
+            }
+            .into(),
+        ),
+        429 | 503 => throttled(state, status, retry_after, policy, now),
+        500 | 502 | 504 if !facts.idempotent => Decision::Fail(
+            TransportError::OutcomeUnknown {
+                message: format!("the server failed after receiving the request: {api}"),
+            }
+            .into(),
+        ),
+        500 | 502 | 504 => back_off(state.attempts, policy, now, Error::Api(api)),
+        _ => Decision::Fail(Error::from_api(api)),
+    }
+}
+
+/// Backs off after a transient failure of attempt `attempts`, unless the attempts or the
+/// time ran out.
+fn back_off<R>(attempts: u32, policy: &RetryPolicy, now: Now, failure: Error) -> Decision<R> {
+    if attempts >= policy.max_attempts {
+        return Decision::Fail(failure);
+    }
+    wait_or_fail(backoff_delay(policy, attempts, now.jitter), now, failure)
 }
 
 /// The decision after a 429 or 503 answer.
@@ -447,11 +456,18 @@ mod tests {
         }
     }
 
+    /// The request facts of most cases: an idempotent read, and a write.
+    fn read_and_write() -> (RequestFacts<'static>, RequestFacts<'static>) {
+        (facts(IDEMPOTENT, BEARER), facts(WRITE, BEARER))
+    }
+
+    const PLENTY: Duration = Duration::from_secs(1000);
+
+    /// Before and during an attempt: deadline, token, transport failures.
     #[rustfmt::skip]
-    fn cases() -> Vec<Case> {
-        let plenty = secs(1000);
-        let f = facts(IDEMPOTENT, BEARER);
-        let w = facts(WRITE, BEARER);
+    fn attempt_cases() -> Vec<Case> {
+        let plenty = PLENTY;
+        let (f, w) = read_and_write();
         vec![
             // name, state before, event, request, time left -> decision
             case("start: token within the time left", state(0), Event::Start, f, plenty,
@@ -502,7 +518,16 @@ mod tests {
                 fail(unknown("reset"))),
             case("fatal", state(1), Event::Fatal(Error::InvalidArgument("invalid header value".into())), f, plenty,
                 fail(Error::InvalidArgument("invalid header value".into()))),
-            // answers
+        ]
+    }
+
+    /// After an HTTP answer: delivered, failed, refreshed, retried, waited for.
+    #[rustfmt::skip]
+    fn answer_cases() -> Vec<Case> {
+        let plenty = PLENTY;
+        let (f, w) = read_and_write();
+        vec![
+            // name, state before, event, request, time left -> decision
             case("2xx is delivered", state(1), Event::Success(()), f, plenty, Decision::Deliver(())),
             case("404 fails at once", state(1), refused(404, None), f, plenty, fail(Error::NotFound(api(404)))),
             case("410 is a delta reset", state(1), refused(410, None), f, plenty, fail(Error::DeltaReset(api(410)))),
@@ -549,7 +574,7 @@ mod tests {
 
     #[test]
     fn decisions_table() {
-        for c in cases() {
+        for c in attempt_cases().into_iter().chain(answer_cases()) {
             let mut state = c.state.clone();
             let now = Now {
                 remaining: c.remaining,
