@@ -694,6 +694,9 @@ pub async fn migrate_mailbox(
     result
 }
 
+/// The migration's phases: read the EWS state, read what the mailbox holds over Graph, map
+/// each pair onto it, then (unless a dry run) write the linked resources and the Graph
+/// state.
 async fn migrate_inner(
     graph: &Mailbox,
     ews_state: &Path,
@@ -711,176 +714,267 @@ async fn migrate_inner(
             Outcome::Migrated
         },
     );
+    let tmp = temporary_path(graph_state);
+    let (state, store) = read_state(ews_state, graph_state, &tmp, options)?;
+    entry.pairs = state.pairs.len();
+    let mut view = GraphView::read(graph, table, &state).await?;
+    let migration = migrate_pairs(&state, table, &mut view, &mut entry).await?;
+    entry.linked_resources_added = migration.links.len();
+    if !options.dry_run {
+        write_graph_state(graph, &migration, store, &tmp, graph_state).await?;
+    }
+    Ok(MigrationReport {
+        dry_run: options.dry_run,
+        tables: vec![entry],
+    })
+}
+
+/// Checks the state files and reads the EWS state. Dry run: through a read-only connection.
+/// Otherwise: from a snapshot in the temporary file `tmp`, which becomes the Graph state
+/// (its store is returned).
+fn read_state(
+    ews_state: &Path,
+    graph_state: &Path,
+    tmp: &Path,
+    options: MigrateOptions,
+) -> Result<(EwsState, Option<SqliteStore>), MigrateError> {
     if !ews_state.exists() {
         return Err(MigrateError::NoEwsState(ews_state.to_owned()));
     }
     if graph_state.exists() && !options.force {
         return Err(MigrateError::GraphStateExists(graph_state.to_owned()));
     }
-    let tmp = temporary_path(graph_state);
-    // Dry run: read through a read-only connection. Otherwise: a snapshot in the temporary
-    // file, which becomes the Graph state.
-    let (state, mut store) = if options.dry_run {
-        (read_ews(ews_state)?, None)
-    } else {
-        copy_ews(ews_state, &tmp)?;
-        let store = SqliteStore::open(&tmp)?;
-        let state = EwsState {
-            pairs: store.all_pairs()?,
-            intents: store.intents()?,
-        };
-        (state, Some(store))
+    if options.dry_run {
+        return Ok((read_ews(ews_state)?, None));
+    }
+    copy_ews(ews_state, tmp)?;
+    let store = SqliteStore::open(tmp)?;
+    let state = EwsState {
+        pairs: store.all_pairs()?,
+        intents: store.intents()?,
     };
-    entry.pairs = state.pairs.len();
+    Ok((state, Some(store)))
+}
 
-    // What the mailbox holds over Graph.
-    let listed = match table {
-        SyncTable::Contacts => Some(contacts_inventory(graph).await?),
-        SyncTable::Appointments => Some(events_inventory(graph).await?),
-        SyncTable::Tasks => Some(tasks_inventory(graph).await?),
-        SyncTable::Email => None,
-    };
-    let mut ews_ids: Vec<String> = state
+/// What the migration knows of the mailbox over Graph, and how it finds a pair's item there.
+struct GraphView<'g> {
+    graph: &'g Mailbox,
+    /// The table's items; `None` for mail, which is not listed.
+    listed: Option<Inventory>,
+    /// Per EWS id of the state: the Graph id, or Graph's error code.
+    translated: HashMap<String, Result<String, String>>,
+    /// Mail: each translated message, read once.
+    messages: HashMap<String, Option<Found>>,
+    /// Mail: the folders searched for a key, read when first needed.
+    mail_folders: Option<Vec<String>>,
+}
+
+/// Where a pair's item was found over Graph.
+enum Located {
+    /// Under its translated EWS id.
+    Translated(Found),
+    /// As the only item carrying the pair's key.
+    ByKey(Found),
+    /// Nowhere (or ambiguously): why.
+    Unmatched(String),
+}
+
+impl<'g> GraphView<'g> {
+    /// Lists the table's items (mail: reads each translated message) and translates the
+    /// state's EWS ids.
+    async fn read(
+        graph: &'g Mailbox,
+        table: SyncTable,
+        state: &EwsState,
+    ) -> Result<Self, MigrateError> {
+        let listed = match table {
+            SyncTable::Contacts => Some(contacts_inventory(graph).await?),
+            SyncTable::Appointments => Some(events_inventory(graph).await?),
+            SyncTable::Tasks => Some(tasks_inventory(graph).await?),
+            SyncTable::Email => None,
+        };
+        let translated = translate(graph, &ews_ids(state)).await?;
+        let messages = if listed.is_none() {
+            translated_messages(graph, &translated).await?
+        } else {
+            HashMap::new()
+        };
+        Ok(Self {
+            graph,
+            listed,
+            translated,
+            messages,
+            mail_folders: None,
+        })
+    }
+
+    /// Finds the item of the pair `key` whose EWS id was `ews_id`: under its translated id,
+    /// else by the key it carries.
+    async fn locate(&mut self, key: &str, ews_id: &str) -> Result<Located, MigrateError> {
+        let translation = self.translated.get(ews_id).cloned();
+        let by_id = match (&translation, &self.listed) {
+            (Some(Ok(gid)), Some(inv)) => inv.by_id.get(gid).cloned(),
+            (Some(Ok(gid)), None) => self.messages.get(gid).cloned().flatten(),
+            _ => None,
+        };
+        if let Some(found) = by_id {
+            return Ok(Located::Translated(found));
+        }
+        let candidates = self.carrying_key(key).await?;
+        Ok(located_by_key(translation.as_ref(), candidates, key))
+    }
+
+    /// The items carrying `key`.
+    async fn carrying_key(&mut self, key: &str) -> Result<Vec<Found>, MigrateError> {
+        if let Some(inv) = &self.listed {
+            return Ok(inv
+                .by_key
+                .get(key)
+                .into_iter()
+                .flatten()
+                .filter_map(|id| inv.by_id.get(id).cloned())
+                .collect());
+        }
+        if self.mail_folders.is_none() {
+            self.mail_folders = Some(mail_folders(self.graph).await?);
+        }
+        let folders = self.mail_folders.as_deref().unwrap_or_default();
+        messages_by_key(self.graph, folders, key).await
+    }
+}
+
+/// The EWS ids the migration translates: the paired Exchange items and the sources of the
+/// journaled creates on the CRM side.
+fn ews_ids(state: &EwsState) -> Vec<String> {
+    let mut ids: Vec<String> = state
         .pairs
         .iter()
         .filter_map(|p| p.remote.as_ref().map(|a| a.id.clone()))
         .collect();
-    ews_ids.extend(
+    ids.extend(
         state
             .intents
             .iter()
             .filter(|i| i.on == SideId::Local)
             .map(|i| i.source_id.clone()),
     );
-    ews_ids.sort();
-    ews_ids.dedup();
-    let translated = translate(graph, &ews_ids).await?;
-    // Mail: each translated message read once, up to Graph's 4 requests per mailbox at once.
-    let mut messages: HashMap<String, Option<Found>> = HashMap::new();
-    if listed.is_none() {
-        use futures::StreamExt;
-        let ids: Vec<String> = translated
-            .values()
-            .filter_map(|r| r.as_ref().ok().cloned())
-            .collect();
-        let read: Vec<(String, Result<Option<Found>, MigrateError>)> = futures::stream::iter(ids)
-            .map(|id| async move {
-                let found = message(graph, &id).await;
-                (id, found)
-            })
-            .buffer_unordered(4)
-            .collect()
-            .await;
-        for (id, found) in read {
-            messages.insert(id, found?);
-        }
-    }
-    let mut mail_folders_cache: Option<Vec<String>> = None;
+    ids.sort();
+    ids.dedup();
+    ids
+}
 
-    let mut batch = StateBatch {
-        tokens: vec![(SideId::Remote, None)],
-        ..StateBatch::default()
+/// Mail: each translated message read once, up to Graph's 4 requests per mailbox at once.
+async fn translated_messages(
+    graph: &Mailbox,
+    translated: &HashMap<String, Result<String, String>>,
+) -> Result<HashMap<String, Option<Found>>, MigrateError> {
+    use futures::StreamExt;
+    let ids: Vec<String> = translated
+        .values()
+        .filter_map(|r| r.as_ref().ok().cloned())
+        .collect();
+    let read: Vec<(String, Result<Option<Found>, MigrateError>)> = futures::stream::iter(ids)
+        .map(|id| async move {
+            let found = message(graph, &id).await;
+            (id, found)
+        })
+        .buffer_unordered(4)
+        .collect()
+        .await;
+    let mut messages = HashMap::new();
+    for (id, found) in read {
+        messages.insert(id, found?);
+    }
+    Ok(messages)
+}
+
+/// The decision once the translated id found nothing: the one item carrying the key, or
+/// why the pair stays unmatched (`translation` is its EWS id's translation, if any).
+fn located_by_key(
+    translation: Option<&Result<String, String>>,
+    candidates: Vec<Found>,
+    key: &str,
+) -> Located {
+    let why_not = match translation {
+        Some(Ok(_)) => "its item no longer exists under the translated id".to_owned(),
+        Some(Err(code)) => format!("its EWS id does not translate ({code})"),
+        None => "its EWS id was not translated".to_owned(),
     };
-    // Tasks that need their key as a linked resource: (list, task id, key).
-    let mut links: Vec<(String, String, String)> = Vec::new();
+    match candidates.len() {
+        1 => match candidates.into_iter().next() {
+            Some(found) => Located::ByKey(found),
+            None => Located::Unmatched(why_not),
+        },
+        0 => Located::Unmatched(format!(
+            "{why_not}, and no item in the mailbox carries the key {key}; \
+             kept detached from Exchange (the CRM record is kept)"
+        )),
+        n => Located::Unmatched(format!(
+            "{why_not}, and {n} items carry the key {key}; kept detached \
+             from Exchange until one is removed"
+        )),
+    }
+}
+
+/// The Graph state's changes and the tasks that need their key as a linked resource
+/// (list, task id, key).
+struct Migration {
+    batch: StateBatch,
+    links: Vec<(String, String, String)>,
+}
+
+/// Maps each pair and journaled create of the EWS state onto the mailbox over Graph,
+/// counting in `entry`.
+async fn migrate_pairs(
+    state: &EwsState,
+    table: SyncTable,
+    view: &mut GraphView<'_>,
+    entry: &mut TableMigration,
+) -> Result<Migration, MigrateError> {
+    let mut migration = Migration {
+        batch: StateBatch {
+            tokens: vec![(SideId::Remote, None)],
+            ..StateBatch::default()
+        },
+        links: Vec::new(),
+    };
     for pair in &state.pairs {
         let Some(remote) = &pair.remote else {
             entry.copied += 1;
             continue;
         };
-        let translation = translated.get(&remote.id);
-        let by_id = match (translation, &listed) {
-            (Some(Ok(gid)), Some(inv)) => inv.by_id.get(gid).cloned(),
-            (Some(Ok(gid)), None) => messages.get(gid).cloned().flatten(),
-            _ => None,
-        };
-        let (found, how) = match by_id {
-            Some(f) => (Some(f), Kind::Translated),
-            None => {
-                let candidates: Vec<Found> = match &listed {
-                    Some(inv) => inv
-                        .by_key
-                        .get(&pair.key)
-                        .into_iter()
-                        .flatten()
-                        .filter_map(|id| inv.by_id.get(id).cloned())
-                        .collect(),
-                    None => {
-                        if mail_folders_cache.is_none() {
-                            mail_folders_cache = Some(mail_folders(graph).await?);
-                        }
-                        let folders = mail_folders_cache.as_deref().unwrap_or_default();
-                        messages_by_key(graph, folders, &pair.key).await?
-                    }
-                };
-                let why_not = match translation {
-                    Some(Ok(_)) => "its item no longer exists under the translated id".to_owned(),
-                    Some(Err(code)) => format!("its EWS id does not translate ({code})"),
-                    None => "its EWS id was not translated".to_owned(),
-                };
-                match candidates.len() {
-                    1 => (candidates.into_iter().next(), Kind::ByKey),
-                    0 => {
-                        entry.unmatched.push(Unmatched {
-                            key: pair.key.clone(),
-                            ews_id: remote.id.clone(),
-                            reason: format!(
-                                "{why_not}, and no item in the mailbox carries the key {}; \
-                                 kept detached from Exchange (the CRM record is kept)",
-                                pair.key
-                            ),
-                        });
-                        (None, Kind::Unmatched)
-                    }
-                    n => {
-                        entry.unmatched.push(Unmatched {
-                            key: pair.key.clone(),
-                            ews_id: remote.id.clone(),
-                            reason: format!(
-                                "{why_not}, and {n} items carry the key {}; kept detached \
-                                 from Exchange until one is removed",
-                                pair.key
-                            ),
-                        });
-                        (None, Kind::Unmatched)
-                    }
-                }
-            }
-        };
         let mut new = pair.clone();
-        match (found, how) {
-            (Some(f), how) => {
-                match how {
-                    Kind::ByKey => entry.repaired_by_key += 1,
-                    _ => entry.translated += 1,
-                }
-                let version = match (table, &f.change_key) {
-                    (SyncTable::Tasks, _) => String::new(),
-                    (_, Some(ck)) if *ck == remote.version => ck.clone(),
-                    _ => String::new(),
-                };
-                if table == SyncTable::Tasks && !f.linked {
-                    links.push((
-                        f.list.clone().unwrap_or_default(),
-                        f.id.clone(),
-                        pair.key.clone(),
-                    ));
-                }
-                new.remote = Some(Anchor { id: f.id, version });
+        new.remote = match view.locate(&pair.key, &remote.id).await? {
+            Located::Translated(found) => {
+                entry.translated += 1;
+                Some(graph_anchor(
+                    found,
+                    table,
+                    pair,
+                    remote,
+                    &mut migration.links,
+                ))
             }
-            (None, _) => {
-                new.remote = None;
-                if new.local.is_some() {
-                    batch.detach.push(sync_core::Detached {
-                        key: pair.key.clone(),
-                        gone: SideId::Remote,
-                        kept_id: new.local.as_ref().map(|a| a.id.clone()).unwrap_or_default(),
-                        reason: sync_core::DetachReason::Unrecorded,
-                        at: sync_core::Timestamp::from(std::time::SystemTime::now()),
-                    });
-                }
+            Located::ByKey(found) => {
+                entry.repaired_by_key += 1;
+                Some(graph_anchor(
+                    found,
+                    table,
+                    pair,
+                    remote,
+                    &mut migration.links,
+                ))
             }
-        }
+            Located::Unmatched(reason) => {
+                entry.unmatched.push(Unmatched {
+                    key: pair.key.clone(),
+                    ews_id: remote.id.clone(),
+                    reason,
+                });
+                migration.batch.detach.extend(detached(pair));
+                None
+            }
+        };
         if table == SyncTable::Tasks {
             // fields To Do cannot carry are not synced over Graph (neither side projects
             // them), so the agreed base no longer holds them either
@@ -888,28 +982,80 @@ async fn migrate_inner(
                 new.base.fields.remove(f);
             }
         }
-        batch.upsert.push(new);
+        migration.batch.upsert.push(new);
     }
-    for intent in &state.intents {
-        if intent.on == SideId::Local
-            && let Some(Ok(gid)) = translated.get(&intent.source_id)
-        {
-            batch.add_intents.push(Intent {
-                source_id: gid.clone(),
-                ..intent.clone()
-            });
-        }
-    }
-    entry.linked_resources_added = links.len();
-    if options.dry_run {
-        return Ok(MigrationReport {
-            dry_run: true,
-            tables: vec![entry],
-        });
-    }
+    migration.batch.add_intents = translated_intents(&state.intents, &view.translated);
+    Ok(migration)
+}
 
-    // The one write on Exchange: each paired task gets its key as a linked resource.
-    for (list, task, record) in &links {
+/// The pair's Exchange anchor over Graph: the found item's id, its change key as version
+/// if the item did not change since the last sync (else empty: compared by content); a task
+/// without its key as a linked resource is noted in `links`.
+fn graph_anchor(
+    found: Found,
+    table: SyncTable,
+    pair: &Pair,
+    remote: &Anchor,
+    links: &mut Vec<(String, String, String)>,
+) -> Anchor {
+    let version = match (table, &found.change_key) {
+        (SyncTable::Tasks, _) => String::new(),
+        (_, Some(ck)) if *ck == remote.version => ck.clone(),
+        _ => String::new(),
+    };
+    if table == SyncTable::Tasks && !found.linked {
+        links.push((
+            found.list.clone().unwrap_or_default(),
+            found.id.clone(),
+            pair.key.clone(),
+        ));
+    }
+    Anchor {
+        id: found.id,
+        version,
+    }
+}
+
+/// The detachment of a pair whose Exchange item was not found, if it has a CRM record.
+fn detached(pair: &Pair) -> Option<sync_core::Detached> {
+    let local = pair.local.as_ref()?;
+    Some(sync_core::Detached {
+        key: pair.key.clone(),
+        gone: SideId::Remote,
+        kept_id: local.id.clone(),
+        reason: sync_core::DetachReason::Unrecorded,
+        at: sync_core::Timestamp::from(std::time::SystemTime::now()),
+    })
+}
+
+/// The journaled creates on the CRM side whose source translates, with the Graph id.
+fn translated_intents(
+    intents: &[Intent],
+    translated: &HashMap<String, Result<String, String>>,
+) -> Vec<Intent> {
+    intents
+        .iter()
+        .filter(|i| i.on == SideId::Local)
+        .filter_map(|i| match translated.get(&i.source_id) {
+            Some(Ok(gid)) => Some(Intent {
+                source_id: gid.clone(),
+                ..i.clone()
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The one write on Exchange (each paired task gets its key as a linked resource), then the
+/// Graph state: committed into the temporary file, which is moved into place.
+async fn write_graph_state(
+    graph: &Mailbox,
+    migration: &Migration,
+    store: Option<SqliteStore>,
+    tmp: &Path,
+    graph_state: &Path,
+) -> Result<(), MigrateError> {
+    for (list, task, record) in &migration.links {
         graph
             .create_linked_resource(list, task, &key::linked_resource(record))
             .await?;
@@ -917,22 +1063,10 @@ async fn migrate_inner(
     if let Some(pause) = test_pause() {
         tokio::time::sleep(pause).await;
     }
-    if let Some(store) = store.as_mut() {
-        store.commit(&batch)?;
+    if let Some(mut store) = store {
+        store.commit(&migration.batch)?;
     }
-    drop(store);
-    finish(&tmp, graph_state)?;
-    Ok(MigrationReport {
-        dry_run: false,
-        tables: vec![entry],
-    })
-}
-
-#[derive(Clone, Copy)]
-enum Kind {
-    Translated,
-    ByKey,
-    Unmatched,
+    finish(tmp, graph_state)
 }
 
 /// Closes the temporary state out of WAL (so it is one self-contained file) and renames it

@@ -36,6 +36,9 @@ use http::{HeaderMap, HeaderValue, Method, header};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use rand::Rng;
+
+use crate::decide::{CallState, Decision, Event, Now, RequestFacts, decide};
 use crate::error::{ApiError, Error};
 
 /// The scope of an app-only token for Microsoft Graph.
@@ -567,150 +570,118 @@ impl Client {
     }
 
     /// Runs one request through the pipeline; returns 2xx responses, errors otherwise.
+    ///
+    /// A thin driver around [`decide`]: it performs each decision (fetch a token and take
+    /// the request budget, send, wait, invalidate a token) and reports what happened.
     pub(crate) async fn execute(&self, request: Request) -> Result<Response, Error> {
         let inner = &self.inner;
         let config = &inner.config;
         let deadline = Instant::now() + config.call_timeout;
-        let mailbox_key = request.mailbox.clone().unwrap_or_default();
         let _permits = inner
             .limits
             .acquire(request.mailbox.as_deref(), deadline)
             .await?;
-        let mut attempts: u32 = 0;
-        let mut throttles: u32 = 0;
-        let mut refreshed = false;
-        let deadline_error = |attempts: u32, sent: bool| {
-            Error::Transport(TransportError::DeadlineExceeded {
-                attempts,
-                outcome_unknown: sent && !request.idempotent,
-            })
+        let facts = RequestFacts {
+            idempotent: request.idempotent,
+            authorize: request.authorize,
+            attempt_timeout: config.timeout,
+            host: &inner.host,
         };
+        let mut state = CallState::default();
+        let mut token = None;
+        let mut event = Event::Start;
         loop {
-            let now = Instant::now();
-            if now >= deadline {
-                return Err(deadline_error(attempts, false));
-            }
-            let remaining = deadline - now;
-            let token = if request.authorize {
-                match tokio::time::timeout(remaining, config.tokens.token()).await {
-                    Err(_) => return Err(deadline_error(attempts, false)),
-                    Ok(Ok(token)) => {
-                        inner.scrubber.add_token(token.expose_secret());
-                        Some(token)
-                    }
-                    Ok(Err(e)) if e.is_transient() && attempts + 1 < config.retry.max_attempts => {
-                        attempts += 1;
-                        let delay = config.retry.delay_for_attempt(attempts);
-                        if Instant::now() + delay >= deadline {
-                            return Err(e.into());
-                        }
-                        tokio::time::sleep(delay).await;
-                        continue;
-                    }
-                    Ok(Err(e)) => return Err(e.into()),
-                }
-            } else {
-                None
+            let now = Now {
+                remaining: deadline.saturating_duration_since(Instant::now()),
+                jitter: rand::rng().random_range(0.0..=1.0),
             };
-            self.take_budget(&mailbox_key, request.cost, deadline)
-                .await?;
-            attempts += 1;
-            let remaining = deadline.saturating_duration_since(Instant::now());
-            let budget = config.timeout.min(remaining);
-            tracing::debug!(method = %request.method, path = request.url.path(), attempt = attempts, "Graph request");
-            let outcome =
-                tokio::time::timeout(budget, self.attempt(&request, token.as_ref())).await;
-            let failure = match outcome {
-                Err(_) => {
-                    if !request.idempotent {
-                        return Err(TransportError::OutcomeUnknown {
-                            message: format!("no response within {budget:?}"),
+            event = match decide(&mut state, event, &config.retry, &facts, now) {
+                Decision::Prepare { token_wait } => {
+                    match self.fetch_token(&request, token_wait).await {
+                        Ok(fetched) => {
+                            token = fetched;
+                            let mailbox = request.mailbox.as_deref().unwrap_or_default();
+                            self.take_budget(mailbox, request.cost, deadline).await?;
+                            Event::Ready
                         }
-                        .into());
-                    }
-                    deadline_error(attempts, true)
-                }
-                Ok(Err(AttemptError::Fatal(e))) => return Err(e),
-                Ok(Err(AttemptError::NotSent(message))) => TransportError::Connect {
-                    host: inner.host.clone(),
-                    attempts,
-                    message,
-                }
-                .into(),
-                Ok(Err(AttemptError::MaybeSent(message))) => {
-                    if !request.idempotent {
-                        return Err(TransportError::OutcomeUnknown { message }.into());
-                    }
-                    TransportError::Io { attempts, message }.into()
-                }
-                Ok(Ok(response)) if (200..300).contains(&response.status) => return Ok(response),
-                Ok(Ok(response)) => {
-                    let retry_after = response
-                        .headers
-                        .get(header::RETRY_AFTER)
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|v| parse_retry_after(v, SystemTime::now()));
-                    let api = ApiError::from_body(
-                        response.status,
-                        &response.body,
-                        retry_after,
-                        &inner.scrubber,
-                    );
-                    match response.status {
-                        401 => {
-                            if let (Some(token), false) = (token.as_ref(), refreshed) {
-                                tracing::debug!("bearer token rejected; refreshing once");
-                                config.tokens.invalidate(token).await;
-                                refreshed = true;
-                                continue;
-                            }
-                            return Err(TransportError::Unauthorized {
-                                scheme: "Bearer",
-                                message: format!("Graph rejected the token: {api}"),
-                            }
-                            .into());
-                        }
-                        429 | 503 => {
-                            let throttled = Error::Transport(TransportError::Throttled {
-                                status: response.status,
-                                retry_after,
-                                attempts,
-                            });
-                            if retry_after.is_some_and(|d| d > config.retry.max_retry_after) {
-                                return Err(throttled);
-                            }
-                            throttles += 1;
-                            let delay = config.retry.server_wait(retry_after, throttles);
-                            tracing::debug!(status = response.status, ?delay, "Graph throttled");
-                            if attempts >= config.retry.max_attempts
-                                || Instant::now() + delay >= deadline
-                            {
-                                return Err(throttled);
-                            }
-                            tokio::time::sleep(delay).await;
-                            continue;
-                        }
-                        500 | 502 | 504 if !request.idempotent => {
-                            return Err(TransportError::OutcomeUnknown {
-                                message: format!(
-                                    "the server failed after receiving the request: {api}"
-                                ),
-                            }
-                            .into());
-                        }
-                        500 | 502 | 504 => Error::Api(api),
-                        _ => return Err(Error::from_api(api)),
+                        Err(failed) => failed,
                     }
                 }
+                Decision::Send { budget } => {
+                    tracing::debug!(method = %request.method, path = request.url.path(), attempt = state.attempts, "Graph request");
+                    self.send(&request, token.as_ref(), budget).await
+                }
+                Decision::Wait { after } => {
+                    tokio::time::sleep(after).await;
+                    Event::Start
+                }
+                Decision::RefreshToken => {
+                    if let Some(rejected) = &token {
+                        tracing::debug!("bearer token rejected; refreshing once");
+                        config.tokens.invalidate(rejected).await;
+                    }
+                    Event::Start
+                }
+                Decision::Deliver(response) => return Ok(response),
+                Decision::Fail(error) => return Err(error),
             };
-            if attempts >= config.retry.max_attempts {
-                return Err(failure);
+        }
+    }
+
+    /// The bearer token of an authorized request (`None` for upload-session URLs), or the
+    /// event that reports why there is none.
+    async fn fetch_token(
+        &self,
+        request: &Request,
+        wait: Duration,
+    ) -> Result<Option<SecretString>, Event<Response>> {
+        if !request.authorize {
+            return Ok(None);
+        }
+        match tokio::time::timeout(wait, self.inner.config.tokens.token()).await {
+            Err(_) => Err(Event::TokenTimedOut),
+            Ok(Err(e)) => Err(Event::TokenFailed(e)),
+            Ok(Ok(token)) => {
+                self.inner.scrubber.add_token(token.expose_secret());
+                Ok(Some(token))
             }
-            let delay = config.retry.delay_for_attempt(attempts);
-            if Instant::now() + delay >= deadline {
-                return Err(failure);
+        }
+    }
+
+    /// Sends one attempt bounded by `budget` and reports its outcome.
+    async fn send(
+        &self,
+        request: &Request,
+        token: Option<&SecretString>,
+        budget: Duration,
+    ) -> Event<Response> {
+        match tokio::time::timeout(budget, self.attempt(request, token)).await {
+            Err(_) => Event::TimedOut { budget },
+            Ok(Err(AttemptError::Fatal(e))) => Event::Fatal(e),
+            Ok(Err(AttemptError::NotSent(message))) => Event::NotSent(message),
+            Ok(Err(AttemptError::MaybeSent(message))) => Event::MaybeSent(message),
+            Ok(Ok(response)) if (200..300).contains(&response.status) => Event::Success(response),
+            Ok(Ok(response)) => {
+                let retry_after = response
+                    .headers
+                    .get(header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| parse_retry_after(v, SystemTime::now()));
+                if matches!(response.status, 429 | 503) {
+                    tracing::debug!(status = response.status, ?retry_after, "Graph throttled");
+                }
+                let api = ApiError::from_body(
+                    response.status,
+                    &response.body,
+                    retry_after,
+                    &self.inner.scrubber,
+                );
+                Event::Refused {
+                    status: response.status,
+                    retry_after,
+                    api,
+                }
             }
-            tokio::time::sleep(delay).await;
         }
     }
 

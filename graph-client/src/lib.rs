@@ -59,6 +59,7 @@
 //! ```
 #![warn(missing_docs)]
 
+mod decide;
 pub(crate) mod schema;
 
 pub mod auth;

@@ -359,6 +359,8 @@ impl Engine {
         Ok((prepared.plan, report))
     }
 
+    /// Applies one chunk of the plan in four steps: leave out what another run changed since
+    /// planning, journal the creates, write, commit the chunk's state in one transaction.
     async fn apply_chunk<L: Side, R: Side, S: StateStore>(
         &self,
         chunk: &[PlanItem],
@@ -368,179 +370,251 @@ impl Engine {
         store: &mut S,
         done: &mut Done,
     ) -> Result<(), SyncError> {
-        let now = planned.now;
-        let Done {
-            report,
-            own,
-            settled,
-            clear_tokens,
-        } = done;
-        // 0. Another run may have applied a plan since this one was made (two runs at once):
-        //    an item whose stored pair changed since planning, or for which another run
-        //    journaled a create, is left for the next run instead of writing a second copy
-        //    or an outdated merge.
-        let keys: Vec<String> = chunk.iter().map(|i| i.key.clone()).collect();
-        let stored: HashMap<String, crate::Pair> = store
-            .pairs_for(&[], &[], &keys)?
-            .into_iter()
-            .map(|p| (p.key.clone(), p))
-            .collect();
-        let foreign: HashSet<String> = store
-            .intents()?
-            .into_iter()
-            .filter(|i| !planned.recovered.contains(i.key.as_str()))
-            .map(|i| i.key)
-            .collect();
-        let (chunk, stale): (Vec<&PlanItem>, Vec<&PlanItem>) = chunk.iter().partition(|item| {
-            settled.contains(&item.key)
-                || (stored.get(&item.key)
-                    == planned.expected.get(item.key.as_str()).copied().flatten()
-                    && !foreign.contains(&item.key))
-        });
-        for item in stale {
-            tracing::warn!(key = %item.key, "state changed since planning (another run); item left for the next run");
-            let mut ir = ItemReport {
-                key: item.key.clone(),
-                change: item.change,
-                local: None,
-                remote: None,
-            };
-            for side in [SideId::Local, SideId::Remote] {
-                if item.step(side).write.is_some() {
-                    report.incomplete += 1;
-                    report.conflicts += 1;
-                    match side {
-                        SideId::Local => ir.local = Some(WriteResult::Conflict),
-                        SideId::Remote => ir.remote = Some(WriteResult::Conflict),
-                    }
-                }
-            }
-            report.stale += 1;
-            report.items.push(ir);
-        }
-        // 1. Journal the creates before sending them.
-        let mut journal = StateBatch::default();
-        if std::mem::take(clear_tokens) {
-            journal.tokens = vec![(SideId::Local, None), (SideId::Remote, None)];
-        }
-        // (committed below, before any write and before the batch's state)
-        for item in chunk.iter().copied() {
-            if let Change::Create { on } = item.change {
-                journal.add_intents.push(Intent {
-                    key: item.key.clone(),
-                    on,
-                    source_id: item
-                        .step(on.other())
-                        .before
-                        .as_ref()
-                        .map(|b| b.id.clone())
-                        .unwrap_or_default(),
-                    at: now,
-                });
-            }
-        }
-        if !journal.is_empty() {
-            store.commit(&journal)?;
-        }
-
-        // 2. Updates, deletes and key writes first, among them the key write on each create's
-        //    source, so that a source carries its key before its copy exists: whatever
-        //    point a crash hits, a record on both sides carries the key on both. Then the
-        //    creates whose source carries its key.
-        let is_create_on = |item: &PlanItem, side: SideId| matches!(item.change, Change::Create { on } if on == side);
-        let mut outcomes: Vec<[Option<WriteOutcome>; 2]> = vec![[None, None]; chunk.len()];
-        for side in [SideId::Local, SideId::Remote] {
-            let sel: Vec<(usize, WriteOp)> = chunk
-                .iter()
-                .copied()
-                .enumerate()
-                .filter(|(_, it)| !is_create_on(it, side))
-                .filter_map(|(i, it)| it.step(side).write.clone().map(|op| (i, op)))
-                .collect();
-            let results = write(local, remote, side, &sel).await;
-            for ((i, _), o) in sel.iter().zip(results) {
-                outcomes[*i][idx(side)] = Some(o);
-            }
-        }
-        for side in [SideId::Local, SideId::Remote] {
-            let sel: Vec<(usize, WriteOp)> = chunk
-                .iter()
-                .copied()
-                .enumerate()
-                .filter(|(i, it)| {
-                    is_create_on(it, side)
-                        && (it.step(side.other()).write.is_none()
-                            || matches!(
-                                outcomes[*i][idx(side.other())],
-                                Some(WriteOutcome::Done { .. })
-                            ))
-                })
-                .filter_map(|(i, it)| it.step(side).write.clone().map(|op| (i, op)))
-                .collect();
-            let results = write(local, remote, side, &sel).await;
-            for ((i, _), o) in sel.iter().zip(results) {
-                outcomes[*i][idx(side)] = Some(o);
-            }
-        }
-
-        // 3. One transaction for the batch's state.
-        let mut batch = StateBatch::default();
-        for (item, out) in chunk.iter().copied().zip(&outcomes) {
-            settled.insert(item.key.clone());
-            let settled = plan::settle(item, [out[0].as_ref(), out[1].as_ref()]);
-            batch.remove.extend(settled.remove);
-            batch.upsert.extend(settled.upsert);
-            if settled.clear_intent {
-                batch.clear_intents.push(item.key.clone());
-            }
-            let mut ir = ItemReport {
-                key: item.key.clone(),
-                change: item.change,
-                local: None,
-                remote: None,
-            };
-            for side in [SideId::Local, SideId::Remote] {
-                let Some(op) = &item.step(side).write else {
-                    continue;
-                };
-                let o = out[idx(side)].as_ref();
-                let r = WriteResult::from_outcome(o);
-                if let Some(WriteOutcome::Done { id, version }) = o {
-                    own[idx(side)].record(op, id, version);
-                }
-                if r == WriteResult::Done
-                    && item.is_reattach()
-                    && matches!(op, WriteOp::Create { .. })
-                {
-                    report.reattached += 1;
-                }
-                match &r {
-                    WriteResult::Done => report.counts.count(side, op),
-                    WriteResult::Failed(_) => report.failed += 1,
-                    WriteResult::Unknown(_) => report.unknown += 1,
-                    WriteResult::Conflict | WriteResult::NotFound => report.conflicts += 1,
-                    WriteResult::NotAttempted => {}
-                }
-                if r != WriteResult::Done {
-                    report.incomplete += 1;
-                    tracing::warn!(key = %item.key, side = side.as_str(), result = ?r, "write not done");
-                }
-                match side {
-                    SideId::Local => ir.local = Some(r),
-                    SideId::Remote => ir.remote = Some(r),
-                }
-            }
-            if let Some(d) = item.detached(now) {
-                batch.detach.push(d.clone());
-                tracing::info!(key = %d.key, gone = d.gone.as_str(), kept = %d.kept_id, reason = %d.reason, "pair detached");
-                report.detached.push(d);
-            }
-            report.items.push(ir);
-        }
+        let chunk = still_as_planned(chunk, planned, &*store, done)?;
+        journal_creates(&chunk, planned.now, store, &mut done.clear_tokens)?;
+        let outcomes = write_chunk(&chunk, local, remote).await;
+        let batch = settle_chunk(&chunk, &outcomes, planned.now, done);
         if !batch.is_empty() {
             store.commit(&batch)?;
         }
         Ok(())
+    }
+}
+
+/// The outcomes of an item's writes, indexed by [`idx`].
+type Outcomes = [Option<WriteOutcome>; 2];
+
+/// Step 0. Another run may have applied a plan since this one was made (two runs at once):
+/// an item whose stored pair changed since planning, or for which another run journaled a
+/// create, is left for the next run (reported as stale) instead of writing a second copy or
+/// an outdated merge. Returns the items still as planned.
+fn still_as_planned<'c, S: StateStore>(
+    chunk: &'c [PlanItem],
+    planned: &Planned<'_>,
+    store: &S,
+    done: &mut Done,
+) -> Result<Vec<&'c PlanItem>, SyncError> {
+    let keys: Vec<String> = chunk.iter().map(|i| i.key.clone()).collect();
+    let stored: HashMap<String, crate::Pair> = store
+        .pairs_for(&[], &[], &keys)?
+        .into_iter()
+        .map(|p| (p.key.clone(), p))
+        .collect();
+    let foreign: HashSet<String> = store
+        .intents()?
+        .into_iter()
+        .filter(|i| !planned.recovered.contains(i.key.as_str()))
+        .map(|i| i.key)
+        .collect();
+    let (current, stale): (Vec<&PlanItem>, Vec<&PlanItem>) = chunk.iter().partition(|item| {
+        done.settled.contains(&item.key)
+            || (stored.get(&item.key) == planned.expected.get(item.key.as_str()).copied().flatten()
+                && !foreign.contains(&item.key))
+    });
+    for item in stale {
+        report_stale(item, &mut done.report);
+    }
+    Ok(current)
+}
+
+/// Reports an item left for the next run: each planned write is an incomplete conflict.
+fn report_stale(item: &PlanItem, report: &mut Report) {
+    tracing::warn!(key = %item.key, "state changed since planning (another run); item left for the next run");
+    let mut ir = item_report(item);
+    for side in [SideId::Local, SideId::Remote] {
+        if item.step(side).write.is_some() {
+            report.incomplete += 1;
+            report.conflicts += 1;
+            set_result(&mut ir, side, WriteResult::Conflict);
+        }
+    }
+    report.stale += 1;
+    report.items.push(ir);
+}
+
+/// Step 1. Journals the creates (and, before the first write of the run, clears the stored
+/// tokens) in one commit before any write.
+fn journal_creates<S: StateStore>(
+    chunk: &[&PlanItem],
+    now: Timestamp,
+    store: &mut S,
+    clear_tokens: &mut bool,
+) -> Result<(), SyncError> {
+    let mut journal = StateBatch::default();
+    if std::mem::take(clear_tokens) {
+        journal.tokens = vec![(SideId::Local, None), (SideId::Remote, None)];
+    }
+    for item in chunk {
+        if let Change::Create { on } = item.change {
+            journal.add_intents.push(Intent {
+                key: item.key.clone(),
+                on,
+                source_id: item
+                    .step(on.other())
+                    .before
+                    .as_ref()
+                    .map(|b| b.id.clone())
+                    .unwrap_or_default(),
+                at: now,
+            });
+        }
+    }
+    if !journal.is_empty() {
+        store.commit(&journal)?;
+    }
+    Ok(())
+}
+
+/// Step 2. Updates, deletes and key writes first, among them the key write on each
+/// create's source, so that a source carries its key before its copy exists: whatever
+/// point a crash hits, a record on both sides carries the key on both. Then the creates
+/// whose source carries its key.
+async fn write_chunk<L: Side, R: Side>(
+    chunk: &[&PlanItem],
+    local: &mut L,
+    remote: &mut R,
+) -> Vec<Outcomes> {
+    let mut outcomes: Vec<Outcomes> = vec![[None, None]; chunk.len()];
+    for side in [SideId::Local, SideId::Remote] {
+        let sel = writes_before_creates(chunk, side);
+        write_selected(local, remote, side, &sel, &mut outcomes).await;
+    }
+    for side in [SideId::Local, SideId::Remote] {
+        let sel = ready_creates(chunk, side, &outcomes);
+        write_selected(local, remote, side, &sel, &mut outcomes).await;
+    }
+    outcomes
+}
+
+fn is_create_on(item: &PlanItem, side: SideId) -> bool {
+    matches!(item.change, Change::Create { on } if on == side)
+}
+
+/// The writes on `side` other than creates, with their items' positions.
+fn writes_before_creates(chunk: &[&PlanItem], side: SideId) -> Vec<(usize, WriteOp)> {
+    chunk
+        .iter()
+        .enumerate()
+        .filter(|(_, it)| !is_create_on(it, side))
+        .filter_map(|(i, it)| it.step(side).write.clone().map(|op| (i, op)))
+        .collect()
+}
+
+/// The creates on `side` whose source needs no write or was written, with their items'
+/// positions.
+fn ready_creates(
+    chunk: &[&PlanItem],
+    side: SideId,
+    outcomes: &[Outcomes],
+) -> Vec<(usize, WriteOp)> {
+    chunk
+        .iter()
+        .enumerate()
+        .filter(|(i, it)| {
+            is_create_on(it, side)
+                && (it.step(side.other()).write.is_none()
+                    || matches!(
+                        outcomes[*i][idx(side.other())],
+                        Some(WriteOutcome::Done { .. })
+                    ))
+        })
+        .filter_map(|(i, it)| it.step(side).write.clone().map(|op| (i, op)))
+        .collect()
+}
+
+/// Writes the selected ops on `side` and files their outcomes by item position.
+async fn write_selected<L: Side, R: Side>(
+    local: &mut L,
+    remote: &mut R,
+    side: SideId,
+    sel: &[(usize, WriteOp)],
+    outcomes: &mut [Outcomes],
+) {
+    let results = write(local, remote, side, sel).await;
+    for ((i, _), o) in sel.iter().zip(results) {
+        outcomes[*i][idx(side)] = Some(o);
+    }
+}
+
+/// Step 3. Settles each item's state from its outcomes into one batch, reports the items
+/// and records the successful writes.
+fn settle_chunk(
+    chunk: &[&PlanItem],
+    outcomes: &[Outcomes],
+    now: Timestamp,
+    done: &mut Done,
+) -> StateBatch {
+    let mut batch = StateBatch::default();
+    for (item, out) in chunk.iter().copied().zip(outcomes) {
+        done.settled.insert(item.key.clone());
+        let settled = plan::settle(item, [out[0].as_ref(), out[1].as_ref()]);
+        batch.remove.extend(settled.remove);
+        batch.upsert.extend(settled.upsert);
+        if settled.clear_intent {
+            batch.clear_intents.push(item.key.clone());
+        }
+        let ir = report_writes(item, out, &mut done.report, &mut done.own);
+        if let Some(d) = item.detached(now) {
+            batch.detach.push(d.clone());
+            tracing::info!(key = %d.key, gone = d.gone.as_str(), kept = %d.kept_id, reason = %d.reason, "pair detached");
+            done.report.detached.push(d);
+        }
+        done.report.items.push(ir);
+    }
+    batch
+}
+
+/// The item's report: each planned write's result, counted in `report`; the successful
+/// writes are recorded in `own`.
+fn report_writes(
+    item: &PlanItem,
+    out: &Outcomes,
+    report: &mut Report,
+    own: &mut [OwnWrites; 2],
+) -> ItemReport {
+    let mut ir = item_report(item);
+    for side in [SideId::Local, SideId::Remote] {
+        let Some(op) = &item.step(side).write else {
+            continue;
+        };
+        let o = out[idx(side)].as_ref();
+        let r = WriteResult::from_outcome(o);
+        if let Some(WriteOutcome::Done { id, version }) = o {
+            own[idx(side)].record(op, id, version);
+        }
+        if r == WriteResult::Done && item.is_reattach() && matches!(op, WriteOp::Create { .. }) {
+            report.reattached += 1;
+        }
+        match &r {
+            WriteResult::Done => report.counts.count(side, op),
+            WriteResult::Failed(_) => report.failed += 1,
+            WriteResult::Unknown(_) => report.unknown += 1,
+            WriteResult::Conflict | WriteResult::NotFound => report.conflicts += 1,
+            WriteResult::NotAttempted => {}
+        }
+        if r != WriteResult::Done {
+            report.incomplete += 1;
+            tracing::warn!(key = %item.key, side = side.as_str(), result = ?r, "write not done");
+        }
+        set_result(&mut ir, side, r);
+    }
+    ir
+}
+
+/// An item's report with no write results yet.
+fn item_report(item: &PlanItem) -> ItemReport {
+    ItemReport {
+        key: item.key.clone(),
+        change: item.change,
+        local: None,
+        remote: None,
+    }
+}
+
+fn set_result(ir: &mut ItemReport, side: SideId, result: WriteResult) {
+    match side {
+        SideId::Local => ir.local = Some(result),
+        SideId::Remote => ir.remote = Some(result),
     }
 }
 

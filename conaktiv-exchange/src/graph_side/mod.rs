@@ -1055,6 +1055,177 @@ enum Current {
     Gone,
 }
 
+/// Per id named by the delta rounds, the last change: `None` removed, else the version the
+/// delta named (if it did).
+type Touched = BTreeMap<Id, Option<Option<Version>>>;
+
+/// The change feed ([`Side::changes_since`]): which token is still usable, the delta round
+/// of each folder, and which changed items must be read.
+impl GraphSide {
+    /// The stored token, if this rule can continue from it: same folders and table, and,
+    /// for a calendar, not older than [`token::CALENDAR_TOKEN_HOURS`] (its view window
+    /// moves).
+    fn usable_token(&self, token: &str) -> Option<GraphToken> {
+        let token = GraphToken::decode(token)?;
+        if token.config != self.config.fingerprint() || token.folders.is_empty() {
+            return None;
+        }
+        let calendar = self.table() == ExchangeTable::Appointments;
+        if calendar && self.now.timestamp() - token.issued > token::CALENDAR_TOKEN_HOURS * 3600 {
+            return None;
+        }
+        Some(token)
+    }
+
+    /// The folders of the token's delta links, in its order; `None` if a folder tree
+    /// changed (a full listing is needed).
+    ///
+    /// Plain folders are taken from the token, as EWS's sync states are: a folder that is
+    /// gone answers 404 and the engine lists in full (which resolves the paths again).
+    /// Folder trees are resolved again, so that a new or removed subfolder is noticed.
+    async fn token_folders(
+        &mut self,
+        token: &GraphToken,
+    ) -> Result<Option<Vec<GraphFolder>>, SideError> {
+        let known: Vec<String> = token.folders.iter().map(|(k, _)| k.clone()).collect();
+        if self.config.folders.iter().any(|f| f.include_subfolders) {
+            let (folders, _) = self.resolve().await?;
+            let keys: Vec<String> = folders.iter().map(GraphFolder::token_key).collect();
+            return Ok((keys == known).then_some(folders));
+        }
+        Ok(Some(
+            known
+                .iter()
+                .map(|k| GraphFolder {
+                    id: (!k.is_empty()).then(|| k.clone()),
+                    path: String::new(),
+                })
+                .collect(),
+        ))
+    }
+
+    /// Runs each folder's delta round from the token's link: the ids they touched and the
+    /// next links; `None` if a full listing is needed (the delta was reset, a folder is
+    /// gone, or a calendar instance was removed).
+    async fn delta_rounds(
+        &mut self,
+        folders: &[GraphFolder],
+        token: &GraphToken,
+    ) -> Result<Option<(Touched, Vec<(String, String)>)>, SideError> {
+        let mut touched = Touched::new();
+        let mut next = Vec::new();
+        for (folder, (k, link)) in folders.iter().zip(token.folders.iter()) {
+            let (changes, link) = match self.delta_round(folder, link).await {
+                Ok(r) => r,
+                Err(e) if e.is_delta_reset() || e.is_not_found() => return Ok(None),
+                Err(e) => return Err(graph_err(e)),
+            };
+            for c in changes {
+                match c {
+                    DeltaId::Upsert(id, version) => {
+                        if self.table() == ExchangeTable::Tasks
+                            && let Some(list) = &folder.id
+                        {
+                            self.task_lists.insert(id.clone(), list.clone());
+                        }
+                        touched.insert(id, Some(version));
+                    }
+                    // a removed instance may be a cancelled occurrence of a series the
+                    // delta does not name: reconcile through a full listing
+                    DeltaId::Removed(_, true) => return Ok(None),
+                    DeltaId::Removed(id, false) => {
+                        touched.insert(id, None);
+                    }
+                    DeltaId::Unknown => {}
+                }
+            }
+            next.push((k.clone(), link));
+        }
+        Ok(Some((touched, next)))
+    }
+
+    /// One folder's delta round from `link`: the ids it named and the next link.
+    async fn delta_round(
+        &self,
+        folder: &GraphFolder,
+        link: &str,
+    ) -> Result<(Vec<DeltaId>, String), graph_client::Error> {
+        let id = folder.id.as_deref();
+        let start = DeltaStart::Link(link);
+        Ok(match self.table() {
+            ExchangeTable::Contacts => delta_ids(
+                self.mbox
+                    .contacts_delta(id, start, &["id", "changeKey"], Some(PAGE))
+                    .await?,
+                false,
+                |c: &Contact| c.id.clone().map(|i| (i, c.change_key.clone())),
+            ),
+            ExchangeTable::Tasks => delta_ids(
+                self.mbox
+                    .tasks_delta(id.unwrap_or_default(), start, Some(PAGE))
+                    .await?,
+                false,
+                |t: &TodoTask| t.id.clone().map(|i| (i, t.etag.clone())),
+            ),
+            ExchangeTable::Mail { .. } => delta_ids(
+                self.mbox
+                    .messages_delta(
+                        id.unwrap_or_default(),
+                        start,
+                        &["id", "changeKey"],
+                        Some(PAGE),
+                    )
+                    .await?,
+                false,
+                |m: &graph_client::mail::Message| m.id.clone().map(|i| (i, m.change_key.clone())),
+            ),
+            // an instance stands for its series: the master is what changed
+            _ => delta_ids(
+                self.mbox
+                    .calendar_view_delta(id, self.calendar_window(), start, Some(PAGE))
+                    .await?,
+                true,
+                |e: &Event| {
+                    match e.kind {
+                        Some(EventType::Occurrence | EventType::Exception) => {
+                            e.series_master_id.clone()
+                        }
+                        _ => e.id.clone(),
+                    }
+                    .map(|i| (i, None))
+                },
+            ),
+        })
+    }
+
+    /// Sorts the touched ids into (changed entries known without a read, removed ids, ids
+    /// to read). An item this run wrote, still at the version the write returned, has a
+    /// known key: no read needed (the engine reads the feed once more past its writes).
+    fn sort_touched(&self, touched: Touched) -> (Vec<Entry>, Vec<Id>, Vec<Id>) {
+        let mut changed = Vec::new();
+        let mut removed = Vec::new();
+        let mut to_read = Vec::new();
+        for (id, state) in touched {
+            let Some(version) = state else {
+                removed.push(id);
+                continue;
+            };
+            if let (Some(v), Some((written, k))) = (&version, self.written.get(&id))
+                && v == written
+            {
+                changed.push(Entry {
+                    id,
+                    version: v.clone(),
+                    key: Some(k.clone()),
+                });
+                continue;
+            }
+            to_read.push(id);
+        }
+        (changed, removed, to_read)
+    }
+}
+
 impl Side for GraphSide {
     async fn list(&mut self) -> Result<Listing, SideError> {
         self.cache.clear();
@@ -1086,145 +1257,17 @@ impl Side for GraphSide {
     async fn changes_since(&mut self, token: &str) -> Result<Option<ChangeSet>, SideError> {
         self.cache.clear();
         self.instances.clear();
-        let Some(mut token) = GraphToken::decode(token) else {
+        let Some(mut token) = self.usable_token(token) else {
             return Ok(None);
         };
-        if token.config != self.config.fingerprint() || token.folders.is_empty() {
+        let Some(folders) = self.token_folders(&token).await? else {
             return Ok(None);
-        }
-        let calendar = self.table() == ExchangeTable::Appointments;
-        if calendar && self.now.timestamp() - token.issued > token::CALENDAR_TOKEN_HOURS * 3600 {
-            return Ok(None);
-        }
-        // Plain folders are taken from the token, as EWS's sync states are: a folder that
-        // is gone answers 404 and the engine lists in full (which resolves the paths again).
-        // Folder trees are resolved again, so that a new or removed subfolder is noticed.
-        let known: Vec<String> = token.folders.iter().map(|(k, _)| k.clone()).collect();
-        let folders: Vec<GraphFolder> = if self.config.folders.iter().any(|f| f.include_subfolders)
-        {
-            let (folders, _) = self.resolve().await?;
-            let keys: Vec<String> = folders.iter().map(GraphFolder::token_key).collect();
-            if keys != known {
-                return Ok(None);
-            }
-            folders
-        } else {
-            known
-                .iter()
-                .map(|k| GraphFolder {
-                    id: (!k.is_empty()).then(|| k.clone()),
-                    path: String::new(),
-                })
-                .collect()
         };
-        // per id, the last change wins
-        // id -> None: removed; Some(version as the delta named it, if it did)
-        let mut touched: BTreeMap<Id, Option<Option<Version>>> = BTreeMap::new();
-        let mut next = Vec::new();
-        for (folder, (k, link)) in folders.iter().zip(token.folders.iter()) {
-            let id = folder.id.as_deref();
-            let start = DeltaStart::Link(link);
-            let round = match self.table() {
-                ExchangeTable::Contacts => self
-                    .mbox
-                    .contacts_delta(id, start, &["id", "changeKey"], Some(PAGE))
-                    .await
-                    .map(|r| {
-                        delta_ids(r, false, |c: &Contact| {
-                            c.id.clone().map(|i| (i, c.change_key.clone()))
-                        })
-                    }),
-                ExchangeTable::Tasks => self
-                    .mbox
-                    .tasks_delta(id.unwrap_or_default(), start, Some(PAGE))
-                    .await
-                    .map(|r| {
-                        delta_ids(r, false, |t: &TodoTask| {
-                            t.id.clone().map(|i| (i, t.etag.clone()))
-                        })
-                    }),
-                ExchangeTable::Mail { .. } => self
-                    .mbox
-                    .messages_delta(
-                        id.unwrap_or_default(),
-                        start,
-                        &["id", "changeKey"],
-                        Some(PAGE),
-                    )
-                    .await
-                    .map(|r| {
-                        delta_ids(r, false, |m: &graph_client::mail::Message| {
-                            m.id.clone().map(|i| (i, m.change_key.clone()))
-                        })
-                    }),
-                // an instance stands for its series: the master is what changed
-                _ => self
-                    .mbox
-                    .calendar_view_delta(id, self.calendar_window(), start, Some(PAGE))
-                    .await
-                    .map(|r| {
-                        delta_ids(r, true, |e: &Event| {
-                            match e.kind {
-                                Some(EventType::Occurrence | EventType::Exception) => {
-                                    e.series_master_id.clone()
-                                }
-                                _ => e.id.clone(),
-                            }
-                            .map(|i| (i, None))
-                        })
-                    }),
-            };
-            let (changes, link) = match round {
-                Ok(r) => r,
-                Err(e) if e.is_delta_reset() || e.is_not_found() => return Ok(None),
-                Err(e) => return Err(graph_err(e)),
-            };
-            for c in changes {
-                match c {
-                    DeltaId::Upsert(id, version) => {
-                        if self.table() == ExchangeTable::Tasks
-                            && let Some(list) = &folder.id
-                        {
-                            self.task_lists.insert(id.clone(), list.clone());
-                        }
-                        touched.insert(id, Some(version));
-                    }
-                    DeltaId::Removed(id, calendar_instance) => {
-                        if calendar_instance {
-                            // a removed instance may be a cancelled occurrence of a series the
-                            // delta does not name: reconcile through a full listing
-                            return Ok(None);
-                        }
-                        touched.insert(id, None);
-                    }
-                    DeltaId::Unknown => {}
-                }
-            }
-            next.push((k.clone(), link));
-        }
+        let Some((touched, next)) = self.delta_rounds(&folders, &token).await? else {
+            return Ok(None);
+        };
         token.folders = next;
-        let mut changed = Vec::new();
-        let mut removed = Vec::new();
-        let mut to_read = Vec::new();
-        for (id, state) in touched {
-            let Some(version) = state else {
-                removed.push(id);
-                continue;
-            };
-            // an item this run wrote, still at the version the write returned: its key is
-            // known, no read needed (the engine reads the feed once more past its writes)
-            if let (Some(v), Some((written, k))) = (&version, self.written.get(&id))
-                && v == written
-            {
-                changed.push(Entry {
-                    id,
-                    version: v.clone(),
-                    key: Some(k.clone()),
-                });
-                continue;
-            }
-            to_read.push(id);
-        }
+        let (mut changed, mut removed, to_read) = self.sort_touched(touched);
         for (id, read) in self.read_many(&to_read).await? {
             match read {
                 Some(r) => changed.push(self.remember(&r)),
