@@ -265,43 +265,19 @@ fn deadline_exceeded(attempts: u32) -> Error {
     })
 }
 
-/// The policy's jitter fraction as [`RetryPolicy`] uses it (0 when not finite).
-fn jitter_fraction(policy: &RetryPolicy) -> f64 {
-    if policy.jitter.is_finite() {
-        policy.jitter.clamp(0.0, 1.0)
-    } else {
-        0.0
-    }
-}
-
-/// [`RetryPolicy::delay_for_attempt`] with the random share picked by `sample` (0.0..=1.0):
-/// the nominal delay minus `sample * jitter` of it.
+/// [`RetryPolicy::delay_for_attempt`] with the random share picked by `sample` (0.0..=1.0).
 fn backoff_delay(policy: &RetryPolicy, attempt: u32, sample: f64) -> Duration {
-    let nominal = policy.nominal_delay(attempt);
-    let jitter = jitter_fraction(policy);
-    if jitter == 0.0 || nominal.is_zero() {
-        return nominal;
-    }
-    nominal.mul_f64(1.0 - sample.clamp(0.0, 1.0) * jitter)
+    policy.delay_for_attempt_with(attempt, sample)
 }
 
-/// [`RetryPolicy::server_wait`] with the random share picked by `sample` (0.0..=1.0): the
-/// un-jittered wait plus `sample * jitter` of it.
+/// [`RetryPolicy::server_wait`] with the random share picked by `sample` (0.0..=1.0).
 fn server_wait(
     policy: &RetryPolicy,
     requested: Option<Duration>,
     repeat: u32,
     sample: f64,
 ) -> Duration {
-    let jitter = jitter_fraction(policy);
-    let base = policy
-        .clone()
-        .with_jitter(0.0)
-        .server_wait(requested, repeat);
-    if jitter == 0.0 || base.is_zero() {
-        return base;
-    }
-    base.mul_f64(1.0 + sample.clamp(0.0, 1.0) * jitter)
+    policy.server_wait_with(requested, repeat, sample)
 }
 
 #[cfg(test)]
