@@ -10,6 +10,7 @@
 //!   the seeded faults of the EWS front, the request log) and Graph's error shape.
 
 pub(crate) mod calendar;
+pub(crate) mod common;
 pub(crate) mod contacts;
 pub mod exo;
 pub(crate) mod extended;

@@ -20,10 +20,11 @@ use graph_client::todo::{
 use graph_client::types::{BodyType as GraphBodyType, Importance, ItemBody};
 
 use super::calendar::{ews_time, graph_time};
+use super::common::{self, check_if_match, store_error};
 use super::ids as gids;
 use super::{Reply, Request, parse_body};
 use crate::ids::{IdKind, encode_change_key};
-use crate::store::{ChangeKind, Mailbox, StoreError, StoredItem};
+use crate::store::{ChangeKind, Mailbox, StoredItem};
 
 type EwsTask = ews_client::types::Task;
 
@@ -95,27 +96,6 @@ pub(crate) fn dispatch(req: &Request<'_>, path: &[&str]) -> Reply {
     }
 }
 
-fn store_error(e: StoreError) -> Reply {
-    match e {
-        StoreError::ItemNotFound | StoreError::FolderNotFound => Reply::not_found("item"),
-        StoreError::IrresolvableConflict => Reply::error(
-            StatusCode::PRECONDITION_FAILED,
-            "ErrorIrresolvableConflict",
-            "The send or update operation could not be performed because the change key passed in the request does not match the current change key for the item.",
-        ),
-        StoreError::FolderExists => Reply::error(
-            StatusCode::CONFLICT,
-            "ErrorFolderExists",
-            "A folder with the specified name already exists.",
-        ),
-        other => Reply::error(
-            StatusCode::BAD_REQUEST,
-            other.response_code(),
-            &other.to_string(),
-        ),
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // lists
 
@@ -153,94 +133,22 @@ fn list_json(mb: &Mailbox, key: u64) -> Option<TodoTaskList> {
 }
 
 fn list_lists(req: &Request<'_>) -> Reply {
-    let store = req.shared.read();
-    let Some(mb) = store.mailbox(&req.mailbox) else {
-        return Reply::not_found("mailbox");
-    };
-    let value: Vec<TodoTaskList> = mb
-        .folders
-        .values()
-        .filter(|f| is_task_folder(&f.class))
-        .filter_map(|f| list_json(mb, f.key))
-        .collect();
-    Reply::json(
-        StatusCode::OK,
-        &Page {
-            value,
-            next_link: None,
-            delta_link: None,
-        },
-    )
+    common::list_folders(req, |_| Ok(None), is_task_folder, list_json)
 }
 
 /// `todo/lists/delta`: the task folders of the hierarchy journal since the token (a deleted
 /// folder is `@removed`; its class is gone with it, so any deleted folder is reported).
 fn lists_delta(req: &Request<'_>) -> Reply {
-    let store = req.shared.read();
-    let Some(mb) = store.mailbox(&req.mailbox) else {
-        return Reply::not_found("mailbox");
-    };
-    let Some(root) = mb.distinguished("msgfolderroot") else {
-        return Reply::not_found("folder");
-    };
-    let graph = &req.shared.graph;
-    let epoch = graph.delta_epoch.load(std::sync::atomic::Ordering::SeqCst);
-    let secret = &store.sync_secret;
-    let kind = gids::SyncKind::Hierarchy;
-    let since = match req.delta_since(secret, kind, epoch, &mb.address, root) {
-        Ok(since) => since,
-        Err(reply) => return reply,
-    };
-    let page = match mb.sync_hierarchy(root, since.unwrap_or(0), usize::MAX) {
-        Ok(p) => p,
-        Err(_) => return Reply::not_found("folder"),
-    };
-    let mut value: Vec<Change<TodoTaskList>> = Vec::new();
-    for change in &page.changes {
-        if change.kind == ChangeKind::Delete {
-            if since.is_some() {
-                value.push(Change::Removed {
-                    id: gids::encode(IdKind::Folder, &mb.address, change.key),
-                    reason: Some("deleted".to_string()),
-                });
-            }
-            continue;
-        }
-        let task = mb
-            .folders
-            .get(&change.key)
-            .is_some_and(|f| is_task_folder(&f.class));
-        if let Some(l) = list_json(mb, change.key).filter(|_| task) {
-            value.push(Change::Upsert(l));
-        }
-    }
-    let next = gids::delta_token(secret, kind, epoch, &mb.address, root, page.seq);
-    Reply::json(
-        StatusCode::OK,
-        &Page {
-            value,
-            next_link: None,
-            delta_link: Some(req.link(&["todo", "lists", "delta"], &[("$deltatoken", &next)])),
-        },
-    )
+    common::folder_delta(req, is_task_folder, list_json, &["todo", "lists", "delta"])
 }
 
 fn get_list(req: &Request<'_>, id: &str) -> Reply {
-    let store = req.shared.read();
-    let Some(mb) = store.mailbox(&req.mailbox) else {
-        return Reply::not_found("mailbox");
-    };
-    match list_key(mb, id).and_then(|k| list_json(mb, k)) {
-        Some(l) => Reply::json(StatusCode::OK, &l),
-        None => Reply::not_found("task list"),
-    }
+    let find = |mb: &Mailbox| list_key(mb, id).and_then(|k| list_json(mb, k));
+    common::get_folder(req, find, "task list")
 }
 
 fn list_name(req: &Request<'_>) -> Result<String, Reply> {
-    let body: TodoTaskList = parse_body(req)?;
-    body.display_name
-        .filter(|n| !n.trim().is_empty())
-        .ok_or_else(|| Reply::bad_request("displayName is required."))
+    common::folder_name(req, |b: TodoTaskList| b.display_name)
 }
 
 fn create_list(req: &Request<'_>) -> Reply {
@@ -248,25 +156,19 @@ fn create_list(req: &Request<'_>) -> Reply {
         Ok(n) => n,
         Err(r) => return r,
     };
-    let mut store = req.shared.write();
-    let Some(mb) = store.mailbox_mut(&req.mailbox) else {
-        return Reply::not_found("mailbox");
+    let kind = common::FolderKind {
+        class: "IPF.Task",
+        json: list_json,
+        what: "task list",
+        error: store_error,
     };
     // beside the Tasks folder, as Outlook keeps To Do lists
-    let Some(parent) = mb
-        .distinguished("tasks")
-        .and_then(|k| mb.folders.get(&k))
-        .and_then(|f| f.parent)
-    else {
-        return Reply::not_found("folder");
+    let parent = |mb: &Mailbox| {
+        mb.distinguished("tasks")
+            .and_then(|k| mb.folders.get(&k))
+            .and_then(|f| f.parent)
     };
-    match mb.create_folder(parent, &name, Some("IPF.Task")) {
-        Ok(key) => match list_json(mb, key) {
-            Some(l) => Reply::json(StatusCode::CREATED, &l),
-            None => Reply::not_found("task list"),
-        },
-        Err(e) => store_error(e),
-    }
+    common::create_folder(req, &name, parent, &kind)
 }
 
 fn update_list(req: &Request<'_>, id: &str) -> Reply {
@@ -554,30 +456,7 @@ fn list_tasks(req: &Request<'_>, list: &str) -> Reply {
         .filter_map(|k| mb.items.get(k))
         .filter_map(|s| to_graph(&req.shared.graph, mb, s, linked))
         .collect();
-    let top = req.page_size(10);
-    let skip: usize = req.param("$skip").and_then(|s| s.parse().ok()).unwrap_or(0);
-    let next_link = (skip + top < all.len()).then(|| {
-        let mut q: Vec<(&str, String)> = req
-            .query
-            .iter()
-            .filter(|(k, _)| k != "$skip" && k != "$top")
-            .map(|(k, v)| (k.as_str(), v.clone()))
-            .collect();
-        q.push(("$top", top.to_string()));
-        q.push(("$skip", (skip + top).to_string()));
-        let q: Vec<(&str, &str)> = q.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let segs: Vec<&str> = req.path.iter().map(String::as_str).collect();
-        req.link(&segs, &q)
-    });
-    let value: Vec<TodoTask> = all.into_iter().skip(skip).take(top).collect();
-    Reply::json(
-        StatusCode::OK,
-        &Page {
-            value,
-            next_link,
-            delta_link: None,
-        },
-    )
+    common::paged(req, all, 10)
 }
 
 fn get_task(req: &Request<'_>, list: &str, id: &str) -> Reply {
@@ -634,14 +513,6 @@ fn create_task(req: &Request<'_>, list: &str) -> Reply {
             None => Reply::not_found("task"),
         },
         Err(e) => store_error(e),
-    }
-}
-
-fn check_if_match(stored: &StoredItem, if_match: Option<String>) -> Result<Option<u64>, Reply> {
-    match if_match {
-        None => Ok(None),
-        Some(ck) if ck == encode_change_key(stored.key, stored.version) => Ok(Some(stored.version)),
-        Some(_) => Err(store_error(StoreError::IrresolvableConflict)),
     }
 }
 
@@ -727,33 +598,17 @@ fn delete_task(req: &Request<'_>, list: &str, id: &str) -> Reply {
 
 /// `tasks/delta` of a list: `$deltatoken` (a finished round) or `$skiptoken` (the next page).
 fn delta(req: &Request<'_>, list: &str) -> Reply {
-    let store = req.shared.read();
-    let Some(mb) = store.mailbox(&req.mailbox) else {
-        return Reply::not_found("mailbox");
-    };
-    let Some(fkey) = list_key(mb, list) else {
-        return Reply::not_found("task list");
-    };
     let graph = &req.shared.graph;
-    let epoch = graph.delta_epoch.load(std::sync::atomic::Ordering::SeqCst);
-    let secret = &store.sync_secret;
-    let since = match req.delta_since(secret, gids::SyncKind::Items, epoch, &mb.address, fkey) {
-        Ok(since) => since,
-        Err(reply) => return reply,
-    };
-    let since = since.unwrap_or(0);
-    let page = match mb.sync_items(fkey, since, req.page_size(100)) {
-        Ok(p) => p,
-        Err(e) => return store_error(e),
-    };
-    let mut value: Vec<Change<TodoTask>> = Vec::new();
-    for change in &page.changes {
-        let id = graph.item_id(&mb.address, change.key);
-        match change.kind {
-            ChangeKind::Delete => value.push(Change::Removed {
-                id,
-                reason: Some("deleted".to_string()),
-            }),
+    common::item_delta(
+        req,
+        |mb| list_key(mb, list),
+        "task list",
+        store_error,
+        &[],
+        |mb, change, value| match change.kind {
+            ChangeKind::Delete => {
+                value.push(common::removed(graph.item_id(&mb.address, change.key)))
+            }
             _ => {
                 if let Some(t) = mb
                     .items
@@ -763,28 +618,6 @@ fn delta(req: &Request<'_>, list: &str) -> Reply {
                     value.push(Change::Upsert(t));
                 }
             }
-        }
-    }
-    let next = gids::delta_token(
-        secret,
-        gids::SyncKind::Items,
-        epoch,
-        &mb.address,
-        fkey,
-        page.seq,
-    );
-    let segs: Vec<&str> = req.path.iter().map(String::as_str).collect();
-    let (next_link, delta_link) = if page.includes_last {
-        (None, Some(req.link(&segs, &[("$deltatoken", &next)])))
-    } else {
-        (Some(req.link(&segs, &[("$skiptoken", &next)])), None)
-    };
-    Reply::json(
-        StatusCode::OK,
-        &Page {
-            value,
-            next_link,
-            delta_link,
         },
     )
 }
