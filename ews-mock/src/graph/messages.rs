@@ -6,9 +6,10 @@ use axum::http::{Method, StatusCode};
 use ews_client::types::Item as EwsItem;
 use ews_client::types::{Body, BodyType};
 use graph_client::mail::Message;
-use graph_client::odata::{Change, Page};
+use graph_client::odata::Change;
 use graph_client::types::{BodyType as GraphBodyType, EmailAddress, ItemBody, Recipient};
 
+use super::common;
 use super::ids as gids;
 use super::{Reply, Request, extended, parse_body};
 use crate::ids::{IdKind, encode_change_key};
@@ -252,30 +253,7 @@ fn list(req: &Request<'_>, folder: &str) -> Reply {
         })
         .filter_map(|s| to_graph(&req.shared.graph, mb, s, expand.as_deref()))
         .collect();
-    let top = req.page_size(10);
-    let skip: usize = req.param("$skip").and_then(|s| s.parse().ok()).unwrap_or(0);
-    let value: Vec<Message> = matching.iter().skip(skip).take(top).cloned().collect();
-    let next_link = (skip + top < matching.len()).then(|| {
-        let mut q: Vec<(&str, String)> = req
-            .query
-            .iter()
-            .filter(|(k, _)| k != "$skip" && k != "$top")
-            .map(|(k, v)| (k.as_str(), v.clone()))
-            .collect();
-        q.push(("$top", top.to_string()));
-        q.push(("$skip", (skip + top).to_string()));
-        let q: Vec<(&str, &str)> = q.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let segs: Vec<&str> = req.path.iter().map(String::as_str).collect();
-        req.link(&segs, &q)
-    });
-    Reply::json(
-        StatusCode::OK,
-        &Page {
-            value,
-            next_link,
-            delta_link: None,
-        },
-    )
+    common::paged(req, matching, 10)
 }
 
 fn get(req: &Request<'_>, id: &str) -> Reply {
@@ -404,57 +382,23 @@ fn delete(req: &Request<'_>, id: &str) -> Reply {
 }
 
 fn delta(req: &Request<'_>, folder: &str) -> Reply {
-    let store = req.shared.read();
-    let Some(mb) = store.mailbox(&req.mailbox) else {
-        return Reply::not_found("mailbox");
-    };
-    let Some(fkey) = folder_key(mb, folder) else {
-        return Reply::not_found("folder");
-    };
-    let epoch = req
-        .shared
-        .graph
-        .delta_epoch
-        .load(std::sync::atomic::Ordering::SeqCst);
-    let secret = &store.sync_secret;
-    let kind = gids::SyncKind::Items;
-    let since = match req.delta_since(secret, kind, epoch, &mb.address, fkey) {
-        Ok(since) => since,
-        Err(reply) => return reply,
-    };
-    let since = since.unwrap_or(0);
-    let page = match mb.sync_items(fkey, since, req.page_size(100)) {
-        Ok(p) => p,
-        Err(e) => return store_error(e),
-    };
-    let mut value: Vec<Change<Message>> = Vec::new();
-    for change in &page.changes {
-        if change.kind == ChangeKind::Delete {
-            value.push(Change::Removed {
-                id: req.shared.graph.item_id(&mb.address, change.key),
-                reason: Some("deleted".to_string()),
-            });
-        } else if let Some(m) = mb
-            .items
-            .get(&change.key)
-            .and_then(|s| to_graph(&req.shared.graph, mb, s, None))
-        {
-            value.push(Change::Upsert(m));
-        }
-    }
-    let next = gids::delta_token(secret, kind, epoch, &mb.address, fkey, page.seq);
-    let segs: Vec<&str> = req.path.iter().map(String::as_str).collect();
-    let (next_link, delta_link) = if page.includes_last {
-        (None, Some(req.link(&segs, &[("$deltatoken", &next)])))
-    } else {
-        (Some(req.link(&segs, &[("$skiptoken", &next)])), None)
-    };
-    Reply::json(
-        StatusCode::OK,
-        &Page {
-            value,
-            next_link,
-            delta_link,
+    let graph = &req.shared.graph;
+    common::item_delta(
+        req,
+        |mb| folder_key(mb, folder),
+        "folder",
+        store_error,
+        &[],
+        |mb, change, value| {
+            if change.kind == ChangeKind::Delete {
+                value.push(common::removed(graph.item_id(&mb.address, change.key)));
+            } else if let Some(m) = mb
+                .items
+                .get(&change.key)
+                .and_then(|s| to_graph(graph, mb, s, None))
+            {
+                value.push(Change::<Message>::Upsert(m));
+            }
         },
     )
 }
