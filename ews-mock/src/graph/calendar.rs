@@ -17,15 +17,14 @@ use ews_client::types::recurrence::{
     DayOfWeek as EwsDay, DayOfWeekIndex, Month, Recurrence as EwsRecurrence,
     RecurrencePattern as EwsPattern, RecurrenceRange as EwsRange,
 };
-use ews_client::types::{Body, BodyType, ItemId, TimeZoneDefinition};
+use ews_client::types::{ItemId, TimeZoneDefinition};
 use graph_client::calendar::{
     Attendee, AttendeeType, Calendar, Event, EventType, FreeBusyStatus, Location, ResponseStatus,
     ResponseType,
 };
 use graph_client::types::{
-    BodyType as GraphBodyType, DateTimeTimeZone, DayOfWeek, EmailAddress, ItemBody,
-    PatternedRecurrence, Recipient, RecurrencePattern, RecurrencePatternType, RecurrenceRange,
-    RecurrenceRangeType, Sensitivity, WeekIndex,
+    DateTimeTimeZone, DayOfWeek, EmailAddress, PatternedRecurrence, Recipient, RecurrencePattern,
+    RecurrencePatternType, RecurrenceRange, RecurrenceRangeType, Sensitivity, WeekIndex,
 };
 
 use super::common::{self, check_if_match, store_error};
@@ -59,20 +58,12 @@ pub(crate) fn dispatch(req: &Request<'_>, path: &[&str]) -> Reply {
             "GET" => get(req, id),
             "PATCH" => update(req, id),
             "DELETE" => delete(req, id),
-            _ => Reply::error(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "BadRequest",
-                "The method is not allowed here.",
-            ),
+            _ => Reply::method_not_allowed(),
         },
         ["events", id, "instances"] if m == Method::GET => instances(req, id),
         ["calendarView"] if m == Method::GET => calendar_view(req, calendar),
         ["calendarView", "delta"] if m == Method::GET => view_delta(req, calendar),
-        _ => Reply::error(
-            StatusCode::BAD_REQUEST,
-            "BadRequest",
-            "Resource not found for the segment.",
-        ),
+        _ => Reply::no_segment(),
     }
 }
 
@@ -82,17 +73,7 @@ fn is_calendar(class: &str) -> bool {
 
 /// The folder key of a Graph calendar id (`None`: the default Calendar folder).
 fn calendar_key(mb: &Mailbox, id: Option<&str>) -> Option<u64> {
-    match id {
-        None => mb.distinguished("calendar"),
-        Some(id) if id.eq_ignore_ascii_case("calendar") => mb.distinguished("calendar"),
-        Some(id) => {
-            let key = gids::decode(IdKind::Folder, &mb.address, id)?;
-            mb.folders
-                .get(&key)
-                .filter(|f| is_calendar(&f.class))
-                .map(|f| f.key)
-        }
-    }
+    common::folder_of_kind(mb, id, "calendar", is_calendar)
 }
 
 fn calendar_json(mb: &Mailbox, key: u64) -> Option<Calendar> {
@@ -606,13 +587,7 @@ fn base_event(c: &EwsCalendarItem) -> Event {
         categories: Some(c.common.categories.clone()),
         ical_uid: c.uid.clone(),
         subject: c.common.subject.clone(),
-        body: c.common.body.as_ref().map(|b| ItemBody {
-            content_type: Some(match b.body_type {
-                BodyType::Html => GraphBodyType::Html,
-                _ => GraphBodyType::Text,
-            }),
-            content: Some(b.content.clone()),
-        }),
+        body: c.common.body.as_ref().map(common::graph_body),
         start: c.start.map(graph_time),
         end: c.end.map(graph_time),
         is_all_day: Some(c.is_all_day_event.unwrap_or(false)),
@@ -760,14 +735,7 @@ fn apply(g: &Event, c: &mut EwsCalendarItem) -> Result<(), String> {
         c.common.subject = Some(s.clone());
     }
     if let Some(b) = &g.body {
-        c.common.body = Some(Body {
-            body_type: match b.content_type {
-                Some(GraphBodyType::Html) => BodyType::Html,
-                _ => BodyType::Text,
-            },
-            content: b.content.clone().unwrap_or_default(),
-            is_truncated: None,
-        });
+        c.common.body = Some(common::ews_body(b));
     }
     if let Some(cats) = &g.categories {
         c.common.categories = cats.clone();

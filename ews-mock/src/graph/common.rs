@@ -3,7 +3,9 @@
 //! creation, and delta rounds over a folder's items or over the folder hierarchy.
 
 use axum::http::StatusCode;
+use ews_client::types::{Body, BodyType};
 use graph_client::odata::{Change, Page};
+use graph_client::types::{BodyType as GraphBodyType, ItemBody};
 use serde::Serialize;
 
 use super::ids as gids;
@@ -297,4 +299,48 @@ pub(crate) fn folder_delta<T: Serialize>(
             delta_link: Some(req.link(link, &[("$deltatoken", &next)])),
         },
     )
+}
+
+/// The EWS body of a Graph body (HTML or text).
+pub(crate) fn ews_body(b: &ItemBody) -> Body {
+    Body {
+        body_type: match b.content_type {
+            Some(GraphBodyType::Html) => BodyType::Html,
+            _ => BodyType::Text,
+        },
+        content: b.content.clone().unwrap_or_default(),
+        is_truncated: None,
+    }
+}
+
+/// The Graph body of an EWS body (HTML or text).
+pub(crate) fn graph_body(b: &Body) -> ItemBody {
+    ItemBody {
+        content_type: Some(match b.body_type {
+            BodyType::Html => GraphBodyType::Html,
+            _ => GraphBodyType::Text,
+        }),
+        content: Some(b.content.clone()),
+    }
+}
+
+/// The folder key of a Graph folder id of one kind (`kind` of the folder class): `None` or
+/// the well-known name `default` is that distinguished folder.
+pub(crate) fn folder_of_kind(
+    mb: &Mailbox,
+    id: Option<&str>,
+    default: &str,
+    kind: fn(&str) -> bool,
+) -> Option<u64> {
+    match id {
+        None => mb.distinguished(default),
+        Some(id) if id.eq_ignore_ascii_case(default) => mb.distinguished(default),
+        Some(id) => {
+            let key = gids::decode(IdKind::Folder, &mb.address, id)?;
+            mb.folders
+                .get(&key)
+                .filter(|f| kind(&f.class))
+                .map(|f| f.key)
+        }
+    }
 }

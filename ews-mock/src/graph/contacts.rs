@@ -35,24 +35,12 @@ pub(crate) fn dispatch(req: &Request<'_>, path: &[&str]) -> Reply {
             "GET" => get(req, id),
             "PATCH" => update(req, id),
             "DELETE" => delete(req, id),
-            _ => method_not_allowed(),
+            _ => Reply::method_not_allowed(),
         },
         ["contacts"] if m == Method::GET => list(req, None),
         ["contacts"] if m == Method::POST => create(req, None),
-        _ => Reply::error(
-            StatusCode::BAD_REQUEST,
-            "BadRequest",
-            "Resource not found for the segment.",
-        ),
+        _ => Reply::no_segment(),
     }
-}
-
-fn method_not_allowed() -> Reply {
-    Reply::error(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "BadRequest",
-        "The method is not allowed here.",
-    )
 }
 
 fn is_contact_folder(class: &str) -> bool {
@@ -61,17 +49,7 @@ fn is_contact_folder(class: &str) -> bool {
 
 /// The folder key of a Graph contact folder id (`None`: the default Contacts folder).
 fn folder_key(mb: &Mailbox, id: Option<&str>) -> Option<u64> {
-    match id {
-        None => mb.distinguished("contacts"),
-        Some(id) if id.eq_ignore_ascii_case("contacts") => mb.distinguished("contacts"),
-        Some(id) => {
-            let key = gids::decode(IdKind::Folder, &mb.address, id)?;
-            mb.folders
-                .get(&key)
-                .filter(|f| is_contact_folder(&f.class))
-                .map(|f| f.key)
-        }
-    }
+    common::folder_of_kind(mb, id, "contacts", is_contact_folder)
 }
 
 fn folder_json(mb: &Mailbox, key: u64) -> Option<ContactFolder> {

@@ -30,11 +30,7 @@ pub(crate) fn dispatch(req: &Request<'_>, path: &[&str]) -> Reply {
         ["mailFolders", id] if m == Method::GET => get(req, id),
         ["mailFolders", id, "childFolders"] if m == Method::GET => list(req, Some(id)),
         ["mailFolders", id, "childFolders"] if m == Method::POST => create(req, Some(id)),
-        _ => Reply::error(
-            StatusCode::BAD_REQUEST,
-            "BadRequest",
-            "Resource not found for the segment.",
-        ),
+        _ => Reply::no_segment(),
     }
 }
 

@@ -4,10 +4,9 @@
 
 use axum::http::{Method, StatusCode};
 use ews_client::types::Item as EwsItem;
-use ews_client::types::{Body, BodyType};
 use graph_client::mail::Message;
 use graph_client::odata::Change;
-use graph_client::types::{BodyType as GraphBodyType, EmailAddress, ItemBody, Recipient};
+use graph_client::types::{EmailAddress, Recipient};
 
 use super::common;
 use super::ids as gids;
@@ -56,17 +55,9 @@ pub(crate) fn dispatch(req: &Request<'_>, path: &[&str]) -> Reply {
             "GET" => get(req, id),
             "PATCH" => update(req, id),
             "DELETE" => delete(req, id),
-            _ => Reply::error(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "BadRequest",
-                "The method is not allowed here.",
-            ),
+            _ => Reply::method_not_allowed(),
         },
-        _ => Reply::error(
-            StatusCode::BAD_REQUEST,
-            "BadRequest",
-            "Resource not found for the segment.",
-        ),
+        _ => Reply::no_segment(),
     }
 }
 
@@ -119,13 +110,7 @@ pub(crate) fn to_graph(
     };
     let c = &m.common;
     let change_key = encode_change_key(stored.key, stored.version);
-    let body = c.body.as_ref().map(|b| ItemBody {
-        content_type: Some(match b.body_type {
-            BodyType::Html => GraphBodyType::Html,
-            _ => GraphBodyType::Text,
-        }),
-        content: Some(b.content.clone()),
-    });
+    let body = c.body.as_ref().map(common::graph_body);
     Some(Message {
         etag: Some(gids::etag(&change_key)),
         id: Some(graph.item_id(&mb.address, stored.key)),
@@ -166,14 +151,7 @@ pub(crate) fn apply(g: &Message, m: &mut EwsMessage) -> Result<(), String> {
         m.common.subject = Some(s.clone());
     }
     if let Some(b) = &g.body {
-        m.common.body = Some(Body {
-            body_type: match b.content_type {
-                Some(GraphBodyType::Html) => BodyType::Html,
-                _ => BodyType::Text,
-            },
-            content: b.content.clone().unwrap_or_default(),
-            is_truncated: None,
-        });
+        m.common.body = Some(common::ews_body(b));
     }
     if let Some(r) = &g.to_recipients {
         m.to_recipients = r.iter().map(ews_address).collect();

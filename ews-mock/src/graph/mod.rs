@@ -344,6 +344,20 @@ impl Reply {
         Reply::error(StatusCode::BAD_REQUEST, "BadRequest", message)
     }
 
+    /// 400 for a path no resource answers.
+    pub fn no_segment() -> Reply {
+        Reply::bad_request("Resource not found for the segment.")
+    }
+
+    /// 405 for a method a resource does not answer.
+    pub fn method_not_allowed() -> Reply {
+        Reply::error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "BadRequest",
+            "The method is not allowed here.",
+        )
+    }
+
     pub fn access_denied() -> Reply {
         Reply::error(
             StatusCode::FORBIDDEN,
@@ -714,11 +728,7 @@ async fn run(
     let (user, rest) = match segments.split_first() {
         Some((first, rest)) if first == "users" && !rest.is_empty() => (&rest[0], &rest[1..]),
         _ => {
-            return Outcome::Reply(Reply::error(
-                StatusCode::BAD_REQUEST,
-                "BadRequest",
-                "Resource not found for the segment.",
-            ));
+            return Outcome::Reply(Reply::no_segment());
         }
     };
     let Some(mailbox) = users::resolve(shared, user) else {
@@ -963,11 +973,7 @@ fn dispatch(req: &Request<'_>) -> Reply {
         Some("translateExchangeIds") if req.method == Method::POST && path.len() == 1 => {
             translate::translate(req)
         }
-        Some(_) => Reply::error(
-            StatusCode::BAD_REQUEST,
-            "BadRequest",
-            "Resource not found for the segment.",
-        ),
+        Some(_) => Reply::no_segment(),
     }
 }
 

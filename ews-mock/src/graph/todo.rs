@@ -11,13 +11,12 @@ use ews_client::types::paths::{
     ExtendedFieldUri, ExtendedProperty, ExtendedValue, MapiPropertyType,
 };
 use ews_client::types::task::TaskStatus as EwsStatus;
-use ews_client::types::{Body, BodyType};
 use graph_client::odata::{Change, Page};
 use graph_client::todo::{
     LinkedResource, OPEN_TYPE_EXTENSION, OpenExtension, TaskStatus, TodoTask, TodoTaskList,
     WellknownListName,
 };
-use graph_client::types::{BodyType as GraphBodyType, Importance, ItemBody};
+use graph_client::types::{Importance, ItemBody};
 
 use super::calendar::{ews_time, graph_time};
 use super::common::{self, check_if_match, store_error};
@@ -41,14 +40,6 @@ fn linked_uri() -> ExtendedFieldUri {
     ExtendedFieldUri::named(MOCK_SET, LINKED_RESOURCES, MapiPropertyType::String)
 }
 
-fn not_found_segment() -> Reply {
-    Reply::error(
-        StatusCode::BAD_REQUEST,
-        "BadRequest",
-        "Resource not found for the segment.",
-    )
-}
-
 pub(crate) fn dispatch(req: &Request<'_>, path: &[&str]) -> Reply {
     let m = req.method.as_str();
     match path {
@@ -59,7 +50,7 @@ pub(crate) fn dispatch(req: &Request<'_>, path: &[&str]) -> Reply {
             "GET" => get_list(req, id),
             "PATCH" => update_list(req, id),
             "DELETE" => delete_list(req, id),
-            _ => not_found_segment(),
+            _ => Reply::no_segment(),
         },
         ["todo", "lists", list, "tasks"] if m == "GET" => list_tasks(req, list),
         ["todo", "lists", list, "tasks"] if m == "POST" => create_task(req, list),
@@ -68,31 +59,31 @@ pub(crate) fn dispatch(req: &Request<'_>, path: &[&str]) -> Reply {
             "GET" => get_task(req, list, id),
             "PATCH" => update_task(req, list, id),
             "DELETE" => delete_task(req, list, id),
-            _ => not_found_segment(),
+            _ => Reply::no_segment(),
         },
         ["todo", "lists", list, "tasks", id, "linkedResources"] => match m {
             "GET" => list_linked(req, list, id),
             "POST" => create_linked(req, list, id),
-            _ => not_found_segment(),
+            _ => Reply::no_segment(),
         },
         ["todo", "lists", list, "tasks", id, "extensions"] => match m {
             "GET" => list_extensions(req, list, id),
             "POST" => create_extension(req, list, id),
-            _ => not_found_segment(),
+            _ => Reply::no_segment(),
         },
         ["todo", "lists", list, "tasks", id, "extensions", name] => match m {
             "GET" => get_extension(req, list, id, name),
             "PATCH" => update_extension(req, list, id, name),
             "DELETE" => delete_extension(req, list, id, name),
-            _ => not_found_segment(),
+            _ => Reply::no_segment(),
         },
         ["todo", "lists", list, "tasks", id, "linkedResources", rid] => match m {
             "GET" => get_linked(req, list, id, rid),
             "PATCH" => update_linked(req, list, id, rid),
             "DELETE" => delete_linked(req, list, id, rid),
-            _ => not_found_segment(),
+            _ => Reply::no_segment(),
         },
-        _ => not_found_segment(),
+        _ => Reply::no_segment(),
     }
 }
 
@@ -278,13 +269,7 @@ fn to_graph(
         id: Some(graph.item_id(&mb.address, stored.key)),
         title: t.common.subject.clone(),
         body: Some(match &t.common.body {
-            Some(b) => ItemBody {
-                content_type: Some(match b.body_type {
-                    BodyType::Html => GraphBodyType::Html,
-                    _ => GraphBodyType::Text,
-                }),
-                content: Some(b.content.clone()),
-            },
+            Some(b) => common::graph_body(b),
             None => ItemBody::text(""),
         }),
         importance: Some(match t.common.importance {
@@ -319,14 +304,7 @@ fn apply(g: &TodoTask, t: &mut EwsTask) -> Result<(), String> {
         t.common.subject = Some(s.clone());
     }
     if let Some(b) = &g.body {
-        t.common.body = Some(Body {
-            body_type: match b.content_type {
-                Some(GraphBodyType::Html) => BodyType::Html,
-                _ => BodyType::Text,
-            },
-            content: b.content.clone().unwrap_or_default(),
-            is_truncated: None,
-        });
+        t.common.body = Some(common::ews_body(b));
     }
     if let Some(i) = g.importance {
         t.common.importance = Some(match i {
