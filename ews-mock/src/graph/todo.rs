@@ -11,12 +11,15 @@ use ews_client::types::paths::{
     ExtendedFieldUri, ExtendedProperty, ExtendedValue, MapiPropertyType,
 };
 use ews_client::types::task::TaskStatus as EwsStatus;
-use graph_client::odata::{Change, Page};
+use graph_client::odata::Change;
 use graph_client::todo::{
     LinkedResource, OPEN_TYPE_EXTENSION, OpenExtension, TaskStatus, TodoTask, TodoTaskList,
     WellknownListName,
 };
 use graph_client::types::{Importance, ItemBody};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use super::calendar::{ews_time, graph_time};
 use super::common::{self, check_if_match, store_error};
@@ -62,25 +65,25 @@ pub(crate) fn dispatch(req: &Request<'_>, path: &[&str]) -> Reply {
             _ => Reply::no_segment(),
         },
         ["todo", "lists", list, "tasks", id, "linkedResources"] => match m {
-            "GET" => list_linked(req, list, id),
+            "GET" => list_children::<LinkedResource>(req, list, id),
             "POST" => create_linked(req, list, id),
             _ => Reply::no_segment(),
         },
         ["todo", "lists", list, "tasks", id, "extensions"] => match m {
-            "GET" => list_extensions(req, list, id),
+            "GET" => list_children::<OpenExtension>(req, list, id),
             "POST" => create_extension(req, list, id),
             _ => Reply::no_segment(),
         },
         ["todo", "lists", list, "tasks", id, "extensions", name] => match m {
-            "GET" => get_extension(req, list, id, name),
+            "GET" => get_child::<OpenExtension>(req, list, id, name),
             "PATCH" => update_extension(req, list, id, name),
-            "DELETE" => delete_extension(req, list, id, name),
+            "DELETE" => delete_child::<OpenExtension>(req, list, id, name),
             _ => Reply::no_segment(),
         },
         ["todo", "lists", list, "tasks", id, "linkedResources", rid] => match m {
-            "GET" => get_linked(req, list, id, rid),
+            "GET" => get_child::<LinkedResource>(req, list, id, rid),
             "PATCH" => update_linked(req, list, id, rid),
-            "DELETE" => delete_linked(req, list, id, rid),
+            "DELETE" => delete_child::<LinkedResource>(req, list, id, rid),
             _ => Reply::no_segment(),
         },
         _ => Reply::no_segment(),
@@ -207,32 +210,6 @@ fn delete_list(req: &Request<'_>, id: &str) -> Reply {
 // ---------------------------------------------------------------------------------------------
 // EWS task <-> To Do task
 
-fn linked_of(t: &EwsTask) -> Vec<LinkedResource> {
-    let uri = linked_uri();
-    t.common
-        .extended_properties
-        .iter()
-        .find(|p| super::extended::same(&p.uri, &uri))
-        .and_then(|p| match &p.value {
-            ExtendedValue::Single(s) => serde_json::from_str(s).ok(),
-            _ => None,
-        })
-        .unwrap_or_default()
-}
-
-fn set_linked(t: &mut EwsTask, list: &[LinkedResource]) {
-    let uri = linked_uri();
-    t.common
-        .extended_properties
-        .retain(|p| !super::extended::same(&p.uri, &uri));
-    if !list.is_empty() {
-        let json = serde_json::to_string(list).unwrap_or_default();
-        t.common
-            .extended_properties
-            .push(ExtendedProperty::string(uri, json));
-    }
-}
-
 fn status(s: Option<&EwsStatus>) -> TaskStatus {
     match s {
         Some(EwsStatus::InProgress) => TaskStatus::InProgress,
@@ -294,7 +271,7 @@ fn to_graph(
             .recurrence
             .as_ref()
             .and_then(super::calendar::graph_recurrence),
-        linked_resources: linked.then(|| linked_of(t)),
+        linked_resources: linked.then(|| LinkedResource::all_of(t)),
         ..TodoTask::default()
     })
 }
@@ -353,7 +330,7 @@ fn apply(g: &TodoTask, t: &mut EwsTask) -> Result<(), String> {
     if let Some(list) = &g.linked_resources {
         let mut list = list.clone();
         assign_ids(&mut list);
-        set_linked(t, &list);
+        LinkedResource::set_all(t, &list);
     }
     Ok(())
 }
@@ -450,7 +427,7 @@ fn get_task(req: &Request<'_>, list: &str, id: &str) -> Reply {
     match stored.and_then(|s| {
         let mut t = to_graph(&req.shared.graph, mb, s, wants_linked(req))?;
         if with_extensions && let EwsItem::Task(task) = &s.item {
-            t.extensions = Some(extensions_of(task));
+            t.extensions = Some(OpenExtension::all_of(task));
         }
         Some(t)
     }) {
@@ -601,42 +578,116 @@ fn delta(req: &Request<'_>, list: &str) -> Reply {
 }
 
 // ---------------------------------------------------------------------------------------------
-// linkedResources
+// the collections of a task: linkedResources, open extensions
 
-fn read_linked(req: &Request<'_>, list: &str, id: &str) -> Result<Vec<LinkedResource>, Reply> {
+/// A collection of a task kept as JSON in one extended property of the EWS task.
+trait TaskChild: Serialize + DeserializeOwned + Sized {
+    /// What a 404 for a missing entry names.
+    const WHAT: &'static str;
+    /// The extended property holding the collection.
+    fn uri() -> ExtendedFieldUri;
+    /// Whether this entry is the one `key` (the last path segment) names.
+    fn is(&self, key: &str) -> bool;
+
+    /// The entries of a task.
+    fn all_of(t: &EwsTask) -> Vec<Self> {
+        let uri = Self::uri();
+        t.common
+            .extended_properties
+            .iter()
+            .find(|p| super::extended::same(&p.uri, &uri))
+            .and_then(|p| match &p.value {
+                ExtendedValue::Single(s) => serde_json::from_str(s).ok(),
+                _ => None,
+            })
+            .unwrap_or_default()
+    }
+
+    /// Replaces the entries of a task (none: the property is removed).
+    fn set_all(t: &mut EwsTask, list: &[Self]) {
+        let uri = Self::uri();
+        t.common
+            .extended_properties
+            .retain(|p| !super::extended::same(&p.uri, &uri));
+        if !list.is_empty() {
+            let json = serde_json::to_string(list).unwrap_or_default();
+            t.common
+                .extended_properties
+                .push(ExtendedProperty::string(uri, json));
+        }
+    }
+}
+
+impl TaskChild for LinkedResource {
+    const WHAT: &'static str = "linked resource";
+    fn uri() -> ExtendedFieldUri {
+        linked_uri()
+    }
+    fn is(&self, key: &str) -> bool {
+        self.id.as_deref() == Some(key)
+    }
+}
+
+impl TaskChild for OpenExtension {
+    const WHAT: &'static str = "extension";
+    fn uri() -> ExtendedFieldUri {
+        extensions_uri()
+    }
+    /// By name, ignoring case.
+    fn is(&self, name: &str) -> bool {
+        self.extension_name
+            .as_deref()
+            .is_some_and(|n| n.eq_ignore_ascii_case(name))
+    }
+}
+
+/// The entries of a collection of the task `id` of `list`.
+fn read_children<C: TaskChild>(req: &Request<'_>, list: &str, id: &str) -> Result<Vec<C>, Reply> {
     let store = req.shared.read();
     let Some(mb) = store.mailbox(&req.mailbox) else {
         return Err(Reply::not_found("mailbox"));
     };
     match task_key(req, mb, list, id).and_then(|k| mb.items.get(&k).map(|s| &s.item)) {
-        Some(EwsItem::Task(t)) => Ok(linked_of(t)),
+        Some(EwsItem::Task(t)) => Ok(C::all_of(t)),
         _ => Err(Reply::not_found("task")),
     }
 }
 
-fn list_linked(req: &Request<'_>, list: &str, id: &str) -> Reply {
-    match read_linked(req, list, id) {
-        Ok(value) => Reply::json(
-            StatusCode::OK,
-            &Page {
-                value,
-                next_link: None,
-                delta_link: None,
-            },
-        ),
+fn list_children<C: TaskChild>(req: &Request<'_>, list: &str, id: &str) -> Reply {
+    match read_children::<C>(req, list, id) {
+        Ok(value) => common::page_reply(value, None),
         Err(r) => r,
     }
 }
 
-fn get_linked(req: &Request<'_>, list: &str, id: &str, rid: &str) -> Reply {
-    match read_linked(req, list, id) {
-        Ok(all) => match all.into_iter().find(|r| r.id.as_deref() == Some(rid)) {
-            Some(r) => Reply::json(StatusCode::OK, &r),
-            None => Reply::not_found("linked resource"),
+fn get_child<C: TaskChild>(req: &Request<'_>, list: &str, id: &str, key: &str) -> Reply {
+    match read_children::<C>(req, list, id) {
+        Ok(all) => match all.into_iter().find(|c| c.is(key)) {
+            Some(c) => Reply::json(StatusCode::OK, &c),
+            None => Reply::not_found(C::WHAT),
         },
         Err(r) => r,
     }
 }
+
+fn delete_child<C: TaskChild>(req: &Request<'_>, list: &str, id: &str, key: &str) -> Reply {
+    let mut found = false;
+    let result = change_task(req, list, id, |t| {
+        let mut all = C::all_of(t);
+        let before = all.len();
+        all.retain(|c| !c.is(key));
+        found = all.len() != before;
+        C::set_all(t, &all);
+        Ok(())
+    });
+    match result {
+        Ok(_) if found => Reply::empty(StatusCode::NO_CONTENT),
+        Ok(_) => Reply::not_found(C::WHAT),
+        Err(r) => r,
+    }
+}
+
+// linkedResources
 
 fn create_linked(req: &Request<'_>, list: &str, id: &str) -> Reply {
     let mut body: LinkedResource = match parse_body(req) {
@@ -649,9 +700,9 @@ fn create_linked(req: &Request<'_>, list: &str, id: &str) -> Reply {
     body.id = Some(new_id());
     let created = body.clone();
     match change_task(req, list, id, |t| {
-        let mut all = linked_of(t);
+        let mut all = LinkedResource::all_of(t);
         all.push(body);
-        set_linked(t, &all);
+        LinkedResource::set_all(t, &all);
         Ok(())
     }) {
         Ok(_) => Reply::json(StatusCode::CREATED, &created),
@@ -666,7 +717,7 @@ fn update_linked(req: &Request<'_>, list: &str, id: &str, rid: &str) -> Reply {
     };
     let mut updated = None;
     let result = change_task(req, list, id, |t| {
-        let mut all = linked_of(t);
+        let mut all = LinkedResource::all_of(t);
         let r = all
             .iter_mut()
             .find(|r| r.id.as_deref() == Some(rid))
@@ -684,7 +735,7 @@ fn update_linked(req: &Request<'_>, list: &str, id: &str, rid: &str) -> Reply {
             r.web_url = body.web_url.clone();
         }
         updated = Some(r.clone());
-        set_linked(t, &all);
+        LinkedResource::set_all(t, &all);
         Ok(())
     });
     match (result, updated) {
@@ -694,92 +745,7 @@ fn update_linked(req: &Request<'_>, list: &str, id: &str, rid: &str) -> Reply {
     }
 }
 
-fn delete_linked(req: &Request<'_>, list: &str, id: &str, rid: &str) -> Reply {
-    let mut found = false;
-    let result = change_task(req, list, id, |t| {
-        let mut all = linked_of(t);
-        let before = all.len();
-        all.retain(|r| r.id.as_deref() != Some(rid));
-        found = all.len() != before;
-        set_linked(t, &all);
-        Ok(())
-    });
-    match result {
-        Ok(_) if found => Reply::empty(StatusCode::NO_CONTENT),
-        Ok(_) => Reply::not_found("linked resource"),
-        Err(r) => r,
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
 // open extensions
-
-fn extensions_of(t: &EwsTask) -> Vec<OpenExtension> {
-    let uri = extensions_uri();
-    t.common
-        .extended_properties
-        .iter()
-        .find(|p| super::extended::same(&p.uri, &uri))
-        .and_then(|p| match &p.value {
-            ExtendedValue::Single(s) => serde_json::from_str(s).ok(),
-            _ => None,
-        })
-        .unwrap_or_default()
-}
-
-fn set_extensions(t: &mut EwsTask, list: &[OpenExtension]) {
-    let uri = extensions_uri();
-    t.common
-        .extended_properties
-        .retain(|p| !super::extended::same(&p.uri, &uri));
-    if !list.is_empty() {
-        let json = serde_json::to_string(list).unwrap_or_default();
-        t.common
-            .extended_properties
-            .push(ExtendedProperty::string(uri, json));
-    }
-}
-
-fn same_name(e: &OpenExtension, name: &str) -> bool {
-    e.extension_name
-        .as_deref()
-        .is_some_and(|n| n.eq_ignore_ascii_case(name))
-}
-
-fn read_extensions(req: &Request<'_>, list: &str, id: &str) -> Result<Vec<OpenExtension>, Reply> {
-    let store = req.shared.read();
-    let Some(mb) = store.mailbox(&req.mailbox) else {
-        return Err(Reply::not_found("mailbox"));
-    };
-    match task_key(req, mb, list, id).and_then(|k| mb.items.get(&k).map(|s| &s.item)) {
-        Some(EwsItem::Task(t)) => Ok(extensions_of(t)),
-        _ => Err(Reply::not_found("task")),
-    }
-}
-
-fn list_extensions(req: &Request<'_>, list: &str, id: &str) -> Reply {
-    match read_extensions(req, list, id) {
-        Ok(value) => Reply::json(
-            StatusCode::OK,
-            &Page {
-                value,
-                next_link: None,
-                delta_link: None,
-            },
-        ),
-        Err(r) => r,
-    }
-}
-
-fn get_extension(req: &Request<'_>, list: &str, id: &str, name: &str) -> Reply {
-    match read_extensions(req, list, id) {
-        Ok(all) => match all.into_iter().find(|e| same_name(e, name)) {
-            Some(e) => Reply::json(StatusCode::OK, &e),
-            None => Reply::not_found("extension"),
-        },
-        Err(r) => r,
-    }
-}
 
 fn create_extension(req: &Request<'_>, list: &str, id: &str) -> Reply {
     let mut body: OpenExtension = match parse_body(req) {
@@ -796,13 +762,13 @@ fn create_extension(req: &Request<'_>, list: &str, id: &str) -> Reply {
     let created = body.clone();
     let mut exists = false;
     let result = change_task(req, list, id, |t| {
-        let mut all = extensions_of(t);
-        if all.iter().any(|e| same_name(e, &name)) {
+        let mut all = OpenExtension::all_of(t);
+        if all.iter().any(|e| e.is(&name)) {
             exists = true;
             return Ok(());
         }
         all.push(body);
-        set_extensions(t, &all);
+        OpenExtension::set_all(t, &all);
         Ok(())
     });
     match result {
@@ -823,31 +789,14 @@ fn update_extension(req: &Request<'_>, list: &str, id: &str, name: &str) -> Repl
     };
     let mut found = false;
     let result = change_task(req, list, id, |t| {
-        let mut all = extensions_of(t);
-        if let Some(e) = all.iter_mut().find(|e| same_name(e, name)) {
+        let mut all = OpenExtension::all_of(t);
+        if let Some(e) = all.iter_mut().find(|e| e.is(name)) {
             found = true;
             for (k, v) in body.data {
                 e.data.insert(k, v);
             }
         }
-        set_extensions(t, &all);
-        Ok(())
-    });
-    match result {
-        Ok(_) if found => Reply::empty(StatusCode::NO_CONTENT),
-        Ok(_) => Reply::not_found("extension"),
-        Err(r) => r,
-    }
-}
-
-fn delete_extension(req: &Request<'_>, list: &str, id: &str, name: &str) -> Reply {
-    let mut found = false;
-    let result = change_task(req, list, id, |t| {
-        let mut all = extensions_of(t);
-        let before = all.len();
-        all.retain(|e| !same_name(e, name));
-        found = all.len() != before;
-        set_extensions(t, &all);
+        OpenExtension::set_all(t, &all);
         Ok(())
     });
     match result {
