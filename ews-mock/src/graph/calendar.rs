@@ -992,14 +992,10 @@ fn create(req: &Request<'_>, calendar: Option<&str>) -> Reply {
             if let Some(tx) = body.transaction_id.as_deref() {
                 graph.record_transaction(&mb.address, tx, key);
             }
-            match mb
-                .items
-                .get(&key)
-                .and_then(|s| to_graph(graph, mb, s, Some(&written_props(&body)), false))
-            {
-                Some(e) => Reply::json(StatusCode::CREATED, &select_json(req, &e)),
-                None => Reply::not_found("event"),
-            }
+            common::item_reply(mb, key, StatusCode::CREATED, "event", |s| {
+                to_graph(graph, mb, s, Some(&written_props(&body)), false)
+                    .map(|e| select_json(req, &e))
+            })
         }
         Err(e) => store_error(e),
     }
@@ -1029,29 +1025,20 @@ fn update(req: &Request<'_>, id: &str) -> Reply {
     if let Target::Occurrence(_, index) = t {
         return update_occurrence(req, mb, key, index, expected, &body);
     }
-    let mut err = None;
-    let result = mb.update_item(key, expected, |item| {
-        if let EwsItem::CalendarItem(c) = item {
-            if let Err(e) = apply(&body, c) {
-                err = Some(e);
-            }
+    let change = |item: &mut EwsItem| match item {
+        EwsItem::CalendarItem(c) => {
+            let applied = apply(&body, c);
             clear_nulls(req.body, c);
+            applied
         }
-    });
-    if let Some(e) = err {
-        return Reply::bad_request(&e);
+        _ => Ok(()),
+    };
+    if let Err(r) = common::change_item(mb, key, expected, store_error, change) {
+        return r;
     }
-    if let Err(e) = result {
-        return store_error(e);
-    }
-    match mb
-        .items
-        .get(&key)
-        .and_then(|s| to_graph(graph, mb, s, Some(&written_props(&body)), false))
-    {
-        Some(e) => Reply::json(StatusCode::OK, &select_json(req, &e)),
-        None => Reply::not_found("event"),
-    }
+    common::item_reply(mb, key, StatusCode::OK, "event", |s| {
+        to_graph(graph, mb, s, Some(&written_props(&body)), false).map(|e| select_json(req, &e))
+    })
 }
 
 /// A change of one occurrence makes it an exception of the series (as the EWS front does).
@@ -1130,14 +1117,9 @@ fn update_occurrence(
             item: EwsItem::CalendarItem(occ),
         });
     }
-    match mb
-        .items
-        .get(&key)
-        .and_then(|s| occurrence_event(graph, mb, s, index))
-    {
-        Some(e) => Reply::json(StatusCode::OK, &select_json(req, &e)),
-        None => Reply::not_found("event"),
-    }
+    common::item_reply(mb, key, StatusCode::OK, "event", |s| {
+        occurrence_event(graph, mb, s, index).map(|e| select_json(req, &e))
+    })
 }
 
 /// Deletes an event (to Deleted Items, as Graph does); an occurrence id cancels that

@@ -3,6 +3,7 @@
 //! creation, and delta rounds over a folder's items or over the folder hierarchy.
 
 use axum::http::StatusCode;
+use ews_client::types::Item as EwsItem;
 use ews_client::types::{Body, BodyType};
 use graph_client::odata::{Change, Page};
 use graph_client::types::{BodyType as GraphBodyType, ItemBody};
@@ -342,5 +343,41 @@ pub(crate) fn folder_of_kind(
                 .filter(|f| kind(&f.class))
                 .map(|f| f.key)
         }
+    }
+}
+
+/// Changes the stored item `key` expecting version `expected` (of an `If-Match`): an error
+/// of `change` answers 400, a store error is answered by `error`.
+pub(crate) fn change_item(
+    mb: &mut Mailbox,
+    key: u64,
+    expected: Option<u64>,
+    error: fn(StoreError) -> Reply,
+    change: impl FnOnce(&mut EwsItem) -> Result<(), String>,
+) -> Result<(), Reply> {
+    let mut err = None;
+    let result = mb.update_item(key, expected, |item| {
+        if let Err(e) = change(item) {
+            err = Some(e);
+        }
+    });
+    if let Some(e) = err {
+        return Err(Reply::bad_request(&e));
+    }
+    result.map_err(error)
+}
+
+/// The Graph view `view` gives of the stored item `key`, with `status`; else 404 naming
+/// `what`.
+pub(crate) fn item_reply<T: Serialize>(
+    mb: &Mailbox,
+    key: u64,
+    status: StatusCode,
+    what: &str,
+    view: impl FnOnce(&StoredItem) -> Option<T>,
+) -> Reply {
+    match mb.items.get(&key).and_then(view) {
+        Some(v) => Reply::json(status, &v),
+        None => Reply::not_found(what),
     }
 }

@@ -594,14 +594,9 @@ fn create(req: &Request<'_>, folder: Option<&str>) -> Reply {
     match mb.create_item(fkey, EwsItem::Contact(contact)) {
         Ok(key) => {
             let wanted = written_props(&body);
-            match mb
-                .items
-                .get(&key)
-                .and_then(|s| to_graph(&req.shared.graph, mb, s, Some(&wanted)))
-            {
-                Some(c) => Reply::json(StatusCode::CREATED, &c),
-                None => Reply::not_found("contact"),
-            }
+            common::item_reply(mb, key, StatusCode::CREATED, "contact", |s| {
+                to_graph(&req.shared.graph, mb, s, Some(&wanted))
+            })
         }
         Err(e) => store_error(e),
     }
@@ -626,30 +621,21 @@ fn update(req: &Request<'_>, id: &str) -> Reply {
         Ok(v) => v,
         Err(r) => return r,
     };
-    let mut err = None;
-    let result = mb.update_item(key, expected, |item| {
-        if let EwsItem::Contact(c) = item {
-            if let Err(e) = apply(&body, c) {
-                err = Some(e);
-            }
+    let change = |item: &mut EwsItem| match item {
+        EwsItem::Contact(c) => {
+            let applied = apply(&body, c);
             clear_nulls(req.body, c);
+            applied
         }
-    });
-    if let Some(e) = err {
-        return Reply::bad_request(&e);
-    }
-    if let Err(e) = result {
-        return store_error(e);
+        _ => Ok(()),
+    };
+    if let Err(r) = common::change_item(mb, key, expected, store_error, change) {
+        return r;
     }
     let wanted = written_props(&body);
-    match mb
-        .items
-        .get(&key)
-        .and_then(|s| to_graph(&req.shared.graph, mb, s, Some(&wanted)))
-    {
-        Some(c) => Reply::json(StatusCode::OK, &c),
-        None => Reply::not_found("contact"),
-    }
+    common::item_reply(mb, key, StatusCode::OK, "contact", |s| {
+        to_graph(&req.shared.graph, mb, s, Some(&wanted))
+    })
 }
 
 fn delete(req: &Request<'_>, id: &str) -> Reply {

@@ -274,14 +274,9 @@ fn create(req: &Request<'_>, folder: Option<&str>) -> Reply {
     match mb.create_item(fkey, EwsItem::Message(message)) {
         Ok(key) => {
             let wanted = written_props(&body);
-            match mb
-                .items
-                .get(&key)
-                .and_then(|s| to_graph(&req.shared.graph, mb, s, Some(&wanted)))
-            {
-                Some(m) => Reply::json(StatusCode::CREATED, &m),
-                None => Reply::not_found("message"),
-            }
+            common::item_reply(mb, key, StatusCode::CREATED, "message", |s| {
+                to_graph(&req.shared.graph, mb, s, Some(&wanted))
+            })
         }
         Err(e) => store_error(e),
     }
@@ -305,29 +300,17 @@ fn update(req: &Request<'_>, id: &str) -> Reply {
         Some(ck) if ck == encode_change_key(stored.key, stored.version) => Some(stored.version),
         Some(_) => return store_error(StoreError::IrresolvableConflict),
     };
-    let mut err = None;
-    let result = mb.update_item(key, expected, |item| {
-        if let EwsItem::Message(m) = item
-            && let Err(e) = apply(&body, m)
-        {
-            err = Some(e);
-        }
-    });
-    if let Some(e) = err {
-        return Reply::bad_request(&e);
-    }
-    if let Err(e) = result {
-        return store_error(e);
+    let change = |item: &mut EwsItem| match item {
+        EwsItem::Message(m) => apply(&body, m),
+        _ => Ok(()),
+    };
+    if let Err(r) = common::change_item(mb, key, expected, store_error, change) {
+        return r;
     }
     let wanted = written_props(&body);
-    match mb
-        .items
-        .get(&key)
-        .and_then(|s| to_graph(&req.shared.graph, mb, s, Some(&wanted)))
-    {
-        Some(m) => Reply::json(StatusCode::OK, &m),
-        None => Reply::not_found("message"),
-    }
+    common::item_reply(mb, key, StatusCode::OK, "message", |s| {
+        to_graph(&req.shared.graph, mb, s, Some(&wanted))
+    })
 }
 
 fn delete(req: &Request<'_>, id: &str) -> Reply {
@@ -398,26 +381,16 @@ fn move_to(req: &Request<'_>, id: &str) -> Reply {
         return Reply::not_found("destination folder");
     };
     if mb.items.get(&key).is_some_and(|s| s.folder == dest) {
-        return match mb
-            .items
-            .get(&key)
-            .and_then(|s| to_graph(&req.shared.graph, mb, s, None))
-        {
-            Some(m) => Reply::json(StatusCode::CREATED, &m),
-            None => Reply::not_found("message"),
-        };
+        return common::item_reply(mb, key, StatusCode::CREATED, "message", |s| {
+            to_graph(&req.shared.graph, mb, s, None)
+        });
     }
     match mb.move_item(key, dest) {
         Ok(new_key) => {
             req.shared.graph.record_move(&mb.address, key, new_key);
-            match mb
-                .items
-                .get(&new_key)
-                .and_then(|s| to_graph(&req.shared.graph, mb, s, None))
-            {
-                Some(m) => Reply::json(StatusCode::CREATED, &m),
-                None => Reply::not_found("message"),
-            }
+            common::item_reply(mb, new_key, StatusCode::CREATED, "message", |s| {
+                to_graph(&req.shared.graph, mb, s, None)
+            })
         }
         Err(e) => store_error(e),
     }

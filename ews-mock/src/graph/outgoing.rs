@@ -18,6 +18,7 @@ use graph_client::mail::{
 };
 use graph_client::odata::Page;
 
+use super::common;
 use super::messages::{apply, message_key, store_error, to_graph};
 use super::{Reply, Request, parse_body};
 use crate::server::Shared;
@@ -76,14 +77,9 @@ pub(crate) fn create_draft_mime(req: &Request<'_>) -> Reply {
         return Reply::not_found("folder");
     };
     match mb.create_item(drafts, EwsItem::Message(message)) {
-        Ok(key) => match mb
-            .items
-            .get(&key)
-            .and_then(|s| to_graph(&req.shared.graph, mb, s, None))
-        {
-            Some(m) => Reply::json(StatusCode::CREATED, &m),
-            None => Reply::not_found("message"),
-        },
+        Ok(key) => common::item_reply(mb, key, StatusCode::CREATED, "message", |s| {
+            to_graph(&req.shared.graph, mb, s, None)
+        }),
         Err(e) => store_error(e),
     }
 }

@@ -459,14 +459,9 @@ fn create_task(req: &Request<'_>, list: &str) -> Reply {
     };
     let linked = body.linked_resources.is_some();
     match mb.create_item(folder, EwsItem::Task(task)) {
-        Ok(key) => match mb
-            .items
-            .get(&key)
-            .and_then(|s| to_graph(&req.shared.graph, mb, s, linked))
-        {
-            Some(t) => Reply::json(StatusCode::CREATED, &t),
-            None => Reply::not_found("task"),
-        },
+        Ok(key) => common::item_reply(mb, key, StatusCode::CREATED, "task", |s| {
+            to_graph(&req.shared.graph, mb, s, linked)
+        }),
         Err(e) => store_error(e),
     }
 }
@@ -489,19 +484,10 @@ fn change_task<'r>(
         Some(s) => check_if_match(s, req.if_match())?,
         None => return Err(Reply::not_found("task")),
     };
-    let mut err = None;
-    let mut change = Some(change);
-    let result = mb.update_item(key, expected, |item| {
-        if let (EwsItem::Task(t), Some(f)) = (item, change.take())
-            && let Err(e) = f(t)
-        {
-            err = Some(e);
-        }
-    });
-    if let Some(e) = err {
-        return Err(Reply::bad_request(&e));
-    }
-    result.map_err(store_error)?;
+    common::change_item(mb, key, expected, store_error, |item| match item {
+        EwsItem::Task(t) => change(t),
+        _ => Ok(()),
+    })?;
     Ok((key, store))
 }
 
@@ -519,14 +505,9 @@ fn update_task(req: &Request<'_>, list: &str, id: &str) -> Reply {
             let Some(mb) = store.mailbox(&req.mailbox) else {
                 return Reply::not_found("mailbox");
             };
-            match mb
-                .items
-                .get(&key)
-                .and_then(|s| to_graph(&req.shared.graph, mb, s, body.linked_resources.is_some()))
-            {
-                Some(t) => Reply::json(StatusCode::OK, &t),
-                None => Reply::not_found("task"),
-            }
+            common::item_reply(mb, key, StatusCode::OK, "task", |s| {
+                to_graph(&req.shared.graph, mb, s, body.linked_resources.is_some())
+            })
         }
         Err(r) => r,
     }
