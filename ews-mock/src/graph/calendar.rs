@@ -559,14 +559,7 @@ fn original_zone(def: Option<&TimeZoneDefinition>) -> String {
 
 /// Clears what a PATCH body sets to `null` (Graph's way of removing a value).
 fn clear_nulls(body: &[u8], c: &mut EwsCalendarItem) {
-    let Ok(serde_json::Value::Object(map)) = serde_json::from_slice::<serde_json::Value>(body)
-    else {
-        return;
-    };
-    for (k, v) in &map {
-        if !v.is_null() {
-            continue;
-        }
+    for k in common::nulled(body) {
         match k.as_str() {
             "recurrence" => {
                 c.recurrence = None;

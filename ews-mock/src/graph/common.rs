@@ -46,10 +46,56 @@ pub(crate) fn check_if_match(
     stored: &StoredItem,
     if_match: Option<String>,
 ) -> Result<Option<u64>, Reply> {
+    if_match_version(stored, if_match, store_error)
+}
+
+/// The stored version whose change key `if_match` is; a stale one is answered by `error`
+/// ([`StoreError::IrresolvableConflict`]).
+pub(crate) fn if_match_version(
+    stored: &StoredItem,
+    if_match: Option<String>,
+    error: fn(StoreError) -> Reply,
+) -> Result<Option<u64>, Reply> {
     match if_match {
         None => Ok(None),
         Some(ck) if ck == encode_change_key(stored.key, stored.version) => Ok(Some(stored.version)),
-        Some(_) => Err(store_error(StoreError::IrresolvableConflict)),
+        Some(_) => Err(error(StoreError::IrresolvableConflict)),
+    }
+}
+
+/// The properties a PATCH body sets to `null` (Graph's way of removing a value).
+pub(crate) fn nulled(body: &[u8]) -> Vec<String> {
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(serde_json::Value::Object(map)) => map
+            .into_iter()
+            .filter(|(_, v)| v.is_null())
+            .map(|(k, _)| k)
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Creates `item` in the folder `folder` finds (else 404 naming `what_folder`): 201 with
+/// the Graph view `view` gives (404 naming `what` if none); `error` answers a store error.
+pub(crate) fn create_item<T: Serialize>(
+    req: &Request<'_>,
+    folder: impl FnOnce(&Mailbox) -> Option<u64>,
+    what_folder: &str,
+    item: EwsItem,
+    what: &str,
+    error: fn(StoreError) -> Reply,
+    view: impl FnOnce(&Mailbox, &StoredItem) -> Option<T>,
+) -> Reply {
+    let mut store = req.shared.write();
+    let Some(mb) = store.mailbox_mut(&req.mailbox) else {
+        return Reply::not_found("mailbox");
+    };
+    let Some(fkey) = folder(mb) else {
+        return Reply::not_found(what_folder);
+    };
+    match mb.create_item(fkey, item) {
+        Ok(key) => item_reply(mb, key, StatusCode::CREATED, what, |s| view(mb, s)),
+        Err(e) => error(e),
     }
 }
 

@@ -254,14 +254,7 @@ fn set_email_slot(c: &mut EwsContact, key: EmailAddressKey, e: Option<&EmailAddr
 
 /// Clears what a PATCH body sets to `null` (Graph's way of removing a value).
 pub(crate) fn clear_nulls(body: &[u8], c: &mut EwsContact) {
-    let Ok(serde_json::Value::Object(map)) = serde_json::from_slice::<serde_json::Value>(body)
-    else {
-        return;
-    };
-    for (k, v) in &map {
-        if !v.is_null() {
-            continue;
-        }
+    for k in common::nulled(body) {
         match k.as_str() {
             "birthday" => c.birthday = None,
             "primaryEmailAddress" => set_email_slot(c, EmailAddressKey::EmailAddress1, None),
@@ -584,22 +577,16 @@ fn create(req: &Request<'_>, folder: Option<&str>) -> Reply {
     if let Err(e) = apply(&body, &mut contact) {
         return Reply::bad_request(&e);
     }
-    let mut store = req.shared.write();
-    let Some(mb) = store.mailbox_mut(&req.mailbox) else {
-        return Reply::not_found("mailbox");
-    };
-    let Some(fkey) = folder_key(mb, folder) else {
-        return Reply::not_found("folder");
-    };
-    match mb.create_item(fkey, EwsItem::Contact(contact)) {
-        Ok(key) => {
-            let wanted = written_props(&body);
-            common::item_reply(mb, key, StatusCode::CREATED, "contact", |s| {
-                to_graph(&req.shared.graph, mb, s, Some(&wanted))
-            })
-        }
-        Err(e) => store_error(e),
-    }
+    let wanted = written_props(&body);
+    common::create_item(
+        req,
+        |mb| folder_key(mb, folder),
+        "folder",
+        EwsItem::Contact(contact),
+        "contact",
+        store_error,
+        |mb, s| to_graph(&req.shared.graph, mb, s, Some(&wanted)),
+    )
 }
 
 fn update(req: &Request<'_>, id: &str) -> Reply {

@@ -264,22 +264,16 @@ fn create(req: &Request<'_>, folder: Option<&str>) -> Reply {
     if let Err(e) = apply(&body, &mut message) {
         return Reply::bad_request(&e);
     }
-    let mut store = req.shared.write();
-    let Some(mb) = store.mailbox_mut(&req.mailbox) else {
-        return Reply::not_found("mailbox");
-    };
-    let Some(fkey) = folder_key(mb, folder.unwrap_or("drafts")) else {
-        return Reply::not_found("folder");
-    };
-    match mb.create_item(fkey, EwsItem::Message(message)) {
-        Ok(key) => {
-            let wanted = written_props(&body);
-            common::item_reply(mb, key, StatusCode::CREATED, "message", |s| {
-                to_graph(&req.shared.graph, mb, s, Some(&wanted))
-            })
-        }
-        Err(e) => store_error(e),
-    }
+    let wanted = written_props(&body);
+    common::create_item(
+        req,
+        |mb| folder_key(mb, folder.unwrap_or("drafts")),
+        "folder",
+        EwsItem::Message(message),
+        "message",
+        store_error,
+        |mb, s| to_graph(&req.shared.graph, mb, s, Some(&wanted)),
+    )
 }
 
 fn update(req: &Request<'_>, id: &str) -> Reply {
@@ -295,10 +289,9 @@ fn update(req: &Request<'_>, id: &str) -> Reply {
         return Reply::not_found("message");
     };
     let key = stored.key;
-    let expected = match req.if_match() {
-        None => None,
-        Some(ck) if ck == encode_change_key(stored.key, stored.version) => Some(stored.version),
-        Some(_) => return store_error(StoreError::IrresolvableConflict),
+    let expected = match common::if_match_version(stored, req.if_match(), store_error) {
+        Ok(v) => v,
+        Err(r) => return r,
     };
     let change = |item: &mut EwsItem| match item {
         EwsItem::Message(m) => apply(&body, m),
@@ -322,10 +315,8 @@ fn delete(req: &Request<'_>, id: &str) -> Reply {
         return Reply::not_found("message");
     };
     let key = stored.key;
-    if let Some(ck) = req.if_match()
-        && ck != encode_change_key(stored.key, stored.version)
-    {
-        return store_error(StoreError::IrresolvableConflict);
+    if let Err(r) = common::if_match_version(stored, req.if_match(), store_error) {
+        return r;
     }
     // Graph moves a deleted message to Deleted Items (its immutable id stays); from there
     // it is gone

@@ -337,14 +337,7 @@ fn apply(g: &TodoTask, t: &mut EwsTask) -> Result<(), String> {
 
 /// Clears what a PATCH body sets to `null` (Graph's way of removing a value).
 fn clear_nulls(body: &[u8], t: &mut EwsTask) {
-    let Ok(serde_json::Value::Object(map)) = serde_json::from_slice::<serde_json::Value>(body)
-    else {
-        return;
-    };
-    for (k, v) in &map {
-        if !v.is_null() {
-            continue;
-        }
+    for k in common::nulled(body) {
         match k.as_str() {
             "startDateTime" => t.start_date = None,
             "dueDateTime" => t.due_date = None,
@@ -450,20 +443,16 @@ fn create_task(req: &Request<'_>, list: &str) -> Reply {
     if let Err(e) = apply(&body, &mut task) {
         return Reply::bad_request(&e);
     }
-    let mut store = req.shared.write();
-    let Some(mb) = store.mailbox_mut(&req.mailbox) else {
-        return Reply::not_found("mailbox");
-    };
-    let Some(folder) = list_key(mb, list) else {
-        return Reply::not_found("task list");
-    };
     let linked = body.linked_resources.is_some();
-    match mb.create_item(folder, EwsItem::Task(task)) {
-        Ok(key) => common::item_reply(mb, key, StatusCode::CREATED, "task", |s| {
-            to_graph(&req.shared.graph, mb, s, linked)
-        }),
-        Err(e) => store_error(e),
-    }
+    common::create_item(
+        req,
+        |mb| list_key(mb, list),
+        "task list",
+        EwsItem::Task(task),
+        "task",
+        store_error,
+        |mb, s| to_graph(&req.shared.graph, mb, s, linked),
+    )
 }
 
 /// Changes the task `id` of `list` with `change` (after the `If-Match` check).
