@@ -10,17 +10,6 @@ use super::{Reply, Request};
 use crate::ids::IdKind;
 use crate::store::{Mailbox, StoreError};
 
-/// Well-known folder names Graph and EWS share.
-const WELL_KNOWN: &[&str] = &[
-    "msgfolderroot",
-    "inbox",
-    "sentitems",
-    "drafts",
-    "deleteditems",
-    "outbox",
-    "junkemail",
-];
-
 pub(crate) fn dispatch(req: &Request<'_>, path: &[&str]) -> Reply {
     let m = &req.method;
     match path {
@@ -42,7 +31,12 @@ fn is_mail(class: &str) -> bool {
 fn folder_key(mb: &Mailbox, id: Option<&str>) -> Option<u64> {
     match id {
         None => mb.distinguished("msgfolderroot"),
-        Some(name) if WELL_KNOWN.iter().any(|w| w.eq_ignore_ascii_case(name)) => {
+        Some(name)
+            if name.eq_ignore_ascii_case("msgfolderroot")
+                || super::messages::WELL_KNOWN
+                    .iter()
+                    .any(|w| w.eq_ignore_ascii_case(name)) =>
+        {
             mb.distinguished(&name.to_ascii_lowercase())
         }
         Some(id) => {

@@ -17,7 +17,8 @@ use crate::store::{ChangeKind, Mailbox, StoreError, StoredItem};
 type EwsMessage = ews_client::types::Message;
 type EwsAddress = ews_client::types::EmailAddress;
 
-const WELL_KNOWN: &[&str] = &[
+/// Well-known names of mail folders Graph and EWS share (besides `msgfolderroot`).
+pub(crate) const WELL_KNOWN: &[&str] = &[
     "inbox",
     "sentitems",
     "drafts",

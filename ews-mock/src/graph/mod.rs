@@ -387,8 +387,13 @@ impl Reply {
 
 /// A GUID-shaped string derived from `n`.
 pub(crate) fn uuid_like(n: u64) -> String {
+    guid_of(&n.to_le_bytes())
+}
+
+/// A GUID-shaped string of the first 16 bytes of the SHA-256 of `bytes`.
+pub(crate) fn guid_of(bytes: &[u8]) -> String {
     use sha2::Digest as _;
-    let h = sha2::Sha256::digest(n.to_le_bytes());
+    let h = sha2::Sha256::digest(bytes);
     let hex: String = h.iter().take(16).map(|b| format!("{b:02x}")).collect();
     format!(
         "{}-{}-{}-{}-{}",

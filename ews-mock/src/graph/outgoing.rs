@@ -16,7 +16,6 @@ use graph_client::Base64;
 use graph_client::mail::{
     CreateUploadSession, FILE_ATTACHMENT_TYPE, FileAttachment, SendMail, UploadSession,
 };
-use graph_client::odata::Page;
 
 use super::common;
 use super::messages::{apply, message_key, store_error, to_graph};
@@ -319,14 +318,7 @@ pub(crate) fn list_attachments(req: &Request<'_>, id: &str) -> Reply {
         .iter()
         .filter_map(|a| attachment_json(mb, immutable, a, true))
         .collect();
-    Reply::json(
-        StatusCode::OK,
-        &Page {
-            value,
-            next_link: None,
-            delta_link: None,
-        },
-    )
+    super::common::page_reply(value, None)
 }
 
 pub(crate) fn get_attachment(req: &Request<'_>, id: &str, aid: &str) -> Reply {
