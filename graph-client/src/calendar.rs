@@ -7,7 +7,7 @@ use http::Method;
 use crate::client::{Mailbox, WriteOptions};
 use crate::error::Error;
 use crate::mail::has_id;
-use crate::odata::{DeltaRound, DeltaStart, ListOptions};
+use crate::odata::{DeltaRound, DeltaStart, ListOptions, folder_path};
 use crate::schema::{graph_enum, graph_struct};
 use crate::types::{
     DateTimeTimeZone, EmailAddress, Importance, ItemBody, PatternedRecurrence, PhysicalAddress,
@@ -157,17 +157,13 @@ impl Window {
 }
 
 fn events_path(calendar: Option<&str>) -> Vec<&str> {
-    match calendar {
-        Some(c) => vec!["calendars", c, "events"],
-        None => vec!["events"],
-    }
+    folder_path(calendar, "calendars", "events", "events")
 }
 
 impl Mailbox {
     /// The mailbox's calendars.
     pub async fn calendars(&self) -> Result<Vec<Calendar>, Error> {
-        let url = self.url(&["calendars"], &[])?;
-        self.list_all(url, "calendars").await
+        self.list_at(&["calendars"], &[], "calendars").await
     }
 
     /// Single events and series masters of a calendar (`None`: the default calendar);
@@ -177,8 +173,8 @@ impl Mailbox {
         calendar: Option<&str>,
         options: &ListOptions,
     ) -> Result<Vec<Event>, Error> {
-        let url = self.url(&events_path(calendar), &options.query())?;
-        self.list_all(url, "events").await
+        self.list_at(&events_path(calendar), &options.query(), "events")
+            .await
     }
 
     /// One event (an occurrence id gives the occurrence).
@@ -218,26 +214,13 @@ impl Mailbox {
         patch: &(impl serde::Serialize + Sync),
         etag: Option<&str>,
     ) -> Result<Event, Error> {
-        self.send_json(
-            Method::PATCH,
-            &["events", id],
-            patch,
-            WriteOptions::if_match(etag),
-            "event",
-        )
-        .await
+        self.update_entity(&["events", id], patch, etag, "event")
+            .await
     }
 
     /// Deletes an event; for an occurrence id this cancels that occurrence of the series.
     pub async fn delete_event(&self, id: &str, etag: Option<&str>) -> Result<(), Error> {
-        self.send_raw::<()>(
-            Method::DELETE,
-            &["events", id],
-            None,
-            WriteOptions::if_match(etag),
-        )
-        .await
-        .map(|_| ())
+        self.delete_entity(&["events", id], etag).await
     }
 
     /// The occurrences and exceptions of a series in a window.
@@ -249,8 +232,12 @@ impl Mailbox {
     ) -> Result<Vec<Event>, Error> {
         let mut query = window.query();
         query.extend(options.query());
-        let url = self.url(&["events", series_master_id, "instances"], &query)?;
-        self.list_all(url, "instances").await
+        self.list_at(
+            &["events", series_master_id, "instances"],
+            &query,
+            "instances",
+        )
+        .await
     }
 
     /// A series master with its exceptions and cancelled occurrences
@@ -271,15 +258,10 @@ impl Mailbox {
         window: Window,
         options: &ListOptions,
     ) -> Result<Vec<Event>, Error> {
-        let mut segments: Vec<&str> = match calendar {
-            Some(c) => vec!["calendars", c],
-            None => vec![],
-        };
-        segments.push("calendarView");
+        let segments = folder_path(calendar, "calendars", "calendarView", "calendarView");
         let mut query = window.query();
         query.extend(options.query());
-        let url = self.url(&segments, &query)?;
-        self.list_all(url, "calendar view").await
+        self.list_at(&segments, &query, "calendar view").await
     }
 
     /// One delta round over the calendar view of a window; the window is fixed in the delta
@@ -291,11 +273,8 @@ impl Mailbox {
         start: DeltaStart<'_>,
         page_size: Option<u32>,
     ) -> Result<DeltaRound<Event>, Error> {
-        let mut segments: Vec<&str> = match calendar {
-            Some(c) => vec!["calendars", c],
-            None => vec![],
-        };
-        segments.extend(["calendarView", "delta"]);
+        let mut segments = folder_path(calendar, "calendars", "calendarView", "calendarView");
+        segments.push("delta");
         let url = self.url(&segments, &window.query())?;
         self.delta_round(url, start, page_size, "calendar view delta")
             .await

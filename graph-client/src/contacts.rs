@@ -1,11 +1,9 @@
 //! Contact folders and contacts (CRUD, delta per folder).
 
-use http::Method;
-
-use crate::client::{Mailbox, WriteOptions};
+use crate::client::Mailbox;
 use crate::error::Error;
 use crate::mail::has_id;
-use crate::odata::{DeltaRound, DeltaStart, ListOptions};
+use crate::odata::{DeltaRound, DeltaStart, ListOptions, folder_path, select_query};
 use crate::schema::graph_struct;
 use crate::types::{EmailAddress, PhysicalAddress, SingleValueExtendedProperty};
 
@@ -67,23 +65,24 @@ graph_struct! {
 has_id!(ContactFolder, Contact);
 
 fn contacts_path(folder: Option<&str>) -> Vec<&str> {
-    match folder {
-        Some(f) => vec!["contactFolders", f, "contacts"],
-        None => vec!["contacts"],
-    }
+    folder_path(folder, "contactFolders", "contacts", "contacts")
 }
 
 impl Mailbox {
     /// The top-level contact folders (the default Contacts folder is `contacts` itself).
     pub async fn contact_folders(&self) -> Result<Vec<ContactFolder>, Error> {
-        let url = self.url(&["contactFolders"], &[])?;
-        self.list_all(url, "contact folders").await
+        self.list_at(&["contactFolders"], &[], "contact folders")
+            .await
     }
 
     /// The child folders of a contact folder.
     pub async fn contact_child_folders(&self, id: &str) -> Result<Vec<ContactFolder>, Error> {
-        let url = self.url(&["contactFolders", id, "childFolders"], &[])?;
-        self.list_all(url, "contact folders").await
+        self.list_at(
+            &["contactFolders", id, "childFolders"],
+            &[],
+            "contact folders",
+        )
+        .await
     }
 
     /// Creates a contact folder below `parent` (top level if `None`).
@@ -96,18 +95,9 @@ impl Mailbox {
             display_name: Some(name.to_owned()),
             ..Default::default()
         };
-        let segments: Vec<&str> = match parent {
-            Some(p) => vec!["contactFolders", p, "childFolders"],
-            None => vec!["contactFolders"],
-        };
-        self.send_json(
-            Method::POST,
-            &segments,
-            &body,
-            WriteOptions::default(),
-            "contact folder",
-        )
-        .await
+        let segments: Vec<&str> =
+            folder_path(parent, "contactFolders", "childFolders", "contactFolders");
+        self.post_entity(&segments, &body, "contact folder").await
     }
 
     /// The contacts of a folder (`None`: the default Contacts folder).
@@ -116,8 +106,8 @@ impl Mailbox {
         folder: Option<&str>,
         options: &ListOptions,
     ) -> Result<Vec<Contact>, Error> {
-        let url = self.url(&contacts_path(folder), &options.query())?;
-        self.list_all(url, "contacts").await
+        self.list_at(&contacts_path(folder), &options.query(), "contacts")
+            .await
     }
 
     /// One contact.
@@ -132,14 +122,8 @@ impl Mailbox {
         folder: Option<&str>,
         contact: &Contact,
     ) -> Result<Contact, Error> {
-        self.send_json(
-            Method::POST,
-            &contacts_path(folder),
-            contact,
-            WriteOptions::default(),
-            "contact",
-        )
-        .await
+        self.post_entity(&contacts_path(folder), contact, "contact")
+            .await
     }
 
     /// Updates the properties in `patch` (the typed resource, or a `serde_json::Value` when a
@@ -150,26 +134,13 @@ impl Mailbox {
         patch: &(impl serde::Serialize + Sync),
         etag: Option<&str>,
     ) -> Result<Contact, Error> {
-        self.send_json(
-            Method::PATCH,
-            &["contacts", id],
-            patch,
-            WriteOptions::if_match(etag),
-            "contact",
-        )
-        .await
+        self.update_entity(&["contacts", id], patch, etag, "contact")
+            .await
     }
 
     /// Deletes a contact; with `etag`, only if unchanged.
     pub async fn delete_contact(&self, id: &str, etag: Option<&str>) -> Result<(), Error> {
-        self.send_raw::<()>(
-            Method::DELETE,
-            &["contacts", id],
-            None,
-            WriteOptions::if_match(etag),
-        )
-        .await
-        .map(|_| ())
+        self.delete_entity(&["contacts", id], etag).await
     }
 
     /// One delta round over a contact folder (`None`: the default folder).
@@ -182,11 +153,7 @@ impl Mailbox {
     ) -> Result<DeltaRound<Contact>, Error> {
         let mut segments = contacts_path(folder);
         segments.push("delta");
-        let query: Vec<(&str, String)> = if select.is_empty() {
-            Vec::new()
-        } else {
-            vec![("$select", select.join(","))]
-        };
+        let query = select_query(select);
         let url = self.url(&segments, &query)?;
         self.delta_round(url, start, page_size, "contact delta")
             .await

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::client::{Body, Mailbox, Request, WriteOptions};
 use crate::error::Error;
-use crate::odata::{DeltaRound, DeltaStart, ListOptions};
+use crate::odata::{DeltaRound, DeltaStart, ListOptions, folder_path, select_query};
 use crate::schema::{graph_enum, graph_struct};
 use crate::types::{Base64, Importance, ItemBody, Recipient, SingleValueExtendedProperty};
 
@@ -164,8 +164,12 @@ pub(crate) use has_id;
 impl Mailbox {
     /// The top-level mail folders (below the message folder root).
     pub async fn mail_folders(&self) -> Result<Vec<MailFolder>, Error> {
-        let url = self.url(&["mailFolders"], &[("$top", "100".to_owned())])?;
-        self.list_all(url, "mail folders").await
+        self.list_at(
+            &["mailFolders"],
+            &[("$top", "100".to_owned())],
+            "mail folders",
+        )
+        .await
     }
 
     /// One folder by id or well-known name (`inbox`, `sentitems`, `msgfolderroot`, ...).
@@ -175,11 +179,12 @@ impl Mailbox {
 
     /// The child folders of a folder.
     pub async fn mail_child_folders(&self, id: &str) -> Result<Vec<MailFolder>, Error> {
-        let url = self.url(
+        self.list_at(
             &["mailFolders", id, "childFolders"],
             &[("$top", "100".to_owned())],
-        )?;
-        self.list_all(url, "mail folders").await
+            "mail folders",
+        )
+        .await
     }
 
     /// Creates a folder below `parent` (top level if `None`).
@@ -192,18 +197,8 @@ impl Mailbox {
             display_name: Some(name.to_owned()),
             ..Default::default()
         };
-        let segments: Vec<&str> = match parent {
-            Some(p) => vec!["mailFolders", p, "childFolders"],
-            None => vec!["mailFolders"],
-        };
-        self.send_json(
-            Method::POST,
-            &segments,
-            &body,
-            WriteOptions::default(),
-            "mail folder",
-        )
-        .await
+        let segments: Vec<&str> = folder_path(parent, "mailFolders", "childFolders", "mailFolders");
+        self.post_entity(&segments, &body, "mail folder").await
     }
 
     /// One delta round over the mail folder hierarchy.
@@ -222,8 +217,12 @@ impl Mailbox {
         folder: &str,
         options: &ListOptions,
     ) -> Result<Vec<Message>, Error> {
-        let url = self.url(&["mailFolders", folder, "messages"], &options.query())?;
-        self.list_all(url, "messages").await
+        self.list_at(
+            &["mailFolders", folder, "messages"],
+            &options.query(),
+            "messages",
+        )
+        .await
     }
 
     /// One message.
@@ -249,11 +248,7 @@ impl Mailbox {
         select: &[&str],
         page_size: Option<u32>,
     ) -> Result<DeltaRound<Message>, Error> {
-        let query: Vec<(&str, String)> = if select.is_empty() {
-            Vec::new()
-        } else {
-            vec![("$select", select.join(","))]
-        };
+        let query = select_query(select);
         let url = self.url(&["mailFolders", folder, "messages", "delta"], &query)?;
         self.delta_round(url, start, page_size, "message delta")
             .await
@@ -266,18 +261,8 @@ impl Mailbox {
         folder: Option<&str>,
         message: &Message,
     ) -> Result<Message, Error> {
-        let segments: Vec<&str> = match folder {
-            Some(f) => vec!["mailFolders", f, "messages"],
-            None => vec!["messages"],
-        };
-        self.send_json(
-            Method::POST,
-            &segments,
-            message,
-            WriteOptions::default(),
-            "message",
-        )
-        .await
+        let segments: Vec<&str> = folder_path(folder, "mailFolders", "messages", "messages");
+        self.post_entity(&segments, message, "message").await
     }
 
     /// Creates a draft from MIME content (sent base64 as `text/plain`).
@@ -307,14 +292,8 @@ impl Mailbox {
         let body = MoveTo {
             destination_id: destination.to_owned(),
         };
-        self.send_json(
-            Method::POST,
-            &["messages", id, "move"],
-            &body,
-            WriteOptions::default(),
-            "message",
-        )
-        .await
+        self.post_entity(&["messages", id, "move"], &body, "message")
+            .await
     }
 
     /// Updates the properties in `patch` (the typed resource, or a `serde_json::Value` when a
@@ -326,26 +305,13 @@ impl Mailbox {
         patch: &(impl serde::Serialize + Sync),
         etag: Option<&str>,
     ) -> Result<Message, Error> {
-        self.send_json(
-            Method::PATCH,
-            &["messages", id],
-            patch,
-            WriteOptions::if_match(etag),
-            "message",
-        )
-        .await
+        self.update_entity(&["messages", id], patch, etag, "message")
+            .await
     }
 
     /// Deletes a message (to Deleted Items); with `etag`, only if unchanged.
     pub async fn delete_message(&self, id: &str, etag: Option<&str>) -> Result<(), Error> {
-        self.send_raw::<()>(
-            Method::DELETE,
-            &["messages", id],
-            None,
-            WriteOptions::if_match(etag),
-        )
-        .await
-        .map(|_| ())
+        self.delete_entity(&["messages", id], etag).await
     }
 
     /// The attachments of a message (with content).
@@ -374,11 +340,9 @@ impl Mailbox {
                 ..Default::default()
             };
             let created: FileAttachment = self
-                .send_json(
-                    Method::POST,
+                .post_entity(
                     &["messages", message_id, "attachments"],
                     &body,
-                    WriteOptions::default(),
                     "attachment",
                 )
                 .await?;
@@ -394,11 +358,9 @@ impl Mailbox {
             },
         };
         let session: UploadSession = self
-            .send_json(
-                Method::POST,
+            .post_entity(
                 &["messages", message_id, "attachments", "createUploadSession"],
                 &body,
-                WriteOptions::default(),
                 "upload session",
             )
             .await?;

@@ -5,7 +5,7 @@ use http::Method;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::client::Mailbox;
+use crate::client::{Mailbox, WriteOptions};
 use crate::error::Error;
 
 /// One page of a collection.
@@ -205,7 +205,102 @@ impl<'a> From<Option<&'a str>> for DeltaStart<'a> {
     }
 }
 
+/// The `$select` query of a delta request (none when `select` is empty).
+pub(crate) fn select_query(select: &[&str]) -> Vec<(&'static str, String)> {
+    if select.is_empty() {
+        Vec::new()
+    } else {
+        vec![("$select", select.join(","))]
+    }
+}
+
+/// The path of a collection `root` (`None`: the default folder) or of the collection
+/// `child` below the folder `folder` of the collection `parent`.
+pub(crate) fn folder_path<'a>(
+    folder: Option<&'a str>,
+    parent: &'a str,
+    child: &'a str,
+    root: &'a str,
+) -> Vec<&'a str> {
+    match folder {
+        Some(f) => vec![parent, f, child],
+        None => vec![root],
+    }
+}
+
+/// Counts one page against the stream limits of a listing or a delta round.
+fn check_page(
+    guard: &mut StreamGuard,
+    entries: usize,
+    next_link: Option<&str>,
+) -> Result<(), Error> {
+    guard
+        .page(entries, next_link.map(str::as_bytes), None)
+        .map_err(|e| Error::Transport(TransportError::Stream(e)))
+}
+
 impl Mailbox {
+    /// Every entry of the collection at `segments` with `query`.
+    pub(crate) async fn list_at<T: DeserializeOwned>(
+        &self,
+        segments: &[&str],
+        query: &[(&str, String)],
+        what: &str,
+    ) -> Result<Vec<T>, Error> {
+        let url = self.url(segments, query)?;
+        self.list_all(url, what).await
+    }
+
+    /// `POST`s `body` to `segments` (a create or an action) and reads the entity answered;
+    /// never repeated blindly.
+    pub(crate) async fn post_entity<B, T>(
+        &self,
+        segments: &[&str],
+        body: &B,
+        what: &str,
+    ) -> Result<T, Error>
+    where
+        B: Serialize + ?Sized + Sync,
+        T: DeserializeOwned,
+    {
+        self.send_json(Method::POST, segments, body, WriteOptions::default(), what)
+            .await
+    }
+
+    /// Updates the entity at `segments` (`PATCH`); with `etag`, 412 gives
+    /// [`Error::Conflict`].
+    pub(crate) async fn update_entity<B, T>(
+        &self,
+        segments: &[&str],
+        patch: &B,
+        etag: Option<&str>,
+        what: &str,
+    ) -> Result<T, Error>
+    where
+        B: Serialize + ?Sized + Sync,
+        T: DeserializeOwned,
+    {
+        self.send_json(
+            Method::PATCH,
+            segments,
+            patch,
+            WriteOptions::if_match(etag),
+            what,
+        )
+        .await
+    }
+
+    /// Deletes the entity at `segments`; with `etag`, only if unchanged.
+    pub(crate) async fn delete_entity(
+        &self,
+        segments: &[&str],
+        etag: Option<&str>,
+    ) -> Result<(), Error> {
+        self.send_raw::<()>(Method::DELETE, segments, None, WriteOptions::if_match(etag))
+            .await
+            .map(|_| ())
+    }
+
     /// Follows `@odata.nextLink` from `first` to the end and returns every entry.
     pub(crate) async fn list_all<T: DeserializeOwned>(
         &self,
@@ -232,13 +327,7 @@ impl Mailbox {
             let mut request = self.request(Method::GET, url);
             request.max_response_bytes = max_response_bytes;
             let page: Page<T> = self.client.execute(request).await?.json(what)?;
-            guard
-                .page(
-                    page.value.len(),
-                    page.next_link.as_deref().map(str::as_bytes),
-                    None,
-                )
-                .map_err(|e| Error::Transport(TransportError::Stream(e)))?;
+            check_page(&mut guard, page.value.len(), page.next_link.as_deref())?;
             out.extend(page.value);
             if let Some(link) = page.next_link {
                 next = Some(self.client.link(&link)?);
@@ -276,13 +365,7 @@ impl Mailbox {
             let page: Page<Change<T>> = self.client.execute(request).await?.json(what)?;
             // A next link seen before (also the start link) would loop; the delta link ends
             // the round, so it may equal the start (an empty round of a simple server).
-            guard
-                .page(
-                    page.value.len(),
-                    page.next_link.as_deref().map(str::as_bytes),
-                    None,
-                )
-                .map_err(|e| Error::Transport(TransportError::Stream(e)))?;
+            check_page(&mut guard, page.value.len(), page.next_link.as_deref())?;
             for change in page.value {
                 match change.id().map(str::to_owned) {
                     Some(id) => match index.get(&id) {

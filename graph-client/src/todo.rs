@@ -142,8 +142,7 @@ has_id!(TodoTaskList, TodoTask, LinkedResource);
 impl Mailbox {
     /// The user's To Do lists.
     pub async fn todo_lists(&self) -> Result<Vec<TodoTaskList>, Error> {
-        let url = self.url(&["todo", "lists"], &[])?;
-        self.list_all(url, "task lists").await
+        self.list_at(&["todo", "lists"], &[], "task lists").await
     }
 
     /// Creates a list.
@@ -152,14 +151,8 @@ impl Mailbox {
             display_name: Some(name.to_owned()),
             ..Default::default()
         };
-        self.send_json(
-            Method::POST,
-            &["todo", "lists"],
-            &body,
-            WriteOptions::default(),
-            "task list",
-        )
-        .await
+        self.post_entity(&["todo", "lists"], &body, "task list")
+            .await
     }
 
     /// Renames a list.
@@ -168,26 +161,13 @@ impl Mailbox {
             display_name: Some(name.to_owned()),
             ..Default::default()
         };
-        self.send_json(
-            Method::PATCH,
-            &["todo", "lists", id],
-            &body,
-            WriteOptions::default(),
-            "task list",
-        )
-        .await
+        self.update_entity(&["todo", "lists", id], &body, None, "task list")
+            .await
     }
 
     /// Deletes a list with its tasks.
     pub async fn delete_todo_list(&self, id: &str) -> Result<(), Error> {
-        self.send_raw::<()>(
-            Method::DELETE,
-            &["todo", "lists", id],
-            None,
-            WriteOptions::default(),
-        )
-        .await
-        .map(|_| ())
+        self.delete_entity(&["todo", "lists", id], None).await
     }
 
     /// One delta round over the lists.
@@ -201,8 +181,8 @@ impl Mailbox {
 
     /// The tasks of a list.
     pub async fn tasks(&self, list: &str, options: &ListOptions) -> Result<Vec<TodoTask>, Error> {
-        let url = self.url(&["todo", "lists", list, "tasks"], &options.query())?;
-        self.list_all(url, "tasks").await
+        self.list_at(&["todo", "lists", list, "tasks"], &options.query(), "tasks")
+            .await
     }
 
     /// One task, with its linked resources and open extensions (`$expand`).
@@ -218,14 +198,8 @@ impl Mailbox {
     /// Creates a task (linked resources in the body are created with it). Never repeated
     /// blindly.
     pub async fn create_task(&self, list: &str, task: &TodoTask) -> Result<TodoTask, Error> {
-        self.send_json(
-            Method::POST,
-            &["todo", "lists", list, "tasks"],
-            task,
-            WriteOptions::default(),
-            "task",
-        )
-        .await
+        self.post_entity(&["todo", "lists", list, "tasks"], task, "task")
+            .await
     }
 
     /// Updates the properties in `patch` (the typed resource, or a `serde_json::Value` when a
@@ -237,26 +211,14 @@ impl Mailbox {
         patch: &(impl serde::Serialize + Sync),
         etag: Option<&str>,
     ) -> Result<TodoTask, Error> {
-        self.send_json(
-            Method::PATCH,
-            &["todo", "lists", list, "tasks", id],
-            patch,
-            WriteOptions::if_match(etag),
-            "task",
-        )
-        .await
+        self.update_entity(&["todo", "lists", list, "tasks", id], patch, etag, "task")
+            .await
     }
 
     /// Deletes a task.
     pub async fn delete_task(&self, list: &str, id: &str, etag: Option<&str>) -> Result<(), Error> {
-        self.send_raw::<()>(
-            Method::DELETE,
-            &["todo", "lists", list, "tasks", id],
-            None,
-            WriteOptions::if_match(etag),
-        )
-        .await
-        .map(|_| ())
+        self.delete_entity(&["todo", "lists", list, "tasks", id], etag)
+            .await
     }
 
     /// One delta round over the tasks of a list.
@@ -276,11 +238,12 @@ impl Mailbox {
         list: &str,
         task: &str,
     ) -> Result<Vec<LinkedResource>, Error> {
-        let url = self.url(
+        self.list_at(
             &["todo", "lists", list, "tasks", task, "linkedResources"],
             &[],
-        )?;
-        self.list_all(url, "linked resources").await
+            "linked resources",
+        )
+        .await
     }
 
     /// Adds a linked resource to a task.
@@ -290,11 +253,9 @@ impl Mailbox {
         task: &str,
         resource: &LinkedResource,
     ) -> Result<LinkedResource, Error> {
-        self.send_json(
-            Method::POST,
+        self.post_entity(
             &["todo", "lists", list, "tasks", task, "linkedResources"],
             resource,
-            WriteOptions::default(),
             "linked resource",
         )
         .await
@@ -307,14 +268,11 @@ impl Mailbox {
         task: &str,
         id: &str,
     ) -> Result<(), Error> {
-        self.send_raw::<()>(
-            Method::DELETE,
+        self.delete_entity(
             &["todo", "lists", list, "tasks", task, "linkedResources", id],
             None,
-            WriteOptions::default(),
         )
         .await
-        .map(|_| ())
     }
 
     /// Adds an open extension to a task.
@@ -324,11 +282,9 @@ impl Mailbox {
         task: &str,
         extension: &OpenExtension,
     ) -> Result<OpenExtension, Error> {
-        self.send_json(
-            Method::POST,
+        self.post_entity(
             &["todo", "lists", list, "tasks", task, "extensions"],
             extension,
-            WriteOptions::default(),
             "extension",
         )
         .await
@@ -374,13 +330,10 @@ impl Mailbox {
         task: &str,
         name: &str,
     ) -> Result<(), Error> {
-        self.send_raw::<()>(
-            Method::DELETE,
+        self.delete_entity(
             &["todo", "lists", list, "tasks", task, "extensions", name],
             None,
-            WriteOptions::default(),
         )
         .await
-        .map(|_| ())
     }
 }

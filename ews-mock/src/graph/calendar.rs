@@ -17,22 +17,21 @@ use ews_client::types::recurrence::{
     DayOfWeek as EwsDay, DayOfWeekIndex, Month, Recurrence as EwsRecurrence,
     RecurrencePattern as EwsPattern, RecurrenceRange as EwsRange,
 };
-use ews_client::types::{Body, BodyType, ItemId, TimeZoneDefinition};
+use ews_client::types::{ItemId, TimeZoneDefinition};
 use graph_client::calendar::{
     Attendee, AttendeeType, Calendar, Event, EventType, FreeBusyStatus, Location, ResponseStatus,
     ResponseType,
 };
-use graph_client::odata::{Change, Page};
 use graph_client::types::{
-    BodyType as GraphBodyType, DateTimeTimeZone, DayOfWeek, EmailAddress, ItemBody,
-    PatternedRecurrence, Recipient, RecurrencePattern, RecurrencePatternType, RecurrenceRange,
-    RecurrenceRangeType, Sensitivity, WeekIndex,
+    DateTimeTimeZone, DayOfWeek, EmailAddress, PatternedRecurrence, Recipient, RecurrencePattern,
+    RecurrencePatternType, RecurrenceRange, RecurrenceRangeType, Sensitivity, WeekIndex,
 };
 
+use super::common::{self, check_if_match, store_error};
 use super::ids as gids;
 use super::{Reply, Request, extended, parse_body};
 use crate::ids::{IdKind, encode_change_key};
-use crate::store::{ChangeKind, Mailbox, OccurrenceException, StoreError, StoredItem};
+use crate::store::{ChangeKind, Mailbox, OccurrenceException, StoredItem};
 
 type EwsCalendarItem = ews_client::types::CalendarItem;
 type EwsAddress = ews_client::types::EmailAddress;
@@ -59,36 +58,12 @@ pub(crate) fn dispatch(req: &Request<'_>, path: &[&str]) -> Reply {
             "GET" => get(req, id),
             "PATCH" => update(req, id),
             "DELETE" => delete(req, id),
-            _ => Reply::error(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "BadRequest",
-                "The method is not allowed here.",
-            ),
+            _ => Reply::method_not_allowed(),
         },
         ["events", id, "instances"] if m == Method::GET => instances(req, id),
         ["calendarView"] if m == Method::GET => calendar_view(req, calendar),
         ["calendarView", "delta"] if m == Method::GET => view_delta(req, calendar),
-        _ => Reply::error(
-            StatusCode::BAD_REQUEST,
-            "BadRequest",
-            "Resource not found for the segment.",
-        ),
-    }
-}
-
-fn store_error(e: StoreError) -> Reply {
-    match e {
-        StoreError::ItemNotFound | StoreError::FolderNotFound => Reply::not_found("item"),
-        StoreError::IrresolvableConflict => Reply::error(
-            StatusCode::PRECONDITION_FAILED,
-            "ErrorIrresolvableConflict",
-            "The send or update operation could not be performed because the change key passed in the request does not match the current change key for the item.",
-        ),
-        other => Reply::error(
-            StatusCode::BAD_REQUEST,
-            other.response_code(),
-            &other.to_string(),
-        ),
+        _ => Reply::no_segment(),
     }
 }
 
@@ -98,17 +73,7 @@ fn is_calendar(class: &str) -> bool {
 
 /// The folder key of a Graph calendar id (`None`: the default Calendar folder).
 fn calendar_key(mb: &Mailbox, id: Option<&str>) -> Option<u64> {
-    match id {
-        None => mb.distinguished("calendar"),
-        Some(id) if id.eq_ignore_ascii_case("calendar") => mb.distinguished("calendar"),
-        Some(id) => {
-            let key = gids::decode(IdKind::Folder, &mb.address, id)?;
-            mb.folders
-                .get(&key)
-                .filter(|f| is_calendar(&f.class))
-                .map(|f| f.key)
-        }
-    }
+    common::folder_of_kind(mb, id, "calendar", is_calendar)
 }
 
 fn calendar_json(mb: &Mailbox, key: u64) -> Option<Calendar> {
@@ -129,35 +94,12 @@ fn calendar_json(mb: &Mailbox, key: u64) -> Option<Calendar> {
 }
 
 fn list_calendars(req: &Request<'_>) -> Reply {
-    let store = req.shared.read();
-    let Some(mb) = store.mailbox(&req.mailbox) else {
-        return Reply::not_found("mailbox");
-    };
-    let value: Vec<Calendar> = mb
-        .folders
-        .values()
-        .filter(|f| is_calendar(&f.class))
-        .filter_map(|f| calendar_json(mb, f.key))
-        .collect();
-    Reply::json(
-        StatusCode::OK,
-        &Page {
-            value,
-            next_link: None,
-            delta_link: None,
-        },
-    )
+    common::list_folders(req, |_| Ok(None), is_calendar, calendar_json)
 }
 
 fn get_calendar(req: &Request<'_>, id: &str) -> Reply {
-    let store = req.shared.read();
-    let Some(mb) = store.mailbox(&req.mailbox) else {
-        return Reply::not_found("mailbox");
-    };
-    match calendar_key(mb, Some(id)).and_then(|k| calendar_json(mb, k)) {
-        Some(c) => Reply::json(StatusCode::OK, &c),
-        None => Reply::not_found("calendar"),
-    }
+    let find = |mb: &Mailbox| calendar_key(mb, Some(id)).and_then(|k| calendar_json(mb, k));
+    common::get_folder(req, find, "calendar")
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -617,14 +559,7 @@ fn original_zone(def: Option<&TimeZoneDefinition>) -> String {
 
 /// Clears what a PATCH body sets to `null` (Graph's way of removing a value).
 fn clear_nulls(body: &[u8], c: &mut EwsCalendarItem) {
-    let Ok(serde_json::Value::Object(map)) = serde_json::from_slice::<serde_json::Value>(body)
-    else {
-        return;
-    };
-    for (k, v) in &map {
-        if !v.is_null() {
-            continue;
-        }
+    for k in common::nulled(body) {
         match k.as_str() {
             "recurrence" => {
                 c.recurrence = None;
@@ -645,13 +580,7 @@ fn base_event(c: &EwsCalendarItem) -> Event {
         categories: Some(c.common.categories.clone()),
         ical_uid: c.uid.clone(),
         subject: c.common.subject.clone(),
-        body: c.common.body.as_ref().map(|b| ItemBody {
-            content_type: Some(match b.body_type {
-                BodyType::Html => GraphBodyType::Html,
-                _ => GraphBodyType::Text,
-            }),
-            content: Some(b.content.clone()),
-        }),
+        body: c.common.body.as_ref().map(common::graph_body),
         start: c.start.map(graph_time),
         end: c.end.map(graph_time),
         is_all_day: Some(c.is_all_day_event.unwrap_or(false)),
@@ -799,14 +728,7 @@ fn apply(g: &Event, c: &mut EwsCalendarItem) -> Result<(), String> {
         c.common.subject = Some(s.clone());
     }
     if let Some(b) = &g.body {
-        c.common.body = Some(Body {
-            body_type: match b.content_type {
-                Some(GraphBodyType::Html) => BodyType::Html,
-                _ => BodyType::Text,
-            },
-            content: b.content.clone().unwrap_or_default(),
-            is_truncated: None,
-        });
+        c.common.body = Some(common::ews_body(b));
     }
     if let Some(cats) = &g.categories {
         c.common.categories = cats.clone();
@@ -946,35 +868,6 @@ fn select_json(req: &Request<'_>, event: &Event) -> serde_json::Value {
     value
 }
 
-/// One page of `values` by `$top`/`Prefer: odata.maxpagesize` and `$skip`.
-fn paged(req: &Request<'_>, values: Vec<serde_json::Value>, default: usize) -> Reply {
-    let top = req.page_size(default);
-    let skip: usize = req.param("$skip").and_then(|s| s.parse().ok()).unwrap_or(0);
-    let total = values.len();
-    let page: Vec<serde_json::Value> = values.into_iter().skip(skip).take(top).collect();
-    let next_link = (skip + top < total).then(|| {
-        let mut q: Vec<(&str, String)> = req
-            .query
-            .iter()
-            .filter(|(k, _)| k != "$skip" && k != "$top")
-            .map(|(k, v)| (k.as_str(), v.clone()))
-            .collect();
-        q.push(("$top", top.to_string()));
-        q.push(("$skip", (skip + top).to_string()));
-        let q: Vec<(&str, &str)> = q.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let segs: Vec<&str> = req.path.iter().map(String::as_str).collect();
-        req.link(&segs, &q)
-    });
-    Reply::json(
-        StatusCode::OK,
-        &Page {
-            value: page,
-            next_link,
-            delta_link: None,
-        },
-    )
-}
-
 // ---------------------------------------------------------------------------------------------
 // events
 
@@ -1012,7 +905,7 @@ fn list(req: &Request<'_>, calendar: Option<&str>) -> Reply {
         .filter_map(|s| to_graph(&req.shared.graph, mb, s, expand.as_deref(), with_exceptions))
         .map(|e| select_json(req, &e))
         .collect();
-    paged(req, values, 10)
+    common::paged::<serde_json::Value>(req, values, 10)
 }
 
 fn get(req: &Request<'_>, id: &str) -> Reply {
@@ -1092,25 +985,12 @@ fn create(req: &Request<'_>, calendar: Option<&str>) -> Reply {
             if let Some(tx) = body.transaction_id.as_deref() {
                 graph.record_transaction(&mb.address, tx, key);
             }
-            match mb
-                .items
-                .get(&key)
-                .and_then(|s| to_graph(graph, mb, s, Some(&written_props(&body)), false))
-            {
-                Some(e) => Reply::json(StatusCode::CREATED, &select_json(req, &e)),
-                None => Reply::not_found("event"),
-            }
+            common::item_reply(mb, key, StatusCode::CREATED, "event", |s| {
+                to_graph(graph, mb, s, Some(&written_props(&body)), false)
+                    .map(|e| select_json(req, &e))
+            })
         }
         Err(e) => store_error(e),
-    }
-}
-
-/// The stored version whose change key `if_match` is; a stale one gives 412.
-fn check_if_match(stored: &StoredItem, if_match: Option<String>) -> Result<Option<u64>, Reply> {
-    match if_match {
-        None => Ok(None),
-        Some(ck) if ck == encode_change_key(stored.key, stored.version) => Ok(Some(stored.version)),
-        Some(_) => Err(store_error(StoreError::IrresolvableConflict)),
     }
 }
 
@@ -1138,29 +1018,20 @@ fn update(req: &Request<'_>, id: &str) -> Reply {
     if let Target::Occurrence(_, index) = t {
         return update_occurrence(req, mb, key, index, expected, &body);
     }
-    let mut err = None;
-    let result = mb.update_item(key, expected, |item| {
-        if let EwsItem::CalendarItem(c) = item {
-            if let Err(e) = apply(&body, c) {
-                err = Some(e);
-            }
+    let change = |item: &mut EwsItem| match item {
+        EwsItem::CalendarItem(c) => {
+            let applied = apply(&body, c);
             clear_nulls(req.body, c);
+            applied
         }
-    });
-    if let Some(e) = err {
-        return Reply::bad_request(&e);
+        _ => Ok(()),
+    };
+    if let Err(r) = common::change_item(mb, key, expected, store_error, change) {
+        return r;
     }
-    if let Err(e) = result {
-        return store_error(e);
-    }
-    match mb
-        .items
-        .get(&key)
-        .and_then(|s| to_graph(graph, mb, s, Some(&written_props(&body)), false))
-    {
-        Some(e) => Reply::json(StatusCode::OK, &select_json(req, &e)),
-        None => Reply::not_found("event"),
-    }
+    common::item_reply(mb, key, StatusCode::OK, "event", |s| {
+        to_graph(graph, mb, s, Some(&written_props(&body)), false).map(|e| select_json(req, &e))
+    })
 }
 
 /// A change of one occurrence makes it an exception of the series (as the EWS front does).
@@ -1239,14 +1110,9 @@ fn update_occurrence(
             item: EwsItem::CalendarItem(occ),
         });
     }
-    match mb
-        .items
-        .get(&key)
-        .and_then(|s| occurrence_event(graph, mb, s, index))
-    {
-        Some(e) => Reply::json(StatusCode::OK, &select_json(req, &e)),
-        None => Reply::not_found("event"),
-    }
+    common::item_reply(mb, key, StatusCode::OK, "event", |s| {
+        occurrence_event(graph, mb, s, index).map(|e| select_json(req, &e))
+    })
 }
 
 /// Deletes an event (to Deleted Items, as Graph does); an occurrence id cancels that
@@ -1406,7 +1272,7 @@ fn calendar_view(req: &Request<'_>, calendar: Option<&str>) -> Reply {
         .collect();
     entries.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.id.cmp(&b.1.id)));
     let values = entries.iter().map(|(_, e)| select_json(req, e)).collect();
-    paged(req, values, 10)
+    common::paged::<serde_json::Value>(req, values, 10)
 }
 
 fn instances(req: &Request<'_>, id: &str) -> Reply {
@@ -1435,7 +1301,7 @@ fn instances(req: &Request<'_>, id: &str) -> Reply {
         .iter()
         .map(|(_, e)| select_json(req, e))
         .collect();
-    paged(req, values, 100)
+    common::paged::<serde_json::Value>(req, values, 100)
 }
 
 /// `calendarView/delta`: the window is kept in the links; `$deltatoken` (a finished round) or
@@ -1446,36 +1312,21 @@ fn view_delta(req: &Request<'_>, calendar: Option<&str>) -> Reply {
         Ok(w) => w,
         Err(r) => return r,
     };
-    let store = req.shared.read();
-    let Some(mb) = store.mailbox(&req.mailbox) else {
-        return Reply::not_found("mailbox");
-    };
-    let Some(fkey) = calendar_key(mb, calendar) else {
-        return Reply::not_found("calendar");
-    };
+    let (s, e) = (
+        start.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        end.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    );
+    let query = [("startDateTime", s.as_str()), ("endDateTime", e.as_str())];
     let graph = &req.shared.graph;
-    let epoch = graph.delta_epoch.load(std::sync::atomic::Ordering::SeqCst);
-    let secret = &store.sync_secret;
-    let since = match req.delta_since(secret, gids::SyncKind::Items, epoch, &mb.address, fkey) {
-        Ok(since) => since,
-        Err(reply) => return reply,
-    };
-    let since = since.unwrap_or(0);
-    let size = req.page_size(100);
-    let page = match mb.sync_items(fkey, since, size) {
-        Ok(p) => p,
-        Err(e) => return store_error(e),
-    };
-    let mut value: Vec<serde_json::Value> = Vec::new();
-    for change in &page.changes {
-        match change.kind {
-            ChangeKind::Delete => {
-                let removed = Change::<Event>::Removed {
-                    id: graph.item_id(&mb.address, change.key),
-                    reason: Some("deleted".to_string()),
-                };
-                value.push(serde_json::to_value(&removed).unwrap_or_default());
-            }
+    let removed = |id| serde_json::to_value(common::removed::<Event>(id)).unwrap_or_default();
+    common::item_delta(
+        req,
+        |mb| calendar_key(mb, calendar),
+        "calendar",
+        store_error,
+        &query,
+        |mb, change, value| match change.kind {
+            ChangeKind::Delete => value.push(removed(graph.item_id(&mb.address, change.key))),
             _ => {
                 if let Some(stored) = mb.items.get(&change.key) {
                     for (_, e) in in_window(graph, mb, stored, start, end) {
@@ -1484,43 +1335,10 @@ fn view_delta(req: &Request<'_>, calendar: Option<&str>) -> Reply {
                     // cancelled occurrences in the window are removed (again: replays are
                     // harmless to a delta client)
                     for id in cancelled_in_window(mb, stored, start, end) {
-                        let removed = Change::<Event>::Removed {
-                            id,
-                            reason: Some("deleted".to_string()),
-                        };
-                        value.push(serde_json::to_value(&removed).unwrap_or_default());
+                        value.push(removed(id));
                     }
                 }
             }
-        }
-    }
-    let next = gids::delta_token(
-        secret,
-        gids::SyncKind::Items,
-        epoch,
-        &mb.address,
-        fkey,
-        page.seq,
-    );
-    let segs: Vec<&str> = req.path.iter().map(String::as_str).collect();
-    let (s, e) = (
-        start.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        end.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-    );
-    let mut q: Vec<(&str, &str)> = vec![("startDateTime", &s), ("endDateTime", &e)];
-    let (next_link, delta_link) = if page.includes_last {
-        q.push(("$deltatoken", &next));
-        (None, Some(req.link(&segs, &q)))
-    } else {
-        q.push(("$skiptoken", &next));
-        (Some(req.link(&segs, &q)), None)
-    };
-    Reply::json(
-        StatusCode::OK,
-        &Page {
-            value,
-            next_link,
-            delta_link,
         },
     )
 }

@@ -9,36 +9,15 @@ use ews_client::types::contact::{
 };
 use ews_client::types::{Body, BodyType};
 use graph_client::contacts::{Contact, ContactFolder};
-use graph_client::odata::{Change, Page};
 use graph_client::types::{EmailAddress, PhysicalAddress};
 
+use super::common::{self, check_if_match, store_error};
 use super::ids as gids;
 use super::{Reply, Request, extended, parse_body};
 use crate::ids::{IdKind, encode_change_key};
-use crate::store::{ChangeKind, Mailbox, StoreError, StoredItem};
+use crate::store::{ChangeKind, Mailbox, StoredItem};
 
 type EwsContact = ews_client::types::Contact;
-
-fn store_error(e: StoreError) -> Reply {
-    match e {
-        StoreError::ItemNotFound | StoreError::FolderNotFound => Reply::not_found("item"),
-        StoreError::IrresolvableConflict => Reply::error(
-            StatusCode::PRECONDITION_FAILED,
-            "ErrorIrresolvableConflict",
-            "The send or update operation could not be performed because the change key passed in the request does not match the current change key for the item.",
-        ),
-        StoreError::FolderExists => Reply::error(
-            StatusCode::CONFLICT,
-            "ErrorFolderExists",
-            "A folder with the specified name already exists.",
-        ),
-        other => Reply::error(
-            StatusCode::BAD_REQUEST,
-            other.response_code(),
-            &other.to_string(),
-        ),
-    }
-}
 
 pub(crate) fn dispatch(req: &Request<'_>, path: &[&str]) -> Reply {
     let m = &req.method;
@@ -56,39 +35,21 @@ pub(crate) fn dispatch(req: &Request<'_>, path: &[&str]) -> Reply {
             "GET" => get(req, id),
             "PATCH" => update(req, id),
             "DELETE" => delete(req, id),
-            _ => method_not_allowed(),
+            _ => Reply::method_not_allowed(),
         },
         ["contacts"] if m == Method::GET => list(req, None),
         ["contacts"] if m == Method::POST => create(req, None),
-        _ => Reply::error(
-            StatusCode::BAD_REQUEST,
-            "BadRequest",
-            "Resource not found for the segment.",
-        ),
+        _ => Reply::no_segment(),
     }
 }
 
-fn method_not_allowed() -> Reply {
-    Reply::error(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "BadRequest",
-        "The method is not allowed here.",
-    )
+fn is_contact_folder(class: &str) -> bool {
+    class.starts_with("IPF.Contact")
 }
 
 /// The folder key of a Graph contact folder id (`None`: the default Contacts folder).
 fn folder_key(mb: &Mailbox, id: Option<&str>) -> Option<u64> {
-    match id {
-        None => mb.distinguished("contacts"),
-        Some(id) if id.eq_ignore_ascii_case("contacts") => mb.distinguished("contacts"),
-        Some(id) => {
-            let key = gids::decode(IdKind::Folder, &mb.address, id)?;
-            mb.folders
-                .get(&key)
-                .filter(|f| f.class.starts_with("IPF.Contact"))
-                .map(|f| f.key)
-        }
-    }
+    common::folder_of_kind(mb, id, "contacts", is_contact_folder)
 }
 
 fn folder_json(mb: &Mailbox, key: u64) -> Option<ContactFolder> {
@@ -104,62 +65,27 @@ fn folder_json(mb: &Mailbox, key: u64) -> Option<ContactFolder> {
 }
 
 fn list_folders(req: &Request<'_>, parent: Option<&str>) -> Reply {
-    let store = req.shared.read();
-    let Some(mb) = store.mailbox(&req.mailbox) else {
-        return Reply::not_found("mailbox");
-    };
-    let Some(parent) = folder_key(mb, parent) else {
-        return Reply::not_found("folder");
-    };
-    let value: Vec<ContactFolder> = mb
-        .folders
-        .values()
-        .filter(|f| f.parent == Some(parent) && f.class.starts_with("IPF.Contact"))
-        .filter_map(|f| folder_json(mb, f.key))
-        .collect();
-    Reply::json(
-        StatusCode::OK,
-        &Page {
-            value,
-            next_link: None,
-            delta_link: None,
-        },
-    )
+    let scope = |mb: &Mailbox| folder_key(mb, parent).map(Some).ok_or(());
+    common::list_folders(req, scope, is_contact_folder, folder_json)
 }
 
 fn get_folder(req: &Request<'_>, id: &str) -> Reply {
-    let store = req.shared.read();
-    let Some(mb) = store.mailbox(&req.mailbox) else {
-        return Reply::not_found("mailbox");
-    };
-    match folder_key(mb, Some(id)).and_then(|k| folder_json(mb, k)) {
-        Some(f) => Reply::json(StatusCode::OK, &f),
-        None => Reply::not_found("folder"),
-    }
+    let find = |mb: &Mailbox| folder_key(mb, Some(id)).and_then(|k| folder_json(mb, k));
+    common::get_folder(req, find, "folder")
 }
 
 fn create_folder(req: &Request<'_>, parent: Option<&str>) -> Reply {
-    let body: ContactFolder = match parse_body(req) {
-        Ok(b) => b,
+    let name = match common::folder_name(req, |b: ContactFolder| b.display_name) {
+        Ok(n) => n,
         Err(r) => return r,
     };
-    let Some(name) = body.display_name.filter(|n| !n.trim().is_empty()) else {
-        return Reply::bad_request("displayName is required.");
+    let kind = common::FolderKind {
+        class: "IPF.Contact",
+        json: folder_json,
+        what: "folder",
+        error: store_error,
     };
-    let mut store = req.shared.write();
-    let Some(mb) = store.mailbox_mut(&req.mailbox) else {
-        return Reply::not_found("mailbox");
-    };
-    let Some(parent) = folder_key(mb, parent) else {
-        return Reply::not_found("folder");
-    };
-    match mb.create_folder(parent, &name, Some("IPF.Contact")) {
-        Ok(key) => match folder_json(mb, key) {
-            Some(f) => Reply::json(StatusCode::CREATED, &f),
-            None => Reply::not_found("folder"),
-        },
-        Err(e) => store_error(e),
-    }
+    common::create_folder(req, &name, |mb| folder_key(mb, parent), &kind)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -328,14 +254,7 @@ fn set_email_slot(c: &mut EwsContact, key: EmailAddressKey, e: Option<&EmailAddr
 
 /// Clears what a PATCH body sets to `null` (Graph's way of removing a value).
 pub(crate) fn clear_nulls(body: &[u8], c: &mut EwsContact) {
-    let Ok(serde_json::Value::Object(map)) = serde_json::from_slice::<serde_json::Value>(body)
-    else {
-        return;
-    };
-    for (k, v) in &map {
-        if !v.is_null() {
-            continue;
-        }
+    for k in common::nulled(body) {
         match k.as_str() {
             "birthday" => c.birthday = None,
             "primaryEmailAddress" => set_email_slot(c, EmailAddressKey::EmailAddress1, None),
@@ -614,35 +533,11 @@ fn list(req: &Request<'_>, folder: Option<&str>) -> Reply {
         }
         matching.push(contact);
     }
-    let top = req.page_size(10);
-    let skip: usize = req.param("$skip").and_then(|s| s.parse().ok()).unwrap_or(0);
-    let page: Vec<serde_json::Value> = matching
+    let values: Vec<serde_json::Value> = matching
         .iter()
-        .skip(skip)
-        .take(top)
         .map(|c| select_json(c, req.param("$select")))
         .collect();
-    let next_link = (skip + top < matching.len()).then(|| {
-        let mut q: Vec<(&str, String)> = req
-            .query
-            .iter()
-            .filter(|(k, _)| k != "$skip" && k != "$top")
-            .map(|(k, v)| (k.as_str(), v.clone()))
-            .collect();
-        q.push(("$top", top.to_string()));
-        q.push(("$skip", (skip + top).to_string()));
-        let q: Vec<(&str, &str)> = q.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let segs: Vec<&str> = req.path.iter().map(String::as_str).collect();
-        req.link(&segs, &q)
-    });
-    Reply::json(
-        StatusCode::OK,
-        &Page {
-            value: page,
-            next_link,
-            delta_link: None,
-        },
-    )
+    common::paged(req, values, 10)
 }
 
 fn get(req: &Request<'_>, id: &str) -> Reply {
@@ -682,36 +577,16 @@ fn create(req: &Request<'_>, folder: Option<&str>) -> Reply {
     if let Err(e) = apply(&body, &mut contact) {
         return Reply::bad_request(&e);
     }
-    let mut store = req.shared.write();
-    let Some(mb) = store.mailbox_mut(&req.mailbox) else {
-        return Reply::not_found("mailbox");
-    };
-    let Some(fkey) = folder_key(mb, folder) else {
-        return Reply::not_found("folder");
-    };
-    match mb.create_item(fkey, EwsItem::Contact(contact)) {
-        Ok(key) => {
-            let wanted = written_props(&body);
-            match mb
-                .items
-                .get(&key)
-                .and_then(|s| to_graph(&req.shared.graph, mb, s, Some(&wanted)))
-            {
-                Some(c) => Reply::json(StatusCode::CREATED, &c),
-                None => Reply::not_found("contact"),
-            }
-        }
-        Err(e) => store_error(e),
-    }
-}
-
-/// The stored version whose change key `if_match` is; a stale one gives 412.
-fn check_if_match(stored: &StoredItem, if_match: Option<String>) -> Result<Option<u64>, Reply> {
-    match if_match {
-        None => Ok(None),
-        Some(ck) if ck == encode_change_key(stored.key, stored.version) => Ok(Some(stored.version)),
-        Some(_) => Err(store_error(StoreError::IrresolvableConflict)),
-    }
+    let wanted = written_props(&body);
+    common::create_item(
+        req,
+        |mb| folder_key(mb, folder),
+        "folder",
+        EwsItem::Contact(contact),
+        "contact",
+        store_error,
+        |mb, s| to_graph(&req.shared.graph, mb, s, Some(&wanted)),
+    )
 }
 
 fn update(req: &Request<'_>, id: &str) -> Reply {
@@ -733,30 +608,21 @@ fn update(req: &Request<'_>, id: &str) -> Reply {
         Ok(v) => v,
         Err(r) => return r,
     };
-    let mut err = None;
-    let result = mb.update_item(key, expected, |item| {
-        if let EwsItem::Contact(c) = item {
-            if let Err(e) = apply(&body, c) {
-                err = Some(e);
-            }
+    let change = |item: &mut EwsItem| match item {
+        EwsItem::Contact(c) => {
+            let applied = apply(&body, c);
             clear_nulls(req.body, c);
+            applied
         }
-    });
-    if let Some(e) = err {
-        return Reply::bad_request(&e);
-    }
-    if let Err(e) = result {
-        return store_error(e);
+        _ => Ok(()),
+    };
+    if let Err(r) = common::change_item(mb, key, expected, store_error, change) {
+        return r;
     }
     let wanted = written_props(&body);
-    match mb
-        .items
-        .get(&key)
-        .and_then(|s| to_graph(&req.shared.graph, mb, s, Some(&wanted)))
-    {
-        Some(c) => Reply::json(StatusCode::OK, &c),
-        None => Reply::not_found("contact"),
-    }
+    common::item_reply(mb, key, StatusCode::OK, "contact", |s| {
+        to_graph(&req.shared.graph, mb, s, Some(&wanted))
+    })
 }
 
 fn delete(req: &Request<'_>, id: &str) -> Reply {
@@ -781,78 +647,30 @@ fn delete(req: &Request<'_>, id: &str) -> Reply {
 /// `contacts/delta` of a folder: `$deltatoken` (a finished round) or `$skiptoken` (the next
 /// page) carry the journal position.
 fn delta(req: &Request<'_>, folder: Option<&str>) -> Reply {
-    let store = req.shared.read();
-    let Some(mb) = store.mailbox(&req.mailbox) else {
-        return Reply::not_found("mailbox");
-    };
-    let Some(fkey) = folder_key(mb, folder) else {
-        return Reply::not_found("folder");
-    };
-    let epoch = req
-        .shared
-        .graph
-        .delta_epoch
-        .load(std::sync::atomic::Ordering::SeqCst);
-    let secret = &store.sync_secret;
-    let since = match req.delta_since(secret, gids::SyncKind::Items, epoch, &mb.address, fkey) {
-        Ok(since) => since,
-        Err(reply) => return reply,
-    };
-    let since = since.unwrap_or(0);
-    let size = req.page_size(100);
-    let page = match mb.sync_items(fkey, since, size) {
-        Ok(p) => p,
-        Err(e) => return store_error(e),
-    };
     let select = req.param("$select");
-    let mut value: Vec<serde_json::Value> = Vec::new();
-    for change in &page.changes {
-        let id = req.shared.graph.item_id(&mb.address, change.key);
-        let entry = match change.kind {
-            ChangeKind::Delete => Change::<Contact>::Removed {
-                id,
-                reason: Some("deleted".to_string()),
-            },
-            _ => match mb
-                .items
-                .get(&change.key)
-                .and_then(|s| to_graph(&req.shared.graph, mb, s, None))
-            {
-                Some(c) => Change::Upsert(c),
-                None => continue,
-            },
-        };
-        value.push(match &entry {
-            Change::Upsert(c) => select_json(c, select),
-            removed => serde_json::to_value(removed).unwrap_or_default(),
-        });
-    }
-    let next = gids::delta_token(
-        secret,
-        gids::SyncKind::Items,
-        epoch,
-        &mb.address,
-        fkey,
-        page.seq,
-    );
-    let segs: Vec<&str> = req.path.iter().map(String::as_str).collect();
-    let mut q: Vec<(&str, &str)> = Vec::new();
-    if let Some(s) = select {
-        q.push(("$select", s));
-    }
-    let (next_link, delta_link) = if page.includes_last {
-        q.push(("$deltatoken", &next));
-        (None, Some(req.link(&segs, &q)))
-    } else {
-        q.push(("$skiptoken", &next));
-        (Some(req.link(&segs, &q)), None)
-    };
-    Reply::json(
-        StatusCode::OK,
-        &Page {
-            value,
-            next_link,
-            delta_link,
+    let query: Vec<(&str, &str)> = select.map(|s| ("$select", s)).into_iter().collect();
+    let graph = &req.shared.graph;
+    common::item_delta(
+        req,
+        |mb| folder_key(mb, folder),
+        "folder",
+        store_error,
+        &query,
+        |mb, change, value| {
+            let id = graph.item_id(&mb.address, change.key);
+            value.push(match change.kind {
+                ChangeKind::Delete => {
+                    serde_json::to_value(common::removed::<Contact>(id)).unwrap_or_default()
+                }
+                _ => match mb
+                    .items
+                    .get(&change.key)
+                    .and_then(|s| to_graph(graph, mb, s, None))
+                {
+                    Some(c) => select_json(&c, select),
+                    None => return,
+                },
+            });
         },
     )
 }

@@ -3,23 +3,12 @@
 
 use axum::http::{Method, StatusCode};
 use graph_client::mail::MailFolder;
-use graph_client::odata::Page;
 
+use super::common;
 use super::ids as gids;
-use super::{Reply, Request, parse_body};
+use super::{Reply, Request};
 use crate::ids::IdKind;
-use crate::store::{ChangeKind, Mailbox, StoreError};
-
-/// Well-known folder names Graph and EWS share.
-const WELL_KNOWN: &[&str] = &[
-    "msgfolderroot",
-    "inbox",
-    "sentitems",
-    "drafts",
-    "deleteditems",
-    "outbox",
-    "junkemail",
-];
+use crate::store::{Mailbox, StoreError};
 
 pub(crate) fn dispatch(req: &Request<'_>, path: &[&str]) -> Reply {
     let m = &req.method;
@@ -30,11 +19,7 @@ pub(crate) fn dispatch(req: &Request<'_>, path: &[&str]) -> Reply {
         ["mailFolders", id] if m == Method::GET => get(req, id),
         ["mailFolders", id, "childFolders"] if m == Method::GET => list(req, Some(id)),
         ["mailFolders", id, "childFolders"] if m == Method::POST => create(req, Some(id)),
-        _ => Reply::error(
-            StatusCode::BAD_REQUEST,
-            "BadRequest",
-            "Resource not found for the segment.",
-        ),
+        _ => Reply::no_segment(),
     }
 }
 
@@ -46,7 +31,12 @@ fn is_mail(class: &str) -> bool {
 fn folder_key(mb: &Mailbox, id: Option<&str>) -> Option<u64> {
     match id {
         None => mb.distinguished("msgfolderroot"),
-        Some(name) if WELL_KNOWN.iter().any(|w| w.eq_ignore_ascii_case(name)) => {
+        Some(name)
+            if name.eq_ignore_ascii_case("msgfolderroot")
+                || super::messages::WELL_KNOWN
+                    .iter()
+                    .any(|w| w.eq_ignore_ascii_case(name)) =>
+        {
             mb.distinguished(&name.to_ascii_lowercase())
         }
         Some(id) => {
@@ -87,121 +77,39 @@ fn folder_json(mb: &Mailbox, key: u64) -> Option<MailFolder> {
 }
 
 fn list(req: &Request<'_>, parent: Option<&str>) -> Reply {
-    let store = req.shared.read();
-    let Some(mb) = store.mailbox(&req.mailbox) else {
-        return Reply::not_found("mailbox");
-    };
-    let Some(parent) = folder_key(mb, parent) else {
-        return Reply::not_found("folder");
-    };
-    let value: Vec<MailFolder> = mb
-        .folders
-        .values()
-        .filter(|f| f.parent == Some(parent) && is_mail(&f.class))
-        .filter_map(|f| folder_json(mb, f.key))
-        .collect();
-    Reply::json(
-        StatusCode::OK,
-        &Page {
-            value,
-            next_link: None,
-            delta_link: None,
-        },
-    )
+    let scope = |mb: &Mailbox| folder_key(mb, parent).map(Some).ok_or(());
+    common::list_folders(req, scope, is_mail, folder_json)
 }
 
 fn get(req: &Request<'_>, id: &str) -> Reply {
-    let store = req.shared.read();
-    let Some(mb) = store.mailbox(&req.mailbox) else {
-        return Reply::not_found("mailbox");
-    };
-    match folder_key(mb, Some(id)).and_then(|k| folder_json(mb, k)) {
-        Some(f) => Reply::json(StatusCode::OK, &f),
-        None => Reply::not_found("folder"),
-    }
+    let find = |mb: &Mailbox| folder_key(mb, Some(id)).and_then(|k| folder_json(mb, k));
+    common::get_folder(req, find, "folder")
 }
 
 fn create(req: &Request<'_>, parent: Option<&str>) -> Reply {
-    let body: MailFolder = match parse_body(req) {
-        Ok(b) => b,
+    let name = match common::folder_name(req, |b: MailFolder| b.display_name) {
+        Ok(n) => n,
         Err(r) => return r,
     };
-    let Some(name) = body.display_name.filter(|n| !n.trim().is_empty()) else {
-        return Reply::bad_request("displayName is required.");
+    let kind = common::FolderKind {
+        class: "IPF.Note",
+        json: folder_json,
+        what: "folder",
+        error: create_error,
     };
-    let mut store = req.shared.write();
-    let Some(mb) = store.mailbox_mut(&req.mailbox) else {
-        return Reply::not_found("mailbox");
-    };
-    let Some(parent) = folder_key(mb, parent) else {
-        return Reply::not_found("folder");
-    };
-    match mb.create_folder(parent, &name, Some("IPF.Note")) {
-        Ok(key) => match folder_json(mb, key) {
-            Some(f) => Reply::json(StatusCode::CREATED, &f),
-            None => Reply::not_found("folder"),
-        },
-        Err(StoreError::FolderExists) => Reply::error(
-            StatusCode::CONFLICT,
-            "ErrorFolderExists",
-            "A folder with the specified name already exists.",
-        ),
-        Err(e) => Reply::error(StatusCode::BAD_REQUEST, e.response_code(), &e.to_string()),
+    common::create_folder(req, &name, |mb| folder_key(mb, parent), &kind)
+}
+
+/// The answer to a store error of a folder creation.
+fn create_error(e: StoreError) -> Reply {
+    match e {
+        StoreError::FolderExists => common::folder_exists(),
+        e => Reply::error(StatusCode::BAD_REQUEST, e.response_code(), &e.to_string()),
     }
 }
 
 /// `mailFolders/delta`: the mail folders below the root changed since the token (every mail
 /// folder on an initial round), `@removed` for deleted ones.
 fn delta(req: &Request<'_>) -> Reply {
-    use graph_client::odata::Change;
-    let store = req.shared.read();
-    let Some(mb) = store.mailbox(&req.mailbox) else {
-        return Reply::not_found("mailbox");
-    };
-    let Some(root) = mb.distinguished("msgfolderroot") else {
-        return Reply::not_found("folder");
-    };
-    let epoch = req
-        .shared
-        .graph
-        .delta_epoch
-        .load(std::sync::atomic::Ordering::SeqCst);
-    let secret = &store.sync_secret;
-    let kind = gids::SyncKind::Hierarchy;
-    let since = match req.delta_since(secret, kind, epoch, &mb.address, root) {
-        Ok(since) => since,
-        Err(reply) => return reply,
-    };
-    let page = match mb.sync_hierarchy(root, since.unwrap_or(0), usize::MAX) {
-        Ok(p) => p,
-        Err(_) => return Reply::not_found("folder"),
-    };
-    let mut value: Vec<Change<MailFolder>> = Vec::new();
-    for change in &page.changes {
-        if change.kind == ChangeKind::Delete {
-            if since.is_some() {
-                value.push(Change::Removed {
-                    id: gids::encode(IdKind::Folder, &mb.address, change.key),
-                    reason: Some("deleted".to_string()),
-                });
-            }
-            continue;
-        }
-        let mail = mb
-            .folders
-            .get(&change.key)
-            .is_some_and(|f| is_mail(&f.class));
-        if let Some(f) = folder_json(mb, change.key).filter(|_| mail) {
-            value.push(Change::Upsert(f));
-        }
-    }
-    let next = gids::delta_token(secret, kind, epoch, &mb.address, root, page.seq);
-    Reply::json(
-        StatusCode::OK,
-        &Page {
-            value,
-            next_link: None,
-            delta_link: Some(req.link(&["mailFolders", "delta"], &[("$deltatoken", &next)])),
-        },
-    )
+    common::folder_delta(req, is_mail, folder_json, &["mailFolders", "delta"])
 }

@@ -4,11 +4,11 @@
 
 use axum::http::{Method, StatusCode};
 use ews_client::types::Item as EwsItem;
-use ews_client::types::{Body, BodyType};
 use graph_client::mail::Message;
-use graph_client::odata::{Change, Page};
-use graph_client::types::{BodyType as GraphBodyType, EmailAddress, ItemBody, Recipient};
+use graph_client::odata::Change;
+use graph_client::types::{EmailAddress, Recipient};
 
+use super::common;
 use super::ids as gids;
 use super::{Reply, Request, extended, parse_body};
 use crate::ids::{IdKind, encode_change_key};
@@ -17,7 +17,8 @@ use crate::store::{ChangeKind, Mailbox, StoreError, StoredItem};
 type EwsMessage = ews_client::types::Message;
 type EwsAddress = ews_client::types::EmailAddress;
 
-const WELL_KNOWN: &[&str] = &[
+/// Well-known names of mail folders Graph and EWS share (besides `msgfolderroot`).
+pub(crate) const WELL_KNOWN: &[&str] = &[
     "inbox",
     "sentitems",
     "drafts",
@@ -55,17 +56,9 @@ pub(crate) fn dispatch(req: &Request<'_>, path: &[&str]) -> Reply {
             "GET" => get(req, id),
             "PATCH" => update(req, id),
             "DELETE" => delete(req, id),
-            _ => Reply::error(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "BadRequest",
-                "The method is not allowed here.",
-            ),
+            _ => Reply::method_not_allowed(),
         },
-        _ => Reply::error(
-            StatusCode::BAD_REQUEST,
-            "BadRequest",
-            "Resource not found for the segment.",
-        ),
+        _ => Reply::no_segment(),
     }
 }
 
@@ -118,13 +111,7 @@ pub(crate) fn to_graph(
     };
     let c = &m.common;
     let change_key = encode_change_key(stored.key, stored.version);
-    let body = c.body.as_ref().map(|b| ItemBody {
-        content_type: Some(match b.body_type {
-            BodyType::Html => GraphBodyType::Html,
-            _ => GraphBodyType::Text,
-        }),
-        content: Some(b.content.clone()),
-    });
+    let body = c.body.as_ref().map(common::graph_body);
     Some(Message {
         etag: Some(gids::etag(&change_key)),
         id: Some(graph.item_id(&mb.address, stored.key)),
@@ -165,14 +152,7 @@ pub(crate) fn apply(g: &Message, m: &mut EwsMessage) -> Result<(), String> {
         m.common.subject = Some(s.clone());
     }
     if let Some(b) = &g.body {
-        m.common.body = Some(Body {
-            body_type: match b.content_type {
-                Some(GraphBodyType::Html) => BodyType::Html,
-                _ => BodyType::Text,
-            },
-            content: b.content.clone().unwrap_or_default(),
-            is_truncated: None,
-        });
+        m.common.body = Some(common::ews_body(b));
     }
     if let Some(r) = &g.to_recipients {
         m.to_recipients = r.iter().map(ews_address).collect();
@@ -252,30 +232,7 @@ fn list(req: &Request<'_>, folder: &str) -> Reply {
         })
         .filter_map(|s| to_graph(&req.shared.graph, mb, s, expand.as_deref()))
         .collect();
-    let top = req.page_size(10);
-    let skip: usize = req.param("$skip").and_then(|s| s.parse().ok()).unwrap_or(0);
-    let value: Vec<Message> = matching.iter().skip(skip).take(top).cloned().collect();
-    let next_link = (skip + top < matching.len()).then(|| {
-        let mut q: Vec<(&str, String)> = req
-            .query
-            .iter()
-            .filter(|(k, _)| k != "$skip" && k != "$top")
-            .map(|(k, v)| (k.as_str(), v.clone()))
-            .collect();
-        q.push(("$top", top.to_string()));
-        q.push(("$skip", (skip + top).to_string()));
-        let q: Vec<(&str, &str)> = q.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let segs: Vec<&str> = req.path.iter().map(String::as_str).collect();
-        req.link(&segs, &q)
-    });
-    Reply::json(
-        StatusCode::OK,
-        &Page {
-            value,
-            next_link,
-            delta_link: None,
-        },
-    )
+    common::paged(req, matching, 10)
 }
 
 fn get(req: &Request<'_>, id: &str) -> Reply {
@@ -308,27 +265,16 @@ fn create(req: &Request<'_>, folder: Option<&str>) -> Reply {
     if let Err(e) = apply(&body, &mut message) {
         return Reply::bad_request(&e);
     }
-    let mut store = req.shared.write();
-    let Some(mb) = store.mailbox_mut(&req.mailbox) else {
-        return Reply::not_found("mailbox");
-    };
-    let Some(fkey) = folder_key(mb, folder.unwrap_or("drafts")) else {
-        return Reply::not_found("folder");
-    };
-    match mb.create_item(fkey, EwsItem::Message(message)) {
-        Ok(key) => {
-            let wanted = written_props(&body);
-            match mb
-                .items
-                .get(&key)
-                .and_then(|s| to_graph(&req.shared.graph, mb, s, Some(&wanted)))
-            {
-                Some(m) => Reply::json(StatusCode::CREATED, &m),
-                None => Reply::not_found("message"),
-            }
-        }
-        Err(e) => store_error(e),
-    }
+    let wanted = written_props(&body);
+    common::create_item(
+        req,
+        |mb| folder_key(mb, folder.unwrap_or("drafts")),
+        "folder",
+        EwsItem::Message(message),
+        "message",
+        store_error,
+        |mb, s| to_graph(&req.shared.graph, mb, s, Some(&wanted)),
+    )
 }
 
 fn update(req: &Request<'_>, id: &str) -> Reply {
@@ -344,34 +290,21 @@ fn update(req: &Request<'_>, id: &str) -> Reply {
         return Reply::not_found("message");
     };
     let key = stored.key;
-    let expected = match req.if_match() {
-        None => None,
-        Some(ck) if ck == encode_change_key(stored.key, stored.version) => Some(stored.version),
-        Some(_) => return store_error(StoreError::IrresolvableConflict),
+    let expected = match common::if_match_version(stored, req.if_match(), store_error) {
+        Ok(v) => v,
+        Err(r) => return r,
     };
-    let mut err = None;
-    let result = mb.update_item(key, expected, |item| {
-        if let EwsItem::Message(m) = item
-            && let Err(e) = apply(&body, m)
-        {
-            err = Some(e);
-        }
-    });
-    if let Some(e) = err {
-        return Reply::bad_request(&e);
-    }
-    if let Err(e) = result {
-        return store_error(e);
+    let change = |item: &mut EwsItem| match item {
+        EwsItem::Message(m) => apply(&body, m),
+        _ => Ok(()),
+    };
+    if let Err(r) = common::change_item(mb, key, expected, store_error, change) {
+        return r;
     }
     let wanted = written_props(&body);
-    match mb
-        .items
-        .get(&key)
-        .and_then(|s| to_graph(&req.shared.graph, mb, s, Some(&wanted)))
-    {
-        Some(m) => Reply::json(StatusCode::OK, &m),
-        None => Reply::not_found("message"),
-    }
+    common::item_reply(mb, key, StatusCode::OK, "message", |s| {
+        to_graph(&req.shared.graph, mb, s, Some(&wanted))
+    })
 }
 
 fn delete(req: &Request<'_>, id: &str) -> Reply {
@@ -383,10 +316,8 @@ fn delete(req: &Request<'_>, id: &str) -> Reply {
         return Reply::not_found("message");
     };
     let key = stored.key;
-    if let Some(ck) = req.if_match()
-        && ck != encode_change_key(stored.key, stored.version)
-    {
-        return store_error(StoreError::IrresolvableConflict);
+    if let Err(r) = common::if_match_version(stored, req.if_match(), store_error) {
+        return r;
     }
     // Graph moves a deleted message to Deleted Items (its immutable id stays); from there
     // it is gone
@@ -404,57 +335,23 @@ fn delete(req: &Request<'_>, id: &str) -> Reply {
 }
 
 fn delta(req: &Request<'_>, folder: &str) -> Reply {
-    let store = req.shared.read();
-    let Some(mb) = store.mailbox(&req.mailbox) else {
-        return Reply::not_found("mailbox");
-    };
-    let Some(fkey) = folder_key(mb, folder) else {
-        return Reply::not_found("folder");
-    };
-    let epoch = req
-        .shared
-        .graph
-        .delta_epoch
-        .load(std::sync::atomic::Ordering::SeqCst);
-    let secret = &store.sync_secret;
-    let kind = gids::SyncKind::Items;
-    let since = match req.delta_since(secret, kind, epoch, &mb.address, fkey) {
-        Ok(since) => since,
-        Err(reply) => return reply,
-    };
-    let since = since.unwrap_or(0);
-    let page = match mb.sync_items(fkey, since, req.page_size(100)) {
-        Ok(p) => p,
-        Err(e) => return store_error(e),
-    };
-    let mut value: Vec<Change<Message>> = Vec::new();
-    for change in &page.changes {
-        if change.kind == ChangeKind::Delete {
-            value.push(Change::Removed {
-                id: req.shared.graph.item_id(&mb.address, change.key),
-                reason: Some("deleted".to_string()),
-            });
-        } else if let Some(m) = mb
-            .items
-            .get(&change.key)
-            .and_then(|s| to_graph(&req.shared.graph, mb, s, None))
-        {
-            value.push(Change::Upsert(m));
-        }
-    }
-    let next = gids::delta_token(secret, kind, epoch, &mb.address, fkey, page.seq);
-    let segs: Vec<&str> = req.path.iter().map(String::as_str).collect();
-    let (next_link, delta_link) = if page.includes_last {
-        (None, Some(req.link(&segs, &[("$deltatoken", &next)])))
-    } else {
-        (Some(req.link(&segs, &[("$skiptoken", &next)])), None)
-    };
-    Reply::json(
-        StatusCode::OK,
-        &Page {
-            value,
-            next_link,
-            delta_link,
+    let graph = &req.shared.graph;
+    common::item_delta(
+        req,
+        |mb| folder_key(mb, folder),
+        "folder",
+        store_error,
+        &[],
+        |mb, change, value| {
+            if change.kind == ChangeKind::Delete {
+                value.push(common::removed(graph.item_id(&mb.address, change.key)));
+            } else if let Some(m) = mb
+                .items
+                .get(&change.key)
+                .and_then(|s| to_graph(graph, mb, s, None))
+            {
+                value.push(Change::<Message>::Upsert(m));
+            }
         },
     )
 }
@@ -476,26 +373,16 @@ fn move_to(req: &Request<'_>, id: &str) -> Reply {
         return Reply::not_found("destination folder");
     };
     if mb.items.get(&key).is_some_and(|s| s.folder == dest) {
-        return match mb
-            .items
-            .get(&key)
-            .and_then(|s| to_graph(&req.shared.graph, mb, s, None))
-        {
-            Some(m) => Reply::json(StatusCode::CREATED, &m),
-            None => Reply::not_found("message"),
-        };
+        return common::item_reply(mb, key, StatusCode::CREATED, "message", |s| {
+            to_graph(&req.shared.graph, mb, s, None)
+        });
     }
     match mb.move_item(key, dest) {
         Ok(new_key) => {
             req.shared.graph.record_move(&mb.address, key, new_key);
-            match mb
-                .items
-                .get(&new_key)
-                .and_then(|s| to_graph(&req.shared.graph, mb, s, None))
-            {
-                Some(m) => Reply::json(StatusCode::CREATED, &m),
-                None => Reply::not_found("message"),
-            }
+            common::item_reply(mb, new_key, StatusCode::CREATED, "message", |s| {
+                to_graph(&req.shared.graph, mb, s, None)
+            })
         }
         Err(e) => store_error(e),
     }

@@ -10,6 +10,7 @@
 //!   the seeded faults of the EWS front, the request log) and Graph's error shape.
 
 pub(crate) mod calendar;
+pub(crate) mod common;
 pub(crate) mod contacts;
 pub mod exo;
 pub(crate) mod extended;
@@ -343,6 +344,20 @@ impl Reply {
         Reply::error(StatusCode::BAD_REQUEST, "BadRequest", message)
     }
 
+    /// 400 for a path no resource answers.
+    pub fn no_segment() -> Reply {
+        Reply::bad_request("Resource not found for the segment.")
+    }
+
+    /// 405 for a method a resource does not answer.
+    pub fn method_not_allowed() -> Reply {
+        Reply::error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "BadRequest",
+            "The method is not allowed here.",
+        )
+    }
+
     pub fn access_denied() -> Reply {
         Reply::error(
             StatusCode::FORBIDDEN,
@@ -372,8 +387,13 @@ impl Reply {
 
 /// A GUID-shaped string derived from `n`.
 pub(crate) fn uuid_like(n: u64) -> String {
+    guid_of(&n.to_le_bytes())
+}
+
+/// A GUID-shaped string of the first 16 bytes of the SHA-256 of `bytes`.
+pub(crate) fn guid_of(bytes: &[u8]) -> String {
     use sha2::Digest as _;
-    let h = sha2::Sha256::digest(n.to_le_bytes());
+    let h = sha2::Sha256::digest(bytes);
     let hex: String = h.iter().take(16).map(|b| format!("{b:02x}")).collect();
     format!(
         "{}-{}-{}-{}-{}",
@@ -713,11 +733,7 @@ async fn run(
     let (user, rest) = match segments.split_first() {
         Some((first, rest)) if first == "users" && !rest.is_empty() => (&rest[0], &rest[1..]),
         _ => {
-            return Outcome::Reply(Reply::error(
-                StatusCode::BAD_REQUEST,
-                "BadRequest",
-                "Resource not found for the segment.",
-            ));
+            return Outcome::Reply(Reply::no_segment());
         }
     };
     let Some(mailbox) = users::resolve(shared, user) else {
@@ -962,11 +978,7 @@ fn dispatch(req: &Request<'_>) -> Reply {
         Some("translateExchangeIds") if req.method == Method::POST && path.len() == 1 => {
             translate::translate(req)
         }
-        Some(_) => Reply::error(
-            StatusCode::BAD_REQUEST,
-            "BadRequest",
-            "Resource not found for the segment.",
-        ),
+        Some(_) => Reply::no_segment(),
     }
 }
 

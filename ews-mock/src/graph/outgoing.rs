@@ -16,8 +16,8 @@ use graph_client::Base64;
 use graph_client::mail::{
     CreateUploadSession, FILE_ATTACHMENT_TYPE, FileAttachment, SendMail, UploadSession,
 };
-use graph_client::odata::Page;
 
+use super::common;
 use super::messages::{apply, message_key, store_error, to_graph};
 use super::{Reply, Request, parse_body};
 use crate::server::Shared;
@@ -76,14 +76,9 @@ pub(crate) fn create_draft_mime(req: &Request<'_>) -> Reply {
         return Reply::not_found("folder");
     };
     match mb.create_item(drafts, EwsItem::Message(message)) {
-        Ok(key) => match mb
-            .items
-            .get(&key)
-            .and_then(|s| to_graph(&req.shared.graph, mb, s, None))
-        {
-            Some(m) => Reply::json(StatusCode::CREATED, &m),
-            None => Reply::not_found("message"),
-        },
+        Ok(key) => common::item_reply(mb, key, StatusCode::CREATED, "message", |s| {
+            to_graph(&req.shared.graph, mb, s, None)
+        }),
         Err(e) => store_error(e),
     }
 }
@@ -323,14 +318,7 @@ pub(crate) fn list_attachments(req: &Request<'_>, id: &str) -> Reply {
         .iter()
         .filter_map(|a| attachment_json(mb, immutable, a, true))
         .collect();
-    Reply::json(
-        StatusCode::OK,
-        &Page {
-            value,
-            next_link: None,
-            delta_link: None,
-        },
-    )
+    super::common::page_reply(value, None)
 }
 
 pub(crate) fn get_attachment(req: &Request<'_>, id: &str, aid: &str) -> Reply {

@@ -11,19 +11,22 @@ use ews_client::types::paths::{
     ExtendedFieldUri, ExtendedProperty, ExtendedValue, MapiPropertyType,
 };
 use ews_client::types::task::TaskStatus as EwsStatus;
-use ews_client::types::{Body, BodyType};
-use graph_client::odata::{Change, Page};
+use graph_client::odata::Change;
 use graph_client::todo::{
     LinkedResource, OPEN_TYPE_EXTENSION, OpenExtension, TaskStatus, TodoTask, TodoTaskList,
     WellknownListName,
 };
-use graph_client::types::{BodyType as GraphBodyType, Importance, ItemBody};
+use graph_client::types::{Importance, ItemBody};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use super::calendar::{ews_time, graph_time};
+use super::common::{self, check_if_match, store_error};
 use super::ids as gids;
 use super::{Reply, Request, parse_body};
 use crate::ids::{IdKind, encode_change_key};
-use crate::store::{ChangeKind, Mailbox, StoreError, StoredItem};
+use crate::store::{ChangeKind, Mailbox, StoredItem};
 
 type EwsTask = ews_client::types::Task;
 
@@ -40,14 +43,6 @@ fn linked_uri() -> ExtendedFieldUri {
     ExtendedFieldUri::named(MOCK_SET, LINKED_RESOURCES, MapiPropertyType::String)
 }
 
-fn not_found_segment() -> Reply {
-    Reply::error(
-        StatusCode::BAD_REQUEST,
-        "BadRequest",
-        "Resource not found for the segment.",
-    )
-}
-
 pub(crate) fn dispatch(req: &Request<'_>, path: &[&str]) -> Reply {
     let m = req.method.as_str();
     match path {
@@ -58,7 +53,7 @@ pub(crate) fn dispatch(req: &Request<'_>, path: &[&str]) -> Reply {
             "GET" => get_list(req, id),
             "PATCH" => update_list(req, id),
             "DELETE" => delete_list(req, id),
-            _ => not_found_segment(),
+            _ => Reply::no_segment(),
         },
         ["todo", "lists", list, "tasks"] if m == "GET" => list_tasks(req, list),
         ["todo", "lists", list, "tasks"] if m == "POST" => create_task(req, list),
@@ -67,52 +62,31 @@ pub(crate) fn dispatch(req: &Request<'_>, path: &[&str]) -> Reply {
             "GET" => get_task(req, list, id),
             "PATCH" => update_task(req, list, id),
             "DELETE" => delete_task(req, list, id),
-            _ => not_found_segment(),
+            _ => Reply::no_segment(),
         },
         ["todo", "lists", list, "tasks", id, "linkedResources"] => match m {
-            "GET" => list_linked(req, list, id),
+            "GET" => list_children::<LinkedResource>(req, list, id),
             "POST" => create_linked(req, list, id),
-            _ => not_found_segment(),
+            _ => Reply::no_segment(),
         },
         ["todo", "lists", list, "tasks", id, "extensions"] => match m {
-            "GET" => list_extensions(req, list, id),
+            "GET" => list_children::<OpenExtension>(req, list, id),
             "POST" => create_extension(req, list, id),
-            _ => not_found_segment(),
+            _ => Reply::no_segment(),
         },
         ["todo", "lists", list, "tasks", id, "extensions", name] => match m {
-            "GET" => get_extension(req, list, id, name),
+            "GET" => get_child::<OpenExtension>(req, list, id, name),
             "PATCH" => update_extension(req, list, id, name),
-            "DELETE" => delete_extension(req, list, id, name),
-            _ => not_found_segment(),
+            "DELETE" => delete_child::<OpenExtension>(req, list, id, name),
+            _ => Reply::no_segment(),
         },
         ["todo", "lists", list, "tasks", id, "linkedResources", rid] => match m {
-            "GET" => get_linked(req, list, id, rid),
+            "GET" => get_child::<LinkedResource>(req, list, id, rid),
             "PATCH" => update_linked(req, list, id, rid),
-            "DELETE" => delete_linked(req, list, id, rid),
-            _ => not_found_segment(),
+            "DELETE" => delete_child::<LinkedResource>(req, list, id, rid),
+            _ => Reply::no_segment(),
         },
-        _ => not_found_segment(),
-    }
-}
-
-fn store_error(e: StoreError) -> Reply {
-    match e {
-        StoreError::ItemNotFound | StoreError::FolderNotFound => Reply::not_found("item"),
-        StoreError::IrresolvableConflict => Reply::error(
-            StatusCode::PRECONDITION_FAILED,
-            "ErrorIrresolvableConflict",
-            "The send or update operation could not be performed because the change key passed in the request does not match the current change key for the item.",
-        ),
-        StoreError::FolderExists => Reply::error(
-            StatusCode::CONFLICT,
-            "ErrorFolderExists",
-            "A folder with the specified name already exists.",
-        ),
-        other => Reply::error(
-            StatusCode::BAD_REQUEST,
-            other.response_code(),
-            &other.to_string(),
-        ),
+        _ => Reply::no_segment(),
     }
 }
 
@@ -153,94 +127,22 @@ fn list_json(mb: &Mailbox, key: u64) -> Option<TodoTaskList> {
 }
 
 fn list_lists(req: &Request<'_>) -> Reply {
-    let store = req.shared.read();
-    let Some(mb) = store.mailbox(&req.mailbox) else {
-        return Reply::not_found("mailbox");
-    };
-    let value: Vec<TodoTaskList> = mb
-        .folders
-        .values()
-        .filter(|f| is_task_folder(&f.class))
-        .filter_map(|f| list_json(mb, f.key))
-        .collect();
-    Reply::json(
-        StatusCode::OK,
-        &Page {
-            value,
-            next_link: None,
-            delta_link: None,
-        },
-    )
+    common::list_folders(req, |_| Ok(None), is_task_folder, list_json)
 }
 
 /// `todo/lists/delta`: the task folders of the hierarchy journal since the token (a deleted
 /// folder is `@removed`; its class is gone with it, so any deleted folder is reported).
 fn lists_delta(req: &Request<'_>) -> Reply {
-    let store = req.shared.read();
-    let Some(mb) = store.mailbox(&req.mailbox) else {
-        return Reply::not_found("mailbox");
-    };
-    let Some(root) = mb.distinguished("msgfolderroot") else {
-        return Reply::not_found("folder");
-    };
-    let graph = &req.shared.graph;
-    let epoch = graph.delta_epoch.load(std::sync::atomic::Ordering::SeqCst);
-    let secret = &store.sync_secret;
-    let kind = gids::SyncKind::Hierarchy;
-    let since = match req.delta_since(secret, kind, epoch, &mb.address, root) {
-        Ok(since) => since,
-        Err(reply) => return reply,
-    };
-    let page = match mb.sync_hierarchy(root, since.unwrap_or(0), usize::MAX) {
-        Ok(p) => p,
-        Err(_) => return Reply::not_found("folder"),
-    };
-    let mut value: Vec<Change<TodoTaskList>> = Vec::new();
-    for change in &page.changes {
-        if change.kind == ChangeKind::Delete {
-            if since.is_some() {
-                value.push(Change::Removed {
-                    id: gids::encode(IdKind::Folder, &mb.address, change.key),
-                    reason: Some("deleted".to_string()),
-                });
-            }
-            continue;
-        }
-        let task = mb
-            .folders
-            .get(&change.key)
-            .is_some_and(|f| is_task_folder(&f.class));
-        if let Some(l) = list_json(mb, change.key).filter(|_| task) {
-            value.push(Change::Upsert(l));
-        }
-    }
-    let next = gids::delta_token(secret, kind, epoch, &mb.address, root, page.seq);
-    Reply::json(
-        StatusCode::OK,
-        &Page {
-            value,
-            next_link: None,
-            delta_link: Some(req.link(&["todo", "lists", "delta"], &[("$deltatoken", &next)])),
-        },
-    )
+    common::folder_delta(req, is_task_folder, list_json, &["todo", "lists", "delta"])
 }
 
 fn get_list(req: &Request<'_>, id: &str) -> Reply {
-    let store = req.shared.read();
-    let Some(mb) = store.mailbox(&req.mailbox) else {
-        return Reply::not_found("mailbox");
-    };
-    match list_key(mb, id).and_then(|k| list_json(mb, k)) {
-        Some(l) => Reply::json(StatusCode::OK, &l),
-        None => Reply::not_found("task list"),
-    }
+    let find = |mb: &Mailbox| list_key(mb, id).and_then(|k| list_json(mb, k));
+    common::get_folder(req, find, "task list")
 }
 
 fn list_name(req: &Request<'_>) -> Result<String, Reply> {
-    let body: TodoTaskList = parse_body(req)?;
-    body.display_name
-        .filter(|n| !n.trim().is_empty())
-        .ok_or_else(|| Reply::bad_request("displayName is required."))
+    common::folder_name(req, |b: TodoTaskList| b.display_name)
 }
 
 fn create_list(req: &Request<'_>) -> Reply {
@@ -248,25 +150,19 @@ fn create_list(req: &Request<'_>) -> Reply {
         Ok(n) => n,
         Err(r) => return r,
     };
-    let mut store = req.shared.write();
-    let Some(mb) = store.mailbox_mut(&req.mailbox) else {
-        return Reply::not_found("mailbox");
+    let kind = common::FolderKind {
+        class: "IPF.Task",
+        json: list_json,
+        what: "task list",
+        error: store_error,
     };
     // beside the Tasks folder, as Outlook keeps To Do lists
-    let Some(parent) = mb
-        .distinguished("tasks")
-        .and_then(|k| mb.folders.get(&k))
-        .and_then(|f| f.parent)
-    else {
-        return Reply::not_found("folder");
+    let parent = |mb: &Mailbox| {
+        mb.distinguished("tasks")
+            .and_then(|k| mb.folders.get(&k))
+            .and_then(|f| f.parent)
     };
-    match mb.create_folder(parent, &name, Some("IPF.Task")) {
-        Ok(key) => match list_json(mb, key) {
-            Some(l) => Reply::json(StatusCode::CREATED, &l),
-            None => Reply::not_found("task list"),
-        },
-        Err(e) => store_error(e),
-    }
+    common::create_folder(req, &name, parent, &kind)
 }
 
 fn update_list(req: &Request<'_>, id: &str) -> Reply {
@@ -314,32 +210,6 @@ fn delete_list(req: &Request<'_>, id: &str) -> Reply {
 // ---------------------------------------------------------------------------------------------
 // EWS task <-> To Do task
 
-fn linked_of(t: &EwsTask) -> Vec<LinkedResource> {
-    let uri = linked_uri();
-    t.common
-        .extended_properties
-        .iter()
-        .find(|p| super::extended::same(&p.uri, &uri))
-        .and_then(|p| match &p.value {
-            ExtendedValue::Single(s) => serde_json::from_str(s).ok(),
-            _ => None,
-        })
-        .unwrap_or_default()
-}
-
-fn set_linked(t: &mut EwsTask, list: &[LinkedResource]) {
-    let uri = linked_uri();
-    t.common
-        .extended_properties
-        .retain(|p| !super::extended::same(&p.uri, &uri));
-    if !list.is_empty() {
-        let json = serde_json::to_string(list).unwrap_or_default();
-        t.common
-            .extended_properties
-            .push(ExtendedProperty::string(uri, json));
-    }
-}
-
 fn status(s: Option<&EwsStatus>) -> TaskStatus {
     match s {
         Some(EwsStatus::InProgress) => TaskStatus::InProgress,
@@ -376,13 +246,7 @@ fn to_graph(
         id: Some(graph.item_id(&mb.address, stored.key)),
         title: t.common.subject.clone(),
         body: Some(match &t.common.body {
-            Some(b) => ItemBody {
-                content_type: Some(match b.body_type {
-                    BodyType::Html => GraphBodyType::Html,
-                    _ => GraphBodyType::Text,
-                }),
-                content: Some(b.content.clone()),
-            },
+            Some(b) => common::graph_body(b),
             None => ItemBody::text(""),
         }),
         importance: Some(match t.common.importance {
@@ -407,7 +271,7 @@ fn to_graph(
             .recurrence
             .as_ref()
             .and_then(super::calendar::graph_recurrence),
-        linked_resources: linked.then(|| linked_of(t)),
+        linked_resources: linked.then(|| LinkedResource::all_of(t)),
         ..TodoTask::default()
     })
 }
@@ -417,14 +281,7 @@ fn apply(g: &TodoTask, t: &mut EwsTask) -> Result<(), String> {
         t.common.subject = Some(s.clone());
     }
     if let Some(b) = &g.body {
-        t.common.body = Some(Body {
-            body_type: match b.content_type {
-                Some(GraphBodyType::Html) => BodyType::Html,
-                _ => BodyType::Text,
-            },
-            content: b.content.clone().unwrap_or_default(),
-            is_truncated: None,
-        });
+        t.common.body = Some(common::ews_body(b));
     }
     if let Some(i) = g.importance {
         t.common.importance = Some(match i {
@@ -473,21 +330,14 @@ fn apply(g: &TodoTask, t: &mut EwsTask) -> Result<(), String> {
     if let Some(list) = &g.linked_resources {
         let mut list = list.clone();
         assign_ids(&mut list);
-        set_linked(t, &list);
+        LinkedResource::set_all(t, &list);
     }
     Ok(())
 }
 
 /// Clears what a PATCH body sets to `null` (Graph's way of removing a value).
 fn clear_nulls(body: &[u8], t: &mut EwsTask) {
-    let Ok(serde_json::Value::Object(map)) = serde_json::from_slice::<serde_json::Value>(body)
-    else {
-        return;
-    };
-    for (k, v) in &map {
-        if !v.is_null() {
-            continue;
-        }
+    for k in common::nulled(body) {
         match k.as_str() {
             "startDateTime" => t.start_date = None,
             "dueDateTime" => t.due_date = None,
@@ -554,30 +404,7 @@ fn list_tasks(req: &Request<'_>, list: &str) -> Reply {
         .filter_map(|k| mb.items.get(k))
         .filter_map(|s| to_graph(&req.shared.graph, mb, s, linked))
         .collect();
-    let top = req.page_size(10);
-    let skip: usize = req.param("$skip").and_then(|s| s.parse().ok()).unwrap_or(0);
-    let next_link = (skip + top < all.len()).then(|| {
-        let mut q: Vec<(&str, String)> = req
-            .query
-            .iter()
-            .filter(|(k, _)| k != "$skip" && k != "$top")
-            .map(|(k, v)| (k.as_str(), v.clone()))
-            .collect();
-        q.push(("$top", top.to_string()));
-        q.push(("$skip", (skip + top).to_string()));
-        let q: Vec<(&str, &str)> = q.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let segs: Vec<&str> = req.path.iter().map(String::as_str).collect();
-        req.link(&segs, &q)
-    });
-    let value: Vec<TodoTask> = all.into_iter().skip(skip).take(top).collect();
-    Reply::json(
-        StatusCode::OK,
-        &Page {
-            value,
-            next_link,
-            delta_link: None,
-        },
-    )
+    common::paged(req, all, 10)
 }
 
 fn get_task(req: &Request<'_>, list: &str, id: &str) -> Reply {
@@ -593,7 +420,7 @@ fn get_task(req: &Request<'_>, list: &str, id: &str) -> Reply {
     match stored.and_then(|s| {
         let mut t = to_graph(&req.shared.graph, mb, s, wants_linked(req))?;
         if with_extensions && let EwsItem::Task(task) = &s.item {
-            t.extensions = Some(extensions_of(task));
+            t.extensions = Some(OpenExtension::all_of(task));
         }
         Some(t)
     }) {
@@ -616,33 +443,16 @@ fn create_task(req: &Request<'_>, list: &str) -> Reply {
     if let Err(e) = apply(&body, &mut task) {
         return Reply::bad_request(&e);
     }
-    let mut store = req.shared.write();
-    let Some(mb) = store.mailbox_mut(&req.mailbox) else {
-        return Reply::not_found("mailbox");
-    };
-    let Some(folder) = list_key(mb, list) else {
-        return Reply::not_found("task list");
-    };
     let linked = body.linked_resources.is_some();
-    match mb.create_item(folder, EwsItem::Task(task)) {
-        Ok(key) => match mb
-            .items
-            .get(&key)
-            .and_then(|s| to_graph(&req.shared.graph, mb, s, linked))
-        {
-            Some(t) => Reply::json(StatusCode::CREATED, &t),
-            None => Reply::not_found("task"),
-        },
-        Err(e) => store_error(e),
-    }
-}
-
-fn check_if_match(stored: &StoredItem, if_match: Option<String>) -> Result<Option<u64>, Reply> {
-    match if_match {
-        None => Ok(None),
-        Some(ck) if ck == encode_change_key(stored.key, stored.version) => Ok(Some(stored.version)),
-        Some(_) => Err(store_error(StoreError::IrresolvableConflict)),
-    }
+    common::create_item(
+        req,
+        |mb| list_key(mb, list),
+        "task list",
+        EwsItem::Task(task),
+        "task",
+        store_error,
+        |mb, s| to_graph(&req.shared.graph, mb, s, linked),
+    )
 }
 
 /// Changes the task `id` of `list` with `change` (after the `If-Match` check).
@@ -663,19 +473,10 @@ fn change_task<'r>(
         Some(s) => check_if_match(s, req.if_match())?,
         None => return Err(Reply::not_found("task")),
     };
-    let mut err = None;
-    let mut change = Some(change);
-    let result = mb.update_item(key, expected, |item| {
-        if let (EwsItem::Task(t), Some(f)) = (item, change.take())
-            && let Err(e) = f(t)
-        {
-            err = Some(e);
-        }
-    });
-    if let Some(e) = err {
-        return Err(Reply::bad_request(&e));
-    }
-    result.map_err(store_error)?;
+    common::change_item(mb, key, expected, store_error, |item| match item {
+        EwsItem::Task(t) => change(t),
+        _ => Ok(()),
+    })?;
     Ok((key, store))
 }
 
@@ -693,14 +494,9 @@ fn update_task(req: &Request<'_>, list: &str, id: &str) -> Reply {
             let Some(mb) = store.mailbox(&req.mailbox) else {
                 return Reply::not_found("mailbox");
             };
-            match mb
-                .items
-                .get(&key)
-                .and_then(|s| to_graph(&req.shared.graph, mb, s, body.linked_resources.is_some()))
-            {
-                Some(t) => Reply::json(StatusCode::OK, &t),
-                None => Reply::not_found("task"),
-            }
+            common::item_reply(mb, key, StatusCode::OK, "task", |s| {
+                to_graph(&req.shared.graph, mb, s, body.linked_resources.is_some())
+            })
         }
         Err(r) => r,
     }
@@ -727,33 +523,17 @@ fn delete_task(req: &Request<'_>, list: &str, id: &str) -> Reply {
 
 /// `tasks/delta` of a list: `$deltatoken` (a finished round) or `$skiptoken` (the next page).
 fn delta(req: &Request<'_>, list: &str) -> Reply {
-    let store = req.shared.read();
-    let Some(mb) = store.mailbox(&req.mailbox) else {
-        return Reply::not_found("mailbox");
-    };
-    let Some(fkey) = list_key(mb, list) else {
-        return Reply::not_found("task list");
-    };
     let graph = &req.shared.graph;
-    let epoch = graph.delta_epoch.load(std::sync::atomic::Ordering::SeqCst);
-    let secret = &store.sync_secret;
-    let since = match req.delta_since(secret, gids::SyncKind::Items, epoch, &mb.address, fkey) {
-        Ok(since) => since,
-        Err(reply) => return reply,
-    };
-    let since = since.unwrap_or(0);
-    let page = match mb.sync_items(fkey, since, req.page_size(100)) {
-        Ok(p) => p,
-        Err(e) => return store_error(e),
-    };
-    let mut value: Vec<Change<TodoTask>> = Vec::new();
-    for change in &page.changes {
-        let id = graph.item_id(&mb.address, change.key);
-        match change.kind {
-            ChangeKind::Delete => value.push(Change::Removed {
-                id,
-                reason: Some("deleted".to_string()),
-            }),
+    common::item_delta(
+        req,
+        |mb| list_key(mb, list),
+        "task list",
+        store_error,
+        &[],
+        |mb, change, value| match change.kind {
+            ChangeKind::Delete => {
+                value.push(common::removed(graph.item_id(&mb.address, change.key)))
+            }
             _ => {
                 if let Some(t) = mb
                     .items
@@ -763,69 +543,121 @@ fn delta(req: &Request<'_>, list: &str) -> Reply {
                     value.push(Change::Upsert(t));
                 }
             }
-        }
-    }
-    let next = gids::delta_token(
-        secret,
-        gids::SyncKind::Items,
-        epoch,
-        &mb.address,
-        fkey,
-        page.seq,
-    );
-    let segs: Vec<&str> = req.path.iter().map(String::as_str).collect();
-    let (next_link, delta_link) = if page.includes_last {
-        (None, Some(req.link(&segs, &[("$deltatoken", &next)])))
-    } else {
-        (Some(req.link(&segs, &[("$skiptoken", &next)])), None)
-    };
-    Reply::json(
-        StatusCode::OK,
-        &Page {
-            value,
-            next_link,
-            delta_link,
         },
     )
 }
 
 // ---------------------------------------------------------------------------------------------
-// linkedResources
+// the collections of a task: linkedResources, open extensions
 
-fn read_linked(req: &Request<'_>, list: &str, id: &str) -> Result<Vec<LinkedResource>, Reply> {
+/// A collection of a task kept as JSON in one extended property of the EWS task.
+trait TaskChild: Serialize + DeserializeOwned + Sized {
+    /// What a 404 for a missing entry names.
+    const WHAT: &'static str;
+    /// The extended property holding the collection.
+    fn uri() -> ExtendedFieldUri;
+    /// Whether this entry is the one `key` (the last path segment) names.
+    fn is(&self, key: &str) -> bool;
+
+    /// The entries of a task.
+    fn all_of(t: &EwsTask) -> Vec<Self> {
+        let uri = Self::uri();
+        t.common
+            .extended_properties
+            .iter()
+            .find(|p| super::extended::same(&p.uri, &uri))
+            .and_then(|p| match &p.value {
+                ExtendedValue::Single(s) => serde_json::from_str(s).ok(),
+                _ => None,
+            })
+            .unwrap_or_default()
+    }
+
+    /// Replaces the entries of a task (none: the property is removed).
+    fn set_all(t: &mut EwsTask, list: &[Self]) {
+        let uri = Self::uri();
+        t.common
+            .extended_properties
+            .retain(|p| !super::extended::same(&p.uri, &uri));
+        if !list.is_empty() {
+            let json = serde_json::to_string(list).unwrap_or_default();
+            t.common
+                .extended_properties
+                .push(ExtendedProperty::string(uri, json));
+        }
+    }
+}
+
+impl TaskChild for LinkedResource {
+    const WHAT: &'static str = "linked resource";
+    fn uri() -> ExtendedFieldUri {
+        linked_uri()
+    }
+    fn is(&self, key: &str) -> bool {
+        self.id.as_deref() == Some(key)
+    }
+}
+
+impl TaskChild for OpenExtension {
+    const WHAT: &'static str = "extension";
+    fn uri() -> ExtendedFieldUri {
+        extensions_uri()
+    }
+    /// By name, ignoring case.
+    fn is(&self, name: &str) -> bool {
+        self.extension_name
+            .as_deref()
+            .is_some_and(|n| n.eq_ignore_ascii_case(name))
+    }
+}
+
+/// The entries of a collection of the task `id` of `list`.
+fn read_children<C: TaskChild>(req: &Request<'_>, list: &str, id: &str) -> Result<Vec<C>, Reply> {
     let store = req.shared.read();
     let Some(mb) = store.mailbox(&req.mailbox) else {
         return Err(Reply::not_found("mailbox"));
     };
     match task_key(req, mb, list, id).and_then(|k| mb.items.get(&k).map(|s| &s.item)) {
-        Some(EwsItem::Task(t)) => Ok(linked_of(t)),
+        Some(EwsItem::Task(t)) => Ok(C::all_of(t)),
         _ => Err(Reply::not_found("task")),
     }
 }
 
-fn list_linked(req: &Request<'_>, list: &str, id: &str) -> Reply {
-    match read_linked(req, list, id) {
-        Ok(value) => Reply::json(
-            StatusCode::OK,
-            &Page {
-                value,
-                next_link: None,
-                delta_link: None,
-            },
-        ),
+fn list_children<C: TaskChild>(req: &Request<'_>, list: &str, id: &str) -> Reply {
+    match read_children::<C>(req, list, id) {
+        Ok(value) => common::page_reply(value, None),
         Err(r) => r,
     }
 }
 
-fn get_linked(req: &Request<'_>, list: &str, id: &str, rid: &str) -> Reply {
-    match read_linked(req, list, id) {
-        Ok(all) => match all.into_iter().find(|r| r.id.as_deref() == Some(rid)) {
-            Some(r) => Reply::json(StatusCode::OK, &r),
-            None => Reply::not_found("linked resource"),
+fn get_child<C: TaskChild>(req: &Request<'_>, list: &str, id: &str, key: &str) -> Reply {
+    match read_children::<C>(req, list, id) {
+        Ok(all) => match all.into_iter().find(|c| c.is(key)) {
+            Some(c) => Reply::json(StatusCode::OK, &c),
+            None => Reply::not_found(C::WHAT),
         },
         Err(r) => r,
     }
 }
+
+fn delete_child<C: TaskChild>(req: &Request<'_>, list: &str, id: &str, key: &str) -> Reply {
+    let mut found = false;
+    let result = change_task(req, list, id, |t| {
+        let mut all = C::all_of(t);
+        let before = all.len();
+        all.retain(|c| !c.is(key));
+        found = all.len() != before;
+        C::set_all(t, &all);
+        Ok(())
+    });
+    match result {
+        Ok(_) if found => Reply::empty(StatusCode::NO_CONTENT),
+        Ok(_) => Reply::not_found(C::WHAT),
+        Err(r) => r,
+    }
+}
+
+// linkedResources
 
 fn create_linked(req: &Request<'_>, list: &str, id: &str) -> Reply {
     let mut body: LinkedResource = match parse_body(req) {
@@ -838,9 +670,9 @@ fn create_linked(req: &Request<'_>, list: &str, id: &str) -> Reply {
     body.id = Some(new_id());
     let created = body.clone();
     match change_task(req, list, id, |t| {
-        let mut all = linked_of(t);
+        let mut all = LinkedResource::all_of(t);
         all.push(body);
-        set_linked(t, &all);
+        LinkedResource::set_all(t, &all);
         Ok(())
     }) {
         Ok(_) => Reply::json(StatusCode::CREATED, &created),
@@ -855,7 +687,7 @@ fn update_linked(req: &Request<'_>, list: &str, id: &str, rid: &str) -> Reply {
     };
     let mut updated = None;
     let result = change_task(req, list, id, |t| {
-        let mut all = linked_of(t);
+        let mut all = LinkedResource::all_of(t);
         let r = all
             .iter_mut()
             .find(|r| r.id.as_deref() == Some(rid))
@@ -873,7 +705,7 @@ fn update_linked(req: &Request<'_>, list: &str, id: &str, rid: &str) -> Reply {
             r.web_url = body.web_url.clone();
         }
         updated = Some(r.clone());
-        set_linked(t, &all);
+        LinkedResource::set_all(t, &all);
         Ok(())
     });
     match (result, updated) {
@@ -883,92 +715,7 @@ fn update_linked(req: &Request<'_>, list: &str, id: &str, rid: &str) -> Reply {
     }
 }
 
-fn delete_linked(req: &Request<'_>, list: &str, id: &str, rid: &str) -> Reply {
-    let mut found = false;
-    let result = change_task(req, list, id, |t| {
-        let mut all = linked_of(t);
-        let before = all.len();
-        all.retain(|r| r.id.as_deref() != Some(rid));
-        found = all.len() != before;
-        set_linked(t, &all);
-        Ok(())
-    });
-    match result {
-        Ok(_) if found => Reply::empty(StatusCode::NO_CONTENT),
-        Ok(_) => Reply::not_found("linked resource"),
-        Err(r) => r,
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
 // open extensions
-
-fn extensions_of(t: &EwsTask) -> Vec<OpenExtension> {
-    let uri = extensions_uri();
-    t.common
-        .extended_properties
-        .iter()
-        .find(|p| super::extended::same(&p.uri, &uri))
-        .and_then(|p| match &p.value {
-            ExtendedValue::Single(s) => serde_json::from_str(s).ok(),
-            _ => None,
-        })
-        .unwrap_or_default()
-}
-
-fn set_extensions(t: &mut EwsTask, list: &[OpenExtension]) {
-    let uri = extensions_uri();
-    t.common
-        .extended_properties
-        .retain(|p| !super::extended::same(&p.uri, &uri));
-    if !list.is_empty() {
-        let json = serde_json::to_string(list).unwrap_or_default();
-        t.common
-            .extended_properties
-            .push(ExtendedProperty::string(uri, json));
-    }
-}
-
-fn same_name(e: &OpenExtension, name: &str) -> bool {
-    e.extension_name
-        .as_deref()
-        .is_some_and(|n| n.eq_ignore_ascii_case(name))
-}
-
-fn read_extensions(req: &Request<'_>, list: &str, id: &str) -> Result<Vec<OpenExtension>, Reply> {
-    let store = req.shared.read();
-    let Some(mb) = store.mailbox(&req.mailbox) else {
-        return Err(Reply::not_found("mailbox"));
-    };
-    match task_key(req, mb, list, id).and_then(|k| mb.items.get(&k).map(|s| &s.item)) {
-        Some(EwsItem::Task(t)) => Ok(extensions_of(t)),
-        _ => Err(Reply::not_found("task")),
-    }
-}
-
-fn list_extensions(req: &Request<'_>, list: &str, id: &str) -> Reply {
-    match read_extensions(req, list, id) {
-        Ok(value) => Reply::json(
-            StatusCode::OK,
-            &Page {
-                value,
-                next_link: None,
-                delta_link: None,
-            },
-        ),
-        Err(r) => r,
-    }
-}
-
-fn get_extension(req: &Request<'_>, list: &str, id: &str, name: &str) -> Reply {
-    match read_extensions(req, list, id) {
-        Ok(all) => match all.into_iter().find(|e| same_name(e, name)) {
-            Some(e) => Reply::json(StatusCode::OK, &e),
-            None => Reply::not_found("extension"),
-        },
-        Err(r) => r,
-    }
-}
 
 fn create_extension(req: &Request<'_>, list: &str, id: &str) -> Reply {
     let mut body: OpenExtension = match parse_body(req) {
@@ -985,13 +732,13 @@ fn create_extension(req: &Request<'_>, list: &str, id: &str) -> Reply {
     let created = body.clone();
     let mut exists = false;
     let result = change_task(req, list, id, |t| {
-        let mut all = extensions_of(t);
-        if all.iter().any(|e| same_name(e, &name)) {
+        let mut all = OpenExtension::all_of(t);
+        if all.iter().any(|e| e.is(&name)) {
             exists = true;
             return Ok(());
         }
         all.push(body);
-        set_extensions(t, &all);
+        OpenExtension::set_all(t, &all);
         Ok(())
     });
     match result {
@@ -1012,31 +759,14 @@ fn update_extension(req: &Request<'_>, list: &str, id: &str, name: &str) -> Repl
     };
     let mut found = false;
     let result = change_task(req, list, id, |t| {
-        let mut all = extensions_of(t);
-        if let Some(e) = all.iter_mut().find(|e| same_name(e, name)) {
+        let mut all = OpenExtension::all_of(t);
+        if let Some(e) = all.iter_mut().find(|e| e.is(name)) {
             found = true;
             for (k, v) in body.data {
                 e.data.insert(k, v);
             }
         }
-        set_extensions(t, &all);
-        Ok(())
-    });
-    match result {
-        Ok(_) if found => Reply::empty(StatusCode::NO_CONTENT),
-        Ok(_) => Reply::not_found("extension"),
-        Err(r) => r,
-    }
-}
-
-fn delete_extension(req: &Request<'_>, list: &str, id: &str, name: &str) -> Reply {
-    let mut found = false;
-    let result = change_task(req, list, id, |t| {
-        let mut all = extensions_of(t);
-        let before = all.len();
-        all.retain(|e| !same_name(e, name));
-        found = all.len() != before;
-        set_extensions(t, &all);
+        OpenExtension::set_all(t, &all);
         Ok(())
     });
     match result {

@@ -1,7 +1,5 @@
 //! `translateExchangeIds`: EWS ids to Graph ids and back, items and folders, one mailbox.
 
-use axum::http::StatusCode;
-use graph_client::odata::Page;
 use graph_client::translate::{
     ConvertIdResult, ExchangeIdFormat, GenericError, MAX_IDS, TranslateExchangeIds,
 };
@@ -90,12 +88,5 @@ pub(crate) fn translate(req: &Request<'_>) -> Reply {
             }
         })
         .collect();
-    Reply::json(
-        StatusCode::OK,
-        &Page {
-            value,
-            next_link: None,
-            delta_link: None,
-        },
-    )
+    super::common::page_reply(value, None)
 }

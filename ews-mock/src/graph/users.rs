@@ -2,23 +2,13 @@
 
 use axum::http::{Method, StatusCode};
 use graph_client::users::User;
-use sha2::Digest as _;
 
 use super::{Reply, Request};
 use crate::server::Shared;
 
 /// The user's object id: a GUID derived from the address.
 pub(crate) fn user_id(address: &str) -> String {
-    let h = sha2::Sha256::digest(address.to_ascii_lowercase().as_bytes());
-    let hex: String = h.iter().take(16).map(|b| format!("{b:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    )
+    super::guid_of(address.to_ascii_lowercase().as_bytes())
 }
 
 /// The mailbox address of `/users/{user}`: an address (any case) or an object id.
