@@ -801,45 +801,19 @@ impl Connector {
         P: Projection<R>,
     {
         let server = self.router.server_for(user, mailbox);
-        let graph = self.router.graph_for(user, mailbox).map_err(|e| match e {
-            ServiceError::Job(j) => j,
-            other => JobError::configuration(other.to_string()),
-        })?;
+        let graph = self
+            .router
+            .graph_for(user, mailbox)
+            .map_err(into_job_error)?;
         let explain = |e: JobError| match server
             .and_then(|s| client::explain_certificate_error(s, e.message()))
         {
             Some(message) => JobError::new(e.kind(), message),
             None => e,
         };
-        let rule_error = |e: crate::exchange::ExchangeError| {
-            JobError::configuration(format!("rule {:?}: {e}", rule.description))
-        };
-        let mut exchange = match &graph {
-            Some(g) => {
-                let window = server
-                    .map(conaktiv_model::config::EwsServer::calendar_window)
-                    .unwrap_or_default();
-                MailboxSide::Graph(Box::new(
-                    GraphSide::for_rule(g.mailbox(mailbox), rule)
-                        .map_err(rule_error)?
-                        .with_window(window)
-                        .with_now(chrono::Utc::now()),
-                ))
-            }
-            None => {
-                let client = self
-                    .router
-                    .client_for(user, mailbox)
-                    .await
-                    .map_err(|e| match e {
-                        ServiceError::Job(j) => j,
-                        other => JobError::configuration(other.to_string()),
-                    })?;
-                MailboxSide::Ews(Box::new(
-                    ExchangeSide::for_rule(&client, mailbox, rule).map_err(rule_error)?,
-                ))
-            }
-        };
+        let mut exchange = self
+            .mailbox_side(rule, user, mailbox, graph.as_ref())
+            .await?;
         let mut core_policy = engine_policy(rule);
         core_policy.force = self.mass_delete_accepted(rule);
         let engine = Engine::new(core_policy.clone())
@@ -850,31 +824,7 @@ impl Connector {
             } else {
                 Reattach::Off
             });
-        crate::sqlite::create_private_dir(&self.state_dir).map_err(|e| {
-            JobError::new(
-                JobErrorKind::Other,
-                format!(
-                    "cannot create the state folder {}: {e}",
-                    self.state_dir.display()
-                ),
-            )
-        })?;
-        let path = if graph.is_some() {
-            let ews = self.state_path(mailbox, rule.table);
-            let path = self.graph_state_path(mailbox, rule.table);
-            if ews.exists() && !path.exists() {
-                return Err(JobError::configuration(format!(
-                    "the {} of {mailbox} were synced over EWS and its server record now uses \
-                     Microsoft Graph: run `conaktiv-exchange migrate-to-graph` first (it moves \
-                     the sync state without creating duplicates)",
-                    table_name(rule.table)
-                ))
-                .into());
-            }
-            path
-        } else {
-            self.state_path(mailbox, rule.table)
-        };
+        let path = self.sync_state_path(rule, mailbox, graph.is_some())?;
         let mut state = SqliteStore::open(&path).map_err(|e| {
             let e = SyncError::Store(e);
             classify(&e)
@@ -885,35 +835,14 @@ impl Connector {
             .await
             .map_err(|e| explain(classify(&e)))?;
         match mode {
-            Mode::Preview(detail) => {
-                let plan = &prepared.plan;
-                let repairs = plan
-                    .items
-                    .iter()
-                    .filter(|i| {
-                        i.change == Change::Link
-                            && i.local.write.is_none()
-                            && i.remote.write.is_none()
-                    })
-                    .count();
-                let counts = with_repairs(plan.counts, repairs);
-                let actions = if detail == PreviewDetail::WithActions {
-                    plan.items.iter().filter_map(action).collect()
-                } else {
-                    Vec::new()
-                };
-                Ok(Done::Preview(Box::new(Preview {
-                    user: user.to_owned(),
-                    mailbox: mailbox.to_owned(),
-                    table: table_name(rule.table),
-                    rule: rule.description.clone(),
-                    exchange: counts.remote,
-                    conaktiv: counts.local,
-                    counts,
-                    guard: plan.guard().map(|g| guard_sentence(g, &core_policy, rule)),
-                    actions,
-                })))
-            }
+            Mode::Preview(detail) => Ok(Done::Preview(Box::new(preview_of(
+                &prepared.plan,
+                detail,
+                rule,
+                &core_policy,
+                user,
+                mailbox,
+            )))),
             Mode::Run => {
                 let report = engine
                     .apply(&prepared.plan, &mut crm, &mut exchange, &mut state)
@@ -931,19 +860,142 @@ impl Connector {
                     incomplete = report.incomplete,
                     "sync run done"
                 );
-                let mut run = JobReport::from(&report);
-                run.add_unreadable(crm.unreadable());
-                run.add_unreadable(exchange.unreadable());
-                let repairs = report
-                    .items
-                    .iter()
-                    .filter(|i| i.change == Change::Link && i.local.is_none() && i.remote.is_none())
-                    .count();
-                run.to_conaktiv.linked += repairs;
+                let run = job_report(&report, &[crm.unreadable(), exchange.unreadable()]);
                 Ok(Done::Run(Box::new(run)))
             }
         }
     }
+
+    /// The Exchange side of `rule` for `mailbox`: over Microsoft Graph when the mailbox's
+    /// server record has a Graph client, else over EWS.
+    async fn mailbox_side(
+        &self,
+        rule: &SyncRule,
+        user: &str,
+        mailbox: &str,
+        graph: Option<&graph_client::Client>,
+    ) -> Result<MailboxSide, JobError> {
+        let rule_error = |e: crate::exchange::ExchangeError| {
+            JobError::configuration(format!("rule {:?}: {e}", rule.description))
+        };
+        Ok(match graph {
+            Some(g) => {
+                let window = self
+                    .router
+                    .server_for(user, mailbox)
+                    .map(conaktiv_model::config::EwsServer::calendar_window)
+                    .unwrap_or_default();
+                MailboxSide::Graph(Box::new(
+                    GraphSide::for_rule(g.mailbox(mailbox), rule)
+                        .map_err(rule_error)?
+                        .with_window(window)
+                        .with_now(chrono::Utc::now()),
+                ))
+            }
+            None => {
+                let client = self
+                    .router
+                    .client_for(user, mailbox)
+                    .await
+                    .map_err(into_job_error)?;
+                MailboxSide::Ews(Box::new(
+                    ExchangeSide::for_rule(&client, mailbox, rule).map_err(rule_error)?,
+                ))
+            }
+        })
+    }
+
+    /// The sync state file of `rule` for `mailbox` (EWS or Graph), after creating the state
+    /// folder. A mailbox that moved from EWS to Graph without `migrate-to-graph` is refused:
+    /// a fresh Graph state would pair nothing and create duplicates.
+    fn sync_state_path(
+        &self,
+        rule: &SyncRule,
+        mailbox: &str,
+        over_graph: bool,
+    ) -> Result<PathBuf, JobError> {
+        crate::sqlite::create_private_dir(&self.state_dir).map_err(|e| {
+            JobError::new(
+                JobErrorKind::Other,
+                format!(
+                    "cannot create the state folder {}: {e}",
+                    self.state_dir.display()
+                ),
+            )
+        })?;
+        if !over_graph {
+            return Ok(self.state_path(mailbox, rule.table));
+        }
+        let ews = self.state_path(mailbox, rule.table);
+        let path = self.graph_state_path(mailbox, rule.table);
+        if ews.exists() && !path.exists() {
+            return Err(JobError::configuration(format!(
+                "the {} of {mailbox} were synced over EWS and its server record now uses \
+                 Microsoft Graph: run `conaktiv-exchange migrate-to-graph` first (it moves \
+                 the sync state without creating duplicates)",
+                table_name(rule.table)
+            )));
+        }
+        Ok(path)
+    }
+}
+
+/// A routing failure as the job's error: its own job error, or a configuration error.
+fn into_job_error(e: ServiceError) -> JobError {
+    match e {
+        ServiceError::Job(j) => j,
+        other => JobError::configuration(other.to_string()),
+    }
+}
+
+/// The preview of a prepared plan: its counts (with repairs), the guard's trip in words and,
+/// when asked, one action per planned write.
+fn preview_of(
+    plan: &sync_core::Plan,
+    detail: PreviewDetail,
+    rule: &SyncRule,
+    core_policy: &sync_core::Policy,
+    user: &str,
+    mailbox: &str,
+) -> Preview {
+    let repairs = plan
+        .items
+        .iter()
+        .filter(|i| i.change == Change::Link && i.local.write.is_none() && i.remote.write.is_none())
+        .count();
+    let counts = with_repairs(plan.counts, repairs);
+    let actions = if detail == PreviewDetail::WithActions {
+        plan.items.iter().filter_map(action).collect()
+    } else {
+        Vec::new()
+    };
+    Preview {
+        user: user.to_owned(),
+        mailbox: mailbox.to_owned(),
+        table: table_name(rule.table),
+        rule: rule.description.clone(),
+        exchange: counts.remote,
+        conaktiv: counts.local,
+        counts,
+        guard: plan.guard().map(|g| guard_sentence(g, core_policy, rule)),
+        actions,
+    }
+}
+
+/// The job report of a run: the engine's report, the records either side could not read, and
+/// the repaired pairs counted as linked.
+fn job_report(report: &sync_core::Report, unreadable: &[&[String]]) -> JobReport {
+    let mut run = JobReport::from(report);
+    for problems in unreadable {
+        run.add_unreadable(problems);
+    }
+    let repairs = report
+        .items
+        .iter()
+        .filter(|i| i.change == Change::Link && i.local.is_none() && i.remote.is_none())
+        .count();
+    run.to_conaktiv.linked += repairs;
+    run
 }
 
 /// The Exchange side of a job: over EWS or over Microsoft Graph, as the mailbox's server
