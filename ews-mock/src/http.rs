@@ -303,23 +303,15 @@ enum Refused {
     Reply(Reply),
 }
 
+/// `POST` of the EWS URL: admission, the injected faults, dispatch to the operation, and one
+/// log entry per request.
 async fn ews_endpoint(
     State(shared): State<Arc<Shared>>,
     Extension(conn): Extension<Arc<ConnInfo>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let mut entry = LogEntry {
-        seq: 0,
-        time: chrono::Utc::now(),
-        operation: None,
-        caller: None,
-        mailbox: None,
-        impersonating: None,
-        status: 0,
-        response_code: None,
-        faults: Vec::new(),
-    };
+    let mut entry = log_entry_now();
     // `_slot` holds the concurrency slot until the response is built
     let Admitted {
         head,
@@ -354,11 +346,37 @@ async fn ews_endpoint(
     }
 
     let reply = ews::dispatch(&shared, &head, &target, &body);
+    deliver(&shared, &conn, entry, reply, terminal).await
+}
 
+/// The log entry of a request received now, before anything about it is known.
+fn log_entry_now() -> LogEntry {
+    LogEntry {
+        seq: 0,
+        time: chrono::Utc::now(),
+        operation: None,
+        caller: None,
+        mailbox: None,
+        impersonating: None,
+        status: 0,
+        response_code: None,
+        faults: Vec::new(),
+    }
+}
+
+/// Logs and sends the dispatched reply, as the terminal fault (dropped connection, truncated
+/// or malformed body) mangles it.
+async fn deliver(
+    shared: &Shared,
+    conn: &ConnInfo,
+    mut entry: LogEntry,
+    reply: Reply,
+    terminal: Option<Fault>,
+) -> Response {
     match terminal {
         Some(Fault::DropAfterProcessing) => {
             entry.response_code = reply.code;
-            drop_connection(&shared, &conn, entry).await
+            drop_connection(shared, conn, entry).await
         }
         Some(Fault::Truncated) => {
             entry.status = reply.status.as_u16();
@@ -373,7 +391,7 @@ async fn ews_endpoint(
             let broken = reply.body.replace("</s:Envelope>", "</s:Envelop><<");
             xml_response(StatusCode::OK, broken)
         }
-        _ => finish(&shared, entry, reply),
+        _ => finish(shared, entry, reply),
     }
 }
 
