@@ -816,14 +816,7 @@ impl Connector {
             .await?;
         let mut core_policy = engine_policy(rule);
         core_policy.force = self.mass_delete_accepted(rule);
-        let engine = Engine::new(core_policy.clone())
-            .map_err(|e| JobError::configuration(e.to_string()))?
-            .with_batch_size(self.batch_size)
-            .with_reattach(if self.reattach {
-                Reattach::On
-            } else {
-                Reattach::Off
-            });
+        let engine = self.engine(core_policy.clone())?;
         let path = self.sync_state_path(rule, mailbox, graph.is_some())?;
         let mut state = SqliteStore::open(&path).map_err(|e| {
             let e = SyncError::Store(e);
@@ -847,13 +840,7 @@ impl Connector {
                 let report = engine
                     .apply(&prepared.plan, &mut crm, &mut exchange, &mut state)
                     .await
-                    .map_err(|e| match &e {
-                        SyncError::MassDelete(g) => JobError::new(
-                            JobErrorKind::MassDelete,
-                            guard_sentence(g, &core_policy, rule),
-                        ),
-                        _ => classify(&e),
-                    })?;
+                    .map_err(|e| run_error(&e, &core_policy, rule))?;
                 tracing::info!(
                     mailbox,
                     table = table_name(rule.table),
@@ -864,6 +851,18 @@ impl Connector {
                 Ok(Done::Run(Box::new(run)))
             }
         }
+    }
+
+    /// The sync engine with `policy` and the service's batch size and reattach setting.
+    fn engine(&self, policy: sync_core::Policy) -> Result<Engine, JobError> {
+        Ok(Engine::new(policy)
+            .map_err(|e| JobError::configuration(e.to_string()))?
+            .with_batch_size(self.batch_size)
+            .with_reattach(if self.reattach {
+                Reattach::On
+            } else {
+                Reattach::Off
+            }))
     }
 
     /// The Exchange side of `rule` for `mailbox`: over Microsoft Graph when the mailbox's
@@ -945,6 +944,18 @@ fn into_job_error(e: ServiceError) -> JobError {
     match e {
         ServiceError::Job(j) => j,
         other => JobError::configuration(other.to_string()),
+    }
+}
+
+/// A failed run as the job's error: a tripped mass-delete guard in words, anything else by
+/// its kind.
+fn run_error(e: &SyncError, core_policy: &sync_core::Policy, rule: &SyncRule) -> JobError {
+    match e {
+        SyncError::MassDelete(g) => JobError::new(
+            JobErrorKind::MassDelete,
+            guard_sentence(g, core_policy, rule),
+        ),
+        _ => classify(e),
     }
 }
 
