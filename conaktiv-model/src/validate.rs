@@ -146,152 +146,184 @@ impl Configuration {
     pub fn validate(&self) -> Result<(), Vec<ValidationError>> {
         let mut c = Collector(Vec::new());
         let root = FieldPath::root();
-        let servers = root.key("servers");
-        for (i, s) in self.servers.iter().enumerate() {
-            check_server(&mut c, s, &servers.index(i));
+        check_servers(&mut c, self, &root.key("servers"));
+        check_mail_accounts(&mut c, self, &root.key("mail_accounts"));
+        check_rules(&mut c, self, &root.key("rules"));
+        check_batch_tasks(&mut c, self, &root.key("batch_tasks"));
+        check_mailbox_routes(&mut c, self, &root.key("mailbox_routes"));
+        if c.0.is_empty() { Ok(()) } else { Err(c.0) }
+    }
+}
+
+/// Each server record, then unique names.
+fn check_servers(c: &mut Collector, cfg: &Configuration, servers: &FieldPath) {
+    for (i, s) in cfg.servers.iter().enumerate() {
+        check_server(c, s, &servers.index(i));
+    }
+    unique(
+        c,
+        cfg.servers.iter().map(|s| s.name.clone()),
+        servers,
+        "name",
+        "server name",
+        |i| format!("server {:?}", cfg.servers[i].name),
+    );
+}
+
+/// Each mail account, then unique short codes, unique user/address pairs and at most one
+/// default sending account per user.
+fn check_mail_accounts(c: &mut Collector, cfg: &Configuration, accounts: &FieldPath) {
+    for (i, a) in cfg.mail_accounts.iter().enumerate() {
+        check_account(c, cfg, a, &accounts.index(i));
+    }
+    unique(
+        c,
+        cfg.mail_accounts.iter().map(|a| a.short_code.clone()),
+        accounts,
+        "short_code",
+        "short code",
+        |i| format!("mail account {:?}", cfg.mail_accounts[i].short_code),
+    );
+    unique(
+        c,
+        cfg.mail_accounts
+            .iter()
+            .map(|a| format!("{} / {}", a.user, a.email.as_str().to_lowercase())),
+        accounts,
+        "email",
+        "user and address",
+        |i| format!("mail account {:?}", cfg.mail_accounts[i].short_code),
+    );
+    let mut defaults: HashSet<String> = HashSet::new();
+    for (i, a) in cfg.mail_accounts.iter().enumerate() {
+        if a.default_for_sending && !defaults.insert(a.user.as_str().to_lowercase()) {
+            c.push(
+                &format!("mail account {:?}", a.short_code),
+                accounts.index(i).key("default_for_sending"),
+                ValidationErrorKind::SeveralDefaults(a.user.to_string()),
+            );
         }
-        unique(
-            &mut c,
-            self.servers.iter().map(|s| s.name.clone()),
-            &servers,
-            "name",
-            "server name",
-            |i| format!("server {:?}", self.servers[i].name),
-        );
-        let accounts = root.key("mail_accounts");
-        for (i, a) in self.mail_accounts.iter().enumerate() {
-            check_account(&mut c, self, a, &accounts.index(i));
+    }
+}
+
+/// Each sync rule, then unique descriptions and no two rules for one target and table.
+fn check_rules(c: &mut Collector, cfg: &Configuration, rules: &FieldPath) {
+    for (i, r) in cfg.rules.iter().enumerate() {
+        check_rule(c, r, &rules.index(i));
+    }
+    unique(
+        c,
+        cfg.rules.iter().map(|r| r.description.clone()),
+        rules,
+        "description",
+        "rule description",
+        |i| format!("rule {:?}", cfg.rules[i].description),
+    );
+    let mut seen: HashMap<_, usize> = HashMap::new();
+    for (i, r) in cfg.rules.iter().enumerate() {
+        if let Some(&first) = seen.get(&(r.target(), r.table)) {
+            let other: &SyncRule = &cfg.rules[first];
+            c.push(
+                &format!("rule {:?}", r.description),
+                rules.index(i).key("validity"),
+                ValidationErrorKind::ConflictingRules {
+                    other: other.description.clone(),
+                    target: describe_target(r),
+                },
+            );
+        } else {
+            seen.insert((r.target(), r.table), i);
         }
-        unique(
-            &mut c,
-            self.mail_accounts.iter().map(|a| a.short_code.clone()),
-            &accounts,
-            "short_code",
-            "short code",
-            |i| format!("mail account {:?}", self.mail_accounts[i].short_code),
-        );
-        unique(
-            &mut c,
-            self.mail_accounts
-                .iter()
-                .map(|a| format!("{} / {}", a.user, a.email.as_str().to_lowercase())),
-            &accounts,
-            "email",
-            "user and address",
-            |i| format!("mail account {:?}", self.mail_accounts[i].short_code),
-        );
-        let mut defaults: HashSet<String> = HashSet::new();
-        for (i, a) in self.mail_accounts.iter().enumerate() {
-            if a.default_for_sending && !defaults.insert(a.user.as_str().to_lowercase()) {
+    }
+}
+
+/// Each batch task, then unique task labels.
+fn check_batch_tasks(c: &mut Collector, cfg: &Configuration, batch: &FieldPath) {
+    for (i, b) in cfg.batch_tasks.iter().enumerate() {
+        check_batch(c, b, &batch.index(i));
+    }
+    unique(
+        c,
+        cfg.batch_tasks.iter().map(BatchTask::label),
+        batch,
+        "task",
+        "batch task",
+        |i| format!("batch task {:?}", cfg.batch_tasks[i].label()),
+    );
+}
+
+/// Each mailbox route; a user or mail domain is routed at most once across all routes.
+fn check_mailbox_routes(c: &mut Collector, cfg: &Configuration, routes: &FieldPath) {
+    let mut routed_users: HashSet<String> = HashSet::new();
+    let mut routed_domains: HashSet<String> = HashSet::new();
+    for (i, r) in cfg.mailbox_routes.iter().enumerate() {
+        let at = routes.index(i);
+        let rec = format!("mailbox route to {:?}", r.server);
+        if cfg.server(&r.server).is_none() {
+            c.push(
+                &rec,
+                at.key("server"),
+                ValidationErrorKind::UnknownServer(r.server.clone()),
+            );
+        }
+        if r.users.is_empty() && r.mail_domains.is_empty() {
+            c.push(
+                &rec,
+                at.key("users"),
+                ValidationErrorKind::Missing("a mailbox route needs users or mail domains"),
+            );
+        }
+        for (j, u) in r.users.iter().enumerate() {
+            if !routed_users.insert(u.as_str().to_lowercase()) {
                 c.push(
-                    &format!("mail account {:?}", a.short_code),
-                    accounts.index(i).key("default_for_sending"),
-                    ValidationErrorKind::SeveralDefaults(a.user.to_string()),
-                );
-            }
-        }
-        let rules = root.key("rules");
-        for (i, r) in self.rules.iter().enumerate() {
-            check_rule(&mut c, r, &rules.index(i));
-        }
-        unique(
-            &mut c,
-            self.rules.iter().map(|r| r.description.clone()),
-            &rules,
-            "description",
-            "rule description",
-            |i| format!("rule {:?}", self.rules[i].description),
-        );
-        let mut seen: HashMap<_, usize> = HashMap::new();
-        for (i, r) in self.rules.iter().enumerate() {
-            if let Some(&first) = seen.get(&(r.target(), r.table)) {
-                let other: &SyncRule = &self.rules[first];
-                c.push(
-                    &format!("rule {:?}", r.description),
-                    rules.index(i).key("validity"),
-                    ValidationErrorKind::ConflictingRules {
-                        other: other.description.clone(),
-                        target: describe_target(r),
+                    &rec,
+                    at.key("users").index(j),
+                    ValidationErrorKind::Duplicate {
+                        what: "routed user",
+                        value: u.to_string(),
                     },
                 );
-            } else {
-                seen.insert((r.target(), r.table), i);
             }
         }
-        let batch = root.key("batch_tasks");
-        for (i, b) in self.batch_tasks.iter().enumerate() {
-            check_batch(&mut c, b, &batch.index(i));
-        }
-        unique(
-            &mut c,
-            self.batch_tasks.iter().map(BatchTask::label),
-            &batch,
-            "task",
-            "batch task",
-            |i| format!("batch task {:?}", self.batch_tasks[i].label()),
-        );
-        let routes = root.key("mailbox_routes");
-        let mut routed_users: HashSet<String> = HashSet::new();
-        let mut routed_domains: HashSet<String> = HashSet::new();
-        for (i, r) in self.mailbox_routes.iter().enumerate() {
-            let at = routes.index(i);
-            let rec = format!("mailbox route to {:?}", r.server);
-            if self.server(&r.server).is_none() {
-                c.push(
+        for (j, d) in r.mail_domains.iter().enumerate() {
+            let at = at.key("mail_domains").index(j);
+            match routed_domain(d) {
+                None => c.push(
                     &rec,
-                    at.key("server"),
-                    ValidationErrorKind::UnknownServer(r.server.clone()),
-                );
-            }
-            if r.users.is_empty() && r.mail_domains.is_empty() {
-                c.push(
+                    at,
+                    ValidationErrorKind::NotAllowed(
+                        "a mail domain is a host name such as agentur.example",
+                    ),
+                ),
+                Some(d) if !routed_domains.insert(d.clone()) => c.push(
                     &rec,
-                    at.key("users"),
-                    ValidationErrorKind::Missing("a mailbox route needs users or mail domains"),
-                );
-            }
-            for (j, u) in r.users.iter().enumerate() {
-                if !routed_users.insert(u.as_str().to_lowercase()) {
-                    c.push(
-                        &rec,
-                        at.key("users").index(j),
-                        ValidationErrorKind::Duplicate {
-                            what: "routed user",
-                            value: u.to_string(),
-                        },
-                    );
-                }
-            }
-            for (j, d) in r.mail_domains.iter().enumerate() {
-                let d = d.trim().trim_start_matches('@').to_lowercase();
-                if d.is_empty() || d.contains('@') || d.contains(char::is_whitespace) {
-                    c.push(
-                        &rec,
-                        at.key("mail_domains").index(j),
-                        ValidationErrorKind::NotAllowed(
-                            "a mail domain is a host name such as agentur.example",
-                        ),
-                    );
-                } else if !routed_domains.insert(d.clone()) {
-                    c.push(
-                        &rec,
-                        at.key("mail_domains").index(j),
-                        ValidationErrorKind::Duplicate {
-                            what: "routed mail domain",
-                            value: d,
-                        },
-                    );
-                }
-            }
-            if r.autodiscover_url.is_some() && !r.autodiscover {
-                c.push(
-                    &rec,
-                    at.key("autodiscover_url"),
-                    ValidationErrorKind::NotAllowed("autodiscover_url needs autodiscover = true"),
-                );
+                    at,
+                    ValidationErrorKind::Duplicate {
+                        what: "routed mail domain",
+                        value: d,
+                    },
+                ),
+                Some(_) => {}
             }
         }
-        if c.0.is_empty() { Ok(()) } else { Err(c.0) }
+        if r.autodiscover_url.is_some() && !r.autodiscover {
+            c.push(
+                &rec,
+                at.key("autodiscover_url"),
+                ValidationErrorKind::NotAllowed("autodiscover_url needs autodiscover = true"),
+            );
+        }
+    }
+}
+
+/// A route's mail domain, trimmed, without a leading `@` and lowercased; `None` when it is no
+/// host name (empty, with an `@` or white space inside).
+fn routed_domain(d: &str) -> Option<String> {
+    let d = d.trim().trim_start_matches('@').to_lowercase();
+    if d.is_empty() || d.contains('@') || d.contains(char::is_whitespace) {
+        None
+    } else {
+        Some(d)
     }
 }
 

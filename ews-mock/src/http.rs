@@ -284,13 +284,74 @@ async fn ews_probe(
     }
 }
 
+/// The message of every "server busy" answer, from the concurrency limits and from the fault.
+const SERVER_BUSY: &str = "The server cannot service this request right now. Try again later.";
+
+/// A request that passed admission: who it acts on, what it asks, and the concurrency slot it
+/// holds until the response is built.
+struct Admitted {
+    head: soap::RequestHead,
+    target: Target,
+    _slot: crate::faults::LimitGuard,
+}
+
+/// Why admission turned a request away.
+enum Refused {
+    /// A plain HTTP answer (401, 403) logged with this status and no EWS response code.
+    Http(u16, Box<Response>),
+    /// A SOAP answer (schema, rights, server busy) logged like any reply.
+    Reply(Reply),
+}
+
+/// `POST` of the EWS URL: admission, the injected faults, dispatch to the operation, and one
+/// log entry per request.
 async fn ews_endpoint(
     State(shared): State<Arc<Shared>>,
     Extension(conn): Extension<Arc<ConnInfo>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let mut entry = LogEntry {
+    let mut entry = log_entry_now();
+    // `_slot` holds the concurrency slot until the response is built
+    let Admitted {
+        head,
+        target,
+        _slot,
+    } = match admit(&shared, &conn, &headers, &body, &mut entry) {
+        Ok(admitted) => admitted,
+        Err(Refused::Http(status, response)) => {
+            entry.status = status;
+            shared.log.push(entry);
+            return *response;
+        }
+        Err(Refused::Reply(reply)) => return finish(&shared, entry, reply),
+    };
+
+    let terminal = inject_faults(&shared, &head, &target, &mut entry).await;
+    match &terminal {
+        Some(Fault::ServerBusy {
+            back_off_ms,
+            as_soap_fault,
+        }) => {
+            let reply = server_busy(&head.operation, *back_off_ms, *as_soap_fault);
+            return finish(&shared, entry, reply);
+        }
+        Some(Fault::Http503 { retry_after_secs }) => {
+            entry.status = 503;
+            shared.log.push(entry);
+            return service_unavailable(*retry_after_secs);
+        }
+        Some(Fault::DropBeforeProcessing) => return drop_connection(&shared, &conn, entry).await,
+        _ => {}
+    }
+
+    let reply = ews::dispatch(&shared, &head, &target, &body);
+    deliver(&shared, &conn, entry, reply, terminal).await
+}
+
+/// The log entry of a request received now, before anything about it is known.
+fn log_entry_now() -> LogEntry {
+    LogEntry {
         seq: 0,
         time: chrono::Utc::now(),
         operation: None,
@@ -300,44 +361,67 @@ async fn ews_endpoint(
         status: 0,
         response_code: None,
         faults: Vec::new(),
-    };
-    let principal = match authenticate(&shared, &conn, &headers) {
-        Ok(p) => p,
-        Err(failure) => {
-            entry.status = 401;
-            shared.log.push(entry);
-            return unauthorized(failure);
+    }
+}
+
+/// Logs and sends the dispatched reply, as the terminal fault (dropped connection, truncated
+/// or malformed body) mangles it.
+async fn deliver(
+    shared: &Shared,
+    conn: &ConnInfo,
+    mut entry: LogEntry,
+    reply: Reply,
+    terminal: Option<Fault>,
+) -> Response {
+    match terminal {
+        Some(Fault::DropAfterProcessing) => {
+            entry.response_code = reply.code;
+            drop_connection(shared, conn, entry).await
         }
-    };
+        Some(Fault::Truncated) => {
+            entry.status = reply.status.as_u16();
+            entry.response_code = reply.code;
+            shared.log.push(entry);
+            truncated(reply.status, reply.body)
+        }
+        Some(Fault::Malformed) => {
+            entry.status = 200;
+            entry.response_code = reply.code;
+            shared.log.push(entry);
+            let broken = reply.body.replace("</s:Envelope>", "</s:Envelop><<");
+            xml_response(StatusCode::OK, broken)
+        }
+        _ => finish(shared, entry, reply),
+    }
+}
+
+/// Admission, in Exchange's order: authentication, the Exchange Online EWS gate, the SOAP
+/// head, the target mailbox (own or impersonated) and the per-account concurrency limits.
+/// Records what it learns (caller, operation, mailbox) in `entry`.
+fn admit(
+    shared: &Shared,
+    conn: &ConnInfo,
+    headers: &HeaderMap,
+    body: &[u8],
+    entry: &mut LogEntry,
+) -> Result<Admitted, Refused> {
+    let principal = authenticate(shared, conn, headers)
+        .map_err(|failure| Refused::Http(401, Box::new(unauthorized(failure))))?;
     entry.caller = Some(principal.account().to_string());
     // Exchange Online's EWSAllowedAppIDs / EWS switched off (src/graph/exo.rs)
-    if let Some(refused) = crate::graph::exo::ews_gate(&shared, &principal) {
-        entry.status = 403;
-        shared.log.push(entry);
-        return refused;
+    if let Some(refused) = crate::graph::exo::ews_gate(shared, &principal) {
+        return Err(Refused::Http(403, Box::new(refused)));
     }
-    let finish = |mut entry: LogEntry, reply: Reply| {
-        entry.status = reply.status.as_u16();
-        entry.response_code = reply.code;
-        shared.log.push(entry);
-        xml_response(reply.status, reply.body)
-    };
-    let head = match soap::read_head(&body) {
-        Ok(h) => h,
-        Err(e) => {
-            let reply = Reply::fault(
-                "ErrorSchemaValidation",
-                &format!("The request failed schema validation: {e}"),
-                None,
-            );
-            return finish(entry, reply);
-        }
-    };
+    let head = soap::read_head(body).map_err(|e| {
+        Refused::Reply(Reply::fault(
+            "ErrorSchemaValidation",
+            &format!("The request failed schema validation: {e}"),
+            None,
+        ))
+    })?;
     entry.operation = Some(head.operation.clone());
-    let target = match resolve_target(&shared, &principal, head.impersonate.as_deref()) {
-        Ok(t) => t,
-        Err((code, message)) => return finish(entry, Reply::fault(code, message, None)),
-    };
+    let target = resolve_target(shared, &principal, head.impersonate.as_deref())
+        .map_err(|(code, message)| Refused::Reply(Reply::fault(code, message, None)))?;
     entry.mailbox = Some(target.mailbox.clone());
     entry.impersonating = target.impersonating.clone();
 
@@ -345,16 +429,29 @@ async fn ews_endpoint(
         head.operation.as_str(),
         "SyncFolderItems" | "SyncFolderHierarchy"
     );
-    let Some(_guard) = shared.limits.acquire(principal.account(), is_sync) else {
+    let Some(slot) = shared.limits.acquire(principal.account(), is_sync) else {
         let back_off = shared.read().settings.concurrency_back_off_ms;
-        let reply = Reply::fault(
+        return Err(Refused::Reply(Reply::fault(
             "ErrorServerBusy",
-            "The server cannot service this request right now. Try again later.",
+            SERVER_BUSY,
             Some(back_off),
-        );
-        return finish(entry, reply);
+        )));
     };
+    Ok(Admitted {
+        head,
+        target,
+        _slot: slot,
+    })
+}
 
+/// Picks the injected faults for this request, records their names in `entry`, sleeps the
+/// latencies and returns the first fault that changes the answer.
+async fn inject_faults(
+    shared: &Shared,
+    head: &soap::RequestHead,
+    target: &Target,
+    entry: &mut LogEntry,
+) -> Option<Fault> {
     let faults = shared
         .faults
         .pick(Some(&head.operation), Some(&target.mailbox));
@@ -367,83 +464,62 @@ async fn ews_endpoint(
             _ => {}
         }
     }
-    match &terminal {
-        Some(Fault::ServerBusy {
-            back_off_ms,
-            as_soap_fault,
-        }) => {
-            let message = "The server cannot service this request right now. Try again later.";
-            let reply = if *as_soap_fault {
-                Reply::fault("ErrorServerBusy", message, Some(*back_off_ms))
-            } else {
-                Reply::error_message(
-                    &head.operation,
-                    "ErrorServerBusy",
-                    message,
-                    Some(*back_off_ms),
-                )
-            };
-            return finish(entry, reply);
-        }
-        Some(Fault::Http503 { retry_after_secs }) => {
-            entry.status = 503;
-            shared.log.push(entry);
-            return (
-                StatusCode::SERVICE_UNAVAILABLE,
-                [(header::RETRY_AFTER, retry_after_secs.to_string())],
-                "Service Unavailable",
-            )
-                .into_response();
-        }
-        Some(Fault::DropBeforeProcessing) => {
-            shared.log.push(entry);
-            conn.kill.notify_one();
-            return std::future::pending().await;
-        }
-        _ => {}
-    }
+    terminal
+}
 
-    let reply = ews::dispatch(&shared, &head, &target, &body);
+/// Logs `entry` with the reply's status and response code and sends the reply.
+fn finish(shared: &Shared, mut entry: LogEntry, reply: Reply) -> Response {
+    entry.status = reply.status.as_u16();
+    entry.response_code = reply.code;
+    shared.log.push(entry);
+    xml_response(reply.status, reply.body)
+}
 
-    match terminal {
-        Some(Fault::DropAfterProcessing) => {
-            entry.response_code = reply.code;
-            shared.log.push(entry);
-            conn.kill.notify_one();
-            std::future::pending().await
-        }
-        Some(Fault::Truncated) => {
-            entry.status = reply.status.as_u16();
-            entry.response_code = reply.code;
-            shared.log.push(entry);
-            let full = reply.body.into_bytes();
-            let half = Bytes::from(full[..full.len() / 2].to_vec());
-            // send the first half, give it time to reach the client, then fail the body so
-            // hyper closes the connection short of the announced Content-Length
-            let first = futures::stream::iter([Ok::<Bytes, std::io::Error>(half)]);
-            let fail = futures::stream::once(async {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                Err(std::io::Error::other("truncated by fault injection"))
-            });
-            let mut resp = Response::new(Body::from_stream(futures::StreamExt::chain(first, fail)));
-            *resp.status_mut() = reply.status;
-            resp.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/xml; charset=utf-8"),
-            );
-            resp.headers_mut()
-                .insert(header::CONTENT_LENGTH, HeaderValue::from(full.len()));
-            resp
-        }
-        Some(Fault::Malformed) => {
-            entry.status = 200;
-            entry.response_code = reply.code;
-            shared.log.push(entry);
-            let broken = reply.body.replace("</s:Envelope>", "</s:Envelop><<");
-            xml_response(StatusCode::OK, broken)
-        }
-        _ => finish(entry, reply),
+/// The injected "server busy": a SOAP fault or an `ErrorServerBusy` response message.
+fn server_busy(operation: &str, back_off_ms: u64, as_soap_fault: bool) -> Reply {
+    if as_soap_fault {
+        Reply::fault("ErrorServerBusy", SERVER_BUSY, Some(back_off_ms))
+    } else {
+        Reply::error_message(operation, "ErrorServerBusy", SERVER_BUSY, Some(back_off_ms))
     }
+}
+
+/// The injected HTTP 503 with its `Retry-After`.
+fn service_unavailable(retry_after_secs: u64) -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(header::RETRY_AFTER, retry_after_secs.to_string())],
+        "Service Unavailable",
+    )
+        .into_response()
+}
+
+/// Logs `entry`, kills the connection and never answers.
+async fn drop_connection(shared: &Shared, conn: &ConnInfo, entry: LogEntry) -> Response {
+    shared.log.push(entry);
+    conn.kill.notify_one();
+    std::future::pending().await
+}
+
+/// The reply cut short: the first half of the body, 50 ms for it to reach the client, then an
+/// error so hyper closes the connection short of the announced `Content-Length`.
+fn truncated(status: StatusCode, body: String) -> Response {
+    let full = body.into_bytes();
+    let half = Bytes::from(full[..full.len() / 2].to_vec());
+    let first = futures::stream::iter([Ok::<Bytes, std::io::Error>(half)]);
+    let fail = futures::stream::once(async {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        Err(std::io::Error::other("truncated by fault injection"))
+    });
+    let mut resp = Response::new(Body::from_stream(futures::StreamExt::chain(first, fail)));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/xml; charset=utf-8"),
+    );
+    resp.headers_mut()
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(full.len()));
+    resp
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 use lettre::transport::smtp::authentication::Credentials as LCredentials;
 use lettre::transport::smtp::client::AsyncSmtpConnection;
+use lettre::transport::smtp::extension::ClientId;
 
 use crate::error::MailError;
 use crate::imap::{self, timed};
@@ -388,12 +389,34 @@ pub async fn test_smtp(
     // lettre opens its own connection; the probe above told whether the port is open.
     drop(tcp);
     let hello = smtp::hello(smtp_settings);
+    let Some(conn) = smtp_connect(&mut st, s, &hello).await else {
+        return st.steps;
+    };
+    let Some(mut conn) = smtp_secure(&mut st, s, conn, &hello).await else {
+        return st.steps;
+    };
+    if !smtp_authenticate(&mut st, s, &mut conn).await {
+        return st.steps;
+    }
+    st.ok(K::Capabilities, conn.server_info().to_string());
+    let _ = conn.quit().await;
+    smtp_send_test(&mut st, smtp_settings, account, options).await;
+    st.steps
+}
+
+/// The connect step (and, with implicit TLS, the handshake): `None` once the failure and the
+/// skipped steps are recorded.
+async fn smtp_connect(
+    st: &mut Steps,
+    s: &ServerSettings,
+    hello: &ClientId,
+) -> Option<AsyncSmtpConnection> {
     let implicit = match s.tls() {
         TlsMode::Implicit => match smtp::tls_parameters(s) {
             Ok(p) => Some(p),
             Err(e) => {
                 st.fail(K::Tls, &e);
-                return st.steps;
+                return None;
             }
         },
         _ => None,
@@ -405,7 +428,7 @@ pub async fn test_smtp(
             AsyncSmtpConnection::connect_tokio1(
                 (s.host(), s.port()),
                 Some(s.command_timeout()),
-                &hello,
+                hello,
                 implicit,
                 None,
             )
@@ -414,10 +437,10 @@ pub async fn test_smtp(
         },
     )
     .await;
-    let mut conn = match connect {
+    match connect {
         Ok(c) => {
             st.ok(K::Connect, format!("connected to {}", s.server()));
-            c
+            Some(c)
         }
         Err(e) => {
             let e = smtp::name_certificate(e, s).await;
@@ -431,35 +454,28 @@ pub async fn test_smtp(
                 &[K::Authenticate, K::Capabilities, K::SendTest],
                 "no secure connection",
             );
-            return st.steps;
+            None
         }
-    };
-    let tls_result: Result<(), MailError> = match s.tls() {
-        TlsMode::Implicit => Ok(()),
-        TlsMode::None => Ok(()),
-        TlsMode::StartTls => {
-            if !conn.can_starttls() {
-                Err(MailError::StartTlsMissing(s.server()))
-            } else {
-                match smtp::tls_parameters(s) {
-                    Ok(p) => {
-                        timed(s.connect_timeout(), "STARTTLS", async {
-                            conn.starttls(p, &hello).await.map_err(|e| smtp_err(e, s))
-                        })
-                        .await
-                    }
-                    Err(e) => Err(e),
-                }
-            }
+    }
+}
+
+/// The TLS step: STARTTLS when configured (implicit TLS happened at connect, none is skipped).
+/// `None` once the failure and the skipped steps are recorded.
+async fn smtp_secure(
+    st: &mut Steps,
+    s: &ServerSettings,
+    mut conn: AsyncSmtpConnection,
+    hello: &ClientId,
+) -> Option<AsyncSmtpConnection> {
+    match starttls_if_configured(s, &mut conn, hello).await {
+        Ok(()) if s.tls() == TlsMode::None => {
+            st.skip_rest(&[K::Tls], tls_detail(s.tls()));
+            Some(conn)
         }
-    };
-    match tls_result {
-        Ok(()) if s.tls() == TlsMode::None => st.steps.push(TestStep {
-            protocol: TestProtocol::Smtp,
-            kind: K::Tls,
-            status: StepStatus::Skipped(tls_detail(s.tls()).into()),
-        }),
-        Ok(()) => st.ok(K::Tls, tls_detail(s.tls())),
+        Ok(()) => {
+            st.ok(K::Tls, tls_detail(s.tls()));
+            Some(conn)
+        }
         Err(e) => {
             let e = smtp::name_certificate(e, s).await;
             st.fail(K::Tls, &e);
@@ -469,9 +485,39 @@ pub async fn test_smtp(
             );
             // No QUIT: after a failed TLS upgrade lettre has no stream left (QUIT would hit its debug assertion).
             drop(conn);
-            return st.steps;
+            None
         }
     }
+}
+
+/// Upgrades the connection with STARTTLS when the settings ask for it.
+async fn starttls_if_configured(
+    s: &ServerSettings,
+    conn: &mut AsyncSmtpConnection,
+    hello: &ClientId,
+) -> Result<(), MailError> {
+    match s.tls() {
+        TlsMode::Implicit | TlsMode::None => Ok(()),
+        TlsMode::StartTls => {
+            if !conn.can_starttls() {
+                return Err(MailError::StartTlsMissing(s.server()));
+            }
+            let p = smtp::tls_parameters(s)?;
+            timed(s.connect_timeout(), "STARTTLS", async {
+                conn.starttls(p, hello).await.map_err(|e| smtp_err(e, s))
+            })
+            .await
+        }
+    }
+}
+
+/// The authenticate step (skipped without a configured mechanism): `false` once a failure,
+/// the capabilities and the skipped send test are recorded and the connection aborted.
+async fn smtp_authenticate(
+    st: &mut Steps,
+    s: &ServerSettings,
+    conn: &mut AsyncSmtpConnection,
+) -> bool {
     let creds = s.credentials();
     let lcreds = LCredentials::new(creds.username.clone(), creds.secret.expose().to_string());
     let auth = match smtp::mechanism(s.auth()) {
@@ -491,43 +537,45 @@ pub async fn test_smtp(
             K::Authenticate,
             format!("logged in as {} ({})", creds.username, s.auth()),
         ),
-        Ok(None) => st.steps.push(TestStep {
-            protocol: TestProtocol::Smtp,
-            kind: K::Authenticate,
-            status: StepStatus::Skipped("no authentication configured".into()),
-        }),
+        Ok(None) => st.skip_rest(&[K::Authenticate], "no authentication configured"),
         Err(e) => {
             st.fail(K::Authenticate, &e);
             st.ok(K::Capabilities, conn.server_info().to_string());
             st.skip_rest(&[K::SendTest], "not logged in");
             conn.abort().await;
-            return st.steps;
+            return false;
         }
     }
-    st.ok(K::Capabilities, conn.server_info().to_string());
-    let _ = conn.quit().await;
-    match &options.send_test_to {
-        None => st.skip_rest(&[K::SendTest], "not requested"),
-        Some(to) => {
-            let result = async {
-                let sender = SmtpSender::new(smtp_settings.clone(), None)?;
-                let mail = OutgoingMail {
-                    from: Mailbox::new(account.address.clone()),
-                    to: vec![Mailbox::new(to.clone())],
-                    subject: "ConAktiv mail account test".into(),
-                    text: Some("This message tests the mail account settings.".into()),
-                    ..OutgoingMail::default()
-                };
-                sender.send(&mail).await
-            }
-            .await;
-            match result {
-                Ok(r) => st.ok(K::SendTest, format!("accepted: {}", r.server_response)),
-                Err(e) => st.fail(K::SendTest, &e),
-            }
-        }
+    true
+}
+
+/// The send-test step: sends a short message to `options.send_test_to`, if set.
+async fn smtp_send_test(
+    st: &mut Steps,
+    smtp_settings: &SmtpSettings,
+    account: &AccountSettings,
+    options: &AccountTestOptions,
+) {
+    let Some(to) = &options.send_test_to else {
+        st.skip_rest(&[K::SendTest], "not requested");
+        return;
+    };
+    let result = async {
+        let sender = SmtpSender::new(smtp_settings.clone(), None)?;
+        let mail = OutgoingMail {
+            from: Mailbox::new(account.address.clone()),
+            to: vec![Mailbox::new(to.clone())],
+            subject: "ConAktiv mail account test".into(),
+            text: Some("This message tests the mail account settings.".into()),
+            ..OutgoingMail::default()
+        };
+        sender.send(&mail).await
     }
-    st.steps
+    .await;
+    match result {
+        Ok(r) => st.ok(K::SendTest, format!("accepted: {}", r.server_response)),
+        Err(e) => st.fail(K::SendTest, &e),
+    }
 }
 
 /// Tests an Exchange account through a client (already impersonating the mailbox when the

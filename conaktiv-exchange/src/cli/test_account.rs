@@ -10,13 +10,16 @@
 use conaktiv_exchange::service::graph::test_graph_server;
 use conaktiv_exchange::service::{client_for_server, transport_for_server};
 use conaktiv_model::Configuration;
-use conaktiv_model::config::{AuthScheme, MailAccount, MailServerKind, OAuthApp, ServerApi};
+use conaktiv_model::config::{
+    AuthScheme, EwsServer, MailAccount, MailServerKind, OAuthApp, ServerApi,
+};
 use ews_client::transport::Auth;
 use ews_client::{Client, ClientConfig};
 use mail_transport::account_test::{
     AccountTestOptions, AccountTestReport, FailureKind, StepStatus, TestProtocol, TestStepKind,
     test_account, test_exchange,
 };
+use mail_transport::settings::AccountSettings;
 use serde_json::json;
 
 use super::{Exit, Output, progress};
@@ -69,80 +72,7 @@ pub async fn run(
         send_test_to: send_to,
     };
     if let Some(name) = server {
-        let Some(record) = config.server(name) else {
-            return Output::error(
-                Exit::Config,
-                "configuration",
-                format!("no EWS server named {name:?} in the configuration"),
-            );
-        };
-        if record.effective_api() == ServerApi::Graph {
-            let mailbox = record
-                .admin_mailbox
-                .as_ref()
-                .map(ToString::to_string)
-                .unwrap_or_default();
-            let others: Vec<String> = config
-                .mail_accounts
-                .iter()
-                .filter(|a| {
-                    a.exchange
-                        .as_ref()
-                        .is_some_and(|x| x.server.trim().eq_ignore_ascii_case(record.name.trim()))
-                })
-                .map(|a| a.email.to_string())
-                .filter(|m| !m.eq_ignore_ascii_case(&mailbox))
-                .collect();
-            let bar = progress(None, json_mode, &format!("testing Graph server {name}"));
-            let report = test_graph_server(record, &mailbox, &others).await;
-            bar.finish_and_clear();
-            let ok = report.is_ok();
-            let text = format!(
-                "Microsoft Graph server {} ({}), mailbox {mailbox}:\n{report}",
-                record.name,
-                record.graph_root()
-            );
-            return Output::new(
-                if ok { Exit::Success } else { Exit::Failure },
-                json!({"ok": ok, "tested": format!("Graph server {}", record.name), "api": "graph",
-                       "address": record.graph_root(), "steps": report.steps}),
-                text.trim_end().to_owned(),
-            );
-        }
-        let client = match client_for_server(record) {
-            Ok(c) => c,
-            Err(e) => return Output::error(Exit::Config, "configuration", e.to_string()),
-        };
-        let account = match (&record.admin_mailbox, &record.admin_user) {
-            (Some(mailbox), _) => mailbox.to_string(),
-            (None, Some(user)) => user.clone(),
-            (None, None) => "(none)".to_owned(),
-        };
-        let client = match &record.admin_mailbox {
-            Some(mailbox) => client.for_mailbox(mailbox.as_str()),
-            None => client,
-        };
-        let bar = progress(None, json_mode, &format!("testing EWS server {name}"));
-        let mut report = test_exchange(&client, &record.name, &options).await;
-        bar.finish_and_clear();
-        // The service account has no mailbox of its own to name: say what was reached.
-        for s in &mut report.steps {
-            if let (TestStepKind::Authenticate, StepStatus::Ok(detail)) = (s.kind, &mut s.status) {
-                *detail = format!(
-                    "reached the EWS endpoint of server {:?} as the service account {account}",
-                    record.name
-                );
-            }
-        }
-        let mut out = report_output(
-            &format!("EWS server {}", record.name),
-            record.url.as_str(),
-            &report,
-        );
-        if let Some(w) = record.api_warning() {
-            out.text = format!("{}\nwarning: {w}", out.text);
-        }
-        return out;
+        return test_server(config, name, &options, json_mode).await;
     }
     let Some(code) = account else {
         return Output::error(
@@ -151,6 +81,126 @@ pub async fn run(
             "pass --account SHORT_CODE or --server NAME",
         );
     };
+    test_mail_account(config, code, &options, json_mode).await
+}
+
+/// `--server NAME`: the service account of a server record, over Microsoft Graph or EWS.
+async fn test_server(
+    config: &Configuration,
+    name: &str,
+    options: &AccountTestOptions,
+    json_mode: bool,
+) -> Output {
+    let Some(record) = config.server(name) else {
+        return Output::error(
+            Exit::Config,
+            "configuration",
+            format!("no EWS server named {name:?} in the configuration"),
+        );
+    };
+    if record.effective_api() == ServerApi::Graph {
+        test_graph_server_record(config, record, name, json_mode).await
+    } else {
+        test_ews_server(record, name, options, json_mode).await
+    }
+}
+
+/// A Graph server record: its admin mailbox and the mailboxes of the accounts on it.
+async fn test_graph_server_record(
+    config: &Configuration,
+    record: &EwsServer,
+    name: &str,
+    json_mode: bool,
+) -> Output {
+    let mailbox = record
+        .admin_mailbox
+        .as_ref()
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    let others = other_mailboxes_on(config, record, &mailbox);
+    let bar = progress(None, json_mode, &format!("testing Graph server {name}"));
+    let report = test_graph_server(record, &mailbox, &others).await;
+    bar.finish_and_clear();
+    let ok = report.is_ok();
+    let text = format!(
+        "Microsoft Graph server {} ({}), mailbox {mailbox}:\n{report}",
+        record.name,
+        record.graph_root()
+    );
+    Output::new(
+        if ok { Exit::Success } else { Exit::Failure },
+        json!({"ok": ok, "tested": format!("Graph server {}", record.name), "api": "graph",
+               "address": record.graph_root(), "steps": report.steps}),
+        text.trim_end().to_owned(),
+    )
+}
+
+/// The addresses of the Exchange mail accounts on `record`, other than `mailbox`.
+fn other_mailboxes_on(config: &Configuration, record: &EwsServer, mailbox: &str) -> Vec<String> {
+    config
+        .mail_accounts
+        .iter()
+        .filter(|a| {
+            a.exchange
+                .as_ref()
+                .is_some_and(|x| x.server.trim().eq_ignore_ascii_case(record.name.trim()))
+        })
+        .map(|a| a.email.to_string())
+        .filter(|m| !m.eq_ignore_ascii_case(mailbox))
+        .collect()
+}
+
+/// An EWS server record: the service account reaches its admin mailbox (impersonated), or
+/// the endpoint.
+async fn test_ews_server(
+    record: &EwsServer,
+    name: &str,
+    options: &AccountTestOptions,
+    json_mode: bool,
+) -> Output {
+    let client = match client_for_server(record) {
+        Ok(c) => c,
+        Err(e) => return Output::error(Exit::Config, "configuration", e.to_string()),
+    };
+    let account = match (&record.admin_mailbox, &record.admin_user) {
+        (Some(mailbox), _) => mailbox.to_string(),
+        (None, Some(user)) => user.clone(),
+        (None, None) => "(none)".to_owned(),
+    };
+    let client = match &record.admin_mailbox {
+        Some(mailbox) => client.for_mailbox(mailbox.as_str()),
+        None => client,
+    };
+    let bar = progress(None, json_mode, &format!("testing EWS server {name}"));
+    let mut report = test_exchange(&client, &record.name, options).await;
+    bar.finish_and_clear();
+    // The service account has no mailbox of its own to name: say what was reached.
+    for s in &mut report.steps {
+        if let (TestStepKind::Authenticate, StepStatus::Ok(detail)) = (s.kind, &mut s.status) {
+            *detail = format!(
+                "reached the EWS endpoint of server {:?} as the service account {account}",
+                record.name
+            );
+        }
+    }
+    let mut out = report_output(
+        &format!("EWS server {}", record.name),
+        record.url.as_str(),
+        &report,
+    );
+    if let Some(w) = record.api_warning() {
+        out.text = format!("{}\nwarning: {w}", out.text);
+    }
+    out
+}
+
+/// `--account CODE`: an Exchange mail account, or an IMAP/SMTP one.
+async fn test_mail_account(
+    config: &Configuration,
+    code: &str,
+    options: &AccountTestOptions,
+    json_mode: bool,
+) -> Output {
     let Some(record) = config.mail_account(code) else {
         return Output::error(
             Exit::Config,
@@ -158,20 +208,35 @@ pub async fn run(
             format!("no mail account with short code {code:?} in the configuration"),
         );
     };
-    if record.server_kind == MailServerKind::Exchange {
+    let report = if record.server_kind == MailServerKind::Exchange {
         let client = match exchange_client(config, record) {
             Ok(c) => c,
             Err(message) => return Output::error(Exit::Config, "configuration", message),
         };
         let bar = progress(None, json_mode, &format!("testing mail account {code}"));
-        let report = test_exchange(&client, record.email.as_str(), &options).await;
+        let report = test_exchange(&client, record.email.as_str(), options).await;
         bar.finish_and_clear();
-        return report_output(
-            &format!("mail account {code}"),
-            record.email.as_str(),
-            &report,
-        );
-    }
+        report
+    } else {
+        let settings = match imap_smtp_settings(record, code).await {
+            Ok(s) => s,
+            Err(out) => return out,
+        };
+        let bar = progress(None, json_mode, &format!("testing mail account {code}"));
+        let report = test_account(&settings, options).await;
+        bar.finish_and_clear();
+        report
+    };
+    report_output(
+        &format!("mail account {code}"),
+        record.email.as_str(),
+        &report,
+    )
+}
+
+/// The IMAP/SMTP settings of the mail account `code`, with an access token of its OAuth app for
+/// XOAUTH2 when it has one.
+async fn imap_smtp_settings(record: &MailAccount, code: &str) -> Result<AccountSettings, Output> {
     // XOAUTH2: an access token of the account's OAuth app.
     let app = record
         .imap
@@ -179,30 +244,17 @@ pub async fn run(
         .and_then(|i| i.oauth.as_ref())
         .or_else(|| record.smtp.as_ref().and_then(|s| s.oauth.as_ref()));
     let token = match app {
-        Some(app) => match oauth_token(app).await {
-            Ok(t) => Some(t),
-            Err(message) => {
-                return Output::error(
-                    Exit::Failure,
-                    "oauth",
-                    format!("mail account {code}: {message}"),
-                );
-            }
-        },
+        Some(app) => Some(oauth_token(app).await.map_err(|message| {
+            Output::error(
+                Exit::Failure,
+                "oauth",
+                format!("mail account {code}: {message}"),
+            )
+        })?),
         None => None,
     };
-    let settings = match mail_transport::model::account_settings(record, token.as_deref()) {
-        Ok(s) => s,
-        Err(e) => return Output::error(Exit::Config, "configuration", e.to_string()),
-    };
-    let bar = progress(None, json_mode, &format!("testing mail account {code}"));
-    let report = test_account(&settings, &options).await;
-    bar.finish_and_clear();
-    report_output(
-        &format!("mail account {code}"),
-        record.email.as_str(),
-        &report,
-    )
+    mail_transport::model::account_settings(record, token.as_deref())
+        .map_err(|e| Output::error(Exit::Config, "configuration", e.to_string()))
 }
 
 /// An access token of an OAuth app (client credentials), for XOAUTH2.

@@ -801,22 +801,87 @@ impl Connector {
         P: Projection<R>,
     {
         let server = self.router.server_for(user, mailbox);
-        let graph = self.router.graph_for(user, mailbox).map_err(|e| match e {
-            ServiceError::Job(j) => j,
-            other => JobError::configuration(other.to_string()),
-        })?;
+        let graph = self
+            .router
+            .graph_for(user, mailbox)
+            .map_err(into_job_error)?;
         let explain = |e: JobError| match server
             .and_then(|s| client::explain_certificate_error(s, e.message()))
         {
             Some(message) => JobError::new(e.kind(), message),
             None => e,
         };
+        let mut exchange = self
+            .mailbox_side(rule, user, mailbox, graph.as_ref())
+            .await?;
+        let mut core_policy = engine_policy(rule);
+        core_policy.force = self.mass_delete_accepted(rule);
+        let engine = self.engine(core_policy.clone())?;
+        let path = self.sync_state_path(rule, mailbox, graph.is_some())?;
+        let mut state = SqliteStore::open(&path).map_err(|e| {
+            let e = SyncError::Store(e);
+            classify(&e)
+        })?;
+        let now = Timestamp::from(std::time::SystemTime::now());
+        let prepared = engine
+            .prepare(&mut crm, &mut exchange, &mut state, now)
+            .await
+            .map_err(|e| explain(classify(&e)))?;
+        match mode {
+            Mode::Preview(detail) => Ok(Done::Preview(Box::new(preview_of(
+                &prepared.plan,
+                detail,
+                rule,
+                &core_policy,
+                user,
+                mailbox,
+            )))),
+            Mode::Run => {
+                let report = engine
+                    .apply(&prepared.plan, &mut crm, &mut exchange, &mut state)
+                    .await
+                    .map_err(|e| run_error(&e, &core_policy, rule))?;
+                tracing::info!(
+                    mailbox,
+                    table = table_name(rule.table),
+                    incomplete = report.incomplete,
+                    "sync run done"
+                );
+                let run = job_report(&report, &[crm.unreadable(), exchange.unreadable()]);
+                Ok(Done::Run(Box::new(run)))
+            }
+        }
+    }
+
+    /// The sync engine with `policy` and the service's batch size and reattach setting.
+    fn engine(&self, policy: sync_core::Policy) -> Result<Engine, JobError> {
+        Ok(Engine::new(policy)
+            .map_err(|e| JobError::configuration(e.to_string()))?
+            .with_batch_size(self.batch_size)
+            .with_reattach(if self.reattach {
+                Reattach::On
+            } else {
+                Reattach::Off
+            }))
+    }
+
+    /// The Exchange side of `rule` for `mailbox`: over Microsoft Graph when the mailbox's
+    /// server record has a Graph client, else over EWS.
+    async fn mailbox_side(
+        &self,
+        rule: &SyncRule,
+        user: &str,
+        mailbox: &str,
+        graph: Option<&graph_client::Client>,
+    ) -> Result<MailboxSide, JobError> {
         let rule_error = |e: crate::exchange::ExchangeError| {
             JobError::configuration(format!("rule {:?}: {e}", rule.description))
         };
-        let mut exchange = match &graph {
+        Ok(match graph {
             Some(g) => {
-                let window = server
+                let window = self
+                    .router
+                    .server_for(user, mailbox)
                     .map(conaktiv_model::config::EwsServer::calendar_window)
                     .unwrap_or_default();
                 MailboxSide::Graph(Box::new(
@@ -831,25 +896,23 @@ impl Connector {
                     .router
                     .client_for(user, mailbox)
                     .await
-                    .map_err(|e| match e {
-                        ServiceError::Job(j) => j,
-                        other => JobError::configuration(other.to_string()),
-                    })?;
+                    .map_err(into_job_error)?;
                 MailboxSide::Ews(Box::new(
                     ExchangeSide::for_rule(&client, mailbox, rule).map_err(rule_error)?,
                 ))
             }
-        };
-        let mut core_policy = engine_policy(rule);
-        core_policy.force = self.mass_delete_accepted(rule);
-        let engine = Engine::new(core_policy.clone())
-            .map_err(|e| JobError::configuration(e.to_string()))?
-            .with_batch_size(self.batch_size)
-            .with_reattach(if self.reattach {
-                Reattach::On
-            } else {
-                Reattach::Off
-            });
+        })
+    }
+
+    /// The sync state file of `rule` for `mailbox` (EWS or Graph), after creating the state
+    /// folder. A mailbox that moved from EWS to Graph without `migrate-to-graph` is refused:
+    /// a fresh Graph state would pair nothing and create duplicates.
+    fn sync_state_path(
+        &self,
+        rule: &SyncRule,
+        mailbox: &str,
+        over_graph: bool,
+    ) -> Result<PathBuf, JobError> {
         crate::sqlite::create_private_dir(&self.state_dir).map_err(|e| {
             JobError::new(
                 JobErrorKind::Other,
@@ -859,91 +922,91 @@ impl Connector {
                 ),
             )
         })?;
-        let path = if graph.is_some() {
-            let ews = self.state_path(mailbox, rule.table);
-            let path = self.graph_state_path(mailbox, rule.table);
-            if ews.exists() && !path.exists() {
-                return Err(JobError::configuration(format!(
-                    "the {} of {mailbox} were synced over EWS and its server record now uses \
-                     Microsoft Graph: run `conaktiv-exchange migrate-to-graph` first (it moves \
-                     the sync state without creating duplicates)",
-                    table_name(rule.table)
-                ))
-                .into());
-            }
-            path
-        } else {
-            self.state_path(mailbox, rule.table)
-        };
-        let mut state = SqliteStore::open(&path).map_err(|e| {
-            let e = SyncError::Store(e);
-            classify(&e)
-        })?;
-        let now = Timestamp::from(std::time::SystemTime::now());
-        let prepared = engine
-            .prepare(&mut crm, &mut exchange, &mut state, now)
-            .await
-            .map_err(|e| explain(classify(&e)))?;
-        match mode {
-            Mode::Preview(detail) => {
-                let plan = &prepared.plan;
-                let repairs = plan
-                    .items
-                    .iter()
-                    .filter(|i| {
-                        i.change == Change::Link
-                            && i.local.write.is_none()
-                            && i.remote.write.is_none()
-                    })
-                    .count();
-                let counts = with_repairs(plan.counts, repairs);
-                let actions = if detail == PreviewDetail::WithActions {
-                    plan.items.iter().filter_map(action).collect()
-                } else {
-                    Vec::new()
-                };
-                Ok(Done::Preview(Box::new(Preview {
-                    user: user.to_owned(),
-                    mailbox: mailbox.to_owned(),
-                    table: table_name(rule.table),
-                    rule: rule.description.clone(),
-                    exchange: counts.remote,
-                    conaktiv: counts.local,
-                    counts,
-                    guard: plan.guard().map(|g| guard_sentence(g, &core_policy, rule)),
-                    actions,
-                })))
-            }
-            Mode::Run => {
-                let report = engine
-                    .apply(&prepared.plan, &mut crm, &mut exchange, &mut state)
-                    .await
-                    .map_err(|e| match &e {
-                        SyncError::MassDelete(g) => JobError::new(
-                            JobErrorKind::MassDelete,
-                            guard_sentence(g, &core_policy, rule),
-                        ),
-                        _ => classify(&e),
-                    })?;
-                tracing::info!(
-                    mailbox,
-                    table = table_name(rule.table),
-                    incomplete = report.incomplete,
-                    "sync run done"
-                );
-                let mut run = JobReport::from(&report);
-                run.add_unreadable(crm.unreadable());
-                run.add_unreadable(exchange.unreadable());
-                let repairs = report
-                    .items
-                    .iter()
-                    .filter(|i| i.change == Change::Link && i.local.is_none() && i.remote.is_none())
-                    .count();
-                run.to_conaktiv.linked += repairs;
-                Ok(Done::Run(Box::new(run)))
-            }
+        if !over_graph {
+            return Ok(self.state_path(mailbox, rule.table));
         }
+        let ews = self.state_path(mailbox, rule.table);
+        let path = self.graph_state_path(mailbox, rule.table);
+        if ews.exists() && !path.exists() {
+            return Err(JobError::configuration(format!(
+                "the {} of {mailbox} were synced over EWS and its server record now uses \
+                 Microsoft Graph: run `conaktiv-exchange migrate-to-graph` first (it moves \
+                 the sync state without creating duplicates)",
+                table_name(rule.table)
+            )));
+        }
+        Ok(path)
     }
+}
+
+/// A routing failure as the job's error: its own job error, or a configuration error.
+fn into_job_error(e: ServiceError) -> JobError {
+    match e {
+        ServiceError::Job(j) => j,
+        other => JobError::configuration(other.to_string()),
+    }
+}
+
+/// A failed run as the job's error: a tripped mass-delete guard in words, anything else by
+/// its kind.
+fn run_error(e: &SyncError, core_policy: &sync_core::Policy, rule: &SyncRule) -> JobError {
+    match e {
+        SyncError::MassDelete(g) => JobError::new(
+            JobErrorKind::MassDelete,
+            guard_sentence(g, core_policy, rule),
+        ),
+        _ => classify(e),
+    }
+}
+
+/// The preview of a prepared plan: its counts (with repairs), the guard's trip in words and,
+/// when asked, one action per planned write.
+fn preview_of(
+    plan: &sync_core::Plan,
+    detail: PreviewDetail,
+    rule: &SyncRule,
+    core_policy: &sync_core::Policy,
+    user: &str,
+    mailbox: &str,
+) -> Preview {
+    let repairs = plan
+        .items
+        .iter()
+        .filter(|i| i.change == Change::Link && i.local.write.is_none() && i.remote.write.is_none())
+        .count();
+    let counts = with_repairs(plan.counts, repairs);
+    let actions = if detail == PreviewDetail::WithActions {
+        plan.items.iter().filter_map(action).collect()
+    } else {
+        Vec::new()
+    };
+    Preview {
+        user: user.to_owned(),
+        mailbox: mailbox.to_owned(),
+        table: table_name(rule.table),
+        rule: rule.description.clone(),
+        exchange: counts.remote,
+        conaktiv: counts.local,
+        counts,
+        guard: plan.guard().map(|g| guard_sentence(g, core_policy, rule)),
+        actions,
+    }
+}
+
+/// The job report of a run: the engine's report, the records either side could not read, and
+/// the repaired pairs counted as linked.
+fn job_report(report: &sync_core::Report, unreadable: &[&[String]]) -> JobReport {
+    let mut run = JobReport::from(report);
+    for problems in unreadable {
+        run.add_unreadable(problems);
+    }
+    let repairs = report
+        .items
+        .iter()
+        .filter(|i| i.change == Change::Link && i.local.is_none() && i.remote.is_none())
+        .count();
+    run.to_conaktiv.linked += repairs;
+    run
 }
 
 /// The Exchange side of a job: over EWS or over Microsoft Graph, as the mailbox's server
