@@ -9,7 +9,9 @@
 //! from an empty state below it, whose final state is kept so that the change feed notices
 //! new, removed and moved-in folders.
 
+use std::collections::HashMap;
 use std::str::FromStr;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use conaktiv_model::config::SyncFolder;
 use conaktiv_model::values::{DistinguishedFolder, FolderPath};
@@ -165,14 +167,102 @@ pub async fn subfolders(
     Ok((found, state.unwrap_or_default()))
 }
 
+/// The folder ids resolved during one run, shared by the run's jobs: each mailbox's folder
+/// path is looked up once per run (the first job asks Exchange, concurrent jobs of the same
+/// mailbox wait for its answer), however many tables and jobs name it.
+///
+/// A run creates one and drops it at its end, so a folder renamed or moved between runs is
+/// seen by the next run. Entries are keyed by mailbox (ignoring ASCII case) and the path as
+/// the rule spells it, so an id never serves another mailbox. A failed lookup is not kept:
+/// the next job asking for the same path asks Exchange again (and gets the same error).
+/// Clones share the same entries.
+#[derive(Debug, Clone, Default)]
+pub struct FolderCache {
+    ids: Arc<Mutex<IdCells>>,
+}
+
+/// The folder ids of a [`FolderCache`] by (mailbox in lower case, path as written), each set
+/// by the first lookup that succeeds.
+type IdCells = HashMap<(String, String), Arc<tokio::sync::OnceCell<String>>>;
+
+impl FolderCache {
+    /// An empty cache (for one run).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The folder id of `path` in `mailbox`, looked up with `client` (which impersonates
+    /// `mailbox`) unless this cache has it already: [`resolve_path`] once per mailbox and path.
+    pub async fn resolve_path(
+        &self,
+        client: &Client,
+        mailbox: &str,
+        path: &FolderPath,
+    ) -> Result<String, ExchangeError> {
+        let cell = {
+            let mut ids = self.ids.lock().unwrap_or_else(PoisonError::into_inner);
+            ids.entry((mailbox.to_ascii_lowercase(), path.as_str().to_owned()))
+                .or_default()
+                .clone()
+        };
+        cell.get_or_try_init(|| resolve_path(client, path))
+            .await
+            .cloned()
+    }
+
+    /// How many folder ids are held (mailbox and path pairs resolved so far).
+    pub fn len(&self) -> usize {
+        let ids = self.ids.lock().unwrap_or_else(PoisonError::into_inner);
+        ids.values().filter(|c| c.initialized()).count()
+    }
+
+    /// Whether no folder id is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Where a folder path's id comes from: Exchange every time, or a run's [`FolderCache`] for
+/// a mailbox.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Lookup<'a> {
+    /// Ask Exchange.
+    Fresh,
+    /// Ask the run's cache for this mailbox.
+    Cached(&'a FolderCache, &'a str),
+}
+
+impl Lookup<'_> {
+    /// The folder id of `path`.
+    pub(crate) async fn path(
+        self,
+        client: &Client,
+        path: &FolderPath,
+    ) -> Result<String, ExchangeError> {
+        match self {
+            Lookup::Fresh => resolve_path(client, path).await,
+            Lookup::Cached(cache, mailbox) => cache.resolve_path(client, mailbox, path).await,
+        }
+    }
+}
+
 /// Resolves every sync folder (and, where the rule says so, its subfolders).
 pub async fn resolve(
     client: &Client,
     folders: &[SyncFolder],
 ) -> Result<ResolvedFolders, ExchangeError> {
+    resolve_with(client, folders, Lookup::Fresh).await
+}
+
+/// [`resolve`], the sync folders' ids from `lookup`.
+pub(crate) async fn resolve_with(
+    client: &Client,
+    folders: &[SyncFolder],
+    lookup: Lookup<'_>,
+) -> Result<ResolvedFolders, ExchangeError> {
     let mut out = ResolvedFolders::default();
     for sf in folders {
-        let id = resolve_path(client, &sf.path).await?;
+        let id = lookup.path(client, &sf.path).await?;
         if !out.contains(&id) {
             out.folders.push(ResolvedFolder {
                 id: id.clone(),

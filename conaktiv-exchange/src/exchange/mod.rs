@@ -7,7 +7,9 @@
 //!   first segment may be a distinguished folder, `/Contacts/Kunden`), with their subfolders
 //!   when the rule says so. New items are created in the rule's new-items folder (the first
 //!   sync folder when none is set), which must lie inside the sync folders
-//!   ([`ExchangeSideConfig::validate`]). Folders are resolved again at every full listing.
+//!   ([`ExchangeSideConfig::validate`]). Folders are resolved again at every full listing,
+//!   or once per run and mailbox when the run shares a [`FolderCache`] among its jobs
+//!   ([`ExchangeSide::with_folder_cache`]).
 //! * **Listing** ([`Side::list`]): one `SyncFolderItems` from an empty state per folder
 //!   (pages of 512), shape `IdOnly` plus the correlation key property: id, `ChangeKey` as
 //!   the version, the key. It yields the complete listing and the folder's sync state in
@@ -90,7 +92,7 @@ use sync_core::{
 
 use crate::mapping::key;
 
-pub use folders::{ResolvedFolder, ResolvedFolders};
+pub use folders::{FolderCache, ResolvedFolder, ResolvedFolders};
 pub use mail::{MailProjection, mail_to_record, record_to_mail};
 pub use table::ExchangeTable;
 pub use token::FeedToken;
@@ -295,6 +297,10 @@ enum Current {
 #[derive(Debug)]
 pub struct ExchangeSide {
     client: Client,
+    /// The mailbox impersonated (the key of [`ExchangeSide::with_folder_cache`]'s entries).
+    mailbox: String,
+    /// The run's folder ids, shared with the run's other jobs; `None`: ask every time.
+    folder_cache: Option<FolderCache>,
     config: ExchangeSideConfig,
     resolved: Option<ResolvedFolders>,
     new_items_id: Option<String>,
@@ -315,6 +321,8 @@ impl ExchangeSide {
         config.validate()?;
         Ok(Self {
             client: client.for_mailbox(mailbox),
+            mailbox: mailbox.to_owned(),
+            folder_cache: None,
             config,
             resolved: None,
             new_items_id: None,
@@ -330,6 +338,23 @@ impl ExchangeSide {
         rule: &SyncRule,
     ) -> Result<Self, ExchangeError> {
         Self::new(client, mailbox, ExchangeSideConfig::for_rule(rule)?)
+    }
+
+    /// Takes folder ids from a run's cache (shared with the run's other jobs) instead of
+    /// resolving the folder paths at every full listing and for the new-items folder: each
+    /// path of this mailbox is then looked up once for all jobs holding the same cache. Give
+    /// every run a new [`FolderCache`], so that renamed or moved folders are seen.
+    #[must_use]
+    pub fn with_folder_cache(mut self, cache: FolderCache) -> Self {
+        self.folder_cache = Some(cache);
+        self
+    }
+
+    fn lookup(&self) -> folders::Lookup<'_> {
+        match &self.folder_cache {
+            Some(cache) => folders::Lookup::Cached(cache, &self.mailbox),
+            None => folders::Lookup::Fresh,
+        }
     }
 
     /// The items that could not be read in this run (an appointment without `Start` or
@@ -353,9 +378,11 @@ impl ExchangeSide {
         self.resolved.as_ref()
     }
 
-    /// Resolves the rule's folders (again) in the mailbox.
+    /// Resolves the rule's folders (again) in the mailbox; with a
+    /// [folder cache](ExchangeSide::with_folder_cache), the sync folders' ids come from it.
     pub async fn resolve(&mut self) -> Result<&ResolvedFolders, ExchangeError> {
-        let resolved = folders::resolve(&self.client, &self.config.folders).await?;
+        let resolved =
+            folders::resolve_with(&self.client, &self.config.folders, self.lookup()).await?;
         Ok(self.resolved.insert(resolved))
     }
 
@@ -369,7 +396,7 @@ impl ExchangeSide {
             .effective_new_items_folder()
             .ok_or(ExchangeError::NoFolders)?
             .clone();
-        let id = folders::resolve_path(&self.client, &path).await?;
+        let id = self.lookup().path(&self.client, &path).await?;
         self.new_items_id = Some(id.clone());
         Ok(id)
     }

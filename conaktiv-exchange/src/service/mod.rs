@@ -38,7 +38,7 @@ use serde::Serialize;
 use sync_core::{Change, Engine, PerSide, Reattach, SideId, SqliteStore, SyncError, Timestamp};
 
 use crate::crm_side::{CrmSide, Projection};
-use crate::exchange::{ExchangeSide, MailProjection};
+use crate::exchange::{ExchangeSide, FolderCache, MailProjection};
 use crate::graph_side::GraphSide;
 use crate::host::{
     CrmRecord, CrmStore, DirectoryUser, HostError, ListQuery, RecordMeta, Stored, UserDirectory,
@@ -309,9 +309,10 @@ impl std::fmt::Debug for Connector {
     }
 }
 
-enum Mode {
+enum Mode<'a> {
     Preview(PreviewDetail),
-    Run,
+    /// A run, with the folder ids shared by the run's jobs.
+    Run(&'a FolderCache),
 }
 
 enum Done {
@@ -569,7 +570,7 @@ impl Connector {
     /// (the one the batch scheduler takes): if another run holds it, the result is a
     /// [`JobErrorKind::Busy`] error and nothing was done.
     pub async fn run_job(&self, job: &Assignment) -> Result<JobReport, JobError> {
-        match self.run_job_leased(job).await? {
+        match self.run_job_leased(job, &FolderCache::new()).await? {
             Leased::Ran(result) => result,
             Leased::Busy { holder } => Err(JobError::new(
                 JobErrorKind::Busy,
@@ -579,8 +580,8 @@ impl Connector {
     }
 
     /// How a job ended: [`Connector::run_job`] as a report's status.
-    async fn job_status(&self, job: &Assignment) -> ItemStatus {
-        match self.run_job_leased(job).await {
+    async fn job_status(&self, job: &Assignment, folders: &FolderCache) -> ItemStatus {
+        match self.run_job_leased(job, folders).await {
             Ok(Leased::Ran(result)) => ItemStatus::of(result),
             Ok(Leased::Busy { holder }) => ItemStatus::Busy { holder },
             Err(e) => ItemStatus::of(Err(e)),
@@ -591,6 +592,7 @@ impl Connector {
     async fn run_job_leased(
         &self,
         job: &Assignment,
+        folders: &FolderCache,
     ) -> Result<Leased<Result<JobReport, JobError>>, JobError> {
         let leases = self.leases()?;
         leases
@@ -601,7 +603,7 @@ impl Connector {
                 &self.holder,
                 RUN_LEASE_TTL,
                 self.lease_wait,
-                self.run_job_unleased(job),
+                self.run_job_unleased(job, folders),
             )
             .await
             .map_err(|e| {
@@ -615,12 +617,20 @@ impl Connector {
     }
 
     /// Runs one job without taking its lease: for a caller that holds it (the scheduler).
-    async fn run_job_unleased(&self, job: &Assignment) -> Result<JobReport, JobError> {
+    /// `folders` holds the folder ids of the run the job belongs to.
+    async fn run_job_unleased(
+        &self,
+        job: &Assignment,
+        folders: &FolderCache,
+    ) -> Result<JobReport, JobError> {
         let rule = self
             .rule(&job.rule)
             .map_err(|e| JobError::configuration(e.to_string()))?
             .clone();
-        match self.table(&rule, &job.user, &job.mailbox, Mode::Run).await {
+        match self
+            .table(&rule, &job.user, &job.mailbox, Mode::Run(folders))
+            .await
+        {
             Ok(Done::Run(r)) => Ok(*r),
             Ok(Done::Preview(_)) => Err(JobError::new(JobErrorKind::Other, "internal: preview")),
             Err(ServiceError::Job(e)) => Err(e),
@@ -700,7 +710,8 @@ impl Connector {
     }
 
     /// Runs jobs, at most [`Connector::with_concurrency`] at once (independent mailboxes
-    /// in parallel), in the jobs' order in the result.
+    /// in parallel), in the jobs' order in the result. The jobs share one [`FolderCache`]:
+    /// each mailbox's folder paths are resolved once in this run.
     async fn run_jobs(
         &self,
         jobs: Vec<Assignment>,
@@ -710,13 +721,14 @@ impl Connector {
         let total = jobs.len();
         let done = std::sync::atomic::AtomicUsize::new(0);
         let writes = std::sync::atomic::AtomicUsize::new(0);
+        let folders = FolderCache::new();
         let mut items: Vec<(usize, MailboxReport)> =
             futures::stream::iter(jobs.into_iter().enumerate())
                 .map(|(i, job)| {
-                    let (done, writes) = (&done, &writes);
+                    let (done, writes, folders) = (&done, &writes, &folders);
                     async move {
                         let started = chrono::Utc::now();
-                        let status = self.job_status(&job).await;
+                        let status = self.job_status(&job, folders).await;
                         let run = MailboxReport::new(&job, started, chrono::Utc::now(), status);
                         let n = done.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
                         let written = run.status.report().map_or(0, JobReport::writes);
@@ -743,7 +755,7 @@ impl Connector {
         rule: &SyncRule,
         user: &str,
         mailbox: &str,
-        mode: Mode,
+        mode: Mode<'_>,
     ) -> Result<Done, ServiceError> {
         let query = ListQuery::filtered(&rule.filter)
             .map_err(|e| ServiceError::Configuration(format!("rule {:?}: {e}", rule.description)))?
@@ -794,7 +806,7 @@ impl Connector {
         rule: &SyncRule,
         user: &str,
         mailbox: &str,
-        mode: Mode,
+        mode: Mode<'_>,
     ) -> Result<Done, ServiceError>
     where
         R: CrmRecord,
@@ -811,8 +823,12 @@ impl Connector {
             Some(message) => JobError::new(e.kind(), message),
             None => e,
         };
+        let folders = match mode {
+            Mode::Run(folders) => Some(folders),
+            Mode::Preview(_) => None,
+        };
         let mut exchange = self
-            .mailbox_side(rule, user, mailbox, graph.as_ref())
+            .mailbox_side(rule, user, mailbox, graph.as_ref(), folders)
             .await?;
         let mut core_policy = engine_policy(rule);
         core_policy.force = self.mass_delete_accepted(rule);
@@ -836,7 +852,7 @@ impl Connector {
                 user,
                 mailbox,
             )))),
-            Mode::Run => {
+            Mode::Run(_) => {
                 let report = engine
                     .apply(&prepared.plan, &mut crm, &mut exchange, &mut state)
                     .await
@@ -866,13 +882,14 @@ impl Connector {
     }
 
     /// The Exchange side of `rule` for `mailbox`: over Microsoft Graph when the mailbox's
-    /// server record has a Graph client, else over EWS.
+    /// server record has a Graph client, else over EWS (with the run's folder ids, if any).
     async fn mailbox_side(
         &self,
         rule: &SyncRule,
         user: &str,
         mailbox: &str,
         graph: Option<&graph_client::Client>,
+        folders: Option<&FolderCache>,
     ) -> Result<MailboxSide, JobError> {
         let rule_error = |e: crate::exchange::ExchangeError| {
             JobError::configuration(format!("rule {:?}: {e}", rule.description))
@@ -897,9 +914,11 @@ impl Connector {
                     .client_for(user, mailbox)
                     .await
                     .map_err(into_job_error)?;
-                MailboxSide::Ews(Box::new(
-                    ExchangeSide::for_rule(&client, mailbox, rule).map_err(rule_error)?,
-                ))
+                let side = ExchangeSide::for_rule(&client, mailbox, rule).map_err(rule_error)?;
+                MailboxSide::Ews(Box::new(match folders {
+                    Some(cache) => side.with_folder_cache(cache.clone()),
+                    None => side,
+                }))
             }
         })
     }
@@ -1231,7 +1250,7 @@ pub fn classify(e: &SyncError) -> JobError {
 impl JobRunner for Connector {
     /// The scheduler holds the job's lease while it calls this.
     async fn run(&self, job: &Assignment) -> Result<JobReport, JobError> {
-        self.run_job_unleased(job).await
+        self.run_job_unleased(job, &FolderCache::new()).await
     }
 }
 
