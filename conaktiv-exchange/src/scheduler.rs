@@ -381,6 +381,45 @@ impl From<&sync_core::Report> for JobReport {
 pub trait JobRunner: Send + Sync {
     /// Synchronises `job.mailbox`'s `job.table` under rule `job.rule`.
     async fn run(&self, job: &Assignment) -> Result<JobReport, JobError>;
+
+    /// What the jobs of one batch run share: [`Scheduler::run_once`] asks for it when the run
+    /// starts, hands it to every job ([`JobRunner::run_in`]) and drops it when the run ends.
+    /// By default nothing.
+    fn begin_run(&self) -> RunScope {
+        RunScope::default()
+    }
+
+    /// [`JobRunner::run`] as one job of the run `scope`. By default `run`, ignoring `scope`.
+    async fn run_in(&self, job: &Assignment, scope: &RunScope) -> Result<JobReport, JobError> {
+        let _ = scope;
+        self.run(job).await
+    }
+}
+
+/// Data a [`JobRunner`] shares among the jobs of one run ([`JobRunner::begin_run`]), dropped
+/// at the run's end, so nothing in it outlives the run (the connector keeps the mailboxes'
+/// resolved folder ids here: a folder renamed between runs is seen by the next run).
+#[derive(Default)]
+pub struct RunScope(Option<Box<dyn std::any::Any + Send + Sync>>);
+
+impl RunScope {
+    /// A scope holding `data`.
+    pub fn new<T: std::any::Any + Send + Sync>(data: T) -> Self {
+        Self(Some(Box::new(data)))
+    }
+
+    /// The data, if it is a `T`.
+    pub fn get<T: std::any::Any>(&self) -> Option<&T> {
+        self.0.as_ref().and_then(|d| d.downcast_ref())
+    }
+}
+
+impl std::fmt::Debug for RunScope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunScope")
+            .field("empty", &self.0.is_none())
+            .finish()
+    }
 }
 
 /// Where the jobs of a run come from.
@@ -1184,17 +1223,19 @@ impl<R: JobRunner, C: Clock> Scheduler<R, C> {
     }
 
     /// Runs every job once (subject to leases, back-off and permanent failures), at most
-    /// [`SchedulerOptions::concurrency`] at a time. Never fails as a whole: every problem is
-    /// in the item's report.
+    /// [`SchedulerOptions::concurrency`] at a time, the jobs sharing the runner's
+    /// [`RunScope`] for this run. Never fails as a whole: every problem is in the item's
+    /// report.
     pub async fn run_once(&self, jobs: &[Assignment], cancel: &CancellationToken) -> SyncReport {
         let started = self.clock.now();
+        let scope = &self.runner.begin_run();
         tracing::info!(jobs = jobs.len(), holder = %self.options.holder, "batch run starts");
         // Indices, not references, go through the stream: a closure over `&Assignment`
         // would not be general enough for `Send` futures.
         let mut items: Vec<(usize, MailboxReport)> = futures::stream::iter(0..jobs.len())
             .map(|i| async move {
                 match jobs.get(i) {
-                    Some(job) => Some((i, self.run_item(job, cancel).await)),
+                    Some(job) => Some((i, self.run_item(job, scope, cancel).await)),
                     None => None,
                 }
             })
@@ -1249,12 +1290,17 @@ impl<R: JobRunner, C: Clock> Scheduler<R, C> {
         tracing::info!("batch scheduler stopped");
     }
 
-    async fn run_item(&self, job: &Assignment, cancel: &CancellationToken) -> MailboxReport {
+    async fn run_item(
+        &self,
+        job: &Assignment,
+        scope: &RunScope,
+        cancel: &CancellationToken,
+    ) -> MailboxReport {
         let table = table_name(job.table);
         let span = tracing::info_span!("batch_item", mailbox = %job.mailbox, table);
         async move {
             let started = self.clock.now();
-            let status = self.item_status(job, table, cancel).await;
+            let status = self.item_status(job, table, scope, cancel).await;
             let report = MailboxReport::new(job, started, self.clock.now(), status);
             let duration_ms = report.duration_ms;
             match &report.status {
@@ -1294,6 +1340,7 @@ impl<R: JobRunner, C: Clock> Scheduler<R, C> {
         &self,
         job: &Assignment,
         table: &'static str,
+        scope: &RunScope,
         cancel: &CancellationToken,
     ) -> ItemStatus {
         let decide = |state: &ItemState, event| {
@@ -1317,7 +1364,7 @@ impl<R: JobRunner, C: Clock> Scheduler<R, C> {
         // The one lease every writing path takes (see `SchedulerStore::run_leased`); the
         // item's state is stored while the lease is still held.
         let work = async {
-            let decision = decide(&base, Event::Ran(self.runner.run(job).await));
+            let decision = decide(&base, Event::Ran(self.runner.run_in(job, scope).await));
             if let Decision::Done {
                 store: Some(state), ..
             } = &decision

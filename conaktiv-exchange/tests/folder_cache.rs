@@ -3,19 +3,24 @@
 //! [`Connector::run`] share their mailbox's folder ids (each distinct folder path of a mailbox
 //! is looked up once per run, never for another mailbox), a later run looks the paths up
 //! again, so a folder renamed between runs is picked up, and a path that is gone gives the
-//! same configuration error as before.
+//! same configuration error as before. The same for the jobs of one batch run
+//! ([`Scheduler::run_once`] with the connector as its job runner).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use conaktiv_exchange::clock::SystemClock;
 use conaktiv_exchange::host::{CrmStore, DirectoryUser, UserDirectory};
-use conaktiv_exchange::scheduler::{ItemStatus, JobErrorKind, SyncReport};
+use conaktiv_exchange::scheduler::{
+    ItemStatus, JobErrorKind, Scheduler, SchedulerOptions, SchedulerStore, SyncReport,
+};
 use conaktiv_exchange::service::{Connector, CrmStores};
 use conaktiv_exchange::sqlite::SqliteDb;
 use conaktiv_model::config::SyncTable;
 use conaktiv_model::{Appointment, Configuration, ContactPerson, Task};
 use ews_mock::{MockConfig, MockHandle, MockServer, OrgData};
+use tokio_util::sync::CancellationToken;
 
 const USERS: [(&str, &str); 2] = [("bert", "bert@cloud.test"), ("carla", "carla@cloud.test")];
 /// The folder operations counted.
@@ -115,6 +120,24 @@ struct Setup {
     _dir: tempfile::TempDir,
     db: PathBuf,
     connector: Connector,
+    config: Configuration,
+    state: PathBuf,
+}
+
+impl Setup {
+    /// Another connector over the same configuration, CRM and state.
+    fn connector(&self) -> Connector {
+        let db = SqliteDb::open(&self.db).unwrap();
+        let directory: Arc<dyn UserDirectory> = Arc::new(db.directory());
+        Connector::from_config(
+            self.config.clone(),
+            None,
+            CrmStores::all(db.crm()),
+            directory,
+            &self.state,
+        )
+        .unwrap()
+    }
 }
 
 async fn setup() -> Setup {
@@ -156,12 +179,13 @@ async fn setup() -> Setup {
             .unwrap();
     }
     let directory: Arc<dyn UserDirectory> = Arc::new(db.directory());
+    let state = dir.path().join("state");
     let connector = Connector::from_config(
-        config,
+        config.clone(),
         None,
         CrmStores::all(db.crm()),
         directory,
-        dir.path().join("state"),
+        &state,
     )
     .unwrap()
     .with_concurrency(6);
@@ -170,6 +194,8 @@ async fn setup() -> Setup {
         _dir: dir,
         db: db_path,
         connector,
+        config,
+        state,
     }
 }
 
@@ -360,5 +386,52 @@ async fn the_jobs_of_a_run_resolve_each_folder_path_once_per_mailbox() {
     assert_eq!(
         surnames(&s.mock, "bert@cloud.test", "contacts/Weg"),
         ["Dritter"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_jobs_of_a_batch_run_resolve_each_folder_path_once_per_mailbox() {
+    let s = setup().await;
+    let scheduler = Scheduler::new(
+        s.connector(),
+        SystemClock,
+        SchedulerStore::in_memory().unwrap(),
+        SchedulerOptions {
+            concurrency: 6,
+            ..SchedulerOptions::default()
+        },
+    );
+    let (jobs, _) = s.connector.jobs(None, None).await.unwrap();
+    assert_eq!(jobs.len(), 6);
+    let batch = || async {
+        s.mock.clear_log();
+        let report = scheduler.run_once(&jobs, &CancellationToken::new()).await;
+        let counts = folder_requests(&s.mock);
+        eprintln!("batch folder requests per mailbox: {counts:?}");
+        (report, counts)
+    };
+
+    let (report, counts) = batch().await;
+    assert_eq!(report.succeeded(), 6, "{report:?}");
+    for (_, mailbox) in USERS {
+        assert_eq!(count(&counts, mailbox, "GetFolder"), 2, "{counts:?}");
+        assert_eq!(count(&counts, mailbox, "FindFolder"), 1, "{counts:?}");
+        assert_eq!(surnames(&s.mock, mailbox, "contacts/Kunden"), ["Erster"]);
+    }
+
+    // The next batch run resolves again: a folder renamed in between is picked up.
+    rename_folder(&s.mock, "carla@cloud.test", "contacts/Kunden", "Alt");
+    create_folder(&s.mock, "carla@cloud.test", "Kunden");
+    add_contact(&s.db, "carla", "Zweiter").await;
+    let (report, counts) = batch().await;
+    assert_eq!(report.succeeded(), 6, "{report:?}");
+    assert_eq!(
+        count(&counts, "carla@cloud.test", "FindFolder"),
+        1,
+        "{counts:?}"
+    );
+    assert_eq!(
+        surnames(&s.mock, "carla@cloud.test", "contacts/Kunden"),
+        ["Zweiter"]
     );
 }

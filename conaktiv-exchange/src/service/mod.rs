@@ -45,7 +45,7 @@ use crate::host::{
 };
 use crate::rules::{Assignment, assignments, resolve, table_name};
 use crate::scheduler::{
-    ItemStatus, JobError, JobErrorKind, JobReport, JobRunner, Leased, MailboxReport,
+    ItemStatus, JobError, JobErrorKind, JobReport, JobRunner, Leased, MailboxReport, RunScope,
     SchedulerStore, SyncReport,
 };
 
@@ -1251,6 +1251,17 @@ impl JobRunner for Connector {
     /// The scheduler holds the job's lease while it calls this.
     async fn run(&self, job: &Assignment) -> Result<JobReport, JobError> {
         self.run_job_unleased(job, &FolderCache::new()).await
+    }
+
+    /// A batch run's jobs share one [`FolderCache`]: each mailbox's folder paths are
+    /// resolved once per run.
+    fn begin_run(&self) -> RunScope {
+        RunScope::new(FolderCache::new())
+    }
+
+    async fn run_in(&self, job: &Assignment, scope: &RunScope) -> Result<JobReport, JobError> {
+        let folders = scope.get::<FolderCache>().cloned().unwrap_or_default();
+        self.run_job_unleased(job, &folders).await
     }
 }
 
