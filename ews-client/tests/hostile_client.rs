@@ -533,7 +533,7 @@ async fn find_folders_refuses_a_repeating_server() {
         .client()
         .find_folders(FindFolder::new(
             FolderTraversal::Deep,
-            vec![DistinguishedFolderName::MsgFolderRoot.into()],
+            [DistinguishedFolderName::MsgFolderRoot],
         ))
         .try_collect::<Vec<_>>()
         .await

@@ -583,7 +583,7 @@ async fn find_folders_pages_deep_traversal() {
     let client = Client::new(h.config().with_page_size(2)).unwrap();
     let op = FindFolder::new(
         FolderTraversal::Deep,
-        vec![DistinguishedFolderName::MsgFolderRoot.into()],
+        [DistinguishedFolderName::MsgFolderRoot],
     );
     let folders: Vec<Folder> = client.find_folders(op).try_collect().await.unwrap();
     let names: Vec<_> = folders

@@ -153,7 +153,7 @@ fn every_request_validates_against_the_schema() {
         &h,
         FindFolder::new(
             FolderTraversal::Shallow,
-            vec![DistinguishedFolderName::MsgFolderRoot.into()],
+            [DistinguishedFolderName::MsgFolderRoot],
         ),
     );
     docs.add(

@@ -124,7 +124,7 @@ async fn update_and_delete_folders_show_in_hierarchy_sync() {
     let in_bin = ews
         .call(&FindFolder::new(
             FolderTraversal::Shallow,
-            vec![D::DeletedItems.into()],
+            [D::DeletedItems],
         ))
         .await;
     let names: Vec<_> = in_bin.messages[0]

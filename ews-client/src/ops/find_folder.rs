@@ -42,13 +42,16 @@ pub struct FindFolder {
 
 impl FindFolder {
     /// Default shape, no paging, no restriction.
-    pub fn new(traversal: FolderTraversal, parent_folder_ids: Vec<BaseFolderId>) -> Self {
+    pub fn new(
+        traversal: FolderTraversal,
+        parent_folder_ids: impl IntoIterator<Item = impl Into<BaseFolderId>>,
+    ) -> Self {
         Self {
             traversal,
             folder_shape: FolderShape::default(),
             page: None,
             restriction: None,
-            parent_folder_ids,
+            parent_folder_ids: parent_folder_ids.into_iter().map(Into::into).collect(),
         }
     }
 }
