@@ -123,3 +123,4 @@ pub use service::{
     Connector, Counts, CrmStores, Preview, PreviewAction, PreviewDetail, ServiceError,
 };
 pub use sqlite::SqliteDb;
+pub use sync_core::Reattach;

@@ -70,7 +70,7 @@ fn kunden_rule() -> SyncRule {
         Master::ConAktiv,
         vec![SyncFolder::new(
             FolderPath::new("/Kontakte/Kunden").unwrap(),
-            false,
+            conaktiv_model::Subfolders::Excluded,
         )],
     )
 }
@@ -225,7 +225,7 @@ async fn mail_is_filed_with_its_attachments() {
         },
         vec![SyncFolder::new(
             FolderPath::new("/Posteingang/Projekte").unwrap(),
-            false,
+            conaktiv_model::Subfolders::Excluded,
         )],
     );
     let mut side = ExchangeSide::new(&c, BOB, config).unwrap();

@@ -62,7 +62,7 @@ fn side(client: &Client) -> ExchangeSide {
         ExchangeTable::Appointments,
         vec![SyncFolder::new(
             FolderPath::new("/Calendar/Termine").unwrap(),
-            false,
+            conaktiv_model::Subfolders::Excluded,
         )],
     );
     ExchangeSide::new(client, BOB, config).unwrap()

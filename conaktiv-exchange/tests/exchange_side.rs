@@ -74,7 +74,7 @@ fn path(p: &str) -> FolderPath {
 }
 
 fn folder(p: &str, subfolders: bool) -> SyncFolder {
-    SyncFolder::new(path(p), subfolders)
+    SyncFolder::new(path(p), conaktiv_model::Subfolders::included_if(subfolders))
 }
 
 fn config(table: ExchangeTable, folders: &[(&str, bool)]) -> ExchangeSideConfig {

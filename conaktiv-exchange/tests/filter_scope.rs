@@ -399,7 +399,7 @@ async fn exchange_contacts_survive_later_runs_against_ews_mock() {
         .unwrap();
         let folders = vec![SyncFolder::new(
             FolderPath::new("/Contacts/Kunden").unwrap(),
-            false,
+            conaktiv_model::Subfolders::Excluded,
         )];
         let mut exchange = ExchangeSide::new(
             &client,

@@ -27,7 +27,10 @@ async fn changed_tasks_are_read_in_a_batch_with_their_key() {
     .unwrap();
     let config = ExchangeSideConfig::new(
         ExchangeTable::Tasks,
-        vec![SyncFolder::new(FolderPath::new("/Tasks").unwrap(), false)],
+        vec![SyncFolder::new(
+            FolderPath::new("/Tasks").unwrap(),
+            conaktiv_model::Subfolders::Excluded,
+        )],
     );
     let mut side = GraphSide::new(client.mailbox("bob@contoso.test"), config.clone()).unwrap();
     let ops: Vec<WriteOp> = (0..3)

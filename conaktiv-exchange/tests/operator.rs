@@ -351,7 +351,10 @@ impl World {
     /// Per user and table: Exchange's items as (title, the `ConAktivRecordId` they carry).
     async fn exchange_side(&self, user: &str, table: Table) -> Vec<(String, Option<String>)> {
         let (kind, path, field) = table.exchange();
-        let folder = SyncFolder::new(FolderPath::new(path).unwrap(), false);
+        let folder = SyncFolder::new(
+            FolderPath::new(path).unwrap(),
+            conaktiv_model::Subfolders::Excluded,
+        );
         let mut side = ExchangeSide::new(
             &self.client(),
             &format!("{user}@contoso.test"),
@@ -629,7 +632,10 @@ async fn a_restored_mailbox_reports_detached_records_and_reattach_writes_them_ba
         "anna@contoso.test",
         ExchangeSideConfig::new(
             kind,
-            vec![SyncFolder::new(FolderPath::new(path).unwrap(), false)],
+            vec![SyncFolder::new(
+                FolderPath::new(path).unwrap(),
+                conaktiv_model::Subfolders::Excluded,
+            )],
         ),
     )
     .unwrap();
@@ -748,7 +754,10 @@ async fn a_mass_delete_is_explained_and_can_be_accepted_once() {
         "anna@contoso.test",
         ExchangeSideConfig::new(
             kind,
-            vec![SyncFolder::new(FolderPath::new(path).unwrap(), false)],
+            vec![SyncFolder::new(
+                FolderPath::new(path).unwrap(),
+                conaktiv_model::Subfolders::Excluded,
+            )],
         ),
     )
     .unwrap();

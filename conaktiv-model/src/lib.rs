@@ -86,5 +86,5 @@ pub use task::Task;
 pub use validate::{FieldPath, ValidationError, ValidationErrorKind};
 pub use values::{
     CertificateFingerprint, DistinguishedFolder, EmailAddress, FolderPath, HttpsUrl,
-    IntervalMinutes, Percent, Port, ValueError,
+    IntervalMinutes, Percent, Port, Subfolders, ValueError,
 };

@@ -585,9 +585,26 @@ impl FolderPath {
     }
 
     /// Whether `self` is covered by a sync folder `root`: the same folder, or below it when
-    /// `include_subfolders` is set.
-    pub fn is_within(&self, root: &FolderPath, include_subfolders: bool) -> bool {
-        self.same_folder(root) || (include_subfolders && self.is_below(root))
+    /// subfolders are [`Subfolders::Included`].
+    pub fn is_within(&self, root: &FolderPath, subfolders: Subfolders) -> bool {
+        self.same_folder(root) || (subfolders == Subfolders::Included && self.is_below(root))
+    }
+}
+
+/// Whether a sync folder covers the folders below it too (a rule's "with subfolders").
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Subfolders {
+    /// Only the folder itself.
+    #[default]
+    Excluded,
+    /// The folder and every folder below it.
+    Included,
+}
+
+impl Subfolders {
+    /// [`Subfolders::Included`] for a set flag (a configuration's `include_subfolders`).
+    pub fn included_if(flag: bool) -> Self {
+        if flag { Self::Included } else { Self::Excluded }
     }
 }
 
@@ -739,11 +756,11 @@ mod tests {
     #[test]
     fn folder_containment() {
         let p = |s: &str| FolderPath::new(s).unwrap_or_else(|e| panic!("{e}"));
-        assert!(p("/Inbox/Projekte").is_within(&p("/Inbox"), true));
-        assert!(!p("/Inbox/Projekte").is_within(&p("/Inbox"), false));
-        assert!(p("/inbox").is_within(&p("/Inbox"), false));
-        assert!(!p("/Inboxes").is_within(&p("/Inbox"), true));
-        assert!(!p("/Inbox").is_within(&p("/Inbox/Projekte"), true));
+        assert!(p("/Inbox/Projekte").is_within(&p("/Inbox"), Subfolders::Included));
+        assert!(!p("/Inbox/Projekte").is_within(&p("/Inbox"), Subfolders::Excluded));
+        assert!(p("/inbox").is_within(&p("/Inbox"), Subfolders::Excluded));
+        assert!(!p("/Inboxes").is_within(&p("/Inbox"), Subfolders::Included));
+        assert!(!p("/Inbox").is_within(&p("/Inbox/Projekte"), Subfolders::Included));
         assert_eq!(p("/Inbox/Projekte").parent(), Some(p("/Inbox")));
         assert_eq!(p("/Inbox").parent(), None);
         assert_eq!(

@@ -216,7 +216,10 @@ fn round_trip_of_a_configuration_built_in_code() {
                 "Termine",
                 SyncTable::Appointments,
                 Master::Exchange,
-                vec![SyncFolder::new(FolderPath::new("/Calendar").unwrap(), true)],
+                vec![SyncFolder::new(
+                    FolderPath::new("/Calendar").unwrap(),
+                    conaktiv_model::Subfolders::Included,
+                )],
             )
         }],
         batch_tasks: vec![BatchTask::on_server(

@@ -216,8 +216,8 @@ impl ClientConfig {
     }
 
     /// Accepts any certificate of a loopback server (tests against a local mock).
-    pub fn with_danger_accept_invalid_certs_on_loopback(mut self, accept: bool) -> Self {
-        self.danger_accept_invalid_certs_on_loopback = accept;
+    pub fn with_danger_accept_invalid_certs_on_loopback(mut self) -> Self {
+        self.danger_accept_invalid_certs_on_loopback = true;
         self
     }
 

@@ -271,7 +271,10 @@ impl Env {
 
     /// The contacts below `/Contacts` (with subfolders) in a user's mailbox: (id, record).
     pub async fn exchange_contacts(&self, user: &str) -> Vec<(String, Record)> {
-        let folder = SyncFolder::new(FolderPath::new("/Contacts").expect("path"), true);
+        let folder = SyncFolder::new(
+            FolderPath::new("/Contacts").expect("path"),
+            conaktiv_model::Subfolders::Included,
+        );
         let mut side = ExchangeSide::new(
             &self.client(),
             &mailbox(user),

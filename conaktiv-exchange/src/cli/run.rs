@@ -294,10 +294,14 @@ pub async fn sync(
         Ok(h) => h,
         Err(out) => return out,
     };
-    let mut connector = host
-        .connector
-        .with_lease_wait(options.wait)
-        .with_reattach(options.reattach);
+    let mut connector =
+        host.connector
+            .with_lease_wait(options.wait)
+            .with_reattach(if options.reattach {
+                sync_core::Reattach::On
+            } else {
+                sync_core::Reattach::Off
+            });
     for rule in options.accept_mass_delete {
         connector = connector.with_accepted_mass_delete(rule);
     }

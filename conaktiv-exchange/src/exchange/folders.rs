@@ -330,7 +330,10 @@ mod tests {
         ];
         for (root, subs, folder, want) in cases {
             assert_eq!(
-                covers(&SyncFolder::new(p(root), subs), &p(folder)),
+                covers(
+                    &SyncFolder::new(p(root), conaktiv_model::Subfolders::included_if(subs)),
+                    &p(folder)
+                ),
                 want,
                 "{root} {subs} {folder}"
             );

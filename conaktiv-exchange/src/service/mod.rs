@@ -276,7 +276,7 @@ pub struct Connector {
     leases: std::sync::OnceLock<SchedulerStore>,
     holder: String,
     lease_wait: std::time::Duration,
-    reattach: bool,
+    reattach: Reattach,
     accepted_mass_delete: Vec<String>,
     concurrency: usize,
 }
@@ -351,7 +351,7 @@ impl Connector {
             leases: std::sync::OnceLock::new(),
             holder: crate::scheduler::process_holder(),
             lease_wait: std::time::Duration::ZERO,
-            reattach: false,
+            reattach: Reattach::Off,
             accepted_mass_delete: Vec::new(),
             concurrency: 4,
         }
@@ -385,8 +385,8 @@ impl Connector {
     /// delete with the delete switch off) is written back to the side that lost it, under
     /// the same key (sync-core's [`Engine::with_reattach`]). Off by default.
     #[must_use]
-    pub fn with_reattach(mut self, on: bool) -> Self {
-        self.reattach = on;
+    pub fn with_reattach(mut self, reattach: Reattach) -> Self {
+        self.reattach = reattach;
         self
     }
 
@@ -874,11 +874,7 @@ impl Connector {
         Ok(Engine::new(policy)
             .map_err(|e| JobError::configuration(e.to_string()))?
             .with_batch_size(self.batch_size)
-            .with_reattach(if self.reattach {
-                Reattach::On
-            } else {
-                Reattach::Off
-            }))
+            .with_reattach(self.reattach))
     }
 
     /// The Exchange side of `rule` for `mailbox`: over Microsoft Graph when the mailbox's

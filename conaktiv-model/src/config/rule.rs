@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{GroupName, UserName};
-use crate::values::FolderPath;
+use crate::values::{FolderPath, Subfolders};
 
 /// Whom a rule applies to.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -61,17 +61,22 @@ pub struct SyncFolder {
 }
 
 impl SyncFolder {
-    /// A sync folder.
-    pub fn new(path: FolderPath, include_subfolders: bool) -> Self {
+    /// A sync folder, with or without the folders below it.
+    pub fn new(path: FolderPath, subfolders: Subfolders) -> Self {
         Self {
             path,
-            include_subfolders,
+            include_subfolders: subfolders == Subfolders::Included,
         }
+    }
+
+    /// Whether the folders below it are synchronised too.
+    pub fn subfolders(&self) -> Subfolders {
+        Subfolders::included_if(self.include_subfolders)
     }
 
     /// Whether `folder` is covered: the folder itself, or below it with subfolders included.
     pub fn covers(&self, folder: &FolderPath) -> bool {
-        folder.is_within(&self.path, self.include_subfolders)
+        folder.is_within(&self.path, self.subfolders())
     }
 }
 
