@@ -144,13 +144,13 @@ async fn send_mail_as_json_and_mime_and_drafts_from_mime() {
 
     bob.send_mail(
         &simple_message("Per JSON", "Hallo", &["alice@contoso.test"]),
-        true,
+        graph_client::mail::SaveCopy::InSentItems,
     )
     .await
     .unwrap();
     bob.send_mail(
         &simple_message("Ohne Kopie", "Hallo", &["alice@contoso.test"]),
-        false,
+        graph_client::mail::SaveCopy::Discard,
     )
     .await
     .unwrap();
@@ -168,7 +168,10 @@ Message-ID: <mime-1@contoso.test>\r\nMIME-Version: 1.0\r\nContent-Type: text/pla
     assert!(!sent.contains(&"Ohne Kopie".to_string()));
     // no recipient: Graph's 400
     let err = bob
-        .send_mail(&simple_message("Niemand", "x", &[]), true)
+        .send_mail(
+            &simple_message("Niemand", "x", &[]),
+            graph_client::mail::SaveCopy::InSentItems,
+        )
         .await
         .unwrap_err();
     assert!(!err.is_transient(), "{err}");

@@ -406,14 +406,10 @@ impl Mailbox {
     /// Sends a message in one step (`sendMail`, 202, no id returned). Never repeated
     /// blindly; to know the Sent Items copy, use [`create_draft`](Self::create_draft) and
     /// [`send_draft`](Self::send_draft).
-    pub async fn send_mail(
-        &self,
-        message: &Message,
-        save_to_sent_items: bool,
-    ) -> Result<(), Error> {
+    pub async fn send_mail(&self, message: &Message, copy: SaveCopy) -> Result<(), Error> {
         let body = SendMail {
             message: message.clone(),
-            save_to_sent_items: Some(save_to_sent_items),
+            save_to_sent_items: Some(copy == SaveCopy::InSentItems),
         };
         self.send_raw(
             Method::POST,
@@ -444,4 +440,15 @@ pub fn simple_message(subject: &str, body: &str, to: &[&str]) -> Message {
         to_recipients: Some(to.iter().map(|a| Recipient::address(*a)).collect()),
         ..Default::default()
     }
+}
+
+/// Whether [`send_mail`](crate::Mailbox::send_mail) keeps a copy in the sender's Sent Items
+/// (Graph's `saveToSentItems`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum SaveCopy {
+    /// Keep a copy in Sent Items (Graph's default).
+    #[default]
+    InSentItems,
+    /// Keep no copy.
+    Discard,
 }

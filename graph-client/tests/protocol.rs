@@ -376,7 +376,10 @@ async fn writes_that_may_have_happened_are_not_repeated() {
     .unwrap();
     let err = client
         .mailbox("anna@contoso.com")
-        .send_mail(&mail::simple_message("s", "b", &["bob@contoso.com"]), true)
+        .send_mail(
+            &mail::simple_message("s", "b", &["bob@contoso.com"]),
+            graph_client::mail::SaveCopy::InSentItems,
+        )
         .await
         .unwrap_err();
     assert!(err.outcome_unknown(), "{err}");

@@ -151,7 +151,10 @@ pub async fn test_graph_server(
     let r = mbox.todo_lists().await.map(|_| ());
     report.push_probe("Tasks", r, "To Do lists readable");
     match mbox
-        .send_mail(&graph_client::mail::Message::default(), false)
+        .send_mail(
+            &graph_client::mail::Message::default(),
+            graph_client::mail::SaveCopy::Discard,
+        )
         .await
     {
         Err(e) if e.is_auth() => report.push("Mail.Send", false, probe_detail("sendMail", &e)),
