@@ -25,6 +25,12 @@ const ORG: &str = r#"
 [settings]
 max_concurrency = 1000
 
+# Exchange Online's per-mailbox budget (10,000 requests per 10 minutes) would refuse the
+# one-request-per-contact run (the client's own budget is lifted below too).
+[graph]
+requests_per_window = 1000000
+window_secs = 1
+
 [[users]]
 address = "graph@contoso.test"
 password = "pw"

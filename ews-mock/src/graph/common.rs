@@ -114,10 +114,26 @@ pub(crate) fn page_reply<T: Serialize>(value: Vec<T>, next_link: Option<String>)
 /// One page of `values` by `$top`/`Prefer: odata.maxpagesize` (else `default`) and
 /// `$skip`; the next link keeps the other query parameters.
 pub(crate) fn paged<T: Serialize>(req: &Request<'_>, values: Vec<T>, default: usize) -> Reply {
+    paged_map(req, values, default, |v| v)
+}
+
+/// [`paged`], turning only the page's values into their answer (`$select` on a page of a
+/// large collection costs the page, not the collection).
+pub(crate) fn paged_map<T, U: Serialize>(
+    req: &Request<'_>,
+    values: Vec<T>,
+    default: usize,
+    answer: impl FnMut(T) -> U,
+) -> Reply {
     let top = req.page_size(default);
     let skip: usize = req.param("$skip").and_then(|s| s.parse().ok()).unwrap_or(0);
     let total = values.len();
-    let page: Vec<T> = values.into_iter().skip(skip).take(top).collect();
+    let page: Vec<U> = values
+        .into_iter()
+        .skip(skip)
+        .take(top)
+        .map(answer)
+        .collect();
     let next_link = (skip + top < total).then(|| {
         let mut q: Vec<(&str, String)> = req
             .query

@@ -533,11 +533,7 @@ fn list(req: &Request<'_>, folder: Option<&str>) -> Reply {
         }
         matching.push(contact);
     }
-    let values: Vec<serde_json::Value> = matching
-        .iter()
-        .map(|c| select_json(c, req.param("$select")))
-        .collect();
-    common::paged(req, values, 10)
+    common::paged_map(req, matching, 10, |c| select_json(&c, req.param("$select")))
 }
 
 fn get(req: &Request<'_>, id: &str) -> Reply {
