@@ -248,13 +248,6 @@ pub struct Preview {
     pub actions: Vec<PreviewAction>,
 }
 
-/// A job's writes in words, per side, every write counted once (so the rows add up to
-/// [`SyncReport::total_writes`]): `Exchange: 1 new, 0 changed, 0 deleted, 2 linked;
-/// ConAktiv: …`.
-pub fn writes_text(c: &PerSide<Counts>) -> String {
-    format!("Exchange: {}; ConAktiv: {}", c.remote, c.local)
-}
-
 /// sync-core's counts per side in JSON with the host's side names:
 /// `{"conaktiv": {"new", "changed", "deleted", "linked"}, "exchange": {…}}`.
 fn ser_counts<S: serde::Serializer>(c: &PerSide<Counts>, s: S) -> Result<S::Ok, S::Error> {
