@@ -6,6 +6,8 @@
 //! same configuration error as before. The same for the jobs of one batch run
 //! ([`Scheduler::run_once`] with the connector as its job runner).
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -19,7 +21,7 @@ use conaktiv_exchange::service::{Connector, CrmStores};
 use conaktiv_exchange::sqlite::SqliteDb;
 use conaktiv_model::config::SyncTable;
 use conaktiv_model::{Appointment, Configuration, ContactPerson, Task};
-use ews_mock::{MockConfig, MockHandle, MockServer, OrgData};
+use ews_mock::MockHandle;
 use tokio_util::sync::CancellationToken;
 
 const USERS: [(&str, &str); 2] = [("bert", "bert@cloud.test"), ("carla", "carla@cloud.test")];
@@ -51,9 +53,7 @@ password = "pw"
 [[mailboxes]]
 owner = "carla@cloud.test"
 "#;
-    let mock = MockServer::start(MockConfig::new(OrgData::from_toml(org).unwrap()))
-        .await
-        .unwrap();
+    let mock = common::start_mock(org).await;
     for (_, mailbox) in USERS {
         create_folder(&mock, mailbox, "Kunden");
     }
