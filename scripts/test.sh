@@ -51,7 +51,17 @@ stop_mail() {
     MAIL_TEST_DIR="$MAIL_TEST_DIR" bash "$root/scripts/mail-servers/stop.sh" >/dev/null 2>&1 || true
   fi
 }
-trap stop_mail EXIT
+# ------------------------------------------------------------------ 2b. PostgreSQL
+# The PostgreSQL backend (feature `postgres`: sync state, leases, CRM store, mail queue) is
+# tested against a real server on 127.0.0.1 (scripts/postgres/setup.sh).
+export PG_TEST_DIR="${PG_TEST_DIR:-/tmp/pg-test-server}"
+started_pg=0
+stop_pg() {
+  if [ "$started_pg" = 1 ]; then
+    PG_TEST_DIR="$PG_TEST_DIR" bash "$root/scripts/postgres/stop.sh" >/dev/null 2>&1 || true
+  fi
+}
+trap 'stop_mail; stop_pg' EXIT
 if [ "${SKIP_MAIL_SERVERS:-0}" != 1 ]; then
   if [ "$(id -u)" = 0 ]; then
     MAIL_TEST_RESET=1 bash "$root/scripts/mail-servers/setup-mail-servers.sh" >&2
@@ -61,6 +71,12 @@ if [ "${SKIP_MAIL_SERVERS:-0}" != 1 ]; then
   else
     log "not root: cannot install or start the mail servers; their tests will skip"
   fi
+fi
+if [ "${SKIP_POSTGRES:-0}" != 1 ]; then
+  PG_TEST_RESET=1 bash "$root/scripts/postgres/setup.sh"
+  started_pg=1
+  set -a; . "$PG_TEST_DIR/env"; set +a
+  export POSTGRES_REQUIRED=1
 fi
 log "setup took $((SECONDS - t0)) s"
 
