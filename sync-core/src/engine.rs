@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::plan::{self, Change, Plan, PlanItem, SideListing, StateSnapshot};
 use crate::{
-    Counts, Id, Intent, PerSide, Policy, Record, Side, SideId, StateBatch, StateStore, SyncError,
-    Timestamp, WriteOp, WriteOutcome,
+    AsyncStateStore, Counts, Id, Intent, PerSide, Policy, Record, Side, SideId, StateBatch,
+    SyncError, Timestamp, WriteOp, WriteOutcome,
 };
 
 /// The result of one planned write, as reported after `apply`.
@@ -189,28 +189,28 @@ impl Engine {
     /// A side is read through its change feed when a token is stored, no create has an
     /// unknown outcome and the state is not empty; otherwise it is listed in full.
     ///
-    /// The store is taken by `&mut` only so that the future is `Send` for any `Send` store
-    /// (an SQLite connection is not `Sync`); nothing is written to it.
-    pub async fn prepare<L: Side, R: Side, S: StateStore>(
+    /// The store is taken by `&mut` so that the future is `Send` for any `Send` store (an
+    /// SQLite connection is not `Sync`); nothing is written to it.
+    pub async fn prepare<L: Side, R: Side, S: AsyncStateStore>(
         &self,
         local: &mut L,
         remote: &mut R,
         store: &mut S,
         now: Timestamp,
     ) -> Result<Prepared, SyncError> {
-        let intents = store.intents()?;
-        let total_pairs = store.pair_count()?;
+        let intents = store.intents().await?;
+        let total_pairs = store.pair_count().await?;
         let recover = !intents.is_empty() || total_pairs == 0 || self.reattach == Reattach::On;
         let mut stats = ReadStats::default();
         let lt = if recover {
             None
         } else {
-            store.token(SideId::Local)?
+            store.token(SideId::Local).await?
         };
         let rt = if recover {
             None
         } else {
-            store.token(SideId::Remote)?
+            store.token(SideId::Remote).await?
         };
         let (mut l_listing, mut l_token) = read(local, SideId::Local, lt, &mut stats).await?;
         let (mut r_listing, mut r_token) = read(remote, SideId::Remote, rt, &mut stats).await?;
@@ -218,10 +218,10 @@ impl Engine {
         let mut pairs = if matches!(l_listing, SideListing::Full(_))
             || matches!(r_listing, SideListing::Full(_))
         {
-            store.all_pairs()?
+            store.all_pairs().await?
         } else {
             let (l, r, k) = plan::touched(&l_listing, &r_listing);
-            store.pairs_for(&l, &r, &k)?
+            store.pairs_for(&l, &r, &k).await?
         };
         // A feed reporting a record that carries a key but belongs to no pair (a record
         // that comes back after its pair was forgotten, or that the state never knew): its
@@ -237,7 +237,7 @@ impl Engine {
             if matches!(r_listing, SideListing::Delta { .. }) {
                 (r_listing, r_token) = read(remote, SideId::Remote, None, &mut stats).await?;
             }
-            pairs = store.all_pairs()?;
+            pairs = store.all_pairs().await?;
         }
         stats.pairs_loaded = pairs.len();
         let state = StateSnapshot {
@@ -279,7 +279,7 @@ impl Engine {
     /// conflict ([`Report::stale`]) and left for the next run. This keeps a plan applied
     /// after another run's writes from creating second copies or writing outdated merges.
     /// (Hosts should still let one run at a time work on a state store.)
-    pub async fn apply<L: Side, R: Side, S: StateStore>(
+    pub async fn apply<L: Side, R: Side, S: AsyncStateStore>(
         &self,
         plan: &Plan,
         local: &mut L,
@@ -341,13 +341,13 @@ impl Engine {
             }
         };
         if !batch.is_empty() {
-            store.commit(&batch)?;
+            store.commit(&batch).await?;
         }
         Ok(report)
     }
 
     /// Prepare and apply in one go.
-    pub async fn run<L: Side, R: Side, S: StateStore>(
+    pub async fn run<L: Side, R: Side, S: AsyncStateStore>(
         &self,
         local: &mut L,
         remote: &mut R,
@@ -361,7 +361,7 @@ impl Engine {
 
     /// Applies one chunk of the plan in four steps: leave out what another run changed since
     /// planning, journal the creates, write, commit the chunk's state in one transaction.
-    async fn apply_chunk<L: Side, R: Side, S: StateStore>(
+    async fn apply_chunk<L: Side, R: Side, S: AsyncStateStore>(
         &self,
         chunk: &[PlanItem],
         planned: &Planned<'_>,
@@ -370,12 +370,12 @@ impl Engine {
         store: &mut S,
         done: &mut Done,
     ) -> Result<(), SyncError> {
-        let chunk = still_as_planned(chunk, planned, &*store, done)?;
-        journal_creates(&chunk, planned.now, store, &mut done.clear_tokens)?;
+        let chunk = still_as_planned(chunk, planned, &mut *store, done).await?;
+        journal_creates(&chunk, planned.now, &mut *store, &mut done.clear_tokens).await?;
         let outcomes = write_chunk(&chunk, local, remote).await;
         let batch = settle_chunk(&chunk, &outcomes, planned.now, done);
         if !batch.is_empty() {
-            store.commit(&batch)?;
+            store.commit(&batch).await?;
         }
         Ok(())
     }
@@ -388,20 +388,22 @@ type Outcomes = [Option<WriteOutcome>; 2];
 /// an item whose stored pair changed since planning, or for which another run journaled a
 /// create, is left for the next run (reported as stale) instead of writing a second copy or
 /// an outdated merge. Returns the items still as planned.
-fn still_as_planned<'c, S: StateStore>(
+async fn still_as_planned<'c, S: AsyncStateStore>(
     chunk: &'c [PlanItem],
     planned: &Planned<'_>,
-    store: &S,
+    store: &mut S,
     done: &mut Done,
 ) -> Result<Vec<&'c PlanItem>, SyncError> {
     let keys: Vec<String> = chunk.iter().map(|i| i.key.clone()).collect();
     let stored: HashMap<String, crate::Pair> = store
-        .pairs_for(&[], &[], &keys)?
+        .pairs_for(&[], &[], &keys)
+        .await?
         .into_iter()
         .map(|p| (p.key.clone(), p))
         .collect();
     let foreign: HashSet<String> = store
-        .intents()?
+        .intents()
+        .await?
         .into_iter()
         .filter(|i| !planned.recovered.contains(i.key.as_str()))
         .map(|i| i.key)
@@ -434,7 +436,7 @@ fn report_stale(item: &PlanItem, report: &mut Report) {
 
 /// Step 1. Journals the creates (and, before the first write of the run, clears the stored
 /// tokens) in one commit before any write.
-fn journal_creates<S: StateStore>(
+async fn journal_creates<S: AsyncStateStore>(
     chunk: &[&PlanItem],
     now: Timestamp,
     store: &mut S,
@@ -460,7 +462,7 @@ fn journal_creates<S: StateStore>(
         }
     }
     if !journal.is_empty() {
-        store.commit(&journal)?;
+        store.commit(&journal).await?;
     }
     Ok(())
 }

@@ -15,6 +15,17 @@ pub enum StoreError {
     /// A stored value could not be decoded.
     #[error("corrupt state: {0}")]
     Corrupt(String),
+    /// The store's configuration is invalid (a PostgreSQL URL, say).
+    #[error("state store configuration: {0}")]
+    Config(String),
+    /// The PostgreSQL server failed or refused a statement (feature `postgres`).
+    #[cfg(feature = "postgres")]
+    #[error("state database (PostgreSQL) error: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
+    /// No PostgreSQL connection could be had from the pool (feature `postgres`).
+    #[cfg(feature = "postgres")]
+    #[error("state database (PostgreSQL) connection: {0}")]
+    PostgresPool(#[source] deadpool_postgres::PoolError),
     /// The database was written by a newer version of this library.
     #[error("state schema version {found} is newer than the supported {supported}")]
     SchemaTooNew {
@@ -37,8 +48,43 @@ impl StoreError {
                 e.kind(),
                 std::io::ErrorKind::Interrupted | std::io::ErrorKind::WouldBlock
             ),
+            #[cfg(feature = "postgres")]
+            StoreError::Postgres(e) => postgres_transient(e),
+            #[cfg(feature = "postgres")]
+            StoreError::PostgresPool(e) => match e {
+                deadpool_postgres::PoolError::Timeout(_) => true,
+                deadpool_postgres::PoolError::Backend(e) => postgres_transient(e),
+                _ => false,
+            },
             _ => false,
         }
+    }
+}
+
+/// Whether a PostgreSQL error may pass on retry: a lost or refused connection, a
+/// serialization failure or deadlock, too many connections, a server shutting down.
+#[cfg(feature = "postgres")]
+fn postgres_transient(e: &tokio_postgres::Error) -> bool {
+    use tokio_postgres::error::SqlState;
+    if e.is_closed() {
+        return true;
+    }
+    match e.code() {
+        Some(code) => {
+            [
+                SqlState::T_R_SERIALIZATION_FAILURE,
+                SqlState::T_R_DEADLOCK_DETECTED,
+                SqlState::TOO_MANY_CONNECTIONS,
+                SqlState::ADMIN_SHUTDOWN,
+                SqlState::CRASH_SHUTDOWN,
+                SqlState::CANNOT_CONNECT_NOW,
+                SqlState::LOCK_NOT_AVAILABLE,
+            ]
+            .contains(code)
+                || code.code().starts_with("08")
+        }
+        // No SQLSTATE: an I/O error (connection refused or reset) or a timeout.
+        None => std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>()),
     }
 }
 

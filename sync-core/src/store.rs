@@ -1,9 +1,15 @@
 //! The state store: pairs with their base versions, change-feed tokens and the intent journal.
 //!
-//! The store is synchronous: it is embedded and local (SQLite by default), its transactions
-//! are short, and keeping it synchronous lets a batch commit be a plain function call between
-//! the side's awaited writes. [`MemoryStore`] and [`crate::SqliteStore`] implement it and
-//! pass the same test suite.
+//! Two traits, one seam:
+//! * [`AsyncStateStore`] is what the [`crate::Engine`] drives. Its methods return `Send`
+//!   futures, so a store reached over the network (PostgreSQL, `crate::postgres::PgStore`
+//!   with the `postgres` feature, or a host's own database) waits for its driver without
+//!   blocking the runtime.
+//! * [`StateStore`] is the synchronous form for embedded stores, whose transactions are
+//!   short local calls ([`MemoryStore`], [`crate::SqliteStore`]): every `StateStore + Send`
+//!   is an [`AsyncStateStore`] (a blanket implementation whose futures are ready at once).
+//!
+//! All stores pass the same contract tests (`tests/store.rs`) and the engine's model tests.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -40,7 +46,74 @@ impl StateBatch {
     }
 }
 
-/// The state store seam.
+/// The state store seam the engine drives (see the module docs). Methods take `&mut self` so
+/// that the futures of a `Send` store are `Send` without the store being `Sync`.
+///
+/// The contract is [`StateStore`]'s, method by method; [`AsyncStateStore::commit`] applies a
+/// batch atomically (one transaction).
+pub trait AsyncStateStore: Send {
+    /// See [`StateStore::pair_count`].
+    fn pair_count(&mut self) -> impl Future<Output = Result<usize, StoreError>> + Send;
+    /// See [`StateStore::all_pairs`].
+    fn all_pairs(&mut self) -> impl Future<Output = Result<Vec<Pair>, StoreError>> + Send;
+    /// See [`StateStore::pairs_for`].
+    fn pairs_for(
+        &mut self,
+        local_ids: &[Id],
+        remote_ids: &[Id],
+        keys: &[Key],
+    ) -> impl Future<Output = Result<Vec<Pair>, StoreError>> + Send;
+    /// See [`StateStore::intents`].
+    fn intents(&mut self) -> impl Future<Output = Result<Vec<Intent>, StoreError>> + Send;
+    /// See [`StateStore::token`].
+    fn token(
+        &mut self,
+        side: SideId,
+    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+    /// See [`StateStore::commit`].
+    fn commit(&mut self, batch: &StateBatch)
+    -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// See [`StateStore::detached`].
+    fn detached(&mut self) -> impl Future<Output = Result<Vec<Detached>, StoreError>> + Send;
+}
+
+impl<S: StateStore + Send> AsyncStateStore for S {
+    fn pair_count(&mut self) -> impl Future<Output = Result<usize, StoreError>> + Send {
+        std::future::ready(StateStore::pair_count(self))
+    }
+    fn all_pairs(&mut self) -> impl Future<Output = Result<Vec<Pair>, StoreError>> + Send {
+        std::future::ready(StateStore::all_pairs(self))
+    }
+    fn pairs_for(
+        &mut self,
+        local_ids: &[Id],
+        remote_ids: &[Id],
+        keys: &[Key],
+    ) -> impl Future<Output = Result<Vec<Pair>, StoreError>> + Send {
+        std::future::ready(StateStore::pairs_for(self, local_ids, remote_ids, keys))
+    }
+    fn intents(&mut self) -> impl Future<Output = Result<Vec<Intent>, StoreError>> + Send {
+        std::future::ready(StateStore::intents(self))
+    }
+    fn token(
+        &mut self,
+        side: SideId,
+    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send {
+        std::future::ready(StateStore::token(self, side))
+    }
+    fn commit(
+        &mut self,
+        batch: &StateBatch,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        std::future::ready(StateStore::commit(self, batch))
+    }
+    fn detached(&mut self) -> impl Future<Output = Result<Vec<Detached>, StoreError>> + Send {
+        std::future::ready(StateStore::detached(self))
+    }
+}
+
+/// The synchronous state store of an embedded database (see the module docs); every
+/// `StateStore + Send` is an [`AsyncStateStore`].
 pub trait StateStore {
     /// How many pairs are stored with at least one record (tombstones, pairs whose records
     /// are both gone, do not count: the mass-delete guard relates deletes to this number).

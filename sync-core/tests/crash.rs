@@ -15,7 +15,7 @@ use sync_core::{
 };
 
 /// Two synced pairs (one edited on each side since), plus three new records on each side.
-fn world<S: StateStore>(store: S) -> World<S> {
+fn world<S: StateStore + Send>(store: S) -> World<S> {
     let mut w = World::with_store(store);
     let a = w.local.insert(rec(&[("name", "Ann")]));
     let b = w.remote.insert(rec(&[("name", "Bob")]));
@@ -31,7 +31,7 @@ fn world<S: StateStore>(store: S) -> World<S> {
 
 /// Every record on both sides carries a key, each key once per side, on both sides, and the
 /// pairs anchor exactly these records.
-fn assert_keyed_on_both_sides<S: StateStore>(w: &World<S>, n: usize, at: &str) {
+fn assert_keyed_on_both_sides<S: StateStore + Send>(w: &World<S>, n: usize, at: &str) {
     let keys = |side: &MemorySide| -> BTreeMap<String, Id> {
         let mut m = BTreeMap::new();
         for (id, item) in side.items() {
@@ -72,7 +72,7 @@ fn assert_keyed_on_both_sides<S: StateStore>(w: &World<S>, n: usize, at: &str) {
     }
 }
 
-fn every_crash_point_converges<S: StateStore>(fresh: impl Fn() -> S) {
+fn every_crash_point_converges<S: StateStore + Send>(fresh: impl Fn() -> S) {
     let rule = Policy::default();
     let mut points = 0;
     for steps in 0.. {

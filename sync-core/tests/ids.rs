@@ -9,14 +9,14 @@ use common::{World, rec};
 use sync_core::memory::{Feed, MemorySide};
 use sync_core::{MemoryStore, Policy, SqliteStore, StateStore};
 
-fn colliding<S: StateStore>(store: S, feed: Feed) -> World<S> {
+fn colliding<S: StateStore + Send>(store: S, feed: Feed) -> World<S> {
     let mut w = World::with_store(store);
     w.local = MemorySide::new("X", feed);
     w.remote = MemorySide::new("X", feed);
     w
 }
 
-fn same_ids_on_both_sides<S: StateStore>(store: S, feed: Feed) {
+fn same_ids_on_both_sides<S: StateStore + Send>(store: S, feed: Feed) {
     let policy = Policy::default();
     let mut w = colliding(store, feed);
     let ann = w.local.insert(rec(&[("name", "Ann")]));

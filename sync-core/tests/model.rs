@@ -145,7 +145,7 @@ fn pick(side: &MemorySide, idx: usize) -> Option<String> {
     (!ids.is_empty()).then(|| ids[idx % ids.len()].clone())
 }
 
-fn side_mut<S: StateStore>(w: &mut World<S>, local: bool) -> &mut MemorySide {
+fn side_mut<S: StateStore + Send>(w: &mut World<S>, local: bool) -> &mut MemorySide {
     if local { &mut w.local } else { &mut w.remote }
 }
 
@@ -156,7 +156,7 @@ fn scoped(side: &MemorySide) -> HashMap<&String, &MemItem> {
 }
 
 /// Invariants that hold after every run.
-fn check_run<S: StateStore>(
+fn check_run<S: StateStore + Send>(
     w: &World<S>,
     rule: &Policy,
     before: &[Items; 2],
@@ -267,7 +267,7 @@ fn check_run<S: StateStore>(
 }
 
 /// After a clean run: convergence within scope and state-store completeness.
-fn check_converged<S: StateStore>(w: &World<S>, rule: &Policy) -> Result<(), TestCaseError> {
+fn check_converged<S: StateStore + Send>(w: &World<S>, rule: &Policy) -> Result<(), TestCaseError> {
     let pairs = w.store.all_pairs().unwrap();
     let scope = [scoped(&w.local), scoped(&w.remote)];
     let mut anchored: [HashSet<&String>; 2] = [HashSet::new(), HashSet::new()];
@@ -316,7 +316,7 @@ fn check_converged<S: StateStore>(w: &World<S>, rule: &Policy) -> Result<(), Tes
     Ok(())
 }
 
-fn run_sequence<S: StateStore>(
+fn run_sequence<S: StateStore + Send>(
     feed: bool,
     mut w: World<S>,
     fresh: impl Fn() -> S,
@@ -678,7 +678,7 @@ fn run_sequence<S: StateStore>(
 }
 
 /// `coalesce`: the feeds net out create+delete like Exchange's.
-fn seeded<S: StateStore>(store: S, feed: bool, coalesce: bool, n: usize) -> World<S> {
+fn seeded<S: StateStore + Send>(store: S, feed: bool, coalesce: bool, n: usize) -> World<S> {
     let mut w = World::with_store(store);
     let feed = match (feed, coalesce) {
         (false, _) => Feed::FullListing,

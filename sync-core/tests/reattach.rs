@@ -21,7 +21,7 @@ fn keep_crm() -> Policy {
     }
 }
 
-fn run_reattach<S: StateStore>(
+fn run_reattach<S: StateStore + Send>(
     w: &mut World<S>,
     rule: &Policy,
     reattach: Reattach,
@@ -38,7 +38,7 @@ fn run_reattach<S: StateStore>(
     report
 }
 
-fn records_exchange_lost_come_back<S: StateStore>(store: S) {
+fn records_exchange_lost_come_back<S: StateStore + Send>(store: S) {
     let mut w = World::with_store(store);
     let mut crm = Vec::new();
     for i in 0..5 {

@@ -11,7 +11,7 @@ use sync_core::memory::{Fault, Scope};
 use sync_core::{DetachReason, MemoryStore, Policy, StateStore};
 
 /// Per side: no key is carried by two records in scope, and the in-scope counts are equal.
-fn assert_no_duplicates<S: StateStore>(w: &World<S>, n: usize) {
+fn assert_no_duplicates<S: StateStore + Send>(w: &World<S>, n: usize) {
     for (name, side) in [("local", &w.local), ("remote", &w.remote)] {
         let mut seen = BTreeMap::new();
         for (id, item) in side.items().iter().filter(|(_, i)| i.in_scope) {

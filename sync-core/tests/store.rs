@@ -30,7 +30,7 @@ fn keys(pairs: &[Pair]) -> Vec<&str> {
 }
 
 /// The contract every state store fulfils.
-fn contract<S: StateStore>(mut s: S) {
+fn contract<S: StateStore + Send>(mut s: S) {
     assert_eq!(s.pair_count().unwrap(), 0);
     assert!(s.all_pairs().unwrap().is_empty());
     assert!(s.intents().unwrap().is_empty());
@@ -114,7 +114,7 @@ fn contract<S: StateStore>(mut s: S) {
 }
 
 /// Lookups of more ids than one SQL statement takes.
-fn many_ids<S: StateStore>(mut s: S) {
+fn many_ids<S: StateStore + Send>(mut s: S) {
     let upsert = (0..1200)
         .map(|i| {
             pair(
@@ -209,7 +209,7 @@ fn a_version_zero_database_is_migrated() {
 }
 
 /// The same end-to-end scenario on both stores gives the same pairs.
-fn scenario<S: StateStore>(store: S) -> Vec<Pair> {
+fn scenario<S: StateStore + Send>(store: S) -> Vec<Pair> {
     let mut w = World::with_store(store);
     let rule = Policy::default();
     let l = w.local.insert(rec(&[("name", "Ann")]));

@@ -13,7 +13,7 @@ use sync_core::{
 };
 
 /// Both sides and the state.
-pub struct World<S: StateStore = MemoryStore> {
+pub struct World<S: StateStore + Send = MemoryStore> {
     pub local: MemorySide,
     pub remote: MemorySide,
     pub store: S,
@@ -27,7 +27,7 @@ impl World<MemoryStore> {
     }
 }
 
-impl<S: StateStore> World<S> {
+impl<S: StateStore + Send> World<S> {
     pub fn with_store(store: S) -> Self {
         World {
             local: MemorySide::new("L", Feed::Delta),
@@ -157,7 +157,7 @@ pub struct CrashyStore<'a, S> {
     pub budget: Budget,
 }
 
-impl<S: StateStore> StateStore for CrashyStore<'_, S> {
+impl<S: StateStore + Send> StateStore for CrashyStore<'_, S> {
     fn pair_count(&self) -> Result<usize, StoreError> {
         self.inner.pair_count()
     }
@@ -183,7 +183,7 @@ impl<S: StateStore> StateStore for CrashyStore<'_, S> {
 
 /// Runs the engine until `steps` side writes and state commits have happened; returns
 /// whether the run completed without reaching the crash point.
-pub fn run_until_crash<S: StateStore>(
+pub fn run_until_crash<S: StateStore + Send>(
     w: &mut World<S>,
     rule: &Policy,
     steps: usize,
