@@ -477,14 +477,14 @@ impl PgStore {
     async fn do_detached(&self) -> Result<Vec<Detached>, StoreError> {
         let client = self.pool.client().await?;
         let stmt = client
-            .prepare_cached(&format!(
+            .prepare_cached(
                 "SELECT p.key, p.local_id, p.local_version, p.remote_id, p.remote_version,
                         p.base, d.reason, d.at
                  FROM sync_pairs p
                  LEFT JOIN sync_detached d ON d.scope = p.scope AND d.key = p.key
                  WHERE p.scope = $1 AND (p.local_id IS NULL) <> (p.remote_id IS NULL)
-                 ORDER BY p.key"
-            ))
+                 ORDER BY p.key",
+            )
             .await?;
         let rows = client.query(&stmt, &[&self.scope]).await?;
         let mut out = Vec::with_capacity(rows.len());

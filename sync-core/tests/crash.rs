@@ -128,6 +128,13 @@ fn a_crash_at_any_point_converges_with_keys_on_both_sides_on_the_sqlite_store() 
 /// the source does not, and no pair is stored. The next run links them and stores the key
 /// on the source too, so a later move of the source re-pairs instead of deleting the CRM
 /// record and creating a new one.
+#[cfg(feature = "postgres")]
+#[test]
+fn a_crash_at_any_point_converges_with_keys_on_both_sides_on_the_postgres_store() {
+    let Some(pg) = common::pg::pg() else { return };
+    every_crash_point_converges(|| pg.store("crash"));
+}
+
 #[test]
 fn an_unkeyed_source_is_keyed_when_linked_and_then_survives_a_move() {
     let mut w = World::new();

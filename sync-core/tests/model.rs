@@ -728,6 +728,24 @@ proptest! {
     }
 }
 
+#[cfg(feature = "postgres")]
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// The same model on PostgreSQL (each case and each lost state in its own scope).
+    #[test]
+    fn random_sequences_on_the_postgres_store(
+        rule in rule(),
+        feed in any::<bool>(),
+        n in 0..5usize,
+        ops in prop::collection::vec(op(), 1..24),
+    ) {
+        let Some(pg) = common::pg::pg() else { return Ok(()) };
+        let fresh = || pg.store("model");
+        run_sequence(feed, seeded(fresh(), feed, false, n), fresh, rule, ops)?;
+    }
+}
+
 fn field_value() -> impl Strategy<Value = Option<&'static str>> {
     prop_oneof![
         Just(None),

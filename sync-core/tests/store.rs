@@ -150,6 +150,159 @@ fn sqlite_store_fulfils_the_contract() {
     contract(SqliteStore::open(dir.path().join("state.db")).unwrap());
 }
 
+#[cfg(feature = "postgres")]
+#[test]
+fn postgres_store_fulfils_the_contract() {
+    let Some(pg) = common::pg::pg() else { return };
+    contract(pg.store("contract"));
+    many_ids(pg.store("many"));
+}
+
+/// Scopes are separate states in one database, as separate SQLite files are.
+#[cfg(feature = "postgres")]
+#[test]
+fn postgres_scopes_do_not_see_each_other() {
+    let Some(pg) = common::pg::pg() else { return };
+    let mut a = pg.store("a");
+    let b = pg.store("b");
+    a.commit(&StateBatch {
+        upsert: vec![pair("k", Some("L"), Some("R"), Record::new())],
+        tokens: vec![(SideId::Local, Some("t".into()))],
+        ..StateBatch::default()
+    })
+    .unwrap();
+    assert_eq!(a.pair_count().unwrap(), 1);
+    assert_eq!(b.pair_count().unwrap(), 0);
+    assert!(
+        b.pairs_for(&["L".into()], &[], &["k".into()])
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(b.token(SideId::Local).unwrap(), None);
+}
+
+/// The engine drives the PostgreSQL store through the async seam on a multi-threaded
+/// runtime, as the connector does; the result equals the memory store's.
+#[cfg(feature = "postgres")]
+#[test]
+fn the_engine_runs_on_postgres_through_the_async_seam() {
+    use sync_core::memory::{Feed, MemorySide};
+    use sync_core::postgres::PgStore;
+    let Some(pg) = common::pg::pg() else { return };
+    let mem = scenario(MemoryStore::new());
+    let on_pg = scenario(pg.store("scenario"));
+    assert_eq!(mem, on_pg);
+
+    let pool = pg.pool.clone();
+    let pairs = pg.rt.block_on(async move {
+        let mut store = PgStore::open(&pool, common::pg::scope("async"))
+            .await
+            .unwrap();
+        let mut local = MemorySide::new("L", Feed::Delta);
+        let mut remote = MemorySide::new("R", Feed::Delta);
+        for i in 0..250 {
+            local.insert(rec(&[("name", &format!("n{i}"))]));
+        }
+        let engine = sync_core::Engine::new(Policy::default())
+            .unwrap()
+            .with_batch_size(100);
+        // Spawned: the engine's future must be `Send` with a PostgreSQL store.
+        let handle = tokio::spawn(async move {
+            let t = Timestamp::from_unix_secs(10);
+            let (_, report) = engine
+                .run(&mut local, &mut remote, &mut store, t)
+                .await
+                .unwrap();
+            assert!(report.is_complete());
+            assert_eq!(remote.items().len(), 250);
+            let (plan, _) = engine
+                .run(&mut local, &mut remote, &mut store, t)
+                .await
+                .unwrap();
+            assert!(plan.is_noop(), "a second run has nothing to do");
+            sync_core::AsyncStateStore::all_pairs(&mut store)
+                .await
+                .unwrap()
+        });
+        handle.await.unwrap()
+    });
+    assert_eq!(pairs.len(), 250);
+}
+
+#[cfg(feature = "postgres")]
+#[test]
+fn postgres_refuses_a_newer_schema() {
+    let Some(pg) = common::pg::pg() else { return };
+    let url = pg
+        .rt
+        .block_on(sync_core::postgres::create_scratch_database(&pg.url))
+        .unwrap();
+    let pool = sync_core::postgres::PgPool::connect(&url, None, 2).unwrap();
+    pg.rt.block_on(async {
+        drop(
+            sync_core::postgres::PgStore::open(&pool, "x")
+                .await
+                .unwrap(),
+        );
+        assert_eq!(
+            pool.schema_version(sync_core::postgres::COMPONENT)
+                .await
+                .unwrap(),
+            sync_core::postgres::MIGRATIONS.len() as i64
+        );
+        pool.client()
+            .await
+            .unwrap()
+            .batch_execute("UPDATE conaktiv_schema SET version = 99 WHERE component = 'sync_state'")
+            .await
+            .unwrap();
+        // A new pool (a newer worker's database seen by an older one) refuses it.
+        let older = sync_core::postgres::PgPool::connect(&url, None, 2).unwrap();
+        let err = sync_core::postgres::PgStore::open(&older, "x")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, StoreError::SchemaTooNew { found: 99, .. }),
+            "{err}"
+        );
+        assert!(!err.is_transient());
+    });
+}
+
+/// A wrong password or an unreachable server is a typed error, the unreachable one
+/// transient; neither message carries the password.
+#[cfg(feature = "postgres")]
+#[test]
+fn postgres_connection_errors_are_typed_and_carry_no_password() {
+    let Some(pg) = common::pg::pg() else { return };
+    pg.rt.block_on(async {
+        let bad =
+            sync_core::postgres::PgPool::connect(&pg.url, Some("wrong-secret-pw"), 1).unwrap();
+        let err = sync_core::postgres::PgStore::open(&bad, "x")
+            .await
+            .unwrap_err();
+        assert!(
+            !err.is_transient(),
+            "a wrong password is not transient: {err}"
+        );
+        assert!(!format!("{err} {err:?}").contains("wrong-secret-pw"));
+        let down = sync_core::postgres::PgPool::connect(
+            "postgres://u@127.0.0.1:9/x",
+            Some("pw-not-shown"),
+            1,
+        )
+        .unwrap();
+        let err = sync_core::postgres::PgStore::open(&down, "x")
+            .await
+            .unwrap_err();
+        assert!(
+            err.is_transient(),
+            "a refused connection is transient: {err:?}"
+        );
+        assert!(!format!("{err} {err:?}").contains("pw-not-shown"));
+    });
+}
+
 #[test]
 fn sqlite_store_uses_wal_keeps_its_state_and_records_the_schema_version() {
     let dir = tempfile::tempdir().unwrap();

@@ -1,6 +1,9 @@
 //! Shared test harness: two in-memory sides, a state store, and a synchronous `sync`.
 #![allow(dead_code)]
 
+#[cfg(feature = "postgres")]
+pub mod pg;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
