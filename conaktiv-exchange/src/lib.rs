@@ -108,6 +108,7 @@ pub mod scheduler;
 pub mod secrets;
 pub mod service;
 pub mod sqlite;
+pub mod state;
 
 // What an embedding host needs, at the crate root (the modules keep their paths).
 pub use host::{

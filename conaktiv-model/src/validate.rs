@@ -108,6 +108,9 @@ pub enum ValidationErrorKind {
     /// A number that must be at least 1.
     #[error("must be at least 1")]
     Zero,
+    /// The `[state]` URL names no usable location.
+    #[error("{0}")]
+    InvalidState(&'static str),
     /// A user with more than one default sending account.
     #[error("user {0:?} has more than one default account for sending")]
     SeveralDefaults(String),
@@ -151,6 +154,37 @@ impl Configuration {
         check_rules(&mut c, self, &root.key("rules"));
         check_batch_tasks(&mut c, self, &root.key("batch_tasks"));
         check_mailbox_routes(&mut c, self, &root.key("mailbox_routes"));
+        if let Some(state) = &self.state {
+            let at = root.key("state");
+            if let Err(why) = state.location() {
+                c.push(
+                    "state",
+                    at.key("url"),
+                    ValidationErrorKind::InvalidState(why),
+                );
+            }
+            if state.max_connections == Some(0) {
+                c.push(
+                    "state",
+                    at.key("max_connections"),
+                    ValidationErrorKind::Zero,
+                );
+            }
+            if !state.password.is_empty()
+                && !matches!(
+                    state.location(),
+                    Ok(crate::config::StateLocation::Postgres(_))
+                )
+            {
+                c.push(
+                    "state",
+                    at.key("password"),
+                    ValidationErrorKind::NotAllowed(
+                        "a password is only used with a postgres:// URL",
+                    ),
+                );
+            }
+        }
         if c.0.is_empty() { Ok(()) } else { Err(c.0) }
     }
 }

@@ -233,7 +233,13 @@ fn round_trip_of_a_configuration_built_in_code() {
             mail_domains: vec!["cloud.agentur.example".into()],
             ..Default::default()
         }],
+        state: Some(conaktiv_model::config::StateSettings {
+            url: "postgres://conaktiv@127.0.0.1:5432/conaktiv".into(),
+            password: Secret::new("pg-secret-1"),
+            max_connections: Some(8),
+        }),
     };
+    assert!(!format!("{config:?}").contains("pg-secret-1"));
     assert_eq!(config.validate(), Ok(()));
     let route = config
         .route_for("anna", "anna@cloud.agentur.example")
@@ -375,4 +381,36 @@ fn load_names_the_real_path_in_errors() {
 fn empty_file_is_an_empty_valid_configuration() {
     let config = Configuration::from_toml_str("# nothing yet\n", "empty.toml").unwrap();
     assert_eq!(config, Configuration::default());
+}
+
+#[test]
+fn the_state_section_is_checked() {
+    let text = |state: &str| format!("[state]\n{state}\n");
+    let ok = Configuration::from_toml_str(&text("url = \"postgres://c@127.0.0.1/db\""), "s.toml")
+        .unwrap();
+    assert_eq!(
+        ok.state.as_ref().unwrap().location(),
+        Ok(conaktiv_model::config::StateLocation::Postgres(
+            "postgres://c@127.0.0.1/db".into()
+        ))
+    );
+    for (bad, field) in [
+        ("url = \"postgres://c:pw@127.0.0.1/db\"", "state.url"),
+        ("url = \"mysql://c@h/db\"", "state.url"),
+        ("url = \"sqlite:\"\npassword = \"x\"", "state.password"),
+        (
+            "url = \"postgres://c@h/db\"\nmax_connections = 0",
+            "state.max_connections",
+        ),
+    ] {
+        // Loading validates: the problem names the file, line and field.
+        let e = Configuration::from_toml_str(&text(bad), "s.toml").unwrap_err();
+        let shown = format!("{e} {e:?}");
+        assert!(
+            shown.contains("s.toml:2:") || shown.contains("s.toml:3:"),
+            "{bad}: {shown}"
+        );
+        assert!(shown.contains(field), "{bad}: {shown}");
+        assert!(!shown.contains("pw@"), "no password in errors: {shown}");
+    }
 }

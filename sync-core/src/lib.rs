@@ -193,6 +193,6 @@ pub use plan::{
 pub use policy::{Direction, Master, Policy, Switches};
 pub use side::{ChangeSet, Listing, Side, SideError, SideErrorKind, WriteOp, WriteOutcome};
 pub use sqlite::{BUSY_TIMEOUT, SCHEMA_VERSION, SqliteStore};
-pub use store::{AsyncStateStore, MemoryStore, StateBatch, StateStore};
+pub use store::{AsyncStateStore, DynStateStore, MemoryStore, StateBatch, StateStore, StoreFuture};
 pub use time::Timestamp;
 pub use types::{Anchor, Entry, Id, Intent, Key, Pair, Record, SideId, Value, Version};

@@ -112,6 +112,101 @@ impl<S: StateStore + Send> AsyncStateStore for S {
     }
 }
 
+/// A boxed future of a [`DynStateStore`].
+pub type StoreFuture<'a, T> =
+    std::pin::Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
+
+/// [`AsyncStateStore`] as a trait object, for hosts that choose the store at run time
+/// (SQLite files or PostgreSQL, by configuration): every `AsyncStateStore` is one, and a
+/// `Box<dyn DynStateStore>` is an [`AsyncStateStore`] the engine drives like any other.
+pub trait DynStateStore: Send {
+    /// See [`StateStore::pair_count`].
+    fn dyn_pair_count(&mut self) -> StoreFuture<'_, usize>;
+    /// See [`StateStore::all_pairs`].
+    fn dyn_all_pairs(&mut self) -> StoreFuture<'_, Vec<Pair>>;
+    /// See [`StateStore::pairs_for`].
+    fn dyn_pairs_for<'a>(
+        &'a mut self,
+        local_ids: &'a [Id],
+        remote_ids: &'a [Id],
+        keys: &'a [Key],
+    ) -> StoreFuture<'a, Vec<Pair>>;
+    /// See [`StateStore::intents`].
+    fn dyn_intents(&mut self) -> StoreFuture<'_, Vec<Intent>>;
+    /// See [`StateStore::token`].
+    fn dyn_token(&mut self, side: SideId) -> StoreFuture<'_, Option<String>>;
+    /// See [`StateStore::commit`].
+    fn dyn_commit<'a>(&'a mut self, batch: &'a StateBatch) -> StoreFuture<'a, ()>;
+    /// See [`StateStore::detached`].
+    fn dyn_detached(&mut self) -> StoreFuture<'_, Vec<Detached>>;
+}
+
+impl<T: AsyncStateStore> DynStateStore for T {
+    fn dyn_pair_count(&mut self) -> StoreFuture<'_, usize> {
+        Box::pin(AsyncStateStore::pair_count(self))
+    }
+    fn dyn_all_pairs(&mut self) -> StoreFuture<'_, Vec<Pair>> {
+        Box::pin(AsyncStateStore::all_pairs(self))
+    }
+    fn dyn_pairs_for<'a>(
+        &'a mut self,
+        local_ids: &'a [Id],
+        remote_ids: &'a [Id],
+        keys: &'a [Key],
+    ) -> StoreFuture<'a, Vec<Pair>> {
+        Box::pin(AsyncStateStore::pairs_for(
+            self, local_ids, remote_ids, keys,
+        ))
+    }
+    fn dyn_intents(&mut self) -> StoreFuture<'_, Vec<Intent>> {
+        Box::pin(AsyncStateStore::intents(self))
+    }
+    fn dyn_token(&mut self, side: SideId) -> StoreFuture<'_, Option<String>> {
+        Box::pin(AsyncStateStore::token(self, side))
+    }
+    fn dyn_commit<'a>(&'a mut self, batch: &'a StateBatch) -> StoreFuture<'a, ()> {
+        Box::pin(AsyncStateStore::commit(self, batch))
+    }
+    fn dyn_detached(&mut self) -> StoreFuture<'_, Vec<Detached>> {
+        Box::pin(AsyncStateStore::detached(self))
+    }
+}
+
+impl<'s> AsyncStateStore for Box<dyn DynStateStore + 's> {
+    fn pair_count(&mut self) -> impl Future<Output = Result<usize, StoreError>> + Send {
+        (**self).dyn_pair_count()
+    }
+    fn all_pairs(&mut self) -> impl Future<Output = Result<Vec<Pair>, StoreError>> + Send {
+        (**self).dyn_all_pairs()
+    }
+    fn pairs_for(
+        &mut self,
+        local_ids: &[Id],
+        remote_ids: &[Id],
+        keys: &[Key],
+    ) -> impl Future<Output = Result<Vec<Pair>, StoreError>> + Send {
+        async move { (**self).dyn_pairs_for(local_ids, remote_ids, keys).await }
+    }
+    fn intents(&mut self) -> impl Future<Output = Result<Vec<Intent>, StoreError>> + Send {
+        (**self).dyn_intents()
+    }
+    fn token(
+        &mut self,
+        side: SideId,
+    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send {
+        (**self).dyn_token(side)
+    }
+    fn commit(
+        &mut self,
+        batch: &StateBatch,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        async move { (**self).dyn_commit(batch).await }
+    }
+    fn detached(&mut self) -> impl Future<Output = Result<Vec<Detached>, StoreError>> + Send {
+        (**self).dyn_detached()
+    }
+}
+
 /// The synchronous state store of an embedded database (see the module docs); every
 /// `StateStore + Send` is an [`AsyncStateStore`].
 pub trait StateStore {

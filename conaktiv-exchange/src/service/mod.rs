@@ -35,7 +35,7 @@ use conaktiv_model::config::{SyncRule, SyncTable};
 use conaktiv_model::{Appointment, Configuration, ContactPerson, Mail, Task};
 use ews_client::Client;
 use serde::Serialize;
-use sync_core::{Change, Engine, PerSide, Reattach, SideId, SqliteStore, SyncError, Timestamp};
+use sync_core::{Change, Engine, PerSide, Reattach, SideId, SyncError, Timestamp};
 
 use crate::crm_side::{CrmSide, Projection};
 use crate::exchange::{ExchangeSide, FolderCache, MailProjection};
@@ -48,6 +48,7 @@ use crate::scheduler::{
     ItemStatus, JobError, JobErrorKind, JobReport, JobRunner, Leased, MailboxReport, RunScope,
     SchedulerStore, SyncReport,
 };
+use crate::state::{SqliteStates, StateStores};
 
 pub use client::{client_for_server, explain_certificate_error, transport_for_server};
 pub use demo::{DemoResult, demo};
@@ -265,6 +266,7 @@ pub struct Connector {
     crm: CrmStores,
     directory: Arc<dyn UserDirectory>,
     state_dir: PathBuf,
+    states: Arc<dyn StateStores>,
     batch_size: usize,
     leases: std::sync::OnceLock<SchedulerStore>,
     holder: String,
@@ -297,6 +299,7 @@ impl std::fmt::Debug for Connector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Connector")
             .field("state_dir", &self.state_dir)
+            .field("states", &self.states)
             .field("rules", &self.config.rules.len())
             .finish_non_exhaustive()
     }
@@ -334,12 +337,14 @@ impl Connector {
         directory: Arc<dyn UserDirectory>,
         state_dir: impl Into<PathBuf>,
     ) -> Self {
+        let state_dir = state_dir.into();
         Self {
             config,
             router,
             crm,
             directory,
-            state_dir: state_dir.into(),
+            states: Arc::new(SqliteStates::new(state_dir.clone())),
+            state_dir,
             batch_size: crate::exchange::BATCH,
             leases: std::sync::OnceLock::new(),
             holder: crate::scheduler::process_holder(),
@@ -389,6 +394,19 @@ impl Connector {
     pub fn with_lease_store(self, store: SchedulerStore) -> Self {
         let _ = self.leases.set(store);
         self
+    }
+
+    /// Keeps the sync state in `states` instead of SQLite files in the state folder (e.g.
+    /// [`crate::state::PgStates`], so that workers on several machines share it).
+    #[must_use]
+    pub fn with_state_stores(mut self, states: Arc<dyn StateStores>) -> Self {
+        self.states = states;
+        self
+    }
+
+    /// Where the sync state lives.
+    pub fn state_stores(&self) -> &Arc<dyn StateStores> {
+        &self.states
     }
 
     /// How long [`Connector::run`] and [`Connector::run_job`] wait for a mailbox and table
@@ -826,8 +844,10 @@ impl Connector {
         let mut core_policy = engine_policy(rule);
         core_policy.force = self.mass_delete_accepted(rule);
         let engine = self.engine(core_policy.clone())?;
-        let path = self.sync_state_path(rule, mailbox, graph.is_some())?;
-        let mut state = SqliteStore::open(&path).map_err(|e| {
+        let scope = self
+            .sync_state_scope(rule, mailbox, graph.is_some())
+            .await?;
+        let mut state = self.states.open(&scope).await.map_err(|e| {
             let e = SyncError::Store(e);
             classify(&e)
         })?;
@@ -915,27 +935,26 @@ impl Connector {
     /// The sync state file of `rule` for `mailbox` (EWS or Graph), after creating the state
     /// folder. A mailbox that moved from EWS to Graph without `migrate-to-graph` is refused:
     /// a fresh Graph state would pair nothing and create duplicates.
-    fn sync_state_path(
+    /// The state scope of a job (see [`crate::state::scope_name`]). A mailbox and table
+    /// synced over EWS whose server record now uses Microsoft Graph must be migrated first.
+    async fn sync_state_scope(
         &self,
         rule: &SyncRule,
         mailbox: &str,
         over_graph: bool,
-    ) -> Result<PathBuf, JobError> {
-        crate::sqlite::create_private_dir(&self.state_dir).map_err(|e| {
-            JobError::new(
-                JobErrorKind::Other,
-                format!(
-                    "cannot create the state folder {}: {e}",
-                    self.state_dir.display()
-                ),
-            )
-        })?;
+    ) -> Result<String, JobError> {
+        let ews = crate::state::scope_name(mailbox, rule.table, false);
         if !over_graph {
-            return Ok(self.state_path(mailbox, rule.table));
+            return Ok(ews);
         }
-        let ews = self.state_path(mailbox, rule.table);
-        let path = self.graph_state_path(mailbox, rule.table);
-        if ews.exists() && !path.exists() {
+        let scope = crate::state::scope_name(mailbox, rule.table, true);
+        let exists = |scope: String| async move {
+            self.states.exists(&scope).await.map_err(|e| {
+                let e = SyncError::Store(e);
+                classify(&e)
+            })
+        };
+        if exists(ews).await? && !exists(scope.clone()).await? {
             return Err(JobError::configuration(format!(
                 "the {} of {mailbox} were synced over EWS and its server record now uses \
                  Microsoft Graph: run `conaktiv-exchange migrate-to-graph` first (it moves \
@@ -943,7 +962,7 @@ impl Connector {
                 table_name(rule.table)
             )));
         }
-        Ok(path)
+        Ok(scope)
     }
 }
 
@@ -1131,12 +1150,10 @@ pub fn graph_state_file(dir: &Path, mailbox: &str, table: SyncTable) -> PathBuf 
 }
 
 fn state_file_named(dir: &Path, mailbox: &str, table: SyncTable, suffix: &str) -> PathBuf {
-    let safe: String = mailbox
-        .to_ascii_lowercase()
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-        .collect();
-    dir.join(format!("{safe}.{}.{suffix}", table_name(table)))
+    dir.join(format!(
+        "{}.{suffix}",
+        crate::state::scope_name(mailbox, table, false)
+    ))
 }
 
 fn mailbox_of(user: &DirectoryUser) -> Result<String, ServiceError> {

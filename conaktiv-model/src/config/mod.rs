@@ -8,6 +8,7 @@ pub mod file;
 pub mod route;
 pub mod rule;
 pub mod server;
+pub mod state;
 
 use serde::{Deserialize, Serialize};
 
@@ -23,6 +24,7 @@ pub use server::{
     AuthScheme, CalendarWindow, EWS_ONLINE_SHUTDOWN, EwsServer, OAuthApp, RequestBudget, ServerApi,
     ServerCredentials, ServerKind,
 };
+pub use state::{StateLocation, StateSettings};
 
 use crate::ids::{GroupName, UserName};
 use crate::values::{HttpsUrl, Port};
@@ -42,6 +44,9 @@ pub struct Configuration {
     /// Which server serves whose mailbox (`[[mailbox_routes]]`); see [`mod@route`].
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub mailbox_routes: Vec<MailboxRoute>,
+    /// Where the sync state, leases and embedded CRM live (`[state]`); see [`mod@state`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<StateSettings>,
 }
 
 impl Configuration {

@@ -1,0 +1,141 @@
+//! Where the sync state of each mailbox and table lives: [`StateStores`].
+//!
+//! * [`SqliteStates`] (the default): one SQLite file per mailbox, table and protocol in a
+//!   state folder, `<scope>.sqlite` — one process (or several on one machine's disk).
+//! * [`PgStates`] (feature `postgres`): every scope in one PostgreSQL database, so workers on
+//!   several machines share it (with the scheduler's leases there too, see
+//!   [`crate::scheduler::SchedulerStore`]).
+//!
+//! A host can bring its own: anything that opens a [`sync_core::DynStateStore`] per scope.
+//! Scope names are `<mailbox>.<table>` for EWS and `<mailbox>.<table>.graph` for Microsoft
+//! Graph, the mailbox lower-cased with every character but ASCII letters and digits
+//! replaced by `_` ([`scope_name`]).
+
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+use conaktiv_model::config::SyncTable;
+use sync_core::{DynStateStore, SqliteStore, StoreError};
+
+use crate::rules::table_name;
+
+/// The sync state of every mailbox and table, opened by scope name.
+#[async_trait]
+pub trait StateStores: Send + Sync + std::fmt::Debug {
+    /// Opens (creating it if need be) the state of `scope`.
+    async fn open(&self, scope: &str) -> Result<Box<dyn DynStateStore>, StoreError>;
+    /// Whether `scope` has any state.
+    async fn exists(&self, scope: &str) -> Result<bool, StoreError>;
+    /// Where the state lives, for messages (no secrets).
+    fn location(&self) -> String;
+}
+
+/// The scope name of a mailbox and table (`graph`: synced over Microsoft Graph).
+pub fn scope_name(mailbox: &str, table: SyncTable, graph: bool) -> String {
+    let safe: String = mailbox
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    let suffix = if graph { ".graph" } else { "" };
+    format!("{safe}.{}{suffix}", table_name(table))
+}
+
+/// SQLite files in a state folder (created with mode 0700 if missing).
+#[derive(Debug, Clone)]
+pub struct SqliteStates {
+    dir: PathBuf,
+}
+
+impl SqliteStates {
+    /// The state in `dir`.
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self { dir: dir.into() }
+    }
+
+    /// The folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The file of a scope.
+    pub fn file(&self, scope: &str) -> PathBuf {
+        self.dir.join(format!("{scope}.sqlite"))
+    }
+}
+
+#[async_trait]
+impl StateStores for SqliteStates {
+    async fn open(&self, scope: &str) -> Result<Box<dyn DynStateStore>, StoreError> {
+        crate::sqlite::create_private_dir(&self.dir).map_err(StoreError::Io)?;
+        Ok(Box::new(SqliteStore::open(self.file(scope))?))
+    }
+
+    async fn exists(&self, scope: &str) -> Result<bool, StoreError> {
+        Ok(self.file(scope).exists())
+    }
+
+    fn location(&self) -> String {
+        self.dir.display().to_string()
+    }
+}
+
+/// Every scope in one PostgreSQL database.
+#[cfg(feature = "postgres")]
+#[derive(Debug, Clone)]
+pub struct PgStates {
+    pool: sync_core::postgres::PgPool,
+}
+
+#[cfg(feature = "postgres")]
+impl PgStates {
+    /// The state in the database of `pool`.
+    pub fn new(pool: sync_core::postgres::PgPool) -> Self {
+        Self { pool }
+    }
+
+    /// The pool.
+    pub fn pool(&self) -> &sync_core::postgres::PgPool {
+        &self.pool
+    }
+}
+
+#[cfg(feature = "postgres")]
+#[async_trait]
+impl StateStores for PgStates {
+    async fn open(&self, scope: &str) -> Result<Box<dyn DynStateStore>, StoreError> {
+        Ok(Box::new(
+            sync_core::postgres::PgStore::open(&self.pool, scope).await?,
+        ))
+    }
+
+    async fn exists(&self, scope: &str) -> Result<bool, StoreError> {
+        let store = sync_core::postgres::PgStore::open(&self.pool, scope).await?;
+        let mut store: Box<dyn DynStateStore> = Box::new(store);
+        Ok(store.dyn_pair_count().await? > 0
+            || store.dyn_token(sync_core::SideId::Local).await?.is_some()
+            || store.dyn_token(sync_core::SideId::Remote).await?.is_some()
+            || !store.dyn_intents().await?.is_empty())
+    }
+
+    fn location(&self) -> String {
+        format!("PostgreSQL {}", self.pool.target())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scope_names_match_the_state_file_names() {
+        assert_eq!(
+            scope_name("A@X.test", SyncTable::Tasks, false),
+            "a_x_test.tasks"
+        );
+        assert_eq!(
+            scope_name("a@x.test", SyncTable::Contacts, true),
+            "a_x_test.contacts.graph"
+        );
+    }
+}
