@@ -179,13 +179,13 @@ impl<'s> AsyncStateStore for Box<dyn DynStateStore + 's> {
     fn all_pairs(&mut self) -> impl Future<Output = Result<Vec<Pair>, StoreError>> + Send {
         (**self).dyn_all_pairs()
     }
-    fn pairs_for(
+    async fn pairs_for(
         &mut self,
         local_ids: &[Id],
         remote_ids: &[Id],
         keys: &[Key],
-    ) -> impl Future<Output = Result<Vec<Pair>, StoreError>> + Send {
-        async move { (**self).dyn_pairs_for(local_ids, remote_ids, keys).await }
+    ) -> Result<Vec<Pair>, StoreError> {
+        (**self).dyn_pairs_for(local_ids, remote_ids, keys).await
     }
     fn intents(&mut self) -> impl Future<Output = Result<Vec<Intent>, StoreError>> + Send {
         (**self).dyn_intents()
@@ -196,11 +196,8 @@ impl<'s> AsyncStateStore for Box<dyn DynStateStore + 's> {
     ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send {
         (**self).dyn_token(side)
     }
-    fn commit(
-        &mut self,
-        batch: &StateBatch,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send {
-        async move { (**self).dyn_commit(batch).await }
+    async fn commit(&mut self, batch: &StateBatch) -> Result<(), StoreError> {
+        (**self).dyn_commit(batch).await
     }
     fn detached(&mut self) -> impl Future<Output = Result<Vec<Detached>, StoreError>> + Send {
         (**self).dyn_detached()
