@@ -65,12 +65,13 @@ use conaktiv_model::config::SyncTable;
 use graph_client::translate::{ExchangeIdFormat, MAX_IDS};
 use graph_client::{ListOptions, Mailbox};
 use serde::Serialize;
-use sync_core::{Anchor, Intent, Pair, SideId, SqliteStore, StateBatch, StateStore};
+use sync_core::{Anchor, DynStateStore, Intent, Pair, SideId, SqliteStore, StateBatch, StateStore};
 
 use crate::mapping::key;
 use crate::rules::table_name;
 use crate::scheduler::Leased;
 use crate::service::{Connector, ServiceError};
+use crate::state::StateStores;
 
 /// How to migrate.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -1108,6 +1109,93 @@ fn finish(tmp: &Path, graph_state: &Path) -> Result<(), MigrateError> {
     Ok(())
 }
 
+/// [`migrate_mailbox`] over any [`StateStores`] (PostgreSQL, a host's own): reads the EWS
+/// scope, maps it onto the mailbox over Graph and writes the Graph scope in one transaction
+/// (the EWS pairs without an Exchange record and the CRM side's change-feed token are carried
+/// over as the file migration's snapshot carries them; with `force`, an existing Graph state
+/// is replaced in the same transaction). The EWS scope is only read. `label` names the
+/// target in the report.
+pub async fn migrate_scope(
+    graph: &Mailbox,
+    states: &dyn StateStores,
+    ews_scope: &str,
+    graph_scope: &str,
+    label: &Path,
+    table: SyncTable,
+    options: MigrateOptions,
+) -> Result<MigrationReport, MigrateError> {
+    let outcome = if options.dry_run {
+        Outcome::DryRun
+    } else {
+        Outcome::Migrated
+    };
+    let mut entry = TableMigration::new(graph.user(), table, label, outcome);
+    let mut ews = states.open(ews_scope).await?;
+    let state = EwsState {
+        pairs: ews.dyn_all_pairs().await?,
+        intents: ews.dyn_intents().await?,
+    };
+    entry.pairs = state.pairs.len();
+    let mut view = GraphView::read(graph, table, &state).await?;
+    let mut migration = migrate_pairs(&state, table, &mut view, &mut entry).await?;
+    entry.linked_resources_added = migration.links.len();
+    if options.dry_run {
+        return Ok(MigrationReport {
+            dry_run: true,
+            tables: vec![entry],
+        });
+    }
+    // What the file migration's snapshot carries over: the pairs without an Exchange
+    // record (with their detach records), the CRM side's token, the untranslated intents.
+    let local_token = ews.dyn_token(SideId::Local).await?;
+    let copied_detaches: Vec<_> = ews
+        .dyn_detached()
+        .await?
+        .into_iter()
+        .filter(|d| d.gone == SideId::Remote)
+        .collect();
+    let batch = &mut migration.batch;
+    let replaced: std::collections::HashSet<String> =
+        batch.add_intents.iter().map(|i| i.key.clone()).collect();
+    batch.add_intents.extend(
+        state
+            .intents
+            .iter()
+            .filter(|i| !replaced.contains(&i.key))
+            .cloned(),
+    );
+    batch
+        .upsert
+        .extend(state.pairs.iter().filter(|p| p.remote.is_none()).cloned());
+    batch.detach.extend(copied_detaches);
+    batch.tokens.push((SideId::Local, local_token));
+    let mut target = states.open(graph_scope).await?;
+    let existing = target.dyn_all_pairs().await?;
+    if !existing.is_empty() && !options.force {
+        return Err(MigrateError::GraphStateExists(label.to_owned()));
+    }
+    batch.remove = existing.into_iter().map(|p| p.key).collect();
+    batch.clear_intents = target
+        .dyn_intents()
+        .await?
+        .into_iter()
+        .map(|i| i.key)
+        .collect();
+    for (list, task, record) in &migration.links {
+        graph
+            .create_linked_resource(list, task, &key::linked_resource(record))
+            .await?;
+    }
+    if let Some(pause) = test_pause() {
+        tokio::time::sleep(pause).await;
+    }
+    target.dyn_commit(&migration.batch).await?;
+    Ok(MigrationReport {
+        dry_run: false,
+        tables: vec![entry],
+    })
+}
+
 /// How long a migration's lease lasts without renewal.
 const LEASE_TTL: std::time::Duration = std::time::Duration::from_secs(60);
 
@@ -1128,7 +1216,15 @@ impl Connector {
             dry_run: options.dry_run,
             tables: Vec::with_capacity(jobs.len()),
         };
+        let in_files = self.state_stores().folder() == Some(self.state_dir());
         for job in jobs {
+            if !in_files {
+                report.tables.push(
+                    self.migrate_scoped(&job.user, &job.mailbox, job.table, options)
+                        .await,
+                );
+                continue;
+            }
             let ews = self.state_path(&job.mailbox, job.table);
             let target = self.graph_state_path(&job.mailbox, job.table);
             let entry = |outcome| TableMigration::new(&job.mailbox, job.table, &target, outcome);
@@ -1180,6 +1276,75 @@ impl Connector {
             }
         }
         Ok(report)
+    }
+
+    /// One mailbox and table's migration when the state is in [`StateStores`] other than
+    /// the state folder's files (see [`migrate_scope`]), under the job's lease.
+    async fn migrate_scoped(
+        &self,
+        user: &str,
+        mailbox_name: &str,
+        table: SyncTable,
+        options: MigrateOptions,
+    ) -> TableMigration {
+        let states = self.state_stores();
+        let ews = crate::state::scope_name(mailbox_name, table, false);
+        let graph_scope = crate::state::scope_name(mailbox_name, table, true);
+        let label = PathBuf::from(format!("{}/{graph_scope}", states.location()));
+        let entry = |outcome| TableMigration::new(mailbox_name, table, &label, outcome);
+        let failed = |e: String| TableMigration::failed(mailbox_name, table, &label, e);
+        let client = match self.router().graph_for(user, mailbox_name) {
+            Ok(Some(c)) => c,
+            Ok(None) => return entry(Outcome::StaysOnEws),
+            Err(e) => return failed(e.to_string()),
+        };
+        match (states.exists(&ews).await, states.exists(&graph_scope).await) {
+            (Err(e), _) | (_, Err(e)) => return failed(e.to_string()),
+            (Ok(false), _) => return entry(Outcome::NoEwsState),
+            (Ok(true), Ok(true)) if !options.force => return entry(Outcome::AlreadyMigrated),
+            _ => {}
+        }
+        let mailbox = client.mailbox(mailbox_name.to_owned());
+        let work = migrate_scope(
+            &mailbox,
+            states.as_ref(),
+            &ews,
+            &graph_scope,
+            &label,
+            table,
+            options,
+        );
+        let result = if options.dry_run {
+            work.await
+        } else {
+            match self.leases() {
+                Err(e) => Err(MigrateError::Configuration(e.to_string())),
+                Ok(leases) => match leases
+                    .run_leased(
+                        &crate::clock::SystemClock,
+                        mailbox_name,
+                        table_name(table),
+                        self.holder(),
+                        LEASE_TTL,
+                        std::time::Duration::ZERO,
+                        work,
+                    )
+                    .await
+                {
+                    Ok(Leased::Ran(r)) => r,
+                    Ok(Leased::Busy { holder }) => Err(MigrateError::Busy(holder)),
+                    Err(e) => Err(MigrateError::Configuration(format!("lease: {e}"))),
+                },
+            }
+        };
+        match result {
+            Ok(mut r) => r.tables.pop().unwrap_or_else(|| entry(Outcome::Migrated)),
+            Err(MigrateError::GraphStateExists(_)) => entry(Outcome::AlreadyMigrated),
+            Err(e) => {
+                tracing::warn!(mailbox = %mailbox_name, table = table_name(table), error = %e, "migration to Graph failed");
+                failed(e.to_string())
+            }
+        }
     }
 
     async fn migrate_leased(

@@ -28,6 +28,11 @@ pub trait StateStores: Send + Sync + std::fmt::Debug {
     async fn exists(&self, scope: &str) -> Result<bool, StoreError>;
     /// Where the state lives, for messages (no secrets).
     fn location(&self) -> String;
+    /// The folder, when the state is one SQLite file per scope in a folder (as
+    /// [`SqliteStates`]); `None` otherwise.
+    fn folder(&self) -> Option<&Path> {
+        None
+    }
 }
 
 /// The scope name of a mailbox and table (`graph`: synced over Microsoft Graph).
@@ -77,6 +82,10 @@ impl StateStores for SqliteStates {
 
     fn location(&self) -> String {
         self.dir.display().to_string()
+    }
+
+    fn folder(&self) -> Option<&Path> {
+        Some(&self.dir)
     }
 }
 
