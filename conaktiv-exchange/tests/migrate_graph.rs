@@ -7,6 +7,9 @@
 //! id re-paired by key, an unmatched pair reported, tasks given their key as a linked
 //! resource, no item created or lost on either side, and the EWS state untouched.
 
+#[cfg(feature = "postgres")]
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -802,4 +805,113 @@ async fn a_failed_migration_leaves_nothing_behind_and_the_next_one_succeeds() {
     assert_eq!((contacts.pairs, contacts.translated), (3, 3), "{done}");
     assert!(target.exists() && !temporary_path(&target).exists());
     assert_eq!(items(&s.mock), items_before);
+}
+
+/// The same move with the sync state in PostgreSQL (`PgStates`): EWS runs, the migration
+/// writes the Graph scope in one transaction, and the first Graph run writes nothing and
+/// duplicates nothing.
+#[cfg(feature = "postgres")]
+#[tokio::test(flavor = "multi_thread")]
+async fn an_ews_mailbox_moves_to_graph_with_the_state_in_postgres() {
+    use conaktiv_exchange::state::{PgStates, StateStores};
+    let Some((pool, _)) = common::scratch_postgres().await else {
+        return;
+    };
+    let states: Arc<dyn StateStores> = Arc::new(PgStates::new(pool));
+    let s = setup().await;
+    let ews = s.connector("ews").with_state_stores(Arc::clone(&states));
+    let first = ews.run(None, None).await.unwrap();
+    assert_eq!(first.failed(), 0, "{first:?}");
+    let again = ews.run(None, None).await.unwrap();
+    assert_eq!(again.total_writes(), 0, "{again:?}");
+    drop(ews);
+    assert!(
+        !s.state_dir.join("bert_cloud_test.contacts.sqlite").exists(),
+        "no state file: the state is in PostgreSQL"
+    );
+    assert!(states.exists("bert_cloud_test.contacts").await.unwrap());
+    let items_before = items(&s.mock);
+    let crm_before = crm_records(&s.db).await;
+
+    let graph_conn = s.connector("graph").with_state_stores(Arc::clone(&states));
+    let refused = graph_conn.run(None, None).await.unwrap();
+    assert_eq!(
+        refused.failed(),
+        4,
+        "a Graph run refuses the EWS state: {refused:?}"
+    );
+    let dry = graph_conn
+        .migrate_to_graph(
+            None,
+            MigrateOptions {
+                dry_run: true,
+                force: false,
+            },
+        )
+        .await
+        .unwrap();
+    assert!(
+        !states
+            .exists("bert_cloud_test.contacts.graph")
+            .await
+            .unwrap()
+    );
+    let c = dry.tables.iter().find(|e| e.table == "contacts").unwrap();
+    assert_eq!(
+        (c.outcome.clone(), c.pairs, c.translated),
+        (Outcome::DryRun, 3, 3),
+        "{dry}"
+    );
+    let done = graph_conn
+        .migrate_to_graph(
+            None,
+            MigrateOptions {
+                dry_run: false,
+                force: false,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(done.exit_code(), 0, "{done}");
+    for e in &done.tables {
+        assert_eq!(e.outcome, Outcome::Migrated, "{done}");
+        assert!(
+            e.graph_state.display().to_string().contains("PostgreSQL"),
+            "{done}"
+        );
+    }
+    let again = graph_conn
+        .migrate_to_graph(
+            None,
+            MigrateOptions {
+                dry_run: false,
+                force: false,
+            },
+        )
+        .await
+        .unwrap();
+    assert!(
+        again
+            .tables
+            .iter()
+            .all(|e| e.outcome == Outcome::AlreadyMigrated),
+        "{again}"
+    );
+    let run = graph_conn.run(None, None).await.unwrap();
+    assert_eq!(run.failed(), 0, "{run:?}");
+    assert_eq!(
+        run.total_writes(),
+        0,
+        "nothing to write after the move: {run}"
+    );
+    assert_eq!(
+        items(&s.mock).len(),
+        items_before.len(),
+        "no duplicate on Exchange"
+    );
+    assert_eq!(
+        crm_records(&s.db).await,
+        crm_before,
+        "no duplicate in the CRM"
+    );
 }

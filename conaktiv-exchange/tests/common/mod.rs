@@ -58,3 +58,23 @@ pub async fn mock_and_client(org: &str, user: &str, password: &str) -> (MockHand
     let client = basic_client(&mock, user, password);
     (mock, client)
 }
+
+/// A pool on a new scratch database of the test PostgreSQL server
+/// (`CONAKTIV_TEST_POSTGRES_URL`, started by the test command), and its URL; `None` (the
+/// test skips, saying so) without that server, unless `POSTGRES_REQUIRED=1`.
+#[cfg(feature = "postgres")]
+pub async fn scratch_postgres() -> Option<(sync_core::postgres::PgPool, String)> {
+    let Ok(base) = std::env::var("CONAKTIV_TEST_POSTGRES_URL") else {
+        assert!(
+            std::env::var("POSTGRES_REQUIRED").as_deref() != Ok("1"),
+            "POSTGRES_REQUIRED=1 but CONAKTIV_TEST_POSTGRES_URL is not set"
+        );
+        eprintln!("skipped: no PostgreSQL (CONAKTIV_TEST_POSTGRES_URL)");
+        return None;
+    };
+    let url = sync_core::postgres::create_scratch_database(&base)
+        .await
+        .unwrap();
+    let pool = sync_core::postgres::PgPool::connect(&url, None, 16).unwrap();
+    Some((pool, url))
+}
