@@ -858,7 +858,7 @@ async fn an_ews_mailbox_moves_to_graph_with_the_state_in_postgres() {
     );
     let c = dry.tables.iter().find(|e| e.table == "contacts").unwrap();
     assert_eq!(
-        (c.outcome.clone(), c.pairs, c.translated),
+        (c.outcome, c.pairs, c.translated),
         (Outcome::DryRun, 3, 3),
         "{dry}"
     );
