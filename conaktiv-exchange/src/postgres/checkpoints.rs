@@ -51,13 +51,18 @@ fn mail_error(e: impl Into<StoreError>) -> MailError {
 }
 
 impl PgCheckpoints {
-    /// The checkpoint store over `pool`: brings its table up to date (once per pool).
+    /// The checkpoint store over `pool`: brings its table up to date (once per pool). Must
+    /// run on a tokio runtime ([`StoreError::Config`] otherwise), the one calls from threads
+    /// outside any runtime use.
     pub async fn open(pool: &PgPool) -> Result<Self, StoreError> {
+        let handle = Handle::try_current().map_err(|_| {
+            StoreError::Config("the PostgreSQL checkpoint store needs a tokio runtime".into())
+        })?;
         pool.migrate(CHECKPOINTS_COMPONENT, CHECKPOINTS_MIGRATIONS)
             .await?;
         Ok(Self {
             pool: pool.clone(),
-            handle: Handle::current(),
+            handle,
         })
     }
 
