@@ -28,7 +28,9 @@
 //!   names ([`PgDb::add_reference`]).
 //!
 //! Ids are ordered byte-wise (`COLLATE "C"`), whatever the database's collation, as SQLite
-//! orders them.
+//! orders them. PostgreSQL's text holds no NUL character: an owner, key, user name or
+//! reference number containing one is refused ([`HostError::Storage`], not transient);
+//! record content may contain any (it is stored as escaped JSON).
 //!
 //! # Concurrency
 //!
@@ -288,7 +290,7 @@ fn read_row(r: &tokio_postgres::Row) -> Result<Row, HostError> {
 /// The listing query of a table, for one owner or all: the owner is a condition of its own,
 /// so the index `(tbl, owner_fold, id)` finds one owner's records in id order. The body is
 /// read only when a filter needs it.
-pub(crate) fn list_sql(with_body: bool, by_owner: bool) -> String {
+fn list_sql(with_body: bool, by_owner: bool) -> String {
     let body_col = if with_body { "body" } else { "NULL::text" };
     let owner = if by_owner { " AND owner_fold = $2" } else { "" };
     format!(
@@ -786,19 +788,21 @@ pub struct PgLinker {
     db: PgDb,
 }
 
+/// The stored mails of a thread by Message-ID (index `crm_records_message_id`).
+const THREAD_SQL: &str =
+    "SELECT body FROM crm_records WHERE tbl = 'mails' AND message_id = $1 ORDER BY id";
+
+/// The contacts with an address, ASCII lower case (GIN index `crm_records_emails`).
+const ADDRESS_SQL: &str =
+    "SELECT id, body FROM crm_records WHERE tbl = 'contacts' AND emails @> ARRAY[$1::text]";
+
 #[async_trait]
 impl MailLinker for PgLinker {
     async fn link(&self, mail: &MailLinkQuery) -> Result<MailLinks, HostError> {
         let client = self.db.client().await?;
         let mut thread: Vec<String> = mail.in_reply_to.clone();
         thread.extend(mail.references.iter().rev().cloned());
-        let by_id = client
-            .prepare_cached(
-                "SELECT body FROM crm_records WHERE tbl = 'mails' AND message_id = $1
-                 ORDER BY id",
-            )
-            .await
-            .map_err(storage)?;
+        let by_id = client.prepare_cached(THREAD_SQL).await.map_err(storage)?;
         for id in thread.iter().map(|i| normalize_message_id(i)) {
             if id.is_empty() {
                 continue;
@@ -865,13 +869,7 @@ impl MailLinker for PgLinker {
         // The contact person: the sender's, else a recipient's; it also gives the customer
         // when nothing named one. A contact of another customer than the one a reference
         // named is not linked.
-        let by_address = client
-            .prepare_cached(
-                "SELECT id, body FROM crm_records
-                 WHERE tbl = 'contacts' AND emails @> ARRAY[$1::text]",
-            )
-            .await
-            .map_err(storage)?;
+        let by_address = client.prepare_cached(ADDRESS_SQL).await.map_err(storage)?;
         for address in mail.from.iter().chain(mail.recipients.iter()) {
             let address = address.trim();
             if address.is_empty() {
@@ -909,5 +907,98 @@ impl MailLinker for PgLinker {
             }
         }
         Ok(links)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+    use super::*;
+
+    /// A fresh CRM database on the test server, or `None` (printed) when there is none.
+    async fn scratch() -> Option<PgDb> {
+        let url = match std::env::var("CONAKTIV_TEST_POSTGRES_URL") {
+            Ok(url) if !url.is_empty() => url,
+            _ => {
+                assert!(
+                    std::env::var("POSTGRES_REQUIRED").as_deref() != Ok("1"),
+                    "POSTGRES_REQUIRED=1 but CONAKTIV_TEST_POSTGRES_URL is not set"
+                );
+                println!("skipped: no PostgreSQL (CONAKTIV_TEST_POSTGRES_URL)");
+                return None;
+            }
+        };
+        let url = sync_core::postgres::create_scratch_database(&url)
+            .await
+            .unwrap();
+        let pool = PgPool::connect(&url, None, 2).unwrap();
+        Some(PgDb::open(&pool).await.unwrap())
+    }
+
+    async fn plan(
+        client: &PgClient,
+        sql: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> String {
+        client
+            .query(&format!("EXPLAIN {sql}"), params)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get::<_, String>(0))
+            .collect::<Vec<_>>()
+            .join(" | ")
+    }
+
+    /// The statements a job and the linker run, planned on 20,000 contacts of 200 owners
+    /// and 2,000 mails (no planner settings: the data decides): one owner's listing is an
+    /// index scan of `(tbl, owner_fold, id)` in id order (no scan of the table, no sort), a
+    /// thread's mails and an address's contacts are found through their indexes.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn listings_and_lookups_are_served_by_indexes() {
+        let Some(db) = scratch().await else { return };
+        let client = db.client().await.unwrap();
+        client
+            .batch_execute(
+                "INSERT INTO crm_records (tbl, id, rev, fingerprint, owner, owner_fold, modified,
+                     body, emails)
+                 SELECT 'contacts', md5(n::text), 1, '', 'User' || (n % 200), 'user' || (n % 200),
+                     '2026-01-01T00:00:00Z', '{}', ARRAY['u' || n || '@x.example']
+                 FROM generate_series(1, 20000) n;
+                 INSERT INTO crm_records (tbl, id, rev, fingerprint, owner, owner_fold, modified,
+                     body, message_id)
+                 SELECT 'mails', md5(n::text), 1, '', 'User' || (n % 200), 'user' || (n % 200),
+                     '2026-01-01T00:00:00Z', '{}', 'm' || n || '@x.example'
+                 FROM generate_series(1, 2000) n;
+                 ANALYZE crm_records;",
+            )
+            .await
+            .unwrap();
+        for with_body in [false, true] {
+            let p = plan(
+                &client,
+                &list_sql(with_body, true),
+                &[&"contacts", &"user7"],
+            )
+            .await;
+            assert!(p.contains("Index Scan using crm_records_owner_id"), "{p}");
+            assert!(!p.contains("Sort") && !p.contains("Seq Scan"), "{p}");
+        }
+        let p = plan(&client, THREAD_SQL, &[&"m5@x.example"]).await;
+        assert!(p.contains("crm_records_message_id"), "{p}");
+        assert!(!p.contains("Seq Scan"), "{p}");
+        let p = plan(&client, ADDRESS_SQL, &[&"u5@x.example"]).await;
+        assert!(p.contains("crm_records_emails"), "{p}");
+        assert!(!p.contains("Seq Scan"), "{p}");
+        // and the store's listing answers one owner's records, in id order
+        let listed = CrmStore::<conaktiv_model::ContactPerson>::list(
+            &db.crm(),
+            &ListQuery::all().owned_by("USER7"),
+        )
+        .await
+        .unwrap();
+        assert_eq!(listed.len(), 100);
+        assert!(listed.windows(2).all(|w| w[0].id < w[1].id));
+        assert!(listed.iter().all(|m| m.owner.as_deref() == Some("User7")));
     }
 }

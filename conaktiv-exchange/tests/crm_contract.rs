@@ -3,7 +3,8 @@
 //! [`SqliteDb`] (a real file) and [`PgDb`] (its own scratch database on the server of
 //! `CONAKTIV_TEST_POSTGRES_URL`; without it the PostgreSQL cases print that they skip, unless
 //! `POSTGRES_REQUIRED=1`). PostgreSQL-only cases follow: workers on separate pools writing
-//! one record, key write-back batches, the listing's index, migrations, errors.
+//! one record, key write-back batches, migrations, errors. (The query plans of the
+//! listing and the linker are checked by `postgres`'s unit tests.)
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -1042,66 +1043,6 @@ async fn key_write_back_batches() {
     assert!(crm.set_keys::<Contact>(&[]).await.unwrap().is_empty());
 }
 
-/// A job's listing of one owner's records is an index scan in id order, never a scan of
-/// the table or a sort (checked on the query plan, with the planner told to avoid both if
-/// it can); the listing of every owner is served by the primary key.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_owners_listing_is_served_by_the_owner_index() {
-    let Some(pg) = postgres().await else { return };
-    let crm = pg.db.crm();
-    for n in 0..50 {
-        let owner = format!("user{}", n % 5);
-        crm.create(Some(&owner), &Contact(json!({"n": n})), None)
-            .await
-            .unwrap();
-    }
-    let client = pg.db.pool().client().await.unwrap();
-    client
-        .batch_execute("ANALYZE crm_records; SET enable_seqscan = off; SET enable_sort = off")
-        .await
-        .unwrap();
-    for with_body in [false, true] {
-        for (sql, index) in [
-            (
-                format!(
-                    "SELECT id, rev, fingerprint, key, owner, modified, {} FROM crm_records \
-                     WHERE tbl = 'contacts' AND owner_fold = 'user3' ORDER BY id",
-                    if with_body { "body" } else { "NULL::text" }
-                ),
-                "crm_records_owner_id",
-            ),
-            (
-                format!(
-                    "SELECT id, rev, fingerprint, key, owner, modified, {} FROM crm_records \
-                     WHERE tbl = 'contacts' ORDER BY id",
-                    if with_body { "body" } else { "NULL::text" }
-                ),
-                "crm_records_pkey",
-            ),
-        ] {
-            let plan: Vec<String> = client
-                .query(&format!("EXPLAIN {sql}"), &[])
-                .await
-                .unwrap()
-                .iter()
-                .map(|r| r.get::<_, String>(0))
-                .collect();
-            let plan = plan.join(" | ");
-            assert!(
-                plan.contains(&format!("Index Scan using {index}")),
-                "{plan}"
-            );
-            assert!(!plan.contains("Sort"), "{plan}");
-            assert!(!plan.contains("Seq Scan"), "{plan}");
-        }
-    }
-    // and the store's own listing answers the same records
-    let listed = CrmStore::<Contact>::list(&crm, &ListQuery::all().owned_by("USER3"))
-        .await
-        .unwrap();
-    assert_eq!(listed.len(), 10);
-}
-
 /// Workers starting at once migrate once; a database of a newer schema is refused.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn schema_is_migrated_once_and_a_newer_one_refused() {
@@ -1243,4 +1184,34 @@ async fn checkpoints_are_shared_by_workers() {
     .unwrap()
     .unwrap_err();
     assert!(err.to_string().contains("multi-thread"), "{err}");
+}
+
+/// PostgreSQL's text holds no NUL: an owner or key with one is refused as a permanent
+/// storage error (no panic, nothing written); content with one is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nul_in_an_owner_or_key_is_a_permanent_error() {
+    let Some(pg) = postgres().await else { return };
+    let crm = pg.db.crm();
+    for (owner, key) in [(Some("a\u{0}b"), None), (None, Some("k\u{0}"))] {
+        let err = crm
+            .create(owner, &Contact(json!({"n": 1})), key)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                HostError::Storage {
+                    transient: false,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+    }
+    assert!(
+        CrmStore::<Contact>::list(&crm, &ListQuery::all())
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
