@@ -1,5 +1,7 @@
 #![allow(clippy::unwrap_used, clippy::panic)] // tests: a panic is a failed test
-//! One behaviour contract for the embedded CRM stores: every case runs against
+#![cfg(feature = "postgres")]
+//! One behaviour contract for the embedded CRM stores (built with the feature `postgres`,
+//! the default): every case runs against
 //! [`SqliteDb`] (a real file) and [`PgDb`] (its own scratch database on the server of
 //! `CONAKTIV_TEST_POSTGRES_URL`; without it the PostgreSQL cases print that they skip, unless
 //! `POSTGRES_REQUIRED=1`). PostgreSQL-only cases follow: workers on separate pools writing
