@@ -103,6 +103,8 @@ pub mod linking;
 pub mod mail_store;
 pub mod mapping;
 pub mod migrate;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 pub mod rules;
 pub mod scheduler;
 pub mod secrets;
@@ -116,6 +118,8 @@ pub use host::{
     RecordMeta, SecretProvider, SecretValue, Stored, UserDirectory,
 };
 pub use migrate::{MigrateOptions, MigrationReport};
+#[cfg(feature = "postgres")]
+pub use postgres::PgDb;
 pub use scheduler::{
     ItemStatus, JobError, JobErrorKind, JobReport, MailboxReport, Outcome, Scheduler,
     SchedulerOptions, SyncReport,

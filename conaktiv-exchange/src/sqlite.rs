@@ -368,11 +368,11 @@ pub struct SqliteCrm {
     db: SqliteDb,
 }
 
-fn now_text() -> String {
+pub(crate) fn now_text() -> String {
     Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
-fn fingerprint(body: &str, key: Option<&str>) -> String {
+pub(crate) fn fingerprint(body: &str, key: Option<&str>) -> String {
     let mut h = Sha256::new();
     h.update(body.as_bytes());
     h.update([0u8]);
@@ -380,18 +380,18 @@ fn fingerprint(body: &str, key: Option<&str>) -> String {
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-struct Row {
-    id: String,
-    rev: i64,
-    fingerprint: String,
-    key: Option<String>,
-    owner: Option<String>,
-    modified: String,
-    body: Option<String>,
+pub(crate) struct Row {
+    pub(crate) id: String,
+    pub(crate) rev: i64,
+    pub(crate) fingerprint: String,
+    pub(crate) key: Option<String>,
+    pub(crate) owner: Option<String>,
+    pub(crate) modified: String,
+    pub(crate) body: Option<String>,
 }
 
 impl Row {
-    fn meta(&self) -> RecordMeta {
+    pub(crate) fn meta(&self) -> RecordMeta {
         RecordMeta {
             id: self.id.clone(),
             version: self.rev.to_string(),
@@ -428,7 +428,7 @@ fn load(tx: &Transaction<'_>, tbl: &str, id: &str) -> Result<Option<Row>, HostEr
     .map_err(storage)
 }
 
-fn check_version(
+pub(crate) fn check_version(
     tbl: &'static str,
     id: &str,
     row: Option<Row>,
@@ -479,14 +479,14 @@ fn write_row(
     .meta())
 }
 
-fn to_json<R: CrmRecord>(record: &R) -> Result<String, HostError> {
+pub(crate) fn to_json<R: CrmRecord>(record: &R) -> Result<String, HostError> {
     serde_json::to_string(record).map_err(|e| HostError::Storage {
         message: format!("cannot encode a {} record: {e}", R::TABLE_NAME),
         transient: false,
     })
 }
 
-fn decode<R: CrmRecord>(row: Row) -> Result<Stored<R>, HostError> {
+pub(crate) fn decode<R: CrmRecord>(row: Row) -> Result<Stored<R>, HostError> {
     let meta = row.meta();
     let body = row.body.unwrap_or_default();
     let record = serde_json::from_str(&body).map_err(|e| HostError::Decode {
@@ -871,7 +871,7 @@ pub struct SqliteLinker {
     db: SqliteDb,
 }
 
-fn normalize_message_id(raw: &str) -> String {
+pub(crate) fn normalize_message_id(raw: &str) -> String {
     raw.trim()
         .trim_start_matches('<')
         .trim_end_matches('>')
