@@ -132,6 +132,39 @@ impl StateStores for PgStates {
     }
 }
 
+/// The PostgreSQL pool of a `[state]` section with a `postgres://` URL: the password is the
+/// secret `state.password` of `secrets` (the host's secret provider; for the command line,
+/// the configuration file's `[state] password`), none if the provider has no such secret.
+/// At most `max_connections` connections (default 16).
+#[cfg(feature = "postgres")]
+pub async fn postgres_pool(
+    settings: &conaktiv_model::config::StateSettings,
+    secrets: &dyn crate::host::SecretProvider,
+) -> Result<sync_core::postgres::PgPool, StoreError> {
+    use conaktiv_model::config::StateLocation;
+    let url = match settings.location() {
+        Ok(StateLocation::Postgres(url)) => url,
+        Ok(StateLocation::Sqlite(_)) => {
+            return Err(StoreError::Config(
+                "the [state] url names SQLite, not PostgreSQL".into(),
+            ));
+        }
+        Err(why) => return Err(StoreError::Config(why.into())),
+    };
+    let password = match secrets.secret("state.password").await {
+        Ok(p) if !p.expose().is_empty() => Some(p),
+        Ok(_) => None,
+        Err(e) if e.is_not_found() || matches!(e, crate::host::HostError::Unknown { .. }) => None,
+        Err(e) => {
+            return Err(StoreError::Config(format!(
+                "the PostgreSQL password (secret state.password): {e}"
+            )));
+        }
+    };
+    let max = settings.max_connections.unwrap_or(16) as usize;
+    sync_core::postgres::PgPool::connect(&url, password.as_ref().map(|p| p.expose()), max)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

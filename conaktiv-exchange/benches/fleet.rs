@@ -1,0 +1,489 @@
+//! Many mailboxes, several workers: 1,000 mailboxes × 3 tables (contacts, appointments,
+//! tasks; 10 records per table in the CRM and 10 in Exchange, so 20 items each after the
+//! first run) against ews-mock, an initial sync and a no-change run, with 1, 2 and 4
+//! `conaktiv-exchange batch` worker processes on PostgreSQL and 1 on SQLite.
+//!
+//! `cargo bench -p conaktiv-exchange --bench fleet`. PostgreSQL comes from
+//! `CONAKTIV_TEST_POSTGRES_URL` (scripts/postgres/setup.sh; a scratch database per
+//! scenario); without it only the SQLite scenario runs. Environment:
+//! `FLEET_MAILBOXES` (default `1000`; a list such as `100,1000,5000` shows how the no-change
+//! cost per mailbox grows), `FLEET_SCENARIOS` (default `pg:1,pg:2,pg:4,sqlite:1`),
+//! `FLEET_CONCURRENCY` (jobs at once per worker, default 27).
+//!
+//! Printed per scenario and phase: wall time, requests per mailbox by operation (the mock's
+//! log), worker CPU (user + system, from `/proc`), the state-store time share (time in the
+//! sync state store over the jobs' time, from the workers' reports), peak memory (VmHWM) per
+//! worker, and the jobs' statuses (every job must succeed exactly once per run).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark: a panic is a failed run
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use conaktiv_exchange::host::{CrmStore, DirectoryUser};
+use conaktiv_model::{Appointment, ContactPerson, Task};
+use ews_mock::{MockConfig, MockHandle, MockServer, OrgData};
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_conaktiv-exchange");
+const SVC: &str = "svc@contoso.test";
+const PER_SIDE: usize = 10;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+fn org_toml(mailboxes: usize) -> String {
+    let mut s = format!(
+        "[settings]\ndomain = \"contoso.test\"\n\n[[users]]\naddress = \"{SVC}\"\npassword = \"svc-pw\"\nroles = [\"ApplicationImpersonation\"]\n"
+    );
+    for u in 0..mailboxes {
+        let _ = write!(
+            s,
+            "\n[[users]]\naddress = \"u{u:05}@contoso.test\"\npassword = \"pw\"\n\n[[mailboxes]]\nowner = \"u{u:05}@contoso.test\"\nitems = [\n"
+        );
+        for n in 0..PER_SIDE {
+            let _ = writeln!(
+                s,
+                "  {{ folder = \"contacts\", subject = \"EX-{u}-C-{n}\", fields = {{ GivenName = \"Ex\", Surname = \"EX-{u}-C-{n}\" }} }},"
+            );
+            let _ = writeln!(
+                s,
+                "  {{ folder = \"calendar\", subject = \"EX-{u}-A-{n}\", fields = {{ Start = \"2026-11-{:02}T09:00:00Z\", End = \"2026-11-{:02}T10:00:00Z\" }} }},",
+                1 + n % 28,
+                1 + n % 28
+            );
+            let _ = writeln!(
+                s,
+                "  {{ folder = \"tasks\", subject = \"EX-{u}-T-{n}\" }},"
+            );
+        }
+        s.push_str("]\n");
+    }
+    s
+}
+
+const RULES: &str = r#"
+[[rules]]
+description = "Kontakte"
+table = "contacts"
+master = "conaktiv"
+sync_folders = [{ path = "/Contacts" }]
+to_exchange = { transfer_new = true, transfer_changed = true }
+to_conaktiv = { transfer_new = true, transfer_changed = true }
+
+[[rules]]
+description = "Termine"
+table = "appointments"
+master = "exchange"
+sync_folders = [{ path = "/Calendar" }]
+to_exchange = { transfer_new = true, transfer_changed = true }
+to_conaktiv = { transfer_new = true, transfer_changed = true }
+
+[[rules]]
+description = "Aufgaben"
+table = "tasks"
+master = "conaktiv"
+sync_folders = [{ path = "/Tasks" }]
+to_exchange = { transfer_new = true, transfer_changed = true }
+to_conaktiv = { transfer_new = true, transfer_changed = true }
+
+[[batch_tasks]]
+group = "Exchange Abgleich"
+task = "Abgleich"
+run_on = "client"
+interval_minutes = 60
+"#;
+
+/// Seeds the directory and the CRM records of every mailbox into `crm`.
+async fn seed<S>(crm: &S, put_user: impl AsyncFn(DirectoryUser), mailboxes: usize)
+where
+    S: CrmStore<ContactPerson> + CrmStore<Appointment> + CrmStore<Task>,
+{
+    for u in 0..mailboxes {
+        let user = format!("u{u:05}");
+        put_user(DirectoryUser {
+            name: user.clone(),
+            display_name: user.clone(),
+            mailbox: Some(format!("{user}@contoso.test")),
+            active: true,
+            ..DirectoryUser::default()
+        })
+        .await;
+        for n in 0..PER_SIDE {
+            let mut c = ContactPerson::default();
+            c.name.given_name = "Crm".into();
+            c.name.surname = format!("CRM-{u}-C-{n}");
+            CrmStore::<ContactPerson>::create(crm, Some(&user), &c, None)
+                .await
+                .unwrap();
+            let start: chrono::DateTime<chrono::Utc> = format!("2026-12-{:02}T08:00:00Z", 1 + n)
+                .parse()
+                .unwrap();
+            let a = Appointment {
+                subject: format!("CRM-{u}-A-{n}"),
+                start,
+                end: start + chrono::Duration::hours(1),
+                start_time_zone: "Europe/Berlin".into(),
+                end_time_zone: "Europe/Berlin".into(),
+                ..Appointment::default()
+            };
+            CrmStore::<Appointment>::create(crm, Some(&user), &a, None)
+                .await
+                .unwrap();
+            let t = Task {
+                subject: format!("CRM-{u}-T-{n}"),
+                ..Task::default()
+            };
+            CrmStore::<Task>::create(crm, Some(&user), &t, None)
+                .await
+                .unwrap();
+        }
+    }
+}
+
+/// One scenario's world: the mock, a folder with the configuration and (SQLite) the CRM.
+struct World {
+    mock: MockHandle,
+    _dir: tempfile::TempDir,
+    config: PathBuf,
+    db: PathBuf,
+    mailboxes: usize,
+}
+
+/// `postgres://user:password@host/db` → (`postgres://user@host/db`, password).
+fn split_password(url: &str) -> (String, Option<String>) {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return (url.to_owned(), None);
+    };
+    let (authority, path) = match rest.find('/') {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, pw)) => (format!("{scheme}://{user}@{host}{path}"), Some(pw.into())),
+            None => (url.to_owned(), None),
+        },
+        None => (url.to_owned(), None),
+    }
+}
+
+async fn world(backend: Backend, mailboxes: usize) -> World {
+    // The mock's defaults: 27 concurrent requests and 5 concurrent sync calls per account,
+    // as Exchange's default throttling policy.
+    let config = MockConfig::new(OrgData::from_toml(&org_toml(mailboxes)).unwrap());
+    let mock = MockServer::start(config).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("crm.sqlite");
+    let seeding = Instant::now();
+    let state = match backend {
+        Backend::Sqlite => {
+            let sqlite = conaktiv_exchange::sqlite::SqliteDb::open(&db).unwrap();
+            let directory = sqlite.directory();
+            seed(
+                &sqlite.crm(),
+                async |u| directory.put_user(&u).await.unwrap(),
+                mailboxes,
+            )
+            .await;
+            String::new()
+        }
+        Backend::Postgres => {
+            let base = std::env::var("CONAKTIV_TEST_POSTGRES_URL").unwrap();
+            let url = sync_core::postgres::create_scratch_database(&base)
+                .await
+                .unwrap();
+            let pool = sync_core::postgres::PgPool::connect(&url, None, 8).unwrap();
+            let pg = conaktiv_exchange::postgres::PgDb::open(&pool).await.unwrap();
+            let directory = pg.directory();
+            seed(
+                &pg.crm(),
+                async |u| directory.put_user(&u).await.unwrap(),
+                mailboxes,
+            )
+            .await;
+            let (url, password) = split_password(&url);
+            let mut s = format!("\n[state]\nurl = \"{url}\"\nmax_connections = 32\n");
+            if let Some(pw) = password {
+                let _ = writeln!(s, "password = \"{pw}\"");
+            }
+            s
+        }
+    };
+    println!(
+        "   seeded {mailboxes} mailboxes ({} CRM records) in {:.1} s",
+        mailboxes * PER_SIDE * 3,
+        seeding.elapsed().as_secs_f64()
+    );
+    let config_path = dir.path().join("config.toml");
+    std::fs::write(
+        &config_path,
+        format!(
+            "[[servers]]\nname = \"Mock\"\nurl = \"{}\"\nkind = \"on_premises\"\nadmin_user = \"{SVC}\"\nadmin_password = \"svc-pw\"\nauth_scheme = \"basic\"\n{RULES}{state}",
+            mock.url()
+        ),
+    )
+    .unwrap();
+    World {
+        mock,
+        _dir: dir,
+        config: config_path,
+        db,
+        mailboxes,
+    }
+}
+
+/// (user + system CPU, peak resident memory) of a running process, from `/proc`.
+fn sample(pid: u32) -> Option<(Duration, u64)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let hwm = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse::<u64>()
+        .ok()?;
+    // USER_HZ is 100 on Linux.
+    Some((Duration::from_millis(ticks * 10), hwm))
+}
+
+fn own_cpu() -> Duration {
+    sample(std::process::id()).map(|s| s.0).unwrap_or_default()
+}
+
+struct Phase {
+    wall: Duration,
+    cpu: Vec<Duration>,
+    peak_kib: Vec<u64>,
+    reports: Vec<Value>,
+}
+
+impl World {
+    fn worker(&self, workers: usize, concurrency: usize) -> Child {
+        let mut c = Command::new(BIN);
+        c.arg("--config")
+            .arg(&self.config)
+            .arg("--json")
+            .args(["batch", "--once", "--concurrency", &concurrency.to_string()]);
+        if workers > 1 {
+            // Workers share the run: each job once per interval, by whichever worker
+            // takes its lease first.
+            c.arg("--shared");
+        }
+        c.arg("--db")
+            .arg(&self.db)
+            .env("RUST_LOG", "error")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        c.spawn().unwrap()
+    }
+
+    /// Runs `workers` processes to their end, sampling each one's CPU and memory.
+    fn phase(&self, workers: usize, concurrency: usize) -> Phase {
+        self.mock.clear_log();
+        let start = Instant::now();
+        let mut children: Vec<Child> = (0..workers)
+            .map(|_| self.worker(workers, concurrency))
+            .collect();
+        let mut last: Vec<(Duration, u64)> = vec![(Duration::ZERO, 0); workers];
+        let mut outputs: Vec<Option<std::process::Output>> = (0..workers).map(|_| None).collect();
+        // Read the outputs in threads so that no pipe fills up.
+        let readers: Vec<_> = children
+            .iter_mut()
+            .map(|c| {
+                let mut out = c.stdout.take().unwrap();
+                let mut err = c.stderr.take().unwrap();
+                std::thread::spawn(move || {
+                    use std::io::Read;
+                    let (mut o, mut e) = (Vec::new(), Vec::new());
+                    let t = std::thread::spawn(move || {
+                        let _ = err.read_to_end(&mut e);
+                        e
+                    });
+                    let _ = out.read_to_end(&mut o);
+                    (o, t.join().unwrap_or_default())
+                })
+            })
+            .collect();
+        let mut done = vec![false; workers];
+        while done.iter().any(|d| !d) {
+            for (i, c) in children.iter_mut().enumerate() {
+                if done[i] {
+                    continue;
+                }
+                if let Some(s) = sample(c.id()) {
+                    last[i] = s;
+                }
+                if let Some(status) = c.try_wait().unwrap() {
+                    done[i] = true;
+                    outputs[i] = Some(std::process::Output {
+                        status,
+                        stdout: Vec::new(),
+                        stderr: Vec::new(),
+                    });
+                }
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let wall = start.elapsed();
+        let mut reports = Vec::new();
+        for (i, r) in readers.into_iter().enumerate() {
+            let (stdout, stderr) = r.join().unwrap();
+            let code = outputs[i].as_ref().unwrap().status.code();
+            let report: Value = serde_json::from_slice(&stdout).unwrap_or_else(|_| {
+                panic!(
+                    "worker {i} (exit {code:?}) printed no report: {}{}",
+                    String::from_utf8_lossy(&stdout),
+                    String::from_utf8_lossy(&stderr)
+                )
+            });
+            reports.push(report);
+        }
+        Phase {
+            wall,
+            cpu: last.iter().map(|s| s.0).collect(),
+            peak_kib: last.iter().map(|s| s.1).collect(),
+            reports,
+        }
+    }
+
+    fn print(&self, name: &str, p: &Phase, mock_cpu: Duration) -> BTreeMap<String, usize> {
+        let n = self.mailboxes as f64;
+        let counts = self.mock.request_counts();
+        let total: u64 = counts.values().sum();
+        println!("   -- {name}");
+        println!("      wall time               {:>9.2} s", p.wall.as_secs_f64());
+        println!(
+            "      requests per mailbox    {:>9.2}  ({})",
+            total as f64 / n,
+            counts
+                .iter()
+                .map(|(op, c)| format!("{op} {:.2}", *c as f64 / n))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let cpu: Duration = p.cpu.iter().sum();
+        println!(
+            "      worker CPU              {:>9.2} s ({:.0} µs per mailbox; per worker {})",
+            cpu.as_secs_f64(),
+            cpu.as_secs_f64() * 1e6 / n,
+            p.cpu
+                .iter()
+                .map(|c| format!("{:.2} s", c.as_secs_f64()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        println!("      mock CPU                {:>9.2} s", mock_cpu.as_secs_f64());
+        println!(
+            "      peak memory per worker  {}",
+            p.peak_kib
+                .iter()
+                .map(|k| format!("{:.1} MiB", *k as f64 / 1024.0))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let mut statuses: BTreeMap<String, usize> = BTreeMap::new();
+        let mut per_job: BTreeMap<(String, String), usize> = BTreeMap::new();
+        let (mut state_ms, mut job_ms) = (0u64, 0u64);
+        for r in &p.reports {
+            for item in r["items"].as_array().cloned().unwrap_or_default() {
+                let status = item["status"].as_str().unwrap_or("?").to_owned();
+                if status == "succeeded" {
+                    *per_job
+                        .entry((
+                            item["mailbox"].as_str().unwrap_or("").to_owned(),
+                            item["table"].as_str().unwrap_or("").to_owned(),
+                        ))
+                        .or_default() += 1;
+                    job_ms += item["duration_ms"].as_u64().unwrap_or(0);
+                    state_ms += item["report"]["state_store_ms"].as_u64().unwrap_or(0);
+                }
+                *statuses.entry(status).or_default() += 1;
+            }
+        }
+        println!(
+            "      state-store time share  {:>9.1} % ({state_ms} ms of {job_ms} ms in jobs)",
+            if job_ms > 0 {
+                state_ms as f64 * 100.0 / job_ms as f64
+            } else {
+                0.0
+            }
+        );
+        let twice = per_job.values().filter(|&&c| c > 1).count();
+        println!(
+            "      jobs                    {statuses:?}; {} distinct succeeded, {twice} more than once",
+            per_job.len()
+        );
+        assert_eq!(twice, 0, "a job ran twice in one run");
+        assert_eq!(
+            per_job.len(),
+            self.mailboxes * 3,
+            "every job succeeded once: {statuses:?}"
+        );
+        statuses
+    }
+}
+
+fn main() {
+    let mailboxes: Vec<usize> = std::env::var("FLEET_MAILBOXES")
+        .unwrap_or_else(|_| "1000".into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    let concurrency: usize = std::env::var("FLEET_CONCURRENCY")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(27);
+    let have_pg = std::env::var("CONAKTIV_TEST_POSTGRES_URL").is_ok();
+    let scenarios: Vec<(Backend, usize)> = std::env::var("FLEET_SCENARIOS")
+        .unwrap_or_else(|_| "pg:1,pg:2,pg:4,sqlite:1".into())
+        .split(',')
+        .filter_map(|s| {
+            let (b, n) = s.trim().split_once(':')?;
+            let backend = match b {
+                "pg" | "postgres" => Backend::Postgres,
+                "sqlite" => Backend::Sqlite,
+                _ => return None,
+            };
+            Some((backend, n.parse().ok()?))
+        })
+        .filter(|(b, _)| {
+            if *b == Backend::Postgres && !have_pg {
+                println!("(PostgreSQL scenarios skipped: CONAKTIV_TEST_POSTGRES_URL is not set)");
+                return false;
+            }
+            true
+        })
+        .collect();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    for &n in &mailboxes {
+        for &(backend, workers) in &scenarios {
+            println!(
+                "\n== {n} mailboxes × 3 tables, {workers} worker(s) on {}, concurrency {concurrency} per worker",
+                match backend {
+                    Backend::Sqlite => "SQLite",
+                    Backend::Postgres => "PostgreSQL",
+                }
+            );
+            let w = rt.block_on(world(backend, n));
+            for name in ["initial sync", "no-change run"] {
+                let cpu0 = own_cpu();
+                let p = w.phase(workers, concurrency);
+                w.print(name, &p, own_cpu().saturating_sub(cpu0));
+            }
+        }
+    }
+}
