@@ -57,7 +57,9 @@ async fn pg_store(url: &str) -> SchedulerStore {
 /// `n` handles on one store: SQLite, one connection each on one file.
 fn sqlite_stores(dir: &tempfile::TempDir, n: usize) -> Vec<SchedulerStore> {
     let path = dir.path().join("scheduler.sqlite");
-    (0..n).map(|_| SchedulerStore::open(&path).unwrap()).collect()
+    (0..n)
+        .map(|_| SchedulerStore::open(&path).unwrap())
+        .collect()
 }
 
 /// `n` handles on one store: PostgreSQL, one pool each on a new database.
@@ -101,14 +103,25 @@ async fn lease_contract(a: &SchedulerStore, b: &SchedulerStore) {
     let ttl = Duration::from_secs(60);
     let m = "anna@agentur.example";
     // Free: taken. The holder itself may take it again; others wait until it expires.
-    assert_eq!(a.try_acquire(m, "contacts", "a", at(0), ttl).await.unwrap(), Ok(()));
-    assert_eq!(a.try_acquire(m, "contacts", "a", at(1), ttl).await.unwrap(), Ok(()));
     assert_eq!(
-        b.try_acquire(m, "contacts", "b", at(30), ttl).await.unwrap(),
+        a.try_acquire(m, "contacts", "a", at(0), ttl).await.unwrap(),
+        Ok(())
+    );
+    assert_eq!(
+        a.try_acquire(m, "contacts", "a", at(1), ttl).await.unwrap(),
+        Ok(())
+    );
+    assert_eq!(
+        b.try_acquire(m, "contacts", "b", at(30), ttl)
+            .await
+            .unwrap(),
         Err("a".to_owned())
     );
     // Another table of the same mailbox is another lease.
-    assert_eq!(b.try_acquire(m, "tasks", "b", at(30), ttl).await.unwrap(), Ok(()));
+    assert_eq!(
+        b.try_acquire(m, "tasks", "b", at(30), ttl).await.unwrap(),
+        Ok(())
+    );
     // Mailboxes compare without regard to case.
     assert_eq!(
         b.try_acquire("ANNA@Agentur.EXAMPLE", "contacts", "b", at(30), ttl)
@@ -118,30 +131,59 @@ async fn lease_contract(a: &SchedulerStore, b: &SchedulerStore) {
     );
     // Still held at its last millisecond (re-taken at 1 s: expires at 61 s) ...
     assert_eq!(
-        b.try_acquire(m, "contacts", "b", at(61) - chrono::Duration::milliseconds(1), ttl)
-            .await
-            .unwrap(),
+        b.try_acquire(
+            m,
+            "contacts",
+            "b",
+            at(61) - chrono::Duration::milliseconds(1),
+            ttl
+        )
+        .await
+        .unwrap(),
         Err("a".to_owned())
     );
     // ... expired from then on: taken over.
-    assert_eq!(b.try_acquire(m, "contacts", "b", at(61), ttl).await.unwrap(), Ok(()));
+    assert_eq!(
+        b.try_acquire(m, "contacts", "b", at(61), ttl)
+            .await
+            .unwrap(),
+        Ok(())
+    );
     // The old holder lost it: renewing fails, releasing leaves the new holder's lease.
     assert!(!a.renew(m, "contacts", "a", at(62), ttl).await.unwrap());
     a.release(m, "contacts", "a").await.unwrap();
     assert_eq!(
-        a.try_acquire(m, "contacts", "c", at(63), ttl).await.unwrap(),
+        a.try_acquire(m, "contacts", "c", at(63), ttl)
+            .await
+            .unwrap(),
         Err("b".to_owned())
     );
     // Renewing extends it (to 100 + 60 s).
-    assert!(b.renew("Anna@agentur.example", "contacts", "b", at(100), ttl).await.unwrap());
+    assert!(
+        b.renew("Anna@agentur.example", "contacts", "b", at(100), ttl)
+            .await
+            .unwrap()
+    );
     assert_eq!(
-        a.try_acquire(m, "contacts", "c", at(150), ttl).await.unwrap(),
+        a.try_acquire(m, "contacts", "c", at(150), ttl)
+            .await
+            .unwrap(),
         Err("b".to_owned())
     );
-    assert_eq!(a.try_acquire(m, "contacts", "c", at(160), ttl).await.unwrap(), Ok(()));
+    assert_eq!(
+        a.try_acquire(m, "contacts", "c", at(160), ttl)
+            .await
+            .unwrap(),
+        Ok(())
+    );
     // Released: free at once.
     a.release(m, "contacts", "c").await.unwrap();
-    assert_eq!(b.try_acquire(m, "contacts", "d", at(161), ttl).await.unwrap(), Ok(()));
+    assert_eq!(
+        b.try_acquire(m, "contacts", "d", at(161), ttl)
+            .await
+            .unwrap(),
+        Ok(())
+    );
     b.release(m, "contacts", "d").await.unwrap();
 
     // A dead holder of this machine is replaced at once, a holder elsewhere only after expiry.
@@ -150,18 +192,39 @@ async fn lease_contract(a: &SchedulerStore, b: &SchedulerStore) {
     assert!(!holder_is_dead(ELSEWHERE));
     let long = Duration::from_secs(600);
     let m2 = "bert@agentur.example";
-    assert_eq!(a.try_acquire(m2, "contacts", &dead, at(0), long).await.unwrap(), Ok(()));
-    assert_eq!(b.try_acquire(m2, "contacts", "b", at(1), ttl).await.unwrap(), Ok(()));
+    assert_eq!(
+        a.try_acquire(m2, "contacts", &dead, at(0), long)
+            .await
+            .unwrap(),
+        Ok(())
+    );
+    assert_eq!(
+        b.try_acquire(m2, "contacts", "b", at(1), ttl)
+            .await
+            .unwrap(),
+        Ok(())
+    );
     assert!(!a.renew(m2, "contacts", &dead, at(2), long).await.unwrap());
-    assert_eq!(a.try_acquire(m2, "tasks", ELSEWHERE, at(0), long).await.unwrap(), Ok(()));
+    assert_eq!(
+        a.try_acquire(m2, "tasks", ELSEWHERE, at(0), long)
+            .await
+            .unwrap(),
+        Ok(())
+    );
     assert_eq!(
         b.try_acquire(m2, "tasks", "b", at(1), ttl).await.unwrap(),
         Err(ELSEWHERE.to_owned())
     );
-    assert_eq!(b.try_acquire(m2, "tasks", "b", at(600), ttl).await.unwrap(), Ok(()));
+    assert_eq!(
+        b.try_acquire(m2, "tasks", "b", at(600), ttl).await.unwrap(),
+        Ok(())
+    );
 
     // Item states: a round trip through the other handle, mailbox case ignored.
-    assert_eq!(b.item_state(m, "contacts").await.unwrap(), ItemState::default());
+    assert_eq!(
+        b.item_state(m, "contacts").await.unwrap(),
+        ItemState::default()
+    );
     let state = ItemState {
         failures: 3,
         next_attempt: Some(at(900) + chrono::Duration::milliseconds(250)),
@@ -175,10 +238,15 @@ async fn lease_contract(a: &SchedulerStore, b: &SchedulerStore) {
     };
     a.set_item_state(m, "contacts", &state).await.unwrap();
     assert_eq!(
-        b.item_state("ANNA@agentur.example", "contacts").await.unwrap(),
+        b.item_state("ANNA@agentur.example", "contacts")
+            .await
+            .unwrap(),
         state
     );
-    assert_eq!(b.item_state(m, "tasks").await.unwrap(), ItemState::default());
+    assert_eq!(
+        b.item_state(m, "tasks").await.unwrap(),
+        ItemState::default()
+    );
     let permanent = ItemState {
         failures: u32::MAX,
         next_attempt: None,
@@ -195,7 +263,10 @@ async fn lease_contract(a: &SchedulerStore, b: &SchedulerStore) {
     a.set_item_state(m, "contacts", &ItemState::default())
         .await
         .unwrap();
-    assert_eq!(b.item_state(m, "contacts").await.unwrap(), ItemState::default());
+    assert_eq!(
+        b.item_state(m, "contacts").await.unwrap(),
+        ItemState::default()
+    );
 }
 
 #[tokio::test]
@@ -224,7 +295,14 @@ async fn lease_contract_sqlite() {
     assert_eq!((state.failures, state.last_run), (2, None));
     drop(store);
     let again = SchedulerStore::open(&old).unwrap();
-    assert_eq!(again.item_state("x@y.example", "tasks").await.unwrap().failures, 2);
+    assert_eq!(
+        again
+            .item_state("x@y.example", "tasks")
+            .await
+            .unwrap()
+            .failures,
+        2
+    );
 }
 
 #[tokio::test]
@@ -300,7 +378,11 @@ async fn race(stores: Vec<SchedulerStore>, items: usize, rounds: usize) -> (usiz
     while let Some(r) = tasks.join_next().await {
         r.unwrap();
     }
-    assert_eq!(overlaps.load(Ordering::SeqCst), 0, "an item was held twice at once");
+    assert_eq!(
+        overlaps.load(Ordering::SeqCst),
+        0,
+        "an item was held twice at once"
+    );
     let (taken, refused) = (taken.load(Ordering::SeqCst), refused.load(Ordering::SeqCst));
     assert_eq!(taken + refused, workers * items * rounds);
     (taken, refused)
@@ -443,23 +525,40 @@ async fn once_per_interval_with_a_dead_worker(stores: Vec<SchedulerStore>) {
     let dead = &stores[3];
     for i in 0..10 {
         let taken = dead
-            .try_acquire(&job(i).mailbox, "contacts", ELSEWHERE, clock.now(), Duration::from_secs(30))
+            .try_acquire(
+                &job(i).mailbox,
+                "contacts",
+                ELSEWHERE,
+                clock.now(),
+                Duration::from_secs(30),
+            )
             .await
             .unwrap();
         assert_eq!(taken, Ok(()));
     }
     let work = jobs(N);
     let cancel = CancellationToken::new();
-    let round = || all(schedulers.iter().map(|s| s.run_once(&work, &cancel)).collect());
+    let round = || {
+        all(schedulers
+            .iter()
+            .map(|s| s.run_once(&work, &cancel))
+            .collect())
+    };
 
     // All three at once: every free job runs once; the dead worker's are busy.
     let reports = round().await;
     let mut want = vec![0; 10];
     want.extend(vec![1; N - 10]);
     assert_eq!(counting.in_slot(clock.now(), N), want);
-    assert_eq!(count(&reports, |s| matches!(s, ItemStatus::Succeeded { .. })), N - 10);
     assert_eq!(
-        count(&reports, |s| matches!(s, ItemStatus::Busy { holder } if holder == ELSEWHERE)),
+        count(&reports, |s| matches!(s, ItemStatus::Succeeded { .. })),
+        N - 10
+    );
+    assert_eq!(
+        count(
+            &reports,
+            |s| matches!(s, ItemStatus::Busy { holder } if holder == ELSEWHERE)
+        ),
         3 * 10
     );
 
@@ -474,27 +573,42 @@ async fn once_per_interval_with_a_dead_worker(stores: Vec<SchedulerStore>) {
         )),
         3 * (N - 10)
     );
-    assert_eq!(count(&reports, |s| matches!(s, ItemStatus::Busy { .. })), 3 * 10);
+    assert_eq!(
+        count(&reports, |s| matches!(s, ItemStatus::Busy { .. })),
+        3 * 10
+    );
 
     // The dead worker's leases expire (taken at 10 s for 30 s): the others finish its jobs
     // in the same slot, each once.
     clock.advance(Duration::from_secs(30));
     let reports = round().await;
     assert_eq!(counting.in_slot(clock.now(), N), vec![1; N]);
-    assert_eq!(count(&reports, |s| matches!(s, ItemStatus::Succeeded { .. })), 10);
+    assert_eq!(
+        count(&reports, |s| matches!(s, ItemStatus::Succeeded { .. })),
+        10
+    );
     clock.advance(Duration::from_secs(60));
     let reports = round().await;
     assert_eq!(counting.in_slot(clock.now(), N), vec![1; N]);
-    assert_eq!(count(&reports, |s| matches!(s, ItemStatus::Succeeded { .. })), 0);
+    assert_eq!(
+        count(&reports, |s| matches!(s, ItemStatus::Succeeded { .. })),
+        0
+    );
 
     // The next slot: every job once more.
     clock.advance(Duration::from_secs(15 * 60));
     let reports = round().await;
     assert_eq!(counting.in_slot(clock.now(), N), vec![1; N]);
-    assert_eq!(count(&reports, |s| matches!(s, ItemStatus::Succeeded { .. })), N);
+    assert_eq!(
+        count(&reports, |s| matches!(s, ItemStatus::Succeeded { .. })),
+        N
+    );
     assert_eq!(counting.overlaps.load(Ordering::SeqCst), 0);
     // The state says who ran it, through any handle.
-    let state = stores[3].item_state(&job(0).mailbox, "contacts").await.unwrap();
+    let state = stores[3]
+        .item_state(&job(0).mailbox, "contacts")
+        .await
+        .unwrap();
     let last = state.last_run.unwrap();
     assert!(last.by.starts_with("worker-"), "{last:?}");
     assert_eq!(last.at, clock.now());
@@ -525,7 +639,13 @@ async fn looping_workers_take_over_a_dead_workers_jobs_within_the_slot() {
     let counting = Counting::new(Arc::clone(&clock), &options, Duration::from_secs(2));
     for i in 0..4 {
         let taken = stores[2]
-            .try_acquire(&job(i).mailbox, "contacts", ELSEWHERE, clock.now(), Duration::from_secs(60))
+            .try_acquire(
+                &job(i).mailbox,
+                "contacts",
+                ELSEWHERE,
+                clock.now(),
+                Duration::from_secs(60),
+            )
             .await
             .unwrap();
         assert_eq!(taken, Ok(()));
@@ -534,12 +654,19 @@ async fn looping_workers_take_over_a_dead_workers_jobs_within_the_slot() {
     let reports = Arc::new(Mutex::new(Vec::new()));
     let mut loops = tokio::task::JoinSet::new();
     for (n, store) in stores[..2].iter().enumerate() {
-        let scheduler = Scheduler::new(counting.clone(), Arc::clone(&clock), store.clone(), worker_options(n));
+        let scheduler = Scheduler::new(
+            counting.clone(),
+            Arc::clone(&clock),
+            store.clone(),
+            worker_options(n),
+        );
         assert_eq!(scheduler.options().poll_period(), Duration::from_secs(15));
         let (cancel, reports) = (cancel.clone(), Arc::clone(&reports));
         loops.spawn(async move {
             scheduler
-                .run_loop(&jobs(N), &cancel, |r| reports.lock().unwrap().push(r.clone()))
+                .run_loop(&jobs(N), &cancel, |r| {
+                    reports.lock().unwrap().push(r.clone())
+                })
                 .await;
         });
     }

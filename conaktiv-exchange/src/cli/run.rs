@@ -424,10 +424,18 @@ async fn open_scheduler_store(host: &Host) -> Result<SchedulerStore, Output> {
         .map_err(|e| Output::error(Exit::Failure, "state", e.to_string()))
 }
 
-/// What a loop run prints: with [`Cadence::OncePerInterval`] only the jobs that ran (every
-/// poll would repeat the skipped and busy ones), and nothing if none ran.
-fn loop_report(report: &SyncReport, cadence: Cadence) -> Option<SyncReport> {
-    if cadence == Cadence::EveryRun {
+/// What a loop run prints: every run's whole report with [`Cadence::EveryRun`]; with
+/// [`Cadence::OncePerInterval`] the whole report of the first poll of each interval slot
+/// (`printed_slot` remembers it), and of later polls only the jobs that ran, if any (every
+/// poll would repeat the skipped and busy ones).
+fn loop_report(
+    report: &SyncReport,
+    options: &SchedulerOptions,
+    printed_slot: &mut Option<i64>,
+) -> Option<SyncReport> {
+    let slot = options.slot(report.started);
+    if options.cadence == Cadence::EveryRun || *printed_slot != Some(slot) {
+        *printed_slot = Some(slot);
         return Some(report.clone());
     }
     let items: Vec<_> = report
@@ -620,7 +628,7 @@ pub async fn batch(
         let interval = batch.interval(p.task);
         let label = p.task.label();
         if !json_mode {
-            let every = if interval.as_secs() % 60 == 0 {
+            let every = if interval.as_secs().is_multiple_of(60) {
                 format!("{} minute(s)", interval.as_secs() / 60)
             } else {
                 format!("{} second(s)", interval.as_secs())
@@ -652,10 +660,12 @@ pub async fn batch(
                 let cancel = cancel.clone();
                 loops.spawn(async move {
                     let mut runs = 0usize;
-                    let cadence = scheduler.options().cadence;
+                    let mut printed_slot = None;
+                    let options = scheduler.options().clone();
                     scheduler
                         .run_loop(&source, &cancel, |report| {
-                            let Some(report) = loop_report(report, cadence) else {
+                            let Some(report) = loop_report(report, &options, &mut printed_slot)
+                            else {
                                 return;
                             };
                             runs += 1;

@@ -9,9 +9,10 @@
 //! it still holds the lease. (It may ask with [`Event::Due`] before taking the lease too, to
 //! skip what is not due without a lease write; only the decision under the lease runs a job.)
 //!
-//! A [`Decision::Run`] carries the state the outcome builds on, with the run recorded as
-//! [`ItemState::last_run`] (now, by [`SchedulerOptions::holder`]); the outcome keeps it, so
-//! a stored state always says when the item last ran and who ran it.
+//! A [`Decision::Run`] carries the state the outcome builds on. With
+//! [`Cadence::OncePerInterval`] it records the run as [`ItemState::last_run`] (now, by
+//! [`SchedulerOptions::holder`]) and the outcome keeps it, so the stored state says when the
+//! item last ran in the cadence and who ran it.
 //!
 //! | state | event | decision |
 //! |---|---|---|
@@ -27,8 +28,10 @@
 //! | `n` failures | [`Event::Ran`] failed permanently | failed, `n + 1`, skipped until the configuration changes |
 //! | `n` failures | [`Event::Ran`] failed otherwise | failed, `n + 1`, retried after [`SchedulerOptions::backoff`]`(n + 1)` |
 //!
-//! With [`Cadence::EveryRun`] the last run is recorded but never skips anything. The slot
-//! ([`SchedulerOptions::slot`]) of the last run's start is compared with the slot of now.
+//! With [`Cadence::EveryRun`] (one process, `batch --once`) the last run is neither
+//! recorded nor honoured, only kept: a one-off run does not take an interval's turn from the
+//! workers. The slot ([`SchedulerOptions::slot`]) of the last run's start is compared with
+//! the slot of now.
 
 use chrono::{DateTime, Utc};
 
@@ -126,13 +129,14 @@ pub fn transition(
                 });
             }
             let run = |base: ItemState| {
-                Decision::Run(ItemState {
-                    last_run: Some(LastRun {
+                let last_run = match policy.cadence {
+                    Cadence::OncePerInterval => Some(LastRun {
                         at: now,
                         by: policy.holder.clone(),
                     }),
-                    ..base
-                })
+                    _ => state.last_run.clone(),
+                };
+                Decision::Run(ItemState { last_run, ..base })
             };
             if state.permanent {
                 if state.fingerprint.as_deref() == Some(policy.config_fingerprint.as_str()) {
@@ -225,11 +229,6 @@ mod tests {
         }
     }
 
-    /// `state` as the base of a run started at minute `now` by this scheduler ("me").
-    fn run(state: ItemState, now: i64) -> Decision {
-        Decision::Run(ran_at(state, t(now), "me"))
-    }
-
     fn permanent(fingerprint: &str) -> ItemState {
         ItemState {
             failures: 1,
@@ -304,18 +303,18 @@ mod tests {
                 }),
             ),
             (
-                "a clean job is due: run it, recording the run",
+                "a clean job is due: run it",
                 clean(),
                 Event::Due,
                 0,
-                run(clean(), 0),
+                Decision::Run(clean()),
             ),
             (
-                "every run: a run earlier in this interval does not hold it back",
-                ran_at(clean(), t(0), "other"),
+                "every run: a worker's run earlier in this interval neither holds it back nor is replaced",
+                ran_at(clean(), t(0), "worker-b"),
                 Event::Due,
                 1,
-                run(clean(), 1),
+                Decision::Run(ran_at(clean(), t(0), "worker-b")),
             ),
             (
                 "backing off: skipped until the back-off ends",
@@ -332,7 +331,7 @@ mod tests {
                 transient(2, 30),
                 Event::Due,
                 30,
-                run(transient(2, 30), 30),
+                Decision::Run(transient(2, 30)),
             ),
             (
                 "permanent failure, same configuration: skipped",
@@ -348,7 +347,7 @@ mod tests {
                 permanent("cfg-0"),
                 Event::Due,
                 0,
-                run(clean(), 0),
+                Decision::Run(clean()),
             ),
             (
                 "lease held elsewhere: skipped, state untouched",
@@ -374,7 +373,7 @@ mod tests {
                 },
             ),
             (
-                "success keeps the run it records",
+                "success keeps the last run of the state",
                 ran_at(transient(3, 0), t(4), "me"),
                 Event::Ran(Ok(report.clone())),
                 5,
@@ -520,6 +519,13 @@ mod tests {
                 skipped(SkipReason::PermanentFailure {
                     error: "bad credentials: 401".into(),
                 }),
+            ),
+            (
+                "failed permanently in an earlier slot, configuration changed: run from a clean state",
+                ran_at(permanent("cfg-0"), slot(-900), "worker-b"),
+                Event::Due,
+                slot(10),
+                Decision::Run(ran_at(clean(), slot(10), "me")),
             ),
             (
                 "success stores the run's start, so other workers skip the item this slot",
