@@ -10,10 +10,19 @@
 //! * A permanent failure (bad credentials, impersonation denied, mailbox gone) is reported
 //!   once and the item is skipped until the configuration fingerprint changes
 //!   ([`SchedulerOptions::config_fingerprint`], see [`config_fingerprint`]).
-//! * No two runs of the same mailbox and table at once, even across processes: each item is
-//!   guarded by a lease row in the shared SQLite state database ([`SchedulerStore`]), taken in
-//!   an immediate transaction, renewed while the item runs and expiring after
-//!   [`SchedulerOptions::lease_ttl`] if its holder dies.
+//! * No two runs of the same mailbox and table at once, even across processes and machines:
+//!   each item is guarded by a lease row in the shared [`SchedulerStore`] (an SQLite file for
+//!   the processes of one machine, or with the feature `postgres` a PostgreSQL database for
+//!   workers on several machines, [`SchedulerStore::postgres`]), taken atomically, renewed
+//!   while the item runs and expiring after [`SchedulerOptions::lease_ttl`] if its holder
+//!   dies (at once if the holder was a process of this machine that no longer runs).
+//! * Many workers, one schedule ([`Cadence::OncePerInterval`]): each item runs once per
+//!   interval slot, by whichever worker takes its lease first; the others skip it
+//!   ([`SkipReason::AlreadyRan`]). The worker decides under the lease, from the state the
+//!   last run stored before giving the lease back. Workers poll more often than the interval
+//!   ([`SchedulerOptions::poll_period`]), so a dead worker's items run within the same slot
+//!   once its leases expire. Clocks of the machines must roughly agree (see
+//!   [`SchedulerStore`]).
 //! * Clean shutdown between items: once the [`CancellationToken`] fires no new item starts;
 //!   running items finish.
 //! * Time comes from a [`Clock`]; the loop sleeps with tokio's timer (pausable in tests).

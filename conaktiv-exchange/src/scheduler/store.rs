@@ -32,10 +32,17 @@ use crate::sqlite::{open_connection, storage, with_conn};
 #[cfg(feature = "postgres")]
 use super::postgres as pg;
 
-/// The scheduler's shared state: leases and per-item failure state, in SQLite (several
-/// processes of one machine may share one file) or, with the feature `postgres`, in
-/// PostgreSQL (workers on several machines share one database). See the module docs of
-/// [`crate::scheduler`].
+/// The scheduler's shared state: leases and per-item state, in SQLite (several processes
+/// of one machine may share one file) or, with the feature `postgres`, in PostgreSQL
+/// (workers on several machines share one database). Mailboxes compare without regard to
+/// ASCII case.
+///
+/// **Time.** Every lease operation takes the caller's `now` (the scheduler's [`Clock`]) with
+/// both backends, not the database server's clock: tests stay deterministic and one rule
+/// holds everywhere. Workers on several machines must therefore keep their clocks roughly in
+/// step (NTP): a clock running `d` ahead sees other workers' leases expire `d` early, so the
+/// skew must stay well below the lease's time to live (renewed every third of it), and
+/// interval slots begin `d` apart.
 #[derive(Clone)]
 pub struct SchedulerStore {
     backend: Backend,
