@@ -22,12 +22,14 @@ use conaktiv_exchange::scheduler::{
     SchedulerOptions, SchedulerStore, SkipReason, SyncReport, holder_is_dead,
 };
 use conaktiv_model::config::SyncTable;
+#[cfg(feature = "postgres")]
 use sync_core::postgres::{PgPool, create_scratch_database};
 use tokio_util::sync::CancellationToken;
 
 // ---------------------------------------------------------------------------------------
 // Stores
 
+#[cfg(feature = "postgres")]
 /// The test server's URL, or `None` (and a note) when there is none and none is required.
 fn pg_url() -> Option<String> {
     match std::env::var("CONAKTIV_TEST_POSTGRES_URL") {
@@ -43,11 +45,13 @@ fn pg_url() -> Option<String> {
     }
 }
 
+#[cfg(feature = "postgres")]
 /// A new database of its own, as the URL of it.
 async fn scratch_database(url: &str) -> String {
     create_scratch_database(url).await.unwrap()
 }
 
+#[cfg(feature = "postgres")]
 /// A store on its own pool (as another process would have) over the database of `url`.
 async fn pg_store(url: &str) -> SchedulerStore {
     let pool = PgPool::connect(url, None, 4).unwrap();
@@ -62,6 +66,7 @@ fn sqlite_stores(dir: &tempfile::TempDir, n: usize) -> Vec<SchedulerStore> {
         .collect()
 }
 
+#[cfg(feature = "postgres")]
 /// `n` handles on one store: PostgreSQL, one pool each on a new database.
 async fn pg_stores(url: &str, n: usize) -> Vec<SchedulerStore> {
     let db = scratch_database(url).await;
@@ -305,6 +310,7 @@ async fn lease_contract_sqlite() {
     );
 }
 
+#[cfg(feature = "postgres")]
 #[tokio::test]
 async fn lease_contract_postgres() {
     let Some(url) = pg_url() else { return };
@@ -388,6 +394,7 @@ async fn race(stores: Vec<SchedulerStore>, items: usize, rounds: usize) -> (usiz
     (taken, refused)
 }
 
+#[cfg(feature = "postgres")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn many_acquirers_on_postgres_never_hold_an_item_twice() {
     let Some(url) = pg_url() else { return };
@@ -620,6 +627,7 @@ async fn schedulers_on_one_sqlite_file_run_each_job_once_per_interval() {
     once_per_interval_with_a_dead_worker(sqlite_stores(&dir, 4)).await;
 }
 
+#[cfg(feature = "postgres")]
 #[tokio::test]
 async fn schedulers_on_postgres_run_each_job_once_per_interval() {
     let Some(url) = pg_url() else { return };
