@@ -724,7 +724,8 @@ impl SyncReport {
         self.count(|s| matches!(s, ItemStatus::Busy { .. }))
     }
 
-    /// Jobs that were skipped (backing off, failed permanently, shutting down).
+    /// Jobs that were skipped (backing off, failed permanently, shutting down, already ran
+    /// this interval).
     pub fn skipped(&self) -> usize {
         self.count(|s| matches!(s, ItemStatus::Skipped { .. }))
     }
