@@ -10,24 +10,32 @@
 //! * A permanent failure (bad credentials, impersonation denied, mailbox gone) is reported
 //!   once and the item is skipped until the configuration fingerprint changes
 //!   ([`SchedulerOptions::config_fingerprint`], see [`config_fingerprint`]).
-//! * No two runs of the same mailbox and table at once, even across processes: each item is
-//!   guarded by a lease row in the shared SQLite state database ([`SchedulerStore`]), taken in
-//!   an immediate transaction, renewed while the item runs and expiring after
-//!   [`SchedulerOptions::lease_ttl`] if its holder dies.
+//! * No two runs of the same mailbox and table at once, even across processes and machines:
+//!   each item is guarded by a lease row in the shared [`SchedulerStore`] (an SQLite file for
+//!   the processes of one machine, or with the feature `postgres` a PostgreSQL database for
+//!   workers on several machines, [`SchedulerStore::postgres`]), taken atomically, renewed
+//!   while the item runs and expiring after [`SchedulerOptions::lease_ttl`] if its holder
+//!   dies (at once if the holder was a process of this machine that no longer runs).
+//! * Many workers, one schedule ([`Cadence::OncePerInterval`]): each item runs once per
+//!   interval slot, by whichever worker takes its lease first; the others skip it
+//!   ([`SkipReason::AlreadyRan`]). The worker decides under the lease, from the state the
+//!   last run stored before giving the lease back. Workers poll more often than the interval
+//!   ([`SchedulerOptions::poll_period`]), so a dead worker's items run within the same slot
+//!   once its leases expire. Clocks of the machines must roughly agree (see
+//!   [`SchedulerStore`]).
 //! * Clean shutdown between items: once the [`CancellationToken`] fires no new item starts;
 //!   running items finish.
 //! * Time comes from a [`Clock`]; the loop sleeps with tokio's timer (pausable in tests).
 //! * Structured logs with `tracing` (span `batch_item` with `mailbox` and `table`).
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use conaktiv_model::Configuration;
 use futures::StreamExt;
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use tokio_util::sync::CancellationToken;
@@ -36,10 +44,14 @@ use tracing::Instrument;
 use crate::clock::Clock;
 use crate::host::{HostError, UserDirectory};
 use crate::rules::{Assignment, assignments, table_name};
-use crate::sqlite::{open_connection, storage, with_conn};
 
+#[cfg(feature = "postgres")]
+mod postgres;
+mod store;
 pub mod transition;
 
+use store::add;
+pub use store::{Leased, SchedulerStore};
 use transition::{Decision, Event};
 
 /// What kind of failure a [`JobError`] is; the scheduler decides on it (never on text).
@@ -489,6 +501,13 @@ pub enum SkipReason {
     },
     /// The scheduler is shutting down.
     Shutdown,
+    /// The item already ran in this interval slot ([`Cadence::OncePerInterval`]).
+    AlreadyRan {
+        /// When that run started.
+        at: DateTime<Utc>,
+        /// The scheduler that ran it.
+        by: String,
+    },
 }
 
 /// In words: `waiting after 3 failure(s) in a row; next attempt at ...`.
@@ -505,6 +524,11 @@ impl std::fmt::Display for SkipReason {
                 "failed permanently with this configuration ({error}); runs again when the configuration changes"
             ),
             SkipReason::Shutdown => f.write_str("the batch is shutting down"),
+            SkipReason::AlreadyRan { at, by } => write!(
+                f,
+                "already ran this interval (at {}, by {by})",
+                at.format("%Y-%m-%d %H:%M:%S UTC")
+            ),
         }
     }
 }
@@ -700,7 +724,8 @@ impl SyncReport {
         self.count(|s| matches!(s, ItemStatus::Busy { .. }))
     }
 
-    /// Jobs that were skipped (backing off, failed permanently, shutting down).
+    /// Jobs that were skipped (backing off, failed permanently, shutting down, already ran
+    /// this interval).
     pub fn skipped(&self) -> usize {
         self.count(|s| matches!(s, ItemStatus::Skipped { .. }))
     }
@@ -784,6 +809,32 @@ pub struct SchedulerOptions {
     pub backoff_max: Duration,
     /// The fingerprint of the configuration in force (see [`config_fingerprint`]).
     pub config_fingerprint: String,
+    /// Whether every run runs every due item, or each item once per interval slot.
+    pub cadence: Cadence,
+    /// How often [`Scheduler::run_loop`] looks for work with [`Cadence::OncePerInterval`]
+    /// [default: the shortest of the interval, half the lease's time to live and 30 s;
+    /// see [`SchedulerOptions::poll_period`]].
+    pub poll: Option<Duration>,
+}
+
+/// How often a [`Scheduler`] runs an item.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Cadence {
+    /// Every [`Scheduler::run_once`] runs every due item (subject to leases, back-off and
+    /// permanent failures), and [`Scheduler::run_loop`] runs once per interval: one process
+    /// (`batch`, `batch --once`, tests).
+    #[default]
+    EveryRun,
+    /// Each item runs at most once per interval slot (slot = whole intervals since the Unix
+    /// epoch, so all workers agree on it): an item that completed in the current slot (it
+    /// succeeded, or failed and stored its failure) is skipped with
+    /// [`SkipReason::AlreadyRan`]. The decision is made while holding the item's lease, so
+    /// of several workers sharing one [`SchedulerStore`] exactly one runs it. The loop polls
+    /// every [`SchedulerOptions::poll_period`], so the items of a worker that died are run by
+    /// another within the same slot once their leases expire.
+    OncePerInterval,
 }
 
 impl Default for SchedulerOptions {
@@ -796,6 +847,8 @@ impl Default for SchedulerOptions {
             backoff_base: Duration::from_secs(15 * 60),
             backoff_max: Duration::from_secs(24 * 60 * 60),
             config_fingerprint: String::new(),
+            cadence: Cadence::EveryRun,
+            poll: None,
         }
     }
 }
@@ -846,18 +899,6 @@ pub fn holder_is_dead(holder: &str) -> bool {
     process_start(pid).as_deref() != Some(start)
 }
 
-/// The outcome of [`SchedulerStore::run_leased`].
-#[derive(Debug)]
-pub enum Leased<T> {
-    /// The work ran while the lease was held.
-    Ran(T),
-    /// Another holder has the lease; the work did not run.
-    Busy {
-        /// The holder.
-        holder: String,
-    },
-}
-
 /// The batch task group that runs the sync.
 pub const BATCH_GROUP: &str = "Exchange Abgleich";
 
@@ -876,6 +917,41 @@ impl SchedulerOptions {
         })
     }
 
+    /// How often [`Scheduler::run_loop`] looks for work with [`Cadence::OncePerInterval`]:
+    /// [`SchedulerOptions::poll`], by default the shortest of the interval, half the lease's
+    /// time to live and 30 seconds (a dead worker's items wait at most for their lease to
+    /// expire and one poll); never below 10 ms.
+    pub fn poll_period(&self) -> Duration {
+        self.poll
+            .unwrap_or_else(|| {
+                self.interval
+                    .min(self.lease_ttl / 2)
+                    .min(Duration::from_secs(30))
+            })
+            .max(Duration::from_millis(10))
+    }
+
+    /// The interval slot `now` falls in: whole intervals since the Unix epoch (the same for
+    /// every worker whose clock agrees). An interval under a millisecond counts as one.
+    pub fn slot(&self, now: DateTime<Utc>) -> i64 {
+        now.timestamp_millis().div_euclid(self.interval_ms())
+    }
+
+    /// When the slot after the one of `now` begins.
+    pub fn next_slot_start(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        let start = self
+            .slot(now)
+            .saturating_add(1)
+            .saturating_mul(self.interval_ms());
+        DateTime::from_timestamp_millis(start).unwrap_or(DateTime::<Utc>::MAX_UTC)
+    }
+
+    fn interval_ms(&self) -> i64 {
+        i64::try_from(self.interval.as_millis())
+            .unwrap_or(i64::MAX)
+            .max(1)
+    }
+
     /// The back-off after `failures` consecutive transient failures.
     pub fn backoff(&self, failures: u32) -> Duration {
         let exp = failures.saturating_sub(1).min(30);
@@ -885,43 +961,7 @@ impl SchedulerOptions {
     }
 }
 
-/// The scheduler's shared state: leases and per-item failure state, in SQLite. Several
-/// schedulers (processes) may share one file.
-#[derive(Clone)]
-pub struct SchedulerStore {
-    conn: Arc<Mutex<Connection>>,
-}
-
-impl std::fmt::Debug for SchedulerStore {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SchedulerStore").finish_non_exhaustive()
-    }
-}
-
-const STORE_SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS scheduler_meta (version INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS scheduler_leases (
-    mailbox TEXT NOT NULL COLLATE NOCASE,
-    tbl TEXT NOT NULL,
-    holder TEXT NOT NULL,
-    expires_ms INTEGER NOT NULL,
-    PRIMARY KEY (mailbox, tbl)
-);
-CREATE TABLE IF NOT EXISTS scheduler_items (
-    mailbox TEXT NOT NULL COLLATE NOCASE,
-    tbl TEXT NOT NULL,
-    failures INTEGER NOT NULL DEFAULT 0,
-    next_attempt_ms INTEGER,
-    last_error TEXT,
-    permanent INTEGER NOT NULL DEFAULT 0,
-    fingerprint TEXT,
-    PRIMARY KEY (mailbox, tbl)
-);";
-
-/// The scheduler store's schema version.
-const STORE_VERSION: i64 = 1;
-
-/// The failure state of one item.
+/// The state of one item: its failures, and its last completed run.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ItemState {
     /// Consecutive failures.
@@ -934,263 +974,18 @@ pub struct ItemState {
     pub permanent: bool,
     /// The configuration fingerprint of the permanent failure.
     pub fingerprint: Option<String>,
+    /// The last run that completed (succeeded, or failed and stored its failure): with
+    /// [`Cadence::OncePerInterval`] an item runs at most once per interval slot.
+    pub last_run: Option<LastRun>,
 }
 
-fn ms(t: DateTime<Utc>) -> i64 {
-    t.timestamp_millis()
-}
-
-fn from_ms(v: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp_millis(v).unwrap_or_default()
-}
-
-fn add(t: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
-    t + chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
-}
-
-impl SchedulerStore {
-    /// Opens (or creates) the state database; may be the same file as the embedded CRM.
-    pub fn open(path: impl AsRef<Path>) -> Result<Self, crate::sqlite::SchemaError> {
-        Self::init(open_connection(Some(path.as_ref()))?)
-    }
-
-    /// An in-memory store (one process only).
-    pub fn in_memory() -> Result<Self, crate::sqlite::SchemaError> {
-        Self::init(open_connection(None)?)
-    }
-
-    fn init(mut conn: Connection) -> Result<Self, crate::sqlite::SchemaError> {
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.execute_batch(STORE_SCHEMA)?;
-        let found: Option<i64> = tx
-            .query_row("SELECT max(version) FROM scheduler_meta", [], |r| r.get(0))
-            .optional()?
-            .flatten();
-        match found {
-            Some(v) if v > STORE_VERSION => {
-                return Err(crate::sqlite::SchemaError::TooNew {
-                    found: v,
-                    supported: STORE_VERSION,
-                });
-            }
-            Some(_) => {}
-            None => {
-                tx.execute(
-                    "INSERT INTO scheduler_meta (version) VALUES (?1)",
-                    [STORE_VERSION],
-                )?;
-            }
-        }
-        tx.commit()?;
-        Ok(Self {
-            conn: Arc::new(Mutex::new(conn)),
-        })
-    }
-
-    /// Takes the lease of an item for `holder` until `now + ttl`, if it is free, expired or
-    /// already `holder`'s. Returns `Err(current holder)` when someone else holds it.
-    pub async fn try_acquire(
-        &self,
-        mailbox: &str,
-        table: &str,
-        holder: &str,
-        now: DateTime<Utc>,
-        ttl: Duration,
-    ) -> Result<Result<(), String>, HostError> {
-        let (mailbox, table, holder) = (mailbox.to_owned(), table.to_owned(), holder.to_owned());
-        with_conn(&self.conn, move |c| {
-            let tx = c
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(storage)?;
-            let current: Option<(String, i64)> = tx
-                .query_row(
-                    "SELECT holder, expires_ms FROM scheduler_leases WHERE mailbox = ?1 AND tbl = ?2",
-                    params![mailbox, table],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()
-                .map_err(storage)?;
-            if let Some((other, expires)) = current
-                && other != holder
-                && expires > ms(now)
-            {
-                if !holder_is_dead(&other) {
-                    return Ok(Err(other));
-                }
-                tracing::warn!(
-                    mailbox,
-                    table,
-                    holder = %other,
-                    "taking over the lease of a process that no longer runs"
-                );
-            }
-            tx.execute(
-                "INSERT OR REPLACE INTO scheduler_leases (mailbox, tbl, holder, expires_ms)
-                 VALUES (?1, ?2, ?3, ?4)",
-                params![mailbox, table, holder, ms(add(now, ttl))],
-            )
-            .map_err(storage)?;
-            tx.commit().map_err(storage)?;
-            Ok(Ok(()))
-        })
-        .await
-    }
-
-    /// Runs `work` while holding the lease of a mailbox and table for `holder`: takes the
-    /// lease (waiting up to `wait` for another holder to finish, polling every second),
-    /// renews it every third of `ttl` while the work runs, and gives it back afterwards.
-    /// This is the one lease every writing path takes (the scheduler, `Connector::run`, the
-    /// CLI's `sync`), so no two runs ever write the same mailbox and table at once.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn run_leased<T>(
-        &self,
-        clock: &dyn Clock,
-        mailbox: &str,
-        table: &str,
-        holder: &str,
-        ttl: Duration,
-        wait: Duration,
-        work: impl std::future::Future<Output = T>,
-    ) -> Result<Leased<T>, HostError> {
-        let give_up = add(clock.now(), wait);
-        loop {
-            match self
-                .try_acquire(mailbox, table, holder, clock.now(), ttl)
-                .await?
-            {
-                Ok(()) => break,
-                Err(other) if clock.now() >= give_up => {
-                    return Ok(Leased::Busy { holder: other });
-                }
-                Err(_) => tokio::time::sleep(Duration::from_secs(1)).await,
-            }
-        }
-        let result = tokio::select! {
-            r = work => r,
-            never = self.renew_forever(clock, mailbox, table, holder, ttl) => match never {},
-        };
-        if let Err(e) = self.release(mailbox, table, holder).await {
-            tracing::warn!(error = %e, "cannot release the lease; it expires by itself");
-        }
-        Ok(Leased::Ran(result))
-    }
-
-    /// Renews a lease every third of `ttl`; never returns.
-    async fn renew_forever(
-        &self,
-        clock: &dyn Clock,
-        mailbox: &str,
-        table: &str,
-        holder: &str,
-        ttl: Duration,
-    ) -> std::convert::Infallible {
-        let period = (ttl / 3).max(Duration::from_millis(10));
-        loop {
-            tokio::time::sleep(period).await;
-            match self.renew(mailbox, table, holder, clock.now(), ttl).await {
-                Ok(true) => {}
-                Ok(false) => tracing::warn!(mailbox, table, "lost the lease of a running job"),
-                Err(e) => tracing::warn!(error = %e, "cannot renew the lease"),
-            }
-        }
-    }
-
-    /// Extends `holder`'s lease; `false` if it no longer holds it.
-    pub async fn renew(
-        &self,
-        mailbox: &str,
-        table: &str,
-        holder: &str,
-        now: DateTime<Utc>,
-        ttl: Duration,
-    ) -> Result<bool, HostError> {
-        let (mailbox, table, holder) = (mailbox.to_owned(), table.to_owned(), holder.to_owned());
-        with_conn(&self.conn, move |c| {
-            c.execute(
-                "UPDATE scheduler_leases SET expires_ms = ?4
-                 WHERE mailbox = ?1 AND tbl = ?2 AND holder = ?3",
-                params![mailbox, table, holder, ms(add(now, ttl))],
-            )
-            .map(|n| n > 0)
-            .map_err(storage)
-        })
-        .await
-    }
-
-    /// Gives `holder`'s lease back.
-    pub async fn release(&self, mailbox: &str, table: &str, holder: &str) -> Result<(), HostError> {
-        let (mailbox, table, holder) = (mailbox.to_owned(), table.to_owned(), holder.to_owned());
-        with_conn(&self.conn, move |c| {
-            c.execute(
-                "DELETE FROM scheduler_leases WHERE mailbox = ?1 AND tbl = ?2 AND holder = ?3",
-                params![mailbox, table, holder],
-            )
-            .map(|_| ())
-            .map_err(storage)
-        })
-        .await
-    }
-
-    /// The failure state of an item (default: never failed).
-    pub async fn item_state(&self, mailbox: &str, table: &str) -> Result<ItemState, HostError> {
-        let (mailbox, table) = (mailbox.to_owned(), table.to_owned());
-        with_conn(&self.conn, move |c| {
-            c.query_row(
-                "SELECT failures, next_attempt_ms, last_error, permanent, fingerprint
-                 FROM scheduler_items WHERE mailbox = ?1 AND tbl = ?2",
-                params![mailbox, table],
-                |r| {
-                    Ok(ItemState {
-                        failures: r.get(0)?,
-                        next_attempt: r.get::<_, Option<i64>>(1)?.map(from_ms),
-                        last_error: r.get(2)?,
-                        permanent: r.get(3)?,
-                        fingerprint: r.get(4)?,
-                    })
-                },
-            )
-            .optional()
-            .map(Option::unwrap_or_default)
-            .map_err(storage)
-        })
-        .await
-    }
-
-    /// Stores an item's failure state (the default state deletes the row).
-    pub async fn set_item_state(
-        &self,
-        mailbox: &str,
-        table: &str,
-        state: &ItemState,
-    ) -> Result<(), HostError> {
-        let (mailbox, table, state) = (mailbox.to_owned(), table.to_owned(), state.clone());
-        with_conn(&self.conn, move |c| {
-            if state == ItemState::default() {
-                c.execute(
-                    "DELETE FROM scheduler_items WHERE mailbox = ?1 AND tbl = ?2",
-                    params![mailbox, table],
-                )
-            } else {
-                c.execute(
-                    "INSERT OR REPLACE INTO scheduler_items
-                     (mailbox, tbl, failures, next_attempt_ms, last_error, permanent, fingerprint)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                    params![
-                        mailbox,
-                        table,
-                        state.failures,
-                        state.next_attempt.map(ms),
-                        state.last_error,
-                        state.permanent,
-                        state.fingerprint
-                    ],
-                )
-            }
-            .map(|_| ())
-            .map_err(storage)
-        })
-        .await
-    }
+/// When an item's last completed run started, and which scheduler ran it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LastRun {
+    /// When the run was decided (its start).
+    pub at: DateTime<Utc>,
+    /// The scheduler ([`SchedulerOptions::holder`]) that ran it.
+    pub by: String,
 }
 
 /// The batch scheduler. See the module docs.
@@ -1229,10 +1024,18 @@ impl<R: JobRunner, C: Clock> Scheduler<R, C> {
     pub async fn run_once(&self, jobs: &[Assignment], cancel: &CancellationToken) -> SyncReport {
         let started = self.clock.now();
         let scope = &self.runner.begin_run();
-        tracing::info!(jobs = jobs.len(), holder = %self.options.holder, "batch run starts");
+        tracing::debug!(jobs = jobs.len(), holder = %self.options.holder, "batch run starts");
+        // Workers sharing the jobs start at different places in the list (by their holder
+        // name), so they seldom meet on one item.
+        let n = jobs.len();
+        let offset = match self.options.cadence {
+            Cadence::OncePerInterval if n > 0 => holder_offset(&self.options.holder) % n,
+            _ => 0,
+        };
         // Indices, not references, go through the stream: a closure over `&Assignment`
         // would not be general enough for `Send` futures.
-        let mut items: Vec<(usize, MailboxReport)> = futures::stream::iter(0..jobs.len())
+        let order = (0..n).map(move |k| (k + offset) % n);
+        let mut items: Vec<(usize, MailboxReport)> = futures::stream::iter(order)
             .map(|i| async move {
                 match jobs.get(i) {
                     Some(job) => Some((i, self.run_item(job, scope, cancel).await)),
@@ -1250,19 +1053,31 @@ impl<R: JobRunner, C: Clock> Scheduler<R, C> {
             items: items.into_iter().map(|(_, r)| r).collect(),
             problems: Vec::new(),
         };
-        tracing::info!(
-            succeeded = report.succeeded(),
-            failed = report.failed(),
-            busy = report.busy(),
-            skipped = report.skipped(),
-            outcome = report.outcome().as_str(),
-            "batch run finished"
-        );
+        let ran = report.succeeded() + report.failed();
+        if ran > 0 || self.options.cadence == Cadence::EveryRun {
+            tracing::info!(
+                succeeded = report.succeeded(),
+                failed = report.failed(),
+                busy = report.busy(),
+                skipped = report.skipped(),
+                outcome = report.outcome().as_str(),
+                "batch run finished"
+            );
+        } else {
+            tracing::debug!(
+                busy = report.busy(),
+                skipped = report.skipped(),
+                "batch poll finished; nothing to run"
+            );
+        }
         report
     }
 
-    /// Runs the batch every [`SchedulerOptions::interval`] until `cancel` fires, calling
-    /// `on_report` after each run. Returns after the run in progress when cancelled.
+    /// Runs the batch until `cancel` fires, calling `on_report` after each run: every
+    /// [`SchedulerOptions::interval`] with [`Cadence::EveryRun`]; with
+    /// [`Cadence::OncePerInterval`] every [`SchedulerOptions::poll_period`] and at the start
+    /// of each interval slot (each run then only runs what no worker ran in the slot yet).
+    /// Returns after the run in progress when cancelled.
     pub async fn run_loop(
         &self,
         source: &dyn JobSource,
@@ -1282,9 +1097,20 @@ impl<R: JobRunner, C: Clock> Scheduler<R, C> {
             };
             let report = self.run_once(&jobs, cancel).await;
             on_report(&report);
+            let pause = match self.options.cadence {
+                Cadence::EveryRun => self.options.interval,
+                Cadence::OncePerInterval => {
+                    let now = self.clock.now();
+                    let to_next_slot = (self.options.next_slot_start(now) - now)
+                        .to_std()
+                        .unwrap_or_default()
+                        .max(Duration::from_millis(10));
+                    self.options.poll_period().min(to_next_slot)
+                }
+            };
             tokio::select! {
                 () = cancel.cancelled() => break,
-                () = tokio::time::sleep(self.options.interval) => {}
+                () = tokio::time::sleep(pause) => {}
             }
         }
         tracing::info!("batch scheduler stopped");
@@ -1326,6 +1152,9 @@ impl<R: JobRunner, C: Clock> Scheduler<R, C> {
                     tracing::warn!(duration_ms, %error, retry_at = %retry, "failed; will retry");
                 }
                 ItemStatus::Busy { holder } => tracing::info!(%holder, "busy: another run holds the lease"),
+                ItemStatus::Skipped {
+                    reason: reason @ SkipReason::AlreadyRan { .. },
+                } => tracing::debug!(%reason, "skipped"),
                 ItemStatus::Skipped { reason } => tracing::info!(%reason, "skipped"),
             }
             report
@@ -1334,8 +1163,15 @@ impl<R: JobRunner, C: Clock> Scheduler<R, C> {
         .await
     }
 
-    /// The I/O around [`transition::transition`]: reads the item's state, takes the lease,
-    /// runs the job and stores the new state while the lease is still held.
+    /// The I/O around [`transition::transition`]: takes the item's lease, reads its state,
+    /// decides, runs the job and stores the new state while the lease is still held, so a
+    /// decision never rests on a state another worker is about to change (with
+    /// [`Cadence::OncePerInterval`], a state read before the lease could miss the run that
+    /// another worker finishes meanwhile, and the item would run twice in one slot).
+    ///
+    /// A first look at the state without the lease skips what is certainly not due
+    /// (backing off, failed permanently, already ran this slot) at the cost of one read and
+    /// no lease write; whatever it lets through is decided again under the lease.
     async fn item_status(
         &self,
         job: &Assignment,
@@ -1346,24 +1182,43 @@ impl<R: JobRunner, C: Clock> Scheduler<R, C> {
         let decide = |state: &ItemState, event| {
             transition::transition(state, event, &self.options, self.clock.now())
         };
-        let (state, event) = if cancel.is_cancelled() {
-            (ItemState::default(), Event::Shutdown)
-        } else {
-            match self.store.item_state(&job.mailbox, table).await {
-                Ok(state) => (state, Event::Due),
-                Err(e) => (ItemState::default(), Event::StateUnavailable(e.to_string())),
-            }
-        };
-        let base = match decide(&state, event) {
-            Decision::Run(base) => base,
-            done => return done.into_status(),
-        };
-        if state.permanent {
-            tracing::info!("the configuration changed since the permanent failure; trying again");
+        if cancel.is_cancelled() {
+            return decide(&ItemState::default(), Event::Shutdown).into_status();
         }
-        // The one lease every writing path takes (see `SchedulerStore::run_leased`); the
-        // item's state is stored while the lease is still held.
+        match self.store.item_state(&job.mailbox, table).await {
+            Ok(state) => {
+                if let done @ Decision::Done { .. } = decide(&state, Event::Due) {
+                    return done.into_status();
+                }
+            }
+            Err(e) => {
+                return decide(
+                    &ItemState::default(),
+                    Event::StateUnavailable(e.to_string()),
+                )
+                .into_status();
+            }
+        }
+        // The one lease every writing path takes (see `SchedulerStore::run_leased`).
         let work = async {
+            let state = match self.store.item_state(&job.mailbox, table).await {
+                Ok(state) => state,
+                Err(e) => {
+                    return decide(
+                        &ItemState::default(),
+                        Event::StateUnavailable(e.to_string()),
+                    );
+                }
+            };
+            let base = match decide(&state, Event::Due) {
+                Decision::Run(base) => base,
+                done => return done,
+            };
+            if state.permanent {
+                tracing::info!(
+                    "the configuration changed since the permanent failure; trying again"
+                );
+            }
             let decision = decide(&base, Event::Ran(self.runner.run_in(job, scope).await));
             if let Decision::Done {
                 store: Some(state), ..
@@ -1388,9 +1243,22 @@ impl<R: JobRunner, C: Clock> Scheduler<R, C> {
             .await;
         match leased {
             Ok(Leased::Ran(decision)) => decision,
-            Ok(Leased::Busy { holder }) => decide(&base, Event::LeaseBusy { holder }),
-            Err(e) => decide(&base, Event::StateUnavailable(e.to_string())),
+            Ok(Leased::Busy { holder }) => {
+                decide(&ItemState::default(), Event::LeaseBusy { holder })
+            }
+            Err(e) => decide(
+                &ItemState::default(),
+                Event::StateUnavailable(e.to_string()),
+            ),
         }
         .into_status()
     }
+}
+
+/// Where a worker starts in the job list: a stable hash (FNV-1a) of its holder name.
+fn holder_offset(holder: &str) -> usize {
+    let hash = holder.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    usize::try_from(hash % (u64::from(u32::MAX) + 1)).unwrap_or(0)
 }

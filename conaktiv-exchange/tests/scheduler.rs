@@ -123,6 +123,7 @@ fn options(holder: &str) -> SchedulerOptions {
         backoff_base: Duration::from_secs(600),
         backoff_max: Duration::from_secs(2400),
         config_fingerprint: "config-1".into(),
+        ..SchedulerOptions::default()
     }
 }
 

@@ -12,7 +12,7 @@ use conaktiv_exchange::config_directory::ConfigDirectory;
 use conaktiv_exchange::host::UserDirectory;
 use conaktiv_exchange::rules::table_name;
 use conaktiv_exchange::scheduler::{
-    ItemStatus, JobSource, Outcome, RuleJobs, Scheduler, SchedulerOptions, SchedulerStore,
+    Cadence, ItemStatus, JobSource, Outcome, RuleJobs, Scheduler, SchedulerOptions, SchedulerStore,
     SyncReport,
 };
 use conaktiv_exchange::service::{self, Connector, CrmStores, Preview, ServiceError};
@@ -371,6 +371,88 @@ pub struct BatchArgs {
     /// [default: CONAKTIV_SERVER_NAME, else the host name].
     #[arg(long)]
     pub server_name: Option<String>,
+    /// Advanced: how long a job's lease lasts without renewal, in seconds [default: 600]. A
+    /// worker that dies leaves its jobs to the others after this time (sooner on the same
+    /// machine).
+    #[arg(long, hide = true, env = "CONAKTIV_BATCH_LEASE_TTL_SECS", value_name = "SECS",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub lease_ttl_secs: Option<u64>,
+    /// Advanced: how often the loop looks for jobs no worker ran in the current interval, in
+    /// seconds [default: the shortest of the interval, half the lease time and 30 s].
+    #[arg(long, hide = true, env = "CONAKTIV_BATCH_POLL_SECS", value_name = "SECS",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub poll_secs: Option<u64>,
+    /// Advanced (tests): every task's interval in seconds instead of its `interval_minutes`.
+    #[arg(long, hide = true, env = "CONAKTIV_BATCH_INTERVAL_SECS", value_name = "SECS",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub interval_secs: Option<u64>,
+}
+
+impl BatchArgs {
+    /// A task's interval: `--interval-secs`, else the task's own.
+    fn interval(&self, task: &BatchTask) -> std::time::Duration {
+        self.interval_secs
+            .map(std::time::Duration::from_secs)
+            .unwrap_or_else(|| task.interval_minutes.as_duration())
+    }
+
+    /// The scheduler's options for a sync task, with this command's overrides. `None` if
+    /// the task is not an active sync task.
+    fn scheduler_options(
+        &self,
+        task: &BatchTask,
+        config: &Configuration,
+        cadence: Cadence,
+    ) -> Option<SchedulerOptions> {
+        let mut options = SchedulerOptions::for_batch_task(task, config)?;
+        options.cadence = cadence;
+        options.interval = self.interval(task);
+        if let Some(secs) = self.lease_ttl_secs {
+            options.lease_ttl = std::time::Duration::from_secs(secs);
+        }
+        options.poll = self.poll_secs.map(std::time::Duration::from_secs);
+        Some(options)
+    }
+}
+
+/// The scheduler's store (leases and item states) for `host`: the SQLite file
+/// `scheduler.sqlite` in its state folder, which the processes of one machine share. The one
+/// place `batch` chooses it: workers on several machines would share a PostgreSQL store
+/// (`SchedulerStore::postgres(&pool)`).
+async fn open_scheduler_store(host: &Host) -> Result<SchedulerStore, Output> {
+    SchedulerStore::open(host.state_dir.join("scheduler.sqlite"))
+        .map_err(|e| Output::error(Exit::Failure, "state", e.to_string()))
+}
+
+/// What a loop run prints: every run's whole report with [`Cadence::EveryRun`]; with
+/// [`Cadence::OncePerInterval`] the whole report of the first poll of each interval slot
+/// (`printed_slot` remembers it), and of later polls only the jobs that ran, if any (every
+/// poll would repeat the skipped and busy ones).
+fn loop_report(
+    report: &SyncReport,
+    options: &SchedulerOptions,
+    printed_slot: &mut Option<i64>,
+) -> Option<SyncReport> {
+    let slot = options.slot(report.started);
+    if options.cadence == Cadence::EveryRun || *printed_slot != Some(slot) {
+        *printed_slot = Some(slot);
+        return Some(report.clone());
+    }
+    let items: Vec<_> = report
+        .items
+        .iter()
+        .filter(|i| {
+            matches!(
+                i.status,
+                ItemStatus::Succeeded { .. } | ItemStatus::Failed { .. }
+            )
+        })
+        .cloned()
+        .collect();
+    (!items.is_empty()).then(|| SyncReport {
+        items,
+        ..report.clone()
+    })
 }
 
 /// A task `batch` runs, or why not.
@@ -532,7 +614,7 @@ pub async fn batch(
         return out;
     }
     if batch.once {
-        return batch_once(config, args, &started, tasks_json, json_mode).await;
+        return batch_once(config, args, batch, &started, tasks_json, json_mode).await;
     }
     let cancel = CancellationToken::new();
     let signal = cancel.clone();
@@ -543,40 +625,54 @@ pub async fn batch(
     });
     let mut loops = tokio::task::JoinSet::new();
     for p in &started {
-        let interval = p.task.interval_minutes.as_duration();
+        let interval = batch.interval(p.task);
         let label = p.task.label();
         if !json_mode {
+            let every = if interval.as_secs().is_multiple_of(60) {
+                format!("{} minute(s)", interval.as_secs() / 60)
+            } else {
+                format!("{} second(s)", interval.as_secs())
+            };
             println!(
-                "task {label:?} ({}) every {} minute(s)",
+                "task {label:?} ({}) every {every}",
                 p.kind.map(|k| k.to_string()).unwrap_or_default(),
-                interval.as_secs() / 60
             );
         }
         match p.kind {
             Some(TaskKind::Sync) => {
-                let Some(options) = SchedulerOptions::for_batch_task(p.task, config) else {
+                // Several workers may share the jobs: each runs once per interval, by
+                // whichever worker gets it first.
+                let Some(options) =
+                    batch.scheduler_options(p.task, config, Cadence::OncePerInterval)
+                else {
                     continue;
                 };
                 let host = match host(config, args).await {
                     Ok(h) => h,
                     Err(out) => return out,
                 };
-                let store = match SchedulerStore::open(host.state_dir.join("scheduler.sqlite")) {
+                let store = match open_scheduler_store(&host).await {
                     Ok(s) => s,
-                    Err(e) => return Output::error(Exit::Failure, "state", e.to_string()),
+                    Err(out) => return out,
                 };
                 let source = RuleJobs::new(config.rules.clone(), Arc::clone(&host.directory));
                 let scheduler = Scheduler::new(host.connector, SystemClock, store, options);
                 let cancel = cancel.clone();
                 loops.spawn(async move {
                     let mut runs = 0usize;
+                    let mut printed_slot = None;
+                    let options = scheduler.options().clone();
                     scheduler
                         .run_loop(&source, &cancel, |report| {
+                            let Some(report) = loop_report(report, &options, &mut printed_slot)
+                            else {
+                                return;
+                            };
                             runs += 1;
                             if json_mode {
-                                println!("{}", serde_json::to_string(report).unwrap_or_default());
+                                println!("{}", serde_json::to_string(&report).unwrap_or_default());
                             } else {
-                                println!("{}", batch_text(report));
+                                println!("{}", batch_text(&report));
                             }
                         })
                         .await;
@@ -628,6 +724,7 @@ pub async fn batch(
 async fn batch_once(
     config: &Configuration,
     args: &HostArgs,
+    batch: &BatchArgs,
     started: &[&Planned<'_>],
     tasks_json: Vec<serde_json::Value>,
     json_mode: bool,
@@ -640,16 +737,17 @@ async fn batch_once(
     for p in started {
         match p.kind {
             Some(TaskKind::Sync) => {
-                let Some(options) = SchedulerOptions::for_batch_task(p.task, config) else {
+                let Some(options) = batch.scheduler_options(p.task, config, Cadence::EveryRun)
+                else {
                     continue;
                 };
                 let host = match host(config, args).await {
                     Ok(h) => h,
                     Err(out) => return out,
                 };
-                let store = match SchedulerStore::open(host.state_dir.join("scheduler.sqlite")) {
+                let store = match open_scheduler_store(&host).await {
                     Ok(s) => s,
-                    Err(e) => return Output::error(Exit::Failure, "state", e.to_string()),
+                    Err(out) => return out,
                 };
                 let source = RuleJobs::new(config.rules.clone(), Arc::clone(&host.directory));
                 let scheduler = Scheduler::new(host.connector, SystemClock, store, options);

@@ -3,28 +3,41 @@
 //! [`SchedulerOptions`] (the policy: configuration fingerprint and back-off), at a time the
 //! caller passes in.
 //!
-//! The driver ([`Scheduler`](super::Scheduler)) reads the state, asks [`transition`] with
-//! [`Event::Due`], takes the lease and runs the job when told to ([`Decision::Run`]), then
+//! The driver ([`Scheduler`](super::Scheduler)) takes the lease, reads the state, asks
+//! [`transition`] with [`Event::Due`], runs the job when told to ([`Decision::Run`]), then
 //! asks again with [`Event::Ran`] and stores the state the [`Decision::Done`] carries while
-//! it still holds the lease.
+//! it still holds the lease. (It may ask with [`Event::Due`] before taking the lease too, to
+//! skip what is not due without a lease write; only the decision under the lease runs a job.)
+//!
+//! A [`Decision::Run`] carries the state the outcome builds on. With
+//! [`Cadence::OncePerInterval`] it records the run as [`ItemState::last_run`] (now, by
+//! [`SchedulerOptions::holder`]) and the outcome keeps it, so the stored state says when the
+//! item last ran in the cadence and who ran it.
 //!
 //! | state | event | decision |
 //! |---|---|---|
 //! | any | [`Event::Shutdown`] | skipped: shutting down |
 //! | any | [`Event::StateUnavailable`] | failed (transient), nothing stored |
+//! | ran in the current interval slot, [`Cadence::OncePerInterval`] | [`Event::Due`] | skipped: already ran this interval |
 //! | permanent failure, same configuration | [`Event::Due`] | skipped: permanent failure |
 //! | permanent failure, configuration changed | [`Event::Due`] | run, from a clean state |
 //! | backing off until later than now | [`Event::Due`] | skipped: backing off |
 //! | never failed, or back-off over | [`Event::Due`] | run |
 //! | any | [`Event::LeaseBusy`] | busy (another holder runs it), nothing stored |
-//! | any | [`Event::Ran`] succeeded | succeeded, the state is cleared |
+//! | any | [`Event::Ran`] succeeded | succeeded, the failures are cleared, the run kept |
 //! | `n` failures | [`Event::Ran`] failed permanently | failed, `n + 1`, skipped until the configuration changes |
 //! | `n` failures | [`Event::Ran`] failed otherwise | failed, `n + 1`, retried after [`SchedulerOptions::backoff`]`(n + 1)` |
+//!
+//! With [`Cadence::EveryRun`] (one process, `batch --once`) the last run is neither
+//! recorded nor honoured, only kept: a one-off run does not take an interval's turn from the
+//! workers. The slot ([`SchedulerOptions::slot`]) of the last run's start is compared with
+//! the slot of now.
 
 use chrono::{DateTime, Utc};
 
 use super::{
-    ItemState, ItemStatus, JobError, JobErrorKind, JobReport, SchedulerOptions, SkipReason, add,
+    Cadence, ItemState, ItemStatus, JobError, JobErrorKind, JobReport, LastRun, SchedulerOptions,
+    SkipReason, add,
 };
 
 /// What happened to a job.
@@ -103,29 +116,56 @@ pub fn transition(
             retry_at: None,
         }),
         Event::LeaseBusy { holder } => Decision::done(ItemStatus::Busy { holder }),
-        Event::Due if state.permanent => {
-            if state.fingerprint.as_deref() == Some(policy.config_fingerprint.as_str()) {
-                Decision::done(ItemStatus::Skipped {
-                    reason: SkipReason::PermanentFailure {
-                        error: state.last_error.clone().unwrap_or_default(),
+        Event::Due => {
+            if policy.cadence == Cadence::OncePerInterval
+                && let Some(last) = &state.last_run
+                && policy.slot(last.at) == policy.slot(now)
+            {
+                return Decision::done(ItemStatus::Skipped {
+                    reason: SkipReason::AlreadyRan {
+                        at: last.at,
+                        by: last.by.clone(),
                     },
-                })
+                });
+            }
+            let run = |base: ItemState| {
+                let last_run = match policy.cadence {
+                    Cadence::OncePerInterval => Some(LastRun {
+                        at: now,
+                        by: policy.holder.clone(),
+                    }),
+                    _ => state.last_run.clone(),
+                };
+                Decision::Run(ItemState { last_run, ..base })
+            };
+            if state.permanent {
+                if state.fingerprint.as_deref() == Some(policy.config_fingerprint.as_str()) {
+                    Decision::done(ItemStatus::Skipped {
+                        reason: SkipReason::PermanentFailure {
+                            error: state.last_error.clone().unwrap_or_default(),
+                        },
+                    })
+                } else {
+                    run(ItemState::default())
+                }
             } else {
-                Decision::Run(ItemState::default())
+                match state.next_attempt {
+                    Some(until) if until > now => Decision::done(ItemStatus::Skipped {
+                        reason: SkipReason::BackingOff {
+                            until,
+                            failures: state.failures,
+                        },
+                    }),
+                    _ => run(state.clone()),
+                }
             }
         }
-        Event::Due => match state.next_attempt {
-            Some(until) if until > now => Decision::done(ItemStatus::Skipped {
-                reason: SkipReason::BackingOff {
-                    until,
-                    failures: state.failures,
-                },
-            }),
-            _ => Decision::Run(state.clone()),
-        },
         Event::Ran(Ok(report)) => Decision::Done {
             status: ItemStatus::Succeeded { report },
-            store: Some(ItemState::default()),
+            store: Some(ItemState {
+                last_run: state.last_run.clone(),
+                ..ItemState::default()
+            }),
         },
         Event::Ran(Err(e)) => {
             let failures = state.failures.saturating_add(1);
@@ -139,6 +179,7 @@ pub fn transition(
                     last_error: Some(e.to_string()),
                     permanent,
                     fingerprint: permanent.then(|| policy.config_fingerprint.clone()),
+                    last_run: state.last_run.clone(),
                 }),
             }
         }
@@ -176,6 +217,15 @@ mod tests {
             last_error: Some("transient failure: timeout".into()),
             permanent: false,
             fingerprint: None,
+            last_run: None,
+        }
+    }
+
+    /// `state` with a last run at `at` by `by`.
+    fn ran_at(state: ItemState, at: DateTime<Utc>, by: &str) -> ItemState {
+        ItemState {
+            last_run: Some(LastRun { at, by: by.into() }),
+            ..state
         }
     }
 
@@ -186,6 +236,7 @@ mod tests {
             last_error: Some("bad credentials: 401".into()),
             permanent: true,
             fingerprint: Some(fingerprint.into()),
+            last_run: None,
         }
     }
 
@@ -214,6 +265,7 @@ mod tests {
                 last_error: Some(error),
                 permanent,
                 fingerprint: permanent.then(|| "cfg-1".to_owned()),
+                last_run: None,
             }),
         }
     }
@@ -256,6 +308,13 @@ mod tests {
                 Event::Due,
                 0,
                 Decision::Run(clean()),
+            ),
+            (
+                "every run: a worker's run earlier in this interval neither holds it back nor is replaced",
+                ran_at(clean(), t(0), "worker-b"),
+                Event::Due,
+                1,
+                Decision::Run(ran_at(clean(), t(0), "worker-b")),
             ),
             (
                 "backing off: skipped until the back-off ends",
@@ -307,8 +366,20 @@ mod tests {
                 Event::Ran(Ok(report.clone())),
                 5,
                 Decision::Done {
-                    status: ItemStatus::Succeeded { report },
+                    status: ItemStatus::Succeeded {
+                        report: report.clone(),
+                    },
                     store: Some(clean()),
+                },
+            ),
+            (
+                "success keeps the last run of the state",
+                ran_at(transient(3, 0), t(4), "me"),
+                Event::Ran(Ok(report.clone())),
+                5,
+                Decision::Done {
+                    status: ItemStatus::Succeeded { report },
+                    store: Some(ran_at(clean(), t(4), "me")),
                 },
             ),
             (
@@ -355,5 +426,169 @@ mod tests {
                 "{case}"
             );
         }
+    }
+
+    /// A slot start of the 15-minute interval (1,700,000,100 s is 1,888,889 × 900 s), plus
+    /// `secs` seconds.
+    fn slot(secs: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_700_000_100 + secs, 0).unwrap_or_default()
+    }
+
+    /// [`Cadence::OncePerInterval`]: (case, state, event, now, expected decision).
+    #[test]
+    fn once_per_interval_transitions() {
+        let timeout = JobError::transient("timeout");
+        let policy = SchedulerOptions {
+            cadence: Cadence::OncePerInterval,
+            interval: Duration::from_secs(15 * 60),
+            ..policy()
+        };
+        let already =
+            |at: DateTime<Utc>, by: &str| skipped(SkipReason::AlreadyRan { at, by: by.into() });
+        let backing_off = ItemState {
+            failures: 2,
+            next_attempt: Some(slot(300)),
+            last_error: Some("transient failure: timeout".into()),
+            ..clean()
+        };
+        let cases: Vec<(&str, ItemState, Event, DateTime<Utc>, Decision)> = vec![
+            (
+                "never ran: run, recording the run",
+                clean(),
+                Event::Due,
+                slot(0),
+                Decision::Run(ran_at(clean(), slot(0), "me")),
+            ),
+            (
+                "ran earlier in this slot (by another worker): skipped, naming that run",
+                ran_at(clean(), slot(60), "worker-b"),
+                Event::Due,
+                slot(600),
+                already(slot(60), "worker-b"),
+            ),
+            (
+                "the slot lasts the whole interval: its last second still counts",
+                ran_at(clean(), slot(0), "worker-b"),
+                Event::Due,
+                slot(899),
+                already(slot(0), "worker-b"),
+            ),
+            (
+                "ran in the previous slot, one second before this one began: run",
+                ran_at(clean(), slot(-1), "worker-b"),
+                Event::Due,
+                slot(0),
+                Decision::Run(ran_at(clean(), slot(0), "me")),
+            ),
+            (
+                "ran at the start of this slot; the next slot begins: run",
+                ran_at(clean(), slot(0), "me"),
+                Event::Due,
+                slot(900),
+                Decision::Run(ran_at(clean(), slot(900), "me")),
+            ),
+            (
+                "failed in this slot, back-off over within the slot: still once per slot",
+                ran_at(backing_off.clone(), slot(10), "worker-b"),
+                Event::Due,
+                slot(400),
+                already(slot(10), "worker-b"),
+            ),
+            (
+                "failed in the previous slot, back-off over: run, keeping the failures",
+                ran_at(backing_off.clone(), slot(-100), "worker-b"),
+                Event::Due,
+                slot(300),
+                Decision::Run(ran_at(backing_off.clone(), slot(300), "me")),
+            ),
+            (
+                "failed in the previous slot, backing off into this one: backing off",
+                ran_at(backing_off.clone(), slot(-100), "worker-b"),
+                Event::Due,
+                slot(100),
+                skipped(SkipReason::BackingOff {
+                    until: slot(300),
+                    failures: 2,
+                }),
+            ),
+            (
+                "failed permanently in an earlier slot: permanent failure",
+                ran_at(permanent("cfg-1"), slot(-900), "worker-b"),
+                Event::Due,
+                slot(10),
+                skipped(SkipReason::PermanentFailure {
+                    error: "bad credentials: 401".into(),
+                }),
+            ),
+            (
+                "failed permanently in an earlier slot, configuration changed: run from a clean state",
+                ran_at(permanent("cfg-0"), slot(-900), "worker-b"),
+                Event::Due,
+                slot(10),
+                Decision::Run(ran_at(clean(), slot(10), "me")),
+            ),
+            (
+                "success stores the run's start, so other workers skip the item this slot",
+                ran_at(clean(), slot(5), "me"),
+                Event::Ran(Ok(JobReport::default())),
+                slot(950),
+                Decision::Done {
+                    status: ItemStatus::Succeeded {
+                        report: JobReport::default(),
+                    },
+                    store: Some(ran_at(clean(), slot(5), "me")),
+                },
+            ),
+            (
+                "a failure stores the run too",
+                ran_at(clean(), slot(5), "me"),
+                Event::Ran(Err(timeout.clone())),
+                slot(60),
+                Decision::Done {
+                    status: ItemStatus::failed(&timeout, 1, Some(slot(660))),
+                    store: Some(ItemState {
+                        failures: 1,
+                        next_attempt: Some(slot(660)),
+                        last_error: Some(timeout.to_string()),
+                        ..ran_at(clean(), slot(5), "me")
+                    }),
+                },
+            ),
+            (
+                "lease held by another worker: busy, nothing stored",
+                clean(),
+                Event::LeaseBusy {
+                    holder: "worker-b".into(),
+                },
+                slot(0),
+                Decision::done(ItemStatus::Busy {
+                    holder: "worker-b".into(),
+                }),
+            ),
+        ];
+        for (case, state, event, now, expected) in cases {
+            assert_eq!(transition(&state, event, &policy, now), expected, "{case}");
+        }
+        assert_eq!(policy.slot(slot(0)), 1_888_889);
+        assert_eq!(policy.slot(slot(-1)), 1_888_888);
+        assert_eq!(policy.next_slot_start(slot(17)), slot(900));
+    }
+
+    #[test]
+    fn the_poll_period_is_shorter_than_the_interval_and_the_lease() {
+        let o = |interval: u64, ttl: u64, poll: Option<u64>| SchedulerOptions {
+            interval: Duration::from_secs(interval),
+            lease_ttl: Duration::from_secs(ttl),
+            poll: poll.map(Duration::from_secs),
+            ..policy()
+        };
+        assert_eq!(o(900, 600, None).poll_period(), Duration::from_secs(30));
+        assert_eq!(o(900, 20, None).poll_period(), Duration::from_secs(10));
+        assert_eq!(o(5, 600, None).poll_period(), Duration::from_secs(5));
+        assert_eq!(o(900, 600, Some(2)).poll_period(), Duration::from_secs(2));
+        assert_eq!(
+            o(900, 600, Some(0)).poll_period(),
+            Duration::from_millis(10)
+        );
     }
 }
