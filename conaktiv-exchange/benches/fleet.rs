@@ -57,10 +57,7 @@ fn org_toml(mailboxes: usize) -> String {
                 1 + n % 28,
                 1 + n % 28
             );
-            let _ = writeln!(
-                s,
-                "  {{ folder = \"tasks\", subject = \"EX-{u}-T-{n}\" }},"
-            );
+            let _ = writeln!(s, "  {{ folder = \"tasks\", subject = \"EX-{u}-T-{n}\" }},");
         }
         s.push_str("]\n");
     }
@@ -97,6 +94,8 @@ group = "Exchange Abgleich"
 task = "Abgleich"
 run_on = "client"
 interval_minutes = 60
+active = true
+start_automatically = true
 "#;
 
 /// Seeds the directory and the CRM records of every mailbox into `crm`.
@@ -121,9 +120,8 @@ where
             CrmStore::<ContactPerson>::create(crm, Some(&user), &c, None)
                 .await
                 .unwrap();
-            let start: chrono::DateTime<chrono::Utc> = format!("2026-12-{:02}T08:00:00Z", 1 + n)
-                .parse()
-                .unwrap();
+            let start: chrono::DateTime<chrono::Utc> =
+                format!("2026-12-{:02}T08:00:00Z", 1 + n).parse().unwrap();
             let a = Appointment {
                 subject: format!("CRM-{u}-A-{n}"),
                 start,
@@ -199,7 +197,9 @@ async fn world(backend: Backend, mailboxes: usize) -> World {
                 .await
                 .unwrap();
             let pool = sync_core::postgres::PgPool::connect(&url, None, 8).unwrap();
-            let pg = conaktiv_exchange::postgres::PgDb::open(&pool).await.unwrap();
+            let pg = conaktiv_exchange::postgres::PgDb::open(&pool)
+                .await
+                .unwrap();
             let directory = pg.directory();
             seed(
                 &pg.crm(),
@@ -270,10 +270,12 @@ struct Phase {
 impl World {
     fn worker(&self, workers: usize, concurrency: usize) -> Child {
         let mut c = Command::new(BIN);
-        c.arg("--config")
-            .arg(&self.config)
-            .arg("--json")
-            .args(["batch", "--once", "--concurrency", &concurrency.to_string()]);
+        c.arg("--config").arg(&self.config).arg("--json").args([
+            "batch",
+            "--once",
+            "--concurrency",
+            &concurrency.to_string(),
+        ]);
         if workers > 1 {
             // Workers share the run: each job once per interval, by whichever worker
             // takes its lease first.
@@ -362,7 +364,10 @@ impl World {
         let counts = self.mock.request_counts();
         let total: u64 = counts.values().sum();
         println!("   -- {name}");
-        println!("      wall time               {:>9.2} s", p.wall.as_secs_f64());
+        println!(
+            "      wall time               {:>9.2} s",
+            p.wall.as_secs_f64()
+        );
         println!(
             "      requests per mailbox    {:>9.2}  ({})",
             total as f64 / n,
@@ -383,7 +388,10 @@ impl World {
                 .collect::<Vec<_>>()
                 .join(", ")
         );
-        println!("      mock CPU                {:>9.2} s", mock_cpu.as_secs_f64());
+        println!(
+            "      mock CPU                {:>9.2} s",
+            mock_cpu.as_secs_f64()
+        );
         println!(
             "      peak memory per worker  {}",
             p.peak_kib

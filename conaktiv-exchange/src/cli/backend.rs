@@ -103,9 +103,7 @@ impl Stores {
         match self {
             Stores::Sqlite { db, .. } => CrmStores::all(db.crm()).linked(Arc::new(db.linker())),
             #[cfg(feature = "postgres")]
-            Stores::Postgres { db, .. } => {
-                CrmStores::all(db.crm()).linked(Arc::new(db.linker()))
-            }
+            Stores::Postgres { db, .. } => CrmStores::all(db.crm()).linked(Arc::new(db.linker())),
         }
     }
 
@@ -141,9 +139,9 @@ impl Stores {
         match self {
             Stores::Sqlite { state_dir, .. } => Arc::new(SqliteStates::new(state_dir.clone())),
             #[cfg(feature = "postgres")]
-            Stores::Postgres { db, .. } => Arc::new(conaktiv_exchange::state::PgStates::new(
-                db.pool().clone(),
-            )),
+            Stores::Postgres { db, .. } => {
+                Arc::new(conaktiv_exchange::state::PgStates::new(db.pool().clone()))
+            }
         }
     }
 

@@ -16,6 +16,7 @@
 //! | 4 | busy: nothing failed, but some mailboxes were not synchronised because another run (a second `sync`, the batch) was working on them |
 //! | 64 | usage error (unknown option, missing argument) |
 
+mod backend;
 mod check;
 mod import;
 mod migrate;

@@ -8,20 +8,19 @@ use std::sync::Arc;
 
 use conaktiv_exchange::batch_tasks::{self, AccountReceipt, TaskKind};
 use conaktiv_exchange::clock::SystemClock;
-use conaktiv_exchange::config_directory::ConfigDirectory;
 use conaktiv_exchange::host::UserDirectory;
 use conaktiv_exchange::rules::table_name;
 use conaktiv_exchange::scheduler::{
     Cadence, ItemStatus, JobSource, Outcome, RuleJobs, Scheduler, SchedulerOptions, SchedulerStore,
     SyncReport,
 };
-use conaktiv_exchange::service::{self, Connector, CrmStores, Preview, ServiceError};
-use conaktiv_exchange::sqlite::SqliteDb;
+use conaktiv_exchange::service::{self, Connector, Preview, ServiceError};
 use conaktiv_model::Configuration;
 use conaktiv_model::config::BatchTask;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
+use super::backend::Stores;
 use super::{Exit, Output, progress};
 
 /// Where the embedded CRM, directory and sync state live.
@@ -41,7 +40,8 @@ pub struct HostArgs {
 struct Host {
     connector: Connector,
     directory: Arc<dyn UserDirectory>,
-    state_dir: PathBuf,
+    /// The leases and item states the connector's runs take too.
+    scheduler: SchedulerStore,
 }
 
 fn service_error(e: &ServiceError) -> Output {
@@ -57,57 +57,24 @@ fn service_error(e: &ServiceError) -> Output {
     Output::error(exit, kind, e.to_string())
 }
 
-/// The embedded database's directory if it has users, else the users of the configuration's
-/// mail accounts.
-async fn directory(
-    db: &SqliteDb,
-    config: &Configuration,
-) -> Result<Arc<dyn UserDirectory>, Output> {
-    let sqlite = db.directory();
-    let users = sqlite
-        .users()
-        .await
-        .map_err(|e| Output::error(Exit::Failure, "database", e.to_string()))?;
-    Ok(if users.is_empty() {
-        Arc::new(ConfigDirectory::new(config))
-    } else {
-        Arc::new(sqlite)
-    })
-}
-
 async fn host(config: &Configuration, args: &HostArgs) -> Result<Host, Output> {
-    let db = SqliteDb::open(&args.db).map_err(|e| {
-        Output::error(
-            Exit::Failure,
-            "database",
-            format!("{}: {e}", args.db.display()),
-        )
-    })?;
-    let directory = directory(&db, config).await?;
-    let state_dir = args.state_dir.clone().unwrap_or_else(|| {
-        let mut name = args.db.as_os_str().to_owned();
-        name.push(".state");
-        PathBuf::from(name)
-    });
-    conaktiv_exchange::sqlite::create_private_dir(&state_dir).map_err(|e| {
-        Output::error(
-            Exit::Failure,
-            "state",
-            format!("{}: {e}", state_dir.display()),
-        )
-    })?;
+    let stores = Stores::open(config, args).await?;
+    let directory = stores.directory(config).await?;
+    let scheduler = stores.scheduler_store().await?;
     let connector = Connector::from_config(
         config.clone(),
         args.server.as_deref(),
-        CrmStores::all(db.crm()).linked(Arc::new(db.linker())),
+        stores.crm(),
         Arc::clone(&directory),
-        &state_dir,
+        stores.state_dir(),
     )
-    .map_err(|e| service_error(&e))?;
+    .map_err(|e| service_error(&e))?
+    .with_state_stores(stores.states())
+    .with_lease_store(scheduler.clone());
     Ok(Host {
         connector,
         directory,
-        state_dir,
+        scheduler,
     })
 }
 
@@ -371,6 +338,11 @@ pub struct BatchArgs {
     /// [default: CONAKTIV_SERVER_NAME, else the host name].
     #[arg(long)]
     pub server_name: Option<String>,
+    /// How many mailbox/table jobs this process runs at once [default: 4]. Exchange
+    /// throttles per service account (27 concurrent requests by default), shared by every
+    /// worker.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1000))]
+    pub concurrency: Option<u64>,
     /// Advanced: how long a job's lease lasts without renewal, in seconds [default: 600]. A
     /// worker that dies leaves its jobs to the others after this time (sooner on the same
     /// machine).
@@ -411,17 +383,19 @@ impl BatchArgs {
             options.lease_ttl = std::time::Duration::from_secs(secs);
         }
         options.poll = self.poll_secs.map(std::time::Duration::from_secs);
+        if let Some(n) = self.concurrency {
+            options.concurrency = usize::try_from(n).unwrap_or(usize::MAX);
+        }
         Some(options)
     }
 }
 
-/// The scheduler's store (leases and item states) for `host`: the SQLite file
-/// `scheduler.sqlite` in its state folder, which the processes of one machine share. The one
-/// place `batch` chooses it: workers on several machines would share a PostgreSQL store
-/// (`SchedulerStore::postgres(&pool)`).
+/// The scheduler's store (leases and item states) for `host`: with `[state] url =
+/// "postgres://…"` the database's (workers on several machines share it), else the SQLite
+/// file `scheduler.sqlite` in the state folder (the processes of one machine share it). The
+/// connector's own runs (`sync`) take their leases in the same store.
 async fn open_scheduler_store(host: &Host) -> Result<SchedulerStore, Output> {
-    SchedulerStore::open(host.state_dir.join("scheduler.sqlite"))
-        .map_err(|e| Output::error(Exit::Failure, "state", e.to_string()))
+    Ok(host.scheduler.clone())
 }
 
 /// What a loop run prints: every run's whole report with [`Cadence::EveryRun`]; with
@@ -534,53 +508,32 @@ fn mail_text(task: &str, receipts: &[AccountReceipt]) -> String {
 /// The receiving job of a batch task: every automatically receiving account into the
 /// embedded CRM, linked by the embedded linker.
 struct MailJob {
-    db: SqliteDb,
+    stores: Stores,
     checkpoints: Arc<dyn mail_transport::CheckpointStore>,
 }
 
 impl MailJob {
-    fn open(args: &HostArgs) -> Result<Self, Output> {
-        let db = SqliteDb::open(&args.db).map_err(|e| {
-            Output::error(
-                Exit::Failure,
-                "database",
-                format!("{}: {e}", args.db.display()),
-            )
-        })?;
-        let state_dir = state_dir(args);
-        conaktiv_exchange::sqlite::create_private_dir(&state_dir).map_err(|e| {
-            Output::error(
-                Exit::Failure,
-                "state",
-                format!("{}: {e}", state_dir.display()),
-            )
-        })?;
-        let checkpoints =
-            mail_transport::SqliteCheckpoints::open(state_dir.join("mail-checkpoints.sqlite"))
-                .map_err(|e| Output::error(Exit::Failure, "state", e.to_string()))?;
+    async fn open(config: &Configuration, args: &HostArgs) -> Result<Self, Output> {
+        let stores = Stores::open(config, args).await?;
+        let checkpoints = stores.checkpoints().await?;
         Ok(Self {
-            db,
-            checkpoints: Arc::new(checkpoints),
+            stores,
+            checkpoints,
         })
     }
 
     async fn run(&self, config: &Configuration) -> Vec<AccountReceipt> {
-        batch_tasks::receive_mail(
-            config,
-            self.db.crm(),
-            self.db.linker(),
-            Arc::clone(&self.checkpoints),
-        )
-        .await
+        let checkpoints = Arc::clone(&self.checkpoints);
+        match &self.stores {
+            Stores::Sqlite { db, .. } => {
+                batch_tasks::receive_mail(config, db.crm(), db.linker(), checkpoints).await
+            }
+            #[cfg(feature = "postgres")]
+            Stores::Postgres { db, .. } => {
+                batch_tasks::receive_mail(config, db.crm(), db.linker(), checkpoints).await
+            }
+        }
     }
-}
-
-fn state_dir(args: &HostArgs) -> PathBuf {
-    args.state_dir.clone().unwrap_or_else(|| {
-        let mut name = args.db.as_os_str().to_owned();
-        name.push(".state");
-        PathBuf::from(name)
-    })
 }
 
 /// `batch`: every active batch task of the configuration that runs on this machine, each on
@@ -680,7 +633,7 @@ pub async fn batch(
                 });
             }
             Some(TaskKind::ReceiveMail) => {
-                let job = match MailJob::open(args) {
+                let job = match MailJob::open(config, args).await {
                     Ok(j) => j,
                     Err(out) => return out,
                 };
@@ -772,7 +725,7 @@ async fn batch_once(
                 }
             }
             Some(TaskKind::ReceiveMail) => {
-                let job = match MailJob::open(args) {
+                let job = match MailJob::open(config, args).await {
                     Ok(j) => j,
                     Err(out) => return out,
                 };
