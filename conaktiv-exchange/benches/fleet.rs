@@ -10,6 +10,10 @@
 //! cost per mailbox grows), `FLEET_SCENARIOS` (default `pg:1,pg:2,pg:4,sqlite:1`),
 //! `FLEET_CONCURRENCY` (jobs at once per worker, default 27).
 //!
+//! The workers run in loop mode (each job once per interval, shared by whichever worker
+//! takes its lease) until the scheduler's state says every job ran; between the phases the
+//! bench clears that record, so the no-change run happens in the same interval.
+//!
 //! Printed per scenario and phase: wall time, requests per mailbox by operation (the mock's
 //! log), worker CPU (user + system, from `/proc`), the state-store time share (time in the
 //! sync state store over the jobs' time, from the workers' reports), peak memory (VmHWM) per
@@ -151,6 +155,8 @@ struct World {
     config: PathBuf,
     db: PathBuf,
     mailboxes: usize,
+    backend: Backend,
+    pool: Option<sync_core::postgres::PgPool>,
 }
 
 /// `postgres://user:password@host/db` → (`postgres://user@host/db`, password).
@@ -179,6 +185,7 @@ async fn world(backend: Backend, mailboxes: usize) -> World {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("crm.sqlite");
     let seeding = Instant::now();
+    let mut pg_pool = None;
     let state = match backend {
         Backend::Sqlite => {
             let sqlite = conaktiv_exchange::sqlite::SqliteDb::open(&db).unwrap();
@@ -207,6 +214,7 @@ async fn world(backend: Backend, mailboxes: usize) -> World {
                 mailboxes,
             )
             .await;
+            pg_pool = Some(pool.clone());
             let (url, password) = split_password(&url);
             let mut s = format!("\n[state]\nurl = \"{url}\"\nmax_connections = 32\n");
             if let Some(pw) = password {
@@ -235,6 +243,8 @@ async fn world(backend: Backend, mailboxes: usize) -> World {
         config: config_path,
         db,
         mailboxes,
+        backend,
+        pool: pg_pool,
     }
 }
 
@@ -268,94 +278,144 @@ struct Phase {
 }
 
 impl World {
-    fn worker(&self, workers: usize, concurrency: usize) -> Child {
+    /// A worker in loop mode (each job once per interval, shared with the other workers);
+    /// with PostgreSQL each on its own local folder, as on its own machine.
+    fn worker(&self, n: usize, concurrency: usize) -> Child {
+        let db = match self.backend {
+            Backend::Sqlite => self.db.clone(),
+            Backend::Postgres => self.db.with_file_name(format!("worker{n}.sqlite")),
+        };
         let mut c = Command::new(BIN);
-        c.arg("--config").arg(&self.config).arg("--json").args([
-            "batch",
-            "--once",
-            "--concurrency",
-            &concurrency.to_string(),
-        ]);
-        if workers > 1 {
-            // Workers share the run: each job once per interval, by whichever worker
-            // takes its lease first.
-            c.arg("--shared");
-        }
-        c.arg("--db")
-            .arg(&self.db)
+        c.arg("--config")
+            .arg(&self.config)
+            .arg("--json")
+            .args([
+                "batch",
+                "--concurrency",
+                &concurrency.to_string(),
+                "--poll-secs",
+                "1",
+            ])
+            .arg("--db")
+            .arg(db)
             .env("RUST_LOG", "error")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+            .stderr(Stdio::null());
         c.spawn().unwrap()
     }
 
-    /// Runs `workers` processes to their end, sampling each one's CPU and memory.
-    fn phase(&self, workers: usize, concurrency: usize) -> Phase {
+    /// How many jobs ran since `since_ms`, by the scheduler's state.
+    async fn done_since(&self, since_ms: i64) -> i64 {
+        match &self.pool {
+            Some(pool) => pool
+                .client()
+                .await
+                .unwrap()
+                .query_one(
+                    "SELECT count(*) FROM scheduler_items WHERE last_run_ms >= $1",
+                    &[&since_ms],
+                )
+                .await
+                .map(|r| r.get(0))
+                .unwrap_or(0),
+            None => {
+                let mut path = self.db.as_os_str().to_owned();
+                path.push(".state/scheduler.sqlite");
+                rusqlite::Connection::open(PathBuf::from(path))
+                    .and_then(|c| {
+                        c.busy_timeout(Duration::from_secs(5))?;
+                        c.query_row(
+                            "SELECT count(*) FROM scheduler_items WHERE last_run_ms >= ?1",
+                            [since_ms],
+                            |r| r.get(0),
+                        )
+                    })
+                    .unwrap_or(0)
+            }
+        }
+    }
+
+    /// Runs `workers` processes until every job has run once in this phase, sampling each
+    /// one's CPU and memory, then stops them (SIGTERM).
+    async fn phase(&self, workers: usize, concurrency: usize) -> Phase {
         self.mock.clear_log();
+        let since = chrono::Utc::now().timestamp_millis();
         let start = Instant::now();
-        let mut children: Vec<Child> = (0..workers)
-            .map(|_| self.worker(workers, concurrency))
-            .collect();
-        let mut last: Vec<(Duration, u64)> = vec![(Duration::ZERO, 0); workers];
-        let mut outputs: Vec<Option<std::process::Output>> = (0..workers).map(|_| None).collect();
-        // Read the outputs in threads so that no pipe fills up.
+        let mut children: Vec<Child> = (0..workers).map(|n| self.worker(n, concurrency)).collect();
         let readers: Vec<_> = children
             .iter_mut()
             .map(|c| {
                 let mut out = c.stdout.take().unwrap();
-                let mut err = c.stderr.take().unwrap();
                 std::thread::spawn(move || {
                     use std::io::Read;
-                    let (mut o, mut e) = (Vec::new(), Vec::new());
-                    let t = std::thread::spawn(move || {
-                        let _ = err.read_to_end(&mut e);
-                        e
-                    });
+                    let mut o = Vec::new();
                     let _ = out.read_to_end(&mut o);
-                    (o, t.join().unwrap_or_default())
+                    o
                 })
             })
             .collect();
-        let mut done = vec![false; workers];
-        while done.iter().any(|d| !d) {
+        let jobs = (self.mailboxes * 3) as i64;
+        let mut last: Vec<(Duration, u64)> = vec![(Duration::ZERO, 0); workers];
+        loop {
             for (i, c) in children.iter_mut().enumerate() {
-                if done[i] {
-                    continue;
-                }
                 if let Some(s) = sample(c.id()) {
                     last[i] = s;
                 }
                 if let Some(status) = c.try_wait().unwrap() {
-                    done[i] = true;
-                    outputs[i] = Some(std::process::Output {
-                        status,
-                        stdout: Vec::new(),
-                        stderr: Vec::new(),
-                    });
+                    panic!("worker {i} ended early: {status}");
                 }
             }
-            std::thread::sleep(Duration::from_millis(20));
+            if self.done_since(since).await >= jobs {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
         let wall = start.elapsed();
-        let mut reports = Vec::new();
-        for (i, r) in readers.into_iter().enumerate() {
-            let (stdout, stderr) = r.join().unwrap();
-            let code = outputs[i].as_ref().unwrap().status.code();
-            let report: Value = serde_json::from_slice(&stdout).unwrap_or_else(|_| {
-                panic!(
-                    "worker {i} (exit {code:?}) printed no report: {}{}",
-                    String::from_utf8_lossy(&stdout),
-                    String::from_utf8_lossy(&stderr)
-                )
-            });
-            reports.push(report);
+        for c in &mut children {
+            let _ = Command::new("kill")
+                .args(["-TERM", &c.id().to_string()])
+                .status();
         }
+        for c in &mut children {
+            c.wait().unwrap();
+        }
+        let mut reports = Vec::new();
+        for r in readers {
+            let out = r.join().unwrap();
+            for line in String::from_utf8_lossy(&out).lines() {
+                if let Ok(v) = serde_json::from_str::<Value>(line) {
+                    reports.push(v);
+                }
+            }
+        }
+        // The next phase runs every job again (in the same interval): forget the runs.
+        self.reset_runs().await;
         Phase {
             wall,
             cpu: last.iter().map(|s| s.0).collect(),
             peak_kib: last.iter().map(|s| s.1).collect(),
             reports,
+        }
+    }
+
+    async fn reset_runs(&self) {
+        const SQL: &str = "UPDATE scheduler_items SET last_run_ms = NULL, last_run_by = NULL";
+        match &self.pool {
+            Some(pool) => {
+                pool.client()
+                    .await
+                    .unwrap()
+                    .execute(SQL, &[])
+                    .await
+                    .unwrap();
+            }
+            None => {
+                let mut path = self.db.as_os_str().to_owned();
+                path.push(".state/scheduler.sqlite");
+                let c = rusqlite::Connection::open(PathBuf::from(path)).unwrap();
+                c.execute(SQL, []).unwrap();
+            }
         }
     }
 
@@ -489,7 +549,7 @@ fn main() {
             let w = rt.block_on(world(backend, n));
             for name in ["initial sync", "no-change run"] {
                 let cpu0 = own_cpu();
-                let p = w.phase(workers, concurrency);
+                let p = rt.block_on(w.phase(workers, concurrency));
                 w.print(name, &p, own_cpu().saturating_sub(cpu0));
             }
         }

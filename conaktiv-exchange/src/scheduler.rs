@@ -257,6 +257,9 @@ pub struct JobReport {
     pub item_errors: Vec<String>,
     /// The detached pairs, with the reason.
     pub detached_items: Vec<DetachedItem>,
+    /// Time spent waiting for the sync state store (reads and commits), in milliseconds:
+    /// with the job's duration, the store's share of a run.
+    pub state_store_ms: u64,
 }
 
 /// A pair the run stopped synchronising: one side's record disappeared and the other side's

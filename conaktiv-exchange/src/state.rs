@@ -35,6 +35,71 @@ pub trait StateStores: Send + Sync + std::fmt::Debug {
     }
 }
 
+/// A store that adds the time its calls take to a counter (a job's
+/// [`crate::scheduler::JobReport::state_store_ms`]).
+pub(crate) struct Timed {
+    inner: Box<dyn DynStateStore>,
+    spent: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Timed {
+    /// `inner`, timed into `spent` (nanoseconds).
+    pub(crate) fn new(
+        inner: Box<dyn DynStateStore>,
+        spent: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    ) -> Self {
+        Self { inner, spent }
+    }
+
+    async fn timed<T>(spent: &std::sync::atomic::AtomicU64, f: impl Future<Output = T>) -> T {
+        let start = std::time::Instant::now();
+        let r = f.await;
+        let ns = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        spent.fetch_add(ns, std::sync::atomic::Ordering::Relaxed);
+        r
+    }
+}
+
+impl sync_core::AsyncStateStore for Timed {
+    async fn pair_count(&mut self) -> Result<usize, StoreError> {
+        let spent = std::sync::Arc::clone(&self.spent);
+        Timed::timed(&spent, self.inner.dyn_pair_count()).await
+    }
+    async fn all_pairs(&mut self) -> Result<Vec<sync_core::Pair>, StoreError> {
+        let spent = std::sync::Arc::clone(&self.spent);
+        Timed::timed(&spent, self.inner.dyn_all_pairs()).await
+    }
+    async fn pairs_for(
+        &mut self,
+        local_ids: &[sync_core::Id],
+        remote_ids: &[sync_core::Id],
+        keys: &[sync_core::Key],
+    ) -> Result<Vec<sync_core::Pair>, StoreError> {
+        let spent = std::sync::Arc::clone(&self.spent);
+        Timed::timed(
+            &spent,
+            self.inner.dyn_pairs_for(local_ids, remote_ids, keys),
+        )
+        .await
+    }
+    async fn intents(&mut self) -> Result<Vec<sync_core::Intent>, StoreError> {
+        let spent = std::sync::Arc::clone(&self.spent);
+        Timed::timed(&spent, self.inner.dyn_intents()).await
+    }
+    async fn token(&mut self, side: sync_core::SideId) -> Result<Option<String>, StoreError> {
+        let spent = std::sync::Arc::clone(&self.spent);
+        Timed::timed(&spent, self.inner.dyn_token(side)).await
+    }
+    async fn commit(&mut self, batch: &sync_core::StateBatch) -> Result<(), StoreError> {
+        let spent = std::sync::Arc::clone(&self.spent);
+        Timed::timed(&spent, self.inner.dyn_commit(batch)).await
+    }
+    async fn detached(&mut self) -> Result<Vec<sync_core::Detached>, StoreError> {
+        let spent = std::sync::Arc::clone(&self.spent);
+        Timed::timed(&spent, self.inner.dyn_detached()).await
+    }
+}
+
 /// The scope name of a mailbox and table (`graph`: synced over Microsoft Graph).
 pub fn scope_name(mailbox: &str, table: SyncTable, graph: bool) -> String {
     let safe: String = mailbox

@@ -394,7 +394,9 @@ async fn three_workers_on_postgres_share_the_jobs_and_finish_a_killed_workers_sh
 
     let seen = seen.lock().unwrap().clone();
     let mut succeeded: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    let mut state_ms = 0;
     for (n, item) in &seen {
+        state_ms += item["report"]["state_store_ms"].as_u64().unwrap_or(0);
         let status = item["status"].as_str().unwrap_or_default();
         assert_ne!(status, "failed", "worker {n}: {item}");
         if status == "succeeded" {
@@ -411,6 +413,10 @@ async fn three_workers_on_postgres_share_the_jobs_and_finish_a_killed_workers_sh
             "{job} ran more than once in the interval: {by:?}"
         );
     }
+    assert!(
+        state_ms > 0,
+        "the reports say how long the state store took"
+    );
     let survivors: BTreeSet<usize> = succeeded.values().flatten().copied().collect();
     assert!(
         survivors.contains(&1) && survivors.contains(&2),

@@ -847,10 +847,14 @@ impl Connector {
         let scope = self
             .sync_state_scope(rule, mailbox, graph.is_some())
             .await?;
-        let mut state = self.states.open(&scope).await.map_err(|e| {
-            let e = SyncError::Store(e);
-            classify(&e)
-        })?;
+        let spent = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let mut state = crate::state::Timed::new(
+            self.states.open(&scope).await.map_err(|e| {
+                let e = SyncError::Store(e);
+                classify(&e)
+            })?,
+            Arc::clone(&spent),
+        );
         let now = Timestamp::from(std::time::SystemTime::now());
         let prepared = engine
             .prepare(&mut crm, &mut exchange, &mut state, now)
@@ -876,7 +880,8 @@ impl Connector {
                     incomplete = report.incomplete,
                     "sync run done"
                 );
-                let run = job_report(&report, &[crm.unreadable(), exchange.unreadable()]);
+                let mut run = job_report(&report, &[crm.unreadable(), exchange.unreadable()]);
+                run.state_store_ms = spent.load(std::sync::atomic::Ordering::Relaxed) / 1_000_000;
                 Ok(Done::Run(Box::new(run)))
             }
         }
