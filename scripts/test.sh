@@ -85,6 +85,9 @@ log "cargo fmt --check"
 cargo fmt --all -- --check
 log "cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
+# ... and without the PostgreSQL backend (the cargo feature `postgres`, on by default in
+# conaktiv-exchange), so that the embedded-only build stays clean.
+cargo clippy -p sync-core -p conaktiv-exchange --no-default-features --all-targets -- -D warnings
 log "cargo doc"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
 log "cargo test"
