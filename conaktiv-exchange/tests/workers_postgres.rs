@@ -469,3 +469,60 @@ async fn three_workers_on_postgres_share_the_jobs_and_finish_a_killed_workers_sh
         "the leases are in PostgreSQL, not in a worker's folder"
     );
 }
+
+/// `add-user` and `import` with a configuration whose `[state] url` names PostgreSQL fill
+/// that database (the workers' directory and CRM), not an SQLite file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn add_user_and_import_fill_the_postgres_database_of_the_configuration() {
+    let Some((pool, url)) = common::scratch_postgres().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (url, password) = split_password(&url);
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!("[state]\nurl = \"{url}\"\npassword = \"{password}\"\n"),
+    )
+    .unwrap();
+    let sqlite = dir.path().join("unused.sqlite");
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(BIN)
+            .arg("--config")
+            .arg(&config)
+            .arg("--json")
+            .args(args)
+            .arg("--db")
+            .arg(&sqlite)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(&["add-user", "anna", "--mailbox", "anna@contoso.test"]);
+    let file = dir.path().join("import.json");
+    std::fs::write(
+        &file,
+        r#"{"users": [{"name": "bert", "mailbox": "bert@contoso.test"}],
+            "contacts": [{"owner": "anna", "record": {"name": {"given_name": "Ida", "surname": "Import"}}}]}"#,
+    )
+    .unwrap();
+    run(&["import", file.to_str().unwrap()]);
+    assert!(!sqlite.exists(), "nothing went to the SQLite file");
+    let db = PgDb::open(&pool).await.unwrap();
+    let users: Vec<String> = conaktiv_exchange::host::UserDirectory::users(&db.directory())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.name)
+        .collect();
+    assert_eq!(users, ["anna", "bert"]);
+    let contacts = CrmStore::<ContactPerson>::list(&db.crm(), &ListQuery::all().owned_by("anna"))
+        .await
+        .unwrap();
+    assert_eq!(contacts.len(), 1);
+}

@@ -78,9 +78,74 @@ struct ImportFile {
     references: Vec<ReferenceRecord>,
 }
 
-fn open(db: &Path) -> Result<SqliteDb, Output> {
-    SqliteDb::open(db)
-        .map_err(|e| Output::error(Exit::Failure, "database", format!("{}: {e}", db.display())))
+/// The database `add-user` and `import` fill: the embedded SQLite file, or the PostgreSQL
+/// database of the configuration's `[state] url`.
+pub enum Target {
+    /// `--db`.
+    Sqlite(SqliteDb),
+    /// `[state] url = "postgres://…"`.
+    #[cfg(feature = "postgres")]
+    Postgres(conaktiv_exchange::postgres::PgDb),
+}
+
+impl Target {
+    /// The database of `config` (when given) or else `db`.
+    pub async fn open(
+        config: Option<&conaktiv_model::Configuration>,
+        db: &Path,
+    ) -> Result<Self, Output> {
+        #[cfg(feature = "postgres")]
+        if let Some(config) = config
+            && let Some(settings) = &config.state
+            && matches!(
+                settings.location(),
+                Ok(conaktiv_model::config::StateLocation::Postgres(_))
+            )
+        {
+            let secrets = conaktiv_exchange::secrets::ConfigSecrets::from_configuration(config)
+                .map_err(|e| Output::error(Exit::Config, "configuration", e.to_string()))?;
+            let pool = conaktiv_exchange::state::postgres_pool(settings, &secrets)
+                .await
+                .map_err(|e| Output::error(Exit::Config, "configuration", e.to_string()))?;
+            return conaktiv_exchange::postgres::PgDb::open(&pool)
+                .await
+                .map(Target::Postgres)
+                .map_err(|e| db_error(format!("{}: {e}", pool.target())));
+        }
+        let _ = config;
+        SqliteDb::open(db)
+            .map(Target::Sqlite)
+            .map_err(|e| Output::error(Exit::Failure, "database", format!("{}: {e}", db.display())))
+    }
+
+    async fn put_user(&self, user: &DirectoryUser) -> Result<(), Output> {
+        match self {
+            Target::Sqlite(db) => db.directory().put_user(user).await,
+            #[cfg(feature = "postgres")]
+            Target::Postgres(db) => db.directory().put_user(user).await,
+        }
+        .map_err(db_error)
+    }
+
+    async fn add_reference(&self, r: ReferenceRecord) -> Result<(), Output> {
+        match self {
+            Target::Sqlite(db) => db.add_reference(r).await,
+            #[cfg(feature = "postgres")]
+            Target::Postgres(db) => db.add_reference(r).await,
+        }
+        .map_err(db_error)
+    }
+
+    async fn create_all<R: CrmRecord>(&self, rows: Vec<Owned<R>>) -> Result<usize, Output>
+    where
+        SqliteCrm: CrmStore<R>,
+    {
+        match self {
+            Target::Sqlite(db) => create_all(&db.crm(), rows).await,
+            #[cfg(feature = "postgres")]
+            Target::Postgres(db) => create_all(&db.crm(), rows).await,
+        }
+    }
 }
 
 fn db_error(e: impl std::fmt::Display) -> Output {
@@ -88,14 +153,10 @@ fn db_error(e: impl std::fmt::Display) -> Output {
 }
 
 /// `add-user`: adds or replaces a user of the embedded directory.
-pub async fn add_user(db: &Path, user: UserInput) -> Output {
-    let db = match open(db) {
-        Ok(d) => d,
-        Err(o) => return o,
-    };
+pub async fn add_user(db: &Target, user: UserInput) -> Output {
     let user = user.user();
-    if let Err(e) = db.directory().put_user(&user).await {
-        return db_error(e);
+    if let Err(o) = db.put_user(&user).await {
+        return o;
     }
     Output::new(
         Exit::Success,
@@ -180,10 +241,10 @@ fn read(file: &Path) -> Result<ImportFile, Output> {
         .map_err(|e| Output::error(Exit::Config, "import", format!("{}: {e}", file.display())))
 }
 
-async fn create_all<R: CrmRecord>(crm: &SqliteCrm, rows: Vec<Owned<R>>) -> Result<usize, Output>
-where
-    SqliteCrm: CrmStore<R>,
-{
+async fn create_all<R: CrmRecord, S: CrmStore<R>>(
+    crm: &S,
+    rows: Vec<Owned<R>>,
+) -> Result<usize, Output> {
     let n = rows.len();
     for row in rows {
         crm.create(Some(&row.owner), &row.record, None)
@@ -195,33 +256,28 @@ where
 
 /// `import`: users (with groups), contacts, appointments, tasks and projects / offers /
 /// invoices from a JSON file (users also from CSV) into the embedded database.
-pub async fn import(db: &Path, file: &Path) -> Output {
+pub async fn import(db: &Target, file: &Path) -> Output {
     let data = match read(file) {
-        Ok(d) => d,
-        Err(o) => return o,
-    };
-    let db = match open(db) {
         Ok(d) => d,
         Err(o) => return o,
     };
     let users = data.users.len();
     for u in data.users {
-        if let Err(e) = db.directory().put_user(&u.user()).await {
-            return db_error(e);
+        if let Err(o) = db.put_user(&u.user()).await {
+            return o;
         }
     }
     let references = data.references.len();
     for r in data.references {
-        if let Err(e) = db.add_reference(r).await {
-            return db_error(e);
+        if let Err(o) = db.add_reference(r).await {
+            return o;
         }
     }
-    let crm = db.crm();
     let counts = async {
         Ok::<_, Output>((
-            create_all(&crm, data.contacts).await?,
-            create_all(&crm, data.appointments).await?,
-            create_all(&crm, data.tasks).await?,
+            db.create_all(data.contacts).await?,
+            db.create_all(data.appointments).await?,
+            db.create_all(data.tasks).await?,
         ))
     }
     .await;

@@ -236,6 +236,16 @@ fn config_path(given: Option<&Path>) -> Option<PathBuf> {
 }
 
 /// Loads and validates the configuration; a failure is a configuration error (exit 3).
+/// Where `add-user` and `import` write: the configuration's `[state]` PostgreSQL database
+/// when `--config` is given and names one, else `db`.
+async fn import_target(config: Option<&Path>, db: &Path) -> Result<import::Target, Output> {
+    let configuration = match config {
+        Some(_) => Some(load_config(config).map_err(|o| *o)?.1),
+        None => None,
+    };
+    import::Target::open(configuration.as_ref(), db).await
+}
+
 fn load_config(given: Option<&Path>) -> Result<(PathBuf, Configuration), Box<Output>> {
     let Some(path) = config_path(given) else {
         return Err(Box::new(Output::error(
@@ -300,15 +310,24 @@ async fn run(cli: Cli) -> Output {
         Command::Mock { listen, data } if config.is_none() => {
             mock::run(listen, data.as_deref(), cli.json).await
         }
-        // The embedded database needs no configuration either.
+        // The embedded database needs no configuration either; a configuration given with
+        // `--config` whose `[state] url` names PostgreSQL sends them there.
         Command::AddUser {
             name,
             mailbox,
             group,
             display_name,
             db,
-        } => import::add_user(&db, import::user_input(name, display_name, mailbox, group)).await,
-        Command::Import { file, db } => import::import(&db, &file).await,
+        } => match import_target(config, &db).await {
+            Ok(t) => {
+                import::add_user(&t, import::user_input(name, display_name, mailbox, group)).await
+            }
+            Err(o) => o,
+        },
+        Command::Import { file, db } => match import_target(config, &db).await {
+            Ok(t) => import::import(&t, &file).await,
+            Err(o) => o,
+        },
         command => {
             let (path, configuration) = match load_config(config) {
                 Ok(c) => c,
