@@ -188,11 +188,12 @@ async fn a_batch_is_stored_all_or_nothing() {
     );
 }
 
-/// While another connection holds the database's write lock, a batch waits for it and is
-/// then stored whole; a reader never sees part of it: it sees none of the keys before the
-/// batch commits and all of them after.
+/// While another connection holds the database's write lock, a batch waits for it (the busy
+/// timeout) instead of failing, and is then stored whole: another connection sees none of
+/// its keys before and all of them after. (That nothing in between is visible is what
+/// `a_batch_is_stored_all_or_nothing` shows.)
 #[tokio::test]
-async fn readers_see_all_of_a_batch_or_none() {
+async fn a_batch_waits_for_another_writer_and_is_then_stored_whole() {
     let (dir, db) = db();
     let crm = db.crm();
     let seeded = seed(&crm, 50).await;
