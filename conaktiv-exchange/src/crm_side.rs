@@ -9,7 +9,13 @@
 //! | `Create { record, key }` | `create(owner, defaults(apply(None, record)), key or pinned key)` | - |
 //! | `Update { id, expected, record, key }` | `update(id, expected, apply(current, record), key)` | `Conflict` / `NotFound` |
 //! | `Delete { id, expected }` | `delete(id, expected)` | `Conflict` / `NotFound` |
-//! | `SetKey { id, expected, key }` | `set_key(id, expected, key)` | `Conflict` / `NotFound` |
+//! | `SetKey { id, expected, key }` | `set_keys([.., (id, expected, key), ..])` | `Conflict` / `NotFound` |
+//!
+//! Consecutive `SetKey`s of a batch (all of an initial sync's key write-backs) go to the store
+//! as one [`CrmStore::set_keys`] call, which the embedded store writes in one transaction;
+//! the other writes go one by one, in the batch's order. A store whose `set_keys` answers
+//! another number of results than it was given writes is not paired up with the writes: each
+//! of those key writes is reported as of unknown outcome.
 //!
 //! The projection decides which fields sync: [`Projection::apply`] gets the current CRM
 //! record, so fields the projection does not cover (a contact's customer link) stay as they
@@ -54,7 +60,7 @@ use sync_core::{
 };
 
 use crate::filter::{Defaults, Filter};
-use crate::host::{CrmRecord, CrmStore, HostError, ListQuery, RecordMeta};
+use crate::host::{CrmRecord, CrmStore, HostError, KeyWrite, ListQuery, RecordMeta};
 
 /// The prefix of the stored correlation key of a *pinned* record: one the sync created
 /// from Exchange that does not match the rule's filter (see the module docs). [`CrmSide`]
@@ -312,14 +318,50 @@ where
                 Err(e) => failed(e),
             },
             WriteOp::SetKey { id, expected, key } => {
-                let key = if self.pinned.contains(&id) {
-                    pinned_key(&key)
-                } else {
-                    key
-                };
-                outcome(self.store.set_key(&id, &expected, &key).await)
+                let mut outcomes = self
+                    .write_keys(vec![self.key_write(id, expected, key)])
+                    .await;
+                outcomes.pop().unwrap_or_else(|| {
+                    WriteOutcome::Unknown("the store answered no result for the key write".into())
+                })
             }
         }
+    }
+
+    /// The key write of a `SetKey`: a pinned record keeps its pin.
+    fn key_write(&self, id: Id, expected: String, key: String) -> KeyWrite {
+        let key = if self.pinned.contains(&id) {
+            pinned_key(&key)
+        } else {
+            key
+        };
+        KeyWrite::new(id, expected, key)
+    }
+
+    /// Several key writes in one [`CrmStore::set_keys`] call: one outcome per write, in order.
+    async fn write_keys(&mut self, writes: Vec<KeyWrite>) -> Vec<WriteOutcome> {
+        if writes.is_empty() {
+            return Vec::new();
+        }
+        let results = self.store.set_keys(&writes).await;
+        if results.len() != writes.len() {
+            tracing::warn!(
+                table = R::TABLE_NAME,
+                writes = writes.len(),
+                results = results.len(),
+                "the store answered a batch of key writes with another number of results"
+            );
+            let why = format!(
+                "the store answered {} key writes with {} results",
+                writes.len(),
+                results.len()
+            );
+            return writes
+                .iter()
+                .map(|_| WriteOutcome::Unknown(why.clone()))
+                .collect();
+        }
+        results.into_iter().map(outcome).collect()
     }
 }
 
@@ -393,9 +435,21 @@ where
 
     async fn write(&mut self, ops: Vec<WriteOp>) -> Result<Vec<WriteOutcome>, SideError> {
         let mut out = Vec::with_capacity(ops.len());
+        // A run of consecutive key writes goes to the store as one batch; any other write
+        // ends the run, so the batch's order is kept.
+        let mut keys: Vec<KeyWrite> = Vec::new();
         for op in ops {
-            out.push(self.write_one(op).await);
+            match op {
+                WriteOp::SetKey { id, expected, key } => {
+                    keys.push(self.key_write(id, expected, key));
+                }
+                other => {
+                    out.extend(self.write_keys(std::mem::take(&mut keys)).await);
+                    out.push(self.write_one(other).await);
+                }
+            }
         }
+        out.extend(self.write_keys(keys).await);
         Ok(out)
     }
 }

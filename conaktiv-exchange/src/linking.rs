@@ -91,6 +91,12 @@ impl CrmStore<Mail> for LinkingMails {
     async fn set_key(&self, id: &str, expected: &str, key: &str) -> Result<RecordMeta, HostError> {
         self.store.set_key(id, expected, key).await
     }
+    async fn set_keys(
+        &self,
+        writes: &[crate::host::KeyWrite],
+    ) -> Vec<Result<RecordMeta, HostError>> {
+        self.store.set_keys(writes).await
+    }
 
     async fn create(
         &self,
@@ -154,6 +160,12 @@ impl CrmStore<Appointment> for LinkingAppointments {
     }
     async fn set_key(&self, id: &str, expected: &str, key: &str) -> Result<RecordMeta, HostError> {
         self.store.set_key(id, expected, key).await
+    }
+    async fn set_keys(
+        &self,
+        writes: &[crate::host::KeyWrite],
+    ) -> Vec<Result<RecordMeta, HostError>> {
+        self.store.set_keys(writes).await
     }
 
     async fn create(

@@ -632,6 +632,39 @@ impl<R: CrmRecord> CrmStore<R> for PgCrm {
         tx.commit().await.map_err(storage)?;
         Ok(meta)
     }
+
+    /// One transaction per batch (see [`PgCrm::set_keys`]); a storage failure is reported on
+    /// every write of the batch (nothing was stored).
+    async fn set_keys(
+        &self,
+        writes: &[crate::host::KeyWrite],
+    ) -> Vec<Result<RecordMeta, HostError>> {
+        if writes.is_empty() {
+            return Vec::new();
+        }
+        let tuples: Vec<(&str, &str, &str)> = writes
+            .iter()
+            .map(|w| (w.id.as_str(), w.expected.as_str(), w.key.as_str()))
+            .collect();
+        match PgCrm::set_keys::<R>(self, &tuples).await {
+            Ok(out) => out,
+            Err(e) => {
+                let (message, transient) = match e {
+                    HostError::Storage { message, transient } => (message, transient),
+                    other => (other.to_string(), false),
+                };
+                writes
+                    .iter()
+                    .map(|_| {
+                        Err(HostError::Storage {
+                            message: message.clone(),
+                            transient,
+                        })
+                    })
+                    .collect()
+            }
+        }
+    }
 }
 
 /// The embedded user directory on PostgreSQL.

@@ -20,7 +20,17 @@
 //!   records costs in proportion to them, not to the whole CRM.
 //!
 //! Several processes may share the file: it runs in WAL mode with a busy timeout, and every
-//! conditional write is one transaction.
+//! conditional write is one transaction (a batch of key writes,
+//! [`CrmStore::set_keys`], is one transaction for the whole batch).
+//!
+//! # Durability and cost
+//!
+//! A file database runs with `journal_mode=WAL` and `synchronous=NORMAL`: a commit appends
+//! to the write-ahead log without an fsync; the log is synced (and copied into the database)
+//! at checkpoints. A committed transaction survives a crash of the process; a power loss may
+//! lose the transactions committed since the last checkpoint, and never corrupts the
+//! database. Repeated statements are prepared once per connection (`prepare_cached`), and a
+//! connection caches up to 32 MiB of pages.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -32,7 +42,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, 
 use sha2::{Digest, Sha256};
 
 use crate::host::{
-    CrmRecord, CrmStore, DirectoryUser, HostError, ListQuery, MailLinkQuery, MailLinker,
+    CrmRecord, CrmStore, DirectoryUser, HostError, KeyWrite, ListQuery, MailLinkQuery, MailLinker,
     RecordMeta, Stored, UserDirectory,
 };
 use conaktiv_model::mail::MailLinks;
@@ -163,6 +173,16 @@ pub fn create_private_file(path: &Path) -> std::io::Result<()> {
 /// How long a connection waits for another's lock.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Prepared statements kept per connection: every statement of this module fits, so none is
+/// prepared twice (rusqlite's default keeps 16).
+const STATEMENT_CACHE: usize = 64;
+
+/// The page cache of a connection, in KiB (SQLite's `cache_size` takes a negative number as
+/// KiB): pages are read once from the file instead of again on every listing, fetch and
+/// write of a job over more than SQLite's default 2 MiB of records. Memory is taken only as
+/// pages are read.
+const PAGE_CACHE_KIB: i64 = 32 * 1024;
+
 pub(crate) fn open_connection(path: Option<&Path>) -> Result<Connection, rusqlite::Error> {
     let conn = match path {
         Some(p) => {
@@ -180,6 +200,8 @@ pub(crate) fn open_connection(path: Option<&Path>) -> Result<Connection, rusqlit
         None => Connection::open_in_memory()?,
     };
     conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    conn.pragma_update(None, "cache_size", -PAGE_CACHE_KIB)?;
     if path.is_some() {
         // Switching a new database to WAL takes an exclusive lock and SQLite's busy handler
         // is not consulted on every path of that switch: a concurrent opener retries.
@@ -311,15 +333,21 @@ impl SqliteDb {
                     Some(record.project.clone()),
                 ),
             };
+            let mut stmt = c.prepare_cached(sql).map_err(storage)?;
             match project {
-                None => c.execute(
-                    sql,
-                    params![record.id, record.number, record.title, record.customer],
-                ),
-                Some(p) => c.execute(
-                    sql,
-                    params![record.id, record.number, record.title, record.customer, p],
-                ),
+                None => stmt.execute(params![
+                    record.id,
+                    record.number,
+                    record.title,
+                    record.customer
+                ]),
+                Some(p) => stmt.execute(params![
+                    record.id,
+                    record.number,
+                    record.title,
+                    record.customer,
+                    p
+                ]),
             }
             .map_err(storage)?;
             Ok(())
@@ -373,11 +401,18 @@ pub(crate) fn now_text() -> String {
 }
 
 pub(crate) fn fingerprint(body: &str, key: Option<&str>) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut h = Sha256::new();
     h.update(body.as_bytes());
     h.update([0u8]);
     h.update(key.unwrap_or("").as_bytes());
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    let digest = h.finalize();
+    let mut out = String::with_capacity(digest.len() * 2);
+    for b in digest {
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 0x0f)]));
+    }
+    out
 }
 
 pub(crate) struct Row {
@@ -404,7 +439,8 @@ impl Row {
     }
 }
 
-const ROW_COLUMNS: &str = "id, rev, fingerprint, key, owner, modified, body";
+const LOAD_SQL: &str = "SELECT id, rev, fingerprint, key, owner, modified, body FROM records \
+                        WHERE tbl = ?1 AND id = ?2";
 
 fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
     Ok(Row {
@@ -418,14 +454,12 @@ fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
     })
 }
 
-fn load(tx: &Transaction<'_>, tbl: &str, id: &str) -> Result<Option<Row>, HostError> {
-    tx.query_row(
-        &format!("SELECT {ROW_COLUMNS} FROM records WHERE tbl = ?1 AND id = ?2"),
-        params![tbl, id],
-        read_row,
-    )
-    .optional()
-    .map_err(storage)
+fn load(c: &Connection, tbl: &str, id: &str) -> Result<Option<Row>, HostError> {
+    c.prepare_cached(LOAD_SQL)
+        .map_err(storage)?
+        .query_row(params![tbl, id], read_row)
+        .optional()
+        .map_err(storage)
 }
 
 pub(crate) fn check_version(
@@ -463,11 +497,12 @@ fn write_row(
     }
     let modified = now_text();
     let rev = row.rev.saturating_add(1);
-    tx.execute(
+    tx.prepare_cached(
         "UPDATE records SET rev = ?3, fingerprint = ?4, key = ?5, modified = ?6, body = ?7
          WHERE tbl = ?1 AND id = ?2",
-        params![tbl, row.id, rev, fp, key, modified, body],
     )
+    .map_err(storage)?
+    .execute(params![tbl, row.id, rev, fp, key, modified, body])
     .map_err(storage)?;
     Ok(Row {
         rev,
@@ -552,13 +587,7 @@ impl<R: CrmRecord> CrmStore<R> for SqliteCrm {
 
     async fn get(&self, id: &str) -> Result<Option<Stored<R>>, HostError> {
         let id = id.to_owned();
-        let row = self
-            .db
-            .with(move |c| {
-                let tx = c.transaction().map_err(storage)?;
-                load(&tx, R::TABLE_NAME, &id)
-            })
-            .await?;
+        let row = self.db.with(move |c| load(c, R::TABLE_NAME, &id)).await?;
         row.map(decode::<R>).transpose()
     }
 
@@ -594,11 +623,12 @@ impl<R: CrmRecord> CrmStore<R> for SqliteCrm {
                 let id = uuid::Uuid::new_v4().simple().to_string();
                 let fp = fingerprint(&body, key.as_deref());
                 let modified = now_text();
-                c.execute(
+                c.prepare_cached(
                     "INSERT INTO records (tbl, id, rev, fingerprint, key, owner, modified, body)
                      VALUES (?1, ?2, 1, ?3, ?4, ?5, ?6, ?7)",
-                    params![R::TABLE_NAME, id, fp, key, owner, modified, body],
                 )
+                .map_err(storage)?
+                .execute(params![R::TABLE_NAME, id, fp, key, owner, modified, body])
                 .map_err(storage)?;
                 Ok(Row {
                     id,
@@ -655,11 +685,10 @@ impl<R: CrmRecord> CrmStore<R> for SqliteCrm {
                     load(&tx, R::TABLE_NAME, &id)?,
                     &expected,
                 )?;
-                tx.execute(
-                    "DELETE FROM records WHERE tbl = ?1 AND id = ?2",
-                    params![R::TABLE_NAME, id],
-                )
-                .map_err(storage)?;
+                tx.prepare_cached("DELETE FROM records WHERE tbl = ?1 AND id = ?2")
+                    .map_err(storage)?
+                    .execute(params![R::TABLE_NAME, id])
+                    .map_err(storage)?;
                 tx.commit().map_err(storage)
             })
             .await
@@ -672,19 +701,76 @@ impl<R: CrmRecord> CrmStore<R> for SqliteCrm {
                 let tx = c
                     .transaction_with_behavior(TransactionBehavior::Immediate)
                     .map_err(storage)?;
-                let mut row = check_version(
-                    R::TABLE_NAME,
-                    &id,
-                    load(&tx, R::TABLE_NAME, &id)?,
-                    &expected,
-                )?;
-                let body = row.body.take().unwrap_or_default();
-                let meta = write_row(&tx, R::TABLE_NAME, row, &body, Some(&key))?;
+                let meta = set_key_in(&tx, R::TABLE_NAME, &id, &expected, &key)?;
                 tx.commit().map_err(storage)?;
                 Ok(meta)
             })
             .await
     }
+
+    /// The whole batch in one `BEGIN IMMEDIATE` transaction: one commit (and at most one
+    /// write-ahead log append) for all of it. A conflict or a missing record is that write's
+    /// result and the others are stored; a storage failure (a full disk, a database locked
+    /// for longer than the busy timeout) rolls the transaction back and is the result of
+    /// every write, none of which is stored.
+    async fn set_keys(&self, writes: &[KeyWrite]) -> Vec<Result<RecordMeta, HostError>> {
+        if writes.is_empty() {
+            return Vec::new();
+        }
+        let count = writes.len();
+        let writes = writes.to_vec();
+        let result = self
+            .db
+            .with(move |c| {
+                let tx = c
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
+                    .map_err(storage)?;
+                let mut out = Vec::with_capacity(writes.len());
+                for w in &writes {
+                    match set_key_in(&tx, R::TABLE_NAME, &w.id, &w.expected, &w.key) {
+                        Ok(meta) => out.push(Ok(meta)),
+                        Err(e @ (HostError::Conflict { .. } | HostError::NotFound { .. })) => {
+                            out.push(Err(e));
+                        }
+                        // dropping the transaction rolls it back
+                        Err(e) => return Err(e),
+                    }
+                }
+                tx.commit().map_err(storage)?;
+                Ok(out)
+            })
+            .await;
+        match result {
+            Ok(out) => out,
+            Err(e) => {
+                let (message, transient) = match e {
+                    HostError::Storage { message, transient } => (message, transient),
+                    other => (other.to_string(), false),
+                };
+                (0..count)
+                    .map(|_| {
+                        Err(HostError::Storage {
+                            message: message.clone(),
+                            transient,
+                        })
+                    })
+                    .collect()
+            }
+        }
+    }
+}
+
+/// Stores `key` on a record inside `tx` if its version is still `expected`.
+fn set_key_in(
+    tx: &Transaction<'_>,
+    tbl: &'static str,
+    id: &str,
+    expected: &str,
+    key: &str,
+) -> Result<RecordMeta, HostError> {
+    let mut row = check_version(tbl, id, load(tx, tbl, id)?, expected)?;
+    let body = row.body.take().unwrap_or_default();
+    write_row(tx, tbl, row, &body, Some(key))
 }
 
 /// The embedded user directory.
@@ -702,26 +788,33 @@ impl SqliteDirectory {
                 let tx = c
                     .transaction_with_behavior(TransactionBehavior::Immediate)
                     .map_err(storage)?;
-                tx.execute("DELETE FROM users WHERE name = ?1", params![user.name])
+                tx.prepare_cached("DELETE FROM users WHERE name = ?1")
+                    .map_err(storage)?
+                    .execute(params![user.name])
                     .map_err(storage)?;
-                tx.execute(
+                tx.prepare_cached(
                     "INSERT INTO users (name, display_name, mailbox, active) VALUES (?1, ?2, ?3, ?4)",
-                    params![user.name, user.display_name, user.mailbox, user.active],
                 )
+                .map_err(storage)?
+                .execute(params![user.name, user.display_name, user.mailbox, user.active])
                 .map_err(storage)?;
-                for g in &user.groups {
-                    tx.execute(
-                        "INSERT OR IGNORE INTO user_groups (user, grp) VALUES (?1, ?2)",
-                        params![user.name, g],
-                    )
-                    .map_err(storage)?;
-                }
-                for a in &user.mail_accounts {
-                    tx.execute(
-                        "INSERT OR IGNORE INTO user_mail_accounts (user, account) VALUES (?1, ?2)",
-                        params![user.name, a],
-                    )
-                    .map_err(storage)?;
+                {
+                    let mut groups = tx
+                        .prepare_cached(
+                            "INSERT OR IGNORE INTO user_groups (user, grp) VALUES (?1, ?2)",
+                        )
+                        .map_err(storage)?;
+                    for g in &user.groups {
+                        groups.execute(params![user.name, g]).map_err(storage)?;
+                    }
+                    let mut accounts = tx
+                        .prepare_cached(
+                            "INSERT OR IGNORE INTO user_mail_accounts (user, account) VALUES (?1, ?2)",
+                        )
+                        .map_err(storage)?;
+                    for a in &user.mail_accounts {
+                        accounts.execute(params![user.name, a]).map_err(storage)?;
+                    }
                 }
                 tx.commit().map_err(storage)
             })
@@ -733,7 +826,8 @@ impl SqliteDirectory {
         let name = name.to_owned();
         self.db
             .with(move |c| {
-                c.execute("DELETE FROM users WHERE name = ?1", params![name])
+                c.prepare_cached("DELETE FROM users WHERE name = ?1")
+                    .and_then(|mut stmt| stmt.execute(params![name]))
                     .map(|n| n > 0)
                     .map_err(storage)
             })
@@ -748,7 +842,7 @@ impl UserDirectory for SqliteDirectory {
             .with(|c| {
                 let mut users: Vec<DirectoryUser> = {
                     let mut stmt = c
-                        .prepare(
+                        .prepare_cached(
                             "SELECT name, display_name, mailbox, active FROM users ORDER BY name",
                         )
                         .map_err(storage)?;
@@ -767,10 +861,10 @@ impl UserDirectory for SqliteDirectory {
                     .map_err(storage)?
                 };
                 let mut groups = c
-                    .prepare("SELECT grp FROM user_groups WHERE user = ?1 ORDER BY grp")
+                    .prepare_cached("SELECT grp FROM user_groups WHERE user = ?1 ORDER BY grp")
                     .map_err(storage)?;
                 let mut accounts = c
-                    .prepare(
+                    .prepare_cached(
                         "SELECT account FROM user_mail_accounts WHERE user = ?1 ORDER BY account",
                     )
                     .map_err(storage)?;
@@ -888,7 +982,7 @@ impl MailLinker for SqliteLinker {
                 let mut thread: Vec<String> = mail.in_reply_to.clone();
                 thread.extend(mail.references.iter().rev().cloned());
                 let mut by_id = c
-                    .prepare(
+                    .prepare_cached(
                         "SELECT json_extract(body, '$.links') FROM records
                          WHERE tbl = 'mails' AND json_extract(body, '$.message_id') = ?1",
                     )
@@ -924,9 +1018,9 @@ impl MailLinker for SqliteLinker {
                         }
                     };
                     let found: Option<(String, Option<String>, Option<String>)> = c
-                        .query_row(sql, params![number], |r| {
-                            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-                        })
+                        .prepare_cached(sql)
+                        .map_err(storage)?
+                        .query_row(params![number], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
                         .optional()
                         .map_err(storage)?;
                     let Some((id, customer, project)) = found else {
@@ -958,7 +1052,7 @@ impl MailLinker for SqliteLinker {
                 // customer when nothing named one. A contact of another customer than the one
                 // a reference named is not linked.
                 let mut by_address = c
-                    .prepare(
+                    .prepare_cached(
                         "SELECT r.id, json_extract(r.body, '$.customer') FROM records r,
                              json_each(r.body, '$.emails') e
                          WHERE r.tbl = 'contacts'

@@ -1043,6 +1043,22 @@ async fn key_write_back_batches() {
         .unwrap();
     assert_eq!(two.meta, moved);
     assert!(crm.set_keys::<Contact>(&[]).await.unwrap().is_empty());
+
+    // The same through the host trait's batch seam (what the sync's CRM side calls).
+    let fresh = crm
+        .create(Some("anna"), &Contact(json!({"n": 9})), None)
+        .await
+        .unwrap();
+    let out = CrmStore::<Contact>::set_keys(
+        &crm,
+        &[
+            conaktiv_exchange::host::KeyWrite::new(&fresh.id, "1", "k9"),
+            conaktiv_exchange::host::KeyWrite::new(&metas[2].id, "1", "stale"),
+        ],
+    )
+    .await;
+    assert_eq!(out[0].as_ref().unwrap().key.as_deref(), Some("k9"));
+    assert!(out[1].as_ref().unwrap_err().is_conflict());
 }
 
 /// Workers starting at once migrate once; a database of a newer schema is refused.

@@ -101,6 +101,9 @@ fn pair_from(row: PairRow) -> Result<Pair, StoreError> {
 
 const PAIR_COLUMNS: &str = "key, local_id, local_version, remote_id, remote_version, base";
 
+/// Prepared statements kept per connection.
+const STATEMENT_CACHE: usize = 64;
+
 impl SqliteStore {
     /// Open (or create) a database file, enable WAL (with `synchronous=NORMAL`) and migrate
     /// it. A new file is created with mode 0600 and a missing parent directory with mode 0700
@@ -137,6 +140,10 @@ impl SqliteStore {
 
     fn init(mut conn: Connection) -> Result<Self, StoreError> {
         conn.busy_timeout(BUSY_TIMEOUT)?;
+        // Every statement is prepared once per connection: the fixed ones and the `IN` lists
+        // of `pairs_for` (one text per column and chunk length) fit, so none is evicted and
+        // prepared again (rusqlite's default keeps 16).
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         // The version is read inside the write transaction: a concurrent opener waits here
         // and then sees the migrated schema instead of migrating it a second time.
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;

@@ -178,6 +178,12 @@ impl<R: CrmRecord> CrmStore<R> for Shared<R> {
     async fn set_key(&self, id: &str, expected: &str, key: &str) -> Result<RecordMeta, HostError> {
         self.0.set_key(id, expected, key).await
     }
+    async fn set_keys(
+        &self,
+        writes: &[crate::host::KeyWrite],
+    ) -> Vec<Result<RecordMeta, HostError>> {
+        self.0.set_keys(writes).await
+    }
 }
 
 /// New, changed, deleted and linked records on one side (a column of the preview screen,
