@@ -112,7 +112,7 @@ impl MailSender for ScriptedSender {
 enum Store {
     Sqlite(tempfile::TempDir),
     #[cfg(feature = "postgres")]
-    Postgres(tokio_postgres::Config),
+    Postgres(Box<tokio_postgres::Config>),
 }
 
 impl Store {
@@ -145,7 +145,9 @@ async fn stores() -> Vec<Store> {
     let mut stores = vec![Store::Sqlite(tempfile::tempdir().unwrap())];
     #[cfg(feature = "postgres")]
     if let Some(url) = pgtest::url() {
-        stores.push(Store::Postgres(pgtest::scratch_database(&url).await));
+        stores.push(Store::Postgres(Box::new(
+            pgtest::scratch_database(&url).await,
+        )));
     }
     stores
 }
