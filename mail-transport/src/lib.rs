@@ -114,7 +114,8 @@
 //! receives mail through a sink trait ([`MailSink`]) and links it through [`LinkHook`].
 //!
 //! Entry points:
-//! - [`SmtpSender`] (implements [`MailSender`]) and [`SendQueue`] (persistent, throttled);
+//! - [`SmtpSender`] (implements [`MailSender`]) and [`SendQueue`] (persistent, throttled; in
+//!   SQLite, or with the feature `postgres` in PostgreSQL shared by several workers);
 //! - [`ImapReceiver`] (implements [`MailReceiver`]) with a [`CheckpointStore`]
 //!   ([`SqliteCheckpoints`]);
 //! - [`DedupSink`] and [`MessageIdStore`] for Message-ID deduplication on the host side;
@@ -134,6 +135,8 @@ pub mod graph;
 pub mod imap;
 pub mod mime;
 pub mod model;
+#[cfg(feature = "postgres")]
+mod pg_queue;
 pub mod receive;
 pub mod settings;
 pub mod sink;
@@ -146,6 +149,9 @@ pub use account_test::{
     AccountTestOptions, AccountTestReport, FailureKind, StepStatus, TestProtocol, TestStep,
     TestStepKind, test_account, test_exchange,
 };
+/// The connection pool [`SendQueue::postgres`] takes (feature `postgres`).
+#[cfg(feature = "postgres")]
+pub use deadpool_postgres;
 pub use error::MailError;
 pub use exchange::{ExchangeReceiver, ExchangeSender, MailboxAccess};
 pub use graph::{GraphReceiver, GraphSender};
@@ -163,5 +169,7 @@ pub use sink::{
     DedupSink, LinkContext, LinkHook, MailSink, MessageIdStore, NoLinks, SinkError, StoreOutcome,
 };
 pub use smtp::SmtpSender;
+#[cfg(feature = "postgres")]
+pub use store::PG_COMPONENT as SEND_QUEUE_PG_COMPONENT;
 pub use store::{CheckpointStore, QueueRun, SendQueue, SqliteCheckpoints};
 pub use transport::{MailReceiver, MailSender, ReceiveReport, SendReceipt, SentCopy, SentItems};

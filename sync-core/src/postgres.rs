@@ -123,6 +123,12 @@ impl PgPool {
         self.pool.get().await.map_err(StoreError::PostgresPool)
     }
 
+    /// The underlying deadpool pool, for components that take one without depending on
+    /// sync-core (mail-transport's `SendQueue::postgres`).
+    pub fn deadpool(&self) -> &deadpool_postgres::Pool {
+        &self.pool
+    }
+
     /// Host(s) and database, for messages (no user, no password).
     pub fn target(&self) -> &str {
         &self.target
