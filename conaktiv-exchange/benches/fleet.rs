@@ -266,12 +266,46 @@ fn sample(pid: u32) -> Option<(Duration, u64)> {
     Some((Duration::from_millis(ticks * 10), hwm))
 }
 
+/// CPU of every PostgreSQL server process (the postmaster and its backends), from `/proc`.
+fn postgres_cpu() -> Duration {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Duration::ZERO;
+    };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|c| c.trim() == "postgres")
+        })
+        .filter_map(|pid| sample(pid).map(|s| s.0))
+        .sum()
+}
+
+/// (busy, total) jiffies of the whole machine, from `/proc/stat`.
+fn machine_jiffies() -> (u64, u64) {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let Some(cpu) = stat.lines().next() else {
+        return (0, 0);
+    };
+    let v: Vec<u64> = cpu
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    let total: u64 = v.iter().sum();
+    let idle = v.get(3).copied().unwrap_or(0) + v.get(4).copied().unwrap_or(0);
+    (total.saturating_sub(idle), total)
+}
+
 fn own_cpu() -> Duration {
     sample(std::process::id()).map(|s| s.0).unwrap_or_default()
 }
 
 struct Phase {
     wall: Duration,
+    /// CPU of the PostgreSQL server processes during the phase.
+    postgres: Duration,
+    /// Share of the machine's CPU time that was busy during the phase.
+    machine_busy: f64,
     cpu: Vec<Duration>,
     peak_kib: Vec<u64>,
     reports: Vec<Value>,
@@ -341,6 +375,8 @@ impl World {
     async fn phase(&self, workers: usize, concurrency: usize) -> Phase {
         self.mock.clear_log();
         let since = chrono::Utc::now().timestamp_millis();
+        let pg0 = postgres_cpu();
+        let machine0 = machine_jiffies();
         let start = Instant::now();
         let mut children: Vec<Child> = (0..workers).map(|n| self.worker(n, concurrency)).collect();
         let readers: Vec<_> = children
@@ -372,6 +408,10 @@ impl World {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         let wall = start.elapsed();
+        let postgres = postgres_cpu().saturating_sub(pg0);
+        let machine1 = machine_jiffies();
+        let machine_busy =
+            (machine1.0 - machine0.0) as f64 / (machine1.1 - machine0.1).max(1) as f64;
         for c in &mut children {
             let _ = Command::new("kill")
                 .args(["-TERM", &c.id().to_string()])
@@ -393,6 +433,8 @@ impl World {
         self.reset_runs().await;
         Phase {
             wall,
+            postgres,
+            machine_busy,
             cpu: last.iter().map(|s| s.0).collect(),
             peak_kib: last.iter().map(|s| s.1).collect(),
             reports,
@@ -451,6 +493,19 @@ impl World {
         println!(
             "      mock CPU                {:>9.2} s",
             mock_cpu.as_secs_f64()
+        );
+        if self.backend == Backend::Postgres {
+            println!(
+                "      PostgreSQL server CPU   {:>9.2} s",
+                p.postgres.as_secs_f64()
+            );
+        }
+        println!(
+            "      machine busy            {:>9.1} % of {} cores",
+            p.machine_busy * 100.0,
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
         );
         println!(
             "      peak memory per worker  {}",
