@@ -212,6 +212,11 @@ impl Engine {
         } else {
             store.token(SideId::Remote).await?
         };
+        let stored_tokens = if recover {
+            Vec::new()
+        } else {
+            vec![(SideId::Local, lt.clone()), (SideId::Remote, rt.clone())]
+        };
         let (mut l_listing, mut l_token) = read(local, SideId::Local, lt, &mut stats).await?;
         let (mut r_listing, mut r_token) = read(remote, SideId::Remote, rt, &mut stats).await?;
 
@@ -253,6 +258,7 @@ impl Engine {
         stats.records_fetched = l_records.len() + r_records.len();
         let mut plan = planner.plan(&l_records, &r_records, now);
         plan.tokens = vec![(SideId::Local, l_token), (SideId::Remote, r_token)];
+        plan.stored_tokens = stored_tokens;
         tracing::debug!(counts = ?plan.counts, items = plan.items.len(), "planned sync run");
         Ok(Prepared { plan, stats })
     }
@@ -272,7 +278,8 @@ impl Engine {
     /// this run and deleted before the next shows up as nothing) thus cannot hide a change
     /// behind the cursor. After an incomplete run no token is stored; the stored tokens are
     /// cleared before the first write or state change, so a run that stops half-way (a
-    /// crash) leaves none.
+    /// crash) leaves none. A plan without items does not store a token equal to the one the
+    /// store held when it was planned, so a no-change run commits nothing.
     ///
     /// Two runs at once: an item whose stored pair changed since the plan was made, or for
     /// which another run has journaled a create, is not written; it is reported as a
@@ -325,7 +332,16 @@ impl Engine {
                         SideId::Remote => past_own_writes(remote, *side, t, &own[1]).await,
                     },
                 };
-                tokens.push((*side, token));
+                // A run that wrote nothing (so cleared no token) does not store the token the
+                // store already holds: a no-change run commits nothing.
+                let unchanged = plan.items.is_empty()
+                    && plan
+                        .stored_tokens
+                        .iter()
+                        .any(|(s, t)| s == side && *t == token);
+                if !unchanged {
+                    tokens.push((*side, token));
+                }
             }
             StateBatch {
                 tokens,

@@ -349,6 +349,10 @@ pub struct Plan {
     pub(crate) recovered_intents: Vec<Key>,
     /// Change-feed tokens to store after a fully successful run (set by the engine).
     pub(crate) tokens: Vec<(SideId, Option<String>)>,
+    /// The tokens the state store held when the plan was made, for the sides whose token
+    /// was read (set by the engine): a run that writes nothing does not store an equal
+    /// token again.
+    pub(crate) stored_tokens: Vec<(SideId, Option<String>)>,
     /// The time the plan was made (as passed in).
     pub(crate) now: Timestamp,
 }
@@ -1277,6 +1281,7 @@ fn plan_resolved(planner: &Planner<'_>, snaps: [&HashMap<Id, Record>; 2], now: T
         skipped,
         recovered_intents: state.intents.iter().map(|i| i.key.clone()).collect(),
         tokens: Vec::new(),
+        stored_tokens: Vec::new(),
         now,
     }
 }

@@ -586,6 +586,44 @@ fn each_batch_is_one_state_transaction() {
 }
 
 #[test]
+fn a_no_change_run_commits_nothing() {
+    for local_feed in [Feed::Delta, Feed::FullListing] {
+        let mut w = World::new();
+        w.local = sync_core::memory::MemorySide::new("L", local_feed);
+        let l = w.local.insert(rec(&[("n", "1")]));
+        w.remote.insert(rec(&[("n", "2")]));
+        w.sync(&rule());
+        let tokens = (
+            w.store.token(sync_core::SideId::Local).unwrap(),
+            w.store.token(sync_core::SideId::Remote).unwrap(),
+        );
+        assert!(tokens.1.is_some(), "the remote feed's token is stored");
+        let before = w.store.commits();
+        let (plan, report) = w.sync(&rule());
+        assert!(plan.is_noop() && report.is_complete());
+        assert_eq!(
+            w.store.commits(),
+            before,
+            "{local_feed:?}: nothing changed, so nothing is committed"
+        );
+        assert_eq!(
+            (
+                w.store.token(sync_core::SideId::Local).unwrap(),
+                w.store.token(sync_core::SideId::Remote).unwrap(),
+            ),
+            tokens
+        );
+        // A change is written and its state committed; the next run is quiet again.
+        assert!(w.local.edit(&l, "n", "3"));
+        w.sync(&rule());
+        assert!(w.store.commits() > before);
+        let after = w.store.commits();
+        w.sync(&rule());
+        assert_eq!(w.store.commits(), after);
+    }
+}
+
+#[test]
 fn the_engine_future_is_send_with_an_sqlite_store() {
     fn assert_send<T: Send>(_: &T) {}
     let engine = sync_core::Engine::new(rule()).unwrap();
