@@ -525,38 +525,55 @@ impl PgStore {
             tx.execute(&undetach, &[scope, &batch.remove]).await?;
         }
         if !batch.upsert.is_empty() {
+            // One statement for the batch: the rows as parallel arrays (the last upsert of a
+            // key wins, as with one statement per row).
+            let pairs = last_per_key(&batch.upsert, |p| &p.key);
+            let mut keys = Vec::with_capacity(pairs.len());
+            let mut local_ids = Vec::with_capacity(pairs.len());
+            let mut local_versions = Vec::with_capacity(pairs.len());
+            let mut remote_ids = Vec::with_capacity(pairs.len());
+            let mut remote_versions = Vec::with_capacity(pairs.len());
+            let mut bases = Vec::with_capacity(pairs.len());
+            let mut reattached: Vec<&str> = Vec::new();
+            for p in pairs {
+                keys.push(p.key.as_str());
+                local_ids.push(p.local.as_ref().map(|a| a.id.as_str()));
+                local_versions.push(p.local.as_ref().map(|a| a.version.as_str()));
+                remote_ids.push(p.remote.as_ref().map(|a| a.id.as_str()));
+                remote_versions.push(p.remote.as_ref().map(|a| a.version.as_str()));
+                bases.push(
+                    serde_json::to_string(&p.base)
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                );
+                if p.local.is_some() == p.remote.is_some() {
+                    reattached.push(&p.key);
+                }
+            }
             let up = tx
                 .prepare_cached(
                     "INSERT INTO sync_pairs
                      (scope, key, local_id, local_version, remote_id, remote_version, base)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)
+                     SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[],
+                                              $6::text[], $7::text[])
                      ON CONFLICT (scope, key) DO UPDATE SET
                        local_id = EXCLUDED.local_id, local_version = EXCLUDED.local_version,
                        remote_id = EXCLUDED.remote_id, remote_version = EXCLUDED.remote_version,
                        base = EXCLUDED.base",
                 )
                 .await?;
-            let mut reattached: Vec<&str> = Vec::new();
-            for p in &batch.upsert {
-                let base = serde_json::to_string(&p.base)
-                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                tx.execute(
-                    &up,
-                    &[
-                        scope,
-                        &p.key,
-                        &p.local.as_ref().map(|a| &a.id),
-                        &p.local.as_ref().map(|a| &a.version),
-                        &p.remote.as_ref().map(|a| &a.id),
-                        &p.remote.as_ref().map(|a| &a.version),
-                        &base,
-                    ],
-                )
-                .await?;
-                if p.local.is_some() == p.remote.is_some() {
-                    reattached.push(&p.key);
-                }
-            }
+            tx.execute(
+                &up,
+                &[
+                    scope,
+                    &keys,
+                    &local_ids,
+                    &local_versions,
+                    &remote_ids,
+                    &remote_versions,
+                    &bases,
+                ],
+            )
+            .await?;
             if !reattached.is_empty() {
                 let undetach = tx
                     .prepare_cached("DELETE FROM sync_detached WHERE scope = $1 AND key = ANY($2)")
@@ -565,36 +582,44 @@ impl PgStore {
             }
         }
         if !batch.detach.is_empty() {
+            let detached = last_per_key(&batch.detach, |d| &d.key);
+            let keys: Vec<&str> = detached.iter().map(|d| d.key.as_str()).collect();
+            let reasons: Vec<&str> = detached.iter().map(|d| d.reason.code()).collect();
+            let ats = detached
+                .iter()
+                .map(|d| secs(d.at))
+                .collect::<Result<Vec<i64>, _>>()?;
             let detach = tx
                 .prepare_cached(
                     "INSERT INTO sync_detached (scope, key, reason, at)
-                     SELECT $1, $2, $3, $4
-                     WHERE EXISTS (SELECT 1 FROM sync_pairs WHERE scope = $1 AND key = $2)
+                     SELECT $1, u.key, u.reason, u.at
+                     FROM unnest($2::text[], $3::text[], $4::bigint[]) AS u(key, reason, at)
+                     WHERE EXISTS (SELECT 1 FROM sync_pairs p WHERE p.scope = $1 AND p.key = u.key)
                      ON CONFLICT (scope, key) DO UPDATE SET
                        reason = EXCLUDED.reason, at = EXCLUDED.at",
                 )
                 .await?;
-            for d in &batch.detach {
-                tx.execute(&detach, &[scope, &d.key, &d.reason.code(), &secs(d.at)?])
-                    .await?;
-            }
+            tx.execute(&detach, &[scope, &keys, &reasons, &ats]).await?;
         }
         if !batch.add_intents.is_empty() {
+            let intents = last_per_key(&batch.add_intents, |i| &i.key);
+            let keys: Vec<&str> = intents.iter().map(|i| i.key.as_str()).collect();
+            let sides: Vec<&str> = intents.iter().map(|i| i.on.as_str()).collect();
+            let sources: Vec<&str> = intents.iter().map(|i| i.source_id.as_str()).collect();
+            let ats = intents
+                .iter()
+                .map(|i| secs(i.at))
+                .collect::<Result<Vec<i64>, _>>()?;
             let add = tx
                 .prepare_cached(
                     "INSERT INTO sync_intents (scope, key, side, source_id, at)
-                     VALUES ($1, $2, $3, $4, $5)
+                     SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[])
                      ON CONFLICT (scope, key) DO UPDATE SET side = EXCLUDED.side,
                        source_id = EXCLUDED.source_id, at = EXCLUDED.at",
                 )
                 .await?;
-            for i in &batch.add_intents {
-                tx.execute(
-                    &add,
-                    &[scope, &i.key, &i.on.as_str(), &i.source_id, &secs(i.at)?],
-                )
+            tx.execute(&add, &[scope, &keys, &sides, &sources, &ats])
                 .await?;
-            }
         }
         if !batch.clear_intents.is_empty() {
             let clear = tx
@@ -624,6 +649,23 @@ impl PgStore {
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// The last element of each key, in the order of their first appearance: an
+/// `INSERT … ON CONFLICT` must not meet one key twice.
+fn last_per_key<T>(items: &[T], key: impl Fn(&T) -> &str) -> Vec<&T> {
+    let mut at: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    let mut out: Vec<&T> = Vec::with_capacity(items.len());
+    for item in items {
+        match at.get(key(item)) {
+            Some(&i) => out[i] = item,
+            None => {
+                at.insert(key(item), out.len());
+                out.push(item);
+            }
+        }
+    }
+    out
 }
 
 impl AsyncStateStore for PgStore {

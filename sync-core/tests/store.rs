@@ -6,8 +6,8 @@ mod common;
 
 use common::{World, rec};
 use sync_core::{
-    Anchor, Intent, MemoryStore, Pair, Policy, Record, SCHEMA_VERSION, SideId, SqliteStore,
-    StateBatch, StateStore, StoreError, Timestamp,
+    Anchor, DetachReason, Intent, MemoryStore, Pair, Policy, Record, SCHEMA_VERSION, SideId,
+    SqliteStore, StateBatch, StateStore, StoreError, Timestamp,
 };
 
 fn pair(key: &str, local: Option<&str>, remote: Option<&str>, base: Record) -> Pair {
@@ -111,6 +111,78 @@ fn contract<S: StateStore + Send>(mut s: S) {
     assert!(s.intents().unwrap().is_empty());
     assert_eq!(s.token(SideId::Remote).unwrap(), None);
     assert_eq!(s.token(SideId::Local).unwrap().as_deref(), Some("t2"));
+
+    // One batch naming a key twice: the later entry wins, as if applied one by one.
+    let at = |n| Timestamp::from_unix_secs(n);
+    s.commit(&StateBatch {
+        upsert: vec![
+            pair("k5", Some("L5"), None, Record::new()),
+            pair("k4", Some("L4"), Some("R4"), Record::new()),
+            pair("k5", None, Some("R5"), Record::new().with("v", 2)),
+        ],
+        detach: vec![
+            sync_core::Detached {
+                key: "k5".into(),
+                gone: SideId::Local,
+                kept_id: "R5".into(),
+                reason: DetachReason::DeleteSwitchOff,
+                at: at(1),
+            },
+            sync_core::Detached {
+                key: "k5".into(),
+                gone: SideId::Local,
+                kept_id: "R5".into(),
+                reason: DetachReason::EditBeatsDelete,
+                at: at(2),
+            },
+        ],
+        add_intents: vec![
+            Intent {
+                key: "k8".into(),
+                on: SideId::Local,
+                source_id: "R8".into(),
+                at: at(3),
+            },
+            Intent {
+                key: "k8".into(),
+                on: SideId::Remote,
+                source_id: "L8".into(),
+                at: at(4),
+            },
+        ],
+        ..StateBatch::default()
+    })
+    .unwrap();
+    let k5 = s.pairs_for(&[], &[], &["k5".into()]).unwrap();
+    assert_eq!(k5.len(), 1);
+    assert_eq!(
+        (
+            k5[0].local.as_ref(),
+            k5[0].remote.as_ref().map(|a| a.id.as_str())
+        ),
+        (None, Some("R5"))
+    );
+    assert_eq!(k5[0].base, Record::new().with("v", 2));
+    assert_eq!(
+        keys(&s.pairs_for(&["L4".into()], &[], &[]).unwrap()),
+        ["k4"]
+    );
+    let detached = s.detached().unwrap();
+    let d5: Vec<_> = detached.iter().filter(|d| d.key == "k5").collect();
+    assert_eq!(d5.len(), 1, "{detached:?}");
+    assert_eq!(
+        (d5[0].reason, d5[0].at),
+        (DetachReason::EditBeatsDelete, at(2))
+    );
+    assert_eq!(
+        s.intents().unwrap(),
+        vec![Intent {
+            key: "k8".into(),
+            on: SideId::Remote,
+            source_id: "L8".into(),
+            at: at(4)
+        }]
+    );
 }
 
 /// Lookups of more ids than one SQL statement takes.
