@@ -420,7 +420,12 @@ async fn set_keys_in(
         let row = read_row(&r)?;
         rows.insert(row.id.clone(), row);
     }
+    // Each write is decided in order against the row as the writes before it left it; the
+    // rows that changed are then stored by one statement (a key write leaves the body, and
+    // so what is derived from it, as it was).
     let mut out = Vec::with_capacity(writes.len());
+    let mut changed: Vec<String> = Vec::new();
+    let modified = now_text();
     for (id, expected, key) in writes {
         let row = match check_version(tbl, id, rows.remove(*id), expected) {
             Ok(row) => row,
@@ -429,10 +434,44 @@ async fn set_keys_in(
                 continue;
             }
         };
-        let body = row.body.clone().unwrap_or_default();
-        let row = write_row(tx, tbl, row, body, Some((*key).to_owned())).await?;
+        let key = Some((*key).to_owned());
+        let fp = fingerprint(row.body.as_deref().unwrap_or_default(), key.as_deref());
+        let row = if fp == row.fingerprint {
+            row
+        } else {
+            if !changed.contains(&row.id) {
+                changed.push(row.id.clone());
+            }
+            Row {
+                rev: row.rev.saturating_add(1),
+                fingerprint: fp,
+                key,
+                modified: modified.clone(),
+                ..row
+            }
+        };
         out.push(Ok(row.meta()));
         rows.insert(row.id.clone(), row);
+    }
+    if !changed.is_empty() {
+        let stored: Vec<&Row> = changed.iter().filter_map(|id| rows.get(id)).collect();
+        let ids: Vec<&str> = stored.iter().map(|r| r.id.as_str()).collect();
+        let revs: Vec<i64> = stored.iter().map(|r| r.rev).collect();
+        let fps: Vec<&str> = stored.iter().map(|r| r.fingerprint.as_str()).collect();
+        let keys: Vec<Option<&str>> = stored.iter().map(|r| r.key.as_deref()).collect();
+        let stmt = tx
+            .prepare_cached(
+                "UPDATE crm_records c SET rev = u.rev, fingerprint = u.fp, key = u.key,
+                     modified = $6
+                 FROM unnest($2::text[], $3::bigint[], $4::text[], $5::text[])
+                     AS u(id, rev, fp, key)
+                 WHERE c.tbl = $1 AND c.id = u.id",
+            )
+            .await
+            .map_err(storage)?;
+        tx.execute(&stmt, &[&tbl, &ids, &revs, &fps, &keys, &modified])
+            .await
+            .map_err(storage)?;
     }
     Ok(out)
 }
