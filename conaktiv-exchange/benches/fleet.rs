@@ -8,7 +8,15 @@
 //! scenario); without it only the SQLite scenario runs. Environment:
 //! `FLEET_MAILBOXES` (default `1000`; a list such as `100,1000,5000` shows how the no-change
 //! cost per mailbox grows), `FLEET_SCENARIOS` (default `pg:1,pg:2,pg:4,sqlite:1`),
-//! `FLEET_CONCURRENCY` (jobs at once per worker, default 27).
+//! `FLEET_CONCURRENCY` (jobs at once per worker, default 27), `FLEET_LATENCY_MS` (the mock
+//! waits this long before answering each request, as a server across a network does;
+//! default 0). On a small machine the workers, the PostgreSQL server and the mock share the
+//! same cores, so extra workers can only show how they scale when the time goes to waiting
+//! for the server: run with a latency (e.g. `FLEET_LATENCY_MS=100`) to see that. The
+//! workers share the service account's Exchange budget (27 concurrent requests, 5
+//! concurrent `Sync*` calls by default, which the mock enforces); `FLEET_MOCK_LIMITS=C,S`
+//! raises the mock's (as an admin raises the account's throttling policy) and
+//! `FLEET_SYNC_CALLS=N` sets each worker's share (`ews_concurrent_sync_calls`).
 //!
 //! The workers run in loop mode (each job once per interval, shared by whichever worker
 //! takes its lease) until the scheduler's state says every job ran; between the phases the
@@ -180,8 +188,32 @@ fn split_password(url: &str) -> (String, Option<String>) {
 async fn world(backend: Backend, mailboxes: usize) -> World {
     // The mock's defaults: 27 concurrent requests and 5 concurrent sync calls per account,
     // as Exchange's default throttling policy.
-    let config = MockConfig::new(OrgData::from_toml(&org_toml(mailboxes)).unwrap());
+    let mut data = OrgData::from_toml(&org_toml(mailboxes)).unwrap();
+    let latency_ms: u64 = std::env::var("FLEET_LATENCY_MS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    if latency_ms > 0 {
+        data.faults
+            .push(ews_mock::FaultRule::always(ews_mock::Fault::Latency {
+                ms: latency_ms,
+            }));
+    }
+    let config = MockConfig::new(data);
     let mock = MockServer::start(config).await.unwrap();
+    if let Some((c, sync)) = std::env::var("FLEET_MOCK_LIMITS").ok().and_then(|v| {
+        Some((
+            v.split_once(',')?.0.parse().ok()?,
+            v.split_once(',')?.1.parse().ok()?,
+        ))
+    }) {
+        mock.set_limits(c, sync);
+    }
+    let sync_calls = std::env::var("FLEET_SYNC_CALLS")
+        .ok()
+        .and_then(|v| v.parse::<u32>().ok())
+        .map(|n| format!("ews_concurrent_sync_calls = {n}\n"))
+        .unwrap_or_default();
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("crm.sqlite");
     let seeding = Instant::now();
@@ -232,7 +264,7 @@ async fn world(backend: Backend, mailboxes: usize) -> World {
     std::fs::write(
         &config_path,
         format!(
-            "[[servers]]\nname = \"Mock\"\nurl = \"{}\"\nkind = \"on_premises\"\nadmin_user = \"{SVC}\"\nadmin_password = \"svc-pw\"\nauth_scheme = \"basic\"\n{RULES}{state}",
+            "[[servers]]\nname = \"Mock\"\nurl = \"{}\"\nkind = \"on_premises\"\nadmin_user = \"{SVC}\"\nadmin_password = \"svc-pw\"\nauth_scheme = \"basic\"\n{sync_calls}{RULES}{state}",
             mock.url()
         ),
     )
@@ -595,10 +627,17 @@ fn main() {
     for &n in &mailboxes {
         for &(backend, workers) in &scenarios {
             println!(
-                "\n== {n} mailboxes × 3 tables, {workers} worker(s) on {}, concurrency {concurrency} per worker",
+                "\n== {n} mailboxes × 3 tables, {workers} worker(s) on {}, concurrency {concurrency} per worker{}",
                 match backend {
                     Backend::Sqlite => "SQLite",
                     Backend::Postgres => "PostgreSQL",
+                },
+                match std::env::var("FLEET_LATENCY_MS")
+                    .ok()
+                    .and_then(|s| s.parse::<u64>().ok())
+                {
+                    Some(ms) if ms > 0 => format!(", {ms} ms server latency"),
+                    _ => String::new(),
                 }
             );
             let w = rt.block_on(world(backend, n));

@@ -410,6 +410,23 @@ fn check_server(c: &mut Collector, s: &EwsServer, at: &FieldPath) {
             ),
         );
     }
+    if let Some(n) = s.ews_concurrent_sync_calls {
+        if !(1..=100).contains(&n) {
+            c.push(
+                &rec,
+                at.key("ews_concurrent_sync_calls"),
+                NotAllowed("the concurrent EWS sync calls are 1 to 100"),
+            );
+        } else if s.effective_api() == crate::config::ServerApi::Graph {
+            c.push(
+                &rec,
+                at.key("ews_concurrent_sync_calls"),
+                NotAllowed(
+                    "the concurrent EWS sync calls apply only to a server that speaks EWS (set api = \"ews\" or remove the field)",
+                ),
+            );
+        }
+    }
     if let Some(w) = s.graph_calendar_window {
         let max = crate::config::CalendarWindow::MAX_DAYS;
         if w.past_days > max || w.future_days > max || w.past_days + w.future_days == 0 {

@@ -320,6 +320,55 @@ oauth = { tenant_id = "t", client_id = "c", client_secret = "s" }
             good: online!(),
         },
         Case {
+            rule: "the concurrent EWS sync calls are 1 to 100",
+            bad: r#"
+[[servers]]
+name = "Büro"
+url = "https://mail.agentur.example/EWS/Exchange.asmx"
+kind = "on_premises"
+admin_user = "AGENTUR\\admin"
+admin_password = "FAKE-pw-1"
+auth_scheme = "ntlm"
+ews_concurrent_sync_calls = 0 #!
+"#,
+            field: "servers[0].ews_concurrent_sync_calls",
+            message: "1 to 100",
+            good: r#"
+[[servers]]
+name = "Büro"
+url = "https://mail.agentur.example/EWS/Exchange.asmx"
+kind = "on_premises"
+admin_user = "AGENTUR\\admin"
+admin_password = "FAKE-pw-1"
+auth_scheme = "ntlm"
+ews_concurrent_sync_calls = 20
+"#,
+        },
+        Case {
+            rule: "the concurrent EWS sync calls apply only to a server that speaks EWS",
+            bad: r#"
+[[servers]]
+name = "Online"
+url = "https://outlook.office365.com/EWS/Exchange.asmx"
+kind = "exchange_online"
+admin_mailbox = "sync@agentur.example"
+ews_concurrent_sync_calls = 10 #!
+oauth = { tenant_id = "t", client_id = "c", client_secret = "s" }
+"#,
+            field: "servers[0].ews_concurrent_sync_calls",
+            message: "only to a server that speaks EWS",
+            good: r#"
+[[servers]]
+name = "Online"
+url = "https://outlook.office365.com/EWS/Exchange.asmx"
+kind = "exchange_online"
+admin_mailbox = "sync@agentur.example"
+api = "ews"
+ews_concurrent_sync_calls = 10
+oauth = { tenant_id = "t", client_id = "c", client_secret = "s" }
+"#,
+        },
+        Case {
             rule: "OAuth app needs its client secret",
             bad: r#"
 [[servers]]

@@ -441,7 +441,12 @@ impl Client {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| invalid(&format!("HTTP client: {e}")))?;
-        let limits = Limits::new(config.max_concurrency, config.max_concurrency_per_mailbox);
+        // Graph has no Sync* calls: the sync-call limit never applies.
+        let limits = Limits::new(
+            config.max_concurrency,
+            config.max_concurrency_per_mailbox,
+            config.max_concurrency,
+        );
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
@@ -579,7 +584,7 @@ impl Client {
         let deadline = Instant::now() + config.call_timeout;
         let _permits = inner
             .limits
-            .acquire(request.mailbox.as_deref(), deadline)
+            .acquire(request.mailbox.as_deref(), false, deadline)
             .await?;
         let facts = RequestFacts {
             idempotent: request.idempotent,

@@ -70,6 +70,9 @@ pub fn transport_for_server(server: &EwsServer) -> Result<TransportConfig, Servi
     if let Some(pem) = trusted_ca_pem(server)? {
         transport = transport.with_extra_root_certificate(pem);
     }
+    if let Some(n) = server.ews_concurrent_sync_calls {
+        transport = transport.with_max_concurrent_sync_calls(n.clamp(1, 100) as usize);
+    }
     Ok(transport)
 }
 

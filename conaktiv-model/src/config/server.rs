@@ -155,6 +155,14 @@ pub struct EwsServer {
     /// for other tools of the same app registration.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub graph_request_budget: Option<RequestBudget>,
+    /// EWS: how many `Sync*` calls (SyncFolderItems, SyncFolderHierarchy) one connector
+    /// process makes at once with this record's service account (1 to 100); absent means
+    /// 5, Exchange's default ConcurrentSyncCalls, beyond which Exchange refuses calls with
+    /// `ErrorServerBusy`. Several worker processes share the account's budget: raise the
+    /// service account's throttling policy and set this to its share per worker. Not
+    /// allowed on a record that speaks Microsoft Graph.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ews_concurrent_sync_calls: Option<u32>,
     /// TLS trust: the SHA-256 fingerprint of the server's own certificate, for a server
     /// with a self-signed certificate (Exchange's default). When set, exactly this
     /// certificate is accepted (instead of a certificate from a trusted CA). Without it, the
@@ -245,6 +253,7 @@ impl EwsServer {
             graph_url: None,
             graph_calendar_window: None,
             graph_request_budget: None,
+            ews_concurrent_sync_calls: None,
             pinned_certificate_sha256: None,
             trusted_ca_file: None,
         }
@@ -270,6 +279,7 @@ impl EwsServer {
             graph_url: None,
             graph_calendar_window: None,
             graph_request_budget: None,
+            ews_concurrent_sync_calls: None,
             pinned_certificate_sha256: None,
             trusted_ca_file: None,
         }

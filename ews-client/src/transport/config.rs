@@ -15,6 +15,11 @@ use super::tls::CertificateFingerprint;
 /// [`TransportConfig::max_concurrency_per_mailbox`], as Exchange's `EWSMaxConcurrency`.
 pub const DEFAULT_MAX_CONCURRENCY: usize = 27;
 
+/// Exchange's default ConcurrentSyncCalls: `Sync*` calls (SyncFolderItems,
+/// SyncFolderHierarchy) one account may have in flight; more are refused with
+/// `ErrorServerBusy`.
+pub const DEFAULT_MAX_CONCURRENT_SYNC_CALLS: usize = 5;
+
 /// How the transport authenticates to the EWS endpoint.
 ///
 /// `Debug` never shows passwords, client secrets or tokens.
@@ -172,6 +177,10 @@ pub struct TransportConfig {
     pub max_concurrency_per_mailbox: usize,
     /// Maximum concurrent requests of this transport.
     pub max_concurrency: usize,
+    /// Maximum concurrent `Sync*` calls of this transport (Exchange's ConcurrentSyncCalls
+    /// for the account; [`DEFAULT_MAX_CONCURRENT_SYNC_CALLS`] by default). The client waits
+    /// for a slot instead of having the server refuse the call.
+    pub max_concurrent_sync_calls: usize,
     /// Maximum idle pooled connections per host.
     pub pool_max_idle_per_host: usize,
     /// How long an idle pooled connection is kept.
@@ -196,6 +205,7 @@ impl TransportConfig {
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             max_concurrency_per_mailbox: DEFAULT_MAX_CONCURRENCY,
             max_concurrency: DEFAULT_MAX_CONCURRENCY,
+            max_concurrent_sync_calls: DEFAULT_MAX_CONCURRENT_SYNC_CALLS,
             pool_max_idle_per_host: 32,
             pool_idle_timeout: Duration::from_secs(90),
             retry: RetryPolicy::default(),
@@ -255,6 +265,13 @@ impl TransportConfig {
     /// Sets the per-client concurrency limit.
     pub fn with_max_concurrency(mut self, limit: usize) -> Self {
         self.max_concurrency = limit;
+        self
+    }
+
+    /// Sets how many `Sync*` calls may be in flight at once (the account's
+    /// ConcurrentSyncCalls; raise it only where the throttling policy allows more).
+    pub fn with_max_concurrent_sync_calls(mut self, limit: usize) -> Self {
+        self.max_concurrent_sync_calls = limit;
         self
     }
 

@@ -1,4 +1,5 @@
-//! Concurrency limits: one semaphore per client and one per anchor mailbox.
+//! Concurrency limits: one semaphore per client, one per anchor mailbox, and one for the
+//! client's `Sync*` calls (Exchange's ConcurrentSyncCalls).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -14,21 +15,25 @@ const PRUNE_THRESHOLD: usize = 1024;
 /// Concurrency limits of one client: a semaphore for the client and one per mailbox.
 pub struct Limits {
     global: Arc<Semaphore>,
+    sync: Arc<Semaphore>,
     per_mailbox: usize,
     mailboxes: Mutex<HashMap<String, Arc<Semaphore>>>,
 }
 
 /// Permits held for the duration of one `post`.
 pub struct Permits {
+    _sync: Option<OwnedSemaphorePermit>,
     _mailbox: Option<OwnedSemaphorePermit>,
     _global: OwnedSemaphorePermit,
 }
 
 impl Limits {
-    /// At most `global` requests in flight, and at most `per_mailbox` per mailbox.
-    pub fn new(global: usize, per_mailbox: usize) -> Self {
+    /// At most `global` requests in flight, at most `per_mailbox` per mailbox, and at most
+    /// `sync` of them `Sync*` calls.
+    pub fn new(global: usize, per_mailbox: usize, sync: usize) -> Self {
         Self {
             global: Arc::new(Semaphore::new(global)),
+            sync: Arc::new(Semaphore::new(sync)),
             per_mailbox,
             mailboxes: Mutex::new(HashMap::new()),
         }
@@ -48,10 +53,12 @@ impl Limits {
             .clone()
     }
 
-    /// Waits for a mailbox permit (if any) and then a client permit, until `deadline`.
+    /// Waits for a sync-call permit (for a `Sync*` call), a mailbox permit (if any) and
+    /// then a client permit, until `deadline`.
     pub async fn acquire(
         &self,
         mailbox: Option<&str>,
+        is_sync_call: bool,
         deadline: Instant,
     ) -> Result<Permits, TransportError> {
         let deadline = tokio::time::Instant::from_std(deadline);
@@ -60,6 +67,16 @@ impl Limits {
             outcome_unknown: false,
         };
         let closed = |_| TransportError::InvalidConfig("transport shut down".to_owned());
+        let sync_permit = if is_sync_call {
+            Some(
+                tokio::time::timeout_at(deadline, self.sync.clone().acquire_owned())
+                    .await
+                    .map_err(|_| timed_out())?
+                    .map_err(closed)?,
+            )
+        } else {
+            None
+        };
         let mailbox_permit = match mailbox {
             Some(m) => {
                 let sem = self.mailbox_semaphore(m);
@@ -77,6 +94,7 @@ impl Limits {
             .map_err(|_| timed_out())?
             .map_err(closed)?;
         Ok(Permits {
+            _sync: sync_permit,
             _mailbox: mailbox_permit,
             _global: global,
         })

@@ -93,7 +93,9 @@ use http::{HeaderMap, HeaderValue, header};
 pub use body::{
     BodyError, DEFAULT_MAX_DOWNLOAD_BYTES, DEFAULT_MAX_RESPONSE_BYTES, collect_limited,
 };
-pub use config::{Auth, DEFAULT_MAX_CONCURRENCY, TransportConfig};
+pub use config::{
+    Auth, DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_CONCURRENT_SYNC_CALLS, TransportConfig,
+};
 pub use error::TransportError;
 pub use limits::{Limits, Permits};
 pub use oauth::{
@@ -113,6 +115,15 @@ pub use tls::{
     client_config as tls_client_config, client_config_with_pins as tls_client_config_with_pins,
     error_chain, is_loopback,
 };
+
+/// Whether a SOAP action is one of the `Sync*` operations that Exchange's
+/// ConcurrentSyncCalls limits (`…/messages/SyncFolderItems`, `…/SyncFolderHierarchy`).
+fn is_sync_call(soap_action: &str) -> bool {
+    soap_action
+        .rsplit('/')
+        .next()
+        .is_some_and(|op| op.starts_with("Sync"))
+}
 
 /// One SOAP request for [`HttpTransport::post`].
 #[derive(Debug, Clone)]
@@ -277,7 +288,10 @@ impl HttpTransport {
         let Some(host) = url.host_str().map(str::to_owned) else {
             return Err(invalid("URL has no host"));
         };
-        if config.max_concurrency == 0 || config.max_concurrency_per_mailbox == 0 {
+        if config.max_concurrency == 0
+            || config.max_concurrency_per_mailbox == 0
+            || config.max_concurrent_sync_calls == 0
+        {
             return Err(invalid("concurrency limits must be at least 1"));
         }
         if config.retry.max_attempts == 0 {
@@ -379,6 +393,7 @@ impl HttpTransport {
                 limits: limits::Limits::new(
                     config.max_concurrency,
                     config.max_concurrency_per_mailbox,
+                    config.max_concurrent_sync_calls,
                 ),
                 timeout: config.timeout,
                 retry: config.retry,
@@ -411,7 +426,11 @@ impl HttpTransport {
         let inner = &self.inner;
         let _permits = inner
             .limits
-            .acquire(request.anchor_mailbox, request.deadline)
+            .acquire(
+                request.anchor_mailbox,
+                is_sync_call(request.soap_action),
+                request.deadline,
+            )
             .await?;
         let facts = decide::RequestFacts {
             idempotent: request.idempotent,
