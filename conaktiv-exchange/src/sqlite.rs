@@ -225,6 +225,11 @@ pub(crate) fn open_connection(path: Option<&Path>) -> Result<Connection, rusqlit
         }
         // Durable at every checkpoint, one fsync per transaction commit at most.
         conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // Checkpoint every 8,192 WAL pages (32 MiB) instead of 1,000: a page that every
+        // batch touches (an index page of the key write-backs) is copied back into the
+        // database once per checkpoint, so fewer checkpoints write (and fsync) less
+        // (`initial_sync` bench: 0.92 -> 0.44 fsyncs per write batch).
+        conn.pragma_update(None, "wal_autocheckpoint", 8192)?;
     }
     conn.pragma_update(None, "foreign_keys", true)?;
     Ok(conn)
