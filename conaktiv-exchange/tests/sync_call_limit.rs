@@ -7,8 +7,8 @@
 use std::fmt::Write as _;
 
 use conaktiv_exchange::service::client_for_server;
-use conaktiv_model::config::{AuthScheme, EwsServer};
 use conaktiv_model::Secret;
+use conaktiv_model::config::{AuthScheme, EwsServer};
 use conaktiv_model::values::HttpsUrl;
 use ews_client::ops::SyncFolderItems;
 use ews_client::types::DistinguishedFolderName;
