@@ -321,28 +321,10 @@ oauth = { tenant_id = "t", client_id = "c", client_secret = "s" }
         },
         Case {
             rule: "the concurrent EWS sync calls are 1 to 100",
-            bad: r#"
-[[servers]]
-name = "Büro"
-url = "https://mail.agentur.example/EWS/Exchange.asmx"
-kind = "on_premises"
-admin_user = "AGENTUR\\admin"
-admin_password = "FAKE-pw-1"
-auth_scheme = "ntlm"
-ews_concurrent_sync_calls = 0 #!
-"#,
+            bad: concat!(onprem!(), "ews_concurrent_sync_calls = 0 #!\n"),
             field: "servers[0].ews_concurrent_sync_calls",
             message: "1 to 100",
-            good: r#"
-[[servers]]
-name = "Büro"
-url = "https://mail.agentur.example/EWS/Exchange.asmx"
-kind = "on_premises"
-admin_user = "AGENTUR\\admin"
-admin_password = "FAKE-pw-1"
-auth_scheme = "ntlm"
-ews_concurrent_sync_calls = 20
-"#,
+            good: concat!(onprem!(), "ews_concurrent_sync_calls = 20\n"),
         },
         Case {
             rule: "the concurrent EWS sync calls apply only to a server that speaks EWS",
