@@ -1148,12 +1148,9 @@ pub async fn migrate_scope(
     // What the file migration's snapshot carries over: the pairs without an Exchange
     // record (with their detach records), the CRM side's token, the untranslated intents.
     let local_token = ews.dyn_token(SideId::Local).await?;
-    let copied_detaches: Vec<_> = ews
-        .dyn_detached()
-        .await?
-        .into_iter()
-        .filter(|d| d.gone == SideId::Remote)
-        .collect();
+    // Every detach record, as the file copy keeps them: a store records one only for a pair
+    // the batch stores (with one anchor).
+    let copied_detaches = ews.dyn_detached().await?;
     let batch = &mut migration.batch;
     let replaced: std::collections::HashSet<String> =
         batch.add_intents.iter().map(|i| i.key.clone()).collect();
@@ -1175,11 +1172,16 @@ pub async fn migrate_scope(
         return Err(MigrateError::GraphStateExists(label.to_owned()));
     }
     batch.remove = existing.into_iter().map(|p| p.key).collect();
+    // Stores apply `clear_intents` after `add_intents`: clear only the old Graph intents this
+    // batch does not carry over, or a forced re-run would drop the ones it carries.
+    let carried: std::collections::HashSet<&str> =
+        batch.add_intents.iter().map(|i| i.key.as_str()).collect();
     batch.clear_intents = target
         .dyn_intents()
         .await?
         .into_iter()
         .map(|i| i.key)
+        .filter(|k| !carried.contains(k.as_str()))
         .collect();
     for (list, task, record) in &migration.links {
         graph

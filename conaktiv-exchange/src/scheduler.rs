@@ -1228,7 +1228,15 @@ impl<R: JobRunner, C: Clock> Scheduler<R, C> {
             } = &decision
                 && let Err(e) = self.store.set_item_state(&job.mailbox, table, state).await
             {
+                // Not a success: without its state the job may run again in this interval
+                // and its back-off is lost; the report and the exit code say so.
                 tracing::error!(error = %e, "cannot store the item's state");
+                return decide(
+                    &ItemState::default(),
+                    Event::StateUnavailable(format!(
+                        "the job ran, but its result could not be recorded: {e}"
+                    )),
+                );
             }
             decision
         };

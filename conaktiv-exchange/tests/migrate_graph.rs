@@ -915,3 +915,53 @@ async fn an_ews_mailbox_moves_to_graph_with_the_state_in_postgres() {
         "no duplicate in the CRM"
     );
 }
+
+/// A forced second migration (PostgreSQL) replaces the Graph state and keeps the journaled
+/// creates of the EWS state: a create whose outcome is unknown must not be forgotten.
+#[cfg(feature = "postgres")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_forced_migration_keeps_the_journaled_creates() {
+    use conaktiv_exchange::state::{PgStates, StateStores};
+    let Some((pool, _)) = common::scratch_postgres().await else {
+        return;
+    };
+    let states: Arc<dyn StateStores> = Arc::new(PgStates::new(pool));
+    let s = setup().await;
+    let ews = s.connector("ews").with_state_stores(Arc::clone(&states));
+    assert_eq!(ews.run(None, None).await.unwrap().failed(), 0);
+    drop(ews);
+    let intent = sync_core::Intent {
+        key: "crm-unknown-outcome".into(),
+        on: sync_core::SideId::Local,
+        source_id: "AAMkUnknown".into(),
+        at: sync_core::Timestamp::from_unix_secs(1_700_000_000),
+    };
+    let mut ews_state = states.open("bert_cloud_test.contacts").await.unwrap();
+    ews_state
+        .dyn_commit(&StateBatch {
+            add_intents: vec![intent.clone()],
+            ..StateBatch::default()
+        })
+        .await
+        .unwrap();
+    let graph_conn = s.connector("graph").with_state_stores(Arc::clone(&states));
+    for force in [false, true] {
+        let done = graph_conn
+            .migrate_to_graph(
+                None,
+                MigrateOptions {
+                    dry_run: false,
+                    force,
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(done.exit_code(), 0, "{done}");
+        let mut graph_state = states.open("bert_cloud_test.contacts.graph").await.unwrap();
+        assert_eq!(
+            graph_state.dyn_intents().await.unwrap(),
+            vec![intent.clone()],
+            "force {force}: {done}"
+        );
+    }
+}
