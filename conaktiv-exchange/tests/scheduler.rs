@@ -718,3 +718,38 @@ async fn a_long_item_keeps_its_lease_alive() {
         .unwrap();
     assert_eq!(taken, Ok(()));
 }
+
+/// A runner that succeeds after breaking the scheduler's item table under the scheduler.
+struct BreaksItemState(std::path::PathBuf);
+
+#[async_trait]
+impl JobRunner for BreaksItemState {
+    async fn run(&self, _job: &Assignment) -> Result<JobReport, JobError> {
+        let c = rusqlite::Connection::open(&self.0).unwrap();
+        c.execute_batch("ALTER TABLE scheduler_items RENAME TO scheduler_items_gone")
+            .unwrap();
+        Ok(ok_report())
+    }
+}
+
+#[tokio::test]
+async fn a_job_whose_result_cannot_be_recorded_is_not_reported_as_a_success() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.sqlite");
+    let s = Scheduler::new(
+        BreaksItemState(path.clone()),
+        ManualClock::new(t0()),
+        SchedulerStore::open(&path).unwrap(),
+        options("a"),
+    );
+    let report = s.run_once(&[job(0)], &CancellationToken::new()).await;
+    assert!(
+        matches!(
+            &report.items[0].status,
+            ItemStatus::Failed { error, permanent: false, .. } if error.contains("could not be recorded")
+        ),
+        "{:?}",
+        report.items[0].status
+    );
+    assert_eq!(report.outcome(), Outcome::Failure);
+}

@@ -119,7 +119,9 @@ pub fn transition(
         Event::Due => {
             if policy.cadence == Cadence::OncePerInterval
                 && let Some(last) = &state.last_run
-                && policy.slot(last.at) == policy.slot(now)
+                // `>=`: a run stamped by a worker whose clock is ahead counts for this slot
+                // too, so a worker behind it does not run the job again.
+                && policy.slot(last.at) >= policy.slot(now)
             {
                 return Decision::done(ItemStatus::Skipped {
                     reason: SkipReason::AlreadyRan {
@@ -472,6 +474,13 @@ mod tests {
                 Event::Due,
                 slot(899),
                 already(slot(0), "worker-b"),
+            ),
+            (
+                "stamped in the next slot by a worker whose clock is ahead: skipped",
+                ran_at(clean(), slot(905), "worker-b"),
+                Event::Due,
+                slot(890),
+                already(slot(905), "worker-b"),
             ),
             (
                 "ran in the previous slot, one second before this one began: run",
