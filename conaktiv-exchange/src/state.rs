@@ -184,12 +184,7 @@ impl StateStores for PgStates {
     }
 
     async fn exists(&self, scope: &str) -> Result<bool, StoreError> {
-        let store = sync_core::postgres::PgStore::open(&self.pool, scope).await?;
-        let mut store: Box<dyn DynStateStore> = Box::new(store);
-        Ok(store.dyn_pair_count().await? > 0
-            || store.dyn_token(sync_core::SideId::Local).await?.is_some()
-            || store.dyn_token(sync_core::SideId::Remote).await?.is_some()
-            || !store.dyn_intents().await?.is_empty())
+        sync_core::postgres::PgStore::exists(&self.pool, scope).await
     }
 
     fn location(&self) -> String {

@@ -15,7 +15,7 @@
 //! loopback host or a Unix socket directory, or say `sslmode=disable` explicitly (a network
 //! the operator trusts); anything else is refused instead of sending data in clear text.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 
@@ -169,6 +169,11 @@ impl PgPool {
                 supported: newest,
             });
         }
+        if found == newest {
+            drop(tx); // nothing to change: roll back, write nothing
+            self.mark_migrated(component);
+            return Ok(());
+        }
         for (i, sql) in migrations
             .iter()
             .enumerate()
@@ -184,10 +189,14 @@ impl PgPool {
         )
         .await?;
         tx.commit().await?;
+        self.mark_migrated(component);
+        Ok(())
+    }
+
+    fn mark_migrated(&self, component: &str) {
         if let Ok(mut m) = self.migrated.lock() {
             m.insert(component.to_owned());
         }
-        Ok(())
     }
 
     fn is_migrated(&self, component: &str) -> bool {
@@ -392,6 +401,20 @@ impl PgStore {
             .collect()
     }
 
+    /// Whether `scope` holds any state (a pair, a token or an intent), in one query.
+    pub async fn exists(pool: &PgPool, scope: &str) -> Result<bool, StoreError> {
+        pool.migrate(COMPONENT, MIGRATIONS).await?;
+        let client = pool.client().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM sync_pairs WHERE scope = $1)
+                     OR EXISTS (SELECT 1 FROM sync_tokens WHERE scope = $1)
+                     OR EXISTS (SELECT 1 FROM sync_intents WHERE scope = $1)",
+            )
+            .await?;
+        Ok(client.query_one(&stmt, &[&scope]).await?.try_get(0)?)
+    }
+
     async fn query_pairs(
         &self,
         sql: &str,
@@ -429,23 +452,18 @@ impl PgStore {
         remote_ids: &[Id],
         keys: &[Key],
     ) -> Result<Vec<Pair>, StoreError> {
-        let mut found = BTreeMap::new();
-        for (column, values) in [
-            ("local_id", local_ids),
-            ("remote_id", remote_ids),
-            ("key", keys),
-        ] {
-            if values.is_empty() {
-                continue;
-            }
-            let sql = format!(
-                "SELECT {PAIR_COLUMNS} FROM sync_pairs WHERE scope = $1 AND {column} = ANY($2)"
-            );
-            for p in self.query_pairs(&sql, &[&self.scope, &values]).await? {
-                found.insert(p.key.clone(), p);
-            }
+        if local_ids.is_empty() && remote_ids.is_empty() && keys.is_empty() {
+            return Ok(Vec::new());
         }
-        Ok(found.into_values().collect())
+        // One statement (`ANY` takes any number of values), each pair once, by key.
+        self.query_pairs(
+            &format!(
+                "SELECT {PAIR_COLUMNS} FROM sync_pairs WHERE scope = $1
+                 AND (local_id = ANY($2) OR remote_id = ANY($3) OR key = ANY($4)) ORDER BY key"
+            ),
+            &[&self.scope, &local_ids, &remote_ids, &keys],
+        )
+        .await
     }
 
     async fn do_intents(&self) -> Result<Vec<Intent>, StoreError> {

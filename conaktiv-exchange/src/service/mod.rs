@@ -943,11 +943,9 @@ impl Connector {
         })
     }
 
-    /// The sync state file of `rule` for `mailbox` (EWS or Graph), after creating the state
-    /// folder. A mailbox that moved from EWS to Graph without `migrate-to-graph` is refused:
-    /// a fresh Graph state would pair nothing and create duplicates.
     /// The state scope of a job (see [`crate::state::scope_name`]). A mailbox and table
-    /// synced over EWS whose server record now uses Microsoft Graph must be migrated first.
+    /// synced over EWS whose server record now uses Microsoft Graph must be migrated first:
+    /// a fresh Graph state would pair nothing and create duplicates.
     async fn sync_state_scope(
         &self,
         rule: &SyncRule,
@@ -965,7 +963,8 @@ impl Connector {
                 classify(&e)
             })
         };
-        if exists(ews).await? && !exists(scope.clone()).await? {
+        // The Graph scope first: once a mailbox synced over Graph, that settles it.
+        if !exists(scope.clone()).await? && exists(ews).await? {
             return Err(JobError::configuration(format!(
                 "the {} of {mailbox} were synced over EWS and its server record now uses \
                  Microsoft Graph: run `conaktiv-exchange migrate-to-graph` first (it moves \
