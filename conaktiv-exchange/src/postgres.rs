@@ -205,6 +205,9 @@ impl PgDb {
         let number_fold = fold(&record.number);
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(storage)?;
+        // Replacing is delete-then-insert: writers of one table take turns, so two imports
+        // of the same new record do not both insert it (a unique violation).
+        lock_table(&tx, table).await?;
         let del = tx
             .prepare_cached(&format!(
                 "DELETE FROM {table} WHERE id = $1 OR number_fold = $2"
@@ -395,6 +398,18 @@ async fn write_row(
     })
 }
 
+/// Makes the writers of `table` that replace rows (delete, then insert) take turns, until
+/// the end of the transaction.
+async fn lock_table(tx: &Transaction<'_>, table: &str) -> Result<(), HostError> {
+    tx.execute(
+        "SELECT pg_advisory_xact_lock(hashtext('conaktiv:' || $1::text))",
+        &[&table],
+    )
+    .await
+    .map_err(storage)?;
+    Ok(())
+}
+
 /// Key write-backs `(id, expected version, key)` of one table in the caller's transaction:
 /// the records are locked in id order, each write checks its version; the outcome of each
 /// write in order (a conflict or a missing record fails that write alone). The outer error
@@ -425,6 +440,7 @@ async fn set_keys_in(
     // so what is derived from it, as it was).
     let mut out = Vec::with_capacity(writes.len());
     let mut changed: Vec<String> = Vec::new();
+    let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
     let modified = now_text();
     for (id, expected, key) in writes {
         let row = match check_version(tbl, id, rows.remove(*id), expected) {
@@ -439,7 +455,7 @@ async fn set_keys_in(
         let row = if fp == row.fingerprint {
             row
         } else {
-            if !changed.contains(&row.id) {
+            if seen.insert(row.id.clone()) {
                 changed.push(row.id.clone());
             }
             Row {
@@ -718,6 +734,7 @@ impl PgDirectory {
         let name_fold = fold(&user.name);
         let mut client = self.db.client().await?;
         let tx = client.transaction().await.map_err(storage)?;
+        lock_table(&tx, "crm_users").await?; // as in `PgDb::add_reference`
         let del = tx
             .prepare_cached("DELETE FROM crm_users WHERE name_fold = $1")
             .await
