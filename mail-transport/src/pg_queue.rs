@@ -319,24 +319,30 @@ async fn run_locked(
         let attempts: i64 = row.get(5);
         match sender.send_built(&mail).await {
             Ok(receipt) => {
-                client
-                    .execute("DELETE FROM mail_send_queue WHERE id = $1", &[&id])
-                    .await
-                    .map_err(pg_error)?;
-                run.sent.push(receipt);
-                if let Some((count, until)) = after_sent(throttle, count, now)? {
-                    client
+                // The sent mail leaves the queue and counts for the throttle in one
+                // statement: a crash cannot drop the mail without counting it.
+                let counted = after_sent(throttle, count, now);
+                match counted {
+                    Ok(Some((count, until))) => client
                         .execute(
-                            "INSERT INTO mail_throttle (account, batch_count, paused_until)
+                            "WITH sent AS (DELETE FROM mail_send_queue WHERE id = $4)
+                             INSERT INTO mail_throttle (account, batch_count, paused_until)
                              VALUES ($1, $2, $3)
                              ON CONFLICT (account) DO UPDATE
                              SET batch_count = EXCLUDED.batch_count,
                                  paused_until = EXCLUDED.paused_until",
-                            &[&account, &i64::from(count), &until],
+                            &[&account, &i64::from(count), &until, &id],
                         )
                         .await
-                        .map_err(pg_error)?;
-                }
+                        .map_err(pg_error)?,
+                    // No throttle, or a delay beyond the calendar: the mail leaves anyway.
+                    Ok(None) | Err(_) => client
+                        .execute("DELETE FROM mail_send_queue WHERE id = $1", &[&id])
+                        .await
+                        .map_err(pg_error)?,
+                };
+                run.sent.push(receipt);
+                counted?;
             }
             Err(e) if e.is_transient() => {
                 let message = e.to_string();

@@ -392,16 +392,21 @@ impl SendQueue {
             match sender.send_built(&mail).await {
                 Ok(receipt) => {
                     let c = lock(conn)?;
-                    c.execute("DELETE FROM mail_send_queue WHERE id = ?1", [id])?;
-                    run.sent.push(receipt);
-                    if let Some((count, until)) = after_sent(self.throttle, count, now)? {
-                        c.execute(
+                    // One transaction: a crash cannot drop the mail without counting it.
+                    let tx = c.unchecked_transaction()?;
+                    tx.execute("DELETE FROM mail_send_queue WHERE id = ?1", [id])?;
+                    let counted = after_sent(self.throttle, count, now);
+                    if let Ok(Some((count, until))) = counted {
+                        tx.execute(
                             "INSERT INTO mail_throttle (account, batch_count, paused_until) VALUES (?1, ?2, ?3)
                              ON CONFLICT(account) DO UPDATE SET batch_count = excluded.batch_count,
                                                                 paused_until = excluded.paused_until",
                             params![self.account, count, until],
                         )?;
                     }
+                    tx.commit()?;
+                    run.sent.push(receipt);
+                    counted?;
                 }
                 Err(e) if e.is_transient() => {
                     let c = lock(conn)?;
