@@ -35,17 +35,57 @@ fn failure(kind: &str, message: impl Into<String>) -> Output {
     Output::error(Exit::Failure, kind, message.into())
 }
 
+/// Where `config`'s `[state]` section puts the embedded stores (SQLite without one).
+pub(crate) fn state_location(config: Option<&Configuration>) -> Result<StateLocation, Output> {
+    match config.and_then(|c| c.state.as_ref()) {
+        None => Ok(StateLocation::Sqlite(None)),
+        Some(s) => s
+            .location()
+            .map_err(|why| Output::error(Exit::Config, "configuration", why.to_owned())),
+    }
+}
+
+/// The embedded SQLite database `db`.
+pub(crate) fn open_sqlite(db: &std::path::Path) -> Result<SqliteDb, Output> {
+    SqliteDb::open(db).map_err(|e| failure("database", format!("{}: {e}", db.display())))
+}
+
+/// The embedded PostgreSQL database of `config`'s `[state]` section (its password from the
+/// configuration's secrets), migrated.
+#[cfg(feature = "postgres")]
+pub(crate) async fn open_postgres(
+    config: &Configuration,
+) -> Result<conaktiv_exchange::postgres::PgDb, Output> {
+    let settings = config.state.clone().unwrap_or_default();
+    let secrets = conaktiv_exchange::secrets::ConfigSecrets::from_configuration(config)
+        .map_err(|e| Output::error(Exit::Config, "configuration", e.to_string()))?;
+    let pool = conaktiv_exchange::state::postgres_pool(&settings, &secrets)
+        .await
+        .map_err(|e| Output::error(Exit::Config, "configuration", e.to_string()))?;
+    conaktiv_exchange::postgres::PgDb::open(&pool)
+        .await
+        .map_err(|e| failure("database", format!("{}: {e}", pool.target())))
+}
+
+/// Without the `postgres` feature, a `[state]` naming PostgreSQL is a configuration error.
+#[cfg(not(feature = "postgres"))]
+pub(crate) async fn open_postgres(
+    _config: &Configuration,
+) -> Result<std::convert::Infallible, Output> {
+    Err(Output::error(
+        Exit::Config,
+        "configuration",
+        "[state] url names PostgreSQL, but this build has no PostgreSQL support (cargo \
+         feature `postgres`)",
+    ))
+}
+
 impl Stores {
     /// The stores `config` and `args` name. The state folder (SQLite state files, and with
     /// PostgreSQL nothing but temporary files) is `--state-dir`, else `[state] url =
     /// "sqlite:<folder>"`, else the database's name + `.state`.
     pub(crate) async fn open(config: &Configuration, args: &HostArgs) -> Result<Self, Output> {
-        let location = match &config.state {
-            None => StateLocation::Sqlite(None),
-            Some(s) => s
-                .location()
-                .map_err(|why| Output::error(Exit::Config, "configuration", why.to_owned()))?,
-        };
+        let location = state_location(Some(config))?;
         let state_dir = args
             .state_dir
             .clone()
@@ -61,31 +101,17 @@ impl Stores {
         conaktiv_exchange::sqlite::create_private_dir(&state_dir)
             .map_err(|e| failure("state", format!("{}: {e}", state_dir.display())))?;
         match location {
-            StateLocation::Sqlite(_) => {
-                let db = SqliteDb::open(&args.db)
-                    .map_err(|e| failure("database", format!("{}: {e}", args.db.display())))?;
-                Ok(Stores::Sqlite { db, state_dir })
-            }
+            StateLocation::Sqlite(_) => Ok(Stores::Sqlite {
+                db: open_sqlite(&args.db)?,
+                state_dir,
+            }),
             #[cfg(feature = "postgres")]
-            StateLocation::Postgres(_) => {
-                let settings = config.state.clone().unwrap_or_default();
-                let secrets = conaktiv_exchange::secrets::ConfigSecrets::from_configuration(config)
-                    .map_err(|e| Output::error(Exit::Config, "configuration", e.to_string()))?;
-                let pool = conaktiv_exchange::state::postgres_pool(&settings, &secrets)
-                    .await
-                    .map_err(|e| Output::error(Exit::Config, "configuration", e.to_string()))?;
-                let db = conaktiv_exchange::postgres::PgDb::open(&pool)
-                    .await
-                    .map_err(|e| failure("database", format!("{}: {e}", pool.target())))?;
-                Ok(Stores::Postgres { db, state_dir })
-            }
+            StateLocation::Postgres(_) => Ok(Stores::Postgres {
+                db: open_postgres(config).await?,
+                state_dir,
+            }),
             #[cfg(not(feature = "postgres"))]
-            StateLocation::Postgres(_) => Err(Output::error(
-                Exit::Config,
-                "configuration",
-                "[state] url names PostgreSQL, but this build has no PostgreSQL support (cargo \
-                 feature `postgres`)",
-            )),
+            StateLocation::Postgres(_) => match open_postgres(config).await? {},
         }
     }
 

@@ -89,33 +89,24 @@ pub enum Target {
 }
 
 impl Target {
-    /// The database of `config` (when given) or else `db`.
+    /// The database of `config`'s `[state]` section (when given), or else `db`; opened as
+    /// `batch` opens it.
     pub async fn open(
         config: Option<&conaktiv_model::Configuration>,
         db: &Path,
     ) -> Result<Self, Output> {
-        #[cfg(feature = "postgres")]
-        if let Some(config) = config
-            && let Some(settings) = &config.state
-            && matches!(
-                settings.location(),
-                Ok(conaktiv_model::config::StateLocation::Postgres(_))
-            )
-        {
-            let secrets = conaktiv_exchange::secrets::ConfigSecrets::from_configuration(config)
-                .map_err(|e| Output::error(Exit::Config, "configuration", e.to_string()))?;
-            let pool = conaktiv_exchange::state::postgres_pool(settings, &secrets)
+        use conaktiv_model::config::StateLocation;
+        match (super::backend::state_location(config)?, config) {
+            #[cfg(feature = "postgres")]
+            (StateLocation::Postgres(_), Some(config)) => super::backend::open_postgres(config)
                 .await
-                .map_err(|e| Output::error(Exit::Config, "configuration", e.to_string()))?;
-            return conaktiv_exchange::postgres::PgDb::open(&pool)
-                .await
-                .map(Target::Postgres)
-                .map_err(|e| db_error(format!("{}: {e}", pool.target())));
+                .map(Target::Postgres),
+            #[cfg(not(feature = "postgres"))]
+            (StateLocation::Postgres(_), Some(config)) => {
+                match super::backend::open_postgres(config).await? {}
+            }
+            _ => super::backend::open_sqlite(db).map(Target::Sqlite),
         }
-        let _ = config;
-        SqliteDb::open(db)
-            .map(Target::Sqlite)
-            .map_err(|e| Output::error(Exit::Failure, "database", format!("{}: {e}", db.display())))
     }
 
     async fn put_user(&self, user: &DirectoryUser) -> Result<(), Output> {
