@@ -6,8 +6,9 @@
 //!   so the URL in a configuration file carries no secret. Its `Debug` shows no password.
 //! * [`PgPool::migrate`] runs a component's versioned, forward-only migrations once per pool,
 //!   in one transaction under an advisory lock, so workers starting at once migrate once.
-//!   Versions are kept per component in the table `conaktiv_schema`; other components of the
-//!   connector (leases, CRM store, mail queue) use the same function.
+//!   Versions are kept per component in the table `conaktiv_schema`; the connector's leases
+//!   and CRM store use the same function (mail-transport, which does not depend on
+//!   sync-core, keeps its own copy for its send queue, in the same table and lock).
 //! * [`PgStore`] is an [`AsyncStateStore`] for one scope (one mailbox and table, as one
 //!   SQLite file is for [`crate::SqliteStore`]); every batch is one transaction.
 //!
@@ -23,10 +24,10 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::NoTls;
 use tokio_postgres::config::{Host, SslMode};
 
-use crate::store::detached_of;
+use crate::store::{PAIR_COLUMNS, detached_of, pair_from_columns, side_from};
 use crate::{
-    Anchor, AsyncStateStore, DetachReason, Detached, Id, Intent, Key, Pair, Record, SideId,
-    StateBatch, StoreError, Timestamp,
+    AsyncStateStore, DetachReason, Detached, Id, Intent, Key, Pair, SideId, StateBatch, StoreError,
+    Timestamp,
 };
 
 pub use deadpool_postgres::Object as PgClient;
@@ -329,34 +330,14 @@ pub struct PgStore {
     scope: String,
 }
 
-const PAIR_COLUMNS: &str = "key, local_id, local_version, remote_id, remote_version, base";
-
-fn side_from(s: &str) -> Result<SideId, StoreError> {
-    match s {
-        "local" => Ok(SideId::Local),
-        "remote" => Ok(SideId::Remote),
-        other => Err(StoreError::Corrupt(format!("unknown side {other:?}"))),
-    }
-}
-
-fn anchor(id: Option<String>, version: Option<String>) -> Option<Anchor> {
-    id.map(|id| Anchor {
-        id,
-        version: version.unwrap_or_default(),
-    })
-}
-
 fn pair_from(row: &tokio_postgres::Row) -> Result<Pair, StoreError> {
-    let key: String = row.try_get(0)?;
     let base: String = row.try_get(5)?;
-    let base: Record = serde_json::from_str(&base)
-        .map_err(|e| StoreError::Corrupt(format!("base of pair {key:?}: {e}")))?;
-    Ok(Pair {
-        local: anchor(row.try_get(1)?, row.try_get(2)?),
-        remote: anchor(row.try_get(3)?, row.try_get(4)?),
-        key,
-        base,
-    })
+    pair_from_columns(
+        row.try_get(0)?,
+        (row.try_get(1)?, row.try_get(2)?),
+        (row.try_get(3)?, row.try_get(4)?),
+        &base,
+    )
 }
 
 fn secs(t: Timestamp) -> Result<i64, StoreError> {

@@ -15,10 +15,10 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use crate::store::detached_of;
+use crate::store::{PAIR_COLUMNS, detached_of, pair_from_columns, side_from};
 use crate::{
-    Anchor, DetachReason, Detached, Id, Intent, Key, Pair, Record, SideId, StateBatch, StateStore,
-    StoreError, Timestamp,
+    DetachReason, Detached, Id, Intent, Key, Pair, SideId, StateBatch, StateStore, StoreError,
+    Timestamp,
 };
 
 /// Migrations; index `i` brings the schema from version `i` to `i + 1`.
@@ -63,21 +63,6 @@ pub struct SqliteStore {
     conn: Connection,
 }
 
-fn side_from(s: &str) -> Result<SideId, StoreError> {
-    match s {
-        "local" => Ok(SideId::Local),
-        "remote" => Ok(SideId::Remote),
-        other => Err(StoreError::Corrupt(format!("unknown side {other:?}"))),
-    }
-}
-
-fn anchor(id: Option<String>, version: Option<String>) -> Option<Anchor> {
-    id.map(|id| Anchor {
-        id,
-        version: version.unwrap_or_default(),
-    })
-}
-
 type PairRow = (
     String,
     Option<String>,
@@ -89,17 +74,8 @@ type PairRow = (
 
 fn pair_from(row: PairRow) -> Result<Pair, StoreError> {
     let (key, lid, lver, rid, rver, base) = row;
-    let base: Record = serde_json::from_str(&base)
-        .map_err(|e| StoreError::Corrupt(format!("base of pair {key:?}: {e}")))?;
-    Ok(Pair {
-        key,
-        local: anchor(lid, lver),
-        remote: anchor(rid, rver),
-        base,
-    })
+    pair_from_columns(key, (lid, lver), (rid, rver), &base)
 }
-
-const PAIR_COLUMNS: &str = "key, local_id, local_version, remote_id, remote_version, base";
 
 /// Prepared statements kept per connection.
 const STATEMENT_CACHE: usize = 64;

@@ -240,6 +240,43 @@ pub trait StateStore {
 }
 
 /// The detach of a pair with one anchor.
+/// The side a stored row names (`"local"`, `"remote"`), for the database stores.
+pub(crate) fn side_from(s: &str) -> Result<SideId, StoreError> {
+    match s {
+        "local" => Ok(SideId::Local),
+        "remote" => Ok(SideId::Remote),
+        other => Err(StoreError::Corrupt(format!("unknown side {other:?}"))),
+    }
+}
+
+/// The columns a database store keeps a pair in, in the order [`pair_from_columns`] takes
+/// them.
+pub(crate) const PAIR_COLUMNS: &str =
+    "key, local_id, local_version, remote_id, remote_version, base";
+
+/// A pair from its stored columns (see [`PAIR_COLUMNS`]); the base is JSON.
+pub(crate) fn pair_from_columns(
+    key: String,
+    local: (Option<String>, Option<String>),
+    remote: (Option<String>, Option<String>),
+    base: &str,
+) -> Result<Pair, StoreError> {
+    let anchor = |(id, version): (Option<String>, Option<String>)| {
+        id.map(|id| crate::Anchor {
+            id,
+            version: version.unwrap_or_default(),
+        })
+    };
+    let base: crate::Record = serde_json::from_str(base)
+        .map_err(|e| StoreError::Corrupt(format!("base of pair {key:?}: {e}")))?;
+    Ok(Pair {
+        local: anchor(local),
+        remote: anchor(remote),
+        key,
+        base,
+    })
+}
+
 pub(crate) fn detached_of(p: &Pair, reason: DetachReason, at: Timestamp) -> Option<Detached> {
     let (gone, kept) = match (&p.local, &p.remote) {
         (Some(a), None) => (SideId::Remote, a),
