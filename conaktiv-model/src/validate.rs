@@ -411,7 +411,7 @@ fn check_server(c: &mut Collector, s: &EwsServer, at: &FieldPath) {
         );
     }
     if let Some(n) = s.ews_concurrent_sync_calls {
-        if !(1..=100).contains(&n) {
+        if !(1..=crate::config::server::MAX_EWS_CONCURRENT_SYNC_CALLS).contains(&n) {
             c.push(
                 &rec,
                 at.key("ews_concurrent_sync_calls"),

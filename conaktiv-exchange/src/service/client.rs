@@ -71,7 +71,10 @@ pub fn transport_for_server(server: &EwsServer) -> Result<TransportConfig, Servi
         transport = transport.with_extra_root_certificate(pem);
     }
     if let Some(n) = server.ews_concurrent_sync_calls {
-        transport = transport.with_max_concurrent_sync_calls(n.clamp(1, 100) as usize);
+        // Validated to 1..=MAX_EWS_CONCURRENT_SYNC_CALLS; the clamp keeps an unvalidated
+        // record within it too.
+        let max = conaktiv_model::config::server::MAX_EWS_CONCURRENT_SYNC_CALLS;
+        transport = transport.with_max_concurrent_sync_calls(n.clamp(1, max) as usize);
     }
     Ok(transport)
 }

@@ -176,6 +176,9 @@ pub struct EwsServer {
     pub trusted_ca_file: Option<std::path::PathBuf>,
 }
 
+/// The most [`EwsServer::ews_concurrent_sync_calls`] a record may set.
+pub const MAX_EWS_CONCURRENT_SYNC_CALLS: u32 = 100;
+
 /// The calendar window of a Graph server record, in days around today.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
