@@ -276,7 +276,17 @@ pub struct PgCrm {
     db: PgDb,
 }
 
-const ROW_COLUMNS: &str = "id, rev, fingerprint, key, owner, modified, body";
+/// `SELECT` of a record row (the columns `read_row` reads) and the rest of the statement:
+/// a `&'static str` built at compile time, so the statement cache is hit without
+/// formatting the text on every call.
+macro_rules! select_rows {
+    ($rest:literal) => {
+        concat!(
+            "SELECT id, rev, fingerprint, key, owner, modified, body FROM crm_records ",
+            $rest
+        )
+    };
+}
 
 fn read_row(r: &tokio_postgres::Row) -> Result<Row, HostError> {
     Ok(Row {
@@ -333,9 +343,7 @@ fn derived(tbl: &str, body: &str) -> (Option<String>, Vec<String>) {
 
 async fn load(tx: &Transaction<'_>, tbl: &str, id: &str) -> Result<Option<Row>, HostError> {
     let stmt = tx
-        .prepare_cached(&format!(
-            "SELECT {ROW_COLUMNS} FROM crm_records WHERE tbl = $1 AND id = $2 FOR UPDATE"
-        ))
+        .prepare_cached(select_rows!("WHERE tbl = $1 AND id = $2 FOR UPDATE"))
         .await
         .map_err(storage)?;
     tx.query_opt(&stmt, &[&tbl, &id])
@@ -424,8 +432,8 @@ async fn set_keys_in(
     }
     let ids: Vec<&str> = writes.iter().map(|(id, _, _)| *id).collect();
     let stmt = tx
-        .prepare_cached(&format!(
-            "SELECT {ROW_COLUMNS} FROM crm_records WHERE tbl = $1 AND id = ANY($2)
+        .prepare_cached(select_rows!(
+            "WHERE tbl = $1 AND id = ANY($2)
              ORDER BY id FOR UPDATE"
         ))
         .await
@@ -551,9 +559,7 @@ impl<R: CrmRecord> CrmStore<R> for PgCrm {
     async fn get(&self, id: &str) -> Result<Option<Stored<R>>, HostError> {
         let client = self.db.client().await?;
         let stmt = client
-            .prepare_cached(&format!(
-                "SELECT {ROW_COLUMNS} FROM crm_records WHERE tbl = $1 AND id = $2"
-            ))
+            .prepare_cached(select_rows!("WHERE tbl = $1 AND id = $2"))
             .await
             .map_err(storage)?;
         let row = client
@@ -573,9 +579,7 @@ impl<R: CrmRecord> CrmStore<R> for PgCrm {
         }
         let client = self.db.client().await?;
         let stmt = client
-            .prepare_cached(&format!(
-                "SELECT {ROW_COLUMNS} FROM crm_records WHERE tbl = $1 AND id = ANY($2)"
-            ))
+            .prepare_cached(select_rows!("WHERE tbl = $1 AND id = ANY($2)"))
             .await
             .map_err(storage)?;
         let rows = client
