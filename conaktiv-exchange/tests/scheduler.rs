@@ -753,3 +753,57 @@ async fn a_job_whose_result_cannot_be_recorded_is_not_reported_as_a_success() {
     );
     assert_eq!(report.outcome(), Outcome::Failure);
 }
+
+/// A job whose lease is taken over while it runs stops at once (it never writes beside the
+/// new holder), and the caller is told.
+#[tokio::test]
+async fn a_job_that_loses_its_lease_stops() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.sqlite");
+    let store = SchedulerStore::open(&path).unwrap();
+    let clock = TokioClock::default();
+    let finished = Arc::new(AtomicUsize::new(0));
+    let work = {
+        let finished = Arc::clone(&finished);
+        let path = path.clone();
+        async move {
+            // Another worker takes the lease over (as after an expiry)...
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            rusqlite::Connection::open(&path)
+                .unwrap()
+                .execute("UPDATE scheduler_leases SET holder = 'worker-b'", [])
+                .unwrap();
+            // ...while this job would still be writing.
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            finished.fetch_add(1, Ordering::SeqCst);
+        }
+    };
+    let started = std::time::Instant::now();
+    let err = store
+        .run_leased(
+            &clock,
+            "anna@agentur.example",
+            "contacts",
+            "worker-a",
+            Duration::from_millis(300),
+            Duration::ZERO,
+            work,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        err.is_transient() && err.to_string().contains("took over"),
+        "{err}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "stopped at once"
+    );
+    assert_eq!(finished.load(Ordering::SeqCst), 0, "the work did not go on");
+    // The new holder's lease stays.
+    let holder: String = rusqlite::Connection::open(&path)
+        .unwrap()
+        .query_row("SELECT holder FROM scheduler_leases", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(holder, "worker-b");
+}

@@ -204,6 +204,9 @@ impl SchedulerStore {
     /// Runs `work` while holding the lease of a mailbox and table for `holder`: takes the
     /// lease (waiting up to `wait` for another holder to finish, polling every second),
     /// renews it every third of `ttl` while the work runs, and gives it back afterwards.
+    /// Should the lease be lost meanwhile (taken over, or not renewable for `ttl`), the work
+    /// is dropped where it stands and a transient [`HostError::Storage`] says so: a job
+    /// stops at any point as it would on `kill -9`, and never writes beside the new holder.
     /// This is the one lease every writing path takes (the scheduler, `Connector::run`, the
     /// CLI's `sync`), so no two runs ever write the same mailbox and table at once.
     #[allow(clippy::too_many_arguments)]
@@ -232,7 +235,15 @@ impl SchedulerStore {
         }
         let result = tokio::select! {
             r = work => r,
-            never = self.renew_forever(clock, mailbox, table, holder, ttl) => match never {},
+            // The lease is gone (taken over, or not renewed for its whole time): the work
+            // stops here, so it never runs beside the new holder's.
+            lost = self.renew_while_held(clock, mailbox, table, holder, ttl) => {
+                tracing::error!(mailbox, table, %lost, "stopped a job that lost its lease");
+                return Err(HostError::Storage {
+                    message: format!("the job stopped: {lost}"),
+                    transient: true,
+                });
+            }
         };
         if let Err(e) = self.release(mailbox, table, holder).await {
             tracing::warn!(error = %e, "cannot release the lease; it expires by itself");
@@ -240,22 +251,31 @@ impl SchedulerStore {
         Ok(Leased::Ran(result))
     }
 
-    /// Renews a lease every third of `ttl`; never returns.
-    async fn renew_forever(
+    /// Renews a lease every third of `ttl` while it is held; returns why it no longer is:
+    /// another holder has it, or no renewal succeeded for `ttl` (so another worker may
+    /// take it over).
+    async fn renew_while_held(
         &self,
         clock: &dyn Clock,
         mailbox: &str,
         table: &str,
         holder: &str,
         ttl: Duration,
-    ) -> std::convert::Infallible {
+    ) -> String {
         let period = (ttl / 3).max(Duration::from_millis(10));
+        let mut held_until = add(clock.now(), ttl);
         loop {
             tokio::time::sleep(period).await;
-            match self.renew(mailbox, table, holder, clock.now(), ttl).await {
-                Ok(true) => {}
-                Ok(false) => tracing::warn!(mailbox, table, "lost the lease of a running job"),
-                Err(e) => tracing::warn!(error = %e, "cannot renew the lease"),
+            let now = clock.now();
+            match self.renew(mailbox, table, holder, now, ttl).await {
+                Ok(true) => held_until = add(now, ttl),
+                Ok(false) => return "another worker took over its lease".to_owned(),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot renew the lease");
+                    if now >= held_until {
+                        return format!("its lease expired while it could not be renewed: {e}");
+                    }
+                }
             }
         }
     }
