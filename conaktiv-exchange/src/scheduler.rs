@@ -751,10 +751,9 @@ impl SyncReport {
         self.count(|s| matches!(s, ItemStatus::Succeeded { report } if !report.is_complete()))
     }
 
-    /// The overall outcome. Items skipped because of an earlier permanent failure count as
-    /// failures; items that ran with failed or unknown writes make a partial failure.
-    pub fn outcome(&self) -> Outcome {
-        let failed = self.failed()
+    /// Items that did not get done: failed, incomplete, or skipped for a permanent failure.
+    pub fn not_done(&self) -> usize {
+        self.failed()
             + self.incomplete()
             + self.count(|s| {
                 matches!(
@@ -763,7 +762,13 @@ impl SyncReport {
                         reason: SkipReason::PermanentFailure { .. }
                     }
                 )
-            });
+            })
+    }
+
+    /// The overall outcome. Items skipped because of an earlier permanent failure count as
+    /// failures; items that ran with failed or unknown writes make a partial failure.
+    pub fn outcome(&self) -> Outcome {
+        let failed = self.not_done();
         if failed == 0 {
             Outcome::Success
         } else if self.succeeded() == 0 {

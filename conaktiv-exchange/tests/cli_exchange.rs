@@ -130,36 +130,15 @@ async fn preview_sync_batch_and_account_tests_against_the_mock() {
     assert_eq!(statuses, ["succeeded"; 4]);
 
     // The batch loop: a first run at once, then a clean stop on SIGTERM.
-    let v = with(&["batch"]);
-    let mut child = tokio::process::Command::new(BIN)
-        .args(strs(&v))
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let first_run: Value =
-        serde_json::from_str(&lines.next_line().await.unwrap().unwrap()).unwrap();
+    let (first_run, code, stopped) = batch_loop_until_sigterm(with(&["batch"])).await;
     assert_eq!(
         first_run["items"].as_array().unwrap().len(),
         4,
         "{first_run}"
     );
-    let pid = child.id().unwrap().to_string();
-    let killed = tokio::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .await
-        .unwrap();
-    assert!(killed.success());
-    let mut rest = String::new();
-    while let Some(line) = lines.next_line().await.unwrap() {
-        rest.push_str(&line);
-    }
-    let status = child.wait().await.unwrap();
-    assert_eq!(status.code(), Some(0), "{rest}");
-    let stopped: Value = serde_json::from_str(&rest).unwrap();
+    assert_eq!(code, Some(0), "{stopped}");
     assert_eq!(stopped["runs"], 1);
+    assert_eq!(stopped["failures"], 0);
 
     // The service account itself.
     let t = run(&[
@@ -204,6 +183,54 @@ async fn preview_sync_batch_and_account_tests_against_the_mock() {
     let items = s.json()["items"].as_array().unwrap().clone();
     assert!(items.iter().all(|i| i["status"] == "failed"), "{items:?}");
     assert!(!s.stdout.contains("wrong-password"));
+    // The batch loop with failing items (a database of its own: the loop above already ran
+    // every job in this interval): its exit status on stop says so.
+    let fresh = dir.path().join("other.sqlite").display().to_string();
+    let (_, code, stopped) = batch_loop_until_sigterm(
+        [
+            "--config",
+            bad.as_str(),
+            "--json",
+            "batch",
+            "--db",
+            fresh.as_str(),
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect(),
+    )
+    .await;
+    assert_eq!(code, Some(1), "{stopped}");
+    assert_eq!(stopped["ok"], false, "{stopped}");
+    assert_eq!(stopped["failures"], 4, "{stopped}");
 
     mock.shutdown().await.unwrap();
+}
+
+/// Starts the batch loop with `args`, waits for its first run's report, stops it with
+/// SIGTERM: (the first report, the exit code, the closing report).
+async fn batch_loop_until_sigterm(args: Vec<String>) -> (Value, Option<i32>, Value) {
+    let mut child = tokio::process::Command::new(BIN)
+        .args(&args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let first_run: Value =
+        serde_json::from_str(&lines.next_line().await.unwrap().unwrap()).unwrap();
+    let pid = child.id().unwrap().to_string();
+    let killed = tokio::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .await
+        .unwrap();
+    assert!(killed.success());
+    let mut rest = String::new();
+    while let Some(line) = lines.next_line().await.unwrap() {
+        rest.push_str(&line);
+    }
+    let status = child.wait().await.unwrap();
+    let stopped: Value = serde_json::from_str(&rest).unwrap();
+    (first_run, status.code(), stopped)
 }

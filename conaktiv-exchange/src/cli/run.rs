@@ -612,7 +612,7 @@ pub async fn batch(
                 let scheduler = Scheduler::new(host.connector, SystemClock, store, options);
                 let cancel = cancel.clone();
                 loops.spawn(async move {
-                    let mut runs = 0usize;
+                    let (mut runs, mut failed) = (0usize, 0usize);
                     let mut printed_slot = None;
                     let options = scheduler.options().clone();
                     scheduler
@@ -622,6 +622,7 @@ pub async fn batch(
                                 return;
                             };
                             runs += 1;
+                            failed += report.not_done();
                             if json_mode {
                                 println!("{}", serde_json::to_string(&report).unwrap_or_default());
                             } else {
@@ -629,7 +630,7 @@ pub async fn batch(
                             }
                         })
                         .await;
-                    runs
+                    (runs, failed)
                 });
             }
             Some(TaskKind::ReceiveMail) => {
@@ -640,13 +641,14 @@ pub async fn batch(
                 let config = config.clone();
                 let cancel = cancel.clone();
                 loops.spawn(async move {
-                    let mut runs = 0usize;
+                    let (mut runs, mut failed) = (0usize, 0usize);
                     loop {
                         if cancel.is_cancelled() {
                             break;
                         }
                         let receipts = job.run(&config).await;
                         runs += 1;
+                        failed += receipts.iter().filter(|r| r.error.is_some()).count();
                         if json_mode {
                             println!("{}", json!({"task": label, "mail": receipts}));
                         } else {
@@ -657,20 +659,42 @@ pub async fn batch(
                             () = tokio::time::sleep(interval) => {}
                         }
                     }
-                    runs
+                    (runs, failed)
                 });
             }
             _ => {}
         }
     }
-    let mut runs = 0usize;
+    // The exit status sums the whole service life: a failed item or mail account in any
+    // run, or a task loop that broke down, makes it a failure.
+    let (mut runs, mut failed, mut broken) = (0usize, 0usize, 0usize);
     while let Some(r) = loops.join_next().await {
-        runs += r.unwrap_or(0);
+        match r {
+            Ok((n, f)) => {
+                runs += n;
+                failed += f;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "a batch task loop broke down");
+                broken += 1;
+            }
+        }
+    }
+    let ok = failed == 0 && broken == 0;
+    let mut text = format!("batch stopped after {runs} run(s)");
+    if failed > 0 {
+        let _ = write!(
+            text,
+            "; {failed} failure(s) along the way (see the runs above)"
+        );
+    }
+    if broken > 0 {
+        let _ = write!(text, "; {broken} task loop(s) broke down");
     }
     Output::new(
-        Exit::Success,
-        json!({"ok": true, "runs": runs, "stopped": true}),
-        format!("batch stopped after {runs} run(s)"),
+        if ok { Exit::Success } else { Exit::Failure },
+        json!({"ok": ok, "runs": runs, "failures": failed, "broken_loops": broken, "stopped": true}),
+        text,
     )
 }
 
