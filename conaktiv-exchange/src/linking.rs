@@ -192,3 +192,90 @@ impl CrmStore<Appointment> for LinkingAppointments {
         self.store.create(owner, record, key).await
     }
 }
+
+/// The rules of the embedded linkers (SQLite and PostgreSQL), apart from their queries.
+pub(crate) mod rules {
+    use conaktiv_model::mail::MailLinks;
+    use conaktiv_model::{ContactId, CustomerId, InvoiceId, OfferId, ProjectId};
+
+    use crate::host::MailLinkQuery;
+    use crate::sqlite::{ReferenceKind, normalize_message_id};
+
+    /// The message ids of a mail's thread, nearest first: `In-Reply-To`, then `References`
+    /// from the newest; normalized, empty ones left out.
+    pub(crate) fn thread_ids(mail: &MailLinkQuery) -> Vec<String> {
+        mail.in_reply_to
+            .iter()
+            .chain(mail.references.iter().rev())
+            .map(|i| normalize_message_id(i))
+            .filter(|i| !i.is_empty())
+            .collect()
+    }
+
+    /// Adds what a reference number found (the record's id, its customer and project) to
+    /// `links`; what an earlier reference gave stays.
+    pub(crate) fn merge_reference(
+        links: &mut MailLinks,
+        kind: ReferenceKind,
+        id: String,
+        customer: Option<String>,
+        project: Option<String>,
+    ) {
+        match kind {
+            ReferenceKind::Project => {
+                links.project.get_or_insert(ProjectId::new(id));
+            }
+            ReferenceKind::Offer => {
+                links.offer.get_or_insert(OfferId::new(id));
+            }
+            ReferenceKind::Invoice => {
+                links.invoice.get_or_insert(InvoiceId::new(id));
+            }
+        }
+        if let Some(p) = project
+            && links.project.is_none()
+        {
+            links.project = Some(ProjectId::new(p));
+        }
+        if let Some(cu) = customer
+            && links.customer.is_none()
+        {
+            links.customer = Some(CustomerId::new(cu));
+        }
+    }
+
+    /// The addresses a contact person is looked up by: the sender's, then the recipients';
+    /// trimmed, empty ones left out.
+    pub(crate) fn addresses(mail: &MailLinkQuery) -> impl Iterator<Item = &str> {
+        mail.from
+            .iter()
+            .chain(mail.recipients.iter())
+            .map(|a| a.trim())
+            .filter(|a| !a.is_empty())
+    }
+
+    /// Links the first of one address's contacts `(id, customer)` (in the order given: those
+    /// with a customer first, then by id) that fits: a contact of another customer than the
+    /// one a reference named does not. It gives the customer when nothing named one.
+    /// Returns whether a contact was linked.
+    pub(crate) fn pick_contact(
+        links: &mut MailLinks,
+        found: impl IntoIterator<Item = (String, Option<String>)>,
+    ) -> bool {
+        for (person, customer) in found {
+            let fits = match (&links.customer, &customer) {
+                (Some(linked), Some(own)) => linked.as_str() == own,
+                (Some(_), None) => false,
+                (None, _) => true,
+            };
+            if fits {
+                links.contact_person = Some(ContactId::new(person));
+                if links.customer.is_none() {
+                    links.customer = customer.map(CustomerId::new);
+                }
+                return true;
+            }
+        }
+        false
+    }
+}

@@ -55,11 +55,10 @@ use crate::host::{
     RecordMeta, Stored, UserDirectory,
 };
 use crate::sqlite::{
-    ReferenceKind, ReferenceRecord, Row, check_version, decode, fingerprint, normalize_message_id,
-    now_text, subject_references, to_json,
+    ReferenceKind, ReferenceRecord, Row, check_version, decode, fingerprint, now_text,
+    subject_references, to_json,
 };
 use conaktiv_model::mail::MailLinks;
-use conaktiv_model::{ContactId, CustomerId, InvoiceId, OfferId, ProjectId};
 
 mod checkpoints;
 
@@ -892,14 +891,10 @@ const ADDRESS_SQL: &str =
 #[async_trait]
 impl MailLinker for PgLinker {
     async fn link(&self, mail: &MailLinkQuery) -> Result<MailLinks, HostError> {
+        use crate::linking::rules;
         let client = self.db.client().await?;
-        let mut thread: Vec<String> = mail.in_reply_to.clone();
-        thread.extend(mail.references.iter().rev().cloned());
         let by_id = client.prepare_cached(THREAD_SQL).await.map_err(storage)?;
-        for id in thread.iter().map(|i| normalize_message_id(i)) {
-            if id.is_empty() {
-                continue;
-            }
+        for id in rules::thread_ids(mail) {
             for r in client.query(&by_id, &[&id]).await.map_err(storage)? {
                 let body: String = r.try_get(0).map_err(storage)?;
                 let links = serde_json::from_str::<Value>(&body)
@@ -927,47 +922,22 @@ impl MailLinker for PgLinker {
                 }
             };
             let stmt = client.prepare_cached(sql).await.map_err(storage)?;
-            let Some(r) = client
+            if let Some(r) = client
                 .query_opt(&stmt, &[&fold(&number)])
                 .await
                 .map_err(storage)?
-            else {
-                continue;
-            };
-            let id: String = r.try_get(0).map_err(storage)?;
-            let customer: Option<String> = r.try_get(1).map_err(storage)?;
-            let project: Option<String> = r.try_get(2).map_err(storage)?;
-            match kind {
-                ReferenceKind::Project => {
-                    links.project.get_or_insert(ProjectId::new(id));
-                }
-                ReferenceKind::Offer => {
-                    links.offer.get_or_insert(OfferId::new(id));
-                }
-                ReferenceKind::Invoice => {
-                    links.invoice.get_or_insert(InvoiceId::new(id));
-                }
-            }
-            if let Some(p) = project
-                && links.project.is_none()
             {
-                links.project = Some(ProjectId::new(p));
-            }
-            if let Some(cu) = customer
-                && links.customer.is_none()
-            {
-                links.customer = Some(CustomerId::new(cu));
+                rules::merge_reference(
+                    &mut links,
+                    kind,
+                    r.try_get(0).map_err(storage)?,
+                    r.try_get(1).map_err(storage)?,
+                    r.try_get(2).map_err(storage)?,
+                );
             }
         }
-        // The contact person: the sender's, else a recipient's; it also gives the customer
-        // when nothing named one. A contact of another customer than the one a reference
-        // named is not linked.
         let by_address = client.prepare_cached(ADDRESS_SQL).await.map_err(storage)?;
-        for address in mail.from.iter().chain(mail.recipients.iter()) {
-            let address = address.trim();
-            if address.is_empty() {
-                continue;
-            }
+        for address in rules::addresses(mail) {
             let mut found: Vec<(String, Option<String>)> = Vec::new();
             for r in client
                 .query(&by_address, &[&fold(address)])
@@ -983,20 +953,8 @@ impl MailLinker for PgLinker {
             }
             // Contacts with a customer first, then by id.
             found.sort_by(|a, b| (a.1.is_none(), &a.0).cmp(&(b.1.is_none(), &b.0)));
-            for (person, customer) in found {
-                let fits = match (&links.customer, &customer) {
-                    (Some(linked), Some(own)) => linked.as_str() == own,
-                    (Some(_), None) => false,
-                    (None, _) => true,
-                };
-                if !fits {
-                    continue;
-                }
-                links.contact_person = Some(ContactId::new(person));
-                if links.customer.is_none() {
-                    links.customer = customer.map(CustomerId::new);
-                }
-                return Ok(links);
+            if rules::pick_contact(&mut links, found) {
+                break;
             }
         }
         Ok(links)

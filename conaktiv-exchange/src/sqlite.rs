@@ -46,7 +46,6 @@ use crate::host::{
     RecordMeta, Stored, UserDirectory,
 };
 use conaktiv_model::mail::MailLinks;
-use conaktiv_model::{ContactId, CustomerId, InvoiceId, OfferId, ProjectId};
 
 /// The schema version this code writes.
 pub const SCHEMA_VERSION: i64 = 3;
@@ -984,18 +983,14 @@ impl MailLinker for SqliteLinker {
         let mail = mail.clone();
         self.db
             .with(move |c| {
-                let mut thread: Vec<String> = mail.in_reply_to.clone();
-                thread.extend(mail.references.iter().rev().cloned());
+                use crate::linking::rules;
                 let mut by_id = c
                     .prepare_cached(
                         "SELECT json_extract(body, '$.links') FROM records
                          WHERE tbl = 'mails' AND json_extract(body, '$.message_id') = ?1",
                     )
                     .map_err(storage)?;
-                for id in thread.iter().map(|i| normalize_message_id(i)) {
-                    if id.is_empty() {
-                        continue;
-                    }
+                for id in rules::thread_ids(&mail) {
                     let links: Vec<Option<String>> = by_id
                         .query_map(params![id], |r| r.get(0))
                         .map_err(storage)?
@@ -1028,34 +1023,11 @@ impl MailLinker for SqliteLinker {
                         .query_row(params![number], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
                         .optional()
                         .map_err(storage)?;
-                    let Some((id, customer, project)) = found else {
-                        continue;
-                    };
-                    match kind {
-                        ReferenceKind::Project => {
-                            links.project.get_or_insert(ProjectId::new(id));
-                        }
-                        ReferenceKind::Offer => {
-                            links.offer.get_or_insert(OfferId::new(id));
-                        }
-                        ReferenceKind::Invoice => {
-                            links.invoice.get_or_insert(InvoiceId::new(id));
-                        }
-                    }
-                    if let Some(p) = project
-                        && links.project.is_none()
-                    {
-                        links.project = Some(ProjectId::new(p));
-                    }
-                    if let Some(cu) = customer
-                        && links.customer.is_none()
-                    {
-                        links.customer = Some(CustomerId::new(cu));
+                    if let Some((id, customer, project)) = found {
+                        rules::merge_reference(&mut links, kind, id, customer, project);
                     }
                 }
-                // The contact person: the sender's, else a recipient's; it also gives the
-                // customer when nothing named one. A contact of another customer than the one
-                // a reference named is not linked.
+                // Contacts with a customer first, then by id.
                 let mut by_address = c
                     .prepare_cached(
                         "SELECT r.id, json_extract(r.body, '$.customer') FROM records r,
@@ -1065,30 +1037,14 @@ impl MailLinker for SqliteLinker {
                          ORDER BY json_extract(r.body, '$.customer') IS NULL, r.id",
                     )
                     .map_err(storage)?;
-                'addresses: for address in mail.from.iter().chain(mail.recipients.iter()) {
-                    let address = address.trim();
-                    if address.is_empty() {
-                        continue;
-                    }
+                for address in rules::addresses(&mail) {
                     let found: Vec<(String, Option<String>)> = by_address
                         .query_map(params![address], |r| Ok((r.get(0)?, r.get(1)?)))
                         .map_err(storage)?
                         .collect::<Result<_, _>>()
                         .map_err(storage)?;
-                    for (person, customer) in found {
-                        let fits = match (&links.customer, &customer) {
-                            (Some(linked), Some(own)) => linked.as_str() == own,
-                            (Some(_), None) => false,
-                            (None, _) => true,
-                        };
-                        if !fits {
-                            continue;
-                        }
-                        links.contact_person = Some(ContactId::new(person));
-                        if links.customer.is_none() {
-                            links.customer = customer.map(CustomerId::new);
-                        }
-                        break 'addresses;
+                    if rules::pick_contact(&mut links, found) {
+                        break;
                     }
                 }
                 Ok(links)
