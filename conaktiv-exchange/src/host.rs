@@ -191,6 +191,32 @@ impl HostError {
 /// One correlation-key write of a batch ([`CrmStore::set_keys`]): store `key` on the record
 /// `id` if its version is still `expected`, as [`CrmStore::set_key`] does.
 ///
+/// The outcome of each of `count` writes of one batch transaction: the batch's own
+/// outcomes, or, when the transaction failed as a whole (nothing was stored), its error on
+/// every write. For stores implementing [`CrmStore::set_keys`] in one transaction.
+pub(crate) fn per_write(
+    batch: Result<Vec<Result<RecordMeta, HostError>>, HostError>,
+    count: usize,
+) -> Vec<Result<RecordMeta, HostError>> {
+    match batch {
+        Ok(out) => out,
+        Err(e) => {
+            let (message, transient) = match e {
+                HostError::Storage { message, transient } => (message, transient),
+                other => (other.to_string(), false),
+            };
+            (0..count)
+                .map(|_| {
+                    Err(HostError::Storage {
+                        message: message.clone(),
+                        transient,
+                    })
+                })
+                .collect()
+        }
+    }
+}
+
 /// Built with [`KeyWrite::new`]; the named fields keep the three texts from being swapped.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]

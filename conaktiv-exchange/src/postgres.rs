@@ -704,24 +704,7 @@ impl<R: CrmRecord> CrmStore<R> for PgCrm {
             .iter()
             .map(|w| (w.id.as_str(), w.expected.as_str(), w.key.as_str()))
             .collect();
-        match PgCrm::set_keys::<R>(self, &tuples).await {
-            Ok(out) => out,
-            Err(e) => {
-                let (message, transient) = match e {
-                    HostError::Storage { message, transient } => (message, transient),
-                    other => (other.to_string(), false),
-                };
-                writes
-                    .iter()
-                    .map(|_| {
-                        Err(HostError::Storage {
-                            message: message.clone(),
-                            transient,
-                        })
-                    })
-                    .collect()
-            }
-        }
+        crate::host::per_write(PgCrm::set_keys::<R>(self, &tuples).await, writes.len())
     }
 }
 

@@ -744,23 +744,7 @@ impl<R: CrmRecord> CrmStore<R> for SqliteCrm {
                 Ok(out)
             })
             .await;
-        match result {
-            Ok(out) => out,
-            Err(e) => {
-                let (message, transient) = match e {
-                    HostError::Storage { message, transient } => (message, transient),
-                    other => (other.to_string(), false),
-                };
-                (0..count)
-                    .map(|_| {
-                        Err(HostError::Storage {
-                            message: message.clone(),
-                            transient,
-                        })
-                    })
-                    .collect()
-            }
-        }
+        crate::host::per_write(result, count)
     }
 }
 
