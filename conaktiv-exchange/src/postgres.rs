@@ -602,7 +602,10 @@ impl<R: CrmRecord> CrmStore<R> for PgCrm {
     ) -> Result<RecordMeta, HostError> {
         let tbl = R::TABLE_NAME;
         let body = to_json(record)?;
-        let id = uuid::Uuid::new_v4().simple().to_string();
+        // Time-ordered (UUID v7): records are listed and synced in id order, so the rows and
+        // index entries a write batch touches (its key write-backs, the keys that become
+        // sync-state keys) lie together instead of all over the B-trees.
+        let id = uuid::Uuid::now_v7().simple().to_string();
         let fp = fingerprint(&body, key);
         let modified = now_text();
         let (message_id, emails) = derived(tbl, &body);

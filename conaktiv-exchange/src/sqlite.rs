@@ -624,7 +624,10 @@ impl<R: CrmRecord> CrmStore<R> for SqliteCrm {
         let key = key.map(str::to_owned);
         self.db
             .with(move |c| {
-                let id = uuid::Uuid::new_v4().simple().to_string();
+                // Time-ordered (UUID v7): records are listed and synced in id order, so the rows and
+                // index entries a write batch touches (its key write-backs, the keys that become
+                // sync-state keys) lie together instead of all over the B-trees.
+                let id = uuid::Uuid::now_v7().simple().to_string();
                 let fp = fingerprint(&body, key.as_deref());
                 let modified = now_text();
                 c.prepare_cached(
@@ -758,7 +761,28 @@ fn set_key_in(
 ) -> Result<RecordMeta, HostError> {
     let mut row = check_version(tbl, id, load(tx, tbl, id)?, expected)?;
     let body = row.body.take().unwrap_or_default();
-    write_row(tx, tbl, row, &body, Some(key))
+    let fp = fingerprint(&body, Some(key));
+    if fp == row.fingerprint {
+        return Ok(row.meta());
+    }
+    // The body stays as it is: only the key and the version change.
+    let modified = now_text();
+    let rev = row.rev.saturating_add(1);
+    tx.prepare_cached(
+        "UPDATE records SET rev = ?3, fingerprint = ?4, key = ?5, modified = ?6
+         WHERE tbl = ?1 AND id = ?2",
+    )
+    .map_err(storage)?
+    .execute(params![tbl, row.id, rev, fp, key, modified])
+    .map_err(storage)?;
+    Ok(Row {
+        rev,
+        fingerprint: fp,
+        key: Some(key.to_owned()),
+        modified,
+        ..row
+    }
+    .meta())
 }
 
 /// The embedded user directory.
