@@ -413,13 +413,15 @@ impl ExchangeSide {
         })
     }
 
-    /// Reads one folder's changes since `state` (all items for `None`) until the end.
+    /// Reads one folder's changes since `state` (all items for `None`) until the end, each
+    /// page's items reduced to their entries as it arrives (an EWS item is large; a folder
+    /// of thousands kept whole would be copied and faulted in for nothing).
     /// `Ok(None)` when the state was rejected or the folder is gone.
     async fn sync_folder(
         &self,
         folder: &str,
         state: Option<String>,
-    ) -> Result<Option<(Vec<SyncItemChange>, String)>, SideError> {
+    ) -> Result<Option<(Vec<FolderChange>, String)>, SideError> {
         let op = SyncFolderItems::new(
             FolderId::new(folder).into(),
             self.config.table.list_shape(),
@@ -432,7 +434,20 @@ impl ExchangeSide {
         loop {
             match pages.try_next().await {
                 Ok(Some(page)) => {
-                    changes.extend(page.changes);
+                    changes.reserve(page.changes.len());
+                    for change in page.changes {
+                        match change {
+                            SyncItemChange::Create(item) | SyncItemChange::Update(item) => {
+                                if let Some(e) = self.entry_of(&item) {
+                                    changes.push(FolderChange::Changed(e));
+                                }
+                            }
+                            SyncItemChange::Delete(id) => {
+                                changes.push(FolderChange::Deleted(id.id))
+                            }
+                            _ => {}
+                        }
+                    }
                     if page.sync_state.is_some() {
                         last_state = page.sync_state;
                     }
@@ -790,6 +805,14 @@ impl ExchangeSide {
     }
 }
 
+/// What a folder's feed reports of one item, as far as the sync needs it.
+enum FolderChange {
+    /// Created or changed (an item the table accepts).
+    Changed(Entry),
+    /// Deleted, or moved out of the folder.
+    Deleted(Id),
+}
+
 /// The outcome of a per-item error.
 fn item_failure(e: &ResponseError) -> WriteOutcome {
     let code = e.code();
@@ -819,15 +842,12 @@ impl Side for ExchangeSide {
             };
             for change in changes {
                 match change {
-                    SyncItemChange::Create(item) | SyncItemChange::Update(item) => {
-                        if let Some(e) = self.entry_of(&item) {
-                            entries.insert(e.id.clone(), e);
-                        }
+                    FolderChange::Changed(e) => {
+                        entries.insert(e.id.clone(), e);
                     }
-                    SyncItemChange::Delete(id) => {
-                        entries.remove(&id.id);
+                    FolderChange::Deleted(id) => {
+                        entries.remove(&id);
                     }
-                    _ => {}
                 }
             }
             token.folders.insert(folder.id.clone(), state);
@@ -881,15 +901,12 @@ impl Side for ExchangeSide {
             };
             for change in changes {
                 match change {
-                    SyncItemChange::Create(item) | SyncItemChange::Update(item) => {
-                        if let Some(e) = self.entry_of(&item) {
-                            changed.insert(e.id.clone(), Some(e));
-                        }
+                    FolderChange::Changed(e) => {
+                        changed.insert(e.id.clone(), Some(e));
                     }
-                    SyncItemChange::Delete(id) => {
-                        changed.insert(id.id, None);
+                    FolderChange::Deleted(id) => {
+                        changed.insert(id, None);
                     }
-                    _ => {}
                 }
             }
             token.folders.insert(folder, next);
