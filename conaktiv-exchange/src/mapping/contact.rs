@@ -127,6 +127,18 @@ fn address_field(kind: &str, part: &str) -> String {
     format!("{}{kind}.{part}", fields::ADDRESS_PREFIX)
 }
 
+/// Whether the record has any field whose name starts with `prefix` (one ordered lookup,
+/// so that a record without e-mail, phone or address fields costs no field-name building).
+fn has_prefixed(r: &Record, prefix: &str) -> bool {
+    r.fields
+        .range::<str, _>((
+            std::ops::Bound::Included(prefix),
+            std::ops::Bound::Unbounded,
+        ))
+        .next()
+        .is_some_and(|(name, _)| name.starts_with(prefix))
+}
+
 fn address_part(a: &PostalAddress, part: &str) -> Option<String> {
     match part {
         "street" => canon::multiline(&a.street),
@@ -420,20 +432,25 @@ pub fn record_to_ews(r: &Record) -> Contact {
     x.set_birthday_date(r.get(fields::BIRTHDAY).and_then(canon::parse_date));
     x.common.body = get_string(r, fields::NOTES).map(Body::text);
     x.common.categories = canon::string_list(r.get(fields::CATEGORIES));
-    for (_, key, slot) in EMAIL_SLOTS {
+    let (emails, phones, addresses) = (
+        has_prefixed(r, fields::EMAIL_PREFIX),
+        has_prefixed(r, fields::PHONE_PREFIX),
+        has_prefixed(r, fields::ADDRESS_PREFIX),
+    );
+    for (_, key, slot) in EMAIL_SLOTS.iter().filter(|_| emails) {
         if let Some(a) = get_str(r, &email_field(slot)) {
-            let mut e = EmailAddressEntry::new(key, a);
+            let mut e = EmailAddressEntry::new(*key, a);
             e.name = get_string(r, &email_name_field(slot));
             x.email_addresses.push(e);
         }
     }
-    for (_, key, slot) in PHONE_SLOTS {
+    for (_, key, slot) in PHONE_SLOTS.iter().filter(|_| phones) {
         if let Some(n) = get_str(r, &phone_field(slot)) {
-            x.phone_numbers.push(PhoneNumberEntry::new(key, n));
+            x.phone_numbers.push(PhoneNumberEntry::new(*key, n));
         }
     }
-    for (_, key, slot) in ADDRESS_SLOTS {
-        let mut e = PhysicalAddressEntry::new(key);
+    for (_, key, slot) in ADDRESS_SLOTS.iter().filter(|_| addresses) {
+        let mut e = PhysicalAddressEntry::new(*key);
         let mut any = false;
         for (part, uri) in ADDRESS_PARTS {
             if let Some(v) = get_string(r, &address_field(slot, part))
