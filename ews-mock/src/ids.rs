@@ -54,14 +54,16 @@ pub struct DecodedId {
 #[error("malformed id")]
 pub struct MalformedId;
 
-/// Encodes an id.
+/// Encodes an id. Laid out as Exchange lays out its ids: the mailbox first, the item's
+/// counter last and big-endian (an EWS id ends in the message's global counter), so ids of
+/// items created one after the other share all but their last characters, as Exchange's do.
 pub fn encode_id(kind: IdKind, mailbox: &str, key: u64, sub: u64) -> String {
     let mut raw = Vec::with_capacity(20 + mailbox.len());
     raw.extend_from_slice(MAGIC);
     raw.push(kind.tag());
-    raw.extend_from_slice(&key.to_le_bytes());
-    raw.extend_from_slice(&sub.to_le_bytes());
     raw.extend_from_slice(mailbox.as_bytes());
+    raw.extend_from_slice(&sub.to_be_bytes());
+    raw.extend_from_slice(&key.to_be_bytes());
     STANDARD.encode(raw)
 }
 
@@ -71,9 +73,10 @@ pub fn decode_id(kind: IdKind, id: &str) -> Result<DecodedId, MalformedId> {
     if raw.len() < 20 || &raw[..3] != MAGIC || raw[3] != kind.tag() {
         return Err(MalformedId);
     }
-    let key = u64::from_le_bytes(raw[4..12].try_into().map_err(|_| MalformedId)?);
-    let sub = u64::from_le_bytes(raw[12..20].try_into().map_err(|_| MalformedId)?);
-    let mailbox = String::from_utf8(raw[20..].to_vec()).map_err(|_| MalformedId)?;
+    let (head, counters) = raw.split_at(raw.len() - 16);
+    let sub = u64::from_be_bytes(counters[..8].try_into().map_err(|_| MalformedId)?);
+    let key = u64::from_be_bytes(counters[8..].try_into().map_err(|_| MalformedId)?);
+    let mailbox = String::from_utf8(head[4..].to_vec()).map_err(|_| MalformedId)?;
     if mailbox.is_empty() {
         return Err(MalformedId);
     }
@@ -265,6 +268,23 @@ mod tests {
         assert_eq!(decode_id(IdKind::Item, "not base64!"), Err(MalformedId));
         assert_eq!(decode_id(IdKind::Item, "AAAA"), Err(MalformedId));
         assert_ne!(id, encode_id(IdKind::Item, "alice@contoso.test", 43, 0));
+        let a = encode_id(IdKind::Attachment, "alice@contoso.test", 42, 3);
+        let d = decode_id(IdKind::Attachment, &a).unwrap();
+        assert_eq!(
+            (d.mailbox.as_str(), d.key, d.sub),
+            ("alice@contoso.test", 42, 3)
+        );
+    }
+
+    #[test]
+    fn ids_of_items_created_one_after_the_other_differ_only_at_their_end() {
+        // as Exchange's: mailbox first, the counter last
+        for key in [1_u64, 255, 256, 70_000] {
+            let a = encode_id(IdKind::Item, "alice@contoso.test", key, 0);
+            let b = encode_id(IdKind::Item, "alice@contoso.test", key + 1, 0);
+            let shared = a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count();
+            assert!(shared + 12 >= a.len(), "{a} / {b}");
+        }
     }
 
     #[test]
