@@ -509,22 +509,22 @@ fn is_create_on(item: &PlanItem, side: SideId) -> bool {
 }
 
 /// The writes on `side` other than creates, with their items' positions.
-fn writes_before_creates(chunk: &[&PlanItem], side: SideId) -> Vec<(usize, WriteOp)> {
+fn writes_before_creates<'p>(chunk: &[&'p PlanItem], side: SideId) -> Vec<(usize, &'p WriteOp)> {
     chunk
         .iter()
         .enumerate()
         .filter(|(_, it)| !is_create_on(it, side))
-        .filter_map(|(i, it)| it.step(side).write.clone().map(|op| (i, op)))
+        .filter_map(|(i, it)| it.step(side).write.as_ref().map(|op| (i, op)))
         .collect()
 }
 
 /// The creates on `side` whose source needs no write or was written, with their items'
 /// positions.
-fn ready_creates(
-    chunk: &[&PlanItem],
+fn ready_creates<'p>(
+    chunk: &[&'p PlanItem],
     side: SideId,
     outcomes: &[Outcomes],
-) -> Vec<(usize, WriteOp)> {
+) -> Vec<(usize, &'p WriteOp)> {
     chunk
         .iter()
         .enumerate()
@@ -536,7 +536,7 @@ fn ready_creates(
                         Some(WriteOutcome::Done { .. })
                     ))
         })
-        .filter_map(|(i, it)| it.step(side).write.clone().map(|op| (i, op)))
+        .filter_map(|(i, it)| it.step(side).write.as_ref().map(|op| (i, op)))
         .collect()
 }
 
@@ -545,7 +545,7 @@ async fn write_selected<L: Side, R: Side>(
     local: &mut L,
     remote: &mut R,
     side: SideId,
-    sel: &[(usize, WriteOp)],
+    sel: &[(usize, &WriteOp)],
     outcomes: &mut [Outcomes],
 ) {
     let results = write(local, remote, side, sel).await;
@@ -801,23 +801,24 @@ async fn write<L: Side, R: Side>(
     local: &mut L,
     remote: &mut R,
     side: SideId,
-    sel: &[(usize, WriteOp)],
+    sel: &[(usize, &WriteOp)],
 ) -> Vec<WriteOutcome> {
     if sel.is_empty() {
         return Vec::new();
     }
-    let ops: Vec<WriteOp> = sel.iter().map(|(_, op)| op.clone()).collect();
+    let ops: Vec<&WriteOp> = sel.iter().map(|(_, op)| *op).collect();
     match side {
-        SideId::Local => write_split(local, side, ops).await,
-        SideId::Remote => write_split(remote, side, ops).await,
+        SideId::Local => write_split(local, side, &ops).await,
+        SideId::Remote => write_split(remote, side, &ops).await,
     }
 }
 
 /// Writes a batch. A batch the side refuses as a whole before writing anything
 /// ([`crate::SideError::is_rejected`], e.g. too large) is split in halves, recursively, so
 /// that every other op is written and only an op refused on its own fails. Any other error
-/// of a whole batch leaves its ops' outcomes unknown.
-async fn write_split<S: Side>(side: &mut S, id: SideId, ops: Vec<WriteOp>) -> Vec<WriteOutcome> {
+/// of a whole batch leaves its ops' outcomes unknown. The ops are the plan's: each attempt
+/// hands the side its own copy of its part (one copy per op unless a batch is split).
+async fn write_split<S: Side>(side: &mut S, id: SideId, ops: &[&WriteOp]) -> Vec<WriteOutcome> {
     let n = ops.len();
     let mut out: Vec<Option<WriteOutcome>> = vec![None; n];
     // Ranges still to write, the next one last (so ops are written in order).
@@ -826,7 +827,10 @@ async fn write_split<S: Side>(side: &mut S, id: SideId, ops: Vec<WriteOp>) -> Ve
         let Some(part) = ops.get(start..end) else {
             continue;
         };
-        match side.write(part.to_vec()).await {
+        match side
+            .write(part.iter().map(|op| (*op).clone()).collect())
+            .await
+        {
             Ok(mut v) => {
                 v.resize(
                     end - start,
