@@ -944,6 +944,10 @@ pub fn merge(base: &Record, local: &Record, remote: &Record, rule: &Policy) -> (
 
 /// The base after a run: per field, the value both sides now agree on, else the old base.
 pub fn agreed_base(old: &Record, local: &Record, remote: &Record) -> Record {
+    if local == remote {
+        // every field agrees (a field only the old base had is on neither side)
+        return local.clone();
+    }
     let mut out = Record::new();
     let names: std::collections::BTreeSet<&String> = old
         .fields
@@ -1619,7 +1623,7 @@ pub fn settle(item: &PlanItem, outcomes: [Option<&WriteOutcome>; 2]) -> Settled 
         _ => {}
     }
     let mut anchors: [Option<Anchor>; 2] = [None, None];
-    let mut contents: [Option<Record>; 2] = [None, None];
+    let mut contents: [Option<&Record>; 2] = [None, None];
     for side in [SideId::Local, SideId::Remote] {
         let i = idx(side);
         let step = steps[i];
@@ -1633,8 +1637,8 @@ pub fn settle(item: &PlanItem, outcomes: [Option<&WriteOutcome>; 2]) -> Settled 
                 });
                 contents[i] = step
                     .after
-                    .clone()
-                    .or_else(|| step.before.as_ref().and_then(|b| b.record.clone()));
+                    .as_ref()
+                    .or_else(|| step.before.as_ref().and_then(|b| b.record.as_ref()));
             }
             (_, _) => {
                 if let Some(b) = &step.before {
@@ -1655,7 +1659,7 @@ pub fn settle(item: &PlanItem, outcomes: [Option<&WriteOutcome>; 2]) -> Settled 
                         id: b.id.clone(),
                         version,
                     });
-                    contents[i] = b.record.clone();
+                    contents[i] = b.record.as_ref();
                 }
             }
         }
@@ -1667,8 +1671,8 @@ pub fn settle(item: &PlanItem, outcomes: [Option<&WriteOutcome>; 2]) -> Settled 
             }
         }
         [Some(l), Some(r)] => {
-            let base = match (&contents[0], &contents[1]) {
-                (Some(cl), Some(cr)) => agreed_base(&item.base, cl, cr),
+            let base = match contents {
+                [Some(cl), Some(cr)] => agreed_base(&item.base, cl, cr),
                 _ => item.base.clone(),
             };
             let pair = Pair {
