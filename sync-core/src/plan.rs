@@ -999,7 +999,11 @@ pub fn plan(
 fn plan_resolved(planner: &Planner<'_>, snaps: [&HashMap<Id, Record>; 2], now: Timestamp) -> Plan {
     let (state, rule, resolved) = (planner.state, planner.rule, &planner.resolved);
     let (local, remote) = (snaps[0], snaps[1]);
-    let mut items: Vec<PlanItem> = Vec::new();
+    // At most about one item per pair, link and new record: sized once rather than grown
+    // (a plan item is large and an initial sync has one per record).
+    let mut items: Vec<PlanItem> = Vec::with_capacity(
+        resolved.pairs.len() + resolved.links.len() + resolved.new[0].len() + resolved.new[1].len(),
+    );
     let mut skipped: Vec<(SideId, Id)> = Vec::new();
 
     // Returning originals: re-anchor the pair onto the original (with the copy's edits, if
