@@ -23,6 +23,20 @@ auth_scheme = "ntlm"
     };
 }
 
+/// An Exchange Online server record with the given lines (the setting under test) before its
+/// OAuth app.
+macro_rules! online_with {
+    ($($line:literal),*) => {
+        concat!(
+            "\n[[servers]]\nname = \"Online\"\n",
+            "url = \"https://outlook.office365.com/EWS/Exchange.asmx\"\n",
+            "kind = \"exchange_online\"\nadmin_mailbox = \"sync@agentur.example\"\n",
+            $($line,)*
+            "oauth = { tenant_id = \"t\", client_id = \"c\", client_secret = \"s\" }\n"
+        )
+    };
+}
+
 macro_rules! online {
     () => {
         r#"
@@ -291,30 +305,18 @@ api = "graph" #!
         },
         Case {
             rule: "the Graph calendar window is 1 to 3650 days",
-            bad: r#"
-[[servers]]
-name = "Online"
-url = "https://outlook.office365.com/EWS/Exchange.asmx"
-kind = "exchange_online"
-admin_mailbox = "sync@agentur.example"
-graph_calendar_window = { past_days = 5000, future_days = 10 } #!
-oauth = { tenant_id = "t", client_id = "c", client_secret = "s" }
-"#,
+            bad: online_with!(
+                "graph_calendar_window = { past_days = 5000, future_days = 10 } #!\n"
+            ),
             field: "servers[0].graph_calendar_window",
             message: "1 to 3650 days",
             good: online!(),
         },
         Case {
             rule: "the Graph request budget is 1 to 10000 requests per 1 to 3600 s",
-            bad: r#"
-[[servers]]
-name = "Online"
-url = "https://outlook.office365.com/EWS/Exchange.asmx"
-kind = "exchange_online"
-admin_mailbox = "sync@agentur.example"
-graph_request_budget = { requests = 20000, window_secs = 600 } #!
-oauth = { tenant_id = "t", client_id = "c", client_secret = "s" }
-"#,
+            bad: online_with!(
+                "graph_request_budget = { requests = 20000, window_secs = 600 } #!\n"
+            ),
             field: "servers[0].graph_request_budget",
             message: "1 to 10000 requests",
             good: online!(),
@@ -328,27 +330,10 @@ oauth = { tenant_id = "t", client_id = "c", client_secret = "s" }
         },
         Case {
             rule: "the concurrent EWS sync calls apply only to a server that speaks EWS",
-            bad: r#"
-[[servers]]
-name = "Online"
-url = "https://outlook.office365.com/EWS/Exchange.asmx"
-kind = "exchange_online"
-admin_mailbox = "sync@agentur.example"
-ews_concurrent_sync_calls = 10 #!
-oauth = { tenant_id = "t", client_id = "c", client_secret = "s" }
-"#,
+            bad: online_with!("ews_concurrent_sync_calls = 10 #!\n"),
             field: "servers[0].ews_concurrent_sync_calls",
             message: "only to a server that speaks EWS",
-            good: r#"
-[[servers]]
-name = "Online"
-url = "https://outlook.office365.com/EWS/Exchange.asmx"
-kind = "exchange_online"
-admin_mailbox = "sync@agentur.example"
-api = "ews"
-ews_concurrent_sync_calls = 10
-oauth = { tenant_id = "t", client_id = "c", client_secret = "s" }
-"#,
+            good: online_with!("api = \"ews\"\n", "ews_concurrent_sync_calls = 10\n"),
         },
         Case {
             rule: "OAuth app needs its client secret",
