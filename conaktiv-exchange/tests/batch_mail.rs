@@ -7,6 +7,8 @@
 //! The Dovecot tests need the servers of `scripts/mail-servers` (env from `scripts/test.sh`);
 //! without them they say they skip, and with `MAIL_SERVERS_REQUIRED=1` they fail.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
@@ -437,11 +439,7 @@ fn the_batch_loop_starts_the_mail_task_at_once_and_stops_on_sigterm() {
     );
     assert_eq!(first["mail"][0]["account"], "GR", "{first}");
     assert!(first["mail"][0]["error"].is_null(), "{first}");
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    common::sigterm(child.id());
     let rest: Vec<String> = lines.map(|l| l.unwrap()).collect();
     assert_eq!(child.wait().unwrap().code(), Some(0));
     let last: Value = serde_json::from_str(&rest.join("\n")).unwrap();

@@ -3,6 +3,8 @@
 //! store in the shared state folder) against the mock: every job runs once per interval,
 //! by one of them, and when one worker is killed (`kill -9`) the others go on alone.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -92,13 +94,7 @@ fn spawn_worker(
 }
 
 async fn term(child: &mut tokio::process::Child) {
-    let pid = child.id().unwrap().to_string();
-    let status = tokio::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .await
-        .unwrap();
-    assert!(status.success());
+    common::sigterm(child.id().unwrap());
     let exit = tokio::time::timeout(Duration::from_secs(30), child.wait())
         .await
         .unwrap()

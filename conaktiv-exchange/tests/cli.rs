@@ -2,6 +2,8 @@
 //! The `conaktiv-exchange` binary: exit codes, `--json` output, configuration errors, the
 //! subcommands that work in this build and the ones that say they are not available yet.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -324,11 +326,7 @@ fn mock_serves_until_terminated() {
         "{urls}"
     );
     std::net::TcpStream::connect(&ews).unwrap();
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    common::sigterm(child.id());
     let exit = child.wait().unwrap();
     assert_eq!(exit.code(), Some(0));
 }

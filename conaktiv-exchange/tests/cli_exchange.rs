@@ -2,6 +2,8 @@
 //! The CLI against ews-mock over HTTP: preview, sync, a second sync that writes nothing, a
 //! batch run, account tests, and wrong credentials.
 
+mod common;
+
 use std::path::Path;
 
 use conaktiv_exchange::service::demo::demo_org;
@@ -219,13 +221,7 @@ async fn batch_loop_until_sigterm(args: Vec<String>) -> (Value, Option<i32>, Val
     let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
     let first_run: Value =
         serde_json::from_str(&lines.next_line().await.unwrap().unwrap()).unwrap();
-    let pid = child.id().unwrap().to_string();
-    let killed = tokio::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .await
-        .unwrap();
-    assert!(killed.success());
+    common::sigterm(child.id().unwrap());
     let mut rest = String::new();
     while let Some(line) = lines.next_line().await.unwrap() {
         rest.push_str(&line);

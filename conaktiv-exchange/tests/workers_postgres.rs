@@ -379,12 +379,7 @@ async fn three_workers_on_postgres_share_the_jobs_and_finish_a_killed_workers_sh
     // A few more polls: nobody runs a job a second time in the interval.
     tokio::time::sleep(Duration::from_secs(3)).await;
     for w in &mut workers[1..] {
-        let pid = w.child.id().unwrap().to_string();
-        tokio::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .await
-            .unwrap();
+        common::sigterm(w.child.id().unwrap());
         let status = tokio::time::timeout(Duration::from_secs(30), w.child.wait())
             .await
             .unwrap()

@@ -78,3 +78,12 @@ pub async fn scratch_postgres() -> Option<(sync_core::postgres::PgPool, String)>
     let pool = sync_core::postgres::PgPool::connect(&url, None, 16).unwrap();
     Some((pool, url))
 }
+
+/// Stops a process as an operator's service manager does: SIGTERM (the `kill` command).
+pub fn sigterm(pid: u32) {
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success(), "kill -TERM {pid}");
+}
