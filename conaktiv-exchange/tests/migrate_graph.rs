@@ -807,18 +807,23 @@ async fn a_failed_migration_leaves_nothing_behind_and_the_next_one_succeeds() {
     assert_eq!(items(&s.mock), items_before);
 }
 
+/// The setup with its sync state in a scratch PostgreSQL database; `None` without a server.
+#[cfg(feature = "postgres")]
+async fn setup_on_postgres() -> Option<(Setup, Arc<dyn conaktiv_exchange::state::StateStores>)> {
+    let (pool, _) = common::scratch_postgres().await?;
+    let states = Arc::new(conaktiv_exchange::state::PgStates::new(pool));
+    Some((setup().await, states))
+}
+
 /// The same move with the sync state in PostgreSQL (`PgStates`): EWS runs, the migration
 /// writes the Graph scope in one transaction, and the first Graph run writes nothing and
 /// duplicates nothing.
 #[cfg(feature = "postgres")]
 #[tokio::test(flavor = "multi_thread")]
 async fn an_ews_mailbox_moves_to_graph_with_the_state_in_postgres() {
-    use conaktiv_exchange::state::{PgStates, StateStores};
-    let Some((pool, _)) = common::scratch_postgres().await else {
+    let Some((s, states)) = setup_on_postgres().await else {
         return;
     };
-    let states: Arc<dyn StateStores> = Arc::new(PgStates::new(pool));
-    let s = setup().await;
     let ews = s.connector("ews").with_state_stores(Arc::clone(&states));
     let first = ews.run(None, None).await.unwrap();
     assert_eq!(first.failed(), 0, "{first:?}");
@@ -921,12 +926,9 @@ async fn an_ews_mailbox_moves_to_graph_with_the_state_in_postgres() {
 #[cfg(feature = "postgres")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_forced_migration_keeps_the_journaled_creates() {
-    use conaktiv_exchange::state::{PgStates, StateStores};
-    let Some((pool, _)) = common::scratch_postgres().await else {
+    let Some((s, states)) = setup_on_postgres().await else {
         return;
     };
-    let states: Arc<dyn StateStores> = Arc::new(PgStates::new(pool));
-    let s = setup().await;
     let ews = s.connector("ews").with_state_stores(Arc::clone(&states));
     assert_eq!(ews.run(None, None).await.unwrap().failed(), 0);
     drop(ews);
