@@ -488,21 +488,25 @@ pub(crate) fn check_version(
 }
 
 /// Writes new content and key unless they equal the stored ones; returns the new metadata.
+/// `body: None` keeps the stored content (not bound again): `row` must then carry it, for the
+/// fingerprint.
 fn write_row(
     tx: &Transaction<'_>,
     tbl: &str,
-    row: Row,
-    body: &str,
+    mut row: Row,
+    body: Option<&str>,
     key: Option<&str>,
 ) -> Result<RecordMeta, HostError> {
-    let fp = fingerprint(body, key);
+    let stored = row.body.take();
+    let fp = fingerprint(body.or(stored.as_deref()).unwrap_or_default(), key);
     if fp == row.fingerprint {
         return Ok(row.meta());
     }
     let modified = now_text();
     let rev = row.rev.saturating_add(1);
     tx.prepare_cached(
-        "UPDATE records SET rev = ?3, fingerprint = ?4, key = ?5, modified = ?6, body = ?7
+        "UPDATE records SET rev = ?3, fingerprint = ?4, key = ?5, modified = ?6,
+         body = COALESCE(?7, body)
          WHERE tbl = ?1 AND id = ?2",
     )
     .map_err(storage)?
@@ -672,7 +676,7 @@ impl<R: CrmRecord> CrmStore<R> for SqliteCrm {
                     &expected,
                 )?;
                 let key = key.or_else(|| row.key.clone());
-                let meta = write_row(&tx, R::TABLE_NAME, row, &body, key.as_deref())?;
+                let meta = write_row(&tx, R::TABLE_NAME, row, Some(&body), key.as_deref())?;
                 tx.commit().map_err(storage)?;
                 Ok(meta)
             })
@@ -759,30 +763,9 @@ fn set_key_in(
     expected: &str,
     key: &str,
 ) -> Result<RecordMeta, HostError> {
-    let mut row = check_version(tbl, id, load(tx, tbl, id)?, expected)?;
-    let body = row.body.take().unwrap_or_default();
-    let fp = fingerprint(&body, Some(key));
-    if fp == row.fingerprint {
-        return Ok(row.meta());
-    }
-    // The body stays as it is: only the key and the version change.
-    let modified = now_text();
-    let rev = row.rev.saturating_add(1);
-    tx.prepare_cached(
-        "UPDATE records SET rev = ?3, fingerprint = ?4, key = ?5, modified = ?6
-         WHERE tbl = ?1 AND id = ?2",
-    )
-    .map_err(storage)?
-    .execute(params![tbl, row.id, rev, fp, key, modified])
-    .map_err(storage)?;
-    Ok(Row {
-        rev,
-        fingerprint: fp,
-        key: Some(key.to_owned()),
-        modified,
-        ..row
-    }
-    .meta())
+    let row = check_version(tbl, id, load(tx, tbl, id)?, expected)?;
+    // the content stays as it is: only the key and the version change
+    write_row(tx, tbl, row, None, Some(key))
 }
 
 /// The embedded user directory.
